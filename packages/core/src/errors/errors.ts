@@ -1,0 +1,126 @@
+import { Data } from "effect";
+
+/**
+ * Typed errors of patchbay's core. Each names where the problem is (file, tensor, field, site)
+ * and says what was expected and what was found, so a user can fix the input without a debugger.
+ * They are effect TaggedErrors (so Effect code can catchTag them) and also plain Errors (so
+ * plain parsing code can throw them and tests can `toThrow` them).
+ */
+
+/** A weight file (safetensors, llama2.c .bin, GGUF) that cannot be read as declared. */
+export class WeightFileError extends Data.TaggedError("WeightFileError")<{
+  readonly file: string;
+  readonly tensor?: string;
+  readonly expected: string;
+  readonly found: string;
+}> {
+  override get message(): string {
+    const where = this.tensor === undefined ? this.file : `${this.file}: tensor ${this.tensor}`;
+    return `${where}: expected ${this.expected}, found ${this.found}`;
+  }
+}
+
+/** A config file (config.json, GGUF metadata, llama2.c header) with a missing or invalid field. */
+export class ConfigError extends Data.TaggedError("ConfigError")<{
+  readonly file: string;
+  readonly field: string;
+  readonly expected: string;
+  readonly found: string;
+}> {
+  override get message(): string {
+    return `${this.file}: field ${this.field}: expected ${this.expected}, found ${this.found}`;
+  }
+}
+
+/** A tensor whose shape disagrees with the config, or a tensor the architecture needs that is absent. */
+export class TensorShapeError extends Data.TaggedError("TensorShapeError")<{
+  readonly file: string;
+  readonly tensor: string;
+  readonly expected: string;
+  readonly found: string;
+}> {
+  override get message(): string {
+    return `${this.file}: tensor ${this.tensor}: expected ${this.expected}, found ${this.found}`;
+  }
+}
+
+/** Something patchbay does not support (a dtype, an architecture, an activation). */
+export class UnsupportedError extends Data.TaggedError("UnsupportedError")<{
+  readonly file: string;
+  readonly what: string;
+  readonly expected: string;
+  readonly found: string;
+}> {
+  override get message(): string {
+    return `${this.file}: unsupported ${this.what}: expected ${this.expected}, found ${this.found}`;
+  }
+}
+
+/** A tokenizer file that cannot be read, or text/ids a tokenizer cannot handle. */
+export class TokenizerError extends Data.TaggedError("TokenizerError")<{
+  readonly file: string;
+  readonly field: string;
+  readonly expected: string;
+  readonly found: string;
+}> {
+  override get message(): string {
+    return `${this.file}: ${this.field}: expected ${this.expected}, found ${this.found}`;
+  }
+}
+
+/** Bad user input to a run: token ids out of range, an empty prompt, an unknown site name. */
+export class InputError extends Data.TaggedError("InputError")<{
+  readonly field: string;
+  readonly expected: string;
+  readonly found: string;
+}> {
+  override get message(): string {
+    return `${this.field}: expected ${this.expected}, found ${this.found}`;
+  }
+}
+
+/** The model path names nothing patchbay can load. */
+export class ModelNotFoundError extends Data.TaggedError("ModelNotFoundError")<{
+  readonly path: string;
+  readonly expected: string;
+}> {
+  override get message(): string {
+    return `${this.path}: no model found; expected ${this.expected}`;
+  }
+}
+
+/** onnxruntime failed to create a session or run one. */
+export class RuntimeError extends Data.TaggedError("RuntimeError")<{
+  readonly model: string;
+  readonly operation: string;
+  readonly cause: unknown;
+}> {
+  override get message(): string {
+    const c = this.cause instanceof Error ? this.cause.message : String(this.cause);
+    return `${this.model}: ${this.operation} failed: ${c}`;
+  }
+}
+
+export type PatchbayError =
+  | WeightFileError
+  | ConfigError
+  | TensorShapeError
+  | UnsupportedError
+  | TokenizerError
+  | InputError
+  | ModelNotFoundError
+  | RuntimeError;
+
+const tags = new Set([
+  "WeightFileError",
+  "ConfigError",
+  "TensorShapeError",
+  "UnsupportedError",
+  "TokenizerError",
+  "InputError",
+  "ModelNotFoundError",
+  "RuntimeError",
+]);
+
+export const isPatchbayError = (e: unknown): e is PatchbayError =>
+  typeof e === "object" && e !== null && "_tag" in e && tags.has((e as { _tag: string })._tag);

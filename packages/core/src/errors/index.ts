@@ -1,0 +1,12 @@
+export {
+  WeightFileError,
+  ConfigError,
+  TensorShapeError,
+  UnsupportedError,
+  TokenizerError,
+  InputError,
+  ModelNotFoundError,
+  RuntimeError,
+  type PatchbayError,
+  isPatchbayError,
+} from "./errors.ts";

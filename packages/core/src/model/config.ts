@@ -1,0 +1,67 @@
+/**
+ * The one description of a decoder-only transformer that every loader produces and every
+ * consumer (the ONNX graph builder, the naive reference forward) reads. Model families
+ * (GPT-2, LLaMA, GPT-NeoX, llama2.c, TransformerLens) differ only in the values below and in
+ * how their files map onto the canonical weight names of ./weights.ts.
+ */
+
+/** Normalisation before attention, before the MLP and at the end. */
+export type NormKind = "layernorm" | "rmsnorm" | "none";
+
+/**
+ * MLP activation. gelu_tanh is GPT-2's gelu_new: 0.5x(1+tanh(√(2/π)(x+0.044715x³)));
+ * gelu is exact: 0.5x(1+erf(x/√2)); silu is x·σ(x).
+ */
+export type Activation = "gelu_tanh" | "gelu" | "relu" | "silu";
+
+/**
+ * Which pairs of a head's rotated dimensions rotate together.
+ * - "half": dimension i pairs with i + r/2 (GPT-NeoX, Hugging Face LLaMA: rotate_half);
+ * - "interleaved": dimension 2i pairs with 2i+1 (llama2.c, GPT-J, Meta LLaMA).
+ * For pair index i in [0, r/2) the angle at position p is p · base^(−2i/r).
+ */
+export type RotaryStyle = "half" | "interleaved";
+
+export interface RotaryConfig {
+  /** r: how many of each head's d_head dimensions rotate (the first r); even, ≤ d_head. */
+  readonly dim: number;
+  readonly base: number;
+  readonly style: RotaryStyle;
+}
+
+export interface ModelConfig {
+  /** Human name, e.g. "tiny-gpt2" or "stories260K". */
+  readonly name: string;
+  /** The family the checkpoint came from: informational, never branched on by the builder. */
+  readonly family: "gpt2" | "llama" | "neox" | "llama2c" | "transformerlens" | "zoo";
+  readonly dModel: number;
+  readonly nLayers: number;
+  /** Query heads. */
+  readonly nHeads: number;
+  /** Key/value heads; query head h reads key/value head ⌊h / (nHeads / nKvHeads)⌋ (GQA). */
+  readonly nKvHeads: number;
+  readonly dHead: number;
+  /** MLP hidden width; null for attention-only models. */
+  readonly dMlp: number | null;
+  /** Gated MLP (SwiGLU): post = act(x·W_gate) ⊙ (x·W_in). Otherwise post = act(x·W_in + b_in). */
+  readonly gatedMlp: boolean;
+  readonly act: Activation;
+  readonly vocabSize: number;
+  /** Longest sequence the model accepts (learned positions, or the trained context for rotary). */
+  readonly nCtx: number;
+  /** Learned absolute positions (pos_embed.W_pos) or none (rotary models set `rotary`). */
+  readonly positional: "learned" | "none";
+  readonly rotary: RotaryConfig | null;
+  readonly norm: NormKind;
+  readonly normEps: number;
+  /**
+   * Parallel residual (GPT-NeoX use_parallel_residual): resid_post = resid_pre + attn(ln1 x) + mlp(ln2 x).
+   * Serial: resid_mid = resid_pre + attn(ln1 resid_pre); resid_post = resid_mid + mlp(ln2 resid_mid).
+   */
+  readonly parallelResidual: boolean;
+  /** Attention scores are q·k · attnScale; 1/√d_head for every family supported today. */
+  readonly attnScale: number;
+}
+
+/** Query heads per key/value head. */
+export const groupSize = (c: ModelConfig): number => c.nHeads / c.nKvHeads;

@@ -1,0 +1,69 @@
+import type { HostTensor } from "../tensor/index.ts";
+import type { ModelConfig } from "./config.ts";
+
+/**
+ * Canonical weight names and shapes (TransformerLens layout: matrices are [in, out], y = x·W).
+ * Every loader maps its file's tensors onto these names; absent biases are simply absent
+ * (the builder then emits no Add), never stored as zeros.
+ *
+ *   embed.W_E               [vocab, d]
+ *   pos_embed.W_pos         [n_ctx, d]            positional === "learned"
+ *   blocks.{l}.ln1.w / .b   [d]                    .b only for layernorm
+ *   blocks.{l}.attn.W_Q     [H, d, d_head]         b_Q [H, d_head]        (optional)
+ *   blocks.{l}.attn.W_K     [H_kv, d, d_head]      b_K [H_kv, d_head]     (optional)
+ *   blocks.{l}.attn.W_V     [H_kv, d, d_head]      b_V [H_kv, d_head]     (optional)
+ *   blocks.{l}.attn.W_O     [H, d_head, d]         b_O [d]                (optional)
+ *   blocks.{l}.ln2.w / .b   [d]                    when dMlp !== null
+ *   blocks.{l}.mlp.W_in     [d, d_mlp]             b_in [d_mlp]           (optional)
+ *   blocks.{l}.mlp.W_gate   [d, d_mlp]             gatedMlp only; no bias
+ *   blocks.{l}.mlp.W_out    [d_mlp, d]             b_out [d]              (optional)
+ *   ln_final.w / .b         [d]
+ *   unembed.W_U             [d, vocab]             b_U [vocab]            (optional)
+ *
+ * Tied embeddings are resolved by the loader: unembed.W_U is always present (the transpose of W_E).
+ */
+export type Weights = ReadonlyMap<string, HostTensor>;
+
+export interface WeightSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly required: boolean;
+}
+
+/** Every canonical tensor the config allows, with its shape and whether it must be present. */
+export const weightSpecs = (c: ModelConfig): WeightSpec[] => {
+  const d = c.dModel;
+  const specs: WeightSpec[] = [];
+  const add = (name: string, shape: number[], required: boolean) => specs.push({ name, shape, required });
+  const norm = (prefix: string) => {
+    if (c.norm === "none") return;
+    add(`${prefix}.w`, [d], true);
+    if (c.norm === "layernorm") add(`${prefix}.b`, [d], true);
+  };
+  add("embed.W_E", [c.vocabSize, d], true);
+  if (c.positional === "learned") add("pos_embed.W_pos", [c.nCtx, d], true);
+  for (let l = 0; l < c.nLayers; l++) {
+    const b = `blocks.${l}`;
+    norm(`${b}.ln1`);
+    add(`${b}.attn.W_Q`, [c.nHeads, d, c.dHead], true);
+    add(`${b}.attn.b_Q`, [c.nHeads, c.dHead], false);
+    add(`${b}.attn.W_K`, [c.nKvHeads, d, c.dHead], true);
+    add(`${b}.attn.b_K`, [c.nKvHeads, c.dHead], false);
+    add(`${b}.attn.W_V`, [c.nKvHeads, d, c.dHead], true);
+    add(`${b}.attn.b_V`, [c.nKvHeads, c.dHead], false);
+    add(`${b}.attn.W_O`, [c.nHeads, c.dHead, d], true);
+    add(`${b}.attn.b_O`, [d], false);
+    if (c.dMlp !== null) {
+      norm(`${b}.ln2`);
+      add(`${b}.mlp.W_in`, [d, c.dMlp], true);
+      if (c.gatedMlp) add(`${b}.mlp.W_gate`, [d, c.dMlp], true);
+      else add(`${b}.mlp.b_in`, [c.dMlp], false);
+      add(`${b}.mlp.W_out`, [c.dMlp, d], true);
+      add(`${b}.mlp.b_out`, [d], false);
+    }
+  }
+  norm("ln_final");
+  add("unembed.W_U", [d, c.vocabSize], true);
+  add("unembed.b_U", [c.vocabSize], false);
+  return specs;
+};

@@ -1,0 +1,1 @@
+export { type HostTensor, numel, tensor, zeros, shapeString, sameShape } from "./host-tensor.ts";
