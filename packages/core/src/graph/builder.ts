@@ -1,0 +1,277 @@
+import type { HostTensor } from "../tensor/index.ts";
+import type { Attr, Dim, DType, Graph, InitData, Initializer, Node, Value } from "./ir.ts";
+import { broadcast, matmulShape, normAxis, ShapeMismatch } from "./shapes.ts";
+
+/**
+ * Writes a Graph op by op, inferring every output's dtype and shape, so a shape error shows
+ * up when the model is built (naming the op), not as an opaque ORT failure at run time.
+ */
+export class GraphBuilder {
+  private readonly inputs: Value[] = [];
+  private readonly inits: Initializer[] = [];
+  private readonly nodes: Node[] = [];
+  private readonly outputs: Value[] = [];
+  private readonly values = new Map<string, Value>();
+  private readonly scalars = new Map<string, Value>();
+  private counter = 0;
+
+  constructor(readonly name: string) {}
+
+  /** Start from an existing graph (plans and autodiff extend a built model). */
+  static from(g: Graph): GraphBuilder {
+    const b = new GraphBuilder(g.name);
+    b.inputs.push(...g.inputs);
+    b.inits.push(...g.initializers);
+    b.nodes.push(...g.nodes);
+    b.outputs.push(...g.outputs);
+    for (const [k, v] of g.values) b.values.set(k, v);
+    b.counter = g.nodes.length + g.initializers.length;
+    return b;
+  }
+
+  has(name: string): boolean {
+    return this.values.has(name);
+  }
+
+  get(name: string): Value {
+    const v = this.values.get(name);
+    if (v === undefined) throw new ShapeMismatch(`graph ${this.name}: no value named ${name}`);
+    return v;
+  }
+
+  /** A fresh value name; `hint` keeps the ONNX graph readable. */
+  fresh(hint: string): string {
+    let n = `${hint}#${this.counter++}`;
+    while (this.values.has(n)) n = `${hint}#${this.counter++}`;
+    return n;
+  }
+
+  private define(name: string, dtype: DType, shape: readonly Dim[]): Value {
+    if (this.values.has(name)) throw new ShapeMismatch(`graph ${this.name}: value ${name} defined twice`);
+    const v: Value = { name, dtype, shape: [...shape] };
+    this.values.set(name, v);
+    return v;
+  }
+
+  input(name: string, dtype: DType, shape: readonly Dim[]): Value {
+    const v = this.define(name, dtype, shape);
+    this.inputs.push(v);
+    return v;
+  }
+
+  weight(name: string, t: HostTensor): Value {
+    const v = this.define(name, "float32", t.shape);
+    this.inits.push({ value: v, data: { dtype: "float32", tensor: t } });
+    return v;
+  }
+
+  int64s(values: readonly number[], shape: readonly number[] = [values.length], hint = "const"): Value {
+    const v = this.define(this.fresh(hint), "int64", shape);
+    const data: InitData = { dtype: "int64", data: BigInt64Array.from(values.map(BigInt)), shape: [...shape] };
+    this.inits.push({ value: v, data });
+    return v;
+  }
+
+  /** A float32 scalar constant, shared by value. */
+  scalar(x: number): Value {
+    const key = Object.is(x, -0) ? "-0" : String(x);
+    const cached = this.scalars.get(key);
+    if (cached !== undefined) return cached;
+    const v = this.define(this.fresh(`scalar(${key})`), "float32", []);
+    this.inits.push({ value: v, data: { dtype: "float32", tensor: { data: Float32Array.of(x), shape: [] } } });
+    this.scalars.set(key, v);
+    return v;
+  }
+
+  /** Append a node whose single output has the given dtype and shape. */
+  node(op: string, inputs: readonly Value[], dtype: DType, shape: readonly Dim[], attrs: Record<string, Attr> = {}, name?: string): Value {
+    const out = this.define(name ?? this.fresh(op), dtype, shape);
+    this.nodes.push({ op, inputs: inputs.map((v) => v.name), outputs: [out.name], attrs });
+    return out;
+  }
+
+  /** Mark a value as a graph output. */
+  output(v: Value): void {
+    if (!this.outputs.some((o) => o.name === v.name)) this.outputs.push(v);
+  }
+
+  /** Give a value a stable name (e.g. a site name) through an Identity node. */
+  named(v: Value, name: string): Value {
+    return this.node("Identity", [v], v.dtype, v.shape, {}, name);
+  }
+
+  build(): Graph {
+    return {
+      name: this.name,
+      inputs: [...this.inputs],
+      initializers: [...this.inits],
+      nodes: [...this.nodes],
+      outputs: [...this.outputs],
+      values: new Map(this.values),
+    };
+  }
+
+  // ---- elementwise ---------------------------------------------------------------------------
+  private binary(op: string, a: Value, b: Value): Value {
+    return this.node(op, [a, b], a.dtype, broadcast(a.shape, b.shape, op));
+  }
+  add(a: Value, b: Value): Value {
+    return this.binary("Add", a, b);
+  }
+  sub(a: Value, b: Value): Value {
+    return this.binary("Sub", a, b);
+  }
+  mul(a: Value, b: Value): Value {
+    return this.binary("Mul", a, b);
+  }
+  div(a: Value, b: Value): Value {
+    return this.binary("Div", a, b);
+  }
+  private unary(op: string, x: Value): Value {
+    return this.node(op, [x], x.dtype, x.shape);
+  }
+  neg(x: Value): Value {
+    return this.unary("Neg", x);
+  }
+  sqrt(x: Value): Value {
+    return this.unary("Sqrt", x);
+  }
+  exp(x: Value): Value {
+    return this.unary("Exp", x);
+  }
+  log(x: Value): Value {
+    return this.unary("Log", x);
+  }
+  tanh(x: Value): Value {
+    return this.unary("Tanh", x);
+  }
+  erf(x: Value): Value {
+    return this.unary("Erf", x);
+  }
+  sigmoid(x: Value): Value {
+    return this.unary("Sigmoid", x);
+  }
+  relu(x: Value): Value {
+    return this.unary("Relu", x);
+  }
+  cos(x: Value): Value {
+    return this.unary("Cos", x);
+  }
+  sin(x: Value): Value {
+    return this.unary("Sin", x);
+  }
+  cast(x: Value, to: DType): Value {
+    const code = to === "float32" ? 1 : to === "int64" ? 7 : 9;
+    return this.node("Cast", [x], to, x.shape, { to: { kind: "int", value: code } });
+  }
+  /** where(cond, a, b): a where cond is true. */
+  where(cond: Value, a: Value, b: Value): Value {
+    const shape = broadcast(broadcast(cond.shape, a.shape, "Where"), b.shape, "Where");
+    return this.node("Where", [cond, a, b], a.dtype, shape);
+  }
+
+  // ---- linear algebra and reductions ---------------------------------------------------------
+  matmul(a: Value, b: Value): Value {
+    return this.node("MatMul", [a, b], "float32", matmulShape(a.shape, b.shape));
+  }
+  softmax(x: Value, axis = -1): Value {
+    return this.node("Softmax", [x], x.dtype, x.shape, { axis: { kind: "int", value: axis } });
+  }
+  private reduce(op: "ReduceSum" | "ReduceMean", x: Value, axes: readonly number[], keepdims: boolean): Value {
+    const r = x.shape.length;
+    const ax = axes.map((a) => normAxis(a, r));
+    const shape = keepdims ? x.shape.map((d, i) => (ax.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !ax.includes(i));
+    // opset 17: ReduceSum takes axes as an input, ReduceMean as an attribute.
+    if (op === "ReduceSum") {
+      return this.node(op, [x, this.int64s(axes, [axes.length], "axes")], x.dtype, shape, {
+        keepdims: { kind: "int", value: keepdims ? 1 : 0 },
+      });
+    }
+    return this.node(op, [x], x.dtype, shape, {
+      axes: { kind: "ints", value: axes },
+      keepdims: { kind: "int", value: keepdims ? 1 : 0 },
+    });
+  }
+  reduceSum(x: Value, axes: readonly number[], keepdims = true): Value {
+    return this.reduce("ReduceSum", x, axes, keepdims);
+  }
+  reduceMean(x: Value, axes: readonly number[], keepdims = true): Value {
+    return this.reduce("ReduceMean", x, axes, keepdims);
+  }
+
+  // ---- shape ops -----------------------------------------------------------------------------
+  /**
+   * Reshape to `shape`, where symbolic dims must be carried from the input. Lowered to ONNX's
+   * shape tensor with 0 ("copy input dim i") where the symbol sits at the same index, and −1 for
+   * at most one symbol that moved.
+   */
+  reshape(x: Value, shape: readonly Dim[]): Value {
+    let inferred = false;
+    const spec = shape.map((d, i) => {
+      if (typeof d === "number") return d;
+      if (x.shape[i] === d) return 0;
+      if (inferred || !x.shape.includes(d)) {
+        throw new ShapeMismatch(`Reshape: cannot express [${x.shape.join(", ")}] → [${shape.join(", ")}]`);
+      }
+      inferred = true;
+      return -1;
+    });
+    return this.node("Reshape", [x, this.int64s(spec, [spec.length], "shape")], x.dtype, shape);
+  }
+  transpose(x: Value, perm: readonly number[]): Value {
+    if (perm.length !== x.shape.length) throw new ShapeMismatch(`Transpose: perm ${perm} for rank ${x.shape.length}`);
+    return this.node("Transpose", [x], x.dtype, perm.map((p) => x.shape[p]!), { perm: { kind: "ints", value: perm } });
+  }
+  unsqueeze(x: Value, axis: number): Value {
+    const r = x.shape.length + 1;
+    const a = normAxis(axis, r);
+    const shape = [...x.shape];
+    shape.splice(a, 0, 1);
+    return this.node("Unsqueeze", [x, this.int64s([axis], [1], "axes")], x.dtype, shape);
+  }
+  /** Broadcast x to `shape` (ONNX Expand); symbolic dims are taken from `like`'s runtime shape. */
+  expand(x: Value, shape: readonly Dim[], like: Value): Value {
+    // Expand needs a concrete shape tensor: numeric dims literal, symbolic dims from Shape(like).
+    const parts: Value[] = [];
+    const likeShape = this.node("Shape", [like], "int64", [like.shape.length]);
+    shape.forEach((d, i) => {
+      if (typeof d === "number") parts.push(this.int64s([d], [1], "dim"));
+      else {
+        const j = like.shape.indexOf(d);
+        if (j < 0) throw new ShapeMismatch(`Expand: symbol ${d} (dim ${i}) not in [${like.shape.join(", ")}]`);
+        parts.push(this.gather(likeShape, this.int64s([j], [1], "index"), 0));
+      }
+    });
+    const target = this.node("Concat", parts, "int64", [shape.length], { axis: { kind: "int", value: 0 } });
+    return this.node("Expand", [x, target], x.dtype, broadcast(x.shape, shape, "Expand"));
+  }
+  /** ONNX Gather: out.shape = data.shape[:axis] + indices.shape + data.shape[axis+1:]. */
+  gather(data: Value, indices: Value, axis = 0): Value {
+    const a = normAxis(axis, data.shape.length);
+    const shape = [...data.shape.slice(0, a), ...indices.shape, ...data.shape.slice(a + 1)];
+    return this.node("Gather", [data, indices], data.dtype, shape, { axis: { kind: "int", value: axis } });
+  }
+  concat(xs: readonly Value[], axis: number): Value {
+    const first = xs[0]!;
+    const a = normAxis(axis, first.shape.length);
+    let total: Dim = 0;
+    for (const x of xs) {
+      const d = x.shape[a]!;
+      if (typeof d !== "number" || typeof total !== "number") throw new ShapeMismatch("Concat: symbolic concat axis");
+      total += d;
+    }
+    const shape = first.shape.map((d, i) => (i === a ? total : d));
+    return this.node("Concat", xs, first.dtype, shape, { axis: { kind: "int", value: axis } });
+  }
+  /** x[..., start:end, ...] along one static axis. */
+  slice(x: Value, axis: number, start: number, end: number): Value {
+    const a = normAxis(axis, x.shape.length);
+    const shape = x.shape.map((d, i) => (i === a ? end - start : d));
+    return this.node(
+      "Slice",
+      [x, this.int64s([start], [1], "starts"), this.int64s([end], [1], "ends"), this.int64s([a], [1], "axes")],
+      x.dtype,
+      shape,
+    );
+  }
+}
