@@ -59,7 +59,12 @@ export class GraphBuilder {
     return v;
   }
 
+  /** A float32 initializer; asking again for the same name and tensor returns the same value. */
   weight(name: string, t: HostTensor): Value {
+    const existing = this.inits.find((i) => i.value.name === name);
+    if (existing !== undefined && existing.data.dtype === "float32" && existing.data.tensor.data === t.data) {
+      return existing.value;
+    }
     const v = this.define(name, "float32", t.shape);
     this.inits.push({ value: v, data: { dtype: "float32", tensor: t } });
     return v;
@@ -67,7 +72,11 @@ export class GraphBuilder {
 
   int64s(values: readonly number[], shape: readonly number[] = [values.length], hint = "const"): Value {
     const v = this.define(this.fresh(hint), "int64", shape);
-    const data: InitData = { dtype: "int64", data: BigInt64Array.from(values.map(BigInt)), shape: [...shape] };
+    const data: InitData = {
+      dtype: "int64",
+      data: BigInt64Array.from(values.map(BigInt)),
+      shape: [...shape],
+    };
     this.inits.push({ value: v, data });
     return v;
   }
@@ -78,13 +87,23 @@ export class GraphBuilder {
     const cached = this.scalars.get(key);
     if (cached !== undefined) return cached;
     const v = this.define(this.fresh(`scalar(${key})`), "float32", []);
-    this.inits.push({ value: v, data: { dtype: "float32", tensor: { data: Float32Array.of(x), shape: [] } } });
+    this.inits.push({
+      value: v,
+      data: { dtype: "float32", tensor: { data: Float32Array.of(x), shape: [] } },
+    });
     this.scalars.set(key, v);
     return v;
   }
 
   /** Append a node whose single output has the given dtype and shape. */
-  node(op: string, inputs: readonly Value[], dtype: DType, shape: readonly Dim[], attrs: Record<string, Attr> = {}, name?: string): Value {
+  node(
+    op: string,
+    inputs: readonly Value[],
+    dtype: DType,
+    shape: readonly Dim[],
+    attrs: Record<string, Attr> = {},
+    name?: string,
+  ): Value {
     const out = this.define(name ?? this.fresh(op), dtype, shape);
     this.nodes.push({ op, inputs: inputs.map((v) => v.name), outputs: [out.name], attrs });
     return out;
@@ -100,14 +119,27 @@ export class GraphBuilder {
     return this.node("Identity", [v], v.dtype, v.shape, {}, name);
   }
 
+  /**
+   * The graph, pruned to what the outputs need: nodes, initializers and inputs no output depends
+   * on are dropped, so a site costs nothing unless the plan uses it.
+   */
   build(): Graph {
+    const live = new Set(this.outputs.map((o) => o.name));
+    const nodes: Node[] = [];
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const n = this.nodes[i]!;
+      if (!n.outputs.some((o) => live.has(o))) continue;
+      nodes.push(n);
+      for (const x of n.inputs) live.add(x);
+    }
+    nodes.reverse();
     return {
       name: this.name,
-      inputs: [...this.inputs],
-      initializers: [...this.inits],
-      nodes: [...this.nodes],
+      inputs: this.inputs.filter((v) => live.has(v.name)),
+      initializers: this.inits.filter((i) => live.has(i.value.name)),
+      nodes,
       outputs: [...this.outputs],
-      values: new Map(this.values),
+      values: new Map([...this.values].filter(([k]) => live.has(k))),
     };
   }
 
@@ -177,10 +209,17 @@ export class GraphBuilder {
   softmax(x: Value, axis = -1): Value {
     return this.node("Softmax", [x], x.dtype, x.shape, { axis: { kind: "int", value: axis } });
   }
-  private reduce(op: "ReduceSum" | "ReduceMean", x: Value, axes: readonly number[], keepdims: boolean): Value {
+  private reduce(
+    op: "ReduceSum" | "ReduceMean",
+    x: Value,
+    axes: readonly number[],
+    keepdims: boolean,
+  ): Value {
     const r = x.shape.length;
     const ax = axes.map((a) => normAxis(a, r));
-    const shape = keepdims ? x.shape.map((d, i) => (ax.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !ax.includes(i));
+    const shape = keepdims
+      ? x.shape.map((d, i) => (ax.includes(i) ? 1 : d))
+      : x.shape.filter((_, i) => !ax.includes(i));
     // opset 17: ReduceSum takes axes as an input, ReduceMean as an attribute.
     if (op === "ReduceSum") {
       return this.node(op, [x, this.int64s(axes, [axes.length], "axes")], x.dtype, shape, {
@@ -219,8 +258,15 @@ export class GraphBuilder {
     return this.node("Reshape", [x, this.int64s(spec, [spec.length], "shape")], x.dtype, shape);
   }
   transpose(x: Value, perm: readonly number[]): Value {
-    if (perm.length !== x.shape.length) throw new ShapeMismatch(`Transpose: perm ${perm} for rank ${x.shape.length}`);
-    return this.node("Transpose", [x], x.dtype, perm.map((p) => x.shape[p]!), { perm: { kind: "ints", value: perm } });
+    if (perm.length !== x.shape.length)
+      throw new ShapeMismatch(`Transpose: perm ${perm} for rank ${x.shape.length}`);
+    return this.node(
+      "Transpose",
+      [x],
+      x.dtype,
+      perm.map((p) => x.shape[p]!),
+      { perm: { kind: "ints", value: perm } },
+    );
   }
   unsqueeze(x: Value, axis: number): Value {
     const r = x.shape.length + 1;
@@ -238,7 +284,8 @@ export class GraphBuilder {
       if (typeof d === "number") parts.push(this.int64s([d], [1], "dim"));
       else {
         const j = like.shape.indexOf(d);
-        if (j < 0) throw new ShapeMismatch(`Expand: symbol ${d} (dim ${i}) not in [${like.shape.join(", ")}]`);
+        if (j < 0)
+          throw new ShapeMismatch(`Expand: symbol ${d} (dim ${i}) not in [${like.shape.join(", ")}]`);
         parts.push(this.gather(likeShape, this.int64s([j], [1], "index"), 0));
       }
     });
@@ -257,7 +304,8 @@ export class GraphBuilder {
     let total: Dim = 0;
     for (const x of xs) {
       const d = x.shape[a]!;
-      if (typeof d !== "number" || typeof total !== "number") throw new ShapeMismatch("Concat: symbolic concat axis");
+      if (typeof d !== "number" || typeof total !== "number")
+        throw new ShapeMismatch("Concat: symbolic concat axis");
       total += d;
     }
     const shape = first.shape.map((d, i) => (i === a ? total : d));
@@ -269,7 +317,12 @@ export class GraphBuilder {
     const shape = x.shape.map((d, i) => (i === a ? end - start : d));
     return this.node(
       "Slice",
-      [x, this.int64s([start], [1], "starts"), this.int64s([end], [1], "ends"), this.int64s([a], [1], "axes")],
+      [
+        x,
+        this.int64s([start], [1], "starts"),
+        this.int64s([end], [1], "ends"),
+        this.int64s([a], [1], "axes"),
+      ],
       x.dtype,
       shape,
     );

@@ -14,7 +14,9 @@ describe("IR → ONNX lowering runs in onnxruntime", () => {
     g.output(g.named(r, "out"));
     const { model } = toOnnx(g.build());
     const session = await ort.InferenceSession.create(model);
-    const res = await session.run({ x: new ort.Tensor("float32", Float32Array.from([1, 0, 0, 0, 1, -1]), [2, 3]) });
+    const res = await session.run({
+      x: new ort.Tensor("float32", Float32Array.from([1, 0, 0, 0, 1, -1]), [2, 3]),
+    });
     const out = res.out!;
     expect(out.dims).toEqual([2, 2, 1]);
     // row 0: x·w + 1 = [2, 3]; row 1: [3−5, 4−6] + 1 = [−1, −1]

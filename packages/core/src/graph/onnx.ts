@@ -86,7 +86,10 @@ export const toOnnx = (g: Graph, opts: LowerOptions = {}): LoweredModel => {
   graph.string(2, g.name);
   for (const init of g.initializers) {
     const { bytes, dims } = initBytes(init);
-    const t = new ProtoWriter().packedInts(1, dims).int(2, dtypeCode(init.value.dtype)).string(8, init.value.name);
+    const t = new ProtoWriter()
+      .packedInts(1, dims)
+      .int(2, dtypeCode(init.value.dtype))
+      .string(8, init.value.name);
     if (useExternal && bytes.length >= threshold) {
       // ONNX external data: the tensor's bytes live at [offset, offset+length) of `location`.
       // Offsets are kept 64-byte aligned so the runtime may memory-map them.

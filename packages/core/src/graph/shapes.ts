@@ -21,7 +21,8 @@ export const broadcast = (a: readonly Dim[], b: readonly Dim[], op: string): Dim
 
 /** ONNX MatMul: [..., n, k] · [..., k, m] → [..., n, m], batch dims broadcast; 1-D operands not used here. */
 export const matmulShape = (a: readonly Dim[], b: readonly Dim[]): Dim[] => {
-  if (a.length < 2 || b.length < 2) throw new ShapeMismatch(`MatMul: operands must be ≥ 2-D, got ${fmt(a)}, ${fmt(b)}`);
+  if (a.length < 2 || b.length < 2)
+    throw new ShapeMismatch(`MatMul: operands must be ≥ 2-D, got ${fmt(a)}, ${fmt(b)}`);
   const k1 = a[a.length - 1]!;
   const k2 = b[b.length - 2]!;
   if (k1 !== k2) throw new ShapeMismatch(`MatMul: inner dims differ: ${fmt(a)} · ${fmt(b)}`);

@@ -1,4 +1,4 @@
 export type { ModelConfig, NormKind, Activation, RotaryStyle, RotaryConfig } from "./config.ts";
 export { groupSize } from "./config.ts";
 export { type Weights, type WeightSpec, weightSpecs } from "./weights.ts";
-export { type SiteInfo, siteCatalog, siteShape, dimSizes } from "./sites.ts";
+export { type SiteInfo, type SiteLookup, siteCatalog, siteShape, dimSizes, lookupSite } from "./sites.ts";

@@ -45,7 +45,8 @@ export const siteCatalog = (c: ModelConfig): SiteInfo[] => {
   if (c.positional === "learned") out.push(site("pos_embed", bpd, "hook_pos_embed"));
   for (let l = 0; l < c.nLayers; l++) {
     const b = `blocks.${l}`;
-    const s = (name: string, dims: string[], tl: string) => out.push(site(`${b}.${name}`, dims, `${b}.${tl}`, l));
+    const s = (name: string, dims: string[], tl: string) =>
+      out.push(site(`${b}.${name}`, dims, `${b}.${tl}`, l));
     s("resid_pre", bpd, "hook_resid_pre");
     s("attn.q_input", ["batch", "pos", "head", "d_model"], "hook_q_input");
     s("attn.k_input", ["batch", "pos", "kv_head", "d_model"], "hook_k_input");
@@ -105,4 +106,45 @@ export const dimSizes = (c: ModelConfig, batch: number, pos: number): Record<str
 export const siteShape = (info: SiteInfo, c: ModelConfig, batch: number, pos: number): number[] => {
   const sizes = dimSizes(c, batch, pos);
   return info.dims.map((d) => sizes[d]!);
+};
+
+/** Edit distance, for suggesting the nearest site names. */
+const levenshtein = (a: string, b: string): number => {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+};
+
+export type SiteLookup =
+  | { readonly ok: true; readonly site: SiteInfo }
+  | { readonly ok: false; readonly suggestions: string[] };
+
+/**
+ * Find a site by its patchbay name or its TransformerLens hook name (both spellings are accepted
+ * everywhere a site is named). On failure, the three nearest names.
+ */
+export const lookupSite = (c: ModelConfig, name: string): SiteLookup => {
+  const all = siteCatalog(c);
+  const hit = all.find((s) => s.name === name || s.tl === name);
+  if (hit !== undefined) return { ok: true, site: hit };
+  const ranked = all
+    .flatMap((s) => [
+      { n: s.name, d: levenshtein(name, s.name) },
+      { n: s.tl, d: levenshtein(name, s.tl) },
+    ])
+    .sort((x, y) => x.d - y.d);
+  const suggestions: string[] = [];
+  for (const r of ranked) {
+    if (!suggestions.includes(r.n)) suggestions.push(r.n);
+    if (suggestions.length === 3) break;
+  }
+  return { ok: false, suggestions };
 };

@@ -1,0 +1,74 @@
+import { Effect } from "effect";
+import * as ort from "onnxruntime-node";
+import { InputError, RuntimeError } from "../errors/index.ts";
+import { lookupSite, type ModelConfig, type Weights } from "../model/index.ts";
+import type { HostTensor } from "../tensor/index.ts";
+import { ATTN_MASK, buildTransformerGraph, INPUT_IDS, POSITIONS } from "../transformer/index.ts";
+import { type Batch, makeBatch } from "./batch.ts";
+import type { SessionCache } from "./session.ts";
+
+export interface ForwardResult {
+  /** [batch, pos, d_vocab]; rows past a sequence's length are padding. */
+  readonly logits: HostTensor;
+  /** Each requested site, under the name it was asked for. */
+  readonly sites: ReadonlyMap<string, HostTensor>;
+  readonly lengths: readonly number[];
+}
+
+/** Canonical names for requested sites (patchbay or TransformerLens spelling); unknown → InputError. */
+export const resolveSites = (c: ModelConfig, names: readonly string[]): string[] =>
+  names.map((n) => {
+    const r = lookupSite(c, n);
+    if (!r.ok) {
+      throw new InputError({
+        field: `site ${JSON.stringify(n)}`,
+        expected: `a site of ${c.name} (see \`patchbay sites\`); nearest: ${r.suggestions.join(", ")}`,
+        found: "no such site",
+      });
+    }
+    return r.site.name;
+  });
+
+/** Graph inputs for a batch, limited to those the graph declares. */
+export const feeds = (batch: Batch, inputNames: readonly string[]): Record<string, ort.Tensor> => {
+  const all: Record<string, ort.Tensor> = {
+    [INPUT_IDS]: new ort.Tensor("int64", batch.ids, [batch.batch, batch.pos]),
+    [POSITIONS]: new ort.Tensor("int64", batch.positions, [batch.batch, batch.pos]),
+    [ATTN_MASK]: new ort.Tensor("bool", batch.mask, [batch.batch, 1, batch.pos, batch.pos]),
+  };
+  return Object.fromEntries(inputNames.map((n) => [n, all[n]!]));
+};
+
+export const toHost = (t: ort.Tensor): HostTensor => ({
+  data: t.data as Float32Array,
+  shape: t.dims.map(Number),
+});
+
+/**
+ * Logits plus the requested sites for a batch of token sequences. Each distinct set of captured
+ * sites is one graph variant, compiled once and cached by the session cache.
+ */
+export const forward = (
+  cache: SessionCache,
+  model: { readonly config: ModelConfig; readonly weights: Weights },
+  seqs: readonly (readonly number[])[],
+  capture: readonly string[] = [],
+): Effect.Effect<ForwardResult, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const { batch, canonical } = yield* Effect.try({
+      try: () => ({ batch: makeBatch(model.config, seqs), canonical: resolveSites(model.config, capture) }),
+      catch: (e) => e as InputError,
+    });
+    const sites = [...new Set(canonical)].sort();
+    const key = `forward:${sites.join(",")}`;
+    const session = yield* cache.get(
+      key,
+      () => buildTransformerGraph(model.config, model.weights, { capture: sites }).graph,
+    );
+    const out = yield* Effect.tryPromise({
+      try: () => session.run(feeds(batch, session.inputNames)),
+      catch: (cause) => new RuntimeError({ model: cache.model, operation: "forward", cause }),
+    });
+    const requested = new Map(capture.map((n, i) => [n, toHost(out[canonical[i]!]!)] as const));
+    return { logits: toHost(out.logits!), sites: requested, lengths: batch.lengths };
+  });

@@ -1,0 +1,3 @@
+export { makeSessionCache, type SessionCache, type RuntimeOptions } from "./session.ts";
+export { forward, resolveSites, type ForwardResult, feeds, toHost } from "./forward.ts";
+export { makeBatch, type Batch } from "./batch.ts";

@@ -1,0 +1,96 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Effect, type Scope } from "effect";
+import * as ort from "onnxruntime-node";
+import { RuntimeError } from "../errors/index.ts";
+import { type Graph, toOnnx } from "../graph/index.ts";
+
+/**
+ * ORT sessions for one model, cached per graph variant (the key says which plan built it) and
+ * released together when the runtime's Scope closes. Graphs whose weights pass protobuf's 2 GB
+ * limit are written with external data to a temporary folder, removed on release.
+ */
+export interface RuntimeOptions {
+  /** Threads for ORT's intra-op pool (default: ORT's choice, one per core). */
+  readonly threads?: number;
+  /** "cpu" (default) or "cuda" (needs onnxruntime-node's CUDA files installed). */
+  readonly executionProvider?: "cpu" | "cuda";
+  /** Force external data for initializers of at least this many bytes (tests use this). */
+  readonly externalDataThreshold?: number;
+}
+
+export interface SessionCache {
+  readonly model: string;
+  readonly options: RuntimeOptions;
+  /** The session for a variant, built from `graph()` on first use. */
+  readonly get: (key: string, graph: () => Graph) => Effect.Effect<ort.InferenceSession, RuntimeError>;
+  /** How many sessions are live (for tests of caching). */
+  readonly size: () => number;
+}
+
+const sessionOptions = (o: RuntimeOptions): ort.InferenceSession.SessionOptions => ({
+  executionProviders: [o.executionProvider ?? "cpu"],
+  graphOptimizationLevel: "all",
+  ...(o.threads !== undefined ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
+});
+
+const createSession = async (
+  graph: Graph,
+  o: RuntimeOptions,
+): Promise<{ session: ort.InferenceSession; dir: string | null }> => {
+  const lowered = toOnnx(
+    graph,
+    o.externalDataThreshold !== undefined ? { externalThreshold: o.externalDataThreshold } : {},
+  );
+  if (lowered.external === null)
+    return { session: await ort.InferenceSession.create(lowered.model, sessionOptions(o)), dir: null };
+  const dir = mkdtempSync(join(tmpdir(), "patchbay-onnx-"));
+  const modelPath = join(dir, "model.onnx");
+  writeFileSync(modelPath, lowered.model);
+  // Concatenate chunks by streaming them into the file one at a time (no 2 GB single buffer).
+  const dataPath = join(dir, lowered.external.file);
+  writeFileSync(dataPath, new Uint8Array(0));
+  for (const chunk of lowered.external.chunks) writeFileSync(dataPath, chunk, { flag: "a" });
+  return { session: await ort.InferenceSession.create(modelPath, sessionOptions(o)), dir };
+};
+
+export const makeSessionCache = (
+  model: string,
+  options: RuntimeOptions = {},
+): Effect.Effect<SessionCache, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const live = new Map<string, Promise<{ session: ort.InferenceSession; dir: string | null }>>();
+      const cache: SessionCache & { release: () => Promise<void> } = {
+        model,
+        options,
+        size: () => live.size,
+        get: (key, graph) =>
+          Effect.tryPromise({
+            try: async () => {
+              let entry = live.get(key);
+              if (entry === undefined) {
+                entry = createSession(graph(), options);
+                live.set(key, entry);
+                entry.catch(() => live.delete(key));
+              }
+              return (await entry).session;
+            },
+            catch: (cause) =>
+              new RuntimeError({ model, operation: `creating the ORT session for ${key}`, cause }),
+          }),
+        release: async () => {
+          const entries = [...live.values()];
+          live.clear();
+          for (const e of entries) {
+            const { session, dir } = await e.catch(() => ({ session: null, dir: null }));
+            await session?.release();
+            if (dir !== null) rmSync(dir, { recursive: true, force: true });
+          }
+        },
+      };
+      return cache;
+    }),
+    (cache) => Effect.promise(() => (cache as SessionCache & { release: () => Promise<void> }).release()),
+  );

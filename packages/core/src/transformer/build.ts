@@ -1,0 +1,95 @@
+import { type Graph, GraphBuilder, type Value } from "../graph/index.ts";
+import type { ModelConfig, Weights } from "../model/index.ts";
+import { attention } from "./attention.ts";
+import { mlp } from "./mlp.ts";
+import { norm } from "./norm.ts";
+import { rotaryTables } from "./rotary.ts";
+import { type SiteHooks, SiteRecorder } from "./sites.ts";
+
+/**
+ * Graph inputs of every transformer graph:
+ *   input_ids  int64 [batch, pos]
+ *   positions  int64 [batch, pos]              (learned positions or rotary only)
+ *   attn_mask  bool  [batch, 1, pos, pos]      true where query q may attend to key k
+ * Outputs: `logits` [batch, pos, d_vocab] (unless `logits: false`) and one output per captured site.
+ */
+export const INPUT_IDS = "input_ids";
+export const POSITIONS = "positions";
+export const ATTN_MASK = "attn_mask";
+
+export interface BuildOptions {
+  /** Site names to return as outputs (canonical names, see model/sites.ts). */
+  readonly capture?: Iterable<string>;
+  readonly hooks?: SiteHooks;
+  /** Whether `logits` is an output (default true). */
+  readonly logits?: boolean;
+  readonly name?: string;
+}
+
+export interface TransformerGraph {
+  readonly graph: Graph;
+  /** The builder, for plans that extend the forward (metrics, autodiff). */
+  readonly builder: GraphBuilder;
+  readonly logits: Value;
+}
+
+/**
+ * The forward pass as a graph:
+ *   resid_0 = W_E[ids] (+ W_pos[positions])
+ *   serial:   resid_mid = resid_pre + attn(resid_pre);  resid_post = resid_mid + mlp(resid_mid)
+ *   parallel: resid_post = resid_pre + attn(resid_pre) + mlp(resid_pre)
+ *   logits = LN_f(resid_L)·W_U + b_U
+ */
+export const buildTransformerGraph = (
+  c: ModelConfig,
+  w: Weights,
+  opts: BuildOptions = {},
+): TransformerGraph => {
+  const g = new GraphBuilder(opts.name ?? c.name);
+  const sites = new SiteRecorder(g, new Set(opts.capture ?? []), opts.hooks ?? null);
+  const B = "batch";
+  const P = "pos";
+  const ids = g.input(INPUT_IDS, "int64", [B, P]);
+  const needPositions = c.positional === "learned" || c.rotary !== null;
+  const positions = needPositions ? g.input(POSITIONS, "int64", [B, P]) : null;
+  const mask = g.input(ATTN_MASK, "bool", [B, 1, P, P]);
+
+  let resid = sites.mark("embed", g.gather(g.weight("embed.W_E", w.get("embed.W_E")!), ids, 0));
+  if (c.positional === "learned") {
+    const pos = sites.mark(
+      "pos_embed",
+      g.gather(g.weight("pos_embed.W_pos", w.get("pos_embed.W_pos")!), positions!, 0),
+    );
+    resid = g.add(resid, pos);
+  }
+  const rotary = c.rotary !== null ? rotaryTables(g, c.rotary, positions!) : null;
+
+  for (let l = 0; l < c.nLayers; l++) {
+    const pre = `blocks.${l}`;
+    resid = sites.mark(`${pre}.resid_pre`, resid);
+    const attnOut = attention(g, c, w, l, sites, { resid, mask, rotary });
+    if (c.parallelResidual) {
+      const mlpOut = c.dMlp !== null ? mlp(g, c, w, l, sites, resid) : null;
+      resid = g.add(resid, attnOut);
+      if (mlpOut !== null) resid = g.add(resid, mlpOut);
+    } else {
+      resid = g.add(resid, attnOut);
+      if (c.dMlp !== null) {
+        resid = sites.mark(`${pre}.resid_mid`, resid);
+        resid = g.add(resid, mlp(g, c, w, l, sites, resid));
+      } else resid = sites.mark(`${pre}.resid_mid`, resid);
+    }
+    resid = sites.mark(`${pre}.resid_post`, resid);
+  }
+  const lnf = norm(g, c, w, "ln_final", resid);
+  if (lnf !== null) {
+    sites.mark("ln_final.scale", lnf.scale);
+    resid = sites.mark("ln_final.normalized", lnf.normalized);
+  }
+  let logits = g.matmul(resid, g.weight("unembed.W_U", w.get("unembed.W_U")!));
+  if (w.has("unembed.b_U")) logits = g.add(logits, g.weight("unembed.b_U", w.get("unembed.b_U")!));
+  logits = sites.mark("logits", logits);
+  if (opts.logits !== false && !g.has("logits")) g.output(g.named(logits, "logits"));
+  else if (opts.logits !== false) g.output(g.get("logits"));
+  return { graph: g.build(), builder: g, logits };
+};

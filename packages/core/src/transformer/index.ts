@@ -1,0 +1,9 @@
+export {
+  buildTransformerGraph,
+  type BuildOptions,
+  type TransformerGraph,
+  INPUT_IDS,
+  POSITIONS,
+  ATTN_MASK,
+} from "./build.ts";
+export type { SiteHooks } from "./sites.ts";

@@ -1,0 +1,39 @@
+import type { GraphBuilder, Value } from "../graph/index.ts";
+
+/**
+ * How a plan reaches into the model while it is built. At every site the builder calls `at`,
+ * which may splice in ops and return a replacement value (interventions); `touched` lists the
+ * sites `at` will change, so the builder materialises their general form (per-head inputs,
+ * per-head results) only when something needs it. Captured sites become graph outputs named
+ * after the site. Nothing else is materialised.
+ */
+export interface SiteHooks {
+  readonly touched: ReadonlySet<string>;
+  at(site: string, value: Value, g: GraphBuilder): Value;
+}
+
+export class SiteRecorder {
+  constructor(
+    private readonly g: GraphBuilder,
+    private readonly capture: ReadonlySet<string>,
+    private readonly hooks: SiteHooks | null,
+  ) {}
+
+  /** Is this site observed or changed by the plan? (Costly sites are built only then.) */
+  wants(site: string): boolean {
+    return this.capture.has(site) || this.touches(site);
+  }
+
+  touches(site: string): boolean {
+    return this.hooks?.touched.has(site) ?? false;
+  }
+
+  /** Pass a value through its site: the plan's hook, then capture. */
+  mark(site: string, v: Value): Value {
+    const out = this.hooks !== null ? this.hooks.at(site, v, this.g) : v;
+    if (this.capture.has(site)) {
+      this.g.output(this.g.named(out, site));
+    }
+    return out;
+  }
+}
