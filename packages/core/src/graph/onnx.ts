@@ -82,7 +82,9 @@ export const toOnnx = (g: Graph, opts: LowerOptions = {}): LoweredModel => {
   let offset = 0;
 
   const graph = new ProtoWriter();
-  g.nodes.forEach((n, i) => graph.message(1, node(n, i)));
+  g.nodes.forEach((n, i) => {
+    graph.message(1, node(n, i));
+  });
   graph.string(2, g.name);
   for (const init of g.initializers) {
     const { bytes, dims } = initBytes(init);
