@@ -1,3 +1,4 @@
 export { makeSessionCache, type SessionCache, type RuntimeOptions } from "./session.ts";
 export { forward, resolveSites, type ForwardResult, feeds, toHost } from "./forward.ts";
 export { makeBatch, type Batch } from "./batch.ts";
+export { generate, argmax, sampleTemperature, type GenerateOptions } from "./generate.ts";

@@ -1,0 +1,77 @@
+import { Effect } from "effect";
+import { InputError, type RuntimeError } from "../errors/index.ts";
+import type { ModelConfig, Weights } from "../model/index.ts";
+import { forward } from "./forward.ts";
+import type { SessionCache } from "./session.ts";
+
+export interface GenerateOptions {
+  readonly maxTokens: number;
+  /** 0 = greedy (argmax, ties to the lowest id); otherwise sample from softmax(logits / T). */
+  readonly temperature: number;
+  /** Uniform [0, 1) source for sampling; required when temperature > 0 (seeded for determinism). */
+  readonly uniform?: () => number;
+  /** Stop after emitting this id (e.g. EOS); null = never stop early. */
+  readonly stopAt?: number | null;
+}
+
+/** Index of the largest value (first on ties). */
+export const argmax = (row: Float32Array): number => {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
+  return best;
+};
+
+/** Sample from softmax(row / T): p_i = exp((x_i − max)/T) / Σ_j exp((x_j − max)/T). */
+export const sampleTemperature = (row: Float32Array, temperature: number, u: number): number => {
+  let max = Number.NEGATIVE_INFINITY;
+  for (const x of row) if (x > max) max = x;
+  const p = new Float64Array(row.length);
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) {
+    p[i] = Math.exp((row[i]! - max) / temperature);
+    sum += p[i]!;
+  }
+  let acc = 0;
+  const target = u * sum;
+  for (let i = 0; i < row.length; i++) {
+    acc += p[i]!;
+    if (target < acc) return i;
+  }
+  return row.length - 1;
+};
+
+/**
+ * Autoregressive continuation of `prompt`: each step runs the full forward on the sequence so far
+ * (no KV cache: the graphs stay the plain forward, which every intervention plan extends) and
+ * picks the next id from the last position's logits. Returns only the new ids.
+ */
+export const generate = (
+  cache: SessionCache,
+  model: { readonly config: ModelConfig; readonly weights: Weights },
+  prompt: readonly number[],
+  opts: GenerateOptions,
+): Effect.Effect<number[], InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    if (opts.temperature > 0 && opts.uniform === undefined) {
+      return yield* new InputError({
+        field: "temperature",
+        expected: "a seeded uniform source when sampling (temperature > 0)",
+        found: "none",
+      });
+    }
+    const seq = [...prompt];
+    const out: number[] = [];
+    for (let step = 0; step < opts.maxTokens; step++) {
+      const { logits } = yield* forward(cache, model, [seq]);
+      const V = model.config.vocabSize;
+      const row = logits.data.subarray((seq.length - 1) * V, seq.length * V);
+      const next =
+        opts.temperature <= 0
+          ? argmax(row)
+          : sampleTemperature(row, opts.temperature, opts.uniform!());
+      out.push(next);
+      seq.push(next);
+      if (opts.stopAt !== undefined && opts.stopAt !== null && next === opts.stopAt) break;
+    }
+    return out;
+  });
