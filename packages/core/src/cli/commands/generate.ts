@@ -1,0 +1,35 @@
+import { Effect } from "effect";
+import { InputError } from "../../errors/index.ts";
+import { mulberry32 } from "../../model/index.ts";
+import { generate, openModel } from "../../runtime/index.ts";
+import { type Flags, intFlag, numberFlag, required } from "../args.ts";
+
+/** `patchbay generate --model M --prompt TEXT --max-tokens N [--temperature T --seed S]`. */
+export const generateCommand = (f: Flags) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const prompt = required(f, "prompt");
+      const maxTokens = intFlag(f, "max-tokens", 32, 1);
+      const temperature = numberFlag(f, "temperature", 0);
+      const seed = intFlag(f, "seed", 0);
+      const model = yield* openModel(required(f, "model"), typeof f.tokenizer === "string" ? { tokenizer: f.tokenizer } : {});
+      const tok = model.tokenizer;
+      if (tok === null) {
+        return yield* new InputError({
+          field: "--tokenizer",
+          expected: `a tokenizer beside or inside ${model.source}, or --tokenizer PATH`,
+          found: "none",
+        });
+      }
+      const ids = tok.encode(prompt);
+      if (ids.length === 0) {
+        return yield* new InputError({ field: "--prompt", expected: "text that encodes to at least one token", found: "an empty prompt" });
+      }
+      const out = yield* generate(model.sessions, model, ids, {
+        maxTokens,
+        temperature,
+        uniform: mulberry32(seed),
+      });
+      console.log(prompt + tok.decode(out));
+    }),
+  );

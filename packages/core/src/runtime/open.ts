@@ -1,0 +1,32 @@
+import { Effect, type Scope } from "effect";
+import type { PatchbayError } from "../errors/index.ts";
+import type { ModelConfig, Weights } from "../model/index.ts";
+import { findTokenizer, loadTokenizer, type Tokenizer } from "../tokenizer/index.ts";
+import { loadModel } from "../weights/index.ts";
+import { makeSessionCache, type RuntimeOptions, type SessionCache } from "./session.ts";
+
+/** A loaded model with its tokenizer (when one was found) and its live ORT sessions. */
+export interface OpenModel {
+  readonly config: ModelConfig;
+  readonly weights: Weights;
+  readonly source: string;
+  readonly tokenizer: Tokenizer | null;
+  readonly sessions: SessionCache;
+}
+
+export interface OpenOptions extends RuntimeOptions {
+  /** A tokenizer path, when it is neither beside the model nor inside it. */
+  readonly tokenizer?: string;
+}
+
+/**
+ * Load weights and tokenizer from a path and open a session cache for them; every session is
+ * released when the enclosing Scope closes.
+ */
+export const openModel = (path: string, opts: OpenOptions = {}): Effect.Effect<OpenModel, PatchbayError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const loaded = yield* loadModel(path);
+    const tokenizer = opts.tokenizer !== undefined ? yield* loadTokenizer(opts.tokenizer) : yield* findTokenizer(path);
+    const sessions = yield* makeSessionCache(loaded.config.name, opts);
+    return { config: loaded.config, weights: loaded.weights, source: path, tokenizer, sessions };
+  });
