@@ -1,6 +1,6 @@
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { basename, dirname, extname, join } from "node:path";
-import { Effect, Option } from "effect";
+import { Effect } from "effect";
 import { TokenizerError } from "../errors/errors.ts";
 import { readGgufMetadata } from "./gguf-read.ts";
 import { ggufTokenizerFromMetadata } from "./gguf-vocab.ts";
@@ -220,14 +220,14 @@ export const loadTokenizer = (path: string): Effect.Effect<Tokenizer, TokenizerE
     catch: asTokenizerError(path),
   });
 
-/** The tokenizer belonging to a model (see locateTokenizer); None when there is none. */
-export const findTokenizer = (modelPath: string): Effect.Effect<Option.Option<Tokenizer>, TokenizerError> =>
+/** The tokenizer belonging to a model (see locateTokenizer); null when there is none. */
+export const findTokenizer = (modelPath: string): Effect.Effect<Tokenizer | null, TokenizerError> =>
   Effect.tryPromise({
-    try: async () => {
+    try: async (): Promise<Tokenizer | null> => {
       const source = locateTokenizer(modelPath);
-      if (source === null) return Option.none();
-      if (source.kind === "gguf") return Option.fromNullable(await readGgufTokenizer(source.path));
-      return Option.some(readTokenizerSync(source));
+      if (source === null) return null;
+      if (source.kind === "gguf") return readGgufTokenizer(source.path);
+      return readTokenizerSync(source);
     },
     catch: asTokenizerError(modelPath),
   });

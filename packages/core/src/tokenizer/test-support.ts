@@ -1,3 +1,6 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
 /**
  * Test helpers for the tokenizer tests (not part of the public API): a llama2.c tokenizer.bin writer
  * and a literal port of run.c's encode, the reference the SentencePiece-style tokenizer must match.
@@ -76,4 +79,20 @@ export const runcEncode = (
 /** Print a loud warning for a test file skipped because ../shared is absent. */
 export const warnSkipped = (what: string, sharedDir: string): void => {
   console.warn(`\n⚠️  SKIPPED: ${what} — the shared checkpoints folder ${sharedDir} is absent.\n`);
+};
+
+/**
+ * Write a merges.txt (GPT-2 format: "#version: 0.2", then "left right" per line) from a tokenizer.json's
+ * `model.merges`, which newer files store as [left, right] pairs and older ones as "left right" strings.
+ */
+export const writeMergesFromTokenizerJson = (tokenizerJsonPath: string, dir: string): string => {
+  const json = JSON.parse(readFileSync(tokenizerJsonPath, "utf8")) as { model: { merges: unknown[] } };
+  const lines = json.model.merges.map((m) => {
+    if (typeof m === "string") return m;
+    if (Array.isArray(m) && m.length === 2) return `${m[0]} ${m[1]}`;
+    throw new Error(`unexpected merge entry ${JSON.stringify(m)}`);
+  });
+  const path = join(dir, "merges.txt");
+  writeFileSync(path, `#version: 0.2\n${lines.join("\n")}\n`);
+  return path;
 };
