@@ -42,7 +42,7 @@ const GPT2_CORPUS: readonly string[] = [
   "Ġ Ċ ĉ ł (the byte-level alphabet itself)",
   "\u0000 nul \u0007 bell \u007f del",
   "a".repeat(300),
-  " ".repeat(50) + "x",
+  `${" ".repeat(50)}x`,
   "The quick brown fox jumps over the lazy dog.",
 ];
 
