@@ -209,6 +209,10 @@ export class GraphBuilder {
   softmax(x: Value, axis = -1): Value {
     return this.node("Softmax", [x], x.dtype, x.shape, { axis: { kind: "int", value: axis } });
   }
+  /** log softmax(x) = x − max − log Σ exp(x − max), computed stably by ORT. */
+  logSoftmax(x: Value, axis = -1): Value {
+    return this.node("LogSoftmax", [x], x.dtype, x.shape, { axis: { kind: "int", value: axis } });
+  }
   private reduce(
     op: "ReduceSum" | "ReduceMean",
     x: Value,
