@@ -28,7 +28,8 @@ export const worstMismatch = (
       return { index: i, actual: a, expected: e, excess: Number.POSITIVE_INFINITY };
     }
     const excess = Math.abs(a - e) - (atol + rtol * Math.abs(e));
-    if (excess > 0 && (worst === null || excess > worst.excess)) worst = { index: i, actual: a, expected: e, excess };
+    if (excess > 0 && (worst === null || excess > worst.excess))
+      worst = { index: i, actual: a, expected: e, excess };
   }
   return worst;
 };

@@ -138,8 +138,10 @@ export const attention = (
     const qg = g.reshape(qh, [B, Hkv, G, P, dh]);
     scores = g.reshape(g.matmul(qg, g.unsqueeze(kT, 2)), [B, H, P, P]); // [b, H, p, p]
   }
-  scores = g.mul(scores, g.scalar(c.attnScale));
-  scores = sites.mark(`${pre}.attn.scores`, g.where(inp.mask, scores, g.scalar(Number.NEGATIVE_INFINITY)));
+  // Interventions see the scores before the causal mask and the mask is applied after them, so no
+  // plan can open a future position and −∞ never meets arithmetic; captures see the masked scores.
+  scores = sites.hook(`${pre}.attn.scores`, g.mul(scores, g.scalar(c.attnScale)));
+  scores = sites.capture(`${pre}.attn.scores`, g.where(inp.mask, scores, g.scalar(Number.NEGATIVE_INFINITY)));
   const pattern = sites.mark(`${pre}.attn.pattern`, g.softmax(scores, -1));
   let zh: Value; //                                                    [b, H, p, dh]
   if (G === 1) zh = g.matmul(pattern, vh);

@@ -15,13 +15,13 @@ export interface SiteHooks {
 export class SiteRecorder {
   constructor(
     private readonly g: GraphBuilder,
-    private readonly capture: ReadonlySet<string>,
+    private readonly captured: ReadonlySet<string>,
     private readonly hooks: SiteHooks | null,
   ) {}
 
   /** Is this site observed or changed by the plan? (Costly sites are built only then.) */
   wants(site: string): boolean {
-    return this.capture.has(site) || this.touches(site);
+    return this.captured.has(site) || this.touches(site);
   }
 
   touches(site: string): boolean {
@@ -30,10 +30,16 @@ export class SiteRecorder {
 
   /** Pass a value through its site: the plan's hook, then capture. */
   mark(site: string, v: Value): Value {
-    const out = this.hooks !== null ? this.hooks.at(site, v, this.g) : v;
-    if (this.capture.has(site)) {
-      this.g.output(this.g.named(out, site));
-    }
-    return out;
+    return this.capture(site, this.hook(site, v));
+  }
+
+  /** The plan's hook alone (attention scores are hooked before the causal mask, captured after). */
+  hook(site: string, v: Value): Value {
+    return this.hooks !== null ? this.hooks.at(site, v, this.g) : v;
+  }
+
+  capture(site: string, v: Value): Value {
+    if (this.captured.has(site)) this.g.output(this.g.named(v, site));
+    return v;
   }
 }

@@ -1,0 +1,17 @@
+export {
+  Positions,
+  Target,
+  Intervention,
+  Replace,
+  Add,
+  Scale,
+  Subspace,
+  ProjectOut,
+  MetricKind,
+  Metric,
+  GradTarget,
+  Plan,
+} from "./spec.ts";
+export { planKey } from "./compile.ts";
+export type { InterventionValues, MetricBinding } from "./bind.ts";
+export { runPlan, type PlanValues, type PlanResult } from "./run.ts";
