@@ -113,7 +113,9 @@ export const interventionFeeds = (
         );
       const lists = perExample(t.positions, batch, `${field}.target.positions`);
       const m = new Float32Array(batch.batch * batch.pos);
-      lists.forEach((ps, b) => ps.forEach((p) => (m[b * batch.pos + p] = 1)));
+      lists.forEach((ps, b) => {
+        for (const p of ps) m[b * batch.pos + p] = 1;
+      });
       feeds[inputName(i, "pos")] = f32(m, [batch.batch, batch.pos]);
     }
     if (t.heads !== undefined) {
@@ -194,12 +196,12 @@ export const metricFeeds = (
   });
   const select = new Float32Array(B * n * P);
   const weight = new Float32Array(B * n);
-  pos.forEach((ps, b) =>
+  pos.forEach((ps, b) => {
     ps.forEach((p, j) => {
       select[(b * n + j) * P + p] = 1;
       weight[b * n + j] = 1;
-    }),
-  );
+    });
+  });
   const oneHot = (ids: readonly (readonly number[])[] | undefined, name: string): Float32Array => {
     if (ids === undefined) return fail(`metric.${name}`, `ids for ${kind}`, "nothing");
     if (ids.length !== B) fail(`metric.${name}`, `one list per example (${B})`, `${ids.length}`);
