@@ -1,0 +1,103 @@
+import { type HostTensor, numel } from "../tensor/index.ts";
+import type { ModelConfig } from "./config.ts";
+import { type Weights, weightSpecs } from "./weights.ts";
+
+/**
+ * Seeded random weights for any ModelConfig, for tests, demos and benchmarks. Deterministic
+ * across platforms: a 32-bit PRNG (mulberry32), Box–Muller normals, and per-tensor streams, so a
+ * tensor's values depend only on (seed, tensor name), not on which other tensors exist.
+ */
+
+/** mulberry32: a tiny 32-bit generator (Tommy Ettinger). Returns uniforms in [0, 1). */
+export const mulberry32 = (seed: number): (() => number) => {
+  let state = seed | 0;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+};
+
+/** FNV-1a hash of a string, to give each tensor its own stream. */
+const fnv1a = (s: string): number => {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+};
+
+/** Standard normals by Box–Muller: z = √(−2 ln u₁) · cos(2π u₂), and its sin twin. */
+export const normals = (seed: number, n: number): Float32Array => {
+  const uniform = mulberry32(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const u1 = 1 - uniform(); // (0, 1]: log is finite
+    const u2 = uniform();
+    const radius = Math.sqrt(-2 * Math.log(u1));
+    out[i] = radius * Math.cos(2 * Math.PI * u2);
+    if (i + 1 < n) out[i + 1] = radius * Math.sin(2 * Math.PI * u2);
+  }
+  return out;
+};
+
+export interface RandomWeightsOptions {
+  /** Include every optional bias the canonical spec allows (default true). */
+  readonly biases?: boolean;
+}
+
+/**
+ * The standard deviation for a tensor, by its role:
+ * - matrices z/√fan_in, fan_in being what each output sums over (H·d_head for W_O);
+ * - token embeddings z, learned positions 0.5·z;
+ * - norm weights 1 + 0.1·z, norm biases and optional biases 0.1·z
+ * (z standard normal).
+ */
+const initFor = (c: ModelConfig, name: string, shape: readonly number[]): { mean: number; std: number } => {
+  const leaf = name.slice(name.lastIndexOf(".") + 1);
+  if (name === "embed.W_E") return { mean: 0, std: 1 };
+  if (name === "pos_embed.W_pos") return { mean: 0, std: 0.5 };
+  if (/(ln1|ln2|ln_final)\.w$/.test(name)) return { mean: 1, std: 0.1 };
+  if (leaf.startsWith("b")) return { mean: 0, std: 0.1 };
+  if (leaf === "W_O") return { mean: 0, std: 1 / Math.sqrt(c.nHeads * c.dHead) };
+  // [in, out] or [heads, in, out]: fan_in is the second-to-last axis
+  return { mean: 0, std: 1 / Math.sqrt(shape[shape.length - 2]!) };
+};
+
+export const randomWeights = (
+  config: ModelConfig,
+  seed: number,
+  opts: RandomWeightsOptions = {},
+): Weights => {
+  const biases = opts.biases ?? true;
+  const out = new Map<string, HostTensor>();
+  for (const spec of weightSpecs(config)) {
+    if (!spec.required && !biases) continue;
+    const { mean, std } = initFor(config, spec.name, spec.shape);
+    const data = normals((Math.imul(seed >>> 0, 0x9e3779b1) ^ fnv1a(spec.name)) >>> 0, numel(spec.shape));
+    for (let i = 0; i < data.length; i++) data[i] = mean + std * data[i]!;
+    out.set(spec.name, { data, shape: [...spec.shape] });
+  }
+  return out;
+};
+
+/** GPT-2 small's shape (124M parameters), for benchmarks with random weights. */
+export const gpt2SmallConfig: ModelConfig = {
+  name: "gpt2-small-shaped",
+  family: "gpt2",
+  dModel: 768,
+  nLayers: 12,
+  nHeads: 12,
+  nKvHeads: 12,
+  dHead: 64,
+  dMlp: 3072,
+  gatedMlp: false,
+  act: "gelu_tanh",
+  vocabSize: 50257,
+  nCtx: 1024,
+  positional: "learned",
+  rotary: null,
+  norm: "layernorm",
+  normEps: 1e-5,
+  parallelResidual: false,
+  attnScale: 1 / 8,
+};

@@ -1,0 +1,100 @@
+import fc from "fast-check";
+import type { Activation, ModelConfig, NormKind, RotaryConfig } from "../model/config.ts";
+
+/**
+ * fast-check arbitraries for small valid ModelConfigs covering every family's shape: GPT-2
+ * (LayerNorm, learned positions, gelu_tanh), LLaMA / llama2.c (RMSNorm, rotary, SwiGLU, GQA),
+ * GPT-NeoX (partial rotary, parallel residual, exact gelu), TransformerLens toys (no norm,
+ * attention only), and every mixture of those knobs.
+ */
+export interface ArbConfigOptions {
+  /** Most layers (default 3). */
+  readonly maxLayers?: number;
+  /** Force a norm kind. */
+  readonly norm?: NormKind;
+  /** Force rotary on (true) or off (false). */
+  readonly rotary?: boolean;
+  /** Force an MLP (true) or attention-only (false). */
+  readonly mlp?: boolean;
+  /** Force a residual layout. */
+  readonly parallelResidual?: boolean;
+  /** Force learned positions on or off. */
+  readonly learnedPositions?: boolean;
+}
+
+const divisorsOf = (n: number): number[] =>
+  Array.from({ length: n }, (_, i) => i + 1).filter((k) => n % k === 0);
+
+const arbRotary = (dHead: number): fc.Arbitrary<RotaryConfig> =>
+  fc.record({
+    // r: even, 2 … d_head
+    dim: fc.integer({ min: 1, max: dHead / 2 }).map((k) => 2 * k),
+    base: fc.constantFrom(10, 100, 10000),
+    style: fc.constantFrom("half" as const, "interleaved" as const),
+  });
+
+export const arbConfig = (opts: ArbConfigOptions = {}): fc.Arbitrary<ModelConfig> =>
+  fc
+    .record({
+      nLayers: fc.integer({ min: 1, max: opts.maxLayers ?? 3 }),
+      nHeads: fc.integer({ min: 1, max: 4 }),
+      dHead: fc.integer({ min: 1, max: 4 }).map((k) => 2 * k), // even, 2 … 8
+      dModel: fc.integer({ min: 4, max: 24 }),
+      dMlp:
+        opts.mlp === undefined
+          ? fc.option(fc.integer({ min: 4, max: 32 }), { freq: 4 })
+          : opts.mlp
+            ? fc.integer({ min: 4, max: 32 })
+            : fc.constant(null),
+      gatedMlp: fc.boolean(),
+      act: fc.constantFrom<Activation>("gelu_tanh", "gelu", "relu", "silu"),
+      norm:
+        opts.norm === undefined
+          ? fc.constantFrom<NormKind>("layernorm", "rmsnorm", "none")
+          : fc.constant(opts.norm),
+      normEps: fc.constantFrom(1e-5, 1e-6),
+      hasRotary: opts.rotary === undefined ? fc.boolean() : fc.constant(opts.rotary),
+      learned: opts.learnedPositions === undefined ? fc.boolean() : fc.constant(opts.learnedPositions),
+      parallelResidual:
+        opts.parallelResidual === undefined ? fc.boolean() : fc.constant(opts.parallelResidual),
+      vocabSize: fc.integer({ min: 5, max: 40 }),
+      nCtx: fc.integer({ min: 8, max: 16 }),
+    })
+    .chain((k) =>
+      fc
+        .record({
+          nKvHeads: fc.constantFrom(...divisorsOf(k.nHeads)),
+          rotary: k.hasRotary ? arbRotary(k.dHead) : fc.constant(null),
+        })
+        .map(
+          ({ nKvHeads, rotary }): ModelConfig => ({
+            name: `arb-L${k.nLayers}-H${k.nHeads}/${nKvHeads}x${k.dHead}-d${k.dModel}-${k.norm}`,
+            family: "zoo",
+            dModel: k.dModel,
+            nLayers: k.nLayers,
+            nHeads: k.nHeads,
+            nKvHeads,
+            dHead: k.dHead,
+            dMlp: k.dMlp,
+            gatedMlp: k.dMlp !== null && k.gatedMlp,
+            act: k.act,
+            vocabSize: k.vocabSize,
+            nCtx: k.nCtx,
+            positional: k.learned ? "learned" : "none",
+            rotary,
+            norm: k.norm,
+            normEps: k.normEps,
+            parallelResidual: k.parallelResidual,
+            attnScale: 1 / Math.sqrt(k.dHead),
+          }),
+        ),
+    );
+
+/** Token ids for a config: a batch of `batch` equal-length sequences of 1 … nCtx tokens. */
+export const arbIds = (c: ModelConfig, opts: { maxBatch?: number; minLength?: number } = {}) =>
+  fc.integer({ min: opts.minLength ?? 1, max: c.nCtx }).chain((len) =>
+    fc.array(fc.array(fc.integer({ min: 0, max: c.vocabSize - 1 }), { minLength: len, maxLength: len }), {
+      minLength: 1,
+      maxLength: opts.maxBatch ?? 2,
+    }),
+  );

@@ -1,0 +1,181 @@
+import type { ModelConfig, RotaryConfig } from "../model/config.ts";
+import { linear, softmaxRows } from "./math.ts";
+import { normalizeRows } from "./norms.ts";
+import type { AttentionParams } from "./params.ts";
+
+/**
+ * Causal multi-head attention with grouped-query heads and optional rotary embeddings,
+ * one head at a time. B = batch, P = positions, H = query heads, K = key/value heads,
+ * d = d_model, e = d_head. Query head h reads key/value head ⌊h / (H/K)⌋.
+ */
+
+/** The residual stream each head reads (q_input / k_input / v_input), each [B·P, d]. */
+export interface HeadInputs {
+  /** One per query head. */
+  readonly q: readonly Float64Array[];
+  /** One per key/value head. */
+  readonly k: readonly Float64Array[];
+  /** One per key/value head. */
+  readonly v: readonly Float64Array[];
+}
+
+export interface AttentionActivations {
+  /** [B, P, H, e] */
+  readonly q: Float64Array;
+  /** [B, P, K, e] */
+  readonly k: Float64Array;
+  /** [B, P, K, e] */
+  readonly v: Float64Array;
+  /** [B, P, H, e]; null without rotary */
+  readonly rotQ: Float64Array | null;
+  /** [B, P, K, e]; null without rotary */
+  readonly rotK: Float64Array | null;
+  /** [B, H, P, P], −∞ above the diagonal */
+  readonly scores: Float64Array;
+  /** [B, H, P, P] */
+  readonly pattern: Float64Array;
+  /** [B, P, H, e] */
+  readonly z: Float64Array;
+  /** [B, P, H, d], without b_O */
+  readonly result: Float64Array;
+  /** [B, P, d] */
+  readonly attnOut: Float64Array;
+}
+
+/**
+ * Project each head's (normalised) input: out[b, p, h, :] = LN(x_h)[b, p, :] · W[h] + bias[h].
+ *   inputs: n heads of [B·P, d];  W [n, d, e];  bias [n, e] → out [B, P, n, e]
+ */
+const projectHeads = (
+  c: ModelConfig,
+  p: AttentionParams,
+  inputs: readonly Float64Array[],
+  W: Float32Array,
+  bias: Float32Array | null,
+  rows: number,
+): Float64Array => {
+  const { dModel: d, dHead: e } = c;
+  const n = inputs.length;
+  const out = new Float64Array(rows * n * e);
+  for (let h = 0; h < n; h++) {
+    // ln1 is applied to each head's own input (they differ once a plan patches them)
+    const xn = normalizeRows(p.ln1, inputs[h]!, rows, d).normalized; // [B·P, d]
+    const y = linear(xn, rows, d, W, e, bias, h * d * e, h * e); // [B·P, e]
+    for (let r = 0; r < rows; r++) for (let i = 0; i < e; i++) out[(r * n + h) * e + i] = y[r * e + i]!;
+  }
+  return out;
+};
+
+/**
+ * Rotary position embedding on the first r dimensions of every head, [B, P, n, e] → same.
+ * For pair i ∈ [0, r/2): (a, b) = (i, i + r/2) for "half", (2i, 2i+1) for "interleaved";
+ *   θ = p · base^(−2i/r),  x'_a = x_a cos θ − x_b sin θ,  x'_b = x_a sin θ + x_b cos θ.
+ * Dimensions r … e−1 pass through unchanged.
+ */
+export const applyRotary = (
+  rot: RotaryConfig,
+  x: Float64Array,
+  B: number,
+  P: number,
+  n: number,
+  e: number,
+): Float64Array => {
+  const out = Float64Array.from(x);
+  const r = rot.dim;
+  for (let b = 0; b < B; b++)
+    for (let pos = 0; pos < P; pos++)
+      for (let h = 0; h < n; h++) {
+        const base = ((b * P + pos) * n + h) * e;
+        for (let i = 0; i < r / 2; i++) {
+          const ia = rot.style === "half" ? i : 2 * i;
+          const ib = rot.style === "half" ? i + r / 2 : 2 * i + 1;
+          const theta = pos * rot.base ** ((-2 * i) / r);
+          const xa = x[base + ia]!;
+          const xb = x[base + ib]!;
+          out[base + ia] = xa * Math.cos(theta) - xb * Math.sin(theta);
+          out[base + ib] = xa * Math.sin(theta) + xb * Math.cos(theta);
+        }
+      }
+  return out;
+};
+
+export const attention = (
+  c: ModelConfig,
+  p: AttentionParams,
+  inputs: HeadInputs,
+  B: number,
+  P: number,
+): AttentionActivations => {
+  const { dModel: d, dHead: e, nHeads: H, nKvHeads: K } = c;
+  const G = H / K; // query heads per key/value head
+  const rows = B * P;
+
+  // q = LN(q_input_h)·W_Q[h] + b_Q[h]   [B, P, H, e];  k, v likewise   [B, P, K, e]
+  const q = projectHeads(c, p, inputs.q, p.W_Q, p.b_Q, rows);
+  const k = projectHeads(c, p, inputs.k, p.W_K, p.b_K, rows);
+  const v = projectHeads(c, p, inputs.v, p.W_V, p.b_V, rows);
+
+  // rot_q, rot_k: rotary on the first r dims of each head
+  const rotQ = c.rotary === null ? null : applyRotary(c.rotary, q, B, P, H, e);
+  const rotK = c.rotary === null ? null : applyRotary(c.rotary, k, B, P, K, e);
+  const qq = rotQ ?? q;
+  const kk = rotK ?? k;
+
+  // scores[b, h, i, j] = Σ_t q[b, i, h, t] · k[b, j, ⌊h/G⌋, t] · attnScale  for j ≤ i, else −∞
+  const scores = new Float64Array(B * H * P * P);
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++) {
+      const kv = Math.floor(h / G);
+      for (let i = 0; i < P; i++)
+        for (let j = 0; j < P; j++) {
+          const at = ((b * H + h) * P + i) * P + j;
+          if (j > i) {
+            scores[at] = Number.NEGATIVE_INFINITY;
+            continue;
+          }
+          let dot = 0;
+          for (let t = 0; t < e; t++)
+            dot += qq[((b * P + i) * H + h) * e + t]! * kk[((b * P + j) * K + kv) * e + t]!;
+          scores[at] = dot * c.attnScale;
+        }
+    }
+
+  // pattern = softmax over key positions j
+  const pattern = Float64Array.from(scores);
+  softmaxRows(pattern, B * H * P, P);
+
+  // z[b, i, h, t] = Σ_j pattern[b, h, i, j] · v[b, j, ⌊h/G⌋, t]   [B, P, H, e]
+  const z = new Float64Array(rows * H * e);
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++) {
+      const kv = Math.floor(h / G);
+      for (let i = 0; i < P; i++)
+        for (let t = 0; t < e; t++) {
+          let acc = 0;
+          for (let j = 0; j < P; j++)
+            acc += pattern[((b * H + h) * P + i) * P + j]! * v[((b * P + j) * K + kv) * e + t]!;
+          z[((b * P + i) * H + h) * e + t] = acc;
+        }
+    }
+
+  // result[b, i, h, :] = z[b, i, h, :] · W_O[h]   [B, P, H, d]
+  const result = new Float64Array(rows * H * d);
+  for (let r = 0; r < rows; r++)
+    for (let h = 0; h < H; h++)
+      for (let o = 0; o < d; o++) {
+        let acc = 0;
+        for (let t = 0; t < e; t++) acc += z[(r * H + h) * e + t]! * p.W_O[(h * e + t) * d + o]!;
+        result[(r * H + h) * d + o] = acc;
+      }
+
+  // attn_out[b, i, :] = Σ_h result[b, i, h, :] + b_O   [B, P, d]
+  const attnOut = new Float64Array(rows * d);
+  for (let r = 0; r < rows; r++)
+    for (let o = 0; o < d; o++) {
+      let acc = 0;
+      for (let h = 0; h < H; h++) acc += result[(r * H + h) * d + o]!;
+      attnOut[r * d + o] = acc + (p.b_O === null ? 0 : p.b_O[o]!);
+    }
+
+  return { q, k, v, rotQ, rotK, scores, pattern, z, result, attnOut };
+};

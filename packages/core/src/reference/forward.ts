@@ -1,0 +1,235 @@
+import { InputError } from "../errors/index.ts";
+import type { ModelConfig } from "../model/config.ts";
+import { lookupSite, siteCatalog, siteShape } from "../model/sites.ts";
+import type { Weights } from "../model/weights.ts";
+import { type HeadInputs, attention } from "./attention.ts";
+import { linear, type RefTensor } from "./math.ts";
+import { mlp } from "./mlp.ts";
+import { normalizeRows } from "./norms.ts";
+import { readParams } from "./params.ts";
+
+/**
+ * The naive reference forward: the oracle every graph test compares against. Float64 throughout,
+ * plain loops, written from the site catalogue's conventions (model/sites.ts) and nothing else.
+ * B = batch, P = positions, d = d_model, H = query heads, K = key/value heads, V = vocabulary.
+ */
+
+export interface ReferenceOptions {
+  /**
+   * Which sites to return: "all" (every catalogue site, under its patchbay name), or a list of
+   * names in either spelling (patchbay or TransformerLens), returned under the names given and in
+   * that order. Default: none (logits only).
+   */
+  readonly sites?: "all" | readonly string[];
+}
+
+export interface ReferenceOutput {
+  /** [B, P, V] */
+  readonly logits: RefTensor;
+  readonly sites: Map<string, RefTensor>;
+}
+
+const checkIds = (c: ModelConfig, ids: readonly (readonly number[])[]): void => {
+  if (ids.length === 0)
+    throw new InputError({ field: "ids", expected: "at least one sequence", found: "[]" });
+  const P = ids[0]!.length;
+  ids.forEach((seq, b) => {
+    if (seq.length === 0)
+      throw new InputError({ field: `ids[${b}]`, expected: "a non-empty prompt", found: "an empty prompt" });
+    if (seq.length !== P)
+      throw new InputError({
+        field: `ids[${b}]`,
+        expected: `length ${P} (the reference takes equal-length sequences, no padding)`,
+        found: `length ${seq.length}`,
+      });
+    seq.forEach((t, p) => {
+      if (!Number.isInteger(t) || t < 0 || t >= c.vocabSize)
+        throw new InputError({
+          field: `ids[${b}][${p}]`,
+          expected: `an integer token id in [0, ${c.vocabSize})`,
+          found: String(t),
+        });
+    });
+  });
+  if (c.positional === "learned" && P > c.nCtx)
+    throw new InputError({
+      field: "ids",
+      expected: `at most n_ctx = ${c.nCtx} positions (learned positional embeddings)`,
+      found: `${P} positions`,
+    });
+};
+
+/** Which catalogue sites to keep, and under which names the caller asked for them. */
+const resolveSites = (c: ModelConfig, sites: ReferenceOptions["sites"]): Map<string, string[]> => {
+  const wanted = new Map<string, string[]>();
+  const asked = sites === undefined ? [] : sites === "all" ? siteCatalog(c).map((s) => s.name) : sites;
+  for (const name of asked) {
+    const hit = lookupSite(c, name);
+    if (!hit.ok)
+      throw new InputError({
+        field: "sites",
+        expected: `a site of ${c.name} (nearest: ${hit.suggestions.join(", ")})`,
+        found: name,
+      });
+    wanted.set(hit.site.name, [...(wanted.get(hit.site.name) ?? []), name]);
+  }
+  return wanted;
+};
+
+/** a + b (+ c), element-wise. */
+const add = (a: Float64Array, b: Float64Array, c?: Float64Array): Float64Array => {
+  const out = new Float64Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i]! + b[i]! + (c === undefined ? 0 : c[i]!);
+  return out;
+};
+
+/** x [R, d] → the same row copied to every head: [R, n, d] (q_input / k_input / v_input). */
+const perHead = (x: Float64Array, rows: number, n: number, d: number): Float64Array => {
+  const out = new Float64Array(rows * n * d);
+  for (let r = 0; r < rows; r++)
+    for (let h = 0; h < n; h++) for (let i = 0; i < d; i++) out[(r * n + h) * d + i] = x[r * d + i]!;
+  return out;
+};
+
+export const referenceForward = (
+  config: ModelConfig,
+  weights: Weights,
+  ids: readonly (readonly number[])[],
+  opts: ReferenceOptions = {},
+): ReferenceOutput => {
+  const c = config;
+  checkIds(c, ids);
+  const wanted = resolveSites(c, opts.sites);
+  const params = readParams(c, weights);
+  const B = ids.length;
+  const P = ids[0]!.length;
+  const R = B * P; // rows: one per (batch, position)
+  const d = c.dModel;
+  const catalog = new Map(siteCatalog(c).map((s) => [s.name, s]));
+
+  // Keep a site if it was asked for; `value` is only evaluated then. Shapes come from the catalogue.
+  const captured = new Map<string, RefTensor>();
+  const record = (name: string, value: () => Float64Array): void => {
+    if (!wanted.has(name)) return;
+    const info = catalog.get(name);
+    if (info === undefined) throw new Error(`reference: recorded ${name}, which is not in the catalogue`);
+    const shape = siteShape(info, c, B, P);
+    const data = Float64Array.from(value());
+    if (data.length !== shape.reduce((a, b) => a * b, 1))
+      throw new Error(`reference: ${name} has ${data.length} values, catalogue shape [${shape.join(", ")}]`);
+    captured.set(name, { data, shape });
+  };
+
+  // embed[b, p, :] = W_E[ids[b][p], :]   [B, P, d]
+  const embed = new Float64Array(R * d);
+  for (let b = 0; b < B; b++)
+    for (let p = 0; p < P; p++) {
+      const token = ids[b]![p]!;
+      for (let i = 0; i < d; i++) embed[(b * P + p) * d + i] = params.W_E[token * d + i]!;
+    }
+  record("embed", () => embed);
+
+  // resid = embed (+ pos_embed[b, p, :] = W_pos[p, :])
+  let resid: Float64Array = embed;
+  if (params.W_pos !== null) {
+    const posEmbed = new Float64Array(R * d);
+    for (let b = 0; b < B; b++)
+      for (let p = 0; p < P; p++)
+        for (let i = 0; i < d; i++) posEmbed[(b * P + p) * d + i] = params.W_pos[p * d + i]!;
+    record("pos_embed", () => posEmbed);
+    resid = add(embed, posEmbed);
+  }
+
+  for (let l = 0; l < c.nLayers; l++) {
+    const block = params.blocks[l]!;
+    const s = (name: string) => `blocks.${l}.${name}`;
+    const residPre = resid; // [B, P, d]
+    record(s("resid_pre"), () => residPre);
+
+    // Every head reads the residual stream: q_input_h = k_input_h = v_input_h = resid_pre.
+    const inputs: HeadInputs = {
+      q: Array.from({ length: c.nHeads }, () => residPre),
+      k: Array.from({ length: c.nKvHeads }, () => residPre),
+      v: Array.from({ length: c.nKvHeads }, () => residPre),
+    };
+    record(s("attn.q_input"), () => perHead(residPre, R, c.nHeads, d)); // [B, P, H, d]
+    record(s("attn.k_input"), () => perHead(residPre, R, c.nKvHeads, d)); // [B, P, K, d]
+    record(s("attn.v_input"), () => perHead(residPre, R, c.nKvHeads, d)); // [B, P, K, d]
+    if (c.norm !== "none") {
+      // ln1 sites: the norm of resid_pre itself (each head applies the same norm to its copy)
+      const ln1 = normalizeRows(block.attn.ln1, residPre, R, d);
+      record(s("ln1.scale"), () => ln1.scale!); // [B, P, 1]
+      record(s("ln1.normalized"), () => ln1.normalized); // [B, P, d]
+    }
+
+    const a = attention(c, block.attn, inputs, B, P);
+    record(s("attn.q"), () => a.q);
+    record(s("attn.k"), () => a.k);
+    record(s("attn.v"), () => a.v);
+    if (a.rotQ !== null) record(s("attn.rot_q"), () => a.rotQ!);
+    if (a.rotK !== null) record(s("attn.rot_k"), () => a.rotK!);
+    record(s("attn.scores"), () => a.scores);
+    record(s("attn.pattern"), () => a.pattern);
+    record(s("attn.z"), () => a.z);
+    record(s("attn.result"), () => a.result);
+    record(s("attn_out"), () => a.attnOut);
+
+    // serial:   resid_mid = resid_pre + attn_out;  mlp_in = resid_mid
+    // parallel: mlp_in = resid_pre
+    let mlpIn: Float64Array = residPre;
+    if (!c.parallelResidual) {
+      const residMid = add(residPre, a.attnOut);
+      record(s("resid_mid"), () => residMid);
+      mlpIn = residMid;
+    }
+
+    let mlpOut: Float64Array | null = null;
+    if (block.mlp !== null) {
+      record(s("mlp_in"), () => mlpIn);
+      const m = mlp(c, block.mlp, mlpIn, R);
+      if (c.norm !== "none") {
+        record(s("ln2.scale"), () => m.ln2.scale!);
+        record(s("ln2.normalized"), () => m.ln2.normalized);
+      }
+      record(s("mlp.pre"), () => m.pre);
+      if (m.preLinear !== null) record(s("mlp.pre_linear"), () => m.preLinear!);
+      record(s("mlp.post"), () => m.post);
+      record(s("mlp_out"), () => m.mlpOut);
+      mlpOut = m.mlpOut;
+    }
+
+    // serial:   resid_post = resid_mid + mlp_out
+    // parallel: resid_post = resid_pre + attn_out + mlp_out
+    const residPost = c.parallelResidual
+      ? mlpOut === null
+        ? add(residPre, a.attnOut)
+        : add(residPre, a.attnOut, mlpOut)
+      : mlpOut === null
+        ? mlpIn
+        : add(mlpIn, mlpOut);
+    record(s("resid_post"), () => residPost);
+    resid = residPost;
+  }
+
+  // x = ln_final(resid)   [B, P, d]
+  const lnFinal = normalizeRows(params.lnFinal, resid, R, d);
+  if (c.norm !== "none") {
+    record("ln_final.scale", () => lnFinal.scale!);
+    record("ln_final.normalized", () => lnFinal.normalized);
+  }
+
+  // logits = x·W_U + b_U   [B, P, V]
+  const logits = linear(lnFinal.normalized, R, d, params.W_U, c.vocabSize, params.b_U);
+  record("logits", () => logits);
+
+  // Return sites under the names asked for, in the order asked.
+  const sites = new Map<string, RefTensor>();
+  for (const [name, askedAs] of wanted) {
+    const t = captured.get(name);
+    if (t === undefined) throw new Error(`reference: site ${name} was never computed`);
+    for (const n of askedAs) sites.set(n, { data: Float64Array.from(t.data), shape: [...t.shape] });
+  }
+  const order = opts.sites === undefined || opts.sites === "all" ? null : opts.sites;
+  const ordered = order === null ? sites : new Map(order.map((n) => [n, sites.get(n)!]));
+  return { logits: { data: logits, shape: [B, P, c.vocabSize] }, sites: ordered };
+};
