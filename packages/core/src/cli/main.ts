@@ -10,7 +10,11 @@ const common = { model: "string", tokenizer: "string", json: "boolean", threads:
 
 const commands = {
   sites: { flags: common, run: sitesCommand, usage: "sites --model M [--json]" },
-  logits: { flags: { ...common, ids: "string" }, run: logitsCommand, usage: "logits --model M --ids 1,2,3 [--json]" },
+  logits: {
+    flags: { ...common, ids: "string" },
+    run: logitsCommand,
+    usage: "logits --model M --ids 1,2,3 [--json]",
+  },
   generate: {
     flags: { ...common, prompt: "string", "max-tokens": "string", temperature: "string", seed: "string" },
     run: generateCommand,
@@ -28,7 +32,11 @@ const main = async (argv: string[]): Promise<number> => {
   const [name, ...rest] = argv;
   const cmd = commands[name as keyof typeof commands];
   if (cmd === undefined) {
-    console.error(name === undefined || name === "--help" ? usage() : `unknown command ${JSON.stringify(name)}\n${usage()}`);
+    console.error(
+      name === undefined || name === "--help"
+        ? usage()
+        : `unknown command ${JSON.stringify(name)}\n${usage()}`,
+    );
     return name === "--help" ? 0 : 2;
   }
   const program = Effect.suspend(() => cmd.run(parseFlags(rest, cmd.flags)));

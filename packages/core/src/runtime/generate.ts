@@ -66,9 +66,7 @@ export const generate = (
       const V = model.config.vocabSize;
       const row = logits.data.subarray((seq.length - 1) * V, seq.length * V);
       const next =
-        opts.temperature <= 0
-          ? argmax(row)
-          : sampleTemperature(row, opts.temperature, opts.uniform!());
+        opts.temperature <= 0 ? argmax(row) : sampleTemperature(row, opts.temperature, opts.uniform!());
       out.push(next);
       seq.push(next);
       if (opts.stopAt !== undefined && opts.stopAt !== null && next === opts.stopAt) break;

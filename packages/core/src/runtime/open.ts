@@ -23,10 +23,14 @@ export interface OpenOptions extends RuntimeOptions {
  * Load weights and tokenizer from a path and open a session cache for them; every session is
  * released when the enclosing Scope closes.
  */
-export const openModel = (path: string, opts: OpenOptions = {}): Effect.Effect<OpenModel, PatchbayError, Scope.Scope> =>
+export const openModel = (
+  path: string,
+  opts: OpenOptions = {},
+): Effect.Effect<OpenModel, PatchbayError, Scope.Scope> =>
   Effect.gen(function* () {
     const loaded = yield* loadModel(path);
-    const tokenizer = opts.tokenizer !== undefined ? yield* loadTokenizer(opts.tokenizer) : yield* findTokenizer(path);
+    const tokenizer =
+      opts.tokenizer !== undefined ? yield* loadTokenizer(opts.tokenizer) : yield* findTokenizer(path);
     const sessions = yield* makeSessionCache(loaded.config.name, opts);
     return { config: loaded.config, weights: loaded.weights, source: path, tokenizer, sessions };
   });

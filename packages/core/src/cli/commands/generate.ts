@@ -12,7 +12,10 @@ export const generateCommand = (f: Flags) =>
       const maxTokens = intFlag(f, "max-tokens", 32, 1);
       const temperature = numberFlag(f, "temperature", 0);
       const seed = intFlag(f, "seed", 0);
-      const model = yield* openModel(required(f, "model"), typeof f.tokenizer === "string" ? { tokenizer: f.tokenizer } : {});
+      const model = yield* openModel(
+        required(f, "model"),
+        typeof f.tokenizer === "string" ? { tokenizer: f.tokenizer } : {},
+      );
       const tok = model.tokenizer;
       if (tok === null) {
         return yield* new InputError({
@@ -23,7 +26,11 @@ export const generateCommand = (f: Flags) =>
       }
       const ids = tok.encode(prompt);
       if (ids.length === 0) {
-        return yield* new InputError({ field: "--prompt", expected: "text that encodes to at least one token", found: "an empty prompt" });
+        return yield* new InputError({
+          field: "--prompt",
+          expected: "text that encodes to at least one token",
+          found: "an empty prompt",
+        });
       }
       const out = yield* generate(model.sessions, model, ids, {
         maxTokens,

@@ -7,7 +7,11 @@ const parseIds = (s: string): number[] =>
   s.split(",").map((x, i) => {
     const n = Number(x.trim());
     if (x.trim() === "" || !Number.isInteger(n)) {
-      throw new InputError({ field: `--ids[${i}]`, expected: "an integer token id", found: JSON.stringify(x) });
+      throw new InputError({
+        field: `--ids[${i}]`,
+        expected: "an integer token id",
+        found: JSON.stringify(x),
+      });
     }
     return n;
   });
@@ -16,8 +20,14 @@ const parseIds = (s: string): number[] =>
 export const logitsCommand = (f: Flags) =>
   Effect.scoped(
     Effect.gen(function* () {
-      const ids = yield* Effect.try({ try: () => parseIds(required(f, "ids")), catch: (e) => e as InputError });
-      const model = yield* openModel(required(f, "model"), typeof f.tokenizer === "string" ? { tokenizer: f.tokenizer } : {});
+      const ids = yield* Effect.try({
+        try: () => parseIds(required(f, "ids")),
+        catch: (e) => e as InputError,
+      });
+      const model = yield* openModel(
+        required(f, "model"),
+        typeof f.tokenizer === "string" ? { tokenizer: f.tokenizer } : {},
+      );
       const { logits } = yield* forward(model.sessions, model, [ids]);
       const V = model.config.vocabSize;
       const rows = ids.map((_, p) => Array.from(logits.data.subarray(p * V, (p + 1) * V)));

@@ -9,7 +9,9 @@ export const sitesCommand = (f: Flags) =>
     const { config } = yield* loadModel(required(f, "model"));
     const sizes = dimSizes(config, 0, 0);
     const rows = siteCatalog(config).map((s) => {
-      const shape = s.dims.map((d) => (d === "batch" || d === "pos" || d === "key_pos" ? d : `${d}=${sizes[d]}`));
+      const shape = s.dims.map((d) =>
+        d === "batch" || d === "pos" || d === "key_pos" ? d : `${d}=${sizes[d]}`,
+      );
       return { site: s.name, shape: `[${shape.join(", ")}]`, tl: s.tl };
     });
     if (f.json === true) {

@@ -1,0 +1,137 @@
+/**
+ * `pnpm bench`: figures for BENCHMARKS.md, all measured side by side in one run (the machines are
+ * noisy 2-core VMs, so ratios within one run are what to compare).
+ *   - raw ORT MatMul GFLOP/s (the yardstick);
+ *   - forward throughput at batch 8 × 128 for a GPT-2-small-shaped model (random weights) and for
+ *     stories260K, with the forward's achieved GFLOP/s as a fraction of the MatMul figure;
+ *   - stories260K beside the naive TypeScript reference forward;
+ *   - engine: a plan with 10 replacements against the plain forward;
+ *   - peak RSS.
+ * Writes bench/out/latest.json and prints a markdown table.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { Effect } from "effect";
+import { type Plan, runPlan } from "../src/engine/index.ts";
+import { type ModelConfig, randomWeights, type Weights } from "../src/model/index.ts";
+import { gpt2SmallConfig } from "../src/model/index.ts";
+import { referenceForward } from "../src/reference/index.ts";
+import { forward, makeSessionCache } from "../src/runtime/index.ts";
+import { hasShared, sharedPath } from "../src/testing/shared.ts";
+import { loadModel } from "../src/weights/index.ts";
+import { matmulGflops } from "./matmul.ts";
+import { peakRssMb, timeIt } from "./timing.ts";
+
+const BATCH = 8;
+const POS = 128;
+const rows: { name: string; value: string; note: string }[] = [];
+const record = (name: string, value: string, note = "") => {
+  rows.push({ name, value, note });
+  console.log(`${name}: ${value} ${note}`);
+};
+
+/** FLOPs of one forward over T = b·p tokens: 2·(matmul params)·T plus attention's 2·2·p·d per token and layer. */
+const forwardFlops = (c: ModelConfig, b: number, p: number): number => {
+  const T = b * p;
+  const d = c.dModel;
+  const qkv = d * (c.nHeads + 2 * c.nKvHeads) * c.dHead;
+  const out = c.nHeads * c.dHead * d;
+  const mlp = c.dMlp === null ? 0 : (c.gatedMlp ? 3 : 2) * d * c.dMlp;
+  const attn = 2 * p * c.nHeads * c.dHead; // q·k and pattern·v, per token (full square, as computed)
+  return T * (c.nLayers * (2 * (qkv + out + mlp) + 2 * attn) + 2 * d * c.vocabSize);
+};
+
+const ids = (c: ModelConfig) =>
+  Array.from({ length: BATCH }, (_, b) =>
+    Array.from({ length: POS }, (_, p) => (b * 131 + p * 17 + 3) % c.vocabSize),
+  );
+
+const benchForward = (label: string, c: ModelConfig, w: Weights, mm: number) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const cache = yield* makeSessionCache(label);
+      const model = { config: c, weights: w };
+      const seqs = ids(c);
+      const t0 = performance.now();
+      yield* forward(cache, model, seqs);
+      record(`${label}: build + compile + first run`, `${((performance.now() - t0) / 1000).toFixed(2)} s`);
+      const sec = yield* Effect.promise(() => timeIt(() => Effect.runPromise(forward(cache, model, seqs))));
+      const gflops = forwardFlops(c, BATCH, POS) / sec / 1e9;
+      record(
+        `${label}: forward ${BATCH}×${POS}`,
+        `${((BATCH * POS) / sec).toFixed(0)} tok/s`,
+        `(${(sec * 1000).toFixed(1)} ms)`,
+      );
+      record(
+        `${label}: forward GFLOP/s`,
+        `${gflops.toFixed(1)}`,
+        `= ${((100 * gflops) / mm).toFixed(0)}% of the MatMul figure`,
+      );
+      return { cache, model, seqs, sec };
+    }),
+  );
+
+const main = Effect.gen(function* () {
+  const mm = yield* Effect.promise(() => matmulGflops());
+  record("ORT MatMul [1024,768]·[768,3072]", `${mm.toFixed(1)} GFLOP/s`);
+
+  // GPT-2-small shape, random weights.
+  const g2 = gpt2SmallConfig;
+  const gw = randomWeights(g2, 0);
+  const fwd = yield* benchForward("gpt2-small-shaped", g2, gw, mm);
+
+  // Engine: 10 replacements vs the plain forward (same cache, measured back to back).
+  yield* Effect.scoped(
+    Effect.gen(function* () {
+      const cache = yield* makeSessionCache("engine");
+      const model = { config: g2, weights: gw };
+      const seqs = ids(g2);
+      const sites = Array.from({ length: 10 }, (_, i) => `blocks.${i}.resid_post`);
+      const cap = yield* runPlan(
+        cache,
+        model,
+        { captures: sites, interventions: [], gradients: [], logits: true },
+        seqs,
+      );
+      const plan: Plan = {
+        captures: [],
+        interventions: sites.map((site) => ({
+          _tag: "replace" as const,
+          target: { site, positions: [[5]] },
+        })),
+        gradients: [],
+        logits: true,
+      };
+      const values = { interventions: sites.map((s) => ({ value: cap.sites.get(s)! })) };
+      yield* runPlan(cache, model, plan, seqs, values);
+      const plain = yield* Effect.promise(() => timeIt(() => Effect.runPromise(forward(cache, model, seqs))));
+      const patched = yield* Effect.promise(() =>
+        timeIt(() => Effect.runPromise(runPlan(cache, model, plan, seqs, values))),
+      );
+      record("engine: 10 replacements / plain forward", `${(patched / plain).toFixed(3)}×`, "(goal ≤ 1.1×)");
+    }),
+  );
+  void fwd;
+
+  if (hasShared) {
+    const stories = yield* loadModel(sharedPath("models", "stories260K", "stories260K.bin"));
+    const s = yield* benchForward("stories260K", stories.config, stories.weights, mm);
+    const seqs = ids(stories.config);
+    const t0 = performance.now();
+    for (const seq of seqs) referenceForward(stories.config, stories.weights, [seq], { sites: [] });
+    const naive = (performance.now() - t0) / 1000;
+    record(
+      "stories260K: naive TypeScript reference",
+      `${((BATCH * POS) / naive).toFixed(0)} tok/s`,
+      `(ONNX is ${(naive / s.sec).toFixed(0)}× faster)`,
+    );
+  } else {
+    console.warn("../shared is absent: stories260K benchmarks skipped");
+  }
+  record("peak RSS", `${peakRssMb().toFixed(0)} MB`);
+});
+
+await Effect.runPromise(main);
+mkdirSync(new URL("./out/", import.meta.url), { recursive: true });
+writeFileSync(new URL("./out/latest.json", import.meta.url), JSON.stringify(rows, null, 1));
+console.log("\n| measure | value | note |\n|---|---|---|");
+for (const r of rows) console.log(`| ${r.name} | ${r.value} | ${r.note} |`);
