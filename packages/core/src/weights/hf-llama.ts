@@ -1,0 +1,96 @@
+import type { ModelConfig } from "../model/config.ts";
+import { activation, type Fields } from "./fields.ts";
+import { contiguousHeads, headBias, headsFromRows, outputFromRows, transpose } from "./layout.ts";
+import { type Mapped, Mapper, type TensorTable } from "./table.ts";
+
+/**
+ * Hugging Face LLaMA. nn.Linear weights are [out, in] (y = W x).
+ *   model.layers.{l}.self_attn.q_proj [H·dh, d], k_proj / v_proj [H_kv·dh, d], o_proj [d, H·dh]
+ *   model.layers.{l}.mlp.gate_proj / up_proj [d_mlp, d], down_proj [d, d_mlp]
+ * SwiGLU: W_gate = gate_proj^T, W_in = up_proj^T, W_out = down_proj^T.
+ * Rotary in HF's rotate-half convention (the checkpoint's q/k rows are already permuted for it):
+ * style "half" over all of d_head, base rope_theta.
+ */
+export const llamaConfig = (
+  f: Fields,
+  name: string,
+): { config: ModelConfig; tied: boolean; bias: boolean } => {
+  const d = f.int("hidden_size");
+  const nHeads = f.int("num_attention_heads");
+  const nKvHeads = f.intOr("num_key_value_heads", nHeads);
+  if (nHeads % nKvHeads !== 0)
+    f.fail("num_key_value_heads", `a divisor of num_attention_heads = ${nHeads}`, nKvHeads);
+  if (!f.has("head_dim") && d % nHeads !== 0) {
+    f.fail("num_attention_heads", `a divisor of hidden_size = ${d} (no head_dim given)`, nHeads);
+  }
+  const dHead = f.intOr("head_dim", d / nHeads);
+  if (dHead % 2 !== 0)
+    f.fail(f.has("head_dim") ? "head_dim" : "num_attention_heads", "an even head size for rotary", dHead);
+  f.unsupportedUnless("rope_scaling", () => false, "null (no RoPE scaling)");
+  f.unsupportedUnless("mlp_bias", (v) => v === false, "false (the canonical gated MLP has no biases)");
+  const config: ModelConfig = {
+    name,
+    family: "llama",
+    dModel: d,
+    nLayers: f.int("num_hidden_layers"),
+    nHeads,
+    nKvHeads,
+    dHead,
+    dMlp: f.int("intermediate_size"),
+    gatedMlp: true,
+    act: activation(f, "hidden_act", "silu"),
+    vocabSize: f.int("vocab_size"),
+    nCtx: f.int("max_position_embeddings"),
+    positional: "none",
+    rotary: { dim: dHead, base: f.numOr("rope_theta", 10000, Number.MIN_VALUE), style: "half" },
+    norm: "rmsnorm",
+    normEps: f.numOr("rms_norm_eps", 1e-6, 0),
+    parallelResidual: false,
+    attnScale: 1 / Math.sqrt(dHead),
+  };
+  return { config, tied: f.boolOr("tie_word_embeddings", false), bias: f.boolOr("attention_bias", false) };
+};
+
+export const llamaWeights = (c: ModelConfig, tied: boolean, bias: boolean, t: TensorTable): Mapped => {
+  const m = new Mapper(t);
+  const p = m.has("model.embed_tokens.weight") ? "model." : "";
+  const d = c.dModel;
+  const dMlp = c.dMlp!;
+  const dh = c.dHead;
+  const heads = contiguousHeads(dh);
+
+  const embed = m.copy("embed.W_E", `${p}embed_tokens.weight`, [c.vocabSize, d]); // [vocab, d]
+  for (let l = 0; l < c.nLayers; l++) {
+    const h = `${p}layers.${l}`;
+    const b = `blocks.${l}`;
+    m.copy(`${b}.ln1.w`, `${h}.input_layernorm.weight`, [d]);
+    for (const [x, proj, n] of [
+      ["Q", "q_proj", c.nHeads],
+      ["K", "k_proj", c.nKvHeads],
+      ["V", "v_proj", c.nKvHeads],
+    ] as const) {
+      const name = `${h}.self_attn.${proj}`;
+      const w = m.take(`${name}.weight`, [n * dh, d]); // [n·dh, d]
+      m.put(`${b}.attn.W_${x}`, `${name}.weight`, headsFromRows(w, n, dh, heads));
+      const bx = bias ? m.take(`${name}.bias`, [n * dh]) : m.takeOptional(`${name}.bias`, [n * dh]);
+      if (bx !== null) m.put(`${b}.attn.b_${x}`, `${name}.bias`, headBias(bx, n, dh, heads));
+    }
+    const wo = m.take(`${h}.self_attn.o_proj.weight`, [d, c.nHeads * dh]); // [d, H·dh]
+    m.put(`${b}.attn.W_O`, `${h}.self_attn.o_proj.weight`, outputFromRows(wo, c.nHeads, dh));
+    if (bias) m.copy(`${b}.attn.b_O`, `${h}.self_attn.o_proj.bias`, [d]);
+    else m.copyOptional(`${b}.attn.b_O`, `${h}.self_attn.o_proj.bias`, [d]);
+    m.copy(`${b}.ln2.w`, `${h}.post_attention_layernorm.weight`, [d]);
+    for (const [canonical, proj, shape] of [
+      ["W_gate", "gate_proj", [dMlp, d]],
+      ["W_in", "up_proj", [dMlp, d]],
+      ["W_out", "down_proj", [d, dMlp]],
+    ] as const) {
+      const name = `${h}.mlp.${proj}.weight`;
+      m.put(`${b}.mlp.${canonical}`, name, transpose(m.take(name, shape)));
+    }
+  }
+  m.copy("ln_final.w", `${p}norm.weight`, [d]);
+  if (tied) m.put("unembed.W_U", `${p}embed_tokens.weight`, transpose(embed));
+  else m.put("unembed.W_U", "lm_head.weight", transpose(m.take("lm_head.weight", [c.vocabSize, d])));
+  return m.done(c);
+};

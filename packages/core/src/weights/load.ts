@@ -1,0 +1,156 @@
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { basename, dirname, extname, join } from "node:path";
+import { Effect } from "effect";
+import {
+  ConfigError,
+  ModelNotFoundError,
+  type TensorShapeError,
+  UnsupportedError,
+  WeightFileError,
+} from "../errors/errors.ts";
+import type { ModelConfig } from "../model/config.ts";
+import type { Weights } from "../model/weights.ts";
+import { withFile } from "./bytes.ts";
+import { readJsonObject } from "./fields.ts";
+import { mapGgufFile } from "./gguf-llama.ts";
+import { folderTable, INDEX, mapHf } from "./hf.ts";
+import { mapLlama2cFile } from "./llama2c.ts";
+import { safetensorsTable } from "./safetensors.ts";
+import type { Mapped, TensorTable } from "./table.ts";
+import { isTransformerLensConfig, mapTransformerLens } from "./transformerlens.ts";
+import { checkWeights } from "./validate.ts";
+
+export type ModelFormat = "hf" | "llama2c" | "gguf" | "transformerlens";
+
+export interface LoadedModel {
+  readonly config: ModelConfig;
+  /** Canonical names and shapes (model/weights.ts), validated against weightSpecs(config). */
+  readonly weights: Weights;
+  /** The path as given. */
+  readonly source: string;
+  readonly format: ModelFormat;
+}
+
+export type LoadError =
+  | WeightFileError
+  | ConfigError
+  | TensorShapeError
+  | UnsupportedError
+  | ModelNotFoundError;
+
+const LOAD_TAGS = new Set([
+  "WeightFileError",
+  "ConfigError",
+  "TensorShapeError",
+  "UnsupportedError",
+  "ModelNotFoundError",
+]);
+
+export const isLoadError = (e: unknown): e is LoadError =>
+  typeof e === "object" &&
+  e !== null &&
+  "_tag" in e &&
+  LOAD_TAGS.has((e as { _tag: unknown })._tag as string);
+
+const WHAT =
+  "a model folder (config.json + model.safetensors or model.safetensors.index.json), " +
+  "a llama2.c .bin, a .gguf, or a .safetensors file with config.json beside it";
+
+const finish = (m: Mapped, source: string, format: ModelFormat): LoadedModel => ({
+  config: m.config,
+  weights: checkWeights(m),
+  source,
+  format,
+});
+
+/** A folder (or one .safetensors file in it) described by config.json: Hugging Face or TransformerLens. */
+const loadConfigured = (folder: string, source: string, weightsFile?: string): LoadedModel => {
+  const configPath = join(folder, "config.json");
+  const raw = readJsonObject(configPath);
+  const weights = (): TensorTable =>
+    weightsFile !== undefined ? safetensorsTable(weightsFile) : folderTable(folder);
+  if (raw.model_type !== undefined) return finish(mapHf(configPath, raw, weights), source, "hf");
+  if (isTransformerLensConfig(raw))
+    return finish(mapTransformerLens(configPath, raw, weights), source, "transformerlens");
+  throw new ConfigError({
+    file: configPath,
+    field: "model_type",
+    expected:
+      "a Hugging Face model_type, or TransformerLens fields (n_layers, d_model, d_head, d_vocab, ...)",
+    found: "neither",
+  });
+};
+
+/** A folder without config.json: exactly one .gguf or llama2.c .bin inside. */
+const loadBareFolder = (folder: string, source: string): LoadedModel => {
+  const candidates = readdirSync(folder).filter(
+    (f) => f.endsWith(".gguf") || (f.endsWith(".bin") && !f.startsWith("tok")),
+  );
+  if (candidates.length === 1) return loadFile(join(folder, candidates[0]!), source);
+  throw new ModelNotFoundError({
+    path: source,
+    expected:
+      candidates.length === 0
+        ? `${WHAT} (the folder has no config.json)`
+        : `one model file, but the folder has several (${candidates.join(", ")}): name the file`,
+  });
+};
+
+const startsWithGguf = (path: string): boolean =>
+  withFile(path, (src) => src.size >= 4 && String.fromCharCode(...src.read(0, 4)) === "GGUF");
+
+const loadFile = (path: string, source: string): LoadedModel => {
+  const name = basename(path);
+  if (name === "config.json" || name === INDEX) return loadConfigured(dirname(path), source);
+  const ext = extname(path).toLowerCase();
+  if (ext === ".gguf" || startsWithGguf(path)) return finish(mapGgufFile(path), source, "gguf");
+  if (ext === ".bin") return finish(mapLlama2cFile(path), source, "llama2c");
+  if (ext === ".safetensors") {
+    if (!existsSync(join(dirname(path), "config.json"))) {
+      throw new ModelNotFoundError({ path: source, expected: "a config.json beside the .safetensors file" });
+    }
+    return loadConfigured(dirname(path), source, path);
+  }
+  throw new UnsupportedError({
+    file: path,
+    what: "model file type",
+    expected: ".bin (llama2.c v0), .gguf, .safetensors (with config.json beside it), or a folder",
+    found: ext === "" ? "no extension" : ext,
+  });
+};
+
+/**
+ * Load any supported checkpoint into canonical form (plain, synchronous; throws only LoadError,
+ * anything else is a bug). Dispatch:
+ *   folder with config.json → model_type ? Hugging Face : TransformerLens fields ? TransformerLens
+ *   folder without config.json → its single .gguf / llama2.c .bin
+ *   *.gguf (or GGUF magic) → GGUF;  *.bin → llama2.c v0;  *.safetensors → with ./config.json
+ */
+export const loadModelSync = (path: string): LoadedModel => {
+  let isDir: boolean;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code === "ENOENT" || code === "ENOTDIR") throw new ModelNotFoundError({ path, expected: WHAT });
+    throw new WeightFileError({
+      file: path,
+      expected: "a readable path",
+      found: e instanceof Error ? e.message : String(e),
+    });
+  }
+  if (!isDir) return loadFile(path, path);
+  return existsSync(join(path, "config.json")) ? loadConfigured(path, path) : loadBareFolder(path, path);
+};
+
+/**
+ * Effect boundary: typed load errors fail the effect; anything else (a bug) is a defect.
+ */
+export const loadModel = (path: string): Effect.Effect<LoadedModel, LoadError> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(loadModelSync(path));
+    } catch (e) {
+      return isLoadError(e) ? Effect.fail(e) : Effect.die(e);
+    }
+  });

@@ -1,0 +1,89 @@
+import { ConfigError, TensorShapeError } from "../errors/errors.ts";
+import type { ModelConfig } from "../model/config.ts";
+import { type Weights, weightSpecs } from "../model/weights.ts";
+import type { HostTensor } from "../tensor/host-tensor.ts";
+import { numel, sameShape, shapeString } from "../tensor/host-tensor.ts";
+import type { Mapped, Origin } from "./table.ts";
+
+/**
+ * Backstop checks of the canonical config (source parsers check their own fields first, with
+ * the file's field names): sizes positive, heads grouped evenly, rotary dims even and ≤ d_head.
+ */
+export const checkConfig = (c: ModelConfig, file: string): void => {
+  const bad = (field: string, expected: string, found: unknown): never => {
+    throw new ConfigError({ file, field: `${field} (canonical)`, expected, found: String(found) });
+  };
+  const positive: (keyof ModelConfig)[] = [
+    "dModel",
+    "nLayers",
+    "nHeads",
+    "nKvHeads",
+    "dHead",
+    "vocabSize",
+    "nCtx",
+  ];
+  for (const k of positive) {
+    const v = c[k];
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) bad(k, "a positive integer", v);
+  }
+  if (c.dMlp !== null && !(Number.isSafeInteger(c.dMlp) && c.dMlp >= 1))
+    bad("dMlp", "a positive integer or null", c.dMlp);
+  if (c.nHeads % c.nKvHeads !== 0) bad("nKvHeads", `a divisor of nHeads = ${c.nHeads}`, c.nKvHeads);
+  if (c.rotary !== null) {
+    const r = c.rotary;
+    if (!Number.isSafeInteger(r.dim) || r.dim < 2 || r.dim % 2 !== 0 || r.dim > c.dHead) {
+      bad("rotary.dim", `an even integer in [2, dHead = ${c.dHead}]`, r.dim);
+    }
+    if (!(Number.isFinite(r.base) && r.base > 0)) bad("rotary.base", "a positive number", r.base);
+  }
+  if (!(Number.isFinite(c.normEps) && c.normEps >= 0)) bad("normEps", "a finite number ≥ 0", c.normEps);
+  if (!(Number.isFinite(c.attnScale) && c.attnScale > 0)) bad("attnScale", "a positive number", c.attnScale);
+};
+
+const label = (o: Origin | undefined, canonical: string): string =>
+  o === undefined || o.tensor === canonical ? canonical : `${o.tensor} (as ${canonical})`;
+
+/**
+ * Every canonical tensor against weightSpecs(config): required ones present, every shape as the
+ * config implies, nothing the config does not allow. Returns the weights in spec order.
+ */
+export const checkWeights = (m: Mapped): Weights => {
+  const { config, sink, file } = m;
+  checkConfig(config, file);
+  const specs = weightSpecs(config);
+  const out = new Map<string, HostTensor>();
+  for (const s of specs) {
+    const w = sink.weights.get(s.name);
+    const o = sink.origin.get(s.name);
+    if (w === undefined) {
+      if (!s.required) continue;
+      throw new TensorShapeError({
+        file,
+        tensor: s.name,
+        expected: `a tensor of shape ${shapeString(s.shape)} (required by the config)`,
+        found: "no such tensor",
+      });
+    }
+    if (!sameShape(w.shape, s.shape) || w.data.length !== numel(s.shape)) {
+      throw new TensorShapeError({
+        file: o?.file ?? file,
+        tensor: label(o, s.name),
+        expected: `shape ${shapeString(s.shape)} (from the config)`,
+        found: shapeString(w.shape),
+      });
+    }
+    out.set(s.name, w);
+  }
+  const allowed = new Set(specs.map((s) => s.name));
+  for (const [name, w] of sink.weights) {
+    if (allowed.has(name)) continue;
+    const o = sink.origin.get(name);
+    throw new TensorShapeError({
+      file: o?.file ?? file,
+      tensor: label(o, name),
+      expected: "no such tensor for this config (not a canonical weight of this architecture)",
+      found: `a tensor of shape ${shapeString(w.shape)}`,
+    });
+  }
+  return out;
+};
