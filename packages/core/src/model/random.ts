@@ -47,7 +47,9 @@ export interface RandomWeightsOptions {
 
 /**
  * The standard deviation for a tensor, by its role:
- * - matrices z/√fan_in, fan_in being what each output sums over (H·d_head for W_O);
+ * - matrices z/√fan_in, fan_in being what each output sums over (H·d_head for W_O), and the
+ *   residual writes W_O, W_out a further 1/√(2·n_layers) (GPT-2's init), so that even models
+ *   without norms and with gated (quadratic) MLPs keep activations of order 1;
  * - token embeddings z, learned positions 0.5·z;
  * - norm weights 1 + 0.1·z, norm biases and optional biases 0.1·z
  * (z standard normal).
@@ -58,9 +60,11 @@ const initFor = (c: ModelConfig, name: string, shape: readonly number[]): { mean
   if (name === "pos_embed.W_pos") return { mean: 0, std: 0.5 };
   if (/(ln1|ln2|ln_final)\.w$/.test(name)) return { mean: 1, std: 0.1 };
   if (leaf.startsWith("b")) return { mean: 0, std: 0.1 };
-  if (leaf === "W_O") return { mean: 0, std: 1 / Math.sqrt(c.nHeads * c.dHead) };
+  // writes into the residual stream are scaled down by √(2L), as GPT-2 initialises them
+  const residual = leaf === "W_O" || leaf === "W_out" ? 1 / Math.sqrt(2 * c.nLayers) : 1;
+  if (leaf === "W_O") return { mean: 0, std: residual / Math.sqrt(c.nHeads * c.dHead) };
   // [in, out] or [heads, in, out]: fan_in is the second-to-last axis
-  return { mean: 0, std: 1 / Math.sqrt(shape[shape.length - 2]!) };
+  return { mean: 0, std: residual / Math.sqrt(shape[shape.length - 2]!) };
 };
 
 export const randomWeights = (

@@ -53,7 +53,7 @@ export const erf = (x: number): number => {
   if (Number.isNaN(x)) return Number.NaN;
   const a = Math.abs(x);
   const e = a < 3 ? erfSeries(a) : 1 - erfcContinuedFraction(a);
-  return x < 0 ? -e : e;
+  return x === 0 ? x : x < 0 ? -e : e; // keeps the sign of ±0
 };
 
 // ---------------------------------------------------------------------------------------------
