@@ -83,5 +83,6 @@ export const gpt2Weights = (c: ModelConfig, tied: boolean, t: TensorTable): Mapp
   } else {
     m.put("unembed.W_U", `${p}wte.weight`, transpose(wte));
   }
-  return m.done(c);
+  // attn.bias / attn.masked_bias: causal-mask buffers of old checkpoints; lm_head when tied.
+  return m.done(c, (n) => /\.attn\.(bias|masked_bias)$/.test(n) || n === "lm_head.weight");
 };

@@ -92,5 +92,6 @@ export const llamaWeights = (c: ModelConfig, tied: boolean, bias: boolean, t: Te
   m.copy("ln_final.w", `${p}norm.weight`, [d]);
   if (tied) m.put("unembed.W_U", `${p}embed_tokens.weight`, transpose(embed));
   else m.put("unembed.W_U", "lm_head.weight", transpose(m.take("lm_head.weight", [c.vocabSize, d])));
-  return m.done(c);
+  // rotary_emb.inv_freq: a buffer of old checkpoints; lm_head when tied (a copy of the embedding).
+  return m.done(c, (n) => n.endsWith(".rotary_emb.inv_freq") || (tied && n === "lm_head.weight"));
 };

@@ -87,5 +87,10 @@ export const neoxWeights = (c: ModelConfig, tied: boolean, t: TensorTable): Mapp
   norm("ln_final", `${p}final_layer_norm`);
   if (tied) m.put("unembed.W_U", `${p}embed_in.weight`, transpose(embed));
   else m.put("unembed.W_U", "embed_out.weight", transpose(m.take("embed_out.weight", [c.vocabSize, d])));
-  return m.done(c);
+  // attention.bias / masked_bias / rotary_emb.inv_freq: buffers; embed_out when tied.
+  return m.done(
+    c,
+    (n) =>
+      /\.attention\.(bias|masked_bias|rotary_emb\.inv_freq)$/.test(n) || (tied && n === "embed_out.weight"),
+  );
 };

@@ -236,7 +236,8 @@ const mapLlama2c = (c: ModelConfig, t: TensorTable): Mapped => {
   m.copy("ln_final.w", "rms_final_weight", [d]);
   if (m.has("wcls")) m.put("unembed.W_U", "wcls", transpose(m.take("wcls", [c.vocabSize, d])));
   else m.put("unembed.W_U", "token_embedding_table", transpose(embed));
-  return m.done(c);
+  // The legacy RoPE tables are recomputed by the builder.
+  return m.done(c, (n) => n.startsWith("freq_cis_"));
 };
 
 /** Load a llama2.c v0 `.bin`; the model is named after the file. */

@@ -88,15 +88,17 @@ export interface Mapped {
 /** A family mapper's working state: the file's table and the canonical weights being filled. */
 export class Mapper {
   readonly sink = new WeightSink();
+  private readonly used = new Set<string>();
   constructor(readonly t: TensorTable) {}
   has(name: string): boolean {
     return this.t.entry(name) !== undefined;
   }
   take(name: string, shape: readonly number[]): HostTensor {
+    this.used.add(name);
     return take(this.t, name, shape);
   }
   takeOptional(name: string, shape: readonly number[]): HostTensor | null {
-    return takeOptional(this.t, name, shape);
+    return this.has(name) ? this.take(name, shape) : null;
   }
   /** Store a canonical tensor derived from the file's tensor `name`. */
   put(canonical: string, name: string, x: HostTensor): void {
@@ -112,7 +114,21 @@ export class Mapper {
     const x = this.takeOptional(name, shape);
     if (x !== null) this.put(canonical, name, x);
   }
-  done(config: ModelConfig): Mapped {
+  /**
+   * Finish: every tensor of the file must have been used or be a known buffer (`ignore`). A
+   * leftover tensor means the file and the config disagree (e.g. n_layer smaller than the file's
+   * layer count), so it is a TensorShapeError rather than silently dropped.
+   */
+  done(config: ModelConfig, ignore: (name: string) => boolean = () => false): Mapped {
+    for (const name of this.t.names()) {
+      if (this.used.has(name) || ignore(name)) continue;
+      throw new TensorShapeError({
+        file: this.t.entry(name)?.file ?? this.t.file,
+        tensor: name,
+        expected: `no such tensor for this config (${config.nLayers} layers; not a weight of this architecture)`,
+        found: `a tensor of shape ${shapeString(this.t.entry(name)?.shape ?? [])}`,
+      });
+    }
     return { config, sink: this.sink, file: this.t.file };
   }
 }

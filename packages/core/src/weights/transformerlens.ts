@@ -167,7 +167,8 @@ export const transformerLensWeights = (c: ModelConfig, pre: Pre, t: TensorTable)
       }
     }
   }
-  return m.done(c);
+  // Every tensor was considered above; non-canonical leftovers are reported by validation.
+  return m.done(c, () => true);
 };
 
 export const mapTransformerLens = (

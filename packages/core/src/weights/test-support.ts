@@ -1,0 +1,318 @@
+/**
+ * Helpers for the weights tests: temp folders, hand-made files (safetensors with arbitrary
+ * headers, GGUF, llama2.c) and an independent minimal safetensors reader (shares no code with
+ * ours) to check mapped tensors against raw file values.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll } from "vitest";
+import type { HostTensor } from "../tensor/host-tensor.ts";
+import { hasShared, sharedDir } from "../testing/shared.ts";
+import { readSafetensors, writeSafetensors } from "./safetensors.ts";
+
+export const warnIfNoShared = (suite: string): void => {
+  if (!hasShared) {
+    console.warn(
+      `\n!!! SKIPPED: ${suite} needs the real checkpoints in ${sharedDir} (../shared from the repo root), which is absent !!!\n`,
+    );
+  }
+};
+
+/** A fresh temp folder, removed after the test file. */
+export const tempDir = (() => {
+  const made: string[] = [];
+  afterAll(() => {
+    for (const d of made) rmSync(d, { recursive: true, force: true });
+  });
+  return (): string => {
+    const d = mkdtempSync(join(tmpdir(), "patchbay-weights-"));
+    made.push(d);
+    return d;
+  };
+})();
+
+/** Element of a row-major tensor. */
+export const at = (t: HostTensor, ...idx: number[]): number => {
+  let flat = 0;
+  idx.forEach((i, k) => {
+    flat = flat * t.shape[k]! + i;
+  });
+  return t.data[flat]!;
+};
+
+/** A safetensors file with exactly the given header object and data bytes. */
+export const rawSafetensors = (header: unknown, data: Uint8Array = new Uint8Array(0)): Uint8Array => {
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(8 + json.length + data.length);
+  new DataView(out.buffer).setUint32(0, json.length, true);
+  out.set(json, 8);
+  out.set(data, 8 + json.length);
+  return out;
+};
+
+export interface RawTensor {
+  readonly dtype: string;
+  readonly shape: number[];
+  readonly data: Float32Array;
+}
+
+/** Independent reader: F32 tensors of a safetensors file, by name. */
+export const independentSafetensors = (path: string): Map<string, RawTensor> => {
+  const buf = readFileSync(path);
+  const n = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8")) as Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] }
+  >;
+  const out = new Map<string, RawTensor>();
+  for (const [name, e] of Object.entries(header)) {
+    if (name === "__metadata__") continue;
+    const [b, end] = e.data_offsets;
+    const data = new Float32Array((end - b) / 4);
+    for (let i = 0; i < data.length; i++) data[i] = buf.readFloatLE(8 + n + b + 4 * i);
+    out.set(name, { dtype: e.dtype, shape: e.shape, data });
+  }
+  return out;
+};
+
+/** Raw element [r, c] of a 2-D (or [r] of a 1-D) file tensor. */
+export const raw2 = (t: RawTensor, r: number, c = 0): number => t.data[t.shape.length === 1 ? r : r * t.shape[1]! + c]!;
+
+// ---- GGUF writer (enough for tests: scalars, strings, arrays) ----
+
+export type GgufKv =
+  | { key: string; type: "u32"; value: number }
+  | { key: string; type: "f32"; value: number }
+  | { key: string; type: "string"; value: string }
+  | { key: string; type: "strings"; value: string[] }
+  | { key: string; type: "f32s"; value: number[] };
+
+export interface GgufTensorSpec {
+  readonly name: string;
+  /** innermost first */
+  readonly ne: number[];
+  readonly type: number;
+  readonly bytes: Uint8Array;
+}
+
+export const makeGguf = (kvs: GgufKv[], tensors: GgufTensorSpec[], alignment = 32): Uint8Array => {
+  const parts: number[] = [];
+  const u8 = (...b: number[]) => parts.push(...b);
+  const u32 = (v: number) => {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, v, true);
+    u8(...b);
+  };
+  const u64 = (v: number) => {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, BigInt(v), true);
+    u8(...b);
+  };
+  const f32 = (v: number) => {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setFloat32(0, v, true);
+    u8(...b);
+  };
+  const str = (s: string) => {
+    const b = new TextEncoder().encode(s);
+    u64(b.length);
+    u8(...b);
+  };
+  u8(..."GGUF".split("").map((c) => c.charCodeAt(0)));
+  u32(3);
+  u64(tensors.length);
+  u64(kvs.length);
+  for (const kv of kvs) {
+    str(kv.key);
+    switch (kv.type) {
+      case "u32":
+        u32(4);
+        u32(kv.value);
+        break;
+      case "f32":
+        u32(6);
+        f32(kv.value);
+        break;
+      case "string":
+        u32(8);
+        str(kv.value);
+        break;
+      case "strings":
+        u32(9);
+        u32(8);
+        u64(kv.value.length);
+        kv.value.forEach(str);
+        break;
+      case "f32s":
+        u32(9);
+        u32(6);
+        u64(kv.value.length);
+        kv.value.forEach(f32);
+        break;
+    }
+  }
+  let offset = 0;
+  const offsets: number[] = [];
+  for (const t of tensors) {
+    offsets.push(offset);
+    offset += Math.ceil(t.bytes.length / alignment) * alignment;
+  }
+  tensors.forEach((t, i) => {
+    str(t.name);
+    u32(t.ne.length);
+    t.ne.forEach(u64);
+    u32(t.type);
+    u64(offsets[i]!);
+  });
+  const dataStart = Math.ceil(parts.length / alignment) * alignment;
+  const out = new Uint8Array(dataStart + offset);
+  out.set(parts);
+  tensors.forEach((t, i) => out.set(t.bytes, dataStart + offsets[i]!));
+  return out;
+};
+
+export const f32Bytes = (data: ArrayLike<number>): Uint8Array => {
+  const out = new Uint8Array(data.length * 4);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < data.length; i++) dv.setFloat32(4 * i, data[i]!, true);
+  return out;
+};
+
+/** Deterministic pseudo-random floats in [−1, 1). */
+export const noise = (n: number, seed: number): Float32Array => {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = ((s >>> 0) / 2 ** 32) * 2 - 1;
+  }
+  return out;
+};
+
+/**
+ * Copy a shared checkpoint folder into a temp folder, optionally changing its tensors (by name)
+ * and its config.json; returns the new folder.
+ */
+export const derivedFolder = (
+  source: string,
+  edit: {
+    tensors?: (t: Map<string, HostTensor>) => Map<string, HostTensor>;
+    config?: (c: Record<string, unknown>) => Record<string, unknown>;
+  } = {},
+): string => {
+  const dir = tempDir();
+  const config = JSON.parse(readFileSync(join(source, "config.json"), "utf8")) as Record<string, unknown>;
+  writeFileSync(join(dir, "config.json"), JSON.stringify(edit.config ? edit.config(config) : config));
+  const tensors = new Map(readSafetensors(join(source, "model.safetensors")).tensors);
+  writeFileSync(join(dir, "model.safetensors"), writeSafetensors(edit.tensors ? edit.tensors(tensors) : tensors));
+  return dir;
+};
+
+/** Rename tensors: f returns the new name, or null to drop the tensor. */
+export const renamed =
+  (f: (name: string) => string | null) =>
+  (t: Map<string, HostTensor>): Map<string, HostTensor> => {
+    const out = new Map<string, HostTensor>();
+    for (const [k, v] of t) {
+      const n = f(k);
+      if (n !== null) out.set(n, v);
+    }
+    return out;
+  };
+
+// ---- a small synthetic llama2.c model, and the same as GGUF ----
+
+export const SYNTH = { dim: 8, hidden: 12, layers: 2, heads: 2, kv: 1, vocab: 5, seq: 4 };
+const hs = SYNTH.dim / SYNTH.heads;
+/** The arrays of a llama2.c file in order, as [name, count]. */
+const arrays = (shared: boolean): [string, number][] => {
+  const { dim, hidden, layers: L, heads, kv, vocab: V, seq } = SYNTH;
+  const a: [string, number][] = [
+    ["emb", V * dim],
+    ["rms_att", L * dim],
+    ["wq", L * heads * hs * dim],
+    ["wk", L * kv * hs * dim],
+    ["wv", L * kv * hs * dim],
+    ["wo", L * dim * heads * hs],
+    ["rms_ffn", L * dim],
+    ["w1", L * hidden * dim],
+    ["w2", L * dim * hidden],
+    ["w3", L * hidden * dim],
+    ["rms_final", dim],
+    ["freq_real", (seq * hs) / 2],
+    ["freq_imag", (seq * hs) / 2],
+  ];
+  if (!shared) a.push(["wcls", V * dim]);
+  return a;
+};
+
+export const syntheticLlama2c = (shared: boolean): { bytes: Uint8Array; parts: Map<string, Float32Array> } => {
+  const parts = new Map<string, Float32Array>();
+  arrays(shared).forEach(([name, n], k) => parts.set(name, noise(n, 17 + k)));
+  const floats = [...parts.values()].reduce((a, p) => a + p.length, 0);
+  const bytes = new Uint8Array(28 + 4 * floats);
+  const dv = new DataView(bytes.buffer);
+  [SYNTH.dim, SYNTH.hidden, SYNTH.layers, SYNTH.heads, SYNTH.kv, shared ? SYNTH.vocab : -SYNTH.vocab, SYNTH.seq].forEach((v, i) =>
+    dv.setInt32(4 * i, v, true),
+  );
+  let off = 28;
+  for (const p of parts.values()) {
+    bytes.set(f32Bytes(p), off);
+    off += 4 * p.length;
+  }
+  return { bytes, parts };
+};
+
+/** The synthetic llama2.c model as GGUF (F16 embedding, no output.weight → tied). */
+export const syntheticGguf = (parts: Map<string, Float32Array>, kvs: GgufKv[] = []): Uint8Array => {
+  const { dim, hidden, layers, heads, kv } = SYNTH;
+  const slice = (name: string, l: number, n: number) => parts.get(name)!.subarray(l * n, (l + 1) * n);
+  const f32 = (name: string, ne: number[], data: Float32Array) => ({ name, ne, type: 0, bytes: f32Bytes(data) });
+  // F16 embedding: k/8 for small integers k is exact in half precision
+  const emb = Float32Array.from(parts.get("emb")!, (v) => Math.round(v * 64) / 8);
+  const half = new Uint8Array(new Uint16Array(Array.from(emb, f16Bits)).buffer);
+  const tensors = [{ name: "token_embd.weight", ne: [dim, 5], type: 1, bytes: half }];
+  for (let l = 0; l < layers; l++) {
+    tensors.push(
+      f32(`blk.${l}.attn_norm.weight`, [dim], slice("rms_att", l, dim)),
+      f32(`blk.${l}.attn_q.weight`, [dim, heads * hs], slice("wq", l, heads * hs * dim)),
+      f32(`blk.${l}.attn_k.weight`, [dim, kv * hs], slice("wk", l, kv * hs * dim)),
+      f32(`blk.${l}.attn_v.weight`, [dim, kv * hs], slice("wv", l, kv * hs * dim)),
+      f32(`blk.${l}.attn_output.weight`, [heads * hs, dim], slice("wo", l, dim * heads * hs)),
+      f32(`blk.${l}.ffn_norm.weight`, [dim], slice("rms_ffn", l, dim)),
+      f32(`blk.${l}.ffn_gate.weight`, [dim, hidden], slice("w1", l, hidden * dim)),
+      f32(`blk.${l}.ffn_down.weight`, [hidden, dim], slice("w2", l, hidden * dim)),
+      f32(`blk.${l}.ffn_up.weight`, [dim, hidden], slice("w3", l, hidden * dim)),
+    );
+  }
+  tensors.push(f32("output_norm.weight", [dim], parts.get("rms_final")!));
+  return makeGguf(
+    [
+      { key: "general.architecture", type: "string", value: "llama" },
+      { key: "llama.context_length", type: "u32", value: 4 },
+      { key: "llama.embedding_length", type: "u32", value: dim },
+      { key: "llama.feed_forward_length", type: "u32", value: hidden },
+      { key: "llama.block_count", type: "u32", value: layers },
+      { key: "llama.attention.head_count", type: "u32", value: heads },
+      { key: "llama.attention.head_count_kv", type: "u32", value: kv },
+      { key: "llama.attention.layer_norm_rms_epsilon", type: "f32", value: 1e-5 },
+      { key: "tokenizer.ggml.tokens", type: "strings", value: ["a", "b", "c", "d", "e"] },
+      ...kvs,
+    ],
+    tensors,
+  );
+};
+
+
+/** float32 → IEEE half bits (round to nearest; test values are exactly representable). */
+const f16Bits = (v: number): number => {
+  if (v === 0) return Object.is(v, -0) ? 0x8000 : 0;
+  const sign = v < 0 ? 0x8000 : 0;
+  const a = Math.abs(v);
+  const e = Math.floor(Math.log2(a));
+  if (e < -14) return sign | Math.round(a / 2 ** -24);
+  return sign | ((e + 15) << 10) | Math.round((a / 2 ** e - 1) * 1024);
+};
