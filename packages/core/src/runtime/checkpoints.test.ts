@@ -1,0 +1,84 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { Effect } from "effect";
+import { describe, expect, it } from "vitest";
+import { hasShared, sharedPath } from "../testing/shared.ts";
+import { loadModelSync } from "../weights/index.ts";
+import { forward, generate, makeSessionCache } from "./index.ts";
+
+/**
+ * The ONNX graph on real checkpoints against independent PyTorch references: every fixture and
+ * TransformerLens model reproduces its expected.json logits to 1e-4; stories260K (llama2.c .bin and
+ * GGUF) reproduces expected_logits.json to 1e-4 and greedy_ids.txt token for token over 256 steps.
+ */
+if (!hasShared) console.warn("\n*** ../shared is absent: checkpoint tests against PyTorch references are SKIPPED ***\n");
+
+interface Expected {
+  readonly input_ids: number[][];
+  readonly logits: number[][][];
+}
+
+const onnxLogits = (modelPath: string, ids: number[][]) =>
+  Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const { config, weights } = loadModelSync(modelPath);
+        const cache = yield* makeSessionCache(config.name);
+        return yield* forward(cache, { config, weights }, ids);
+      }),
+    ),
+  );
+
+const maxDiff = (got: Float32Array, expected: number[][][]): number => {
+  const flat = expected.flat(2);
+  expect(got.length).toBe(flat.length);
+  let m = 0;
+  for (let i = 0; i < flat.length; i++) m = Math.max(m, Math.abs(got[i]! - flat[i]!));
+  return m;
+};
+
+const folders = (parent: string, prefix: string): string[] =>
+  hasShared
+    ? readdirSync(sharedPath(parent))
+        .filter((f) => f.startsWith(prefix) && existsSync(sharedPath(parent, f, "expected.json")))
+        .map((f) => sharedPath(parent, f))
+    : [];
+
+describe.skipIf(!hasShared)("ONNX graph reproduces PyTorch logits to 1e-4", () => {
+  const dirs = [...folders("fixtures", "tiny-"), ...folders("models", "tl-")];
+  it("finds the fixtures and TransformerLens models", () => {
+    expect(dirs.length).toBeGreaterThanOrEqual(5);
+  });
+  for (const dir of dirs) {
+    it(dir.split("/").slice(-1)[0]!, async () => {
+      const e = JSON.parse(readFileSync(`${dir}/expected.json`, "utf8")) as Expected;
+      const out = await onnxLogits(dir, e.input_ids);
+      expect(maxDiff(out.logits.data, e.logits)).toBeLessThan(1e-4);
+    });
+  }
+});
+
+describe.skipIf(!hasShared)("stories260K through ONNX", () => {
+  const dir = hasShared ? sharedPath("models", "stories260K") : "";
+  const greedy = hasShared ? readFileSync(`${dir}/greedy_ids.txt`, "utf8").trim().split(/\s+/).map(Number) : [];
+  for (const file of ["stories260K.bin", "stories260K.gguf"]) {
+    it(`${file}: expected_logits.json to 1e-4`, async () => {
+      const e = JSON.parse(readFileSync(`${dir}/expected_logits.json`, "utf8")) as Expected;
+      const out = await onnxLogits(`${dir}/${file}`, e.input_ids);
+      expect(maxDiff(out.logits.data, e.logits)).toBeLessThan(1e-4);
+    });
+    it(`${file}: greedy_ids.txt token for token over all 256 steps`, async () => {
+      expect(greedy.length).toBe(257);
+      const ids = await Effect.runPromise(
+        Effect.scoped(
+          Effect.gen(function* () {
+            const { config, weights } = loadModelSync(`${dir}/${file}`);
+            const cache = yield* makeSessionCache(config.name);
+            return yield* generate(cache, { config, weights }, [greedy[0]!], { maxTokens: 256, temperature: 0 });
+          }),
+        ),
+      );
+      const firstDiff = ids.findIndex((id, i) => id !== greedy[i + 1]);
+      expect(firstDiff, `first divergence at step ${firstDiff}`).toBe(-1);
+    });
+  }
+});
