@@ -274,7 +274,7 @@ export const syntheticGguf = (parts: Map<string, Float32Array>, kvs: GgufKv[] = 
   // F16 embedding: k/8 for small integers k is exact in half precision
   const emb = Float32Array.from(parts.get("emb")!, (v) => Math.round(v * 64) / 8);
   const half = new Uint8Array(new Uint16Array(Array.from(emb, f16Bits)).buffer);
-  const tensors = [{ name: "token_embd.weight", ne: [dim, 5], type: 1, bytes: half }];
+  const tensors: GgufTensorSpec[] = [{ name: "token_embd.weight", ne: [dim, 5], type: 1, bytes: half }];
   for (let l = 0; l < layers; l++) {
     tensors.push(
       f32(`blk.${l}.attn_norm.weight`, [dim], slice("rms_att", l, dim)),
