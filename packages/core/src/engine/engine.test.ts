@@ -49,7 +49,9 @@ describe("intervention engine invariants (random models of every family)", () =>
               ids,
               { interventions: [{ value: clean.sites.get(site)! }] },
             );
-            expect(worstMismatch(patched.logits!.data, clean.logits!.data, 1e-6, 1e-6), site).toBeNull();
+            // Exact up to float32 reordering: touching q/k/v_input or attn.result switches the
+            // builder to its per-head form, whose sums run in another order.
+            expect(worstMismatch(patched.logits!.data, clean.logits!.data, 1e-5, 1e-4), site).toBeNull();
           }),
         );
       }),
