@@ -59,11 +59,10 @@ const checkIds = (c: ModelConfig, ids: readonly (readonly number[])[]): void => 
     });
 };
 
-/** Which catalogue sites to keep, and under which names the caller asked for them. */
-const resolveSites = (c: ModelConfig, sites: ReferenceOptions["sites"]): Map<string, string[]> => {
-  const wanted = new Map<string, string[]>();
+/** The names asked for, each with the catalogue name it resolves to ("all": every catalogue name). */
+const resolveSites = (c: ModelConfig, sites: ReferenceOptions["sites"]): [asked: string, site: string][] => {
   const asked = sites === undefined ? [] : sites === "all" ? siteCatalog(c).map((s) => s.name) : sites;
-  for (const name of asked) {
+  return asked.map((name) => {
     const hit = lookupSite(c, name);
     if (!hit.ok)
       throw new InputError({
@@ -71,9 +70,8 @@ const resolveSites = (c: ModelConfig, sites: ReferenceOptions["sites"]): Map<str
         expected: `a site of ${c.name} (nearest: ${hit.suggestions.join(", ")})`,
         found: name,
       });
-    wanted.set(hit.site.name, [...(wanted.get(hit.site.name) ?? []), name]);
-  }
-  return wanted;
+    return [name, hit.site.name];
+  });
 };
 
 /** a + b (+ c), element-wise. */
@@ -99,7 +97,8 @@ export const referenceForward = (
 ): ReferenceOutput => {
   const c = config;
   checkIds(c, ids);
-  const wanted = resolveSites(c, opts.sites);
+  const resolved = resolveSites(c, opts.sites);
+  const wanted = new Set(resolved.map(([, site]) => site));
   const params = readParams(c, weights);
   const B = ids.length;
   const P = ids[0]!.length;
@@ -222,14 +221,14 @@ export const referenceForward = (
   const logits = linear(lnFinal.normalized, R, d, params.W_U, c.vocabSize, params.b_U);
   record("logits", () => logits);
 
-  // Return sites under the names asked for, in the order asked.
+  // Return sites under the names asked for, in the order asked (a site asked for twice, under
+  // both spellings, gets two copies).
   const sites = new Map<string, RefTensor>();
-  for (const [name, askedAs] of wanted) {
-    const t = captured.get(name);
-    if (t === undefined) throw new Error(`reference: site ${name} was never computed`);
-    for (const n of askedAs) sites.set(n, { data: Float64Array.from(t.data), shape: [...t.shape] });
+  for (const [name, site] of resolved) {
+    const t = captured.get(site);
+    if (t === undefined) throw new Error(`reference: site ${site} was never computed`);
+    const taken = [...sites.values()].includes(t);
+    sites.set(name, taken ? { data: Float64Array.from(t.data), shape: [...t.shape] } : t);
   }
-  const order = opts.sites === undefined || opts.sites === "all" ? null : opts.sites;
-  const ordered = order === null ? sites : new Map(order.map((n) => [n, sites.get(n)!]));
-  return { logits: { data: logits, shape: [B, P, c.vocabSize] }, sites: ordered };
+  return { logits: { data: logits, shape: [B, P, c.vocabSize] }, sites };
 };
