@@ -89,7 +89,9 @@ describe.skipIf(!hasShared)("Hugging Face GPT-2 (tiny-gpt2)", () => {
   it("W_O is c_proj reshaped; MLP and norms copied; W_U is wte^T (tied)", () => {
     const cProj = raw.get("h.0.attn.c_proj.weight")!;
     eachEqual(m.weights.get("blocks.0.attn.W_O")!, (h, j, o) => raw2(cProj, h! * dh + j!, o!));
-    eachEqual(m.weights.get("blocks.1.mlp.W_out")!, (i, o) => raw2(raw.get("h.1.mlp.c_proj.weight")!, i!, o!));
+    eachEqual(m.weights.get("blocks.1.mlp.W_out")!, (i, o) =>
+      raw2(raw.get("h.1.mlp.c_proj.weight")!, i!, o!),
+    );
     eachEqual(m.weights.get("blocks.1.ln2.b")!, (i) => raw2(raw.get("h.1.ln_2.bias")!, i!));
     eachEqual(m.weights.get("pos_embed.W_pos")!, (p, i) => raw2(raw.get("wpe.weight")!, p!, i!));
     eachEqual(m.weights.get("unembed.W_U")!, (i, v) => raw2(raw.get("wte.weight")!, v!, i!));
@@ -144,16 +146,24 @@ describe.skipIf(!hasShared)("Hugging Face LLaMA (tiny-llama)", () => {
 
   it("[out, in] projections become per-head [in, out]; SwiGLU maps gate/up/down", () => {
     const L = "model.layers.1";
-    eachEqual(m.weights.get("blocks.1.attn.W_Q")!, (h, i, j) => raw2(raw.get(`${L}.self_attn.q_proj.weight`)!, h! * 8 + j!, i!));
+    eachEqual(m.weights.get("blocks.1.attn.W_Q")!, (h, i, j) =>
+      raw2(raw.get(`${L}.self_attn.q_proj.weight`)!, h! * 8 + j!, i!),
+    );
     const wk = m.weights.get("blocks.1.attn.W_K")!;
     expect(wk.shape).toEqual([2, 32, 8]);
     eachEqual(wk, (h, i, j) => raw2(raw.get(`${L}.self_attn.k_proj.weight`)!, h! * 8 + j!, i!));
     eachEqual(m.weights.get("blocks.1.attn.W_O")!, (h, j, o) =>
       raw2(raw.get(`${L}.self_attn.o_proj.weight`)!, o!, h! * 8 + j!),
     );
-    eachEqual(m.weights.get("blocks.1.mlp.W_gate")!, (i, k) => raw2(raw.get(`${L}.mlp.gate_proj.weight`)!, k!, i!));
-    eachEqual(m.weights.get("blocks.1.mlp.W_in")!, (i, k) => raw2(raw.get(`${L}.mlp.up_proj.weight`)!, k!, i!));
-    eachEqual(m.weights.get("blocks.1.mlp.W_out")!, (k, o) => raw2(raw.get(`${L}.mlp.down_proj.weight`)!, o!, k!));
+    eachEqual(m.weights.get("blocks.1.mlp.W_gate")!, (i, k) =>
+      raw2(raw.get(`${L}.mlp.gate_proj.weight`)!, k!, i!),
+    );
+    eachEqual(m.weights.get("blocks.1.mlp.W_in")!, (i, k) =>
+      raw2(raw.get(`${L}.mlp.up_proj.weight`)!, k!, i!),
+    );
+    eachEqual(m.weights.get("blocks.1.mlp.W_out")!, (k, o) =>
+      raw2(raw.get(`${L}.mlp.down_proj.weight`)!, o!, k!),
+    );
     eachEqual(m.weights.get("ln_final.w")!, (i) => raw2(raw.get("model.norm.weight")!, i!));
   });
 
@@ -177,7 +187,12 @@ describe.skipIf(!hasShared)("Hugging Face LLaMA (tiny-llama)", () => {
     const dir = derivedFolder(fixture("tiny-llama"), {
       tensors: (t) => {
         for (let l = 0; l < 2; l++) {
-          for (const [p, n] of [["q", 32], ["k", 16], ["v", 16], ["o", 32]] as const) {
+          for (const [p, n] of [
+            ["q", 32],
+            ["k", 16],
+            ["v", 16],
+            ["o", 32],
+          ] as const) {
             t.set(`model.layers.${l}.self_attn.${p}_proj.bias`, {
               data: Float32Array.from({ length: n }, (_, i) => i + 100 * l),
               shape: [n],
@@ -205,7 +220,10 @@ describe.skipIf(!hasShared)("Hugging Face LLaMA (tiny-llama)", () => {
       writeFileSync(join(dir, file), writeSafetensors(new Map(ns.map((n) => [n, all.get(n)!]))));
       for (const n of ns) weightMap[n] = file;
     });
-    writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+    writeFileSync(
+      join(dir, "model.safetensors.index.json"),
+      JSON.stringify({ metadata: {}, weight_map: weightMap }),
+    );
     writeFileSync(join(dir, "config.json"), JSON.stringify(fixtureConfig("tiny-llama")));
     sameWeights(m.weights, loadModelSync(dir).weights);
     sameWeights(m.weights, loadModelSync(join(dir, "model.safetensors.index.json")).weights);
@@ -245,7 +263,9 @@ describe.skipIf(!hasShared)("Hugging Face GPT-NeoX (tiny-neox)", () => {
     const w = raw.get(`${L}.weight`)!;
     ["Q", "K", "V"].forEach((x, k) => {
       eachEqual(m.weights.get(`blocks.0.attn.W_${x}`)!, (h, i, j) => raw2(w, h! * 24 + k * 8 + j!, i!));
-      eachEqual(m.weights.get(`blocks.0.attn.b_${x}`)!, (h, j) => raw2(raw.get(`${L}.bias`)!, h! * 24 + k * 8 + j!));
+      eachEqual(m.weights.get(`blocks.0.attn.b_${x}`)!, (h, j) =>
+        raw2(raw.get(`${L}.bias`)!, h! * 24 + k * 8 + j!),
+      );
     });
     // one element spelled out: W_V[3, 7, 5] = qkv[3·24 + 16 + 5, 7]
     expect(at(m.weights.get("blocks.0.attn.W_V")!, 3, 7, 5)).toBe(raw2(w, 72 + 16 + 5, 7));
@@ -253,8 +273,12 @@ describe.skipIf(!hasShared)("Hugging Face GPT-NeoX (tiny-neox)", () => {
 
   it("dense, MLP, final norm and the untied embed_out", () => {
     const L = "gpt_neox.layers.1";
-    eachEqual(m.weights.get("blocks.1.attn.W_O")!, (h, j, o) => raw2(raw.get(`${L}.attention.dense.weight`)!, o!, h! * 8 + j!));
-    eachEqual(m.weights.get("blocks.1.mlp.W_in")!, (i, k) => raw2(raw.get(`${L}.mlp.dense_h_to_4h.weight`)!, k!, i!));
+    eachEqual(m.weights.get("blocks.1.attn.W_O")!, (h, j, o) =>
+      raw2(raw.get(`${L}.attention.dense.weight`)!, o!, h! * 8 + j!),
+    );
+    eachEqual(m.weights.get("blocks.1.mlp.W_in")!, (i, k) =>
+      raw2(raw.get(`${L}.mlp.dense_h_to_4h.weight`)!, k!, i!),
+    );
     eachEqual(m.weights.get("blocks.1.mlp.b_out")!, (o) => raw2(raw.get(`${L}.mlp.dense_4h_to_h.bias`)!, o!));
     eachEqual(m.weights.get("ln_final.b")!, (i) => raw2(raw.get("gpt_neox.final_layer_norm.bias")!, i!));
     eachEqual(m.weights.get("unembed.W_U")!, (i, v) => raw2(raw.get("embed_out.weight")!, v!, i!));

@@ -29,7 +29,8 @@ const naiveLogits = (c: ModelConfig, w: Weights, ids: number[], style: RotarySty
   const proj = (x: number[], W: HostTensor, h: number) => {
     const [, din, dout] = W.shape as [number, number, number];
     const out = new Array<number>(dout).fill(0);
-    for (let i = 0; i < din; i++) for (let j = 0; j < dout; j++) out[j]! += x[i]! * W.data[(h * din + i) * dout + j]!;
+    for (let i = 0; i < din; i++)
+      for (let j = 0; j < dout; j++) out[j]! += x[i]! * W.data[(h * din + i) * dout + j]!;
     return out;
   };
   const mat = (x: number[], W: HostTensor) => proj(x, { data: W.data, shape: [1, ...W.shape] }, 0);
@@ -56,7 +57,9 @@ const naiveLogits = (c: ModelConfig, w: Weights, ids: number[], style: RotarySty
       const k = hn.map((r, p) => rope(proj(r, g(`${b}.attn.W_K`), kv), p));
       const v = hn.map((r) => proj(r, g(`${b}.attn.W_V`), kv));
       for (let p = 0; p < T; p++) {
-        const s = k.slice(0, p + 1).map((kk) => kk.reduce((a, kv2, j) => a + kv2 * q[p]![j]!, 0) * c.attnScale);
+        const s = k
+          .slice(0, p + 1)
+          .map((kk) => kk.reduce((a, kv2, j) => a + kv2 * q[p]![j]!, 0) * c.attnScale);
         const mx = Math.max(...s);
         const e = s.map((v2) => Math.exp(v2 - mx));
         const z = new Array<number>(dh).fill(0);
@@ -127,7 +130,8 @@ describe.skipIf(!hasShared)("stories260K: llama2.c .bin and GGUF", () => {
   it("W_Q[h, i, j] = wq[l][h·dh + j][i], read straight from the .bin bytes", () => {
     const buf = readFileSync(stories("stories260K.bin"));
     const [V, d, L] = [512, 64, 5];
-    const wq = (l: number, row: number, col: number) => buf.readFloatLE(28 + 4 * (V * d + L * d + l * d * d + row * d + col));
+    const wq = (l: number, row: number, col: number) =>
+      buf.readFloatLE(28 + 4 * (V * d + L * d + l * d * d + row * d + col));
     const W = bin.weights.get("blocks.3.attn.W_Q")!;
     for (const [h, i, j] of [
       [0, 0, 0],
@@ -222,4 +226,3 @@ describe("GGUF synthetic files", () => {
     expect(at(b.weights.get("unembed.W_U")!, 5, 3)).toBe(at(emb, 3, 5));
   });
 });
-

@@ -5,7 +5,12 @@ import { describe, expect, it } from "vitest";
 import { isPatchbayError } from "../errors/errors.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
 import { bytesSource } from "./bytes.ts";
-import { parseSafetensors, parseSafetensorsHeader, readSafetensors, writeSafetensors } from "./safetensors.ts";
+import {
+  parseSafetensors,
+  parseSafetensorsHeader,
+  readSafetensors,
+  writeSafetensors,
+} from "./safetensors.ts";
 import { rawSafetensors, tempDir } from "./test-support.ts";
 
 /** Run f, return the thrown error (fails the test if nothing is thrown). */
@@ -26,14 +31,21 @@ describe("writeSafetensors / parseSafetensors round trip", () => {
     .array(fc.integer({ min: 0, max: 4 }), { minLength: 0, maxLength: 3 })
     .chain((shape) =>
       fc
-        .float32Array({ minLength: shape.reduce((a, b) => a * b, 1), maxLength: shape.reduce((a, b) => a * b, 1) })
+        .float32Array({
+          minLength: shape.reduce((a, b) => a * b, 1),
+          maxLength: shape.reduce((a, b) => a * b, 1),
+        })
         .map((data): HostTensor => ({ data, shape })),
     );
 
   it("returns the same tensors, shapes, bits and metadata", () => {
     fc.assert(
       fc.property(
-        fc.dictionary(fc.string({ minLength: 1 }).filter((k) => k !== "__metadata__"), tensorArb, { maxKeys: 5 }),
+        fc.dictionary(
+          fc.string({ minLength: 1 }).filter((k) => k !== "__metadata__"),
+          tensorArb,
+          { maxKeys: 5 },
+        ),
         fc.option(fc.dictionary(fc.string(), fc.string(), { maxKeys: 3 }), { nil: undefined }),
         (tensors, metadata) => {
           const bytes = writeSafetensors(tensors, metadata);
@@ -67,7 +79,9 @@ describe("writeSafetensors / parseSafetensors round trip", () => {
 
 describe("safetensors dtypes", () => {
   it("decodes F16 and BF16 tensors to float32", () => {
-    const data = new Uint8Array(new Uint16Array([0x3c00, 0xc000, 0x0001, 0x7c00, 0x3f80, 0xc000, 0x4049, 0xff80]).buffer);
+    const data = new Uint8Array(
+      new Uint16Array([0x3c00, 0xc000, 0x0001, 0x7c00, 0x3f80, 0xc000, 0x4049, 0xff80]).buffer,
+    );
     const bytes = rawSafetensors(
       {
         h: { dtype: "F16", shape: [4], data_offsets: [0, 8] },
@@ -82,7 +96,10 @@ describe("safetensors dtypes", () => {
   });
 
   it("refuses other dtypes with UnsupportedError naming tensor and dtype", () => {
-    const bytes = rawSafetensors({ ids: { dtype: "I64", shape: [2], data_offsets: [0, 16] } }, new Uint8Array(16));
+    const bytes = rawSafetensors(
+      { ids: { dtype: "I64", shape: [2], data_offsets: [0, 16] } },
+      new Uint8Array(16),
+    );
     const e = thrown(() => parseSafetensors(bytes, "ids.safetensors"));
     expect(e._tag).toBe("UnsupportedError");
     expect(e.message).toContain("ids.safetensors");
@@ -92,7 +109,10 @@ describe("safetensors dtypes", () => {
 
   it("parses a header with an unsupported dtype without decoding it (lazy)", () => {
     const bytes = rawSafetensors(
-      { ids: { dtype: "I64", shape: [2], data_offsets: [0, 16] }, w: { dtype: "F32", shape: [1], data_offsets: [16, 20] } },
+      {
+        ids: { dtype: "I64", shape: [2], data_offsets: [0, 16] },
+        w: { dtype: "F32", shape: [1], data_offsets: [16, 20] },
+      },
       new Uint8Array(20),
     );
     const h = parseSafetensorsHeader(bytesSource("lazy.safetensors", bytes));

@@ -77,7 +77,8 @@ export const independentSafetensors = (path: string): Map<string, RawTensor> => 
 };
 
 /** Raw element [r, c] of a 2-D (or [r] of a 1-D) file tensor. */
-export const raw2 = (t: RawTensor, r: number, c = 0): number => t.data[t.shape.length === 1 ? r : r * t.shape[1]! + c]!;
+export const raw2 = (t: RawTensor, r: number, c = 0): number =>
+  t.data[t.shape.length === 1 ? r : r * t.shape[1]! + c]!;
 
 // ---- GGUF writer (enough for tests: scalars, strings, arrays) ----
 
@@ -207,7 +208,10 @@ export const derivedFolder = (
   const config = JSON.parse(readFileSync(join(source, "config.json"), "utf8")) as Record<string, unknown>;
   writeFileSync(join(dir, "config.json"), JSON.stringify(edit.config ? edit.config(config) : config));
   const tensors = new Map(readSafetensors(join(source, "model.safetensors")).tensors);
-  writeFileSync(join(dir, "model.safetensors"), writeSafetensors(edit.tensors ? edit.tensors(tensors) : tensors));
+  writeFileSync(
+    join(dir, "model.safetensors"),
+    writeSafetensors(edit.tensors ? edit.tensors(tensors) : tensors),
+  );
   return dir;
 };
 
@@ -249,15 +253,23 @@ const arrays = (shared: boolean): [string, number][] => {
   return a;
 };
 
-export const syntheticLlama2c = (shared: boolean): { bytes: Uint8Array; parts: Map<string, Float32Array> } => {
+export const syntheticLlama2c = (
+  shared: boolean,
+): { bytes: Uint8Array; parts: Map<string, Float32Array> } => {
   const parts = new Map<string, Float32Array>();
   arrays(shared).forEach(([name, n], k) => parts.set(name, noise(n, 17 + k)));
   const floats = [...parts.values()].reduce((a, p) => a + p.length, 0);
   const bytes = new Uint8Array(28 + 4 * floats);
   const dv = new DataView(bytes.buffer);
-  [SYNTH.dim, SYNTH.hidden, SYNTH.layers, SYNTH.heads, SYNTH.kv, shared ? SYNTH.vocab : -SYNTH.vocab, SYNTH.seq].forEach((v, i) =>
-    dv.setInt32(4 * i, v, true),
-  );
+  [
+    SYNTH.dim,
+    SYNTH.hidden,
+    SYNTH.layers,
+    SYNTH.heads,
+    SYNTH.kv,
+    shared ? SYNTH.vocab : -SYNTH.vocab,
+    SYNTH.seq,
+  ].forEach((v, i) => dv.setInt32(4 * i, v, true));
   let off = 28;
   for (const p of parts.values()) {
     bytes.set(f32Bytes(p), off);
@@ -270,7 +282,12 @@ export const syntheticLlama2c = (shared: boolean): { bytes: Uint8Array; parts: M
 export const syntheticGguf = (parts: Map<string, Float32Array>, kvs: GgufKv[] = []): Uint8Array => {
   const { dim, hidden, layers, heads, kv } = SYNTH;
   const slice = (name: string, l: number, n: number) => parts.get(name)!.subarray(l * n, (l + 1) * n);
-  const f32 = (name: string, ne: number[], data: Float32Array) => ({ name, ne, type: 0, bytes: f32Bytes(data) });
+  const f32 = (name: string, ne: number[], data: Float32Array) => ({
+    name,
+    ne,
+    type: 0,
+    bytes: f32Bytes(data),
+  });
   // F16 embedding: k/8 for small integers k is exact in half precision
   const emb = Float32Array.from(parts.get("emb")!, (v) => Math.round(v * 64) / 8);
   const half = new Uint8Array(new Uint16Array(Array.from(emb, f16Bits)).buffer);
@@ -306,7 +323,6 @@ export const syntheticGguf = (parts: Map<string, Float32Array>, kvs: GgufKv[] = 
   );
 };
 
-
 /** float32 → IEEE half bits (round to nearest; test values are exactly representable). */
 const f16Bits = (v: number): number => {
   if (v === 0) return Object.is(v, -0) ? 0x8000 : 0;
@@ -315,4 +331,74 @@ const f16Bits = (v: number): number => {
   const e = Math.floor(Math.log2(a));
   if (e < -14) return sign | Math.round(a / 2 ** -24);
   return sign | ((e + 15) << 10) | Math.round((a / 2 ** e - 1) * 1024);
+};
+
+// ---- a small synthetic GPT-2 Hugging Face folder ----
+
+/** Config and [in, out] Conv1D tensors of a random GPT-2 (d 8, 2 heads, vocab 11, 6 positions). */
+export const syntheticGpt2 = (
+  layers = 1,
+): { config: Record<string, unknown>; tensors: Map<string, HostTensor> } => {
+  const d = 8;
+  const t = new Map<string, HostTensor>();
+  let seed = 1;
+  const add = (name: string, shape: number[]) =>
+    t.set(name, {
+      data: noise(
+        shape.reduce((a, b) => a * b, 1),
+        seed++,
+      ),
+      shape,
+    });
+  add("wte.weight", [11, d]);
+  add("wpe.weight", [6, d]);
+  for (let l = 0; l < layers; l++) {
+    for (const ln of ["ln_1", "ln_2"]) {
+      add(`h.${l}.${ln}.weight`, [d]);
+      add(`h.${l}.${ln}.bias`, [d]);
+    }
+    add(`h.${l}.attn.c_attn.weight`, [d, 3 * d]);
+    add(`h.${l}.attn.c_attn.bias`, [3 * d]);
+    add(`h.${l}.attn.c_proj.weight`, [d, d]);
+    add(`h.${l}.attn.c_proj.bias`, [d]);
+    add(`h.${l}.mlp.c_fc.weight`, [d, 4 * d]);
+    add(`h.${l}.mlp.c_fc.bias`, [4 * d]);
+    add(`h.${l}.mlp.c_proj.weight`, [4 * d, d]);
+    add(`h.${l}.mlp.c_proj.bias`, [d]);
+  }
+  add("ln_f.weight", [d]);
+  add("ln_f.bias", [d]);
+  const config = {
+    model_type: "gpt2",
+    n_embd: d,
+    n_head: 2,
+    n_layer: layers,
+    vocab_size: 11,
+    n_positions: 6,
+  };
+  return { config, tensors: t };
+};
+
+/** Write config.json (if given) and model.safetensors (or raw bytes) into a fresh folder. */
+export const writeFolder = (config: unknown, weights: Map<string, HostTensor> | Uint8Array): string => {
+  const dir = tempDir();
+  if (config !== undefined) {
+    writeFileSync(join(dir, "config.json"), typeof config === "string" ? config : JSON.stringify(config));
+  }
+  writeFileSync(
+    join(dir, "model.safetensors"),
+    weights instanceof Uint8Array ? weights : writeSafetensors(weights),
+  );
+  return dir;
+};
+
+/** Rewrite a safetensors header (JSON) in place, keeping the data bytes. */
+export const patchHeader = (
+  bytes: Uint8Array,
+  f: (h: Record<string, { dtype: string; shape: number[] }>) => void,
+) => {
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+  f(header);
+  return rawSafetensors(header, bytes.subarray(8 + n));
 };

@@ -79,7 +79,10 @@ describe.skipIf(!hasShared)("TransformerLens state dicts", () => {
           if (/attn\.[Wb]_[KV]$/.test(k)) {
             // keep kv head 0 only: [2, ...] → [1, ...]
             const per = v.data.length / 2;
-            out.set(k.replace(/\.([Wb]_[KV])$/, "._$1"), { data: v.data.slice(0, per), shape: [1, ...v.shape.slice(1)] });
+            out.set(k.replace(/\.([Wb]_[KV])$/, "._$1"), {
+              data: v.data.slice(0, per),
+              shape: [1, ...v.shape.slice(1)],
+            });
           } else out.set(k, v);
         }
         out.set("blocks.0.attn.IGNORE", { data: new Float32Array([-1e5]), shape: [] });
@@ -111,6 +114,9 @@ describe.skipIf(!hasShared)("TransformerLens state dicts", () => {
       },
     });
     const m = loadModelSync(dir);
-    expect(m.config).toMatchObject({ positional: "none", rotary: { dim: 8, base: 500, style: "interleaved" } });
+    expect(m.config).toMatchObject({
+      positional: "none",
+      rotary: { dim: 8, base: 500, style: "interleaved" },
+    });
   });
 });
