@@ -4,7 +4,9 @@ import { bf16BitsToNumber, decodeBF16, decodeF16, f16BitsToNumber } from "./dtyp
 const bytesOf16 = (bits: number[]): Uint8Array => {
   const out = new Uint8Array(bits.length * 2);
   const dv = new DataView(out.buffer);
-  bits.forEach((b, i) => dv.setUint16(2 * i, b, true));
+  bits.forEach((b, i) => {
+    dv.setUint16(2 * i, b, true);
+  });
   return out;
 };
 

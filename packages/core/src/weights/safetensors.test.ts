@@ -27,16 +27,14 @@ const thrown = (f: () => unknown): { _tag: string; message: string } => {
 const f32 = (xs: number[]) => new Uint8Array(new Float32Array(xs).buffer);
 
 describe("writeSafetensors / parseSafetensors round trip", () => {
-  const tensorArb = fc
-    .array(fc.integer({ min: 0, max: 4 }), { minLength: 0, maxLength: 3 })
-    .chain((shape) =>
-      fc
-        .float32Array({
-          minLength: shape.reduce((a, b) => a * b, 1),
-          maxLength: shape.reduce((a, b) => a * b, 1),
-        })
-        .map((data): HostTensor => ({ data, shape })),
-    );
+  const tensorArb = fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 0, maxLength: 3 }).chain((shape) =>
+    fc
+      .float32Array({
+        minLength: shape.reduce((a, b) => a * b, 1),
+        maxLength: shape.reduce((a, b) => a * b, 1),
+      })
+      .map((data): HostTensor => ({ data, shape })),
+  );
 
   it("returns the same tensors, shapes, bits and metadata", () => {
     fc.assert(

@@ -169,7 +169,9 @@ export const makeGguf = (kvs: GgufKv[], tensors: GgufTensorSpec[], alignment = 3
   const dataStart = Math.ceil(parts.length / alignment) * alignment;
   const out = new Uint8Array(dataStart + offset);
   out.set(parts);
-  tensors.forEach((t, i) => out.set(t.bytes, dataStart + offsets[i]!));
+  tensors.forEach((t, i) => {
+    out.set(t.bytes, dataStart + offsets[i]!);
+  });
   return out;
 };
 
@@ -257,7 +259,9 @@ export const syntheticLlama2c = (
   shared: boolean,
 ): { bytes: Uint8Array; parts: Map<string, Float32Array> } => {
   const parts = new Map<string, Float32Array>();
-  arrays(shared).forEach(([name, n], k) => parts.set(name, noise(n, 17 + k)));
+  arrays(shared).forEach(([name, n], k) => {
+    parts.set(name, noise(n, 17 + k));
+  });
   const floats = [...parts.values()].reduce((a, p) => a + p.length, 0);
   const bytes = new Uint8Array(28 + 4 * floats);
   const dv = new DataView(bytes.buffer);
@@ -269,7 +273,9 @@ export const syntheticLlama2c = (
     SYNTH.kv,
     shared ? SYNTH.vocab : -SYNTH.vocab,
     SYNTH.seq,
-  ].forEach((v, i) => dv.setInt32(4 * i, v, true));
+  ].forEach((v, i) => {
+    dv.setInt32(4 * i, v, true);
+  });
   let off = 28;
   for (const p of parts.values()) {
     bytes.set(f32Bytes(p), off);
