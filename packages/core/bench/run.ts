@@ -96,7 +96,7 @@ const main = Effect.gen(function* () {
         captures: [],
         interventions: sites.map((site) => ({
           _tag: "replace" as const,
-          target: { site, positions: [[5]] },
+          target: { site, positions: [5] },
         })),
         gradients: [],
         logits: true,

@@ -2,7 +2,7 @@ import { Effect } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type ModelConfig, randomWeights, siteCatalog } from "../model/index.ts";
-import { arbConfig } from "../reference/index.ts";
+import { arbConfig } from "../reference/arbitraries.ts";
 import { makeSessionCache } from "../runtime/index.ts";
 import { maxAbsDiff, worstMismatch } from "../testing/compare.ts";
 import type { InterventionValues } from "./bind.ts";

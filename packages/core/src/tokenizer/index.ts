@@ -3,7 +3,7 @@ export { HfJsonTokenizer, readHfJsonTokenizer } from "./hf-json.ts";
 export { Gpt2Bpe, parseMergesTxt, parseVocabJson, readGpt2Bpe, type MergePair } from "./gpt2-bpe.ts";
 export { SentencePieceTokenizer } from "./sentencepiece.ts";
 export { parseLlama2cTokenizer, readLlama2cTokenizer } from "./llama2c.ts";
-export { type GgufMetadata, ggufTokenizerFromMetadata } from "./gguf-vocab.ts";
+export { ggufTokenizerFromMetadata } from "./gguf-vocab.ts";
 export {
   findTokenizer,
   loadTokenizer,
