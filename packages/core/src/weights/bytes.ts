@@ -19,7 +19,8 @@ export const bytesSource = (name: string, bytes: Uint8Array): ByteSource => ({
   size: bytes.length,
   read: (offset, length) => {
     checkRange(name, bytes.length, offset, length);
-    return bytes.slice(offset, offset + length);
+    // a copy (note Buffer#slice would be a view)
+    return new Uint8Array(bytes.subarray(offset, offset + length));
   },
 });
 

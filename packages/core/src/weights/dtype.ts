@@ -51,7 +51,7 @@ const u16s = (bytes: Uint8Array): Uint16Array => {
 export const decodeF32 = (bytes: Uint8Array): Float32Array => {
   const n = bytes.length >> 2;
   if (littleEndianHost) {
-    const copy = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+    const copy = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes); // copy (Buffer#slice is a view)
     return new Float32Array(copy.buffer, copy.byteOffset, n).slice();
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
