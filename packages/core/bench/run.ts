@@ -18,8 +18,8 @@ import { referenceForward } from "../src/reference/index.ts";
 import { forward, makeSessionCache } from "../src/runtime/index.ts";
 import { hasShared, sharedPath } from "../src/testing/shared.ts";
 import { loadModel } from "../src/weights/index.ts";
-import { matmulGflops } from "./matmul.ts";
-import { peakRssMb, timeIt } from "./timing.ts";
+import { matmulRunner } from "./matmul.ts";
+import { peakRssMb, timeSideBySide } from "./timing.ts";
 
 const BATCH = 8;
 const POS = 128;
@@ -45,7 +45,8 @@ const ids = (c: ModelConfig) =>
     Array.from({ length: POS }, (_, p) => (b * 131 + p * 17 + 3) % c.vocabSize),
   );
 
-const benchForward = (label: string, c: ModelConfig, w: Weights, mm: number) =>
+/** Forward throughput beside the MatMul yardstick, timed interleaved in the same rounds. */
+const benchForward = (label: string, c: ModelConfig, w: Weights) =>
   Effect.scoped(
     Effect.gen(function* () {
       const cache = yield* makeSessionCache(label);
@@ -54,32 +55,35 @@ const benchForward = (label: string, c: ModelConfig, w: Weights, mm: number) =>
       const t0 = performance.now();
       yield* forward(cache, model, seqs);
       record(`${label}: build + compile + first run`, `${((performance.now() - t0) / 1000).toFixed(2)} s`);
-      const sec = yield* Effect.promise(() => timeIt(() => Effect.runPromise(forward(cache, model, seqs))));
-      const gflops = forwardFlops(c, BATCH, POS) / sec / 1e9;
+      const mm = yield* Effect.promise(() => matmulRunner());
+      const t = yield* Effect.promise(() =>
+        timeSideBySide({ matmul: mm.run, forward: () => Effect.runPromise(forward(cache, model, seqs)) }),
+      );
+      yield* Effect.promise(() => mm.release());
+      const mmGflops = mm.flops / t.matmul / 1e9;
+      const gflops = forwardFlops(c, BATCH, POS) / t.forward / 1e9;
+      record(`${label}: ORT MatMul [1024,768]·[768,3072], same rounds`, `${mmGflops.toFixed(1)} GFLOP/s`);
       record(
         `${label}: forward ${BATCH}×${POS}`,
-        `${((BATCH * POS) / sec).toFixed(0)} tok/s`,
-        `(${(sec * 1000).toFixed(1)} ms)`,
+        `${((BATCH * POS) / t.forward).toFixed(0)} tok/s`,
+        `(${(t.forward * 1000).toFixed(1)} ms)`,
       );
       record(
-        `${label}: forward GFLOP/s`,
-        `${gflops.toFixed(1)}`,
-        `= ${((100 * gflops) / mm).toFixed(0)}% of the MatMul figure`,
+        `${label}: forward FLOP rate`,
+        `${gflops.toFixed(1)} GFLOP/s`,
+        `= ${((100 * gflops) / mmGflops).toFixed(0)}% of the MatMul figure`,
       );
-      return { cache, model, seqs, sec };
+      return { cache, model, seqs, sec: t.forward };
     }),
   );
 
 const main = Effect.gen(function* () {
-  const mm = yield* Effect.promise(() => matmulGflops());
-  record("ORT MatMul [1024,768]·[768,3072]", `${mm.toFixed(1)} GFLOP/s`);
-
   // GPT-2-small shape, random weights.
   const g2 = gpt2SmallConfig;
   const gw = randomWeights(g2, 0);
-  const fwd = yield* benchForward("gpt2-small-shaped", g2, gw, mm);
+  yield* benchForward("gpt2-small-shaped", g2, gw);
 
-  // Engine: 10 replacements vs the plain forward (same cache, measured back to back).
+  // Engine: 10 replacements vs the plain forward, interleaved in the same rounds.
   yield* Effect.scoped(
     Effect.gen(function* () {
       const cache = yield* makeSessionCache("engine");
@@ -94,27 +98,28 @@ const main = Effect.gen(function* () {
       );
       const plan: Plan = {
         captures: [],
-        interventions: sites.map((site) => ({
-          _tag: "replace" as const,
-          target: { site, positions: [5] },
-        })),
+        interventions: sites.map((site) => ({ _tag: "replace" as const, target: { site, positions: [5] } })),
         gradients: [],
         logits: true,
       };
       const values = { interventions: sites.map((s) => ({ value: cap.sites.get(s)! })) };
-      yield* runPlan(cache, model, plan, seqs, values);
-      const plain = yield* Effect.promise(() => timeIt(() => Effect.runPromise(forward(cache, model, seqs))));
-      const patched = yield* Effect.promise(() =>
-        timeIt(() => Effect.runPromise(runPlan(cache, model, plan, seqs, values))),
+      const t = yield* Effect.promise(() =>
+        timeSideBySide({
+          plain: () => Effect.runPromise(forward(cache, model, seqs)),
+          patched: () => Effect.runPromise(runPlan(cache, model, plan, seqs, values)),
+        }),
       );
-      record("engine: 10 replacements / plain forward", `${(patched / plain).toFixed(3)}×`, "(goal ≤ 1.1×)");
+      record(
+        "engine: 10 replacements / plain forward",
+        `${(t.patched / t.plain).toFixed(3)}×`,
+        "(goal ≤ 1.1×)",
+      );
     }),
   );
-  void fwd;
 
   if (hasShared) {
     const stories = yield* loadModel(sharedPath("models", "stories260K", "stories260K.bin"));
-    const s = yield* benchForward("stories260K", stories.config, stories.weights, mm);
+    const s = yield* benchForward("stories260K", stories.config, stories.weights);
     const seqs = ids(stories.config);
     const t0 = performance.now();
     for (const seq of seqs) referenceForward(stories.config, stories.weights, [seq], { sites: [] });

@@ -1,0 +1,119 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { hasShared, sharedPath } from "../testing/shared.ts";
+
+/** The CLI as a user runs it: a child process, its stdout, its stderr and its exit code. */
+const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+const tsx = fileURLToPath(new URL("../../../../node_modules/.bin/tsx", import.meta.url));
+const patchbay = (...args: string[]) => {
+  const r = spawnSync(tsx, [main, ...args], { encoding: "utf8" });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+
+describe("CLI without ../shared", () => {
+  it("usage errors exit 2 and print the usage", () => {
+    const r = patchbay("logits", "--model");
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("usage: patchbay logits");
+  });
+  it("an unknown command exits 2", () => {
+    expect(patchbay("frobnicate").code).toBe(2);
+  });
+  it("a missing model exits 1 with a typed error naming the path", () => {
+    const r = patchbay("sites", "--model", "/nonexistent/model");
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("ModelNotFoundError");
+    expect(r.err).toContain("/nonexistent/model");
+  });
+  it("a corrupted weight file exits 1 with a typed error naming the file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pb-cli-"));
+    writeFileSync(join(dir, "broken.bin"), new Uint8Array([1, 2, 3]));
+    const r = patchbay("sites", "--model", join(dir, "broken.bin"));
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("broken.bin");
+  });
+});
+
+describe.skipIf(!hasShared)("CLI on real checkpoints", () => {
+  const induction = hasShared ? sharedPath("models", "tl-induction-2L") : "";
+  it("logits --json prints one row per position matching the PyTorch reference", () => {
+    const e = JSON.parse(readFileSync(join(induction, "expected.json"), "utf8")) as {
+      input_ids: number[][];
+      logits: number[][][];
+    };
+    const r = patchbay("logits", "--model", induction, "--ids", e.input_ids[0]!.join(","), "--json");
+    expect(r.code).toBe(0);
+    const got = JSON.parse(r.out) as { logits: number[][] };
+    expect(got.logits.length).toBe(e.input_ids[0]!.length);
+    let worst = 0;
+    got.logits.forEach((row, p) => {
+      row.forEach((x, v) => {
+        worst = Math.max(worst, Math.abs(x - e.logits[0]![p]![v]!));
+      });
+    });
+    expect(worst).toBeLessThan(1e-4);
+  });
+  it("logits with an id out of range exits 1 naming the position and the vocabulary", () => {
+    const r = patchbay("logits", "--model", induction, "--ids", "1,2,999");
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("InputError");
+    expect(r.err).toContain("ids[0][2]");
+    expect(r.err).toContain("[0, 128)");
+  });
+  it("sites lists every site with its TransformerLens name", () => {
+    const r = patchbay("sites", "--model", sharedPath("fixtures", "tiny-neox"), "--json");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out) as { sites: { site: string; shape: string; tl: string }[] };
+    const rotK = j.sites.find((s) => s.site === "blocks.1.attn.rot_k")!;
+    expect(rotK.tl).toBe("blocks.1.attn.hook_rot_k");
+    expect(rotK.shape).toBe("[batch, pos, kv_head=4, d_head=8]");
+    expect(j.sites.some((s) => s.site.includes("resid_mid"))).toBe(false); // parallel residual
+  });
+  it("generate reproduces the stories260K greedy story from its prompt", () => {
+    const r = patchbay(
+      "generate",
+      "--model",
+      sharedPath("models", "stories260K", "stories260K.bin"),
+      "--prompt",
+      "Once upon a time",
+      "--max-tokens",
+      "20",
+    );
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("Once upon a time, there was a little girl named Lily.");
+  });
+  it("generate with a temperature is reproducible by seed", () => {
+    const args = [
+      "generate",
+      "--model",
+      sharedPath("models", "stories260K", "stories260K.gguf"),
+      "--prompt",
+      "Lily",
+      "--max-tokens",
+      "16",
+      "--temperature",
+      "0.9",
+    ];
+    const a = patchbay(...args, "--seed", "7");
+    const b = patchbay(...args, "--seed", "7");
+    expect(a.code).toBe(0);
+    expect(a.out).toBe(b.out);
+  });
+  it("an empty prompt is a typed error", () => {
+    const r = patchbay(
+      "generate",
+      "--model",
+      sharedPath("models", "stories260K", "stories260K.bin"),
+      "--prompt",
+      "",
+      "--max-tokens",
+      "3",
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/prompt/);
+  });
+});
