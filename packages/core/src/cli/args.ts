@@ -40,3 +40,18 @@ export const numberFlag = (f: Flags, name: string, fallback: number, min = 0): n
   }
   return n;
 };
+
+/** --tokenizer, --threads and --ep, shared by every command that opens a model. */
+export const openOptions = (
+  f: Flags,
+): { tokenizer?: string; threads?: number; executionProvider?: "cpu" | "cuda" } => {
+  const ep = f.ep;
+  if (ep !== undefined && ep !== "cpu" && ep !== "cuda") {
+    throw new UsageError({ message: `--ep: expected cpu or cuda, found ${JSON.stringify(ep)}` });
+  }
+  return {
+    ...(typeof f.tokenizer === "string" ? { tokenizer: f.tokenizer } : {}),
+    ...(f.threads !== undefined ? { threads: intFlag(f, "threads", 0, 1) } : {}),
+    ...(ep !== undefined ? { executionProvider: ep } : {}),
+  };
+};

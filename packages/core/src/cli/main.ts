@@ -6,7 +6,13 @@ import { generateCommand } from "./commands/generate.ts";
 import { logitsCommand } from "./commands/logits.ts";
 import { sitesCommand } from "./commands/sites.ts";
 
-const common = { model: "string", tokenizer: "string", json: "boolean", threads: "string" } as const;
+const common = {
+  model: "string",
+  tokenizer: "string",
+  json: "boolean",
+  threads: "string",
+  ep: "string",
+} as const;
 
 const commands = {
   sites: { flags: common, run: sitesCommand, usage: "sites --model M [--json]" },
@@ -26,7 +32,9 @@ const commands = {
 const usage = () =>
   `usage: patchbay <command> [flags]\n${Object.values(commands)
     .map((c) => `  patchbay ${c.usage}`)
-    .join("\n")}\n--model takes a folder or file path.`;
+    .join(
+      "\n",
+    )}\n--model takes a folder or file path; --threads N sets ORT's intra-op threads; --ep cpu|cuda the execution provider.`;
 
 const main = async (argv: string[]): Promise<number> => {
   const [name, ...rest] = argv;

@@ -2,7 +2,7 @@ import { Effect } from "effect";
 import { InputError } from "../../errors/index.ts";
 import { mulberry32 } from "../../model/index.ts";
 import { generate, openModel } from "../../runtime/index.ts";
-import { type Flags, intFlag, numberFlag, required } from "../args.ts";
+import { type Flags, openOptions, intFlag, numberFlag, required } from "../args.ts";
 
 /** `patchbay generate --model M --prompt TEXT --max-tokens N [--temperature T --seed S]`. */
 export const generateCommand = (f: Flags) =>
@@ -12,10 +12,7 @@ export const generateCommand = (f: Flags) =>
       const maxTokens = intFlag(f, "max-tokens", 32, 1);
       const temperature = numberFlag(f, "temperature", 0);
       const seed = intFlag(f, "seed", 0);
-      const model = yield* openModel(
-        required(f, "model"),
-        typeof f.tokenizer === "string" ? { tokenizer: f.tokenizer } : {},
-      );
+      const model = yield* openModel(required(f, "model"), openOptions(f));
       const tok = model.tokenizer;
       if (tok === null) {
         return yield* new InputError({

@@ -1,7 +1,7 @@
 import { Effect } from "effect";
 import { InputError } from "../../errors/index.ts";
 import { forward, openModel } from "../../runtime/index.ts";
-import { type Flags, required } from "../args.ts";
+import { type Flags, openOptions, required } from "../args.ts";
 
 const parseIds = (s: string): number[] =>
   s.split(",").map((x, i) => {
@@ -24,10 +24,7 @@ export const logitsCommand = (f: Flags) =>
         try: () => parseIds(required(f, "ids")),
         catch: (e) => e as InputError,
       });
-      const model = yield* openModel(
-        required(f, "model"),
-        typeof f.tokenizer === "string" ? { tokenizer: f.tokenizer } : {},
-      );
+      const model = yield* openModel(required(f, "model"), openOptions(f));
       const { logits } = yield* forward(model.sessions, model, [ids]);
       const V = model.config.vocabSize;
       const rows = ids.map((_, p) => Array.from(logits.data.subarray(p * V, (p + 1) * V)));
