@@ -7,7 +7,14 @@ import { join } from "node:path";
 
 const dir = mkdtempSync(join(tmpdir(), "patchbay-vitest-"));
 const out = join(dir, "results.json");
-const args = ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${out}`, ...process.argv.slice(2)];
+const args = [
+  "vitest",
+  "run",
+  "--reporter=default",
+  "--reporter=json",
+  `--outputFile.json=${out}`,
+  ...process.argv.slice(2),
+];
 const r = spawnSync("npx", args, { stdio: "inherit" });
 let summary = "tests: 0 passed, 1 failed (vitest wrote no results)";
 try {

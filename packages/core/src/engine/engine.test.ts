@@ -241,7 +241,11 @@ describe("metrics in the graph match naive computations on the logits", () => {
         const P = 4;
         const refAt = (logits: Float32Array) => {
           const out = new Float32Array(2 * 2 * 9);
-          positions.forEach((ps, b) => ps.forEach((p, j) => out.set(row(logits, P, b, p), (b * 2 + j) * 9)));
+          positions.forEach((ps, b) => {
+            ps.forEach((p, j) => {
+              out.set(row(logits, P, b, p), (b * 2 + j) * 9);
+            });
+          });
           return { data: out, shape: [2, 2, 9] };
         };
         const self = yield* runPlan(cache, m, plan({ metric: { kind: "kl" } }), ids, {

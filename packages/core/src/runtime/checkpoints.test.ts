@@ -10,7 +10,8 @@ import { forward, generate, makeSessionCache } from "./index.ts";
  * TransformerLens model reproduces its expected.json logits to 1e-4; stories260K (llama2.c .bin and
  * GGUF) reproduces expected_logits.json to 1e-4 and greedy_ids.txt token for token over 256 steps.
  */
-if (!hasShared) console.warn("\n*** ../shared is absent: checkpoint tests against PyTorch references are SKIPPED ***\n");
+if (!hasShared)
+  console.warn("\n*** ../shared is absent: checkpoint tests against PyTorch references are SKIPPED ***\n");
 
 interface Expected {
   readonly input_ids: number[][];
@@ -59,7 +60,9 @@ describe.skipIf(!hasShared)("ONNX graph reproduces PyTorch logits to 1e-4", () =
 
 describe.skipIf(!hasShared)("stories260K through ONNX", () => {
   const dir = hasShared ? sharedPath("models", "stories260K") : "";
-  const greedy = hasShared ? readFileSync(`${dir}/greedy_ids.txt`, "utf8").trim().split(/\s+/).map(Number) : [];
+  const greedy = hasShared
+    ? readFileSync(`${dir}/greedy_ids.txt`, "utf8").trim().split(/\s+/).map(Number)
+    : [];
   for (const file of ["stories260K.bin", "stories260K.gguf"]) {
     it(`${file}: expected_logits.json to 1e-4`, async () => {
       const e = JSON.parse(readFileSync(`${dir}/expected_logits.json`, "utf8")) as Expected;
@@ -73,7 +76,10 @@ describe.skipIf(!hasShared)("stories260K through ONNX", () => {
           Effect.gen(function* () {
             const { config, weights } = loadModelSync(`${dir}/${file}`);
             const cache = yield* makeSessionCache(config.name);
-            return yield* generate(cache, { config, weights }, [greedy[0]!], { maxTokens: 256, temperature: 0 });
+            return yield* generate(cache, { config, weights }, [greedy[0]!], {
+              maxTokens: 256,
+              temperature: 0,
+            });
           }),
         ),
       );

@@ -11,7 +11,9 @@ export const numel = (shape: readonly number[]): number => shape.reduce((a, b) =
 
 export const tensor = (data: Float32Array, shape: readonly number[]): HostTensor => {
   if (data.length !== numel(shape)) {
-    throw new RangeError(`tensor: data has ${data.length} elements but shape [${shape.join(", ")}] needs ${numel(shape)}`);
+    throw new RangeError(
+      `tensor: data has ${data.length} elements but shape [${shape.join(", ")}] needs ${numel(shape)}`,
+    );
   }
   return { data, shape: [...shape] };
 };
