@@ -453,3 +453,17 @@ describe("paths", () => {
     expectLoadError(tempDir(), "ModelNotFoundError", "no config.json");
   });
 });
+
+describe("validateWeights (weights from anywhere)", () => {
+  it("accepts loaded weights and rejects a wrong shape naming the label", async () => {
+    const { validateWeights } = await import("./validate.ts");
+    const { config, tensors } = syntheticGpt2();
+    const m = loadModelSync(writeFolder(config, tensors));
+    expect(validateWeights(m.config, m.weights).size).toBe(m.weights.size);
+    const bad = new Map(m.weights);
+    bad.set("unembed.W_U", { data: new Float32Array(8 * 10), shape: [8, 10] });
+    expect(() => validateWeights(m.config, bad, "trained.safetensors")).toThrow(
+      /trained\.safetensors: tensor unembed\.W_U: expected shape \[8, 11\]/,
+    );
+  });
+});

@@ -1,20 +1,23 @@
 /**
- * Weight loaders: every supported checkpoint format → ModelConfig + canonical Weights.
+ * Weight loaders: every supported checkpoint format → ModelConfig + canonical Weights
+ * (model/weights.ts: TransformerLens layout, matrices [in, out]).
  * Plain synchronous functions throw our typed errors; `loadModel` is the Effect boundary.
  */
 export {
+  isLoadError,
   type LoadedModel,
   type LoadError,
-  type ModelFormat,
-  isLoadError,
+  loadFolderSync,
+  loadGgufSync,
+  loadLlama2cSync,
   loadModel,
   loadModelSync,
+  type ModelFormat,
 } from "./load.ts";
 export {
-  type SafetensorsContents,
-  type SafetensorsHeader,
   parseSafetensors,
   readSafetensors,
+  type SafetensorsContents,
   writeSafetensors,
 } from "./safetensors.ts";
 export {
@@ -25,4 +28,5 @@ export {
   readGgufHeader,
   readGgufMetadata,
 } from "./gguf.ts";
-export { f16BitsToNumber, bf16BitsToNumber } from "./dtype.ts";
+export { checkConfig, validateWeights } from "./validate.ts";
+export { bf16BitsToNumber, f16BitsToNumber } from "./dtype.ts";

@@ -143,6 +143,15 @@ export const loadModelSync = (path: string): LoadedModel => {
   return existsSync(join(path, "config.json")) ? loadConfigured(path, path) : loadBareFolder(path, path);
 };
 
+/** A llama2.c v0 checkpoint, whatever its extension. */
+export const loadLlama2cSync = (path: string): LoadedModel => finish(mapLlama2cFile(path), path, "llama2c");
+
+/** A GGUF file (architecture llama), whatever its extension. */
+export const loadGgufSync = (path: string): LoadedModel => finish(mapGgufFile(path), path, "gguf");
+
+/** A folder with config.json: Hugging Face or TransformerLens, decided by the config's fields. */
+export const loadFolderSync = (folder: string): LoadedModel => loadConfigured(folder, folder);
+
 /**
  * Effect boundary: typed load errors fail the effect; anything else (a bug) is a defect.
  */

@@ -65,6 +65,24 @@ describe("writeSafetensors / parseSafetensors round trip", () => {
     );
   });
 
+  it("keeps awkward names such as __proto__ as ordinary tensors and metadata keys", () => {
+    const t = new Map([["__proto__", { data: new Float32Array([7]), shape: [1] }]]);
+    const back = parseSafetensors(writeSafetensors(t, JSON.parse('{"__proto__": "x", "constructor": "y"}')));
+    expect([...back.tensors.keys()]).toEqual(["__proto__"]);
+    expect(Object.entries(back.metadata)).toEqual([
+      ["__proto__", "x"],
+      ["constructor", "y"],
+    ]);
+  });
+
+  it("accepts a Node Buffer at an unaligned byteOffset (copies, never Buffer#slice views)", () => {
+    const bytes = writeSafetensors({ w: { data: new Float32Array([1.5, -2]), shape: [2] } });
+    const big = Buffer.alloc(bytes.length + 3);
+    big.set(bytes, 3);
+    const view = big.subarray(3); // byteOffset 3 (mod 4)
+    expect([...parseSafetensors(view).tensors.get("w")!.data]).toEqual([1.5, -2]);
+  });
+
   it("round-trips through a file", () => {
     const path = join(tempDir(), "x.safetensors");
     const t = { data: new Float32Array([1, -2, 3.5, 0, Number.POSITIVE_INFINITY, -0]), shape: [2, 3] };

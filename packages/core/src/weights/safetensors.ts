@@ -83,15 +83,18 @@ export const parseSafetensorsHeader = (src: ByteSource): SafetensorsHeader => {
   if (!isRecord(json)) fail("a JSON object header", show(json));
   const header = json as Record<string, unknown>;
 
-  const metadata: Record<string, string> = {};
+  const metaEntries: [string, string][] = [];
   const meta = header.__metadata__;
   if (meta !== undefined) {
     if (!isRecord(meta)) fail("an object of strings", show(meta), "__metadata__");
     for (const [k, v] of Object.entries(meta as Record<string, unknown>)) {
       if (typeof v !== "string") fail(`a string for key ${k}`, show(v), "__metadata__");
-      metadata[k] = v as string;
+      metaEntries.push([k, v as string]);
     }
   }
+
+  // fromEntries: a key like "__proto__" stays an own property
+  const metadata: Record<string, string> = Object.fromEntries(metaEntries);
 
   const dataStart = 8 + n;
   const dataSize = src.size - dataStart;
@@ -219,8 +222,9 @@ export const writeSafetensors = (
 ): Uint8Array => {
   const list: [string, HostTensor][] =
     tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors as Record<string, HostTensor>);
-  const header: Record<string, unknown> = {};
-  if (metadata !== undefined) header.__metadata__ = { ...metadata };
+  // Entries, then Object.fromEntries: own data properties even for a name like "__proto__".
+  const entries: [string, unknown][] = [];
+  if (metadata !== undefined) entries.push(["__metadata__", Object.fromEntries(Object.entries(metadata))]);
   let offset = 0;
   for (const [name, t] of list) {
     if (name === "__metadata__") {
@@ -240,9 +244,10 @@ export const writeSafetensors = (
       });
     }
     const bytes = t.data.length * 4;
-    header[name] = { dtype: "F32", shape: [...t.shape], data_offsets: [offset, offset + bytes] };
+    entries.push([name, { dtype: "F32", shape: [...t.shape], data_offsets: [offset, offset + bytes] }]);
     offset += bytes;
   }
+  const header = Object.fromEntries(entries);
   let json = new TextEncoder().encode(JSON.stringify(header));
   const pad = (8 - ((8 + json.length) % 8)) % 8;
   if (pad > 0) json = new TextEncoder().encode(JSON.stringify(header) + " ".repeat(pad));

@@ -3,7 +3,7 @@ import type { ModelConfig } from "../model/config.ts";
 import { type Weights, weightSpecs } from "../model/weights.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
 import { numel, sameShape, shapeString } from "../tensor/host-tensor.ts";
-import type { Mapped, Origin } from "./table.ts";
+import { type Mapped, type Origin, WeightSink } from "./table.ts";
 
 /**
  * Backstop checks of the canonical config (source parsers check their own fields first, with
@@ -42,6 +42,20 @@ export const checkConfig = (c: ModelConfig, file: string): void => {
 
 const label = (o: Origin | undefined, canonical: string): string =>
   o === undefined || o.tensor === canonical ? canonical : `${o.tensor} (as ${canonical})`;
+
+/**
+ * Check weights from anywhere (random init, training, a converter) against their config; throws
+ * ConfigError / TensorShapeError naming `label`. Returns the weights in spec order.
+ */
+export const validateWeights = (
+  config: ModelConfig,
+  weights: Weights,
+  label = "(in-memory weights)",
+): Weights => {
+  const sink = new WeightSink();
+  for (const [name, t] of weights) sink.set(name, t, { file: label, tensor: name });
+  return checkWeights({ config, sink, file: label });
+};
 
 /**
  * Every canonical tensor against weightSpecs(config): required ones present, every shape as the
