@@ -6,6 +6,7 @@ import { isPatchbayError } from "../errors/errors.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
 import { loadModel, loadModelSync } from "./load.ts";
 import { writeSafetensors } from "./safetensors.ts";
+import { validateWeights } from "./validate.ts";
 import {
   f32Bytes,
   makeGguf,
@@ -455,8 +456,7 @@ describe("paths", () => {
 });
 
 describe("validateWeights (weights from anywhere)", () => {
-  it("accepts loaded weights and rejects a wrong shape naming the label", async () => {
-    const { validateWeights } = await import("./validate.ts");
+  it("accepts loaded weights and rejects a wrong shape naming the label", () => {
     const { config, tensors } = syntheticGpt2();
     const m = loadModelSync(writeFolder(config, tensors));
     expect(validateWeights(m.config, m.weights).size).toBe(m.weights.size);
