@@ -47,12 +47,20 @@ const u16s = (bytes: Uint8Array): Uint16Array => {
   return out;
 };
 
-/** F32 bytes (length a multiple of 4) → a Float32Array that owns its data. */
+/**
+ * F32 bytes (length a multiple of 4) → Float32Array. Takes ownership of `bytes` when it is a
+ * whole fresh buffer (callers pass ByteSource.read results and never reuse them).
+ */
 export const decodeF32 = (bytes: Uint8Array): Float32Array => {
   const n = bytes.length >> 2;
   if (littleEndianHost) {
-    const copy = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes); // copy (Buffer#slice is a view)
-    return new Float32Array(copy.buffer, copy.byteOffset, n).slice();
+    // A fresh buffer exactly covered by `bytes` (what ByteSource.read returns) is reinterpreted in
+    // place: no second copy of a large tensor. Otherwise copy (Buffer#slice would be a view).
+    const owned =
+      bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && n * 4 === bytes.length;
+    if (owned && bytes.buffer instanceof ArrayBuffer) return new Float32Array(bytes.buffer);
+    const copy = new Uint8Array(bytes.subarray(0, n * 4));
+    return new Float32Array(copy.buffer);
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Float32Array(n);

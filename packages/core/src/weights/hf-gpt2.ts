@@ -10,6 +10,7 @@ import { type Mapped, Mapper, type TensorTable } from "./table.ts";
  *   h.{l}.mlp.c_fc.weight [d, d_mlp], c_proj.weight [d_mlp, d]
  * Keys may or may not carry the `transformer.` prefix (GPT2LMHeadModel vs GPT2Model).
  * Embeddings are tied unless tie_word_embeddings is false and lm_head.weight is present.
+ * Absent optional fields take GPT2Config's defaults (eps 1e-5, gelu_new, n_inner 4d, tied).
  */
 export const gpt2Config = (f: Fields, name: string): { config: ModelConfig; tied: boolean } => {
   const d = f.int("n_embd");
@@ -31,7 +32,7 @@ export const gpt2Config = (f: Fields, name: string): { config: ModelConfig; tied
     gatedMlp: false,
     act: activation(f, "activation_function", "gelu_new"),
     vocabSize: f.int("vocab_size"),
-    nCtx: f.has("n_positions") ? f.int("n_positions") : f.int("n_ctx"),
+    nCtx: f.has("n_positions") || !f.has("n_ctx") ? f.int("n_positions") : f.int("n_ctx"),
     positional: "learned",
     rotary: null,
     norm: "layernorm",

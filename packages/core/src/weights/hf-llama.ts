@@ -10,6 +10,8 @@ import { type Mapped, Mapper, type TensorTable } from "./table.ts";
  * SwiGLU: W_gate = gate_proj^T, W_in = up_proj^T, W_out = down_proj^T.
  * Rotary in HF's rotate-half convention (the checkpoint's q/k rows are already permuted for it):
  * style "half" over all of d_head, base rope_theta.
+ * Absent optional fields take LlamaConfig's defaults (rms_norm_eps 1e-6, rope_theta 10000, silu,
+ * num_key_value_heads = num_attention_heads, untied, no biases).
  */
 export const llamaConfig = (
   f: Fields,

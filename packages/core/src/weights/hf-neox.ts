@@ -11,6 +11,8 @@ import { type Mapped, Mapper, type TensorTable } from "./table.ts";
  *   embed_out [vocab, d] (top level, no prefix), untied unless tie_word_embeddings.
  * Rotary on the first r = ⌊rotary_pct · dh⌋ dims of each head, rotate-half style over those r
  * (HF: rotary_ndims = int(head_size · rotary_pct)), base rotary_emb_base.
+ * Absent optional fields take GPTNeoXConfig's defaults (rotary_pct 0.25, base 10000, eps 1e-5,
+ * gelu, parallel residual, untied).
  */
 export const neoxConfig = (f: Fields, name: string): { config: ModelConfig; tied: boolean } => {
   const d = f.int("hidden_size");
