@@ -1,0 +1,189 @@
+import { Effect } from "effect";
+import { InputError, type RuntimeError } from "../errors/index.ts";
+import { lookupSite, type ModelConfig, type Weights } from "../model/index.ts";
+import { forward, type SessionCache } from "../runtime/index.ts";
+import { type HostTensor, numel } from "../tensor/index.ts";
+
+/**
+ * Dataset-level sources of patch values: means (for mean ablation), and per-example values from
+ * other runs (resample ablation, interchange). Large datasets run in chunks of `chunkSize`
+ * sequences, so memory is bounded by one chunk's capture plus the running sums.
+ */
+
+export interface MeanOptions {
+  /** Keep one mean per position (mean-positional ablation) instead of one over all positions. */
+  readonly perPosition: boolean;
+  readonly chunkSize?: number;
+}
+
+/**
+ * The mean of a site over a dataset.
+ *   per position:  μ[p, …] = (1/N_p) Σ_{b : len_b > p} x[b, p, …]     shape [max_len, …rest]
+ *   pooled:        μ[…]    = (1/Σ_b len_b) Σ_b Σ_{p < len_b} x[b, p, …]  shape [...rest]
+ * Padding positions never count. Sites with a key_pos axis (scores, pattern) need equal lengths.
+ */
+export const siteMean = (
+  cache: SessionCache,
+  model: { readonly config: ModelConfig; readonly weights: Weights },
+  site: string,
+  dataset: readonly (readonly number[])[],
+  opts: MeanOptions,
+): Effect.Effect<HostTensor, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const info = lookupSite(model.config, site);
+    if (!info.ok) {
+      return yield* new InputError({
+        field: `site ${JSON.stringify(site)}`,
+        expected: `a site; nearest: ${info.suggestions.join(", ")}`,
+        found: "no such site",
+      });
+    }
+    const dims = info.site.dims;
+    if (dims[0] !== "batch" || dims[1] !== "pos") {
+      return yield* new InputError({
+        field: `site ${site}`,
+        expected: "a site of shape [batch, pos, …] for a dataset mean",
+        found: `[${dims.join(", ")}]`,
+      });
+    }
+    if (dataset.length === 0)
+      return yield* new InputError({ field: "dataset", expected: "at least one sequence", found: "none" });
+    const maxLen = Math.max(...dataset.map((s) => s.length));
+    const chunk = opts.chunkSize ?? 32;
+    let rest = 0;
+    let sums: Float64Array | null = null;
+    const counts = new Float64Array(maxLen);
+    for (let start = 0; start < dataset.length; start += chunk) {
+      const seqs = dataset.slice(start, start + chunk);
+      const out = yield* forward(cache, model, seqs, [site]);
+      const x = out.sites.get(site)!; //                               [b, P, …rest]
+      const [B, P] = x.shape as [number, number];
+      rest = numel(x.shape.slice(2));
+      sums ??= new Float64Array(maxLen * rest);
+      for (let b = 0; b < B; b++)
+        for (let p = 0; p < out.lengths[b]!; p++) {
+          counts[p]! += 1;
+          const src = (b * P + p) * rest;
+          for (let i = 0; i < rest; i++) sums[p * rest + i]! += x.data[src + i]!;
+        }
+    }
+    const restShape = [...siteShapeOf(model.config, info.site.dims.slice(2))];
+    if (opts.perPosition) {
+      const mean = new Float32Array(maxLen * rest);
+      for (let p = 0; p < maxLen; p++)
+        for (let i = 0; i < rest; i++) mean[p * rest + i] = sums![p * rest + i]! / counts[p]!;
+      return { data: mean, shape: [maxLen, ...restShape] };
+    }
+    const total = counts.reduce((a, b) => a + b, 0);
+    const mean = new Float32Array(rest);
+    for (let p = 0; p < maxLen; p++) for (let i = 0; i < rest; i++) mean[i]! += sums![p * rest + i]! / total;
+    return { data: mean, shape: restShape };
+  });
+
+const siteShapeOf = (c: ModelConfig, dims: readonly string[]): number[] => {
+  const sizes: Record<string, number> = {
+    head: c.nHeads,
+    kv_head: c.nKvHeads,
+    d_model: c.dModel,
+    d_head: c.dHead,
+    d_mlp: c.dMlp ?? 0,
+    d_vocab: c.vocabSize,
+    "1": 1,
+  };
+  return dims.map((d) => sizes[d]!);
+};
+
+/**
+ * A replacement value P [batch, pos, …rest] that puts a mean everywhere: the pooled mean [rest]
+ * at every (b, p), or the per-position mean [max_len, rest] at (b, p) for p < max_len.
+ */
+export const meanPatch = (mean: HostTensor, perPosition: boolean, batch: number, pos: number): HostTensor => {
+  const rest = perPosition ? mean.shape.slice(1) : mean.shape;
+  const r = numel(rest);
+  if (perPosition && mean.shape[0]! < pos) {
+    throw new InputError({
+      field: "mean",
+      expected: `a per-position mean covering ${pos} positions`,
+      found: `${mean.shape[0]} positions (the dataset's longest sequence)`,
+    });
+  }
+  const out = new Float32Array(batch * pos * r);
+  for (let b = 0; b < batch; b++)
+    for (let p = 0; p < pos; p++)
+      out.set(mean.data.subarray(perPosition ? p * r : 0, (perPosition ? p * r : 0) + r), (b * pos + p) * r);
+  return { data: out, shape: [batch, pos, ...rest] };
+};
+
+/**
+ * Interchange values: P[b, base_b[i]] = source[b, source_b[i]] for every pair i of example b; the
+ * intervention targets positions base_b. Prompts may differ in length and layout, so each example
+ * names its own pairs.
+ *   base shape    [batch, pos_base, …rest]  (only its shape is used)
+ *   source        [batch, pos_source, …rest]
+ */
+export const interchangePatch = (
+  baseShape: readonly number[],
+  source: HostTensor,
+  basePositions: readonly (readonly number[])[],
+  sourcePositions: readonly (readonly number[])[],
+): HostTensor => {
+  const [B, Pb] = baseShape as [number, number];
+  const Ps = source.shape[1]!;
+  const r = numel(baseShape.slice(2));
+  if (source.shape[0] !== B || numel(source.shape.slice(2)) !== r) {
+    throw new InputError({
+      field: "source",
+      expected: `[${B}, pos, ${baseShape.slice(2).join(", ")}]`,
+      found: `[${source.shape.join(", ")}]`,
+    });
+  }
+  const out = new Float32Array(B * Pb * r);
+  for (let b = 0; b < B; b++) {
+    const bp = basePositions[b] ?? [];
+    const sp = sourcePositions[b] ?? [];
+    if (bp.length !== sp.length) {
+      throw new InputError({
+        field: `sourcePositions[${b}]`,
+        expected: `${bp.length} positions, one per base position`,
+        found: `${sp.length}`,
+      });
+    }
+    bp.forEach((p, i) => {
+      const q = sp[i]!;
+      if (!(q >= 0 && q < Ps))
+        throw new InputError({
+          field: `sourcePositions[${b}][${i}]`,
+          expected: `a position in [0, ${Ps})`,
+          found: String(q),
+        });
+      if (!(p >= 0 && p < Pb))
+        throw new InputError({
+          field: `basePositions[${b}][${i}]`,
+          expected: `a position in [0, ${Pb})`,
+          found: String(p),
+        });
+      out.set(source.data.subarray((b * Ps + q) * r, (b * Ps + q + 1) * r), (b * Pb + p) * r);
+    });
+  }
+  return { data: out, shape: [...baseShape] };
+};
+
+/**
+ * Resample ablation values: example b takes the site's value from source example perm[b]
+ * (a run on corrupted inputs of the same layout). Source and base must have the same length.
+ */
+export const resamplePatch = (source: HostTensor, perm: readonly number[]): HostTensor => {
+  const B = source.shape[0]!;
+  const r = numel(source.shape.slice(1));
+  const out = new Float32Array(perm.length * r);
+  perm.forEach((s, b) => {
+    if (!(Number.isInteger(s) && s >= 0 && s < B))
+      throw new InputError({
+        field: `perm[${b}]`,
+        expected: `an example index in [0, ${B})`,
+        found: String(s),
+      });
+    out.set(source.data.subarray(s * r, (s + 1) * r), b * r);
+  });
+  return { data: out, shape: [perm.length, ...source.shape.slice(1)] };
+};
