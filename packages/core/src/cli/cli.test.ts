@@ -116,4 +116,46 @@ describe.skipIf(!hasShared)("CLI on real checkpoints", () => {
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(/prompt/);
   });
+  it("patch: the last layer's resid_post at the last position carries the source's next-token distribution", () => {
+    const r = patchbay(
+      "patch",
+      "--model",
+      sharedPath("models", "stories260K", "stories260K.bin"),
+      "--base",
+      "Lily went to the park. She saw a big dog",
+      "--source",
+      "Tom went to the park. He saw a big cat",
+      "--site",
+      "blocks.4.resid_post",
+      "--positions=-1",
+      "--top-k",
+      "5",
+      "--json",
+    );
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out) as Record<
+      "base" | "source" | "patched",
+      { top: { id: number; prob: number }[] }
+    >;
+    expect(j.patched.top.map((t) => t.id)).toEqual(j.source.top.map((t) => t.id));
+    j.patched.top.forEach((t, i) => {
+      expect(Math.abs(t.prob - j.source.top[i]!.prob)).toBeLessThan(1e-5);
+    });
+    expect(j.base.top.map((t) => t.id)).not.toEqual(j.source.top.map((t) => t.id));
+  });
+  it("patch: prompts of different lengths need --positions", () => {
+    const r = patchbay(
+      "patch",
+      "--model",
+      sharedPath("models", "stories260K", "stories260K.bin"),
+      "--base",
+      "Lily",
+      "--source",
+      "Tom went home",
+      "--site",
+      "blocks.0.attn_out",
+    );
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("--positions");
+  });
 });

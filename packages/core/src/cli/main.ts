@@ -4,6 +4,7 @@ import { parseFlags, UsageError } from "./args.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { generateCommand } from "./commands/generate.ts";
 import { logitsCommand } from "./commands/logits.ts";
+import { patchCommand } from "./commands/patch.ts";
 import { sitesCommand } from "./commands/sites.ts";
 
 const common = {
@@ -25,6 +26,18 @@ const commands = {
     flags: { ...common, prompt: "string", "max-tokens": "string", temperature: "string", seed: "string" },
     run: generateCommand,
     usage: "generate --model M --prompt TEXT --max-tokens N [--temperature T --seed S] [--tokenizer T]",
+  },
+  patch: {
+    flags: {
+      ...common,
+      base: "string",
+      source: "string",
+      site: "string",
+      positions: "string",
+      "top-k": "string",
+    },
+    run: patchCommand,
+    usage: "patch --model M --base TEXT --source TEXT --site S [--positions P] [--top-k K] [--json]",
   },
   demo: { flags: { seed: "string" }, run: demoCommand, usage: "demo [--seed S]" },
 } as const;
