@@ -12,7 +12,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { Effect } from "effect";
 import { type Plan, runPlan } from "../src/engine/index.ts";
-import { type ModelConfig, randomWeights, type Weights } from "../src/model/index.ts";
+import { type ModelConfig, randomWeights, siteCatalog, siteShape, type Weights } from "../src/model/index.ts";
+import { numel } from "../src/tensor/index.ts";
 import { gpt2SmallConfig } from "../src/model/index.ts";
 import { referenceForward } from "../src/reference/index.ts";
 import { forward, makeSessionCache } from "../src/runtime/index.ts";
@@ -113,6 +114,25 @@ const main = Effect.gen(function* () {
         "engine: 10 replacements / plain forward",
         `${(t.patched / t.plain).toFixed(3)}×`,
         "(goal ≤ 1.1×)",
+      );
+
+      // Memory held by captures: exactly the sites asked for. Bytes returned by a run capturing one
+      // attention pattern, against what caching every site (TransformerLens's run_with_cache) holds.
+      const one = yield* runPlan(
+        cache,
+        model,
+        { captures: ["blocks.5.attn.pattern"], interventions: [], gradients: [], logits: false },
+        seqs,
+      );
+      const held = [...one.sites.values()].reduce((s, x) => s + x.data.byteLength, 0);
+      const everySite = siteCatalog(g2).reduce(
+        (s, info) => s + 4 * numel(siteShape(info, g2, BATCH, POS)),
+        0,
+      );
+      record(
+        "engine: bytes held capturing blocks.5.attn.pattern (no logits)",
+        `${(held / 2 ** 20).toFixed(1)} MiB`,
+        `= 8·12·128·128·4 B exactly; caching every site would hold ${(everySite / 2 ** 30).toFixed(2)} GiB`,
       );
     }),
   );

@@ -362,3 +362,49 @@ describe("bad plans fail with typed errors before any ORT run", () => {
     expect(s).toContain("orthonormal");
   });
 });
+
+describe("a compiled plan materialises only what it was asked for", () => {
+  it("graph outputs are exactly the captured sites (+ logits and metric when asked)", async () => {
+    const { checkPlan, compilePlan } = await import("./run.ts");
+    const c: ModelConfig = {
+      name: "outputs",
+      family: "zoo",
+      dModel: 8,
+      nLayers: 2,
+      nHeads: 2,
+      nKvHeads: 1,
+      dHead: 4,
+      dMlp: 8,
+      gatedMlp: true,
+      act: "silu",
+      vocabSize: 9,
+      nCtx: 8,
+      positional: "none",
+      rotary: { dim: 2, base: 10000, style: "interleaved" },
+      norm: "rmsnorm",
+      normEps: 1e-5,
+      parallelResidual: false,
+      attnScale: 0.5,
+    };
+    const w = randomWeights(c, 3);
+    const outputsOf = (p: Plan) =>
+      compilePlan(c, w, p, checkPlan(c, p))
+        .outputs.map((o) => o.name)
+        .sort();
+    expect(outputsOf(plan({ captures: ["blocks.1.attn.pattern"], logits: false }))).toEqual([
+      "blocks.1.attn.pattern",
+    ]);
+    expect(outputsOf(plan({ captures: ["blocks.0.hook_resid_post"] }))).toEqual([
+      "blocks.0.resid_post",
+      "logits",
+    ]);
+    expect(outputsOf(plan({ logits: false, metric: { kind: "logprob" } }))).toEqual([
+      "metric",
+      "metric_mean",
+    ]);
+    // No per-head result or per-head input is computed unless asked for.
+    const nodes = compilePlan(c, w, plan({}), checkPlan(c, plan({}))).nodes;
+    const perHeadMatmuls = nodes.filter((n) => n.op === "ReduceSum").length;
+    expect(perHeadMatmuls).toBe(0);
+  });
+});
