@@ -31,6 +31,8 @@ export interface TransformerGraph {
   /** The builder, for plans that extend the forward (metrics, autodiff). */
   readonly builder: GraphBuilder;
   readonly logits: Value;
+  /** Every site's value after the plan's hooks (what downstream ops read), by canonical name. */
+  readonly sites: ReadonlyMap<string, Value>;
 }
 
 /**
@@ -91,5 +93,5 @@ export const buildTransformerGraph = (
   logits = sites.mark("logits", logits);
   if (opts.logits !== false && !g.has("logits")) g.output(g.named(logits, "logits"));
   else if (opts.logits !== false) g.output(g.get("logits"));
-  return { graph: g.build(), builder: g, logits };
+  return { graph: g.build(), builder: g, logits, sites: sites.seen };
 };

@@ -39,7 +39,11 @@ export class SiteRecorder {
   }
 
   capture(site: string, v: Value): Value {
+    this.seen.set(site, v);
     if (this.captured.has(site)) this.g.output(this.g.named(v, site));
     return v;
   }
+
+  /** Each site's value as the rest of the graph reads it (after the plan's hooks). */
+  readonly seen = new Map<string, Value>();
 }
