@@ -242,6 +242,41 @@ export class GraphBuilder {
     return this.reduce("ReduceMean", x, axes, keepdims);
   }
 
+  /** x > y, elementwise (bool). */
+  greater(x: Value, y: Value): Value {
+    return this.node("Greater", [x, y], "bool", broadcast(x.shape, y.shape, "Greater"));
+  }
+  /** Product over axes (opset 17: axes as an attribute). */
+  reduceProd(x: Value, axes: readonly number[], keepdims = false): Value {
+    const r = x.shape.length;
+    const ax = axes.map((a) => normAxis(a, r));
+    const shape = keepdims
+      ? x.shape.map((d, i) => (ax.includes(i) ? 1 : d))
+      : x.shape.filter((_, i) => !ax.includes(i));
+    return this.node("ReduceProd", [x], x.dtype, shape, {
+      axes: { kind: "ints", value: axes },
+      keepdims: { kind: "int", value: keepdims ? 1 : 0 },
+    });
+  }
+  /** The runtime shape of x as an int64 vector. */
+  shapeOf(x: Value): Value {
+    return this.node("Shape", [x], "int64", [x.shape.length]);
+  }
+  /** Reshape x to the runtime shape of `like` (same number of elements). */
+  reshapeLike(x: Value, like: Value): Value {
+    return this.node("Reshape", [x, this.shapeOf(like)], x.dtype, like.shape);
+  }
+  /** Zero-pad x by static amounts: pads = [begin_0, …, begin_{r−1}, end_0, …, end_{r−1}]. */
+  pad(x: Value, pads: readonly number[], shape: readonly Dim[]): Value {
+    return this.node("Pad", [x, this.int64s(pads, [pads.length], "pads")], x.dtype, shape);
+  }
+  /** out = data with updates added at indices (ONNX ScatterND, reduction "add"). */
+  scatterAdd(data: Value, indices: Value, updates: Value): Value {
+    return this.node("ScatterND", [data, indices, updates], data.dtype, data.shape, {
+      reduction: { kind: "string", value: "add" },
+    });
+  }
+
   // ---- shape ops -----------------------------------------------------------------------------
   /**
    * Reshape to `shape`, where symbolic dims must be carried from the input. Lowered to ONNX's
