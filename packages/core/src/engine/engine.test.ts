@@ -388,7 +388,7 @@ describe("a compiled plan materialises only what it was asked for", () => {
     };
     const w = randomWeights(c, 3);
     const outputsOf = (p: Plan) =>
-      compilePlan(c, w, p, checkPlan(c, p))
+      compilePlan(c, w, p, checkPlan(c, p, w))
         .outputs.map((o) => o.name)
         .sort();
     expect(outputsOf(plan({ captures: ["blocks.1.attn.pattern"], logits: false }))).toEqual([
@@ -403,7 +403,7 @@ describe("a compiled plan materialises only what it was asked for", () => {
       "metric_mean",
     ]);
     // No per-head result or per-head input is computed unless asked for.
-    const nodes = compilePlan(c, w, plan({}), checkPlan(c, plan({}))).nodes;
+    const nodes = compilePlan(c, w, plan({}), checkPlan(c, plan({}), w)).nodes;
     const perHeadMatmuls = nodes.filter((n) => n.op === "ReduceSum").length;
     expect(perHeadMatmuls).toBe(0);
   });

@@ -1,14 +1,15 @@
 import { Effect } from "effect";
 import { InputError, RuntimeError } from "../errors/index.ts";
+import { gradients, gradName } from "../autodiff/index.ts";
 import type { Graph } from "../graph/index.ts";
 import type { ModelConfig, Weights } from "../model/index.ts";
 import { feeds, makeBatch, resolveSites, type SessionCache, toHost } from "../runtime/index.ts";
 import type { HostTensor } from "../tensor/index.ts";
-import { buildTransformerGraph } from "../transformer/index.ts";
+import { buildTransformerGraph, leafName } from "../transformer/index.ts";
 import { interventionFeeds, type InterventionValues, type MetricBinding, metricFeeds } from "./bind.ts";
-import { type CompiledIntervention, interventionHooks, locate, planKey } from "./compile.ts";
+import { type CompiledIntervention, inputName, interventionHooks, locate, planKey } from "./compile.ts";
 import { buildMetric, METRIC, METRIC_MEAN } from "./metric.ts";
-import type { Plan } from "./spec.ts";
+import type { GradTarget, Plan } from "./spec.ts";
 
 export interface PlanValues {
   /** Run-time values per intervention, by index in plan.interventions. */
@@ -21,6 +22,8 @@ export interface PlanResult {
   readonly sites: ReadonlyMap<string, HostTensor>;
   /** [batch] and the batch mean, when the plan has a metric. */
   readonly metric: { readonly perExample: Float32Array; readonly mean: number } | null;
+  /** ∂(batch-mean metric)/∂target for each plan gradient, keyed by `gradLabel(target)`. */
+  readonly grads: ReadonlyMap<string, HostTensor>;
   readonly lengths: readonly number[];
 }
 
@@ -28,10 +31,22 @@ interface Compiled {
   readonly key: string;
   readonly interventions: readonly CompiledIntervention[];
   readonly captures: readonly string[];
+  /** Canonical site names of gradient targets of kind "site". */
+  readonly gradSites: readonly string[];
+  /** Layers whose attention weights are gradient targets (built in the per-head form). */
+  readonly perHeadLayers: readonly number[];
 }
 
+/** The key of a gradient in PlanResult.grads. */
+export const gradLabel = (t: GradTarget): string =>
+  t._tag === "site"
+    ? `site:${t.site}`
+    : t._tag === "param"
+      ? `param:${t.index}.${t.param}`
+      : `weight:${t.name}`;
+
 /** Resolve names and sites of a plan; every problem is an InputError before anything runs. */
-export const checkPlan = (c: ModelConfig, plan: Plan): Compiled => {
+export const checkPlan = (c: ModelConfig, plan: Plan, w: Weights): Compiled => {
   const interventions = plan.interventions.map((iv, i) => {
     const r = locate(c, iv, i);
     if (typeof r === "string")
@@ -42,13 +57,79 @@ export const checkPlan = (c: ModelConfig, plan: Plan): Compiled => {
       });
     return r;
   });
-  return { key: `plan:${planKey(plan)}`, interventions, captures: resolveSites(c, plan.captures) };
+  if (plan.gradients.length > 0 && plan.metric === undefined) {
+    throw new InputError({
+      field: "gradients",
+      expected: "a metric to differentiate (plan.metric)",
+      found: "no metric",
+    });
+  }
+  const gradSites = resolveSites(
+    c,
+    plan.gradients.flatMap((t) => (t._tag === "site" ? [t.site] : [])),
+  );
+  const perHeadLayers: number[] = [];
+  plan.gradients.forEach((t, i) => {
+    if (t._tag === "param") {
+      if (!(t.index >= 0 && t.index < plan.interventions.length)) {
+        throw new InputError({
+          field: `gradients[${i}].index`,
+          expected: `an intervention index in [0, ${plan.interventions.length})`,
+          found: String(t.index),
+        });
+      }
+      const kind = plan.interventions[t.index]!._tag;
+      const allowed = paramsOf[kind];
+      if (!allowed.includes(t.param)) {
+        throw new InputError({
+          field: `gradients[${i}].param`,
+          expected: `one of ${allowed.join(", ")} (a ${kind} intervention)`,
+          found: JSON.stringify(t.param),
+        });
+      }
+    }
+    if (t._tag === "weight") {
+      if (!w.has(t.name))
+        throw new InputError({
+          field: `gradients[${i}].name`,
+          expected: "a canonical weight name (e.g. blocks.0.mlp.W_in)",
+          found: JSON.stringify(t.name),
+        });
+      const m = /^blocks\.(\d+)\.attn\.[Wb]_[QKV]$/.exec(t.name);
+      if (m !== null) perHeadLayers.push(Number(m[1]));
+    }
+  });
+  return {
+    key: `plan:${planKey(plan)}`,
+    interventions,
+    captures: resolveSites(c, plan.captures),
+    gradSites,
+    perHeadLayers,
+  };
+};
+
+/** The run-time parameters of each intervention kind, differentiable by name. */
+const paramsOf: Record<Plan["interventions"][number]["_tag"], readonly string[]> = {
+  replace: ["value"],
+  add: ["value"],
+  scale: ["factor"],
+  subspace: ["rotation", "mask", "source"],
+  "project-out": ["basis"],
 };
 
 export const compilePlan = (c: ModelConfig, w: Weights, plan: Plan, compiled: Compiled): Graph => {
+  const hooks = interventionHooks(compiled.interventions);
+  // Gradients w.r.t. W_Q/W_K/W_V need them as initializers: those layers use the per-head form.
+  // Sites that are gradient leaves must be read downstream too (per-head inputs and results).
+  const touched = new Set([
+    ...hooks.touched,
+    ...compiled.gradSites,
+    ...compiled.perHeadLayers.map((l) => `blocks.${l}.attn.q_input`),
+  ]);
   const { builder, logits } = buildTransformerGraph(c, w, {
     capture: compiled.captures,
-    hooks: interventionHooks(compiled.interventions),
+    hooks: { touched, at: hooks.at },
+    leaves: compiled.gradSites,
     logits: plan.logits,
   });
   if (plan.metric !== undefined) {
@@ -56,7 +137,10 @@ export const compilePlan = (c: ModelConfig, w: Weights, plan: Plan, compiled: Co
     builder.output(m.perExample);
     builder.output(m.mean);
   }
-  return builder.build();
+  const forward = builder.build();
+  if (plan.gradients.length === 0) return forward;
+  const wrt = plan.gradients.map((_, i) => gradTargetValue(plan, compiled, i));
+  return gradients(forward, METRIC_MEAN, [...new Set(wrt)]).graph;
 };
 
 /**
@@ -74,7 +158,7 @@ export const runPlan = (
     const c = model.config;
     const { compiled, batch, bound } = yield* Effect.try({
       try: () => {
-        const compiled = checkPlan(c, plan);
+        const compiled = checkPlan(c, plan, model.weights);
         const batch = makeBatch(c, seqs);
         const bound = {
           ...interventionFeeds(c, batch, compiled.interventions, values.interventions ?? []),
@@ -103,8 +187,29 @@ export const runPlan = (
             mean: (out[METRIC_MEAN]!.data as Float32Array)[0]!,
           }
         : null;
-    return { logits: plan.logits ? toHost(out.logits!) : null, sites, metric, lengths: batch.lengths };
+    const grads = new Map(
+      plan.gradients.map((t, i) => {
+        const raw = toHost(out[gradOutput(plan, compiled, i)]!);
+        // Fused W_O is stored [H·d_head, d]; report gradients in the canonical weight shape.
+        const shape = t._tag === "weight" ? model.weights.get(t.name)!.shape : raw.shape;
+        return [gradLabel(t), { data: raw.data, shape: [...shape] }] as const;
+      }),
+    );
+    return { logits: plan.logits ? toHost(out.logits!) : null, sites, metric, grads, lengths: batch.lengths };
   });
+
+/** The graph value that gradient i of a plan differentiates with respect to. */
+const gradTargetValue = (plan: Plan, compiled: Compiled, i: number): string => {
+  const t = plan.gradients[i]!;
+  if (t._tag === "param") return inputName(t.index, t.param);
+  if (t._tag === "weight") return t.name;
+  const k = plan.gradients.slice(0, i).filter((x) => x._tag === "site").length;
+  return leafName(compiled.gradSites[k]!);
+};
+
+/** The graph output holding gradient i of a plan. */
+const gradOutput = (plan: Plan, compiled: Compiled, i: number): string =>
+  gradName(gradTargetValue(plan, compiled, i));
 
 const failMissingMetric = (): never => {
   throw new InputError({

@@ -62,7 +62,9 @@ export const attention = (
   const bias = (name: string) => w.get(`${pre}.attn.${name}`);
   const perHeadInputs = ["q_input", "k_input", "v_input"].some((s) => sites.touches(`${pre}.attn.${s}`));
 
-  const ln1 = norm(g, c, w, `${pre}.ln1`, inp.resid);
+  // The shared ln1 (fast path); in the per-head path each head normalises its own input and this
+  // one is built only if a plan captures its sites.
+  const ln1 = norm(g, c, w, `${pre}.ln1`, inp.resid, (v) => sites.mark(`${pre}.ln1.scale`, v));
   let q: Value;
   let k: Value;
   let v: Value;
@@ -73,10 +75,7 @@ export const attention = (
       sites.mark(`${pre}.attn.${s}`, g.expand(g.unsqueeze(inp.resid, 2), [B, P, n, d], inp.resid));
     }
     let x = inp.resid;
-    if (ln1 !== null) {
-      sites.mark(`${pre}.ln1.scale`, ln1.scale);
-      x = sites.mark(`${pre}.ln1.normalized`, ln1.normalized);
-    }
+    if (ln1 !== null) x = sites.mark(`${pre}.ln1.normalized`, ln1.normalized);
     // Fused projection: x [b,p,d] · W_qkv [d, (H + 2Hkv)·dh] → [b, p, (H + 2Hkv)·dh].
     const Wq = bias("W_Q")!;
     const Wk = bias("W_K")!;
@@ -98,7 +97,6 @@ export const attention = (
     k = g.reshape(g.slice(qkv, -1, cols[0]!, cols[0]! + cols[1]!), [B, P, Hkv, dh]);
     v = g.reshape(g.slice(qkv, -1, cols[0]! + cols[1]!, cols[0]! + 2 * cols[1]!), [B, P, Hkv, dh]);
   } else {
-    if (ln1 !== null && sites.wants(`${pre}.ln1.scale`)) sites.mark(`${pre}.ln1.scale`, ln1.scale);
     if (ln1 !== null && sites.wants(`${pre}.ln1.normalized`))
       sites.mark(`${pre}.ln1.normalized`, ln1.normalized);
     // Each head reads its own copy of the stream: in_h [b, p, n, d] → LN per head → [b, n, p, d]

@@ -21,6 +21,8 @@ export interface BuildOptions {
   /** Site names to return as outputs (canonical names, see model/sites.ts). */
   readonly capture?: Iterable<string>;
   readonly hooks?: SiteHooks;
+  /** Sites whose value downstream ops read under the stable name leafName(site) (gradient targets). */
+  readonly leaves?: Iterable<string>;
   /** Whether `logits` is an output (default true). */
   readonly logits?: boolean;
   readonly name?: string;
@@ -48,7 +50,12 @@ export const buildTransformerGraph = (
   opts: BuildOptions = {},
 ): TransformerGraph => {
   const g = new GraphBuilder(opts.name ?? c.name);
-  const sites = new SiteRecorder(g, new Set(opts.capture ?? []), opts.hooks ?? null);
+  const sites = new SiteRecorder(
+    g,
+    new Set(opts.capture ?? []),
+    opts.hooks ?? null,
+    new Set(opts.leaves ?? []),
+  );
   const B = "batch";
   const P = "pos";
   const ids = g.input(INPUT_IDS, "int64", [B, P]);
@@ -83,11 +90,8 @@ export const buildTransformerGraph = (
     }
     resid = sites.mark(`${pre}.resid_post`, resid);
   }
-  const lnf = norm(g, c, w, "ln_final", resid);
-  if (lnf !== null) {
-    sites.mark("ln_final.scale", lnf.scale);
-    resid = sites.mark("ln_final.normalized", lnf.normalized);
-  }
+  const lnf = norm(g, c, w, "ln_final", resid, (v) => sites.mark("ln_final.scale", v));
+  if (lnf !== null) resid = sites.mark("ln_final.normalized", lnf.normalized);
   let logits = g.matmul(resid, g.weight("unembed.W_U", w.get("unembed.W_U")!));
   if (w.has("unembed.b_U")) logits = g.add(logits, g.weight("unembed.b_U", w.get("unembed.b_U")!));
   logits = sites.mark("logits", logits);

@@ -6,4 +6,4 @@ export {
   POSITIONS,
   ATTN_MASK,
 } from "./build.ts";
-export type { SiteHooks } from "./sites.ts";
+export { type SiteHooks, leafName } from "./sites.ts";

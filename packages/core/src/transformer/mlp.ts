@@ -43,11 +43,8 @@ export const mlp = (
   const W = (n: string) => g.weight(`${pre}.mlp.${n}`, w.get(`${pre}.mlp.${n}`)!);
   const opt = (n: string) => (w.has(`${pre}.mlp.${n}`) ? W(n) : null);
   let h = sites.mark(`${pre}.mlp_in`, x);
-  const ln2 = norm(g, c, w, `${pre}.ln2`, h);
-  if (ln2 !== null) {
-    sites.mark(`${pre}.ln2.scale`, ln2.scale);
-    h = sites.mark(`${pre}.ln2.normalized`, ln2.normalized);
-  }
+  const ln2 = norm(g, c, w, `${pre}.ln2`, h, (v) => sites.mark(`${pre}.ln2.scale`, v));
+  if (ln2 !== null) h = sites.mark(`${pre}.ln2.normalized`, ln2.normalized);
   let post: Value;
   if (c.gatedMlp) {
     const gate = sites.mark(`${pre}.mlp.pre`, g.matmul(h, W("W_gate")));

@@ -12,11 +12,15 @@ export interface SiteHooks {
   at(site: string, value: Value, g: GraphBuilder): Value;
 }
 
+/** The graph value name of a site that is a gradient leaf (see BuildOptions.leaves). */
+export const leafName = (site: string): string => `leaf(${site})`;
+
 export class SiteRecorder {
   constructor(
     private readonly g: GraphBuilder,
     private readonly captured: ReadonlySet<string>,
     private readonly hooks: SiteHooks | null,
+    private readonly leaves: ReadonlySet<string> = new Set(),
   ) {}
 
   /** Is this site observed or changed by the plan? (Costly sites are built only then.) */
@@ -38,7 +42,9 @@ export class SiteRecorder {
     return this.hooks !== null ? this.hooks.at(site, v, this.g) : v;
   }
 
-  capture(site: string, v: Value): Value {
+  capture(site: string, value: Value): Value {
+    // A gradient leaf gets a stable name that everything downstream reads.
+    const v = this.leaves.has(site) ? this.g.named(value, leafName(site)) : value;
     this.seen.set(site, v);
     if (this.captured.has(site)) this.g.output(this.g.named(v, site));
     return v;
