@@ -3,6 +3,7 @@ import { isPatchbayError } from "../errors/index.ts";
 import { parseFlags, UsageError } from "./args.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { generateCommand } from "./commands/generate.ts";
+import { gradcheckCommand } from "./commands/gradcheck.ts";
 import { logitsCommand } from "./commands/logits.ts";
 import { patchCommand } from "./commands/patch.ts";
 import { sitesCommand } from "./commands/sites.ts";
@@ -38,6 +39,11 @@ const commands = {
     },
     run: patchCommand,
     usage: "patch --model M --base TEXT --source TEXT --site S [--positions P] [--top-k K] [--json]",
+  },
+  gradcheck: {
+    flags: { ...common, seed: "string", coords: "string" },
+    run: gradcheckCommand,
+    usage: "gradcheck --model M [--seed S] [--coords K] [--json]",
   },
   demo: { flags: { seed: "string" }, run: demoCommand, usage: "demo [--seed S]" },
 } as const;
