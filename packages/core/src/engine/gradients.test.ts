@@ -280,3 +280,68 @@ describe("engine gradients = central finite differences", () => {
     );
   });
 });
+
+describe("weight gradients against float64 finite differences through the naive reference forward", () => {
+  it("random models of every family: autodiff (float32 graph) vs FD (float64 oracle)", async () => {
+    const { referenceForward } = await import("../reference/index.ts");
+    // Naive logit-diff metric in float64 on the reference logits (batch mean of per-example means).
+    const naiveMetric = (c: ModelConfig, w: Weights): number => {
+      const m = metric(c);
+      const { logits } = referenceForward(c, w, ids(c));
+      const V = c.vocabSize;
+      const P = 4;
+      let total = 0;
+      m.positions.forEach((ps, b) => {
+        let s = 0;
+        ps.forEach((p, j) => {
+          const row = (b * P + p) * V;
+          s += logits.data[row + m.answers[b]![j]!]! - logits.data[row + m.wrong![b]![j]!]!;
+        });
+        total += s / ps.length;
+      });
+      return total / m.positions.length;
+    };
+    await fc.assert(
+      fc.asyncProperty(arbConfig({ maxLayers: 2 }), fc.nat(1000), async (c, seed) => {
+        const w = randomWeights(c, seed);
+        const names = [
+          "embed.W_E",
+          "blocks.0.attn.W_Q",
+          "blocks.0.attn.W_V",
+          "blocks.0.attn.W_O",
+          "unembed.W_U",
+        ].concat(c.dMlp !== null ? ["blocks.0.mlp.W_in"] : []);
+        const targets: GradTarget[] = names.map((name) => ({ _tag: "weight", name }));
+        const r = await metricOf(c, w, base({ gradients: targets }), { metric: metric(c) });
+        for (const t of targets) {
+          const name = (t as { name: string }).name;
+          const grad = r.grads.get(gradLabel(t))!;
+          const order = Array.from(grad.data.keys()).sort(
+            (a, b) => Math.abs(grad.data[b]!) - Math.abs(grad.data[a]!),
+          );
+          for (const i of order.slice(0, 2)) {
+            // The weights are float32: the step actually taken is fl32(w ± h) − w, known exactly.
+            const w0 = w.get(name)!.data[i]!;
+            const moved = (h: number) => {
+              const data = w.get(name)!.data.slice();
+              data[i] = w0 + h;
+              return {
+                weights: new Map(w).set(name, { data, shape: w.get(name)!.shape }),
+                step: data[i]! - w0,
+              };
+            };
+            const up = moved(1e-3);
+            const down = moved(-1e-3);
+            const fd = (naiveMetric(c, up.weights) - naiveMetric(c, down.weights)) / (up.step - down.step);
+            // float64 FD with h = 1e-3: truncation ≈ h²·f‴ ≲ 1e-6; the autodiff side is float32.
+            expect(
+              Math.abs(grad.data[i]! - fd),
+              `${name}[${i}]: ${grad.data[i]} vs ${fd}`,
+            ).toBeLessThanOrEqual(1e-4 + 2e-3 * Math.abs(fd));
+          }
+        }
+      }),
+      { numRuns: 6, seed: 23 },
+    );
+  });
+});
