@@ -1,6 +1,6 @@
 import { Effect } from "effect";
 import { InputError, type RuntimeError } from "../errors/index.ts";
-import { lookupSite, type ModelConfig, type Weights } from "../model/index.ts";
+import { dimSizes, lookupSite, type ModelConfig, type Weights } from "../model/index.ts";
 import { forward, type SessionCache } from "../runtime/index.ts";
 import { type HostTensor, numel } from "../tensor/index.ts";
 
@@ -81,15 +81,7 @@ export const siteMean = (
   });
 
 const siteShapeOf = (c: ModelConfig, dims: readonly string[]): number[] => {
-  const sizes: Record<string, number> = {
-    head: c.nHeads,
-    kv_head: c.nKvHeads,
-    d_model: c.dModel,
-    d_head: c.dHead,
-    d_mlp: c.dMlp ?? 0,
-    d_vocab: c.vocabSize,
-    "1": 1,
-  };
+  const sizes = dimSizes(c, 0, 0);
   return dims.map((d) => sizes[d]!);
 };
 

@@ -2,4 +2,4 @@ export { makeSessionCache, type SessionCache, type RuntimeOptions } from "./sess
 export { forward, resolveSites, type ForwardResult, feeds, toHost } from "./forward.ts";
 export { makeBatch, type Batch } from "./batch.ts";
 export { generate, argmax, sampleTemperature, type GenerateOptions } from "./generate.ts";
-export { openModel, type OpenModel, type OpenOptions } from "./open.ts";
+export { openModel, requireTokenizer, type OpenModel, type OpenOptions } from "./open.ts";

@@ -1,5 +1,5 @@
 import { Effect, type Scope } from "effect";
-import type { PatchbayError } from "../errors/index.ts";
+import { InputError, type PatchbayError } from "../errors/index.ts";
 import type { ModelConfig, Weights } from "../model/index.ts";
 import { findTokenizer, loadTokenizer, type Tokenizer } from "../tokenizer/index.ts";
 import { loadModel } from "../weights/index.ts";
@@ -34,3 +34,15 @@ export const openModel = (
     const sessions = yield* makeSessionCache(loaded.config.name, opts);
     return { config: loaded.config, weights: loaded.weights, source: path, tokenizer, sessions };
   });
+
+/** The model's tokenizer, or an InputError saying where one was looked for. */
+export const requireTokenizer = (m: OpenModel): Effect.Effect<Tokenizer, InputError> =>
+  m.tokenizer !== null
+    ? Effect.succeed(m.tokenizer)
+    : Effect.fail(
+        new InputError({
+          field: "--tokenizer",
+          expected: `a tokenizer beside or inside ${m.source}, or --tokenizer PATH`,
+          found: "none",
+        }),
+      );

@@ -1,7 +1,7 @@
 import { Effect } from "effect";
 import { InputError } from "../../errors/index.ts";
 import { mulberry32 } from "../../model/index.ts";
-import { generate, openModel } from "../../runtime/index.ts";
+import { generate, openModel, requireTokenizer } from "../../runtime/index.ts";
 import { type Flags, openOptions, intFlag, numberFlag, required } from "../args.ts";
 
 /** `patchbay generate --model M --prompt TEXT --max-tokens N [--temperature T --seed S]`. */
@@ -13,14 +13,7 @@ export const generateCommand = (f: Flags) =>
       const temperature = numberFlag(f, "temperature", 0);
       const seed = intFlag(f, "seed", 0);
       const model = yield* openModel(required(f, "model"), openOptions(f));
-      const tok = model.tokenizer;
-      if (tok === null) {
-        return yield* new InputError({
-          field: "--tokenizer",
-          expected: `a tokenizer beside or inside ${model.source}, or --tokenizer PATH`,
-          found: "none",
-        });
-      }
+      const tok = yield* requireTokenizer(model);
       const ids = tok.encode(prompt);
       if (ids.length === 0) {
         return yield* new InputError({

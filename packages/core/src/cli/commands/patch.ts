@@ -1,7 +1,7 @@
 import { Effect } from "effect";
 import { InputError } from "../../errors/index.ts";
 import { interchangePatch, runPlan } from "../../engine/index.ts";
-import { forward, type OpenModel, openModel } from "../../runtime/index.ts";
+import { forward, type OpenModel, openModel, requireTokenizer } from "../../runtime/index.ts";
 import { type Flags, intFlag, openOptions, required } from "../args.ts";
 
 /**
@@ -69,14 +69,7 @@ export const patchCommand = (f: Flags) =>
       const k = intFlag(f, "top-k", 10, 1);
       const site = required(f, "site");
       const model = yield* openModel(required(f, "model"), openOptions(f));
-      const tok = model.tokenizer;
-      if (tok === null) {
-        return yield* new InputError({
-          field: "--tokenizer",
-          expected: `a tokenizer beside or inside ${model.source}, or --tokenizer PATH`,
-          found: "none",
-        });
-      }
+      const tok = yield* requireTokenizer(model);
       const base = tok.encode(required(f, "base"));
       const source = tok.encode(required(f, "source"));
       const [bp, sp] = resolvePositions(
