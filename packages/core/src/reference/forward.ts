@@ -21,6 +21,14 @@ export interface ReferenceOptions {
    * that order. Default: none (logits only).
    */
   readonly sites?: "all" | readonly string[];
+  /**
+   * Interventions on the residual-stream-level sites — embed, pos_embed, resid_pre, attn_out,
+   * resid_mid, mlp_in, mlp_out, resid_post, ln_final.normalized, logits — with the builder's
+   * semantics: the returned array (same length) replaces the value for everything downstream and
+   * is what a capture of that site shows; undefined leaves it unchanged. (Sites inside attention
+   * and the MLP are not hookable here yet.) Used for float64 finite differences of site gradients.
+   */
+  readonly hooks?: (site: string, value: Float64Array) => Float64Array | undefined;
 }
 
 export interface ReferenceOutput {
@@ -105,6 +113,7 @@ export const referenceForward = (
   const R = B * P; // rows: one per (batch, position)
   const d = c.dModel;
   const catalog = new Map(siteCatalog(c).map((s) => [s.name, s]));
+  const hook = (name: string, value: Float64Array): Float64Array => opts.hooks?.(name, value) ?? value;
 
   // Keep a site if it was asked for; `value` is only evaluated then. Shapes come from the catalogue.
   const captured = new Map<string, RefTensor>();
@@ -120,21 +129,23 @@ export const referenceForward = (
   };
 
   // embed[b, p, :] = W_E[ids[b][p], :]   [B, P, d]
-  const embed = new Float64Array(R * d);
+  let embed: Float64Array = new Float64Array(R * d);
   for (let b = 0; b < B; b++)
     for (let p = 0; p < P; p++) {
       const token = ids[b]![p]!;
       for (let i = 0; i < d; i++) embed[(b * P + p) * d + i] = params.W_E[token * d + i]!;
     }
+  embed = hook("embed", embed);
   record("embed", () => embed);
 
   // resid = embed (+ pos_embed[b, p, :] = W_pos[p, :])
   let resid: Float64Array = embed;
   if (params.W_pos !== null) {
-    const posEmbed = new Float64Array(R * d);
+    let posEmbed: Float64Array = new Float64Array(R * d);
     for (let b = 0; b < B; b++)
       for (let p = 0; p < P; p++)
         for (let i = 0; i < d; i++) posEmbed[(b * P + p) * d + i] = params.W_pos[p * d + i]!;
+    posEmbed = hook("pos_embed", posEmbed);
     record("pos_embed", () => posEmbed);
     resid = add(embed, posEmbed);
   }
@@ -142,7 +153,7 @@ export const referenceForward = (
   for (let l = 0; l < c.nLayers; l++) {
     const block = params.blocks[l]!;
     const s = (name: string) => `blocks.${l}.${name}`;
-    const residPre = resid; // [B, P, d]
+    const residPre = hook(s("resid_pre"), resid); // [B, P, d]
     record(s("resid_pre"), () => residPre);
 
     // Every head reads the residual stream: q_input_h = k_input_h = v_input_h = resid_pre.
@@ -171,19 +182,22 @@ export const referenceForward = (
     record(s("attn.pattern"), () => a.pattern);
     record(s("attn.z"), () => a.z);
     record(s("attn.result"), () => a.result);
-    record(s("attn_out"), () => a.attnOut);
+    const attnOut = hook(s("attn_out"), a.attnOut);
+    record(s("attn_out"), () => attnOut);
 
     // serial:   resid_mid = resid_pre + attn_out;  mlp_in = resid_mid
     // parallel: mlp_in = resid_pre
-    let mlpIn: Float64Array = residPre;
+    // The residual path carries resid_mid; only the MLP reads mlp_in (as in the graph builder).
+    let residPath: Float64Array = residPre;
     if (!c.parallelResidual) {
-      const residMid = add(residPre, a.attnOut);
+      const residMid = hook(s("resid_mid"), add(residPre, attnOut));
       record(s("resid_mid"), () => residMid);
-      mlpIn = residMid;
+      residPath = residMid;
     }
 
     let mlpOut: Float64Array | null = null;
     if (block.mlp !== null) {
+      const mlpIn = hook(s("mlp_in"), residPath);
       record(s("mlp_in"), () => mlpIn);
       const m = mlp(c, block.mlp, mlpIn, R);
       if (c.norm !== "none") {
@@ -193,32 +207,38 @@ export const referenceForward = (
       record(s("mlp.pre"), () => m.pre);
       if (m.preLinear !== null) record(s("mlp.pre_linear"), () => m.preLinear!);
       record(s("mlp.post"), () => m.post);
-      record(s("mlp_out"), () => m.mlpOut);
-      mlpOut = m.mlpOut;
+      mlpOut = hook(s("mlp_out"), m.mlpOut);
+      const hookedOut = mlpOut;
+      record(s("mlp_out"), () => hookedOut);
     }
 
     // serial:   resid_post = resid_mid + mlp_out
     // parallel: resid_post = resid_pre + attn_out + mlp_out
-    const residPost = c.parallelResidual
-      ? mlpOut === null
-        ? add(residPre, a.attnOut)
-        : add(residPre, a.attnOut, mlpOut)
-      : mlpOut === null
-        ? mlpIn
-        : add(mlpIn, mlpOut);
+    const residPost = hook(
+      s("resid_post"),
+      c.parallelResidual
+        ? mlpOut === null
+          ? add(residPre, attnOut)
+          : add(residPre, attnOut, mlpOut)
+        : mlpOut === null
+          ? residPath
+          : add(residPath, mlpOut),
+    );
     record(s("resid_post"), () => residPost);
     resid = residPost;
   }
 
   // x = ln_final(resid)   [B, P, d]
   const lnFinal = normalizeRows(params.lnFinal, resid, R, d);
+  const finalStream =
+    c.norm !== "none" ? hook("ln_final.normalized", lnFinal.normalized) : lnFinal.normalized;
   if (c.norm !== "none") {
     record("ln_final.scale", () => lnFinal.scale!);
-    record("ln_final.normalized", () => lnFinal.normalized);
+    record("ln_final.normalized", () => finalStream);
   }
 
   // logits = x·W_U + b_U   [B, P, V]
-  const logits = linear(lnFinal.normalized, R, d, params.W_U, c.vocabSize, params.b_U);
+  const logits = hook("logits", linear(finalStream, R, d, params.W_U, c.vocabSize, params.b_U));
   record("logits", () => logits);
 
   // Return sites under the names asked for, in the order asked (a site asked for twice, under
