@@ -19,3 +19,4 @@ export { siteMean, meanPatch, interchangePatch, resamplePatch, type MeanOptions 
 export { metricOverDataset } from "./chunked.ts";
 export { gradcheck, type GradcheckRow } from "./gradcheck.ts";
 export { gradLabel } from "./run.ts";
+export { Ablation, resolveAblation, type AblationData, type ResolvedAblation } from "./ablation.ts";
