@@ -408,3 +408,60 @@ describe("a compiled plan materialises only what it was asked for", () => {
     expect(perHeadMatmuls).toBe(0);
   });
 });
+
+describe("run-time values never recompile", () => {
+  it("one session serves a plan across different positions, heads, dims and values", async () => {
+    const c: ModelConfig = {
+      name: "variants",
+      family: "zoo",
+      dModel: 8,
+      nLayers: 1,
+      nHeads: 2,
+      nKvHeads: 2,
+      dHead: 4,
+      dMlp: 8,
+      gatedMlp: false,
+      act: "relu",
+      vocabSize: 9,
+      nCtx: 8,
+      positional: "learned",
+      rotary: null,
+      norm: "layernorm",
+      normEps: 1e-5,
+      parallelResidual: false,
+      attnScale: 0.5,
+    };
+    const w = randomWeights(c, 2);
+    const sizes: number[] = [];
+    const logits: Float32Array[] = [];
+    await withCache("variants", (cache) =>
+      Effect.gen(function* () {
+        const m = { config: c, weights: w };
+        const variants: [number[][], number[], number][] = [
+          [[[0, 1]], [0], 0],
+          [[[2]], [1], 0.5],
+          [[[1, 2, 3]], [0, 1], 2],
+        ];
+        for (const [positions, heads, factor] of variants) {
+          const r = yield* runPlan(
+            cache,
+            m,
+            plan({
+              interventions: [{ _tag: "scale", target: { site: "blocks.0.attn.z", heads, positions } }],
+            }),
+            [[1, 2, 3, 4]],
+            {
+              interventions: [{ factor }],
+            },
+          );
+          sizes.push(cache.size());
+          logits.push(r.logits!.data);
+        }
+      }),
+    );
+    expect(sizes).toEqual([1, 1, 1]);
+    // …and the values did take effect.
+    expect(maxAbsDiff(logits[0]!, logits[1]!)).toBeGreaterThan(1e-3);
+    expect(maxAbsDiff(logits[1]!, logits[2]!)).toBeGreaterThan(1e-3);
+  });
+});
