@@ -11,4 +11,5 @@ export * from "./graph/index.ts";
 export * from "./transformer/index.ts";
 export * from "./runtime/index.ts";
 export * from "./engine/index.ts";
+export * from "./edges/index.ts";
 export { referenceForward, type ReferenceOutput, type RefTensor } from "./reference/index.ts";

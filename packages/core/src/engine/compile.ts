@@ -35,6 +35,7 @@ export const planKey = (plan: Plan): string => {
     interventions: plan.interventions.map((iv) => ({ ...iv, target: shapeOf(iv.target) })),
     metric: plan.metric ?? null,
     gradients: plan.gradients,
+    edges: plan.edges ?? null,
     logits: plan.logits,
   });
 };

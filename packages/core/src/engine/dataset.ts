@@ -1,6 +1,6 @@
 import { Effect } from "effect";
 import { InputError, type RuntimeError } from "../errors/index.ts";
-import { dimSizes, lookupSite, type ModelConfig, type Weights } from "../model/index.ts";
+import { dimSizes, lookupSite, type ModelConfig, type SiteInfo, type Weights } from "../model/index.ts";
 import { forward, type SessionCache } from "../runtime/index.ts";
 import { type HostTensor, numel } from "../tensor/index.ts";
 
@@ -29,55 +29,81 @@ export const siteMean = (
   dataset: readonly (readonly number[])[],
   opts: MeanOptions,
 ): Effect.Effect<HostTensor, InputError | RuntimeError> =>
+  Effect.map(siteMeans(cache, model, [site], dataset, opts), (m) => m.get(site)!);
+
+/** The means of several sites over a dataset, from one capture run per chunk (see siteMean). */
+export const siteMeans = (
+  cache: SessionCache,
+  model: { readonly config: ModelConfig; readonly weights: Weights },
+  sites: readonly string[],
+  dataset: readonly (readonly number[])[],
+  opts: MeanOptions,
+): Effect.Effect<Map<string, HostTensor>, InputError | RuntimeError> =>
   Effect.gen(function* () {
-    const info = lookupSite(model.config, site);
-    if (!info.ok) {
-      return yield* new InputError({
-        field: `site ${JSON.stringify(site)}`,
-        expected: `a site; nearest: ${info.suggestions.join(", ")}`,
-        found: "no such site",
-      });
-    }
-    const dims = info.site.dims;
-    if (dims[0] !== "batch" || dims[1] !== "pos") {
-      return yield* new InputError({
-        field: `site ${site}`,
-        expected: "a site of shape [batch, pos, …] for a dataset mean",
-        found: `[${dims.join(", ")}]`,
-      });
+    const infos: SiteInfo[] = [];
+    for (const site of sites) {
+      const info = lookupSite(model.config, site);
+      if (!info.ok) {
+        return yield* new InputError({
+          field: `site ${JSON.stringify(site)}`,
+          expected: `a site; nearest: ${info.suggestions.join(", ")}`,
+          found: "no such site",
+        });
+      }
+      const dims = info.site.dims;
+      if (dims[0] !== "batch" || dims[1] !== "pos") {
+        return yield* new InputError({
+          field: `site ${site}`,
+          expected: "a site of shape [batch, pos, …] for a dataset mean",
+          found: `[${dims.join(", ")}]`,
+        });
+      }
+      infos.push(info.site);
     }
     if (dataset.length === 0)
       return yield* new InputError({ field: "dataset", expected: "at least one sequence", found: "none" });
     const maxLen = Math.max(...dataset.map((s) => s.length));
     const chunk = opts.chunkSize ?? 32;
-    let rest = 0;
-    let sums: Float64Array | null = null;
+    const sums: (Float64Array | null)[] = sites.map(() => null);
+    const rests = sites.map(() => 0);
     const counts = new Float64Array(maxLen);
     for (let start = 0; start < dataset.length; start += chunk) {
       const seqs = dataset.slice(start, start + chunk);
-      const out = yield* forward(cache, model, seqs, [site]);
-      const x = out.sites.get(site)!; //                               [b, P, …rest]
-      const [B, P] = x.shape as [number, number];
-      rest = numel(x.shape.slice(2));
-      sums ??= new Float64Array(maxLen * rest);
-      for (let b = 0; b < B; b++)
-        for (let p = 0; p < out.lengths[b]!; p++) {
-          counts[p]! += 1;
-          const src = (b * P + p) * rest;
-          for (let i = 0; i < rest; i++) sums[p * rest + i]! += x.data[src + i]!;
-        }
-    }
-    const restShape = [...siteShapeOf(model.config, info.site.dims.slice(2))];
-    if (opts.perPosition) {
-      const mean = new Float32Array(maxLen * rest);
-      for (let p = 0; p < maxLen; p++)
-        for (let i = 0; i < rest; i++) mean[p * rest + i] = sums![p * rest + i]! / counts[p]!;
-      return { data: mean, shape: [maxLen, ...restShape] };
+      const out = yield* forward(cache, model, seqs, sites);
+      sites.forEach((site, k) => {
+        const x = out.sites.get(site)!; //                             [b, P, …rest]
+        const [B, P] = x.shape as [number, number];
+        const rest = numel(x.shape.slice(2));
+        rests[k] = rest;
+        sums[k] ??= new Float64Array(maxLen * rest);
+        const sum = sums[k]!;
+        for (let b = 0; b < B; b++)
+          for (let p = 0; p < out.lengths[b]!; p++) {
+            const src = (b * P + p) * rest;
+            for (let i = 0; i < rest; i++) sum[p * rest + i]! += x.data[src + i]!;
+          }
+      });
+      for (let b = 0; b < seqs.length; b++) for (let p = 0; p < out.lengths[b]!; p++) counts[p]! += 1;
     }
     const total = counts.reduce((a, b) => a + b, 0);
-    const mean = new Float32Array(rest);
-    for (let p = 0; p < maxLen; p++) for (let i = 0; i < rest; i++) mean[i]! += sums![p * rest + i]! / total;
-    return { data: mean, shape: restShape };
+    const means = new Map<string, HostTensor>();
+    sites.forEach((site, k) => {
+      const rest = rests[k]!;
+      const sum = sums[k]!;
+      const restShape = siteShapeOf(model.config, infos[k]!.dims.slice(2));
+      if (opts.perPosition) {
+        const mean = new Float32Array(maxLen * rest);
+        for (let p = 0; p < maxLen; p++)
+          for (let i = 0; i < rest; i++) mean[p * rest + i] = sum[p * rest + i]! / counts[p]!;
+        means.set(site, { data: mean, shape: [maxLen, ...restShape] });
+      } else {
+        const mean = new Float32Array(rest);
+        for (let p = 0; p < maxLen; p++)
+          for (let i = 0; i < rest; i++) mean[i]! += sum[p * rest + i]! / total;
+        means.set(site, { data: mean, shape: restShape });
+      }
+    });
+    return means;
   });
 
 const siteShapeOf = (c: ModelConfig, dims: readonly string[]): number[] => {

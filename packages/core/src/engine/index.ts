@@ -15,7 +15,14 @@ export {
 export { planKey } from "./compile.ts";
 export type { InterventionValues, MetricBinding } from "./bind.ts";
 export { runPlan, type PlanValues, type PlanResult } from "./run.ts";
-export { siteMean, meanPatch, interchangePatch, resamplePatch, type MeanOptions } from "./dataset.ts";
+export {
+  siteMean,
+  siteMeans,
+  meanPatch,
+  interchangePatch,
+  resamplePatch,
+  type MeanOptions,
+} from "./dataset.ts";
 export { metricOverDataset } from "./chunked.ts";
 export { gradcheck, type GradcheckRow } from "./gradcheck.ts";
 export { gradLabel } from "./run.ts";

@@ -5,7 +5,10 @@ import type { Graph } from "../graph/index.ts";
 import type { ModelConfig, Weights } from "../model/index.ts";
 import { feeds, makeBatch, resolveSites, type SessionCache, toHost } from "../runtime/index.ts";
 import type { HostTensor } from "../tensor/index.ts";
-import { buildTransformerGraph, leafName } from "../transformer/index.ts";
+import { buildTransformerGraph, leafName, type SiteHooks } from "../transformer/index.ts";
+import { EDGE_ABLATED, EDGE_MASK, edgeHooks } from "../edges/hooks.ts";
+import { edgeFeeds, type EdgeValues } from "../edges/bind.ts";
+import { edgeLayout, type EdgeLayout } from "../edges/layout.ts";
 import { interventionFeeds, type InterventionValues, type MetricBinding, metricFeeds } from "./bind.ts";
 import { type CompiledIntervention, inputName, interventionHooks, locate, planKey } from "./compile.ts";
 import { buildMetric, METRIC, METRIC_MEAN } from "./metric.ts";
@@ -15,6 +18,8 @@ export interface PlanValues {
   /** Run-time values per intervention, by index in plan.interventions. */
   readonly interventions?: readonly (InterventionValues | undefined)[];
   readonly metric?: MetricBinding;
+  /** Edge mask and ablated source outputs, when the plan patches edges. */
+  readonly edges?: EdgeValues;
 }
 
 export interface PlanResult {
@@ -35,6 +40,8 @@ interface Compiled {
   readonly gradSites: readonly string[];
   /** Layers whose attention weights are gradient targets (built in the per-head form). */
   readonly perHeadLayers: readonly number[];
+  /** The component graph, when the plan patches edges. */
+  readonly edges: EdgeLayout | null;
 }
 
 /** The key of a gradient in PlanResult.grads. */
@@ -43,7 +50,9 @@ export const gradLabel = (t: GradTarget): string =>
     ? `site:${t.site}`
     : t._tag === "param"
       ? `param:${t.index}.${t.param}`
-      : `weight:${t.name}`;
+      : t._tag === "weight"
+        ? `weight:${t.name}`
+        : `edges:${t.param}`;
 
 /** Resolve names and sites of a plan; every problem is an InputError before anything runs. */
 export const checkPlan = (c: ModelConfig, plan: Plan, w: Weights): Compiled => {
@@ -88,6 +97,13 @@ export const checkPlan = (c: ModelConfig, plan: Plan, w: Weights): Compiled => {
         });
       }
     }
+    if (t._tag === "edges" && plan.edges === undefined) {
+      throw new InputError({
+        field: `gradients[${i}]`,
+        expected: "a plan with `edges` (edge patching) for an edges gradient",
+        found: "no edges in the plan",
+      });
+    }
     if (t._tag === "weight") {
       if (!w.has(t.name))
         throw new InputError({
@@ -105,6 +121,7 @@ export const checkPlan = (c: ModelConfig, plan: Plan, w: Weights): Compiled => {
     captures: resolveSites(c, plan.captures),
     gradSites,
     perHeadLayers,
+    edges: plan.edges !== undefined ? edgeLayout(c, plan.edges.granularity) : null,
   };
 };
 
@@ -118,7 +135,10 @@ const paramsOf: Record<Plan["interventions"][number]["_tag"], readonly string[]>
 };
 
 export const compilePlan = (c: ModelConfig, w: Weights, plan: Plan, compiled: Compiled): Graph => {
-  const hooks = interventionHooks(compiled.interventions);
+  const hooks = compose(
+    interventionHooks(compiled.interventions),
+    compiled.edges && edgeHooks(c, compiled.edges),
+  );
   // Gradients w.r.t. W_Q/W_K/W_V need them as initializers: those layers use the per-head form.
   // Sites that are gradient leaves must be read downstream too (per-head inputs and results).
   const touched = new Set([
@@ -143,6 +163,15 @@ export const compilePlan = (c: ModelConfig, w: Weights, plan: Plan, compiled: Co
   return gradients(forward, METRIC_MEAN, [...new Set(wrt)]).graph;
 };
 
+/** Interventions first, then edge patching, at every site. */
+const compose = (first: SiteHooks, then: SiteHooks | null): SiteHooks =>
+  then === null
+    ? first
+    : {
+        touched: new Set([...first.touched, ...then.touched]),
+        at: (site, value, g) => then.at(site, first.at(site, value, g), g),
+      };
+
 /**
  * Run a plan on a batch: compile (cached by the plan's structure), bind the run-time values as
  * graph inputs, run once. Captured sites are the values after the plan's interventions.
@@ -165,6 +194,7 @@ export const runPlan = (
           ...(plan.metric !== undefined
             ? metricFeeds(c, batch, plan.metric.kind, values.metric ?? failMissingMetric())
             : {}),
+          ...(compiled.edges !== null ? edgeFeeds(c, compiled.edges, batch, values.edges) : {}),
         };
         return { compiled, batch, bound };
       },
@@ -203,6 +233,7 @@ const gradTargetValue = (plan: Plan, compiled: Compiled, i: number): string => {
   const t = plan.gradients[i]!;
   if (t._tag === "param") return inputName(t.index, t.param);
   if (t._tag === "weight") return t.name;
+  if (t._tag === "edges") return t.param === "mask" ? EDGE_MASK : EDGE_ABLATED;
   const k = plan.gradients.slice(0, i).filter((x) => x._tag === "site").length;
   return leafName(compiled.gradSites[k]!);
 };

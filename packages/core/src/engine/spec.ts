@@ -89,14 +89,27 @@ export const GradTarget = Schema.Union(
   Schema.TaggedStruct("param", { index: Schema.Int, param: Schema.String }),
   /** A weight by canonical name (e.g. blocks.0.mlp.W_in). */
   Schema.TaggedStruct("weight", { name: Schema.String }),
+  /** An input of edge patching: the mask [batch, S, D] (EAP scores) or the ablated outputs. */
+  Schema.TaggedStruct("edges", { param: Schema.Literal("mask", "ablated") }),
 );
 export type GradTarget = typeof GradTarget.Type;
+
+/**
+ * Edge patching over the component graph (../edges): the plan's graph takes an edge mask and the
+ * ablated source outputs as inputs, in_v = in_v − Σ_u (1 − m_uv)(z_u − z′_u) at every destination.
+ */
+export const EdgePatching = Schema.Struct({
+  granularity: Schema.optionalWith(Schema.Literal("head", "layer"), { default: () => "head" as const }),
+});
+export type EdgePatching = typeof EdgePatching.Type;
 
 export const Plan = Schema.Struct({
   captures: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
   interventions: Schema.optionalWith(Schema.Array(Intervention), { default: () => [] }),
   metric: Schema.optional(Metric),
   gradients: Schema.optionalWith(Schema.Array(GradTarget), { default: () => [] }),
+  /** Edge patching, applied after the interventions at each site. */
+  edges: Schema.optional(EdgePatching),
   /** Whether the full logits leave the graph (false saves memory when only a metric is needed). */
   logits: Schema.optionalWith(Schema.Boolean, { default: () => true }),
 });

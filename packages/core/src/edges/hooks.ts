@@ -1,0 +1,170 @@
+import type { GraphBuilder, Value } from "../graph/index.ts";
+import type { ModelConfig } from "../model/index.ts";
+import type { SiteHooks } from "../transformer/index.ts";
+import type { EdgeLayout } from "./layout.ts";
+
+/**
+ * Edge patching by data (METHODS.md §3, the AutoCircuit / EAP-IG formulation). Two graph inputs:
+ *   edges.mask     [batch, S, D]          m_uv ∈ [0, 1], one mask per example row
+ *   edges.ablated  [batch, pos, S, d]     z′_u, each source's output under the ablation
+ * and at every destination v
+ *   in_v = in_v(current) − Σ_u (1 − m_uv)(z_u(current) − z′_u)
+ * m = 1 reproduces the clean run, m = 0 the ablated one; a batch of masks evaluates many circuits
+ * in one run, and changing them never recompiles. Entries (u, v) with u not upstream of v are
+ * never read.
+ *
+ * Where the values live (canonical sites):
+ *   input  = blocks.0.resid_pre (embed + pos_embed)     a{l}.h{h} = blocks.l.attn.result[:, :, h]
+ *   a{l}   = blocks.l.attn_out (layer granularity)       m{l} = blocks.l.mlp_out
+ *   a{l}.h{h}<q|k|v> = blocks.l.attn.{q,k,v}_input[:, :, h]   (each head normalises its own input)
+ *   a{l} (layer granularity) = q/k/v inputs of every head alike
+ *   m{l} = blocks.l.mlp_in,   logits = blocks.{L−1}.resid_post (what ln_final reads)
+ * attn.result excludes b_O and the constants cancel in z − z′, so resample ablation needs no
+ * special case for biases; zero ablation of m{l} (or of a{l} at layer granularity) removes its
+ * bias too, as in EAP-IG.
+ *
+ * Cost: sources arrive in pieces (input, a layer's heads, an MLP). Each piece's Δ = z − z′ is
+ * computed once, [b, p, k, d], and every destination group (a layer's q/k/v inputs, an MLP, the
+ * logits) adds Σ_pieces Δᵀ·(1 − m) by MatMul — no concatenation of all sources, so memory is one
+ * Δ per source.
+ */
+export const EDGE_MASK = "edges.mask";
+export const EDGE_ABLATED = "edges.ablated";
+
+/** The canonical site holding each source's output: [name, head axis or null]. */
+export const sourceSite = (
+  layout: EdgeLayout,
+  s: number,
+): { readonly site: string; readonly head: number | null } => {
+  const src = layout.sources[s]!;
+  switch (src.kind) {
+    case "input":
+      return { site: "blocks.0.resid_pre", head: null };
+    case "head":
+      return { site: `blocks.${src.layer}.attn.result`, head: src.head };
+    case "attn":
+      return { site: `blocks.${src.layer}.attn_out`, head: null };
+    case "mlp":
+      return { site: `blocks.${src.layer}.mlp_out`, head: null };
+  }
+};
+
+/** The sites edge patching reads or changes (the builder materialises their general forms). */
+export const edgeSites = (c: ModelConfig, layout: EdgeLayout): string[] => {
+  const out = new Set<string>(["blocks.0.resid_pre", `blocks.${c.nLayers - 1}.resid_post`]);
+  for (let l = 0; l < c.nLayers; l++) {
+    for (const s of ["q_input", "k_input", "v_input"]) out.add(`blocks.${l}.attn.${s}`);
+    out.add(layout.granularity === "head" ? `blocks.${l}.attn.result` : `blocks.${l}.attn_out`);
+    if (c.dMlp !== null) {
+      out.add(`blocks.${l}.mlp_in`);
+      out.add(`blocks.${l}.mlp_out`);
+    }
+  }
+  return [...out];
+};
+
+interface Piece {
+  readonly start: number; // first source index
+  readonly size: number; //  k sources
+  readonly deltaT: Value; // Δᵀ [b, p, d, k]
+}
+
+export const edgeHooks = (c: ModelConfig, layout: EdgeLayout): SiteHooks => {
+  const S = layout.sources.length;
+  const D = layout.destinations.length;
+  const d = c.dModel;
+  const last = `blocks.${c.nLayers - 1}.resid_post`;
+  const pieces: Piece[] = [];
+  let keep: Value | null = null; //                   1 − m   [b, S, D]
+  let ablated: Value | null = null; //                z′      [b, p, S, d]
+  const attnContrib = new Map<number, Value>(); //   layer → [b, p, n, d] for its attention destinations
+
+  const inputs = (g: GraphBuilder) => {
+    if (keep === null) {
+      keep = g.sub(g.scalar(1), g.input(EDGE_MASK, "float32", ["batch", S, D]));
+      ablated = g.input(EDGE_ABLATED, "float32", ["batch", "pos", S, d]);
+    }
+    return { keep: keep!, ablated: ablated! };
+  };
+
+  /** Record k sources starting at `start`; z [b, p, k, d]. */
+  const record = (g: GraphBuilder, z: Value, start: number) => {
+    const k = z.shape[2] as number;
+    const delta = g.sub(z, g.slice(inputs(g).ablated, 2, start, start + k)); // Δ = z − z′ [b, p, k, d]
+    pieces.push({ start, size: k, deltaT: g.transpose(delta, [0, 1, 3, 2]) });
+  };
+
+  /**
+   * Σ_u (1 − m_uv) Δ_u for destinations [d0, d0 + n), reading sources [0, nSources):
+   * Δᵀ [b, p, d, k] · (1 − m)[b, 1, k, n] → [b, p, d, n], summed over pieces → [b, p, n, d].
+   */
+  const contribution = (g: GraphBuilder, d0: number, n: number, nSources: number): Value => {
+    const { keep } = inputs(g);
+    const cols = g.slice(keep, 2, d0, d0 + n); //                                     [b, S, n]
+    let sum: Value | null = null;
+    for (const p of pieces) {
+      if (p.start >= nSources) break;
+      const w = g.unsqueeze(g.slice(cols, 1, p.start, p.start + p.size), 1); //      [b, 1, k, n]
+      const part = g.matmul(p.deltaT, w); //                                          [b, p, d, n]
+      sum = sum === null ? part : g.add(sum, part);
+    }
+    return g.transpose(sum!, [0, 1, 3, 2]);
+  };
+
+  const destIndex = (name: string): number => {
+    const dst = layout.destinations.find((x) => x.name === name);
+    if (dst === undefined) throw new Error(`edge layout has no destination ${name}`);
+    return dst.index;
+  };
+  const firstAttnDest = (l: number) =>
+    layout.destinations.find((x) => x.layer === l && (x.kind === "q" || x.kind === "attn"))!;
+
+  const at = (site: string, value: Value, g: GraphBuilder): Value => {
+    if (site === "blocks.0.resid_pre") {
+      record(g, g.unsqueeze(value, 2), 0);
+      return value;
+    }
+    const m = /^blocks\.(\d+)\.(.+)$/.exec(site);
+    if (m === null) return value;
+    const l = Number(m[1]);
+    const rest = m[2]!;
+    const [B, P] = value.shape as [string, string];
+    const sourceStart = (name: string) => layout.sources.find((s) => s.name === name)!.index;
+    switch (rest) {
+      case "attn.result":
+        if (layout.granularity === "head") record(g, value, sourceStart(`a${l}.h0`));
+        break;
+      case "attn_out":
+        if (layout.granularity === "layer") record(g, g.unsqueeze(value, 2), sourceStart(`a${l}`));
+        break;
+      case "mlp_out":
+        record(g, g.unsqueeze(value, 2), sourceStart(`m${l}`));
+        break;
+      case "attn.q_input":
+      case "attn.k_input":
+      case "attn.v_input": {
+        // One contribution for all of layer l's attention destinations, sliced per q/k/v.
+        const first = firstAttnDest(l);
+        const n = layout.granularity === "head" ? c.nHeads + 2 * c.nKvHeads : 1;
+        if (!attnContrib.has(l)) attnContrib.set(l, contribution(g, first.index, n, first.nSources));
+        const all = attnContrib.get(l)!;
+        if (layout.granularity === "layer") return g.sub(value, all); //   [b, p, 1, d] over every head
+        const off = rest === "attn.q_input" ? 0 : rest === "attn.k_input" ? c.nHeads : c.nHeads + c.nKvHeads;
+        const k = rest === "attn.q_input" ? c.nHeads : c.nKvHeads;
+        return g.sub(value, g.slice(all, 2, off, off + k));
+      }
+      case "mlp_in": {
+        const v = destIndex(`m${l}`);
+        const contrib = contribution(g, v, 1, layout.destinations[v]!.nSources); //  [b, p, 1, d]
+        return g.sub(value, g.reshape(contrib, [B, P, d]));
+      }
+    }
+    if (site === last) {
+      const v = destIndex("logits");
+      const contrib = contribution(g, v, 1, layout.destinations[v]!.nSources);
+      return g.sub(value, g.reshape(contrib, [B, P, d]));
+    }
+    return value;
+  };
+  return { touched: new Set(edgeSites(c, layout)), at };
+};

@@ -1,0 +1,11 @@
+export * from "./layout.ts";
+export { EDGE_ABLATED, EDGE_MASK, edgeSites, sourceSite } from "./hooks.ts";
+export type { EdgeValues } from "./bind.ts";
+export {
+  EdgeAblation,
+  type EdgeAblationData,
+  ablatedSources,
+  fullMask,
+  sourceOutputs,
+  sourceSites,
+} from "./sources.ts";

@@ -1,0 +1,130 @@
+import type { ModelConfig } from "../model/index.ts";
+
+/**
+ * The component graph as plain data (METHODS.md §2): which nodes write the residual stream
+ * (sources), which read it (destinations), and the edges between them. The engine compiles edge
+ * masks against this layout; `@patchbay/circuits` turns it into a graphology graph.
+ *
+ * Head granularity (EAP-IG / MIB names):
+ *   sources       input (embed + pos_embed), a{l}.h{h} (its attn.result), m{l} (its mlp_out)
+ *   destinations  a{l}.h{h}<q>, a{l}.h{h}<k>, a{l}.h{h}<v>, m{l} (its mlp_in), logits (the final stream)
+ * Layer granularity: sources input, a{l} (attn_out), m{l}; destinations a{l} (the stream every
+ * head of layer l reads, for q, k and v alike), m{l}, logits.
+ *
+ * Sources are ordered so that the sources upstream of any destination are a prefix
+ * [0, nSources): input, then per layer its heads (or a{l}) and then m{l}.
+ *   serial block:    a{l}.*<q|k|v> read sources of layers < l; m{l} also reads a{l}.*
+ *   parallel block:  m{l} reads only layers < l (GPT-NeoX use_parallel_residual: attention and MLP
+ *                    both read resid_pre)
+ * Grouped-query attention: every query head has its own <q> destination; heads that share a
+ * key/value head share its <k> and <v> destinations, named a{l}.kv{j}<k> / a{l}.kv{j}<v> (when
+ * there is no grouping, nKvHeads = nHeads, they are the MIB names a{l}.h{h}<k> / <v>).
+ * Attention-only models have no m{l}.
+ */
+export type Granularity = "head" | "layer";
+
+export interface EdgeSource {
+  readonly index: number;
+  /** "input", "a3.h2", "a3" (layer granularity), "m3". */
+  readonly name: string;
+  readonly kind: "input" | "head" | "attn" | "mlp";
+  readonly layer: number | null;
+  readonly head: number | null;
+}
+
+export interface EdgeDestination {
+  readonly index: number;
+  /** "a3.h2<q>", "a3.kv1<k>", "a3" (layer granularity), "m3", "logits". */
+  readonly name: string;
+  /** The component it feeds: "a3.h2", "a3.kv1", "a3", "m3", "logits". */
+  readonly node: string;
+  readonly kind: "q" | "k" | "v" | "attn" | "mlp" | "logits";
+  readonly layer: number | null;
+  /** Query head for q, key/value head for k and v, null otherwise. */
+  readonly head: number | null;
+  /** Sources [0, nSources) write into this destination's input. */
+  readonly nSources: number;
+}
+
+export interface Edge {
+  readonly index: number;
+  /** "a0.h1->a3.h2<k>" */
+  readonly name: string;
+  readonly source: number;
+  readonly destination: number;
+}
+
+export interface EdgeLayout {
+  readonly granularity: Granularity;
+  readonly nLayers: number;
+  readonly sources: readonly EdgeSource[];
+  readonly destinations: readonly EdgeDestination[];
+  /** Every (source, destination) pair with the source upstream: destination-major, then source. */
+  readonly edges: readonly Edge[];
+}
+
+export const edgeName = (source: string, destination: string): string => `${source}->${destination}`;
+
+export const edgeLayout = (c: ModelConfig, granularity: Granularity = "head"): EdgeLayout => {
+  const sources: EdgeSource[] = [];
+  const destinations: EdgeDestination[] = [];
+  const hasMlp = c.dMlp !== null;
+  const grouped = c.nKvHeads !== c.nHeads;
+  const addSource = (name: string, kind: EdgeSource["kind"], layer: number | null, head: number | null) =>
+    sources.push({ index: sources.length, name, kind, layer, head });
+  const addDest = (d: Omit<EdgeDestination, "index">) =>
+    destinations.push({ index: destinations.length, ...d });
+
+  addSource("input", "input", null, null);
+  for (let l = 0; l < c.nLayers; l++) {
+    const upstream = sources.length; // everything written before layer l
+    if (granularity === "head") {
+      for (let h = 0; h < c.nHeads; h++)
+        addDest({
+          name: `a${l}.h${h}<q>`,
+          node: `a${l}.h${h}`,
+          kind: "q",
+          layer: l,
+          head: h,
+          nSources: upstream,
+        });
+      for (const kind of ["k", "v"] as const)
+        for (let j = 0; j < c.nKvHeads; j++) {
+          const node = grouped ? `a${l}.kv${j}` : `a${l}.h${j}`;
+          addDest({ name: `${node}<${kind}>`, node, kind, layer: l, head: j, nSources: upstream });
+        }
+      for (let h = 0; h < c.nHeads; h++) addSource(`a${l}.h${h}`, "head", l, h);
+    } else {
+      addDest({ name: `a${l}`, node: `a${l}`, kind: "attn", layer: l, head: null, nSources: upstream });
+      addSource(`a${l}`, "attn", l, null);
+    }
+    if (hasMlp) {
+      const n = c.parallelResidual ? upstream : sources.length;
+      addDest({ name: `m${l}`, node: `m${l}`, kind: "mlp", layer: l, head: null, nSources: n });
+      addSource(`m${l}`, "mlp", l, null);
+    }
+  }
+  addDest({
+    name: "logits",
+    node: "logits",
+    kind: "logits",
+    layer: null,
+    head: null,
+    nSources: sources.length,
+  });
+
+  const edges: Edge[] = [];
+  for (const d of destinations)
+    for (let s = 0; s < d.nSources; s++)
+      edges.push({
+        index: edges.length,
+        name: edgeName(sources[s]!.name, d.name),
+        source: s,
+        destination: d.index,
+      });
+  return { granularity, nLayers: c.nLayers, sources, destinations, edges };
+};
+
+/** Position of edge (source, destination) in a dense [sources, destinations] mask. */
+export const maskIndex = (layout: EdgeLayout, e: Edge): number =>
+  e.source * layout.destinations.length + e.destination;

@@ -1,0 +1,154 @@
+import { Effect, Schema } from "effect";
+import { InputError, type RuntimeError } from "../errors/index.ts";
+import type { ModelConfig, Weights } from "../model/index.ts";
+import { forward, type SessionCache } from "../runtime/index.ts";
+import type { HostTensor } from "../tensor/index.ts";
+import { siteMeans } from "../engine/dataset.ts";
+import { sourceSite } from "./hooks.ts";
+import type { EdgeLayout } from "./layout.ts";
+
+/**
+ * z′, the source outputs an ablated edge carries instead of the current ones (METHODS.md §3):
+ *   resample         z′ = z(x′), the paired corrupted example (same length as its clean one)
+ *   zero             z′ = 0
+ *   mean             z′ = mean of z over a reference dataset, pooled over positions
+ *   mean-positional  the same mean kept per position
+ * All come out as one tensor [batch, pos, S, d_model], the `edges.ablated` input.
+ */
+export const EdgeAblation = Schema.Literal("resample", "zero", "mean", "mean-positional");
+export type EdgeAblation = typeof EdgeAblation.Type;
+
+export interface EdgeAblationData {
+  /** resample: corrupted sequences paired with the clean ones by index. */
+  readonly corrupted?: readonly (readonly number[])[];
+  /** mean, mean-positional: the reference dataset. */
+  readonly reference?: readonly (readonly number[])[];
+  readonly chunkSize?: number;
+}
+
+type Model = { readonly config: ModelConfig; readonly weights: Weights };
+
+/** The distinct sites holding the sources' outputs, in source order. */
+export const sourceSites = (layout: EdgeLayout): string[] => [
+  ...new Set(layout.sources.map((_, s) => sourceSite(layout, s).site)),
+];
+
+/**
+ * Gather source outputs into [B, P, S, d]: `row(site, b, p)` gives the site's values at (b, p) as
+ * [rest] (d, or H·d for per-head results), or null for zeros.
+ */
+const assemble = (
+  c: ModelConfig,
+  layout: EdgeLayout,
+  B: number,
+  P: number,
+  row: (site: string, b: number, p: number) => Float32Array | null,
+): HostTensor => {
+  const S = layout.sources.length;
+  const d = c.dModel;
+  const out = new Float32Array(B * P * S * d);
+  const where = layout.sources.map((_, s) => sourceSite(layout, s));
+  for (let b = 0; b < B; b++)
+    for (let p = 0; p < P; p++)
+      where.forEach(({ site, head }, s) => {
+        const r = row(site, b, p);
+        if (r === null) return;
+        const off = head === null ? 0 : head * d;
+        out.set(r.subarray(off, off + d), ((b * P + p) * S + s) * d);
+      });
+  return { data: out, shape: [B, P, S, d] };
+};
+
+/** z for every source on a batch: [batch, pos, S, d_model] (padding positions hold the padded run's values). */
+export const sourceOutputs = (
+  cache: SessionCache,
+  model: Model,
+  layout: EdgeLayout,
+  seqs: readonly (readonly number[])[],
+): Effect.Effect<HostTensor, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const sites = sourceSites(layout);
+    const out = yield* forward(cache, model, seqs, sites);
+    const [B, P] = out.sites.get(sites[0]!)!.shape as [number, number];
+    return assemble(model.config, layout, B, P, (site, b, p) => {
+      const x = out.sites.get(site)!;
+      const r = x.data.length / (B * P);
+      return x.data.subarray((b * P + p) * r, (b * P + p + 1) * r);
+    });
+  });
+
+/** z′ for a batch of clean sequences under an ablation: [batch, pos, S, d_model]. */
+export const ablatedSources = (
+  cache: SessionCache,
+  model: Model,
+  layout: EdgeLayout,
+  ablation: EdgeAblation,
+  clean: readonly (readonly number[])[],
+  data: EdgeAblationData = {},
+): Effect.Effect<HostTensor, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const c = model.config;
+    const B = clean.length;
+    const P = Math.max(...clean.map((s) => s.length));
+    switch (ablation) {
+      case "zero":
+        return assemble(c, layout, B, P, () => null);
+      case "resample": {
+        const corrupted = data.corrupted;
+        if (corrupted === undefined)
+          return yield* new InputError({
+            field: "corrupted",
+            expected: "corrupted sequences for resample ablation",
+            found: "nothing",
+          });
+        if (corrupted.length !== B)
+          return yield* new InputError({
+            field: "corrupted",
+            expected: `one corrupted sequence per clean sequence (${B})`,
+            found: `${corrupted.length}`,
+          });
+        for (let b = 0; b < B; b++)
+          if (corrupted[b]!.length !== clean[b]!.length)
+            return yield* new InputError({
+              field: `corrupted[${b}]`,
+              expected: `the clean example's length ${clean[b]!.length} (edges are patched position by position)`,
+              found: `${corrupted[b]!.length} tokens`,
+            });
+        return yield* sourceOutputs(cache, model, layout, corrupted);
+      }
+      case "mean":
+      case "mean-positional": {
+        const reference = data.reference;
+        if (reference === undefined || reference.length === 0)
+          return yield* new InputError({
+            field: "reference",
+            expected: `a reference dataset for ${ablation} ablation`,
+            found: "nothing",
+          });
+        const perPosition = ablation === "mean-positional";
+        const maxRef = Math.max(...reference.map((s) => s.length));
+        if (perPosition && maxRef < P)
+          return yield* new InputError({
+            field: "reference",
+            expected: `sequences covering every clean position (${P})`,
+            found: `at most ${maxRef} tokens`,
+          });
+        const means = yield* siteMeans(cache, model, sourceSites(layout), reference, {
+          perPosition,
+          ...(data.chunkSize !== undefined ? { chunkSize: data.chunkSize } : {}),
+        });
+        return assemble(c, layout, B, P, (site, _b, p) => {
+          const m = means.get(site)!;
+          if (!perPosition) return m.data;
+          const r = m.data.length / m.shape[0]!;
+          return m.data.subarray(p * r, (p + 1) * r);
+        });
+      }
+    }
+  });
+
+/** A mask [batch, S, D] filled with one value (1 = the clean run, 0 = the fully ablated run). */
+export const fullMask = (layout: EdgeLayout, batch: number, value: number): HostTensor => ({
+  data: new Float32Array(batch * layout.sources.length * layout.destinations.length).fill(value),
+  shape: [batch, layout.sources.length, layout.destinations.length],
+});
