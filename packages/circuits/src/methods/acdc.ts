@@ -1,0 +1,183 @@
+import { type EdgeLayout, InputError, type RuntimeError } from "@patchbay/core";
+import { Effect } from "effect";
+import { prune } from "../select/index.ts";
+import { evaluateMasks, maskFromEdges } from "./masks.ts";
+import { higherIsBetter, type EdgeSetup } from "./setup.ts";
+
+/**
+ * ACDC (Conmy et al. 2023), as published: H ← the full graph; visit receivers in reverse
+ * topological order starting at the logits; for each receiver v still connected to the logits and
+ * each parent edge w→v still in H,
+ *   Δ = m(H \ {w→v}) − m(H)   and if Δ < τ remove the edge; the new H is the next baseline.
+ * m is the task's metric, read as a loss: KL and cross-entropy as they are, task metrics where
+ * higher is better (logit-diff, logprob, …) negated, so Δ is always "how much worse". With
+ * `absolute`, Δ = |m(H \ {w→v}) − m(H)|.
+ *
+ * Same decisions, fewer runs: the next `speculate` parents of a receiver are tested against the
+ * current H in one batched run; decisions up to and including the first removal are exact (each
+ * was tested against the H it would have seen serially), the rest are retested against the new H.
+ * Receivers cut off from the logits are skipped, as in ACDC; the edges still leading into them are
+ * pruned at the end (select/prune: edges off every input → logits path).
+ * `forwardPasses` counts every mask evaluated (what a serial implementation runs, plus the
+ * speculative misses); `serialTests` the edge tests the serial algorithm makes.
+ */
+export interface AcdcOptions {
+  readonly tau: number;
+  /** Parent order per receiver: by source index, reversed, or seeded-random. Record it. */
+  readonly order?: "normal" | "reverse" | "random";
+  readonly seed?: number;
+  readonly absolute?: boolean;
+  /** Parents tested per batched run (default 16). 1 is the serial algorithm. */
+  readonly speculate?: number;
+}
+
+export interface AcdcResult {
+  readonly method: "acdc";
+  readonly tau: number;
+  readonly order: "normal" | "reverse" | "random";
+  /** [E] 1 for edges kept, pruned to edges on an input → logits path */
+  readonly inGraph: Uint8Array;
+  /** [E] what the sweep left before pruning (edges into receivers it skipped stay in) */
+  readonly unpruned: Uint8Array;
+  /** [E] Δ measured when the edge was tested (NaN: never tested, e.g. its receiver was cut off) */
+  readonly deltas: Float64Array;
+  readonly runs: number;
+  readonly forwardPasses: number;
+  readonly serialTests: number;
+  /** metric of the full graph and of the final circuit */
+  readonly full: number;
+  readonly final: number;
+}
+
+/** Which sources each destination feeds (q/k/v: its head(s); mlp: m{l}; logits: none). */
+export const fedSources = (layout: EdgeLayout): number[][] => {
+  const byName = new Map(layout.sources.map((s) => [s.name, s.index]));
+  const heads = layout.sources.filter((s) => s.kind === "head");
+  return layout.destinations.map((d) => {
+    if (d.kind === "logits") return [];
+    if (d.kind === "q") return [byName.get(`a${d.layer}.h${d.head}`)!];
+    if (d.kind === "k" || d.kind === "v") {
+      const H = heads.filter((s) => s.layer === d.layer).length;
+      const kv = layout.destinations.filter((x) => x.layer === d.layer && x.kind === "k").length;
+      const G = H / kv;
+      return heads
+        .filter((s) => s.layer === d.layer && Math.floor(s.head! / G) === d.head)
+        .map((s) => s.index);
+    }
+    return [byName.get(d.node)!];
+  });
+};
+
+/** Destinations whose component still reaches the logits through edges of H. */
+export const connectedToLogits = (
+  layout: EdgeLayout,
+  inGraph: ArrayLike<number>,
+  fed = fedSources(layout),
+) => {
+  const alive = new Uint8Array(layout.destinations.length);
+  const sourceAlive = new Uint8Array(layout.sources.length);
+  const byDest = incoming(layout);
+  for (let v = layout.destinations.length - 1; v >= 0; v--) {
+    const d = layout.destinations[v]!;
+    alive[v] = d.kind === "logits" || fed[v]!.some((s) => sourceAlive[s]) ? 1 : 0;
+    if (alive[v]) for (const e of byDest[v]!) if (inGraph[e]) sourceAlive[layout.edges[e]!.source] = 1;
+  }
+  return alive;
+};
+
+/** Edge indices into each destination. */
+export const incoming = (layout: EdgeLayout): number[][] => {
+  const out: number[][] = layout.destinations.map(() => []);
+  for (const e of layout.edges) out[e.destination]!.push(e.index);
+  return out;
+};
+
+const mulberry32 = (seed: number) => () => {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+
+export const acdc = (
+  setup: EdgeSetup,
+  opts: AcdcOptions,
+): Effect.Effect<AcdcResult, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    if (!Number.isFinite(opts.tau))
+      return yield* new InputError({ field: "tau", expected: "a finite threshold", found: String(opts.tau) });
+    const { layout } = setup;
+    const order = opts.order ?? "normal";
+    const speculate = Math.max(1, opts.speculate ?? 16);
+    const rand = mulberry32(opts.seed ?? 0);
+    const sign = higherIsBetter(setup.task.metric) ? -1 : 1; // m as a loss
+    const inGraph = new Uint8Array(layout.edges.length).fill(1);
+    const deltas = new Float64Array(layout.edges.length).fill(Number.NaN);
+    const byDest = incoming(layout);
+    const fed = fedSources(layout);
+    let runs = 0;
+    let forwardPasses = 0;
+    let serialTests = 0;
+    let baseline: number | null = null; // m(H), valid while H is unchanged
+    let full = Number.NaN;
+    const damage = (without: number, base: number) =>
+      opts.absolute ? Math.abs(without - base) : sign * (without - base);
+
+    for (let v = layout.destinations.length - 1; v >= 0; v--) {
+      if (!connectedToLogits(layout, inGraph, fed)[v]) continue;
+      let parents = byDest[v]!.filter((e) => inGraph[e]);
+      if (order === "reverse") parents = parents.reverse();
+      if (order === "random") {
+        for (let i = parents.length - 1; i > 0; i--) {
+          const j = Math.floor(rand() * (i + 1));
+          [parents[i], parents[j]] = [parents[j]!, parents[i]!];
+        }
+      }
+      let i = 0;
+      while (i < parents.length) {
+        const batch = parents.slice(i, i + speculate);
+        const masks: Float32Array[] = [];
+        if (baseline === null) masks.push(maskFromEdges(setup, inGraph));
+        for (const e of batch) {
+          const without = Uint8Array.from(inGraph);
+          without[e] = 0;
+          masks.push(maskFromEdges(setup, without));
+        }
+        const r = yield* evaluateMasks(setup, masks);
+        runs += r.runs;
+        forwardPasses += masks.length;
+        if (baseline === null) {
+          baseline = r.mean[0]!;
+          if (Number.isNaN(full)) full = baseline;
+        }
+        const off = masks.length - batch.length;
+        let removedAt = -1;
+        for (let j = 0; j < batch.length; j++) {
+          const delta = damage(r.mean[off + j]!, baseline);
+          deltas[batch[j]!] = delta;
+          serialTests++;
+          if (delta < opts.tau) {
+            inGraph[batch[j]!] = 0;
+            removedAt = j;
+            baseline = r.mean[off + j]!; // H \ {e} is the new baseline, already measured
+            break;
+          }
+        }
+        i += removedAt >= 0 ? removedAt + 1 : batch.length;
+      }
+    }
+    const final = baseline ?? full;
+    return {
+      method: "acdc",
+      tau: opts.tau,
+      order,
+      inGraph: prune(layout, inGraph),
+      unpruned: inGraph,
+      deltas,
+      runs,
+      forwardPasses,
+      serialTests,
+      full,
+      final,
+    };
+  });

@@ -1,0 +1,221 @@
+import { type HostTensor, InputError, type RuntimeError, runPlan, sourceOutputs } from "@patchbay/core";
+import { Effect } from "effect";
+import { rowsPerRun, runRows } from "./masks.ts";
+import { type EdgeSetup, higherIsBetter } from "./setup.ts";
+
+/**
+ * Edge attribution by gradients of the edge mask (METHODS.md §5). With
+ *   in_v = in_v − Σ_u (1 − m_uv)(z_u − z′_u),   ∂metric/∂m_uv = (z_u − z′_u)ᵀ ∂metric/∂in_v,
+ * so the first-order estimate of ablating u→v, metric(m_uv = 0) − metric(1), is
+ *   s(u→v) = −∂metric/∂m_uv |_{m=1} = (z′_u − z_u)ᵀ ∂metric/∂in_v,
+ * summed over batch and positions (the metric is the batch mean). Scores are read as a loss, so
+ * that a positive score means "ablating the edge hurts" (the EAP-IG/MIB convention, where
+ * the metric is passed as a loss): s in units of −metric for metrics where higher is better
+ * (logit-diff, logprob, prob, prob-diff) and of the metric itself for KL and cross-entropy. They
+ * are in the same units as exact patching scores, per edge in layout order.
+ */
+export interface EdgeScores {
+  readonly method: string;
+  /** [E] one score per layout edge */
+  readonly scores: Float64Array;
+  readonly runs: number;
+  /** example forward (+ backward) passes */
+  readonly rows: number;
+}
+
+const MASK_GRAD = [{ _tag: "edges", param: "mask" } as const];
+
+/** Accumulate −Σ_rows grad[r] into per-edge scores, weighting rows by `weight(r)`. */
+const accumulate = (
+  setup: EdgeSetup,
+  scores: Float64Array,
+  grad: HostTensor,
+  weight: (r: number, e: number) => number,
+) => {
+  const { layout } = setup;
+  const D = layout.destinations.length;
+  const SD = layout.sources.length * D;
+  const rows = grad.data.length / SD;
+  const sign = higherIsBetter(setup.task.metric) ? -1 : 1;
+  layout.edges.forEach((e, i) => {
+    const at = e.source * D + e.destination;
+    let s = 0;
+    for (let r = 0; r < rows; r++) {
+      const w = weight(r, i);
+      if (w !== 0) s += w * grad.data[r * SD + at]!;
+    }
+    scores[i]! -= sign * s;
+  });
+};
+
+/** EAP (Syed et al. 2023): one corrupted forward (z′), one clean forward and one backward. */
+export const eap = (setup: EdgeSetup): Effect.Effect<EdgeScores, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const scores = new Float64Array(setup.layout.edges.length);
+    const chunk = rowsPerRun(setup);
+    let runs = 0;
+    for (let start = 0; start < setup.N; start += chunk) {
+      const rows = Array.from({ length: Math.min(chunk, setup.N - start) }, (_, r) => start + r);
+      const r = yield* runRows(setup, rows, () => {}, MASK_GRAD);
+      // the chunk's gradient is of its own mean: weight by its share of the N examples
+      accumulate(setup, scores, r.grads.get("edges:mask")!, () => rows.length / setup.N);
+      runs++;
+    }
+    return { method: "eap", scores, runs, rows: setup.N };
+  });
+
+export interface IgOptions {
+  /** K, the number of interpolation steps (EAP-IG's default 5). */
+  readonly steps?: number;
+}
+
+/**
+ * EAP-IG over the input embeddings (Hanna et al. 2024):
+ *   s(u→v) = (z′_u − z_u)ᵀ (1/K) Σ_{k=0}^{K−1} ∂metric(e′ + (k/K)(e − e′)) / ∂in_v
+ * with z, z′ the clean and corrupted source outputs. Only token embeddings are interpolated
+ * (positions are equal), so clean and corrupted examples must have the same length.
+ * Implementation: rows (k, b) run with embed replaced by e_k, and the mask gradient there is
+ * (z_u(e_k) − z̃′_u)ᵀ ∂metric/∂in_v; binding z̃′ = z(e_k) − (z(x) − z(x′)) makes the factor the
+ * clean − corrupted difference the formula asks for. One capture run gives z(e_k).
+ */
+export const eapIgInputs = (
+  setup: EdgeSetup,
+  opts: IgOptions = {},
+): Effect.Effect<EdgeScores, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const K = opts.steps ?? 5;
+    const { task, layout, cache, model } = setup;
+    const corrupted = task.corrupted;
+    if (corrupted === undefined)
+      return yield* new InputError({
+        field: "corrupted",
+        expected: "corrupted inputs (EAP-IG interpolates clean and corrupted embeddings)",
+        found: "nothing",
+      });
+    if (!(Number.isInteger(K) && K >= 1))
+      return yield* new InputError({ field: "steps", expected: "an integer ≥ 1", found: String(K) });
+    for (let b = 0; b < setup.N; b++)
+      if (corrupted[b]!.length !== task.clean[b]!.length)
+        return yield* new InputError({
+          field: `corrupted[${b}]`,
+          expected: `the clean example's length ${task.clean[b]!.length}`,
+          found: `${corrupted[b]!.length} tokens`,
+        });
+    const scores = new Float64Array(layout.edges.length);
+    const perRow = setup.ablated.data.length / setup.N;
+    const exPerChunk = Math.max(1, Math.floor(rowsPerRun(setup) / K));
+    const capturePlan = { captures: ["embed"], interventions: [], gradients: [], logits: false };
+    let runs = 0;
+    for (let start = 0; start < setup.N; start += exPerChunk) {
+      const ex = Array.from({ length: Math.min(exPerChunk, setup.N - start) }, (_, i) => start + i);
+      const n = ex.length;
+      const cleanSeqs = ex.map((b) => task.clean[b]!);
+      const e = (yield* runPlan(cache, model, capturePlan, cleanSeqs)).sites.get("embed")!; //     [n, P, d]
+      const e2 = (yield* runPlan(
+        cache,
+        model,
+        capturePlan,
+        ex.map((b) => corrupted[b]!),
+      )).sites.get("embed")!;
+      const zClean = yield* sourceOutputs(cache, model, layout, cleanSeqs); //                      [n, P, S, d]
+      const zCorrupt = yield* sourceOutputs(
+        cache,
+        model,
+        layout,
+        ex.map((b) => corrupted[b]!),
+      );
+      // rows r = k·n + i: example ex[i] at step k, embed e′ + (k/K)(e − e′)
+      const rows = Array.from({ length: K * n }, (_, r) => ex[r % n]!);
+      const per = e.data.length / n;
+      const embed = new Float32Array(K * n * per);
+      for (let k = 0; k < K; k++)
+        for (let j = 0; j < n * per; j++)
+          embed[k * n * per + j] = e2.data[j]! + (k / K) * (e.data[j]! - e2.data[j]!);
+      const replaceEmbed = [{ _tag: "replace" as const, target: { site: "embed" } }];
+      const values = [{ value: { data: embed, shape: [K * n, ...e.shape.slice(1)] } }];
+      const zk = yield* sourceOutputs(
+        cache,
+        model,
+        layout,
+        rows.map((b) => task.clean[b]!),
+        {
+          plan: replaceEmbed,
+          values,
+        },
+      );
+      const ablated = new Float32Array(K * n * perRow);
+      for (let r = 0; r < K * n; r++) {
+        const i = r % n;
+        for (let j = 0; j < perRow; j++)
+          ablated[r * perRow + j] =
+            zk.data[r * perRow + j]! - (zClean.data[i * perRow + j]! - zCorrupt.data[i * perRow + j]!);
+      }
+      const r = yield* runRows(setup, rows, () => {}, MASK_GRAD, {
+        interventions: replaceEmbed,
+        values,
+        ablated: { data: ablated, shape: [K * n, ...setup.ablated.shape.slice(1)] },
+      });
+      // gradient of the mean over K·n rows: ×n/N makes it the chunk's share of the step average
+      accumulate(setup, scores, r.grads.get("edges:mask")!, () => n / setup.N);
+      runs += 6;
+    }
+    return { method: `eap-ig-inputs(${K})`, scores, runs, rows: setup.N * (K + 4) };
+  });
+
+/**
+ * EAP-IG over activations: the inputs of one stage of destinations at a time (a layer's
+ * attention, a layer's MLP, the logits) move from ablated to clean, in_v(α) = in_v(x̃) + α Σ_u Δ_u,
+ * which is the mask α on every edge into that stage; elsewhere the mask stays 1, so the sources
+ * upstream hold their clean values and the mask gradient is Δ_uᵀ ∂metric/∂in_v(α):
+ *   s(u→v) = −(1/K) Σ_{k=0}^{K−1} ∂metric/∂m_uv |_{m_stage(v) = k/K}
+ * Rows (stage, k, example) share one compiled graph; it works with every ablation.
+ */
+export const eapIgActivations = (
+  setup: EdgeSetup,
+  opts: IgOptions = {},
+): Effect.Effect<EdgeScores, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const K = opts.steps ?? 5;
+    if (!(Number.isInteger(K) && K >= 1))
+      return yield* new InputError({ field: "steps", expected: "an integer ≥ 1", found: String(K) });
+    const { layout } = setup;
+    const D = layout.destinations.length;
+    const stageKey = (d: (typeof layout.destinations)[number]) =>
+      d.kind === "logits" ? "logits" : `${d.kind === "mlp" ? "m" : "a"}${d.layer}`;
+    const stages = [...new Set(layout.destinations.map(stageKey))];
+    const stageOf = layout.destinations.map((d) => stages.indexOf(stageKey(d)));
+    const destsOf = stages.map((_, s) =>
+      layout.destinations.filter((_, i) => stageOf[i] === s).map((d) => d.index),
+    );
+    const G = stages.length;
+    const scores = new Float64Array(layout.edges.length);
+    // all rows: (stage g, step k, example b) flattened
+    const total = G * K * setup.N;
+    const chunk = rowsPerRun(setup);
+    let runs = 0;
+    for (let start = 0; start < total; start += chunk) {
+      const end = Math.min(total, start + chunk);
+      const id = (r: number) => start + r; //                         global row → (g, k, b)
+      const gOf = (r: number) => Math.floor(id(r) / (K * setup.N));
+      const kOf = (r: number) => Math.floor(id(r) / setup.N) % K;
+      const rows = Array.from({ length: end - start }, (_, r) => id(r) % setup.N);
+      const res = yield* runRows(
+        setup,
+        rows,
+        (r, out) => {
+          const alpha = kOf(r) / K;
+          for (const v of destsOf[gOf(r)]!)
+            for (let s = 0; s < layout.sources.length; s++) out[s * D + v] = alpha;
+        },
+        MASK_GRAD,
+      );
+      // the run's gradient is of its mean over (end − start) rows; each stage's estimate is the mean
+      // over its K·N rows, so a row weighs (end − start)/(K·N) for the edges into its own stage
+      const n = end - start;
+      accumulate(setup, scores, res.grads.get("edges:mask")!, (r, e) =>
+        stageOf[layout.edges[e]!.destination] === gOf(r) ? n / (K * setup.N) : 0,
+      );
+      runs++;
+    }
+    return { method: `eap-ig-activations(${K})`, scores, runs, rows: total };
+  });

@@ -1,0 +1,161 @@
+import type { InputError, RuntimeError } from "@patchbay/core";
+import { Effect } from "effect";
+import {
+  faithfulness,
+  faithfulnessPerExample,
+  MIB_FRACTIONS,
+  type MibAreas,
+  mibAreas,
+  spearman,
+  summary,
+  type Summary,
+} from "../evaluate/index.ts";
+import { circuitAtFraction, prune } from "../select/index.ts";
+import type { EdgeScores } from "./attribution.ts";
+import { exactScores } from "./exact.ts";
+import { evaluateMasks, maskFromEdges } from "./masks.ts";
+import type { EdgeSetup } from "./setup.ts";
+
+/**
+ * Circuits evaluated by the edge-masked graph, all in one batched run with the full model and the
+ * empty graph: f(C) = (m(C) − m(∅)) / (m(M) − m(∅)) on means (MIB), plus the spread of the
+ * per-example f (Miller et al. 2024: means hide swings above 100% and far below).
+ */
+export interface CircuitEvaluation {
+  readonly edges: number;
+  readonly metric: number;
+  readonly faithfulness: number;
+  readonly perExample: Summary;
+}
+
+export interface Evaluations {
+  readonly full: number;
+  readonly empty: number;
+  readonly circuits: readonly CircuitEvaluation[];
+  readonly runs: number;
+}
+
+const count = (inGraph: Uint8Array) => inGraph.reduce((a, b) => a + b, 0);
+
+export const evaluateCircuits = (
+  setup: EdgeSetup,
+  circuits: readonly Uint8Array[],
+): Effect.Effect<Evaluations, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const { layout, N } = setup;
+    const E = layout.edges.length;
+    const masks = [new Uint8Array(E).fill(1), new Uint8Array(E), ...circuits].map((c) =>
+      maskFromEdges(setup, c),
+    );
+    const r = yield* evaluateMasks(setup, masks);
+    const row = (i: number) => r.perExample.subarray(i * N, (i + 1) * N);
+    const full = r.mean[0]!;
+    const empty = r.mean[1]!;
+    return {
+      full,
+      empty,
+      runs: r.runs,
+      circuits: circuits.map((c, i) => ({
+        edges: count(c),
+        metric: r.mean[i + 2]!,
+        faithfulness: faithfulness(r.mean[i + 2]!, empty, full),
+        perExample: summary(faithfulnessPerExample(row(i + 2), row(1), row(0))),
+      })),
+    };
+  });
+
+export interface Curve {
+  readonly fractions: readonly number[];
+  readonly edges: readonly number[];
+  readonly faithfulness: readonly number[];
+  readonly areas: MibAreas;
+}
+
+/**
+ * f over circuits of growing size (MIB: top ⌊fraction·E⌋ edges, pruned), and the area under it:
+ * CPR from signed scores (absolute false), CMD from |scores| (absolute true).
+ */
+export const faithfulnessCurve = (
+  setup: EdgeSetup,
+  scores: ArrayLike<number>,
+  opts: { readonly absolute: boolean; readonly fractions?: readonly number[] },
+): Effect.Effect<Curve, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const fractions = opts.fractions ?? MIB_FRACTIONS;
+    const s = Float64Array.from(scores);
+    const circuits = fractions.map((x) =>
+      prune(
+        setup.layout,
+        circuitAtFraction(setup.layout, s, x, { absolute: opts.absolute, rounding: "floor" }).inGraph,
+      ),
+    );
+    const ev = yield* evaluateCircuits(setup, circuits);
+    const f = ev.circuits.map((c) => c.faithfulness);
+    return {
+      fractions,
+      edges: ev.circuits.map((c) => c.edges),
+      faithfulness: f,
+      areas: mibAreas(f, fractions),
+    };
+  });
+
+/** CPR (signed-score circuits) and CMD (|score| circuits), as MIB reports them. */
+export const mibScores = (setup: EdgeSetup, scores: ArrayLike<number>) =>
+  Effect.gen(function* () {
+    const signed = yield* faithfulnessCurve(setup, scores, { absolute: false });
+    const absolute = yield* faithfulnessCurve(setup, scores, { absolute: true });
+    return { cpr: signed.areas.cpr, cmd: absolute.areas.cmd, signed, absolute };
+  });
+
+const mulberry32 = (seed: number) => () => {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+
+/** A seeded sample of k distinct edge indices (all of them when k ≥ E), sorted. */
+export const sampleEdges = (E: number, k: number, seed: number): number[] => {
+  const idx = Array.from({ length: E }, (_, i) => i);
+  if (k >= E) return idx;
+  const rand = mulberry32(seed);
+  for (let i = 0; i < k; i++) {
+    const j = i + Math.floor(rand() * (E - i));
+    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
+  }
+  return idx.slice(0, k).sort((a, b) => a - b);
+};
+
+/**
+ * What every EAP / EAP-IG run reports beside its scores: Spearman against exact patching on a
+ * seeded sample of edges, and the per-example faithfulness spread of its top-n circuit.
+ */
+export interface AttributionCheck {
+  readonly sampled: readonly number[];
+  readonly spearman: number;
+  readonly circuit: CircuitEvaluation;
+  readonly full: number;
+  readonly empty: number;
+}
+
+export const checkAttribution = (
+  setup: EdgeSetup,
+  result: EdgeScores,
+  opts: { readonly sample?: number; readonly seed?: number; readonly topN?: number } = {},
+): Effect.Effect<AttributionCheck, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const E = setup.layout.edges.length;
+    const sampled = sampleEdges(E, opts.sample ?? 64, opts.seed ?? 0);
+    const exact = yield* exactScores(setup, sampled);
+    const rho = spearman(
+      sampled.map((i) => result.scores[i]!),
+      sampled.map((i) => exact.scores[i]!),
+    );
+    const n = Math.min(E, opts.topN ?? Math.max(1, Math.round(0.05 * E)));
+    const circuit = prune(
+      setup.layout,
+      circuitAtFraction(setup.layout, result.scores, n / E, { absolute: true }).inGraph,
+    );
+    const ev = yield* evaluateCircuits(setup, [circuit]);
+    return { sampled, spearman: rho, circuit: ev.circuits[0]!, full: ev.full, empty: ev.empty };
+  });

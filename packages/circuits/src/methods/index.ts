@@ -1,0 +1,24 @@
+export { acdc, type AcdcOptions, type AcdcResult, connectedToLogits, fedSources, incoming } from "./acdc.ts";
+export { eap, eapIgActivations, eapIgInputs, type EdgeScores, type IgOptions } from "./attribution.ts";
+export { exactScores } from "./exact.ts";
+export {
+  type AttributionCheck,
+  type CircuitEvaluation,
+  type Curve,
+  checkAttribution,
+  type Evaluations,
+  evaluateCircuits,
+  faithfulnessCurve,
+  mibScores,
+  sampleEdges,
+} from "./evaluation.ts";
+export { evaluateMasks, type MaskRun, maskFromEdges } from "./masks.ts";
+export {
+  type NodeEffects,
+  nodePatching,
+  nodePositionPatching,
+  type PathSpec,
+  pathPatching,
+  resolveReceivers,
+} from "./patching.ts";
+export { type EdgeSetup, type EdgeTask, higherIsBetter, type Model, prepareEdges } from "./setup.ts";

@@ -1,0 +1,145 @@
+import {
+  type GradTarget,
+  type HostTensor,
+  type InputError,
+  type MetricBinding,
+  type Plan,
+  type PlanResult,
+  type RuntimeError,
+  runPlan,
+} from "@patchbay/core";
+import { Effect } from "effect";
+import type { EdgeSetup } from "./setup.ts";
+
+/**
+ * Many circuits in few runs. A circuit is a mask m [S·D] over the layout (1 keeps an edge); M
+ * masks over N examples become M·N rows of one compiled graph (row r = mask ⌊r/N⌋ on example
+ * r mod N), run in chunks whose z′ stays under `maxFloats`.
+ */
+export interface MaskRun {
+  /** mean over the N examples, per mask [M] */
+  readonly mean: Float64Array;
+  /** per mask and example [M·N] */
+  readonly perExample: Float32Array;
+  /** session runs and rows (example forward passes) used */
+  readonly runs: number;
+  readonly rows: number;
+}
+
+export const DEFAULT_MAX_FLOATS = 48 * 1024 * 1024; // 192 MiB of z′ per run
+
+export const edgePlan = (setup: EdgeSetup, gradients: readonly GradTarget[] = []): Plan => ({
+  captures: [],
+  interventions: [],
+  metric: { kind: setup.task.metric },
+  gradients,
+  edges: { granularity: setup.layout.granularity },
+  logits: false,
+});
+
+/** Rows rowsOf[k] (each an example index) tiled into one batch: sequences, z′ and metric bindings. */
+export const tileRows = (setup: EdgeSetup, rowsOf: readonly number[]) => {
+  const { task, binding, ablated } = setup;
+  const per = ablated.data.length / setup.N;
+  const abl = new Float32Array(rowsOf.length * per);
+  rowsOf.forEach((b, r) => {
+    abl.set(ablated.data.subarray(b * per, (b + 1) * per), r * per);
+  });
+  const pick = <A>(xs: readonly A[] | undefined) =>
+    xs === undefined ? undefined : rowsOf.map((b) => xs[b]!);
+  let reference: HostTensor | undefined;
+  if (binding.reference !== undefined) {
+    const ref = binding.reference;
+    const rp = ref.data.length / setup.N;
+    const data = new Float32Array(rowsOf.length * rp);
+    rowsOf.forEach((b, r) => {
+      data.set(ref.data.subarray(b * rp, (b + 1) * rp), r * rp);
+    });
+    reference = { data, shape: [rowsOf.length, ...ref.shape.slice(1)] };
+  }
+  const metric: MetricBinding = {
+    positions: pick(binding.positions)!,
+    answers: pick(binding.answers)!,
+    ...(binding.wrong !== undefined ? { wrong: pick(binding.wrong)! } : {}),
+    ...(reference !== undefined ? { reference } : {}),
+  };
+  return {
+    seqs: rowsOf.map((b) => task.clean[b]!),
+    ablated: { data: abl, shape: [rowsOf.length, ...ablated.shape.slice(1)] },
+    metric,
+  };
+};
+
+/** Rows per run so that z′ of a chunk holds at most maxFloats floats (at least one row). */
+export const rowsPerRun = (setup: EdgeSetup, maxFloats = DEFAULT_MAX_FLOATS): number =>
+  Math.max(1, Math.floor(maxFloats / (setup.ablated.data.length / setup.N)));
+
+/**
+ * One run of the edge plan on explicit rows: `rowsOf` gives each row's example, `maskOf(r, out)`
+ * writes row r's mask [S·D] into `out` (prefilled with ones).
+ */
+export const runRows = (
+  setup: EdgeSetup,
+  rowsOf: readonly number[],
+  maskOf: (r: number, out: Float32Array) => void,
+  gradients: readonly GradTarget[] = [],
+  extra: {
+    readonly interventions?: Plan["interventions"];
+    readonly values?: unknown[];
+    readonly ablated?: HostTensor;
+  } = {},
+): Effect.Effect<PlanResult, InputError | RuntimeError> => {
+  const { layout } = setup;
+  const SD = layout.sources.length * layout.destinations.length;
+  const tiled = tileRows(setup, rowsOf);
+  const mask = new Float32Array(rowsOf.length * SD).fill(1);
+  for (let r = 0; r < rowsOf.length; r++) maskOf(r, mask.subarray(r * SD, (r + 1) * SD));
+  const plan = { ...edgePlan(setup, gradients), interventions: extra.interventions ?? [] };
+  return runPlan(setup.cache, setup.model, plan, tiled.seqs, {
+    edges: {
+      mask: { data: mask, shape: [rowsOf.length, layout.sources.length, layout.destinations.length] },
+      ablated: extra.ablated ?? tiled.ablated,
+    },
+    metric: tiled.metric,
+    ...(extra.values !== undefined ? { interventions: extra.values as never } : {}),
+  });
+};
+
+/** The metric of M circuits, each over all N examples. `masks[i]` is [S·D] (1 = edge kept). */
+export const evaluateMasks = (
+  setup: EdgeSetup,
+  masks: readonly Float32Array[],
+  maxFloats = DEFAULT_MAX_FLOATS,
+): Effect.Effect<MaskRun, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const N = setup.N;
+    const M = masks.length;
+    const perExample = new Float32Array(M * N);
+    const chunk = rowsPerRun(setup, maxFloats);
+    let runs = 0;
+    for (let start = 0; start < M * N; start += chunk) {
+      const end = Math.min(M * N, start + chunk);
+      const rows = Array.from({ length: end - start }, (_, r) => (start + r) % N);
+      const r = yield* runRows(setup, rows, (i, out) => out.set(masks[Math.floor((start + i) / N)]!));
+      perExample.set(r.metric!.perExample, start);
+      runs++;
+    }
+    const mean = new Float64Array(M);
+    for (let i = 0; i < M; i++) {
+      let s = 0;
+      for (let b = 0; b < N; b++) s += perExample[i * N + b]!;
+      mean[i] = s / N;
+    }
+    return { mean, perExample, runs, rows: M * N };
+  });
+
+/** A mask [S·D] from per-edge membership (layout edge order). */
+export const maskFromEdges = (setup: EdgeSetup, inGraph: ArrayLike<number>): Float32Array => {
+  const { layout } = setup;
+  const D = layout.destinations.length;
+  const m = new Float32Array(layout.sources.length * D);
+  layout.edges.forEach((e, i) => {
+    m[e.source * D + e.destination] = inGraph[i]! ? 1 : 0;
+  });
+  return m;
+};

@@ -1,0 +1,308 @@
+import {
+  gpt2SmallConfig,
+  makeSessionCache,
+  type ModelConfig,
+  randomWeights,
+  runPlan,
+  type SessionCache,
+} from "@patchbay/core";
+import { Effect } from "effect";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { prune } from "../select/index.ts";
+import {
+  acdc,
+  eap,
+  eapIgActivations,
+  eapIgInputs,
+  type EdgeSetup,
+  type EdgeTask,
+  evaluateCircuits,
+  exactScores,
+  faithfulnessCurve,
+  nodePatching,
+  pathPatching,
+  prepareEdges,
+} from "./index.ts";
+
+const run = <A, E>(f: (cache: SessionCache) => Effect.Effect<A, E>) =>
+  Effect.runPromise(Effect.scoped(Effect.flatMap(makeSessionCache("methods-test"), f)));
+
+const small = (over: Partial<ModelConfig>): ModelConfig => ({
+  ...gpt2SmallConfig,
+  name: "small",
+  nLayers: 2,
+  nHeads: 2,
+  nKvHeads: 2,
+  dHead: 4,
+  dModel: 12,
+  dMlp: 16,
+  vocabSize: 24,
+  nCtx: 12,
+  attnScale: 0.5,
+  ...over,
+});
+
+/** A task over random token sequences: logit difference between two fixed ids at the last 2 positions. */
+const task = (
+  c: ModelConfig,
+  seed: number,
+  metric: EdgeTask["metric"] = "logit-diff",
+  N = 4,
+  len = 6,
+): EdgeTask => {
+  const seq = (k: number) =>
+    Array.from({ length: len }, (_, p) => (seed * 31 + k * 17 + p * (k + 3)) % c.vocabSize);
+  const clean = Array.from({ length: N }, (_, b) => seq(2 * b));
+  const corrupted = Array.from({ length: N }, (_, b) => seq(2 * b + 1));
+  const positions = clean.map(() => [len - 2, len - 1]);
+  return {
+    clean,
+    corrupted,
+    ablation: "resample",
+    metric,
+    positions,
+    answers: positions.map(() => [1, 2]),
+    wrong: positions.map(() => [3, 4]),
+  };
+};
+
+const close = (a: number, b: number, tol: number) => Math.abs(a - b) <= tol * (1 + Math.abs(b));
+
+describe("attribution against exact patching", () => {
+  it("EAP, EAP-IG (inputs and activations) and exact patching agree on edges the model is linear in", async () => {
+    // No final norm and logit difference: the metric is linear in the mask of every edge into the
+    // logits, so first-order estimates are exact there.
+    await fc.assert(
+      fc.asyncProperty(fc.nat(1000), fc.boolean(), fc.boolean(), async (seed, mlp, parallel) => {
+        const c = small({ norm: "none", dMlp: mlp ? 16 : null, parallelResidual: parallel });
+        const m = { config: c, weights: randomWeights(c, seed) };
+        await run((cache) =>
+          Effect.gen(function* () {
+            const setup = yield* prepareEdges(cache, m, task(c, seed));
+            const exact = yield* exactScores(setup);
+            const e = yield* eap(setup);
+            const igIn = yield* eapIgInputs(setup, { steps: 3 });
+            const igAct = yield* eapIgActivations(setup, { steps: 3 });
+            const intoLogits = setup.layout.edges.filter(
+              (x) => setup.layout.destinations[x.destination]!.kind === "logits",
+            );
+            for (const x of intoLogits) {
+              const want = exact.scores[x.index]!;
+              expect(close(e.scores[x.index]!, want, 1e-3), `EAP ${x.name}`).toBe(true);
+              expect(close(igIn.scores[x.index]!, want, 1e-3), `EAP-IG inputs ${x.name}`).toBe(true);
+              expect(close(igAct.scores[x.index]!, want, 1e-3), `EAP-IG activations ${x.name}`).toBe(true);
+            }
+            // and they are real numbers everywhere, not only there
+            expect(e.scores.every(Number.isFinite)).toBe(true);
+          }),
+        );
+      }),
+      { numRuns: 6, seed: 3 },
+    );
+  });
+
+  it("EAP-IG with one step is EAP at the corrupted input with the roles swapped", async () => {
+    // K = 1 evaluates the gradient at e′ only: s = (z′ − z)ᵀ ∂m(x′)/∂in_v, which is minus EAP on the
+    // task whose clean and corrupted inputs are exchanged (same answers).
+    const c = small({ norm: "layernorm" });
+    const m = { config: c, weights: randomWeights(c, 9) };
+    const t = task(c, 9);
+    await run((cache) =>
+      Effect.gen(function* () {
+        const ig = yield* eapIgInputs(yield* prepareEdges(cache, m, t), { steps: 1 });
+        const swapped = yield* eap(
+          yield* prepareEdges(cache, m, { ...t, clean: t.corrupted!, corrupted: t.clean }),
+        );
+        let worst = 0;
+        let scale = 0;
+        ig.scores.forEach((s, i) => {
+          worst = Math.max(worst, Math.abs(s + swapped.scores[i]!));
+          scale = Math.max(scale, Math.abs(s));
+        });
+        expect(scale).toBeGreaterThan(1e-3);
+        expect(worst).toBeLessThan(1e-4 * (1 + scale));
+      }),
+    );
+  });
+
+  it("every edge: EAP approximates exact patching (first order), and signs say 'ablating hurts'", async () => {
+    const c = small({ norm: "layernorm" });
+    const m = { config: c, weights: randomWeights(c, 4) };
+    await run((cache) =>
+      Effect.gen(function* () {
+        const setup = yield* prepareEdges(cache, m, task(c, 4, "logprob", 6));
+        const exact = yield* exactScores(setup);
+        // ablating the whole graph must hurt the log-probability of the clean answers: loss units
+        const ev = yield* evaluateCircuits(setup, []);
+        const full = yield* exactScores(setup, [0]);
+        expect(Number.isNaN(full.scores[1]!)).toBe(true); // unsampled edges are NaN
+        expect(exact.scores.every(Number.isFinite)).toBe(true);
+        expect(ev.full).not.toBe(ev.empty);
+      }),
+    );
+  });
+});
+
+/** ACDC written the slow, obvious way: one mask per run, receivers and parents in order. */
+const naiveAcdc = (setup: EdgeSetup, tau: number, order: "normal" | "reverse") =>
+  Effect.gen(function* () {
+    const { layout, N } = setup;
+    const S = layout.sources.length;
+    const D = layout.destinations.length;
+    const inGraph = new Uint8Array(layout.edges.length).fill(1);
+    const lossOf = (g: Uint8Array) =>
+      Effect.gen(function* () {
+        const mask = new Float32Array(N * S * D);
+        for (let b = 0; b < N; b++)
+          layout.edges.forEach((e, i) => {
+            mask[b * S * D + e.source * D + e.destination] = g[i]!;
+          });
+        const r = yield* runPlan(
+          setup.cache,
+          setup.model,
+          {
+            captures: [],
+            interventions: [],
+            gradients: [],
+            logits: false,
+            metric: { kind: setup.task.metric },
+            edges: { granularity: layout.granularity },
+          },
+          setup.task.clean,
+          {
+            edges: { mask: { data: mask, shape: [N, S, D] }, ablated: setup.ablated },
+            metric: setup.binding,
+          },
+        );
+        return -r.metric!.mean; // logit-diff read as a loss
+      });
+    // component names: a destination feeds the source named by its node (no GQA here)
+    const connected = (v: number): boolean => {
+      const dst = layout.destinations[v]!;
+      if (dst.kind === "logits") return true;
+      const src = layout.sources.find((s) => s.name === dst.node)!;
+      return layout.edges.some(
+        (e) => inGraph[e.index] === 1 && e.source === src.index && connected(e.destination),
+      );
+    };
+    let base = yield* lossOf(inGraph);
+    for (let v = D - 1; v >= 0; v--) {
+      if (!connected(v)) continue;
+      let parents = layout.edges.filter((e) => e.destination === v && inGraph[e.index]);
+      if (order === "reverse") parents = parents.reverse();
+      for (const e of parents) {
+        inGraph[e.index] = 0;
+        const without = yield* lossOf(inGraph);
+        if (without - base < tau) base = without;
+        else inGraph[e.index] = 1;
+      }
+    }
+    return inGraph;
+  });
+
+describe("ACDC", () => {
+  it("matches a brute-force serial implementation on tiny graphs (any order, any speculation)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat(1000),
+        fc.constantFrom("normal" as const, "reverse" as const),
+        fc.integer({ min: 1, max: 7 }),
+        fc.boolean(),
+        async (seed, order, speculate, mlp) => {
+          const c = small({ nLayers: 2, dMlp: mlp ? 16 : null, norm: "layernorm" });
+          const m = { config: c, weights: randomWeights(c, seed) };
+          await run((cache) =>
+            Effect.gen(function* () {
+              const setup = yield* prepareEdges(cache, m, task(c, seed));
+              // τ at the median single-edge effect, so ACDC both keeps and removes edges
+              const exact = yield* exactScores(setup);
+              const sorted = [...exact.scores].sort((a, b) => a - b);
+              const tau = sorted[Math.floor(sorted.length / 2)]!;
+              const fast = yield* acdc(setup, { tau, order, speculate });
+              const slow = yield* naiveAcdc(setup, tau, order);
+              expect([...fast.unpruned]).toEqual([...slow]);
+              expect([...fast.inGraph]).toEqual([...prune(setup.layout, slow)]);
+              const kept = fast.inGraph.reduce((a, b) => a + b, 0);
+              expect(kept).toBeGreaterThan(0);
+              expect(kept).toBeLessThan(fast.inGraph.length);
+              expect(fast.forwardPasses).toBeGreaterThanOrEqual(fast.serialTests);
+            }),
+          );
+        },
+      ),
+      { numRuns: 6, seed: 5 },
+    );
+  });
+});
+
+describe("node and path patching, faithfulness", () => {
+  it("node patching of m0 equals replacing blocks.0.mlp_out with its corrupted value", async () => {
+    const c = small({});
+    const m = { config: c, weights: randomWeights(c, 2) };
+    const t = task(c, 2);
+    await run((cache) =>
+      Effect.gen(function* () {
+        const setup = yield* prepareEdges(cache, m, t);
+        const nodes = yield* nodePatching(setup);
+        const plan = { captures: ["blocks.0.mlp_out"], interventions: [], gradients: [], logits: false };
+        const corrupt = (yield* runPlan(cache, m, plan, t.corrupted!)).sites.get("blocks.0.mlp_out")!;
+        const metric = { kind: "logit-diff" as const };
+        const clean = yield* runPlan(cache, m, { ...plan, captures: [], metric }, t.clean, {
+          metric: setup.binding,
+        });
+        const patched = yield* runPlan(
+          cache,
+          m,
+          {
+            ...plan,
+            captures: [],
+            metric,
+            interventions: [{ _tag: "replace", target: { site: "blocks.0.mlp_out" } }],
+          },
+          t.clean,
+          { metric: setup.binding, interventions: [{ value: corrupt }] },
+        );
+        const want = patched.metric!.mean - clean.metric!.mean;
+        const i = nodes.nodes.indexOf("m0");
+        expect(Math.abs(want)).toBeGreaterThan(1e-4);
+        expect(close(nodes.effects[i]!, want, 1e-4)).toBe(true);
+        // path patching from m0 to every reader is node patching; to a single reader it is one edge
+        const readers = setup.layout.destinations.filter(
+          (d) => d.nSources > setup.layout.sources.findIndex((s) => s.name === "m0"),
+        );
+        const paths = yield* pathPatching(setup, [
+          { sender: "m0", receivers: readers.map((d) => d.name) },
+          { sender: "m0", receivers: ["logits"] },
+        ]);
+        expect(close(paths.effects[0]!, want, 1e-4)).toBe(true);
+        const edge = setup.layout.edges.find((e) => e.name === "m0->logits")!;
+        const exact = yield* exactScores(setup, [edge.index]);
+        expect(close(-paths.effects[1]!, exact.scores[edge.index]!, 1e-4)).toBe(true); // scores are loss units
+        const bad = yield* Effect.flip(pathPatching(setup, [{ sender: "m1", receivers: ["a0.h0<q>"] }]));
+        expect(bad.message).toContain("downstream");
+      }),
+    );
+  });
+
+  it("faithfulness: the full circuit scores 1, the empty one 0; curves are monotone in size", async () => {
+    const c = small({});
+    const m = { config: c, weights: randomWeights(c, 6) };
+    await run((cache) =>
+      Effect.gen(function* () {
+        const setup = yield* prepareEdges(cache, m, task(c, 6));
+        const E = setup.layout.edges.length;
+        const ev = yield* evaluateCircuits(setup, [new Uint8Array(E).fill(1), new Uint8Array(E)]);
+        expect(ev.circuits[0]!.faithfulness).toBeCloseTo(1, 6);
+        expect(ev.circuits[1]!.faithfulness).toBeCloseTo(0, 6);
+        expect(ev.circuits[0]!.perExample.median).toBeCloseTo(1, 5);
+        const exact = yield* exactScores(setup);
+        const curve = yield* faithfulnessCurve(setup, exact.scores, { absolute: true });
+        expect(curve.faithfulness.at(-1)).toBeCloseTo(1, 5);
+        for (let i = 1; i < curve.edges.length; i++)
+          expect(curve.edges[i]!).toBeGreaterThanOrEqual(curve.edges[i - 1]!);
+        expect(Number.isFinite(curve.areas.cmd)).toBe(true);
+      }),
+    );
+  });
+});

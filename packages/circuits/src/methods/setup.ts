@@ -1,0 +1,103 @@
+import {
+  ablatedSources,
+  type EdgeAblation,
+  type EdgeLayout,
+  edgeLayout,
+  type Granularity,
+  type HostTensor,
+  InputError,
+  type MetricBinding,
+  type MetricKind,
+  type ModelConfig,
+  type RuntimeError,
+  runPlan,
+  type SessionCache,
+  type Weights,
+} from "@patchbay/core";
+import { Effect } from "effect";
+
+/**
+ * A circuit-discovery task: clean inputs, what ablated edges carry instead (the ablation and its
+ * data), and the metric. Clean and corrupted examples are paired by index.
+ */
+export interface EdgeTask {
+  readonly clean: readonly (readonly number[])[];
+  /** resample (and EAP-IG over inputs): one corrupted sequence per clean one, of the same length. */
+  readonly corrupted?: readonly (readonly number[])[];
+  /** mean, mean-positional: the reference dataset. */
+  readonly reference?: readonly (readonly number[])[];
+  readonly ablation: EdgeAblation;
+  readonly metric: MetricKind;
+  /** Per example: the metric positions, and answer (and wrong) ids at those positions. */
+  readonly positions: readonly (readonly number[])[];
+  readonly answers?: readonly (readonly number[])[];
+  readonly wrong?: readonly (readonly number[])[];
+}
+
+export type Model = { readonly config: ModelConfig; readonly weights: Weights };
+
+/** Everything a method needs, computed once: the layout, z′ and the metric's bindings. */
+export interface EdgeSetup {
+  readonly cache: SessionCache;
+  readonly model: Model;
+  readonly layout: EdgeLayout;
+  readonly task: EdgeTask;
+  /** z′ [N, P, S, d]. */
+  readonly ablated: HostTensor;
+  /** The metric's bindings for the N clean examples (KL: the full model's logits as reference). */
+  readonly binding: MetricBinding;
+  readonly N: number;
+  readonly P: number;
+}
+
+/** Whether a larger metric value means a better (more faithful to the task) run. */
+export const higherIsBetter = (m: MetricKind): boolean => m !== "kl" && m !== "cross-entropy";
+
+export const prepareEdges = (
+  cache: SessionCache,
+  model: Model,
+  task: EdgeTask,
+  granularity: Granularity = "head",
+): Effect.Effect<EdgeSetup, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const N = task.clean.length;
+    if (N === 0)
+      return yield* new InputError({ field: "clean", expected: "at least one example", found: "none" });
+    if (task.positions.length !== N)
+      return yield* new InputError({
+        field: "positions",
+        expected: `one position list per clean example (${N})`,
+        found: `${task.positions.length}`,
+      });
+    const P = Math.max(...task.clean.map((s) => s.length));
+    const layout = edgeLayout(model.config, granularity);
+    const ablated = yield* ablatedSources(cache, model, layout, task.ablation, task.clean, {
+      ...(task.corrupted !== undefined ? { corrupted: task.corrupted } : {}),
+      ...(task.reference !== undefined ? { reference: task.reference } : {}),
+    });
+    let binding: MetricBinding = {
+      positions: task.positions,
+      answers: task.answers ?? task.positions.map((p) => p.map(() => 0)),
+      ...(task.wrong !== undefined ? { wrong: task.wrong } : {}),
+    };
+    if (task.metric === "kl") binding = { ...binding, reference: yield* referenceLogits(cache, model, task) };
+    return { cache, model, layout, task, ablated, binding, N, P };
+  });
+
+/** The full model's logits at each example's metric positions: [N, n, V] (n = most positions). */
+const referenceLogits = (cache: SessionCache, model: Model, task: EdgeTask) =>
+  Effect.gen(function* () {
+    const plan = { captures: [], interventions: [], gradients: [], logits: true };
+    const r = yield* runPlan(cache, model, plan, task.clean);
+    const logits = r.logits!; //                                                    [N, P, V]
+    const [N, P, V] = logits.shape as [number, number, number];
+    const n = Math.max(1, ...task.positions.map((p) => p.length));
+    const out = new Float32Array(N * n * V);
+    task.positions.forEach((ps, b) => {
+      ps.forEach((p, j) => {
+        if (p >= 0 && p < P)
+          out.set(logits.data.subarray((b * P + p) * V, (b * P + p + 1) * V), (b * n + j) * V);
+      });
+    });
+    return { data: out, shape: [N, n, V] };
+  });
