@@ -101,6 +101,31 @@ export class RuntimeError extends Data.TaggedError("RuntimeError")<{
   }
 }
 
+/** A `builtin:<name>` model path whose name is not in the zoo registry; lists what is. */
+export class UnknownBuiltinError extends Data.TaggedError("UnknownBuiltinError")<{
+  readonly builtin: string;
+  readonly available: readonly string[];
+}> {
+  override get message(): string {
+    const list = this.available.map((n) => `builtin:${n}`).join(", ");
+    return `builtin:${this.builtin}: no such builtin model; available: ${list === "" ? "(none)" : list}`;
+  }
+}
+
+/** A task file (JSONL of clean/corrupted pairs) with a bad line; line is 1-based, 0 for the whole file. */
+export class TaskFileError extends Data.TaggedError("TaskFileError")<{
+  readonly file: string;
+  readonly line: number;
+  readonly field: string;
+  readonly expected: string;
+  readonly found: string;
+}> {
+  override get message(): string {
+    const where = this.line > 0 ? `${this.file}:${this.line}` : this.file;
+    return `${where}: ${this.field}: expected ${this.expected}, found ${this.found}`;
+  }
+}
+
 export type PatchbayError =
   | WeightFileError
   | ConfigError
@@ -109,7 +134,9 @@ export type PatchbayError =
   | TokenizerError
   | InputError
   | ModelNotFoundError
-  | RuntimeError;
+  | RuntimeError
+  | UnknownBuiltinError
+  | TaskFileError;
 
 const tags = new Set([
   "WeightFileError",
@@ -120,6 +147,8 @@ const tags = new Set([
   "InputError",
   "ModelNotFoundError",
   "RuntimeError",
+  "UnknownBuiltinError",
+  "TaskFileError",
 ]);
 
 export const isPatchbayError = (e: unknown): e is PatchbayError =>

@@ -7,6 +7,8 @@ export {
   InputError,
   ModelNotFoundError,
   RuntimeError,
+  UnknownBuiltinError,
+  TaskFileError,
   type PatchbayError,
   isPatchbayError,
 } from "./errors.ts";

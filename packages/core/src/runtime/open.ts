@@ -30,7 +30,9 @@ export const openModel = (
   Effect.gen(function* () {
     const loaded = yield* loadModel(path);
     const tokenizer =
-      opts.tokenizer !== undefined ? yield* loadTokenizer(opts.tokenizer) : yield* findTokenizer(path);
+      opts.tokenizer !== undefined
+        ? yield* loadTokenizer(opts.tokenizer)
+        : yield* findTokenizer(loaded.folder ?? path);
     const sessions = yield* makeSessionCache(loaded.config.name, opts);
     return { config: loaded.config, weights: loaded.weights, source: path, tokenizer, sessions };
   });

@@ -5,11 +5,13 @@ import {
   ConfigError,
   ModelNotFoundError,
   type TensorShapeError,
+  type UnknownBuiltinError,
   UnsupportedError,
   WeightFileError,
 } from "../errors/errors.ts";
 import type { ModelConfig } from "../model/config.ts";
 import type { Weights } from "../model/weights.ts";
+import { isBuiltinPath, loadBuiltinSync } from "../zoo/registry/index.ts";
 import { withFile } from "./bytes.ts";
 import { readJsonObject } from "./fields.ts";
 import { mapGgufFile } from "./gguf-llama.ts";
@@ -20,7 +22,7 @@ import type { Mapped, TensorTable } from "./table.ts";
 import { isTransformerLensConfig, mapTransformerLens } from "./transformerlens.ts";
 import { checkWeights } from "./validate.ts";
 
-export type ModelFormat = "hf" | "llama2c" | "gguf" | "transformerlens";
+export type ModelFormat = "hf" | "llama2c" | "gguf" | "transformerlens" | "builtin";
 
 export interface LoadedModel {
   readonly config: ModelConfig;
@@ -29,6 +31,8 @@ export interface LoadedModel {
   /** The path as given. */
   readonly source: string;
   readonly format: ModelFormat;
+  /** For `builtin:` models: the cache folder it was read from (tokenizer files, circuit.json). */
+  readonly folder?: string;
 }
 
 export type LoadError =
@@ -36,7 +40,8 @@ export type LoadError =
   | ConfigError
   | TensorShapeError
   | UnsupportedError
-  | ModelNotFoundError;
+  | ModelNotFoundError
+  | UnknownBuiltinError;
 
 const LOAD_TAGS = new Set([
   "WeightFileError",
@@ -44,6 +49,7 @@ const LOAD_TAGS = new Set([
   "TensorShapeError",
   "UnsupportedError",
   "ModelNotFoundError",
+  "UnknownBuiltinError",
 ]);
 
 export const isLoadError = (e: unknown): e is LoadError =>
@@ -125,8 +131,13 @@ const loadFile = (path: string, source: string): LoadedModel => {
  *   folder with config.json → model_type ? Hugging Face : TransformerLens fields ? TransformerLens
  *   folder without config.json → its single .gguf / llama2.c .bin
  *   *.gguf (or GGUF magic) → GGUF;  *.bin → llama2.c v0;  *.safetensors → with ./config.json
+ *   builtin:<name>[?options] → the zoo registry (built on first use, then read from the cache)
  */
 export const loadModelSync = (path: string): LoadedModel => {
+  if (isBuiltinPath(path)) {
+    const b = loadBuiltinSync(path);
+    return { config: b.config, weights: b.weights, source: path, format: "builtin", folder: b.folder };
+  }
   let isDir: boolean;
   try {
     isDir = statSync(path).isDirectory();

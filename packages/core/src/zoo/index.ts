@@ -15,3 +15,5 @@ export {
   inductionSubspaces,
   inductionTask,
 } from "./induction.ts";
+export * from "./registry/index.ts";
+export * from "./tasks/index.ts";
