@@ -17,3 +17,37 @@ export {
 } from "./induction.ts";
 export * from "./registry/index.ts";
 export * from "./tasks/index.ts";
+export {
+  REVERSE_BOS,
+  REVERSE_HEADS,
+  REVERSE_SEP,
+  type ReverseCircuitOptions,
+  type ReverseCorruption,
+  type ReverseModelOptions,
+  type ReverseTaskOptions,
+  reverseCircuit,
+  reverseModel,
+  reverseProgram,
+  reverseTask,
+} from "./reverse.ts";
+export {
+  FRAC_BOS,
+  FRAC_HEADS,
+  FRAC_X,
+  type FracPrevsCircuitOptions,
+  type FracPrevsModelOptions,
+  type FracPrevsTaskOptions,
+  fracBin,
+  fracPrevsCircuit,
+  fracPrevsModel,
+  fracPrevsProgram,
+  fracPrevsTask,
+} from "./frac-prevs.ts";
+export {
+  type AggregateSpec,
+  type Block,
+  type Craft,
+  type CraftOptions,
+  craft,
+  type DiscretiseSpec,
+} from "./rasp/craft.ts";
