@@ -37,6 +37,7 @@ export const planKey = (plan: Plan): string => {
     gradients: plan.gradients,
     edges: plan.edges ?? null,
     logits: plan.logits,
+    ...(plan.weightsAsInputs === true ? { weightsAsInputs: true } : {}),
   });
 };
 

@@ -5,6 +5,7 @@ import type { Graph } from "../graph/index.ts";
 import type { ModelConfig, Weights } from "../model/index.ts";
 import { feeds, makeBatch, resolveSites, type SessionCache, toHost } from "../runtime/index.ts";
 import type { HostTensor } from "../tensor/index.ts";
+import * as ort from "onnxruntime-node";
 import { buildTransformerGraph, leafName, type SiteHooks } from "../transformer/index.ts";
 import { EDGE_ABLATED, EDGE_MASK, edgeHooks } from "../edges/hooks.ts";
 import { edgeFeeds, type EdgeValues } from "../edges/bind.ts";
@@ -151,6 +152,7 @@ export const compilePlan = (c: ModelConfig, w: Weights, plan: Plan, compiled: Co
     hooks: { touched, at: hooks.at },
     leaves: compiled.gradSites,
     logits: plan.logits,
+    weightsAsInputs: plan.weightsAsInputs === true,
   });
   if (plan.metric !== undefined) {
     const m = buildMetric(builder, plan.metric.kind, logits);
@@ -201,12 +203,22 @@ export const runPlan = (
       catch: (e) => e as InputError,
     });
     const session = yield* cache.get(compiled.key, () => compilePlan(c, model.weights, plan, compiled));
+    const withWeights =
+      plan.weightsAsInputs === true
+        ? {
+            ...bound,
+            ...(yield* Effect.try({
+              try: () => weightFeeds(model.weights, session.inputNames),
+              catch: (e) => e as InputError,
+            })),
+          }
+        : bound;
     const base = feeds(
       batch,
-      session.inputNames.filter((n) => !(n in bound)),
+      session.inputNames.filter((n) => !(n in withWeights)),
     );
     const out = yield* Effect.tryPromise({
-      try: () => session.run({ ...base, ...bound }),
+      try: () => session.run({ ...base, ...withWeights }),
       catch: (cause) => new RuntimeError({ model: cache.model, operation: "running a plan", cause }),
     });
     const sites = new Map(plan.captures.map((n, i) => [n, toHost(out[compiled.captures[i]!]!)] as const));
@@ -227,6 +239,30 @@ export const runPlan = (
     );
     return { logits: plan.logits ? toHost(out.logits!) : null, sites, metric, grads, lengths: batch.lengths };
   });
+
+/**
+ * Weights as graph inputs (plan.weightsAsInputs): every input of the session that names a weight,
+ * bound from the model of this run in its canonical shape. The session was compiled for the
+ * weights' shapes, and a missing or reshaped weight is an InputError naming it.
+ */
+const weightFeeds = (w: Weights, inputNames: readonly string[]): Record<string, ort.Tensor> => {
+  const out: Record<string, ort.Tensor> = {};
+  for (const n of inputNames) {
+    if (!isWeightInput(n)) continue;
+    const t = w.get(n);
+    if (t === undefined)
+      throw new InputError({
+        field: `weights.${n}`,
+        expected: "the weight the compiled plan reads",
+        found: "nothing",
+      });
+    out[n] = new ort.Tensor("float32", t.data, [...t.shape]);
+  }
+  return out;
+};
+
+/** Canonical weight names (model/weights.ts); other inputs are the batch, interventions, metric, edges. */
+const isWeightInput = (n: string): boolean => /^(embed|pos_embed|blocks\.\d+|ln_final|unembed)\./.test(n);
 
 /** The graph value that gradient i of a plan differentiates with respect to. */
 const gradTargetValue = (plan: Plan, compiled: Compiled, i: number): string => {

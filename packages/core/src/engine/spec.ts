@@ -112,5 +112,10 @@ export const Plan = Schema.Struct({
   edges: Schema.optional(EdgePatching),
   /** Whether the full logits leave the graph (false saves memory when only a metric is needed). */
   logits: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  /**
+   * Weights as graph inputs instead of initializers, bound from the model passed to each run: one
+   * compiled session serves changing weights (training loops). Attention uses the per-head form.
+   */
+  weightsAsInputs: Schema.optional(Schema.Boolean),
 });
 export type Plan = typeof Plan.Type;

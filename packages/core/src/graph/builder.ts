@@ -14,8 +14,24 @@ export class GraphBuilder {
   private readonly values = new Map<string, Value>();
   private readonly scalars = new Map<string, Value>();
   private counter = 0;
+  /** Canonical weights that become graph inputs instead of initializers (see `weight`). */
+  private readonly weightInputs: ReadonlyMap<string, HostTensor> | null;
 
-  constructor(readonly name: string) {}
+  /**
+   * `weightInputs`: weights by name that `weight()` declares as float32 graph inputs of the
+   * canonical shape (fed at run time, so one session serves changing weights, as in training).
+   */
+  constructor(
+    readonly name: string,
+    opts: { readonly weightInputs?: ReadonlyMap<string, HostTensor> } = {},
+  ) {
+    this.weightInputs = opts.weightInputs ?? null;
+  }
+
+  /** Whether weights are graph inputs (builders then avoid host-side fused copies of weights). */
+  get weightsAreInputs(): boolean {
+    return this.weightInputs !== null;
+  }
 
   /** Start from an existing graph (plans and autodiff extend a built model). */
   static from(g: Graph): GraphBuilder {
@@ -61,6 +77,10 @@ export class GraphBuilder {
 
   /** A float32 initializer; asking again for the same name and tensor returns the same value. */
   weight(name: string, t: HostTensor): Value {
+    return this.weightInputs !== null ? this.weightInput(name, t) : this.initializer(name, t);
+  }
+
+  private initializer(name: string, t: HostTensor): Value {
     const existing = this.inits.find((i) => i.value.name === name);
     if (existing !== undefined && existing.data.dtype === "float32" && existing.data.tensor.data === t.data) {
       return existing.value;
@@ -68,6 +88,23 @@ export class GraphBuilder {
     const v = this.define(name, "float32", t.shape);
     this.inits.push({ value: v, data: { dtype: "float32", tensor: t } });
     return v;
+  }
+
+  /**
+   * Weights as inputs: the input `name` has the canonical shape of weightInputs[name]; a request
+   * for another shape of the same data (e.g. W_O as [H·d_head, d]) is a Reshape of that input.
+   * Names that are not weights (constants such as rotary.inv_freq) stay initializers.
+   */
+  private weightInput(name: string, t: HostTensor): Value {
+    const canonical = this.weightInputs!.get(name);
+    if (canonical === undefined) return this.initializer(name, t);
+    if (canonical.data.length !== t.data.length)
+      throw new ShapeMismatch(
+        `graph ${this.name}: weight ${name} [${canonical.shape.join(", ")}] requested as [${t.shape.join(", ")}]`,
+      );
+    const v = this.values.get(name) ?? this.input(name, "float32", canonical.shape);
+    const same = v.shape.length === t.shape.length && v.shape.every((d, i) => d === t.shape[i]);
+    return same ? v : this.reshape(v, t.shape);
   }
 
   int64s(values: readonly number[], shape: readonly number[] = [values.length], hint = "const"): Value {

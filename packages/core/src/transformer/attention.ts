@@ -60,7 +60,9 @@ export const attention = (
   const d = c.dModel;
   const [B, P] = inp.resid.shape as [string, string];
   const bias = (name: string) => w.get(`${pre}.attn.${name}`);
-  const perHeadInputs = ["q_input", "k_input", "v_input"].some((s) => sites.touches(`${pre}.attn.${s}`));
+  // Weights as graph inputs: the fused W_QKV would be a stale host-side copy, so use per-head W_Q/K/V.
+  const perHeadInputs =
+    g.weightsAreInputs || ["q_input", "k_input", "v_input"].some((s) => sites.touches(`${pre}.attn.${s}`));
 
   // The shared ln1 (fast path); in the per-head path each head normalises its own input and this
   // one is built only if a plan captures its sites.

@@ -26,6 +26,12 @@ export interface BuildOptions {
   /** Whether `logits` is an output (default true). */
   readonly logits?: boolean;
   readonly name?: string;
+  /**
+   * Canonical weights become float32 graph inputs named as the weights (canonical shapes) instead
+   * of initializers, so one compiled session runs with changing weights (training). Attention then
+   * uses the per-head form (no host-side fused W_QKV).
+   */
+  readonly weightsAsInputs?: boolean;
 }
 
 export interface TransformerGraph {
@@ -49,7 +55,7 @@ export const buildTransformerGraph = (
   w: Weights,
   opts: BuildOptions = {},
 ): TransformerGraph => {
-  const g = new GraphBuilder(opts.name ?? c.name);
+  const g = new GraphBuilder(opts.name ?? c.name, opts.weightsAsInputs === true ? { weightInputs: w } : {});
   const sites = new SiteRecorder(
     g,
     new Set(opts.capture ?? []),
