@@ -13,9 +13,11 @@ import { higherIsBetter, type EdgeSetup } from "./setup.ts";
  * higher is better (logit-diff, logprob, …) negated, so Δ is always "how much worse". With
  * `absolute`, Δ = |m(H \ {w→v}) − m(H)|.
  *
- * Same decisions, fewer runs: the next `speculate` parents of a receiver are tested against the
- * current H in one batched run; decisions up to and including the first removal are exact (each
- * was tested against the H it would have seen serially), the rest are retested against the new H.
+ * Same decisions, fewer runs: the next parents of a receiver (up to `speculate`) are tested in
+ * one batched run, either as single removals from the current H (exact up to and including the
+ * first removal) or, when removals have been the rule, as a chain H∖{c1}, H∖{c1,c2}, … (exact up
+ * to and including the first keep); every decision is taken against the H the serial algorithm
+ * would have seen, and the rest are retested.
  * Receivers cut off from the logits are skipped, as in ACDC; the edges still leading into them are
  * pruned at the end (select/prune: edges off every input → logits path).
  * `forwardPasses` counts every mask evaluated (what a serial implementation runs, plus the
@@ -119,6 +121,7 @@ export const acdc = (
     let forwardPasses = 0;
     let serialTests = 0;
     let baseline: number | null = null; // m(H), valid while H is unchanged
+    let removalRate = 0.5; //               running estimate, picks the speculation
     let full = Number.NaN;
     const damage = (without: number, base: number) =>
       opts.absolute ? Math.abs(without - base) : sign * (without - base);
@@ -135,13 +138,19 @@ export const acdc = (
       }
       let i = 0;
       while (i < parents.length) {
-        const batch = parents.slice(i, i + speculate);
+        // Speculate on the likelier outcome: mostly removals → a chain H∖{c1}, H∖{c1,c2}, … (exact up
+        // to the first keep); mostly keeps → single removals H∖{c1}, H∖{c2}, … (exact up to the
+        // first removal). The length covers about twice the expected run of that outcome.
+        const chain = removalRate >= 0.5;
+        const expected = chain ? 1 / Math.max(1e-3, 1 - removalRate) : 1 / Math.max(1e-3, removalRate);
+        const batch = parents.slice(i, i + Math.min(speculate, Math.max(1, Math.ceil(2 * expected))));
         const masks: Float32Array[] = [];
         if (baseline === null) masks.push(maskFromEdges(setup, inGraph));
+        const trial = Uint8Array.from(inGraph);
         for (const e of batch) {
-          const without = Uint8Array.from(inGraph);
-          without[e] = 0;
-          masks.push(maskFromEdges(setup, without));
+          if (!chain) trial.set(inGraph);
+          trial[e] = 0;
+          masks.push(maskFromEdges(setup, trial));
         }
         const r = yield* evaluateMasks(setup, masks);
         runs += r.runs;
@@ -151,19 +160,22 @@ export const acdc = (
           if (Number.isNaN(full)) full = baseline;
         }
         const off = masks.length - batch.length;
-        let removedAt = -1;
+        let decided = 0;
         for (let j = 0; j < batch.length; j++) {
-          const delta = damage(r.mean[off + j]!, baseline);
+          const without = r.mean[off + j]!;
+          const delta = damage(without, baseline);
           deltas[batch[j]!] = delta;
           serialTests++;
-          if (delta < opts.tau) {
+          decided++;
+          const removed = delta < opts.tau;
+          removalRate = 0.8 * removalRate + 0.2 * (removed ? 1 : 0);
+          if (removed) {
             inGraph[batch[j]!] = 0;
-            removedAt = j;
-            baseline = r.mean[off + j]!; // H \ {e} is the new baseline, already measured
-            break;
-          }
+            baseline = without; // H ∖ {e} is the new baseline, already measured
+            if (!chain) break; //  later singles were measured against the old H
+          } else if (chain) break; // later chain entries assumed this edge removed
         }
-        i += removedAt >= 0 ? removedAt + 1 : batch.length;
+        i += decided;
       }
     }
     const final = baseline ?? full;

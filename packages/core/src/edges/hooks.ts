@@ -1,4 +1,4 @@
-import type { GraphBuilder, Value } from "../graph/index.ts";
+import type { Dim, GraphBuilder, Value } from "../graph/index.ts";
 import type { ModelConfig } from "../model/index.ts";
 import type { SiteHooks } from "../transformer/index.ts";
 import type { EdgeLayout } from "./layout.ts";
@@ -66,7 +66,7 @@ export const edgeSites = (c: ModelConfig, layout: EdgeLayout): string[] => {
 interface Piece {
   readonly start: number; // first source index
   readonly size: number; //  k sources
-  readonly deltaT: Value; // Δᵀ [b, p, d, k]
+  readonly delta: Value; //  Δ [b, k, p·d]: one row per source, so contributions are per-example GEMMs
 }
 
 export const edgeHooks = (c: ModelConfig, layout: EdgeLayout): SiteHooks => {
@@ -91,24 +91,27 @@ export const edgeHooks = (c: ModelConfig, layout: EdgeLayout): SiteHooks => {
   const record = (g: GraphBuilder, z: Value, start: number) => {
     const k = z.shape[2] as number;
     const delta = g.sub(z, g.slice(inputs(g).ablated, 2, start, start + k)); // Δ = z − z′ [b, p, k, d]
-    pieces.push({ start, size: k, deltaT: g.transpose(delta, [0, 1, 3, 2]) });
+    const rows = g.reshape(g.transpose(delta, [0, 2, 1, 3]), [z.shape[0]!, k, "pos·d"]); // [b, k, p·d]
+    pieces.push({ start, size: k, delta: rows });
   };
 
   /**
-   * Σ_u (1 − m_uv) Δ_u for destinations [d0, d0 + n), reading sources [0, nSources):
-   * Δᵀ [b, p, d, k] · (1 − m)[b, 1, k, n] → [b, p, d, n], summed over pieces → [b, p, n, d].
+   * Σ_u (1 − m_uv) Δ_u for destinations [d0, d0 + n), reading sources [0, nSources): per example
+   * one GEMM per piece, (1 − m)ᵀ [b, n, k] · Δ [b, k, p·d] → [b, n, p·d], summed over pieces,
+   * then laid out as [b, p, n, d]. (A [b, p]-batched product of [d, k]·[k, n] blocks would be
+   * b·p tiny GEMMs; this is b large ones.)
    */
-  const contribution = (g: GraphBuilder, d0: number, n: number, nSources: number): Value => {
+  const contribution = (g: GraphBuilder, d0: number, n: number, nSources: number, like: Value): Value => {
     const { keep } = inputs(g);
-    const cols = g.slice(keep, 2, d0, d0 + n); //                                     [b, S, n]
+    const cols = g.transpose(g.slice(keep, 2, d0, d0 + n), [0, 2, 1]); //           [b, n, S]
     let sum: Value | null = null;
     for (const p of pieces) {
       if (p.start >= nSources) break;
-      const w = g.unsqueeze(g.slice(cols, 1, p.start, p.start + p.size), 1); //      [b, 1, k, n]
-      const part = g.matmul(p.deltaT, w); //                                          [b, p, d, n]
+      const part = g.matmul(g.slice(cols, 2, p.start, p.start + p.size), p.delta); // [b, n, p·d]
       sum = sum === null ? part : g.add(sum, part);
     }
-    return g.transpose(sum!, [0, 1, 3, 2]);
+    const [B, P] = like.shape as [Dim, Dim];
+    return g.transpose(g.reshape(sum!, [B, n, P, d]), [0, 2, 1, 3]); //                [b, p, n, d]
   };
 
   const destIndex = (name: string): number => {
@@ -146,7 +149,7 @@ export const edgeHooks = (c: ModelConfig, layout: EdgeLayout): SiteHooks => {
         // One contribution for all of layer l's attention destinations, sliced per q/k/v.
         const first = firstAttnDest(l);
         const n = layout.granularity === "head" ? c.nHeads + 2 * c.nKvHeads : 1;
-        if (!attnContrib.has(l)) attnContrib.set(l, contribution(g, first.index, n, first.nSources));
+        if (!attnContrib.has(l)) attnContrib.set(l, contribution(g, first.index, n, first.nSources, value));
         const all = attnContrib.get(l)!;
         if (layout.granularity === "layer") return g.sub(value, all); //   [b, p, 1, d] over every head
         const off = rest === "attn.q_input" ? 0 : rest === "attn.k_input" ? c.nHeads : c.nHeads + c.nKvHeads;
@@ -155,13 +158,13 @@ export const edgeHooks = (c: ModelConfig, layout: EdgeLayout): SiteHooks => {
       }
       case "mlp_in": {
         const v = destIndex(`m${l}`);
-        const contrib = contribution(g, v, 1, layout.destinations[v]!.nSources); //  [b, p, 1, d]
+        const contrib = contribution(g, v, 1, layout.destinations[v]!.nSources, value); // [b, p, 1, d]
         return g.sub(value, g.reshape(contrib, [B, P, d]));
       }
     }
     if (site === last) {
       const v = destIndex("logits");
-      const contrib = contribution(g, v, 1, layout.destinations[v]!.nSources);
+      const contrib = contribution(g, v, 1, layout.destinations[v]!.nSources, value);
       return g.sub(value, g.reshape(contrib, [B, P, d]));
     }
     return value;

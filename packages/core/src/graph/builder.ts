@@ -316,16 +316,16 @@ export class GraphBuilder {
 
   // ---- shape ops -----------------------------------------------------------------------------
   /**
-   * Reshape to `shape`, where symbolic dims must be carried from the input. Lowered to ONNX's
-   * shape tensor with 0 ("copy input dim i") where the symbol sits at the same index, and −1 for
-   * at most one symbol that moved.
+   * Reshape to `shape`, where symbolic dims are carried from the input. Lowered to ONNX's shape
+   * tensor with 0 ("copy input dim i") where the symbol sits at the same index, and −1 for at most
+   * one symbol that moved or is new (a new name stands for the product ONNX infers, e.g. "pos·d").
    */
   reshape(x: Value, shape: readonly Dim[]): Value {
     let inferred = false;
     const spec = shape.map((d, i) => {
       if (typeof d === "number") return d;
       if (x.shape[i] === d) return 0;
-      if (inferred || !x.shape.includes(d)) {
+      if (inferred) {
         throw new ShapeMismatch(`Reshape: cannot express [${x.shape.join(", ")}] → [${shape.join(", ")}]`);
       }
       inferred = true;

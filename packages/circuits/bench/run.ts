@@ -1,0 +1,155 @@
+/**
+ * `pnpm bench:circuits` (also run by `pnpm bench`): circuit discovery on the GPT-2-small-shaped
+ * model (random weights) and on stories260K, every ratio measured side by side in one run:
+ *   - EAP scoring of all edges (the corrupted forward for z′ + one forward-and-backward) against
+ *     one plain forward pass (goal ≤ 3.5×), and the forward-and-backward alone;
+ *   - EAP-IG over inputs with 5 steps against one forward pass;
+ *   - exact edge patching, edges per second with batched masks against one run per edge;
+ *   - ACDC wall time and the number of forward passes it used.
+ * Writes bench/out/latest.json and prints a markdown table.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import {
+  gpt2SmallConfig,
+  loadModel,
+  makeSessionCache,
+  type ModelConfig,
+  randomWeights,
+  runPlan,
+  type SessionCache,
+  type Weights,
+} from "@patchbay/core";
+import { Effect } from "effect";
+import { hasShared, sharedPath } from "../../core/src/testing/shared.ts";
+import { peakRssMb, timeSideBySide } from "../../core/bench/timing.ts";
+import { acdc, eap, eapIgInputs, type EdgeTask, exactScores, prepareEdges } from "../src/index.ts";
+
+const rows: { name: string; value: string; note: string }[] = [];
+const record = (name: string, value: string, note = "") => {
+  rows.push({ name, value, note });
+  console.log(`${name}: ${value} ${note}`);
+};
+const run = <A, E>(e: Effect.Effect<A, E>) => Effect.runPromise(e);
+
+/** N clean/corrupted pairs of length P; logit difference of two ids at the last position. */
+const taskFor = (c: ModelConfig, N: number, P: number): EdgeTask => {
+  const seq = (k: number) => Array.from({ length: P }, (_, p) => (k * 131 + p * 17 + 3) % c.vocabSize);
+  const clean = Array.from({ length: N }, (_, b) => seq(2 * b));
+  const corrupted = Array.from({ length: N }, (_, b) => seq(2 * b + 1));
+  const positions = clean.map(() => [P - 1]);
+  return {
+    clean,
+    corrupted,
+    ablation: "resample",
+    metric: "logit-diff",
+    positions,
+    answers: clean.map((_, b) => [(b + 1) % c.vocabSize]),
+    wrong: clean.map((_, b) => [(b + 2) % c.vocabSize]),
+  };
+};
+
+const sec = (s: number) => (s >= 1 ? `${s.toFixed(2)} s` : `${(s * 1000).toFixed(1)} ms`);
+
+const benchModel = (label: string, c: ModelConfig, w: Weights, opts: { acdc: boolean }) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const cache: SessionCache = yield* makeSessionCache(label);
+      const model = { config: c, weights: w };
+      const task = taskFor(c, 8, 128);
+      const plain = {
+        captures: [],
+        interventions: [],
+        gradients: [],
+        metric: { kind: "logit-diff" as const },
+        logits: false,
+      };
+      const binding = { positions: task.positions, answers: task.answers!, wrong: task.wrong! };
+      const forward = () => run(runPlan(cache, model, plain, task.clean, { metric: binding }));
+      const t0 = performance.now();
+      const setup = yield* prepareEdges(cache, model, task);
+      yield* eap(setup);
+      record(
+        `${label}: edges`,
+        `${setup.layout.edges.length}`,
+        `${setup.layout.sources.length} sources × ${setup.layout.destinations.length} destinations`,
+      );
+      record(`${label}: edge graph build + compile + first EAP`, sec((performance.now() - t0) / 1000));
+      yield* eapIgInputs(setup, { steps: 5 });
+      const t = yield* Effect.promise(() =>
+        timeSideBySide(
+          {
+            forward,
+            eapTotal: () => run(Effect.flatMap(prepareEdges(cache, model, task), eap)),
+            eapBackward: () => run(eap(setup)),
+            ig5: () => run(eapIgInputs(setup, { steps: 5 })),
+          },
+          3,
+          4,
+        ),
+      );
+      record(`${label}: one forward 8×128 (metric only)`, sec(t.forward));
+      record(
+        `${label}: EAP, all edges (corrupted forward + forward/backward) / forward`,
+        `${(t.eapTotal / t.forward).toFixed(2)}×`,
+        `(${sec(t.eapTotal)}; goal ≤ 3.5×)`,
+      );
+      record(
+        `${label}: EAP forward/backward alone / forward`,
+        `${(t.eapBackward / t.forward).toFixed(2)}×`,
+        `(${sec(t.eapBackward)})`,
+      );
+      record(
+        `${label}: EAP-IG inputs, 5 steps / forward`,
+        `${(t.ig5 / t.forward).toFixed(2)}×`,
+        `(${sec(t.ig5)})`,
+      );
+
+      // Exact patching on a smaller batch (2 examples × 32 tokens): 32 edges with batched masks
+      // (one run, 64 rows) against one run per edge (32 runs of 2 rows).
+      const small = yield* prepareEdges(cache, model, taskFor(c, 2, 32));
+      const sample = Array.from({ length: 32 }, (_, i) => Math.floor((i * small.layout.edges.length) / 32));
+      const perEdge = () => run(Effect.forEach(sample, (e) => exactScores(small, [e]), { discard: true }));
+      yield* exactScores(small, sample);
+      const te = yield* Effect.promise(() =>
+        timeSideBySide({ batched: () => run(exactScores(small, sample)), perEdge }, 3, 4),
+      );
+      record(
+        `${label}: exact patching, edges/s (2 examples × 32 tokens), batched masks`,
+        `${(sample.length / te.batched).toFixed(1)}`,
+        `one run per edge: ${(sample.length / te.perEdge).toFixed(1)} edges/s (batched is ${(te.perEdge / te.batched).toFixed(2)}× faster)`,
+      );
+
+      if (opts.acdc) {
+        const acdcSetup = yield* prepareEdges(cache, model, { ...taskFor(c, 4, 32), metric: "kl" });
+        const ta = performance.now();
+        const r = yield* acdc(acdcSetup, { tau: 0.01 });
+        const wall = (performance.now() - ta) / 1000;
+        const kept = r.inGraph.reduce((a, b) => a + b, 0);
+        record(
+          `${label}: ACDC (KL, τ = 0.01, 4 examples × 32 tokens)`,
+          sec(wall),
+          `${r.forwardPasses} forward passes (masks evaluated) in ${r.runs} runs; serial ACDC would run ${r.serialTests}; kept ${kept} of ${acdcSetup.layout.edges.length} edges`,
+        );
+      }
+    }),
+  );
+
+const main = Effect.gen(function* () {
+  const only = process.env.BENCH_ONLY; // "gpt2" or "stories" to run one model
+  if (only !== "stories")
+    yield* benchModel("gpt2-small-shaped", gpt2SmallConfig, randomWeights(gpt2SmallConfig, 0), {
+      acdc: false,
+    });
+  if (only === "gpt2") return;
+  if (hasShared) {
+    const stories = yield* loadModel(sharedPath("models", "stories260K", "stories260K.bin"));
+    yield* benchModel("stories260K", stories.config, stories.weights, { acdc: true });
+  } else console.warn("../shared is absent: stories260K circuit benchmarks skipped");
+  record("peak RSS", `${peakRssMb().toFixed(0)} MB`);
+});
+
+await Effect.runPromise(main);
+mkdirSync(new URL("./out/", import.meta.url), { recursive: true });
+writeFileSync(new URL("./out/latest.json", import.meta.url), JSON.stringify(rows, null, 1));
+console.log("\n| measure | value | note |\n|---|---|---|");
+for (const r of rows) console.log(`| ${r.name} | ${r.value} | ${r.note} |`);
