@@ -51,3 +51,5 @@ export {
   craft,
   type DiscretiseSpec,
 } from "./rasp/craft.ts";
+// trained zoo models: trainer (Adam on the engine's autodiff), induction / IOI / greater-than, ground truth
+export * from "./train/index.ts";

@@ -1,0 +1,121 @@
+import type { ModelConfig } from "../../model/config.ts";
+import { mulberry32 } from "../../model/random.ts";
+import type { HostTensor } from "../../tensor/index.ts";
+import type { PatchingTask } from "./circuit.ts";
+import type { TrainExample, TrainTask } from "./train.ts";
+
+/**
+ * An IOI-like task (indirect object identification, Wang et al. 2022) over a small word-level
+ * vocabulary: fixed templates with two names A, B and a repeated subject S ∈ {A, B}, e.g.
+ *   <bos> When A and B went to the store , B gave a drink to   → A   (the name that occurs once)
+ * Both orders occur (S = B: "ABBA"; S = A: "BABA"). The answer is the indirect object IO, the
+ * name other than S. Corruption (the usual ABC distribution): the same template with three
+ * distinct names, all different from A and B, so neither clean answer is supported.
+ * Metric: logit difference logit[IO] − logit[S] at the last position.
+ */
+export const IOI_NAMES = ["Mary", "John", "Alice", "Bob", "Tom", "Anna", "Kate", "Paul"] as const;
+
+/** Templates: "A", "B" are the two names of the first clause, "S" the repeated subject. */
+export const IOI_TEMPLATES: readonly (readonly string[])[] = [
+  "When A and B went to the store , S gave a drink to".split(" "),
+  "When A and B went to the park , S gave a ball to".split(" "),
+  "After A and B went to the school , S gave a book to".split(" "),
+  "Then , A and B had a long talk . S gave a pen to".split(" "),
+  "While A and B were at the market , S handed a bag to".split(" "),
+];
+
+const WORDS = [...new Set(IOI_TEMPLATES.flat().filter((w) => w !== "A" && w !== "B" && w !== "S"))];
+export const ioiVocab = (): string[] => ["<bos>", "<unk>", ...IOI_NAMES, ...WORDS];
+const VOCAB = ioiVocab();
+const id = (w: string): number => VOCAB.indexOf(w);
+const NAME_IDS = IOI_NAMES.map(id);
+
+export const trainedIoiConfig = (): ModelConfig => ({
+  name: "zoo-trained-ioi",
+  family: "zoo",
+  dModel: 32,
+  nLayers: 2,
+  nHeads: 2,
+  nKvHeads: 2,
+  dHead: 16,
+  dMlp: null,
+  gatedMlp: false,
+  act: "relu",
+  vocabSize: VOCAB.length,
+  nCtx: 1 + Math.max(...IOI_TEMPLATES.map((t) => t.length)),
+  positional: "learned",
+  rotary: null,
+  norm: "none",
+  normEps: 1e-5,
+  parallelResidual: false,
+  attnScale: 1 / 4,
+});
+
+const pick = (rand: () => number, n: number): number => Math.floor(rand() * n);
+
+/** k distinct names (ids) not in `avoid`. */
+const names = (rand: () => number, k: number, avoid: readonly number[] = []): number[] => {
+  const pool = NAME_IDS.filter((n) => !avoid.includes(n));
+  for (let i = 0; i < k; i++) {
+    const j = i + pick(rand, pool.length - i);
+    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+  }
+  return pool.slice(0, k);
+};
+
+const fill = (template: readonly string[], a: number, b: number, s: number): number[] => [
+  id("<bos>"),
+  ...template.map((w) => (w === "A" ? a : w === "B" ? b : w === "S" ? s : id(w))),
+];
+
+interface IoiExample {
+  readonly template: number;
+  readonly a: number;
+  readonly b: number;
+  readonly s: number;
+  readonly io: number;
+}
+
+const sampleIoi = (rand: () => number): IoiExample => {
+  const template = pick(rand, IOI_TEMPLATES.length);
+  const [a, b] = names(rand, 2) as [number, number];
+  const s = rand() < 0.5 ? b : a;
+  return { template, a, b, s, io: s === a ? b : a };
+};
+
+export const ioiTrainTask = (): TrainTask => ({
+  name: "ioi",
+  sample: (rand): TrainExample => {
+    const e = sampleIoi(rand);
+    const seq = fill(IOI_TEMPLATES[e.template]!, e.a, e.b, e.s);
+    return { seq, positions: [seq.length - 1], targets: [e.io] };
+  },
+});
+
+export const ioiPatchingTask = (seed: number, n: number): PatchingTask => {
+  const rand = mulberry32(seed);
+  const clean: number[][] = [];
+  const corrupted: number[][] = [];
+  const io: number[] = [];
+  const s: number[] = [];
+  for (let k = 0; k < n; k++) {
+    const e = sampleIoi(rand);
+    const t = IOI_TEMPLATES[e.template]!;
+    clean.push(fill(t, e.a, e.b, e.s));
+    const [x, y, z] = names(rand, 3, [e.a, e.b]) as [number, number, number];
+    corrupted.push(fill(t, x, y, z));
+    io.push(e.io);
+    s.push(e.s);
+  }
+  return {
+    name: "ioi",
+    metricName: "logit difference logit[IO] − logit[S] at the last position",
+    clean,
+    corrupted,
+    metric: (logits: HostTensor, r: number, b: number) => {
+      const [, P, V] = logits.shape as [number, number, number];
+      const row = (r * P + clean[b]!.length - 1) * V;
+      return logits.data[row + io[b]!]! - logits.data[row + s[b]!]!;
+    },
+  };
+};
