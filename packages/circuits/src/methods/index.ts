@@ -22,3 +22,12 @@ export {
   resolveReceivers,
 } from "./patching.ts";
 export { type EdgeSetup, type EdgeTask, higherIsBetter, type Model, prepareEdges } from "./setup.ts";
+export {
+  compareToTruth,
+  type Discovered,
+  Discovery,
+  discover,
+  Method,
+  Selection,
+  type TruthComparison,
+} from "./discover.ts";

@@ -1,0 +1,146 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  compareToTruth,
+  type Discovered,
+  type Discovery,
+  discover,
+  type EdgeSetup,
+  prepareEdges,
+  toMibJson,
+  toSvg,
+  type TruthComparison,
+} from "@patchbay/circuits";
+import { builtinCircuit, openModel, taskFor } from "@patchbay/core";
+import { type Flags, intFlag } from "@patchbay/core/cli";
+import { Effect } from "effect";
+
+/**
+ * The main job: discover the circuit of a built-in model whose circuit is known (the compiled
+ * induction model: previous-token head a0.h1 → induction head a1.h2 by K-composition), with EAP,
+ * EAP-IG, ACDC and exact patching, and print each against the ground truth: edges found,
+ * precision, recall, ROC AUC, faithfulness and its spread. Writes the circuits as EAP-IG/MIB JSON
+ * and SVG under out/demo/. Nothing is downloaded: the model is built from code on first use.
+ */
+const MODEL = "builtin:induction";
+const OUT = "out/demo";
+
+const methods: readonly Discovery[] = [
+  {
+    method: { _tag: "eap" },
+    selection: { _tag: "faithful", target: 0.9, absolute: true },
+    checkSample: 81,
+    checkSeed: 0,
+  },
+  {
+    method: { _tag: "eap-ig-inputs", steps: 5 },
+    selection: { _tag: "faithful", target: 0.9, absolute: true },
+    checkSample: 81,
+    checkSeed: 0,
+  },
+  {
+    method: { _tag: "acdc", tau: 0.5, order: "normal", seed: 0, absolute: false },
+    checkSample: 0,
+    checkSeed: 0,
+  },
+  {
+    method: { _tag: "exact" },
+    selection: { _tag: "faithful", target: 0.9, absolute: true },
+    checkSample: 0,
+    checkSeed: 0,
+  },
+];
+
+const fmt = (x: number | undefined | null, d = 3) =>
+  x === undefined || x === null || !Number.isFinite(x) ? "—" : x.toFixed(d);
+
+const row = (cells: readonly string[], widths: readonly number[]) =>
+  cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+
+export const demoCommand = (f: Flags) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const seed = intFlag(f, "seed", 0);
+      const n = intFlag(f, "n", 32, 1);
+      const t0 = performance.now();
+      const model = yield* openModel(MODEL);
+      // corrupt the first block only ([BOS, B, A]): the induction head must find A's earlier
+      // occurrence through the previous-token head, so every edge of the mechanism is visible
+      const truthEdges = builtinCircuit(MODEL).variants["resample/first"]!;
+      console.log(
+        `patchbay demo: ${MODEL} — ${model.config.nLayers} layers × ${model.config.nHeads} heads, d_model ${model.config.dModel} (built from code, cached; ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+      );
+      const task = taskFor(MODEL, { seed, n, options: { corrupt: "first" } });
+      const setup: EdgeSetup = yield* prepareEdges(model.sessions, model, {
+        ...task,
+        ablation: "resample",
+        metric: "logit-diff",
+      });
+      console.log(
+        `task: ${n} clean/corrupted pairs [BOS, A, A] vs [BOS, B, A] (seed ${seed}); metric: logit difference of the repeated token; resample ablation; ${setup.layout.edges.length} edges`,
+      );
+      console.log(`ground truth (${truthEdges.length} edges): ${truthEdges.join(", ")}\n`);
+
+      const results: { r: Discovered; t: TruthComparison }[] = [];
+      for (const spec of methods) {
+        const r = yield* discover(setup, spec);
+        results.push({ r, t: compareToTruth(setup.layout, r.inGraph, r.scores, truthEdges) });
+      }
+      const widths = [26, 6, 8, 9, 7, 8, 14, 9, 7, 8];
+      console.log(
+        row(
+          [
+            "method",
+            "edges",
+            "correct",
+            "precision",
+            "recall",
+            "ROC AUC",
+            "faithfulness",
+            "spread",
+            "ρ exact",
+            "time",
+          ],
+          widths,
+        ),
+      );
+      for (const { r, t } of results) {
+        const s = r.evaluation.perExample;
+        console.log(
+          row(
+            [
+              r.method,
+              String(t.found),
+              String(t.correct),
+              fmt(t.precision),
+              fmt(t.recall),
+              fmt(t.auc),
+              fmt(r.evaluation.faithfulness),
+              `${fmt(s.min, 2)}–${fmt(s.max, 2)}`,
+              fmt(r.check?.spearman),
+              `${r.seconds.toFixed(2)} s`,
+            ],
+            widths,
+          ),
+        );
+      }
+      const acdc = results.find((x) => x.r.method.startsWith("acdc"))!;
+      console.log(`\nACDC's circuit against the ground truth:`);
+      setup.layout.edges.forEach((e, i) => {
+        const inTruth = truthEdges.includes(e.name);
+        if (acdc.r.inGraph[i] || inTruth)
+          console.log(`  ${acdc.r.inGraph[i] ? (inTruth ? "✓" : "✗ extra  ") : "✗ missing"} ${e.name}`);
+      });
+      mkdirSync(OUT, { recursive: true });
+      for (const { r } of results) {
+        const name = r.method.split("(")[0]!;
+        const circuit = { layout: setup.layout, inGraph: r.inGraph, scores: r.scores };
+        writeFileSync(
+          join(OUT, `${name}.json`),
+          JSON.stringify(toMibJson(setup.layout, circuit, model.config), null, 1),
+        );
+        writeFileSync(join(OUT, `${name}.svg`), toSvg(circuit));
+      }
+      console.log(`wrote ${OUT}/{eap,eap-ig-inputs,acdc,exact}.{json,svg} (EAP-IG/MIB circuit JSON and SVG)`);
+    }),
+  );

@@ -1,0 +1,1 @@
+export { circuitCommand, circuitFlags, circuitUsage, methodFromFlags, printDiscovery } from "./circuit.ts";

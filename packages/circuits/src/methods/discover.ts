@@ -1,0 +1,219 @@
+import type { EdgeLayout, InputError, RuntimeError } from "@patchbay/core";
+import { Effect, Schema } from "effect";
+import { rocAuc } from "../evaluate/index.ts";
+import { byThreshold, greedy, prune, topN } from "../select/index.ts";
+import { acdc } from "./acdc.ts";
+import { eap, eapIgActivations, eapIgInputs, type EdgeScores } from "./attribution.ts";
+import {
+  type AttributionCheck,
+  type CircuitEvaluation,
+  checkAttribution,
+  evaluateCircuits,
+} from "./evaluation.ts";
+import { exactScores } from "./exact.ts";
+import type { EdgeSetup } from "./setup.ts";
+
+/**
+ * One discovery run as data: method and parameters, how a circuit is selected from the scores,
+ * and the checks reported with it. The same spec drives the API, the CLI and experiment files.
+ */
+export const Selection = Schema.Union(
+  Schema.TaggedStruct("top-n", {
+    n: Schema.Int.pipe(Schema.positive()),
+    absolute: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  }),
+  Schema.TaggedStruct("threshold", {
+    tau: Schema.Number,
+    absolute: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  }),
+  Schema.TaggedStruct("greedy", {
+    n: Schema.Int.pipe(Schema.positive()),
+    absolute: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  }),
+  /** The smallest top-n circuit (pruned) whose faithfulness reaches `target`. */
+  Schema.TaggedStruct("faithful", {
+    target: Schema.Number,
+    absolute: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  }),
+);
+export type Selection = typeof Selection.Type;
+
+export const Method = Schema.Union(
+  Schema.TaggedStruct("eap", {}),
+  Schema.TaggedStruct("eap-ig-inputs", {
+    steps: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 5 }),
+  }),
+  Schema.TaggedStruct("eap-ig-activations", {
+    steps: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 5 }),
+  }),
+  Schema.TaggedStruct("exact", {}),
+  Schema.TaggedStruct("acdc", {
+    tau: Schema.Number,
+    order: Schema.optionalWith(Schema.Literal("normal", "reverse", "random"), {
+      default: () => "normal" as const,
+    }),
+    seed: Schema.optionalWith(Schema.Int, { default: () => 0 }),
+    absolute: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  }),
+);
+export type Method = typeof Method.Type;
+
+export const Discovery = Schema.Struct({
+  method: Method,
+  /** How the circuit is chosen from scores (ACDC chooses its own). Default: top 5% by |score|. */
+  selection: Schema.optional(Selection),
+  /** Attribution methods: Spearman against exact patching on this many sampled edges (0: skip). */
+  checkSample: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 64 }),
+  checkSeed: Schema.optionalWith(Schema.Int, { default: () => 0 }),
+});
+export type Discovery = typeof Discovery.Type;
+
+export interface Discovered {
+  readonly method: string;
+  /** [E] per-edge scores in loss units (positive: ablating hurts); ACDC: the Δ it measured */
+  readonly scores: Float64Array;
+  /** [E] the selected circuit, pruned */
+  readonly inGraph: Uint8Array;
+  readonly evaluation: CircuitEvaluation;
+  readonly full: number;
+  readonly empty: number;
+  /** attribution methods: rank agreement with exact patching on a sample */
+  readonly check: AttributionCheck | null;
+  readonly runs: number;
+  readonly seconds: number;
+}
+
+/**
+ * The smallest top-n circuit with f ≥ target: every n when E ≤ 256, else a geometric grid of
+ * sizes, all evaluated in one batched run; the full graph when no smaller one reaches it.
+ */
+const smallestFaithful = (setup: EdgeSetup, scores: Float64Array, target: number, absolute: boolean) =>
+  Effect.gen(function* () {
+    const { layout } = setup;
+    const E = layout.edges.length;
+    const sizes =
+      E <= 256
+        ? Array.from({ length: E }, (_, i) => i + 1)
+        : [...new Set(Array.from({ length: 48 }, (_, i) => Math.max(1, Math.round(E ** ((i + 1) / 48)))))];
+    const circuits = sizes.map((n) => prune(layout, topN(layout, scores, n, { absolute }).inGraph));
+    const ev = yield* evaluateCircuits(setup, circuits);
+    const k = ev.circuits.findIndex((c) => c.faithfulness >= target);
+    return k >= 0 ? circuits[k]! : new Uint8Array(E).fill(1);
+  });
+
+const select = (
+  layout: EdgeLayout,
+  scores: Float64Array,
+  s: Exclude<Selection, { _tag: "faithful" }> | undefined,
+): Uint8Array => {
+  const E = layout.edges.length;
+  const sel = s ?? { _tag: "top-n" as const, n: Math.max(1, Math.round(0.05 * E)), absolute: true };
+  switch (sel._tag) {
+    case "top-n":
+      return prune(layout, topN(layout, scores, Math.min(E, sel.n), sel).inGraph);
+    case "threshold":
+      return prune(layout, byThreshold(layout, scores, sel.tau, sel).inGraph);
+    case "greedy":
+      return prune(layout, greedy(layout, scores, Math.min(E, sel.n), sel).inGraph);
+  }
+};
+
+export const discover = (
+  setup: EdgeSetup,
+  spec: Discovery,
+): Effect.Effect<Discovered, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const t0 = performance.now();
+    const m = spec.method;
+    let scored: EdgeScores | null = null;
+    let inGraph: Uint8Array;
+    let runs = 0;
+    if (m._tag === "acdc") {
+      const r = yield* acdc(setup, m);
+      inGraph = r.inGraph;
+      runs = r.runs;
+      scored = {
+        method: `acdc(τ=${m.tau}, ${m.order})`,
+        scores: r.deltas,
+        runs: r.runs,
+        rows: r.forwardPasses,
+      };
+    } else {
+      scored =
+        m._tag === "eap"
+          ? yield* eap(setup)
+          : m._tag === "eap-ig-inputs"
+            ? yield* eapIgInputs(setup, m)
+            : m._tag === "eap-ig-activations"
+              ? yield* eapIgActivations(setup, m)
+              : yield* exactScores(setup);
+      const sel = spec.selection;
+      inGraph =
+        sel?._tag === "faithful"
+          ? yield* smallestFaithful(setup, scored.scores, sel.target, sel.absolute)
+          : select(setup.layout, scored.scores, sel);
+      runs = scored.runs;
+    }
+    const check =
+      m._tag !== "acdc" && m._tag !== "exact" && spec.checkSample > 0
+        ? yield* checkAttribution(setup, scored, { sample: spec.checkSample, seed: spec.checkSeed })
+        : null;
+    const ev = yield* evaluateCircuits(setup, [inGraph]);
+    return {
+      method: scored.method,
+      scores: scored.scores,
+      inGraph,
+      evaluation: ev.circuits[0]!,
+      full: ev.full,
+      empty: ev.empty,
+      check,
+      runs,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  });
+
+/** A circuit against a ground-truth edge set: counts, precision, recall and ROC AUC of |scores|. */
+export interface TruthComparison {
+  readonly truth: number;
+  readonly found: number;
+  readonly correct: number;
+  readonly precision: number;
+  readonly recall: number;
+  readonly auc: number;
+  readonly missing: readonly string[];
+  readonly extra: readonly string[];
+}
+
+export const compareToTruth = (
+  layout: EdgeLayout,
+  inGraph: Uint8Array,
+  scores: ArrayLike<number>,
+  truthNames: readonly string[],
+): TruthComparison => {
+  const names = new Set(truthNames);
+  const truth = new Uint8Array(layout.edges.map((e) => (names.has(e.name) ? 1 : 0)));
+  const unknown = truthNames.filter((n) => !layout.edges.some((e) => e.name === n));
+  if (unknown.length > 0)
+    throw new RangeError(`ground truth names edges not in the layout: ${unknown.join(", ")}`);
+  let correct = 0;
+  let found = 0;
+  const missing: string[] = [];
+  const extra: string[] = [];
+  layout.edges.forEach((e, i) => {
+    if (inGraph[i]) found++;
+    if (inGraph[i] && truth[i]) correct++;
+    if (truth[i] && !inGraph[i]) missing.push(e.name);
+    if (inGraph[i] && !truth[i]) extra.push(e.name);
+  });
+  const key = Float64Array.from(scores, (s) => (Number.isNaN(s) ? Number.NEGATIVE_INFINITY : Math.abs(s)));
+  return {
+    truth: names.size,
+    found,
+    correct,
+    precision: found === 0 ? Number.NaN : correct / found,
+    recall: names.size === 0 ? Number.NaN : correct / names.size,
+    auc: rocAuc(key, truth),
+    missing,
+    extra,
+  };
+};
