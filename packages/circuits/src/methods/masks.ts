@@ -14,7 +14,7 @@ import type { EdgeSetup } from "./setup.ts";
 /**
  * Many circuits in few runs. A circuit is a mask m [S·D] over the layout (1 keeps an edge); M
  * masks over N examples become M·N rows of one compiled graph (row r = mask ⌊r/N⌋ on example
- * r mod N), run in chunks whose z′ stays under `maxFloats`.
+ * r mod N), run in chunks whose working set stays under a float budget.
  */
 export interface MaskRun {
   /** mean over the N examples, per mask [M] */
@@ -26,7 +26,8 @@ export interface MaskRun {
   readonly rows: number;
 }
 
-export const DEFAULT_MAX_FLOATS = 48 * 1024 * 1024; // 192 MiB of z′ per run
+/** Floats a run may hold (3 GiB): z′ plus the per-destination activations of forward and backward. */
+export const DEFAULT_MAX_FLOATS = 768 * 1024 * 1024;
 
 export const edgePlan = (setup: EdgeSetup, gradients: readonly GradTarget[] = []): Plan => ({
   captures: [],
@@ -70,9 +71,18 @@ export const tileRows = (setup: EdgeSetup, rowsOf: readonly number[]) => {
   };
 };
 
-/** Rows per run so that z′ of a chunk holds at most maxFloats floats (at least one row). */
-export const rowsPerRun = (setup: EdgeSetup, maxFloats = DEFAULT_MAX_FLOATS): number =>
-  Math.max(1, Math.floor(maxFloats / (setup.ablated.data.length / setup.N)));
+/**
+ * Rows per run within the budget (at least one). A row holds z′ [P, S, d] and, in the edge graph,
+ * every destination's own input and norm intermediates, [P, L·(H + 2H_kv + 1), d] several times
+ * over in forward and backward (≈ 8 copies, measured on GPT-2 small: 8 rows × 128 tokens of
+ * forward + backward peaked near 12 GB).
+ */
+export const rowsPerRun = (setup: EdgeSetup, maxFloats = DEFAULT_MAX_FLOATS): number => {
+  const c = setup.model.config;
+  const perDest = c.nLayers * (c.nHeads + 2 * c.nKvHeads + 1);
+  const perRow = setup.P * c.dModel * (setup.layout.sources.length + 8 * perDest);
+  return Math.max(1, Math.floor(maxFloats / perRow));
+};
 
 /**
  * One run of the edge plan on explicit rows: `rowsOf` gives each row's example, `maskOf(r, out)`

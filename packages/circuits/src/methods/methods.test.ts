@@ -21,6 +21,7 @@ import {
   exactScores,
   faithfulnessCurve,
   nodePatching,
+  nodePositionPatching,
   pathPatching,
   prepareEdges,
 } from "./index.ts";
@@ -74,31 +75,43 @@ describe("attribution against exact patching", () => {
     // No final norm and logit difference: the metric is linear in the mask of every edge into the
     // logits, so first-order estimates are exact there.
     await fc.assert(
-      fc.asyncProperty(fc.nat(1000), fc.boolean(), fc.boolean(), async (seed, mlp, parallel) => {
-        const c = small({ norm: "none", dMlp: mlp ? 16 : null, parallelResidual: parallel });
-        const m = { config: c, weights: randomWeights(c, seed) };
-        await run((cache) =>
-          Effect.gen(function* () {
-            const setup = yield* prepareEdges(cache, m, task(c, seed));
-            const exact = yield* exactScores(setup);
-            const e = yield* eap(setup);
-            const igIn = yield* eapIgInputs(setup, { steps: 3 });
-            const igAct = yield* eapIgActivations(setup, { steps: 3 });
-            const intoLogits = setup.layout.edges.filter(
-              (x) => setup.layout.destinations[x.destination]!.kind === "logits",
-            );
-            for (const x of intoLogits) {
-              const want = exact.scores[x.index]!;
-              expect(close(e.scores[x.index]!, want, 1e-3), `EAP ${x.name}`).toBe(true);
-              expect(close(igIn.scores[x.index]!, want, 1e-3), `EAP-IG inputs ${x.name}`).toBe(true);
-              expect(close(igAct.scores[x.index]!, want, 1e-3), `EAP-IG activations ${x.name}`).toBe(true);
-            }
-            // and they are real numbers everywhere, not only there
-            expect(e.scores.every(Number.isFinite)).toBe(true);
-          }),
-        );
-      }),
-      { numRuns: 6, seed: 3 },
+      fc.asyncProperty(
+        fc.nat(1000),
+        fc.boolean(),
+        fc.boolean(),
+        fc.boolean(),
+        fc.constantFrom("head" as const, "layer" as const),
+        async (seed, mlp, parallel, gqa, granularity) => {
+          const c = small({
+            norm: "none",
+            dMlp: mlp ? 16 : null,
+            parallelResidual: parallel,
+            nKvHeads: gqa ? 1 : 2,
+          });
+          const m = { config: c, weights: randomWeights(c, seed) };
+          await run((cache) =>
+            Effect.gen(function* () {
+              const setup = yield* prepareEdges(cache, m, task(c, seed), granularity);
+              const exact = yield* exactScores(setup);
+              const e = yield* eap(setup);
+              const igIn = yield* eapIgInputs(setup, { steps: 3 });
+              const igAct = yield* eapIgActivations(setup, { steps: 3 });
+              const intoLogits = setup.layout.edges.filter(
+                (x) => setup.layout.destinations[x.destination]!.kind === "logits",
+              );
+              for (const x of intoLogits) {
+                const want = exact.scores[x.index]!;
+                expect(close(e.scores[x.index]!, want, 1e-3), `EAP ${x.name}`).toBe(true);
+                expect(close(igIn.scores[x.index]!, want, 1e-3), `EAP-IG inputs ${x.name}`).toBe(true);
+                expect(close(igAct.scores[x.index]!, want, 1e-3), `EAP-IG activations ${x.name}`).toBe(true);
+              }
+              // and they are real numbers everywhere, not only there
+              expect(e.scores.every(Number.isFinite)).toBe(true);
+            }),
+          );
+        },
+      ),
+      { numRuns: 8, seed: 3 },
     );
   });
 
@@ -281,6 +294,58 @@ describe("node and path patching, faithfulness", () => {
         expect(close(-paths.effects[1]!, exact.scores[edge.index]!, 1e-4)).toBe(true); // scores are loss units
         const bad = yield* Effect.flip(pathPatching(setup, [{ sender: "m1", receivers: ["a0.h0<q>"] }]));
         expect(bad.message).toContain("downstream");
+      }),
+    );
+  });
+
+  it("node × position patching equals replacing the node's output at one position", async () => {
+    const c = small({ nLayers: 1 });
+    const m = { config: c, weights: randomWeights(c, 8) };
+    const t = task(c, 8, "logit-diff", 3, 5);
+    await run((cache) =>
+      Effect.gen(function* () {
+        const setup = yield* prepareEdges(cache, m, t);
+        const r = yield* nodePositionPatching(setup);
+        const metric = { kind: "logit-diff" as const };
+        const base = { captures: [], gradients: [], logits: false, metric };
+        const clean = yield* runPlan(cache, m, { ...base, interventions: [] }, t.clean, {
+          metric: setup.binding,
+        });
+        const capture = {
+          captures: ["blocks.0.attn.result"],
+          interventions: [],
+          gradients: [],
+          logits: false,
+        };
+        const corruptResult = (yield* runPlan(cache, m, capture, t.corrupted!)).sites.get(
+          "blocks.0.attn.result",
+        )!;
+        for (const p of [1, 4]) {
+          const target = { site: "blocks.0.attn.result", heads: [1], positions: [p] };
+          const patched = yield* runPlan(
+            cache,
+            m,
+            { ...base, interventions: [{ _tag: "replace", target }] },
+            t.clean,
+            { metric: setup.binding, interventions: [{ value: corruptResult }] },
+          );
+          const want = patched.metric!.mean - clean.metric!.mean;
+          const got = r.effects[r.nodes.indexOf("a0.h1")]![p]!;
+          expect(close(got, want, 1e-4), `a0.h1 at ${p}: ${got} vs ${want}`).toBe(true);
+        }
+        // causality: with the metric read at position 2, patching positions 3 and 4 changes nothing
+        const early = yield* prepareEdges(cache, m, {
+          ...t,
+          positions: t.positions.map(() => [2]),
+          answers: t.positions.map(() => [1]),
+          wrong: t.positions.map(() => [3]),
+        });
+        const e2 = yield* nodePositionPatching(early);
+        for (const row of e2.effects) {
+          expect(Math.abs(row[3]!)).toBeLessThan(1e-6);
+          expect(Math.abs(row[4]!)).toBeLessThan(1e-6);
+        }
+        expect(e2.effects.some((row) => Math.abs(row[2]!) > 1e-4)).toBe(true);
       }),
     );
   });
