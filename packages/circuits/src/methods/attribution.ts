@@ -67,6 +67,8 @@ export const eap = (setup: EdgeSetup): Effect.Effect<EdgeScores, InputError | Ru
 export interface IgOptions {
   /** K, the number of interpolation steps (EAP-IG's default 5). */
   readonly steps?: number;
+  /** Float budget of one run (see rowsPerRun); smaller means more, smaller runs, same scores. */
+  readonly maxFloats?: number;
 }
 
 /**
@@ -103,61 +105,58 @@ export const eapIgInputs = (
         });
     const scores = new Float64Array(layout.edges.length);
     const perRow = setup.ablated.data.length / setup.N;
-    const exPerChunk = Math.max(1, Math.floor(rowsPerRun(setup) / K));
+    // rows (step k, example i) in runs within the budget: examples in chunks, steps in chunks
+    const budget = rowsPerRun(setup, opts.maxFloats);
+    const exPerChunk = Math.max(1, Math.floor(budget / K));
     const capturePlan = { captures: ["embed"], interventions: [], gradients: [], logits: false };
+    const replaceEmbed = [{ _tag: "replace" as const, target: { site: "embed" } }];
     let runs = 0;
     for (let start = 0; start < setup.N; start += exPerChunk) {
       const ex = Array.from({ length: Math.min(exPerChunk, setup.N - start) }, (_, i) => start + i);
       const n = ex.length;
       const cleanSeqs = ex.map((b) => task.clean[b]!);
-      const e = (yield* runPlan(cache, model, capturePlan, cleanSeqs)).sites.get("embed")!; //     [n, P, d]
-      const e2 = (yield* runPlan(
-        cache,
-        model,
-        capturePlan,
-        ex.map((b) => corrupted[b]!),
-      )).sites.get("embed")!;
-      const zClean = yield* sourceOutputs(cache, model, layout, cleanSeqs); //                      [n, P, S, d]
-      const zCorrupt = yield* sourceOutputs(
-        cache,
-        model,
-        layout,
-        ex.map((b) => corrupted[b]!),
-      );
-      // rows r = k·n + i: example ex[i] at step k, embed e′ + (k/K)(e − e′)
-      const rows = Array.from({ length: K * n }, (_, r) => ex[r % n]!);
+      const corruptSeqs = ex.map((b) => corrupted[b]!);
+      const e = (yield* runPlan(cache, model, capturePlan, cleanSeqs)).sites.get("embed")!; //   [n, P, d]
+      const e2 = (yield* runPlan(cache, model, capturePlan, corruptSeqs)).sites.get("embed")!;
+      const zClean = yield* sourceOutputs(cache, model, layout, cleanSeqs); //                    [n, P, S, d]
+      const zCorrupt = yield* sourceOutputs(cache, model, layout, corruptSeqs);
+      runs += 4;
       const per = e.data.length / n;
-      const embed = new Float32Array(K * n * per);
-      for (let k = 0; k < K; k++)
-        for (let j = 0; j < n * per; j++)
-          embed[k * n * per + j] = e2.data[j]! + (k / K) * (e.data[j]! - e2.data[j]!);
-      const replaceEmbed = [{ _tag: "replace" as const, target: { site: "embed" } }];
-      const values = [{ value: { data: embed, shape: [K * n, ...e.shape.slice(1)] } }];
-      const zk = yield* sourceOutputs(
-        cache,
-        model,
-        layout,
-        rows.map((b) => task.clean[b]!),
-        {
-          plan: replaceEmbed,
+      const kPerRun = Math.max(1, Math.min(K, Math.floor(budget / n)));
+      for (let k0 = 0; k0 < K; k0 += kPerRun) {
+        const ks = Math.min(kPerRun, K - k0);
+        // rows r = j·n + i: example ex[i] at step k0 + j, embed e′ + (k/K)(e − e′)
+        const rows = Array.from({ length: ks * n }, (_, r) => ex[r % n]!);
+        const embed = new Float32Array(ks * n * per);
+        for (let j = 0; j < ks; j++) {
+          const alpha = (k0 + j) / K;
+          for (let q = 0; q < n * per; q++)
+            embed[j * n * per + q] = e2.data[q]! + alpha * (e.data[q]! - e2.data[q]!);
+        }
+        const values = [{ value: { data: embed, shape: [ks * n, ...e.shape.slice(1)] } }];
+        const zk = yield* sourceOutputs(
+          cache,
+          model,
+          layout,
+          rows.map((b) => task.clean[b]!),
+          { plan: replaceEmbed, values },
+        );
+        const ablated = new Float32Array(ks * n * perRow);
+        for (let r = 0; r < ks * n; r++) {
+          const i = r % n;
+          for (let q = 0; q < perRow; q++)
+            ablated[r * perRow + q] =
+              zk.data[r * perRow + q]! - (zClean.data[i * perRow + q]! - zCorrupt.data[i * perRow + q]!);
+        }
+        const r = yield* runRows(setup, rows, () => {}, MASK_GRAD, {
+          interventions: replaceEmbed,
           values,
-        },
-      );
-      const ablated = new Float32Array(K * n * perRow);
-      for (let r = 0; r < K * n; r++) {
-        const i = r % n;
-        for (let j = 0; j < perRow; j++)
-          ablated[r * perRow + j] =
-            zk.data[r * perRow + j]! - (zClean.data[i * perRow + j]! - zCorrupt.data[i * perRow + j]!);
+          ablated: { data: ablated, shape: [ks * n, ...setup.ablated.shape.slice(1)] },
+        });
+        // the run's gradient is of its mean over ks·n rows; the estimate is the mean over K·N
+        accumulate(setup, scores, r.grads.get("edges:mask")!, () => (ks * n) / (K * setup.N));
+        runs += 2;
       }
-      const r = yield* runRows(setup, rows, () => {}, MASK_GRAD, {
-        interventions: replaceEmbed,
-        values,
-        ablated: { data: ablated, shape: [K * n, ...setup.ablated.shape.slice(1)] },
-      });
-      // gradient of the mean over K·n rows: ×n/N makes it the chunk's share of the step average
-      accumulate(setup, scores, r.grads.get("edges:mask")!, () => n / setup.N);
-      runs += 6;
     }
     return { method: `eap-ig-inputs(${K})`, scores, runs, rows: setup.N * (K + 4) };
   });
@@ -191,7 +190,7 @@ export const eapIgActivations = (
     const scores = new Float64Array(layout.edges.length);
     // all rows: (stage g, step k, example b) flattened
     const total = G * K * setup.N;
-    const chunk = rowsPerRun(setup);
+    const chunk = rowsPerRun(setup, opts.maxFloats);
     let runs = 0;
     for (let start = 0; start < total; start += chunk) {
       const end = Math.min(total, start + chunk);

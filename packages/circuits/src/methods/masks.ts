@@ -26,8 +26,8 @@ export interface MaskRun {
   readonly rows: number;
 }
 
-/** Floats a run may hold (3 GiB): z′ plus the per-destination activations of forward and backward. */
-export const DEFAULT_MAX_FLOATS = 768 * 1024 * 1024;
+/** Floats a run may hold (6 GiB): z′ plus the per-destination activations of forward and backward. */
+export const DEFAULT_MAX_FLOATS = 1536 * 1024 * 1024;
 
 export const edgePlan = (setup: EdgeSetup, gradients: readonly GradTarget[] = []): Plan => ({
   captures: [],
@@ -73,14 +73,14 @@ export const tileRows = (setup: EdgeSetup, rowsOf: readonly number[]) => {
 
 /**
  * Rows per run within the budget (at least one). A row holds z′ [P, S, d] and, in the edge graph,
- * every destination's own input and norm intermediates, [P, L·(H + 2H_kv + 1), d] several times
- * over in forward and backward (≈ 8 copies, measured on GPT-2 small: 8 rows × 128 tokens of
- * forward + backward peaked near 12 GB).
+ * every destination's own input and norm intermediates, [P, L·(H + 2H_kv + 1), d] many times
+ * over in forward and backward: ≈ 32 copies, measured on GPT-2 small (5 rows × 128 tokens of
+ * forward + backward exhausted 24 GB, ≈ 5 GB a row).
  */
 export const rowsPerRun = (setup: EdgeSetup, maxFloats = DEFAULT_MAX_FLOATS): number => {
   const c = setup.model.config;
   const perDest = c.nLayers * (c.nHeads + 2 * c.nKvHeads + 1);
-  const perRow = setup.P * c.dModel * (setup.layout.sources.length + 8 * perDest);
+  const perRow = setup.P * c.dModel * (setup.layout.sources.length + 32 * perDest);
   return Math.max(1, Math.floor(maxFloats / perRow));
 };
 

@@ -115,6 +115,27 @@ describe("attribution against exact patching", () => {
     );
   });
 
+  it("EAP-IG scores do not depend on how rows are split into runs", async () => {
+    const c = small({ norm: "rmsnorm" });
+    const m = { config: c, weights: randomWeights(c, 12) };
+    await run((cache) =>
+      Effect.gen(function* () {
+        const setup = yield* prepareEdges(cache, m, task(c, 12));
+        // a budget of about one row per run against everything in one run
+        const oneRow =
+          1.5 * setup.P * c.dModel * (setup.layout.sources.length + 32 * c.nLayers * (3 * c.nHeads + 1));
+        for (const f of [eapIgInputs, eapIgActivations]) {
+          const whole = yield* f(setup, { steps: 3 });
+          const split = yield* f(setup, { steps: 3, maxFloats: oneRow });
+          expect(split.runs).toBeGreaterThan(whole.runs);
+          whole.scores.forEach((s, i) =>
+            expect(close(split.scores[i]!, s, 1e-4), `${whole.method} ${i}`).toBe(true),
+          );
+        }
+      }),
+    );
+  });
+
   it("EAP-IG with one step is EAP at the corrupted input with the roles swapped", async () => {
     // K = 1 evaluates the gradient at e′ only: s = (z′ − z)ᵀ ∂m(x′)/∂in_v, which is minus EAP on the
     // task whose clean and corrupted inputs are exchanged (same answers).

@@ -20,7 +20,15 @@ import {
   reverseModel,
   reverseTask,
 } from "../reverse.ts";
-import { register } from "./registry.ts";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { InputError } from "../../errors/index.ts";
+import { loadModelSync } from "../../weights/load.ts";
+import { type BuiltModel, register } from "./registry.ts";
 
 /**
  * The registered builtins: one `register(name, {version, build, ...})` line each. Builders must be
@@ -96,4 +104,62 @@ register("frac-prevs", {
       vocabSize: o.vocabSize as number,
       bins: o.bins as number,
     }),
+});
+
+/**
+ * Trained models (zoo/train): built on first use by training in a child process (the registry's
+ * builders are synchronous; training runs ORT asynchronously), 10–30 s each on one thread, then
+ * cached like every builtin. Deterministic given the trainer's seed (one ORT thread), so the cache
+ * key (name, version) names one set of weights. Ground truth: the edges exact patching keeps
+ * (train/circuit.ts), as written in the folder's circuit.json.
+ */
+const trained = (name: "induction" | "ioi" | "greater-than") => (): BuiltModel => {
+  const dir = mkdtempSync(join(tmpdir(), `patchbay-train-${name}-`));
+  try {
+    const script = fileURLToPath(new URL("../train/build-all.ts", import.meta.url));
+    const tsx = createRequire(import.meta.url).resolve("tsx/cli");
+    const r = spawnSync(process.execPath, [tsx, script, dir, "--only", name, "--threads", "1"], {
+      stdio: ["ignore", process.stderr, process.stderr], // progress to stderr: stdout stays the command's
+    });
+    if (r.status !== 0)
+      throw new InputError({
+        field: `builtin:${name === "induction" ? "induction-trained" : name}`,
+        expected: "a successful training run",
+        found: `exit ${r.status ?? r.signal} from ${script}`,
+      });
+    const folder = join(dir, name);
+    const loaded = loadModelSync(folder);
+    const circuit = JSON.parse(readFileSync(join(folder, "circuit.json"), "utf8")) as {
+      edges: Record<string, { in_graph: boolean }>;
+    };
+    return {
+      config: loaded.config,
+      weights: loaded.weights,
+      tokenizer: { "tokenizer.json": readFileSync(join(folder, "tokenizer.json"), "utf8") },
+      circuit: Object.entries(circuit.edges)
+        .filter(([, e]) => e.in_graph)
+        .map(([n]) => n),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+register("induction-trained", {
+  version: 1,
+  description:
+    "trained 2-layer attention-only induction model (zoo/train/induction.ts); ground truth by exact patching",
+  build: () => trained("induction")(),
+});
+register("ioi", {
+  version: 1,
+  description:
+    "trained 2-layer IOI-like model over 8 names (zoo/train/ioi.ts); ground truth by exact patching",
+  build: () => trained("ioi")(),
+});
+register("greater-than", {
+  version: 1,
+  description:
+    "trained 2-layer greater-than model with MLPs (zoo/train/greater-than.ts); ground truth by exact patching",
+  build: () => trained("greater-than")(),
 });
