@@ -1,4 +1,4 @@
-import { type EdgeLayout, InputError, type RuntimeError } from "@patchbay/core";
+import { type EdgeLayout, InputError, type RuntimeError, mulberry32 } from "@patchbay/core";
 import { Effect } from "effect";
 import { prune } from "../select/index.ts";
 import { evaluateMasks, maskFromEdges } from "./masks.ts";
@@ -92,13 +92,6 @@ export const incoming = (layout: EdgeLayout): number[][] => {
   const out: number[][] = layout.destinations.map(() => []);
   for (const e of layout.edges) out[e.destination]!.push(e.index);
   return out;
-};
-
-const mulberry32 = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 };
 
 export const acdc = (

@@ -1,4 +1,4 @@
-import type { InputError, RuntimeError } from "@patchbay/core";
+import { type InputError, mulberry32, type RuntimeError } from "@patchbay/core";
 import { Effect } from "effect";
 import {
   faithfulness,
@@ -106,13 +106,6 @@ export const mibScores = (setup: EdgeSetup, scores: ArrayLike<number>) =>
     const absolute = yield* faithfulnessCurve(setup, scores, { absolute: true });
     return { cpr: signed.areas.cpr, cmd: absolute.areas.cmd, signed, absolute };
   });
-
-const mulberry32 = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
 
 /** A seeded sample of k distinct edge indices (all of them when k ≥ E), sorted. */
 export const sampleEdges = (E: number, k: number, seed: number): number[] => {

@@ -1,4 +1,4 @@
-import { loadModelSync, makeSessionCache } from "@patchbay/core";
+import { loadModelSync, makeSessionCache, mulberry32 } from "@patchbay/core";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import { hasShared, sharedPath } from "../../../core/src/testing/shared.ts";
@@ -12,13 +12,6 @@ import { eap, eapIgInputs, exactScores, prepareEdges } from "./index.ts";
  * PyTorch reference's 0.94 (issue 4).
  */
 if (!hasShared) console.warn("\n*** ../shared is absent: tl-induction-2L circuit tests are SKIPPED ***\n");
-
-const mulberry32 = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
 
 export const inductionPairs = (vocab: number, n: number, seed: number) => {
   const rand = mulberry32(seed);
