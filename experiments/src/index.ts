@@ -1,1 +1,73 @@
-export {};
+/**
+ * @patchbay/experiments — experiment files (YAML / JSON, an effect Schema), sweeps over any field,
+ * a content-addressed results store with run manifests, resumable runs, and analysis tables
+ * (JSONL, Arrow). Every CLI command (`validate`, `run`, `ls`) is one of these functions.
+ */
+export type { CellResult } from "./results/types.ts";
+export {
+  type CellIdentity,
+  type CellInput,
+  type CellOutcome,
+  cellIdentity,
+  modelPathOf,
+  runCell,
+  runCellJob,
+  runCellToStore,
+} from "./run/cell.ts";
+export {
+  listRuns,
+  machineInfo,
+  planCells,
+  type RunEvent,
+  type RunListing,
+  type RunManifest,
+  type RunOptions,
+  type RunSummary,
+  resultsDirOf,
+  runExperiment,
+  runIdOf,
+  versionInfo,
+} from "./run/experiment.ts";
+export {
+  canonicalJson,
+  cellIdOf,
+  datasetHash,
+  onnxruntimeVersion,
+  patchbayVersion,
+  sha256,
+  weightsHash,
+} from "./run/hash.ts";
+export {
+  cellPath,
+  cellsDir,
+  formatCellResult,
+  hasCell,
+  readCellResult,
+  removeStaleTemps,
+  runDir,
+  writeAtomic,
+} from "./run/store.ts";
+export { formatJsonl, readArrow, type TableRow, tableRow, toArrow } from "./run/tables.ts";
+export { experimentJsonSchema } from "./spec/json-schema.ts";
+export {
+  type Cell,
+  decodeExperiment,
+  expandCells,
+  type LoadedExperiment,
+  loadExperiment,
+  parseExperimentText,
+  sweepAssignments,
+} from "./spec/load.ts";
+export {
+  BuiltinTaskSpec,
+  type CellSpec,
+  discoveryOf,
+  Evaluation,
+  Experiment,
+  ExperimentFileError,
+  FileTaskSpec,
+  Outputs,
+  Runtime,
+  Sweep,
+  TaskSpec,
+} from "./spec/schema.ts";

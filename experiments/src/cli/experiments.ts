@@ -1,0 +1,245 @@
+import { resolve } from "node:path";
+import { ConfigError } from "@patchbay/core";
+import { type Flags, UsageError } from "@patchbay/core/cli";
+import { Effect } from "effect";
+import { listRuns, type RunEvent, type RunSummary, resultsDirOf, runExperiment } from "../run/experiment.ts";
+import { expandCells, loadExperiment } from "../spec/load.ts";
+import type { ExperimentFileError } from "../spec/schema.ts";
+import { planCells } from "../run/experiment.ts";
+
+/**
+ * `patchbay validate FILE`, `patchbay run FILE`, `patchbay ls [DIR]` (and the reserved
+ * `patchbay report RUN`). The core CLI's flag parser takes no positionals, so `withPositionals`
+ * turns `run FILE` into `run --file FILE` before it parses.
+ */
+const POSITIONAL: Record<string, string> = { validate: "file", run: "file", ls: "dir", report: "run" };
+
+const VALUE_FLAGS = new Set(["--file", "--results", "--dir", "--run"]);
+
+export const withPositionals = (argv: readonly string[]): string[] => {
+  const [cmd, ...rest] = argv;
+  const flag = cmd === undefined ? undefined : POSITIONAL[cmd];
+  if (flag === undefined) return [...argv];
+  const i = rest.findIndex((a, k) => !a.startsWith("-") && (k === 0 || !VALUE_FLAGS.has(rest[k - 1]!)));
+  if (i < 0) return [...argv];
+  return [cmd!, ...rest.slice(0, i), `--${flag}`, rest[i]!, ...rest.slice(i + 1)];
+};
+
+/** The CLI shows an experiment-file error with its file, field path, expectation and finding (exit 1). */
+const asCliError = (e: ExperimentFileError) =>
+  new ConfigError({ file: e.file, field: e.field, expected: e.expected, found: e.found });
+
+const needFile = (f: Flags, name: string, what: string): string => {
+  const v = f[name];
+  if (typeof v !== "string" || v === "") throw new UsageError({ message: `${what} is required` });
+  return v;
+};
+
+const fmt = (x: number | null | undefined, d = 3) =>
+  x === null || x === undefined || !Number.isFinite(x) ? "—" : x.toFixed(d);
+
+const show = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+
+const table = (
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  right: ReadonlySet<number>,
+) => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: readonly string[]) =>
+    r
+      .map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [line(header), line(widths.map((w) => "─".repeat(w))), ...rows.map(line)].join("\n");
+};
+
+export const validateFlags = { file: "string", json: "boolean", ids: "boolean" } as const;
+export const validateUsage =
+  "validate FILE [--ids] [--json]   (prints the expanded cells, or the typed error)";
+
+export const validateCommand = (f: Flags) =>
+  Effect.gen(function* () {
+    const file = needFile(f, "file", "FILE (an experiment file, YAML or JSON)");
+    const loaded = yield* loadExperiment(file).pipe(Effect.mapError(asCliError));
+    const cells = yield* expandCells(loaded).pipe(Effect.mapError(asCliError));
+    const ids =
+      f.ids === true
+        ? new Map(
+            (yield* planCells(loaded).pipe(
+              Effect.mapError((e) => (e._tag === "ExperimentFileError" ? asCliError(e) : e)),
+            )).map((p) => [p.cell.index, p.cellId]),
+          )
+        : null;
+    if (f.json === true) {
+      console.log(
+        JSON.stringify(
+          cells.map((c) => ({
+            index: c.index,
+            varying: c.varying,
+            spec: c.spec,
+            ...(ids ? { cellId: ids.get(c.index) } : {}),
+          })),
+          null,
+          1,
+        ),
+      );
+      return;
+    }
+    console.log(
+      `${file}: valid; ${cells.length} cell${cells.length === 1 ? "" : "s"} (${loaded.name}); results → ${resultsDirOf(loaded)}`,
+    );
+    for (const c of cells) {
+      const v = Object.entries(c.varying)
+        .map(([k, x]) => `${k}=${show(x)}`)
+        .join(" ");
+      const m = c.spec.method;
+      const params = Object.entries(m)
+        .filter(([k]) => k !== "_tag")
+        .map(([k, x]) => `${k}=${show(x)}`)
+        .join(",");
+      const task =
+        c.spec.task.kind === "file"
+          ? c.spec.task.file
+          : `${c.spec.task.builtin} n=${c.spec.task.n} seed=${c.spec.task.seed}`;
+      console.log(
+        `  cell ${c.index + 1}/${cells.length} ${ids ? ids.get(c.index)!.slice(0, 12) : c.specHash.slice(0, 12)}  ${m._tag}${params ? `(${params})` : ""} ${c.spec.ablation} ${c.spec.metric} ${c.spec.model} [${task}]${v ? `  ${v}` : ""}`,
+      );
+    }
+  });
+
+export const runFlags = { file: "string", results: "string", quiet: "boolean", json: "boolean" } as const;
+export const runUsage =
+  "run FILE [--results DIR] [--json]   (one run or a sweep; resumes: finished cells are skipped)";
+
+const bar = (done: number, total: number, width = 28) => {
+  const k = total === 0 ? width : Math.round((done / total) * width);
+  return `[${"█".repeat(k)}${"░".repeat(width - k)}]`;
+};
+
+const seconds = (s: number) =>
+  s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+
+/** Progress on stderr: a bar with ETA redrawn in place on a TTY, else one plain line per cell. */
+export const progressReporter = (stream: NodeJS.WriteStream = process.stderr) => {
+  const tty = stream.isTTY === true;
+  const t0 = performance.now();
+  let computed = 0;
+  let computedSeconds = 0;
+  let total = 0;
+  let doneCount = 0;
+  let current = "";
+  const draw = () => {
+    const left = total - doneCount;
+    const eta = computed > 0 ? `ETA ${seconds((computedSeconds / computed) * left)}` : "ETA —";
+    stream.write(
+      `\r\x1b[2K${bar(doneCount, total)} ${doneCount}/${total}  ${eta}  elapsed ${seconds((performance.now() - t0) / 1000)}${current ? `  ${current}` : ""}`,
+    );
+  };
+  return (e: RunEvent) => {
+    switch (e._tag) {
+      case "planned":
+        total = e.total;
+        if (!tty) stream.write(`run ${e.runId}: ${e.total} cells, ${e.done} already done\n`);
+        else draw();
+        return;
+      case "cell-start":
+        current = `cell ${e.index + 1} ${e.cellId.slice(0, 12)}…`;
+        if (tty) draw();
+        return;
+      case "cell-done":
+        doneCount = e.position;
+        if (!e.skipped) {
+          computed++;
+          computedSeconds += e.seconds;
+        }
+        current = "";
+        if (tty) {
+          draw();
+          if (doneCount === total) stream.write("\n");
+        } else
+          stream.write(
+            `cell ${e.position}/${e.total} ${e.cellId.slice(0, 12)} ${e.skipped ? "skipped (already in the store)" : `done in ${e.seconds.toFixed(1)} s`}\n`,
+          );
+    }
+  };
+};
+
+export const summaryTable = (s: RunSummary): string => {
+  const keys = [...new Set(s.cells.flatMap((c) => Object.keys(c.cell.varying)))];
+  const anyTruth = s.cells.some((c) => c.result.truth !== null);
+  const header = [
+    "cell",
+    "id",
+    ...keys,
+    "method",
+    "edges",
+    "faithfulness",
+    ...(anyTruth ? ["precision", "recall", "AUC"] : []),
+    "time",
+  ];
+  const rows = s.cells.map((c) => {
+    const r = c.result;
+    return [
+      String(c.cell.index + 1),
+      c.cellId.slice(0, 12),
+      ...keys.map((k) => (k in c.cell.varying ? show(c.cell.varying[k]) : "")),
+      r.method,
+      String(r.edges.filter((e) => e.inGraph).length),
+      fmt(r.faithfulness.mean),
+      ...(anyTruth ? [fmt(r.truth?.precision), fmt(r.truth?.recall), fmt(r.truth?.auc)] : []),
+      c.skipped ? "cached" : c.seconds === null ? "—" : `${c.seconds.toFixed(2)} s`,
+    ];
+  });
+  const right = new Set(header.map((_, i) => i).filter((i) => i === 0 || i >= 2 + keys.length + 1));
+  return table(header, rows, right);
+};
+
+export const runCommand = (f: Flags) =>
+  Effect.gen(function* () {
+    const file = needFile(f, "file", "FILE (an experiment file, YAML or JSON)");
+    const loaded = yield* loadExperiment(file).pipe(Effect.mapError(asCliError));
+    const s = yield* runExperiment(loaded, {
+      ...(typeof f.results === "string" ? { results: f.results } : {}),
+      ...(f.quiet === true ? {} : { onEvent: progressReporter() }),
+    }).pipe(Effect.mapError((e) => (e._tag === "ExperimentFileError" ? asCliError(e) : e)));
+    if (f.json === true) {
+      console.log(JSON.stringify({ runId: s.runId, results: s.results, rows: s.rows }, null, 1));
+      return;
+    }
+    console.log(summaryTable(s));
+    console.log(`\nrun ${s.runId}: ${s.cells.length} cells in ${resolve(s.results)}`);
+    console.log(`  cells/<id>.json · runs/${s.runId}/{manifest.json,table.jsonl,table.arrow}`);
+  });
+
+export const lsFlags = { dir: "string", json: "boolean" } as const;
+export const lsUsage =
+  "ls [DIR] [--json]   (runs in a results store, with cells done/total; default DIR: results)";
+
+export const lsCommand = (f: Flags) =>
+  Effect.sync(() => {
+    const dir = typeof f.dir === "string" ? f.dir : "results";
+    const runs = listRuns(dir);
+    if (f.json === true) {
+      console.log(JSON.stringify(runs, null, 1));
+      return;
+    }
+    if (runs.length === 0) {
+      console.log(`${dir}: no runs`);
+      return;
+    }
+    console.log(
+      table(
+        ["run", "experiment", "status", "cells", "updated"],
+        runs.map((r) => [r.runId, r.name, r.status, `${r.done}/${r.total}`, r.updatedAt ?? "—"]),
+        new Set([3]),
+      ),
+    );
+  });
+
+export const reportFlags = { run: "string" } as const;
+export const reportUsage = "report RUN   (HTML report of a run)";
+
+/** Reserved for the HTML report (experiments/src/report/). */
+export const reportReserved = (_f: Flags) =>
+  Effect.fail(new UsageError({ message: "report is not available yet (the HTML report is being added)" }));

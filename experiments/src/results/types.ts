@@ -1,0 +1,34 @@
+/**
+ * The result of one sweep cell, as written to the results store (JSON, keys in a fixed order so
+ * the same cell gives byte-identical files; timestamps live only in the manifest). The report,
+ * the tables (JSONL / Arrow) and remote workers all read and write this shape.
+ */
+export interface CellResult {
+  readonly patchbayVersion: string;
+  /** content hash of (normalized cell spec, model-weights hash, dataset hash, patchbay version) */
+  readonly cellId: string;
+  /** the normalized cell spec (the experiment with every sweep axis fixed) */
+  readonly spec: unknown;
+  readonly model: { readonly name: string; readonly weightsHash: string; readonly nLayers: number; readonly nHeads: number };
+  readonly dataset: { readonly hash: string; readonly examples: number };
+  readonly method: string;
+  /** every edge of the layout, in layout order: name, score (null when unscored), in the circuit */
+  readonly edges: readonly { readonly name: string; readonly score: number | null; readonly inGraph: boolean }[];
+  readonly metric: { readonly kind: string; readonly full: number; readonly empty: number; readonly circuit: number };
+  readonly faithfulness: {
+    readonly mean: number;
+    readonly perExample: { readonly mean: number; readonly median: number; readonly q25: number; readonly q75: number; readonly min: number; readonly max: number };
+  };
+  /** faithfulness over circuit sizes (MIB grid), with CPR and CMD, when the spec asks for it */
+  readonly curve: null | {
+    readonly fractions: readonly number[];
+    readonly edges: readonly number[];
+    readonly faithfulness: readonly number[];
+    readonly cpr: number;
+    readonly cmd: number;
+  };
+  /** Spearman against exact patching on a sample of edges (attribution methods) */
+  readonly spearmanVsExact: number | null;
+  /** against a known circuit (builtins) */
+  readonly truth: null | { readonly precision: number; readonly recall: number; readonly auc: number; readonly edges: readonly string[] };
+}

@@ -1,0 +1,227 @@
+import { resolve } from "node:path";
+import { compareToTruth, discover, mibScores, prepareEdges } from "@patchbay/circuits";
+import {
+  builtinCircuit,
+  InputError,
+  isBuiltinPath,
+  isPatchbayError,
+  type OpenModel,
+  openModel,
+  type PatchbayError,
+  readTaskFile,
+  type Task,
+  taskFor,
+} from "@patchbay/core";
+import { Effect } from "effect";
+import type { CellResult } from "../results/types.ts";
+import { type CellSpec, discoveryOf } from "../spec/schema.ts";
+import { cellIdOf, datasetHash, patchbayVersion, weightsHash } from "./hash.ts";
+import { cellPath, formatCellResult, readCellResult, writeAtomic } from "./store.ts";
+
+/**
+ * One cell, as plain data: all a worker (thread, process or remote) needs. `baseDir` is the folder
+ * relative model and task paths are resolved against (the experiment file's folder).
+ */
+export interface CellInput {
+  readonly spec: CellSpec;
+  readonly baseDir: string;
+}
+
+/** A cell's identity: its id and the hashes it is made of. */
+export interface CellIdentity {
+  readonly cellId: string;
+  readonly weightsHash: string;
+  readonly datasetHash: string;
+  readonly examples: number;
+  readonly patchbayVersion: string;
+}
+
+export const modelPathOf = (input: CellInput): string =>
+  isBuiltinPath(input.spec.model) ? input.spec.model : resolve(input.baseDir, input.spec.model);
+
+/** Turn what core's synchronous helpers throw (typed errors) into failures; anything else is a defect. */
+const typedSync = <A>(f: () => A): Effect.Effect<A, PatchbayError> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(f());
+    } catch (e) {
+      return isPatchbayError(e) ? Effect.fail(e) : Effect.die(e);
+    }
+  });
+
+const loadTask = (input: CellInput, model: OpenModel): Effect.Effect<Task, PatchbayError> => {
+  const t = input.spec.task;
+  return t.kind === "file"
+    ? readTaskFile(resolve(input.baseDir, t.file), model.tokenizer ?? undefined, {
+        vocabSize: model.config.vocabSize,
+      })
+    : typedSync(() => taskFor(t.builtin, { seed: t.seed, n: t.n, options: t.options }));
+};
+
+const weightHashes = new WeakMap<object, string>();
+const hashWeights = (model: OpenModel): string => {
+  let h = weightHashes.get(model.weights);
+  if (h === undefined) {
+    h = weightsHash(model.weights);
+    weightHashes.set(model.weights, h);
+  }
+  return h;
+};
+
+const identityOf = (input: CellInput, model: OpenModel, task: Task): CellIdentity => {
+  const version = patchbayVersion();
+  const w = hashWeights(model);
+  const d = datasetHash(task);
+  return {
+    cellId: cellIdOf(input.spec, w, d, version),
+    weightsHash: w,
+    datasetHash: d,
+    examples: task.clean.length,
+    patchbayVersion: version,
+  };
+};
+
+/** The cell id without running anything: loads the weights and the task (no ORT session). */
+export const cellIdentity = (input: CellInput): Effect.Effect<CellIdentity, PatchbayError> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const model = yield* openModel(modelPathOf(input), { threads: input.spec.runtime.threads });
+      const task = yield* loadTask(input, model);
+      return identityOf(input, model, task);
+    }),
+  );
+
+/** The ground-truth variant a cell compares against, or null (not a builtin, layer granularity, no match). */
+const truthEdges = (spec: CellSpec, model: string): Effect.Effect<readonly string[] | null, PatchbayError> =>
+  Effect.gen(function* () {
+    const want = spec.evaluation.truth;
+    if (want === false || !isBuiltinPath(spec.model) || spec.granularity !== "head") return null;
+    const circuit = yield* typedSync(() => builtinCircuit(model));
+    const variants = circuit.variants ?? {};
+    if (typeof want === "string") {
+      const v = variants[want];
+      if (v === undefined)
+        return yield* new InputError({
+          field: "evaluation.truth",
+          expected: `a ground-truth variant of ${spec.model}: ${Object.keys(variants).join(", ")}`,
+          found: JSON.stringify(want),
+        });
+      return v;
+    }
+    if (spec.ablation === "zero") return variants.zero ?? null;
+    if (spec.ablation !== "resample") return null;
+    const corrupt = spec.task.kind === "builtin" ? spec.task.options.corrupt : undefined;
+    if (typeof corrupt === "string") return variants[`resample/${corrupt}`] ?? null;
+    return circuit.edges ?? variants.resample ?? null;
+  });
+
+/**
+ * Run one cell: open the model (threads from the spec), make the task, prepare the edge setup,
+ * discover, evaluate (curve, Spearman, ground truth) and build the CellResult. Sessions are
+ * released when it ends. Pure function of its serialisable input; writes nothing.
+ */
+export const runCell = (
+  input: CellInput,
+): Effect.Effect<{ readonly result: CellResult; readonly seconds: number }, PatchbayError> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const t0 = performance.now();
+      const { spec } = input;
+      const modelPath = modelPathOf(input);
+      const model = yield* openModel(modelPath, { threads: spec.runtime.threads });
+      const task = yield* loadTask(input, model);
+      const id = identityOf(input, model, task);
+      const setup = yield* prepareEdges(
+        model.sessions,
+        model,
+        {
+          ...task,
+          ablation: spec.ablation,
+          metric: spec.metric,
+          ...(spec.ablation.startsWith("mean") ? { reference: [...task.clean, ...task.corrupted] } : {}),
+        },
+        spec.granularity,
+      );
+      const r = yield* discover(setup, discoveryOf(spec));
+      const curve = spec.evaluation.curve ? yield* mibScores(setup, r.scores) : null;
+      const truth = yield* truthEdges(spec, modelPath);
+      const cmp = truth === null ? null : compareToTruth(setup.layout, r.inGraph, r.scores, truth);
+      const s = r.evaluation.perExample;
+      const result: CellResult = {
+        patchbayVersion: id.patchbayVersion,
+        cellId: id.cellId,
+        spec,
+        model: {
+          name: model.config.name,
+          weightsHash: id.weightsHash,
+          nLayers: model.config.nLayers,
+          nHeads: model.config.nHeads,
+        },
+        dataset: { hash: id.datasetHash, examples: id.examples },
+        method: r.method,
+        edges: setup.layout.edges.map((e, i) => ({
+          name: e.name,
+          score: Number.isFinite(r.scores[i]!) ? r.scores[i]! : null,
+          inGraph: r.inGraph[i] === 1,
+        })),
+        metric: { kind: spec.metric, full: r.full, empty: r.empty, circuit: r.evaluation.metric },
+        faithfulness: {
+          mean: r.evaluation.faithfulness,
+          perExample: { mean: s.mean, median: s.median, q25: s.q25, q75: s.q75, min: s.min, max: s.max },
+        },
+        curve:
+          curve === null
+            ? null
+            : {
+                fractions: curve.absolute.fractions,
+                edges: curve.absolute.edges,
+                faithfulness: curve.absolute.faithfulness,
+                cpr: curve.cpr,
+                cmd: curve.cmd,
+              },
+        spearmanVsExact: r.check?.spearman ?? null,
+        truth:
+          cmp === null || truth === null
+            ? null
+            : { precision: cmp.precision, recall: cmp.recall, auc: cmp.auc, edges: truth },
+      };
+      return { result, seconds: (performance.now() - t0) / 1000 };
+    }),
+  );
+
+/** What a worker reports for one cell (plain data). */
+export interface CellOutcome {
+  readonly cellId: string;
+  /** already in the store: not computed again */
+  readonly skipped: boolean;
+  readonly seconds: number;
+  readonly path: string;
+}
+
+/**
+ * Run one cell into the store: skip it when `<results>/cells/<cellId>.json` exists (and parses),
+ * else run it and write the result atomically. Serialisable in and out: this is the job a worker
+ * thread or queue consumer runs. `cellId`, when given (the id the scheduler computed), is checked.
+ */
+export const runCellToStore = (
+  input: CellInput & { readonly results: string; readonly cellId?: string },
+): Effect.Effect<CellOutcome, PatchbayError> =>
+  Effect.gen(function* () {
+    const t0 = performance.now();
+    if (input.cellId !== undefined && readCellResult(input.results, input.cellId) !== null)
+      return { cellId: input.cellId, skipped: true, seconds: 0, path: cellPath(input.results, input.cellId) };
+    const { result } = yield* runCell(input);
+    if (input.cellId !== undefined && result.cellId !== input.cellId)
+      return yield* new InputError({
+        field: "cellId",
+        expected: `${input.cellId} (the scheduler's id; model or task changed while running?)`,
+        found: result.cellId,
+      });
+    const path = cellPath(input.results, result.cellId);
+    writeAtomic(path, formatCellResult(result));
+    return { cellId: result.cellId, skipped: false, seconds: (performance.now() - t0) / 1000, path };
+  });
+
+/** runCellToStore as a Promise (for worker threads: `parentPort.on("message", (m) => runCellJob(m))`). */
+export const runCellJob = (input: CellInput & { readonly results: string; readonly cellId?: string }) =>
+  Effect.runPromise(runCellToStore(input));

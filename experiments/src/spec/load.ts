@@ -1,0 +1,318 @@
+import { readFileSync } from "node:fs";
+import { basename, dirname, extname, resolve } from "node:path";
+import { Effect, ParseResult, Schema } from "effect";
+import YAML from "yaml";
+import { canonicalJson, sha256 } from "../run/hash.ts";
+import { CellFields, type CellSpec, Experiment, ExperimentFileError } from "./schema.ts";
+
+/** A loaded experiment file: the raw document (sweeps apply to it), its decoded form and where it is. */
+export interface LoadedExperiment {
+  /** the file as given */
+  readonly file: string;
+  /** the folder every relative path in it is resolved against */
+  readonly baseDir: string;
+  readonly name: string;
+  /** the parsed document, before decoding (sweep axes are applied to it by dotted path) */
+  readonly raw: Readonly<Record<string, unknown>>;
+  readonly experiment: Experiment;
+  /** sha256 of the file's bytes */
+  readonly fileHash: string;
+}
+
+/** One expanded cell: the normalized spec and the sweep values that made it. */
+export interface Cell {
+  /** 0-based, in expansion order (grid in key order, last key fastest; zip tuples innermost) */
+  readonly index: number;
+  readonly spec: CellSpec;
+  /** the swept fields of this cell, by dotted path (plus `seed` when there are several seeds) */
+  readonly varying: Readonly<Record<string, unknown>>;
+  /** sha256 of the canonical JSON of `spec` (the cell id also hashes weights, data and version) */
+  readonly specHash: string;
+}
+
+const show = (v: unknown): string => {
+  if (v === undefined) return "nothing";
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 120 ? `${s.slice(0, 117)}...` : s;
+};
+
+const pathString = (path: readonly PropertyKey[]): string =>
+  path.reduce<string>(
+    (acc, k) => (typeof k === "number" ? `${acc}[${k}]` : acc === "" ? String(k) : `${acc}.${String(k)}`),
+    "",
+  );
+
+const at = (raw: unknown, path: readonly PropertyKey[]): unknown => {
+  let v = raw;
+  for (const k of path) {
+    if (typeof v !== "object" || v === null) return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+};
+
+/** The first issue of a ParseError as {field, expected, found}, with the field path prefixed. */
+const fromParseError = (
+  file: string,
+  e: ParseResult.ParseError,
+  raw: unknown,
+  prefix = "",
+): ExperimentFileError => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(e);
+  // the deepest issue names the most precise field
+  const issue = [...issues].sort((a, b) => b.path.length - a.path.length)[0]!;
+  const field = pathString(issue.path) || "(document)";
+  const m = /^Expected (.*), actual (.*)$/s.exec(issue.message);
+  const expected =
+    issue._tag === "Missing"
+      ? "a value (required)"
+      : issue._tag === "Unexpected"
+        ? "no such field (unknown fields are errors)"
+        : m !== null
+          ? m[1]!
+          : issue.message;
+  const others =
+    issues.length > 1 ? ` (and ${issues.length - 1} more issue${issues.length > 2 ? "s" : ""})` : "";
+  return new ExperimentFileError({
+    file,
+    field: prefix === "" ? field : `${field} (${prefix})`,
+    expected,
+    found: `${show(at(raw, issue.path))}${others}`,
+  });
+};
+
+const decodeOptions = { errors: "all", onExcessProperty: "error" } as const;
+
+/** Parse YAML or JSON text (JSON is YAML; `.json` files are read as strict JSON). */
+export const parseExperimentText = (
+  text: string,
+  file: string,
+): Effect.Effect<Record<string, unknown>, ExperimentFileError> =>
+  Effect.suspend(() => {
+    let doc: unknown;
+    const json = extname(file).toLowerCase() === ".json";
+    try {
+      if (json) doc = JSON.parse(text);
+      else {
+        const d = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+        if (d.errors.length > 0) {
+          const err = d.errors[0]!;
+          const line = err.linePos?.[0];
+          return Effect.fail(
+            new ExperimentFileError({
+              file: line === undefined ? file : `${file}:${line.line}:${line.col}`,
+              field: "(document)",
+              expected: "valid YAML",
+              found: err.message.split("\n")[0]!,
+            }),
+          );
+        }
+        doc = d.toJS();
+      }
+    } catch (e) {
+      return Effect.fail(
+        new ExperimentFileError({
+          file,
+          field: "(document)",
+          expected: json ? "valid JSON" : "valid YAML",
+          found: (e as Error).message,
+        }),
+      );
+    }
+    if (typeof doc !== "object" || doc === null || Array.isArray(doc))
+      return Effect.fail(
+        new ExperimentFileError({
+          file,
+          field: "(document)",
+          expected: "a mapping of fields",
+          found: show(doc),
+        }),
+      );
+    return Effect.succeed(doc as Record<string, unknown>);
+  });
+
+/** Decode an already parsed document (the API for experiments built in code). */
+export const decodeExperiment = (
+  raw: Record<string, unknown>,
+  file: string,
+  content = canonicalJson(raw),
+): Effect.Effect<LoadedExperiment, ExperimentFileError> =>
+  Effect.gen(function* () {
+    const experiment = yield* Schema.decodeUnknown(Experiment)(raw, decodeOptions).pipe(
+      Effect.mapError((e) => fromParseError(file, e, raw)),
+    );
+    const loaded: LoadedExperiment = {
+      file,
+      baseDir: dirname(resolve(file)),
+      name: experiment.name ?? basename(file).replace(/\.(ya?ml|json)$/i, ""),
+      raw,
+      experiment,
+      fileHash: sha256(content),
+    };
+    yield* expandCells(loaded); // every cell must decode: sweep values are checked up front
+    return loaded;
+  });
+
+/** Read, parse and validate an experiment file (YAML: .yaml/.yml, JSON: .json). */
+export const loadExperiment = (file: string): Effect.Effect<LoadedExperiment, ExperimentFileError> =>
+  Effect.gen(function* () {
+    const text = yield* Effect.try({
+      try: () => readFileSync(file, "utf8"),
+      catch: (e) =>
+        new ExperimentFileError({
+          file,
+          field: "(file)",
+          expected: "a readable experiment file (YAML or JSON)",
+          found: (e as NodeJS.ErrnoException).code ?? String(e),
+        }),
+    });
+    const raw = yield* parseExperimentText(text, file);
+    return yield* decodeExperiment(raw, file, text);
+  });
+
+const setPath = (doc: Record<string, unknown>, path: string, value: unknown): void => {
+  const keys = path.split(".");
+  let o: Record<string, unknown> = doc;
+  for (const k of keys.slice(0, -1)) {
+    const next = o[k];
+    if (typeof next !== "object" || next === null || Array.isArray(next)) o[k] = {};
+    o = o[k] as Record<string, unknown>;
+  }
+  o[keys.at(-1)!] = value;
+};
+
+const clone = <T>(v: T): T => structuredClone(v);
+
+/** The sweep as a list of assignments {path: value}: grid (cartesian, last key fastest) × zip tuples. */
+export const sweepAssignments = (
+  loaded: Pick<LoadedExperiment, "file" | "experiment">,
+): Effect.Effect<readonly Readonly<Record<string, unknown>>[], ExperimentFileError> =>
+  Effect.gen(function* () {
+    const { file } = loaded;
+    const sweep = loaded.experiment.sweep;
+    const grid = Object.entries(sweep?.grid ?? {});
+    const zip = Object.entries(sweep?.zip ?? {});
+    const reserved = new Set(["sweep", "seeds", "outputs", "name", "description", "$schema"]);
+    for (const [kind, axes] of [
+      ["grid", grid],
+      ["zip", zip],
+    ] as const) {
+      for (const [path, values] of axes) {
+        const field = `sweep.${kind}.${path}`;
+        if (path === "" || path.split(".").some((k) => k === ""))
+          return yield* new ExperimentFileError({
+            file,
+            field,
+            expected: "a dotted field path",
+            found: show(path),
+          });
+        if (reserved.has(path.split(".")[0]!))
+          return yield* new ExperimentFileError({
+            file,
+            field,
+            expected: `a cell field (not ${[...reserved].join(", ")}; sweep seeds with "seed")`,
+            found: show(path),
+          });
+        if (values.length === 0)
+          return yield* new ExperimentFileError({
+            file,
+            field,
+            expected: "a non-empty list of values",
+            found: "[]",
+          });
+      }
+    }
+    const both = grid.map(([p]) => p).filter((p) => zip.some(([q]) => q === p));
+    if (both.length > 0)
+      return yield* new ExperimentFileError({
+        file,
+        field: `sweep.zip.${both[0]}`,
+        expected: "a path swept once (it is also a grid axis)",
+        found: show(both[0]),
+      });
+    if (zip.length > 0) {
+      const len = zip[0]![1].length;
+      const bad = zip.find(([, v]) => v.length !== len);
+      if (bad !== undefined)
+        return yield* new ExperimentFileError({
+          file,
+          field: `sweep.zip.${bad[0]}`,
+          expected: `a list of ${len} values (as long as sweep.zip.${zip[0]![0]})`,
+          found: `${bad[1].length} values`,
+        });
+    }
+    let combos: Record<string, unknown>[] = [{}];
+    for (const [path, values] of grid)
+      combos = combos.flatMap((c) => values.map((v) => ({ ...c, [path]: v })));
+    if (zip.length > 0) {
+      const len = zip[0]![1].length;
+      combos = combos.flatMap((c) =>
+        Array.from({ length: len }, (_, i) => ({
+          ...c,
+          ...Object.fromEntries(zip.map(([p, v]) => [p, v[i]])),
+        })),
+      );
+    }
+    return combos;
+  });
+
+const normalize = (c: typeof CellFields.Type): CellSpec => ({
+  model: c.model,
+  task:
+    "file" in c.task
+      ? { kind: "file", file: c.task.file }
+      : {
+          kind: "builtin",
+          builtin: c.task.builtin ?? c.model,
+          n: c.task.n,
+          seed: c.task.seed ?? c.seed,
+          options: c.task.options,
+        },
+  method: c.method,
+  ablation: c.ablation,
+  metric: c.metric,
+  granularity: c.granularity,
+  selection: c.selection ?? null,
+  evaluation: {
+    curve: c.evaluation.curve,
+    spearmanSample: c.evaluation.spearmanSample,
+    spearmanSeed: c.evaluation.spearmanSeed ?? c.seed,
+    truth: c.evaluation.truth,
+  },
+  runtime: { threads: c.runtime.threads },
+  seed: c.seed,
+});
+
+/**
+ * Every cell of the experiment: sweep assignments (× seeds) applied to the raw document by dotted
+ * path, each decoded (errors name the sweep value that broke it) and normalized.
+ */
+export const expandCells = (loaded: LoadedExperiment): Effect.Effect<readonly Cell[], ExperimentFileError> =>
+  Effect.gen(function* () {
+    const { file, raw, experiment } = loaded;
+    const assignments = yield* sweepAssignments(loaded);
+    const seeds = experiment.seeds;
+    const base: Record<string, unknown> = clone(raw);
+    for (const k of ["$schema", "name", "description", "seeds", "outputs", "sweep"]) delete base[k];
+    const cells: Cell[] = [];
+    for (const seed of seeds) {
+      for (const a of assignments) {
+        const doc = clone(base);
+        doc.seed = seed;
+        for (const [path, value] of Object.entries(a)) setPath(doc, path, clone(value));
+        const where = Object.entries(a)
+          .map(([p, v]) => `${p}=${show(v)}`)
+          .join(", ");
+        const decoded = yield* Schema.decodeUnknown(CellFields)(doc, decodeOptions).pipe(
+          Effect.mapError((e) =>
+            fromParseError(file, e, doc, where === "" ? "" : `in the sweep cell ${where}`),
+          ),
+        );
+        const spec = normalize(decoded);
+        const varying: Record<string, unknown> = { ...a };
+        if (seeds.length > 1 && !("seed" in a)) varying.seed = seed;
+        cells.push({ index: cells.length, spec, varying, specHash: sha256(canonicalJson(spec)) });
+      }
+    }
+    return cells;
+  });

@@ -1,0 +1,166 @@
+import { type Discovery, Method, Selection } from "@patchbay/circuits";
+import { EdgeAblation, MetricKind } from "@patchbay/core";
+import { Data, Schema } from "effect";
+
+/**
+ * The experiment file (YAML or JSON) as an effect Schema: one discovery (model, task, method,
+ * ablation, metric, granularity, selection, evaluation) plus sweep axes over any field by dotted
+ * path. `experiments/experiment.schema.json` is generated from `Experiment` (JSONSchema.make).
+ * Paths (model folders, task files, outputs.results) are relative to the experiment file.
+ */
+
+const Int = Schema.Int;
+const PositiveInt = Schema.Int.pipe(Schema.positive());
+const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative());
+
+/** A builtin's task generator: `taskFor(builtin, {seed, n, options})`. */
+export const BuiltinTaskSpec = Schema.Struct({
+  builtin: Schema.optional(Schema.String).annotations({
+    description:
+      "the builtin whose generator makes the task (builtin:<name>[?options]); default: the model, when it is a builtin",
+  }),
+  n: Schema.optionalWith(PositiveInt, { default: () => 16 }).annotations({
+    description: "number of clean/corrupted pairs",
+  }),
+  seed: Schema.optional(Int).annotations({ description: "generator seed; default: the cell's seed" }),
+  options: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), {
+    default: () => ({}),
+  }).annotations({ description: "generator options (induction: corrupt, blockLen, …)" }),
+}).annotations({ identifier: "BuiltinTask", title: "builtin task generator" });
+
+/** A JSONL task file (packages/core/src/zoo/tasks/FORMAT.md), relative to the experiment file. */
+export const FileTaskSpec = Schema.Struct({
+  file: Schema.String.annotations({ description: "a JSONL task file, relative to the experiment file" }),
+}).annotations({ identifier: "FileTask", title: "task file (JSONL)" });
+
+export const TaskSpec = Schema.Union(BuiltinTaskSpec, FileTaskSpec);
+export type TaskSpec = typeof TaskSpec.Type;
+
+export const Evaluation = Schema.Struct({
+  curve: Schema.optionalWith(Schema.Boolean, { default: () => false }).annotations({
+    description: "faithfulness over circuit sizes (MIB grid) with CPR and CMD",
+  }),
+  spearmanSample: Schema.optionalWith(NonNegativeInt, { default: () => 64 }).annotations({
+    description: "attribution methods: Spearman vs exact patching on this many sampled edges (0: skip)",
+  }),
+  spearmanSeed: Schema.optional(Int).annotations({ description: "default: the cell's seed" }),
+  truth: Schema.optionalWith(Schema.Union(Schema.Boolean, Schema.String), {
+    default: () => true,
+  }).annotations({
+    description:
+      "compare to the builtin's ground-truth circuit: true (the variant matching ablation and task), false, or a variant name (resample/first, zero, …)",
+  }),
+}).annotations({ identifier: "Evaluation" });
+
+export const Runtime = Schema.Struct({
+  threads: Schema.optionalWith(PositiveInt, { default: () => 1 }).annotations({
+    description: "ORT intra-op threads per cell (1: bit-identical results)",
+  }),
+}).annotations({ identifier: "Runtime" });
+
+export const Outputs = Schema.Struct({
+  results: Schema.optionalWith(Schema.String, { default: () => "results" }).annotations({
+    description: "the results store, relative to the experiment file",
+  }),
+}).annotations({ identifier: "Outputs" });
+
+const Axes = Schema.Record({ key: Schema.String, value: Schema.Array(Schema.Unknown) });
+
+export const Sweep = Schema.Struct({
+  grid: Schema.optional(Axes).annotations({
+    description: 'cartesian product over dotted field paths: {"method.tau": [0.1, 0.5], "task.seed": [0, 1]}',
+  }),
+  zip: Schema.optional(Axes).annotations({
+    description: "parallel lists of equal length (one cell per index), combined with the grid by product",
+  }),
+}).annotations({ identifier: "Sweep" });
+
+/** The fields of one cell (everything a discovery depends on). */
+const cellFields = {
+  model: Schema.String.annotations({
+    description: "a model folder or file (relative to the experiment file) or builtin:<name>[?options]",
+  }),
+  task: TaskSpec,
+  method: Method,
+  ablation: Schema.optionalWith(EdgeAblation, { default: () => "resample" as const }),
+  metric: Schema.optionalWith(MetricKind, { default: () => "logit-diff" as const }),
+  granularity: Schema.optionalWith(Schema.Literal("head", "layer"), { default: () => "head" as const }),
+  selection: Schema.optional(Selection).annotations({
+    description:
+      "how the circuit is chosen from the scores (ACDC chooses its own); default: top 5% by |score|",
+  }),
+  evaluation: Schema.optionalWith(Evaluation, { default: () => Schema.decodeSync(Evaluation)({}) }),
+  runtime: Schema.optionalWith(Runtime, { default: () => ({ threads: 1 }) }),
+};
+
+export const Experiment = Schema.Struct({
+  $schema: Schema.optional(Schema.String),
+  name: Schema.optional(Schema.String).annotations({ description: "default: the file name" }),
+  description: Schema.optional(Schema.String),
+  ...cellFields,
+  seeds: Schema.optionalWith(Schema.NonEmptyArray(Int), { default: () => [0] as const }).annotations({
+    description:
+      "replicates: every cell runs once per seed (the task seed and Spearman sample seed unless given)",
+  }),
+  outputs: Schema.optionalWith(Outputs, { default: () => ({ results: "results" }) }),
+  sweep: Schema.optional(Sweep),
+}).annotations({
+  identifier: "Experiment",
+  title: "patchbay experiment",
+  description:
+    "A circuit-discovery experiment: one discovery, or a sweep of them (experiments/README in the repository README, section Experiments).",
+});
+export type Experiment = typeof Experiment.Type;
+
+/** One cell as decoded (an experiment with every sweep axis fixed and `seed` for `seeds`). */
+export const CellFields = Schema.Struct({ ...cellFields, seed: Int });
+
+/**
+ * The normalized cell spec: every default filled in, seeds resolved, keys canonical. This (as
+ * canonical JSON) is what the cell id hashes, and what a worker receives.
+ */
+export interface CellSpec {
+  readonly model: string;
+  readonly task:
+    | {
+        readonly kind: "builtin";
+        readonly builtin: string;
+        readonly n: number;
+        readonly seed: number;
+        readonly options: Readonly<Record<string, unknown>>;
+      }
+    | { readonly kind: "file"; readonly file: string };
+  readonly method: Method;
+  readonly ablation: EdgeAblation;
+  readonly metric: MetricKind;
+  readonly granularity: "head" | "layer";
+  readonly selection: Selection | null;
+  readonly evaluation: {
+    readonly curve: boolean;
+    readonly spearmanSample: number;
+    readonly spearmanSeed: number;
+    readonly truth: boolean | string;
+  };
+  readonly runtime: { readonly threads: number };
+  readonly seed: number;
+}
+
+/** The discovery spec of a cell, as circuits' `discover` takes it. */
+export const discoveryOf = (c: CellSpec): Discovery => ({
+  method: c.method,
+  ...(c.selection !== null ? { selection: c.selection } : {}),
+  checkSample: c.evaluation.spearmanSample,
+  checkSeed: c.evaluation.spearmanSeed,
+});
+
+/** An experiment file that cannot be read or does not fit the schema: names file and field path. */
+export class ExperimentFileError extends Data.TaggedError("ExperimentFileError")<{
+  readonly file: string;
+  readonly field: string;
+  readonly expected: string;
+  readonly found: string;
+}> {
+  override get message(): string {
+    return `${this.file}: ${this.field}: expected ${this.expected}, found ${this.found}`;
+  }
+}
