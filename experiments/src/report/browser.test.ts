@@ -1,0 +1,157 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Effect } from "effect";
+import { type Browser, chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CellResult } from "../results/types.ts";
+import { inductionCell, parseEdge, renderCellReport, writeReport } from "./index.ts";
+
+/**
+ * The report in a real browser: headless Chromium (Debian package `chromium`) driven by
+ * playwright-core, on a CellResult from a real discovery run on builtin:induction. Checks that
+ * the circuit SVG holds the circuit's nodes and exactly its edges, and saves screenshots.
+ */
+const findChromium = (): string | null => {
+  for (const name of ["chromium", "chromium-browser"])
+    try {
+      const p = execFileSync("which", [name], { encoding: "utf8" }).trim();
+      if (p !== "") return p;
+    } catch {}
+  return null;
+};
+
+const executablePath = findChromium();
+if (executablePath === null)
+  console.warn(
+    "\n*** SKIPPING the HTML report browser test: no chromium on PATH (apt-get install -y chromium) ***\n",
+  );
+
+describe.skipIf(executablePath === null)("HTML report in headless Chromium", () => {
+  let browser: Browser;
+  let cells: CellResult[];
+  const dir = mkdtempSync(join(tmpdir(), "patchbay-report-browser-"));
+
+  beforeAll(async () => {
+    browser = await chromium.launch({ executablePath: executablePath!, args: ["--no-sandbox"] });
+    const run = (discovery: Parameters<typeof inductionCell>[0]) =>
+      Effect.runPromise(inductionCell(discovery, { n: 16 }));
+    cells = [
+      await run({
+        method: { _tag: "eap-ig-inputs", steps: 5 },
+        selection: { _tag: "faithful", target: 0.9, absolute: true },
+        checkSample: 24,
+        checkSeed: 0,
+      }),
+      await run({
+        method: { _tag: "acdc", tau: 0.5, order: "normal", seed: 0, absolute: false },
+        checkSample: 0,
+        checkSeed: 0,
+      }),
+    ];
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  const expected = (r: CellResult) => {
+    const kept = r.edges.filter((e) => e.inGraph).map((e) => parseEdge(e.name));
+    return {
+      nodes: [...new Set(["input", "logits", ...kept.flatMap((e) => [e.source, e.target])])].sort(),
+      edges: kept.length,
+    };
+  };
+
+  it("the cell page's SVG holds the circuit's nodes and exactly its in-graph edges", async () => {
+    const r = cells[0]!;
+    const file = join(dir, "cell.html");
+    writeFileSync(file, await renderCellReport(r));
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    page.on("requestfailed", (q) => errors.push(`request ${q.url()}`));
+    await page.goto(pathToFileURL(file).href);
+    const want = expected(r);
+    expect(want.edges).toBeGreaterThan(0);
+    const nodes = await page.$$eval("svg.circuit g.node", (gs) =>
+      gs.map((g) => g.getAttribute("data-node")!),
+    );
+    expect([...nodes].sort()).toEqual(want.nodes);
+    for (const n of want.nodes) {
+      const text = await page.locator(`svg.circuit [id="node-${n}"] text`).textContent();
+      expect(text).toBe(n);
+    }
+    expect(await page.locator("svg.circuit path.edge").count()).toBe(want.edges);
+    // every edge has its name and score as a tooltip, and a drawn path
+    const titles = await page.$$eval("svg.circuit path.edge", (ps) =>
+      ps.map((p) => [p.querySelector("title")?.textContent ?? "", p.getAttribute("d") ?? ""]),
+    );
+    for (const [title, d] of titles) {
+      expect(title).toMatch(/->.*score/);
+      expect(d).toMatch(/^M [\d.-]+ [\d.-]+ L /);
+    }
+    // the layout is bottom-up: input below every head, logits above
+    const y = async (n: string) => (await page.locator(`svg.circuit [id="node-${n}"] rect`).boundingBox())!.y;
+    expect(await y("input")).toBeGreaterThan(await y("logits"));
+    for (const n of want.nodes.filter((x) => x.startsWith("a1.")))
+      expect(await y(n)).toBeLessThan(await y("input"));
+    // truth section, curve, spread, table and spec are there
+    for (const sel of [
+      "svg.curve circle.point",
+      "svg.spread rect.iqr",
+      "table.scores tbody tr",
+      "table.truth",
+      "pre.spec",
+    ])
+      expect(await page.locator(sel).count(), sel).toBeGreaterThan(0);
+    expect(await page.locator("table.scores tbody tr").count()).toBe(
+      Math.min(50, r.edges.filter((e) => e.score !== null && (e.score !== 0 || e.inGraph)).length),
+    );
+    expect(errors).toEqual([]);
+    const shot = join(dir, "cell.png");
+    await page.screenshot({ path: shot, fullPage: true });
+    const graph = join(dir, "cell-circuit.png");
+    await page.locator("svg.circuit").screenshot({ path: graph });
+    console.log(`report screenshots: ${shot} (whole page), ${graph} (circuit)`);
+    await page.close();
+  });
+
+  it("the run page from the results layout links to each cell's section", async () => {
+    const results = join(dir, "results");
+    mkdirSync(join(results, "cells"), { recursive: true });
+    mkdirSync(join(results, "runs", "run1"), { recursive: true });
+    for (const c of cells)
+      writeFileSync(join(results, "cells", `${c.cellId}.json`), JSON.stringify(c, null, 1));
+    writeFileSync(
+      join(results, "runs", "run1", "manifest.json"),
+      JSON.stringify({
+        runId: "run1",
+        spec: { sweep: { method: ["eap-ig", "acdc"] } },
+        cells: cells.map((c) => c.cellId),
+        timings: { total: 4.2 },
+      }),
+    );
+    const paths = await Effect.runPromise(writeReport(results, "run1"));
+    expect(paths.cells).toHaveLength(cells.length);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(pathToFileURL(paths.run).href);
+    expect(await page.locator("table.summary tbody tr").count()).toBe(cells.length);
+    for (const [i, c] of cells.entries()) {
+      const section = page.locator(`section#cell-${c.cellId}`);
+      expect(await section.count()).toBe(1);
+      expect(await page.locator(`table.summary a[href="#cell-${c.cellId}"]`).count()).toBe(1);
+      expect(await section.locator("svg.circuit path.edge").count()).toBe(expected(c).edges);
+      const nodes = await section
+        .locator("svg.circuit g.node")
+        .evaluateAll((gs) => gs.map((g) => g.getAttribute("data-node")!));
+      expect([...nodes].sort()).toEqual(expected(c).nodes);
+      expect(await section.locator(`[id="c${i}-node-logits"]`).count()).toBe(1);
+    }
+    const shot = join(dir, "run.png");
+    await page.screenshot({ path: shot, fullPage: true });
+    console.log(`run report: ${paths.run}; screenshot ${shot}`);
+    await page.close();
+  });
+});

@@ -1,0 +1,142 @@
+import type { CellResult } from "../results/types.ts";
+import { esc, fmt, n2 } from "./html.ts";
+
+/**
+ * Inline SVG charts: the faithfulness curve over the edge-fraction grid (log x, as MIB's grid
+ * spans 0.1 % … 100 %; CPR and CMD are the linear-x areas MIB defines) and the per-example
+ * faithfulness spread as a box plot (whiskers min–max, box IQR, median bar, mean diamond).
+ */
+
+const niceTicks = (lo: number, hi: number, count = 5): number[] => {
+  const span = hi - lo || 1;
+  const step0 = span / count;
+  const mag = 10 ** Math.floor(Math.log10(step0));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= step0) ?? 10 * mag;
+  const ticks: number[] = [];
+  for (let t = Math.ceil(lo / step) * step; t <= hi + 1e-9; t += step) ticks.push(Number(t.toFixed(10)));
+  return ticks;
+};
+
+const pct = (x: number) => {
+  const p = x * 100;
+  return `${p >= 1 ? n2(Number(p.toPrecision(3))) : p.toPrecision(1)}%`;
+};
+
+/** y range covering 0 and 1 and every value, padded a little. */
+const yRange = (values: readonly number[]): [number, number] => {
+  const finite = values.filter(Number.isFinite);
+  const lo = Math.min(0, ...finite);
+  const hi = Math.max(1, ...finite);
+  const pad = (hi - lo) * 0.06;
+  return [lo - pad, hi + pad];
+};
+
+export const curveSvg = (
+  curve: NonNullable<CellResult["curve"]>,
+  selected?: { fraction: number; faithfulness: number; edges: number },
+): string => {
+  const W = 560;
+  const H = 300;
+  const L = 56;
+  const R = 20;
+  const T = 30;
+  const B = 44;
+  const xs = curve.fractions;
+  const ys = curve.faithfulness;
+  const logX = xs.every((x) => x > 0);
+  const tx = (x: number) => (logX ? Math.log10(x) : x);
+  const points = xs.map((x, i) => ({ x, y: ys[i]!, edges: curve.edges[i] ?? Number.NaN }));
+  const xDom = [Math.min(...xs.map(tx)), Math.max(...xs.map(tx))] as const;
+  const [y0, y1] = yRange([...ys, ...(selected ? [selected.faithfulness] : [])]);
+  const sx = (x: number) => L + ((tx(x) - xDom[0]) / (xDom[1] - xDom[0] || 1)) * (W - L - R);
+  const sy = (y: number) => T + ((y1 - y) / (y1 - y0)) * (H - T - B);
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart curve" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="faithfulness curve" font-family="Helvetica, Arial, sans-serif" font-size="11">`,
+    `<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`,
+  ];
+  // grid and axes
+  for (const t of niceTicks(y0, y1)) {
+    out.push(
+      `<line x1="${L}" x2="${W - R}" y1="${n2(sy(t))}" y2="${n2(sy(t))}" stroke="${t === 0 || t === 1 ? "#999" : "#e6e6e6"}"${t === 1 ? ' stroke-dasharray="4 3"' : ""}/>`,
+      `<text x="${L - 6}" y="${n2(sy(t) + 4)}" text-anchor="end">${esc(n2(t))}</text>`,
+    );
+  }
+  for (const x of xs)
+    out.push(
+      `<line x1="${n2(sx(x))}" x2="${n2(sx(x))}" y1="${T}" y2="${H - B}" stroke="#f0f0f0"/>`,
+      `<text x="${n2(sx(x))}" y="${H - B + 14}" text-anchor="middle" font-size="10">${esc(pct(x))}</text>`,
+    );
+  out.push(
+    `<line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" stroke="#333"/>`,
+    `<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#333"/>`,
+    `<text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle">fraction of edges kept${logX ? " (log scale)" : ""}</text>`,
+    `<text transform="translate(14 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">faithfulness</text>`,
+  );
+  const finite = points.filter((p) => Number.isFinite(p.y));
+  if (finite.length > 0) {
+    const base = sy(Math.max(y0, Math.min(y1, 0)));
+    const line = finite.map((p, i) => `${i === 0 ? "M" : "L"} ${n2(sx(p.x))} ${n2(sy(p.y))}`).join(" ");
+    out.push(
+      `<path class="area" d="${line} L ${n2(sx(finite.at(-1)!.x))} ${n2(base)} L ${n2(sx(finite[0]!.x))} ${n2(base)} Z" fill="#0072B2" fill-opacity="0.08"/>`,
+      `<path class="line" d="${line}" fill="none" stroke="#0072B2" stroke-width="2"/>`,
+    );
+    for (const p of finite)
+      out.push(
+        `<circle class="point" cx="${n2(sx(p.x))}" cy="${n2(sy(p.y))}" r="3.5" fill="#0072B2"><title>${esc(`${pct(p.x)} of edges (${p.edges} edges): faithfulness ${fmt(p.y)}`)}</title></circle>`,
+      );
+  }
+  if (selected && Number.isFinite(selected.faithfulness) && selected.fraction > 0) {
+    const cx = sx(Math.max(xs[0]!, Math.min(xs.at(-1)!, selected.fraction)));
+    const cy = sy(selected.faithfulness);
+    out.push(
+      `<path class="selected" d="M ${n2(cx)} ${n2(cy - 7)} L ${n2(cx + 7)} ${n2(cy)} L ${n2(cx)} ${n2(cy + 7)} L ${n2(cx - 7)} ${n2(cy)} Z" fill="#D55E00" stroke="#fff"><title>${esc(`selected circuit: ${selected.edges} edges (${pct(selected.fraction)}), faithfulness ${fmt(selected.faithfulness)}`)}</title></path>`,
+    );
+  }
+  out.push(
+    `<text x="${L}" y="16" font-size="12"><tspan font-weight="bold">CPR</tspan> ${esc(fmt(curve.cpr))} (area under f)   <tspan font-weight="bold" dx="14">CMD</tspan> ${esc(fmt(curve.cmd))} (area under |1 − f|)</text>`,
+    `<text x="${W - R}" y="16" font-size="11" text-anchor="end" fill="#555"><tspan fill="#0072B2">●</tspan> top-k circuits  <tspan fill="#D55E00" dx="8">◆</tspan> selected</text>`,
+    "</svg>",
+  );
+  return out.join("\n");
+};
+
+export const spreadSvg = (
+  s: CellResult["faithfulness"]["perExample"],
+  mean: number,
+  label = "per-example faithfulness",
+): string => {
+  const W = 560;
+  const H = 110;
+  const L = 20;
+  const R = 20;
+  const [x0, x1] = yRange([s.min, s.max, s.q25, s.q75, s.median, mean]);
+  const sx = (x: number) => L + ((x - x0) / (x1 - x0)) * (W - L - R);
+  const cy = 44;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart spread" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(label)}" font-family="Helvetica, Arial, sans-serif" font-size="11">`,
+    `<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`,
+  ];
+  for (const t of niceTicks(x0, x1, 8))
+    out.push(
+      `<line x1="${n2(sx(t))}" x2="${n2(sx(t))}" y1="12" y2="${H - 30}" stroke="${t === 0 || t === 1 ? "#999" : "#eeeeee"}"${t === 1 ? ' stroke-dasharray="4 3"' : ""}/>`,
+      `<text x="${n2(sx(t))}" y="${H - 16}" text-anchor="middle">${esc(n2(t))}</text>`,
+    );
+  const ok = [s.min, s.q25, s.median, s.q75, s.max].every(Number.isFinite);
+  if (ok)
+    out.push(
+      `<line x1="${n2(sx(s.min))}" x2="${n2(sx(s.max))}" y1="${cy}" y2="${cy}" stroke="#333"/>`,
+      `<line x1="${n2(sx(s.min))}" x2="${n2(sx(s.min))}" y1="${cy - 8}" y2="${cy + 8}" stroke="#333"/>`,
+      `<line x1="${n2(sx(s.max))}" x2="${n2(sx(s.max))}" y1="${cy - 8}" y2="${cy + 8}" stroke="#333"/>`,
+      `<rect class="iqr" x="${n2(sx(s.q25))}" y="${cy - 14}" width="${n2(Math.max(1, sx(s.q75) - sx(s.q25)))}" height="28" fill="#cfe2f3" stroke="#0072B2"><title>${esc(`IQR ${fmt(s.q25)} – ${fmt(s.q75)}`)}</title></rect>`,
+      `<line class="median" x1="${n2(sx(s.median))}" x2="${n2(sx(s.median))}" y1="${cy - 14}" y2="${cy + 14}" stroke="#0072B2" stroke-width="3"><title>${esc(`median ${fmt(s.median)}`)}</title></line>`,
+    );
+  if (Number.isFinite(mean))
+    out.push(
+      `<path class="mean" d="M ${n2(sx(mean))} ${cy - 6} l 6 6 l -6 6 l -6 -6 Z" fill="#D55E00"><title>${esc(`mean ${fmt(mean)}`)}</title></path>`,
+    );
+  out.push(
+    `<text x="${W - R}" y="${H - 2}" text-anchor="end" fill="#555">${esc(`min ${fmt(s.min)} · q25 ${fmt(s.q25)} · median ${fmt(s.median)} · q75 ${fmt(s.q75)} · max ${fmt(s.max)} · mean ◆ ${fmt(mean)}`)}</text>`,
+    "</svg>",
+  );
+  return out.join("\n");
+};
