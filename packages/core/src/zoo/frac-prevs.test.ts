@@ -1,12 +1,6 @@
-import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
-import { ablatedSources, type Edge, edgeLayout, fullMask, maskIndex } from "../edges/index.ts";
-import { type Plan, runPlan } from "../engine/index.ts";
 import { weightSpecs } from "../model/index.ts";
-import { referenceForward } from "../reference/index.ts";
-import { forward, makeSessionCache, type SessionCache } from "../runtime/index.ts";
-import type { HostTensor } from "../tensor/index.ts";
-import { worstMismatch } from "../testing/compare.ts";
+import { forward } from "../runtime/index.ts";
 import { validateWeights } from "../weights/index.ts";
 import {
   FRAC_BOS,
@@ -18,9 +12,10 @@ import {
   fracPrevsProgram,
   fracPrevsTask,
 } from "./index.ts";
+import { cacheRunner, checkGroundTruth, expectReferenceAgrees } from "./testing.ts";
 
-const withCache = <A, E>(f: (cache: SessionCache) => Effect.Effect<A, E>) =>
-  Effect.runPromise(Effect.scoped(Effect.flatMap(makeSessionCache("zoo-frac-prevs"), f)));
+const SESSION = "zoo-frac-prevs";
+const withCache = cacheRunner(SESSION);
 
 const model = fracPrevsModel();
 const { config, blocks } = model;
@@ -120,97 +115,24 @@ describe("compiled frac_prevs: behaviour", () => {
 
   it("the float64 reference agrees with ORT", async () => {
     const task = fracPrevsTask(2, 6);
-    const seqs = [...task.clean, ...task.corrupted];
-    const ort = await withCache((cache) => forward(cache, model, seqs));
-    const ref = referenceForward(config, model.weights, seqs);
-    expect(worstMismatch(ort.logits.data, ref.logits.data, 1e-4, 1e-4)).toBeNull();
-    const plain = fracPrevsModel({ distractors: false });
-    const ref0 = referenceForward(plain.config, plain.weights, seqs);
-    expect(worstMismatch(ref0.logits.data, ref.logits.data, 1e-12, 0)).toBeNull();
+    await expectReferenceAgrees(SESSION, model, fracPrevsModel({ distractors: false }), [
+      ...task.clean,
+      ...task.corrupted,
+    ]);
   });
 });
 
-const edgePlan: Plan = {
-  captures: [],
-  interventions: [],
-  gradients: [],
-  logits: false,
-  edges: { granularity: "head" },
-  metric: { kind: "logit-diff" },
-};
-
-/**
- * Exact checks of a ground truth (as for the induction model): f(C) = (m(C) − m(∅)) / (m(full) −
- * m(∅)) with m the mean logit difference; (a) f(truth) ≈ 1, per example too; (b) removing any one
- * truth edge leaves f < 0.6 and m < 0.2·m(full); (c) removing any other edge moves m by < 1e-3 of
- * the range.
- */
-const checkGroundTruth = (ablation: "resample" | "zero") =>
-  withCache((cache) =>
-    Effect.gen(function* () {
-      const layout = edgeLayout(config, "head");
-      const S = layout.sources.length;
-      const D = layout.destinations.length;
-      const task = fracPrevsTask(11, 8);
-      const B = task.clean.length;
-      const truth = new Set(fracPrevsCircuit({ ablation }));
-      const names = new Set(layout.edges.map((e) => e.name));
-      for (const t of truth) expect(names.has(t), t).toBe(true);
-      const ablated = yield* ablatedSources(cache, model, layout, ablation, task.clean, {
-        corrupted: task.corrupted,
-      });
-      const maskOf = (keep: (e: Edge) => boolean): HostTensor => {
-        const m = fullMask(layout, B, 0);
-        for (const e of layout.edges)
-          if (keep(e)) for (let b = 0; b < B; b++) m.data[b * S * D + maskIndex(layout, e)] = 1;
-        return m;
-      };
-      const run = (mask: HostTensor) =>
-        Effect.map(
-          runPlan(cache, model, edgePlan, task.clean, { edges: { mask, ablated }, metric: task }),
-          (r) => r.metric!,
-        );
-      const full = yield* run(fullMask(layout, B, 1));
-      const none = yield* run(fullMask(layout, B, 0));
-      const range = full.mean - none.mean;
-      const gt = yield* run(maskOf((e) => truth.has(e.name)));
-      const perExample = [...gt.perExample].map(
-        (x, b) => (x - none.perExample[b]!) / (full.perExample[b]! - none.perExample[b]!),
-      );
-      const dropped: Record<string, number> = {};
-      const kept: Record<string, number> = {};
-      let worstOther = { name: "", delta: 0 };
-      for (const e of layout.edges) {
-        const r = yield* run(maskOf((x) => x.index !== e.index));
-        if (truth.has(e.name)) {
-          dropped[e.name] = (r.mean - none.mean) / range;
-          kept[e.name] = r.mean / full.mean;
-        } else if (Math.abs(r.mean - full.mean) >= Math.abs(worstOther.delta))
-          worstOther = { name: e.name, delta: r.mean - full.mean };
-      }
-      const f = (gt.mean - none.mean) / range;
-      console.log(
-        `frac_prevs ${ablation}: ${layout.edges.length} edges, m(full) ${full.mean.toFixed(4)}, m(∅) ${none.mean.toFixed(4)}, ` +
-          `f(truth) ${f.toFixed(6)} [per example ${Math.min(...perExample).toFixed(6)}…${Math.max(...perExample).toFixed(6)}]; ` +
-          `f without one truth edge: ${Object.entries(dropped)
-            .map(([k, v]) => `${k} ${v.toFixed(4)} (m/m(full) ${kept[k]!.toFixed(4)})`)
-            .join(
-              ", ",
-            )}; largest |Δm| without a non-truth edge ${Math.abs(worstOther.delta).toExponential(2)} (${worstOther.name})`,
-      );
-      expect(Math.abs(range)).toBeGreaterThan(1);
-      expect(Math.abs(f - 1)).toBeLessThan(0.02);
-      for (const x of perExample) expect(Math.abs(x - 1)).toBeLessThan(0.02);
-      expect(Object.keys(dropped).length).toBe(truth.size);
-      for (const [name, v] of Object.entries(dropped)) expect(v, name).toBeLessThan(0.6);
-      for (const [name, v] of Object.entries(kept)) expect(v, name).toBeLessThan(0.2);
-      expect(Math.abs(worstOther.delta) / Math.abs(range), worstOther.name).toBeLessThan(1e-3);
-    }),
-  );
+/** The exact ground-truth checks (./testing.ts, as for the induction model) on 8 pairs of seed 11. */
+const checkTruth = (ablation: "resample" | "zero") =>
+  checkGroundTruth(model, fracPrevsTask(11, 8), fracPrevsCircuit({ ablation }), {
+    ablation,
+    session: SESSION,
+    label: `frac_prevs ${ablation}`,
+  });
 
 describe("compiled frac_prevs: the ground-truth circuit (exact edge patching)", () => {
-  it("resample ablation (complement corruption)", () => checkGroundTruth("resample"));
-  it("zero ablation sees the positional edge resample cannot", () => checkGroundTruth("zero"));
+  it("resample ablation (complement corruption)", () => checkTruth("resample"));
+  it("zero ablation sees the positional edge resample cannot", () => checkTruth("zero"));
 
   it("the positional edge is invisible to resample ablation (METHODS.md §6 trap)", () => {
     expect(fracPrevsCircuit().includes("input->m1")).toBe(false);

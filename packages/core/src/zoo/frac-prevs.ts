@@ -3,6 +3,7 @@ import type { ModelConfig } from "../model/config.ts";
 import { mulberry32 } from "../model/random.ts";
 import type { Weights } from "../model/weights.ts";
 import type { InductionTask } from "./induction.ts";
+import { atMost, positiveInt } from "./options.ts";
 import { type Block, craft } from "./rasp/craft.ts";
 
 /**
@@ -54,12 +55,6 @@ export interface FracPrevsModelOptions {
   readonly distractors?: boolean;
   readonly seed?: number;
 }
-
-const positiveInt = (field: string, v: number, min: number): number => {
-  if (!Number.isSafeInteger(v) || v < min)
-    throw new InputError({ field, expected: `an integer ≥ ${min}`, found: String(v) });
-  return v;
-};
 
 /** ⌈K·c/p⌉ in integers (p ≥ 1). */
 export const fracBin = (count: number, p: number, bins: number): number =>
@@ -135,8 +130,7 @@ export const fracPrevsTask = (seed: number, n: number, opts: FracPrevsTaskOption
   const K = opts.bins ?? 4;
   const L = positiveInt("length", opts.length ?? 16, 1);
   const M = positiveInt("metricPositions", opts.metricPositions ?? 4, 1);
-  if (M > L)
-    throw new InputError({ field: "metricPositions", expected: `≤ length = ${L}`, found: String(M) });
+  atMost("metricPositions", M, "length", L);
   const rand = mulberry32(seed);
   const other = () => 2 + Math.floor(rand() * (V - 2));
   const task: InductionTask = { clean: [], corrupted: [], positions: [], answers: [], wrong: [] };

@@ -3,6 +3,7 @@ import type { ModelConfig } from "../model/config.ts";
 import { mulberry32, normals } from "../model/random.ts";
 import type { Weights } from "../model/weights.ts";
 import type { HostTensor } from "../tensor/index.ts";
+import { positiveInt } from "./options.ts";
 
 /**
  * A compiled induction model: a 2-layer attention-only transformer whose weights are written by
@@ -82,12 +83,6 @@ export const inductionSubspaces = (vocabSize: number, nCtx: number) => ({
   junk: 3 * vocabSize + nCtx,
   dModel: 3 * vocabSize + nCtx + JUNK,
 });
-
-const positiveInt = (field: string, v: number, min: number): number => {
-  if (!Number.isSafeInteger(v) || v < min)
-    throw new InputError({ field, expected: `an integer ≥ ${min}`, found: String(v) });
-  return v;
-};
 
 /** The compiled induction model (see the comment at the top of this file). */
 export const inductionModel = (

@@ -3,6 +3,7 @@ import type { ModelConfig } from "../model/config.ts";
 import { mulberry32 } from "../model/random.ts";
 import type { Weights } from "../model/weights.ts";
 import type { InductionTask } from "./induction.ts";
+import { atMost, positiveInt } from "./options.ts";
 import { type Block, craft } from "./rasp/craft.ts";
 
 /**
@@ -64,12 +65,6 @@ export interface ReverseModelOptions {
   readonly distractors?: boolean;
   readonly seed?: number;
 }
-
-const positiveInt = (field: string, v: number, min: number): number => {
-  if (!Number.isSafeInteger(v) || v < min)
-    throw new InputError({ field, expected: `an integer ≥ ${min}`, found: String(v) });
-  return v;
-};
 
 /** The compiled reverse model and its residual blocks (see the top of this file). */
 export const reverseModel = (
@@ -165,8 +160,7 @@ export const reverseTask = (seed: number, n: number, opts: ReverseTaskOptions = 
   const A = opts.alphabetSize ?? 2 * N;
   const corrupt = opts.corrupt ?? "both";
   const minLen = positiveInt("minLen", opts.minLen ?? 4, corrupt === "tokens" ? 1 : 4);
-  if (minLen > N)
-    throw new InputError({ field: "minLen", expected: `≤ maxLen = ${N}`, found: String(minLen) });
+  atMost("minLen", minLen, "maxLen", N);
   if (A < 2 * N)
     throw new InputError({ field: "alphabetSize", expected: `≥ 2·maxLen = ${2 * N}`, found: String(A) });
   const rand = mulberry32(seed);

@@ -1,7 +1,6 @@
 import type { ModelConfig } from "../../model/config.ts";
-import { mulberry32 } from "../../model/random.ts";
-import type { HostTensor } from "../../tensor/index.ts";
 import type { PatchingTask } from "./circuit.ts";
+import { patchingTask, trainedConfig } from "./shared.ts";
 import type { TrainExample, TrainTask } from "./train.ts";
 
 /**
@@ -35,26 +34,13 @@ const id = (w: string): number => VOCAB.indexOf(w);
 /** Token id of the two-digit year y (0 … 99). */
 export const yearId = (y: number): number => id(YEARS[y]!);
 
-export const trainedGreaterThanConfig = (): ModelConfig => ({
-  name: "zoo-trained-greater-than",
-  family: "zoo",
-  dModel: 32,
-  nLayers: 2,
-  nHeads: 2,
-  nKvHeads: 2,
-  dHead: 16,
-  dMlp: 128,
-  gatedMlp: false,
-  act: "relu",
-  vocabSize: VOCAB.length,
-  nCtx: TEMPLATE.length + 1,
-  positional: "learned",
-  rotary: null,
-  norm: "none",
-  normEps: 1e-5,
-  parallelResidual: false,
-  attnScale: 1 / 4,
-});
+export const trainedGreaterThanConfig = (): ModelConfig =>
+  trainedConfig({
+    name: "zoo-trained-greater-than",
+    vocabSize: VOCAB.length,
+    nCtx: TEMPLATE.length + 1,
+    dMlp: 128,
+  });
 
 const sentence = (noun: number, yy: number): number[] => [
   id("<bos>"),
@@ -88,26 +74,17 @@ export const probabilityDifference = (row: Float32Array, yy: number): number => 
   return d;
 };
 
-export const greaterThanPatchingTask = (seed: number, n: number): PatchingTask => {
-  const rand = mulberry32(seed);
-  const clean: number[][] = [];
-  const corrupted: number[][] = [];
-  const yys: number[] = [];
-  for (let k = 0; k < n; k++) {
-    const { noun, yy } = sampleGt(rand, 2);
-    clean.push(sentence(noun, yy));
-    corrupted.push(sentence(noun, 1));
-    yys.push(yy);
-  }
-  return {
-    name: "greater-than",
-    metricName: "probability difference Σ_{ZZ>YY} p − Σ_{ZZ≤YY} p at the last position",
-    clean,
-    corrupted,
-    metric: (logits: HostTensor, r: number, b: number) => {
-      const [, P, V] = logits.shape as [number, number, number];
-      const p = clean[b]!.length - 1;
-      return probabilityDifference(logits.data.subarray((r * P + p) * V, (r * P + p + 1) * V), yys[b]!);
+export const greaterThanPatchingTask = (seed: number, n: number): PatchingTask =>
+  patchingTask(
+    {
+      name: "greater-than",
+      metricName: "probability difference Σ_{ZZ>YY} p − Σ_{ZZ≤YY} p at the last position",
+      seed,
+      n,
     },
-  };
-};
+    (rand) => {
+      const { noun, yy } = sampleGt(rand, 2);
+      return { clean: sentence(noun, yy), corrupted: sentence(noun, 1), example: yy };
+    },
+    (at, yy, clean) => probabilityDifference(at(clean.length - 1), yy),
+  );

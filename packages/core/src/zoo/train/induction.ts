@@ -1,7 +1,6 @@
 import type { ModelConfig } from "../../model/config.ts";
-import { mulberry32 } from "../../model/random.ts";
-import type { HostTensor } from "../../tensor/index.ts";
 import type { PatchingTask } from "./circuit.ts";
+import { patchingTask, trainedConfig } from "./shared.ts";
 import type { TrainExample, TrainTask } from "./train.ts";
 
 /**
@@ -26,26 +25,13 @@ export const inductionVocab = (V: number = TRAINED_INDUCTION.vocabSize): string[
   ...Array.from({ length: V - FIRST }, (_, i) => `t${i + FIRST}`),
 ];
 
-export const trainedInductionConfig = (): ModelConfig => ({
-  name: "zoo-trained-induction",
-  family: "zoo",
-  dModel: 32,
-  nLayers: 2,
-  nHeads: 2,
-  nKvHeads: 2,
-  dHead: 16,
-  dMlp: null,
-  gatedMlp: false,
-  act: "relu",
-  vocabSize: TRAINED_INDUCTION.vocabSize,
-  nCtx: 2 * TRAINED_INDUCTION.blockLen + 1,
-  positional: "learned",
-  rotary: null,
-  norm: "none",
-  normEps: 1e-5,
-  parallelResidual: false,
-  attnScale: 1 / 4,
-});
+export const trainedInductionConfig = (): ModelConfig =>
+  trainedConfig({
+    name: "zoo-trained-induction",
+    vocabSize: TRAINED_INDUCTION.vocabSize,
+    nCtx: 2 * TRAINED_INDUCTION.blockLen + 1,
+    dMlp: null,
+  });
 
 /** Two disjoint blocks of L distinct tokens from 2 … V − 1 (partial Fisher–Yates). */
 const blocks = (rand: () => number, V: number, L: number): [number[], number[]] => {
@@ -85,36 +71,30 @@ export const inductionPatchingTask = (
   V: number = TRAINED_INDUCTION.vocabSize,
   maxLen: number = TRAINED_INDUCTION.blockLen,
   minLen: number = TRAINED_INDUCTION.minLen,
-): PatchingTask => {
-  const rand = mulberry32(seed);
-  const clean: number[][] = [];
-  const corrupted: number[][] = [];
-  const answers: number[][] = [];
-  const wrong: number[][] = [];
-  const lengths: number[] = [];
-  for (let e = 0; e < n; e++) {
-    const L = blockLength(rand, minLen, maxLen);
-    lengths.push(L);
-    const [A, B] = blocks(rand, V, L);
-    clean.push([TRAINED_INDUCTION_BOS, ...A, ...A]);
-    corrupted.push([TRAINED_INDUCTION_BOS, ...B, ...B]);
-    answers.push(A.slice(1));
-    wrong.push(B.slice(1));
-  }
-  return {
-    name: "induction",
-    metricName: "logit difference A_{i+1} − B_{i+1}, mean over the second block",
-    clean,
-    corrupted,
-    metric: (logits: HostTensor, r: number, b: number) => {
-      const [, P, Vv] = logits.shape as [number, number, number];
+): PatchingTask =>
+  patchingTask(
+    {
+      name: "induction",
+      metricName: "logit difference A_{i+1} − B_{i+1}, mean over the second block",
+      seed,
+      n,
+    },
+    (rand) => {
+      const L = blockLength(rand, minLen, maxLen);
+      const [A, B] = blocks(rand, V, L);
+      return {
+        clean: [TRAINED_INDUCTION_BOS, ...A, ...A],
+        corrupted: [TRAINED_INDUCTION_BOS, ...B, ...B],
+        example: { L, answers: A.slice(1), wrong: B.slice(1) },
+      };
+    },
+    (at, { L, answers, wrong }) => {
       let s = 0;
-      const ps = scored(lengths[b]!);
+      const ps = scored(L);
       ps.forEach((p, j) => {
-        const row = (r * P + p) * Vv;
-        s += logits.data[row + answers[b]![j]!]! - logits.data[row + wrong[b]![j]!]!;
+        const row = at(p);
+        s += row[answers[j]!]! - row[wrong[j]!]!;
       });
       return s / ps.length;
     },
-  };
-};
+  );

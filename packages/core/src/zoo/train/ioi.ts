@@ -1,7 +1,6 @@
 import type { ModelConfig } from "../../model/config.ts";
-import { mulberry32 } from "../../model/random.ts";
-import type { HostTensor } from "../../tensor/index.ts";
 import type { PatchingTask } from "./circuit.ts";
+import { patchingTask, trainedConfig } from "./shared.ts";
 import type { TrainExample, TrainTask } from "./train.ts";
 
 /**
@@ -30,26 +29,13 @@ const VOCAB = ioiVocab();
 const id = (w: string): number => VOCAB.indexOf(w);
 const NAME_IDS = IOI_NAMES.map(id);
 
-export const trainedIoiConfig = (): ModelConfig => ({
-  name: "zoo-trained-ioi",
-  family: "zoo",
-  dModel: 32,
-  nLayers: 2,
-  nHeads: 2,
-  nKvHeads: 2,
-  dHead: 16,
-  dMlp: null,
-  gatedMlp: false,
-  act: "relu",
-  vocabSize: VOCAB.length,
-  nCtx: 1 + Math.max(...IOI_TEMPLATES.map((t) => t.length)),
-  positional: "learned",
-  rotary: null,
-  norm: "none",
-  normEps: 1e-5,
-  parallelResidual: false,
-  attnScale: 1 / 4,
-});
+export const trainedIoiConfig = (): ModelConfig =>
+  trainedConfig({
+    name: "zoo-trained-ioi",
+    vocabSize: VOCAB.length,
+    nCtx: 1 + Math.max(...IOI_TEMPLATES.map((t) => t.length)),
+    dMlp: null,
+  });
 
 const pick = (rand: () => number, n: number): number => Math.floor(rand() * n);
 
@@ -92,30 +78,17 @@ export const ioiTrainTask = (): TrainTask => ({
   },
 });
 
-export const ioiPatchingTask = (seed: number, n: number): PatchingTask => {
-  const rand = mulberry32(seed);
-  const clean: number[][] = [];
-  const corrupted: number[][] = [];
-  const io: number[] = [];
-  const s: number[] = [];
-  for (let k = 0; k < n; k++) {
-    const e = sampleIoi(rand);
-    const t = IOI_TEMPLATES[e.template]!;
-    clean.push(fill(t, e.a, e.b, e.s));
-    const [x, y, z] = names(rand, 3, [e.a, e.b]) as [number, number, number];
-    corrupted.push(fill(t, x, y, z));
-    io.push(e.io);
-    s.push(e.s);
-  }
-  return {
-    name: "ioi",
-    metricName: "logit difference logit[IO] − logit[S] at the last position",
-    clean,
-    corrupted,
-    metric: (logits: HostTensor, r: number, b: number) => {
-      const [, P, V] = logits.shape as [number, number, number];
-      const row = (r * P + clean[b]!.length - 1) * V;
-      return logits.data[row + io[b]!]! - logits.data[row + s[b]!]!;
+export const ioiPatchingTask = (seed: number, n: number): PatchingTask =>
+  patchingTask(
+    { name: "ioi", metricName: "logit difference logit[IO] − logit[S] at the last position", seed, n },
+    (rand) => {
+      const e = sampleIoi(rand);
+      const t = IOI_TEMPLATES[e.template]!;
+      const [x, y, z] = names(rand, 3, [e.a, e.b]) as [number, number, number];
+      return { clean: fill(t, e.a, e.b, e.s), corrupted: fill(t, x, y, z), example: e };
     },
-  };
-};
+    (at, e, clean) => {
+      const row = at(clean.length - 1);
+      return row[e.io]! - row[e.s]!;
+    },
+  );
