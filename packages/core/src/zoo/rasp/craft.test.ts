@@ -24,7 +24,10 @@ const expectTable = (got: (t: number, p: number) => number[], f: (t: number, p: 
   for (let t = 0; t < V; t++)
     for (let p = 0; p < P; p++) {
       const want = f(t, p);
-      for (const [i, x] of got(t, p).entries()) expect(Math.abs(x - (i === want ? 1 : 0))).toBeLessThan(1e-6);
+      // Weights are stored as float32 (relative rounding 6e-8) and a discretise step is a pair of
+      // ReLUs with slopes up to ~1/gap (inputs 1/32 apart), so exact tables hold to ~1e-6, not to
+      // float64 rounding: 1e-5 leaves margin while any wrong table entry is off by 1.
+      for (const [i, x] of got(t, p).entries()) expect(Math.abs(x - (i === want ? 1 : 0))).toBeLessThan(1e-5);
     }
 };
 
@@ -55,7 +58,7 @@ describe("craft: MLP primitives are exact", () => {
           expectTable(logitsAt(m), (t, p) => f[t]![p]!);
         },
       ),
-      { numRuns: 30 },
+      { numRuns: 30, seed: 42 },
     );
   });
 
@@ -82,7 +85,7 @@ describe("craft: MLP primitives are exact", () => {
         k2.unembed(b2, (i) => i, 1);
         expectTable(logitsAt(k2.build()), (t) => g[t]!);
       }),
-      { numRuns: 30 },
+      { numRuns: 30, seed: 43 },
     );
   });
 });
