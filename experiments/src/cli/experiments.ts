@@ -172,7 +172,7 @@ export const summaryTable = (s: RunSummary): string => {
     "cell",
     "id",
     ...keys,
-    "method",
+    keys.includes("method") ? "found by" : "method",
     "edges",
     "faithfulness",
     ...(anyTruth ? ["precision", "recall", "AUC"] : []),
@@ -243,3 +243,11 @@ export const reportUsage = "report RUN   (HTML report of a run)";
 /** Reserved for the HTML report (experiments/src/report/). */
 export const reportReserved = (_f: Flags) =>
   Effect.fail(new UsageError({ message: "report is not available yet (the HTML report is being added)" }));
+
+/** The experiment commands as a core command table (main.ts adds them to the full CLI). */
+export const experimentCommands = {
+  validate: { flags: validateFlags, run: validateCommand, usage: validateUsage },
+  run: { flags: runFlags, run: runCommand, usage: runUsage },
+  ls: { flags: lsFlags, run: lsCommand, usage: lsUsage },
+  report: { flags: reportFlags, run: reportReserved, usage: reportUsage },
+};

@@ -9,15 +9,36 @@ export interface CellResult {
   readonly cellId: string;
   /** the normalized cell spec (the experiment with every sweep axis fixed) */
   readonly spec: unknown;
-  readonly model: { readonly name: string; readonly weightsHash: string; readonly nLayers: number; readonly nHeads: number };
+  readonly model: {
+    readonly name: string;
+    readonly weightsHash: string;
+    readonly nLayers: number;
+    readonly nHeads: number;
+  };
   readonly dataset: { readonly hash: string; readonly examples: number };
   readonly method: string;
   /** every edge of the layout, in layout order: name, score (null when unscored), in the circuit */
-  readonly edges: readonly { readonly name: string; readonly score: number | null; readonly inGraph: boolean }[];
-  readonly metric: { readonly kind: string; readonly full: number; readonly empty: number; readonly circuit: number };
+  readonly edges: readonly {
+    readonly name: string;
+    readonly score: number | null;
+    readonly inGraph: boolean;
+  }[];
+  readonly metric: {
+    readonly kind: string;
+    readonly full: number;
+    readonly empty: number;
+    readonly circuit: number;
+  };
   readonly faithfulness: {
     readonly mean: number;
-    readonly perExample: { readonly mean: number; readonly median: number; readonly q25: number; readonly q75: number; readonly min: number; readonly max: number };
+    readonly perExample: {
+      readonly mean: number;
+      readonly median: number;
+      readonly q25: number;
+      readonly q75: number;
+      readonly min: number;
+      readonly max: number;
+    };
   };
   /** faithfulness over circuit sizes (MIB grid), with CPR and CMD, when the spec asks for it */
   readonly curve: null | {
@@ -30,5 +51,10 @@ export interface CellResult {
   /** Spearman against exact patching on a sample of edges (attribution methods) */
   readonly spearmanVsExact: number | null;
   /** against a known circuit (builtins) */
-  readonly truth: null | { readonly precision: number; readonly recall: number; readonly auc: number; readonly edges: readonly string[] };
+  readonly truth: null | {
+    readonly precision: number;
+    readonly recall: number;
+    readonly auc: number;
+    readonly edges: readonly string[];
+  };
 }

@@ -6,7 +6,15 @@ import { Effect } from "effect";
 import type { CellResult } from "../results/types.ts";
 import { type Cell, expandCells, type LoadedExperiment } from "../spec/load.ts";
 import type { ExperimentFileError } from "../spec/schema.ts";
-import { type CellInput, cellIdentity, runCellToStore } from "./cell.ts";
+import {
+  type CellExecutor,
+  type CellFailedError,
+  type CellJob,
+  errorInfo,
+  inProcess,
+} from "../pool/executor.ts";
+import { threadPool } from "../pool/threads.ts";
+import { type CellInput, type CellOutcome, cellIdentity } from "./cell.ts";
 import { canonicalJson, onnxruntimeVersion, patchbayVersion, sha256 } from "./hash.ts";
 import { cellPath, cellsDir, readCellResult, removeStaleTemps, runDir, writeAtomic } from "./store.ts";
 import { formatJsonl, type TableRow, tableRow, toArrow } from "./tables.ts";
@@ -68,6 +76,13 @@ export interface RunOptions {
   /** the results store; default: the experiment's outputs.results, relative to its file */
   readonly results?: string;
   readonly onEvent?: (e: RunEvent) => void;
+  /**
+   * Who computes the cells not yet in the store: default `inProcess` (one after another on this
+   * thread); `threadPool({ workers })` (pool/) or `redisExecutor({ redis })` (distributed/).
+   */
+  readonly executor?: CellExecutor;
+  /** with no executor: 1 (default) runs in process, N > 1 on a pool of N worker threads */
+  readonly workers?: number;
 }
 
 export interface RunSummary {
@@ -152,7 +167,7 @@ export const planCells = (
 export const runExperiment = (
   loaded: LoadedExperiment,
   opts: RunOptions = {},
-): Effect.Effect<RunSummary, ExperimentFileError | PatchbayError> =>
+): Effect.Effect<RunSummary, ExperimentFileError | PatchbayError | CellFailedError> =>
   Effect.gen(function* () {
     const results = resultsDirOf(loaded, opts.results);
     const planned = yield* planCells(loaded);
@@ -205,44 +220,84 @@ export const runExperiment = (
     const done = () => ids.filter((id) => readCellResult(results, id) !== null).length;
     save();
     opts.onEvent?.({ _tag: "planned", runId, total: planned.length, done: done() });
-    const outcomes: { skipped: boolean; seconds: number | null }[] = [];
+    const outcomes = new Map<string, { skipped: boolean; seconds: number | null }>();
     let position = 0;
-    for (const p of planned) {
+    const finish = (index: number, cellId: string, outcome: CellOutcome) => {
       position++;
-      opts.onEvent?.({ _tag: "cell-start", index: p.cell.index, total: planned.length, cellId: p.cellId });
-      const outcome = yield* runCellToStore({ ...p.input, results, cellId: p.cellId }).pipe(
-        Effect.tapError((e) =>
-          Effect.sync(() => {
-            status = "failed";
-            error = `cell ${p.cell.index} (${p.cellId}): ${(e as { _tag?: string })._tag ?? "Error"}: ${(e as Error).message}`;
-            invocation.finishedAt = now();
-            save();
-          }),
-        ),
-      );
       if (outcome.skipped) invocation.skipped++;
       else {
         invocation.computed++;
-        cellTimes[p.cellId] = { seconds: outcome.seconds, finishedAt: now() };
+        cellTimes[cellId] = { seconds: outcome.seconds, finishedAt: now() };
       }
-      outcomes.push({ skipped: outcome.skipped, seconds: cellTimes[p.cellId]?.seconds ?? null });
+      outcomes.set(cellId, { skipped: outcome.skipped, seconds: cellTimes[cellId]?.seconds ?? null });
       save();
       opts.onEvent?.({
         _tag: "cell-done",
-        index: p.cell.index,
+        index,
         position,
         total: planned.length,
-        cellId: p.cellId,
+        cellId,
         seconds: outcome.skipped ? 0 : outcome.seconds,
         skipped: outcome.skipped,
       });
+    };
+    const start = (index: number, cellId: string) =>
+      opts.onEvent?.({ _tag: "cell-start", index, total: planned.length, cellId });
+    // cells already in the store are skipped here; the executor computes the others (once per id)
+    const jobs: CellJob[] = [];
+    const repeats: (typeof planned)[number][] = [];
+    const queued = new Set<string>();
+    for (const p of planned) {
+      if (readCellResult(results, p.cellId) !== null) {
+        start(p.cell.index, p.cellId);
+        finish(p.cell.index, p.cellId, {
+          cellId: p.cellId,
+          skipped: true,
+          seconds: 0,
+          path: cellPath(results, p.cellId),
+        });
+      } else if (queued.has(p.cellId)) repeats.push(p);
+      else {
+        queued.add(p.cellId);
+        jobs.push({
+          index: p.cell.index,
+          cellId: p.cellId,
+          input: { ...p.input, results, cellId: p.cellId },
+        });
+      }
     }
-    const cells = planned.map((p, i) => ({
+    const fail = (e: unknown, job?: CellJob) => {
+      status = "failed";
+      const { _tag, message } = errorInfo(e);
+      error ??=
+        job === undefined || _tag === "CellFailedError"
+          ? `${_tag}: ${message}`
+          : `cell ${job.index} (${job.cellId}): ${_tag}: ${message}`;
+      invocation.finishedAt = now();
+      save();
+    };
+    const executor =
+      opts.executor ?? ((opts.workers ?? 1) > 1 ? threadPool({ workers: opts.workers! }) : inProcess);
+    yield* executor(jobs, {
+      start: (j) => start(j.index, j.cellId),
+      done: (j, outcome) => finish(j.index, j.cellId, outcome),
+      failed: (j, e) => fail(e, j),
+    }).pipe(Effect.tapError((e) => Effect.sync(() => fail(e))));
+    for (const p of repeats) {
+      start(p.cell.index, p.cellId);
+      finish(p.cell.index, p.cellId, {
+        cellId: p.cellId,
+        skipped: true,
+        seconds: 0,
+        path: cellPath(results, p.cellId),
+      });
+    }
+    const cells = planned.map((p) => ({
       cell: p.cell,
       cellId: p.cellId,
       result: readCellResult(results, p.cellId)!,
-      seconds: outcomes[i]!.seconds,
-      skipped: outcomes[i]!.skipped,
+      seconds: outcomes.get(p.cellId)?.seconds ?? null,
+      skipped: outcomes.get(p.cellId)?.skipped ?? true,
     }));
     const rows = cells.map((c) =>
       tableRow(c.result, c.cell.varying, { index: c.cell.index, seconds: c.seconds }),

@@ -1,0 +1,131 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { runCli } from "@patchbay/core/cli";
+import { describe, expect, it, vi } from "vitest";
+import { experimentCommands, progressReporter, withPositionals } from "./experiments.ts";
+
+const repo = fileURLToPath(new URL("../../../", import.meta.url));
+const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+const patchbay = (...args: string[]) =>
+  spawnSync(process.execPath, ["--import", "tsx", main, ...args], { cwd: repo, encoding: "utf8" });
+const dir = mkdtempSync(join(tmpdir(), "patchbay-cli-exp-"));
+const good = join(dir, "good.yaml");
+writeFileSync(
+  good,
+  [
+    "name: cli",
+    "model: builtin:induction",
+    "task: { n: 8, options: { corrupt: first } }",
+    "method: { _tag: acdc, tau: 0.5 }",
+    "outputs: { results: store }",
+    "sweep: { grid: { task.seed: [0, 1] } }",
+    "",
+  ].join("\n"),
+);
+
+/** In-process: the CLI's command table over core's runCli, with console output captured. */
+const inProcess = async (...argv: string[]) => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void out.push(a.join(" ")));
+  const error = vi
+    .spyOn(console, "error")
+    .mockImplementation((...a: unknown[]) => void err.push(a.join(" ")));
+  try {
+    const status = await runCli(experimentCommands, withPositionals(argv));
+    return { status, stdout: out.join("\n"), stderr: err.join("\n") };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+};
+
+describe("patchbay validate / run / ls", () => {
+  it("validate prints the expanded cells (exit 0) or the typed error naming file and field (exit 1)", async () => {
+    const ok = await inProcess("validate", good);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain("valid; 2 cells");
+    expect(ok.stdout).toMatch(
+      /cell 2\/2 [0-9a-f]{12} {2}acdc\(tau=0\.5,order=normal,seed=0,absolute=false\)/,
+    );
+    expect(ok.stdout).toContain("task.seed=1");
+    const json = await inProcess("validate", good, "--json", "--ids");
+    expect(json.status, json.stderr).toBe(0);
+    const cells = JSON.parse(json.stdout);
+    expect(cells).toHaveLength(2);
+    expect(cells[0].cellId).toMatch(/^[0-9a-f]{64}$/);
+    expect(cells[1].spec.task.seed).toBe(1);
+
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(bad, "model: builtin:induction\ntask: { n: 8 }\nmethod: { _tag: acdc, tau: [1] }\n");
+    const r = await inProcess("validate", bad);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("bad.yaml");
+    expect(r.stderr).toContain("method.tau");
+    expect(r.stderr).toContain("expected number");
+    expect((await inProcess("validate")).status).toBe(2); // no FILE: usage error
+    expect((await inProcess("report", "x")).status).toBe(2); // reserved for the HTML report
+  });
+
+  it("run prints plain progress lines off a TTY and a summary table; ls shows the run; a re-run skips", async () => {
+    const r = patchbay("run", good);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^cell 1\/2 [0-9a-f]{12} done in \d+\.\d s$/m);
+    expect(r.stderr).toMatch(/^cell 2\/2 [0-9a-f]{12} done in \d+\.\d s$/m);
+    expect(r.stdout).toMatch(
+      /cell\s+id\s+task\.seed\s+method\s+edges\s+faithfulness\s+precision\s+recall\s+AUC\s+time/,
+    );
+    expect(r.stdout).toMatch(
+      /1\s+[0-9a-f]{12}\s+0\s+acdc\(τ=0\.5, normal\)\s+4\s+1\.000\s+1\.000\s+1\.000\s+1\.000/,
+    );
+    const ls = await inProcess("ls", join(dir, "store"));
+    expect(ls.status, ls.stderr).toBe(0);
+    expect(ls.stdout).toMatch(/cli-[0-9a-f]{12}\s+cli\s+done\s+2\/2/);
+    const again = patchbay("run", good, "--json");
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toContain("cell 2/2");
+    expect(again.stderr).toContain("skipped");
+    expect(JSON.parse(again.stdout).rows).toHaveLength(2);
+  });
+
+  it("on a TTY the progress bar with ETA is redrawn in place", () => {
+    let out = "";
+    const write = (s: string) => {
+      out += s;
+      return true;
+    };
+    const stream = { isTTY: true, write } as unknown as NodeJS.WriteStream;
+    const report = progressReporter(stream);
+    report({ _tag: "planned", runId: "r", total: 4, done: 0 });
+    report({ _tag: "cell-start", index: 0, total: 4, cellId: "a".repeat(64) });
+    report({
+      _tag: "cell-done",
+      index: 0,
+      position: 1,
+      total: 4,
+      cellId: "a".repeat(64),
+      seconds: 2,
+      skipped: false,
+    });
+    expect(out).toContain("\r\x1b[2K");
+    expect(out).toContain("1/4");
+    expect(out).toContain("ETA 6.0 s");
+    expect(out).not.toContain("\n");
+  });
+
+  it("positionals become flags before the core parser sees them", () => {
+    expect(withPositionals(["run", "x.yaml", "--json"])).toEqual(["run", "--file", "x.yaml", "--json"]);
+    expect(withPositionals(["run", "--results", "out", "x.yaml"])).toEqual([
+      "run",
+      "--results",
+      "out",
+      "--file",
+      "x.yaml",
+    ]);
+    expect(withPositionals(["ls"])).toEqual(["ls"]);
+    expect(withPositionals(["circuit", "--model", "m"])).toEqual(["circuit", "--model", "m"]);
+  });
+});
