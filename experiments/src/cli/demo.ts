@@ -14,13 +14,14 @@ import {
 import { builtinCircuit, openModel, taskFor } from "@patchbay/core";
 import { type Flags, intFlag } from "@patchbay/core/cli";
 import { Effect } from "effect";
+import { cellResultFromDiscovery, renderRunReport } from "../report/index.ts";
 
 /**
  * The main job: discover the circuit of a built-in model whose circuit is known (the compiled
  * induction model: previous-token head a0.h1 → induction head a1.h2 by K-composition), with EAP,
  * EAP-IG, ACDC and exact patching, and print each against the ground truth: edges found,
  * precision, recall, ROC AUC, faithfulness and its spread. Writes the circuits as EAP-IG/MIB JSON
- * and SVG under out/demo/. Nothing is downloaded: the model is built from code on first use.
+ * and SVG, and one self-contained HTML report of all four, under out/demo/. Nothing is downloaded: the model is built from code on first use.
  */
 const MODEL = "builtin:induction";
 const OUT = "out/demo";
@@ -141,6 +142,27 @@ export const demoCommand = (f: Flags) =>
         );
         writeFileSync(join(OUT, `${name}.svg`), toSvg(circuit));
       }
+      const cells = results.map(({ r }, i) =>
+        cellResultFromDiscovery({
+          spec: { model: MODEL, task: { n, seed, options: { corrupt: "first" } }, ...methods[i]! },
+          model: { name: MODEL, nLayers: model.config.nLayers, nHeads: model.config.nHeads },
+          layout: setup.layout,
+          discovered: r,
+          examples: n,
+          truthEdges,
+          metricKind: "logit-diff",
+        }),
+      );
+      const html = yield* Effect.promise(() =>
+        renderRunReport(
+          { runId: "demo", spec: { model: MODEL, methods }, cells: cells.map((c) => c.cellId) },
+          cells,
+        ),
+      );
+      writeFileSync(join(OUT, "report.html"), html);
       console.log(`wrote ${OUT}/{eap,eap-ig-inputs,acdc,exact}.{json,svg} (EAP-IG/MIB circuit JSON and SVG)`);
+      console.log(
+        `wrote ${OUT}/report.html (open it in a browser: circuits, scores, faithfulness, ground truth)`,
+      );
     }),
   );
