@@ -8,7 +8,7 @@ import { type Cell, expandCells, type LoadedExperiment } from "../spec/load.ts";
 import type { ExperimentFileError } from "../spec/schema.ts";
 import {
   type CellExecutor,
-  type CellFailedError,
+  type ExecutorFailure,
   type CellJob,
   errorInfo,
   inProcess,
@@ -167,7 +167,7 @@ export const planCells = (
 export const runExperiment = (
   loaded: LoadedExperiment,
   opts: RunOptions = {},
-): Effect.Effect<RunSummary, ExperimentFileError | PatchbayError | CellFailedError> =>
+): Effect.Effect<RunSummary, ExperimentFileError | PatchbayError | ExecutorFailure> =>
   Effect.gen(function* () {
     const results = resultsDirOf(loaded, opts.results);
     const planned = yield* planCells(loaded);

@@ -1,0 +1,74 @@
+/**
+ * `pnpm bench:sweep`: one sweep of 8 cells on builtin:induction (EAP-IG over inputs, 4 steps,
+ * n = 16, Spearman check on 32 edges; ~2 s a cell), run in process (workers 1) and on a pool of 2
+ * worker threads, each into a fresh results store. Prints wall time (planning included), cell
+ * time, the speed-up, and checks that both stores hold byte-identical cell files.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { Effect } from "effect";
+import { loadExperiment, runExperiment } from "../src/index.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "patchbay-bench-sweep-"));
+const file = join(dir, "bench.yaml");
+writeFileSync(
+  file,
+  [
+    "name: bench-sweep",
+    "model: builtin:induction",
+    "task: { n: 16 }",
+    "method: { _tag: eap-ig-inputs, steps: 4 }",
+    "selection: { _tag: top-n, n: 8 }",
+    "evaluation: { spearmanSample: 32 }",
+    "runtime: { threads: 1 }",
+    "outputs: { results: store }",
+    "sweep: { grid: { task.seed: [0, 1, 2, 3, 4, 5, 6, 7] } }",
+    "",
+  ].join("\n"),
+);
+
+const loaded = await Effect.runPromise(loadExperiment(file));
+const rows: { workers: number; wall: number; cells: number; planned: number }[] = [];
+const stores: string[] = [];
+for (const workers of [1, 2]) {
+  const results = join(dir, `store-${workers}`);
+  stores.push(results);
+  const t0 = performance.now();
+  let tPlanned = 0;
+  const s = await Effect.runPromise(
+    runExperiment(loaded, {
+      results,
+      workers,
+      onEvent: (e) => {
+        if (e._tag === "planned") tPlanned = performance.now();
+      },
+    }),
+  );
+  const wall = (performance.now() - t0) / 1000;
+  const cellSeconds = s.cells.reduce((a, c) => a + (c.seconds ?? 0), 0);
+  rows.push({ workers, wall, cells: cellSeconds, planned: (tPlanned - t0) / 1000 });
+  console.error(`workers ${workers}: ${s.cells.length} cells in ${wall.toFixed(2)} s`);
+}
+
+const files = (d: string) =>
+  readdirSync(join(d, "cells"))
+    .filter((f) => f.endsWith(".json"))
+    .sort();
+const [a, b] = stores as [string, string];
+const same =
+  files(a).join() === files(b).join() &&
+  files(a).every((f) => readFileSync(join(a, "cells", f)).equals(readFileSync(join(b, "cells", f))));
+
+const base = rows[0]!.wall;
+console.log(
+  `\nsweep: 8 cells, builtin:induction, eap-ig-inputs steps 4, n 16 — ${cpus().length} cores, ${cpus()[0]?.model ?? "?"}`,
+);
+console.log("workers  wall (s)  planning (s)  sum of cell times (s)  speed-up");
+for (const r of rows)
+  console.log(
+    `${String(r.workers).padStart(7)}  ${r.wall.toFixed(2).padStart(8)}  ${r.planned.toFixed(2).padStart(12)}  ${r.cells.toFixed(2).padStart(21)}  ${(base / r.wall).toFixed(2).padStart(7)}×`,
+  );
+console.log(`cell files byte-identical across the two runs: ${same ? "yes" : "NO"}`);
+rmSync(dir, { recursive: true, force: true });
+if (!same) process.exitCode = 1;

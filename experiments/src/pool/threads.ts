@@ -1,0 +1,232 @@
+import { Worker } from "node:worker_threads";
+import { Effect } from "effect";
+import type { CellOutcome } from "../run/cell.ts";
+import { type CellExecutor, CellFailedError, type CellJob, failureOf } from "./executor.ts";
+import type { FromWorker, ToWorker } from "./protocol.ts";
+
+/**
+ * A pool of worker threads, each running cells (runCellToStore) with its own ORT sessions. ORT's
+ * `run` blocks the event loop it is called on, so threads are how one process uses several cores;
+ * cells default to one intra-op thread (`runtime.threads: 1`), so N workers keep N cores busy.
+ *
+ * A worker that crashes (uncaught exception, exit, out of memory) or runs past `timeoutMs` fails
+ * the cell it was running with a CellFailedError naming the cell; it is replaced for the next job.
+ */
+export interface ThreadPoolOptions {
+  /** worker threads (≥ 1) */
+  readonly size: number;
+  /** per-cell limit; the worker is terminated and the cell fails as "timed-out" (default: none) */
+  readonly timeoutMs?: number;
+  /** the worker module (TypeScript, loaded through tsx); default pool/worker.ts. For tests. */
+  readonly entry?: URL;
+  /** passed to the worker as workerData.options (for test workers) */
+  readonly workerOptions?: unknown;
+}
+
+export interface ThreadPool {
+  readonly size: number;
+  /** Run one job on the next free worker; rejects with a CellFailedError. */
+  readonly run: (job: CellJob) => Promise<CellOutcome>;
+  /** Terminate every worker (jobs still queued or running are rejected). */
+  readonly close: () => Promise<void>;
+}
+
+const BOOT = new URL("./boot.mjs", import.meta.url);
+const ENTRY = new URL("./worker.ts", import.meta.url);
+
+interface Pending {
+  readonly job: CellJob;
+  readonly resolve: (o: CellOutcome) => void;
+  readonly reject: (e: CellFailedError) => void;
+}
+
+interface Slot {
+  readonly n: number;
+  readonly worker: Worker;
+  current: Pending | null;
+  timer: ReturnType<typeof setTimeout> | null;
+  /** set once the slot is retired (crashed, timed out, closed) */
+  dead: boolean;
+}
+
+export const createThreadPool = (opts: ThreadPoolOptions): ThreadPool => {
+  const size = Math.max(1, Math.floor(opts.size));
+  const queue: Pending[] = [];
+  const slots: Slot[] = [];
+  let spawned = 0;
+  let closed = false;
+
+  const settle = (slot: Slot): Pending | null => {
+    const p = slot.current;
+    slot.current = null;
+    if (slot.timer !== null) clearTimeout(slot.timer);
+    slot.timer = null;
+    return p;
+  };
+
+  const retire = (slot: Slot, reason: CellFailedError["reason"], cause: unknown) => {
+    if (slot.dead) return;
+    slot.dead = true;
+    slots.splice(slots.indexOf(slot), 1);
+    const p = settle(slot);
+    if (p !== null) p.reject(failureOf(p.job, `worker thread ${slot.n}`, reason, cause));
+    void slot.worker.terminate();
+    dispatch();
+  };
+
+  const spawn = (): Slot => {
+    const n = ++spawned;
+    const worker = new Worker(BOOT, {
+      workerData: { entry: (opts.entry ?? ENTRY).href, options: opts.workerOptions ?? null },
+    });
+    const slot: Slot = { n, worker, current: null, timer: null, dead: false };
+    worker.on("message", (m: FromWorker) => {
+      const p = slot.current;
+      if (p === null || m.cellId !== p.job.cellId) return;
+      settle(slot);
+      if (m.type === "done") p.resolve(m.outcome);
+      else p.reject(failureOf(p.job, `worker thread ${n}`, m.typed ? "failed" : "crashed", m.error));
+      dispatch();
+    });
+    worker.on("error", (e) => retire(slot, "crashed", e));
+    worker.on("exit", (code) =>
+      retire(slot, "crashed", { _tag: "WorkerExit", message: `worker thread exited with code ${code}` }),
+    );
+    slots.push(slot);
+    return slot;
+  };
+
+  const dispatch = () => {
+    if (closed) return;
+    while (queue.length > 0) {
+      const slot = slots.find((s) => s.current === null && !s.dead) ?? (slots.length < size ? spawn() : null);
+      if (slot === null) return;
+      const p = queue.shift()!;
+      slot.current = p;
+      if (opts.timeoutMs !== undefined)
+        slot.timer = setTimeout(
+          () =>
+            retire(slot, "timed-out", {
+              _tag: "Timeout",
+              message: `no result after ${opts.timeoutMs} ms; the worker was terminated`,
+            }),
+          opts.timeoutMs,
+        );
+      slot.worker.postMessage({ type: "job", job: p.job } satisfies ToWorker);
+    }
+  };
+
+  return {
+    size,
+    run: (job) =>
+      new Promise<CellOutcome>((resolve, reject) => {
+        if (closed) {
+          reject(failureOf(job, "a closed thread pool", "crashed", new Error("the pool is closed")));
+          return;
+        }
+        queue.push({ job, resolve, reject });
+        dispatch();
+      }),
+    close: async () => {
+      closed = true;
+      for (const p of queue.splice(0))
+        p.reject(
+          failureOf(
+            p.job,
+            "the thread pool",
+            "crashed",
+            new Error("the pool was closed before the cell ran"),
+          ),
+        );
+      const all = slots.splice(0);
+      for (const s of all) {
+        s.dead = true;
+        const p = settle(s);
+        if (p !== null)
+          p.reject(
+            failureOf(
+              p.job,
+              `worker thread ${s.n}`,
+              "crashed",
+              new Error("the pool was closed while the cell ran"),
+            ),
+          );
+      }
+      await Promise.all(all.map((s) => s.worker.terminate()));
+    },
+  };
+};
+
+export interface ThreadPoolExecutorOptions {
+  /** worker threads (default 2); at most one per cell */
+  readonly workers: number;
+  readonly timeoutMs?: number;
+  readonly entry?: URL;
+  readonly workerOptions?: unknown;
+}
+
+/**
+ * The thread-pool executor for runExperiment: at most `workers` cells at a time, each on its own
+ * worker thread. The first failed cell stops new cells from starting; the cells already running
+ * finish (their results are kept), then the run fails with that cell's CellFailedError.
+ */
+export const threadPool =
+  (opts: ThreadPoolExecutorOptions): CellExecutor =>
+  (jobs, hooks) =>
+    jobs.length === 0
+      ? Effect.void
+      : Effect.async<void, CellFailedError>((resume) => {
+          const pool = createThreadPool({ ...opts, size: Math.min(Math.max(1, opts.workers), jobs.length) });
+          let next = 0;
+          let running = 0;
+          let failure: CellFailedError | null = null;
+          let defect: unknown = null;
+          let ended = false;
+          const end = () => {
+            if (ended) return;
+            ended = true;
+            void pool
+              .close()
+              .then(() =>
+                resume(
+                  defect !== null
+                    ? Effect.die(defect)
+                    : failure !== null
+                      ? Effect.fail(failure)
+                      : Effect.void,
+                ),
+              );
+          };
+          const guard = (f: () => void) => {
+            try {
+              f();
+            } catch (e) {
+              defect ??= e;
+            }
+          };
+          const launch = () => {
+            while (failure === null && defect === null && next < jobs.length && running < pool.size) {
+              const job = jobs[next++]!;
+              running++;
+              guard(() => hooks.start(job));
+              pool
+                .run(job)
+                .then(
+                  (o) => guard(() => hooks.done(job, o)),
+                  (e: unknown) => {
+                    const err =
+                      e instanceof CellFailedError ? e : failureOf(job, "the thread pool", "crashed", e);
+                    failure ??= err;
+                    guard(() => hooks.failed(job, err));
+                  },
+                )
+                .finally(() => {
+                  running--;
+                  if (running === 0 && (failure !== null || defect !== null || next >= jobs.length)) end();
+                  else launch();
+                });
+            }
+          };
+          launch();
+          return Effect.promise(() => pool.close());
+        });
