@@ -1,6 +1,13 @@
-import { type HostTensor, InputError, type RuntimeError, runPlan, sourceOutputs } from "@patchbay/core";
+import {
+  edgeAttribution,
+  type HostTensor,
+  InputError,
+  type RuntimeError,
+  runPlan,
+  sourceOutputs,
+} from "@patchbay/core";
 import { Effect } from "effect";
-import { rowsPerRun, runRows } from "./masks.ts";
+import { rowsPerRun, runRows, tileRows } from "./masks.ts";
 import { type EdgeSetup, higherIsBetter } from "./setup.ts";
 
 /**
@@ -48,17 +55,36 @@ const accumulate = (
   });
 };
 
-/** EAP (Syed et al. 2023): one corrupted forward (z′), one clean forward and one backward. */
+/**
+ * EAP (Syed et al. 2023): one corrupted forward (z′, in prepareEdges) and one forward and backward
+ * of the fused model (core's edgeAttribution: the same mask gradient as the edge-masked graph,
+ * without its per-destination forward).
+ */
 export const eap = (setup: EdgeSetup): Effect.Effect<EdgeScores, InputError | RuntimeError> =>
   Effect.gen(function* () {
-    const scores = new Float64Array(setup.layout.edges.length);
-    const chunk = rowsPerRun(setup);
+    const { layout } = setup;
+    const scores = new Float64Array(layout.edges.length);
+    const chunk = rowsPerRun(setup, undefined, 4);
     let runs = 0;
     for (let start = 0; start < setup.N; start += chunk) {
       const rows = Array.from({ length: Math.min(chunk, setup.N - start) }, (_, r) => start + r);
-      const r = yield* runRows(setup, rows, () => {}, MASK_GRAD);
-      // the chunk's gradient is of its own mean: weight by its share of the N examples
-      accumulate(setup, scores, r.grads.get("edges:mask")!, () => rows.length / setup.N);
+      const t = tileRows(setup, rows);
+      const r = yield* edgeAttribution(
+        setup.cache,
+        setup.model,
+        layout,
+        setup.task.metric,
+        t.seqs,
+        t.ablated,
+        t.metric,
+      );
+      // batch-summed gradient of the chunk's mean: one "row" [S·D], weighted by the chunk's share
+      accumulate(
+        setup,
+        scores,
+        { data: r.gradient, shape: [1, layout.sources.length, layout.destinations.length] },
+        () => rows.length / setup.N,
+      );
       runs++;
     }
     return { method: "eap", scores, runs, rows: setup.N };

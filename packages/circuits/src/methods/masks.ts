@@ -75,12 +75,13 @@ export const tileRows = (setup: EdgeSetup, rowsOf: readonly number[]) => {
  * Rows per run within the budget (at least one). A row holds z′ [P, S, d] and, in the edge graph,
  * every destination's own input and norm intermediates, [P, L·(H + 2H_kv + 1), d] many times
  * over in forward and backward: ≈ 32 copies, measured on GPT-2 small (5 rows × 128 tokens of
- * forward + backward exhausted 24 GB, ≈ 5 GB a row).
+ * forward + backward exhausted 24 GB, ≈ 5 GB a row). The fused attribution graph of EAP holds
+ * a few transient copies only (`copies` = 4).
  */
-export const rowsPerRun = (setup: EdgeSetup, maxFloats = DEFAULT_MAX_FLOATS): number => {
+export const rowsPerRun = (setup: EdgeSetup, maxFloats = DEFAULT_MAX_FLOATS, copies = 32): number => {
   const c = setup.model.config;
   const perDest = c.nLayers * (c.nHeads + 2 * c.nKvHeads + 1);
-  const perRow = setup.P * c.dModel * (setup.layout.sources.length + 32 * perDest);
+  const perRow = setup.P * c.dModel * (setup.layout.sources.length + copies * perDest);
   return Math.max(1, Math.floor(maxFloats / perRow));
 };
 

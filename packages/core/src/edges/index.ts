@@ -9,3 +9,4 @@ export {
   sourceOutputs,
   sourceSites,
 } from "./sources.ts";
+export { EDGE_ATTRIBUTION, edgeAttribution, edgeAttributionGraph } from "./attribution.ts";

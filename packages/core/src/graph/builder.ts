@@ -151,6 +151,13 @@ export class GraphBuilder {
     if (!this.outputs.some((o) => o.name === v.name)) this.outputs.push(v);
   }
 
+  /** Stop returning the outputs `drop` rejects (what only they needed is pruned by build()). */
+  dropOutputs(drop: (name: string) => boolean): void {
+    const kept = this.outputs.filter((o) => !drop(o.name));
+    this.outputs.length = 0;
+    this.outputs.push(...kept);
+  }
+
   /** Give a value a stable name (e.g. a site name) through an Identity node. */
   named(v: Value, name: string): Value {
     return this.node("Identity", [v], v.dtype, v.shape, {}, name);

@@ -1,0 +1,73 @@
+import { Effect } from "effect";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { runPlan } from "../engine/index.ts";
+import { randomWeights } from "../model/index.ts";
+import { arbConfig } from "../reference/arbitraries.ts";
+import { makeSessionCache, type SessionCache } from "../runtime/index.ts";
+import { ablatedSources, edgeAttribution, edgeLayout, fullMask } from "./index.ts";
+
+const withCache = <A, E>(f: (cache: SessionCache) => Effect.Effect<A, E>) =>
+  Effect.runPromise(Effect.scoped(Effect.flatMap(makeSessionCache("attribution-test"), f)));
+
+describe("EAP through the fused graph", () => {
+  it("equals the mask gradient of the edge-masked graph (every family, both granularities)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        arbConfig(),
+        fc.constantFrom("head" as const, "layer" as const),
+        fc.constantFrom("logit-diff" as const, "logprob" as const, "kl" as const),
+        fc.nat(500),
+        async (c, granularity, kind, seed) => {
+          const m = { config: c, weights: randomWeights(c, seed) };
+          const n = Math.min(5, c.nCtx);
+          const seq = (k: number) => Array.from({ length: n }, (_, p) => (seed * (k + 3) + p * (2 * k + 5) + k) % c.vocabSize);
+          const clean = [seq(0), seq(1)];
+          const corrupted = [seq(2), seq(3)];
+          const layout = edgeLayout(c, granularity);
+          const V = c.vocabSize;
+          const binding = {
+            positions: [[n - 1], [0, n - 1]],
+            answers: [[1 % V], [2 % V, 3 % V]],
+            wrong: [[4 % V], [0, 1 % V]],
+            reference: { data: Float32Array.from({ length: 2 * 2 * V }, (_, i) => Math.sin(i + seed)), shape: [2, 2, V] },
+          };
+          await withCache((cache) =>
+            Effect.gen(function* () {
+              const ablated = yield* ablatedSources(cache, m, layout, "resample", clean, { corrupted });
+              const masked = yield* runPlan(
+                cache,
+                m,
+                {
+                  captures: [],
+                  interventions: [],
+                  metric: { kind },
+                  gradients: [{ _tag: "edges", param: "mask" }],
+                  edges: { granularity },
+                  logits: false,
+                },
+                clean,
+                { edges: { mask: fullMask(layout, 2, 1), ablated }, metric: binding },
+              );
+              const g = masked.grads.get("edges:mask")!.data; //      [2, S, D]
+              const SD = g.length / 2;
+              const fast = yield* edgeAttribution(cache, m, layout, kind, clean, ablated, binding);
+              let worst = 0;
+              let scale = 0;
+              for (const e of layout.edges) {
+                const i = e.source * layout.destinations.length + e.destination;
+                const want = g[i]! + g[SD + i]!;
+                worst = Math.max(worst, Math.abs(fast.gradient[i]! - want));
+                scale = Math.max(scale, Math.abs(want));
+              }
+              // float32, two summation orders: relative 1e-4 of the largest score
+              expect(worst, `${c.name} ${granularity} ${kind}`).toBeLessThanOrEqual(1e-4 * scale + 1e-6);
+              expect(fast.perExample[0]).toBeCloseTo(masked.metric!.perExample[0]!, 4);
+            }),
+          );
+        },
+      ),
+      { numRuns: 20, seed: 17 },
+    );
+  });
+});
