@@ -1,11 +1,14 @@
 import { resolve } from "node:path";
-import { ConfigError } from "@patchbay/core";
-import { type Flags, UsageError } from "@patchbay/core/cli";
+import { ConfigError, RuntimeError } from "@patchbay/core";
+import { type Flags, intFlag, numberFlag, UsageError } from "@patchbay/core/cli";
 import { Effect } from "effect";
 import { listRuns, type RunEvent, type RunSummary, resultsDirOf, runExperiment } from "../run/experiment.ts";
 import { expandCells, loadExperiment } from "../spec/load.ts";
 import type { ExperimentFileError } from "../spec/schema.ts";
 import { planCells } from "../run/experiment.ts";
+import { redisExecutor } from "../distributed/executor.ts";
+import type { CellExecutor, ExecutorFailure } from "../pool/executor.ts";
+import { threadPool } from "../pool/threads.ts";
 
 /**
  * `patchbay validate FILE`, `patchbay run FILE`, `patchbay ls [DIR]` (and the reserved
@@ -108,9 +111,51 @@ export const validateCommand = (f: Flags) =>
     }
   });
 
-export const runFlags = { file: "string", results: "string", quiet: "boolean", json: "boolean" } as const;
+export const runFlags = {
+  file: "string",
+  results: "string",
+  quiet: "boolean",
+  json: "boolean",
+  workers: "string",
+  redis: "string",
+  queue: "string",
+  timeout: "string",
+} as const;
 export const runUsage =
-  "run FILE [--results DIR] [--json]   (one run or a sweep; resumes: finished cells are skipped)";
+  "run FILE [--results DIR] [--workers N | --redis URL [--queue NAME] [--timeout S]] [--json]   (one run or a sweep; resumes: finished cells are skipped; --workers: N worker threads; --redis: cells computed by `patchbay worker`s)";
+
+/** --workers N (threads in this process) or --redis URL (queue workers); default in process. */
+const executorOf = (f: Flags): CellExecutor | undefined => {
+  const workers = intFlag(f, "workers", 1, 1);
+  if (typeof f.redis === "string") {
+    if (f.workers !== undefined)
+      throw new UsageError({
+        message: "--workers and --redis exclude each other (queue workers set their own --concurrency)",
+      });
+    const timeout = f.timeout === undefined ? undefined : numberFlag(f, "timeout", 0, 0);
+    return redisExecutor({
+      redis: f.redis,
+      ...(typeof f.queue === "string" ? { queue: f.queue } : {}),
+      ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
+      ...(f.quiet === true ? {} : { log: (line: string) => process.stderr.write(`${line}\n`) }),
+    });
+  }
+  return workers > 1 ? threadPool({ workers }) : undefined;
+};
+
+/** Executor failures as the CLI's typed errors (exit 1, naming the cell or the queue). */
+const asRuntimeError = (e: ExecutorFailure) =>
+  e._tag === "CellFailedError"
+    ? new RuntimeError({
+        model: `cell ${e.index + 1} (${e.cellId})`,
+        operation: `computing it on ${e.worker}`,
+        cause: `${e.reason}: ${e.cause._tag}: ${e.cause.message}`,
+      })
+    : new RuntimeError({
+        model: e.executor,
+        operation: e.operation,
+        cause: `${e.cause._tag}: ${e.cause.message}`,
+      });
 
 const bar = (done: number, total: number, width = 28) => {
   const k = total === 0 ? width : Math.round((done / total) * width);
@@ -198,11 +243,21 @@ export const summaryTable = (s: RunSummary): string => {
 export const runCommand = (f: Flags) =>
   Effect.gen(function* () {
     const file = needFile(f, "file", "FILE (an experiment file, YAML or JSON)");
+    const executor = executorOf(f);
     const loaded = yield* loadExperiment(file).pipe(Effect.mapError(asCliError));
     const s = yield* runExperiment(loaded, {
       ...(typeof f.results === "string" ? { results: f.results } : {}),
       ...(f.quiet === true ? {} : { onEvent: progressReporter() }),
-    }).pipe(Effect.mapError((e) => (e._tag === "ExperimentFileError" ? asCliError(e) : e)));
+      ...(executor !== undefined ? { executor } : {}),
+    }).pipe(
+      Effect.mapError((e) =>
+        e._tag === "ExperimentFileError"
+          ? asCliError(e)
+          : e._tag === "CellFailedError" || e._tag === "ExecutorError"
+            ? asRuntimeError(e)
+            : e,
+      ),
+    );
     if (f.json === true) {
       console.log(JSON.stringify({ runId: s.runId, results: s.results, rows: s.rows }, null, 1));
       return;

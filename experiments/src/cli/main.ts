@@ -1,5 +1,6 @@
 import { circuitCommand, circuitFlags, circuitUsage } from "@patchbay/circuits/cli";
 import { coreCommands, runCli } from "@patchbay/core/cli";
+import { workerCommand, workerFlags, workerUsage } from "../distributed/cli.ts";
 import { demoCommand } from "./demo.ts";
 import { experimentCommands, withPositionals } from "./experiments.ts";
 
@@ -13,6 +14,7 @@ const commands = {
     usage: "demo [--seed S] [--n N]",
   },
   ...experimentCommands,
+  worker: { flags: workerFlags, run: workerCommand, usage: workerUsage },
 };
 
 process.exitCode = await runCli(commands, withPositionals(process.argv.slice(2)));

@@ -21,6 +21,8 @@ export interface ThreadPoolOptions {
   readonly entry?: URL;
   /** passed to the worker as workerData.options (for test workers) */
   readonly workerOptions?: unknown;
+  /** start every thread now (loading TypeScript and ORT takes seconds) instead of at its first job */
+  readonly eager?: boolean;
 }
 
 export interface ThreadPool {
@@ -115,6 +117,8 @@ export const createThreadPool = (opts: ThreadPoolOptions): ThreadPool => {
       slot.worker.postMessage({ type: "job", job: p.job } satisfies ToWorker);
     }
   };
+
+  if (opts.eager === true) while (slots.length < size) spawn();
 
   return {
     size,

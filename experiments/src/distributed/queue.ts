@@ -1,0 +1,88 @@
+import type { ConnectionOptions } from "bullmq";
+import type { CellOutcome } from "../run/cell.ts";
+import type { CellJob, ErrorInfo } from "../pool/executor.ts";
+
+/**
+ * The queue both sides share: one BullMQ job per cell, job id = cell id (so a cell is enqueued
+ * once however many runs ask for it), payload = the CellJob (spec, base folder, results folder,
+ * cell id) — everything a worker on any machine needs, given it sees the same file system paths.
+ */
+export const DEFAULT_QUEUE = "patchbay-cells";
+
+/** The job payload (JSON). */
+export type CellJobData = CellJob;
+
+/** A job's return value (JSON): the cell's outcome, and which worker produced it. */
+export interface CellJobResult extends CellOutcome {
+  readonly worker: string;
+}
+
+/** A job's failure reason is this, as JSON, so the run can rebuild a typed CellFailedError. */
+export interface CellJobFailure {
+  readonly reason: "failed" | "crashed" | "timed-out";
+  readonly worker: string;
+  readonly cause: ErrorInfo;
+}
+
+export const encodeFailure = (f: CellJobFailure): string => JSON.stringify(f);
+
+export const decodeFailure = (s: string | undefined): CellJobFailure => {
+  try {
+    const f = JSON.parse(s ?? "") as CellJobFailure;
+    if (typeof f.reason === "string" && typeof f.cause?._tag === "string") return f;
+  } catch {}
+  return {
+    reason: "crashed",
+    worker: "a queue worker",
+    cause: { _tag: "Error", message: s ?? "unknown failure" },
+  };
+};
+
+/**
+ * BullMQ connection options from a redis:// URL (host, port, user, password, /db). Bounded: a
+ * connection attempt gives up after `connectTimeoutMs`; workers retry forever
+ * (`maxRetriesPerRequest: null`, which BullMQ requires for blocking commands).
+ */
+export const connectionOf = (url: string, connectTimeoutMs = 5000): ConnectionOptions => {
+  const u = new URL(url);
+  if (u.protocol !== "redis:" && u.protocol !== "rediss:")
+    throw new Error(`expected a redis:// URL, found ${JSON.stringify(url)}`);
+  const db = u.pathname.replace(/^\//, "");
+  return {
+    host: u.hostname || "127.0.0.1",
+    port: u.port === "" ? 6379 : Number(u.port),
+    ...(u.username !== "" ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password !== "" ? { password: decodeURIComponent(u.password) } : {}),
+    ...(db !== "" ? { db: Number(db) } : {}),
+    ...(u.protocol === "rediss:" ? { tls: {} } : {}),
+    connectTimeout: connectTimeoutMs,
+    maxRetriesPerRequest: null,
+  };
+};
+
+/** The URL without its password, for messages. */
+export const safeUrl = (url: string): string => {
+  try {
+    const u = new URL(url);
+    if (u.password !== "") u.password = "***";
+    return u.toString().replace(/\/$/, "");
+  } catch {
+    return url;
+  }
+};
+
+/** Race a promise against a time limit (rejects with a message naming what timed out). */
+export const within = <A>(p: Promise<A>, ms: number, what: string): Promise<A> =>
+  new Promise<A>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    p.then(
+      (a) => {
+        clearTimeout(t);
+        resolve(a);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });

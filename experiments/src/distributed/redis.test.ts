@@ -1,0 +1,241 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Queue, QueueEvents } from "bullmq";
+import { Effect } from "effect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CellResult } from "../results/types.ts";
+import { type RunManifest, runExperiment } from "../run/experiment.ts";
+import { loadExperiment } from "../spec/load.ts";
+import { redisExecutor } from "./executor.ts";
+import { type CellJobData, type CellJobResult, connectionOf, DEFAULT_QUEUE } from "./queue.ts";
+
+/**
+ * Distributed runs on a real redis-server (loopback only, no persistence, in a temp folder):
+ * three `patchbay worker` child processes, `patchbay run --redis` in another, one worker
+ * SIGKILLed in the middle of a cell. Every cell must end up in the store exactly once, parse, and
+ * be byte-identical to a local single-process run; the killed worker's job is retried (stalled).
+ */
+const repo = fileURLToPath(new URL("../../../", import.meta.url));
+const main = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
+const redisBin = spawnSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" }).stdout.trim();
+if (redisBin === "")
+  console.warn(
+    "\n*** redis-server not found: the distributed (BullMQ) tests are SKIPPED — apt-get install redis-server ***\n",
+  );
+
+const CELLS = 8;
+const dir = mkdtempSync(join(tmpdir(), "patchbay-redis-"));
+const file = join(dir, "dist.yaml");
+writeFileSync(
+  file,
+  [
+    "name: dist",
+    "model: builtin:induction",
+    "task: { n: 8 }",
+    "method: { _tag: eap }",
+    "selection: { _tag: top-n, n: 4 }",
+    "evaluation: { spearmanSample: 8 }",
+    "outputs: { results: store }",
+    "sweep:",
+    "  grid: { task.seed: [0, 1, 2, 3], ablation: [resample, zero] }",
+    "",
+  ].join("\n"),
+);
+
+const children: ChildProcess[] = [];
+let url = "";
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => (typeof a === "object" && a !== null ? resolve(a.port) : reject(new Error("no port"))));
+    });
+  });
+
+/** Resolve when `pattern` appears in the child's output; reject after `ms` or when it exits. */
+const waitFor = (child: ChildProcess, out: () => string, pattern: RegExp, ms: number, what: string) =>
+  new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what}: not seen within ${ms} ms:\n${out()}`)), ms);
+    const check = () => {
+      if (pattern.test(out())) {
+        clearTimeout(t);
+        resolve();
+      }
+    };
+    child.stdout?.on("data", check);
+    child.stderr?.on("data", check);
+    child.once("exit", (code, signal) => {
+      clearTimeout(t);
+      reject(new Error(`${what}: the process exited (${code ?? signal}):\n${out()}`));
+    });
+    check();
+  });
+
+interface Proc {
+  readonly child: ChildProcess;
+  /** stdout and stderr as they came */
+  readonly out: () => string;
+  readonly stdout: () => string;
+}
+
+const start = (args: readonly string[]): Proc => {
+  const child = spawn(process.execPath, ["--import", "tsx", main, ...args], {
+    cwd: repo,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let text = "";
+  let stdout = "";
+  child.stdout!.on("data", (d: Buffer) => {
+    text += d.toString();
+    stdout += d.toString();
+  });
+  child.stderr!.on("data", (d: Buffer) => {
+    text += d.toString();
+  });
+  return { child, out: () => text, stdout: () => stdout };
+};
+
+const exited = (child: ChildProcess, ms: number) =>
+  new Promise<number | null>((resolve, reject) => {
+    if (child.exitCode !== null) return resolve(child.exitCode);
+    const t = setTimeout(() => reject(new Error(`process ${child.pid} still running after ${ms} ms`)), ms);
+    child.once("exit", (code) => {
+      clearTimeout(t);
+      resolve(code);
+    });
+  });
+
+const cellFiles = (results: string) => readdirSync(join(results, "cells"));
+
+describe.skipIf(redisBin === "")("distributed runs on Redis (BullMQ)", () => {
+  beforeAll(async () => {
+    const port = await freePort();
+    const redisDir = join(dir, "redis");
+    mkdirSync(redisDir);
+    const redis = spawn(
+      redisBin,
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", redisDir],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    children.push(redis);
+    let text = "";
+    redis.stdout!.on("data", (d: Buffer) => {
+      text += d.toString();
+    });
+    await waitFor(redis, () => text, /Ready to accept connections/, 10_000, `redis-server in ${redisDir}`);
+    url = `redis://127.0.0.1:${port}`;
+  }, 15_000);
+
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+    await Promise.all(children.map((c) => exited(c, 5000).catch(() => null)));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("3 workers, one SIGKILLed mid-cell: every cell once, byte-identical to a local run; the summary is complete", async () => {
+    // the reference: the same sweep in one process
+    const loaded = await Effect.runPromise(loadExperiment(file));
+    const local = await Effect.runPromise(runExperiment(loaded, { results: join(dir, "local") }));
+    expect(local.cells).toHaveLength(CELLS);
+
+    const workers = [0, 1, 2].map(() =>
+      start(["worker", "--redis", url, "--concurrency", "1", "--lock-ms", "1500", "--stalled-ms", "500"]),
+    );
+    await Promise.all(
+      workers.map((w, i) => waitFor(w.child, w.out, /ready on redis:/, 30_000, `worker ${i}`)),
+    );
+
+    // the first worker to start a cell is killed at once (its cell cannot have finished)
+    let victim: { worker: number; cellId: string } | null = null;
+    const killed = new Promise<void>((resolve) => {
+      workers.forEach((w, i) => {
+        const onData = () => {
+          const m = /^start ([0-9a-f]{64})/m.exec(w.out());
+          if (victim === null && m !== null) {
+            victim = { worker: i, cellId: m[1]! };
+            w.child.kill("SIGKILL");
+            resolve();
+          }
+        };
+        w.child.stderr!.on("data", onData);
+      });
+    });
+
+    const results = join(dir, "shared");
+    const run = start(["run", file, "--results", results, "--redis", url, "--timeout", "50", "--json"]);
+    await Promise.race([killed, exited(run.child, 55_000)]);
+    expect(victim, "a worker was killed mid-cell").not.toBeNull();
+    const code = await exited(run.child, 55_000);
+    expect(code, run.out()).toBe(0);
+    const v = victim as unknown as { worker: number; cellId: string };
+    expect(workers[v.worker]!.child.signalCode).toBe("SIGKILL");
+
+    // the killed worker's cell was taken back (stalled) and computed by another worker
+    const survivors = workers.filter((_, i) => i !== v.worker).map((w) => w.out());
+    expect(survivors.join("\n")).toMatch(new RegExp(`^(done|skipped) ${v.cellId}`, "m"));
+    expect(workers[v.worker]!.out()).not.toMatch(new RegExp(`^done ${v.cellId}`, "m"));
+
+    // the store: every cell exactly once, complete, byte-identical to the local run
+    const files = cellFiles(results);
+    const json = files.filter((f) => f.endsWith(".json")).sort();
+    expect(json).toEqual(local.cells.map((c) => `${c.cellId}.json`).sort());
+    expect(files.filter((f) => !f.endsWith(".json")).every((f) => f.startsWith(".tmp-"))).toBe(true);
+    for (const f of json) {
+      const bytes = readFileSync(join(results, "cells", f));
+      expect(bytes.equals(readFileSync(join(dir, "local", "cells", f))), f).toBe(true);
+      expect(`${(JSON.parse(bytes.toString("utf8")) as CellResult).cellId}.json`).toBe(f);
+    }
+
+    // the run's summary and manifest, as a local run writes them
+    const out = JSON.parse(run.stdout()) as {
+      runId: string;
+      rows: { cellId: string }[];
+    };
+    expect(out.runId).toBe(local.runId);
+    expect(out.rows.map((r) => r.cellId)).toEqual(local.cells.map((c) => c.cellId));
+    const m = JSON.parse(
+      readFileSync(join(results, "runs", out.runId, "manifest.json"), "utf8"),
+    ) as RunManifest;
+    expect(m.status).toBe("done");
+    expect(m.invocations.at(-1)).toMatchObject({ computed: CELLS, skipped: 0 });
+    expect(Object.keys(m.timings.cells).sort()).toEqual(local.cells.map((c) => c.cellId).sort());
+    expect(readdirSync(join(results, "runs", out.runId)).sort()).toEqual([
+      "manifest.json",
+      "table.arrow",
+      "table.jsonl",
+    ]);
+
+    // every job completed once in the queue
+    const queue = new Queue<CellJobData, CellJobResult>(DEFAULT_QUEUE, { connection: connectionOf(url) });
+    const events = new QueueEvents(DEFAULT_QUEUE, { connection: connectionOf(url) });
+    try {
+      for (const c of local.cells) expect(await queue.getJobState(c.cellId)).toBe("completed");
+
+      // a duplicate delivery of a finished cell is acknowledged without computing it again
+      const before = statSync(join(results, "cells", `${v.cellId}.json`));
+      await events.waitUntilReady();
+      const data = (await queue.getJob(v.cellId))!.data;
+      const dup = await queue.add("cell", data, { jobId: `${v.cellId}-again` });
+      const r = await dup.waitUntilFinished(events, 20_000);
+      expect(r).toMatchObject({ cellId: v.cellId, skipped: true });
+      const after = statSync(join(results, "cells", `${v.cellId}.json`));
+      expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+
+      // and a second run enqueues nothing: all cells are in the store
+      const again = await Effect.runPromise(
+        runExperiment(loaded, { results, executor: redisExecutor({ redis: url, timeoutMs: 10_000 }) }),
+      );
+      expect(again.cells.every((c) => c.skipped)).toBe(true);
+    } finally {
+      await Promise.allSettled([queue.close(), events.close()]);
+    }
+  }, 110_000);
+});

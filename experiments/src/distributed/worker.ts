@@ -1,0 +1,110 @@
+import { hostname } from "node:os";
+import { UnrecoverableError, Worker } from "bullmq";
+import { CellFailedError, errorInfo } from "../pool/executor.ts";
+import { createThreadPool } from "../pool/threads.ts";
+import { cellPath, readCellResult } from "../run/store.ts";
+import {
+  type CellJobData,
+  type CellJobResult,
+  connectionOf,
+  DEFAULT_QUEUE,
+  encodeFailure,
+  safeUrl,
+  within,
+} from "./queue.ts";
+
+/**
+ * A queue worker: pulls cell jobs from the BullMQ queue on Redis and runs each on a worker thread
+ * of its own pool (so this process's event loop stays free to renew job locks while ORT computes),
+ * writing the result into the results folder named in the job.
+ *
+ * At-least-once delivery, exactly-once results: a job whose result file already exists is
+ * acknowledged without computing (`skipped`); a computed result is written atomically under its
+ * content address, so a job delivered twice (a stalled lock, a killed worker) writes the same
+ * bytes to the same name. A killed worker's job is taken back by BullMQ once its lock expires
+ * (`lockDurationMs`) and the stalled check runs (`stalledIntervalMs`).
+ */
+export interface QueueWorkerOptions {
+  readonly redis: string;
+  readonly queue?: string;
+  /** cells at a time, each on its own thread (default 1) */
+  readonly concurrency?: number;
+  /** BullMQ job lock (default 30 000 ms); renewed every half of it while a cell runs */
+  readonly lockDurationMs?: number;
+  /** how often stalled jobs are looked for (default 30 000 ms) */
+  readonly stalledIntervalMs?: number;
+  /** times a job may stall before it fails (default 3) */
+  readonly maxStalledCount?: number;
+  /** per-cell limit on the thread (default none) */
+  readonly cellTimeoutMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface QueueWorker {
+  readonly name: string;
+  readonly worker: Worker<CellJobData, CellJobResult>;
+  /** Stop taking jobs, wait up to `graceMs` for running ones, then stop the threads. */
+  readonly close: (graceMs?: number) => Promise<void>;
+}
+
+export const startQueueWorker = async (opts: QueueWorkerOptions): Promise<QueueWorker> => {
+  const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 1));
+  const name = `${hostname()}:${process.pid}`;
+  const log = opts.log ?? (() => {});
+  const pool = createThreadPool({
+    size: concurrency,
+    eager: true,
+    ...(opts.cellTimeoutMs !== undefined ? { timeoutMs: opts.cellTimeoutMs } : {}),
+  });
+  const processor = async (job: { data: CellJobData }): Promise<CellJobResult> => {
+    const data = job.data;
+    const { results, cellId } = data.input;
+    if (readCellResult(results, cellId) !== null) {
+      log(`skipped ${cellId} (cell ${data.index + 1}; already in the store)`);
+      return { cellId, skipped: true, seconds: 0, path: cellPath(results, cellId), worker: name };
+    }
+    log(`start ${cellId} (cell ${data.index + 1})`);
+    try {
+      const o = await pool.run(data);
+      log(`${o.skipped ? "skipped" : "done"} ${cellId} in ${o.seconds.toFixed(2)} s`);
+      return { ...o, worker: name };
+    } catch (e) {
+      const f = e instanceof CellFailedError ? e : null;
+      const reason = f?.reason === "failed" || f?.reason === "timed-out" ? f.reason : "crashed";
+      const failure = encodeFailure({ reason, worker: name, cause: f?.cause ?? errorInfo(e) });
+      log(`failed ${cellId}: ${f?.message ?? String(e)}`);
+      // a cell's own typed error is deterministic: retrying cannot help
+      if (reason === "failed") throw new UnrecoverableError(failure);
+      throw new Error(failure);
+    }
+  };
+  const worker = new Worker<CellJobData, CellJobResult>(opts.queue ?? DEFAULT_QUEUE, processor, {
+    connection: connectionOf(opts.redis),
+    concurrency,
+    lockDuration: opts.lockDurationMs ?? 30_000,
+    stalledInterval: opts.stalledIntervalMs ?? 30_000,
+    maxStalledCount: opts.maxStalledCount ?? 3,
+    name,
+  });
+  worker.on("error", (e) => log(`queue error: ${e.message}`));
+  try {
+    await within(worker.waitUntilReady(), 15_000, `connecting to ${safeUrl(opts.redis)}`);
+  } catch (e) {
+    await worker.close(true).catch(() => {});
+    await pool.close();
+    throw e;
+  }
+  log(
+    `worker ${name} ready on ${safeUrl(opts.redis)} queue ${opts.queue ?? DEFAULT_QUEUE} (concurrency ${concurrency})`,
+  );
+  return {
+    name,
+    worker,
+    close: async (graceMs = 10_000) => {
+      const closing = worker.close();
+      const t = setTimeout(() => void worker.close(true), graceMs);
+      await closing.finally(() => clearTimeout(t));
+      await pool.close();
+    },
+  };
+};
