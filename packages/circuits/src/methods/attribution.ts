@@ -132,7 +132,7 @@ export const eapIgInputs = (
     const scores = new Float64Array(layout.edges.length);
     const perRow = setup.ablated.data.length / setup.N;
     // rows (step k, example i) in runs within the budget: examples in chunks, steps in chunks
-    const budget = rowsPerRun(setup, opts.maxFloats);
+    const budget = rowsPerRun(setup, opts.maxFloats, 4);
     const exPerChunk = Math.max(1, Math.floor(budget / K));
     const capturePlan = { captures: ["embed"], interventions: [], gradients: [], logits: false };
     const replaceEmbed = [{ _tag: "replace" as const, target: { site: "embed" } }];
@@ -174,13 +174,20 @@ export const eapIgInputs = (
             ablated[r * perRow + q] =
               zk.data[r * perRow + q]! - (zClean.data[i * perRow + q]! - zCorrupt.data[i * perRow + q]!);
         }
-        const r = yield* runRows(setup, rows, () => {}, MASK_GRAD, {
-          interventions: replaceEmbed,
-          values,
-          ablated: { data: ablated, shape: [ks * n, ...setup.ablated.shape.slice(1)] },
-        });
+        const t = tileRows(setup, rows);
+        const r = yield* edgeAttribution(
+          cache,
+          model,
+          layout,
+          task.metric,
+          t.seqs,
+          { data: ablated, shape: [ks * n, ...setup.ablated.shape.slice(1)] },
+          t.metric,
+          values[0]!.value,
+        );
         // the run's gradient is of its mean over ks·n rows; the estimate is the mean over K·N
-        accumulate(setup, scores, r.grads.get("edges:mask")!, () => (ks * n) / (K * setup.N));
+        const SD = { data: r.gradient, shape: [1, layout.sources.length, layout.destinations.length] };
+        accumulate(setup, scores, SD, () => (ks * n) / (K * setup.N));
         runs += 2;
       }
     }

@@ -21,7 +21,8 @@ describe("EAP through the fused graph", () => {
         async (c, granularity, kind, seed) => {
           const m = { config: c, weights: randomWeights(c, seed) };
           const n = Math.min(5, c.nCtx);
-          const seq = (k: number) => Array.from({ length: n }, (_, p) => (seed * (k + 3) + p * (2 * k + 5) + k) % c.vocabSize);
+          const seq = (k: number) =>
+            Array.from({ length: n }, (_, p) => (seed * (k + 3) + p * (2 * k + 5) + k) % c.vocabSize);
           const clean = [seq(0), seq(1)];
           const corrupted = [seq(2), seq(3)];
           const layout = edgeLayout(c, granularity);
@@ -30,7 +31,10 @@ describe("EAP through the fused graph", () => {
             positions: [[n - 1], [0, n - 1]],
             answers: [[1 % V], [2 % V, 3 % V]],
             wrong: [[4 % V], [0, 1 % V]],
-            reference: { data: Float32Array.from({ length: 2 * 2 * V }, (_, i) => Math.sin(i + seed)), shape: [2, 2, V] },
+            reference: {
+              data: Float32Array.from({ length: 2 * 2 * V }, (_, i) => Math.sin(i + seed)),
+              shape: [2, 2, V],
+            },
           };
           await withCache((cache) =>
             Effect.gen(function* () {

@@ -30,6 +30,8 @@ import type { EdgeLayout } from "./layout.ts";
  * (a test checks it), at the cost of the plain forward and backward.
  */
 export const EDGE_ATTRIBUTION = "edges.attribution";
+/** With `embed: true`, the token embeddings [batch, pos, d] are this input (EAP-IG's interpolation). */
+export const EDGE_EMBED = "edges.embed";
 
 const leafSites = (c: ModelConfig): string[] => {
   const out: string[] = [];
@@ -41,7 +43,13 @@ const leafSites = (c: ModelConfig): string[] => {
   return out;
 };
 
-export const edgeAttributionGraph = (c: ModelConfig, w: Weights, layout: EdgeLayout, metric: MetricKind): Graph => {
+export const edgeAttributionGraph = (
+  c: ModelConfig,
+  w: Weights,
+  layout: EdgeLayout,
+  metric: MetricKind,
+  embed = false,
+): Graph => {
   const S = layout.sources.length;
   const d = c.dModel;
   const sourceSites = [...new Set(layout.sources.map((_, s) => sourceSite(layout, s).site))];
@@ -52,8 +60,9 @@ export const edgeAttributionGraph = (c: ModelConfig, w: Weights, layout: EdgeLay
   const seen = new Map<string, string>();
   const { builder, logits } = buildTransformerGraph(c, w, {
     hooks: {
-      touched: new Set([...sourceSites, ...leaves]),
-      at: (site, value) => {
+      touched: new Set([...sourceSites, ...leaves, ...(embed ? ["embed"] : [])]),
+      at: (site, value, b) => {
+        if (embed && site === "embed") return b.input(EDGE_EMBED, "float32", ["batch", "pos", d]);
         if (watched.has(site)) seen.set(site, value.name);
         return value;
       },
@@ -85,7 +94,8 @@ export const edgeAttributionGraph = (c: ModelConfig, w: Weights, layout: EdgeLay
   const srcIndex = (name: string) => layout.sources.find((s) => s.name === name)!.index;
   addPiece(g.unsqueeze(g.get(seen.get("blocks.0.resid_pre")!), 2), 0);
   for (let l = 0; l < c.nLayers; l++) {
-    if (layout.granularity === "head") addPiece(g.get(seen.get(`blocks.${l}.attn.result`)!), srcIndex(`a${l}.h0`));
+    if (layout.granularity === "head")
+      addPiece(g.get(seen.get(`blocks.${l}.attn.result`)!), srcIndex(`a${l}.h0`));
     else addPiece(g.unsqueeze(g.get(seen.get(`blocks.${l}.attn_out`)!), 2), srcIndex(`a${l}`));
     if (c.dMlp !== null) addPiece(g.unsqueeze(g.get(seen.get(`blocks.${l}.mlp_out`)!), 2), srcIndex(`m${l}`));
   }
@@ -122,7 +132,10 @@ export const edgeAttributionGraph = (c: ModelConfig, w: Weights, layout: EdgeLay
     // U_X = W_X[h] · ∂m/∂X_h: [b, h, p, dh] · [h, dh, d] → [b, h, p, d], heads of q, k, v stacked
     const perKind = (["q", "k", "v"] as const).map((s) => {
       const X = s.toUpperCase();
-      const W = g.transpose(g.weight(`attr.blocks.${l}.W_${X}`, w.get(`blocks.${l}.attn.W_${X}`)!), [0, 2, 1]);
+      const W = g.transpose(
+        g.weight(`attr.blocks.${l}.W_${X}`, w.get(`blocks.${l}.attn.W_${X}`)!),
+        [0, 2, 1],
+      );
       return g.matmul(g.transpose(grad(`blocks.${l}.attn.${s}`), [0, 2, 1, 3]), W);
     });
     let U = g.concat(perKind, 1); //                                                 [b, H + 2Hkv, p, d]
@@ -150,7 +163,12 @@ export const edgeAttribution = (
   seqs: readonly (readonly number[])[],
   ablated: HostTensor,
   binding: MetricBinding,
-): Effect.Effect<{ readonly gradient: Float32Array; readonly perExample: Float32Array }, InputError | RuntimeError> =>
+  /** token embeddings to use instead of W_E[ids], [batch, pos, d_model] */
+  embed?: HostTensor,
+): Effect.Effect<
+  { readonly gradient: Float32Array; readonly perExample: Float32Array },
+  InputError | RuntimeError
+> =>
   Effect.gen(function* () {
     const c = model.config;
     const { batch, bound } = yield* Effect.try({
@@ -163,18 +181,29 @@ export const edgeAttribution = (
             expected: `shape ${shapeString(want)} [batch, pos, sources, d_model]`,
             found: shapeString(ablated.shape),
           });
+        const embedShape = [batch.batch, batch.pos, c.dModel];
+        if (embed !== undefined && !sameShape(embed.shape, embedShape))
+          throw new InputError({
+            field: "embed",
+            expected: `shape ${shapeString(embedShape)} [batch, pos, d_model]`,
+            found: shapeString(embed.shape),
+          });
         return {
           batch,
           bound: {
             ...metricFeeds(c, batch, metric, binding),
             [EDGE_ABLATED]: new ort.Tensor("float32", ablated.data, want),
+            ...(embed !== undefined
+              ? { [EDGE_EMBED]: new ort.Tensor("float32", embed.data, embedShape) }
+              : {}),
           },
         };
       },
       catch: (e) => e as InputError,
     });
-    const session = yield* cache.get(`edge-attribution:${layout.granularity}:${metric}`, () =>
-      edgeAttributionGraph(c, model.weights, layout, metric),
+    const withEmbed = embed !== undefined;
+    const session = yield* cache.get(`edge-attribution:${layout.granularity}:${metric}:${withEmbed}`, () =>
+      edgeAttributionGraph(c, model.weights, layout, metric, withEmbed),
     );
     const base = feeds(
       batch,
