@@ -50,6 +50,19 @@ export {
 export { formatJsonl, readArrow, type TableRow, tableRow, toArrow } from "./run/tables.ts";
 export { experimentJsonSchema } from "./spec/json-schema.ts";
 export {
+  type CellExecutor,
+  CellFailedError,
+  type CellJob,
+  ExecutorError,
+  type ExecutorFailure,
+  type ExecutorHooks,
+  inProcess,
+} from "./pool/executor.ts";
+export { createThreadPool, type ThreadPool, type ThreadPoolOptions, threadPool } from "./pool/threads.ts";
+export { type RedisExecutorOptions, redisExecutor } from "./distributed/executor.ts";
+export { type QueueWorker, type QueueWorkerOptions, startQueueWorker } from "./distributed/worker.ts";
+export { DEFAULT_QUEUE } from "./distributed/queue.ts";
+export {
   type Cell,
   decodeExperiment,
   expandCells,

@@ -16,6 +16,7 @@ import {
   connectionOf,
   DEFAULT_QUEUE,
   decodeFailure,
+  probe,
   safeUrl,
   within,
 } from "./queue.ts";
@@ -55,6 +56,7 @@ export const redisExecutor =
     return Effect.acquireUseRelease(
       Effect.tryPromise({
         try: async () => {
+          await probe(opts.redis);
           const connection = connectionOf(opts.redis);
           const queue = new Queue<CellJobData, CellJobResult>(name, { connection });
           const events = new QueueEvents(name, { connection });
@@ -253,8 +255,13 @@ export const redisExecutor =
           });
         }),
       ({ queue, events }) =>
-        Effect.promise(() =>
-          Promise.allSettled([within(events.close(), 5000, "close"), within(queue.close(), 5000, "close")]),
-        ),
+        Effect.promise(async () => {
+          const closed = await Promise.allSettled([
+            within(events.close(), 5000, "close"),
+            within(queue.close(), 5000, "close"),
+          ]);
+          if (closed.some((c) => c.status === "rejected"))
+            await Promise.allSettled([events.disconnect(), queue.disconnect()]);
+        }),
     );
   };

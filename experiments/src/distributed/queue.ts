@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import type { ConnectionOptions } from "bullmq";
 import type { CellOutcome } from "../run/cell.ts";
 import type { CellJob, ErrorInfo } from "../pool/executor.ts";
@@ -86,3 +87,30 @@ export const within = <A>(p: Promise<A>, ms: number, what: string): Promise<A> =
       },
     );
   });
+
+/**
+ * Check that something listens at the URL's host and port (a TCP connect, bounded by `ms`), so
+ * an unreachable Redis fails at once instead of leaving ioredis reconnecting.
+ */
+export const probe = (url: string, ms = 5000): Promise<void> => {
+  const u = new URL(url);
+  const host = u.hostname || "127.0.0.1";
+  const port = u.port === "" ? 6379 : Number(u.port);
+  return new Promise<void>((resolve, reject) => {
+    const socket = connect({ host, port });
+    const t = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`connecting to ${host}:${port}: no answer within ${ms} ms`));
+    }, ms);
+    socket.once("connect", () => {
+      clearTimeout(t);
+      socket.end();
+      resolve();
+    });
+    socket.once("error", (e) => {
+      clearTimeout(t);
+      socket.destroy();
+      reject(new Error(`connecting to ${host}:${port}: ${e.message}`));
+    });
+  });
+};

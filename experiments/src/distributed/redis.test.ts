@@ -5,11 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Queue, QueueEvents } from "bullmq";
-import { Effect } from "effect";
+import { Cause, Effect, Exit, Option } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CellResult } from "../results/types.ts";
 import { type RunManifest, runExperiment } from "../run/experiment.ts";
 import { loadExperiment } from "../spec/load.ts";
+import { CellFailedError } from "../pool/executor.ts";
 import { redisExecutor } from "./executor.ts";
 import { type CellJobData, type CellJobResult, connectionOf, DEFAULT_QUEUE } from "./queue.ts";
 
@@ -234,6 +235,28 @@ describe.skipIf(redisBin === "")("distributed runs on Redis (BullMQ)", () => {
         runExperiment(loaded, { results, executor: redisExecutor({ redis: url, timeoutMs: 10_000 }) }),
       );
       expect(again.cells.every((c) => c.skipped)).toBe(true);
+
+      // a cell's own typed error is not retried: the run fails with it, naming the cell
+      const bad = join(dir, "bad.yaml");
+      writeFileSync(
+        bad,
+        readFileSync(file, "utf8").replace("spearmanSample: 8 }", "spearmanSample: 8, truth: nope }"),
+      );
+      const exit = await Effect.runPromiseExit(
+        runExperiment(await Effect.runPromise(loadExperiment(bad)), {
+          results: join(dir, "bad"),
+          executor: redisExecutor({ redis: url, timeoutMs: 20_000 }),
+        }),
+      );
+      expect(Exit.isFailure(exit)).toBe(true);
+      const e = Exit.isFailure(exit) ? Option.getOrNull(Cause.failureOption(exit.cause)) : null;
+      expect(e).toBeInstanceOf(CellFailedError);
+      const f = e as CellFailedError;
+      expect(f).toMatchObject({ reason: "failed", cause: { _tag: "InputError" } });
+      expect(f.message).toContain(f.cellId);
+      const failed = (await queue.getJob(f.cellId))!;
+      expect(await failed.getState()).toBe("failed");
+      expect(failed.attemptsMade).toBe(1);
     } finally {
       await Promise.allSettled([queue.close(), events.close()]);
     }

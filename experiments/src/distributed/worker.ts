@@ -9,6 +9,7 @@ import {
   connectionOf,
   DEFAULT_QUEUE,
   encodeFailure,
+  probe,
   safeUrl,
   within,
 } from "./queue.ts";
@@ -51,6 +52,7 @@ export const startQueueWorker = async (opts: QueueWorkerOptions): Promise<QueueW
   const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 1));
   const name = `${hostname()}:${process.pid}`;
   const log = opts.log ?? (() => {});
+  await probe(opts.redis);
   const pool = createThreadPool({
     size: concurrency,
     eager: true,
@@ -86,11 +88,15 @@ export const startQueueWorker = async (opts: QueueWorkerOptions): Promise<QueueW
     maxStalledCount: opts.maxStalledCount ?? 3,
     name,
   });
-  worker.on("error", (e) => log(`queue error: ${e.message}`));
+  let lastError = "";
+  worker.on("error", (e) => {
+    if (e.message !== lastError) log(`queue error: ${e.message}`);
+    lastError = e.message;
+  });
   try {
     await within(worker.waitUntilReady(), 15_000, `connecting to ${safeUrl(opts.redis)}`);
   } catch (e) {
-    await worker.close(true).catch(() => {});
+    await worker.disconnect().catch(() => {});
     await pool.close();
     throw e;
   }

@@ -1,6 +1,8 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Cause, Effect, Exit, Option } from "effect";
 import { describe, expect, it } from "vitest";
 import { planCells, type RunManifest, runExperiment } from "../run/experiment.ts";
@@ -140,5 +142,37 @@ describe("thread pool", () => {
     } finally {
       await slow.close();
     }
+  });
+
+  it("patchbay run --workers 2: a cell's own typed error fails the run, naming the cell and the error (exit 1)", () => {
+    const bad = join(dir, "bad.yaml");
+    // planning passes (model and task load); each cell then fails at its ground-truth lookup
+    writeFileSync(bad, readFileSync(file, "utf8").replace("truth: true", "truth: no-such-variant"));
+    const repo = fileURLToPath(new URL("../../../", import.meta.url));
+    const main = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", main, "run", bad, "--workers", "2", "--results", join(dir, "bad")],
+      {
+        cwd: repo,
+        encoding: "utf8",
+        timeout: 50_000,
+      },
+    );
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(
+      /patchbay run: RuntimeError: cell \d \([0-9a-f]{64}\): computing it on worker thread \d failed: failed: InputError: evaluation\.truth: expected a ground-truth variant/,
+    );
+    expect(r.stderr).toContain('found "no-such-variant"');
+    const u = spawnSync(
+      process.execPath,
+      ["--import", "tsx", main, "run", bad, "--workers", "2", "--redis", "redis://127.0.0.1:1"],
+      {
+        cwd: repo,
+        encoding: "utf8",
+        timeout: 20_000,
+      },
+    );
+    expect(u.status, u.stderr).toBe(2); // usage: one executor at a time
   });
 });
