@@ -1,10 +1,13 @@
 import {
+  type CompactSources,
+  compactSites,
   edgeAttribution,
   type HostTensor,
   InputError,
+  mapCompact,
   type RuntimeError,
   runPlan,
-  sourceOutputs,
+  tileCompact,
 } from "@patchbay/core";
 import { Effect } from "effect";
 import { rowsPerRun, runRows, tileRows } from "./masks.ts";
@@ -75,7 +78,7 @@ export const eap = (setup: EdgeSetup): Effect.Effect<EdgeScores, InputError | Ru
         layout,
         setup.task.metric,
         t.seqs,
-        t.ablated,
+        tileCompact(setup.compact, rows),
         t.metric,
       );
       // batch-summed gradient of the chunk's mean: one "row" [S·D], weighted by the chunk's share
@@ -130,50 +133,67 @@ export const eapIgInputs = (
           found: `${corrupted[b]!.length} tokens`,
         });
     const scores = new Float64Array(layout.edges.length);
-    const perRow = setup.ablated.data.length / setup.N;
     // rows (step k, example i) in runs within the budget: examples in chunks, steps in chunks
     const budget = rowsPerRun(setup, opts.maxFloats, 4);
     const exPerChunk = Math.max(1, Math.floor(budget / K));
-    const capturePlan = { captures: ["embed"], interventions: [], gradients: [], logits: false };
-    const replaceEmbed = [{ _tag: "replace" as const, target: { site: "embed" } }];
+    const sites = compactSites(model.config, layout);
+    const listed = [sites.input, ...sites.attn, ...sites.mlp.filter((x): x is string => x !== null)];
+    /** z in compact form, optionally with the token embeddings replaced. */
+    const compactRun = (seqs: readonly (readonly number[])[], embed?: HostTensor) =>
+      Effect.map(
+        runPlan(
+          cache,
+          model,
+          {
+            captures: ["embed", ...listed],
+            interventions: embed === undefined ? [] : [{ _tag: "replace", target: { site: "embed" } }],
+            gradients: [],
+            logits: false,
+          },
+          seqs,
+          embed === undefined ? {} : { interventions: [{ value: embed }] },
+        ),
+        (r): { z: CompactSources; embed: HostTensor } => ({
+          embed: r.sites.get("embed")!,
+          z: {
+            input: r.sites.get(sites.input)!,
+            attn: sites.attn.map((x) => r.sites.get(x)!),
+            mlp: sites.mlp.map((x) => (x === null ? null : r.sites.get(x)!)),
+          },
+        }),
+      );
     let runs = 0;
     for (let start = 0; start < setup.N; start += exPerChunk) {
       const ex = Array.from({ length: Math.min(exPerChunk, setup.N - start) }, (_, i) => start + i);
       const n = ex.length;
-      const cleanSeqs = ex.map((b) => task.clean[b]!);
-      const corruptSeqs = ex.map((b) => corrupted[b]!);
-      const e = (yield* runPlan(cache, model, capturePlan, cleanSeqs)).sites.get("embed")!; //   [n, P, d]
-      const e2 = (yield* runPlan(cache, model, capturePlan, corruptSeqs)).sites.get("embed")!;
-      const zClean = yield* sourceOutputs(cache, model, layout, cleanSeqs); //                    [n, P, S, d]
-      const zCorrupt = yield* sourceOutputs(cache, model, layout, corruptSeqs);
-      runs += 4;
+      const clean = yield* compactRun(ex.map((b) => task.clean[b]!)); //            e [n, P, d], z(x)
+      const corrupt = yield* compactRun(ex.map((b) => corrupted[b]!)); //           e′, z(x′)
+      const e = clean.embed;
+      const e2 = corrupt.embed;
+      runs += 2;
       const per = e.data.length / n;
       const kPerRun = Math.max(1, Math.min(K, Math.floor(budget / n)));
       for (let k0 = 0; k0 < K; k0 += kPerRun) {
         const ks = Math.min(kPerRun, K - k0);
         // rows r = j·n + i: example ex[i] at step k0 + j, embed e′ + (k/K)(e − e′)
         const rows = Array.from({ length: ks * n }, (_, r) => ex[r % n]!);
+        const local = rows.map((_, r) => r % n); //                                 row → index in the chunk
         const embed = new Float32Array(ks * n * per);
         for (let j = 0; j < ks; j++) {
           const alpha = (k0 + j) / K;
           for (let q = 0; q < n * per; q++)
             embed[j * n * per + q] = e2.data[q]! + alpha * (e.data[q]! - e2.data[q]!);
         }
-        const values = [{ value: { data: embed, shape: [ks * n, ...e.shape.slice(1)] } }];
-        const zk = yield* sourceOutputs(
-          cache,
-          model,
-          layout,
+        const embedT = { data: embed, shape: [ks * n, ...e.shape.slice(1)] };
+        const zk = (yield* compactRun(
           rows.map((b) => task.clean[b]!),
-          { plan: replaceEmbed, values },
+          embedT,
+        )).z;
+        // z̃′ = z(e_k) − (z(x) − z(x′)), so the mask gradient carries the clean − corrupted difference
+        const ablated = mapCompact(
+          [zk, tileCompact(clean.z, local), tileCompact(corrupt.z, local)],
+          ([k, c, x]) => k! - (c! - x!),
         );
-        const ablated = new Float32Array(ks * n * perRow);
-        for (let r = 0; r < ks * n; r++) {
-          const i = r % n;
-          for (let q = 0; q < perRow; q++)
-            ablated[r * perRow + q] =
-              zk.data[r * perRow + q]! - (zClean.data[i * perRow + q]! - zCorrupt.data[i * perRow + q]!);
-        }
         const t = tileRows(setup, rows);
         const r = yield* edgeAttribution(
           cache,
@@ -181,9 +201,9 @@ export const eapIgInputs = (
           layout,
           task.metric,
           t.seqs,
-          { data: ablated, shape: [ks * n, ...setup.ablated.shape.slice(1)] },
+          ablated,
           t.metric,
-          values[0]!.value,
+          embedT,
         );
         // the run's gradient is of its mean over ks·n rows; the estimate is the mean over K·N
         const SD = { data: r.gradient, shape: [1, layout.sources.length, layout.destinations.length] };

@@ -38,37 +38,29 @@ export const edgePlan = (setup: EdgeSetup, gradients: readonly GradTarget[] = []
   logits: false,
 });
 
-/** Rows rowsOf[k] (each an example index) tiled into one batch: sequences, z′ and metric bindings. */
+/** Rows rowsOf[k] (each an example index) tiled into one batch: sequences and metric bindings. */
 export const tileRows = (setup: EdgeSetup, rowsOf: readonly number[]) => {
-  const { task, binding, ablated } = setup;
-  const per = ablated.data.length / setup.N;
-  const abl = new Float32Array(rowsOf.length * per);
-  rowsOf.forEach((b, r) => {
-    abl.set(ablated.data.subarray(b * per, (b + 1) * per), r * per);
-  });
+  const { task, binding } = setup;
   const pick = <A>(xs: readonly A[] | undefined) =>
     xs === undefined ? undefined : rowsOf.map((b) => xs[b]!);
-  let reference: HostTensor | undefined;
-  if (binding.reference !== undefined) {
-    const ref = binding.reference;
-    const rp = ref.data.length / setup.N;
-    const data = new Float32Array(rowsOf.length * rp);
-    rowsOf.forEach((b, r) => {
-      data.set(ref.data.subarray(b * rp, (b + 1) * rp), r * rp);
-    });
-    reference = { data, shape: [rowsOf.length, ...ref.shape.slice(1)] };
-  }
+  const reference = binding.reference === undefined ? undefined : tileTensor(binding.reference, rowsOf);
   const metric: MetricBinding = {
     positions: pick(binding.positions)!,
     answers: pick(binding.answers)!,
     ...(binding.wrong !== undefined ? { wrong: pick(binding.wrong)! } : {}),
     ...(reference !== undefined ? { reference } : {}),
   };
-  return {
-    seqs: rowsOf.map((b) => task.clean[b]!),
-    ablated: { data: abl, shape: [rowsOf.length, ...ablated.shape.slice(1)] },
-    metric,
-  };
+  return { seqs: rowsOf.map((b) => task.clean[b]!), metric };
+};
+
+/** Rows rowsOf[k] of a tensor whose first axis is the example. */
+export const tileTensor = (t: HostTensor, rowsOf: readonly number[]): HostTensor => {
+  const per = t.data.length / t.shape[0]!;
+  const out = new Float32Array(rowsOf.length * per);
+  rowsOf.forEach((b, r) => {
+    out.set(t.data.subarray(b * per, (b + 1) * per), r * per);
+  });
+  return { data: out, shape: [rowsOf.length, ...t.shape.slice(1)] };
 };
 
 /**
@@ -99,22 +91,24 @@ export const runRows = (
     readonly values?: unknown[];
     readonly ablated?: HostTensor;
   } = {},
-): Effect.Effect<PlanResult, InputError | RuntimeError> => {
-  const { layout } = setup;
-  const SD = layout.sources.length * layout.destinations.length;
-  const tiled = tileRows(setup, rowsOf);
-  const mask = new Float32Array(rowsOf.length * SD).fill(1);
-  for (let r = 0; r < rowsOf.length; r++) maskOf(r, mask.subarray(r * SD, (r + 1) * SD));
-  const plan = { ...edgePlan(setup, gradients), interventions: extra.interventions ?? [] };
-  return runPlan(setup.cache, setup.model, plan, tiled.seqs, {
-    edges: {
-      mask: { data: mask, shape: [rowsOf.length, layout.sources.length, layout.destinations.length] },
-      ablated: extra.ablated ?? tiled.ablated,
-    },
-    metric: tiled.metric,
-    ...(extra.values !== undefined ? { interventions: extra.values as never } : {}),
+): Effect.Effect<PlanResult, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const { layout } = setup;
+    const SD = layout.sources.length * layout.destinations.length;
+    const tiled = tileRows(setup, rowsOf);
+    const mask = new Float32Array(rowsOf.length * SD).fill(1);
+    for (let r = 0; r < rowsOf.length; r++) maskOf(r, mask.subarray(r * SD, (r + 1) * SD));
+    const plan = { ...edgePlan(setup, gradients), interventions: extra.interventions ?? [] };
+    const ablated = extra.ablated ?? tileTensor(yield* setup.ablated, rowsOf);
+    return yield* runPlan(setup.cache, setup.model, plan, tiled.seqs, {
+      edges: {
+        mask: { data: mask, shape: [rowsOf.length, layout.sources.length, layout.destinations.length] },
+        ablated,
+      },
+      metric: tiled.metric,
+      ...(extra.values !== undefined ? { interventions: extra.values as never } : {}),
+    });
   });
-};
 
 /** The metric of M circuits, each over all N examples. `masks[i]` is [S·D] (1 = edge kept). */
 export const evaluateMasks = (

@@ -183,6 +183,7 @@ const naiveAcdc = (setup: EdgeSetup, tau: number, order: "normal" | "reverse") =
   Effect.gen(function* () {
     const { layout, N } = setup;
     const S = layout.sources.length;
+    const ablated = yield* setup.ablated;
     const D = layout.destinations.length;
     const inGraph = new Uint8Array(layout.edges.length).fill(1);
     const lossOf = (g: Uint8Array) =>
@@ -205,7 +206,7 @@ const naiveAcdc = (setup: EdgeSetup, tau: number, order: "normal" | "reverse") =
           },
           setup.task.clean,
           {
-            edges: { mask: { data: mask, shape: [N, S, D] }, ablated: setup.ablated },
+            edges: { mask: { data: mask, shape: [N, S, D] }, ablated },
             metric: setup.binding,
           },
         );

@@ -110,6 +110,7 @@ export const nodePositionPatching = (
     const { layout, N, P, cache, model } = setup;
     const c = model.config;
     const S = layout.sources.length;
+    const full = yield* setup.ablated; //                                          z′ [N, P, S, d]
     const d = c.dModel;
     const jobs: { p: number; b: number }[] = [];
     for (let p = 0; p < P; p++)
@@ -139,7 +140,7 @@ export const nodePositionPatching = (
       for (let i = 0; i < N * P; i++)
         for (let h = 0; h < H; h++)
           value.set(
-            setup.ablated.data.subarray((i * S + first + h) * d, (i * S + first + h + 1) * d),
+            full.data.subarray((i * S + first + h) * d, (i * S + first + h + 1) * d),
             (i * H + h) * d,
           );
       const target = head === null ? { site, positions: [[0]] } : { site, heads: [head], positions: [[0]] };

@@ -1,5 +1,7 @@
 import {
   ablatedSources,
+  type CompactSources,
+  compactAblated,
   type EdgeAblation,
   type EdgeLayout,
   edgeLayout,
@@ -42,8 +44,10 @@ export interface EdgeSetup {
   readonly model: Model;
   readonly layout: EdgeLayout;
   readonly task: EdgeTask;
-  /** z′ [N, P, S, d]. */
-  readonly ablated: HostTensor;
+  /** z′ in compact form (heads as attn.z), for the fused attribution graph. */
+  readonly compact: CompactSources;
+  /** z′ [N, P, S, d] for the edge-masked graph, computed on first use (one capture run). */
+  readonly ablated: Effect.Effect<HostTensor, InputError | RuntimeError>;
   /** The metric's bindings for the N clean examples (KL: the full model's logits as reference). */
   readonly binding: MetricBinding;
   readonly N: number;
@@ -71,17 +75,21 @@ export const prepareEdges = (
       });
     const P = Math.max(...task.clean.map((s) => s.length));
     const layout = edgeLayout(model.config, granularity);
-    const ablated = yield* ablatedSources(cache, model, layout, task.ablation, task.clean, {
+    const data = {
       ...(task.corrupted !== undefined ? { corrupted: task.corrupted } : {}),
       ...(task.reference !== undefined ? { reference: task.reference } : {}),
-    });
+    };
+    const compact = yield* compactAblated(cache, model, layout, task.ablation, task.clean, data);
+    const ablated = yield* Effect.cached(
+      ablatedSources(cache, model, layout, task.ablation, task.clean, data),
+    );
     let binding: MetricBinding = {
       positions: task.positions,
       answers: task.answers ?? task.positions.map((p) => p.map(() => 0)),
       ...(task.wrong !== undefined ? { wrong: task.wrong } : {}),
     };
     if (task.metric === "kl") binding = { ...binding, reference: yield* referenceLogits(cache, model, task) };
-    return { cache, model, layout, task, ablated, binding, N, P };
+    return { cache, model, layout, task, compact, ablated, binding, N, P };
   });
 
 /** The full model's logits at each example's metric positions: [N, n, V] (n = most positions). */

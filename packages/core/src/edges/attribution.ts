@@ -10,7 +10,7 @@ import type { ModelConfig, Weights } from "../model/index.ts";
 import { feeds, makeBatch, type SessionCache } from "../runtime/index.ts";
 import { type HostTensor, sameShape, shapeString } from "../tensor/index.ts";
 import { buildTransformerGraph, leafName } from "../transformer/index.ts";
-import { EDGE_ABLATED, sourceSite } from "./hooks.ts";
+import { type CompactSources, compactSites } from "./compact.ts";
 import type { EdgeLayout } from "./layout.ts";
 
 /**
@@ -30,6 +30,8 @@ import type { EdgeLayout } from "./layout.ts";
  * (a test checks it), at the cost of the plain forward and backward.
  */
 export const EDGE_ATTRIBUTION = "edges.attribution";
+/** The compact z′ inputs (see compact.ts): edges.ablated.input, edges.ablated.attn.{l}, edges.ablated.mlp.{l}. */
+export const ablatedInput = (part: string): string => `edges.ablated.${part}`;
 /** With `embed: true`, the token embeddings [batch, pos, d] are this input (EAP-IG's interpolation). */
 export const EDGE_EMBED = "edges.embed";
 
@@ -52,15 +54,16 @@ export const edgeAttributionGraph = (
 ): Graph => {
   const S = layout.sources.length;
   const d = c.dModel;
-  const sourceSites = [...new Set(layout.sources.map((_, s) => sourceSite(layout, s).site))];
+  const compact = compactSites(c, layout);
+  const sourceSites = [compact.input, ...compact.attn, ...compact.mlp.filter((x): x is string => x !== null)];
   const residPre = Array.from({ length: c.nLayers }, (_, l) => `blocks.${l}.resid_pre`);
   const leaves = leafSites(c);
-  // Forward (fused path; per-head results only because they are sources), names recorded.
+  // Forward (the fused path: attn.z and mlp_out are sites it has anyway), value names recorded.
   const watched = new Set([...sourceSites, ...residPre]);
   const seen = new Map<string, string>();
   const { builder, logits } = buildTransformerGraph(c, w, {
     hooks: {
-      touched: new Set([...sourceSites, ...leaves, ...(embed ? ["embed"] : [])]),
+      touched: new Set([...leaves, ...(embed ? ["embed"] : [])]),
       at: (site, value, b) => {
         if (embed && site === "embed") return b.input(EDGE_EMBED, "float32", ["batch", "pos", d]);
         if (watched.has(site)) seen.set(site, value.name);
@@ -81,23 +84,29 @@ export const edgeAttributionGraph = (
   const keep = new Set([METRIC, METRIC_MEAN]);
   g.dropOutputs((n) => !keep.has(n));
   const grad = (site: string) => g.get(gradName(leafName(site)));
-  const ablated = g.input(EDGE_ABLATED, "float32", ["batch", "pos", S, d]);
+  const at = (site: string) => g.get(seen.get(site)!);
   const [B, P] = ["batch", "pos"] as const;
 
-  // Δ per source piece, as rows [b, k, p·d]
+  // Δ per source piece, as rows [b, k, p·d]; heads: Δ_h = (z_h − z′_h)·W_O[h]
   const pieces: { start: number; size: number; delta: Value }[] = [];
-  const addPiece = (z: Value, start: number) => {
-    const k = z.shape[2] as number;
-    const delta = g.sub(z, g.slice(ablated, 2, start, start + k)); //               [b, p, k, d]
-    pieces.push({ start, size: k, delta: g.reshape(g.transpose(delta, [0, 2, 1, 3]), [B, k, "pos·d"]) });
+  const stream = (site: string, input: string, start: number) => {
+    const delta = g.sub(at(site), g.input(input, "float32", [B, P, d])); //          [b, p, d]
+    pieces.push({ start, size: 1, delta: g.reshape(g.unsqueeze(delta, 1), [B, 1, "pos·d"]) });
   };
   const srcIndex = (name: string) => layout.sources.find((s) => s.name === name)!.index;
-  addPiece(g.unsqueeze(g.get(seen.get("blocks.0.resid_pre")!), 2), 0);
+  stream(compact.input, ablatedInput("input"), 0);
   for (let l = 0; l < c.nLayers; l++) {
-    if (layout.granularity === "head")
-      addPiece(g.get(seen.get(`blocks.${l}.attn.result`)!), srcIndex(`a${l}.h0`));
-    else addPiece(g.unsqueeze(g.get(seen.get(`blocks.${l}.attn_out`)!), 2), srcIndex(`a${l}`));
-    if (c.dMlp !== null) addPiece(g.unsqueeze(g.get(seen.get(`blocks.${l}.mlp_out`)!), 2), srcIndex(`m${l}`));
+    if (layout.granularity === "head") {
+      const H = c.nHeads;
+      const dz = g.sub(
+        at(compact.attn[l]!),
+        g.input(ablatedInput(`attn.${l}`), "float32", [B, P, H, c.dHead]),
+      );
+      const WO = g.weight(`attr.blocks.${l}.W_O`, w.get(`blocks.${l}.attn.W_O`)!); // [H, dh, d]
+      const rows = g.matmul(g.transpose(dz, [0, 2, 1, 3]), WO); //                      [b, H, p, d]
+      pieces.push({ start: srcIndex(`a${l}.h0`), size: H, delta: g.reshape(rows, [B, H, "pos·d"]) });
+    } else stream(compact.attn[l]!, ablatedInput(`attn.${l}`), srcIndex(`a${l}`));
+    if (c.dMlp !== null) stream(compact.mlp[l]!, ablatedInput(`mlp.${l}`), srcIndex(`m${l}`));
   }
 
   /** [S, n]: Σ_b Δᵀ G over the pieces upstream of a group whose G is [b, n, p, d]. */
@@ -115,7 +124,7 @@ export const edgeAttributionGraph = (
   /** J_normᵀ applied to U [b, n, p, d], with x the layer's input [b, p, d]. */
   const normVjp = (U: Value, l: number): Value => {
     if (c.norm === "none") return U;
-    const x = g.unsqueeze(g.get(seen.get(`blocks.${l}.resid_pre`)!), 1); //         [b, 1, p, d]
+    const x = g.unsqueeze(at(`blocks.${l}.resid_pre`), 1); //                      [b, 1, p, d]
     const eps = g.scalar(c.normEps);
     const centered = c.norm === "layernorm" ? g.sub(x, g.reduceMean(x, [-1])) : x;
     const sigma = g.sqrt(g.add(g.reduceMean(g.mul(centered, centered), [-1]), eps)); // [b, 1, p, 1]
@@ -153,7 +162,7 @@ export const edgeAttributionGraph = (
 
 /**
  * Run it on a batch: ∂(batch-mean metric)/∂m_uv at m = 1 summed over the batch, [S·D] in the
- * layout's dense mask order, and the metric. z′ [batch, pos, S, d] as for edge patching.
+ * layout's dense mask order, and the metric. z′ in compact form (compactAblated).
  */
 export const edgeAttribution = (
   cache: SessionCache,
@@ -161,7 +170,7 @@ export const edgeAttribution = (
   layout: EdgeLayout,
   metric: MetricKind,
   seqs: readonly (readonly number[])[],
-  ablated: HostTensor,
+  ablated: CompactSources,
   binding: MetricBinding,
   /** token embeddings to use instead of W_E[ids], [batch, pos, d_model] */
   embed?: HostTensor,
@@ -174,30 +183,30 @@ export const edgeAttribution = (
     const { batch, bound } = yield* Effect.try({
       try: () => {
         const batch = makeBatch(c, seqs);
-        const want = [batch.batch, batch.pos, layout.sources.length, c.dModel];
-        if (!sameShape(ablated.shape, want))
-          throw new InputError({
-            field: "ablated",
-            expected: `shape ${shapeString(want)} [batch, pos, sources, d_model]`,
-            found: shapeString(ablated.shape),
-          });
-        const embedShape = [batch.batch, batch.pos, c.dModel];
-        if (embed !== undefined && !sameShape(embed.shape, embedShape))
-          throw new InputError({
-            field: "embed",
-            expected: `shape ${shapeString(embedShape)} [batch, pos, d_model]`,
-            found: shapeString(embed.shape),
-          });
-        return {
-          batch,
-          bound: {
-            ...metricFeeds(c, batch, metric, binding),
-            [EDGE_ABLATED]: new ort.Tensor("float32", ablated.data, want),
-            ...(embed !== undefined
-              ? { [EDGE_EMBED]: new ort.Tensor("float32", embed.data, embedShape) }
-              : {}),
-          },
+        const bound: Record<string, ort.Tensor> = { ...metricFeeds(c, batch, metric, binding) };
+        const bind = (name: string, t: HostTensor, rest: readonly number[]) => {
+          const want = [batch.batch, batch.pos, ...rest];
+          if (!sameShape(t.shape, want))
+            throw new InputError({
+              field: name,
+              expected: `shape ${shapeString(want)}`,
+              found: shapeString(t.shape),
+            });
+          bound[name] = new ort.Tensor("float32", t.data, want);
         };
+        bind(ablatedInput("input"), ablated.input, [c.dModel]);
+        ablated.attn.forEach((t, l) =>
+          bind(
+            ablatedInput(`attn.${l}`),
+            t,
+            layout.granularity === "head" ? [c.nHeads, c.dHead] : [c.dModel],
+          ),
+        );
+        ablated.mlp.forEach((t, l) => {
+          if (t !== null) bind(ablatedInput(`mlp.${l}`), t, [c.dModel]);
+        });
+        if (embed !== undefined) bind(EDGE_EMBED, embed, [c.dModel]);
+        return { batch, bound };
       },
       catch: (e) => e as InputError,
     });

@@ -9,4 +9,18 @@ export {
   sourceOutputs,
   sourceSites,
 } from "./sources.ts";
-export { EDGE_ATTRIBUTION, edgeAttribution, edgeAttributionGraph } from "./attribution.ts";
+export {
+  ablatedInput,
+  EDGE_ATTRIBUTION,
+  EDGE_EMBED,
+  edgeAttribution,
+  edgeAttributionGraph,
+} from "./attribution.ts";
+export {
+  type CompactSources,
+  compactAblated,
+  compactOutputs,
+  compactSites,
+  mapCompact,
+  tileCompact,
+} from "./compact.ts";
