@@ -128,9 +128,9 @@ describe("attribution against exact patching", () => {
           const whole = yield* f(setup, { steps: 3 });
           const split = yield* f(setup, { steps: 3, maxFloats: oneRow });
           expect(split.runs).toBeGreaterThan(whole.runs);
-          whole.scores.forEach((s, i) =>
-            expect(close(split.scores[i]!, s, 1e-4), `${whole.method} ${i}`).toBe(true),
-          );
+          whole.scores.forEach((s, i) => {
+            expect(close(split.scores[i]!, s, 1e-4), `${whole.method} ${i}`).toBe(true);
+          });
         }
       }),
     );

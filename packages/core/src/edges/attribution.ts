@@ -195,13 +195,13 @@ export const edgeAttribution = (
           bound[name] = new ort.Tensor("float32", t.data, want);
         };
         bind(ablatedInput("input"), ablated.input, [c.dModel]);
-        ablated.attn.forEach((t, l) =>
+        ablated.attn.forEach((t, l) => {
           bind(
             ablatedInput(`attn.${l}`),
             t,
             layout.granularity === "head" ? [c.nHeads, c.dHead] : [c.dModel],
-          ),
-        );
+          );
+        });
         ablated.mlp.forEach((t, l) => {
           if (t !== null) bind(ablatedInput(`mlp.${l}`), t, [c.dModel]);
         });
