@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -50,6 +50,19 @@ describe("patchbay circuit / demo (the full CLI)", () => {
     const noTask = patchbay("circuit", "--model", fixture);
     expect(noTask.status).toBe(1);
     expect(noTask.stderr).toContain("--task");
+  });
+
+  it("run then report: the run's HTML page holds the circuit's SVG", () => {
+    const results = mkdtempSync(join(tmpdir(), "patchbay-report-"));
+    const example = fileURLToPath(new URL("../../examples/acdc.yaml", import.meta.url));
+    const r = patchbay("run", example, "--results", results);
+    expect(r.status, r.stderr).toBe(0);
+    const run = readdirSync(join(results, "runs"))[0]!;
+    const rep = patchbay("report", join(results, "runs", run));
+    expect(rep.status, rep.stderr).toBe(0);
+    const html = readFileSync(join(results, "runs", run, "report.html"), "utf8");
+    expect(html).toContain("<svg");
+    expect(html).toContain("a1.h2");
   });
 
   it("demo: every method against the ground truth", () => {

@@ -9,6 +9,7 @@ import { planCells } from "../run/experiment.ts";
 import { redisExecutor } from "../distributed/executor.ts";
 import type { CellExecutor, ExecutorFailure } from "../pool/executor.ts";
 import { threadPool } from "../pool/threads.ts";
+import { reportCommand, reportFlags, reportUsage } from "../report/index.ts";
 
 /**
  * `patchbay validate FILE`, `patchbay run FILE`, `patchbay ls [DIR]` (and the reserved
@@ -292,17 +293,10 @@ export const lsCommand = (f: Flags) =>
     );
   });
 
-export const reportFlags = { run: "string" } as const;
-export const reportUsage = "report RUN   (HTML report of a run)";
-
-/** Reserved for the HTML report (experiments/src/report/). */
-export const reportReserved = (_f: Flags) =>
-  Effect.fail(new UsageError({ message: "report is not available yet (the HTML report is being added)" }));
-
 /** The experiment commands as a core command table (main.ts adds them to the full CLI). */
 export const experimentCommands = {
   validate: { flags: validateFlags, run: validateCommand, usage: validateUsage },
   run: { flags: runFlags, run: runCommand, usage: runUsage },
   ls: { flags: lsFlags, run: lsCommand, usage: lsUsage },
-  report: { flags: reportFlags, run: reportReserved, usage: reportUsage },
+  report: { flags: reportFlags, run: reportCommand, usage: reportUsage },
 };
