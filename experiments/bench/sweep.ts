@@ -1,11 +1,12 @@
 /**
  * `pnpm bench:sweep`: one sweep of 8 cells on builtin:induction (EAP-IG over inputs, 4 steps,
  * n = 16, Spearman check on 32 edges; ~2 s a cell), run in process (workers 1) and on a pool of 2
- * worker threads, each into a fresh results store. Prints wall time (planning included), cell
- * time, the speed-up, and checks that both stores hold byte-identical cell files.
+ * worker threads, each into a fresh results store. Prints wall time (planning and thread start-up
+ * included), cell time, CPU time of all threads, the speed-up, and checks that both stores hold
+ * byte-identical cell files.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect } from "effect";
 import { loadExperiment, runExperiment } from "../src/index.ts";
@@ -29,12 +30,13 @@ writeFileSync(
 );
 
 const loaded = await Effect.runPromise(loadExperiment(file));
-const rows: { workers: number; wall: number; cells: number; planned: number }[] = [];
+const rows: { workers: number; wall: number; cells: number; planned: number; cpu: number }[] = [];
 const stores: string[] = [];
 for (const workers of [1, 2]) {
   const results = join(dir, `store-${workers}`);
   stores.push(results);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage(); // all threads of this process
   let tPlanned = 0;
   const s = await Effect.runPromise(
     runExperiment(loaded, {
@@ -46,8 +48,15 @@ for (const workers of [1, 2]) {
     }),
   );
   const wall = (performance.now() - t0) / 1000;
+  const used = process.cpuUsage(cpu0);
   const cellSeconds = s.cells.reduce((a, c) => a + (c.seconds ?? 0), 0);
-  rows.push({ workers, wall, cells: cellSeconds, planned: (tPlanned - t0) / 1000 });
+  rows.push({
+    workers,
+    wall,
+    cells: cellSeconds,
+    planned: (tPlanned - t0) / 1000,
+    cpu: (used.user + used.system) / 1e6,
+  });
   console.error(`workers ${workers}: ${s.cells.length} cells in ${wall.toFixed(2)} s`);
 }
 
@@ -64,11 +73,14 @@ const base = rows[0]!.wall;
 console.log(
   `\nsweep: 8 cells, builtin:induction, eap-ig-inputs steps 4, n 16 — ${cpus().length} cores, ${cpus()[0]?.model ?? "?"}`,
 );
-console.log("workers  wall (s)  planning (s)  sum of cell times (s)  speed-up");
+console.log("workers  wall (s)  planning (s)  sum of cell times (s)  CPU (s)  cores busy  speed-up");
 for (const r of rows)
   console.log(
-    `${String(r.workers).padStart(7)}  ${r.wall.toFixed(2).padStart(8)}  ${r.planned.toFixed(2).padStart(12)}  ${r.cells.toFixed(2).padStart(21)}  ${(base / r.wall).toFixed(2).padStart(7)}×`,
+    `${String(r.workers).padStart(7)}  ${r.wall.toFixed(2).padStart(8)}  ${r.planned.toFixed(2).padStart(12)}  ${r.cells.toFixed(2).padStart(21)}  ${r.cpu.toFixed(2).padStart(7)}  ${(r.cpu / r.wall).toFixed(2).padStart(10)}  ${(base / r.wall).toFixed(2).padStart(7)}×`,
   );
+console.log(
+  `load average (1 min) at the end: ${loadavg()[0]!.toFixed(2)} — other processes on these cores slow the pool down; "cores busy" < workers means it did not get them`,
+);
 console.log(`cell files byte-identical across the two runs: ${same ? "yes" : "NO"}`);
 rmSync(dir, { recursive: true, force: true });
 if (!same) process.exitCode = 1;
