@@ -49,7 +49,7 @@ export const circuitFlags = {
 } as const;
 
 export const circuitUsage =
-  "circuit --model M [--task FILE.jsonl | (builtin task) --n N --seed S] [--method eap|eap-ig|eap-ig-activations|exact|acdc] [--steps K] [--tau T] [--metric logit-diff] [--ablation resample|zero|mean|mean-positional] [--top N] [--out DIR] [--json]";
+  "circuit --model M [--task FILE.jsonl | (builtin task) --n N --seed S] [--method eap|eap-ig|eap-ig-activations|exact|acdc] [--steps K] [--tau T] [--metric logit-diff] [--ablation resample|zero|mean|mean-positional] [--top N (default: smallest circuit with faithfulness ≥ 0.9)] [--out DIR] [--json]";
 
 const choice = <A extends string>(f: Flags, name: string, options: readonly A[], fallback: A): A => {
   const v = f[name];
@@ -154,9 +154,11 @@ export const circuitCommand = (f: Flags) =>
       );
       const spec: Discovery = {
         method: methodFromFlags(f),
-        ...(f.top !== undefined
-          ? { selection: { _tag: "top-n" as const, n: intFlag(f, "top", 1, 1), absolute: true } }
-          : {}),
+        // --top N, else the smallest top-n circuit (pruned) with faithfulness ≥ 0.9
+        selection:
+          f.top !== undefined
+            ? { _tag: "top-n" as const, n: intFlag(f, "top", 1, 1), absolute: true }
+            : { _tag: "faithful" as const, target: 0.9, absolute: true },
         checkSample: 64,
         checkSeed: seed,
       };

@@ -28,6 +28,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InputError } from "../../errors/index.ts";
 import { loadModelSync } from "../../weights/load.ts";
+import { TRAINED, type TrainedName } from "../train/build.ts";
 import { type BuiltModel, register } from "./registry.ts";
 
 /**
@@ -145,21 +146,36 @@ const trained = (name: "induction" | "ioi" | "greater-than") => (): BuiltModel =
   }
 };
 
+/** A trained model's clean/corrupted pairs in the engine's form (train/*: the ground-truth task). */
+const trainedTask = (name: TrainedName, seed: number, n: number) => {
+  const t = TRAINED[name].patching(seed, n);
+  return {
+    clean: t.clean.map((s) => [...s]),
+    corrupted: t.corrupted.map((s) => [...s]),
+    positions: t.positions,
+    answers: t.answers,
+    wrong: t.wrong,
+  };
+};
+
 register("induction-trained", {
   version: 1,
   description:
     "trained 2-layer attention-only induction model (zoo/train/induction.ts); ground truth by exact patching",
   build: () => trained("induction")(),
+  task: (r) => trainedTask("induction", r.seed, r.n),
 });
 register("ioi", {
   version: 1,
   description:
     "trained 2-layer IOI-like model over 8 names (zoo/train/ioi.ts); ground truth by exact patching",
   build: () => trained("ioi")(),
+  task: (r) => trainedTask("ioi", r.seed, r.n),
 });
 register("greater-than", {
   version: 1,
   description:
     "trained 2-layer greater-than model with MLPs (zoo/train/greater-than.ts); ground truth by exact patching",
   build: () => trained("greater-than")(),
+  task: (r) => trainedTask("greater-than", r.seed, r.n),
 });

@@ -24,6 +24,14 @@ export interface PatchingTask {
   readonly corrupted: readonly (readonly number[])[];
   /** The metric of clean example `example`, read from row `row` of logits [batch, pos, vocab]. */
   readonly metric: (logits: HostTensor, row: number, example: number) => number;
+  /**
+   * The same pairs as an engine task (logit difference answer − wrong at positions, per example):
+   * the exact metric for induction and IOI, a single-token proxy for greater-than's probability
+   * difference (answer YY+1, wrong YY).
+   */
+  readonly positions: number[][];
+  readonly answers: number[][];
+  readonly wrong: number[][];
 }
 
 export interface CircuitOptions {

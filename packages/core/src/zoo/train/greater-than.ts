@@ -84,7 +84,13 @@ export const greaterThanPatchingTask = (seed: number, n: number): PatchingTask =
     },
     (rand) => {
       const { noun, yy } = sampleGt(rand, 2);
-      return { clean: sentence(noun, yy), corrupted: sentence(noun, 1), example: yy };
+      const clean = sentence(noun, yy);
+      const binding = {
+        positions: [clean.length - 1],
+        answers: [yearId(Math.min(99, yy + 1))],
+        wrong: [yearId(yy)],
+      };
+      return { clean, corrupted: sentence(noun, 1), example: yy, binding };
     },
     (at, yy, clean) => probabilityDifference(at(clean.length - 1), yy),
   );

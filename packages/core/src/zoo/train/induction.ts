@@ -86,6 +86,7 @@ export const inductionPatchingTask = (
         clean: [TRAINED_INDUCTION_BOS, ...A, ...A],
         corrupted: [TRAINED_INDUCTION_BOS, ...B, ...B],
         example: { L, answers: A.slice(1), wrong: B.slice(1) },
+        binding: { positions: scored(L), answers: A.slice(1), wrong: B.slice(1) },
       };
     },
     (at, { L, answers, wrong }) => {

@@ -85,7 +85,9 @@ export const ioiPatchingTask = (seed: number, n: number): PatchingTask =>
       const e = sampleIoi(rand);
       const t = IOI_TEMPLATES[e.template]!;
       const [x, y, z] = names(rand, 3, [e.a, e.b]) as [number, number, number];
-      return { clean: fill(t, e.a, e.b, e.s), corrupted: fill(t, x, y, z), example: e };
+      const clean = fill(t, e.a, e.b, e.s);
+      const binding = { positions: [clean.length - 1], answers: [e.io], wrong: [e.s] };
+      return { clean, corrupted: fill(t, x, y, z), example: e, binding };
     },
     (at, e, clean) => {
       const row = at(clean.length - 1);

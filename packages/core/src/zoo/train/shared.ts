@@ -40,6 +40,8 @@ export interface PatchingPair<E> {
   readonly clean: number[];
   readonly corrupted: number[];
   readonly example: E;
+  /** The pair in the engine's metric-binding form: logit difference answer − wrong at positions. */
+  readonly binding: { readonly positions: number[]; readonly answers: number[]; readonly wrong: number[] };
 }
 
 /**
@@ -56,17 +58,22 @@ export const patchingTask = <E>(
   const clean: number[][] = [];
   const corrupted: number[][] = [];
   const examples: E[] = [];
+  const bindings: PatchingPair<E>["binding"][] = [];
   for (let k = 0; k < spec.n; k++) {
     const pair = sample(rand);
     clean.push(pair.clean);
     corrupted.push(pair.corrupted);
     examples.push(pair.example);
+    bindings.push(pair.binding);
   }
   return {
     name: spec.name,
     metricName: spec.metricName,
     clean,
     corrupted,
+    positions: bindings.map((b) => b.positions),
+    answers: bindings.map((b) => b.answers),
+    wrong: bindings.map((b) => b.wrong),
     metric: (logits: HostTensor, r: number, b: number) => {
       const [, P, V] = logits.shape as [number, number, number];
       const at = (p: number) => logits.data.subarray((r * P + p) * V, (r * P + p + 1) * V);

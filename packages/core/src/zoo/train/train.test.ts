@@ -145,6 +145,9 @@ describe("groundTruthCircuit", () => {
       metricName: "logit difference",
       clean: t.clean,
       corrupted: t.corrupted,
+      positions: t.positions,
+      answers: t.answers,
+      wrong: t.wrong,
       metric: (logits, r, b) => {
         const [, P, V] = logits.shape as [number, number, number];
         let s = 0;
