@@ -1,5 +1,5 @@
 /**
- * `pnpm bench:sweep`: one sweep of 8 cells on builtin:induction (EAP-IG over inputs, 4 steps,
+ * `pnpm bench:sweep`: one sweep of 8 cells on builtin:induction (exact patching of all 81 edges, 64 examples,
  * n = 16, Spearman check on 32 edges; ~2 s a cell), run in process (workers 1) and on a pool of 2
  * worker threads, each into a fresh results store. Prints wall time (planning and thread start-up
  * included), cell time, CPU time of all threads, the speed-up, and checks that both stores hold
@@ -18,8 +18,8 @@ writeFileSync(
   [
     "name: bench-sweep",
     "model: builtin:induction",
-    "task: { n: 16 }",
-    "method: { _tag: eap-ig-inputs, steps: 4 }",
+    "task: { n: 64 }",
+    "method: { _tag: exact }",
     "selection: { _tag: top-n, n: 8 }",
     "evaluation: { spearmanSample: 32 }",
     "runtime: { threads: 1 }",
@@ -71,7 +71,7 @@ const same =
 
 const base = rows[0]!.wall;
 console.log(
-  `\nsweep: 8 cells, builtin:induction, eap-ig-inputs steps 4, n 16 — ${cpus().length} cores, ${cpus()[0]?.model ?? "?"}`,
+  `\nsweep: 8 cells, builtin:induction, exact patching of all 81 edges, n 64 — ${cpus().length} cores, ${cpus()[0]?.model ?? "?"}`,
 );
 console.log("workers  wall (s)  planning (s)  sum of cell times (s)  CPU (s)  cores busy  speed-up");
 for (const r of rows)
