@@ -1,6 +1,6 @@
 /**
- * `pnpm bench:sweep`: one sweep of 8 cells on builtin:induction (exact patching of all 81 edges, 64 examples,
- * n = 16, Spearman check on 32 edges; ~2 s a cell), run in process (workers 1) and on a pool of 2
+ * `pnpm bench:sweep`: one sweep of 8 cells on builtin:induction (exact patching of all 81 edges over
+ * 64 examples; ~10 s a cell, long enough to amortise a worker's start-up), run in process (workers 1) and on a pool of 2
  * worker threads, each into a fresh results store. Prints wall time (planning and thread start-up
  * included), cell time, CPU time of all threads, the speed-up, and checks that both stores hold
  * byte-identical cell files.
