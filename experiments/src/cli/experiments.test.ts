@@ -67,7 +67,9 @@ describe("patchbay validate / run / ls", () => {
     expect(r.stderr).toContain("method.tau");
     expect(r.stderr).toContain("expected number");
     expect((await inProcess("validate")).status).toBe(2); // no FILE: usage error
-    expect((await inProcess("report", "x")).status).toBe(2); // reserved for the HTML report
+    const missing = await inProcess("report", "no-such-run");
+    expect(missing.status).toBe(1); // a run that does not exist: an input error naming it
+    expect(missing.stderr).toContain("no-such-run");
   });
 
   it("run prints plain progress lines off a TTY and a summary table; ls shows the run; a re-run skips", async () => {
