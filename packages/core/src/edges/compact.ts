@@ -5,7 +5,7 @@ import { type ModelConfig, siteShape, lookupSite, type Weights } from "../model/
 import { forward, type SessionCache } from "../runtime/index.ts";
 import { type HostTensor, numel } from "../tensor/index.ts";
 import type { EdgeLayout } from "./layout.ts";
-import type { EdgeAblation, EdgeAblationData } from "./sources.ts";
+import { checkedCorrupted, checkedReference, type EdgeAblation, type EdgeAblationData } from "./sources.ts";
 
 /**
  * z′ in compact form, for the fused attribution graph: a head's output is z_h·W_O[h] and linear in
@@ -120,39 +120,13 @@ export const compactAblated = (
           return { data: new Float32Array(numel(shape)), shape };
         });
       case "resample": {
-        const corrupted = data.corrupted;
-        if (corrupted === undefined || corrupted.length !== N)
-          return yield* new InputError({
-            field: "corrupted",
-            expected: `one corrupted sequence per clean sequence (${N})`,
-            found: corrupted === undefined ? "nothing" : `${corrupted.length}`,
-          });
-        for (let b = 0; b < N; b++)
-          if (corrupted[b]!.length !== clean[b]!.length)
-            return yield* new InputError({
-              field: `corrupted[${b}]`,
-              expected: `the clean example's length ${clean[b]!.length} (edges are patched position by position)`,
-              found: `${corrupted[b]!.length} tokens`,
-            });
+        const corrupted = yield* checkedCorrupted(clean, data);
         return yield* compactOutputs(cache, model, layout, corrupted);
       }
       case "mean":
       case "mean-positional": {
-        const reference = data.reference;
-        if (reference === undefined || reference.length === 0)
-          return yield* new InputError({
-            field: "reference",
-            expected: `a reference dataset for ${ablation} ablation`,
-            found: "nothing",
-          });
+        const reference = yield* checkedReference(ablation, P, data);
         const perPosition = ablation === "mean-positional";
-        const maxRef = Math.max(...reference.map((s) => s.length));
-        if (perPosition && maxRef < P)
-          return yield* new InputError({
-            field: "reference",
-            expected: `sequences covering every clean position (${P})`,
-            found: `at most ${maxRef} tokens`,
-          });
         const means = yield* siteMeans(cache, model, allSites(c, layout), reference, {
           perPosition,
           ...(data.chunkSize !== undefined ? { chunkSize: data.chunkSize } : {}),

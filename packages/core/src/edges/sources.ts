@@ -87,6 +87,62 @@ export const sourceOutputs = (
     });
   });
 
+/**
+ * The data an ablation needs, checked once for both z′ forms (full and compact): resample takes one
+ * corrupted sequence per clean one of the same length (edges are patched position by position);
+ * the means take a non-empty reference dataset, covering every clean position when per position.
+ */
+export const checkedCorrupted = (
+  clean: readonly (readonly number[])[],
+  data: EdgeAblationData,
+): Effect.Effect<readonly (readonly number[])[], InputError> =>
+  Effect.gen(function* () {
+    const corrupted = data.corrupted;
+    if (corrupted === undefined)
+      return yield* new InputError({
+        field: "corrupted",
+        expected: "corrupted sequences for resample ablation",
+        found: "nothing",
+      });
+    if (corrupted.length !== clean.length)
+      return yield* new InputError({
+        field: "corrupted",
+        expected: `one corrupted sequence per clean sequence (${clean.length})`,
+        found: `${corrupted.length}`,
+      });
+    for (let b = 0; b < clean.length; b++)
+      if (corrupted[b]!.length !== clean[b]!.length)
+        return yield* new InputError({
+          field: `corrupted[${b}]`,
+          expected: `the clean example's length ${clean[b]!.length} (edges are patched position by position)`,
+          found: `${corrupted[b]!.length} tokens`,
+        });
+    return corrupted;
+  });
+
+export const checkedReference = (
+  ablation: "mean" | "mean-positional",
+  P: number,
+  data: EdgeAblationData,
+): Effect.Effect<readonly (readonly number[])[], InputError> =>
+  Effect.gen(function* () {
+    const reference = data.reference;
+    if (reference === undefined || reference.length === 0)
+      return yield* new InputError({
+        field: "reference",
+        expected: `a reference dataset for ${ablation} ablation`,
+        found: "nothing",
+      });
+    const maxRef = Math.max(...reference.map((s) => s.length));
+    if (ablation === "mean-positional" && maxRef < P)
+      return yield* new InputError({
+        field: "reference",
+        expected: `sequences covering every clean position (${P})`,
+        found: `at most ${maxRef} tokens`,
+      });
+    return reference;
+  });
+
 /** z′ for a batch of clean sequences under an ablation: [batch, pos, S, d_model]. */
 export const ablatedSources = (
   cache: SessionCache,
@@ -104,45 +160,13 @@ export const ablatedSources = (
       case "zero":
         return assemble(c, layout, B, P, () => null);
       case "resample": {
-        const corrupted = data.corrupted;
-        if (corrupted === undefined)
-          return yield* new InputError({
-            field: "corrupted",
-            expected: "corrupted sequences for resample ablation",
-            found: "nothing",
-          });
-        if (corrupted.length !== B)
-          return yield* new InputError({
-            field: "corrupted",
-            expected: `one corrupted sequence per clean sequence (${B})`,
-            found: `${corrupted.length}`,
-          });
-        for (let b = 0; b < B; b++)
-          if (corrupted[b]!.length !== clean[b]!.length)
-            return yield* new InputError({
-              field: `corrupted[${b}]`,
-              expected: `the clean example's length ${clean[b]!.length} (edges are patched position by position)`,
-              found: `${corrupted[b]!.length} tokens`,
-            });
+        const corrupted = yield* checkedCorrupted(clean, data);
         return yield* sourceOutputs(cache, model, layout, corrupted);
       }
       case "mean":
       case "mean-positional": {
-        const reference = data.reference;
-        if (reference === undefined || reference.length === 0)
-          return yield* new InputError({
-            field: "reference",
-            expected: `a reference dataset for ${ablation} ablation`,
-            found: "nothing",
-          });
+        const reference = yield* checkedReference(ablation, P, data);
         const perPosition = ablation === "mean-positional";
-        const maxRef = Math.max(...reference.map((s) => s.length));
-        if (perPosition && maxRef < P)
-          return yield* new InputError({
-            field: "reference",
-            expected: `sequences covering every clean position (${P})`,
-            found: `at most ${maxRef} tokens`,
-          });
         const means = yield* siteMeans(cache, model, sourceSites(layout), reference, {
           perPosition,
           ...(data.chunkSize !== undefined ? { chunkSize: data.chunkSize } : {}),
