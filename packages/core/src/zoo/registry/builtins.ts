@@ -137,6 +137,7 @@ const trained = (name: "induction" | "ioi" | "greater-than") => (): BuiltModel =
       config: loaded.config,
       weights: loaded.weights,
       tokenizer: { "tokenizer.json": readFileSync(join(folder, "tokenizer.json"), "utf8") },
+      extra: { "training.json": readFileSync(join(folder, "training.json"), "utf8") },
       circuit: Object.entries(circuit.edges)
         .filter(([, e]) => e.in_graph)
         .map(([n]) => n),
@@ -159,21 +160,21 @@ const trainedTask = (name: TrainedName, seed: number, n: number) => {
 };
 
 register("induction-trained", {
-  version: 1,
+  version: 2,
   description:
     "trained 2-layer attention-only induction model (zoo/train/induction.ts); ground truth by exact patching",
   build: () => trained("induction")(),
   task: (r) => trainedTask("induction", r.seed, r.n),
 });
 register("ioi", {
-  version: 1,
+  version: 2,
   description:
     "trained 2-layer IOI-like model over 8 names (zoo/train/ioi.ts); ground truth by exact patching",
   build: () => trained("ioi")(),
   task: (r) => trainedTask("ioi", r.seed, r.n),
 });
 register("greater-than", {
-  version: 1,
+  version: 2,
   description:
     "trained 2-layer greater-than model with MLPs (zoo/train/greater-than.ts); ground truth by exact patching",
   build: () => trained("greater-than")(),

@@ -131,11 +131,11 @@ const modelFiles = (spec: BuiltinSpec, key: string, m: BuiltModel): Map<string, 
   files.set("config.json", json(m.config));
   files.set("model.safetensors", writeSafetensors(m.weights, { format: "pt", patchbay: spec.canonical }));
   files.set("circuit.json", json({ edges: m.circuit ?? null, variants: m.circuits ?? {} }));
-  for (const [name, content] of Object.entries(m.tokenizer ?? {})) {
+  for (const [name, content] of Object.entries({ ...(m.tokenizer ?? {}), ...(m.extra ?? {}) })) {
     if (files.has(name) || name === "manifest.json" || name.includes("/") || name.includes("\\"))
       throw new ConfigError({
         file: spec.canonical,
-        field: `tokenizer file ${name}`,
+        field: `file ${name}`,
         expected: "a plain file name other than config.json, model.safetensors, circuit.json, manifest.json",
         found: name,
       });

@@ -21,6 +21,8 @@ export interface BuiltModel {
    * `tokenizer_config.json`) or `vocab.json` + `merges.txt` (what findTokenizer looks for in a folder).
    */
   readonly tokenizer?: Readonly<Record<string, string | Uint8Array>>;
+  /** Other files to keep beside the model (e.g. a trained model's training.json: loss and accuracy curves). */
+  readonly extra?: Readonly<Record<string, string | Uint8Array>>;
   /** The ground-truth circuit for the model's default task, as edge names (edges/layout.ts). */
   readonly circuit?: readonly string[];
   /** Further ground truths by variant (e.g. "resample/first", "zero"), stored in circuit.json too. */

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -11,6 +11,8 @@ describe("trained builtins", () => {
     const first = ensureBuiltin("builtin:ioi");
     expect(first.outcome).toBe("built");
     expect(existsSync(join(first.folder, "tokenizer.json"))).toBe(true);
+    const training = JSON.parse(readFileSync(join(first.folder, "training.json"), "utf8"));
+    expect(JSON.stringify(training)).toMatch(/heldOutAccuracy/);
     const again = ensureBuiltin("builtin:ioi");
     expect(again.outcome).toBe("hit");
     const m = loadModelSync("builtin:ioi");
