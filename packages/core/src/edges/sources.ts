@@ -1,9 +1,7 @@
 import { Effect, Schema } from "effect";
 import { InputError, type RuntimeError } from "../errors/index.ts";
 import type { ModelConfig, Weights } from "../model/index.ts";
-import type { SessionCache } from "../runtime/index.ts";
-import { type PlanValues, runPlan } from "../engine/run.ts";
-import type { Intervention } from "../engine/spec.ts";
+import { forward, type SessionCache } from "../runtime/index.ts";
 import type { HostTensor } from "../tensor/index.ts";
 import { siteMeans } from "../engine/dataset.ts";
 import { sourceSite } from "./hooks.ts";
@@ -61,24 +59,16 @@ const assemble = (
   return { data: out, shape: [B, P, S, d] };
 };
 
-/**
- * z for every source on a batch: [batch, pos, S, d_model] (padding positions hold the padded
- * run's values). Optional interventions apply first (e.g. interpolated embeddings for EAP-IG).
- */
+/** z for every source on a batch: [batch, pos, S, d_model] (padding positions hold the padded run's values). */
 export const sourceOutputs = (
   cache: SessionCache,
   model: Model,
   layout: EdgeLayout,
   seqs: readonly (readonly number[])[],
-  interventions: { readonly plan: readonly Intervention[]; readonly values: PlanValues["interventions"] } = {
-    plan: [],
-    values: [],
-  },
 ): Effect.Effect<HostTensor, InputError | RuntimeError> =>
   Effect.gen(function* () {
     const sites = sourceSites(layout);
-    const plan = { captures: sites, interventions: interventions.plan, gradients: [], logits: false };
-    const out = yield* runPlan(cache, model, plan, seqs, { interventions: interventions.values ?? [] });
+    const out = yield* forward(cache, model, seqs, sites);
     const [B, P] = out.sites.get(sites[0]!)!.shape as [number, number];
     return assemble(model.config, layout, B, P, (site, b, p) => {
       const x = out.sites.get(site)!;
