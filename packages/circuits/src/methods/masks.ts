@@ -86,11 +86,6 @@ export const runRows = (
   rowsOf: readonly number[],
   maskOf: (r: number, out: Float32Array) => void,
   gradients: readonly GradTarget[] = [],
-  extra: {
-    readonly interventions?: Plan["interventions"];
-    readonly values?: unknown[];
-    readonly ablated?: HostTensor;
-  } = {},
 ): Effect.Effect<PlanResult, InputError | RuntimeError> =>
   Effect.gen(function* () {
     const { layout } = setup;
@@ -98,15 +93,13 @@ export const runRows = (
     const tiled = tileRows(setup, rowsOf);
     const mask = new Float32Array(rowsOf.length * SD).fill(1);
     for (let r = 0; r < rowsOf.length; r++) maskOf(r, mask.subarray(r * SD, (r + 1) * SD));
-    const plan = { ...edgePlan(setup, gradients), interventions: extra.interventions ?? [] };
-    const ablated = extra.ablated ?? tileTensor(yield* setup.ablated, rowsOf);
-    return yield* runPlan(setup.cache, setup.model, plan, tiled.seqs, {
+    const ablated = tileTensor(yield* setup.ablated, rowsOf);
+    return yield* runPlan(setup.cache, setup.model, edgePlan(setup, gradients), tiled.seqs, {
       edges: {
         mask: { data: mask, shape: [rowsOf.length, layout.sources.length, layout.destinations.length] },
         ablated,
       },
       metric: tiled.metric,
-      ...(extra.values !== undefined ? { interventions: extra.values as never } : {}),
     });
   });
 
