@@ -58,6 +58,19 @@ describe("edge layout (METHODS.md §2)", () => {
   });
 });
 
+/** A GPT-2-style model small enough to reason about: 2 heads of 4, d_model 8, MLP 16, vocab 20. */
+const tiny = (nLayers: number): ModelConfig => ({
+  ...gpt2SmallConfig,
+  nLayers,
+  nHeads: 2,
+  nKvHeads: 2,
+  dHead: 4,
+  dModel: 8,
+  dMlp: 16,
+  vocabSize: 20,
+  nCtx: 8,
+});
+
 type Model = { config: ModelConfig; weights: Weights };
 
 /** Run the edge plan with one mask per example row. */
@@ -198,17 +211,7 @@ describe("edge-masked execution", () => {
   });
 
   it("masks are per example row: a batch of masks equals separate runs", async () => {
-    const c: ModelConfig = {
-      ...gpt2SmallConfig,
-      nLayers: 2,
-      nHeads: 2,
-      nKvHeads: 2,
-      dHead: 4,
-      dModel: 8,
-      dMlp: 16,
-      vocabSize: 20,
-      nCtx: 8,
-    };
+    const c = tiny(2);
     const m = { config: c, weights: randomWeights(c, 3) };
     const layout = edgeLayout(c);
     const { clean, corrupted } = pairs(c, 3, 6);
@@ -235,17 +238,7 @@ describe("edge-masked execution", () => {
   });
 
   it("zero and mean ablations: z′ = 0 and the dataset means", async () => {
-    const c: ModelConfig = {
-      ...gpt2SmallConfig,
-      nLayers: 1,
-      nHeads: 2,
-      nKvHeads: 2,
-      dHead: 4,
-      dModel: 8,
-      dMlp: 16,
-      vocabSize: 20,
-      nCtx: 8,
-    };
+    const c = tiny(1);
     const m = { config: c, weights: randomWeights(c, 5) };
     const layout = edgeLayout(c);
     const { clean, corrupted } = pairs(c, 5, 4);
@@ -274,17 +267,7 @@ describe("edge-masked execution", () => {
   });
 
   it("bad input: mask shape, mask values, resample lengths", async () => {
-    const c: ModelConfig = {
-      ...gpt2SmallConfig,
-      nLayers: 1,
-      nHeads: 2,
-      nKvHeads: 2,
-      dHead: 4,
-      dModel: 8,
-      dMlp: 16,
-      vocabSize: 20,
-      nCtx: 8,
-    };
+    const c = tiny(1);
     const m = { config: c, weights: randomWeights(c, 5) };
     const layout = edgeLayout(c);
     const { clean, corrupted } = pairs(c, 5, 4);
