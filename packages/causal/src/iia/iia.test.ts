@@ -1,0 +1,101 @@
+import { makeSessionCache, type SessionCache } from "@patchbay/core";
+import { Effect } from "effect";
+import { describe, expect, it } from "vitest";
+import { counterfactuals } from "../model/counterfactuals.ts";
+import { familyOf } from "../task/task.ts";
+import { inductionAlignments, inductionCausalTask } from "../zoo/induction.ts";
+import { iia } from "./iia.ts";
+import { iiaSweep, mibSummary } from "./sweep.ts";
+
+const withCache = <A, E>(f: (cache: SessionCache) => Effect.Effect<A, E>): Promise<A> =>
+  Effect.runPromise(Effect.scoped(Effect.flatMap(makeSessionCache("causal-iia-test", { threads: 1 }), f)));
+
+describe("IIA on the compiled induction model (known mechanism)", () => {
+  const { task, network, vocabSize, blockLen } = inductionCausalTask();
+  const model = network();
+  const align = inductionAlignments(vocabSize, blockLen);
+  const data = counterfactuals(task.model, familyOf(task, "query"), { n: 64, seed: 1 });
+
+  it("the true alignment (Q in TOK at the query, into layer 1) reaches IIA ≥ 0.95; wrong ones score clearly lower", async () => {
+    const r = await withCache((cache) =>
+      Effect.all({
+        truth: iia(cache, model, task, align.query, data),
+        wrongSubspace: iia(cache, model, task, align.queryWrongSubspace, data),
+        wrongPosition: iia(cache, model, task, align.queryWrongPosition, data),
+      }),
+    );
+    console.log(
+      `induction IIA: true ${r.truth.accuracy.toFixed(3)}, wrong subspace ${r.wrongSubspace.accuracy.toFixed(3)}, wrong position ${r.wrongPosition.accuracy.toFixed(3)}`,
+    );
+    expect(r.truth.accuracy).toBeGreaterThanOrEqual(0.95);
+    expect(r.wrongSubspace.accuracy).toBeLessThan(0.2);
+    expect(r.wrongPosition.accuracy).toBeLessThan(0.2);
+    // every pair changes the label, so ignoring the intervention scores 0: the wrong subspace
+    // predicts the base label
+    expect(r.wrongSubspace.predicted.filter((p, i) => p === data[i]!.baseLabel).length).toBeGreaterThan(
+      0.9 * data.length,
+    );
+  });
+
+  it("the output variable aligns to OUT after layer 1, and a held-out family keeps the true alignment's IIA", async () => {
+    const out = counterfactuals(task.model, familyOf(task, "output"), { n: 32, seed: 2 });
+    const same = counterfactuals(task.model, familyOf(task, "query-same-block"), { n: 32, seed: 3 });
+    const r = await withCache((cache) =>
+      Effect.all({
+        output: iia(cache, model, task, align.output, out),
+        heldOut: iia(cache, model, task, align.query, same),
+      }),
+    );
+    expect(r.output.accuracy).toBeGreaterThanOrEqual(0.95);
+    expect(r.heldOut.accuracy).toBeGreaterThanOrEqual(0.95);
+    expect(r.heldOut.perFamily["query-same-block"]!.n).toBe(32);
+  });
+
+  it("an interchanged variable without an alignment is a typed error naming it", async () => {
+    const out = counterfactuals(task.model, familyOf(task, "output"), { n: 2, seed: 2 });
+    await expect(withCache((cache) => iia(cache, model, task, align.query, out))).rejects.toThrow(
+      /every interchanged variable aligned to a site, found "Y"/,
+    );
+  });
+});
+
+describe("IIA sweep over (layer, position), MIB aggregation", () => {
+  it("mibSummary: max over positions per layer, then mean and max over layers", () => {
+    const s = mibSummary(
+      "X",
+      ["l0", "l1", "l2"],
+      ["a", "b"],
+      [
+        [0.1, 0.5],
+        [0.9, 0.2],
+        [0.3, 0.3],
+      ],
+      10,
+    );
+    expect(s.perLayer).toEqual([0.5, 0.9, 0.3]);
+    expect(s.mean).toBeCloseTo((0.5 + 0.9 + 0.3) / 3, 12);
+    expect(s.max).toBe(0.9);
+    expect(s.best).toEqual({ site: "l1", position: "a", iia: 0.9 });
+  });
+
+  it("on the induction model, Q lives at the query from the embedding to layer 1's input, and nowhere after", async () => {
+    const { task, network, blockLen } = inductionCausalTask();
+    const data = counterfactuals(task.model, familyOf(task, "query"), { n: 32, seed: 4 });
+    const sites = ["blocks.0.resid_pre", "blocks.1.resid_pre", "blocks.1.resid_post"];
+    const positions = Array.from({ length: blockLen + 2 }, (_, index) => ({ index }));
+    const r = await withCache((cache) =>
+      iiaSweep(cache, network(), task, { variable: "Q", sites, positions }, data),
+    );
+    const last = blockLen + 1;
+    console.log(
+      `induction sweep: ${r.grid.map((row) => row.map((v) => v.toFixed(2)).join(" ")).join(" | ")}`,
+    );
+    expect(r.grid[0]![last]).toBeGreaterThanOrEqual(0.95);
+    expect(r.grid[1]![last]).toBeGreaterThanOrEqual(0.95);
+    expect(r.grid[2]![last]).toBeLessThan(0.3);
+    r.grid.forEach((row) => row.slice(0, last).forEach((v) => expect(v).toBeLessThan(0.3)));
+    expect(r.perLayer).toEqual(r.grid.map((row) => Math.max(...row)));
+    expect(r.max).toBe(Math.max(r.grid[0]![last]!, r.grid[1]![last]!));
+    expect(r.positions[last]).toBe(String(last));
+  });
+});
