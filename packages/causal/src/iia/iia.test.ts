@@ -93,7 +93,7 @@ describe("IIA sweep over (layer, position), MIB aggregation", () => {
     expect(r.grid[0]![last]).toBeGreaterThanOrEqual(0.95);
     expect(r.grid[1]![last]).toBeGreaterThanOrEqual(0.95);
     expect(r.grid[2]![last]).toBeLessThan(0.3);
-    r.grid.forEach((row) => row.slice(0, last).forEach((v) => expect(v).toBeLessThan(0.3)));
+    for (const row of r.grid) for (const v of row.slice(0, last)) expect(v).toBeLessThan(0.3);
     expect(r.perLayer).toEqual(r.grid.map((row) => Math.max(...row)));
     expect(r.max).toBe(Math.max(r.grid[0]![last]!, r.grid[1]![last]!));
     expect(r.positions[last]).toBe(String(last));

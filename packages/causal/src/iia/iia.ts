@@ -70,7 +70,8 @@ export const summarize = (
 ): IiaResult => {
   const perFamily: Record<string, { accuracy: number; n: number }> = {};
   examples.forEach((e, i) => {
-    const f = (perFamily[e.family] ??= { accuracy: 0, n: 0 });
+    perFamily[e.family] ??= { accuracy: 0, n: 0 };
+    const f = perFamily[e.family]!;
     f.accuracy += correct[i] ? 1 : 0;
     f.n += 1;
   });

@@ -163,9 +163,9 @@ const prepare = (
   const labels = examples.map((e, b) => token(e.label, `examples[${b}].label`));
   const baseLabels = examples.map((e, b) => token(e.baseLabel, `examples[${b}].baseLabel`));
   // every moved variable is aligned (otherwise the network is not asked to implement it)
-  examples.forEach((e, b) =>
-    e.variables.forEach((g, gi) =>
-      g.forEach((v) => {
+  examples.forEach((e, b) => {
+    e.variables.forEach((g, gi) => {
+      for (const v of g) {
         if (!alignment.some((a) => a.variable === v))
           fail(
             where,
@@ -173,9 +173,9 @@ const prepare = (
             "every interchanged variable aligned to a site",
             show(v),
           );
-      }),
-    ),
-  );
+      }
+    });
+  });
   const entries = alignment.map((entry, a) => {
     const info = lookupSite(c, entry.site);
     if (!info.ok)

@@ -82,11 +82,11 @@ export const mibSummary = (
 ): SweepResult => {
   const perLayer = grid.map((row) => Math.max(...row));
   let best = { site: sites[0]!, position: positions[0]!, iia: Number.NEGATIVE_INFINITY };
-  grid.forEach((row, l) =>
+  grid.forEach((row, l) => {
     row.forEach((v, p) => {
       if (v > best.iia) best = { site: sites[l]!, position: positions[p]!, iia: v };
-    }),
-  );
+    });
+  });
   return {
     variable,
     sites,
