@@ -1,0 +1,111 @@
+import { type HostTensor, type ModelConfig, weightSpecs, type Weights } from "@patchbay/core";
+import { causalModel, type Setting } from "../model/causal-model.ts";
+import { fail } from "../model/errors.ts";
+import { randomRotation } from "../das/rotation/index.ts";
+import type { CausalTask } from "../task/task.ts";
+
+/**
+ * A linear toy network with a planted subspace, for checking that DAS recovers it. One token
+ * t = x·nY + y encodes two variables X, Y ∈ {0 … n − 1}; the embedding writes each on a circle
+ * in its own 2-dimensional subspace of a random orthonormal basis U [D, D] (rows):
+ *   h(x, y) = c·(cos φ_x U_0 + sin φ_x U_1) + c·(cos φ_y U_2 + sin φ_y U_3),   φ_v = 2πv / n
+ * Attention and MLP are zero, so the residual stream is h; the unembedding reads only X:
+ *   logit_t = c·(cos φ_t U_0 + sin φ_t U_1) · h = c² cos(φ_x − φ_t)   for t < n, 0 otherwise,
+ * so the prediction is token x. The planted subspace of X is span(U_0, U_1); no coordinate axis
+ * is aligned with it (U is Haar-random), so only a learned rotation isolates X.
+ */
+export interface LinearToyOptions {
+  /** D, the residual width (default 12) */
+  readonly dModel?: number;
+  /** n, values per variable (default 4) */
+  readonly values?: number;
+  /** c, the radius (default 1: logits stay unsaturated, so the loss keeps pulling R onto the plane) */
+  readonly scale?: number;
+  /** seed of U (default 1234; not a DAS init seed, so no run starts at the answer) */
+  readonly seed?: number;
+}
+
+export const linearToy = (opts: LinearToyOptions = {}) => {
+  const D = opts.dModel ?? 12;
+  const n = opts.values ?? 4;
+  const c = opts.scale ?? 1;
+  if (!(Number.isInteger(D) && D >= 4)) fail("linear toy", "dModel", "an integer ≥ 4", String(D));
+  if (!(Number.isInteger(n) && n >= 3)) fail("linear toy", "values", "an integer ≥ 3 (a circle)", String(n));
+  const V = n * n;
+  const config: ModelConfig = {
+    name: "zoo-linear-toy",
+    family: "zoo",
+    dModel: D,
+    nLayers: 1,
+    nHeads: 1,
+    nKvHeads: 1,
+    dHead: 1,
+    dMlp: null,
+    gatedMlp: false,
+    act: "relu",
+    vocabSize: V,
+    nCtx: 1,
+    positional: "none",
+    rotary: null,
+    norm: "none",
+    normEps: 1e-5,
+    parallelResidual: false,
+    attnScale: 1,
+  };
+  const U = randomRotation(D, D, opts.seed ?? 1234); // [D, D] rows orthonormal
+  const weights = new Map<string, HostTensor>();
+  for (const s of weightSpecs(config))
+    if (s.required)
+      weights.set(s.name, {
+        data: new Float32Array(s.shape.reduce((a, b) => a * b, 1)),
+        shape: [...s.shape],
+      });
+  const circle = (v: number, row: number): number[] =>
+    Array.from(
+      { length: D },
+      (_, d) =>
+        c *
+        (Math.cos((2 * Math.PI * v) / n) * U[row * D + d]! +
+          Math.sin((2 * Math.PI * v) / n) * U[(row + 1) * D + d]!),
+    );
+  const WE = weights.get("embed.W_E")! as { data: Float32Array }; //  [V, D]
+  for (let x = 0; x < n; x++)
+    for (let y = 0; y < n; y++) {
+      const hx = circle(x, 0);
+      const hy = circle(y, 2);
+      for (let d = 0; d < D; d++) WE.data[(x * n + y) * D + d] = hx[d]! + hy[d]!;
+    }
+  const WU = weights.get("unembed.W_U")! as { data: Float32Array }; //  [D, V]
+  for (let t = 0; t < n; t++) {
+    const ut = circle(t, 0);
+    for (let d = 0; d < D; d++) WU.data[d * V + t] = ut[d]!;
+  }
+  const values = Array.from({ length: n }, (_, v) => v);
+  const model = causalModel({
+    name: "linear-toy",
+    variables: [
+      { name: "X", values, parents: [] },
+      { name: "Y", values, parents: [] },
+      { name: "O", values, parents: ["X"], mechanism: (s: Setting) => s.X! },
+    ],
+    output: "O",
+  });
+  const task: CausalTask = {
+    name: "linear-toy",
+    model,
+    families: [
+      { name: "X", variables: [["X"]] },
+      // sources that share the base's Y: only X can move the output
+      {
+        name: "X-same-Y",
+        variables: [["X"]],
+        sources: (base, u) => [{ X: Math.floor(u() * n), Y: base.Y! }],
+      },
+    ],
+    encode: (s) => [(s.X as number) * n + (s.Y as number)],
+    label: (o) => o as number,
+  };
+  /** the planted subspace of X: rows U_0, U_1 [2, D] */
+  const planted: HostTensor = { data: Float32Array.from(U.subarray(0, 2 * D)), shape: [2, D] };
+  return { task, model: { config, weights: weights as Weights }, planted, dModel: D };
+};
