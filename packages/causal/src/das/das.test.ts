@@ -44,7 +44,7 @@ describe("DAS on a linear toy network recovers the planted subspace", () => {
           return { fit, score };
         }),
       );
-      const angles = principalAngles(r.fit.learned.rotation, 2, Float64Array.from(toy.planted.data), 2, D);
+      const angles = principalAngles(r.fit.learned.rotation, 2, Float64Array.from(toy.planted.X.data), 2, D);
       const first = r.fit.curve[0]!.loss;
       const last = r.fit.curve.at(-1)!.loss;
       console.log(

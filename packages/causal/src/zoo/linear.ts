@@ -5,14 +5,16 @@ import { randomRotation } from "../das/rotation/index.ts";
 import type { CausalTask } from "../task/task.ts";
 
 /**
- * A linear toy network with a planted subspace, for checking that DAS recovers it. One token
- * t = x·nY + y encodes two variables X, Y ∈ {0 … n − 1}; the embedding writes each on a circle
- * in its own 2-dimensional subspace of a random orthonormal basis U [D, D] (rows):
+ * A linear toy network with planted subspaces, for checking that DAS recovers them. One token
+ * t = x·n + y encodes two variables X, Y ∈ {0 … n − 1}; the embedding writes each on a circle in
+ * its own 2-dimensional subspace of a random orthonormal basis U [D, D] (rows):
  *   h(x, y) = c·(cos φ_x U_0 + sin φ_x U_1) + c·(cos φ_y U_2 + sin φ_y U_3),   φ_v = 2πv / n
- * Attention and MLP are zero, so the residual stream is h; the unembedding reads only X:
- *   logit_t = c·(cos φ_t U_0 + sin φ_t U_1) · h = c² cos(φ_x − φ_t)   for t < n, 0 otherwise,
- * so the prediction is token x. The planted subspace of X is span(U_0, U_1); no coordinate axis
- * is aligned with it (U is Haar-random), so only a learned rotation isolates X.
+ * Attention and MLP are zero, so the residual stream is h; the unembedding decodes both circles:
+ *   logit_(a·n + b) = h · c·(cos φ_a U_0 + sin φ_a U_1 + cos φ_b U_2 + sin φ_b U_3)
+ *                   = c² (cos(φ_x − φ_a) + cos(φ_y − φ_b))
+ * so the prediction is the input token (x, y) itself, and the high-level model is O = (X, Y).
+ * The planted subspace of X is span(U_0, U_1), that of Y span(U_2, U_3); no coordinate axis is
+ * aligned with either (U is Haar-random), so only a learned rotation isolates a variable.
  */
 export interface LinearToyOptions {
   /** D, the residual width (default 12) */
@@ -76,17 +78,24 @@ export const linearToy = (opts: LinearToyOptions = {}) => {
       for (let d = 0; d < D; d++) WE.data[(x * n + y) * D + d] = hx[d]! + hy[d]!;
     }
   const WU = weights.get("unembed.W_U")! as { data: Float32Array }; //  [D, V]
-  for (let t = 0; t < n; t++) {
-    const ut = circle(t, 0);
-    for (let d = 0; d < D; d++) WU.data[d * V + t] = ut[d]!;
-  }
+  for (let a = 0; a < n; a++)
+    for (let b = 0; b < n; b++) {
+      const ua = circle(a, 0);
+      const ub = circle(b, 2);
+      for (let d = 0; d < D; d++) WU.data[d * V + a * n + b] = ua[d]! + ub[d]!;
+    }
   const values = Array.from({ length: n }, (_, v) => v);
   const model = causalModel({
     name: "linear-toy",
     variables: [
       { name: "X", values, parents: [] },
       { name: "Y", values, parents: [] },
-      { name: "O", values, parents: ["X"], mechanism: (s: Setting) => s.X! },
+      {
+        name: "O",
+        values: Array.from({ length: V }, (_, t) => t),
+        parents: ["X", "Y"],
+        mechanism: (s: Setting) => (s.X as number) * n + (s.Y as number),
+      },
     ],
     output: "O",
   });
@@ -95,17 +104,28 @@ export const linearToy = (opts: LinearToyOptions = {}) => {
     model,
     families: [
       { name: "X", variables: [["X"]] },
-      // sources that share the base's Y: only X can move the output
+      { name: "Y", variables: [["Y"]] },
+      // sources that share the base's Y (held out: the source's Y can never leak into the label)
       {
         name: "X-same-Y",
         variables: [["X"]],
         sources: (base, u) => [{ X: Math.floor(u() * n), Y: base.Y! }],
       },
+      // X from one source and Y from another: a two-variable, two-source interchange
+      { name: "X,Y", variables: [["X"], ["Y"]] },
     ],
     encode: (s) => [(s.X as number) * n + (s.Y as number)],
     label: (o) => o as number,
   };
-  /** the planted subspace of X: rows U_0, U_1 [2, D] */
-  const planted: HostTensor = { data: Float32Array.from(U.subarray(0, 2 * D)), shape: [2, D] };
-  return { task, model: { config, weights: weights as Weights }, planted, dModel: D };
+  /** the planted subspaces: X in rows U_0, U_1 and Y in U_2, U_3, each [2, D] */
+  const plane = (row: number): HostTensor => ({
+    data: Float32Array.from(U.subarray(row * D, (row + 2) * D)),
+    shape: [2, D],
+  });
+  return {
+    task,
+    model: { config, weights: weights as Weights },
+    planted: { X: plane(0), Y: plane(2) },
+    dModel: D,
+  };
 };
