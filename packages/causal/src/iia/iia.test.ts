@@ -109,7 +109,7 @@ describe("multi-variable interchanges", () => {
     const at = (variable: string) => ({
       variable,
       site: "blocks.0.resid_post",
-      positions: ["last" as const],
+      positions: ["last"] as ["last"],
       subspace: { _tag: "rotation" as const, rank: 2 },
     });
     const both = [at("X"), at("Y")];
