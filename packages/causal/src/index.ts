@@ -23,7 +23,14 @@ export {
   type Family,
 } from "./model/counterfactuals.ts";
 export { CausalError } from "./model/errors.ts";
-export { Alignment, PositionSpec, SubspaceSpec, VariableAlignment } from "./alignment/schema.ts";
+export {
+  Alignment,
+  isDims,
+  isRotation,
+  PositionSpec,
+  SubspaceSpec,
+  VariableAlignment,
+} from "./alignment/schema.ts";
 export { locate, positionLabel } from "./alignment/locate.ts";
 export { type CausalTask, familyOf } from "./task/task.ts";
 export { type InterchangeBatch, interchangeBatch, type Rotations } from "./iia/interchange.ts";

@@ -24,16 +24,16 @@ export const PositionSpec = Schema.Union(
 export type PositionSpec = typeof PositionSpec.Type;
 
 /**
- * Which part of the site's last axis carries the variable:
- *   full       the whole vector (a full-component interchange)
- *   dims       fixed coordinates
- *   rotation   the first `rank` directions of a learned rotation R [rank, D] (DAS), bound at run
- *              time (from a DAS run or a saved artifact)
+ * Which part of the site's last axis carries the variable (as written in experiment files):
+ *   "full"           the whole vector (a full-component interchange)
+ *   {dims: [i, …]}   fixed coordinates
+ *   {rank: k}        the first k directions of a learned rotation R [k, D] (DAS), bound at run
+ *                    time (from a DAS run or a saved artifact)
  */
 export const SubspaceSpec = Schema.Union(
-  Schema.TaggedStruct("full", {}),
-  Schema.TaggedStruct("dims", { dims: Schema.NonEmptyArray(Schema.Int.pipe(Schema.nonNegative())) }),
-  Schema.TaggedStruct("rotation", { rank: Schema.Int.pipe(Schema.positive()) }),
+  Schema.Literal("full"),
+  Schema.Struct({ dims: Schema.NonEmptyArray(Schema.Int.pipe(Schema.nonNegative())) }),
+  Schema.Struct({ rank: Schema.Int.pipe(Schema.positive()) }),
 ).annotations({ identifier: "SubspaceSpec" });
 export type SubspaceSpec = typeof SubspaceSpec.Type;
 
@@ -44,10 +44,15 @@ export const VariableAlignment = Schema.Struct({
   /** heads of a site with a head axis (e.g. attn.z) */
   heads: Schema.optional(Schema.Array(Schema.Int)),
   positions: Schema.NonEmptyArray(PositionSpec),
-  subspace: Schema.optionalWith(SubspaceSpec, { default: () => ({ _tag: "full" }) as const }),
+  subspace: Schema.optionalWith(SubspaceSpec, { default: () => "full" as const }),
 }).annotations({ identifier: "VariableAlignment" });
 export type VariableAlignment = typeof VariableAlignment.Type;
 
 /** One entry per aligned high-level variable (a multi-variable alignment has several). */
 export const Alignment = Schema.Array(VariableAlignment).annotations({ identifier: "Alignment" });
 export type Alignment = typeof Alignment.Type;
+
+export const isDims = (s: SubspaceSpec): s is { readonly dims: readonly [number, ...number[]] } =>
+  typeof s === "object" && "dims" in s;
+export const isRotation = (s: SubspaceSpec): s is { readonly rank: number } =>
+  typeof s === "object" && "rank" in s;

@@ -27,7 +27,7 @@ describe("DAS controls (illusions)", () => {
       variable: "X",
       site: "blocks.0.resid_post",
       positions: ["last"],
-      subspace: { _tag: "rotation", rank: 2 },
+      subspace: { rank: 2 },
     };
     const r = await withCache((cache) =>
       dasWithControls(cache, toy.model, toy.task, entry, data, { rank: 2, steps: 200, lr: 0.05, seed: 5 }),
@@ -61,7 +61,7 @@ describe("DAS on the compiled induction model (known mechanism)", () => {
       variable: "Q",
       site: "blocks.1.resid_pre",
       positions: ["last"],
-      subspace: { _tag: "rotation", rank: 16 },
+      subspace: { rank: 16 },
     };
     const r = await withCache((cache) =>
       dasWithControls(cache, network(), task, entry, data, { rank: 16, steps: 400, lr: 0.01 }),

@@ -56,7 +56,7 @@ export const dasWithControls = (
   Effect.gen(function* () {
     const fit = yield* das(cache, model, task, entry, data.train, opts);
     const k = fit.learned.rank;
-    const aligned: VariableAlignment = { ...entry, subspace: { _tag: "rotation", rank: k } };
+    const aligned: VariableAlignment = { ...entry, subspace: { rank: k } };
     const rotations = { [entry.variable]: rotationValues(fit.learned) };
     const score = (m: Model, c: SessionCache, examples: readonly CounterfactualExample[], r = rotations) =>
       Effect.map(iia(c, m, task, [aligned], examples, { rotations: r }), (x) => x.accuracy);
@@ -85,13 +85,8 @@ export const dasWithControls = (
         ...(fit.learned.mask !== null ? { mask: Float32Array.from(fit.learned.mask) } : {}),
       },
     });
-    const fullComponent = (yield* iia(
-      cache,
-      model,
-      task,
-      [{ ...entry, subspace: { _tag: "full" } }],
-      data.test,
-    )).accuracy;
+    const fullComponent = (yield* iia(cache, model, task, [{ ...entry, subspace: "full" }], data.test))
+      .accuracy;
     const heldOut: Record<string, number> = {};
     for (const [name, examples] of Object.entries(data.heldOut ?? {}))
       heldOut[name] = yield* score(model, cache, examples);

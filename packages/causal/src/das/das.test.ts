@@ -24,7 +24,7 @@ describe("DAS on a linear toy network recovers the planted subspace", () => {
     variable: "X",
     site: "blocks.0.resid_post",
     positions: ["last"],
-    subspace: { _tag: "rotation", rank: 2 },
+    subspace: { rank: 2 },
   };
 
   for (const parametrization of ["cayley", "householder", "expm", "retraction"] as const) {
@@ -66,7 +66,7 @@ describe("Boundless DAS and rotation artifacts", () => {
     variable: "X",
     site: "blocks.0.resid_post",
     positions: ["last"],
-    subspace: { _tag: "rotation", rank: 2 },
+    subspace: { rank: 2 },
   };
 
   it("boundless: a learned sigmoid boundary (T annealed 50 → 0.1) finds a small subspace that carries X", async () => {
@@ -79,16 +79,9 @@ describe("Boundless DAS and rotation artifacts", () => {
           steps: 300,
           lr: 0.05,
         });
-        const score = yield* iia(
-          cache,
-          toy.model,
-          toy.task,
-          [{ ...entry, subspace: { _tag: "rotation", rank: D } }],
-          test,
-          {
-            rotations: { X: rotationValues(fit.learned) },
-          },
-        );
+        const score = yield* iia(cache, toy.model, toy.task, [{ ...entry, subspace: { rank: D } }], test, {
+          rotations: { X: rotationValues(fit.learned) },
+        });
         return { fit, score };
       }),
     );

@@ -114,7 +114,8 @@ export const das = (
     const k =
       boundless !== undefined
         ? D
-        : (opts.rank ?? (entry.subspace._tag === "rotation" ? entry.subspace.rank : 1));
+        : (opts.rank ??
+          (typeof entry.subspace === "object" && "rank" in entry.subspace ? entry.subspace.rank : 1));
     if (!(Number.isInteger(k) && k >= 1 && k <= D))
       return yield* new CausalError({
         where,
@@ -127,7 +128,7 @@ export const das = (
     const steps = opts.steps ?? 200;
     const batchSize = Math.min(opts.batchSize ?? 32, train.length);
     const rot = makeRotation(kind, D, k);
-    const aligned: VariableAlignment = { ...entry, subspace: { _tag: "rotation", rank: k } };
+    const aligned: VariableAlignment = { ...entry, subspace: { rank: k } };
 
     // fixed minibatches of a seeded shuffle; their source captures do not depend on R, so each
     // is captured once

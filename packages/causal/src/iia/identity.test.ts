@@ -92,7 +92,7 @@ describe("a model aligned with itself by identity has IIA 1 (fast-check)", () =>
                   cache,
                   { config, weights },
                   task,
-                  [{ variable: "H", site, positions: [{ index: p }], subspace: { _tag: "full" } }],
+                  [{ variable: "H", site, positions: [{ index: p }], subspace: "full" }],
                   clear,
                 ),
               ),

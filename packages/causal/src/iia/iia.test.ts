@@ -110,7 +110,7 @@ describe("multi-variable interchanges", () => {
       variable,
       site: "blocks.0.resid_post",
       positions: ["last"] as ["last"],
-      subspace: { _tag: "rotation" as const, rank: 2 },
+      subspace: { rank: 2 },
     });
     const both = [at("X"), at("Y")];
     const r = await withCache((cache) =>

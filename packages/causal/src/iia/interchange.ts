@@ -14,7 +14,7 @@ import {
 } from "@patchbay/core";
 import { Effect } from "effect";
 import { locate } from "../alignment/locate.ts";
-import type { Alignment } from "../alignment/schema.ts";
+import { type Alignment, isDims, isRotation } from "../alignment/schema.ts";
 import type { CounterfactualExample } from "../model/counterfactuals.ts";
 import { CausalError, fail, show } from "../model/errors.ts";
 import type { CausalTask } from "../task/task.ts";
@@ -84,7 +84,7 @@ export const interchangeBatch = (
         ...(entry.heads !== undefined ? { heads: entry.heads } : {}),
       };
       const sub = entry.subspace;
-      if (sub._tag === "rotation") {
+      if (isRotation(sub)) {
         const r = rotations[entry.variable];
         if (r === undefined)
           return yield* new CausalError({
@@ -102,7 +102,7 @@ export const interchangeBatch = (
       } else {
         interventions.push({
           _tag: "replace",
-          target: sub._tag === "dims" ? { ...target, dims: [...sub.dims] } : target,
+          target: isDims(sub) ? { ...target, dims: [...sub.dims] } : target,
         });
         values.push({ value });
       }
@@ -196,11 +196,11 @@ const prepare = (
     const baseShape = siteShape(info.site, c, examples.length, P);
     const D = baseShape[baseShape.length - 1]!;
     const sub = entry.subspace;
-    if (sub._tag === "dims")
+    if (isDims(sub))
       sub.dims.forEach((d, j) => {
         if (d >= D) fail(where, `alignment[${a}].subspace.dims[${j}]`, `an index in [0, ${D})`, String(d));
       });
-    if (sub._tag === "rotation") {
+    if (isRotation(sub)) {
       const r = rotations[entry.variable];
       if (r !== undefined && (r.rotation.shape[0] !== sub.rank || r.rotation.shape[1] !== D))
         fail(

@@ -58,7 +58,7 @@ export const iiaSweep = (
               variable: spec.variable,
               site,
               positions: [position],
-              subspace: spec.subspace ?? { _tag: "full" },
+              subspace: spec.subspace ?? "full",
               ...(spec.heads !== undefined ? { heads: spec.heads } : {}),
             },
           ],

@@ -97,7 +97,7 @@ export const inductionAlignments = (vocabSize: number, blockLen: number) => {
         variable: "Q",
         site: "blocks.1.resid_pre",
         positions: ["last"],
-        subspace: { _tag: "dims", dims: range(sub.tok, vocabSize) },
+        subspace: { dims: range(sub.tok, vocabSize) },
       },
     ] satisfies Alignment,
     /** Q in PREV at the query: the wrong subspace (what a0.h1 wrote there is never matched) */
@@ -106,12 +106,12 @@ export const inductionAlignments = (vocabSize: number, blockLen: number) => {
         variable: "Q",
         site: "blocks.1.resid_pre",
         positions: ["last"],
-        subspace: { _tag: "dims", dims: range(sub.prev, vocabSize) },
+        subspace: { dims: range(sub.prev, vocabSize) },
       },
     ] satisfies Alignment,
     /** Q at the first block token: the wrong position */
     queryWrongPosition: [
-      { variable: "Q", site: "blocks.1.resid_pre", positions: [{ index: 1 }], subspace: { _tag: "full" } },
+      { variable: "Q", site: "blocks.1.resid_pre", positions: [{ index: 1 }], subspace: "full" },
     ] satisfies Alignment,
     /** Y in OUT at the end */
     output: [
@@ -119,7 +119,7 @@ export const inductionAlignments = (vocabSize: number, blockLen: number) => {
         variable: "Y",
         site: "blocks.1.resid_post",
         positions: ["last"],
-        subspace: { _tag: "dims", dims: range(sub.out, vocabSize) },
+        subspace: { dims: range(sub.out, vocabSize) },
       },
     ] satisfies Alignment,
   };
