@@ -58,3 +58,12 @@ export interface CellResult {
     readonly edges: readonly string[];
   };
 }
+
+import type { CausalCellResult } from "./causal.ts";
+export type { CausalCellResult, IiaGrid } from "./causal.ts";
+
+/** Any cell of the store: a circuit-discovery cell (no `kind`) or a causal-abstraction one. */
+export type AnyCellResult = CellResult | CausalCellResult;
+
+export const isCausalResult = (r: AnyCellResult): r is CausalCellResult =>
+  (r as { readonly kind?: string }).kind === "causal";
