@@ -6,13 +6,15 @@ import { pathToFileURL } from "node:url";
 import { Effect } from "effect";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CellResult } from "../results/types.ts";
-import { inductionCell, parseEdge, renderCellReport, writeReport } from "./index.ts";
+import type { AnyCellResult, CellResult } from "../results/types.ts";
+import { causalCells, inductionCell, parseEdge, renderCellReport, writeReport } from "./index.ts";
 
 /**
  * The report in a real browser: headless Chromium (Debian package `chromium`) driven by
  * playwright-core, on a CellResult from a real discovery run on builtin:induction. Checks that
- * the circuit SVG holds the circuit's nodes and exactly its edges, and saves screenshots.
+ * the circuit SVG holds the circuit's nodes and exactly its edges, and saves screenshots; and on
+ * the causal fixtures: a causal cell page and a run page mixing both kinds render without console
+ * errors, with the IIA heatmap visible.
  */
 const findChromium = (): string | null => {
   for (const name of ["chromium", "chromium-browser"])
@@ -152,6 +154,110 @@ describe.skipIf(executablePath === null)("HTML report in headless Chromium", () 
     const shot = join(dir, "run.png");
     await page.screenshot({ path: shot, fullPage: true });
     console.log(`run report: ${paths.run}; screenshot ${shot}`);
+    await page.close();
+  });
+
+  /** A page that records console errors, uncaught exceptions and failed requests. */
+  const openPage = async (file: string) => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(`console: ${m.text()}`);
+    });
+    page.on("pageerror", (e) => errors.push(e.message));
+    page.on("requestfailed", (q) => errors.push(`request ${q.url()}`));
+    await page.goto(pathToFileURL(file).href);
+    return { page, errors };
+  };
+
+  it("a causal sweep cell page shows the heatmap with a visible rect per (site, position)", async () => {
+    const { sweep, das } = causalCells();
+    const g = sweep.sweep!;
+    const file = join(dir, "causal-sweep.html");
+    writeFileSync(file, await renderCellReport(sweep));
+    const { page, errors } = await openPage(file);
+    const heatmap = page.locator("svg.heatmap");
+    expect(await heatmap.count()).toBe(1);
+    expect(await heatmap.isVisible()).toBe(true);
+    const box = (await heatmap.boundingBox())!;
+    expect(box.width).toBeGreaterThan(100);
+    expect(box.height).toBeGreaterThan(50);
+    const rects = await page.$$eval("svg.heatmap rect.iia", (rs) =>
+      rs.map((r) => {
+        const b = r.getBoundingClientRect();
+        return { w: b.width, h: b.height, title: r.querySelector("title")?.textContent ?? "" };
+      }),
+    );
+    expect(rects).toHaveLength(g.sites.length * g.positions.length);
+    for (const r of rects) {
+      expect(r.w).toBeGreaterThan(0);
+      expect(r.h).toBeGreaterThan(0);
+      expect(r.title).toMatch(/ @ .*: IIA \d\.\d{3}/);
+    }
+    expect(await page.locator("svg.heatmap text.iia-label").count()).toBe(rects.length);
+    expect(await page.locator("svg.heatmap rect.best").count()).toBe(1);
+    expect(await page.locator("svg.heatmap text.site").allTextContents()).toEqual([...g.sites]);
+    expect(errors).toEqual([]);
+    const shot = join(dir, "causal-heatmap.png");
+    await heatmap.screenshot({ path: shot });
+    await page.close();
+    // the das page: controls table and the loss curve with the learned size
+    const dasFile = join(dir, "causal-das.html");
+    writeFileSync(dasFile, await renderCellReport(das));
+    const d = await openPage(dasFile);
+    expect(await d.page.locator("table.controls tbody tr").count()).toBe(
+      4 + Object.keys(das.das!.controls!.heldOut).length,
+    );
+    expect(await d.page.locator("svg.loss path.size").isVisible()).toBe(true);
+    expect((await d.page.locator("svg.loss").boundingBox())!.width).toBeGreaterThan(100);
+    expect(d.errors).toEqual([]);
+    await d.page.close();
+    console.log(`causal heatmap screenshot: ${shot}`);
+  });
+
+  it("a run mixing circuit and causal cells renders both tables and every section", async () => {
+    const { sweep, das, iia } = causalCells();
+    const all: AnyCellResult[] = [cells[0]!, sweep, das, iia];
+    const results = join(dir, "results-mixed");
+    mkdirSync(join(results, "cells"), { recursive: true });
+    mkdirSync(join(results, "runs", "mixed"), { recursive: true });
+    for (const c of all)
+      writeFileSync(join(results, "cells", `${c.cellId}.json`), JSON.stringify(c, null, 1));
+    writeFileSync(
+      join(results, "runs", "mixed", "manifest.json"),
+      JSON.stringify({
+        runId: "mixed",
+        spec: { sweep: { method: ["eap-ig", "iia-sweep", "das", "iia"] } },
+        cells: all.map((c) => c.cellId),
+        timings: { cells: { [das.cellId]: { seconds: 4.5, finishedAt: "2025-01-01T00:00:00Z" } } },
+      }),
+    );
+    const paths = await Effect.runPromise(writeReport(results, "mixed"));
+    expect(paths.cells).toHaveLength(all.length);
+    const { page, errors } = await openPage(paths.run);
+    expect(await page.locator("table.summary:not(.causal) tbody tr").count()).toBe(1);
+    expect(await page.locator("table.summary.causal tbody tr").count()).toBe(3);
+    for (const c of all) {
+      expect(await page.locator(`section#cell-${c.cellId}`).count()).toBe(1);
+      expect(await page.locator(`table.summary a[href="#cell-${c.cellId}"]`).count()).toBe(1);
+    }
+    expect(await page.locator(`section#cell-${cells[0]!.cellId} svg.circuit path.edge`).count()).toBe(
+      expected(cells[0]!).edges,
+    );
+    const heatmap = page.locator(`section#cell-${sweep.cellId} svg.heatmap`);
+    await heatmap.scrollIntoViewIfNeeded();
+    expect(await heatmap.isVisible()).toBe(true);
+    const box = (await heatmap.boundingBox())!;
+    expect(box.width).toBeGreaterThan(100);
+    expect(box.height).toBeGreaterThan(50);
+    expect(await page.locator(`section#cell-${das.cellId} table.controls`).count()).toBe(1);
+    expect(await page.locator(`section#cell-${iia.cellId} table.families tbody tr`).count()).toBe(
+      Object.keys(iia.iia!.perFamily).length + 1,
+    );
+    expect(errors).toEqual([]);
+    const shot = join(dir, "run-mixed.png");
+    await page.screenshot({ path: shot, fullPage: true });
+    console.log(`mixed run report: ${paths.run}; screenshot ${shot}`);
     await page.close();
   });
 });

@@ -140,3 +140,98 @@ export const spreadSvg = (
   );
   return out.join("\n");
 };
+
+const fmtLoss = (x: number) => (Math.abs(x) >= 1e-3 || x === 0 ? fmt(x, 4) : x.toExponential(2));
+
+/** One step of a training curve; `size` is boundless DAS's learned subspace size at that step. */
+export interface LossPoint {
+  readonly step: number;
+  readonly loss: number;
+  readonly size?: number;
+}
+
+/**
+ * A training curve: loss per step (left axis, blue line) and, when the steps carry one, the
+ * learned subspace size of boundless DAS (right axis, orange dashed line) on the same x axis.
+ */
+export const lossCurveSvg = (curve: readonly LossPoint[], label = "training loss"): string => {
+  const pts = curve.filter((p) => Number.isFinite(p.step));
+  const sized = pts.filter((p) => p.size !== undefined && Number.isFinite(p.size));
+  const hasSize = sized.length > 0;
+  const W = 560;
+  const H = 280;
+  const L = 56;
+  const R = hasSize ? 56 : 20;
+  const T = 30;
+  const B = 44;
+  const losses = pts.map((p) => p.loss).filter(Number.isFinite);
+  const steps = pts.map((p) => p.step);
+  const xLo = steps.length > 0 ? Math.min(...steps) : 0;
+  const xHi = steps.length > 0 ? Math.max(...steps) : 1;
+  const lLo = Math.min(0, ...losses);
+  const lHi = Math.max(lLo + 1e-9, ...losses);
+  const lPad = (lHi - lLo) * 0.06 || 0.5;
+  const [y0, y1] = [lLo - (lLo < 0 ? lPad : 0), lHi + lPad];
+  const sizes = sized.map((p) => p.size!);
+  const sHi = hasSize ? Math.max(1, ...sizes) * 1.06 : 1;
+  const sx = (x: number) => L + ((x - xLo) / (xHi - xLo || 1)) * (W - L - R);
+  const sy = (y: number) => T + ((y1 - y) / (y1 - y0 || 1)) * (H - T - B);
+  const sz = (s: number) => T + ((sHi - s) / sHi) * (H - T - B);
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart loss" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(label)}" font-family="Helvetica, Arial, sans-serif" font-size="11">`,
+    `<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`,
+  ];
+  for (const t of niceTicks(y0, y1))
+    out.push(
+      `<line x1="${L}" x2="${W - R}" y1="${n2(sy(t))}" y2="${n2(sy(t))}" stroke="${t === 0 ? "#999" : "#e6e6e6"}"/>`,
+      `<text x="${L - 6}" y="${n2(sy(t) + 4)}" text-anchor="end">${esc(n2(t))}</text>`,
+    );
+  for (const t of niceTicks(xLo, xHi, 6))
+    out.push(
+      `<line x1="${n2(sx(t))}" x2="${n2(sx(t))}" y1="${T}" y2="${H - B}" stroke="#f0f0f0"/>`,
+      `<text x="${n2(sx(t))}" y="${H - B + 14}" text-anchor="middle" font-size="10">${esc(n2(t))}</text>`,
+    );
+  if (hasSize)
+    for (const t of niceTicks(0, sHi))
+      out.push(`<text x="${W - R + 6}" y="${n2(sz(t) + 4)}" fill="#D55E00">${esc(n2(t))}</text>`);
+  out.push(
+    `<line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" stroke="#333"/>`,
+    `<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#333"/>`,
+    `<text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle">training step</text>`,
+    `<text transform="translate(14 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">loss</text>`,
+  );
+  if (hasSize)
+    out.push(
+      `<line x1="${W - R}" x2="${W - R}" y1="${T}" y2="${H - B}" stroke="#D55E00"/>`,
+      `<text transform="translate(${W - 10} ${(T + H - B) / 2}) rotate(90)" text-anchor="middle" fill="#D55E00">learned size</text>`,
+    );
+  const dots = pts.length <= 60;
+  const finite = pts.filter((p) => Number.isFinite(p.loss));
+  if (finite.length > 0) {
+    const d = finite.map((p, i) => `${i === 0 ? "M" : "L"} ${n2(sx(p.step))} ${n2(sy(p.loss))}`).join(" ");
+    out.push(`<path class="loss" d="${d}" fill="none" stroke="#0072B2" stroke-width="2"/>`);
+    if (dots)
+      for (const p of finite)
+        out.push(
+          `<circle class="loss-point" cx="${n2(sx(p.step))}" cy="${n2(sy(p.loss))}" r="2.5" fill="#0072B2"><title>${esc(`step ${p.step}: loss ${fmtLoss(p.loss)}${p.size !== undefined ? `, size ${fmt(p.size, 2)}` : ""}`)}</title></circle>`,
+        );
+  }
+  if (hasSize) {
+    const d = sized.map((p, i) => `${i === 0 ? "M" : "L"} ${n2(sx(p.step))} ${n2(sz(p.size!))}`).join(" ");
+    out.push(
+      `<path class="size" d="${d}" fill="none" stroke="#D55E00" stroke-width="2" stroke-dasharray="5 3"/>`,
+    );
+    if (dots)
+      for (const p of sized)
+        out.push(
+          `<circle class="size-point" cx="${n2(sx(p.step))}" cy="${n2(sz(p.size!))}" r="2.5" fill="#D55E00"><title>${esc(`step ${p.step}: learned size ${fmt(p.size, 2)}`)}</title></circle>`,
+        );
+  }
+  const last = finite.at(-1);
+  out.push(
+    `<text x="${L}" y="16" font-size="12"><tspan font-weight="bold">loss</tspan> ${esc(last ? `${fmtLoss(finite[0]!.loss)} → ${fmtLoss(last.loss)} over ${pts.length} steps` : "no finite values")}</text>`,
+    `<text x="${W - R}" y="16" font-size="11" text-anchor="end" fill="#555"><tspan fill="#0072B2">━</tspan> loss${hasSize ? ' <tspan fill="#D55E00" dx="8">╍</tspan> learned size (right axis)' : ""}</text>`,
+    "</svg>",
+  );
+  return out.join("\n");
+};

@@ -10,7 +10,7 @@ import {
 } from "@patchbay/circuits";
 import { builtinCircuit, type EdgeLayout, openModel, taskFor } from "@patchbay/core";
 import { Effect } from "effect";
-import type { CellResult } from "../results/types.ts";
+import type { CausalCellResult, CellResult, IiaGrid } from "../results/types.ts";
 
 /**
  * A CellResult from a discovery run made with the circuits API directly (for the report's tests
@@ -116,3 +116,131 @@ export const inductionCell = (
       });
     }),
   );
+
+/** An IiaGrid from its cells, with MIB's aggregation (per-layer max, then mean and max) and the best cell. */
+export const iiaGridOf = (
+  variable: string,
+  sites: readonly string[],
+  positions: readonly string[],
+  grid: readonly (readonly number[])[],
+): IiaGrid => {
+  const perLayer = grid.map((row) => Math.max(...row));
+  let best = { site: sites[0] ?? "", position: positions[0] ?? "", iia: Number.NEGATIVE_INFINITY };
+  for (const [i, row] of grid.entries())
+    for (const [j, v] of row.entries())
+      if (v > best.iia) best = { site: sites[i]!, position: positions[j]!, iia: v };
+  return {
+    variable,
+    sites,
+    positions,
+    grid,
+    perLayer,
+    mean: perLayer.reduce((a, b) => a + b, 0) / (perLayer.length || 1),
+    max: Math.max(...perLayer),
+    best,
+  };
+};
+
+const causalBase = (method: string, spec: unknown, cellId: string) => ({
+  kind: "causal" as const,
+  patchbayVersion: "0.1.0-dev",
+  cellId,
+  spec,
+  model: { name: "builtin:induction", weightsHash: "w0123456789abcdef", nLayers: 2, nHeads: 4 },
+  dataset: { hash: "d0123456789abcdef", examples: 96 },
+  method,
+});
+
+/**
+ * A synthetic iia-sweep cell: `sites` × `positions` of smooth IIA values with one cell exactly 1
+ * (the best: row 1 or the last, column 5 or the last) and one exactly 0 (last row, first column).
+ */
+export const causalSweepCell = (
+  o: { sites?: number; positions?: number; variable?: string; cellId?: string } = {},
+): CausalCellResult => {
+  const nS = o.sites ?? 3;
+  const nP = o.positions ?? 8;
+  const variable = o.variable ?? "X<Y & Z";
+  const sites = Array.from({ length: nS }, (_, i) => `L${i}.resid<post>`);
+  const positions = Array.from({ length: nP }, (_, j) =>
+    j === 0 ? "bos" : j === nP - 1 ? "last" : `tok${j}`,
+  );
+  const grid = sites.map((_, i) =>
+    positions.map((_, j) => Math.round((0.45 + 0.4 * Math.sin(i * 1.7 + j * 0.9)) * 1000) / 1000),
+  );
+  grid[nS - 1]![0] = 0;
+  grid[Math.min(1, nS - 1)]![Math.min(5, nP - 1)] = 1;
+  const sweep = iiaGridOf(variable, sites, positions, grid);
+  return {
+    ...causalBase(
+      "iia-sweep",
+      { method: "iia-sweep", task: "copy", variable, sites: "resid_post", positions: "all" },
+      o.cellId ?? "ca05a1sweep00001",
+    ),
+    task: { name: "copy", family: "all", variables: [variable] },
+    iia: null,
+    sweep,
+    das: null,
+  };
+};
+
+/** A synthetic boundless-DAS cell with every control, two held-out families and a 30-step curve. */
+export const causalDasCell = (o: { cellId?: string } = {}): CausalCellResult => ({
+  ...causalBase(
+    "das",
+    { method: "das", task: "copy", variable: "pos&tok", parametrization: "boundless", rank: 16 },
+    o.cellId ?? "ca05a1das0000001",
+  ),
+  task: { name: "copy", family: "train-families", variables: ["pos&tok"] },
+  iia: null,
+  sweep: null,
+  das: {
+    variable: "pos&tok",
+    site: "L1.resid<post>",
+    positions: ["last", "tok3"],
+    parametrization: "boundless",
+    rank: 16,
+    size: 3.4,
+    iia: { train: 0.97, test: 0.91 },
+    controls: {
+      randomModel: { train: 0.62, test: 0.23, seed: 7 },
+      randomRotation: 0.18,
+      fullComponent: 0.94,
+      heldOut: { "swap<a>": 0.88, "rare & long": 0.41 },
+    },
+    curve: Array.from({ length: 30 }, (_, k) => ({
+      step: k * 10,
+      loss: Math.round((0.05 + 2 * Math.exp(-k / 6)) * 1e4) / 1e4,
+      size: Math.round((3.4 + 12.6 * Math.exp(-k / 8)) * 100) / 100,
+    })),
+    artifact: "artifacts/rotations/ca05a1das0000001.bin",
+  },
+});
+
+/** A synthetic iia cell (a fixed alignment) with three families. */
+export const causalIiaCell = (o: { cellId?: string } = {}): CausalCellResult => ({
+  ...causalBase(
+    "iia",
+    { method: "iia", task: "copy", alignment: { site: "L1", position: "last" } },
+    o.cellId ?? "ca05a1iia0000001",
+  ),
+  task: { name: "copy", family: "all", variables: ["X", "Y"] },
+  iia: {
+    accuracy: 0.8125,
+    n: 96,
+    perFamily: {
+      "same-length": { accuracy: 0.95, n: 40 },
+      "<longer>": { accuracy: 0.7, n: 32 },
+      "mixed & noisy": { accuracy: 0.72, n: 24 },
+    },
+  },
+  sweep: null,
+  das: null,
+});
+
+/** The three causal fixtures: an iia-sweep (3 sites × 8 positions), a das and an iia cell. */
+export const causalCells = (): { sweep: CausalCellResult; das: CausalCellResult; iia: CausalCellResult } => ({
+  sweep: causalSweepCell(),
+  das: causalDasCell(),
+  iia: causalIiaCell(),
+});

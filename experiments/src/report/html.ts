@@ -56,3 +56,7 @@ export const prettyJson = (v: unknown): string => {
     return String(v);
   }
 };
+
+/** A key / value card of a report's header row. */
+export const card = (k: string, v: string, small = false): Html =>
+  html`<div class="card"><div class="k">${k}</div><div class="v${small ? " small" : ""}">${v}</div></div>`;

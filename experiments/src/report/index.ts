@@ -2,10 +2,36 @@
  * Self-contained HTML reports of sweep results: a page per cell (circuit laid out by elkjs as
  * inline SVG, faithfulness curve, per-example spread, truth comparison, score table, spec) and a
  * page per run (summary table of its cells and every cell's section). `patchbay report`.
+ * Causal-abstraction cells (kind "causal") get cards, the IIA heatmap of a sweep, DAS against its
+ * controls with the training curve, or the per-family IIA, and their own summary table.
  */
-export { curveSvg, spreadSvg } from "./charts.ts";
-export { cellResultFromDiscovery, inductionCell } from "./fixture.ts";
+export {
+  CONTROL_MARGIN,
+  causalCellBody,
+  causalSummaryCells,
+  causalSummaryHead,
+  causalVariable,
+  headlineIia,
+} from "./causal.ts";
+export { curveSvg, type LossPoint, lossCurveSvg, spreadSvg } from "./charts.ts";
+export {
+  causalCells,
+  causalDasCell,
+  causalIiaCell,
+  causalSweepCell,
+  cellResultFromDiscovery,
+  iiaGridOf,
+  inductionCell,
+} from "./fixture.ts";
 export { type CircuitSvg, circuitSvg, parseEdge, parseNode } from "./graph.ts";
+export {
+  type HeatmapOptions,
+  type HeatmapSvg,
+  heatmapSvg,
+  IIA_MISSING,
+  IIA_SCALE,
+  iiaColor,
+} from "./heatmap.ts";
 export { esc } from "./html.ts";
 export { flattenSpec, type RunManifest, renderCellReport, renderRunReport, varyingFields } from "./render.ts";
 export {

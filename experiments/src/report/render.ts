@@ -1,11 +1,19 @@
-import type { CellResult } from "../results/types.ts";
+import {
+  type AnyCellResult,
+  type CausalCellResult,
+  type CellResult,
+  isCausalResult,
+} from "../results/types.ts";
+import { CAUSAL_CSS, causalCellBody, causalSummaryCells, causalSummaryHead } from "./causal.ts";
 import { curveSvg, spreadSvg } from "./charts.ts";
 import { circuitSvg } from "./graph.ts";
-import { esc, fmt, fmtScore, type Html, html, prettyJson, raw } from "./html.ts";
+import { card, esc, fmt, fmtScore, type Html, html, prettyJson, raw } from "./html.ts";
 
 /**
  * Self-contained HTML reports (no external assets, no scripts; inline CSS and SVG): one page per
  * sweep cell, and one page per run with a summary table of its cells and every cell's section.
+ * Circuit-discovery cells and causal-abstraction cells (kind "causal", see causal.ts) each get
+ * their own section layout and their own summary table.
  */
 
 /** What the report reads from a run's manifest.json (the store writes more). */
@@ -16,6 +24,8 @@ export interface RunManifest {
   readonly cells: readonly string[];
   /** phase / cell → seconds */
   readonly timings?: Readonly<Record<string, number>>;
+  /** cell id → seconds it took (the run store's `timings.cells[id].seconds`) */
+  readonly cellSeconds?: Readonly<Record<string, number>>;
 }
 
 const CSS = `
@@ -57,14 +67,14 @@ a { color: #0b5cad; }
 nav.toc { font-size: 13px; }
 `;
 
-const page = (title: string, subtitle: string, body: Html): string =>
+const page = (title: string, subtitle: string, body: Html, extraCss = ""): string =>
   `<!DOCTYPE html>\n${
     html`<html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title>
-<style>${raw(CSS)}</style>
+<style>${raw(CSS + extraCss)}</style>
 </head>
 <body>
 <header class="page"><h1>${title}</h1><div class="sub">${subtitle}</div></header>
@@ -75,9 +85,6 @@ ${body}
 </html>
 `.value
   }`;
-
-const card = (k: string, v: string, small = false) =>
-  html`<div class="card"><div class="k">${k}</div><div class="v${small ? " small" : ""}">${v}</div></div>`;
 
 const yesNo = (b: boolean) => (b ? html`<span class="yes">yes</span>` : html`<span class="no">no</span>`);
 
@@ -167,12 +174,23 @@ ${H("Spec")}
 <p class="note">cell ${r.cellId} · patchbay ${r.patchbayVersion} · model weights ${r.model.weightsHash} · dataset ${r.dataset.hash} (${r.dataset.examples} examples)</p>`;
 };
 
-export const renderCellReport = async (result: CellResult): Promise<string> =>
-  page(
-    `patchbay cell: ${result.method} on ${result.model.name}`,
-    `cell ${result.cellId}`,
-    await cellBody(result, "", "h2"),
-  );
+/** A cell's own page: a circuit-discovery cell or a causal one (by `kind`). */
+export const renderCellReport = async (
+  result: AnyCellResult,
+  opts: { readonly seconds?: number } = {},
+): Promise<string> =>
+  isCausalResult(result)
+    ? page(
+        `patchbay cell: ${result.method} on ${result.model.name}`,
+        `cell ${result.cellId}`,
+        causalCellBody(result, "h2", opts),
+        CAUSAL_CSS,
+      )
+    : page(
+        `patchbay cell: ${result.method} on ${result.model.name}`,
+        `cell ${result.cellId}`,
+        await cellBody(result, "", "h2"),
+      );
 
 /** Leaf values of a spec by dotted path (arrays are leaves), as JSON text. */
 export const flattenSpec = (v: unknown, path = "", out = new Map<string, string>()): Map<string, string> => {
@@ -222,9 +240,13 @@ const short = (s: string, max = 48) => (s.length > max ? `${s.slice(0, max - 1)}
 
 const cellAnchor = (id: string) => `cell-${id}`;
 
+/** A cell's seconds from the manifest: `cellSeconds[id]`, else a numeric `timings[id]`. */
+const secondsOf = (manifest: RunManifest, id: string): number | undefined =>
+  manifest.cellSeconds?.[id] ?? manifest.timings?.[id];
+
 export const renderRunReport = async (
   manifest: RunManifest,
-  results: readonly CellResult[],
+  results: readonly AnyCellResult[],
 ): Promise<string> => {
   const byId = new Map(results.map((r) => [r.cellId, r]));
   const ordered = [
@@ -232,33 +254,66 @@ export const renderRunReport = async (
     ...results.filter((r) => !manifest.cells.includes(r.cellId)),
   ];
   const missing = manifest.cells.filter((id) => !byId.has(id));
-  const varying = varyingFields(ordered.map((r) => r.spec)).slice(0, 8);
-  const value = (i: number, k: string) => compactValue(specAt(ordered[i]!.spec, k));
-  const anyCurve = ordered.some((r) => r.curve !== null);
-  const anyTruth = ordered.some((r) => r.truth !== null);
-  const summaryRows = ordered.map((r, i) => {
+  const circuits = ordered.filter((r): r is CellResult => !isCausalResult(r));
+  const causals = ordered.filter(isCausalResult);
+  const mixed = circuits.length > 0 && causals.length > 0;
+  // the spec fields that vary, within each kind of cell
+  const varyingCircuit = varyingFields(circuits.map((r) => r.spec)).slice(0, 8);
+  const varyingCausal = varyingFields(causals.map((r) => r.spec)).slice(0, 8);
+  const varyingOf = (r: AnyCellResult) => (isCausalResult(r) ? varyingCausal : varyingCircuit);
+  const value = (r: AnyCellResult, k: string) => compactValue(specAt(r.spec, k));
+  const specHead = (varying: readonly string[]) =>
+    varying.map((k) => html`<th class="spec">${raw(k.split(".").map(esc).join(".<wbr>"))}</th>`);
+  const specCells = (r: AnyCellResult, varying: readonly string[]) =>
+    varying.map((k) => html`<td class="spec" title="${value(r, k)}">${short(value(r, k))}</td>`);
+  const cellLink = (r: AnyCellResult) =>
+    html`<td class="name"><a href="#${cellAnchor(r.cellId)}">${r.cellId.slice(0, 12)}</a></td>`;
+  const anyCurve = circuits.some((r) => r.curve !== null);
+  const anyTruth = circuits.some((r) => r.truth !== null);
+  const summaryRows = circuits.map((r) => {
     const pe = r.faithfulness.perExample;
-    return html`<tr><td class="name"><a href="#${cellAnchor(r.cellId)}">${r.cellId.slice(0, 12)}</a></td>${varying.map((k) => html`<td class="spec" title="${value(i, k)}">${short(value(i, k))}</td>`)}<td>${r.method}</td><td>${r.model.name}</td><td class="num">${inGraphCount(r)} / ${r.edges.length}</td><td class="num">${fmt(r.faithfulness.mean)}</td><td class="num">${fmt(pe.median)}</td><td class="num">${fmt(pe.min, 2)} – ${fmt(pe.max, 2)}</td>${anyCurve ? html`<td class="num">${fmt(r.curve?.cpr)}</td><td class="num">${fmt(r.curve?.cmd)}</td>` : ""}${anyTruth ? html`<td class="num">${fmt(r.truth?.precision)}</td><td class="num">${fmt(r.truth?.recall)}</td><td class="num">${fmt(r.truth?.auc)}</td>` : ""}<td class="num">${fmt(r.spearmanVsExact)}</td></tr>`;
+    return html`<tr>${cellLink(r)}${specCells(r, varyingCircuit)}<td>${r.method}</td><td>${r.model.name}</td><td class="num">${inGraphCount(r)} / ${r.edges.length}</td><td class="num">${fmt(r.faithfulness.mean)}</td><td class="num">${fmt(pe.median)}</td><td class="num">${fmt(pe.min, 2)} – ${fmt(pe.max, 2)}</td>${anyCurve ? html`<td class="num">${fmt(r.curve?.cpr)}</td><td class="num">${fmt(r.curve?.cmd)}</td>` : ""}${anyTruth ? html`<td class="num">${fmt(r.truth?.precision)}</td><td class="num">${fmt(r.truth?.recall)}</td><td class="num">${fmt(r.truth?.auc)}</td>` : ""}<td class="num">${fmt(r.spearmanVsExact)}</td></tr>`;
   });
-  const summary = html`<div class="scroll"><table class="summary">
-<thead><tr><th>cell</th>${varying.map((k) => html`<th class="spec">${raw(k.split(".").map(esc).join(".<wbr>"))}</th>`)}<th>method</th><th>model</th><th class="num">edges</th><th class="num">faithfulness</th><th class="num">median f</th><th class="num">f range</th>${anyCurve ? html`<th class="num">CPR</th><th class="num">CMD</th>` : ""}${anyTruth ? html`<th class="num">precision</th><th class="num">recall</th><th class="num">AUC</th>` : ""}<th class="num">ρ exact</th></tr></thead>
+  const circuitSummary =
+    circuits.length === 0
+      ? html``
+      : html`${
+          mixed
+            ? html`<h3>Circuit-discovery cells</h3>
+`
+            : ""
+        }<div class="scroll"><table class="summary">
+<thead><tr><th>cell</th>${specHead(varyingCircuit)}<th>method</th><th>model</th><th class="num">edges</th><th class="num">faithfulness</th><th class="num">median f</th><th class="num">f range</th>${anyCurve ? html`<th class="num">CPR</th><th class="num">CMD</th>` : ""}${anyTruth ? html`<th class="num">precision</th><th class="num">recall</th><th class="num">AUC</th>` : ""}<th class="num">ρ exact</th></tr></thead>
 <tbody>
 ${summaryRows.map((x) => html`${x}\n`)}</tbody></table></div>
-<p class="note">${ordered.length} cells${varying.length > 0 ? `; columns after "cell" are the spec fields that vary between cells` : ""}. Each cell also has its own page: cells/&lt;cellId&gt;.html in the results folder.</p>
-${missing.length > 0 ? html`<p class="bad">Missing results for ${missing.length} cells: ${missing.join(", ")}</p>` : ""}`;
+<p class="note">${circuits.length} cells${varyingCircuit.length > 0 ? `; columns after "cell" are the spec fields that vary between cells` : ""}. Each cell also has its own page: cells/&lt;cellId&gt;.html in the results folder.</p>
+`;
+  const anySeconds = causals.some((r) => secondsOf(manifest, r.cellId) !== undefined);
+  const causalSummary =
+    causals.length === 0
+      ? html``
+      : html`${mixed ? html`<h3>Causal-abstraction cells</h3>\n` : ""}<div class="scroll"><table class="summary causal">
+<thead><tr><th>cell</th>${specHead(varyingCausal)}${causalSummaryHead(anySeconds)}</tr></thead>
+<tbody>
+${causals.map((r: CausalCellResult) => html`<tr>${cellLink(r)}${specCells(r, varyingCausal)}${causalSummaryCells(r, secondsOf(manifest, r.cellId), anySeconds)}</tr>\n`)}</tbody></table></div>
+<p class="note">${causals.length} causal cells${varyingCausal.length > 0 ? `; columns after "cell" are the spec fields that vary between them` : ""}. IIA / best IIA: the fixed alignment's IIA (iia) or the best cell of the site × position grid (iia-sweep); MIB mean / max: over layers of the per-layer max; ctl: DAS's controls (the random-init model's test IIA, a random rotation, the full component).${circuits.length === 0 ? " Each cell also has its own page: cells/&lt;cellId&gt;.html in the results folder." : ""}</p>
+`;
+  const summary = html`${circuitSummary}${causalSummary}${missing.length > 0 ? html`<p class="bad">Missing results for ${missing.length} cells: ${missing.join(", ")}</p>` : ""}`;
   const timings = manifest.timings
     ? html`<h2>Timings</h2><table class="timings"><thead><tr><th>phase</th><th class="num">seconds</th></tr></thead><tbody>
 ${Object.entries(manifest.timings).map(([k, v]) => html`<tr><td>${k}</td><td class="num">${fmt(v, 2)}</td></tr>\n`)}</tbody></table>`
     : html``;
   const sections: Html[] = [];
-  for (const [i, r] of ordered.entries())
+  for (const [i, r] of ordered.entries()) {
+    const varying = varyingOf(r);
     sections.push(
       html`<section class="cell" id="${cellAnchor(r.cellId)}">
 <h2>Cell ${i + 1}: ${r.method} on ${r.model.name}</h2>
-<p class="note">cell ${r.cellId}${varying.length > 0 ? ` · ${varying.map((k) => `${k} = ${value(i, k)}`).join(" · ")}` : ""} · <a href="../../cells/${encodeURIComponent(r.cellId)}.html">own page</a> · <a href="#top">top</a></p>
-${await cellBody(r, `c${i}-`, "h3")}
+<p class="note">cell ${r.cellId}${varying.length > 0 ? ` · ${varying.map((k) => `${k} = ${value(r, k)}`).join(" · ")}` : ""} · <a href="../../cells/${encodeURIComponent(r.cellId)}.html">own page</a> · <a href="#top">top</a></p>
+${isCausalResult(r) ? causalCellBody(r, "h3", { seconds: secondsOf(manifest, r.cellId) }) : await cellBody(r, `c${i}-`, "h3")}
 </section>`,
     );
+  }
   const body = html`<a id="top"></a>
 <h2>Summary</h2>
 ${summary}
@@ -268,5 +323,10 @@ ${timings}
 <h2>Cells</h2>
 <nav class="toc">${ordered.map((r, i) => html`<a href="#${cellAnchor(r.cellId)}">${i + 1}. ${r.method}</a> `)}</nav>
 ${sections}`;
-  return page(`patchbay run ${manifest.runId}`, `${ordered.length} cells`, body);
+  return page(
+    `patchbay run ${manifest.runId}`,
+    `${ordered.length} cells`,
+    body,
+    causals.length > 0 ? CAUSAL_CSS : "",
+  );
 };

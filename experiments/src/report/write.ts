@@ -4,11 +4,12 @@ import { InputError } from "@patchbay/core";
 import type { Flags } from "@patchbay/core/cli";
 import { UsageError } from "@patchbay/core/cli";
 import { Effect } from "effect";
-import type { CellResult } from "../results/types.ts";
+import type { AnyCellResult } from "../results/types.ts";
 import { type RunManifest, renderCellReport, renderRunReport } from "./render.ts";
 
 /**
- * Reports from a results store laid out as `<results>/cells/<cellId>.json` (one CellResult each)
+ * Reports from a results store laid out as `<results>/cells/<cellId>.json` (one CellResult or
+ * CausalCellResult each)
  * and `<results>/runs/<runId>/manifest.json`: the run page goes to
  * `<results>/runs/<runId>/report.html`, each cell's page to `<results>/cells/<cellId>.html`.
  */
@@ -46,16 +47,53 @@ export const decodeManifest = (v: unknown, file: string): Effect.Effect<RunManif
     isObject(v.timings) && Object.values(v.timings).every((t) => typeof t === "number")
       ? (v.timings as Record<string, number>)
       : undefined;
-  return Effect.succeed({ runId: v.runId, spec: v.spec, cells, ...(timings ? { timings } : {}) });
+  // the run store's form: timings.cells[id] = {seconds, finishedAt}
+  const perCell = isObject(v.timings) && isObject(v.timings.cells) ? v.timings.cells : {};
+  const cellSeconds: Record<string, number> = {};
+  for (const [id, t] of Object.entries(perCell))
+    if (isObject(t) && typeof t.seconds === "number") cellSeconds[id] = t.seconds;
+  return Effect.succeed({
+    runId: v.runId,
+    spec: v.spec,
+    cells,
+    ...(timings ? { timings } : {}),
+    ...(Object.keys(cellSeconds).length > 0 ? { cellSeconds } : {}),
+  });
 };
 
-const decodeCell = (v: unknown, file: string): Effect.Effect<CellResult, InputError> =>
-  isObject(v) && typeof v.cellId === "string" && Array.isArray(v.edges) && isObject(v.faithfulness)
-    ? Effect.succeed(v as unknown as CellResult)
+const isCausalCell = (v: Record<string, unknown>): boolean =>
+  v.kind === "causal" &&
+  typeof v.cellId === "string" &&
+  typeof v.method === "string" &&
+  isObject(v.model) &&
+  isObject(v.dataset) &&
+  isObject(v.task) &&
+  Array.isArray(v.task.variables) &&
+  (v.iia === null || (isObject(v.iia) && isObject(v.iia.perFamily))) &&
+  (v.sweep === null ||
+    (isObject(v.sweep) &&
+      Array.isArray(v.sweep.sites) &&
+      Array.isArray(v.sweep.positions) &&
+      Array.isArray(v.sweep.grid) &&
+      Array.isArray(v.sweep.perLayer) &&
+      isObject(v.sweep.best))) &&
+  (v.das === null ||
+    (isObject(v.das) && isObject(v.das.iia) && Array.isArray(v.das.curve) && Array.isArray(v.das.positions)));
+
+/** A circuit-discovery cell (cellId, edges, faithfulness) or a causal one (kind "causal"). */
+const decodeCell = (v: unknown, file: string): Effect.Effect<AnyCellResult, InputError> =>
+  isObject(v) &&
+  (v.kind === "causal"
+    ? isCausalCell(v)
+    : typeof v.cellId === "string" && Array.isArray(v.edges) && isObject(v.faithfulness))
+    ? Effect.succeed(v as unknown as AnyCellResult)
     : Effect.fail(
         new InputError({
           field: file,
-          expected: "a CellResult (cellId, edges, faithfulness, …)",
+          expected:
+            isObject(v) && v.kind === "causal"
+              ? "a CausalCellResult (kind, cellId, method, model, dataset, task, iia, sweep, das)"
+              : "a CellResult (cellId, edges, faithfulness, …)",
           found: isObject(v) ? `keys ${Object.keys(v).join(", ")}` : typeof v,
         }),
       );
@@ -65,7 +103,7 @@ export const writeReport = (resultsDir: string, runId: string): Effect.Effect<Re
     const runDir = join(resultsDir, "runs", runId);
     const manifestFile = join(runDir, "manifest.json");
     const manifest = yield* decodeManifest(yield* readJson(manifestFile, "--run"), manifestFile);
-    const results: CellResult[] = [];
+    const results: AnyCellResult[] = [];
     const cells: string[] = [];
     for (const id of manifest.cells) {
       const file = join(resultsDir, "cells", `${id}.json`);
@@ -73,7 +111,11 @@ export const writeReport = (resultsDir: string, runId: string): Effect.Effect<Re
       const r = yield* decodeCell(yield* readJson(file, "cell"), file);
       results.push(r);
       const out = join(resultsDir, "cells", `${id}.html`);
-      writeFileSync(out, yield* Effect.promise(() => renderCellReport(r)));
+      const seconds = manifest.cellSeconds?.[id] ?? manifest.timings?.[id];
+      writeFileSync(
+        out,
+        yield* Effect.promise(() => renderCellReport(r, seconds === undefined ? {} : { seconds })),
+      );
       cells.push(out);
     }
     mkdirSync(runDir, { recursive: true });
