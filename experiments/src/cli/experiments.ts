@@ -4,7 +4,8 @@ import { type Flags, intFlag, numberFlag, UsageError } from "@patchbay/core/cli"
 import { Effect } from "effect";
 import { listRuns, type RunEvent, type RunSummary, resultsDirOf, runExperiment } from "../run/experiment.ts";
 import { expandCells, loadExperiment } from "../spec/load.ts";
-import type { ExperimentFileError } from "../spec/schema.ts";
+import { type ExperimentFileError, isCausalSpec } from "../spec/schema.ts";
+import { type CausalCellResult, type CellResult, isCausalResult } from "../results/types.ts";
 import { planCells } from "../run/experiment.ts";
 import { redisExecutor } from "../distributed/executor.ts";
 import type { CellExecutor, ExecutorFailure } from "../pool/executor.ts";
@@ -97,18 +98,21 @@ export const validateCommand = (f: Flags) =>
       const v = Object.entries(c.varying)
         .map(([k, x]) => `${k}=${show(x)}`)
         .join(" ");
-      const m = c.spec.method;
+      const spec = c.spec;
+      const m = spec.method;
       const params = Object.entries(m)
         .filter(([k]) => k !== "_tag")
         .map(([k, x]) => `${k}=${show(x)}`)
         .join(",");
-      const task =
-        c.spec.task.kind === "file"
-          ? c.spec.task.file
-          : `${c.spec.task.builtin} n=${c.spec.task.n} seed=${c.spec.task.seed}`;
-      console.log(
-        `  cell ${c.index + 1}/${cells.length} ${ids ? ids.get(c.index)!.slice(0, 12) : c.specHash.slice(0, 12)}  ${m._tag}${params ? `(${params})` : ""} ${c.spec.ablation} ${c.spec.metric} ${c.spec.model} [${task}]${v ? `  ${v}` : ""}`,
-      );
+      const id = ids ? ids.get(c.index)!.slice(0, 12) : c.specHash.slice(0, 12);
+      const what = isCausalSpec(spec)
+        ? `${m._tag}${params ? `(${params})` : ""} ${spec.model ?? "(task network)"} [${spec.task.builtin} ${spec.task.family ?? "(first family)"} n=${spec.task.n} seed=${spec.task.seed}]`
+        : `${m._tag}${params ? `(${params})` : ""} ${spec.ablation} ${spec.metric} ${spec.model} [${
+            spec.task.kind === "file"
+              ? spec.task.file
+              : `${spec.task.builtin} n=${spec.task.n} seed=${spec.task.seed}`
+          }]`;
+      console.log(`  cell ${c.index + 1}/${cells.length} ${id}  ${what}${v ? `  ${v}` : ""}`);
     }
   });
 
@@ -211,9 +215,61 @@ export const progressReporter = (stream: NodeJS.WriteStream = process.stderr) =>
   };
 };
 
+const timeOf = (c: RunSummary["cells"][number]): string =>
+  c.skipped ? "cached" : c.seconds === null ? "—" : `${c.seconds.toFixed(2)} s`;
+
+/** A causal run's summary: IIA (or the sweep's best and MIB mean/max, or DAS and its controls). */
+const causalSummary = (s: RunSummary, keys: readonly string[]): string => {
+  const header = [
+    "cell",
+    "id",
+    ...keys,
+    "method",
+    "IIA",
+    "where",
+    "MIB mean",
+    "MIB max",
+    "DAS train",
+    "DAS test",
+    "random model",
+    "random rotation",
+    "full",
+    "time",
+  ];
+  const rows = s.cells.map((c) => {
+    const r = c.result as CausalCellResult;
+    return [
+      String(c.cell.index + 1),
+      c.cellId.slice(0, 12),
+      ...keys.map((k) => (k in c.cell.varying ? show(c.cell.varying[k]) : "")),
+      r.method,
+      fmt(r.iia?.accuracy ?? r.sweep?.best.iia ?? r.das?.iia.test),
+      r.sweep !== null
+        ? `${r.sweep.best.site} @ ${r.sweep.best.position}`
+        : r.das !== null
+          ? `${r.das.site} @ ${r.das.positions.join(",")}`
+          : "",
+      fmt(r.sweep?.mean),
+      fmt(r.sweep?.max),
+      fmt(r.das?.iia.train),
+      fmt(r.das?.iia.test),
+      fmt(r.das?.controls?.randomModel.test),
+      fmt(r.das?.controls?.randomRotation),
+      fmt(r.das?.controls?.fullComponent),
+      timeOf(c),
+    ];
+  });
+  const right = new Set(
+    header.map((_, i) => i).filter((i) => i === 0 || (i >= 4 + keys.length && i !== 5 + keys.length)),
+  );
+  return table(header, rows, right);
+};
+
 export const summaryTable = (s: RunSummary): string => {
   const keys = [...new Set(s.cells.flatMap((c) => Object.keys(c.cell.varying)))];
-  const anyTruth = s.cells.some((c) => c.result.truth !== null);
+  if (s.cells.some((c) => isCausalResult(c.result))) return causalSummary(s, keys);
+  const circuit = s.cells.map((c) => c.result as CellResult);
+  const anyTruth = circuit.some((r) => r.truth !== null);
   const header = [
     "cell",
     "id",
@@ -224,8 +280,8 @@ export const summaryTable = (s: RunSummary): string => {
     ...(anyTruth ? ["precision", "recall", "AUC"] : []),
     "time",
   ];
-  const rows = s.cells.map((c) => {
-    const r = c.result;
+  const rows = s.cells.map((c, i) => {
+    const r = circuit[i]!;
     return [
       String(c.cell.index + 1),
       c.cellId.slice(0, 12),
@@ -234,7 +290,7 @@ export const summaryTable = (s: RunSummary): string => {
       String(r.edges.filter((e) => e.inGraph).length),
       fmt(r.faithfulness.mean),
       ...(anyTruth ? [fmt(r.truth?.precision), fmt(r.truth?.recall), fmt(r.truth?.auc)] : []),
-      c.skipped ? "cached" : c.seconds === null ? "—" : `${c.seconds.toFixed(2)} s`,
+      timeOf(c),
     ];
   });
   const right = new Set(header.map((_, i) => i).filter((i) => i === 0 || i >= 2 + keys.length + 1));

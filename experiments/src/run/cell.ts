@@ -1,4 +1,4 @@
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { compareToTruth, discover, mibScores, prepareEdges } from "@patchbay/circuits";
 import {
   builtinCircuit,
@@ -13,8 +13,9 @@ import {
   taskFor,
 } from "@patchbay/core";
 import { Effect } from "effect";
-import type { CellResult } from "../results/types.ts";
-import { type CellSpec, discoveryOf } from "../spec/schema.ts";
+import type { AnyCellResult, CellResult } from "../results/types.ts";
+import { type CellSpec, type CircuitCellSpec, discoveryOf, isCausalSpec } from "../spec/schema.ts";
+import { type CellFile, causalIdentity, runCausalCell } from "./causal-cell.ts";
 import { cellIdOf, datasetHash, patchbayVersion, weightsHash } from "./hash.ts";
 import { cellPath, formatCellResult, readCellResult, writeAtomic } from "./store.ts";
 
@@ -36,7 +37,10 @@ export interface CellIdentity {
   readonly patchbayVersion: string;
 }
 
-export const modelPathOf = (input: CellInput): string =>
+/** A circuit cell's input (the spec narrowed to its circuit form). */
+type CircuitInput = { readonly spec: CircuitCellSpec; readonly baseDir: string };
+
+export const modelPathOf = (input: CircuitInput): string =>
   isBuiltinPath(input.spec.model) ? input.spec.model : resolve(input.baseDir, input.spec.model);
 
 /** Turn what core's synchronous helpers throw (typed errors) into failures; anything else is a defect. */
@@ -49,7 +53,7 @@ const typedSync = <A>(f: () => A): Effect.Effect<A, PatchbayError> =>
     }
   });
 
-const loadTask = (input: CellInput, model: OpenModel): Effect.Effect<Task, PatchbayError> => {
+const loadTask = (input: CircuitInput, model: OpenModel): Effect.Effect<Task, PatchbayError> => {
   const t = input.spec.task;
   return t.kind === "file"
     ? readTaskFile(resolve(input.baseDir, t.file), model.tokenizer ?? undefined, {
@@ -68,7 +72,7 @@ const hashWeights = (model: OpenModel): string => {
   return h;
 };
 
-const identityOf = (input: CellInput, model: OpenModel, task: Task): CellIdentity => {
+const identityOf = (input: CircuitInput, model: OpenModel, task: Task): CellIdentity => {
   const version = patchbayVersion();
   const w = hashWeights(model);
   const d = datasetHash(task);
@@ -82,7 +86,13 @@ const identityOf = (input: CellInput, model: OpenModel, task: Task): CellIdentit
 };
 
 /** The cell id without running anything: loads the weights and the task (no ORT session). */
-export const cellIdentity = (input: CellInput): Effect.Effect<CellIdentity, PatchbayError> =>
+export const cellIdentity = (input: CellInput): Effect.Effect<CellIdentity, PatchbayError> => {
+  const { spec } = input;
+  if (isCausalSpec(spec)) return causalIdentity({ spec, baseDir: input.baseDir });
+  return circuitIdentity({ spec, baseDir: input.baseDir });
+};
+
+const circuitIdentity = (input: CircuitInput): Effect.Effect<CellIdentity, PatchbayError> =>
   Effect.scoped(
     Effect.gen(function* () {
       const model = yield* openModel(modelPathOf(input), { threads: input.spec.runtime.threads });
@@ -92,7 +102,10 @@ export const cellIdentity = (input: CellInput): Effect.Effect<CellIdentity, Patc
   );
 
 /** The ground-truth variant a cell compares against, or null (not a builtin, layer granularity, no match). */
-const truthEdges = (spec: CellSpec, model: string): Effect.Effect<readonly string[] | null, PatchbayError> =>
+const truthEdges = (
+  spec: CircuitCellSpec,
+  model: string,
+): Effect.Effect<readonly string[] | null, PatchbayError> =>
   Effect.gen(function* () {
     const want = spec.evaluation.truth;
     if (want === false || !isBuiltinPath(spec.model) || spec.granularity !== "head") return null;
@@ -122,6 +135,17 @@ const truthEdges = (spec: CellSpec, model: string): Effect.Effect<readonly strin
  */
 export const runCell = (
   input: CellInput,
+): Effect.Effect<
+  { readonly result: AnyCellResult; readonly seconds: number; readonly files: readonly CellFile[] },
+  PatchbayError
+> => {
+  const { spec } = input;
+  if (isCausalSpec(spec)) return runCausalCell({ spec, baseDir: input.baseDir });
+  return Effect.map(runCircuitCell({ spec, baseDir: input.baseDir }), (r) => ({ ...r, files: [] }));
+};
+
+const runCircuitCell = (
+  input: CircuitInput,
 ): Effect.Effect<{ readonly result: CellResult; readonly seconds: number }, PatchbayError> =>
   Effect.scoped(
     Effect.gen(function* () {
@@ -210,7 +234,7 @@ export const runCellToStore = (
     const t0 = performance.now();
     if (input.cellId !== undefined && readCellResult(input.results, input.cellId) !== null)
       return { cellId: input.cellId, skipped: true, seconds: 0, path: cellPath(input.results, input.cellId) };
-    const { result } = yield* runCell(input);
+    const { result, files } = yield* runCell(input);
     if (input.cellId !== undefined && result.cellId !== input.cellId)
       return yield* new InputError({
         field: "cellId",
@@ -218,6 +242,8 @@ export const runCellToStore = (
         found: result.cellId,
       });
     const path = cellPath(input.results, result.cellId);
+    // the files a cell produced (rotation artifacts) first: a result on disk implies its files are
+    for (const f of files) writeAtomic(join(input.results, f.path), f.content);
     writeAtomic(path, formatCellResult(result));
     return { cellId: result.cellId, skipped: false, seconds: (performance.now() - t0) / 1000, path };
   });

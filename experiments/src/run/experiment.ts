@@ -3,7 +3,7 @@ import { cpus, platform, release, totalmem, arch } from "node:os";
 import { join, resolve } from "node:path";
 import type { PatchbayError } from "@patchbay/core";
 import { Effect } from "effect";
-import type { CellResult } from "../results/types.ts";
+import type { AnyCellResult } from "../results/types.ts";
 import { type Cell, expandCells, type LoadedExperiment } from "../spec/load.ts";
 import type { ExperimentFileError } from "../spec/schema.ts";
 import {
@@ -92,7 +92,7 @@ export interface RunSummary {
   readonly cells: readonly {
     readonly cell: Cell;
     readonly cellId: string;
-    readonly result: CellResult;
+    readonly result: AnyCellResult;
     readonly seconds: number | null;
     readonly skipped: boolean;
   }[];

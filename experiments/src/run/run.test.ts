@@ -1,3 +1,4 @@
+import type { CellResult } from "../results/types.ts";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,7 +40,7 @@ describe("runExperiment: content-addressed store, manifest, tables", () => {
     expect(new Set(ids).size).toBe(4);
     for (const id of ids) expect(existsSync(cellPath(results, id))).toBe(true);
     // the cell file is the CellResult: known circuit, curve, Spearman, truth
-    const eap = s.cells[0]!.result;
+    const eap = s.cells[0]!.result as CellResult;
     expect(eap.cellId).toBe(ids[0]);
     expect(eap.method).toBe("eap");
     expect(eap.spec).toMatchObject({ method: { _tag: "eap" }, task: { seed: 0 } });
@@ -47,7 +48,7 @@ describe("runExperiment: content-addressed store, manifest, tables", () => {
     expect(eap.curve?.fractions.length).toBeGreaterThan(3);
     expect(eap.spearmanVsExact).not.toBeNull();
     expect(eap.truth?.auc).toBe(1);
-    const acdc = s.cells[1]!.result;
+    const acdc = s.cells[1]!.result as CellResult;
     expect(acdc.method).toContain("acdc");
     expect(acdc.truth).toMatchObject({ precision: 1, recall: 1 });
     expect(acdc.spearmanVsExact).toBeNull();

@@ -12,7 +12,7 @@ import {
   writeSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import type { CellResult } from "../results/types.ts";
+import type { AnyCellResult } from "../results/types.ts";
 
 /**
  * The results store:
@@ -96,15 +96,15 @@ export const removeStaleTemps = (dir: string): number => {
  * space of indentation, a final newline; non-finite numbers (e.g. precision of an empty circuit)
  * are written as null. The same cell gives the same bytes.
  */
-export const formatCellResult = (r: CellResult): string =>
+export const formatCellResult = (r: AnyCellResult): string =>
   `${JSON.stringify(r, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 1)}\n`;
 
 /** A finished cell's result, or null when the cell has not finished (or its file does not parse). */
-export const readCellResult = (results: string, cellId: string): CellResult | null => {
+export const readCellResult = (results: string, cellId: string): AnyCellResult | null => {
   const p = cellPath(results, cellId);
   if (!existsSync(p)) return null;
   try {
-    const r = JSON.parse(readFileSync(p, "utf8")) as CellResult;
+    const r = JSON.parse(readFileSync(p, "utf8")) as AnyCellResult;
     return r.cellId === cellId ? r : null;
   } catch {
     return null;

@@ -1,5 +1,5 @@
 import { Bool, Float64, Table, tableFromIPC, tableToIPC, Utf8, vectorFromArray } from "apache-arrow";
-import type { CellResult } from "../results/types.ts";
+import { type AnyCellResult, type CausalCellResult, isCausalResult } from "../results/types.ts";
 
 /** One row of a run's table: the cell id, its swept fields flattened (dotted paths), key metrics. */
 export type TableRow = Readonly<Record<string, string | number | boolean | null>>;
@@ -16,12 +16,13 @@ const num = (x: number | null | undefined): number | null =>
   x === null || x === undefined || !Number.isFinite(x) ? null : x;
 
 export const tableRow = (
-  r: CellResult,
+  r: AnyCellResult,
   varying: Readonly<Record<string, unknown>>,
   extra: { readonly index: number; readonly seconds: number | null },
 ): TableRow => {
   const swept: Record<string, string | number | boolean | null> = {};
   for (const [k, v] of Object.entries(varying)) flatten(k, v, swept);
+  if (isCausalResult(r)) return causalRow(r, swept, extra);
   return {
     cellId: r.cellId,
     index: extra.index,
@@ -46,6 +47,35 @@ export const tableRow = (
     seconds: num(extra.seconds),
   };
 };
+
+/** A causal cell's row: its IIA (or sweep summary, or DAS result and controls). */
+const causalRow = (
+  r: CausalCellResult,
+  swept: Record<string, string | number | boolean | null>,
+  extra: { readonly index: number; readonly seconds: number | null },
+): TableRow => ({
+  cellId: r.cellId,
+  index: extra.index,
+  ...swept,
+  kind: "causal",
+  method: r.method,
+  task: r.task.name,
+  family: r.task.family,
+  examples: r.dataset.examples,
+  iia: num(r.iia?.accuracy ?? r.sweep?.best.iia ?? r.das?.iia.test),
+  mibMean: num(r.sweep?.mean),
+  mibMax: num(r.sweep?.max),
+  bestSite: r.sweep?.best.site ?? null,
+  bestPosition: r.sweep?.best.position ?? null,
+  dasTrain: num(r.das?.iia.train),
+  dasTest: num(r.das?.iia.test),
+  dasRank: num(r.das?.rank),
+  dasSize: num(r.das?.size),
+  randomModel: num(r.das?.controls?.randomModel.test),
+  randomRotation: num(r.das?.controls?.randomRotation),
+  fullComponent: num(r.das?.controls?.fullComponent),
+  seconds: num(extra.seconds),
+});
 
 export const formatJsonl = (rows: readonly TableRow[]): string =>
   rows.map((r) => `${JSON.stringify(r)}\n`).join("");

@@ -3,7 +3,18 @@ import { basename, dirname, extname, resolve } from "node:path";
 import { Effect, ParseResult, Schema } from "effect";
 import YAML from "yaml";
 import { canonicalJson, sha256 } from "../run/hash.ts";
-import { CellFields, type CellSpec, Experiment, ExperimentFileError } from "./schema.ts";
+import type { CausalCellSpec } from "./causal.ts";
+import {
+  type AnyExperiment,
+  CausalCellFields,
+  CausalExperiment,
+  CellFields,
+  type CellSpec,
+  type CircuitCellSpec,
+  Experiment,
+  ExperimentFileError,
+  isCausalDocument,
+} from "./schema.ts";
 
 /** A loaded experiment file: the raw document (sweeps apply to it), its decoded form and where it is. */
 export interface LoadedExperiment {
@@ -14,7 +25,7 @@ export interface LoadedExperiment {
   readonly name: string;
   /** the parsed document, before decoding (sweep axes are applied to it by dotted path) */
   readonly raw: Readonly<Record<string, unknown>>;
-  readonly experiment: Experiment;
+  readonly experiment: AnyExperiment;
   /** sha256 of the file's bytes */
   readonly fileHash: string;
 }
@@ -138,9 +149,10 @@ export const decodeExperiment = (
   content = canonicalJson(raw),
 ): Effect.Effect<LoadedExperiment, ExperimentFileError> =>
   Effect.gen(function* () {
-    const experiment = yield* Schema.decodeUnknown(Experiment)(raw, decodeOptions).pipe(
-      Effect.mapError((e) => fromParseError(file, e, raw)),
-    );
+    const decoded: Effect.Effect<AnyExperiment, ParseResult.ParseError> = isCausalDocument(raw)
+      ? Schema.decodeUnknown(CausalExperiment)(raw, decodeOptions)
+      : Schema.decodeUnknown(Experiment)(raw, decodeOptions);
+    const experiment = yield* decoded.pipe(Effect.mapError((e) => fromParseError(file, e, raw)));
     const loaded: LoadedExperiment = {
       file,
       baseDir: dirname(resolve(file)),
@@ -256,7 +268,25 @@ export const sweepAssignments = (
     return combos;
   });
 
-const normalize = (c: typeof CellFields.Type): CellSpec => ({
+const normalizeCausal = (c: typeof CausalCellFields.Type): CausalCellSpec => ({
+  kind: "causal",
+  model: c.model ?? null,
+  task: {
+    builtin: c.task.builtin,
+    options: c.task.options,
+    family: c.task.family ?? null,
+    n: c.task.n,
+    test: c.task.test,
+    heldOut: c.task.heldOut,
+    seed: c.task.seed ?? c.seed,
+  },
+  method: c.method,
+  runtime: { threads: c.runtime.threads },
+  seed: c.seed,
+});
+
+/** A circuit cell's spec; `kind: circuit` is the default and is not part of the spec (ids unchanged). */
+const normalize = (c: typeof CellFields.Type): CircuitCellSpec => ({
   model: c.model,
   task:
     "file" in c.task
@@ -303,12 +333,18 @@ export const expandCells = (loaded: LoadedExperiment): Effect.Effect<readonly Ce
         const where = Object.entries(a)
           .map(([p, v]) => `${p}=${show(v)}`)
           .join(", ");
-        const decoded = yield* Schema.decodeUnknown(CellFields)(doc, decodeOptions).pipe(
-          Effect.mapError((e) =>
-            fromParseError(file, e, doc, where === "" ? "" : `in the sweep cell ${where}`),
-          ),
-        );
-        const spec = normalize(decoded);
+        const prefix = where === "" ? "" : `in the sweep cell ${where}`;
+        const spec: CellSpec = isCausalDocument(raw)
+          ? normalizeCausal(
+              yield* Schema.decodeUnknown(CausalCellFields)(doc, decodeOptions).pipe(
+                Effect.mapError((e) => fromParseError(file, e, doc, prefix)),
+              ),
+            )
+          : normalize(
+              yield* Schema.decodeUnknown(CellFields)(doc, decodeOptions).pipe(
+                Effect.mapError((e) => fromParseError(file, e, doc, prefix)),
+              ),
+            );
         const varying: Record<string, unknown> = { ...a };
         if (seeds.length > 1 && !("seed" in a)) varying.seed = seed;
         cells.push({ index: cells.length, spec, varying, specHash: sha256(canonicalJson(spec)) });

@@ -1,6 +1,8 @@
 import { type Discovery, Method, Selection } from "@patchbay/circuits";
 import { EdgeAblation, MetricKind } from "@patchbay/core";
 import { Data, Schema } from "effect";
+import { type CausalCellSpec, CausalMethod, CausalTaskSpec } from "./causal.ts";
+export { type CausalCellSpec, isCausalSpec } from "./causal.ts";
 
 /**
  * The experiment file (YAML or JSON) as an effect Schema: one discovery (model, task, method,
@@ -77,6 +79,9 @@ export const Sweep = Schema.Struct({
 
 /** The fields of one cell (everything a discovery depends on). */
 const cellFields = {
+  kind: Schema.optional(Schema.Literal("circuit")).annotations({
+    description: "circuit (the default) or causal (causal abstraction: see the causal experiment form)",
+  }),
   model: Schema.String.annotations({
     description: "a model folder or file (relative to the experiment file) or builtin:<name>[?options]",
   }),
@@ -112,6 +117,43 @@ export const Experiment = Schema.Struct({
 });
 export type Experiment = typeof Experiment.Type;
 
+const commonFields = {
+  $schema: Schema.optional(Schema.String),
+  name: Schema.optional(Schema.String).annotations({ description: "default: the file name" }),
+  description: Schema.optional(Schema.String),
+  seeds: Schema.optionalWith(Schema.NonEmptyArray(Int), { default: () => [0] as const }).annotations({
+    description: "replicates: every cell runs once per seed (the data seed unless given)",
+  }),
+  outputs: Schema.optionalWith(Outputs, { default: () => ({ results: "results" }) }),
+  sweep: Schema.optional(Sweep),
+};
+
+/** The fields of one causal cell. */
+const causalCellFields = {
+  kind: Schema.Literal("causal"),
+  model: Schema.optional(Schema.String).annotations({
+    description: "a model folder or builtin:<name>; default: the causal task's own network",
+  }),
+  task: CausalTaskSpec,
+  method: CausalMethod,
+  runtime: Schema.optionalWith(Runtime, { default: () => ({ threads: 1 }) }),
+};
+
+export const CausalExperiment = Schema.Struct({ ...commonFields, ...causalCellFields }).annotations({
+  identifier: "CausalExperiment",
+  title: "patchbay causal-abstraction experiment",
+  description:
+    "IIA of alignments, IIA sweeps over (site, position), or DAS with its controls (kind: causal).",
+});
+export type CausalExperiment = typeof CausalExperiment.Type;
+
+export const CausalCellFields = Schema.Struct({ ...causalCellFields, seed: Int });
+
+/** Either form of experiment file; `kind: causal` selects the causal one. */
+export const AnyExperiment = Schema.Union(Experiment, CausalExperiment);
+export type AnyExperiment = Experiment | CausalExperiment;
+export const isCausalDocument = (raw: Readonly<Record<string, unknown>>): boolean => raw.kind === "causal";
+
 /** One cell as decoded (an experiment with every sweep axis fixed and `seed` for `seeds`). */
 export const CellFields = Schema.Struct({ ...cellFields, seed: Int });
 
@@ -119,7 +161,9 @@ export const CellFields = Schema.Struct({ ...cellFields, seed: Int });
  * The normalized cell spec: every default filled in, seeds resolved, keys canonical. This (as
  * canonical JSON) is what the cell id hashes, and what a worker receives.
  */
-export interface CellSpec {
+export type CellSpec = CircuitCellSpec | CausalCellSpec;
+
+export interface CircuitCellSpec {
   readonly model: string;
   readonly task:
     | {
@@ -146,7 +190,7 @@ export interface CellSpec {
 }
 
 /** The discovery spec of a cell, as circuits' `discover` takes it. */
-export const discoveryOf = (c: CellSpec): Discovery => ({
+export const discoveryOf = (c: CircuitCellSpec): Discovery => ({
   method: c.method,
   ...(c.selection !== null ? { selection: c.selection } : {}),
   checkSample: c.evaluation.spearmanSample,

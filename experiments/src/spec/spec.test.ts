@@ -36,7 +36,7 @@ describe("experiment files", () => {
     expect(readFileSync(schemaFile, "utf8")).toBe(formatJsonSchema());
   });
 
-  it("every example validates, references the schema, and there is one per method plus a sweep", () => {
+  it("every example validates, references the schema, and there is one per method (circuit and causal) plus a sweep", () => {
     const files = readdirSync(examples).filter((f) => /\.(ya?ml|json)$/.test(f));
     const methods = new Set<string>();
     let sweeps = 0;
@@ -50,9 +50,19 @@ describe("experiment files", () => {
       const cs = cells(join(examples, f));
       for (const c of cs) methods.add(c.spec.method._tag);
       if (cs.length > 1) sweeps++;
-      for (const c of cs) expect(c.spec.model).toMatch(/^builtin:/);
+      // circuit cells name a builtin model; causal cells use their task's own network (null)
+      for (const c of cs) if (c.spec.model !== null) expect(c.spec.model).toMatch(/^builtin:/);
     }
-    expect([...methods].sort()).toEqual(["acdc", "eap", "eap-ig-activations", "eap-ig-inputs", "exact"]);
+    expect([...methods].sort()).toEqual([
+      "acdc",
+      "das",
+      "eap",
+      "eap-ig-activations",
+      "eap-ig-inputs",
+      "exact",
+      "iia",
+      "iia-sweep",
+    ]);
     expect(sweeps).toBeGreaterThanOrEqual(1);
   });
 
@@ -161,5 +171,56 @@ describe("experiment files", () => {
     const nofile = fails(join(dir, "nope.yaml"));
     expect(nofile.field).toBe("(file)");
     expect(nofile.found).toBe("ENOENT");
+  });
+});
+
+describe("causal experiment files (kind: causal)", () => {
+  it("decode with every default filled in; `kind: circuit` is the default and leaves circuit specs unchanged", () => {
+    const [c] = cells(
+      write(
+        "c.yaml",
+        "kind: causal\ntask: { builtin: induction }\nmethod: { _tag: das, variable: Q, site: blocks.1.resid_pre, positions: [last] }\nseeds: [4]\n",
+      ),
+    );
+    expect(c!.spec).toEqual({
+      kind: "causal",
+      model: null,
+      task: { builtin: "induction", options: {}, family: null, n: 128, test: 64, heldOut: [], seed: 4 },
+      method: {
+        _tag: "das",
+        variable: "Q",
+        site: "blocks.1.resid_pre",
+        positions: ["last"],
+        rank: 1,
+        parametrization: "cayley",
+        steps: 200,
+        lr: 1e-3,
+        batchSize: 32,
+        warmup: 0.1,
+        controls: true,
+      },
+      runtime: { threads: 1 },
+      seed: 4,
+    });
+    const plain = cells(write("p.yaml", base));
+    const tagged = cells(write("t.yaml", `kind: circuit\n${base}`));
+    expect(tagged.map((x) => x.specHash)).toEqual(plain.map((x) => x.specHash));
+  });
+
+  it("a circuit field in a causal file, or a causal method in a circuit file, is an error naming the field", () => {
+    const r = load(
+      write(
+        "x.yaml",
+        "kind: causal\ntask: { builtin: induction }\nmethod: { _tag: iia, alignment: query }\nablation: zero\n",
+      ),
+    );
+    expect(Either.isLeft(r) && r.left.message).toMatch(/x.yaml: ablation/);
+    const s = load(
+      write(
+        "y.yaml",
+        "model: builtin:induction\ntask: { n: 8 }\nmethod: { _tag: das, variable: Q, site: s, positions: [last] }\n",
+      ),
+    );
+    expect(Either.isLeft(s) && s.left.message).toMatch(/y.yaml: method/);
   });
 });

@@ -1,0 +1,124 @@
+import { Alignment, PositionSpec, SubspaceSpec } from "@patchbay/causal";
+import { Schema } from "effect";
+
+/**
+ * Causal-abstraction experiments (`kind: causal`): a causal task (high-level model + counterfactual
+ * family), a network (default: the task's own), and a method — IIA of a fixed alignment, an IIA
+ * sweep over (site, position), or DAS with its controls. Same file format, sweeps, seeds, store
+ * and reports as circuit experiments.
+ */
+const Int = Schema.Int;
+const PositiveInt = Schema.Int.pipe(Schema.positive());
+
+export const CausalTaskSpec = Schema.Struct({
+  builtin: Schema.String.annotations({ description: "a causal task: induction, linear-toy" }),
+  options: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), {
+    default: () => ({}),
+  }).annotations({
+    description: "task options (induction: vocabSize, blockLen; linear-toy: dModel, values, scale, seed)",
+  }),
+  family: Schema.optional(Schema.String).annotations({
+    description:
+      "the counterfactual family (which variables move, how sources are drawn); default: the task's first",
+  }),
+  n: Schema.optionalWith(PositiveInt, { default: () => 128 }).annotations({
+    description: "counterfactual pairs: evaluated (iia, iia-sweep) or trained on (das)",
+  }),
+  test: Schema.optionalWith(PositiveInt, { default: () => 64 }).annotations({
+    description: "das: unseen pairs of the same family, and pairs per held-out family",
+  }),
+  heldOut: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }).annotations({
+    description: "other families to evaluate on (held-out counterfactual families)",
+  }),
+  seed: Schema.optional(Int).annotations({ description: "data seed; default: the cell's seed" }),
+}).annotations({ identifier: "CausalTask", title: "causal task" });
+
+export const Sites = Schema.Union(
+  Schema.Literal("resid").annotations({
+    description: "blocks.l.resid_pre for every layer, then the last resid_post",
+  }),
+  Schema.NonEmptyArray(Schema.String),
+);
+
+export const CausalMethod = Schema.Union(
+  Schema.TaggedStruct("iia", {
+    alignment: Schema.Union(
+      Schema.String.annotations({
+        description:
+          "a named alignment of the builtin task (induction: query, queryWrongSubspace, queryWrongPosition, output)",
+      }),
+      Alignment,
+    ),
+    rotations: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), {
+      default: () => ({}),
+    }).annotations({
+      description: "rotation artifacts (from a das cell) per variable, for alignments with subspace {rank}",
+    }),
+  }).annotations({ title: "IIA of a fixed alignment" }),
+  Schema.TaggedStruct("iia-sweep", {
+    variable: Schema.String,
+    sites: Schema.optionalWith(Sites, { default: () => "resid" as const }),
+    positions: Schema.optionalWith(Schema.Union(Schema.Literal("all"), Schema.NonEmptyArray(PositionSpec)), {
+      default: () => "all" as const,
+    }).annotations({ description: '"all" (every position; prompts of equal length) or position specs' }),
+    subspace: Schema.optionalWith(SubspaceSpec, { default: () => "full" as const }),
+    heads: Schema.optional(Schema.Array(Int)),
+  }).annotations({ title: "IIA over (site, position), MIB aggregation" }),
+  Schema.TaggedStruct("das", {
+    variable: Schema.String,
+    site: Schema.String,
+    positions: Schema.NonEmptyArray(PositionSpec),
+    heads: Schema.optional(Schema.Array(Int)),
+    rank: Schema.optionalWith(PositiveInt, { default: () => 1 }).annotations({
+      description: "k, the subspace size (boundless learns it instead)",
+    }),
+    parametrization: Schema.optionalWith(Schema.Literal("cayley", "householder", "expm", "retraction"), {
+      default: () => "cayley" as const,
+    }),
+    steps: Schema.optionalWith(PositiveInt, { default: () => 200 }),
+    lr: Schema.optionalWith(Schema.Number.pipe(Schema.positive()), { default: () => 1e-3 }),
+    batchSize: Schema.optionalWith(PositiveInt, { default: () => 32 }),
+    warmup: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 1)), { default: () => 0.1 }).annotations(
+      {
+        description: "fraction of steps with linear warmup",
+      },
+    ),
+    boundless: Schema.optional(
+      Schema.Struct({
+        sizePenalty: Schema.optionalWith(Schema.Number.pipe(Schema.nonNegative()), { default: () => 0 }),
+        lr: Schema.optionalWith(Schema.Number.pipe(Schema.positive()), { default: () => 1e-2 }),
+        from: Schema.optionalWith(Schema.Number.pipe(Schema.positive()), { default: () => 50 }),
+        to: Schema.optionalWith(Schema.Number.pipe(Schema.positive()), { default: () => 0.1 }),
+        schedule: Schema.optionalWith(Schema.Literal("linear", "exponential"), {
+          default: () => "linear" as const,
+        }),
+      }),
+    ).annotations({ description: "Boundless DAS: a learned sigmoid boundary over the rotated coordinates" }),
+    controls: Schema.optionalWith(Schema.Boolean, { default: () => true }).annotations({
+      description: "random-init model, random rotation, full component, held-out families",
+    }),
+  }).annotations({ title: "distributed alignment search" }),
+);
+export type CausalMethod = typeof CausalMethod.Type;
+
+/** The normalized spec of a causal cell (what the cell id hashes and a worker receives). */
+export interface CausalCellSpec {
+  readonly kind: "causal";
+  /** a model path or builtin; null: the causal task's own network */
+  readonly model: string | null;
+  readonly task: {
+    readonly builtin: string;
+    readonly options: Readonly<Record<string, unknown>>;
+    readonly family: string | null;
+    readonly n: number;
+    readonly test: number;
+    readonly heldOut: readonly string[];
+    readonly seed: number;
+  };
+  readonly method: CausalMethod;
+  readonly runtime: { readonly threads: number };
+  readonly seed: number;
+}
+
+export const isCausalSpec = <S extends object>(s: S | CausalCellSpec): s is CausalCellSpec =>
+  (s as { readonly kind?: unknown }).kind === "causal";
