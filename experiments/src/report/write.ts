@@ -54,7 +54,8 @@ export const decodeManifest = (v: unknown, file: string): Effect.Effect<RunManif
     if (isObject(t) && typeof t.seconds === "number") cellSeconds[id] = t.seconds;
   return Effect.succeed({
     runId: v.runId,
-    spec: v.spec,
+    // a test fixture carries the spec; the run store names the experiment file (path, name, sha256)
+    spec: v.spec ?? v.experiment,
     cells,
     ...(timings ? { timings } : {}),
     ...(Object.keys(cellSeconds).length > 0 ? { cellSeconds } : {}),

@@ -103,12 +103,16 @@ const prepare = (input: CausalCellInput): Effect.Effect<Prepared, PatchbayError,
     }
     const family = familyOf(task, spec.task.family ?? undefined);
     const seed = spec.task.seed;
-    // three disjoint streams: evaluated/trained pairs, test pairs, each held-out family
+    // disjoint streams: evaluated/trained pairs, test pairs (das), each held-out family (das, iia)
+    const m = spec.method;
     const { main, test, heldOut } = yield* attempt(() => ({
       main: counterfactuals(task.model, family, { n: spec.task.n, seed }),
-      test: counterfactuals(task.model, family, { n: spec.task.test, seed: seed + 1_000_003 }),
+      test:
+        m._tag === "das"
+          ? counterfactuals(task.model, family, { n: spec.task.test, seed: seed + 1_000_003 })
+          : [],
       heldOut: Object.fromEntries(
-        spec.task.heldOut.map((name, i) => [
+        (m._tag === "iia-sweep" ? [] : spec.task.heldOut).map((name, i) => [
           name,
           counterfactuals(task.model, familyOf(task, name), {
             n: spec.task.test,
@@ -225,10 +229,13 @@ export const runCausalCell = (
       let dasOut: CausalCellResult["das"] = null;
       if (m._tag === "iia") {
         const alignment = yield* alignmentOf(p, m.alignment);
+        // accuracy on the main family; held-out families appear in perFamily
+        const all = [...p.main, ...Object.values(p.heldOut).flat()];
         const r = yield* mapCausal(
-          iia(p.sessions, p.model, task, alignment, p.main, { rotations: p.rotations }),
+          iia(p.sessions, p.model, task, alignment, all, { rotations: p.rotations }),
         );
-        iiaOut = { accuracy: r.accuracy, n: r.n, perFamily: r.perFamily };
+        const main = r.correct.slice(0, p.main.length).filter(Boolean).length / p.main.length;
+        iiaOut = { accuracy: main, n: p.main.length, perFamily: r.perFamily };
       } else if (m._tag === "iia-sweep") {
         const positions = m.positions === "all" ? yield* allPositions(p) : [...m.positions];
         const r = yield* mapCausal(

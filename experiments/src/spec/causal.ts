@@ -28,7 +28,7 @@ export const CausalTaskSpec = Schema.Struct({
     description: "das: unseen pairs of the same family, and pairs per held-out family",
   }),
   heldOut: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }).annotations({
-    description: "other families to evaluate on (held-out counterfactual families)",
+    description: "other families to evaluate on (held-out counterfactual families; das and iia)",
   }),
   seed: Schema.optional(Int).annotations({ description: "data seed; default: the cell's seed" }),
 }).annotations({ identifier: "CausalTask", title: "causal task" });
