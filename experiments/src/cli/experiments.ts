@@ -262,7 +262,11 @@ const causalSummary = (s: RunSummary, keys: readonly string[]): string => {
   const right = new Set(
     header.map((_, i) => i).filter((i) => i === 0 || (i >= 4 + keys.length && i !== 5 + keys.length)),
   );
-  return table(header, rows, right);
+  // drop the columns no cell of this run fills (an iia run has no DAS or MIB columns)
+  const keep = header.map((_, i) => i < 4 + keys.length || rows.some((r) => r[i] !== "—" && r[i] !== ""));
+  const pick = <T>(xs: readonly T[]) => xs.filter((_, i) => keep[i]);
+  const kept = header.map((_, i) => i).filter((i) => keep[i]);
+  return table(pick(header), rows.map(pick), new Set(kept.flatMap((i, j) => (right.has(i) ? [j] : []))));
 };
 
 export const summaryTable = (s: RunSummary): string => {

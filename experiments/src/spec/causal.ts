@@ -11,11 +11,12 @@ const Int = Schema.Int;
 const PositiveInt = Schema.Int.pipe(Schema.positive());
 
 export const CausalTaskSpec = Schema.Struct({
-  builtin: Schema.String.annotations({ description: "a causal task: induction, linear-toy" }),
+  builtin: Schema.String.annotations({ description: "a causal task: induction, reverse, linear-toy" }),
   options: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), {
     default: () => ({}),
   }).annotations({
-    description: "task options (induction: vocabSize, blockLen; linear-toy: dModel, values, scale, seed)",
+    description:
+      "task options (induction: vocabSize, blockLen; reverse: maxLen, minLen; linear-toy: dModel, values, scale, seed)",
   }),
   family: Schema.optional(Schema.String).annotations({
     description:
@@ -45,7 +46,7 @@ export const CausalMethod = Schema.Union(
     alignment: Schema.Union(
       Schema.String.annotations({
         description:
-          "a named alignment of the builtin task (induction: query, queryWrongSubspace, queryWrongPosition, output)",
+          "a named alignment of the builtin task (induction: query, queryWrongSubspace, queryWrongPosition, output; reverse: opp, length, oppWrongSubspace, lengthTooEarly)",
       }),
       Alignment,
     ),

@@ -55,5 +55,6 @@ export * from "./das/rotation/index.ts";
 export { type DasData, type DasReport, dasWithControls } from "./controls/controls.ts";
 export { type InductionCausalOptions, inductionAlignments, inductionCausalTask } from "./zoo/induction.ts";
 export { type LinearToyOptions, linearToy } from "./zoo/linear.ts";
+export { type ReverseCausalOptions, reverseCausalTask } from "./zoo/reverse.ts";
 export { type CausalBuiltin, causalBuiltin, causalBuiltinNames } from "./zoo/registry.ts";
 export type { Model } from "./iia/interchange.ts";

@@ -1,10 +1,12 @@
-import { makeSessionCache, type SessionCache } from "@patchbay/core";
+import { makeSessionCache, mulberry32, type SessionCache } from "@patchbay/core";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
+import { causalModel, run, type Setting } from "../model/causal-model.ts";
 import { counterfactuals } from "../model/counterfactuals.ts";
 import { familyOf } from "../task/task.ts";
 import { inductionAlignments, inductionCausalTask } from "../zoo/induction.ts";
 import { linearToy } from "../zoo/linear.ts";
+import { reverseCausalTask } from "../zoo/reverse.ts";
 import { iia } from "./iia.ts";
 import { iiaSweep, mibSummary } from "./sweep.ts";
 
@@ -130,5 +132,59 @@ describe("multi-variable interchanges", () => {
     expect(r.swapped.accuracy).toBeLessThan(0.1);
     // both interventions write X's plane (the second from Y's source): Y never moves
     expect(r.onlyX.accuracy).toBeLessThan(0.3);
+  });
+});
+
+describe("IIA on the compiled reverse model (tracr's make_reverse: length → opp → copy)", () => {
+  const { task, network, alignments } = reverseCausalTask();
+  it("OPP (after m0) and L (between a0 and m0) align to their blocks with IIA ≥ 0.95; wrong places score low", async () => {
+    const opp = counterfactuals(task.model, familyOf(task, "opp"), { n: 64, seed: 1 });
+    const len = counterfactuals(task.model, familyOf(task, "length"), { n: 64, seed: 2 });
+    const held = counterfactuals(task.model, familyOf(task, "opp-same-tokens"), { n: 64, seed: 3 });
+    const r = await withCache((cache) =>
+      Effect.all({
+        opp: iia(cache, network, task, alignments.opp, opp),
+        length: iia(cache, network, task, alignments.length, len),
+        heldOut: iia(cache, network, task, alignments.opp, held),
+        oppWrong: iia(cache, network, task, alignments.oppWrongSubspace, opp),
+        lengthEarly: iia(cache, network, task, alignments.lengthTooEarly, len),
+      }),
+    );
+    console.log(
+      `reverse IIA: ${Object.entries(r)
+        .map(([k, v]) => `${k} ${v.accuracy.toFixed(3)}`)
+        .join(", ")}`,
+    );
+    expect(r.opp.accuracy).toBeGreaterThanOrEqual(0.95);
+    expect(r.length.accuracy).toBeGreaterThanOrEqual(0.95);
+    expect(r.heldOut.accuracy).toBeGreaterThanOrEqual(0.95);
+    expect(r.oppWrong.accuracy).toBeLessThan(0.3);
+    expect(r.lengthEarly.accuracy).toBeLessThan(0.3);
+  });
+
+  it("IIA tells hypotheses apart: 'OPP = L + 1 − J' predicts the same outputs, but not the length counterfactuals", async () => {
+    // the same variables, with the plausible-looking but wrong mechanism for OPP
+    const vars = [...task.model.variables.values()].map((v) =>
+      v.name === "OPP"
+        ? {
+            ...v,
+            parents: ["L", "J"],
+            mechanism: (s: Setting) => {
+              const o = (s.L as number) + 1 - (s.J as number);
+              return o >= 1 ? o : null;
+            },
+          }
+        : v,
+    );
+    const alt = causalModel({ name: "reverse-alt", variables: vars, output: "Y", sample: task.model.sample });
+    const altTask = { ...task, model: alt };
+    const u = mulberry32(11);
+    for (let i = 0; i < 200; i++) {
+      const x = task.model.sample(u);
+      expect(run(alt, x).Y).toBe(run(task.model, x).Y);
+    }
+    const len = counterfactuals(alt, familyOf(altTask, "length"), { n: 64, seed: 2 });
+    const r = await withCache((cache) => iia(cache, network, altTask, alignments.length, len));
+    expect(r.accuracy).toBeLessThan(0.3);
   });
 });

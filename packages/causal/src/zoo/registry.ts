@@ -4,9 +4,10 @@ import { fail } from "../model/errors.ts";
 import type { CausalTask } from "../task/task.ts";
 import { inductionAlignments, inductionCausalTask } from "./induction.ts";
 import { linearToy } from "./linear.ts";
+import { reverseCausalTask } from "./reverse.ts";
 
 /**
- * Causal tasks by name, for experiment files (`task: {builtin: induction, options: {…}}`): the
+ * Causal tasks by name, for experiment files (`task: {builtin: induction, options: {…}}`; induction, reverse, linear-toy): the
  * task, the network whose mechanism it describes, and named alignments (the true one and
  * deliberately wrong ones) to evaluate.
  */
@@ -47,6 +48,16 @@ const builtins: Record<string, (o: Options) => CausalBuiltin> = {
       ...(blockLen !== undefined ? { blockLen } : {}),
     });
     return { task: t.task, network: t.network(), alignments: inductionAlignments(t.vocabSize, t.blockLen) };
+  },
+  reverse: (o) => {
+    checkKeys("reverse", o, ["maxLen", "minLen"]);
+    const maxLen = intOption("reverse", o, "maxLen", 2);
+    const minLen = intOption("reverse", o, "minLen", 1);
+    const t = reverseCausalTask({
+      ...(maxLen !== undefined ? { maxLen } : {}),
+      ...(minLen !== undefined ? { minLen } : {}),
+    });
+    return { task: t.task, network: t.network, alignments: t.alignments };
   },
   "linear-toy": (o) => {
     checkKeys("linear-toy", o, ["dModel", "values", "scale", "seed"]);
