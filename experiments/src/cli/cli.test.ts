@@ -70,5 +70,14 @@ describe("patchbay circuit / demo (the full CLI)", () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain("ROC AUC");
     expect(r.stdout).toMatch(/acdc\(τ=0\.5, normal\)\s+4\s+4\s+1\.000\s+1\.000\s+1\.000/);
+    // the causal half: Q is found at the query position until layer 1, DAS beats its controls
+    expect(r.stdout).toMatch(/best blocks\.[01]\.resid_pre @ 7/);
+    const das = /IIA test ([\d.]+); controls: random-init model ([\d.]+), random rotation ([\d.]+)/.exec(
+      r.stdout,
+    );
+    expect(das).not.toBeNull();
+    expect(Number(das![1])).toBeGreaterThanOrEqual(0.95);
+    expect(Number(das![2])).toBeLessThan(0.4);
+    expect(Number(das![3])).toBeLessThan(0.2);
   });
 });
