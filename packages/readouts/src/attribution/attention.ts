@@ -1,0 +1,61 @@
+import { InputError, type RuntimeError, runPlan, type SessionCache } from "@patchbay/core";
+import { Effect } from "effect";
+import { checkFinite, type Model, plan } from "./input-site.ts";
+import { attentionRollout } from "./rollout.ts";
+import type { AttentionData, AttentionSpec } from "./spec.ts";
+
+/**
+ * Attention patterns of every layer and head (the engine's `blocks.l.attn.pattern`, TransformerLens
+ * attn.hook_pattern: softmax over keys of the masked scores, [batch, head, pos, key_pos]) and
+ * their rollout (./rollout.ts), as plain arrays trimmed to each prompt's own length.
+ */
+export interface AttentionExample {
+  readonly ids: number[];
+  /** [layer][head][query][key] (spec.patterns). */
+  readonly patterns?: number[][][][];
+  /** rollout_l [layer][query][key]; the last layer's is the full rollout (spec.rollout). */
+  readonly rollout?: number[][][];
+}
+
+export interface AttentionResult {
+  readonly kind: "attention";
+  readonly residualWeight: number;
+  readonly examples: AttentionExample[];
+}
+
+export const attentionPatterns = (
+  cache: SessionCache,
+  model: Model,
+  spec: AttentionSpec,
+  data: AttentionData,
+): Effect.Effect<AttentionResult, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    if (data.prompts.length === 0)
+      return yield* Effect.fail(
+        new InputError({ field: "data.prompts", expected: "at least one prompt", found: "[]" }),
+      );
+    const c = model.config;
+    const sites = Array.from({ length: c.nLayers }, (_, l) => `blocks.${l}.attn.pattern`);
+    const out = yield* runPlan(cache, model, plan({ captures: sites }), data.prompts);
+    const H = c.nHeads;
+    const P = out.lengths.reduce((a, b) => Math.max(a, b), 0);
+    const examples = data.prompts.map((ids, b): AttentionExample => {
+      const n = out.lengths[b]!;
+      // pattern [B, H, P, P] → [H][n][n] for example b
+      const patterns = sites.map((s) => {
+        const a = out.sites.get(s)!.data;
+        checkFinite(a, `data.prompts[${b}]`, `attention patterns at ${s}`);
+        return Array.from({ length: H }, (_, h) =>
+          Array.from({ length: n }, (_, q) =>
+            Array.from({ length: n }, (_, k) => a[((b * H + h) * P + q) * P + k]!),
+          ),
+        );
+      });
+      return {
+        ids: [...ids],
+        ...(spec.patterns ? { patterns } : {}),
+        ...(spec.rollout ? { rollout: attentionRollout(patterns, spec.residualWeight) } : {}),
+      };
+    });
+    return { kind: "attention", residualWeight: spec.residualWeight, examples };
+  });

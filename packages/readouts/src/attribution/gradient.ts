@@ -1,0 +1,65 @@
+import { gradLabel, type InputError, type RuntimeError, runPlan, type SessionCache } from "@patchbay/core";
+import { Effect } from "effect";
+import { checkFinite, type Model, plan, tiledBinding } from "./input-site.ts";
+import type { AttributionMetricKind, InputExample } from "./spec.ts";
+
+/**
+ * The plain gradient and gradient × input (Shrikumar et al. 2016; Simonyan et al. 2013) at an
+ * input site, from one engine run of the clean prompt: the site is a gradient leaf, so
+ * g = ∂F/∂x [P, d] comes from the engine's backward graph with everything upstream fixed, and x
+ * [P, d] is captured in the same run.
+ *
+ *   gradient_p          = ‖g_p‖₂                         (saliency of token p)
+ *   gradient×input_p    = Σ_i x_{p,i} · g_{p,i}          (first-order Taylor term of removing x_p)
+ */
+export interface InputGradient {
+  /** F(x). */
+  readonly metric: number;
+  /** x [P, d]. */
+  readonly x: Float32Array;
+  /** ∂F/∂x [P, d]. */
+  readonly grad: Float32Array;
+}
+
+export const inputGradient = (
+  cache: SessionCache,
+  model: Model,
+  site: string,
+  kind: AttributionMetricKind,
+  ex: InputExample,
+  field = "examples[0]",
+): Effect.Effect<InputGradient, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const out = yield* runPlan(
+      cache,
+      model,
+      plan({ captures: [site], metric: { kind }, gradients: [{ _tag: "site", site }] }),
+      [ex.ids],
+      { metric: tiledBinding(ex, 1) },
+    );
+    const metric = out.metric!.perExample[0]!;
+    const grad = out.grads.get(gradLabel({ _tag: "site", site }))!.data;
+    checkFinite([metric], `${field}.metric`, "metric value");
+    checkFinite(grad, `${field}.gradient`, "gradient");
+    return { metric, x: out.sites.get(site)!.data, grad };
+  });
+
+/** ‖g_p‖₂ per token: g [P, d] → [P]. */
+export const gradientNorms = (g: Float32Array, P: number, d: number): number[] =>
+  Array.from({ length: P }, (_, p) => {
+    let s = 0;
+    for (let i = 0; i < d; i++) s += g[p * d + i]! ** 2;
+    return Math.sqrt(s);
+  });
+
+/** Σ_i x_{p,i}·g_{p,i} per token: x, g [P, d] → [P]. */
+export const gradientTimesInput = (x: Float32Array, g: Float32Array, P: number, d: number): number[] =>
+  Array.from({ length: P }, (_, p) => {
+    let s = 0;
+    for (let i = 0; i < d; i++) s += x[p * d + i]! * g[p * d + i]!;
+    return s;
+  });
+
+/** [P, d] → number[P][d]. */
+export const rows = (v: ArrayLike<number>, P: number, d: number): number[][] =>
+  Array.from({ length: P }, (_, p) => Array.from({ length: d }, (_, i) => v[p * d + i]!));

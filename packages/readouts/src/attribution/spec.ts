@@ -1,0 +1,129 @@
+import { Schema } from "effect";
+
+/**
+ * Attribution methods as data (issue 8 item 3). Each spec is a serialisable effect Schema whose
+ * defaults are filled by decoding (`Schema.decodeUnknownSync(InputAttributionSpec)({})`); the
+ * data a method runs on (token ids, metric positions, answers) is passed beside it.
+ */
+
+/** The metric kinds of the engine (logit-diff, prob-diff, logprob, prob, cross-entropy, kl). */
+export const AttributionMetricKind = Schema.Literal(
+  "logit-diff",
+  "prob-diff",
+  "logprob",
+  "prob",
+  "cross-entropy",
+  "kl",
+);
+export type AttributionMetricKind = typeof AttributionMetricKind.Type;
+
+/**
+ * The baseline x′ of integrated gradients and occlusion, at the input site:
+ *   zero     x′ = 0
+ *   token    x′ = the input site's value on the prompt [t, t, …, t] (e.g. BOS or pad); at "embed"
+ *            that is W_E[t] at every position, at "resid_pre" W_E[t] + W_pos[p]
+ *   prompt   x′ = the input site's value on the example's own `baseline` prompt (a corrupted
+ *            prompt of the same length)
+ */
+export const Baseline = Schema.Union(
+  Schema.TaggedStruct("zero", {}),
+  Schema.TaggedStruct("token", { token: Schema.Int.pipe(Schema.nonNegative()) }),
+  Schema.TaggedStruct("prompt", {}),
+);
+export type Baseline = typeof Baseline.Type;
+
+export const InputMethod = Schema.Literal(
+  "gradient",
+  "gradient-x-input",
+  "integrated-gradients",
+  "occlusion",
+);
+export type InputMethod = typeof InputMethod.Type;
+
+/**
+ * Input attribution over the tokens of a prompt, for a metric F of the engine.
+ *
+ * `input` says what x is:
+ *   "embed"      the token embedding W_E[ids] alone (TransformerLens hook_embed). For models with
+ *                learned positions the positional embedding is held at its value: attributions
+ *                are to the tokens, and F(x′) keeps the positions (Captum's layer IG on the word
+ *                embeddings does the same). The default.
+ *   "resid_pre"  the summed input blocks.0.resid_pre = W_E[ids] (+ W_pos): the zero baseline then
+ *                removes the positions too.
+ * `rule` is the quadrature of IG over α ∈ [0, 1] with K = `steps` intervals, α_k = k/K:
+ *   "trapezoid"  (1/K)(½g_0 + g_1 + … + g_{K−1} + ½g_K)   error O(1/K²); the default
+ *   "right"      (1/K)(g_1 + … + g_K)                      error O(1/K); K = 1 with the zero
+ *                                                          baseline is gradient × input
+ * `batchSize` bounds the rows of one engine run (the K + 1 interpolation points, or the P
+ * occluded prompts, are run in chunks of at most this many).
+ * `vectors` adds the per-dimension values ([pos][d]) of the gradient and of IG to the result.
+ */
+export const InputAttributionSpec = Schema.Struct({
+  metric: Schema.optionalWith(AttributionMetricKind, { default: () => "logit-diff" as const }),
+  input: Schema.optionalWith(Schema.Literal("embed", "resid_pre"), { default: () => "embed" as const }),
+  methods: Schema.optionalWith(Schema.Array(InputMethod), {
+    default: () => ["gradient", "gradient-x-input", "integrated-gradients", "occlusion"] as const,
+  }),
+  baseline: Schema.optionalWith(Baseline, { default: () => ({ _tag: "zero" as const }) }),
+  steps: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 50 }),
+  rule: Schema.optionalWith(Schema.Literal("trapezoid", "right"), { default: () => "trapezoid" as const }),
+  batchSize: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 64 }),
+  vectors: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+});
+export type InputAttributionSpec = typeof InputAttributionSpec.Type;
+
+/**
+ * Direct logit attribution: which components to report. The embeddings, the biases and the final
+ * norm's bias are always reported (they make the terms sum to the logit difference).
+ */
+export const DlaSpec = Schema.Struct({
+  heads: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  mlps: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  neurons: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+});
+export type DlaSpec = typeof DlaSpec.Type;
+
+/**
+ * Attention patterns (every layer and head) and attention rollout (Abnar & Zuidema 2020):
+ *   Â_l = rownorm(½·mean_h A_l + ½·I),   rollout_l = Â_l ⋯ Â_0
+ * `residualWeight` is the ½ on I (0 gives the plain product of head-mean patterns).
+ */
+export const AttentionSpec = Schema.Struct({
+  patterns: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  rollout: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  residualWeight: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 1)), { default: () => 0.5 }),
+});
+export type AttentionSpec = typeof AttentionSpec.Type;
+
+/** One prompt of input attribution, with its metric binding (the engine's MetricBinding, per slot). */
+export interface InputExample {
+  /** Token ids [P]. */
+  readonly ids: readonly number[];
+  /** Metric positions [n]. */
+  readonly positions: readonly number[];
+  /** Answer id per metric position [n]. */
+  readonly answers: readonly number[];
+  /** Wrong id per metric position [n] (logit-diff, prob-diff). */
+  readonly wrong?: readonly number[];
+  /** kl: reference logits [n][d_vocab] at the metric positions. */
+  readonly reference?: readonly (readonly number[])[];
+  /** The baseline prompt [P] when spec.baseline is { _tag: "prompt" }. */
+  readonly baseline?: readonly number[];
+}
+
+export interface InputAttributionData {
+  readonly examples: readonly InputExample[];
+}
+
+/** A batch for DLA and attention: prompts (ragged), and for DLA the metric slots per prompt. */
+export interface DlaData {
+  readonly prompts: readonly (readonly number[])[];
+  readonly positions: readonly (readonly number[])[];
+  readonly answers: readonly (readonly number[])[];
+  /** When absent, the direction is the answer's unembedding alone (the answer logit). */
+  readonly wrong?: readonly (readonly number[])[];
+}
+
+export interface AttentionData {
+  readonly prompts: readonly (readonly number[])[];
+}
