@@ -1,3 +1,4 @@
+import { mibSummary } from "@patchbay/causal";
 import { createHash } from "node:crypto";
 import {
   compareToTruth,
@@ -124,21 +125,8 @@ export const iiaGridOf = (
   positions: readonly string[],
   grid: readonly (readonly number[])[],
 ): IiaGrid => {
-  const perLayer = grid.map((row) => Math.max(...row));
-  let best = { site: sites[0] ?? "", position: positions[0] ?? "", iia: Number.NEGATIVE_INFINITY };
-  for (const [i, row] of grid.entries())
-    for (const [j, v] of row.entries())
-      if (v > best.iia) best = { site: sites[i]!, position: positions[j]!, iia: v };
-  return {
-    variable,
-    sites,
-    positions,
-    grid,
-    perLayer,
-    mean: perLayer.reduce((a, b) => a + b, 0) / (perLayer.length || 1),
-    max: Math.max(...perLayer),
-    best,
-  };
+  const { n: _n, ...g } = mibSummary(variable, sites, positions, grid, 0);
+  return g;
 };
 
 const causalBase = (method: string, spec: unknown, cellId: string) => ({

@@ -1,33 +1,19 @@
+import type { SweepResult } from "@patchbay/causal";
+import type { ModelInfo } from "./types.ts";
+
+/** method iia-sweep: causal's SweepResult without its example count (the cell's dataset has it). */
+export type IiaGrid = Omit<SweepResult, "n">;
+
 /**
  * The result of one causal-abstraction cell (kind "causal"), as written to the results store:
  * keys in a fixed order, no timestamps, so the same cell gives byte-identical files.
  */
-export interface IiaGrid {
-  readonly variable: string;
-  /** row labels: one site per row (usually one per layer) */
-  readonly sites: readonly string[];
-  /** column labels: position specs ("last", "3", "tok7+1") */
-  readonly positions: readonly string[];
-  /** [site][position] IIA */
-  readonly grid: readonly (readonly number[])[];
-  /** MIB's causal variable track: max over positions per layer, then mean and max over layers */
-  readonly perLayer: readonly number[];
-  readonly mean: number;
-  readonly max: number;
-  readonly best: { readonly site: string; readonly position: string; readonly iia: number };
-}
-
 export interface CausalCellResult {
   readonly kind: "causal";
   readonly patchbayVersion: string;
   readonly cellId: string;
   readonly spec: unknown;
-  readonly model: {
-    readonly name: string;
-    readonly weightsHash: string;
-    readonly nLayers: number;
-    readonly nHeads: number;
-  };
+  readonly model: ModelInfo;
   /** hash and size of the counterfactual data (train + test + held-out) */
   readonly dataset: { readonly hash: string; readonly examples: number };
   /** "iia" | "iia-sweep" | "das" */

@@ -3,18 +3,21 @@
  * the same cell gives byte-identical files; timestamps live only in the manifest). The report,
  * the tables (JSONL / Arrow) and remote workers all read and write this shape.
  */
+/** The model a cell ran on: its name, the hash of its weights and its shape. */
+export interface ModelInfo {
+  readonly name: string;
+  readonly weightsHash: string;
+  readonly nLayers: number;
+  readonly nHeads: number;
+}
+
 export interface CellResult {
   readonly patchbayVersion: string;
   /** content hash of (normalized cell spec, model-weights hash, dataset hash, patchbay version) */
   readonly cellId: string;
   /** the normalized cell spec (the experiment with every sweep axis fixed) */
   readonly spec: unknown;
-  readonly model: {
-    readonly name: string;
-    readonly weightsHash: string;
-    readonly nLayers: number;
-    readonly nHeads: number;
-  };
+  readonly model: ModelInfo;
   readonly dataset: { readonly hash: string; readonly examples: number };
   readonly method: string;
   /** every edge of the layout, in layout order: name, score (null when unscored), in the circuit */

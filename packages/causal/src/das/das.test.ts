@@ -15,18 +15,19 @@ import { loadRotation, rotationArtifact, saveRotation } from "./artifact.ts";
 const withCache = <A, E>(f: (cache: SessionCache) => Effect.Effect<A, E>): Promise<A> =>
   Effect.runPromise(Effect.scoped(Effect.flatMap(makeSessionCache("causal-das-test", { threads: 1 }), f)));
 
-describe("DAS on a linear toy network recovers the planted subspace", () => {
-  const toy = linearToy();
-  const D = toy.dModel;
-  const train = counterfactuals(toy.task.model, toy.task.families[0]!, { n: 128, seed: 1 });
-  const test = counterfactuals(toy.task.model, toy.task.families[0]!, { n: 64, seed: 2 });
-  const entry: VariableAlignment = {
-    variable: "X",
-    site: "blocks.0.resid_post",
-    positions: ["last"],
-    subspace: { rank: 2 },
-  };
+// the linear toy (X and Y on planted planes); DAS learns X's plane at the residual stream
+const toy = linearToy();
+const D = toy.dModel;
+const train = counterfactuals(toy.task.model, toy.task.families[0]!, { n: 128, seed: 1 });
+const test = counterfactuals(toy.task.model, toy.task.families[0]!, { n: 64, seed: 2 });
+const entry: VariableAlignment = {
+  variable: "X",
+  site: "blocks.0.resid_post",
+  positions: ["last"],
+  subspace: { rank: 2 },
+};
 
+describe("DAS on a linear toy network recovers the planted subspace", () => {
   for (const parametrization of ["cayley", "householder", "expm", "retraction"] as const) {
     it(`${parametrization}: IIA ≥ 0.95 on held-out pairs and the learned rows span the planted plane`, async () => {
       const r = await withCache((cache) =>
@@ -58,17 +59,6 @@ describe("DAS on a linear toy network recovers the planted subspace", () => {
 });
 
 describe("Boundless DAS and rotation artifacts", () => {
-  const toy = linearToy();
-  const D = toy.dModel;
-  const train = counterfactuals(toy.task.model, toy.task.families[0]!, { n: 128, seed: 1 });
-  const test = counterfactuals(toy.task.model, toy.task.families[0]!, { n: 64, seed: 2 });
-  const entry: VariableAlignment = {
-    variable: "X",
-    site: "blocks.0.resid_post",
-    positions: ["last"],
-    subspace: { rank: 2 },
-  };
-
   it("boundless: a learned sigmoid boundary (T annealed 50 → 0.1) finds a small subspace that carries X", async () => {
     const r = await withCache((cache) =>
       Effect.gen(function* () {
