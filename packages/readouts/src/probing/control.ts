@@ -1,0 +1,31 @@
+import { mulberry32 } from "@patchbay/core";
+
+/**
+ * The control task of Hewitt & Liang (2019): every word type (here a token id, or any integer key
+ * the dataset gives per row) gets one random label from the task's label set, fixed for the whole
+ * dataset. A probe that scores well on it memorises types rather than reading the property, so
+ *   selectivity = acc_heldout(task) − acc_heldout(control)
+ * measures how much of the task accuracy the representation, not the probe, is responsible for.
+ *
+ * "uniform" draws each type's label uniformly from the label set; "empirical" draws it from the
+ * task labels' empirical distribution (Hewitt & Liang's choice, which keeps the class balance).
+ * Types are visited in increasing order, so the labelling depends only on (types, labels, seed).
+ */
+export const controlLabels = (
+  types: readonly number[],
+  labels: readonly number[],
+  seed: number,
+  sampling: "uniform" | "empirical",
+): number[] => {
+  const set = [...new Set(labels)].sort((a, b) => a - b);
+  const rand = mulberry32(seed ^ 0x3c6ef372);
+  const byType = new Map<number, number>();
+  for (const t of [...new Set(types)].sort((a, b) => a - b)) {
+    const pick =
+      sampling === "uniform"
+        ? set[Math.floor(rand() * set.length)]!
+        : labels[Math.floor(rand() * labels.length)]!;
+    byType.set(t, pick);
+  }
+  return types.map((t) => byType.get(t)!);
+};

@@ -1,0 +1,189 @@
+import {
+  InputError,
+  type Intervention,
+  lookupSite,
+  type ModelConfig,
+  type PlanValues,
+  type RuntimeError,
+  runPlan,
+  type SessionCache,
+  type Weights,
+} from "@patchbay/core";
+import { Effect } from "effect";
+import type { ProbeData } from "./spec.ts";
+
+/**
+ * Features for probing, captured through the engine: for every (prompt b, position p) of the
+ * dataset, the row x = site[b, p, …] flattened (or site[b, p, head, …] for one head). Prompts run
+ * in chunks; an optional list of interventions (with their values per chunk) is applied first, so
+ * the same code captures clean and edited activations (e.g. after a project-out erasure).
+ */
+export interface Features {
+  /** X [n, dim], rows in dataset order (prompt by prompt, positions in the given order). */
+  readonly X: Float64Array;
+  readonly dim: number;
+  /** [n]: the prompt each row came from (the split groups by it). */
+  readonly group: Int32Array;
+  /** [n]: the token id at the row's position. */
+  readonly token: Int32Array;
+}
+
+export interface CaptureOptions {
+  readonly head?: number | undefined;
+  readonly chunkSize?: number;
+  readonly interventions?: readonly Intervention[];
+  /** Values of the interventions for prompts [start, end). */
+  readonly valuesFor?: (start: number, end: number) => PlanValues;
+}
+
+type Model = { readonly config: ModelConfig; readonly weights: Weights };
+
+/** Check prompts/positions/labels agree in shape; InputError naming the first bad field. */
+export const checkProbeData = (data: ProbeData): Effect.Effect<void, InputError> =>
+  Effect.gen(function* () {
+    const n = data.prompts.length;
+    if (n === 0)
+      return yield* new InputError({ field: "data.prompts", expected: "at least one prompt", found: "none" });
+    for (const [name, list] of [
+      ["positions", data.positions],
+      ["labels", data.labels],
+      ...(data.types !== undefined ? [["types", data.types] as const] : []),
+    ] as const) {
+      if (list.length !== n)
+        return yield* new InputError({
+          field: `data.${name}`,
+          expected: `one list per prompt (${n})`,
+          found: `${list.length} lists`,
+        });
+    }
+    for (let b = 0; b < n; b++) {
+      const len = data.prompts[b]!.length;
+      const ps = data.positions[b]!;
+      for (const [j, p] of ps.entries())
+        if (!Number.isInteger(p) || p < 0 || p >= len)
+          return yield* new InputError({
+            field: `data.positions[${b}][${j}]`,
+            expected: `a position in [0, ${len})`,
+            found: String(p),
+          });
+      if (data.labels[b]!.length !== ps.length)
+        return yield* new InputError({
+          field: `data.labels[${b}]`,
+          expected: `one label per position (${ps.length})`,
+          found: `${data.labels[b]!.length}`,
+        });
+      if (data.types !== undefined && data.types[b]!.length !== ps.length)
+        return yield* new InputError({
+          field: `data.types[${b}]`,
+          expected: `one type per position (${ps.length})`,
+          found: `${data.types[b]!.length}`,
+        });
+    }
+  });
+
+/** The rows' [batch, pos, …rest] layout of a site, or an InputError naming it. */
+export const probeLayout = (
+  c: ModelConfig,
+  site: string,
+  head: number | undefined,
+): Effect.Effect<{ readonly canonical: string; readonly headAxis: boolean }, InputError> =>
+  Effect.gen(function* () {
+    const r = lookupSite(c, site);
+    if (!r.ok)
+      return yield* new InputError({
+        field: "site",
+        expected: `a site of ${c.name}; nearest: ${r.suggestions.join(", ")}`,
+        found: JSON.stringify(site),
+      });
+    const dims = r.site.dims;
+    if (dims[0] !== "batch" || dims[1] !== "pos")
+      return yield* new InputError({
+        field: "site",
+        expected: "a site of shape [batch, pos, …]",
+        found: `${r.site.name} [${dims.join(", ")}]`,
+      });
+    const headAxis = dims[2] === "head" || dims[2] === "kv_head";
+    if (head !== undefined) {
+      if (!headAxis)
+        return yield* new InputError({
+          field: "head",
+          expected: "a site with a head axis [batch, pos, head, …]",
+          found: `${r.site.name} [${dims.join(", ")}]`,
+        });
+      const H = dims[2] === "head" ? c.nHeads : c.nKvHeads;
+      if (head >= H)
+        return yield* new InputError({ field: "head", expected: `a head in [0, ${H})`, found: String(head) });
+    }
+    return { canonical: r.site.name, headAxis };
+  });
+
+/** Capture the probing features of several sites in one pass over the dataset. */
+export const captureFeatures = (
+  cache: SessionCache,
+  model: Model,
+  sites: readonly string[],
+  data: Pick<ProbeData, "prompts" | "positions">,
+  opts: CaptureOptions = {},
+): Effect.Effect<Map<string, Features>, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    for (const s of sites) yield* probeLayout(model.config, s, opts.head);
+    const n = data.positions.reduce((a, ps) => a + ps.length, 0);
+    const chunk = opts.chunkSize ?? 32;
+    const out = new Map<string, { X: Float64Array | null; dim: number }>(
+      sites.map((s) => [s, { X: null, dim: 0 }]),
+    );
+    const group = new Int32Array(n);
+    const token = new Int32Array(n);
+    let row0 = 0;
+    for (let start = 0; start < data.prompts.length; start += chunk) {
+      const end = Math.min(data.prompts.length, start + chunk);
+      const r = yield* runPlan(
+        cache,
+        model,
+        {
+          captures: [...sites],
+          interventions: [...(opts.interventions ?? [])],
+          gradients: [],
+          logits: false,
+        },
+        data.prompts.slice(start, end),
+        opts.valuesFor?.(start, end) ?? {},
+      );
+      const rows = data.positions.slice(start, end).reduce((a, ps) => a + ps.length, 0);
+      for (const site of sites) {
+        const x = r.sites.get(site)!; //                                        [b, P, …rest]
+        const [, P] = x.shape as [number, number];
+        const rest = x.shape.slice(2).reduce((a, b) => a * b, 1);
+        const dim = opts.head !== undefined ? rest / x.shape[2]! : rest;
+        const o = out.get(site)!;
+        o.dim = dim;
+        o.X ??= new Float64Array(n * dim);
+        let row = row0;
+        for (let b = start; b < end; b++)
+          for (const p of data.positions[b]!) {
+            const base = ((b - start) * P + p) * rest + (opts.head ?? 0) * dim;
+            for (let k = 0; k < dim; k++) {
+              const v = x.data[base + k]!;
+              if (!Number.isFinite(v))
+                return yield* new InputError({
+                  field: `${site}[${b}, ${p}]`,
+                  expected: "finite activations",
+                  found: String(v),
+                });
+              o.X[row * dim + k] = v;
+            }
+            row++;
+          }
+      }
+      for (let b = start, row = row0; b < end; b++)
+        for (const p of data.positions[b]!) {
+          group[row] = b;
+          token[row] = data.prompts[b]![p]!;
+          row++;
+        }
+      row0 += rows;
+    }
+    return new Map(
+      [...out].map(([s, o]) => [s, { X: o.X ?? new Float64Array(0), dim: o.dim, group, token }] as const),
+    );
+  });

@@ -1,0 +1,242 @@
+import {
+  InputError,
+  type ModelConfig,
+  type RuntimeError,
+  type SessionCache,
+  type Weights,
+} from "@patchbay/core";
+import { Effect } from "effect";
+import { controlLabels } from "./control.ts";
+import { captureFeatures, checkProbeData, type Features } from "./dataset.ts";
+import {
+  fitStandardizer,
+  indexClasses,
+  majorityBaseline,
+  type Standardizer,
+  selectRows,
+  splitGroups,
+} from "./features.ts";
+import { accuracy, fitSoftmax, predictSoftmax, type SoftmaxModel } from "./logistic.ts";
+import type { ProbeData, ProbeResult, ProbeScores, ProbeSpec } from "./spec.ts";
+
+/**
+ * Linear probing: capture a site at the dataset's positions through the engine, split by prompt
+ * (seeded), fit a softmax probe on the training rows, score train and held-out accuracy; the same
+ * for the control task (a random label per word type), and selectivity = held-out task accuracy
+ * − held-out control accuracy.
+ */
+
+/** A fitted probe, reusable on other features of the same site (e.g. after erasure). */
+export interface TrainedProbe {
+  readonly classes: readonly number[];
+  /** Applied before the softmax model (null without standardisation). */
+  readonly standardizer: Standardizer | null;
+  readonly model: SoftmaxModel;
+}
+
+export interface ProbeFit {
+  readonly result: ProbeResult;
+  readonly task: TrainedProbe;
+  /** Rows (indices into the features) of each side of the split. */
+  readonly trainRows: readonly number[];
+  readonly heldOutRows: readonly number[];
+}
+
+type Model = { readonly config: ModelConfig; readonly weights: Weights };
+
+/** The split of rows by prompt: rows whose prompt is held out, and the rest. */
+export const splitRows = (
+  group: Int32Array,
+  nPrompts: number,
+  fraction: number,
+  seed: number,
+): { trainRows: number[]; heldOutRows: number[] } => {
+  const { heldOut } = splitGroups(nPrompts, fraction, seed);
+  const held = new Set(heldOut);
+  const trainRows: number[] = [];
+  const heldOutRows: number[] = [];
+  group.forEach((g, i) => {
+    (held.has(g) ? heldOutRows : trainRows).push(i);
+  });
+  return { trainRows, heldOutRows };
+};
+
+/** Fit one softmax probe on the training rows and score it on both sides. */
+const fitOne = (
+  f: Features,
+  labels: readonly number[],
+  trainRows: readonly number[],
+  heldOutRows: readonly number[],
+  spec: ProbeSpec,
+): { probe: TrainedProbe; scores: ProbeScores } => {
+  const { classes, y } = indexClasses(labels);
+  const C = classes.length;
+  const st = spec.standardize ? fitStandardizer(f.X, f.dim, trainRows) : null;
+  const Xtr = selectRows(f.X, f.dim, trainRows, st);
+  const Xho = selectRows(f.X, f.dim, heldOutRows, st);
+  const ytr = Int32Array.from(trainRows, (i) => y[i]!);
+  const yho = Int32Array.from(heldOutRows, (i) => y[i]!);
+  const fit = fitSoftmax(Xtr, ytr, f.dim, C, { l2: spec.l2, maxIter: spec.maxIter, tol: spec.tol });
+  if (!Number.isFinite(fit.loss))
+    throw new InputError({ field: "features", expected: "a finite probe loss", found: String(fit.loss) });
+  const probe = { classes, standardizer: st, model: fit.model };
+  return {
+    probe,
+    scores: {
+      trainAccuracy: accuracy(predictSoftmax(fit.model, Xtr), ytr),
+      heldOutAccuracy: accuracy(predictSoftmax(fit.model, Xho), yho),
+      loss: fit.loss,
+      iterations: fit.iterations,
+      majorityBaseline: majorityBaseline(ytr, yho, C),
+    },
+  };
+};
+
+/** Accuracy of a trained probe on rows of (possibly other) features; unseen labels count as misses. */
+export const probeAccuracy = (
+  p: TrainedProbe,
+  f: Features,
+  labels: readonly number[],
+  rows: readonly number[],
+): number => {
+  const X = selectRows(f.X, f.dim, rows, p.standardizer);
+  const pred = predictSoftmax(p.model, X);
+  if (rows.length === 0) return 0;
+  let hit = 0;
+  rows.forEach((i, r) => {
+    if (p.classes[pred[r]!] === labels[i]) hit++;
+  });
+  return hit / rows.length;
+};
+
+/**
+ * The probe's decision directions in the original (unstandardised) coordinates: column c of
+ *   W_orig[k, c] = W[k, c] / σ_k      (z = ((x − μ)/σ)·W + b = x·W_orig + const)
+ * minus the mean column (softmax is invariant to a common shift), so their span has rank ≤ C − 1.
+ * Returned as C vectors of length dim.
+ */
+export const probeDirections = (p: TrainedProbe): Float64Array[] => {
+  const { W, dim: d, classes: C } = p.model;
+  const cols = Array.from({ length: C }, () => new Float64Array(d));
+  for (let k = 0; k < d; k++) {
+    const s = p.standardizer?.std[k] ?? 1;
+    let mean = 0;
+    for (let c = 0; c < C; c++) mean += W[k * C + c]! / C;
+    for (let c = 0; c < C; c++) cols[c]![k] = (W[k * C + c]! - mean) / s;
+  }
+  return cols;
+};
+
+/**
+ * Probe (and control) on precomputed features: rows of `f` carry labels[i] and types[i]
+ * (the control's word types, default the tokens).
+ */
+export const fitProbe = (
+  f: Features,
+  labels: readonly number[],
+  spec: ProbeSpec,
+  nPrompts: number,
+  types?: readonly number[],
+): ProbeFit => {
+  if (labels.length !== f.group.length)
+    throw new InputError({
+      field: "labels",
+      expected: `one label per feature row (${f.group.length})`,
+      found: `${labels.length}`,
+    });
+  const { trainRows, heldOutRows } = splitRows(f.group, nPrompts, spec.heldOutFraction, spec.seed);
+  if (trainRows.length === 0 || heldOutRows.length === 0)
+    throw new InputError({
+      field: "data.prompts",
+      expected: "enough prompts for rows on both sides of the split",
+      found: `${trainRows.length} train rows, ${heldOutRows.length} held-out rows`,
+    });
+  const task = fitOne(f, labels, trainRows, heldOutRows, spec);
+  const control = spec.control
+    ? fitOne(
+        f,
+        controlLabels(types ?? Array.from(f.token), labels, spec.seed, spec.controlSampling),
+        trainRows,
+        heldOutRows,
+        spec,
+      ).scores
+    : null;
+  return {
+    task: task.probe,
+    trainRows,
+    heldOutRows,
+    result: {
+      site: spec.site,
+      head: spec.head ?? null,
+      dim: f.dim,
+      classes: task.probe.classes,
+      nTrain: trainRows.length,
+      nHeldOut: heldOutRows.length,
+      chance: 1 / task.probe.classes.length,
+      task: task.scores,
+      control,
+      selectivity: control === null ? null : task.scores.heldOutAccuracy - control.heldOutAccuracy,
+    },
+  };
+};
+
+/** Row labels and types of a dataset, flattened in feature-row order. */
+export const flatLabels = (data: ProbeData): { labels: number[]; types: number[] | undefined } => ({
+  labels: data.labels.flat(),
+  types: data.types?.flat(),
+});
+
+/** The main entry: capture the site through the engine and fit the probe and its control. */
+export const probe = (
+  cache: SessionCache,
+  model: Model,
+  spec: ProbeSpec,
+  data: ProbeData,
+): Effect.Effect<ProbeResult, InputError | RuntimeError> =>
+  Effect.map(probeWithFit(cache, model, spec, data), (f) => f.result);
+
+/** As `probe`, also returning the fitted probe and the split (for erasure and reuse). */
+export const probeWithFit = (
+  cache: SessionCache,
+  model: Model,
+  spec: ProbeSpec,
+  data: ProbeData,
+): Effect.Effect<ProbeFit & { readonly features: Features }, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    yield* checkProbeData(data);
+    const feats = yield* captureFeatures(cache, model, [spec.site], data, {
+      head: spec.head,
+      chunkSize: spec.chunkSize,
+    });
+    const f = feats.get(spec.site)!;
+    const { labels, types } = flatLabels(data);
+    const fit = yield* Effect.try({
+      try: () => fitProbe(f, labels, spec, data.prompts.length, types),
+      catch: (e) => e as InputError,
+    });
+    return { ...fit, features: f };
+  });
+
+/** One probe per site over the same dataset, from a single capture pass. */
+export const probeSites = (
+  cache: SessionCache,
+  model: Model,
+  spec: Omit<ProbeSpec, "site">,
+  sites: readonly string[],
+  data: ProbeData,
+): Effect.Effect<ProbeResult[], InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    yield* checkProbeData(data);
+    const feats = yield* captureFeatures(cache, model, sites, data, {
+      head: spec.head,
+      chunkSize: spec.chunkSize,
+    });
+    const { labels, types } = flatLabels(data);
+    return yield* Effect.try({
+      try: () =>
+        sites.map(
+          (site) => fitProbe(feats.get(site)!, labels, { ...spec, site }, data.prompts.length, types).result,
+        ),
+      catch: (e) => e as InputError,
+    });
+  });
