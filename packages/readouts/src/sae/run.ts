@@ -1,0 +1,125 @@
+import { InputError, mulberry32, type RuntimeError, type SessionCache } from "@patchbay/core";
+import { Effect, Either, ParseResult, Schema } from "effect";
+import { type SaeArtifact, saeToArtifact } from "./artifact.ts";
+import { captureActivations, type ModelLike, saeSite } from "./capture.ts";
+import { evaluateSae, type SaeEval } from "./metrics.ts";
+import { type SpliceResult, spliceSae } from "./splice.ts";
+import { SaeSpec } from "./spec.ts";
+import { type TrainLogPoint, trainSae } from "./train.ts";
+
+export interface SaeData {
+  /** Token sequences; each is a prompt whose positions become SAE tokens. */
+  readonly prompts: readonly (readonly number[])[];
+}
+
+export interface SaeResult {
+  readonly site: string;
+  readonly arch: string;
+  readonly d: number;
+  readonly dictSize: number;
+  readonly l1: number;
+  readonly decoderNorm: string;
+  readonly inputScale: number;
+  /** Prompt indices of the seeded split. */
+  readonly split: { readonly train: number[]; readonly eval: number[] };
+  readonly tokens: { readonly train: number; readonly eval: number };
+  readonly history: TrainLogPoint[];
+  readonly train: SaeEval;
+  /** On the held-out prompts (on the training prompts when evalFraction is 0). */
+  readonly eval: SaeEval;
+  readonly splice: SpliceResult | null;
+  /** The trained SAE (saeFromArtifact reads it back). */
+  readonly sae: SaeArtifact;
+}
+
+/** Decode a spec from JSON (defaults filled); bad input → InputError naming the field. */
+export const decodeSaeSpec = (u: unknown): Either.Either<SaeSpec, InputError> =>
+  Either.mapLeft(Schema.decodeUnknownEither(SaeSpec)(u, { errors: "first" }), (e) => {
+    const issue = ParseResult.ArrayFormatter.formatErrorSync(e)[0];
+    return new InputError({
+      field: issue !== undefined && issue.path.length > 0 ? issue.path.join(".") : "spec",
+      expected: "an SAE spec (see SaeSpec)",
+      found: issue?.message ?? "an invalid value",
+    });
+  });
+
+/** Seeded split of prompt indices: a mulberry32 shuffle, the first ⌈frac·N⌉ held out (at least one train). */
+export const splitPrompts = (n: number, frac: number, seed: number): { train: number[]; eval: number[] } => {
+  const order = Array.from({ length: n }, (_, i) => i);
+  const rng = mulberry32(seed ^ 0x0e7a1);
+  for (let k = n - 1; k > 0; k--) {
+    const j = Math.floor(rng() * (k + 1));
+    [order[k], order[j]] = [order[j]!, order[k]!];
+  }
+  const nEval = frac > 0 ? Math.min(n - 1, Math.max(1, Math.ceil(frac * n))) : 0;
+  return {
+    eval: order.slice(0, nEval).sort((a, b) => a - b),
+    train: order.slice(nEval).sort((a, b) => a - b),
+  };
+};
+
+/**
+ * The SAE method end to end: capture the site over the training prompts (engine, in chunks),
+ * train on host, evaluate reconstruction and sparsity on held-out prompts, splice into the model
+ * and report next-token CE clean / spliced / zero-ablated with CE loss recovered.
+ */
+export const runSae = (
+  cache: SessionCache,
+  model: ModelLike,
+  spec: SaeSpec,
+  data: SaeData,
+): Effect.Effect<SaeResult, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const { name, d } = yield* Effect.try({
+      try: () => saeSite(model.config, spec.site),
+      catch: (e) => e as InputError,
+    });
+    if (data.prompts.length === 0)
+      return yield* new InputError({ field: "data.prompts", expected: "at least one prompt", found: "none" });
+    if (spec.positions !== "all" && spec.positions.length > 0 && Array.isArray(spec.positions[0]))
+      return yield* new InputError({
+        field: "positions",
+        expected: '"all" or one position list for every prompt (prompts are split into train and eval)',
+        found: "a list per prompt",
+      });
+    const split = splitPrompts(data.prompts.length, spec.evalFraction, spec.train.seed);
+    const pick = (idx: readonly number[]) => idx.map((i) => data.prompts[i]!);
+    const trainPrompts = pick(split.train);
+    const evalPrompts = split.eval.length > 0 ? pick(split.eval) : trainPrompts;
+    const tr = yield* captureActivations(cache, model, name, spec.positions, trainPrompts, spec.chunkSize);
+    const ev =
+      split.eval.length > 0
+        ? yield* captureActivations(cache, model, name, spec.positions, evalPrompts, spec.chunkSize)
+        : tr;
+    const { sae, history } = yield* Effect.try({
+      try: () => trainSae(name, tr.data, tr.n, d, spec.train),
+      catch: (e) => e as InputError,
+    });
+    const trainEval = yield* Effect.try({
+      try: () => evaluateSae(sae, tr.data, tr.n),
+      catch: (e) => e as InputError,
+    });
+    const evalEval = yield* Effect.try({
+      try: () => evaluateSae(sae, ev.data, ev.n),
+      catch: (e) => e as InputError,
+    });
+    const splice = spec.splice
+      ? yield* spliceSae(cache, model, sae, spec.positions, evalPrompts, spec.chunkSize)
+      : null;
+    return {
+      site: name,
+      arch: sae.arch,
+      d,
+      dictSize: sae.m,
+      l1: spec.train.l1,
+      decoderNorm: sae.decoderNorm,
+      inputScale: sae.inputScale,
+      split,
+      tokens: { train: tr.n, eval: ev.n },
+      history,
+      train: trainEval,
+      eval: evalEval,
+      splice,
+      sae: saeToArtifact(sae),
+    };
+  });
