@@ -1,0 +1,119 @@
+import { Effect } from "effect";
+import {
+  InputError,
+  type ModelConfig,
+  type RuntimeError,
+  type SessionCache,
+  type Weights,
+} from "@patchbay/core";
+import { maxActivation, type NeuronRecord } from "./format.ts";
+import {
+  explainRequest,
+  ModelResponseError,
+  type NeuronExplainer,
+  type NeuronSimulator,
+  simulateRequest,
+} from "./model.ts";
+import { neuronRecords, type RecordsData, type RecordsResult } from "./records.ts";
+import { scoreSimulation, type SimulationScore } from "./scoring.ts";
+import type { NeuronExplanationSpec, ScoreSpec } from "./spec.ts";
+
+export interface ScoreResult {
+  readonly explanation: string;
+  /** Null when the spec gave the explanation. */
+  readonly explainer: string | null;
+  readonly simulator: string;
+  readonly method: "probabilities" | "text" | "rule";
+  /** The neuron's max_activation (over its top records): the scale of the 0–10 values. */
+  readonly maxActivation: number;
+  /** How many top records the explainer saw, and how many top / random records were scored. */
+  readonly shown: number;
+  readonly scoredTop: number;
+  readonly scoredRandom: number;
+  readonly score: SimulationScore;
+  /** The simulated activations (0–10 scale), per scored record. */
+  readonly simulated: { readonly top: number[][]; readonly random: number[][] };
+}
+
+/**
+ * Explain → simulate → score (METHODS.md §8) on one NeuronRecord:
+ *   1. the explainer sees the first `explainTop` top records, values normalised by the neuron's
+ *      max_activation (unless `spec.explanation` is given);
+ *   2. the simulator predicts every token of the scored top records ("rest": those not shown,
+ *      or all when none are left) and of every random record;
+ *   3. the score is Pearson's r pooled over all those tokens (plus r per set).
+ */
+export const explainSimulateScore = <E1, E2>(
+  explainer: NeuronExplainer<E1> | null,
+  simulator: NeuronSimulator<E2>,
+  record: NeuronRecord,
+  spec: ScoreSpec,
+): Effect.Effect<ScoreResult, E1 | E2 | InputError | ModelResponseError> =>
+  Effect.gen(function* () {
+    const top = record.mostPositiveActivationRecords;
+    if (top.length === 0)
+      return yield* new InputError({
+        field: "record.most_positive_activation_records",
+        expected: "at least one record",
+        found: "none",
+      });
+    const max = maxActivation(top);
+    const shown = top.slice(0, spec.explainTop);
+    let explanation: string;
+    if (spec.explanation !== undefined) explanation = spec.explanation;
+    else if (explainer !== null) explanation = yield* explainer.explain(explainRequest(shown, max));
+    else
+      return yield* new InputError({
+        field: "spec.explanation",
+        expected: "an explanation, or an explainer to write one",
+        found: "neither",
+      });
+    const rest = top.slice(spec.explainTop);
+    const scoredTop = spec.scoreTop === "all" || rest.length === 0 ? top : rest;
+    const random = record.randomSample;
+    const sequences = [...scoredTop, ...random].map((r) => r.tokens);
+    const sim = yield* simulator.simulate(simulateRequest(explanation, sequences));
+    const bad = (field: string, expected: string, found: string) =>
+      new ModelResponseError({ model: simulator.name, field, expected, found });
+    if (sim.expected.length !== sequences.length)
+      return yield* bad("expected", `${sequences.length} sequences`, String(sim.expected.length));
+    for (const [i, s] of sequences.entries()) {
+      const e = sim.expected[i]!;
+      if (e.length !== s.length) return yield* bad(`expected[${i}]`, `${s.length} values`, String(e.length));
+      const k = e.findIndex((x) => !Number.isFinite(x));
+      if (k >= 0) return yield* bad(`expected[${i}][${k}]`, "a finite value", String(e[k]));
+    }
+    const simTop = sim.expected.slice(0, scoredTop.length).map((r) => [...r]);
+    const simRandom = sim.expected.slice(scoredTop.length).map((r) => [...r]);
+    return {
+      explanation,
+      explainer: spec.explanation !== undefined ? null : (explainer?.name ?? null),
+      simulator: simulator.name,
+      method: sim.method,
+      maxActivation: max,
+      shown: shown.length,
+      scoredTop: scoredTop.length,
+      scoredRandom: random.length,
+      score: scoreSimulation(scoredTop, simTop, random, simRandom),
+      simulated: { top: simTop, random: simRandom },
+    };
+  });
+
+export interface NeuronExplanationResult {
+  readonly records: RecordsResult;
+  readonly score: ScoreResult;
+}
+
+/** The whole method from data: collect the neuron's records through the engine, then score. */
+export const explainNeuron = <E1, E2>(
+  cache: SessionCache,
+  model: { readonly config: ModelConfig; readonly weights: Weights },
+  spec: NeuronExplanationSpec,
+  data: RecordsData,
+  models: { readonly explainer: NeuronExplainer<E1> | null; readonly simulator: NeuronSimulator<E2> },
+): Effect.Effect<NeuronExplanationResult, E1 | E2 | InputError | RuntimeError | ModelResponseError> =>
+  Effect.gen(function* () {
+    const records = yield* neuronRecords(cache, model, spec.records, data);
+    const score = yield* explainSimulateScore(models.explainer, models.simulator, records.record, spec.score);
+    return { records, score };
+  });
