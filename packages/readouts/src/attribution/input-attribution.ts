@@ -35,6 +35,8 @@ export interface ExampleAttribution {
       readonly expected: number;
       readonly absError: number;
       readonly relError: number;
+      /** Present when relError > 1e-2 (an unresolved path, e.g. a zero baseline through a norm). */
+      readonly warning?: string;
     };
     readonly steps: number;
     readonly rule: InputAttributionSpec["rule"];
@@ -97,6 +99,7 @@ export const inputAttribution = (
             expected: ig.expected,
             absError: ig.absError,
             relError: ig.relError,
+            ...(ig.warning !== undefined ? { warning: ig.warning } : {}),
           },
           steps: ig.steps,
           rule: ig.rule,
