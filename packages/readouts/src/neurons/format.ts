@@ -136,7 +136,8 @@ export const neuronRecordFromJson = (json: unknown): NeuronRecord => {
     });
   check(j.random_sample, "random_sample");
   check(j.most_positive_activation_records, "most_positive_activation_records");
-  j.random_sample_by_quantile?.forEach((q, i) => check(q, `random_sample_by_quantile[${i}]`));
+  for (const [i, q] of (j.random_sample_by_quantile ?? []).entries())
+    check(q, `random_sample_by_quantile[${i}]`);
   return {
     neuronId: { layerIndex: j.neuron_id.layer_index, neuronIndex: j.neuron_id.neuron_index },
     randomSample: j.random_sample.map(recordFromJson),

@@ -170,7 +170,7 @@ export const neuronRecords = (
     if (spec.quantiles > 0) {
       boundaries = quantileBoundaries(maxOf, spec.quantiles);
       const bins: number[][] = Array.from({ length: spec.quantiles }, () => []);
-      maxOf.forEach((m, i) => bins[binOf(m, boundaries!)]!.push(i));
+      for (const [i, m] of maxOf.entries()) bins[binOf(m, boundaries)]!.push(i);
       byQuantile = bins.map((members) =>
         sampleWithoutReplacement(members.length, spec.perQuantile, uniform).map((k) =>
           aroundMax(members[k]!),
