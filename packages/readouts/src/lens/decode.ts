@@ -1,0 +1,74 @@
+import {
+  type HostTensor,
+  type InputError,
+  type ModelConfig,
+  type Plan,
+  type RuntimeError,
+  runPlan,
+  type SessionCache,
+  type Tokenizer,
+  type Weights,
+} from "@patchbay/core";
+import { Effect } from "effect";
+import { finalSite } from "./sites.ts";
+
+/** A model as the readouts take it; the tokenizer (when present) names tokens in results. */
+export interface LensModel {
+  readonly config: ModelConfig;
+  readonly weights: Weights;
+  readonly tokenizer?: Tokenizer | null;
+}
+
+export interface Captured {
+  /** [B, P, V] the model's own logits. */
+  readonly final: HostTensor;
+  /** [B, P, d_model] per requested site, in order. */
+  readonly sites: readonly HostTensor[];
+  readonly lengths: readonly number[];
+  /** P, the padded length. */
+  readonly pos: number;
+}
+
+/** One engine run: the final logits and the residual stream at every lens site. */
+export const captureResidual = (
+  cache: SessionCache,
+  model: LensModel,
+  sites: readonly string[],
+  prompts: readonly (readonly number[])[],
+): Effect.Effect<Captured, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const plan: Plan = { captures: [...sites], interventions: [], gradients: [], logits: true };
+    const r = yield* runPlan(cache, model, plan, prompts);
+    return {
+      final: r.logits!,
+      sites: sites.map((s) => r.sites.get(s)!),
+      lengths: r.lengths,
+      pos: Math.max(...r.lengths),
+    };
+  });
+
+/**
+ * The plan that decodes a residual vector through the model's own head: replace the residual the
+ * final norm reads (resid_post of the last block) at every position with h. Since ln_final and
+ * the unembedding act per position, the logits are exactly
+ *   logits[b, p] = W_U · LN_f(h[b, p]) (+ b_U)
+ * with the model's norm kind, weights and eps, whatever ran upstream.
+ */
+export const decodePlan = (c: ModelConfig): Plan => ({
+  captures: [],
+  interventions: [{ _tag: "replace", target: { site: finalSite(c) } }],
+  gradients: [],
+  logits: true,
+});
+
+/** logits [B, P, V] = W_U · LN_f(h) for h [B, P, d_model] (through the engine). */
+export const decodeResidual = (
+  cache: SessionCache,
+  model: LensModel,
+  h: HostTensor,
+  prompts: readonly (readonly number[])[],
+): Effect.Effect<HostTensor, InputError | RuntimeError> =>
+  Effect.map(
+    runPlan(cache, model, decodePlan(model.config), prompts, { interventions: [{ value: h }] }),
+    (r) => r.logits!,
+  );

@@ -1,0 +1,34 @@
+import { Schema } from "effect";
+
+/**
+ * Lens specs as data (defaults filled by decoding). Sites are residual-stream sites in either
+ * spelling (patchbay `blocks.3.resid_post` or TransformerLens `blocks.3.hook_resid_post`); when
+ * omitted, the embedding (`blocks.0.resid_pre`) and `resid_post` of every layer, in order.
+ */
+const Sites = Schema.optional(Schema.Array(Schema.String));
+
+export const LensEvalSpec = Schema.Struct({
+  sites: Sites,
+  /** k of the layer × position table of top tokens. */
+  topK: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 5 }),
+  /** Which prompt (index into data.prompts) the top-token table shows. */
+  tablePrompt: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 0 }),
+});
+export type LensEvalSpec = typeof LensEvalSpec.Type;
+
+export const TunedLensTrainSpec = Schema.Struct({
+  sites: Sites,
+  /** Adam steps; each step sees one minibatch of prompts for every layer at once. */
+  steps: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 100 }),
+  lr: Schema.optionalWith(Schema.Number.pipe(Schema.positive()), { default: () => 1e-3 }),
+  /** Prompts per minibatch (clipped to the dataset size). */
+  batchSize: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 8 }),
+  /** Decoupled weight decay on A_l (AdamW); 0 = plain Adam. */
+  weightDecay: Schema.optionalWith(Schema.Number.pipe(Schema.nonNegative()), { default: () => 0 }),
+  /** Seeds the minibatch order (mulberry32). */
+  seed: Schema.optionalWith(Schema.Int, { default: () => 0 }),
+});
+export type TunedLensTrainSpec = typeof TunedLensTrainSpec.Type;
+
+export const decodeLensEvalSpec = Schema.decodeUnknown(LensEvalSpec);
+export const decodeTunedLensTrainSpec = Schema.decodeUnknown(TunedLensTrainSpec);
