@@ -2,7 +2,8 @@ import { Effect } from "effect";
 import { InputError, type RuntimeError } from "../errors/index.ts";
 import { siteMeans } from "../engine/dataset.ts";
 import { type ModelConfig, siteShape, lookupSite, type Weights } from "../model/index.ts";
-import { forward, type SessionCache } from "../runtime/index.ts";
+import { runPlan } from "../engine/run.ts";
+import type { SessionCache } from "../runtime/index.ts";
 import { type HostTensor, numel } from "../tensor/index.ts";
 import type { EdgeLayout } from "./layout.ts";
 import { checkedCorrupted, checkedReference, type EdgeAblation, type EdgeAblationData } from "./sources.ts";
@@ -45,16 +46,19 @@ const fromSites = (c: ModelConfig, layout: EdgeLayout, get: (site: string) => Ho
   return { input: get(s.input), attn: s.attn.map(get), mlp: s.mlp.map((m) => (m === null ? null : get(m))) };
 };
 
-/** z for a batch in compact form, from one fused forward. */
+/** z for a batch in compact form, from one fused forward (captures only: no unembedding). */
 export const compactOutputs = (
   cache: SessionCache,
   model: Model,
   layout: EdgeLayout,
   seqs: readonly (readonly number[])[],
-): Effect.Effect<CompactSources, InputError | RuntimeError> =>
-  Effect.map(forward(cache, model, seqs, allSites(model.config, layout)), (out) =>
-    fromSites(model.config, layout, (site) => out.sites.get(site)!),
+): Effect.Effect<CompactSources, InputError | RuntimeError> => {
+  const captures = allSites(model.config, layout);
+  return Effect.map(
+    runPlan(cache, model, { captures, interventions: [], gradients: [], logits: false }, seqs),
+    (out) => fromSites(model.config, layout, (site) => out.sites.get(site)!),
   );
+};
 
 /** Rows `rowsOf[r]` of a compact z′ (each tensor's first axis is the example). */
 export const tileCompact = (z: CompactSources, rowsOf: readonly number[]): CompactSources => {

@@ -20,11 +20,19 @@ export interface MetricValues {
   readonly mean: Value; //       []
 }
 
-export const buildMetric = (g: GraphBuilder, kind: MetricKind, logits: Value): MetricValues => {
-  const V = logits.shape[2]!;
-  const select = g.input("metric.select", "float32", ["batch", "n", "pos"]);
+/** The metric.select input [batch, n, pos], declared on first use. */
+export const metricSelect = (g: GraphBuilder): Value =>
+  g.has("metric.select")
+    ? g.get("metric.select")
+    : g.input("metric.select", "float32", ["batch", "n", "pos"]);
+
+export const buildMetric = (g: GraphBuilder, kind: MetricKind, logits: Value): MetricValues =>
+  buildMetricAt(g, kind, g.matmul(metricSelect(g), logits));
+
+/** The metric from the logits at the metric slots, picked = metric.select · logits [batch, n, V]. */
+export const buildMetricAt = (g: GraphBuilder, kind: MetricKind, picked: Value): MetricValues => {
+  const V = picked.shape[2]!;
   const weight = g.input("metric.weight", "float32", ["batch", "n"]);
-  const picked = g.matmul(select, logits); //                             [batch, n, V]
   const dot = (a: Value, b: Value) => g.reduceSum(g.mul(a, b), [-1], false); // Σ_v a ⊙ b → [batch, n]
   const answer = () => g.input("metric.answer", "float32", ["batch", "n", V]);
   const wrong = () => g.input("metric.wrong", "float32", ["batch", "n", V]);

@@ -39,6 +39,8 @@ export interface TransformerGraph {
   /** The builder, for plans that extend the forward (metrics, autodiff). */
   readonly builder: GraphBuilder;
   readonly logits: Value;
+  /** The unembedding's input LN_f(resid_L) [batch, pos, d] (logits = final·W_U + b_U). */
+  readonly final: Value;
   /** Every site's value after the plan's hooks (what downstream ops read), by canonical name. */
   readonly sites: ReadonlyMap<string, Value>;
 }
@@ -98,10 +100,11 @@ export const buildTransformerGraph = (
   }
   const lnf = norm(g, c, w, "ln_final", resid, (v) => sites.mark("ln_final.scale", v));
   if (lnf !== null) resid = sites.mark("ln_final.normalized", lnf.normalized);
+  const final = resid;
   let logits = g.matmul(resid, g.weight("unembed.W_U", w.get("unembed.W_U")!));
   if (w.has("unembed.b_U")) logits = g.add(logits, g.weight("unembed.b_U", w.get("unembed.b_U")!));
   logits = sites.mark("logits", logits);
   if (opts.logits !== false && !g.has("logits")) g.output(g.named(logits, "logits"));
   else if (opts.logits !== false) g.output(g.get("logits"));
-  return { graph: g.build(), builder: g, logits, sites: sites.seen };
+  return { graph: g.build(), builder: g, logits, final, sites: sites.seen };
 };
