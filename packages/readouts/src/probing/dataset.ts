@@ -15,7 +15,7 @@ import type { ProbeData } from "./spec.ts";
 /**
  * Features for probing, captured through the engine: for every (prompt b, position p) of the
  * dataset, the row x = site[b, p, …] flattened (or site[b, p, head, …] for one head). Prompts run
- * in chunks; an optional list of interventions (with their values per chunk) is applied first, so
+ * in chunks; optional interventions (with their values, per chunk) are applied first, so
  * the same code captures clean and edited activations (e.g. after a project-out erasure).
  */
 export interface Features {
@@ -31,9 +31,14 @@ export interface Features {
 export interface CaptureOptions {
   readonly head?: number | undefined;
   readonly chunkSize?: number;
-  readonly interventions?: readonly Intervention[];
-  /** Values of the interventions for prompts [start, end). */
-  readonly valuesFor?: (start: number, end: number) => PlanValues;
+  /**
+   * Interventions and their values for prompts [start, end) (positions differ per chunk; the
+   * plan's structure must not, so one compiled graph serves every chunk).
+   */
+  readonly interventionsFor?: (
+    start: number,
+    end: number,
+  ) => { readonly interventions: readonly Intervention[]; readonly values: PlanValues };
 }
 
 type Model = { readonly config: ModelConfig; readonly weights: Weights };
@@ -137,17 +142,13 @@ export const captureFeatures = (
     let row0 = 0;
     for (let start = 0; start < data.prompts.length; start += chunk) {
       const end = Math.min(data.prompts.length, start + chunk);
+      const iv = opts.interventionsFor?.(start, end);
       const r = yield* runPlan(
         cache,
         model,
-        {
-          captures: [...sites],
-          interventions: [...(opts.interventions ?? [])],
-          gradients: [],
-          logits: false,
-        },
+        { captures: [...sites], interventions: [...(iv?.interventions ?? [])], gradients: [], logits: false },
         data.prompts.slice(start, end),
-        opts.valuesFor?.(start, end) ?? {},
+        iv?.values ?? {},
       );
       const rows = data.positions.slice(start, end).reduce((a, ps) => a + ps.length, 0);
       for (const site of sites) {

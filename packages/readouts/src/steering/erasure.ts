@@ -1,0 +1,210 @@
+import {
+  InputError,
+  lookupSite,
+  type ModelConfig,
+  type RuntimeError,
+  type SessionCache,
+  type Weights,
+} from "@patchbay/core";
+import { Effect } from "effect";
+import { captureFeatures, checkProbeData, type Features } from "../probing/dataset.ts";
+import { indexClasses } from "../probing/features.ts";
+import { fitProbe, flatLabels, probeAccuracy, probeDirections, type TrainedProbe } from "../probing/probe.ts";
+import type { ProbeData, ProbeResult } from "../probing/spec.ts";
+import type { ErasureSpec } from "./spec.ts";
+
+/**
+ * Linear erasure of a concept: find directions that carry it (class means or the probe's
+ * weights), orthonormalise them into Q [D, k], run the prompts again through the engine with a
+ * `project-out` intervention at the probed site and positions,
+ *   x′ = x − (x·Q)Qᵀ,
+ * capture the site after it, and measure (1) the old probe on the erased activations and (2) a
+ * fresh probe retrained on them (the stronger test: the old probe failing only shows that its own
+ * directions are gone).
+ */
+
+type Model = { readonly config: ModelConfig; readonly weights: Weights };
+
+/**
+ * Modified Gram–Schmidt, applied twice for stability, in float64: an orthonormal basis of
+ * span(vectors), dropping vectors whose residual is below tol·(largest input norm).
+ * Returns k vectors of length D.
+ */
+export const orthonormalize = (
+  vectors: readonly Float64Array[],
+  tol = 1e-8,
+  maxRank = Infinity,
+): Float64Array[] => {
+  const scale = Math.max(0, ...vectors.map((v) => Math.sqrt(v.reduce((a, x) => a + x * x, 0))));
+  const basis: Float64Array[] = [];
+  if (scale === 0) return basis;
+  for (const v0 of vectors) {
+    if (basis.length >= maxRank) break;
+    const v = Float64Array.from(v0);
+    for (let pass = 0; pass < 2; pass++)
+      for (const q of basis) {
+        let d = 0;
+        for (let i = 0; i < v.length; i++) d += v[i]! * q[i]!;
+        for (let i = 0; i < v.length; i++) v[i]! -= d * q[i]!;
+      }
+    const n = Math.sqrt(v.reduce((a, x) => a + x * x, 0));
+    if (n > tol * scale) basis.push(v.map((x) => x / n));
+  }
+  return basis;
+};
+
+/** μ_c − μ̄ [D] for each class c over the given rows (μ̄ the mean of all those rows). */
+export const classMeanDirections = (
+  f: Features,
+  labels: readonly number[],
+  rows: readonly number[],
+): Float64Array[] => {
+  const { classes, y } = indexClasses(rows.map((i) => labels[i]!));
+  const d = f.dim;
+  const sums = classes.map(() => new Float64Array(d));
+  const counts = new Float64Array(classes.length);
+  const all = new Float64Array(d);
+  rows.forEach((i, r) => {
+    const c = y[r]!;
+    counts[c]!++;
+    for (let k = 0; k < d; k++) {
+      sums[c]![k]! += f.X[i * d + k]!;
+      all[k]! += f.X[i * d + k]!;
+    }
+  });
+  return sums.map((s, c) => s.map((x, k) => x / counts[c]! - all[k]! / rows.length));
+};
+
+/** Q [D, k] row-major (float32, as the engine binds it) from k orthonormal vectors of length D. */
+export const basisTensor = (
+  basis: readonly Float64Array[],
+  D: number,
+): { data: Float32Array; shape: number[] } => {
+  const k = basis.length;
+  const data = new Float32Array(D * k);
+  basis.forEach((q, j) => {
+    for (let i = 0; i < D; i++) data[i * k + j] = q[i]!;
+  });
+  return { data, shape: [D, k] };
+};
+
+export interface ErasureResult {
+  readonly site: string;
+  readonly direction: "class-means" | "probe";
+  /** k, the rank erased, and Q's columns (k vectors of length D). */
+  readonly rank: number;
+  readonly basis: readonly (readonly number[])[];
+  /** The probe (and control) on the clean activations. */
+  readonly before: ProbeResult;
+  /** The clean probe applied unchanged to the erased activations. */
+  readonly oldProbeOnErased: { readonly trainAccuracy: number; readonly heldOutAccuracy: number };
+  /** A fresh probe (same spec, same split) trained and scored on the erased activations. */
+  readonly after: ProbeResult;
+  /** max_c ‖μ_c − μ̄‖ over training rows, before and after (0 after a class-means erasure, up to float32). */
+  readonly classMeanGap: { readonly before: number; readonly after: number };
+}
+
+const gap = (f: Features, labels: readonly number[], rows: readonly number[]): number =>
+  Math.max(
+    0,
+    ...classMeanDirections(f, labels, rows).map((v) => Math.sqrt(v.reduce((a, x) => a + x * x, 0))),
+  );
+
+/** Erased features of a dataset: the site captured after x′ = x − (x·Q)Qᵀ at the probed positions. */
+export const erasedFeatures = (
+  cache: SessionCache,
+  model: Model,
+  site: string,
+  head: number | undefined,
+  basis: readonly Float64Array[],
+  data: Pick<ProbeData, "prompts" | "positions">,
+  chunkSize = 32,
+): Effect.Effect<Features, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const D = basis[0]?.length ?? 0;
+    if (basis.length === 0)
+      return yield* new InputError({
+        field: "basis",
+        expected: "at least one direction to erase",
+        found: "none",
+      });
+    const Q = basisTensor(basis, D);
+    const feats = yield* captureFeatures(cache, model, [site], data, {
+      head,
+      chunkSize,
+      interventionsFor: (start, end) => ({
+        interventions: [
+          {
+            _tag: "project-out",
+            target: {
+              site,
+              positions: data.positions.slice(start, end),
+              ...(head !== undefined ? { heads: [head] } : {}),
+            },
+            rank: basis.length,
+          },
+        ],
+        values: { interventions: [{ basis: Q }] },
+      }),
+    });
+    return feats.get(site)!;
+  });
+
+/** The main entry: probe, erase through the engine, probe again. */
+export const erase = (
+  cache: SessionCache,
+  model: Model,
+  spec: ErasureSpec,
+  data: ProbeData,
+): Effect.Effect<ErasureResult, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const ps = spec.probe;
+    const r = lookupSite(model.config, ps.site);
+    if (r.ok) {
+      const dims = r.site.dims;
+      const rowIsLastAxis = ps.head !== undefined ? dims.length === 4 : dims.length === 3;
+      if (!rowIsLastAxis)
+        return yield* new InputError({
+          field: "probe.site",
+          expected:
+            "a site whose probed row is its last axis ([batch, pos, d], or [batch, pos, head, d] with probe.head), since project-out acts on the last axis",
+          found: `${r.site.name} [${dims.join(", ")}]`,
+        });
+    }
+    yield* checkProbeData(data);
+    const clean = (yield* captureFeatures(cache, model, [ps.site], data, {
+      head: ps.head,
+      chunkSize: ps.chunkSize,
+    })).get(ps.site)!;
+    const { labels, types } = flatLabels(data);
+    const before = yield* Effect.try({
+      try: () => fitProbe(clean, labels, ps, data.prompts.length, types),
+      catch: (e) => e as InputError,
+    });
+    const dirs =
+      spec.direction === "class-means"
+        ? classMeanDirections(clean, labels, before.trainRows)
+        : probeDirections(before.task as TrainedProbe);
+    const basis = orthonormalize(dirs, 1e-8, spec.maxRank ?? Infinity);
+    const erased = yield* erasedFeatures(cache, model, ps.site, ps.head, basis, data, ps.chunkSize);
+    const after = yield* Effect.try({
+      try: () => fitProbe(erased, labels, ps, data.prompts.length, types),
+      catch: (e) => e as InputError,
+    });
+    return {
+      site: ps.site,
+      direction: spec.direction,
+      rank: basis.length,
+      basis: basis.map((q) => Array.from(q)),
+      before: before.result,
+      oldProbeOnErased: {
+        trainAccuracy: probeAccuracy(before.task, erased, labels, before.trainRows),
+        heldOutAccuracy: probeAccuracy(before.task, erased, labels, before.heldOutRows),
+      },
+      after: after.result,
+      classMeanGap: {
+        before: gap(clean, labels, before.trainRows),
+        after: gap(erased, labels, before.trainRows),
+      },
+    };
+  });

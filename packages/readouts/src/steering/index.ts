@@ -1,0 +1,18 @@
+export { SteeringSpec, SteeringData, ErasureSpec, type SteeringPoint, type SteeringResult } from "./spec.ts";
+export { diffOfMeans, meanActivation, resolveMeanPositions } from "./vector.ts";
+export {
+  steer,
+  sweepVector,
+  steeredMetric,
+  steeredGreedy,
+  targetBinding,
+  checkSteeringSite,
+} from "./sweep.ts";
+export {
+  erase,
+  erasedFeatures,
+  orthonormalize,
+  classMeanDirections,
+  basisTensor,
+  type ErasureResult,
+} from "./erasure.ts";

@@ -1,0 +1,270 @@
+import {
+  argmax,
+  InputError,
+  lookupSite,
+  type MetricBinding,
+  type ModelConfig,
+  type Plan,
+  type RuntimeError,
+  runPlan,
+  type SessionCache,
+  type Tokenizer,
+  type Weights,
+} from "@patchbay/core";
+import { Effect } from "effect";
+import type { SteeringData, SteeringPoint, SteeringResult, SteeringSpec } from "./spec.ts";
+import { diffOfMeans, resolveMeanPositions } from "./vector.ts";
+
+/**
+ * The strength sweep: for each α, the target prompts run through the engine with
+ *   x′[b, p] = x[b, p] + α·v      at the steered positions (an `add` intervention, shape "vector")
+ * and the plan's metric is read at the metric positions. α = 0 adds exact zeros, so it reproduces
+ * the clean run; greedy continuations (optional) keep adding α·v at every step.
+ */
+
+type Model = { readonly config: ModelConfig; readonly weights: Weights };
+
+/** The site must be [batch, pos, d]: the steering vector lives on its last axis. */
+export const checkSteeringSite = (c: ModelConfig, site: string): Effect.Effect<string, InputError> => {
+  const r = lookupSite(c, site);
+  if (!r.ok)
+    return Effect.fail(
+      new InputError({
+        field: "site",
+        expected: `a site of ${c.name}; nearest: ${r.suggestions.join(", ")}`,
+        found: JSON.stringify(site),
+      }),
+    );
+  const dims = r.site.dims;
+  if (dims.length !== 3 || dims[0] !== "batch" || dims[1] !== "pos")
+    return Effect.fail(
+      new InputError({
+        field: "site",
+        expected: "a site of shape [batch, pos, d] (residual stream, attn_out, mlp.post, …)",
+        found: `${r.site.name} [${dims.join(", ")}]`,
+      }),
+    );
+  return Effect.succeed(r.site.name);
+};
+
+/** Engine positions of the add intervention; "last" becomes each prompt's last position. */
+const steerPositions = (
+  p: SteeringSpec["positions"],
+  seqs: readonly (readonly number[])[],
+): "all" | readonly number[] | readonly (readonly number[])[] =>
+  p === "last" ? seqs.map((s) => [s.length - 1]) : p;
+
+const steerPlan = (
+  site: string,
+  positions: SteeringSpec["positions"],
+  seqs: readonly (readonly number[])[],
+) =>
+  ({
+    _tag: "add",
+    target: { site, positions: steerPositions(positions, seqs) },
+    shape: "vector",
+  }) as const;
+
+/** α·v as the float32 [d] value of the add intervention; non-finite → InputError. */
+const scaled = (v: Float64Array, alpha: number): Effect.Effect<Float32Array, InputError> => {
+  const out = Float32Array.from(v, (x) => alpha * x);
+  for (const x of out)
+    if (!Number.isFinite(x))
+      return Effect.fail(
+        new InputError({ field: "alphas", expected: "a finite α·v", found: `${alpha}·v = ${x}` }),
+      );
+  return Effect.succeed(out);
+};
+
+/** The metric binding of the targets: metric positions (default last), answers, wrong ids. */
+export const targetBinding = (
+  data: SteeringData,
+  needsWrong: boolean,
+): Effect.Effect<MetricBinding, InputError> => {
+  const n = data.targets.length;
+  if (n === 0)
+    return Effect.fail(
+      new InputError({ field: "data.targets", expected: "at least one prompt", found: "none" }),
+    );
+  const positions = data.metricPositions ?? data.targets.map((s) => [s.length - 1]);
+  for (const [name, list] of [
+    ["metricPositions", positions],
+    ["answers", data.answers],
+    ...(data.wrong !== undefined ? [["wrong", data.wrong] as const] : []),
+  ] as const)
+    if (list.length !== n)
+      return Effect.fail(
+        new InputError({
+          field: `data.${name}`,
+          expected: `one list per target (${n})`,
+          found: `${list.length}`,
+        }),
+      );
+  if (needsWrong && data.wrong === undefined)
+    return Effect.fail(
+      new InputError({
+        field: "data.wrong",
+        expected: "wrong ids for a logit-diff or prob-diff metric",
+        found: "none",
+      }),
+    );
+  return Effect.succeed({
+    positions,
+    answers: data.answers,
+    ...(data.wrong !== undefined ? { wrong: data.wrong } : {}),
+  });
+};
+
+/** The metric of every target with α·v added (α = null: no intervention at all, the clean run). */
+export const steeredMetric = (
+  cache: SessionCache,
+  model: Model,
+  spec: SteeringSpec,
+  site: string,
+  v: Float64Array,
+  alpha: number | null,
+  targets: readonly (readonly number[])[],
+  binding: MetricBinding,
+): Effect.Effect<number[], InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const out: number[] = [];
+    const value = alpha === null ? null : yield* scaled(v, alpha);
+    for (let start = 0; start < targets.length; start += spec.chunkSize) {
+      const end = Math.min(targets.length, start + spec.chunkSize);
+      const seqs = targets.slice(start, end);
+      const plan: Plan = {
+        captures: [],
+        interventions: value === null ? [] : [steerPlan(site, spec.positions, seqs)],
+        metric: { kind: spec.metric },
+        gradients: [],
+        logits: false,
+      };
+      const r = yield* runPlan(cache, model, plan, seqs, {
+        interventions: value === null ? [] : [{ value: { data: value, shape: [v.length] } }],
+        metric: {
+          positions: binding.positions.slice(start, end),
+          answers: binding.answers.slice(start, end),
+          ...(binding.wrong !== undefined ? { wrong: binding.wrong.slice(start, end) } : {}),
+        },
+      });
+      for (const x of r.metric!.perExample) {
+        if (!Number.isFinite(x))
+          return yield* new InputError({
+            field: `metric at α = ${alpha}`,
+            expected: "a finite value",
+            found: String(x),
+          });
+        out.push(x);
+      }
+    }
+    return out;
+  });
+
+/** Greedy continuation of every target, α·v added at the steered positions at every step. */
+export const steeredGreedy = (
+  cache: SessionCache,
+  model: Model,
+  spec: SteeringSpec,
+  site: string,
+  v: Float64Array,
+  alpha: number,
+  targets: readonly (readonly number[])[],
+  steps: number,
+): Effect.Effect<number[][], InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const value = yield* scaled(v, alpha);
+    const seqs = targets.map((s) => [...s]);
+    const V = model.config.vocabSize;
+    for (let step = 0; step < steps; step++) {
+      if (seqs.some((s) => s.length >= model.config.nCtx)) break;
+      const r = yield* runPlan(
+        cache,
+        model,
+        { captures: [], interventions: [steerPlan(site, spec.positions, seqs)], gradients: [], logits: true },
+        seqs,
+        { interventions: [{ value: { data: value, shape: [v.length] } }] },
+      );
+      const logits = r.logits!; //                                               [b, P, V]
+      const P = logits.shape[1]!;
+      seqs.forEach((s, b) => {
+        const row = (b * P + s.length - 1) * V;
+        s.push(argmax(logits.data.subarray(row, row + V)));
+      });
+    }
+    return seqs.map((s, b) => s.slice(targets[b]!.length));
+  });
+
+/**
+ * The main entry: the difference-of-means vector at `spec.site`, then the sweep over spec.alphas
+ * (metric per α, and greedy continuations when spec.generateTokens > 0, decoded when a tokenizer
+ * is given).
+ */
+export const steer = (
+  cache: SessionCache,
+  model: Model,
+  spec: SteeringSpec,
+  data: SteeringData,
+  tokenizer: Tokenizer | null = null,
+): Effect.Effect<SteeringResult, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const site = yield* checkSteeringSite(model.config, spec.site);
+    const binding = yield* targetBinding(data, spec.metric === "logit-diff" || spec.metric === "prob-diff");
+    const v = yield* diffOfMeans(
+      cache,
+      model,
+      site,
+      {
+        prompts: data.positive,
+        positions: resolveMeanPositions(data.positive, data.positivePositions, spec.meanPositions),
+      },
+      {
+        prompts: data.negative,
+        positions: resolveMeanPositions(data.negative, data.negativePositions, spec.meanPositions),
+      },
+      spec.chunkSize,
+    );
+    return yield* sweepVector(cache, model, spec, v, data, binding, tokenizer);
+  });
+
+/** The sweep for a given vector v [d] (from diffOfMeans or anywhere else). */
+export const sweepVector = (
+  cache: SessionCache,
+  model: Model,
+  spec: SteeringSpec,
+  v: Float64Array,
+  data: Pick<SteeringData, "targets">,
+  binding: MetricBinding,
+  tokenizer: Tokenizer | null = null,
+): Effect.Effect<SteeringResult, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const site = yield* checkSteeringSite(model.config, spec.site);
+    // the engine checks v against the site's last axis (InputError naming interventions[0].value)
+    const clean = yield* steeredMetric(cache, model, spec, site, v, null, data.targets, binding);
+    const sweep: SteeringPoint[] = [];
+    for (const alpha of spec.alphas) {
+      const perExample = yield* steeredMetric(cache, model, spec, site, v, alpha, data.targets, binding);
+      const continuations =
+        spec.generateTokens > 0
+          ? (yield* steeredGreedy(cache, model, spec, site, v, alpha, data.targets, spec.generateTokens)).map(
+              (ids) => ({
+                ids,
+                text: tokenizer?.decode(ids) ?? null,
+              }),
+            )
+          : null;
+      sweep.push({ alpha, metric: mean(perExample), perExample, continuations });
+    }
+    let n2 = 0;
+    for (const x of v) n2 += x * x;
+    return {
+      site: spec.site,
+      metricKind: spec.metric,
+      vector: Array.from(v),
+      norm: Math.sqrt(n2),
+      clean: mean(clean),
+      cleanPerExample: clean,
+      sweep,
+    };
+  });
+
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
