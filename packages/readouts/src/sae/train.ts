@@ -330,6 +330,15 @@ export const trainSae = (
         expected: "a finite number",
         found: String(x[k]),
       });
+  if (spec.arch === "gated" && spec.decoderNorm !== "unit")
+    // With free column norms the gate's penalty λ ReLU(π_gate)‖W_dec[:, i]‖ is dodged by shrinking
+    // W_dec (the magnitude path compensates through r_mag): L0 grows and the loss diverges (seen on
+    // planted data). Rajamanoharan et al. keep the columns at unit norm; so do we.
+    throw new InputError({
+      field: "train.decoderNorm",
+      expected: '"unit" for a gated SAE (decoder columns at unit norm)',
+      found: JSON.stringify(spec.decoderNorm),
+    });
   const sae = init !== undefined ? cloneSae(init) : initSae(site, x, n, d, spec);
   if (sae.d !== d)
     throw new InputError({ field: "init.d", expected: `the activations' size ${d}`, found: String(sae.d) });
