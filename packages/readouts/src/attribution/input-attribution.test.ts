@@ -9,12 +9,10 @@ import {
   openModel,
   randomWeights,
   referenceForward,
-  type RuntimeError,
   type SessionCache,
-  type Weights,
 } from "@patchbay/core";
 import { readFileSync } from "node:fs";
-import { Effect, Schema } from "effect";
+import { Effect, Schema, type Scope } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { arbConfig } from "../../../core/src/reference/arbitraries.ts";
@@ -36,8 +34,7 @@ if (!hasShared)
     "\n!!! attribution/input-attribution.test.ts: ../shared absent: the stories260K IG test is SKIPPED !!!\n",
   );
 
-type M = { readonly config: ModelConfig; readonly weights: Weights };
-const run = <A>(name: string, f: (cache: SessionCache) => Effect.Effect<A, InputError | RuntimeError>) =>
+const run = <A, E>(name: string, f: (cache: SessionCache) => Effect.Effect<A, E, Scope.Scope>) =>
   Effect.runPromise(Effect.scoped(Effect.flatMap(makeSessionCache(name), f)));
 const spec = (s: Partial<Schema.Schema.Encoded<typeof InputAttributionSpec>>) =>
   Schema.decodeUnknownSync(InputAttributionSpec)(s);
@@ -128,7 +125,9 @@ describe("integrated gradients", () => {
       ),
     );
     const e = r.examples[0]!;
-    e.integratedGradients!.attributions.forEach((a, p) => expect(a).toBeCloseTo(e.gradientXInput![p]!, 5));
+    e.integratedGradients!.attributions.forEach((a, p) => {
+      expect(a).toBeCloseTo(e.gradientXInput![p]!, 5);
+    });
   });
 
   it("builtin:induction: completeness at K = 50 (trapezoid and right), errors shrink as K grows", async () => {
