@@ -22,7 +22,9 @@ const python = {
   variance: 0.5,
   skewness: null,
   kurtosis: null,
-  most_positive_activation_records: [{ dataclass_name: "ActivationRecord", tokens: ["x"], activations: [2.5] }],
+  most_positive_activation_records: [
+    { dataclass_name: "ActivationRecord", tokens: ["x"], activations: [2.5] },
+  ],
 };
 
 describe("neuron-explainer JSON", () => {
@@ -39,7 +41,9 @@ describe("neuron-explainer JSON", () => {
 
   it("non-finite moments are written as null; bad input is an InputError naming the field", () => {
     const r = neuronRecordFromJson(python);
-    expect(neuronRecordToJson({ ...r, mean: Number.NaN, kurtosis: Number.POSITIVE_INFINITY }).mean).toBeNull();
+    expect(
+      neuronRecordToJson({ ...r, mean: Number.NaN, kurtosis: Number.POSITIVE_INFINITY }).mean,
+    ).toBeNull();
     expect(() => neuronRecordFromJson({ neuron_id: { layer_index: "3" } })).toThrow(InputError);
     try {
       neuronRecordFromJson({ ...python, random_sample: [{ tokens: ["a"], activations: [1, 2] }] });
@@ -62,8 +66,12 @@ describe("prompts", () => {
   });
 
   it("formats records as token<TAB>value between <start>/<end>, as neuron-explainer does", () => {
-    expect(formatRecords(records, 8)).toBe("\n<start>\nthe\t0\n cat\t5\n sat\t0\n<end>\n<start>\n a\t10\n dog\t0\n<end>\n");
-    expect(formatRecords(records, 8, { omitZeros: true })).toBe("\n<start>\n cat\t5\n<end>\n<start>\n a\t10\n<end>\n");
+    expect(formatRecords(records, 8)).toBe(
+      "\n<start>\nthe\t0\n cat\t5\n sat\t0\n<end>\n<start>\n a\t10\n dog\t0\n<end>\n",
+    );
+    expect(formatRecords(records, 8, { omitZeros: true })).toBe(
+      "\n<start>\n cat\t5\n<end>\n<start>\n a\t10\n<end>\n",
+    );
     const p = explanationPrompt(records, 8);
     expect(p.messages[1]!.content.endsWith(`behavior: ${EXPLANATION_PREFIX}`)).toBe(true);
     expect(p.text).toBe(p.messages.map((m) => m.content).join(""));
@@ -77,7 +85,9 @@ describe("prompts", () => {
       ["the\t", 0],
       [" cat\t", 1],
     ]);
-    expect(p.text).toContain(`${EXPLANATION_PREFIX} cats\nActivations: \n<start>\nthe\tunknown\n cat\tunknown\n<end>\n`);
+    expect(p.text).toContain(
+      `${EXPLANATION_PREFIX} cats\nActivations: \n<start>\nthe\tunknown\n cat\tunknown\n<end>\n`,
+    );
   });
 
   it("parses chat answers and explanations", () => {

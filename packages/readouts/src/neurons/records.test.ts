@@ -59,7 +59,7 @@ describe("neuronRecords", () => {
       expect(windowStart(p, len, W, before)).toBe(start);
       expect(rec.tokens).toEqual(prompts[src.prompt]!.slice(start, start + W).map(String));
       expect(rec.activations.length).toBe(Math.min(W, len));
-      rec.activations.forEach((x, t) => expect(x).toBeCloseTo(a[start + t]!, 4));
+      for (const [t, x] of rec.activations.entries()) expect(x).toBeCloseTo(a[start + t]!, 4);
       expect(Math.max(...rec.activations)).toBeCloseTo(order[k]!.m, 4);
     });
     expect(r.meta.maxActivation).toBeCloseTo(Math.max(0, order[0]!.m), 4);
@@ -93,7 +93,7 @@ describe("neuronRecords", () => {
       const rec = a.record.randomSample[k]!;
       expect(rec.tokens.length).toBe(Math.min(8, len));
       expect(s.start + rec.tokens.length).toBeLessThanOrEqual(len);
-      rec.activations.forEach((x, t) => expect(x).toBeCloseTo(ref[s.prompt]![s.start + t]!, 4));
+      for (const [t, x] of rec.activations.entries()) expect(x).toBeCloseTo(ref[s.prompt]![s.start + t]!, 4);
     });
     // boundaries: the interior quartiles of the per-prompt maxima (linear interpolation)
     const maxes = ref.map((x) => Math.max(...x)).sort((x, y) => x - y);
@@ -104,7 +104,7 @@ describe("neuronRecords", () => {
     };
     const bounds = a.record.quantileBoundaries!;
     expect(bounds.length).toBe(3);
-    bounds.forEach((x, i) => expect(x).toBeCloseTo(q((i + 1) / 4), 4));
+    for (const [i, x] of bounds.entries()) expect(x).toBeCloseTo(q((i + 1) / 4), 4);
     expect(a.record.randomSampleByQuantile!.length).toBe(4);
     a.record.randomSampleByQuantile!.forEach((bin, i) => {
       expect(bin.length).toBe(2);
@@ -118,7 +118,10 @@ describe("neuronRecords", () => {
 
   it("any [batch, pos, …] site and a TransformerLens name; token strings are carried", async () => {
     const tokens = prompts.map((p) => p.map((id) => `t${id}`));
-    const r = await run({ site: "blocks.0.hook_resid_post", index: 3, topK: 3, randomK: 2, window: 6 }, { prompts, tokens });
+    const r = await run(
+      { site: "blocks.0.hook_resid_post", index: 3, topK: 3, randomK: 2, window: 6 },
+      { prompts, tokens },
+    );
     const ref = naive("blocks.0.resid_post", 3, model.config.dModel);
     const order = ref.map((a, i) => ({ m: Math.max(...a), i })).sort((a, b) => b.m - a.m || a.i - b.i);
     expect(r.meta.site).toBe("blocks.0.resid_post");
@@ -146,7 +149,10 @@ describe("neuronRecords", () => {
     expect(e2.field).toBe("spec.index");
     const e3 = (await fail({ site: "blocks.0.attn.pattern", index: 0 })) as InputError;
     expect(e3.expected).toContain("[batch, pos");
-    const e4 = (await fail({ site: "blocks.1.mlp.post", index: 0 }, { prompts, tokens: [["x"]] })) as InputError;
+    const e4 = (await fail(
+      { site: "blocks.1.mlp.post", index: 0 },
+      { prompts, tokens: [["x"]] },
+    )) as InputError;
     expect(e4.field).toContain("data.tokens");
   });
 

@@ -20,7 +20,8 @@ const naive = (x: number[], y: number[]): number => {
   return (n * sxy - sx * sy) / Math.sqrt((n * sxx - sx * sx) * (n * syy - sy * sy));
 };
 
-const vec = (n: number) => fc.array(fc.double({ min: -10, max: 10, noNaN: true }), { minLength: n, maxLength: n });
+const vec = (n: number) =>
+  fc.array(fc.double({ min: -10, max: 10, noNaN: true }), { minLength: n, maxLength: n });
 const pair = fc.integer({ min: 3, max: 40 }).chain((n) => fc.tuple(vec(n), vec(n)));
 const spread = (v: number[]) => Math.max(...v) - Math.min(...v) > 1e-3;
 

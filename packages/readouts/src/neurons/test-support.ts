@@ -49,7 +49,10 @@ export const randomPrompts = (
  * vocabulary holds "0" … "10", TAB and newline, so a model over it can be a local simulator.
  */
 export const wordTokenizer = (vocab: readonly string[], bos = 0, unk = 1): Tokenizer => {
-  const byLength = vocab.map((s, id) => ({ s, id })).filter((x) => x.s !== "").sort((a, b) => b.s.length - a.s.length);
+  const byLength = vocab
+    .map((s, id) => ({ s, id }))
+    .filter((x) => x.s !== "")
+    .sort((a, b) => b.s.length - a.s.length);
   return {
     kind: "tokenizer.json",
     vocabSize: vocab.length,
