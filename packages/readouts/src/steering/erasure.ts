@@ -9,7 +9,7 @@ import {
 import { Effect } from "effect";
 import { captureFeatures, checkProbeData, type Features } from "../probing/dataset.ts";
 import { indexClasses } from "../probing/features.ts";
-import { fitProbe, flatLabels, probeAccuracy, probeDirections, type TrainedProbe } from "../probing/probe.ts";
+import { fitProbe, flatLabels, probeAccuracy, probeDirections } from "../probing/probe.ts";
 import type { ProbeData, ProbeResult } from "../probing/spec.ts";
 import type { ErasureSpec } from "./spec.ts";
 
@@ -184,7 +184,7 @@ export const erase = (
     const dirs =
       spec.direction === "class-means"
         ? classMeanDirections(clean, labels, before.trainRows)
-        : probeDirections(before.task as TrainedProbe);
+        : probeDirections(before.task);
     const basis = orthonormalize(dirs, 1e-8, spec.maxRank ?? Infinity);
     const erased = yield* erasedFeatures(cache, model, ps.site, ps.head, basis, data, ps.chunkSize);
     const after = yield* Effect.try({

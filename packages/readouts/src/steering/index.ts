@@ -16,3 +16,4 @@ export {
   basisTensor,
   type ErasureResult,
 } from "./erasure.ts";
+export { happySadData, inductionSteeringData, HAPPY_PROMPTS, HAPPY_TARGETS } from "./examples.ts";
