@@ -124,6 +124,7 @@ describe("integrated gradients", () => {
         },
       ),
     );
+    expect(JSON.parse(JSON.stringify(r))).toEqual(r); // plain JSON data
     const e = r.examples[0]!;
     e.integratedGradients!.attributions.forEach((a, p) => {
       expect(a).toBeCloseTo(e.gradientXInput![p]!, 5);
@@ -310,6 +311,22 @@ describe("occlusion = separate single runs", () => {
         expect(e.occlusion!.attributions[p]!).toBeCloseTo(clean - single, 4);
       });
     }
+  });
+});
+
+describe("spec", () => {
+  it("decoding fills the defaults: logit-diff at embed, all four methods, zero baseline, K = 50, trapezoid", () => {
+    expect(spec({})).toEqual({
+      metric: "logit-diff",
+      input: "embed",
+      methods: ["gradient", "gradient-x-input", "integrated-gradients", "occlusion"],
+      baseline: { _tag: "zero" },
+      steps: 50,
+      rule: "trapezoid",
+      batchSize: 64,
+      vectors: false,
+    });
+    expect(() => spec({ steps: 0 })).toThrow();
   });
 });
 
