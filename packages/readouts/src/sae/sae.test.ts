@@ -7,8 +7,9 @@ import { describe, expect, it } from "vitest";
 import { loadSae, SaeFileError, saeFromArtifact, saeToArtifact, saveSae } from "./artifact.ts";
 import { evaluateSae } from "./metrics.ts";
 import { maxCosines, plantedSparse } from "./planted.ts";
-import { decode, encode, makeSae } from "./sae.ts";
+import { decode, encode } from "./sae.ts";
 import { SaeTrainSpec } from "./spec.ts";
+import { identitySae } from "./testing.ts";
 import { trainSae } from "./train.ts";
 
 const spec = (s: Record<string, unknown>) => Schema.decodeUnknownSync(SaeTrainSpec)(s);
@@ -87,25 +88,6 @@ describe("SAE on a planted sparse dataset", () => {
     }
   });
 });
-
-/** The "perfect" SAE: m = 2d, encoder [I; −I], decoder [I; −I], so x̂ = ReLU(x) − ReLU(−x) = x. */
-export const identitySae = (site: string, dd: number) => {
-  const eye = new Float64Array(2 * dd * dd);
-  for (let j = 0; j < dd; j++) {
-    eye[j * dd + j] = 1;
-    eye[(dd + j) * dd + j] = -1;
-  }
-  return makeSae({
-    arch: "standard",
-    site,
-    d: dd,
-    m: 2 * dd,
-    encoder: eye,
-    bEnc: new Float64Array(2 * dd),
-    decoder: eye,
-    bDec: new Float64Array(dd),
-  });
-};
 
 describe("SAE evaluation and artifacts", () => {
   it("metrics match a naive computation; the identity SAE reconstructs exactly", () => {
