@@ -1,0 +1,13 @@
+/**
+ * @patchbay/readouts — the surveys' other families of methods (issue 8; METHODS.md §8), all on the
+ * shared intervention engine: vocabulary-space decoding (logit and tuned lens, Patchscopes), input
+ * attribution and direct logit attribution, attention patterns and rollout, linear probes with
+ * control tasks, steering and linear erasure, neuron explanations (explain → simulate → score),
+ * and sparse autoencoders.
+ */
+export * from "./lens/index.ts";
+export * from "./attribution/index.ts";
+export * from "./probing/index.ts";
+export * from "./steering/index.ts";
+export * from "./neurons/index.ts";
+export * from "./sae/index.ts";
