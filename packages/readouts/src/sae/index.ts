@@ -30,3 +30,4 @@ export {
   saveSae,
 } from "./artifact.ts";
 export { decodeSaeSpec, runSae, type SaeData, type SaeResult, splitPrompts } from "./run.ts";
+export { maxCosines, plantedSparse } from "./planted.ts";
