@@ -37,11 +37,11 @@ describe.skipIf(!hasShared)("logit and tuned lens on stories260K", () => {
     const { report } = r;
     const tuned = report.kl.tuned!;
     console.log(`stories260K tuned lens: 40 steps in ${r.ms} ms`);
-    report.sites.forEach((s, i) =>
+    report.sites.forEach((s, i) => {
       console.log(
         `  ${s.padEnd(20)} logit KL ${report.kl.logit[i]!.toFixed(4)}  tuned KL ${tuned[i]!.toFixed(4)}`,
-      ),
-    );
+      );
+    });
     const row = (site: string, lens: "logit" | "tuned") =>
       report.table.rows
         .find((x) => x.site === site && x.lens === lens)!
@@ -61,7 +61,9 @@ describe.skipIf(!hasShared)("logit and tuned lens on stories260K", () => {
     // training loss went down for every layer
     const first = r.fit.curve[0]!.kl;
     const last = r.fit.curve.at(-1)!.kl;
-    first.forEach((k, i) => expect(last[i]!).toBeLessThan(k));
+    first.forEach((k, i) => {
+      expect(last[i]!).toBeLessThan(k);
+    });
     // tokens are named by the tokenizer
     expect(report.table.tokens[1]!.token).toBe(" Once");
   });

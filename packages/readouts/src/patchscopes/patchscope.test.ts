@@ -65,7 +65,9 @@ describe("patchscopes on random models", () => {
           for (let v = 1; v < V; v++) if (lp[v]! > lp[top]!) top = v;
           const r = out.scopes[k]!;
           expect(r.examples[0]!.top.id).toBe(top);
-          r.examples.forEach((e, j) => expect(Math.abs(e.surprisal! + lp[j]!)).toBeLessThan(1e-5));
+          r.examples.forEach((e, j) => {
+            expect(Math.abs(e.surprisal! + lp[j]!)).toBeLessThan(1e-5);
+          });
         });
       }),
       { numRuns: 5, seed: 4242 },
