@@ -6,6 +6,7 @@
  * and sparse autoencoders.
  */
 export * from "./lens/index.ts";
+export * from "./patchscopes/index.ts";
 export * from "./attribution/index.ts";
 export * from "./probing/index.ts";
 export * from "./steering/index.ts";
