@@ -4,8 +4,15 @@ import { type Flags, intFlag, numberFlag, UsageError } from "@patchbay/core/cli"
 import { Effect } from "effect";
 import { listRuns, type RunEvent, type RunSummary, resultsDirOf, runExperiment } from "../run/experiment.ts";
 import { expandCells, loadExperiment } from "../spec/load.ts";
-import { type ExperimentFileError, isCausalSpec } from "../spec/schema.ts";
-import { type CausalCellResult, type CellResult, isCausalResult } from "../results/types.ts";
+import { type ExperimentFileError, isCausalSpec, isReadoutSpec } from "../spec/schema.ts";
+import { readoutFigures } from "../results/readout-figures.ts";
+import {
+  type CausalCellResult,
+  type CellResult,
+  isCausalResult,
+  isReadoutResult,
+  type ReadoutCellResult,
+} from "../results/types.ts";
 import { planCells } from "../run/experiment.ts";
 import { redisExecutor } from "../distributed/executor.ts";
 import type { CellExecutor, ExecutorFailure } from "../pool/executor.ts";
@@ -105,13 +112,21 @@ export const validateCommand = (f: Flags) =>
         .map(([k, x]) => `${k}=${show(x)}`)
         .join(",");
       const id = ids ? ids.get(c.index)!.slice(0, 12) : c.specHash.slice(0, 12);
-      const what = isCausalSpec(spec)
-        ? `${m._tag}${params ? `(${params})` : ""} ${spec.model ?? "(task network)"} [${spec.task.builtin} ${spec.task.family ?? "(first family)"} n=${spec.task.n} seed=${spec.task.seed}]`
-        : `${m._tag}${params ? `(${params})` : ""} ${spec.ablation} ${spec.metric} ${spec.model} [${
-            spec.task.kind === "file"
-              ? spec.task.file
-              : `${spec.task.builtin} n=${spec.task.n} seed=${spec.task.seed}`
-          }]`;
+      const what = isReadoutSpec(spec)
+        ? `${m._tag}${params ? `(${params})` : ""} ${spec.model} [${
+            spec.data.kind === "task"
+              ? `${spec.data.builtin} n=${spec.data.n} seed=${spec.data.seed}`
+              : spec.data.kind === "texts"
+                ? `${spec.data.texts.length} texts`
+                : `${spec.data.example} n=${spec.data.n} seed=${spec.data.seed}`
+          }]`
+        : isCausalSpec(spec)
+          ? `${m._tag}${params ? `(${params})` : ""} ${spec.model ?? "(task network)"} [${spec.task.builtin} ${spec.task.family ?? "(first family)"} n=${spec.task.n} seed=${spec.task.seed}]`
+          : `${m._tag}${params ? `(${params})` : ""} ${spec.ablation} ${spec.metric} ${spec.model} [${
+              spec.task.kind === "file"
+                ? spec.task.file
+                : `${spec.task.builtin} n=${spec.task.n} seed=${spec.task.seed}`
+            }]`;
       console.log(`  cell ${c.index + 1}/${cells.length} ${id}  ${what}${v ? `  ${v}` : ""}`);
     }
   });
@@ -269,8 +284,50 @@ const causalSummary = (s: RunSummary, keys: readonly string[]): string => {
   return table(pick(header), rows.map(pick), new Set(kept.flatMap((i, j) => (right.has(i) ? [j] : []))));
 };
 
+/**
+ * A readout run's summary: per cell its method, headline figure and the method's key figures
+ * (readout-figures.ts) as `k=v` pairs.
+ */
+const readoutSummary = (s: RunSummary, keys: readonly string[]): string => {
+  const header = ["cell", "id", ...keys, "method", "headline", "value", "key figures", "time"];
+  const rows = s.cells.map((c) => {
+    if (!isReadoutResult(c.result))
+      return [
+        String(c.cell.index + 1),
+        c.cellId.slice(0, 12),
+        ...keys.map(() => ""),
+        "(not a readout)",
+        "",
+        "",
+        "",
+        timeOf(c),
+      ];
+    const r = c.result as ReadoutCellResult;
+    const { headlineLabel, headline, ...figures } = readoutFigures(r);
+    const shown = Object.entries(figures)
+      .filter(([, v]) => v !== null)
+      .map(
+        ([k, v]) =>
+          `${k}=${typeof v === "number" ? (Number.isInteger(v) ? String(v) : fmt(v)) : String(v).length > 40 ? `${String(v).slice(0, 37)}...` : String(v)}`,
+      )
+      .join(" ");
+    return [
+      String(c.cell.index + 1),
+      c.cellId.slice(0, 12),
+      ...keys.map((k) => (k in c.cell.varying ? show(c.cell.varying[k]) : "")),
+      r.method,
+      headlineLabel,
+      fmt(headline),
+      shown,
+      timeOf(c),
+    ];
+  });
+  return table(header, rows, new Set([0, 5 + keys.length]));
+};
+
 export const summaryTable = (s: RunSummary): string => {
   const keys = [...new Set(s.cells.flatMap((c) => Object.keys(c.cell.varying)))];
+  if (s.cells.some((c) => isReadoutResult(c.result))) return readoutSummary(s, keys);
   if (s.cells.some((c) => isCausalResult(c.result))) return causalSummary(s, keys);
   const circuit = s.cells.map((c) => c.result as CellResult);
   const anyTruth = circuit.some((r) => r.truth !== null);

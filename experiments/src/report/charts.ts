@@ -235,3 +235,97 @@ export const lossCurveSvg = (curve: readonly LossPoint[], label = "training loss
   );
   return out.join("\n");
 };
+
+/** One line of `lineChartSvg`: y per x (NaN / null: a gap). */
+export interface Series {
+  readonly name: string;
+  readonly color: string;
+  readonly ys: readonly (number | null)[];
+  readonly dashed?: boolean;
+}
+
+/**
+ * A line chart over a shared x axis: numeric xs (steering's α) or categories (the lens's sites,
+ * drawn at 0, 1, … and labelled by `xLabels`). Each series is a line with dots and tooltips.
+ */
+export const lineChartSvg = (opts: {
+  readonly title: string;
+  readonly xs: readonly number[];
+  readonly xLabels?: readonly string[];
+  readonly xLabel: string;
+  readonly yLabel: string;
+  readonly series: readonly Series[];
+  /** a horizontal reference line (e.g. the unsteered metric) */
+  readonly reference?: { readonly y: number; readonly label: string };
+}): string => {
+  const W = opts.xLabels ? 680 : 600;
+  const H = 300;
+  const L = 60;
+  const R = opts.xLabels ? 100 : 20;
+  const T = 30;
+  const B = opts.xLabels ? 70 : 44;
+  const ys = [
+    ...opts.series.flatMap((s) => s.ys.filter((y): y is number => y !== null && Number.isFinite(y))),
+    ...(opts.reference && Number.isFinite(opts.reference.y) ? [opts.reference.y] : []),
+  ];
+  const yLo0 = ys.length > 0 ? Math.min(...ys) : 0;
+  const yHi0 = ys.length > 0 ? Math.max(...ys) : 1;
+  const pad = (yHi0 - yLo0) * 0.08 || Math.max(0.5, Math.abs(yHi0) * 0.1);
+  const [y0, y1] = [yLo0 - pad, yHi0 + pad];
+  const xLo = opts.xs.length > 0 ? Math.min(...opts.xs) : 0;
+  const xHi = opts.xs.length > 0 ? Math.max(...opts.xs) : 1;
+  const sx = (x: number) => L + ((x - xLo) / (xHi - xLo || 1)) * (W - L - R);
+  const sy = (y: number) => T + ((y1 - y) / (y1 - y0 || 1)) * (H - T - B);
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart line" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(opts.title)}" font-family="Helvetica, Arial, sans-serif" font-size="11">`,
+    `<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`,
+  ];
+  for (const t of niceTicks(y0, y1))
+    out.push(
+      `<line x1="${L}" x2="${W - R}" y1="${n2(sy(t))}" y2="${n2(sy(t))}" stroke="${t === 0 ? "#999" : "#e6e6e6"}"/>`,
+      `<text x="${L - 6}" y="${n2(sy(t) + 4)}" text-anchor="end">${esc(n2(t))}</text>`,
+    );
+  if (opts.xLabels)
+    opts.xs.forEach((x, i) => {
+      out.push(
+        `<text transform="translate(${n2(sx(x) + 3)} ${H - B + 10}) rotate(40)" font-size="10">${esc(opts.xLabels![i] ?? String(x))}</text>`,
+      );
+    });
+  else
+    for (const t of niceTicks(xLo, xHi, 6))
+      out.push(
+        `<line x1="${n2(sx(t))}" x2="${n2(sx(t))}" y1="${T}" y2="${H - B}" stroke="#f0f0f0"/>`,
+        `<text x="${n2(sx(t))}" y="${H - B + 14}" text-anchor="middle" font-size="10">${esc(n2(t))}</text>`,
+      );
+  out.push(
+    `<line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" stroke="#333"/>`,
+    `<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#333"/>`,
+    `<text x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle">${esc(opts.xLabel)}</text>`,
+    `<text transform="translate(14 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">${esc(opts.yLabel)}</text>`,
+  );
+  if (opts.reference && Number.isFinite(opts.reference.y))
+    out.push(
+      `<line class="reference" x1="${L}" x2="${W - R}" y1="${n2(sy(opts.reference.y))}" y2="${n2(sy(opts.reference.y))}" stroke="#777" stroke-dasharray="4 3"><title>${esc(`${opts.reference.label}: ${fmt(opts.reference.y, 4)}`)}</title></line>`,
+    );
+  for (const s of opts.series) {
+    const pts = opts.xs.flatMap((x, i) => {
+      const y = s.ys[i];
+      return y !== null && y !== undefined && Number.isFinite(y) ? [{ x, y, i }] : [];
+    });
+    if (pts.length === 0) continue;
+    const d = pts.map((p, k) => `${k === 0 ? "M" : "L"} ${n2(sx(p.x))} ${n2(sy(p.y))}`).join(" ");
+    out.push(
+      `<path class="series" d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ""}/>`,
+    );
+    for (const p of pts)
+      out.push(
+        `<circle cx="${n2(sx(p.x))}" cy="${n2(sy(p.y))}" r="3" fill="${s.color}"><title>${esc(`${s.name} @ ${opts.xLabels?.[p.i] ?? n2(p.x)}: ${fmt(p.y, 4)}`)}</title></circle>`,
+      );
+  }
+  out.push(
+    `<text x="${L}" y="16" font-size="12" font-weight="bold">${esc(opts.title)}</text>`,
+    `<text x="${W - R}" y="16" font-size="11" text-anchor="end" fill="#555">${opts.series.map((s) => `<tspan fill="${s.color}" dx="8">━</tspan> ${esc(s.name)}`).join(" ")}${opts.reference ? ` <tspan fill="#777" dx="8">╌</tspan> ${esc(opts.reference.label)}` : ""}</text>`,
+    "</svg>",
+  );
+  return out.join("\n");
+};

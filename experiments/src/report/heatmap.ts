@@ -218,3 +218,127 @@ export const heatmapSvg = (g: IiaGrid, opts: HeatmapOptions = {}): HeatmapSvg =>
   );
   return { svg: out.join("\n"), cellWidth: cw, cellHeight: ch, labels, best };
 };
+
+/**
+ * A colour scale for `valueHeatmapSvg`: "sequential" maps [lo, hi] onto viridis (as the IIA
+ * scale does for 0–1), "diverging" maps [lo, 0, hi] onto blue–white–red (for signed values such
+ * as logit attributions; 0 is white whatever the range).
+ */
+export type ColorScale = "sequential" | "diverging";
+
+const mix = (a: string, b: string, t: number): string => {
+  const x = rgb(a);
+  const y = rgb(b);
+  return `#${x.map((xi, k) => hex2(xi + (y[k]! - xi) * Math.max(0, Math.min(1, t)))).join("")}`;
+};
+
+/** The colour of v on a scale over [lo, hi] (clamped). */
+export const scaleColor = (v: number, lo: number, hi: number, scale: ColorScale): string => {
+  if (!Number.isFinite(v)) return IIA_MISSING;
+  if (scale === "sequential") return iiaColor(hi > lo ? (v - lo) / (hi - lo) : 0.5);
+  const m = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
+  return v >= 0 ? mix("#ffffff", "#b2182b", v / m) : mix("#ffffff", "#2166ac", -v / m);
+};
+
+const inkOnScale = (v: number, lo: number, hi: number, scale: ColorScale): string => {
+  if (!Number.isFinite(v)) return "#111111";
+  if (scale === "sequential") return inkOn(hi > lo ? (v - lo) / (hi - lo) : 0.5);
+  const m = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
+  return Math.abs(v) / m > 0.6 ? "#ffffff" : "#111111";
+};
+
+export interface ValueGrid {
+  /** what the values are (the chart's title and aria label) */
+  readonly title: string;
+  readonly rows: readonly string[];
+  readonly cols: readonly string[];
+  /** [row][col] */
+  readonly values: readonly (readonly number[])[];
+  /** the legend's caption, e.g. "logit difference contribution" */
+  readonly legend: string;
+}
+
+/**
+ * A heatmap of any matrix on a given value range and colour scale (default: the values' own
+ * range; for "diverging", symmetric around 0). The IIA heatmap above keeps its fixed 0–1 scale;
+ * this one draws DLA per (layer, head), attention rollout and the like.
+ */
+export const valueHeatmapSvg = (
+  g: ValueGrid,
+  opts: HeatmapOptions & { readonly range?: readonly [number, number]; readonly scale?: ColorScale } = {},
+): HeatmapSvg => {
+  const scale = opts.scale ?? "sequential";
+  const finite = g.values.flat().filter(Number.isFinite);
+  const vmax = finite.length > 0 ? Math.max(...finite) : 1;
+  const vmin = finite.length > 0 ? Math.min(...finite) : 0;
+  const m = Math.max(Math.abs(vmin), Math.abs(vmax)) || 1;
+  const [lo, hi] = opts.range ?? (scale === "diverging" ? [-m, m] : [vmin, vmax > vmin ? vmax : vmin + 1]);
+  const maxWidth = opts.maxWidth ?? 1060;
+  const minCell = opts.minCell ?? 8;
+  const maxCell = opts.maxCell ?? 44;
+  const charW = 6.3;
+  const L = 10 + Math.min(24, Math.max(3, ...g.rows.map((s) => s.length))) * charW;
+  const R = 20;
+  const cw = Math.max(
+    minCell,
+    Math.min(maxCell, Math.floor((maxWidth - L - R) / Math.max(1, g.cols.length))),
+  );
+  const ch = Math.max(12, Math.min(30, cw));
+  const rotate = Math.max(0, ...g.cols.map((c) => Math.min(10, c.length))) * charW > cw - 4;
+  const headH = rotate ? Math.max(...g.cols.map((c) => Math.min(10, c.length))) * charW * 0.87 + 12 : 18;
+  const T = 26 + headH;
+  const gridBottom = T + g.rows.length * ch;
+  const W = Math.max(420, Math.ceil(L + g.cols.length * cw + R), Math.ceil(L + (g.title.length + 4) * 6.7));
+  const H = Math.ceil(gridBottom + 50);
+  const fs = Math.min(11, (cw - 3) / 2.6, ch - 3);
+  const labels = fs >= 7;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart heatmap values" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(g.title)}" font-family="Helvetica, Arial, sans-serif" font-size="11" data-rows="${g.rows.length}" data-cols="${g.cols.length}">`,
+    `<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`,
+    `<text x="${n2(L)}" y="16" font-size="12" font-weight="bold">${esc(g.title)}</text>`,
+  ];
+  for (const [j, c] of g.cols.entries()) {
+    const t = short(c, 10);
+    const x = L + j * cw + cw / 2;
+    out.push(
+      rotate
+        ? `<text class="col" transform="translate(${n2(x + 3)} ${n2(T - 5)}) rotate(-60)" font-size="10">${esc(t)}</text>`
+        : `<text class="col" x="${n2(x)}" y="${n2(T - 6)}" text-anchor="middle">${esc(t)}</text>`,
+    );
+  }
+  for (const [i, r] of g.rows.entries())
+    out.push(
+      `<text class="row" x="${n2(L - 6)}" y="${n2(T + i * ch + ch / 2 + 4)}" text-anchor="end">${esc(short(r, 24))}</text>`,
+    );
+  for (const [i, r] of g.rows.entries())
+    for (const [j, c] of g.cols.entries()) {
+      const v = g.values[i]?.[j] ?? Number.NaN;
+      const x = L + j * cw;
+      const y = T + i * ch;
+      out.push(
+        `<rect class="value" x="${n2(x)}" y="${n2(y)}" width="${n2(cw)}" height="${n2(ch)}" fill="${scaleColor(v, lo, hi, scale)}" stroke="#ffffff" stroke-width="${cw >= 12 ? 1 : 0.5}" data-row="${i}" data-col="${j}" data-value="${Number.isFinite(v) ? String(v) : ""}"><title>${esc(`${r} · ${c}: ${fmt(v, 4)}`)}</title></rect>`,
+      );
+      if (labels)
+        out.push(
+          `<text x="${n2(x + cw / 2)}" y="${n2(y + ch / 2 + fs * 0.35)}" text-anchor="middle" font-size="${n2(fs)}" fill="${inkOnScale(v, lo, hi, scale)}" pointer-events="none">${esc(Number.isFinite(v) ? fmt(v, Math.abs(v) >= 10 ? 1 : 2) : "—")}</text>`,
+        );
+    }
+  const lx = L;
+  const ly = gridBottom + 12;
+  const lw = 200;
+  const steps = 40;
+  for (let k = 0; k < steps; k++) {
+    const v = lo + ((k + 0.5) / steps) * (hi - lo);
+    out.push(
+      `<rect class="legend" x="${n2(lx + (k * lw) / steps)}" y="${n2(ly)}" width="${n2(lw / steps + 0.3)}" height="10" fill="${scaleColor(v, lo, hi, scale)}"/>`,
+    );
+  }
+  out.push(
+    `<rect x="${n2(lx)}" y="${n2(ly)}" width="${lw}" height="10" fill="none" stroke="#888"/>`,
+    `<text x="${n2(lx)}" y="${n2(ly + 24)}" font-size="10">${esc(fmt(lo, 2))}</text>`,
+    `<text x="${n2(lx + lw)}" y="${n2(ly + 24)}" font-size="10" text-anchor="end">${esc(fmt(hi, 2))}</text>`,
+    `<text class="legend-note" x="${n2(lx + lw + 12)}" y="${n2(ly + 9)}" font-size="11" fill="#444">${esc(`${g.legend} (${scale === "diverging" ? "blue < 0 < red" : "viridis"})${labels ? "" : " · hover a cell for its value"}`)}</text>`,
+    "</svg>",
+  );
+  return { svg: out.join("\n"), cellWidth: cw, cellHeight: ch, labels, best: null };
+};

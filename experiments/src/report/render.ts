@@ -3,7 +3,10 @@ import {
   type CausalCellResult,
   type CellResult,
   isCausalResult,
+  isReadoutResult,
+  type ReadoutCellResult,
 } from "../results/types.ts";
+import { READOUT_CSS, readoutCellBody, readoutSummaryCells, readoutSummaryHead } from "./readout.ts";
 import { CAUSAL_CSS, causalCellBody, causalSummaryCells, causalSummaryHead } from "./causal.ts";
 import { curveSvg, spreadSvg } from "./charts.ts";
 import { circuitSvg } from "./graph.ts";
@@ -12,8 +15,8 @@ import { card, esc, fmt, fmtScore, type Html, html, prettyJson, raw } from "./ht
 /**
  * Self-contained HTML reports (no external assets, no scripts; inline CSS and SVG): one page per
  * sweep cell, and one page per run with a summary table of its cells and every cell's section.
- * Circuit-discovery cells and causal-abstraction cells (kind "causal", see causal.ts) each get
- * their own section layout and their own summary table.
+ * Circuit-discovery cells, causal-abstraction cells (kind "causal", see causal.ts) and readout
+ * cells (kind "readout", see readout.ts) each get their own section layout and summary table.
  */
 
 /** What the report reads from a run's manifest.json (the store writes more). */
@@ -179,18 +182,25 @@ export const renderCellReport = async (
   result: AnyCellResult,
   opts: { readonly seconds?: number } = {},
 ): Promise<string> =>
-  isCausalResult(result)
+  isReadoutResult(result)
     ? page(
         `patchbay cell: ${result.method} on ${result.model.name}`,
         `cell ${result.cellId}`,
-        causalCellBody(result, "h2", opts),
-        CAUSAL_CSS,
+        readoutCellBody(result, "h2", opts),
+        CAUSAL_CSS + READOUT_CSS,
       )
-    : page(
-        `patchbay cell: ${result.method} on ${result.model.name}`,
-        `cell ${result.cellId}`,
-        await cellBody(result, "", "h2"),
-      );
+    : isCausalResult(result)
+      ? page(
+          `patchbay cell: ${result.method} on ${result.model.name}`,
+          `cell ${result.cellId}`,
+          causalCellBody(result, "h2", opts),
+          CAUSAL_CSS,
+        )
+      : page(
+          `patchbay cell: ${result.method} on ${result.model.name}`,
+          `cell ${result.cellId}`,
+          await cellBody(result, "", "h2"),
+        );
 
 /** Leaf values of a spec by dotted path (arrays are leaves), as JSON text. */
 export const flattenSpec = (v: unknown, path = "", out = new Map<string, string>()): Map<string, string> => {
@@ -254,13 +264,16 @@ export const renderRunReport = async (
     ...results.filter((r) => !manifest.cells.includes(r.cellId)),
   ];
   const missing = manifest.cells.filter((id) => !byId.has(id));
-  const circuits = ordered.filter((r): r is CellResult => !isCausalResult(r));
+  const circuits = ordered.filter((r): r is CellResult => !isCausalResult(r) && !isReadoutResult(r));
   const causals = ordered.filter(isCausalResult);
-  const mixed = circuits.length > 0 && causals.length > 0;
+  const readouts = ordered.filter(isReadoutResult);
+  const mixed = [circuits, causals, readouts].filter((k) => k.length > 0).length > 1;
   // the spec fields that vary, within each kind of cell
   const varyingCircuit = varyingFields(circuits.map((r) => r.spec)).slice(0, 8);
   const varyingCausal = varyingFields(causals.map((r) => r.spec)).slice(0, 8);
-  const varyingOf = (r: AnyCellResult) => (isCausalResult(r) ? varyingCausal : varyingCircuit);
+  const varyingReadout = varyingFields(readouts.map((r) => r.spec)).slice(0, 8);
+  const varyingOf = (r: AnyCellResult) =>
+    isCausalResult(r) ? varyingCausal : isReadoutResult(r) ? varyingReadout : varyingCircuit;
   const value = (r: AnyCellResult, k: string) => compactValue(specAt(r.spec, k));
   const specHead = (varying: readonly string[]) =>
     varying.map((k) => html`<th class="spec">${raw(k.split(".").map(esc).join(".<wbr>"))}</th>`);
@@ -298,7 +311,17 @@ ${summaryRows.map((x) => html`${x}\n`)}</tbody></table></div>
 ${causals.map((r: CausalCellResult) => html`<tr>${cellLink(r)}${specCells(r, varyingCausal)}${causalSummaryCells(r, secondsOf(manifest, r.cellId), anySeconds)}</tr>\n`)}</tbody></table></div>
 <p class="note">${causals.length} causal cells${varyingCausal.length > 0 ? `; columns after "cell" are the spec fields that vary between them` : ""}. IIA / best IIA: the fixed alignment's IIA (iia) or the best cell of the site × position grid (iia-sweep); MIB mean / max: over layers of the per-layer max; ctl: DAS's controls (the random-init model's test IIA, a random rotation, the full component).${circuits.length === 0 ? " Each cell also has its own page: cells/&lt;cellId&gt;.html in the results folder." : ""}</p>
 `;
-  const summary = html`${circuitSummary}${causalSummary}${missing.length > 0 ? html`<p class="bad">Missing results for ${missing.length} cells: ${missing.join(", ")}</p>` : ""}`;
+  const anyReadoutSeconds = readouts.some((r) => secondsOf(manifest, r.cellId) !== undefined);
+  const readoutSummary =
+    readouts.length === 0
+      ? html``
+      : html`${mixed ? html`<h3>Readout cells</h3>\n` : ""}<div class="scroll"><table class="summary readout">
+<thead><tr><th>cell</th>${specHead(varyingReadout)}${readoutSummaryHead(anyReadoutSeconds)}</tr></thead>
+<tbody>
+${readouts.map((r: ReadoutCellResult) => html`<tr>${cellLink(r)}${specCells(r, varyingReadout)}${readoutSummaryCells(r, secondsOf(manifest, r.cellId), anyReadoutSeconds)}</tr>\n`)}</tbody></table></div>
+<p class="note">${readouts.length} readout cells${varyingReadout.length > 0 ? `; columns after "cell" are the spec fields that vary between them` : ""}. Headline: the one figure that says how each method came out; key figures: the method's own (lens KL, probe accuracy and selectivity, steering metric at max α, SAE L0 / FVU / CE recovered, neuron score, attribution completeness, DLA top component).</p>
+`;
+  const summary = html`${circuitSummary}${causalSummary}${readoutSummary}${missing.length > 0 ? html`<p class="bad">Missing results for ${missing.length} cells: ${missing.join(", ")}</p>` : ""}`;
   const timings = manifest.timings
     ? html`<h2>Timings</h2><table class="timings"><thead><tr><th>phase</th><th class="num">seconds</th></tr></thead><tbody>
 ${Object.entries(manifest.timings).map(([k, v]) => html`<tr><td>${k}</td><td class="num">${fmt(v, 2)}</td></tr>\n`)}</tbody></table>`
@@ -310,7 +333,7 @@ ${Object.entries(manifest.timings).map(([k, v]) => html`<tr><td>${k}</td><td cla
       html`<section class="cell" id="${cellAnchor(r.cellId)}">
 <h2>Cell ${i + 1}: ${r.method} on ${r.model.name}</h2>
 <p class="note">cell ${r.cellId}${varying.length > 0 ? ` · ${varying.map((k) => `${k} = ${value(r, k)}`).join(" · ")}` : ""} · <a href="../../cells/${encodeURIComponent(r.cellId)}.html">own page</a> · <a href="#top">top</a></p>
-${isCausalResult(r) ? causalCellBody(r, "h3", { seconds: secondsOf(manifest, r.cellId) }) : await cellBody(r, `c${i}-`, "h3")}
+${isReadoutResult(r) ? readoutCellBody(r, "h3", { seconds: secondsOf(manifest, r.cellId) }) : isCausalResult(r) ? causalCellBody(r, "h3", { seconds: secondsOf(manifest, r.cellId) }) : await cellBody(r, `c${i}-`, "h3")}
 </section>`,
     );
   }
@@ -327,6 +350,6 @@ ${sections}`;
     `patchbay run ${manifest.runId}`,
     `${ordered.length} cells`,
     body,
-    causals.length > 0 ? CAUSAL_CSS : "",
+    (causals.length > 0 || readouts.length > 0 ? CAUSAL_CSS : "") + (readouts.length > 0 ? READOUT_CSS : ""),
   );
 };

@@ -81,12 +81,36 @@ const isCausalCell = (v: Record<string, unknown>): boolean =>
   (v.das === null ||
     (isObject(v.das) && isObject(v.das.iia) && Array.isArray(v.das.curve) && Array.isArray(v.das.positions)));
 
-/** A circuit-discovery cell (cellId, edges, faithfulness) or a causal one (kind "causal"). */
+const READOUT_METHODS = new Set([
+  "logit-lens",
+  "tuned-lens",
+  "input-attribution",
+  "dla",
+  "attention",
+  "probe",
+  "steering",
+  "erasure",
+  "neurons",
+  "sae",
+]);
+
+/** The outer shape of a readout cell (kind "readout"): its method's result is the method's own JSON. */
+const isReadoutCell = (v: Record<string, unknown>): boolean =>
+  typeof v.cellId === "string" &&
+  typeof v.method === "string" &&
+  READOUT_METHODS.has(v.method) &&
+  isObject(v.model) &&
+  isObject(v.dataset) &&
+  isObject(v.result);
+
+/** A circuit-discovery cell (cellId, edges, faithfulness), a causal one or a readout one (by kind). */
 const decodeCell = (v: unknown, file: string): Effect.Effect<AnyCellResult, InputError> =>
   isObject(v) &&
   (v.kind === "causal"
     ? isCausalCell(v)
-    : typeof v.cellId === "string" && Array.isArray(v.edges) && isObject(v.faithfulness))
+    : v.kind === "readout"
+      ? isReadoutCell(v)
+      : typeof v.cellId === "string" && Array.isArray(v.edges) && isObject(v.faithfulness))
     ? Effect.succeed(v as unknown as AnyCellResult)
     : Effect.fail(
         new InputError({
@@ -94,7 +118,9 @@ const decodeCell = (v: unknown, file: string): Effect.Effect<AnyCellResult, Inpu
           expected:
             isObject(v) && v.kind === "causal"
               ? "a CausalCellResult (kind, cellId, method, model, dataset, task, iia, sweep, das)"
-              : "a CellResult (cellId, edges, faithfulness, …)",
+              : isObject(v) && v.kind === "readout"
+                ? `a ReadoutCellResult (kind, cellId, method: one of ${[...READOUT_METHODS].join(", ")}, model, dataset, result)`
+                : "a CellResult (cellId, edges, faithfulness, …)",
           found: isObject(v) ? `keys ${Object.keys(v).join(", ")}` : typeof v,
         }),
       );

@@ -63,10 +63,15 @@ export interface CellResult {
 }
 
 import type { CausalCellResult } from "./causal.ts";
+import type { ReadoutCellResult } from "./readout.ts";
 export type { CausalCellResult, IiaGrid } from "./causal.ts";
+export type { ReadoutCellResult, ReadoutOutput } from "./readout.ts";
 
-/** Any cell of the store: a circuit-discovery cell (no `kind`) or a causal-abstraction one. */
-export type AnyCellResult = CellResult | CausalCellResult;
+/** Any cell of the store: a circuit-discovery cell (no `kind`), a causal-abstraction or a readout one. */
+export type AnyCellResult = CellResult | CausalCellResult | ReadoutCellResult;
 
 export const isCausalResult = (r: AnyCellResult): r is CausalCellResult =>
   (r as { readonly kind?: string }).kind === "causal";
+
+export const isReadoutResult = (r: AnyCellResult): r is ReadoutCellResult =>
+  (r as { readonly kind?: string }).kind === "readout";

@@ -14,8 +14,15 @@ import {
 } from "@patchbay/core";
 import { Effect } from "effect";
 import type { AnyCellResult, CellResult } from "../results/types.ts";
-import { type CellSpec, type CircuitCellSpec, discoveryOf, isCausalSpec } from "../spec/schema.ts";
+import {
+  type CellSpec,
+  type CircuitCellSpec,
+  discoveryOf,
+  isCausalSpec,
+  isReadoutSpec,
+} from "../spec/schema.ts";
 import { type CellFile, causalIdentity, runCausalCell } from "./causal-cell.ts";
+import { readoutIdentity, runReadoutCell } from "./readout-cell.ts";
 import { cellIdOf, datasetHash, patchbayVersion, weightsHash } from "./hash.ts";
 import { cellPath, formatCellResult, readCellResult, writeAtomic } from "./store.ts";
 
@@ -89,6 +96,7 @@ const identityOf = (input: CircuitInput, model: OpenModel, task: Task): CellIden
 export const cellIdentity = (input: CellInput): Effect.Effect<CellIdentity, PatchbayError> => {
   const { spec } = input;
   if (isCausalSpec(spec)) return causalIdentity({ spec, baseDir: input.baseDir });
+  if (isReadoutSpec(spec)) return readoutIdentity({ spec, baseDir: input.baseDir });
   return circuitIdentity({ spec, baseDir: input.baseDir });
 };
 
@@ -141,6 +149,7 @@ export const runCell = (
 > => {
   const { spec } = input;
   if (isCausalSpec(spec)) return runCausalCell({ spec, baseDir: input.baseDir });
+  if (isReadoutSpec(spec)) return runReadoutCell({ spec, baseDir: input.baseDir });
   return Effect.map(runCircuitCell({ spec, baseDir: input.baseDir }), (r) => ({ ...r, files: [] }));
 };
 

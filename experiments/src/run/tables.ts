@@ -1,5 +1,12 @@
 import { Bool, Float64, Table, tableFromIPC, tableToIPC, Utf8, vectorFromArray } from "apache-arrow";
-import { type AnyCellResult, type CausalCellResult, isCausalResult } from "../results/types.ts";
+import { readoutFigures } from "../results/readout-figures.ts";
+import {
+  type AnyCellResult,
+  type CausalCellResult,
+  isCausalResult,
+  isReadoutResult,
+  type ReadoutCellResult,
+} from "../results/types.ts";
 
 /** One row of a run's table: the cell id, its swept fields flattened (dotted paths), key metrics. */
 export type TableRow = Readonly<Record<string, string | number | boolean | null>>;
@@ -23,6 +30,7 @@ export const tableRow = (
   const swept: Record<string, string | number | boolean | null> = {};
   for (const [k, v] of Object.entries(varying)) flatten(k, v, swept);
   if (isCausalResult(r)) return causalRow(r, swept, extra);
+  if (isReadoutResult(r)) return readoutRow(r, swept, extra);
   return {
     cellId: r.cellId,
     index: extra.index,
@@ -76,6 +84,28 @@ const causalRow = (
   fullComponent: num(r.das?.controls?.fullComponent),
   seconds: num(extra.seconds),
 });
+
+/** A readout cell's row: its method's key figures (readout-figures.ts), flat. */
+const readoutRow = (
+  r: ReadoutCellResult,
+  swept: Record<string, string | number | boolean | null>,
+  extra: { readonly index: number; readonly seconds: number | null },
+): TableRow => {
+  const { headlineLabel, headline, ...figures } = readoutFigures(r);
+  return {
+    cellId: r.cellId,
+    index: extra.index,
+    ...swept,
+    kind: "readout",
+    method: r.method,
+    model: r.model.name,
+    examples: r.dataset.examples,
+    headline: num(headline),
+    headlineLabel,
+    ...Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, typeof v === "number" ? num(v) : v])),
+    seconds: num(extra.seconds),
+  };
+};
 
 export const formatJsonl = (rows: readonly TableRow[]): string =>
   rows.map((r) => `${JSON.stringify(r)}\n`).join("");

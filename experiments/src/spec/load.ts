@@ -4,6 +4,7 @@ import { Effect, ParseResult, Schema } from "effect";
 import YAML from "yaml";
 import { canonicalJson, sha256 } from "../run/hash.ts";
 import type { CausalCellSpec } from "./causal.ts";
+import type { ReadoutCellSpec } from "./readout.ts";
 import {
   type AnyExperiment,
   CausalCellFields,
@@ -14,6 +15,9 @@ import {
   Experiment,
   ExperimentFileError,
   isCausalDocument,
+  isReadoutDocument,
+  ReadoutCellFields,
+  ReadoutExperiment,
 } from "./schema.ts";
 
 /** A loaded experiment file: the raw document (sweeps apply to it), its decoded form and where it is. */
@@ -151,7 +155,9 @@ export const decodeExperiment = (
   Effect.gen(function* () {
     const decoded: Effect.Effect<AnyExperiment, ParseResult.ParseError> = isCausalDocument(raw)
       ? Schema.decodeUnknown(CausalExperiment)(raw, decodeOptions)
-      : Schema.decodeUnknown(Experiment)(raw, decodeOptions);
+      : isReadoutDocument(raw)
+        ? Schema.decodeUnknown(ReadoutExperiment)(raw, decodeOptions)
+        : Schema.decodeUnknown(Experiment)(raw, decodeOptions);
     const experiment = yield* decoded.pipe(Effect.mapError((e) => fromParseError(file, e, raw)));
     const loaded: LoadedExperiment = {
       file,
@@ -285,6 +291,31 @@ const normalizeCausal = (c: typeof CausalCellFields.Type): CausalCellSpec => ({
   seed: c.seed,
 });
 
+/** A readout cell's spec: the data's seed resolved to the cell's, the builtin task to the model. */
+const normalizeReadout = (c: typeof ReadoutCellFields.Type): ReadoutCellSpec => {
+  const d = c.data;
+  const data: ReadoutCellSpec["data"] =
+    "task" in d
+      ? {
+          kind: "task",
+          builtin: d.task.builtin ?? c.model,
+          n: d.task.n,
+          seed: d.task.seed ?? c.seed,
+          options: d.task.options,
+        }
+      : "texts" in d
+        ? { kind: "texts", texts: d.texts }
+        : { kind: "example", example: d.example, n: d.n, seed: d.seed ?? c.seed, options: d.options };
+  return {
+    kind: "readout",
+    model: c.model,
+    data,
+    method: c.method,
+    runtime: { threads: c.runtime.threads },
+    seed: c.seed,
+  };
+};
+
 /** A circuit cell's spec; `kind: circuit` is the default and is not part of the spec (ids unchanged). */
 const normalize = (c: typeof CellFields.Type): CircuitCellSpec => ({
   model: c.model,
@@ -340,11 +371,17 @@ export const expandCells = (loaded: LoadedExperiment): Effect.Effect<readonly Ce
                 Effect.mapError((e) => fromParseError(file, e, doc, prefix)),
               ),
             )
-          : normalize(
-              yield* Schema.decodeUnknown(CellFields)(doc, decodeOptions).pipe(
-                Effect.mapError((e) => fromParseError(file, e, doc, prefix)),
-              ),
-            );
+          : isReadoutDocument(raw)
+            ? normalizeReadout(
+                yield* Schema.decodeUnknown(ReadoutCellFields)(doc, decodeOptions).pipe(
+                  Effect.mapError((e) => fromParseError(file, e, doc, prefix)),
+                ),
+              )
+            : normalize(
+                yield* Schema.decodeUnknown(CellFields)(doc, decodeOptions).pipe(
+                  Effect.mapError((e) => fromParseError(file, e, doc, prefix)),
+                ),
+              );
         const varying: Record<string, unknown> = { ...a };
         if (seeds.length > 1 && !("seed" in a)) varying.seed = seed;
         cells.push({ index: cells.length, spec, varying, specHash: sha256(canonicalJson(spec)) });

@@ -2,7 +2,9 @@ import { type Discovery, Method, Selection } from "@patchbay/circuits";
 import { EdgeAblation, MetricKind } from "@patchbay/core";
 import { Data, Schema } from "effect";
 import { type CausalCellSpec, CausalMethod, CausalTaskSpec } from "./causal.ts";
+import { ReadoutData, type ReadoutCellSpec, ReadoutMethod } from "./readout.ts";
 export { type CausalCellSpec, isCausalSpec } from "./causal.ts";
+export { type ReadoutCellSpec, isReadoutSpec } from "./readout.ts";
 
 /**
  * The experiment file (YAML or JSON) as an effect Schema: one discovery (model, task, method,
@@ -80,7 +82,8 @@ export const Sweep = Schema.Struct({
 /** The fields of one cell (everything a discovery depends on). */
 const cellFields = {
   kind: Schema.optional(Schema.Literal("circuit")).annotations({
-    description: "circuit (the default) or causal (causal abstraction: see the causal experiment form)",
+    description:
+      "circuit (the default), causal (causal abstraction: see the causal experiment form) or readout (lenses, attribution, probes, steering, neurons, SAEs: see the readout experiment form)",
   }),
   model: Schema.String.annotations({
     description: "a model folder or file (relative to the experiment file) or builtin:<name>[?options]",
@@ -149,10 +152,32 @@ export type CausalExperiment = typeof CausalExperiment.Type;
 
 export const CausalCellFields = Schema.Struct({ ...causalCellFields, seed: Int });
 
-/** Either form of experiment file; `kind: causal` selects the causal one. */
-export const AnyExperiment = Schema.Union(Experiment, CausalExperiment);
-export type AnyExperiment = Experiment | CausalExperiment;
+/** The fields of one readout cell. */
+const readoutCellFields = {
+  kind: Schema.Literal("readout"),
+  model: Schema.String.annotations({
+    description: "a model folder or file (relative to the experiment file) or builtin:<name>[?options]",
+  }),
+  data: ReadoutData,
+  method: ReadoutMethod,
+  runtime: Schema.optionalWith(Runtime, { default: () => ({ threads: 1 }) }),
+};
+
+export const ReadoutExperiment = Schema.Struct({ ...commonFields, ...readoutCellFields }).annotations({
+  identifier: "ReadoutExperiment",
+  title: "patchbay readout experiment",
+  description:
+    "Lenses, input attribution, DLA, attention, probes, steering, erasure, neuron explanations or SAEs on a dataset (kind: readout).",
+});
+export type ReadoutExperiment = typeof ReadoutExperiment.Type;
+
+export const ReadoutCellFields = Schema.Struct({ ...readoutCellFields, seed: Int });
+
+/** Any form of experiment file; `kind: causal` / `kind: readout` select the other forms. */
+export const AnyExperiment = Schema.Union(Experiment, CausalExperiment, ReadoutExperiment);
+export type AnyExperiment = Experiment | CausalExperiment | ReadoutExperiment;
 export const isCausalDocument = (raw: Readonly<Record<string, unknown>>): boolean => raw.kind === "causal";
+export const isReadoutDocument = (raw: Readonly<Record<string, unknown>>): boolean => raw.kind === "readout";
 
 /** One cell as decoded (an experiment with every sweep axis fixed and `seed` for `seeds`). */
 export const CellFields = Schema.Struct({ ...cellFields, seed: Int });
@@ -161,7 +186,7 @@ export const CellFields = Schema.Struct({ ...cellFields, seed: Int });
  * The normalized cell spec: every default filled in, seeds resolved, keys canonical. This (as
  * canonical JSON) is what the cell id hashes, and what a worker receives.
  */
-export type CellSpec = CircuitCellSpec | CausalCellSpec;
+export type CellSpec = CircuitCellSpec | CausalCellSpec | ReadoutCellSpec;
 
 export interface CircuitCellSpec {
   readonly model: string;

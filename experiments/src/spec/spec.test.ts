@@ -36,7 +36,7 @@ describe("experiment files", () => {
     expect(readFileSync(schemaFile, "utf8")).toBe(formatJsonSchema());
   });
 
-  it("every example validates, references the schema, and there is one per method (circuit and causal) plus a sweep", () => {
+  it("every example validates, references the schema, and there is one per method (circuit, causal and readout) plus a sweep", () => {
     const files = readdirSync(examples).filter((f) => /\.(ya?ml|json)$/.test(f));
     const methods = new Set<string>();
     let sweeps = 0;
@@ -55,13 +55,23 @@ describe("experiment files", () => {
     }
     expect([...methods].sort()).toEqual([
       "acdc",
+      "attention",
       "das",
+      "dla",
       "eap",
       "eap-ig-activations",
       "eap-ig-inputs",
+      "erasure",
       "exact",
       "iia",
       "iia-sweep",
+      "input-attribution",
+      "logit-lens",
+      "neurons",
+      "probe",
+      "sae",
+      "steering",
+      "tuned-lens",
     ]);
     expect(sweeps).toBeGreaterThanOrEqual(1);
   });

@@ -1,0 +1,442 @@
+import { resolve } from "node:path";
+import {
+  InputError,
+  isBuiltinPath,
+  isPatchbayError,
+  type OpenModel,
+  openModel,
+  type PatchbayError,
+  type Task,
+  taskFor,
+} from "@patchbay/core";
+import {
+  attentionPatterns,
+  directLogitAttribution,
+  erase,
+  evaluateLens,
+  explainNeuron,
+  happySadData,
+  httpExplainer,
+  httpSimulator,
+  inductionSteeringData,
+  inputAttribution,
+  localExplainer,
+  localSimulator,
+  type NeuronExplainer,
+  type NeuronSimulator,
+  neuronRecordToJson,
+  type ProbeData,
+  prevTokenData,
+  probeSites,
+  ruleBasedExplainer,
+  ruleBasedSimulator,
+  runSae,
+  type SteeringData,
+  saeFromArtifact,
+  splitPrompts,
+  steer,
+  trainTunedLens,
+  tunedLensArtifact,
+} from "@patchbay/readouts";
+import { Effect, Either, type Scope } from "effect";
+import type { ReadoutCellResult, ReadoutOutput } from "../results/readout.ts";
+import type { ReadoutCellSpec } from "../spec/readout.ts";
+import type { CellFile } from "./causal-cell.ts";
+import { canonicalJson, cellIdOf, patchbayVersion, sha256, weightsHash } from "./hash.ts";
+
+/**
+ * One readout cell (kind "readout"): open the model, resolve the dataset (a builtin task, texts
+ * through the model's tokenizer, or one of the readouts package's built-in datasets), run the
+ * method through @patchbay/readouts, and return its JSON plus the files it produced (tuned-lens
+ * translators, SAE weights: `artifacts/<cellId>/…`), which the store writes next to the result.
+ * A pure function of its serialisable input: every method is seeded, so reruns are byte-identical.
+ */
+export interface ReadoutCellInput {
+  readonly spec: ReadoutCellSpec;
+  readonly baseDir: string;
+}
+
+/** The resolved data: prompts (every method can read them) and what the richer methods need. */
+interface Dataset {
+  /** [n][len] token ids */
+  readonly prompts: readonly (readonly number[])[];
+  /** a builtin task (input attribution, DLA, steering) */
+  readonly task: Task | null;
+  /** probing / erasure labels */
+  readonly probe: ProbeData | null;
+  /** steering contrasts and targets */
+  readonly steering: SteeringData | null;
+}
+
+interface Prepared {
+  readonly model: OpenModel;
+  readonly data: Dataset;
+  readonly weightsHash: string;
+  readonly datasetHash: string;
+  readonly cellId: string;
+}
+
+/** Errors of the readouts package that are not patchbay errors cross the boundary as InputErrors. */
+const asInput = (e: unknown): PatchbayError => {
+  if (isPatchbayError(e)) return e;
+  if (typeof e === "object" && e !== null && "_tag" in e) {
+    const x = e as { readonly _tag: string; readonly message?: string; readonly field?: string };
+    return new InputError({
+      field: `method (${x._tag})`,
+      expected: "a successful readout",
+      found: x.message ?? JSON.stringify(e),
+    });
+  }
+  throw e;
+};
+
+const attempt = <A>(f: () => A): Effect.Effect<A, PatchbayError> => Effect.try({ try: f, catch: asInput });
+
+const mapReadout = <A, E, R>(eff: Effect.Effect<A, E, R>): Effect.Effect<A, PatchbayError, R> =>
+  Effect.mapError(eff, asInput);
+
+const intList = (v: unknown, field: string): number[] | undefined => {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x) && x >= 0))
+    throw new InputError({ field, expected: "a list of token ids", found: JSON.stringify(v) });
+  return v as number[];
+};
+
+const intOpt = (v: unknown, field: string, dflt: number): number => {
+  if (v === undefined) return dflt;
+  if (!Number.isInteger(v) || (v as number) < 0)
+    throw new InputError({ field, expected: "a non-negative integer", found: JSON.stringify(v) });
+  return v as number;
+};
+
+/** Resolve the spec's data against the opened model (tokenizer, vocabulary). */
+const datasetOf = (spec: ReadoutCellSpec, model: OpenModel): Dataset => {
+  const d = spec.data;
+  const V = model.config.vocabSize;
+  if (d.kind === "task") {
+    const task = taskFor(d.builtin, { seed: d.seed, n: d.n, options: d.options });
+    return { prompts: task.clean, task, probe: null, steering: null };
+  }
+  if (d.kind === "texts") {
+    const tok = model.tokenizer;
+    if (tok === null)
+      throw new InputError({
+        field: "data.texts",
+        expected: "a model with a tokenizer (e.g. stories260K, a HF folder); builtins have none",
+        found: `${model.config.name} without a tokenizer`,
+      });
+    return { prompts: d.texts.map((t) => tok.encode(t)), task: null, probe: null, steering: null };
+  }
+  const o = d.options;
+  switch (d.example) {
+    case "prev-token": {
+      const probe = prevTokenData({
+        seed: d.seed,
+        prompts: d.n,
+        length: intOpt(o.length, "data.options.length", 16),
+        vocabSize: intOpt(o.vocabSize, "data.options.vocabSize", V),
+      });
+      return { prompts: probe.prompts, task: null, probe, steering: null };
+    }
+    case "induction-steering": {
+      const a = intOpt(o.a, "data.options.a", 5);
+      const b = intOpt(o.b, "data.options.b", 6);
+      const others = intList(o.others, "data.options.others") ?? [10, 11, 12, 13, 14, 15, 16, 17];
+      for (const [f, t] of [
+        ["a", a],
+        ["b", b],
+        ...others.map((x, i) => [`others[${i}]`, x] as const),
+      ] as const)
+        if (t >= V)
+          throw new InputError({
+            field: `data.options.${f}`,
+            expected: `a token id below the model's ${V}`,
+            found: String(t),
+          });
+      const steering = inductionSteeringData(a, b, others);
+      return { prompts: steering.targets, task: null, probe: null, steering };
+    }
+    case "happy-sad": {
+      const tok = model.tokenizer;
+      if (tok === null)
+        throw new InputError({
+          field: "data.example",
+          expected: "happy-sad on a model with a tokenizer (e.g. stories260K)",
+          found: `${model.config.name} without a tokenizer`,
+        });
+      const steering = happySadData(tok);
+      return { prompts: steering.targets, task: null, probe: null, steering };
+    }
+  }
+};
+
+const prepare = (input: ReadoutCellInput): Effect.Effect<Prepared, PatchbayError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const { spec } = input;
+    const path = isBuiltinPath(spec.model) ? spec.model : resolve(input.baseDir, spec.model);
+    const model = yield* openModel(path, { threads: spec.runtime.threads });
+    const data = yield* attempt(() => datasetOf(spec, model));
+    const w = weightsHash(model.weights);
+    const d = sha256(canonicalJson(data));
+    return { model, data, weightsHash: w, datasetHash: d, cellId: cellIdOf(spec, w, d, patchbayVersion()) };
+  });
+
+export const readoutIdentity = (input: ReadoutCellInput) =>
+  Effect.scoped(
+    Effect.map(prepare(input), (p) => ({
+      cellId: p.cellId,
+      weightsHash: p.weightsHash,
+      datasetHash: p.datasetHash,
+      examples: p.data.prompts.length,
+      patchbayVersion: patchbayVersion(),
+    })),
+  );
+
+/** What a method that needs metric slots reads: the task's, else next-token on the prompts. */
+const slotsOf = (p: Prepared) => {
+  const t = p.data.task;
+  if (t !== null)
+    return {
+      prompts: t.clean,
+      positions: t.positions,
+      answers: t.answers,
+      wrong: t.wrong as readonly (readonly number[])[] | undefined,
+      baseline: t.corrupted as readonly (readonly number[])[] | undefined,
+    };
+  // next token: the prompt without its last token, the last token the answer
+  const kept = p.data.prompts.filter((ids) => ids.length >= 2);
+  if (kept.length === 0)
+    throw new InputError({
+      field: "data",
+      expected: "prompts of at least two tokens (the last is the answer)",
+      found: "none",
+    });
+  return {
+    prompts: kept.map((ids) => ids.slice(0, -1)),
+    positions: kept.map((ids) => [ids.length - 2]),
+    answers: kept.map((ids) => [ids.at(-1)!]),
+    wrong: undefined,
+    baseline: undefined,
+  };
+};
+
+const need = <A>(v: A | null, field: string, expected: string, found: string): A => {
+  if (v === null) throw new InputError({ field, expected, found });
+  return v;
+};
+
+const neuronModels = (
+  p: Prepared,
+  m: Extract<ReadoutCellSpec["method"], { _tag: "neurons" }>,
+): { explainer: NeuronExplainer<unknown>; simulator: NeuronSimulator<unknown> } => {
+  const x = m.models;
+  if (x._tag === "rule-based") return { explainer: ruleBasedExplainer(), simulator: ruleBasedSimulator() };
+  if (x._tag === "http") {
+    const { _tag, ...spec } = x;
+    return { explainer: httpExplainer(spec), simulator: httpSimulator(spec) };
+  }
+  const tok = need(
+    p.model.tokenizer,
+    "method.models",
+    "a model with a tokenizer for the local explainer (e.g. stories260K)",
+    `${p.model.config.name} without a tokenizer`,
+  );
+  const { _tag, ...spec } = x;
+  const lm = { cache: p.model.sessions, model: p.model, tokenizer: tok };
+  return { explainer: localExplainer(lm, spec), simulator: localSimulator(lm, spec) };
+};
+
+/** Run the method: its JSON output and the artifacts (relative to the results store). */
+const runMethod = (
+  p: Prepared,
+  spec: ReadoutCellSpec,
+): Effect.Effect<{ readonly output: ReadoutOutput; readonly files: CellFile[] }, PatchbayError> =>
+  Effect.gen(function* () {
+    const m = spec.method;
+    const cache = p.model.sessions;
+    const model = p.model;
+    const files: CellFile[] = [];
+    const artifacts = `artifacts/${p.cellId}`;
+    switch (m._tag) {
+      case "logit-lens": {
+        const { _tag, ...s } = m;
+        const r = yield* mapReadout(evaluateLens(cache, model, s, { prompts: p.data.prompts }));
+        return { output: { method: m._tag, result: r }, files };
+      }
+      case "tuned-lens": {
+        const { _tag, topK, tablePrompt, heldOut, ...train } = m;
+        const n = p.data.prompts.length;
+        const split =
+          heldOut > 0 && n >= 2
+            ? splitPrompts(n, heldOut, train.seed)
+            : { train: p.data.prompts.map((_, i) => i), eval: p.data.prompts.map((_, i) => i) };
+        const pick = (idx: readonly number[]) => idx.map((i) => p.data.prompts[i]!);
+        const fit = yield* mapReadout(trainTunedLens(cache, model, train, { prompts: pick(split.train) }));
+        const report = yield* mapReadout(
+          evaluateLens(
+            cache,
+            model,
+            { ...(train.sites !== undefined ? { sites: train.sites } : {}), topK, tablePrompt },
+            { prompts: pick(split.eval) },
+            fit.lens,
+          ),
+        );
+        const artifact = `${artifacts}/tuned-lens.json`;
+        const kl = report.sites.map((site, i) => ({ site, kl: report.kl.tuned?.[i] ?? Number.NaN }));
+        const saved = tunedLensArtifact(
+          fit.lens,
+          kl.filter((k) => Number.isFinite(k.kl)),
+        );
+        files.push({ path: artifact, content: `${JSON.stringify(saved)}\n` });
+        return { output: { method: m._tag, result: { report, curve: fit.curve, split, artifact } }, files };
+      }
+      case "input-attribution": {
+        const { _tag, ...s } = m;
+        const slots = yield* attempt(() => slotsOf(p));
+        const examples = slots.prompts.map((ids, i) => ({
+          ids,
+          positions: slots.positions[i]!,
+          answers: slots.answers[i]!,
+          ...(slots.wrong !== undefined ? { wrong: slots.wrong[i]! } : {}),
+          ...(slots.baseline !== undefined ? { baseline: slots.baseline[i]! } : {}),
+        }));
+        const r = yield* mapReadout(inputAttribution(cache, model, s, { examples }));
+        return { output: { method: m._tag, result: r }, files };
+      }
+      case "dla": {
+        const { _tag, ...s } = m;
+        const slots = yield* attempt(() => slotsOf(p));
+        const r = yield* mapReadout(
+          directLogitAttribution(cache, model, s, {
+            prompts: slots.prompts,
+            positions: slots.positions,
+            answers: slots.answers,
+            ...(slots.wrong !== undefined ? { wrong: slots.wrong } : {}),
+          }),
+        );
+        return { output: { method: m._tag, result: r }, files };
+      }
+      case "attention": {
+        const { _tag, ...s } = m;
+        const r = yield* mapReadout(attentionPatterns(cache, model, s, { prompts: p.data.prompts }));
+        return { output: { method: m._tag, result: r }, files };
+      }
+      case "probe": {
+        const { _tag, site, ...s } = m;
+        const data = yield* attempt(() =>
+          need(
+            p.data.probe,
+            "data",
+            "a labelled dataset for probe: {example: prev-token}",
+            spec.data.kind === "example" ? spec.data.example : spec.data.kind,
+          ),
+        );
+        const sites = typeof site === "string" ? [site] : [...site];
+        const r = yield* mapReadout(probeSites(cache, model, s, sites, data));
+        return { output: { method: m._tag, result: { sites: r } }, files };
+      }
+      case "steering": {
+        const { _tag, ...s } = m;
+        const t = p.data.task;
+        // a task steers the corrupted prompts toward the clean ones (v = mean clean − mean corrupted)
+        const data: SteeringData | null =
+          p.data.steering ??
+          (t === null
+            ? null
+            : {
+                positive: t.clean,
+                negative: t.corrupted,
+                targets: t.corrupted,
+                metricPositions: t.positions,
+                answers: t.answers,
+                wrong: t.wrong,
+              });
+        const d = yield* attempt(() =>
+          need(
+            data,
+            "data",
+            "contrasts for steering: {example: induction-steering | happy-sad} or a builtin task",
+            spec.data.kind,
+          ),
+        );
+        const r = yield* mapReadout(steer(cache, model, s, d, model.tokenizer));
+        return { output: { method: m._tag, result: r }, files };
+      }
+      case "erasure": {
+        const { _tag, ...s } = m;
+        const data = yield* attempt(() =>
+          need(
+            p.data.probe,
+            "data",
+            "a labelled dataset for erasure: {example: prev-token}",
+            spec.data.kind === "example" ? spec.data.example : spec.data.kind,
+          ),
+        );
+        const r = yield* mapReadout(erase(cache, model, s, data));
+        return { output: { method: m._tag, result: r }, files };
+      }
+      case "neurons": {
+        const models = yield* attempt(() => neuronModels(p, m));
+        const tok = model.tokenizer;
+        const tokens = p.data.prompts.map((ids) => ids.map((id) => (tok ? tok.idToToken(id) : String(id))));
+        const r = yield* mapReadout(
+          explainNeuron(
+            cache,
+            model,
+            { records: m.records, score: m.score },
+            { prompts: p.data.prompts, tokens },
+            models,
+          ),
+        );
+        return {
+          output: {
+            method: m._tag,
+            result: { record: neuronRecordToJson(r.records.record), meta: r.records.meta, score: r.score },
+          },
+          files,
+        };
+      }
+      case "sae": {
+        const { _tag, ...s } = m;
+        const { sae, ...r } = yield* mapReadout(runSae(cache, model, s, { prompts: p.data.prompts }));
+        // the artifact must read back (a defect of the writer otherwise)
+        yield* attempt(() => Either.getOrThrow(saeFromArtifact(sae)));
+        const artifact = `${artifacts}/sae.json`;
+        files.push({ path: artifact, content: `${JSON.stringify(sae)}\n` });
+        return { output: { method: m._tag, result: { ...r, artifact } }, files };
+      }
+    }
+  });
+
+export const runReadoutCell = (
+  input: ReadoutCellInput,
+): Effect.Effect<
+  { readonly result: ReadoutCellResult; readonly seconds: number; readonly files: readonly CellFile[] },
+  PatchbayError
+> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const t0 = performance.now();
+      const { spec } = input;
+      const p = yield* prepare(input);
+      const { output, files } = yield* runMethod(p, spec);
+      // JSON round trip: what the store writes is what the caller gets (no typed arrays, no -0)
+      const result = JSON.parse(
+        JSON.stringify({
+          kind: "readout",
+          patchbayVersion: patchbayVersion(),
+          cellId: p.cellId,
+          spec,
+          model: {
+            name: p.model.config.name,
+            weightsHash: p.weightsHash,
+            nLayers: p.model.config.nLayers,
+            nHeads: p.model.config.nHeads,
+          },
+          dataset: { hash: p.datasetHash, examples: p.data.prompts.length },
+          ...output,
+        }),
+      ) as ReadoutCellResult;
+      return { result, seconds: (performance.now() - t0) / 1000, files };
+    }),
+  );

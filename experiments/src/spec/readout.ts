@@ -1,0 +1,159 @@
+import {
+  AttentionSpec,
+  DlaSpec,
+  ErasureSpec,
+  HttpModelSpec,
+  InputAttributionSpec,
+  LensEvalSpec,
+  LocalLmSpec,
+  ProbeSpec,
+  RecordsSpec,
+  SaeSpec,
+  ScoreSpec,
+  SteeringSpec,
+  TunedLensTrainSpec,
+} from "@patchbay/readouts";
+import { Schema } from "effect";
+
+/**
+ * Readout experiments (`kind: readout`, issue 8): a model, a dataset, and one readout method of
+ * @patchbay/readouts — logit / tuned lens, input attribution, direct logit attribution, attention
+ * patterns, linear probes, steering, linear erasure, neuron explanations, sparse autoencoders.
+ * Each method's fields are the readouts package's own spec fields (same names, same defaults),
+ * so `method: {_tag: probe, site: …}` in a file is exactly a ProbeSpec. Same file format, sweeps,
+ * seeds, store and reports as the other kinds.
+ */
+const Int = Schema.Int;
+const PositiveInt = Schema.Int.pipe(Schema.positive());
+const Options = Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), {
+  default: () => ({}),
+});
+
+/** A builtin zoo task (core's taskFor): clean/corrupted prompts, metric positions, answers, wrong. */
+export const ReadoutTaskData = Schema.Struct({
+  task: Schema.Struct({
+    builtin: Schema.optional(Schema.String).annotations({
+      description: "the builtin whose generator makes the task (builtin:<name>); default: the model",
+    }),
+    n: Schema.optionalWith(PositiveInt, { default: () => 16 }).annotations({
+      description: "number of clean/corrupted pairs",
+    }),
+    seed: Schema.optional(Int).annotations({ description: "generator seed; default: the cell's seed" }),
+    options: Options.annotations({ description: "generator options (induction: corrupt, blockLen, …)" }),
+  }),
+}).annotations({ identifier: "ReadoutTaskData", title: "builtin task" });
+
+/** Texts, tokenised with the model's tokenizer (models with a tokenizer: stories260K, HF folders). */
+export const ReadoutTextData = Schema.Struct({
+  texts: Schema.NonEmptyArray(Schema.String).annotations({
+    description:
+      "prompts as text, tokenised with the model's tokenizer (with BOS); for dla and input attribution the last token is the answer",
+  }),
+}).annotations({ identifier: "ReadoutTextData", title: "texts" });
+
+/** The readouts package's built-in datasets. */
+export const ReadoutExampleName = Schema.Literal("prev-token", "induction-steering", "happy-sad");
+
+export const ReadoutExampleData = Schema.Struct({
+  example: ReadoutExampleName.annotations({
+    description:
+      "prev-token: random prompts labelled with each position's previous token (probe, erasure; options length); induction-steering: [BOS, x, a, …, x] contrasts on the induction model (steering; options a, b, others); happy-sad: the happy/sad contrast prompts (steering; needs a tokenizer, e.g. stories260K)",
+  }),
+  n: Schema.optionalWith(PositiveInt, { default: () => 64 }).annotations({
+    description: "prev-token: number of prompts",
+  }),
+  seed: Schema.optional(Int).annotations({ description: "default: the cell's seed" }),
+  options: Options,
+}).annotations({ identifier: "ReadoutExampleData", title: "built-in readout dataset" });
+
+export const ReadoutData = Schema.Union(ReadoutTaskData, ReadoutTextData, ReadoutExampleData);
+export type ReadoutData = typeof ReadoutData.Type;
+
+/** Who writes and who simulates a neuron's explanation. */
+export const NeuronModels = Schema.Union(
+  Schema.TaggedStruct("rule-based", {}).annotations({
+    description: "offline: quotes the top records' tokens, simulates by matching them (deterministic)",
+  }),
+  Schema.TaggedStruct("local", LocalLmSpec.fields).annotations({
+    description: "the cell's own model (needs a tokenizer, e.g. stories260K) as explainer and simulator",
+  }),
+  Schema.TaggedStruct("http", HttpModelSpec.fields).annotations({
+    description: "an OpenAI-compatible endpoint as explainer and simulator",
+  }),
+);
+
+export const ReadoutMethod = Schema.Union(
+  Schema.TaggedStruct("logit-lens", LensEvalSpec.fields).annotations({
+    title: "logit lens: KL(final ‖ lens) per layer, top tokens per layer × position",
+  }),
+  Schema.TaggedStruct("tuned-lens", {
+    ...TunedLensTrainSpec.fields,
+    topK: LensEvalSpec.fields.topK,
+    tablePrompt: LensEvalSpec.fields.tablePrompt,
+    heldOut: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 0.9)), {
+      default: () => 0.25,
+    }).annotations({
+      description:
+        "fraction of prompts held out (seeded split) on which both lenses are evaluated; 0: evaluate on the training prompts",
+    }),
+  }).annotations({ title: "tuned lens: translators trained, evaluated against the logit lens" }),
+  Schema.TaggedStruct("input-attribution", InputAttributionSpec.fields).annotations({
+    title: "gradient, gradient × input, integrated gradients, occlusion",
+  }),
+  Schema.TaggedStruct("dla", DlaSpec.fields).annotations({ title: "direct logit attribution" }),
+  Schema.TaggedStruct("attention", AttentionSpec.fields).annotations({
+    title: "attention patterns and rollout",
+  }),
+  Schema.TaggedStruct("probe", {
+    ...ProbeSpec.fields,
+    site: Schema.Union(Schema.String, Schema.NonEmptyArray(Schema.String)).annotations({
+      description: "the site probed, or a list of sites (one probe each, one capture pass)",
+    }),
+  }).annotations({ title: "linear probes with a control task" }),
+  Schema.TaggedStruct("steering", SteeringSpec.fields).annotations({
+    title: "difference-of-means steering over α",
+  }),
+  Schema.TaggedStruct("erasure", ErasureSpec.fields).annotations({ title: "linear erasure (project-out)" }),
+  Schema.TaggedStruct("neurons", {
+    records: RecordsSpec,
+    score: Schema.optionalWith(ScoreSpec, { default: () => Schema.decodeSync(ScoreSpec)({}) }),
+    models: Schema.optionalWith(NeuronModels, { default: () => ({ _tag: "rule-based" as const }) }),
+  }).annotations({ title: "neuron records, explanation, simulation and score" }),
+  Schema.TaggedStruct("sae", SaeSpec.fields).annotations({
+    title: "sparse autoencoder: train, evaluate, splice (CE loss recovered)",
+  }),
+);
+export type ReadoutMethod = typeof ReadoutMethod.Type;
+export type ReadoutMethodTag = ReadoutMethod["_tag"];
+
+/** The data of a normalized readout cell (seeds resolved). */
+export type ReadoutCellData =
+  | {
+      readonly kind: "task";
+      readonly builtin: string;
+      readonly n: number;
+      readonly seed: number;
+      readonly options: Readonly<Record<string, unknown>>;
+    }
+  | { readonly kind: "texts"; readonly texts: readonly string[] }
+  | {
+      readonly kind: "example";
+      readonly example: typeof ReadoutExampleName.Type;
+      readonly n: number;
+      readonly seed: number;
+      readonly options: Readonly<Record<string, unknown>>;
+    };
+
+/** The normalized spec of a readout cell (what the cell id hashes and a worker receives). */
+export interface ReadoutCellSpec {
+  readonly kind: "readout";
+  /** a model path (relative to the experiment file) or builtin:<name> */
+  readonly model: string;
+  readonly data: ReadoutCellData;
+  readonly method: ReadoutMethod;
+  readonly runtime: { readonly threads: number };
+  readonly seed: number;
+}
+
+export const isReadoutSpec = <S extends object>(s: S | ReadoutCellSpec): s is ReadoutCellSpec =>
+  (s as { readonly kind?: unknown }).kind === "readout";
