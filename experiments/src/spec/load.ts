@@ -4,7 +4,7 @@ import { Effect, ParseResult, Schema } from "effect";
 import YAML from "yaml";
 import { canonicalJson, sha256 } from "../run/hash.ts";
 import type { CausalCellSpec } from "./causal.ts";
-import type { ReadoutCellSpec } from "./readout.ts";
+import { type ReadoutCellSpec, ReadoutExampleData, ReadoutTaskData, ReadoutTextData } from "./readout.ts";
 import {
   type AnyExperiment,
   CausalCellFields,
@@ -98,6 +98,33 @@ const fromParseError = (
 
 const decodeOptions = { errors: "all", onExcessProperty: "error" } as const;
 
+/**
+ * A readout document's `data` decoded against the form its key selects (task, texts or example):
+ * the union would otherwise report every member's complaint, and the deepest of them names the
+ * wrong form's fields.
+ */
+const checkReadoutData = (
+  file: string,
+  doc: Readonly<Record<string, unknown>>,
+  prefix = "",
+): Effect.Effect<void, ExperimentFileError> => {
+  const d = doc.data;
+  if (typeof d !== "object" || d === null || Array.isArray(d)) return Effect.void;
+  const form =
+    "task" in d
+      ? ReadoutTaskData
+      : "texts" in d
+        ? ReadoutTextData
+        : "example" in d
+          ? ReadoutExampleData
+          : null;
+  if (form === null) return Effect.void;
+  return Schema.decodeUnknown(Schema.Struct({ data: form }))({ data: d }, decodeOptions).pipe(
+    Effect.asVoid,
+    Effect.mapError((e) => fromParseError(file, e, { data: d }, prefix)),
+  );
+};
+
 /** Parse YAML or JSON text (JSON is YAML; `.json` files are read as strict JSON). */
 export const parseExperimentText = (
   text: string,
@@ -153,6 +180,7 @@ export const decodeExperiment = (
   content = canonicalJson(raw),
 ): Effect.Effect<LoadedExperiment, ExperimentFileError> =>
   Effect.gen(function* () {
+    if (isReadoutDocument(raw)) yield* checkReadoutData(file, raw);
     const decoded: Effect.Effect<AnyExperiment, ParseResult.ParseError> = isCausalDocument(raw)
       ? Schema.decodeUnknown(CausalExperiment)(raw, decodeOptions)
       : isReadoutDocument(raw)
@@ -373,8 +401,12 @@ export const expandCells = (loaded: LoadedExperiment): Effect.Effect<readonly Ce
             )
           : isReadoutDocument(raw)
             ? normalizeReadout(
-                yield* Schema.decodeUnknown(ReadoutCellFields)(doc, decodeOptions).pipe(
-                  Effect.mapError((e) => fromParseError(file, e, doc, prefix)),
+                yield* checkReadoutData(file, doc, prefix).pipe(
+                  Effect.zipRight(
+                    Schema.decodeUnknown(ReadoutCellFields)(doc, decodeOptions).pipe(
+                      Effect.mapError((e) => fromParseError(file, e, doc, prefix)),
+                    ),
+                  ),
                 ),
               )
             : normalize(
