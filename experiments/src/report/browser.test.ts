@@ -8,13 +8,15 @@ import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AnyCellResult, CellResult } from "../results/types.ts";
 import { causalCells, inductionCell, parseEdge, renderCellReport, writeReport } from "./index.ts";
+import { readoutFixtureCells } from "./readout-fixture.ts";
 
 /**
  * The report in a real browser: headless Chromium (Debian package `chromium`) driven by
  * playwright-core, on a CellResult from a real discovery run on builtin:induction. Checks that
  * the circuit SVG holds the circuit's nodes and exactly its edges, and saves screenshots; and on
  * the causal fixtures: a causal cell page and a run page mixing both kinds render without console
- * errors, with the IIA heatmap visible.
+ * errors, with the IIA heatmap visible; and a run of readout cells (one per method) with every
+ * method's figures visible.
  */
 const findChromium = (): string | null => {
   for (const name of ["chromium", "chromium-browser"])
@@ -258,6 +260,56 @@ describe.skipIf(executablePath === null)("HTML report in headless Chromium", () 
     const shot = join(dir, "run-mixed.png");
     await page.screenshot({ path: shot, fullPage: true });
     console.log(`mixed run report: ${paths.run}; screenshot ${shot}`);
+    await page.close();
+  });
+
+  it("a run of readout cells (one per method) renders every section, its charts and heatmaps visible, no errors", async () => {
+    const all = await readoutFixtureCells();
+    const results = join(dir, "results-readout");
+    mkdirSync(join(results, "cells"), { recursive: true });
+    mkdirSync(join(results, "runs", "readout"), { recursive: true });
+    for (const c of all)
+      writeFileSync(join(results, "cells", `${c.cellId}.json`), JSON.stringify(c, null, 1));
+    writeFileSync(
+      join(results, "runs", "readout", "manifest.json"),
+      JSON.stringify({ runId: "readout", spec: {}, cells: all.map((c) => c.cellId) }),
+    );
+    const paths = await Effect.runPromise(writeReport(results, "readout"));
+    expect(paths.cells).toHaveLength(all.length);
+    const { page, errors } = await openPage(paths.run);
+    expect(await page.locator("table.summary.readout tbody tr").count()).toBe(all.length);
+    const visible = async (cellId: string, selector: string, n: number) => {
+      const loc = page.locator(`section#cell-${cellId} ${selector}`);
+      expect(await loc.count(), `${selector} in ${cellId}`).toBe(n);
+      const first = loc.first();
+      await first.scrollIntoViewIfNeeded();
+      expect(await first.isVisible()).toBe(true);
+      const box = (await first.boundingBox())!;
+      expect(box.width).toBeGreaterThan(50);
+      expect(box.height).toBeGreaterThan(10);
+    };
+    const id = (m: string) => all.find((c) => c.method === m)!.cellId;
+    await visible(id("logit-lens"), "svg.line", 1);
+    await visible(id("logit-lens"), "table.lens", 1);
+    await visible(id("tuned-lens"), "svg.loss", 1);
+    await visible(id("dla"), "svg.heatmap.values", 1);
+    const dla = all.find((c) => c.method === "dla")!;
+    const rects = await page.$$eval(`section#cell-${dla.cellId} svg.heatmap rect.value`, (rs) =>
+      rs.map((r) => r.getBoundingClientRect().width),
+    );
+    expect(rects).toHaveLength(dla.model.nLayers * dla.model.nHeads);
+    for (const w of rects) expect(w).toBeGreaterThan(0);
+    await visible(id("attention"), "svg.heatmap.values", 1 + dla.model.nLayers * dla.model.nHeads);
+    await visible(id("input-attribution"), "table.attributions", 2);
+    await visible(id("probe"), "table.probes", 1);
+    await visible(id("steering"), "svg.line", 1);
+    await visible(id("erasure"), "table.probes", 1);
+    await visible(id("neurons"), "div.explanation", 1);
+    await visible(id("sae"), "table.sae-metrics", 1);
+    expect(errors).toEqual([]);
+    const shot = join(dir, "run-readout.png");
+    await page.screenshot({ path: shot, fullPage: true });
+    console.log(`readout run report: ${paths.run}; screenshot ${shot}`);
     await page.close();
   });
 });
