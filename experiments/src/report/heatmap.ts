@@ -288,7 +288,13 @@ export const valueHeatmapSvg = (
   const headH = rotate ? Math.max(...g.cols.map((c) => Math.min(10, c.length))) * charW * 0.87 + 12 : 18;
   const T = 26 + headH;
   const gridBottom = T + g.rows.length * ch;
-  const W = Math.max(420, Math.ceil(L + g.cols.length * cw + R), Math.ceil(L + (g.title.length + 4) * 6.7));
+  const legendChars = g.legend.length + 40;
+  const W = Math.max(
+    420,
+    Math.ceil(L + g.cols.length * cw + R),
+    Math.ceil(L + (g.title.length + 4) * 6.7),
+    Math.ceil(L + 212 + legendChars * 6),
+  );
   const H = Math.ceil(gridBottom + 50);
   const fs = Math.min(11, (cw - 3) / 2.6, ch - 3);
   const labels = fs >= 7;

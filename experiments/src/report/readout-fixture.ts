@@ -51,6 +51,15 @@ export const READOUT_FIXTURE_DOCS: Readonly<Record<string, Record<string, unknow
     data: { task: { n: 16 } },
     method: { _tag: "sae", site: "blocks.1.resid_pre", train: { dictSize: 16, steps: 40, batchSize: 64 } },
   },
+  patchscope: {
+    data: { task: { n: 4 } },
+    method: {
+      _tag: "patchscope",
+      source: { site: "blocks.1.resid_pre", position: -1 },
+      target: { site: "blocks.1.resid_pre", position: -1 },
+      generate: 2,
+    },
+  },
 };
 
 export const readoutFixtureCell = (doc: Record<string, unknown>): Effect.Effect<ReadoutCellResult, unknown> =>

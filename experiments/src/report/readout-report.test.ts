@@ -36,8 +36,9 @@ describe("readout report sections", () => {
       "erasure",
       "neurons",
       "sae",
+      "patchscope",
     ]);
-    const want: Record<ReadoutCellResult["method"], RegExp[]> = {
+    const want: Record<Exclude<ReadoutCellResult["method"], "patchscope-sweep">, RegExp[]> = {
       "logit-lens": [/svg[^>]*class="chart line"/, /<table class="lens">/],
       "tuned-lens": [/tuned lens/, /svg[^>]*class="chart loss"/, /tuned-lens\.json/],
       "input-attribution": [/<table class="attributions">/, /data-completeness=/, /class="tok"/],
@@ -48,11 +49,12 @@ describe("readout report sections", () => {
       erasure: [/Linear erasure/, /after erasure/],
       neurons: [/<div class="explanation">/, /Top-activating records/, /class="tok"/],
       sae: [/CE loss recovered/, /<table class="sae-metrics">/, /<table class="features">/, /sae\.json/],
+      patchscope: [/<table class="patchscope">/, /precision@1/],
     };
     for (const c of cells) {
       const page = await renderCellReport(c);
       selfContained(page);
-      for (const re of want[c.method]) expect(page, `${c.method}: ${re}`).toMatch(re);
+      for (const re of want[c.method as keyof typeof want]) expect(page, `${c.method}: ${re}`).toMatch(re);
       expect(page).toContain(c.cellId);
     }
   });

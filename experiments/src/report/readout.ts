@@ -145,7 +145,7 @@ const attentionSection = (r: Of<"attention">, h: H): Html => {
   }
   return html`${h("Attention rollout")}
 ${parts}
-<p class="note">Rollout (Abnar &amp; Zuidema 2020): Â_l = rownorm(w·mean_h A_l + (1 − w)·I)… composed over layers, rollout_l = Â_l ⋯ Â_0; rows are queries, columns keys, each row sums to 1. ${r.examples.length} prompts in the result; prompt 0 is drawn.</p>`;
+<p class="note">Rollout (Abnar &amp; Zuidema 2020): Â_l = rownorm((1 − w)·mean_h A_l + w·I) with w the residual weight, composed over layers, rollout_l = Â_l ⋯ Â_0; rows are queries, columns keys, each row sums to 1. ${r.examples.length} prompts in the result; prompt 0 is drawn.</p>`;
 };
 
 const inputSection = (r: Of<"input-attribution">, h: H): Html => {
@@ -288,6 +288,38 @@ ${freq.slice(0, 12).map((x) => html`<tr><td class="num">${x.i}</td><td class="nu
 <p class="note">L0: mean number of active features per token; FVU: ‖x − x̂‖² / ‖x − x̄‖²; CE loss recovered = (CE_zero − CE_SAE) / (CE_zero − CE_clean) with the SAE spliced in at the site (two passes, error term not added). Weights: <code class="artifact">${r.artifact}</code> (relative to the results store; reload with loadSae).</p>`;
 };
 
+const patchscopeSection = (r: Of<"patchscope">, h: H): Html =>
+  html`${h("Patchscope")}
+<div class="cards">${card("precision@1", fmt(r.precisionAt1))}${card("mean surprisal (nats)", fmt(r.meanSurprisal))}${card("examples", String(r.examples.length))}</div>
+<table class="patchscope"><thead><tr><th class="num">#</th><th>top-1 at readout</th><th class="num">p</th><th class="num">expected</th><th>correct</th><th class="num">surprisal</th><th>generated</th></tr></thead><tbody>
+${r.examples.slice(0, 24).map((e, i) => html`<tr><td class="num">${i}</td><td class="name">${e.top.token ?? String(e.top.id)}</td><td class="num">${fmt(e.top.prob)}</td><td class="num">${e.expected ?? "—"}</td><td>${e.correct === null ? "—" : e.correct ? html`<span class="yes">yes</span>` : html`<span class="no">no</span>`}</td><td class="num">${fmt(e.surprisal)}</td><td class="name">${e.text ?? e.generated.join(" ")}</td></tr>\n`)}</tbody></table>
+<p class="note">h read at the source site and position of each source prompt, mapped, and written at the target site and position of the target prompt (a replace through the engine, re-applied on every generated token); precision@1: the readout's top-1 is the expected token.${r.examples.length > 24 ? ` 24 of ${r.examples.length} examples shown.` : ""}</p>`;
+
+const patchscopeSweepSection = (r: Of<"patchscope-sweep">, h: H): Html => {
+  const chart = lineChartSvg({
+    title: `patchscope "${r.prompt}": precision@1 per source layer`,
+    xs: r.layers.map((_, i) => i),
+    xLabels: r.layers.map((l) => l.sourceSite),
+    xLabel: "source site",
+    yLabel: "fraction",
+    series: [
+      { name: "precision@1", color: "#0072B2", ys: r.layers.map((l) => l.precisionAt1) },
+      {
+        name: "agreement with the model",
+        color: "#D55E00",
+        ys: r.layers.map((l) => l.agreement),
+        dashed: true,
+      },
+    ],
+    reference: { y: r.modelPrecisionAt1, label: "model's own precision@1" },
+  });
+  return html`${h("Patchscope sweep over layers")}
+<div class="figure">${raw(chart)}</div>
+<table class="patchscope-sweep"><thead><tr><th>source site</th><th>target site</th><th class="num">precision@1</th><th class="num">mean surprisal</th><th class="num">agreement</th></tr></thead><tbody>
+${r.layers.map((l) => html`<tr><td class="name">${l.sourceSite}</td><td class="name">${l.targetSite}</td><td class="num">${fmt(l.precisionAt1)}</td><td class="num">${fmt(l.meanSurprisal)}</td><td class="num">${fmt(l.agreement)}</td></tr>\n`)}</tbody></table>
+<p class="note">${r.sources} sources patched into the inspection prompt "${r.prompt}"; agreement: the patched top-1 equals the model's own next-token prediction at the source.</p>`;
+};
+
 /** The body of a readout cell's report section. */
 export const readoutCellBody = (
   r: ReadoutCellResult,
@@ -338,6 +370,12 @@ ${h("Tuned-lens training")}
       break;
     case "sae":
       body = saeSection(r.result, h);
+      break;
+    case "patchscope":
+      body = patchscopeSection(r.result, h);
+      break;
+    case "patchscope-sweep":
+      body = patchscopeSweepSection(r.result, h);
       break;
   }
   return html`<div class="cards">

@@ -92,6 +92,8 @@ const READOUT_METHODS = new Set([
   "erasure",
   "neurons",
   "sae",
+  "patchscope",
+  "patchscope-sweep",
 ]);
 
 /** The outer shape of a readout cell (kind "readout"): its method's result is the method's own JSON. */

@@ -170,5 +170,22 @@ export const readoutFigures = (r: ReadoutCellResult): ReadoutFigures => {
         ceSae: finite(r.result.splice?.ceSae),
         ceRecovered: finite(r.result.splice?.ceLossRecovered),
       };
+    case "patchscope":
+      return {
+        headlineLabel: "precision@1",
+        headline: finite(r.result.precisionAt1),
+        examples: r.result.examples.length,
+        meanSurprisal: finite(r.result.meanSurprisal),
+      };
+    case "patchscope-sweep": {
+      const best = [...r.result.layers].sort((a, b) => b.precisionAt1 - a.precisionAt1)[0];
+      return {
+        headlineLabel: "best precision@1 over layers",
+        headline: finite(best?.precisionAt1),
+        prompt: r.result.prompt,
+        bestSite: best?.sourceSite ?? null,
+        modelPrecisionAt1: finite(r.result.modelPrecisionAt1),
+      };
+    }
   }
 };

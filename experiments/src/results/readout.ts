@@ -5,11 +5,13 @@ import type {
   InputAttributionResult,
   LensReport,
   NeuronRecordJson,
+  PatchscopeResult,
   ProbeResult,
   RecordsMeta,
   SaeResult,
   ScoreResult,
   SteeringResult,
+  SweepResult,
   TunedLensCurvePoint,
 } from "@patchbay/readouts";
 import type { ModelInfo } from "./types.ts";
@@ -52,7 +54,9 @@ export type ReadoutOutput =
       readonly method: "sae";
       /** SaeResult with the weights moved to `artifact` (relative to the results store; loadSae) */
       readonly result: Omit<SaeResult, "sae"> & { readonly artifact: string };
-    };
+    }
+  | { readonly method: "patchscope"; readonly result: PatchscopeResult }
+  | { readonly method: "patchscope-sweep"; readonly result: SweepResult };
 
 export type ReadoutCellResult = {
   readonly kind: "readout";

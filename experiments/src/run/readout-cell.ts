@@ -25,11 +25,13 @@ import {
   type NeuronExplainer,
   type NeuronSimulator,
   neuronRecordToJson,
+  patchscopeSweep,
   type ProbeData,
   prevTokenData,
   probeSites,
   ruleBasedExplainer,
   ruleBasedSimulator,
+  runPatchscope,
   runSae,
   type SteeringData,
   saeFromArtifact,
@@ -220,6 +222,12 @@ const slotsOf = (p: Prepared) => {
   };
 };
 
+/** The task's clean answer at metric position q of example i, when q is one of its metric positions. */
+const expectedAt = (t: Task, i: number, q: number): { readonly expected?: number } => {
+  const j = t.positions[i]!.indexOf(q);
+  return j >= 0 ? { expected: t.answers[i]![j]! } : {};
+};
+
 const need = <A>(v: A | null, field: string, expected: string, found: string): A => {
   if (v === null) throw new InputError({ field, expected, found });
   return v;
@@ -404,6 +412,33 @@ const runMethod = (
         const artifact = `${artifacts}/sae.json`;
         files.push({ path: artifact, content: `${JSON.stringify(sae)}\n` });
         return { output: { method: m._tag, result: { ...r, artifact } }, files };
+      }
+      case "patchscope": {
+        const { _tag, ...s } = m;
+        const t = p.data.task;
+        // a task: the clean prompt's h patched into the corrupted one, expecting the clean answer
+        // at the readout when it is a metric position; other data: each prompt into itself
+        const examples =
+          t !== null
+            ? t.clean.map((source, i) => ({
+                source,
+                target: t.corrupted[i]!,
+                ...expectedAt(t, i, s.readout < 0 ? t.corrupted[i]!.length + s.readout : s.readout),
+              }))
+            : p.data.prompts.map((ids) => ({ source: ids, target: ids }));
+        const r = yield* mapReadout(runPatchscope(cache, model, s, { examples }));
+        return { output: { method: m._tag, result: r }, files };
+      }
+      case "patchscope-sweep": {
+        const { _tag, ...s } = m;
+        const slots = yield* attempt(() => slotsOf(p));
+        const sources = slots.prompts.map((ids, i) => ({
+          ids,
+          position: slots.positions[i]!.at(-1)!,
+          expected: slots.answers[i]!.at(-1)!,
+        }));
+        const r = yield* mapReadout(patchscopeSweep(cache, model, s, { sources }));
+        return { output: { method: m._tag, result: r }, files };
       }
     }
   });

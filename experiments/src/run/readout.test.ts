@@ -5,6 +5,7 @@ import { openModel, taskFor } from "@patchbay/core";
 import { evaluateLens, LensEvalSpec, loadSae, loadTunedLens } from "@patchbay/readouts";
 import { Effect, Schema } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
+import { hasShared, sharedPath } from "../../../packages/core/src/testing/shared.ts";
 import type { ReadoutCellResult } from "../results/types.ts";
 import { loadExperiment } from "../spec/load.ts";
 import { runExperiment } from "./experiment.ts";
@@ -152,5 +153,58 @@ describe("readout experiments", () => {
       "method: { _tag: sae, site: blocks.7.resid_pre, train: { dictSize: 4 } }",
     ]);
     await expect(run(badSite)).rejects.toThrow(/site.*blocks\.7\.resid_pre/);
+  });
+
+  it("a patchscope swept over the site: the clean answer is restored only after the induction head (blocks.1.resid_post)", async () => {
+    const file = write("patchscope.yaml", [
+      "kind: readout",
+      "model: builtin:induction",
+      "data: { task: { n: 8 } }",
+      "method:",
+      "  _tag: patchscope",
+      "  source: { site: blocks.1.resid_pre, position: -2 }",
+      "  target: { site: blocks.1.resid_pre, position: -2 }",
+      "  readout: -2",
+      "sweep:",
+      "  zip:",
+      "    method.source.site: [blocks.0.resid_pre, blocks.1.resid_pre, blocks.1.resid_post]",
+      "    method.target.site: [blocks.0.resid_pre, blocks.1.resid_pre, blocks.1.resid_post]",
+    ]);
+    const s = await run(file);
+    const p = s.cells.map((c) => {
+      const r = c.result as ReadoutCellResult;
+      if (r.method !== "patchscope") throw new Error(r.method);
+      expect(r.result.examples.every((e) => e.expected !== null)).toBe(true);
+      return r.result.precisionAt1;
+    });
+    expect(p).toEqual([0, 0, 1]);
+  });
+});
+
+if (!hasShared) console.warn("\n*** SKIPPING readout experiments on stories260K: ../shared is absent ***\n");
+
+describe.skipIf(!hasShared)("readout experiments on stories260K (../shared)", () => {
+  it("texts are tokenised with the model's tokenizer: the lens table spells tokens, the patchscope sweep decodes them", async () => {
+    const model = sharedPath("models", "stories260K", "stories260K.bin");
+    const texts = '["Once upon a time, there was a little girl named Lily.", "The cat sat on the mat."]';
+    const file = write("stories.yaml", [
+      "kind: readout",
+      `model: ${JSON.stringify(model)}`,
+      `data: { texts: ${texts} }`,
+      "method: { _tag: logit-lens, topK: 2 }",
+      "sweep:",
+      "  zip:",
+      "    method:",
+      "      - { _tag: logit-lens, topK: 2 }",
+      "      - { _tag: patchscope-sweep, prompt: token-identity }",
+    ]);
+    const s = await run(file, "store-stories");
+    const [lens, sweep] = s.cells.map((c) => c.result as ReadoutCellResult);
+    if (lens!.method !== "logit-lens" || sweep!.method !== "patchscope-sweep") throw new Error("order");
+    expect(lens!.result.table.tokens.every((t) => typeof t.token === "string")).toBe(true);
+    expect(lens!.result.table.tokens.map((t) => t.token).join("")).toContain("Lily");
+    expect(sweep!.result.sources).toBe(2);
+    expect(sweep!.result.layers.length).toBeGreaterThan(1);
+    for (const l of sweep!.result.layers) expect(l.top.every((t) => typeof t.token === "string")).toBe(true);
   });
 });

@@ -6,11 +6,13 @@ import {
   InputAttributionSpec,
   LensEvalSpec,
   LocalLmSpec,
+  PatchscopeSpec,
   ProbeSpec,
   RecordsSpec,
   SaeSpec,
   ScoreSpec,
   SteeringSpec,
+  SweepSpec,
   TunedLensTrainSpec,
 } from "@patchbay/readouts";
 import { Schema } from "effect";
@@ -18,7 +20,8 @@ import { Schema } from "effect";
 /**
  * Readout experiments (`kind: readout`, issue 8): a model, a dataset, and one readout method of
  * @patchbay/readouts — logit / tuned lens, input attribution, direct logit attribution, attention
- * patterns, linear probes, steering, linear erasure, neuron explanations, sparse autoencoders.
+ * patterns, linear probes, steering, linear erasure, neuron explanations, sparse autoencoders,
+ * Patchscopes (one source → target patch, or an inspection prompt swept over layers).
  * Each method's fields are the readouts package's own spec fields (same names, same defaults),
  * so `method: {_tag: probe, site: …}` in a file is exactly a ProbeSpec. Same file format, sweeps,
  * seeds, store and reports as the other kinds.
@@ -121,6 +124,14 @@ export const ReadoutMethod = Schema.Union(
   }).annotations({ title: "neuron records, explanation, simulation and score" }),
   Schema.TaggedStruct("sae", SaeSpec.fields).annotations({
     title: "sparse autoencoder: train, evaluate, splice (CE loss recovered)",
+  }),
+  Schema.TaggedStruct("patchscope", PatchscopeSpec.fields).annotations({
+    title:
+      "patchscope: h at (source site, position) of each source prompt written into the target prompt; a task patches clean → corrupted and expects the clean answer, texts patch each text into itself",
+  }),
+  Schema.TaggedStruct("patchscope-sweep", SweepSpec.fields).annotations({
+    title:
+      "patchscope sweep: each text's last-but-one position (expected: its last token) patched into a built-in inspection prompt, per source layer (needs a tokenizer, e.g. stories260K)",
   }),
 );
 export type ReadoutMethod = typeof ReadoutMethod.Type;

@@ -68,6 +68,7 @@ describe("experiment files", () => {
       "input-attribution",
       "logit-lens",
       "neurons",
+      "patchscope",
       "probe",
       "sae",
       "steering",
