@@ -93,6 +93,38 @@ describe("patchbay validate / run / ls", () => {
     expect(JSON.parse(again.stdout).rows).toHaveLength(2);
   });
 
+  it("readout runs: validate names each cell's method, model and data; run prints each method's headline and key figures", async () => {
+    const file = join(dir, "readout.yaml");
+    writeFileSync(
+      file,
+      [
+        "name: cli-readout",
+        "kind: readout",
+        "model: builtin:induction",
+        "data: { task: { n: 4 } }",
+        "method: { _tag: dla }",
+        "outputs: { results: store-readout }",
+        "sweep: { zip: { method: [{ _tag: dla }, { _tag: logit-lens, topK: 2 }] } }",
+        "",
+      ].join("\n"),
+    );
+    const v = await inProcess("validate", file);
+    expect(v.status, v.stderr).toBe(0);
+    expect(v.stdout).toMatch(
+      /cell 1\/2 [0-9a-f]{12} {2}dla\(heads=true,mlps=true,neurons=false\) builtin:induction \[builtin:induction n=4 seed=0\]/,
+    );
+    expect(v.stdout).toMatch(/cell 2\/2 [0-9a-f]{12} {2}logit-lens\(topK=2,tablePrompt=0\)/);
+    const r = await inProcess("run", file);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/cell\s+id\s+method\s+method\s+headline\s+value\s+key figures\s+time/); // the swept field, then the method
+    expect(r.stdout).toMatch(
+      /1\s+[0-9a-f]{12}\s+\{"_tag":"dla"\}\s+dla\s+logit difference\s+10\.000\s+topComponent=a1\.h2/,
+    );
+    expect(r.stdout).toMatch(
+      /2\s+[0-9a-f]{12}\s+\{.*\}\s+logit-lens\s+mean KL \(logit lens\)\s+\d\.\d{3}\s+sites=3/,
+    );
+  });
+
   it("on a TTY the progress bar with ETA is redrawn in place", () => {
     let out = "";
     const write = (s: string) => {

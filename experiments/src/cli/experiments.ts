@@ -322,7 +322,7 @@ const readoutSummary = (s: RunSummary, keys: readonly string[]): string => {
       timeOf(c),
     ];
   });
-  return table(header, rows, new Set([0, 5 + keys.length]));
+  return table(header, rows, new Set([0, 4 + keys.length]));
 };
 
 export const summaryTable = (s: RunSummary): string => {

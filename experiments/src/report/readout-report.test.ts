@@ -2,7 +2,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { ReadoutCellResult } from "../results/types.ts";
 import { scaleColor, valueHeatmapSvg } from "./heatmap.ts";
 import { renderCellReport, renderRunReport } from "./render.ts";
-import { readoutFixtureCells } from "./readout-fixture.ts";
+import { Effect } from "effect";
+import { hasShared, sharedPath } from "../../../packages/core/src/testing/shared.ts";
+import { readoutFixtureCell, readoutFixtureCells } from "./readout-fixture.ts";
 
 /**
  * Report sections of readout cells, on real cells of every method (readout-fixture.ts): each
@@ -144,5 +146,26 @@ describe("readout report sections", () => {
     expect(count(hm.svg, /<rect class="value"/g)).toBe(6);
     expect(hm.svg).toContain("t &lt;b&gt;");
     expect(hm.svg).toContain('data-value=""'); // NaN: no value, grey cell
+  });
+});
+
+if (!hasShared)
+  console.warn("\n*** SKIPPING the patchscope-sweep report test: ../shared (stories260K) is absent ***\n");
+
+describe.skipIf(!hasShared)("readout report on stories260K (../shared)", () => {
+  it("a patchscope sweep: the per-layer chart and a table row per source site, token strings escaped", async () => {
+    const r = await Effect.runPromise(
+      readoutFixtureCell({
+        model: sharedPath("models", "stories260K", "stories260K.bin"),
+        data: { texts: ["Once upon a time, there was a girl named Lily.", "The cat & the <dog> sat."] },
+        method: { _tag: "patchscope-sweep", prompt: "token-identity" },
+      }),
+    );
+    if (r.method !== "patchscope-sweep") throw new Error(r.method);
+    const page = await renderCellReport(r);
+    selfContained(page);
+    expect(page).toMatch(/svg[^>]*class="chart line"/);
+    expect(count(page, /<tr><td class="name">blocks\./g)).toBe(r.result.layers.length);
+    expect(page).not.toContain("<dog>");
   });
 });
