@@ -121,6 +121,7 @@ describe("readout experiments", () => {
       expect(reKl[i]!).toBeCloseTo(k, 5);
     });
     const again = await run(file, "store3");
+    expect(again.cells.map((c) => c.cellId)).toEqual(s.cells.map((c) => c.cellId));
     for (const c of s.cells)
       expect(readFileSync(cellPath(join(dir, "store3"), c.cellId), "utf8")).toBe(
         readFileSync(cellPath(store, c.cellId), "utf8"),
