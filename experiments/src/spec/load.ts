@@ -319,8 +319,39 @@ const normalizeCausal = (c: typeof CausalCellFields.Type): CausalCellSpec => ({
   seed: c.seed,
 });
 
-/** A readout cell's spec: the data's seed resolved to the cell's, the builtin task to the model. */
-const normalizeReadout = (c: typeof ReadoutCellFields.Type): ReadoutCellSpec => {
+/** Where each readout method keeps its own seed (splits, minibatches, control labels, sampling). */
+const METHOD_SEED: Readonly<Record<string, readonly string[]>> = {
+  "tuned-lens": ["seed"],
+  probe: ["seed"],
+  erasure: ["probe", "seed"],
+  sae: ["train", "seed"],
+  neurons: ["records", "seed"],
+};
+
+/** The method with its seed set to the cell's when the file does not give one (replicates differ). */
+const seedMethod = (
+  method: ReadoutCellSpec["method"],
+  rawMethod: unknown,
+  seed: number,
+): ReadoutCellSpec["method"] => {
+  const path = METHOD_SEED[method._tag];
+  if (path === undefined) return method;
+  let r: unknown = rawMethod;
+  for (const k of path)
+    r = typeof r === "object" && r !== null ? (r as Record<string, unknown>)[k] : undefined;
+  if (r !== undefined) return method;
+  const out = structuredClone(method) as unknown as Record<string, unknown>;
+  let o = out;
+  for (const k of path.slice(0, -1)) o = o[k] as Record<string, unknown>;
+  o[path.at(-1)!] = seed;
+  return out as unknown as ReadoutCellSpec["method"];
+};
+
+/**
+ * A readout cell's spec: the data's seed resolved to the cell's, the builtin task to the model, and
+ * the method's own seed (when it has one and the file leaves it out) to the cell's.
+ */
+const normalizeReadout = (c: typeof ReadoutCellFields.Type, rawMethod: unknown): ReadoutCellSpec => {
   const d = c.data;
   const data: ReadoutCellSpec["data"] =
     "task" in d
@@ -338,7 +369,7 @@ const normalizeReadout = (c: typeof ReadoutCellFields.Type): ReadoutCellSpec => 
     kind: "readout",
     model: c.model,
     data,
-    method: c.method,
+    method: seedMethod(c.method, rawMethod, c.seed),
     runtime: { threads: c.runtime.threads },
     seed: c.seed,
   };
@@ -408,6 +439,7 @@ export const expandCells = (loaded: LoadedExperiment): Effect.Effect<readonly Ce
                     ),
                   ),
                 ),
+                doc.method,
               )
             : normalize(
                 yield* Schema.decodeUnknown(CellFields)(doc, decodeOptions).pipe(

@@ -45,7 +45,7 @@ describe("readout experiment files", () => {
         standardize: true,
         l2: 1e-3,
         heldOutFraction: 0.25,
-        seed: 0,
+        seed: 3, // the method's seed follows the cell's unless the file gives one
         maxIter: 200,
         tol: 1e-6,
         control: true,
@@ -56,6 +56,21 @@ describe("readout experiment files", () => {
       seed: 3,
     });
     expect(b!.data).toMatchObject({ seed: 4 });
+    expect(b!.method).toMatchObject({ seed: 4 });
+    const [given] = specs(
+      write(
+        "given.yaml",
+        `${head}data: { task: {} }\nmethod: { _tag: sae, site: x, train: { dictSize: 4, seed: 9 } }\nseeds: [3]\n`,
+      ),
+    );
+    expect(given!.method).toMatchObject({ train: { seed: 9 } });
+    const [nested] = specs(
+      write(
+        "nested.yaml",
+        `${head}data: { example: prev-token }\nmethod: { _tag: erasure, probe: { site: x } }\nseeds: [5]\n`,
+      ),
+    );
+    expect(nested!.method).toMatchObject({ probe: { seed: 5 } });
   });
 
   it("every data form and nested defaults: texts, built-in examples, SAE train defaults, neuron models", () => {

@@ -23,8 +23,10 @@ import { Schema } from "effect";
  * patterns, linear probes, steering, linear erasure, neuron explanations, sparse autoencoders,
  * Patchscopes (one source → target patch, or an inspection prompt swept over layers).
  * Each method's fields are the readouts package's own spec fields (same names, same defaults),
- * so `method: {_tag: probe, site: …}` in a file is exactly a ProbeSpec. Same file format, sweeps,
- * seeds, store and reports as the other kinds.
+ * so `method: {_tag: probe, site: …}` in a file is exactly a ProbeSpec. A method's own seed (tuned
+ * lens, probe, erasure's probe, SAE training, neuron records) follows the cell's seed unless the file
+ * gives it, as the data's does, so `seeds: [0, 1, 2]` gives independent replicates. Same file
+ * format, sweeps, seeds, store and reports as the other kinds.
  */
 const Int = Schema.Int;
 const PositiveInt = Schema.Int.pipe(Schema.positive());
