@@ -3,7 +3,21 @@
  * a content-addressed results store with run manifests, resumable runs, and analysis tables
  * (JSONL, Arrow). Every CLI command (`validate`, `run`, `ls`) is one of these functions.
  */
-export type { CellResult } from "./results/types.ts";
+export type { CellResult, ReadoutCellResult, ReadoutOutput } from "./results/types.ts";
+export { isReadoutResult } from "./results/types.ts";
+export { type ReadoutFigures, readoutFigures, topDlaComponent } from "./results/readout-figures.ts";
+export { type ReadoutCellInput, readoutIdentity, runReadoutCell } from "./run/readout-cell.ts";
+export {
+  isReadoutSpec,
+  NeuronModels,
+  type ReadoutCellData,
+  type ReadoutCellSpec,
+  ReadoutData,
+  ReadoutExampleData,
+  ReadoutMethod,
+  ReadoutTaskData,
+  ReadoutTextData,
+} from "./spec/readout.ts";
 export {
   type CellIdentity,
   type CellInput,
@@ -80,6 +94,7 @@ export {
   ExperimentFileError,
   FileTaskSpec,
   Outputs,
+  ReadoutExperiment,
   Runtime,
   Sweep,
   TaskSpec,

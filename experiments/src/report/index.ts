@@ -3,7 +3,8 @@
  * inline SVG, faithfulness curve, per-example spread, truth comparison, score table, spec) and a
  * page per run (summary table of its cells and every cell's section). `patchbay report`.
  * Causal-abstraction cells (kind "causal") get cards, the IIA heatmap of a sweep, DAS against its
- * controls with the training curve, or the per-family IIA, and their own summary table.
+ * controls with the training curve, or the per-family IIA, and their own summary table. Readout
+ * cells (kind "readout") get a section per method (readout.ts) and their own summary table.
  */
 export {
   CONTROL_MARGIN,
@@ -13,7 +14,7 @@ export {
   causalVariable,
   headlineIia,
 } from "./causal.ts";
-export { curveSvg, type LossPoint, lossCurveSvg, spreadSvg } from "./charts.ts";
+export { curveSvg, type LossPoint, lineChartSvg, lossCurveSvg, type Series, spreadSvg } from "./charts.ts";
 export {
   causalCells,
   causalDasCell,
@@ -31,7 +32,13 @@ export {
   IIA_MISSING,
   IIA_SCALE,
   iiaColor,
+  type ColorScale,
+  scaleColor,
+  type ValueGrid,
+  valueHeatmapSvg,
 } from "./heatmap.ts";
+export { READOUT_CSS, readoutCellBody, readoutSummaryCells, readoutSummaryHead } from "./readout.ts";
+export { READOUT_FIXTURE_DOCS, readoutFixtureCell, readoutFixtureCells } from "./readout-fixture.ts";
 export { esc } from "./html.ts";
 export { flattenSpec, type RunManifest, renderCellReport, renderRunReport, varyingFields } from "./render.ts";
 export {
