@@ -231,9 +231,8 @@ const causalDemo = (seed: number) =>
     console.log(
       `  IIA of interchanging Q, rows = sites, columns = positions 0 … ${sweep.positions.length - 1}:`,
     );
-    sweep.grid.forEach((r, i) =>
-      console.log(`  ${sweep.sites[i]!.padEnd(20)} ${r.map((v) => v.toFixed(2)).join(" ")}`),
-    );
+    for (const [i, r] of sweep.grid.entries())
+      console.log(`  ${sweep.sites[i]!.padEnd(20)} ${r.map((v) => v.toFixed(2)).join(" ")}`);
     console.log(
       `  MIB: mean ${fmt(sweep.mean)}, max ${fmt(sweep.max)} over layers; best ${sweep.best.site} @ ${sweep.best.position}`,
     );
