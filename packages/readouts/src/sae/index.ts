@@ -1,5 +1,14 @@
 /** Sparse autoencoders on captured activations: train, evaluate, splice, attribute (issue 8 item 7). */
-export { DecoderNorm, FeatureAttributionSpec, SaeArch, SaeSpec, SaeTrainSpec } from "./spec.ts";
+export {
+  CircuitSelection,
+  CircuitSize,
+  DecoderNorm,
+  FeatureAttributionSpec,
+  FeatureCircuitSpec,
+  SaeArch,
+  SaeSpec,
+  SaeTrainSpec,
+} from "./spec.ts";
 export { type Sae, type SaeParams, decode, decoderNorms, encode, makeSae } from "./sae.ts";
 export {
   initSae,
@@ -31,3 +40,11 @@ export {
 } from "./artifact.ts";
 export { decodeSaeSpec, runSae, type SaeData, type SaeResult, splitPrompts } from "./run.ts";
 export { maxCosines, plantedSparse } from "./planted.ts";
+export {
+  type CircuitNode,
+  type CircuitNodeId,
+  circuitSizes,
+  curveArea,
+  type FeatureCircuitResult,
+  featureCircuit,
+} from "./circuit.ts";

@@ -83,3 +83,37 @@ export const FeatureAttributionSpec = Schema.Struct({
   check: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 8 }),
 });
 export type FeatureAttributionSpec = typeof FeatureAttributionSpec.Type;
+
+/** A circuit size: a node count, or "all" (every feature and the error node). */
+export const CircuitSize = Schema.Union(Schema.Int, Schema.Literal("all"));
+export type CircuitSize = typeof CircuitSize.Type;
+
+/** Which circuit to mark `inGraph`: the top n nodes, or the smallest curve size reaching f ≥ faithful. */
+export const CircuitSelection = Schema.Union(
+  Schema.Struct({ topN: Schema.Int }),
+  Schema.Struct({ faithful: Schema.Number }),
+);
+export type CircuitSelection = typeof CircuitSelection.Type;
+
+/**
+ * Node-level sparse feature circuit at an SAE's site (Marks et al. 2024): the nodes are the SAE's
+ * features and its error term ε = x − x̂; C = the top-n nodes by |score|; the site is replaced by
+ *   x_C = x̂(f_i = clean for i ∈ C, corrupted otherwise) + (ε ∈ C ? ε_clean : ε_corrupted)
+ * and the faithfulness is f(C) = (m(C) − m(∅)) / (m(full) − m(∅)).
+ */
+export const FeatureCircuitSpec = Schema.Struct({
+  positions: Schema.optionalWith(Positions, { default: () => "all" as const }),
+  metric: Metric,
+  /** "attribution": featureAttribution's first-order scores; "exact": m(full) − m(node i corrupted). */
+  scores: Schema.optionalWith(Schema.Literal("attribution", "exact"), {
+    default: () => "attribution" as const,
+  }),
+  /** Circuit sizes of the faithfulness curve (sizes above the node count are clipped to it). */
+  sizes: Schema.optionalWith(Schema.Array(CircuitSize), {
+    default: () => [1, 2, 4, 8, 16, 32, "all" as const],
+  }),
+  selection: Schema.optionalWith(CircuitSelection, { default: () => ({ faithful: 0.9 }) }),
+  /** Circuits per engine run (the prompts are tiled that many times). */
+  circuitsPerRun: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 8 }),
+});
+export type FeatureCircuitSpec = typeof FeatureCircuitSpec.Type;
