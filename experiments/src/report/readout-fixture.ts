@@ -51,6 +51,15 @@ export const READOUT_FIXTURE_DOCS: Readonly<Record<string, Record<string, unknow
     data: { task: { n: 16 } },
     method: { _tag: "sae", site: "blocks.1.resid_pre", train: { dictSize: 16, steps: 40, batchSize: 64 } },
   },
+  "sae-circuit": {
+    data: { task: { n: 8 } },
+    method: {
+      _tag: "sae-circuit",
+      site: "blocks.1.resid_pre",
+      train: { dictSize: 16, steps: 40, batchSize: 64 },
+      sizes: [1, 4, "all"],
+    },
+  },
   patchscope: {
     data: { task: { n: 4 } },
     method: {

@@ -38,6 +38,7 @@ describe("readout report sections", () => {
       "erasure",
       "neurons",
       "sae",
+      "sae-circuit",
       "patchscope",
     ]);
     const want: Record<Exclude<ReadoutCellResult["method"], "patchscope-sweep">, RegExp[]> = {
@@ -51,6 +52,12 @@ describe("readout report sections", () => {
       erasure: [/Linear erasure/, /after erasure/],
       neurons: [/<div class="explanation">/, /Top-activating records/, /class="tok"/],
       sae: [/CE loss recovered/, /<table class="sae-metrics">/, /<table class="features">/, /sae\.json/],
+      "sae-circuit": [
+        /Sparse feature circuit/,
+        /<table class="circuit-nodes">/,
+        /svg[^>]*class="chart line"/,
+        /sae\.json/,
+      ],
       patchscope: [/<table class="patchscope">/, /precision@1/],
     };
     for (const c of cells) {

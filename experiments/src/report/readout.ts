@@ -288,6 +288,25 @@ ${freq.slice(0, 12).map((x) => html`<tr><td class="num">${x.i}</td><td class="nu
 <p class="note">L0: mean number of active features per token; FVU: ‖x − x̂‖² / ‖x − x̄‖²; CE loss recovered = (CE_zero − CE_SAE) / (CE_zero − CE_clean) with the SAE spliced in at the site (two passes, error term not added). Weights: <code class="artifact">${r.artifact}</code> (relative to the results store; reload with loadSae).</p>`;
 };
 
+const saeCircuitSection = (r: Of<"sae-circuit">, h: H): Html => {
+  const c = r.circuit;
+  const sel = c.selected;
+  const chart = lineChartSvg({
+    title: `feature circuit at ${c.site}: faithfulness of the top-n nodes`,
+    xLabel: "nodes n",
+    yLabel: "faithfulness",
+    xs: c.curve.sizes,
+    series: [{ name: "f(C_n)", color: "#0072B2", ys: c.curve.faithfulness }],
+    reference: { y: 1, label: "full model" },
+  });
+  return html`${h("Sparse feature circuit")}
+<div class="cards">${card("site", c.site, true)}${card("nodes", `${c.nodeCount - 1} features + error`, true)}${card("scores", c.scores, true)}${card("faithfulness area", fmt(c.area))}${card("circuit", `${sel.size} nodes · f = ${fmt(sel.faithfulness)}${sel.reached ? "" : " (target not reached)"}`, true)}${card("m(full) / m(∅)", `${fmt(c.metricFull)} / ${fmt(c.metricEmpty)}`, true)}${card("SAE FVU / L0", `${fmt(r.sae.eval.fvu)} / ${fmt(r.sae.eval.l0, 2)}`, true)}</div>
+<div class="figure">${raw(chart)}</div>
+<table class="circuit-nodes"><thead><tr><th class="num">rank</th><th>node</th><th class="num">score</th><th>in circuit</th></tr></thead><tbody>
+${c.nodes.slice(0, 24).map((n) => html`<tr><td class="num">${n.rank}</td><td class="name">${n.node === "error" ? "error (x − x̂)" : `feature ${n.node}`}</td><td class="num">${fmt(n.score)}</td><td>${n.inGraph ? html`<span class="yes">yes</span>` : ""}</td></tr>\n`)}</tbody></table>
+<p class="note">Nodes: the SAE's features and its error term at the site; C_n = the top-n nodes by |score| (${c.scores === "exact" ? "exact single-node patching" : "attribution patching"}); the site is replaced by x̂(features: clean in C, corrupted otherwise) + error (clean if in C); faithfulness f(C) = (m(C) − m(∅)) / (m(full) − m(∅)). SAE weights: <code class="artifact">${r.sae.artifact}</code>.</p>`;
+};
+
 const patchscopeSection = (r: Of<"patchscope">, h: H): Html =>
   html`${h("Patchscope")}
 <div class="cards">${card("precision@1", fmt(r.precisionAt1))}${card("mean surprisal (nats)", fmt(r.meanSurprisal))}${card("examples", String(r.examples.length))}</div>
@@ -370,6 +389,9 @@ ${h("Tuned-lens training")}
       break;
     case "sae":
       body = saeSection(r.result, h);
+      break;
+    case "sae-circuit":
+      body = saeCircuitSection(r.result, h);
       break;
     case "patchscope":
       body = patchscopeSection(r.result, h);

@@ -92,6 +92,7 @@ const READOUT_METHODS = new Set([
   "erasure",
   "neurons",
   "sae",
+  "sae-circuit",
   "patchscope",
   "patchscope-sweep",
 ]);

@@ -170,6 +170,22 @@ export const readoutFigures = (r: ReadoutCellResult): ReadoutFigures => {
         ceSae: finite(r.result.splice?.ceSae),
         ceRecovered: finite(r.result.splice?.ceLossRecovered),
       };
+    case "sae-circuit": {
+      const c = r.result.circuit;
+      return {
+        headlineLabel: "faithfulness curve area",
+        headline: finite(c.area),
+        site: c.site,
+        dictSize: r.result.sae.dictSize,
+        fvu: finite(r.result.sae.eval.fvu),
+        nodes: c.nodeCount,
+        circuitSize: c.selected.size,
+        circuitFaithfulness: finite(c.selected.faithfulness),
+        metricFull: finite(c.metricFull),
+        metricEmpty: finite(c.metricEmpty),
+        errorRank: c.nodes.find((n) => n.node === "error")?.rank ?? null,
+      };
+    }
     case "patchscope":
       return {
         headlineLabel: "precision@1",

@@ -2,6 +2,7 @@ import type {
   AttentionResult,
   DlaResult,
   ErasureResult,
+  FeatureCircuitResult,
   InputAttributionResult,
   LensReport,
   NeuronRecordJson,
@@ -54,6 +55,14 @@ export type ReadoutOutput =
       readonly method: "sae";
       /** SaeResult with the weights moved to `artifact` (relative to the results store; loadSae) */
       readonly result: Omit<SaeResult, "sae"> & { readonly artifact: string };
+    }
+  | {
+      readonly method: "sae-circuit";
+      /** the SAE (weights at `sae.artifact`) and the node-level feature circuit on the task */
+      readonly result: {
+        readonly sae: Omit<SaeResult, "sae"> & { readonly artifact: string };
+        readonly circuit: FeatureCircuitResult;
+      };
     }
   | { readonly method: "patchscope"; readonly result: PatchscopeResult }
   | { readonly method: "patchscope-sweep"; readonly result: SweepResult };

@@ -33,6 +33,7 @@ import {
   ruleBasedSimulator,
   runPatchscope,
   runSae,
+  featureCircuit,
   type SteeringData,
   saeFromArtifact,
   splitPrompts,
@@ -412,6 +413,31 @@ const runMethod = (
         const artifact = `${artifacts}/sae.json`;
         files.push({ path: artifact, content: `${JSON.stringify(sae)}\n` });
         return { output: { method: m._tag, result: { ...r, artifact } }, files };
+      }
+      case "sae-circuit": {
+        const { _tag, metric, scores, sizes, selection, circuitsPerRun, ...s } = m;
+        const t = yield* attempt(() =>
+          need(p.data.task, "data", "a builtin task (clean/corrupted pairs) for the circuit", spec.data.kind),
+        );
+        // the SAE is trained (and evaluated) on the task's clean prompts, the circuit scored on the pairs
+        const { sae: art, ...r } = yield* mapReadout(runSae(cache, model, s, { prompts: p.data.prompts }));
+        const sae = yield* attempt(() => Either.getOrThrow(saeFromArtifact(art)));
+        const artifact = `${artifacts}/sae.json`;
+        files.push({ path: artifact, content: `${JSON.stringify(art)}\n` });
+        const circuit = yield* mapReadout(
+          featureCircuit(
+            cache,
+            model,
+            sae,
+            { positions: s.positions, metric, scores, sizes, selection, circuitsPerRun },
+            {
+              clean: t.clean,
+              corrupted: t.corrupted,
+              metric: { positions: t.positions, answers: t.answers, wrong: t.wrong },
+            },
+          ),
+        );
+        return { output: { method: m._tag, result: { sae: { ...r, artifact }, circuit } }, files };
       }
       case "patchscope": {
         const { _tag, ...s } = m;

@@ -325,6 +325,7 @@ const METHOD_SEED: Readonly<Record<string, readonly string[]>> = {
   probe: ["seed"],
   erasure: ["probe", "seed"],
   sae: ["train", "seed"],
+  "sae-circuit": ["train", "seed"],
   neurons: ["records", "seed"],
 };
 

@@ -2,6 +2,7 @@ import {
   AttentionSpec,
   DlaSpec,
   ErasureSpec,
+  FeatureCircuitSpec,
   HttpModelSpec,
   InputAttributionSpec,
   LensEvalSpec,
@@ -15,6 +16,7 @@ import {
   SweepSpec,
   TunedLensTrainSpec,
 } from "@patchbay/readouts";
+import { Metric } from "@patchbay/core";
 import { Schema } from "effect";
 
 /**
@@ -126,6 +128,15 @@ export const ReadoutMethod = Schema.Union(
   }).annotations({ title: "neuron records, explanation, simulation and score" }),
   Schema.TaggedStruct("sae", SaeSpec.fields).annotations({
     title: "sparse autoencoder: train, evaluate, splice (CE loss recovered)",
+  }),
+  Schema.TaggedStruct("sae-circuit", {
+    ...SaeSpec.fields,
+    splice: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+    ...FeatureCircuitSpec.fields,
+    metric: Schema.optionalWith(Metric, { default: () => ({ kind: "logit-diff" as const }) }),
+  }).annotations({
+    title:
+      "sparse feature circuit: an SAE trained at the site, its features and error term as nodes scored on the task (clean vs corrupted), faithfulness of the top-n nodes",
   }),
   Schema.TaggedStruct("patchscope", PatchscopeSpec.fields).annotations({
     title:

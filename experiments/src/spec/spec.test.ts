@@ -71,6 +71,7 @@ describe("experiment files", () => {
       "patchscope",
       "probe",
       "sae",
+      "sae-circuit",
       "steering",
       "tuned-lens",
     ]);
