@@ -1,3 +1,4 @@
+import { READOUT_METHOD_TAGS } from "../spec/readout.ts";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { InputError } from "@patchbay/core";
@@ -81,27 +82,11 @@ const isCausalCell = (v: Record<string, unknown>): boolean =>
   (v.das === null ||
     (isObject(v.das) && isObject(v.das.iia) && Array.isArray(v.das.curve) && Array.isArray(v.das.positions)));
 
-const READOUT_METHODS = new Set([
-  "logit-lens",
-  "tuned-lens",
-  "input-attribution",
-  "dla",
-  "attention",
-  "probe",
-  "steering",
-  "erasure",
-  "neurons",
-  "sae",
-  "sae-circuit",
-  "patchscope",
-  "patchscope-sweep",
-]);
-
 /** The outer shape of a readout cell (kind "readout"): its method's result is the method's own JSON. */
 const isReadoutCell = (v: Record<string, unknown>): boolean =>
   typeof v.cellId === "string" &&
   typeof v.method === "string" &&
-  READOUT_METHODS.has(v.method) &&
+  READOUT_METHOD_TAGS.has(v.method) &&
   isObject(v.model) &&
   isObject(v.dataset) &&
   isObject(v.result);
@@ -122,7 +107,7 @@ const decodeCell = (v: unknown, file: string): Effect.Effect<AnyCellResult, Inpu
             isObject(v) && v.kind === "causal"
               ? "a CausalCellResult (kind, cellId, method, model, dataset, task, iia, sweep, das)"
               : isObject(v) && v.kind === "readout"
-                ? `a ReadoutCellResult (kind, cellId, method: one of ${[...READOUT_METHODS].join(", ")}, model, dataset, result)`
+                ? `a ReadoutCellResult (kind, cellId, method: one of ${[...READOUT_METHOD_TAGS].join(", ")}, model, dataset, result)`
                 : "a CellResult (cellId, edges, faithfulness, …)",
           found: isObject(v) ? `keys ${Object.keys(v).join(", ")}` : typeof v,
         }),

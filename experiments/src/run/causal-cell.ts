@@ -24,7 +24,6 @@ import {
 import {
   InputError,
   isBuiltinPath,
-  isPatchbayError,
   makeSessionCache,
   openModel,
   type PatchbayError,
@@ -33,6 +32,7 @@ import {
 import { Effect, type Scope } from "effect";
 import type { CausalCellResult } from "../results/causal.ts";
 import type { CausalCellSpec } from "../spec/causal.ts";
+import { errorBoundary } from "./boundary.ts";
 import { canonicalJson, cellIdOf, patchbayVersion, sha256, weightsHash } from "./hash.ts";
 
 /**
@@ -53,17 +53,11 @@ export interface CellFile {
 }
 
 /** Causal errors cross the experiment boundary as InputErrors naming the same place and field. */
-const asInput = (e: unknown): PatchbayError => {
-  if (e instanceof CausalError)
-    return new InputError({ field: `${e.where}: ${e.field}`, expected: e.expected, found: e.found });
-  if (isPatchbayError(e)) return e;
-  throw e;
-};
-
-const attempt = <A>(f: () => A): Effect.Effect<A, PatchbayError> => Effect.try({ try: f, catch: asInput });
-
-const mapCausal = <A, R>(eff: Effect.Effect<A, unknown, R>): Effect.Effect<A, PatchbayError, R> =>
-  Effect.mapError(eff, asInput);
+const { attempt, mapErrors: mapCausal } = errorBoundary((e) =>
+  e instanceof CausalError
+    ? new InputError({ field: `${e.where}: ${e.field}`, expected: e.expected, found: e.found })
+    : null,
+);
 
 interface Prepared {
   readonly model: Model & { readonly name: string };

@@ -2,7 +2,6 @@ import { resolve } from "node:path";
 import {
   InputError,
   isBuiltinPath,
-  isPatchbayError,
   type OpenModel,
   openModel,
   type PatchbayError,
@@ -45,6 +44,7 @@ import { Effect, Either, type Scope } from "effect";
 import type { ReadoutCellResult, ReadoutOutput } from "../results/readout.ts";
 import type { ReadoutCellSpec } from "../spec/readout.ts";
 import type { CellFile } from "./causal-cell.ts";
+import { errorBoundary } from "./boundary.ts";
 import { canonicalJson, cellIdOf, patchbayVersion, sha256, weightsHash } from "./hash.ts";
 
 /**
@@ -80,23 +80,15 @@ interface Prepared {
 }
 
 /** Errors of the readouts package that are not patchbay errors cross the boundary as InputErrors. */
-const asInput = (e: unknown): PatchbayError => {
-  if (isPatchbayError(e)) return e;
-  if (typeof e === "object" && e !== null && "_tag" in e) {
-    const x = e as { readonly _tag: string; readonly message?: string; readonly field?: string };
-    return new InputError({
-      field: `method (${x._tag})`,
-      expected: "a successful readout",
-      found: x.message ?? JSON.stringify(e),
-    });
-  }
-  throw e;
-};
-
-const attempt = <A>(f: () => A): Effect.Effect<A, PatchbayError> => Effect.try({ try: f, catch: asInput });
-
-const mapReadout = <A, E, R>(eff: Effect.Effect<A, E, R>): Effect.Effect<A, PatchbayError, R> =>
-  Effect.mapError(eff, asInput);
+const { attempt, mapErrors: mapReadout } = errorBoundary((e) => {
+  if (typeof e !== "object" || e === null || !("_tag" in e)) return null;
+  const x = e as { readonly _tag: string; readonly message?: string; readonly field?: string };
+  return new InputError({
+    field: `method (${x._tag})`,
+    expected: "a successful readout",
+    found: x.message ?? JSON.stringify(e),
+  });
+});
 
 const intList = (v: unknown, field: string): number[] | undefined => {
   if (v === undefined) return undefined;

@@ -150,6 +150,25 @@ export const ReadoutMethod = Schema.Union(
 export type ReadoutMethod = typeof ReadoutMethod.Type;
 export type ReadoutMethodTag = ReadoutMethod["_tag"];
 
+/** Every readout method's tag; the record type makes the compiler check the list is complete. */
+export const READOUT_METHOD_TAGS: ReadonlySet<string> = new Set(
+  Object.keys({
+    "logit-lens": true,
+    "tuned-lens": true,
+    "input-attribution": true,
+    dla: true,
+    attention: true,
+    probe: true,
+    steering: true,
+    erasure: true,
+    neurons: true,
+    sae: true,
+    "sae-circuit": true,
+    patchscope: true,
+    "patchscope-sweep": true,
+  } satisfies Record<ReadoutMethodTag, true>),
+);
+
 /** The data of a normalized readout cell (seeds resolved). */
 export type ReadoutCellData =
   | {

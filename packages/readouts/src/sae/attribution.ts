@@ -64,7 +64,10 @@ export interface FeatureAttributionResult {
   } | null;
 }
 
-const mustEqualLayout = (clean: readonly (readonly number[])[], corr: readonly (readonly number[])[]) => {
+export const mustEqualLayout = (
+  clean: readonly (readonly number[])[],
+  corr: readonly (readonly number[])[],
+) => {
   if (clean.length !== corr.length)
     throw new InputError({
       field: "corrupted",
@@ -79,6 +82,37 @@ const mustEqualLayout = (clean: readonly (readonly number[])[], corr: readonly (
         found: `${corr[b]!.length}`,
       });
   });
+};
+
+/**
+ * Per token (row offset into the captured site): the features of the clean and the corrupted
+ * value, fc, fk [T, m], and the move of the error node ε = x − x̂ from corrupted to clean,
+ * epsDiff [T, d] = ε(clean) − ε(corr). Feature attribution and feature circuits both need them.
+ */
+export const nodeValues = (
+  sae: Sae,
+  clean: ArrayLike<number>,
+  corrupted: ArrayLike<number>,
+  tokens: readonly number[],
+): { fc: Float64Array; fk: Float64Array; epsDiff: Float64Array } => {
+  const { d, m } = sae;
+  const T = tokens.length;
+  const fc = new Float64Array(T * m); //                               [T, m]
+  const fk = new Float64Array(T * m);
+  const epsDiff = new Float64Array(T * d); //                          [T, d]
+  const row = new Float64Array(m);
+  const xh = new Float64Array(d);
+  tokens.forEach((off, t) => {
+    encodeInto(sae, clean, off, row);
+    fc.set(row, t * m);
+    decodeInto(sae, row, xh);
+    for (let j = 0; j < d; j++) epsDiff[t * d + j] = clean[off + j]! - xh[j]!;
+    encodeInto(sae, corrupted, off, row);
+    fk.set(row, t * m);
+    decodeInto(sae, row, xh);
+    for (let j = 0; j < d; j++) epsDiff[t * d + j]! -= corrupted[off + j]! - xh[j]!;
+  });
+  return { fc, fk, epsDiff };
 };
 
 export const featureAttribution = (
@@ -127,22 +161,7 @@ export const featureAttribution = (
     const xk = rk.sites.get(name)!;
     const P = xc.shape[1]!;
     const tokens = pos.flatMap((ps, b) => ps.map((p) => (b * P + p) * d)); // row offsets
-    const T = tokens.length;
-    const fc = new Float64Array(T * m); //                             [T, m]
-    const fk = new Float64Array(T * m);
-    const epsDiff = new Float64Array(T * d); //                        [T, d] ε(clean) − ε(corr)
-    const row = new Float64Array(m);
-    const xh = new Float64Array(d);
-    tokens.forEach((off, t) => {
-      encodeInto(sae, xc.data, off, row);
-      fc.set(row, t * m);
-      decodeInto(sae, row, xh);
-      for (let j = 0; j < d; j++) epsDiff[t * d + j] = xc.data[off + j]! - xh[j]!;
-      encodeInto(sae, xk.data, off, row);
-      fk.set(row, t * m);
-      decodeInto(sae, row, xh);
-      for (let j = 0; j < d; j++) epsDiff[t * d + j]! -= xk.data[off + j]! - xh[j]!;
-    });
+    const { fc, fk, epsDiff } = nodeValues(sae, xc.data, xk.data, tokens);
     // The splice x̂(f_clean) + ε_clean equals x_clean; its value's gradient is ∂m/∂x at the site.
     const spliced = yield* runPlan(
       cache,

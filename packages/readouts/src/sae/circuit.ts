@@ -8,9 +8,14 @@ import {
   type SessionCache,
 } from "@patchbay/core";
 import { Effect } from "effect";
-import { type FeatureAttributionData, featureAttribution } from "./attribution.ts";
+import {
+  type FeatureAttributionData,
+  featureAttribution,
+  mustEqualLayout,
+  nodeValues,
+} from "./attribution.ts";
 import { type ModelLike, positionsFor, saeSite } from "./capture.ts";
-import { decodeInto, encodeInto, type Sae } from "./sae.ts";
+import type { Sae } from "./sae.ts";
 import type { CircuitSize, FeatureCircuitSpec } from "./spec.ts";
 
 /**
@@ -136,20 +141,7 @@ export const featureCircuit = (
             expected: "a target faithfulness in (0, 1]",
             found: String(sel.faithful),
           });
-        if (data.clean.length !== data.corrupted.length)
-          throw new InputError({
-            field: "corrupted",
-            expected: `${data.clean.length} prompts (as clean)`,
-            found: `${data.corrupted.length}`,
-          });
-        data.clean.forEach((q, b) => {
-          if (data.corrupted[b]!.length !== q.length)
-            throw new InputError({
-              field: `corrupted[${b}]`,
-              expected: `${q.length} tokens, as clean[${b}] (nodes are compared position by position)`,
-              found: `${data.corrupted[b]!.length}`,
-            });
-        });
+        mustEqualLayout(data.clean, data.corrupted);
         const pos = positionsFor(
           spec.positions,
           data.clean.map((s) => s.length),
@@ -173,26 +165,9 @@ export const featureCircuit = (
     const B = xc.shape[0]!;
     const P = xc.shape[1]!;
     const tokens = pos.flatMap((ps, b) => ps.map((p) => (b * P + p) * d)); // row offsets
-    const T = tokens.length;
     // Per token: Δ_i = (f_i(clean) − f_i(corr)) W_dec[:, i]/c is feature i's move from x_corr to
     // x_clean; the error node's move is ε_clean − ε_corr. Store the f's and the error move.
-    const fc = new Float64Array(T * m); //                              [T, m]
-    const fk = new Float64Array(T * m);
-    const epsDiff = new Float64Array(T * d); //                         [T, d]
-    {
-      const row = new Float64Array(m);
-      const xh = new Float64Array(d);
-      tokens.forEach((off, t) => {
-        encodeInto(sae, xc.data, off, row);
-        fc.set(row, t * m);
-        decodeInto(sae, row, xh);
-        for (let j = 0; j < d; j++) epsDiff[t * d + j] = xc.data[off + j]! - xh[j]!;
-        encodeInto(sae, xk.data, off, row);
-        fk.set(row, t * m);
-        decodeInto(sae, row, xh);
-        for (let j = 0; j < d; j++) epsDiff[t * d + j]! -= xk.data[off + j]! - xh[j]!;
-      });
-    }
+    const { fc, fk, epsDiff } = nodeValues(sae, xc.data, xk.data, tokens);
     /** x_C [B, P, …rest] for a clean-node mask over 0..N−1 (clean elsewhere off the positions). */
     const circuitValue = (clean: Uint8Array, out: Float32Array, outOff: number) => {
       out.set(xc.data as Float32Array, outOff);
