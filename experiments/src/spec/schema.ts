@@ -1,5 +1,5 @@
 import { type Discovery, Method, Selection } from "@patchbay/circuits";
-import { EdgeAblation, MetricKind } from "@patchbay/core";
+import { checkThreads, EdgeAblation, MetricKind, maxThreads, THREADS_PER_CORE } from "@patchbay/core";
 import { Data, Schema } from "effect";
 import { type CausalCellSpec, CausalMethod, CausalTaskSpec } from "./causal.ts";
 import { ReadoutData, type ReadoutCellSpec, ReadoutMethod } from "./readout.ts";
@@ -57,8 +57,15 @@ export const Evaluation = Schema.Struct({
 }).annotations({ identifier: "Evaluation" });
 
 export const Runtime = Schema.Struct({
-  threads: Schema.optionalWith(PositiveInt, { default: () => 1 }).annotations({
-    description: "ORT intra-op threads per cell (1: bit-identical results)",
+  threads: Schema.optionalWith(
+    PositiveInt.pipe(
+      Schema.filter((n) => checkThreads(n, "runtime.threads") === null, {
+        message: () => `an integer from 1 to ${maxThreads()} (${THREADS_PER_CORE} × this machine's cores)`,
+      }),
+    ),
+    { default: () => 1 },
+  ).annotations({
+    description: `ORT intra-op threads per cell (1: bit-identical results; at most ${THREADS_PER_CORE} × the machine's cores)`,
   }),
 }).annotations({ identifier: "Runtime" });
 

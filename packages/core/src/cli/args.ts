@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { Data } from "effect";
+import { checkThreads } from "../runtime/threads.ts";
 
 /** A command line that does not parse: names the flag and what it wanted. */
 export class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
@@ -49,9 +50,12 @@ export const openOptions = (
   if (ep !== undefined && ep !== "cpu" && ep !== "cuda") {
     throw new UsageError({ message: `--ep: expected cpu or cuda, found ${JSON.stringify(ep)}` });
   }
+  const threads = f.threads === undefined ? undefined : intFlag(f, "threads", 0, 1);
+  const bad = threads === undefined ? null : checkThreads(threads, "--threads");
+  if (bad !== null) throw new UsageError({ message: bad.message });
   return {
     ...(typeof f.tokenizer === "string" ? { tokenizer: f.tokenizer } : {}),
-    ...(f.threads !== undefined ? { threads: intFlag(f, "threads", 0, 1) } : {}),
+    ...(threads !== undefined ? { threads } : {}),
     ...(ep !== undefined ? { executionProvider: ep } : {}),
   };
 };

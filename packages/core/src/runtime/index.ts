@@ -3,3 +3,4 @@ export { forward, resolveSites, type ForwardResult, feeds, toHost } from "./forw
 export { makeBatch, type Batch } from "./batch.ts";
 export { generate, argmax, sampleTemperature, type GenerateOptions } from "./generate.ts";
 export { openModel, requireTokenizer, type OpenModel, type OpenOptions } from "./open.ts";
+export { checkThreads, maxThreads, THREADS_PER_CORE } from "./threads.ts";

@@ -5,6 +5,7 @@ import { Effect, type Scope } from "effect";
 import * as ort from "onnxruntime-node";
 import { RuntimeError } from "../errors/index.ts";
 import { type Graph, toOnnx } from "../graph/index.ts";
+import { checkThreads } from "./threads.ts";
 
 /**
  * ORT sessions for one model, cached per graph variant (the key says which plan built it) and
@@ -69,6 +70,9 @@ export const makeSessionCache = (
         get: (key, graph) =>
           Effect.tryPromise({
             try: async () => {
+              // a backstop: the CLI flag and the experiment field are checked where they are read
+              const bad = options.threads === undefined ? null : checkThreads(options.threads, "threads");
+              if (bad !== null) throw bad;
               let entry = live.get(key);
               if (entry === undefined) {
                 entry = createSession(graph(), options);
