@@ -1,3 +1,4 @@
+import { applyHttpAccessFlags, httpAccessFlags, httpAccessUsage } from "./http-access.ts";
 import { resolve } from "node:path";
 import { ConfigError, RuntimeError } from "@patchbay/core";
 import { type Flags, intFlag, numberFlag, UsageError } from "@patchbay/core/cli";
@@ -140,9 +141,9 @@ export const runFlags = {
   redis: "string",
   queue: "string",
   timeout: "string",
+  ...httpAccessFlags,
 } as const;
-export const runUsage =
-  "run FILE [--results DIR] [--workers N | --redis URL [--queue NAME] [--timeout S]] [--json]   (one run or a sweep; resumes: finished cells are skipped; --workers: N worker threads; --redis: cells computed by `patchbay worker`s)";
+export const runUsage = `run FILE [--results DIR] [--workers N | --redis URL [--queue NAME] [--timeout S]] ${httpAccessUsage} [--json]   (one run or a sweep; resumes: finished cells are skipped; --workers: N worker threads; --redis: cells computed by \`patchbay worker\`s; --http-*: hosts an HTTP neuron explainer may call and the variable holding its key)`;
 
 /** --workers N (threads in this process) or --redis URL (queue workers); default in process. */
 const executorOf = (f: Flags): CellExecutor | undefined => {
@@ -361,6 +362,7 @@ export const summaryTable = (s: RunSummary): string => {
 export const runCommand = (f: Flags) =>
   Effect.gen(function* () {
     const file = needFile(f, "file", "FILE (an experiment file, YAML or JSON)");
+    applyHttpAccessFlags(f);
     const executor = executorOf(f);
     const loaded = yield* loadExperiment(file).pipe(Effect.mapError(asCliError));
     const s = yield* runExperiment(loaded, {

@@ -1,6 +1,7 @@
 import { RuntimeError } from "@patchbay/core";
 import { type Flags, intFlag, required } from "@patchbay/core/cli";
 import { Effect } from "effect";
+import { applyHttpAccessFlags, httpAccessFlags, httpAccessUsage } from "../cli/http-access.ts";
 import { errorInfo } from "../pool/executor.ts";
 import { safeUrl } from "./queue.ts";
 import { startQueueWorker } from "./worker.ts";
@@ -16,14 +17,15 @@ export const workerFlags = {
   "lock-ms": "string",
   "stalled-ms": "string",
   grace: "string",
+  ...httpAccessFlags,
 } as const;
 
-export const workerUsage =
-  "worker --redis URL [--concurrency N] [--queue NAME] [--lock-ms MS] [--stalled-ms MS]   (computes queued cells; results go to the folder named in each job)";
+export const workerUsage = `worker --redis URL [--concurrency N] [--queue NAME] [--lock-ms MS] [--stalled-ms MS] ${httpAccessUsage}   (computes queued cells; results go to the folder named in each job)`;
 
 export const workerCommand = (f: Flags) =>
   Effect.gen(function* () {
     const redis = required(f, "redis");
+    applyHttpAccessFlags(f);
     const concurrency = intFlag(f, "concurrency", 1, 1);
     const lock = intFlag(f, "lock-ms", 30_000, 100);
     const stalled = intFlag(f, "stalled-ms", 30_000, 100);

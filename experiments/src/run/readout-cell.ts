@@ -15,6 +15,7 @@ import {
   evaluateLens,
   explainNeuron,
   happySadData,
+  httpAccessFromEnv,
   httpExplainer,
   httpSimulator,
   inductionSteeringData,
@@ -234,7 +235,9 @@ const neuronModels = (
   if (x._tag === "rule-based") return { explainer: ruleBasedExplainer(), simulator: ruleBasedSimulator() };
   if (x._tag === "http") {
     const { _tag, ...spec } = x;
-    return { explainer: httpExplainer(spec), simulator: httpSimulator(spec) };
+    // the hosts and the key are the user's (their environment / CLI flags), never the file's
+    const access = httpAccessFromEnv();
+    return { explainer: httpExplainer(spec, access), simulator: httpSimulator(spec, access) };
   }
   const tok = need(
     p.model.tokenizer,

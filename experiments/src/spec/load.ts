@@ -1,6 +1,13 @@
 import { readFileSync } from "node:fs";
 import { basename, dirname, extname, resolve } from "node:path";
 import { Effect, ParseResult, Schema } from "effect";
+import {
+  FORBIDDEN_KEYS,
+  FORBIDDEN_KEYS_EXPECTED,
+  forbiddenKeyPath,
+  forbiddenSegment,
+  isForbiddenKey,
+} from "@patchbay/core";
 import YAML from "yaml";
 import { canonicalJson, sha256 } from "../run/hash.ts";
 import type { CausalCellSpec } from "./causal.ts";
@@ -125,6 +132,70 @@ const checkReadoutData = (
   );
 };
 
+/**
+ * The tags a YAML experiment file may use: YAML 1.2's core schema. Anything else (`!!js/function`,
+ * `!!python/object`, `!!binary`, `!custom`, …) is an error, not a string: a file written for a
+ * loader that runs tags as code must not half-work here.
+ */
+const CORE_TAGS = new Set(
+  ["str", "int", "float", "bool", "null", "map", "seq"].map((t) => `tag:yaml.org,2002:${t}`),
+);
+
+/** At most this many alias expansions per file (a "billion laughs" file is an error, not a hang). */
+const MAX_ALIASES = 1000;
+
+const yamlWhere = (file: string, lineCounter: YAML.LineCounter, offset: number | undefined): string => {
+  if (offset === undefined) return file;
+  const { line, col } = lineCounter.linePos(offset);
+  return `${file}:${line}:${col}`;
+};
+
+/** Parse YAML text: syntax errors, unknown tags, forbidden keys and alias bombs are typed errors. */
+const parseYaml = (text: string, file: string): unknown => {
+  const lineCounter = new YAML.LineCounter();
+  const d = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
+  const first = d.errors[0] ?? d.warnings[0];
+  if (first !== undefined) {
+    const line = first.linePos?.[0];
+    throw new ExperimentFileError({
+      file: line === undefined ? file : `${file}:${line.line}:${line.col}`,
+      field: "(document)",
+      expected: first.code === "TAG_RESOLVE_FAILED" ? "a YAML 1.2 core tag (or none)" : "valid YAML",
+      found: first.message.split("\n")[0]!,
+    });
+  }
+  let bad: ExperimentFileError | null = null;
+  YAML.visit(d, {
+    Node: (_, node) => {
+      if (node.tag !== undefined && !CORE_TAGS.has(node.tag)) {
+        bad = new ExperimentFileError({
+          file: yamlWhere(file, lineCounter, node.range?.[0]),
+          field: "(document)",
+          expected: "a YAML 1.2 core tag (!!str, !!int, !!float, !!bool, !!null, !!map, !!seq) or none",
+          found: `the tag ${node.tag}`,
+        });
+        return YAML.visit.BREAK;
+      }
+      return undefined;
+    },
+    Pair: (_, pair) => {
+      const key = YAML.isScalar(pair.key) ? pair.key.value : pair.key;
+      if (typeof key === "string" && isForbiddenKey(key)) {
+        bad = new ExperimentFileError({
+          file: yamlWhere(file, lineCounter, YAML.isNode(pair.key) ? pair.key.range?.[0] : undefined),
+          field: key,
+          expected: FORBIDDEN_KEYS_EXPECTED,
+          found: JSON.stringify(key),
+        });
+        return YAML.visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  if (bad !== null) throw bad;
+  return d.toJS({ maxAliasCount: MAX_ALIASES });
+};
+
 /** Parse YAML or JSON text (JSON is YAML; `.json` files are read as strict JSON). */
 export const parseExperimentText = (
   text: string,
@@ -134,24 +205,9 @@ export const parseExperimentText = (
     let doc: unknown;
     const json = extname(file).toLowerCase() === ".json";
     try {
-      if (json) doc = JSON.parse(text);
-      else {
-        const d = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-        if (d.errors.length > 0) {
-          const err = d.errors[0]!;
-          const line = err.linePos?.[0];
-          return Effect.fail(
-            new ExperimentFileError({
-              file: line === undefined ? file : `${file}:${line.line}:${line.col}`,
-              field: "(document)",
-              expected: "valid YAML",
-              found: err.message.split("\n")[0]!,
-            }),
-          );
-        }
-        doc = d.toJS();
-      }
+      doc = json ? JSON.parse(text) : parseYaml(text, file);
     } catch (e) {
+      if (e instanceof ExperimentFileError) return Effect.fail(e);
       return Effect.fail(
         new ExperimentFileError({
           file,
@@ -173,6 +229,26 @@ export const parseExperimentText = (
     return Effect.succeed(doc as Record<string, unknown>);
   });
 
+/** Sweep paths are keys whose segments become keys: none may be forbidden (checked before decoding). */
+const checkSweepPaths = (file: string, sweep: unknown): Effect.Effect<void, ExperimentFileError> => {
+  if (typeof sweep !== "object" || sweep === null) return Effect.void;
+  for (const kind of ["grid", "zip"] as const) {
+    const axes = Object.hasOwn(sweep, kind) ? (sweep as Record<string, unknown>)[kind] : undefined;
+    if (typeof axes !== "object" || axes === null) continue;
+    for (const path of Object.keys(axes))
+      if (forbiddenSegment(path) !== null)
+        return Effect.fail(
+          new ExperimentFileError({
+            file,
+            field: `sweep.${kind}.${path}`,
+            expected: `a dotted field path whose segments are not ${[...FORBIDDEN_KEYS].join(", ")}`,
+            found: show(path),
+          }),
+        );
+  }
+  return Effect.void;
+};
+
 /** Decode an already parsed document (the API for experiments built in code). */
 export const decodeExperiment = (
   raw: Record<string, unknown>,
@@ -180,6 +256,16 @@ export const decodeExperiment = (
   content = canonicalJson(raw),
 ): Effect.Effect<LoadedExperiment, ExperimentFileError> =>
   Effect.gen(function* () {
+    // every document, parsed from a file or built in code (YAML keys were also checked with their lines)
+    const forbidden = forbiddenKeyPath(raw);
+    if (forbidden !== null)
+      return yield* new ExperimentFileError({
+        file,
+        field: forbidden,
+        expected: FORBIDDEN_KEYS_EXPECTED,
+        found: JSON.stringify(forbidden.split(/[.[]/).at(-1)),
+      });
+    yield* checkSweepPaths(file, raw.sweep);
     if (isReadoutDocument(raw)) yield* checkReadoutData(file, raw);
     const decoded: Effect.Effect<AnyExperiment, ParseResult.ParseError> = isCausalDocument(raw)
       ? Schema.decodeUnknown(CausalExperiment)(raw, decodeOptions)
@@ -216,11 +302,14 @@ export const loadExperiment = (file: string): Effect.Effect<LoadedExperiment, Ex
     return yield* decodeExperiment(raw, file, text);
   });
 
+/** Write `value` at a dotted path, making mappings on the way (paths were checked: no forbidden segment). */
 const setPath = (doc: Record<string, unknown>, path: string, value: unknown): void => {
   const keys = path.split(".");
+  const bad = forbiddenSegment(path);
+  if (bad !== null) throw new Error(`setPath: unchecked path ${JSON.stringify(path)}`); // a bug, not input
   let o: Record<string, unknown> = doc;
   for (const k of keys.slice(0, -1)) {
-    const next = o[k];
+    const next = Object.hasOwn(o, k) ? o[k] : undefined;
     if (typeof next !== "object" || next === null || Array.isArray(next)) o[k] = {};
     o = o[k] as Record<string, unknown>;
   }

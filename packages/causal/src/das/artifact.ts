@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { Effect, ParseResult, Schema } from "effect";
+import { FORBIDDEN_KEYS_EXPECTED, forbiddenKeyPath } from "@patchbay/core";
 import { VariableAlignment } from "../alignment/schema.ts";
 import { CausalError } from "../model/errors.ts";
 import { makeRotation, orthonormalityError, rotationKinds } from "./rotation/index.ts";
@@ -79,6 +80,14 @@ export const loadRotation = (
       try: () => JSON.parse(text) as unknown,
       catch: (e) => new CausalError({ where: file, field: "(document)", expected: "JSON", found: String(e) }),
     });
+    const forbidden = forbiddenKeyPath(raw);
+    if (forbidden !== null)
+      return yield* new CausalError({
+        where: file,
+        field: forbidden,
+        expected: FORBIDDEN_KEYS_EXPECTED,
+        found: forbidden,
+      });
     const a = yield* Schema.decodeUnknown(RotationArtifact)(raw).pipe(
       Effect.mapError((e) => {
         const issue = ParseResult.ArrayFormatter.formatErrorSync(e)[0]!;

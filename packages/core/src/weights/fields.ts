@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { ConfigError, UnsupportedError, WeightFileError } from "../errors/errors.ts";
 import type { Activation } from "../model/config.ts";
+import { FORBIDDEN_KEYS_EXPECTED, forbiddenKeyPath } from "../untrusted/keys.ts";
 
 /**
  * Typed reads of config fields (config.json, GGUF metadata, llama2.c header). Every failure is a
@@ -121,6 +122,14 @@ export const readJsonObject = (path: string): Record<string, unknown> => {
       found: describeValue(v),
     });
   }
+  const forbidden = forbiddenKeyPath(v);
+  if (forbidden !== null)
+    throw new ConfigError({
+      file: path,
+      field: forbidden,
+      expected: FORBIDDEN_KEYS_EXPECTED,
+      found: forbidden,
+    });
   return v as Record<string, unknown>;
 };
 

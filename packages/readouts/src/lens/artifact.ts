@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { InputError, type ModelConfig } from "@patchbay/core";
+import { FORBIDDEN_KEYS_EXPECTED, forbiddenKeyPath, InputError, type ModelConfig } from "@patchbay/core";
 import { Effect, ParseResult, Schema } from "effect";
 import { finalSite, resolveLensSites } from "./sites.ts";
 import type { TunedLens } from "./translator.ts";
@@ -134,5 +134,12 @@ export const loadTunedLens = (
       try: () => JSON.parse(text) as unknown,
       catch: (e) => new InputError({ field: `${file}: (document)`, expected: "JSON", found: String(e) }),
     });
+    const forbidden = forbiddenKeyPath(raw);
+    if (forbidden !== null)
+      return yield* new InputError({
+        field: `${file}: ${forbidden}`,
+        expected: FORBIDDEN_KEYS_EXPECTED,
+        found: forbidden,
+      });
     return yield* checkTunedLens(file, raw, config);
   });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiHttpError, ApiTimeoutError, chatCompletion, httpExplainer, httpSimulator } from "./http.ts";
 import { explainRequest, ModelResponseError, simulateRequest } from "./model.ts";
 import { HttpModelSpec } from "./spec.ts";
+import { ApiAccessError, type HttpAccess, httpAccessFromEnv, noHttpAccess } from "./access.ts";
 
 /**
  * A local stand-in for an OpenAI-compatible server (node:http, inside the test), answering by
@@ -19,6 +20,9 @@ import { HttpModelSpec } from "./spec.ts";
 let server: Server;
 let base = "";
 const seen: unknown[] = [];
+const authorizations: (string | undefined)[] = [];
+/** the user allows the stand-in's host (the test is the user here) */
+const local: HttpAccess = { allowedHosts: ["127.0.0.1"] };
 
 const simLines = (user: string): { line: string; value: number }[] => {
   const explanation = /behavior: [^\n]*/.exec(user)?.[0] ?? "";
@@ -39,6 +43,7 @@ beforeAll(async () => {
     req.on("end", () => {
       const body = JSON.parse(raw) as { model: string; messages: { content: string }[]; logprobs?: boolean };
       seen.push(body);
+      authorizations.push(req.headers.authorization);
       const send = (x: unknown) => {
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify(x));
@@ -106,7 +111,7 @@ const seqs = [
 describe("HTTP client (OpenAI-compatible chat/completions, local stand-in server)", () => {
   it("simulates from logprobs: E = Σ v p_v / Σ p_v over the values among top_logprobs", async () => {
     const sim = await Effect.runPromise(
-      httpSimulator(spec("sim-lp")).simulate(simulateRequest('the tokens "cat"', seqs)),
+      httpSimulator(spec("sim-lp"), local).simulate(simulateRequest('the tokens "cat"', seqs)),
     );
     expect(sim.method).toBe("probabilities");
     // cat: 0.75·10 + 0.25·8 = 9.5; others: 0.75·0 + 0.25·2 = 0.5 ("unknown" is not a value)
@@ -121,7 +126,7 @@ describe("HTTP client (OpenAI-compatible chat/completions, local stand-in server
 
   it("falls back to parsing the numbers when no logprobs come back", async () => {
     const sim = await Effect.runPromise(
-      httpSimulator(spec("sim-text")).simulate(simulateRequest('the tokens "cat"', seqs)),
+      httpSimulator(spec("sim-text"), local).simulate(simulateRequest('the tokens "cat"', seqs)),
     );
     expect(sim.method).toBe("text");
     expect(sim.expected).toEqual([
@@ -132,7 +137,9 @@ describe("HTTP client (OpenAI-compatible chat/completions, local stand-in server
 
   it("explains: the completion without the prefix and the final period", async () => {
     const e = await Effect.runPromise(
-      httpExplainer(spec("explain")).explain(explainRequest([{ tokens: ["cat"], activations: [1] }], 1)),
+      httpExplainer(spec("explain"), local).explain(
+        explainRequest([{ tokens: ["cat"], activations: [1] }], 1),
+      ),
     );
     expect(e).toBe("cats");
   });
@@ -141,7 +148,7 @@ describe("HTTP client (OpenAI-compatible chat/completions, local stand-in server
     const err = (model: string, extra: object = {}) =>
       Effect.runPromise(
         Effect.flip(
-          chatCompletion(spec(model, extra), [{ role: "user", content: "hi" }], { logprobs: false }),
+          chatCompletion(spec(model, extra), [{ role: "user", content: "hi" }], { logprobs: false }, local),
         ),
       );
     const t0 = Date.now();
@@ -166,6 +173,7 @@ describe("HTTP client (OpenAI-compatible chat/completions, local stand-in server
           }),
           [{ role: "user", content: "hi" }],
           { logprobs: false },
+          local,
         ),
       ),
     );
@@ -175,9 +183,60 @@ describe("HTTP client (OpenAI-compatible chat/completions, local stand-in server
 
   it("too few activations in an answer is a ModelResponseError", async () => {
     const e = await Effect.runPromise(
-      Effect.flip(httpSimulator(spec("explain")).simulate(simulateRequest("x", [["a", "b"]]))),
+      Effect.flip(httpSimulator(spec("explain"), local).simulate(simulateRequest("x", [["a", "b"]]))),
     );
     expect(e).toBeInstanceOf(ModelResponseError);
     expect((e as ModelResponseError).field).toBe("simulation of sequence 0");
+  });
+});
+
+describe("HTTP access: hosts and the key are the user's, never the file's", () => {
+  const hi = [{ role: "user" as const, content: "hi" }];
+  it("a spec cannot name the key's variable (unknown field), and no host is allowed by default", async () => {
+    expect(() =>
+      Schema.decodeUnknownSync(HttpModelSpec)(
+        { baseUrl: base, model: "x", apiKeyEnv: "HOME" },
+        { onExcessProperty: "error" },
+      ),
+    ).toThrow(/apiKeyEnv/);
+    const before = seen.length;
+    const e = await Effect.runPromise(
+      Effect.flip(chatCompletion(spec("explain"), hi, { logprobs: false }, noHttpAccess)),
+    );
+    expect(e).toBeInstanceOf(ApiAccessError);
+    expect((e as ApiAccessError).host).toBe(new URL(base).host);
+    expect(e.message).toContain("--http-allow-hosts");
+    expect(seen.length).toBe(before); // nothing was sent
+  });
+
+  it("another host, a userinfo trick or a non-http scheme is refused before any request", async () => {
+    const before = seen.length;
+    for (const baseUrl of [
+      base.replace("127.0.0.1", "localhost"),
+      `http://127.0.0.1@evil.example:${new URL(base).port}/v1`,
+      "file:///etc/passwd",
+      "not a url",
+    ]) {
+      const s = Schema.decodeUnknownSync(HttpModelSpec)({ baseUrl, model: "explain" });
+      const e = await Effect.runPromise(Effect.flip(chatCompletion(s, hi, { logprobs: false }, local)));
+      expect(e, baseUrl).toBeInstanceOf(ApiAccessError);
+    }
+    expect(seen.length).toBe(before);
+  });
+
+  it("the key comes from the variable the user names, and is sent only to allowed hosts", async () => {
+    const env = {
+      PATCHBAY_HTTP_ALLOW_HOSTS: " 127.0.0.1 , api.example.com",
+      PATCHBAY_HTTP_API_KEY_ENV: "MY_KEY",
+      MY_KEY: "sk-test",
+      OTHER_SECRET: "never",
+    };
+    const access = httpAccessFromEnv(env);
+    expect(access).toEqual({ allowedHosts: ["127.0.0.1", "api.example.com"], apiKey: "sk-test" });
+    await Effect.runPromise(chatCompletion(spec("explain"), hi, { logprobs: false }, access));
+    expect(authorizations.at(-1)).toBe("Bearer sk-test");
+    await Effect.runPromise(chatCompletion(spec("explain"), hi, { logprobs: false }, local));
+    expect(authorizations.at(-1)).toBeUndefined();
+    expect(httpAccessFromEnv({})).toEqual({ allowedHosts: [] });
   });
 });

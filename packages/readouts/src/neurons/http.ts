@@ -7,6 +7,7 @@ import {
 } from "./prompts.ts";
 import { ModelResponseError, type NeuronExplainer, type NeuronSimulator } from "./model.ts";
 import type { HttpModelSpec } from "./spec.ts";
+import { type ApiAccessError, checkAccess, type HttpAccess } from "./access.ts";
 
 /**
  * An OpenAI-compatible chat/completions client (node's fetch) as explainer and simulator.
@@ -21,7 +22,9 @@ import type { HttpModelSpec } from "./spec.ts";
  * (the paper's compute_expected_value); otherwise, or when fewer values than tokens are found,
  * the numbers are parsed from the text. Errors are typed: ApiTimeoutError (no complete answer
  * within timeoutMs), ApiHttpError (network failure or a non-2xx status), ModelResponseError
- * (a body that is not the expected JSON, or too few activations).
+ * (a body that is not the expected JSON, or too few activations), ApiAccessError (a host the
+ * user has not allowed: see access.ts — the file names the endpoint, the user allows it and
+ * gives the key).
  */
 
 export class ApiTimeoutError extends Data.TaggedError("ApiTimeoutError")<{
@@ -44,7 +47,7 @@ export class ApiHttpError extends Data.TaggedError("ApiHttpError")<{
   }
 }
 
-export type ApiError = ApiTimeoutError | ApiHttpError | ModelResponseError;
+export type ApiError = ApiTimeoutError | ApiHttpError | ModelResponseError | ApiAccessError;
 
 export interface TopLogprob {
   readonly token: string;
@@ -66,8 +69,11 @@ export const chatCompletion = (
   spec: HttpModelSpec,
   messages: readonly ChatMessage[],
   opts: { readonly logprobs: boolean; readonly maxTokens?: number },
+  access: HttpAccess,
 ): Effect.Effect<ChatAnswer, ApiError> => {
   const url = urlOf(spec);
+  const denied = checkAccess(url, access);
+  if (denied !== null) return Effect.fail(denied);
   const body = {
     model: spec.model,
     messages,
@@ -75,7 +81,7 @@ export const chatCompletion = (
     temperature: spec.temperature,
     ...(opts.logprobs ? { logprobs: true, top_logprobs: 15 } : {}),
   };
-  const key = spec.apiKeyEnv !== undefined ? process.env[spec.apiKeyEnv] : undefined;
+  const key = access.apiKey;
   const fetched = Effect.tryPromise({
     try: async (interrupt) => {
       const ctl = new AbortController();
@@ -190,13 +196,13 @@ export const expectedFromLogprobs = (tokens: readonly TokenLogprob[]): number[] 
   return out;
 };
 
-export const httpSimulator = (spec: HttpModelSpec): NeuronSimulator<ApiError> => ({
+export const httpSimulator = (spec: HttpModelSpec, access: HttpAccess): NeuronSimulator<ApiError> => ({
   name: `http:${spec.model}`,
   simulate: (req) =>
     Effect.forEach(
       req.prompts,
       (p, i) =>
-        chatCompletion(spec, p.messages, { logprobs: spec.logprobs }).pipe(
+        chatCompletion(spec, p.messages, { logprobs: spec.logprobs }, access).pipe(
           Effect.flatMap((a) => {
             const n = req.sequences[i]!.length;
             const fromLp = a.logprobs === null ? [] : expectedFromLogprobs(a.logprobs);
@@ -224,10 +230,10 @@ export const httpSimulator = (spec: HttpModelSpec): NeuronSimulator<ApiError> =>
     ),
 });
 
-export const httpExplainer = (spec: HttpModelSpec): NeuronExplainer<ApiError> => ({
+export const httpExplainer = (spec: HttpModelSpec, access: HttpAccess): NeuronExplainer<ApiError> => ({
   name: `http:${spec.model}`,
   explain: (req) =>
-    chatCompletion(spec, req.prompt.messages, { logprobs: false, maxTokens: 60 }).pipe(
+    chatCompletion(spec, req.prompt.messages, { logprobs: false, maxTokens: 60 }, access).pipe(
       Effect.map((a) => cleanExplanation(a.content)),
     ),
 });

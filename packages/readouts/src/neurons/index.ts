@@ -80,3 +80,12 @@ export {
   type ScoreResult,
   type NeuronExplanationResult,
 } from "./pipeline.ts";
+export {
+  ALLOW_HOSTS_ENV,
+  API_KEY_ENV_ENV,
+  ApiAccessError,
+  checkAccess,
+  type HttpAccess,
+  httpAccessFromEnv,
+  noHttpAccess,
+} from "./access.ts";

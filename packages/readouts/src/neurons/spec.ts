@@ -69,7 +69,10 @@ export const LocalLmSpec = Schema.Struct({
 });
 export type LocalLmSpec = typeof LocalLmSpec.Type;
 
-/** An OpenAI-compatible chat/completions endpoint (http.ts). */
+/**
+ * An OpenAI-compatible chat/completions endpoint (http.ts). Only the endpoint: which hosts may be
+ * called and the API key are the user's (access.ts), never part of a spec a file can carry.
+ */
 export const HttpModelSpec = Schema.Struct({
   /** Base URL; requests go to `${baseUrl}/chat/completions`. */
   baseUrl: Schema.String,
@@ -79,8 +82,6 @@ export const HttpModelSpec = Schema.Struct({
   temperature: Schema.optionalWith(Schema.Number, { default: () => 0 }),
   /** Ask for logprobs (top 15, as the paper) and take expected values from them when returned. */
   logprobs: Schema.optionalWith(Schema.Boolean, { default: () => true }),
-  /** Environment variable holding the API key (sent as a Bearer token when set). */
-  apiKeyEnv: Schema.optional(Schema.String),
 });
 export type HttpModelSpec = typeof HttpModelSpec.Type;
 

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs";
-import { InputError } from "@patchbay/core";
+import { FORBIDDEN_KEYS_EXPECTED, forbiddenKeyPath, InputError } from "@patchbay/core";
 import { Data, Effect, Either, ParseResult, Schema } from "effect";
 import { makeSae, type Sae } from "./sae.ts";
 import { DecoderNorm, SaeArch } from "./spec.ts";
@@ -113,6 +113,14 @@ export const loadSae = (path: string): Effect.Effect<Sae, SaeFileError> =>
       try: () => JSON.parse(text) as unknown,
       catch: (e) => new SaeFileError({ file: path, field: "(json)", expected: "JSON", found: String(e) }),
     });
+    const forbidden = forbiddenKeyPath(json);
+    if (forbidden !== null)
+      return yield* new SaeFileError({
+        file: path,
+        field: forbidden,
+        expected: FORBIDDEN_KEYS_EXPECTED,
+        found: forbidden,
+      });
     const r = saeFromArtifact(json);
     if (Either.isLeft(r))
       return yield* new SaeFileError({

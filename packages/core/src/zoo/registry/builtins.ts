@@ -121,6 +121,7 @@ const trained = (name: "induction" | "ioi" | "greater-than") => (): BuiltModel =
     const tsx = createRequire(import.meta.url).resolve("tsx/cli");
     const r = spawnSync(process.execPath, [tsx, script, dir, "--only", name, "--threads", "1"], {
       stdio: ["ignore", process.stderr, process.stderr], // progress to stderr: stdout stays the command's
+      env: trainerEnv(),
     });
     if (r.status !== 0)
       throw new InputError({
@@ -145,6 +146,22 @@ const trained = (name: "induction" | "ioi" | "greater-than") => (): BuiltModel =
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+};
+
+/**
+ * The trainer's environment, spelled out: the variables a Node child needs to find its files and
+ * nothing else. Never the parent's environment as a whole — NODE_OPTIONS and friends there (or
+ * inherited from a polluted Object.prototype, which child_process enumerates with for…in) would
+ * make the child run code nobody asked for. A null-prototype object has nothing to inherit.
+ */
+const TRAINER_ENV = ["PATH", "HOME", "TMPDIR", "TEMP", "TMP", "LANG", "SYSTEMROOT"] as const;
+export const trainerEnv = (): Record<string, string> => {
+  const env = Object.create(null) as Record<string, string>;
+  for (const k of TRAINER_ENV) {
+    const v = Object.hasOwn(process.env, k) ? process.env[k] : undefined;
+    if (typeof v === "string") env[k] = v;
+  }
+  return env;
 };
 
 /** A trained model's clean/corrupted pairs in the engine's form (train/*: the ground-truth task). */

@@ -1,4 +1,5 @@
 import { ConfigError, UnknownBuiltinError } from "../../errors/errors.ts";
+import { FORBIDDEN_KEYS_EXPECTED, isForbiddenKey } from "../../untrusted/keys.ts";
 import type { ModelConfig } from "../../model/config.ts";
 import type { Weights } from "../../model/weights.ts";
 
@@ -123,14 +124,20 @@ export const resolveBuiltin = (spec: string, extra: BuiltinOptions = {}): Builti
   const name = q < 0 ? body : body.slice(0, q);
   const entry = table.get(name);
   if (entry === undefined) throw new UnknownBuiltinError({ builtin: name, available: listBuiltins() });
-  const given: Record<string, OptionValue> = {};
-  if (q >= 0) {
-    for (const [k, v] of new URLSearchParams(body.slice(q + 1))) given[k] = parseValue(v);
-  }
-  Object.assign(given, extra);
-  const defaults = entry.defaults ?? {};
   const file = `${PREFIX}${name}`;
-  for (const [k, v] of Object.entries(given)) {
+  // a Map, not an object: option names come from the user's string (`?__proto__=1` is just a name)
+  const given = new Map<string, OptionValue>();
+  if (q >= 0) for (const [k, v] of new URLSearchParams(body.slice(q + 1))) given.set(k, parseValue(v));
+  for (const [k, v] of Object.entries(extra)) given.set(k, v);
+  const defaults = entry.defaults ?? {};
+  for (const [k, v] of given) {
+    if (isForbiddenKey(k))
+      throw new ConfigError({
+        file,
+        field: k,
+        expected: FORBIDDEN_KEYS_EXPECTED,
+        found: `${k}=${String(v)}`,
+      });
     if (!Object.hasOwn(defaults, k)) {
       const known = Object.keys(defaults);
       throw new ConfigError({
@@ -145,7 +152,7 @@ export const resolveBuiltin = (spec: string, extra: BuiltinOptions = {}): Builti
       throw new ConfigError({ file, field: k, expected: `a ${want}`, found: JSON.stringify(v) });
     }
   }
-  const options = sorted({ ...defaults, ...given });
+  const options = sorted({ ...defaults, ...Object.fromEntries(given) });
   const differing = Object.entries(options).filter(([k, v]) => defaults[k] !== v);
   const query = new URLSearchParams(differing.map(([k, v]): [string, string] => [k, String(v)])).toString();
   return { name, entry, options, canonical: query === "" ? file : `${file}?${query}` };
