@@ -20,7 +20,7 @@ import { Metric } from "@patchbay/core";
 import { Schema } from "effect";
 
 /**
- * Readout experiments (`kind: readout`, issue 8): a model, a dataset, and one readout method of
+ * Readout experiments (`kind: readout`; docs/methods.md#readouts): a model, a dataset, one readout method of
  * @patchbay/readouts — logit / tuned lens, input attribution, direct logit attribution, attention
  * patterns, linear probes, steering, linear erasure, neuron explanations, sparse autoencoders,
  * Patchscopes (one source → target patch, or an inspection prompt swept over layers).

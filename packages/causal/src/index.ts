@@ -1,5 +1,5 @@
 /**
- * @patchbay/causal — causal abstraction on the intervention engine (METHODS.md §7): high-level
+ * @patchbay/causal — causal abstraction on the engine (docs/methods.md#causal-abstraction): high-level
  * causal models as data, alignments to sites / positions / subspaces, interchange intervention
  * accuracy and MIB-style sweeps, distributed alignment search (plain and boundless) with the
  * illusion controls, and zoo tasks whose mechanisms are known.

@@ -1,5 +1,5 @@
 /**
- * @patchbay/readouts — the surveys' other families of methods (issue 8; METHODS.md §8), all on the
+ * @patchbay/readouts — the surveys' other families of methods (docs/methods.md#readouts), all on the
  * shared intervention engine: vocabulary-space decoding (logit and tuned lens, Patchscopes), input
  * attribution and direct logit attribution, attention patterns and rollout, linear probes with
  * control tasks, steering and linear erasure, neuron explanations (explain → simulate → score),

@@ -1,7 +1,7 @@
 import { Schema } from "effect";
 
 /**
- * Alignments as data (METHODS.md §7): each high-level variable maps to a network site, positions
+ * Alignments as data (docs/methods.md#alignments): each high-level variable maps to a network site, positions
  * located per example, and a subspace. Serialisable: the same value drives the API, experiment
  * files and cache keys.
  */

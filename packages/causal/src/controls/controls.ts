@@ -16,7 +16,7 @@ import type { CausalError } from "../model/errors.ts";
 import type { CausalTask } from "../task/task.ts";
 
 /**
- * DAS with the controls for interpretability illusions (Makelov et al. 2024; METHODS.md §7),
+ * DAS with the controls for interpretability illusions (Makelov et al. 2024; docs/methods.md#das-controls),
  * reported together so a subspace result is never read alone:
  *   randomModel     the same search on a randomly initialised copy of the network (same config,
  *                   seeded weights): a high IIA there means the search, not the model, did it

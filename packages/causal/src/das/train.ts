@@ -29,7 +29,7 @@ import {
 } from "./rotation/index.ts";
 
 /**
- * Distributed alignment search (Geiger et al. 2023; METHODS.md §7). For one high-level variable
+ * Distributed alignment search (Geiger et al. 2023; docs/methods.md#das). For one high-level variable
  * aligned to a site and positions, learn an orthogonal R [k, D] such that interchanging the first
  * k rotated coordinates,
  *   x̃ = x + Rᵀ m ⊙ (R s − R x)          (m = 1: plain DAS; m learned: Boundless DAS)

@@ -7,7 +7,7 @@ import type { CausalTask } from "../task/task.ts";
 import { interchangeBatch, type Model, type Rotations } from "./interchange.ts";
 
 /**
- * Interchange intervention accuracy (METHODS.md §7): the fraction of (base, source) pairs where
+ * Interchange intervention accuracy (docs/methods.md#iia): the fraction of (base, source) pairs where
  * the network, with each aligned site interchanged from its source, predicts the high-level
  * model's counterfactual label (argmax of the logits at the readout position).
  */

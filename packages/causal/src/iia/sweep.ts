@@ -10,7 +10,7 @@ import type { Model, Rotations } from "./interchange.ts";
 
 /**
  * IIA of one variable over a grid of (site, position) alignments, reported as MIB's causal
- * variable track does (METHODS.md §7):
+ * variable track does (docs/methods.md#iia-sweeps):
  *   perLayer[l] = max_p IIA[l][p]        the best position of each layer (site)
  *   mean = mean_l perLayer[l]            max = max_l perLayer[l]
  */

@@ -1,7 +1,7 @@
 import { fail, show } from "./errors.ts";
 
 /**
- * A high-level causal model (METHODS.md §7) as data: variables with finite value sets, parents
+ * High-level causal model (docs/methods.md#causal-models) as data: variables with finite value sets, parents
  * and mechanisms. Input variables have no parents and no mechanism; every other variable is a
  * typed function of its parents. The output variable is what the network is asked to predict.
  *

@@ -5,7 +5,7 @@ import { fail, show } from "./errors.ts";
 /**
  * Counterfactual datasets: (base, sources, counterfactual label) triples for an interchange on
  * given variable groups. A family names how sources are drawn and which variables move; IIA on
- * held-out families (METHODS.md §7, illusions) trains on some families and tests on others.
+ * held-out families (docs/methods.md#das-controls) trains on some families and tests on others.
  */
 export interface Family {
   readonly name: string;

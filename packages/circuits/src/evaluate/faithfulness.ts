@@ -1,11 +1,11 @@
 /**
- * Faithfulness (METHODS.md §4): f(C) = (m(C) − m(∅)) / (m(M) − m(∅)), with m(M) the full model's
+ * Faithfulness (docs/methods.md#faithfulness): f(C) = (m(C) − m(∅))/(m(M) − m(∅)), with m(M) the full model's
  * metric and m(∅) the fully ablated graph's. 1 = the circuit recovers the model, 0 = no better
  * than ablating everything; it can exceed 1 or go negative. NaN when m(M) = m(∅).
  *
  * MIB normalises the means: f = (mean m(C) − mean m(∅)) / (mean m(M) − mean m(∅))
  * (MIB_circuit_track/evaluation.py); use `faithfulness` on means for its numbers and
- * `faithfulnessPerExample` for the per-example spread (METHODS.md §6).
+ * `faithfulnessPerExample` for the per-example spread (docs/methods.md#faithfulness).
  */
 export const faithfulness = (mCircuit: number, mEmpty: number, mFull: number): number => {
   const denom = mFull - mEmpty;

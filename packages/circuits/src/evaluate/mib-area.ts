@@ -1,5 +1,5 @@
 /**
- * MIB circuit-localization areas (METHODS.md §6).
+ * MIB circuit-localization areas (docs/methods.md#mib-cpr-and-cmd).
  *
  * Source: MIB's circuit track, `evaluate_area_under_curve` in MIB_circuit_track/evaluation.py
  * (stored copy: cisnlp/MIB-circuit-track, the fork of the official repository):

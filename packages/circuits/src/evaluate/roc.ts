@@ -1,7 +1,7 @@
 import { averageRanks } from "./ranks.ts";
 
 /**
- * ROC AUC of scores against a ground-truth edge set (METHODS.md §6): the probability that a
+ * ROC AUC of scores against a ground-truth edge set (docs/methods.md#roc-auc): the probability that a
  * random true edge outscores a random false one, ties counting ½ — the Mann–Whitney U over
  * n₊·n₋. With R₊ the sum of the true edges' average ranks, U = R₊ − n₊(n₊+1)/2.
  * Rank by |score| by passing absolute values. NaN when either class is empty.

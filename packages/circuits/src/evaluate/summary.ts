@@ -1,5 +1,5 @@
 /**
- * Per-example spread (METHODS.md §6: report the spread, not only the mean). NaN values (e.g. a
+ * Per-example spread (docs/methods.md#faithfulness: report the spread, not only the mean). NaN values (e.g. a
  * faithfulness whose denominator vanished) are left out and counted in `nanCount`.
  * std is the sample standard deviation √(Σ(x−x̄)²/(n−1)) (0 when n = 1); quantiles interpolate
  * linearly between order statistics (position q·(n−1), numpy's default).

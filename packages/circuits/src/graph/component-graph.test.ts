@@ -4,7 +4,10 @@ import { describe, expect, it } from "vitest";
 import { componentGraph } from "./component-graph.ts";
 import { configArb, shape } from "./testing.ts";
 
-/** METHODS.md §2, serial block with MLPs: Σ_l [3H(1 + l(H+1)) + (1 + l(H+1) + H)] + (1 + L(H+1)). */
+/**
+ * Edges of serial blocks with MLPs (docs/methods.md#the-component-graph):
+ * Σ_l [3H(1 + l(H+1)) + (1 + l(H+1) + H)] + (1 + L(H+1)).
+ */
 const methodsEdgeCount = (L: number, H: number): number => {
   let n = 0;
   for (let l = 0; l < L; l++) n += 3 * H * (1 + l * (H + 1)) + (1 + l * (H + 1) + H);
@@ -12,7 +15,7 @@ const methodsEdgeCount = (L: number, H: number): number => {
 };
 
 describe("componentGraph", () => {
-  it("GPT-2 small: 32,491 edges, 157 sources, 445 destinations (METHODS §2)", () => {
+  it("GPT-2 small: 32,491 edges, 157 sources, 445 destinations (docs/methods.md#the-component-graph)", () => {
     const layout = edgeLayout(gpt2SmallConfig);
     const g = componentGraph(layout);
     const L = 12;

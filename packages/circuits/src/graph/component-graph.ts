@@ -4,7 +4,7 @@ import type { Scores } from "./circuit.ts";
 import { type ComponentKind, topology } from "./topology.ts";
 
 /**
- * The layout as a graphology multigraph (METHODS.md §2).
+ * The layout as a graphology multigraph (docs/methods.md#the-component-graph).
  *
  * Nodes: input, a{l}.h{h} (or a{l} at layer granularity), m{l}, logits, and under grouped-query
  * attention the key/value nodes a{l}.kv{j}. Edges: one per layout edge, keyed by the edge name

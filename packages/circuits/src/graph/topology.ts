@@ -1,7 +1,7 @@
 import type { EdgeLayout } from "@patchbay/core";
 
 /**
- * The components of a layout (the nodes of METHODS.md §2) with an index for walking them.
+ * A layout's components (the nodes of docs/methods.md#the-component-graph) with an index for walking them.
  *
  * Component ids: [0, S) are the sources, with the source's own index (input, heads or a{l},
  * m{l}); S is logits; the key/value nodes a{l}.kv{j} of grouped-query attention follow. Every

@@ -14,7 +14,7 @@ import { rowsPerRun, runRows, tileRows } from "./masks.ts";
 import { type EdgeSetup, higherIsBetter } from "./setup.ts";
 
 /**
- * Edge attribution by gradients of the edge mask (METHODS.md §5). With
+ * Edge attribution by gradients of the edge mask (docs/methods.md#eap, #eap-ig). With
  *   in_v = in_v − Σ_u (1 − m_uv)(z_u − z′_u),   ∂metric/∂m_uv = (z_u − z′_u)ᵀ ∂metric/∂in_v,
  * so the first-order estimate of ablating u→v, metric(m_uv = 0) − metric(1), is
  *   s(u→v) = −∂metric/∂m_uv |_{m=1} = (z′_u − z_u)ᵀ ∂metric/∂in_v,

@@ -9,7 +9,7 @@ import { eap, eapIgInputs, exactScores, prepareEdges } from "./index.ts";
  * tl-induction-2L (a real trained 2-layer attention-only model): clean [A, A], corrupted [A, B]
  * with A, B random 16-token blocks; metric = mean log-probability of the clean next tokens at
  * positions 16–30. Over all 81 edges, Spearman(EAP, exact patching) against an independent
- * PyTorch reference's 0.94 (issue 4).
+ * PyTorch reference's 0.94 (computed outside this repository).
  */
 if (!hasShared) console.warn("\n*** ../shared is absent: tl-induction-2L circuit tests are SKIPPED ***\n");
 

@@ -5,7 +5,7 @@ import type { EdgeSetup } from "./setup.ts";
 import { runPlan } from "@patchbay/core";
 
 /**
- * Activation patching (METHODS.md §5) and path patching, as clients of the edge-masked graph.
+ * Activation and path patching (docs/methods.md#activation-patching), on the edge-masked graph.
  *
  * Node patching: node u's output is replaced by z′_u in every reader — all of u's outgoing edges
  * ablated at once — so M nodes are M masks in one batched run:

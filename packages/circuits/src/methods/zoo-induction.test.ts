@@ -7,8 +7,8 @@ import { acdc, eap, eapIgActivations, eapIgInputs, exactScores, prepareEdges } f
 /**
  * Recovery of a known circuit: the compiled induction model (packages/core/src/zoo), whose
  * ground truth under resample ablation is five edges out of 81. Attention is softened
- * (attnLogit 4) so that the metric is not saturated and gradients see the q/k edges (METHODS.md
- * §6: EAP goes blind when the metric saturates).
+ * (attnLogit 4) so that the metric is not saturated and gradients see the q/k edges (see
+ * docs/methods.md#eap-goes-blind-when-the-metric-saturates).
  */
 describe("discovery recovers the compiled induction circuit", () => {
   it("EAP, EAP-IG (inputs, activations), ACDC and exact patching reach ROC AUC ≥ 0.95", async () => {

@@ -4,7 +4,7 @@ import { topology } from "../graph/topology.ts";
 import { before, rankKeys, type SelectOptions } from "./rank.ts";
 
 /**
- * Greedy growth from the logits (METHODS.md §5; EAP-IG's apply_greedy): the circuit starts as
+ * Greedy from the logits (docs/methods.md#selecting-a-circuit; EAP-IG's apply_greedy): the circuit starts as
  * the component set {logits}; n times, add the best-ranked edge whose destination's component is
  * already in the circuit, and let its source join. When a query head joins, its group's kv node
  * joins with it (the kv node is the head's k/v input), so the kv's <k>/<v> edges become

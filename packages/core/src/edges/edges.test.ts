@@ -29,7 +29,7 @@ const pairs = (c: ModelConfig, seed: number, n: number) => {
   return { clean: [seq(0), seq(1)], corrupted: [seq(2), seq(3)] };
 };
 
-describe("edge layout (METHODS.md §2)", () => {
+describe("edge layout (docs/methods.md#the-component-graph)", () => {
   it("GPT-2 small: 157 sources, 445 destinations, 32,491 edges", () => {
     const L = 12;
     const H = 12;

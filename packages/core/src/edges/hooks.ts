@@ -4,7 +4,7 @@ import type { SiteHooks } from "../transformer/index.ts";
 import type { EdgeLayout } from "./layout.ts";
 
 /**
- * Edge patching by data (METHODS.md §3, the AutoCircuit / EAP-IG formulation). Two graph inputs:
+ * Edge patching by data (docs/methods.md#edge-patching, as AutoCircuit and EAP-IG). Two graph inputs:
  *   edges.mask     [batch, S, D]          m_uv ∈ [0, 1], one mask per example row
  *   edges.ablated  [batch, pos, S, d]     z′_u, each source's output under the ablation
  * and at every destination v

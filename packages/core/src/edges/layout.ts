@@ -1,7 +1,7 @@
 import type { ModelConfig } from "../model/index.ts";
 
 /**
- * The component graph as plain data (METHODS.md §2): which nodes write the residual stream
+ * The component graph as data (docs/methods.md#the-component-graph): which nodes write the residual stream
  * (sources), which read it (destinations), and the edges between them. The engine compiles edge
  * masks against this layout; `@patchbay/circuits` turns it into a graphology graph.
  *

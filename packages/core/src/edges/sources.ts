@@ -8,7 +8,7 @@ import { sourceSite } from "./hooks.ts";
 import type { EdgeLayout } from "./layout.ts";
 
 /**
- * z′, the source outputs an ablated edge carries instead of the current ones (METHODS.md §3):
+ * z′, the source outputs an ablated edge carries instead of the current ones (docs/methods.md#edge-patching):
  *   resample         z′ = z(x′), the paired corrupted example (same length as its clean one)
  *   zero             z′ = 0
  *   mean             z′ = mean of z over a reference dataset, pooled over positions

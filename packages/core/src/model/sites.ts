@@ -8,7 +8,7 @@ import type { ModelConfig } from "./config.ts";
  * Dimension names: batch, pos (query position), key_pos, head (query heads), kv_head,
  * d_model, d_head, d_mlp, d_vocab. Scale sites have a trailing 1.
  *
- * Each site maps one to one onto a TransformerLens hook name (METHODS.md §1); `tl` gives it.
+ * Each site maps one to one onto a TransformerLens hook name (docs/methods.md#sites); `tl` gives it.
  * Conventions that matter when comparing values:
  * - `*.normalized` includes the norm's weight (and bias): LN(x) = (x − mean)/scale · w + b,
  *   RMS(x) = x/scale · w; `*.scale` is √(var + eps) (LN) or √(mean(x²) + eps) (RMS).

@@ -30,7 +30,7 @@ const runGraph = (c: ModelConfig, w: Weights, ids: number[][], capture: string[]
       Effect.gen(function* () {
         const cache = yield* makeSessionCache(c.name);
         if (hooks === undefined) return yield* forward(cache, { config: c, weights: w }, ids, capture);
-        // Build directly with hooks (the plan layer of issue 3 will do this through the cache).
+        // Build directly with hooks, below the engine's plan layer (which does this through the cache).
         const { graph } = buildTransformerGraph(c, w, { capture, hooks });
         const session = yield* cache.get("hooked", () => graph);
         const { feeds, makeBatch, toHost } = yield* Effect.promise(() => import("../runtime/index.ts"));

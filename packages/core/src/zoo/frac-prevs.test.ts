@@ -134,7 +134,7 @@ describe("compiled frac_prevs: the ground-truth circuit (exact edge patching)", 
   it("resample ablation (complement corruption)", () => checkTruth("resample"));
   it("zero ablation sees the positional edge resample cannot", () => checkTruth("zero"));
 
-  it("the positional edge is invisible to resample ablation (METHODS.md §6 trap)", () => {
+  it("the positional edge is invisible to resample ablation (ground truth per ablation)", () => {
     expect(fracPrevsCircuit().includes("input->m1")).toBe(false);
     expect(fracPrevsCircuit({ ablation: "zero" }).includes("input->m1")).toBe(true);
     const M = `a${FRAC_HEADS.mean.layer}.h${FRAC_HEADS.mean.head}`;

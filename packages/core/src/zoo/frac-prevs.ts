@@ -7,7 +7,7 @@ import { atMost, positiveInt } from "./options.ts";
 import { type Block, craft } from "./rasp/craft.ts";
 
 /**
- * A compiled `frac_prevs` (tracr's make_frac_prevs, issue 5), built with the craft compiler
+ * `frac_prevs` compiled (tracr's make_frac_prevs; docs/methods.md#known-circuits) with the craft compiler
  * (rasp/craft.ts): at each position p ≥ 1 of [BOS, t_1 … t_L], the fraction of t_1 … t_p equal to
  * "x" (token 1), frac(p) = c_p / p.
  *
@@ -167,7 +167,7 @@ export interface FracPrevsCircuitOptions {
 
 /**
  * The ground truth of fracPrevsModel on fracPrevsTask at head granularity, per ablation
- * (METHODS §6). Used edges: input→m0 (the token), m0→a1.h0<v> (is_x), a1.h0→m1 (the mean),
+ * (docs/methods.md#known-circuits). Used: input→m0 (the token), m0→a1.h0<v> (is_x), a1.h0→m1 (the mean),
  * input→m1 (the index, for the BOS correction and the gate), m1→logits. a1.h0<q>/<k> read nothing
  * (W_Q = W_K = 0: the uniform pattern needs no input), so their edges are in neither circuit.
  * Under RESAMPLE ablation the complement corruption keeps BOS and every position, so input→m1

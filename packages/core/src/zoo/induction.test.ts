@@ -133,7 +133,7 @@ describe("compiled induction model: the ground-truth circuit (exact edge patchin
     it(`resample ablation, corruption "${corrupt}"`, () => checkTruth("resample", corrupt));
   it("zero ablation sees the positional edges resample cannot", () => checkTruth("zero", "both"));
 
-  it("positional edges are exactly invisible to resample ablation (METHODS.md §6 trap)", () => {
+  it("positional edges are exactly invisible to resample ablation (ground truth per ablation)", () => {
     const resample = new Set(inductionCircuit({ corrupt: "both" }));
     const zero = new Set(inductionCircuit({ ablation: "zero" }));
     const p = `a0.h${INDUCTION_HEADS.previousToken.head}`;

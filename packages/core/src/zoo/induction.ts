@@ -7,7 +7,7 @@ import { positiveInt } from "./options.ts";
 
 /**
  * A compiled induction model: a 2-layer attention-only transformer whose weights are written by
- * hand, so its circuit is known exactly (issue 5, the model zoo).
+ * hand, so its circuit is known exactly (the model zoo: docs/methods.md#known-circuits).
  *
  * Residual stream (d = 3V + n_ctx + J, V = vocabulary, J = 8), split into coordinate blocks that
  * are orthogonal because they are disjoint sets of axes:
@@ -262,7 +262,7 @@ export interface InductionCircuitOptions {
 
 /**
  * The ground-truth circuit of inductionModel on inductionTask, as head-granularity edge names
- * (edges/layout.ts), for the given ablation (METHODS.md §6: ground truth depends on the ablation).
+ * (edges/layout.ts), for the given ablation (docs/methods.md#ground-truth-depends-on-the-ablation).
  *
  * Used edges: input→a0.h1<q>/<k> (positions, for previous-token matching), input→a0.h1<v> (the
  * previous token), a0.h1→a1.h2<k> (K-composition), input→a1.h2<q> (the current token),

@@ -139,7 +139,7 @@ describe("compiled reverse: the ground-truth circuit (exact edge patching)", () 
   it("zero ablation sees the constant, BOS and positional edges resample cannot", () =>
     checkTruth("zero", "both"));
 
-  it("what is identical in clean and corrupted is invisible to resample (METHODS.md §6 trap)", () => {
+  it("what is identical in clean and corrupted is invisible to resample (ground truth per ablation)", () => {
     const L = `a${REVERSE_HEADS.length.layer}.h${REVERSE_HEADS.length.head}`;
     const R = `a${REVERSE_HEADS.reverse.layer}.h${REVERSE_HEADS.reverse.head}`;
     const zero = new Set(reverseCircuit({ ablation: "zero" }));

@@ -7,7 +7,7 @@ import { atMost, positiveInt } from "./options.ts";
 import { type Block, craft } from "./rasp/craft.ts";
 
 /**
- * A compiled `reverse` (tracr's make_reverse, issue 5), built with the craft compiler (rasp/craft.ts).
+ * A compiled `reverse` (tracr's make_reverse; docs/methods.md#known-circuits), built by rasp/craft.ts.
  *
  * Input (causal, so the output comes after the input): [BOS, x_1 … x_n, SEP, …, SEP], always
  * n_ctx = 2N + 1 tokens (N = maxLen; at least n SEPs). At the j-th SEP, position q = n + j
@@ -208,7 +208,7 @@ export interface ReverseCircuitOptions {
 }
 
 /**
- * The ground truth of reverseModel on reverseTask at head granularity, per ablation (METHODS §6).
+ * Ground truth of reverseModel on reverseTask by head, per ablation (docs/methods.md#known-circuits).
  *
  * Used edges: input→a0.h0<q> (the ONE axis), input→a0.h0<k> (which keys are SEP),
  * input→a0.h0<v> (the BOS indicator), a0.h0→m0 (length), input→m0 (the index), m0→a1.h0<q> (opp),

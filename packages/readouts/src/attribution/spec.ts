@@ -1,7 +1,7 @@
 import { Schema } from "effect";
 
 /**
- * Attribution methods as data (issue 8 item 3). Each spec is a serialisable effect Schema whose
+ * Attribution methods as data (docs/methods.md#input-attribution): each a serialisable effect Schema whose
  * defaults are filled by decoding (`Schema.decodeUnknownSync(InputAttributionSpec)({})`); the
  * data a method runs on (token ids, metric positions, answers) is passed beside it.
  */

@@ -1,7 +1,7 @@
 import type { HostTensor } from "@patchbay/core";
 
 /**
- * A tuned-lens translator for one site (Belrose et al. 2023, METHODS §8):
+ * A tuned-lens translator for one site (Belrose et al. 2023; docs/methods.md#tuned-lens):
  *   T_l(h) = h + A_l h + b_l        A_l [d, d] (row-major: A[i·d + j] maps h_j into output i), b_l [d]
  * Initialised at A = 0, b = 0, i.e. the identity: the tuned lens starts as the logit lens, and
  * the residual form keeps the parametrisation well conditioned when A is small.

@@ -1,6 +1,6 @@
 /**
  * Neuron explanations after OpenAI's "Language models can explain neurons in language models"
- * (2023): records → explain → simulate → score (METHODS.md §8).
+ * (2023): records → explain → simulate → score (docs/methods.md#neuron-explanations).
  */
 export {
   RecordsSpec,

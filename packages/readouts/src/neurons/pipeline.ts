@@ -36,7 +36,7 @@ export interface ScoreResult {
 }
 
 /**
- * Explain → simulate → score (METHODS.md §8) on one NeuronRecord:
+ * Explain → simulate → score (docs/methods.md#neuron-explanations) on one NeuronRecord:
  *   1. the explainer sees the first `explainTop` top records, values normalised by the neuron's
  *      max_activation (unless `spec.explanation` is given);
  *   2. the simulator predicts every token of the scored top records ("rest": those not shown,

@@ -1,7 +1,7 @@
 import { Schema } from "effect";
 
 /**
- * Specs of the neuron-explanation pipeline (METHODS.md §8; OpenAI 2023, explain → simulate →
+ * Specs of neuron explanation (docs/methods.md#neuron-explanations; OpenAI 2023, explain → simulate →
  * score), as effect Schemas: JSON in, defaults filled by decoding.
  */
 

@@ -19,7 +19,7 @@ export const inspectionPrompts: readonly InspectionPrompt[] = [
     marker: "?",
     occurrence: "last",
     description:
-      "METHODS §8 token identity: the patched `?` is the last token; the next token decodes what h predicts",
+      "token identity prompt: the patched `?` is the last token; the next token decodes what h predicts",
   },
   {
     name: "token-identity-arrow",

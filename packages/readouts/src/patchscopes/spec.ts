@@ -1,7 +1,7 @@
 import { Schema } from "effect";
 
 /**
- * Patchscope specs as data (Ghandeharioun et al. 2024; METHODS §8). Positions are token indices;
+ * Patchscopes as data (Ghandeharioun et al. 2024; docs/methods.md#patchscopes). Positions are token indices;
  * negative ones count from the end (−1 = the last token), so one spec serves prompts of any length.
  */
 

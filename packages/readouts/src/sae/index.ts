@@ -1,4 +1,4 @@
-/** Sparse autoencoders on captured activations: train, evaluate, splice, attribute (issue 8 item 7). */
+/** SAEs on captured activations: train, evaluate, splice, attribute (docs/methods.md#sparse-autoencoders). */
 export {
   CircuitSelection,
   CircuitSize,

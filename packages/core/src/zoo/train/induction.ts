@@ -4,7 +4,7 @@ import { patchingTask, trainedConfig } from "./shared.ts";
 import type { TrainExample, TrainTask } from "./train.ts";
 
 /**
- * Trained induction (issue 5): a 2-layer attention-only transformer trained on repeated random
+ * Trained induction (docs/methods.md#known-circuits): 2-layer attention-only model trained on repeated random
  * sequences [BOS, A, A], A a block of L distinct random tokens, L drawn from minLen … blockLen per
  * example (a fixed L would let a head attend at the fixed offset L − 1 back instead of doing
  * induction). Only the second block's positions 1 + L … 2L − 1 are scored (the next token there
