@@ -12,7 +12,7 @@ export interface InvalidUtf8 {
   readonly line: number;
   /** 1-based, in bytes from the start of the line. */
   readonly column: number;
-  /** The offending bytes (up to 4) in hex, e.g. "0xc3 0x28". */
+  /** The byte that breaks and the continuation bytes after it (up to 4 in all), in hex: "0xe2 0x82". */
   readonly bytes: string;
 }
 
@@ -50,10 +50,10 @@ export const findInvalidUtf8 = (bytes: Uint8Array): InvalidUtf8 | null => {
   while (i < bytes.length) {
     const n = sequenceLength(bytes, i);
     if (n === 0) {
-      const bad = Array.from(
-        bytes.subarray(i, Math.min(i + 4, bytes.length)),
-        (x) => `0x${x.toString(16).padStart(2, "0")}`,
-      ).join(" ");
+      // the byte that breaks, with the continuation bytes that follow it
+      let end = i + 1;
+      while (end < bytes.length && end < i + 4 && (bytes[end]! & 0xc0) === 0x80) end++;
+      const bad = Array.from(bytes.subarray(i, end), (x) => `0x${x.toString(16).padStart(2, "0")}`).join(" ");
       return { offset: i, line, column: i - lineStart + 1, bytes: bad };
     }
     if (bytes[i] === 0x0a) {
