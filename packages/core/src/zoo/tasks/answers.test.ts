@@ -52,7 +52,7 @@ describe.skipIf(!hasShared)("text answers in context: stories260K (llama2.c toke
   const enc = (s: string) => llama.encode(s, { bos: false });
 
   it('"L" is refused with the candidates in context and alone; " L" is the word-initial ▁L', () => {
-    const inContext = llama.encode(STORY + "L").at(-1)!;
+    const inContext = llama.encode(`${STORY}L`).at(-1)!;
     const alone = enc("L");
     expect(alone).toHaveLength(1);
     expect(inContext).not.toBe(alone[0]);
@@ -122,6 +122,22 @@ describe.skipIf(!hasShared)("text answers in context: stories260K (llama2.c toke
       );
       expect(t.answers).toEqual([[named, 307]]);
     }
+  });
+
+  it("ids the tokenizer cannot decode, and a tokenizer larger than the model, are TaskFileErrors", () => {
+    // a model vocabulary padded past the tokenizer's: clean_ids may hold an id the tokenizer lacks
+    const ids = [...llama.encode(STORY), 600];
+    const p = file([{ clean_ids: ids, corrupted_ids: ids, answer: " L", wrong: " T" }]);
+    const e = caught(() => readTaskFileSync(p, llama, { vocabSize: 640 }));
+    expect({ field: e.field, expected: e.expected }).toMatchObject({ field: "answer" });
+    expect(e.expected).toMatch(/^answer_ids here: /);
+    // text prompts are checked against the model's vocabulary too
+    const q = file([{ clean: STORY, corrupted: STORY, answer: " L", wrong: " T" }]);
+    const f = caught(() => readTaskFileSync(q, llama, { vocabSize: 300 }));
+    expect({ field: f.field, found: f.found }).toEqual({
+      field: "clean",
+      found: "token 1 is id 403: the tokenizer does not match the model",
+    });
   });
 
   describe("on the model", () => {

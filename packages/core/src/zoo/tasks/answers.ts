@@ -55,6 +55,7 @@ const contextOf = (
     return end === prompt.ids.length || same(tok.encode(text, opts), ids) ? { text, opts } : null;
   }
   // ids: their decoded text, with or without the SentencePiece dummy-prefix space decode leaves
+  if (ids.some((id) => id >= tok.vocabSize)) return null; // past the tokenizer (a padded model vocabulary)
   const opts = { bos: tok.bos !== null && ids[0] === tok.bos };
   const decoded = tok.decode(ids);
   for (const text of decoded.startsWith(" ") ? [decoded, decoded.slice(1)] : [decoded])
