@@ -60,7 +60,7 @@ export interface TaskExample {
   readonly wrong: number[] | null;
 }
 
-export const show = (v: unknown): string => {
+const show = (v: unknown): string => {
   const s = JSON.stringify(v);
   if (s === undefined) return String(v);
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
