@@ -1,8 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { formatTaskFile, taskFor } from "@patchbay/core";
 import { describe, expect, it } from "vitest";
 
 const main = fileURLToPath(new URL("./main.ts", import.meta.url));
@@ -50,6 +51,32 @@ describe("patchbay circuit / demo (the full CLI)", () => {
     const noTask = patchbay("circuit", "--model", fixture);
     expect(noTask.status).toBe(1);
     expect(noTask.stderr).toContain("--task");
+  });
+
+  it("circuit --task: a file without wrong runs with --metric logprob, and is a TaskFileError naming wrong with logit-diff", () => {
+    const dir = mkdtempSync(join(tmpdir(), "patchbay-circuit-task-"));
+    const { wrong: _, ...task } = taskFor("induction", { seed: 0, n: 8 });
+    const file = join(dir, "no-wrong.jsonl");
+    writeFileSync(file, formatTaskFile(task));
+    const args = [
+      "circuit",
+      "--model",
+      "builtin:induction",
+      "--task",
+      file,
+      "--method",
+      "eap",
+      "--top",
+      "4",
+      "--json",
+    ];
+    const ok = patchbay(...args, "--metric", "logprob");
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).edges).toHaveLength(4);
+    const bad = patchbay(...args, "--metric", "logit-diff");
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain(`TaskFileError: ${file}:1: wrong: expected wrong (text) or wrong_ids`);
+    expect(bad.stderr).toContain("the logit-diff metric reads the competing token, found neither");
   });
 
   it("run then report: the run's HTML page holds the circuit's SVG", () => {

@@ -65,6 +65,7 @@ const loadTask = (input: CircuitInput, model: OpenModel): Effect.Effect<Task, Pa
   return t.kind === "file"
     ? readTaskFile(resolve(input.baseDir, t.file), model.tokenizer ?? undefined, {
         vocabSize: model.config.vocabSize,
+        metric: input.spec.metric,
       })
     : typedSync(() => taskFor(t.builtin, { seed: t.seed, n: t.n, options: t.options }));
 };

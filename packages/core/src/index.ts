@@ -7,6 +7,7 @@ export * from "./tensor/index.ts";
 export * from "./model/index.ts";
 export * from "./weights/index.ts";
 export * from "./tokenizer/index.ts";
+export * from "./text/index.ts";
 export * from "./graph/index.ts";
 export * from "./transformer/index.ts";
 export * from "./runtime/index.ts";

@@ -118,9 +118,17 @@ export const circuitCommand = (f: Flags) =>
       const model = yield* openModel(modelPath, openOptions(f));
       const n = intFlag(f, "n", 32, 1);
       const seed = intFlag(f, "seed", 0);
+      const metric = yield* Schema.decodeUnknown(MetricKind)(f.metric ?? "logit-diff").pipe(
+        Effect.mapError(
+          () => new UsageError({ message: `--metric: expected one of ${MetricKind.literals.join(", ")}` }),
+        ),
+      );
       const task =
         typeof f.task === "string"
-          ? yield* readTaskFile(f.task, model.tokenizer ?? undefined, { vocabSize: model.config.vocabSize })
+          ? yield* readTaskFile(f.task, model.tokenizer ?? undefined, {
+              vocabSize: model.config.vocabSize,
+              metric,
+            })
           : isBuiltinPath(modelPath)
             ? taskFor(modelPath, { seed, n })
             : yield* new InputError({
@@ -129,11 +137,6 @@ export const circuitCommand = (f: Flags) =>
                   "a task file (JSONL, see packages/core/src/zoo/tasks/FORMAT.md) for a non-builtin model",
                 found: "nothing",
               });
-      const metric = yield* Schema.decodeUnknown(MetricKind)(f.metric ?? "logit-diff").pipe(
-        Effect.mapError(
-          () => new UsageError({ message: `--metric: expected one of ${MetricKind.literals.join(", ")}` }),
-        ),
-      );
       const ablation = yield* Schema.decodeUnknown(EdgeAblation)(f.ablation ?? "resample").pipe(
         Effect.mapError(
           () =>

@@ -7,6 +7,7 @@ import { gradcheckCommand } from "./commands/gradcheck.ts";
 import { logitsCommand } from "./commands/logits.ts";
 import { patchCommand } from "./commands/patch.ts";
 import { sitesCommand } from "./commands/sites.ts";
+import { tokenizeCommand } from "./commands/tokenize.ts";
 
 const common = {
   model: "string",
@@ -44,6 +45,11 @@ export const coreCommands = {
     flags: { ...common, seed: "string", coords: "string" },
     run: gradcheckCommand,
     usage: "gradcheck --model M [--seed S] [--coords K] [--json]",
+  },
+  tokenize: {
+    flags: { model: "string", tokenizer: "string", text: "string", bos: "string", json: "boolean" },
+    run: tokenizeCommand,
+    usage: "tokenize --model M --text TEXT [--bos true|false] [--tokenizer T] [--json]",
   },
   demo: { flags: { seed: "string" }, run: demoCommand, usage: "demo [--seed S]" },
 } as const;

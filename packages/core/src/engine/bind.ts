@@ -5,6 +5,7 @@ import { siteShape } from "../model/index.ts";
 import type { Batch } from "../runtime/index.ts";
 import { type HostTensor, sameShape, shapeString } from "../tensor/index.ts";
 import { type CompiledIntervention, inputName } from "./compile.ts";
+import { metricReads } from "./metric.ts";
 import type { MetricKind, Positions } from "./spec.ts";
 
 /** Run-time values of one intervention (which ones apply depends on its kind). */
@@ -221,12 +222,10 @@ export const metricFeeds = (
     "metric.select": f32(select, [B, n, P]),
     "metric.weight": f32(weight, [B, n]),
   };
-  if (kind === "kl") {
+  const reads = metricReads(kind);
+  if (reads.reference)
     feeds["metric.reference"] = f32(expectShape("metric.reference", m.reference, [B, n, V]).data, [B, n, V]);
-  } else {
-    feeds["metric.answer"] = f32(oneHot(m.answers, "answers"), [B, n, V]);
-    if (kind === "logit-diff" || kind === "prob-diff")
-      feeds["metric.wrong"] = f32(oneHot(m.wrong, "wrong"), [B, n, V]);
-  }
+  if (reads.answers) feeds["metric.answer"] = f32(oneHot(m.answers, "answers"), [B, n, V]);
+  if (reads.wrong) feeds["metric.wrong"] = f32(oneHot(m.wrong, "wrong"), [B, n, V]);
   return feeds;
 };

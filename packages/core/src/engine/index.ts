@@ -24,6 +24,7 @@ export {
   type MeanOptions,
 } from "./dataset.ts";
 export { metricOverDataset } from "./chunked.ts";
+export { metricReads } from "./metric.ts";
 export { gradcheck, type GradcheckRow } from "./gradcheck.ts";
 export { gradLabel } from "./run.ts";
 export { Ablation, resolveAblation, type AblationData, type ResolvedAblation } from "./ablation.ts";

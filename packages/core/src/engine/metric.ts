@@ -15,6 +15,27 @@ import type { MetricKind } from "./spec.ts";
 export const METRIC = "metric";
 export const METRIC_MEAN = "metric_mean";
 
+/**
+ * Which per-example ids a metric reads: `answers` (the correct token), `wrong` (the competing
+ * token, for differences) and `reference` (reference logits, kl). One table, so the binding, task
+ * files and methods agree on when `wrong` is required.
+ */
+export const metricReads = (
+  kind: MetricKind,
+): { readonly answers: boolean; readonly wrong: boolean; readonly reference: boolean } => {
+  switch (kind) {
+    case "logit-diff":
+    case "prob-diff":
+      return { answers: true, wrong: true, reference: false };
+    case "logprob":
+    case "prob":
+    case "cross-entropy":
+      return { answers: true, wrong: false, reference: false };
+    case "kl":
+      return { answers: false, wrong: false, reference: true };
+  }
+};
+
 export interface MetricValues {
   readonly perExample: Value; // [batch]
   readonly mean: Value; //       []

@@ -4,6 +4,7 @@ export { Gpt2Bpe, parseMergesTxt, parseVocabJson, readGpt2Bpe, type MergePair } 
 export { SentencePieceTokenizer } from "./sentencepiece.ts";
 export { parseLlama2cTokenizer, readLlama2cTokenizer } from "./llama2c.ts";
 export { ggufTokenizerFromMetadata } from "./gguf-vocab.ts";
+export { textBefore, tokenSpans, visiblePiece } from "./spans.ts";
 export {
   findTokenizer,
   loadTokenizer,

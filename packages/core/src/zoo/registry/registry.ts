@@ -40,8 +40,11 @@ export interface Task {
   readonly positions: number[][];
   /** [n][k] the correct next token at each metric position */
   readonly answers: number[][];
-  /** [n][k] the competing token at each metric position (logit difference) */
-  readonly wrong: number[][];
+  /**
+   * [n][k] the competing token at each metric position: what logit-diff and prob-diff subtract.
+   * Absent when no metric that reads it is used (a task file may omit `wrong` for logprob, prob, …).
+   */
+  readonly wrong?: number[][];
 }
 
 /** What taskFor asks a builtin's generator for. */

@@ -1,7 +1,7 @@
 import { Effect } from "effect";
 import { InputError, type TaskFileError, UnknownBuiltinError } from "../../errors/errors.ts";
 import { type BuiltinOptions, listBuiltins, resolveBuiltin, type Task } from "../registry/index.ts";
-import { writeTaskFileSync } from "./format.ts";
+import { writeTaskFileSync } from "./write.ts";
 
 export interface TaskForOptions {
   /** Seed of the generator (deterministic given the seed). */

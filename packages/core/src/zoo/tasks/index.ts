@@ -1,14 +1,13 @@
 /**
  * Task files (JSONL clean/corrupted pairs; see ./FORMAT.md) and the builtins' task generators.
  */
+export { type ReadTaskOptions, TaskLine } from "./line.ts";
 export {
-  formatTaskFile,
+  MAX_FILE_BYTES,
+  MAX_LINE_BYTES,
   parseTaskFile,
-  type ReadTaskOptions,
   readTaskFile,
   readTaskFileSync,
-  TaskLine,
-  writeTaskFile,
-  writeTaskFileSync,
-} from "./format.ts";
+} from "./read.ts";
+export { formatTaskFile, writeTaskFile, writeTaskFileSync } from "./write.ts";
 export { builtinsWithTasks, type TaskForOptions, taskFor, writeBuiltinTask } from "./generate.ts";

@@ -343,8 +343,8 @@ describe.skipIf(!hasShared)("task files: text through a real tokenizer", () => {
   it("GPT-2: a multi-token answer names the file, line and field", () => {
     const p = file(`${JSON.stringify(IOI)}\n${JSON.stringify({ ...IOI, answer: [" Maryabellequin"] })}\n`);
     const e = expectTaskError(() => readTaskFileSync(p, gpt2), p, 2, "answer[0]");
-    expect(e.expected).toBe("text that is exactly one token");
-    expect(e.found).toMatch(/^\d+ tokens /);
+    expect(e.expected).toMatch(/^text that continues the prompt as exactly one token/);
+    expect(e.found).toMatch(/^" Maryabellequin" is [2-9] tokens after the prompt \[/);
     const q = file(JSON.stringify({ ...IOI, wrong: " Johnathonius" }));
     expectTaskError(() => readTaskFileSync(q, gpt2), q, 1, "wrong");
   });
@@ -358,14 +358,14 @@ describe.skipIf(!hasShared)("task files: text through a real tokenizer", () => {
 
   it("llama2.c tokenizer (stories260K): text prompts get the tokenizer's BOS unless bos: false", () => {
     const enc = (s: string) => llama.encode(s, { bos: false });
-    // answers that are one token in this 512-piece vocabulary
+    // words that are one token in this 512-piece vocabulary; written as they follow the prompt
     const single = ["a", "the", "he", "she", "it", "and"].filter((w) => enc(w).length === 1);
     expect(single.length).toBeGreaterThanOrEqual(2);
     const line = {
       clean: "Once upon a time, Lily",
       corrupted: "Once upon a time, Lily",
-      answer: single[0],
-      wrong: single[1],
+      answer: ` ${single[0]}`,
+      wrong: ` ${single[1]}`,
     };
     const p = file(JSON.stringify(line));
     const t = readTaskFileSync(p, llama);
@@ -373,9 +373,11 @@ describe.skipIf(!hasShared)("task files: text through a real tokenizer", () => {
     expect(t.clean).toEqual([llama.encode(line.clean)]);
     expect(t.clean[0]![0]).toBe(llama.bos);
     expect(readTaskFileSync(p, llama, { bos: false }).clean).toEqual([enc(line.clean)]);
+    // " a" after the prompt is the word-initial piece "▁a", which "a" alone encodes to
     expect(t.answers).toEqual([enc(single[0]!)]);
     expect(t.wrong).toEqual([enc(single[1]!)]);
-    const multi = file(JSON.stringify({ ...line, answer: "Once upon a time" }));
+    expect(readTaskFileSync(p, llama, { bos: false }).answers).toEqual([enc(single[0]!)]);
+    const multi = file(JSON.stringify({ ...line, answer: " Once upon a time" }));
     expectTaskError(() => readTaskFileSync(multi, llama), multi, 1, "answer");
   });
 });
