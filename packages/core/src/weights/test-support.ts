@@ -95,6 +95,8 @@ export interface GgufTensorSpec {
   readonly ne: number[];
   readonly type: number;
   readonly bytes: Uint8Array;
+  /** Data offset to write (default: after the previous tensor, aligned); data is placed only where it fits. */
+  readonly offset?: number;
 }
 
 export const makeGguf = (kvs: GgufKv[], tensors: GgufTensorSpec[], alignment = 32): Uint8Array => {
@@ -156,7 +158,7 @@ export const makeGguf = (kvs: GgufKv[], tensors: GgufTensorSpec[], alignment = 3
   let offset = 0;
   const offsets: number[] = [];
   for (const t of tensors) {
-    offsets.push(offset);
+    offsets.push(t.offset ?? offset);
     offset += Math.ceil(t.bytes.length / alignment) * alignment;
   }
   tensors.forEach((t, i) => {
@@ -170,7 +172,7 @@ export const makeGguf = (kvs: GgufKv[], tensors: GgufTensorSpec[], alignment = 3
   const out = new Uint8Array(dataStart + offset);
   out.set(parts);
   tensors.forEach((t, i) => {
-    out.set(t.bytes, dataStart + offsets[i]!);
+    if (dataStart + offsets[i]! + t.bytes.length <= out.length) out.set(t.bytes, dataStart + offsets[i]!);
   });
   return out;
 };
