@@ -91,6 +91,30 @@ describe("firstNonFinite", () => {
   });
 });
 
+describe("firstNonFinite across its 4096-element blocks", () => {
+  it("finds the first bad value anywhere in a long array, within [from, to)", () => {
+    const n = 20_000;
+    const base = Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 1e30);
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 0, max: n - 1 }), { minLength: 1, maxLength: 4 }),
+        fc.constantFrom(...BAD),
+        fc.integer({ min: 0, max: n }),
+        fc.integer({ min: 0, max: n }),
+        (at, bad, x, y) => {
+          const a = Float32Array.from(base);
+          for (const i of at) a[i] = bad;
+          const [from, to] = x <= y ? [x, y] : [y, x];
+          const inside = at.filter((i) => i >= from && i < to);
+          expect(firstNonFinite(a, from, to)).toBe(inside.length === 0 ? -1 : Math.min(...inside));
+          expect(firstNonFinite(Float64Array.from(a))).toBe(Math.min(...at));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe("NaN/Inf weights: WeightFileError naming file, tensor and the first bad index", () => {
   it("Hugging Face safetensors: a bad value at a random index of a random tensor is reported exactly", () => {
     const { config, tensors } = syntheticGpt2(2);
