@@ -1,6 +1,6 @@
 import { InputError } from "../errors/index.ts";
 import type { ModelConfig } from "../model/index.ts";
-import { type ContextOptions, checkContext } from "./context.ts";
+import { type ContextOptions, checkContext, MAX_SEQUENCE } from "./context.ts";
 
 /**
  * A batch of token sequences of different lengths, right-padded into dense inputs.
@@ -50,7 +50,14 @@ export const makeBatch = (
     });
   });
   const B = seqs.length;
-  const P = Math.max(...lengths);
+  const P = lengths.reduce((a, b) => Math.max(a, b), 0);
+  if (B * P * P > MAX_SEQUENCE * MAX_SEQUENCE) {
+    throw new InputError({
+      field,
+      expected: `a batch whose attention mask (batch × pos² bytes) fits ${MAX_SEQUENCE}² bytes: run fewer or shorter sequences at a time`,
+      found: `${B} sequences of up to ${P} tokens`,
+    });
+  }
   const ids = new BigInt64Array(B * P);
   const positions = new BigInt64Array(B * P);
   const mask = new Uint8Array(B * P * P);

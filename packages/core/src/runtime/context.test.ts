@@ -7,7 +7,7 @@ import { type ModelConfig, randomWeights } from "../model/index.ts";
 import { hasShared, sharedPath } from "../testing/shared.ts";
 import { loadModelSync } from "../weights/index.ts";
 import { SYNTH, syntheticLlama2c, tempDir } from "../weights/test-support.ts";
-import { generate, makeSessionCache, type RuntimeOptions, type SessionCache } from "./index.ts";
+import { generate, MAX_SEQUENCE, makeSessionCache, type RuntimeOptions, type SessionCache } from "./index.ts";
 import { forward } from "./forward.ts";
 
 /**
@@ -130,6 +130,25 @@ describe("the model's context (random models)", () => {
       await run({}, (c) => generate(c, rot, ids(5, 19), { maxTokens: 13, temperature: 0 })),
     );
     expect(over.field).toBe("maxTokens");
+  });
+
+  it("opted in, a run is still bounded: past MAX_SEQUENCE is an InputError, not an allocation failure", async () => {
+    const e = failureOf(
+      await run({ allowLongContext: true }, (c) =>
+        generate(c, rot, ids(5, 19), { maxTokens: 100_000, temperature: 0 }),
+      ),
+    );
+    expect([e._tag, e.field]).toEqual(["InputError", "maxTokens"]);
+    expect(e.expected).toContain(`at most ${MAX_SEQUENCE} tokens`);
+    const f = failureOf(
+      await run({ allowLongContext: true }, (c) => forward(c, rot, [ids(MAX_SEQUENCE + 1, 19)])),
+    );
+    expect([f._tag, f.field, f.found]).toEqual(["InputError", "ids[0]", `${MAX_SEQUENCE + 1} tokens`]);
+    // a batch whose mask would not fit: many sequences of an allowed length
+    const many = Array.from({ length: 5 }, () => ids(MAX_SEQUENCE / 2, 19));
+    const g = failureOf(await run({ allowLongContext: true }, (c) => forward(c, rot, many)));
+    expect([g._tag, g.field]).toEqual(["InputError", "ids"]);
+    expect(g.found).toBe(`5 sequences of up to ${MAX_SEQUENCE / 2} tokens`);
   });
 
   it("generate with the opt-in runs past n_ctx and stops after maxTokens", async () => {

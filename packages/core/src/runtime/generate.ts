@@ -77,7 +77,7 @@ export const generate = (
     if (prompt.length > limit) {
       return yield* new InputError({
         field: "prompt",
-        expected: contextExpectation(model.config),
+        expected: contextExpectation(model.config, cache.options),
         found: `${prompt.length} tokens`,
       });
     }
@@ -85,7 +85,7 @@ export const generate = (
     if (longest > limit) {
       return yield* new InputError({
         field: "maxTokens",
-        expected: `prompt + maxTokens − 1 (the longest sequence the model runs on) ${contextExpectation(model.config)}`,
+        expected: `prompt + maxTokens − 1 (the longest sequence the model runs on) ${contextExpectation(model.config, cache.options)}`,
         found: `${prompt.length} prompt tokens + maxTokens ${opts.maxTokens} − 1 = ${longest} tokens`,
       });
     }
