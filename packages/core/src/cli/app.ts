@@ -17,21 +17,33 @@ const common = {
   ep: "string",
 } as const;
 
+/** Rotary models past their trained context (n_ctx): refused unless this flag is given. */
+const longContext = { "allow-long-context": "boolean" } as const;
+
 export const coreCommands = {
   sites: { flags: common, run: sitesCommand, usage: "sites --model M [--json]" },
   logits: {
-    flags: { ...common, ids: "string" },
+    flags: { ...common, ...longContext, ids: "string" },
     run: logitsCommand,
-    usage: "logits --model M --ids 1,2,3 [--json]",
+    usage: "logits --model M --ids 1,2,3 [--json] [--allow-long-context]",
   },
   generate: {
-    flags: { ...common, prompt: "string", "max-tokens": "string", temperature: "string", seed: "string" },
+    flags: {
+      ...common,
+      ...longContext,
+      prompt: "string",
+      "max-tokens": "string",
+      temperature: "string",
+      seed: "string",
+    },
     run: generateCommand,
-    usage: "generate --model M --prompt TEXT --max-tokens N [--temperature T --seed S] [--tokenizer T]",
+    usage:
+      "generate --model M --prompt TEXT --max-tokens N [--temperature T --seed S] [--tokenizer T] [--allow-long-context]",
   },
   patch: {
     flags: {
       ...common,
+      ...longContext,
       base: "string",
       source: "string",
       site: "string",
@@ -39,7 +51,8 @@ export const coreCommands = {
       "top-k": "string",
     },
     run: patchCommand,
-    usage: "patch --model M --base TEXT --source TEXT --site S [--positions P] [--top-k K] [--json]",
+    usage:
+      "patch --model M --base TEXT --source TEXT --site S [--positions P] [--top-k K] [--json] [--allow-long-context]",
   },
   gradcheck: {
     flags: { ...common, seed: "string", coords: "string" },
@@ -66,7 +79,8 @@ const usage = (commands: Record<string, Command>) =>
     .map((c) => `  patchbay ${c.usage}`)
     .join(
       "\n",
-    )}\n--model takes a folder or file path; --threads N sets ORT's intra-op threads; --ep cpu|cuda the execution provider.`;
+    )}\n--model takes a folder or file path; --threads N sets ORT's intra-op threads; --ep cpu|cuda the execution provider;
+--allow-long-context lets a rotary model run past its context (n_ctx); learned-position models never can.`;
 
 /** Run one command line against a command table; resolves to the exit code (usage 2, input 1). */
 export const runCli = async (commands: Record<string, Command>, argv: readonly string[]): Promise<number> => {

@@ -42,10 +42,18 @@ export const numberFlag = (f: Flags, name: string, fallback: number, min = 0): n
   return n;
 };
 
-/** --tokenizer, --threads and --ep, shared by every command that opens a model. */
+/**
+ * --tokenizer, --threads, --ep and --allow-long-context (commands that run sequences: logits,
+ * generate, patch), shared by every command that opens a model.
+ */
 export const openOptions = (
   f: Flags,
-): { tokenizer?: string; threads?: number; executionProvider?: "cpu" | "cuda" } => {
+): {
+  tokenizer?: string;
+  threads?: number;
+  executionProvider?: "cpu" | "cuda";
+  allowLongContext?: boolean;
+} => {
   const ep = f.ep;
   if (ep !== undefined && ep !== "cpu" && ep !== "cuda") {
     throw new UsageError({ message: `--ep: expected cpu or cuda, found ${JSON.stringify(ep)}` });
@@ -57,5 +65,6 @@ export const openOptions = (
     ...(typeof f.tokenizer === "string" ? { tokenizer: f.tokenizer } : {}),
     ...(threads !== undefined ? { threads } : {}),
     ...(ep !== undefined ? { executionProvider: ep } : {}),
+    ...(f["allow-long-context"] === true ? { allowLongContext: true } : {}),
   };
 };

@@ -5,13 +5,25 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { hasShared, sharedPath } from "../testing/shared.ts";
+import { syntheticGpt2, syntheticLlama2c, writeFolder } from "../weights/test-support.ts";
 
 /** The CLI as a user runs it: a child process, its stdout, its stderr and its exit code. */
 const main = fileURLToPath(new URL("./main.ts", import.meta.url));
 const tsx = fileURLToPath(new URL("../../../../node_modules/.bin/tsx", import.meta.url));
 const patchbay = (...args: string[]) => {
-  const r = spawnSync(tsx, [main, ...args], { encoding: "utf8" });
-  return { code: r.status, out: r.stdout, err: r.stderr };
+  const t0 = Date.now();
+  const r = spawnSync(tsx, [main, ...args], { encoding: "utf8", timeout: 120_000, maxBuffer: 1 << 28 });
+  return { code: r.status, out: r.stdout, err: r.stderr, ms: Date.now() - t0, signal: r.signal };
+};
+
+/** A typed failure as the CLI prints it: exit 1, `patchbay <cmd>: <Tag>: …`, no stack trace, nothing on stdout. */
+const expectTypedFailure = (r: ReturnType<typeof patchbay>, command: string, tag: string): void => {
+  expect(r.signal, "the command hung").toBeNull();
+  expect(r.code, r.err).toBe(1);
+  expect(r.err).toContain(`patchbay ${command}: ${tag}: `);
+  expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
+  expect(r.err).not.toContain("TypeError");
+  expect(r.out).toBe("");
 };
 
 describe("CLI without ../shared", () => {
@@ -157,5 +169,107 @@ describe.skipIf(!hasShared)("CLI on real checkpoints", () => {
     );
     expect(r.code).toBe(1);
     expect(r.err).toContain("--positions");
+  });
+});
+
+describe("CLI: no silent wrong answers", () => {
+  const nanFolder = () => {
+    const { config, tensors } = syntheticGpt2();
+    const w = tensors.get("h.0.mlp.c_fc.weight")!;
+    const data = Float32Array.from(w.data);
+    data[42] = Number.NaN;
+    return writeFolder(config, new Map(tensors).set("h.0.mlp.c_fc.weight", { data, shape: w.shape }));
+  };
+
+  it("logits --json with a NaN weight exits 1 with a typed message naming file, tensor and index", () => {
+    const dir = nanFolder();
+    for (const json of [["--json"], []]) {
+      const r = patchbay("logits", "--model", dir, "--ids", "1,2,3", ...json);
+      expectTypedFailure(r, "logits", "WeightFileError");
+      expect(r.err).toContain(join(dir, "model.safetensors"));
+      expect(r.err).toContain("tensor h.0.mlp.c_fc.weight");
+      expect(r.err).toContain("NaN at flat index 42 (index [1, 10] of shape [8, 32])");
+    }
+  });
+
+  it("logits of a model whose finite weights overflow: RuntimeError naming the logits, not nulls", () => {
+    // llama2.c with an unshared classifier scaled to ±3e38: finite, loads, overflows in the forward
+    const { bytes, parts } = syntheticLlama2c(false);
+    const b = Uint8Array.from(bytes);
+    const dv = new DataView(b.buffer);
+    const wcls = parts.get("wcls")!;
+    const start = b.length - 4 * wcls.length;
+    for (let i = 0; i < wcls.length; i++) dv.setFloat32(start + 4 * i, Math.sign(wcls[i]!) * 3e38, true);
+    const dir = mkdtempSync(join(tmpdir(), "pb-cli-"));
+    writeFileSync(join(dir, "model.bin"), b);
+    const r = patchbay("logits", "--model", join(dir, "model.bin"), "--ids", "1,2", "--json");
+    expectTypedFailure(r, "logits", "RuntimeError");
+    expect(r.err).toMatch(/forward failed: non-finite logits: (NaN|\+Inf|-Inf) for example 0 at position 0/);
+  });
+});
+
+describe.skipIf(!hasShared)("CLI: the model's context (stories260K, seq_len 512)", () => {
+  const stories = hasShared ? sharedPath("models", "stories260K", "stories260K.bin") : "";
+
+  it("generate --max-tokens 100000 fails at once (before any compute), naming the context", () => {
+    const r = patchbay(
+      "generate",
+      "--model",
+      stories,
+      "--prompt",
+      "Once upon a time",
+      "--max-tokens",
+      "100000",
+    );
+    expectTypedFailure(r, "generate", "InputError");
+    expect(r.err).toContain("maxTokens");
+    expect(r.err).toContain("n_ctx = 512");
+    expect(r.err).toContain("maxTokens 100000");
+    // process start and model load only; a generation past the context would run for hours
+    expect(r.ms).toBeLessThan(20_000);
+  });
+
+  it("logits with 600 ids fails naming the length and the context; --allow-long-context runs it", () => {
+    const ids = Array.from({ length: 600 }, (_, i) => 1 + ((i * 37) % 500)).join(",");
+    const r = patchbay("logits", "--model", stories, "--ids", ids, "--json");
+    expectTypedFailure(r, "logits", "InputError");
+    expect(r.err).toContain("ids[0]");
+    expect(r.err).toContain("600 tokens");
+    expect(r.err).toContain("--allow-long-context");
+    const ok = patchbay("logits", "--model", stories, "--ids", ids, "--json", "--allow-long-context");
+    expect(ok.code, ok.err).toBe(0);
+    const rows = (JSON.parse(ok.out) as { logits: number[][] }).logits;
+    expect(rows.length).toBe(600);
+    expect(rows.every((row) => row.every((x) => typeof x === "number" && Number.isFinite(x)))).toBe(true);
+  });
+
+  it("patch and generate accept --allow-long-context", () => {
+    const p = patchbay(
+      "patch",
+      "--model",
+      stories,
+      "--base",
+      "Lily went to the park",
+      "--source",
+      "Tom went to the park",
+      "--site",
+      "blocks.0.attn_out",
+      "--positions=-1",
+      "--json",
+      "--allow-long-context",
+    );
+    expect(p.code, p.err).toBe(0);
+    const g = patchbay(
+      "generate",
+      "--model",
+      stories,
+      "--prompt",
+      "Once upon a time",
+      "--max-tokens",
+      "4",
+      "--allow-long-context",
+    );
+    expect(g.code, g.err).toBe(0);
+    expect(g.out).toContain("Once upon a time");
   });
 });

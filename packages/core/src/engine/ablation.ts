@@ -66,7 +66,10 @@ export const resolveAblation = (
         found: ablation.target.site,
       });
     }
-    const batch = yield* Effect.try({ try: () => makeBatch(c, clean), catch: (e) => e as InputError });
+    const batch = yield* Effect.try({
+      try: () => makeBatch(c, clean, "ids", cache.options),
+      catch: (e) => e as InputError,
+    });
     const replace = { _tag: "replace" as const, target: ablation.target };
     switch (ablation._tag) {
       case "zero":

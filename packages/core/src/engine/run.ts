@@ -3,7 +3,15 @@ import { InputError, RuntimeError } from "../errors/index.ts";
 import { gradients, gradName } from "../autodiff/index.ts";
 import type { Graph } from "../graph/index.ts";
 import type { ModelConfig, Weights } from "../model/index.ts";
-import { feeds, makeBatch, resolveSites, type SessionCache, toHost } from "../runtime/index.ts";
+import {
+  checkLogits,
+  checkMetric,
+  feeds,
+  makeBatch,
+  resolveSites,
+  type SessionCache,
+  toHost,
+} from "../runtime/index.ts";
 import type { HostTensor } from "../tensor/index.ts";
 import * as ort from "onnxruntime-node";
 import { buildTransformerGraph, leafName, type SiteHooks } from "../transformer/index.ts";
@@ -176,7 +184,9 @@ const compose = (first: SiteHooks, then: SiteHooks | null): SiteHooks =>
 
 /**
  * Run a plan on a batch: compile (cached by the plan's structure), bind the run-time values as
- * graph inputs, run once. Captured sites are the values after the plan's interventions.
+ * graph inputs, run once. Captured sites are the values after the plan's interventions. Sequences
+ * must fit the model's context (the cache's options may allow long context for rotary models);
+ * non-finite logits or metric values are a RuntimeError naming the example (and position).
  */
 export const runPlan = (
   cache: SessionCache,
@@ -190,7 +200,7 @@ export const runPlan = (
     const { compiled, batch, bound } = yield* Effect.try({
       try: () => {
         const compiled = checkPlan(c, plan, model.weights);
-        const batch = makeBatch(c, seqs);
+        const batch = makeBatch(c, seqs, "ids", cache.options);
         const bound = {
           ...interventionFeeds(c, batch, compiled.interventions, values.interventions ?? []),
           ...(plan.metric !== undefined
@@ -229,6 +239,12 @@ export const runPlan = (
             mean: (out[METRIC_MEAN]!.data as Float32Array)[0]!,
           }
         : null;
+    const logits = plan.logits ? toHost(out.logits!) : null;
+    // results are never silently non-finite (runtime/finite.ts); sites may hold −∞ (masked scores)
+    const bad =
+      (logits === null ? null : checkLogits(cache.model, "running a plan", logits, batch.lengths)) ??
+      (metric === null ? null : checkMetric(cache.model, "running a plan", metric.perExample, metric.mean));
+    if (bad !== null) return yield* bad;
     const grads = new Map(
       plan.gradients.map((t, i) => {
         const raw = toHost(out[gradOutput(plan, compiled, i)]!);
@@ -237,7 +253,7 @@ export const runPlan = (
         return [gradLabel(t), { data: raw.data, shape: [...shape] }] as const;
       }),
     );
-    return { logits: plan.logits ? toHost(out.logits!) : null, sites, metric, grads, lengths: batch.lengths };
+    return { logits, sites, metric, grads, lengths: batch.lengths };
   });
 
 /**

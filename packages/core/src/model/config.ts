@@ -47,7 +47,12 @@ export interface ModelConfig {
   readonly gatedMlp: boolean;
   readonly act: Activation;
   readonly vocabSize: number;
-  /** Longest sequence the model accepts (learned positions, or the trained context for rotary). */
+  /**
+   * The model's context: the longest sequence it accepts. Learned positions have no row past it
+   * (always enforced); for rotary models it is the trained context (config.json
+   * max_position_embeddings / n_positions, llama2.c seq_len, GGUF llama.context_length,
+   * TransformerLens n_ctx), enforced unless a run opts in with `allowLongContext`.
+   */
   readonly nCtx: number;
   /** Learned absolute positions (pos_embed.W_pos) or none (rotary models set `rotary`). */
   readonly positional: "learned" | "none";

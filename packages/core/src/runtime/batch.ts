@@ -1,5 +1,6 @@
 import { InputError } from "../errors/index.ts";
 import type { ModelConfig } from "../model/index.ts";
+import { type ContextOptions, checkContext, MAX_SEQUENCE } from "./context.ts";
 
 /**
  * A batch of token sequences of different lengths, right-padded into dense inputs.
@@ -8,6 +9,8 @@ import type { ModelConfig } from "../model/index.ts";
  *   mask       [b, 1, p, p] bool, mask[b, q, k] = (k ≤ q ∧ k < len_b) ∨ k = q
  * The diagonal is always open so padded query rows have something to attend to (no 0/0 → NaN);
  * their outputs are never read. Real positions see exactly the causal prefix of their sequence.
+ * Every sequence must fit the model's context (runtime/context.ts; `context` opts rotary models in
+ * to longer ones).
  */
 export interface Batch {
   readonly batch: number;
@@ -18,7 +21,12 @@ export interface Batch {
   readonly mask: Uint8Array;
 }
 
-export const makeBatch = (c: ModelConfig, seqs: readonly (readonly number[])[], field = "ids"): Batch => {
+export const makeBatch = (
+  c: ModelConfig,
+  seqs: readonly (readonly number[])[],
+  field = "ids",
+  context: ContextOptions = {},
+): Batch => {
   if (seqs.length === 0)
     throw new InputError({ field, expected: "at least one sequence", found: "an empty batch" });
   const lengths = seqs.map((s) => s.length);
@@ -30,13 +38,7 @@ export const makeBatch = (c: ModelConfig, seqs: readonly (readonly number[])[], 
         found: "an empty prompt",
       });
     }
-    if (c.positional === "learned" && s.length > c.nCtx) {
-      throw new InputError({
-        field: `${field}[${b}]`,
-        expected: `at most n_ctx = ${c.nCtx} tokens`,
-        found: `${s.length} tokens`,
-      });
-    }
+    checkContext(c, s.length, `${field}[${b}]`, context);
     s.forEach((id, p) => {
       if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize) {
         throw new InputError({
@@ -48,7 +50,14 @@ export const makeBatch = (c: ModelConfig, seqs: readonly (readonly number[])[], 
     });
   });
   const B = seqs.length;
-  const P = Math.max(...lengths);
+  const P = lengths.reduce((a, b) => Math.max(a, b), 0);
+  if (B * P * P > MAX_SEQUENCE * MAX_SEQUENCE) {
+    throw new InputError({
+      field,
+      expected: `a batch whose attention mask (batch × pos² bytes) fits ${MAX_SEQUENCE}² bytes: run fewer or shorter sequences at a time`,
+      found: `${B} sequences of up to ${P} tokens`,
+    });
+  }
   const ids = new BigInt64Array(B * P);
   const positions = new BigInt64Array(B * P);
   const mask = new Uint8Array(B * P * P);

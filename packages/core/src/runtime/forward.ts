@@ -5,6 +5,7 @@ import { lookupSite, type ModelConfig, type Weights } from "../model/index.ts";
 import type { HostTensor } from "../tensor/index.ts";
 import { ATTN_MASK, buildTransformerGraph, INPUT_IDS, POSITIONS } from "../transformer/index.ts";
 import { type Batch, makeBatch } from "./batch.ts";
+import { checkLogits } from "./finite.ts";
 import type { SessionCache } from "./session.ts";
 
 export interface ForwardResult {
@@ -46,7 +47,9 @@ export const toHost = (t: ort.Tensor): HostTensor => ({
 
 /**
  * Logits plus the requested sites for a batch of token sequences. Each distinct set of captured
- * sites is one graph variant, compiled once and cached by the session cache.
+ * sites is one graph variant, compiled once and cached by the session cache. Sequences must fit
+ * the model's context (unless the cache's options allow long context for a rotary model), and
+ * non-finite logits are a RuntimeError naming the example, position and id (runtime/finite.ts).
  */
 export const forward = (
   cache: SessionCache,
@@ -56,7 +59,10 @@ export const forward = (
 ): Effect.Effect<ForwardResult, InputError | RuntimeError> =>
   Effect.gen(function* () {
     const { batch, canonical } = yield* Effect.try({
-      try: () => ({ batch: makeBatch(model.config, seqs), canonical: resolveSites(model.config, capture) }),
+      try: () => ({
+        batch: makeBatch(model.config, seqs, "ids", cache.options),
+        canonical: resolveSites(model.config, capture),
+      }),
       catch: (e) => e as InputError,
     });
     const sites = [...new Set(canonical)].sort();
@@ -69,6 +75,9 @@ export const forward = (
       try: () => session.run(feeds(batch, session.inputNames)),
       catch: (cause) => new RuntimeError({ model: cache.model, operation: "forward", cause }),
     });
+    const logits = toHost(out.logits!);
+    const bad = checkLogits(cache.model, "forward", logits, batch.lengths);
+    if (bad !== null) return yield* bad;
     const requested = new Map(capture.map((n, i) => [n, toHost(out[canonical[i]!]!)] as const));
-    return { logits: toHost(out.logits!), sites: requested, lengths: batch.lengths };
+    return { logits, sites: requested, lengths: batch.lengths };
   });

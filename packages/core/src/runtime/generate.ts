@@ -1,6 +1,7 @@
 import { Effect } from "effect";
 import { InputError, type RuntimeError } from "../errors/index.ts";
 import type { ModelConfig, Weights } from "../model/index.ts";
+import { contextExpectation, contextLimit } from "./context.ts";
 import { forward } from "./forward.ts";
 import type { SessionCache } from "./session.ts";
 
@@ -44,6 +45,12 @@ export const sampleTemperature = (row: Float32Array, temperature: number, u: num
  * Autoregressive continuation of `prompt`: each step runs the full forward on the sequence so far
  * (no KV cache: the graphs stay the plain forward, which every intervention plan extends) and
  * picks the next id from the last position's logits. Returns only the new ids.
+ *
+ * The longest sequence it runs on, prompt + maxTokens − 1 (the last new id is never fed back),
+ * must fit the model's context (runtime/context.ts): checked up front, before any compute, so a
+ * huge maxTokens is an InputError at once rather than a run that never ends. Rotary models may go
+ * past it when the cache's options allow long context; the loop still stops after maxTokens.
+ * Non-finite logits are a RuntimeError (from forward), never an arbitrary argmax.
  */
 export const generate = (
   cache: SessionCache,
@@ -57,6 +64,29 @@ export const generate = (
         field: "temperature",
         expected: "a seeded uniform source when sampling (temperature > 0)",
         found: "none",
+      });
+    }
+    if (!Number.isSafeInteger(opts.maxTokens) || opts.maxTokens < 0) {
+      return yield* new InputError({
+        field: "maxTokens",
+        expected: "a non-negative integer",
+        found: String(opts.maxTokens),
+      });
+    }
+    const limit = contextLimit(model.config, cache.options);
+    if (prompt.length > limit) {
+      return yield* new InputError({
+        field: "prompt",
+        expected: contextExpectation(model.config, cache.options),
+        found: `${prompt.length} tokens`,
+      });
+    }
+    const longest = prompt.length + opts.maxTokens - 1;
+    if (longest > limit) {
+      return yield* new InputError({
+        field: "maxTokens",
+        expected: `prompt + maxTokens − 1 (the longest sequence the model runs on) ${contextExpectation(model.config, cache.options)}`,
+        found: `${prompt.length} prompt tokens + maxTokens ${opts.maxTokens} − 1 = ${longest} tokens`,
       });
     }
     const seq = [...prompt];

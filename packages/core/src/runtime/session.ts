@@ -5,6 +5,7 @@ import { Effect, type Scope } from "effect";
 import * as ort from "onnxruntime-node";
 import { RuntimeError } from "../errors/index.ts";
 import { type Graph, toOnnx } from "../graph/index.ts";
+import type { ContextOptions } from "./context.ts";
 import { checkThreads } from "./threads.ts";
 
 /**
@@ -12,7 +13,7 @@ import { checkThreads } from "./threads.ts";
  * released together when the runtime's Scope closes. Graphs whose weights pass protobuf's 2 GB
  * limit are written with external data to a temporary folder, removed on release.
  */
-export interface RuntimeOptions {
+export interface RuntimeOptions extends ContextOptions {
   /** Threads for ORT's intra-op pool (default: ORT's choice, one per core). */
   readonly threads?: number;
   /** "cpu" (default) or "cuda" (needs onnxruntime-node's CUDA files installed). */

@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
 import { TokenizerError } from "../errors/errors.ts";
+import { readRegularFile } from "../weights/bytes.ts";
 import { byteToChar, charToByte } from "./byte-unicode.ts";
 import { mergePairs } from "./merge.ts";
 import { ByteSink, checkId, checkIds, type EncodeOptions, encodeUtf8, type Tokenizer } from "./tokenizer.ts";
@@ -212,7 +212,7 @@ export const parseMergesTxt = (text: string, file: string): MergePair[] => {
 
 const readText = (path: string, field: string): string => {
   try {
-    return readFileSync(path, "utf8");
+    return readRegularFile(path).toString("utf8");
   } catch (e) {
     throw new TokenizerError({
       file: path,

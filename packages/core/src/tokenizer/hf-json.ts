@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
 import { Tokenizer as HfTokenizer } from "@huggingface/tokenizers";
 import { InputError, TokenizerError } from "../errors/errors.ts";
+import { readRegularFile } from "../weights/bytes.ts";
 import { checkId, checkIds, type EncodeOptions, type Tokenizer } from "./tokenizer.ts";
 
 /**
@@ -139,7 +139,7 @@ export class HfJsonTokenizer implements Tokenizer {
 const readJson = (path: string, field: string): unknown => {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readRegularFile(path).toString("utf8");
   } catch (e) {
     throw new TokenizerError({
       file: path,

@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
 import { TokenizerError } from "../errors/errors.ts";
+import { readRegularFile } from "../weights/bytes.ts";
 import { bytePieceValue, SentencePieceTokenizer } from "./sentencepiece.ts";
 
 /**
@@ -129,7 +129,7 @@ export const parseLlama2cTokenizer = (
 export const readLlama2cTokenizer = (path: string, vocabSize?: number): SentencePieceTokenizer => {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = readRegularFile(path);
   } catch (e) {
     throw new TokenizerError({
       file: path,

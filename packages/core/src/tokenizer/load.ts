@@ -1,7 +1,8 @@
-import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, readdirSync, readSync, statSync } from "node:fs";
 import { basename, dirname, extname, join } from "node:path";
 import { Effect } from "effect";
 import { TokenizerError } from "../errors/errors.ts";
+import { openRegularFile } from "../weights/bytes.ts";
 import { readGgufMetadata } from "./gguf-read.ts";
 import { ggufTokenizerFromMetadata } from "./gguf-vocab.ts";
 import { readGpt2Bpe } from "./gpt2-bpe.ts";
@@ -54,7 +55,7 @@ const folderSource = (dir: string): TokenizerSource | null => {
 const llama2cModelVocabSize = (modelPath: string): number | null => {
   let fd: number | null = null;
   try {
-    fd = openSync(modelPath, "r");
+    fd = openRegularFile(modelPath).fd; // a FIFO is refused, not waited on
     const header = new Uint8Array(28);
     if (readSync(fd, header, 0, 28, 0) < 28) return null;
     const v = Math.abs(new DataView(header.buffer).getInt32(20, true));

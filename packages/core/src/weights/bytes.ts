@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, type Stats } from "node:fs";
 import { WeightFileError } from "../errors/errors.ts";
 
 /**
@@ -44,24 +44,68 @@ const ioError = (path: string, e: unknown): WeightFileError =>
     found: e instanceof Error ? e.message : String(e),
   });
 
+const kindOf = (st: Stats): string =>
+  st.isDirectory()
+    ? "a directory"
+    : st.isFIFO()
+      ? "a FIFO (named pipe)"
+      : st.isSocket()
+        ? "a socket"
+        : st.isCharacterDevice()
+          ? "a character device"
+          : st.isBlockDevice()
+            ? "a block device"
+            : "not a regular file";
+
 /**
- * Open `path`, run `f` on its bytes, close it. I/O failures (permissions, a directory, a file
- * shrinking underneath us) become WeightFileError naming the path.
+ * Open `path` for reading and check it is a regular file (symlinks to one are fine), returning the
+ * descriptor and the size. The open does not block (O_NONBLOCK: a FIFO with no writer would
+ * otherwise hang here), and the check is on the opened descriptor, so nothing can swap the file in
+ * between. Anything else (a FIFO, a socket, a device, a directory) is a WeightFileError naming the
+ * path and what it is, before a byte is read.
  */
-export const withFile = <A>(path: string, f: (src: ByteSource) => A): A => {
+export const openRegularFile = (path: string): { readonly fd: number; readonly size: number } => {
   let fd: number;
-  let size: number;
   try {
-    fd = openSync(path, "r");
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (e) {
     throw ioError(path, e);
   }
   try {
-    try {
-      size = fstatSync(fd).size;
-    } catch (e) {
-      throw ioError(path, e);
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      throw new WeightFileError({ file: path, expected: "a regular file", found: kindOf(st) });
     }
+    return { fd, size: st.size };
+  } catch (e) {
+    closeSync(fd);
+    throw e instanceof WeightFileError ? e : ioError(path, e);
+  }
+};
+
+/**
+ * The whole of a small regular file (config.json, tokenizer files, a shard index): a FIFO, device
+ * or directory is a WeightFileError before anything is read.
+ */
+export const readRegularFile = (path: string): Buffer => {
+  const { fd } = openRegularFile(path);
+  try {
+    return readFileSync(fd);
+  } catch (e) {
+    throw ioError(path, e);
+  } finally {
+    closeSync(fd);
+  }
+};
+
+/**
+ * Open `path` (a regular file: see openRegularFile), run `f` on its bytes, close it. I/O failures
+ * (permissions, a directory, a FIFO, a file shrinking underneath us) become WeightFileError naming
+ * the path.
+ */
+export const withFile = <A>(path: string, f: (src: ByteSource) => A): A => {
+  const { fd, size } = openRegularFile(path);
+  try {
     const src: ByteSource = {
       name: path,
       size,

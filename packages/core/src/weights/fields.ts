@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
-import { ConfigError, UnsupportedError, WeightFileError } from "../errors/errors.ts";
+import { ConfigError, UnsupportedError } from "../errors/errors.ts";
 import type { Activation } from "../model/config.ts";
 import { FORBIDDEN_KEYS_EXPECTED, forbiddenKeyPath } from "../untrusted/keys.ts";
+import { readRegularFile } from "./bytes.ts";
 
 /**
  * Typed reads of config fields (config.json, GGUF metadata, llama2.c header). Every failure is a
@@ -93,16 +93,8 @@ export class Fields {
 
 /** Read and parse a JSON object file; failures name the file. */
 export const readJsonObject = (path: string): Record<string, unknown> => {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new WeightFileError({
-      file: path,
-      expected: "a readable JSON file",
-      found: e instanceof Error ? e.message : String(e),
-    });
-  }
+  // a FIFO, device or directory is a WeightFileError here, before anything is read
+  const text = readRegularFile(path).toString("utf8");
   let v: unknown;
   try {
     v = JSON.parse(text);

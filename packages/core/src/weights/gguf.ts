@@ -2,6 +2,7 @@ import { UnsupportedError, WeightFileError } from "../errors/errors.ts";
 import { type HostTensor, shapeString } from "../tensor/host-tensor.ts";
 import { type ByteSource, withFile } from "./bytes.ts";
 import { decodeBF16, decodeF16, decodeF32 } from "./dtype.ts";
+import { checkFinite } from "./finite.ts";
 import type { TensorTable } from "./table.ts";
 
 /**
@@ -283,12 +284,43 @@ export const parseGgufHeader = (src: ByteSource): GgufHeader => {
           `file size ${src.size}`,
         );
       }
-    } else if (offset > src.size) {
+    } else if (offset > src.size || (offset === src.size && !ne.includes(0))) {
       fail(`data offset ${offset} inside the file`, `file size ${src.size}`);
     }
     return { name, ne, shape, type, typeName: typeName(type), offset };
   });
+  checkNoOverlap(src.name, tensors, dataStart);
   return { version, metadata, tensors, alignment, dataStart };
+};
+
+/** Bytes of a tensor's data, when we know its type's size (the types we decode); else null. */
+const dataBytes = (t: GgufTensorInfo): number | null => {
+  const item = DECODED[t.type];
+  return item === undefined ? null : t.ne.reduce((a, b) => a * b, item);
+};
+
+/**
+ * No two tensors may share bytes (llama.cpp lays them out one after another). Sorted by offset,
+ * each tensor must end before the next begins; a tensor of a type whose size we do not know
+ * (quantised) counts as at least one byte unless it has no elements. A WeightFileError names both.
+ */
+const checkNoOverlap = (file: string, tensors: readonly GgufTensorInfo[], dataStart: number): void => {
+  const sorted = [...tensors].sort((a, b) => a.offset - b.offset);
+  for (let i = 1; i < sorted.length; i++) {
+    const a = sorted[i - 1]!;
+    const b = sorted[i]!;
+    const known = dataBytes(a);
+    const size = known ?? (a.ne.some((d) => d === 0) ? 0 : 1);
+    if (a.offset + size > b.offset) {
+      const rel = a.offset - dataStart;
+      throw new WeightFileError({
+        file,
+        tensor: b.name,
+        expected: `data not overlapping tensor ${a.name} (${known === null ? `${a.typeName} data starting at ${rel}` : `bytes [${rel}, ${rel + known})`} of the data section)`,
+        found: `offset ${b.offset - dataStart}`,
+      });
+    }
+  }
 };
 
 /** Header (metadata and tensor infos) of a GGUF file; tensor data is not read. */
@@ -316,7 +348,7 @@ export const readGgufTensor = (src: ByteSource, info: GgufTensorInfo): HostTenso
   return { data, shape: [...info.shape] };
 };
 
-/** A lazy table over a GGUF file; entry shapes are row-major (ne reversed). */
+/** A lazy table over a GGUF file; entry shapes are row-major (ne reversed); reads must be finite. */
 export const ggufTable = (path: string, header: GgufHeader): TensorTable => {
   const byName = new Map(header.tensors.map((t) => [t.name, t]));
   return {
@@ -336,7 +368,11 @@ export const ggufTable = (path: string, header: GgufHeader): TensorTable => {
           found: "none",
         });
       }
-      return withFile(path, (src) => readGgufTensor(src, t));
+      return checkFinite(
+        withFile(path, (src) => readGgufTensor(src, t)),
+        path,
+        name,
+      );
     },
   };
 };

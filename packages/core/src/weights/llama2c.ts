@@ -4,6 +4,7 @@ import type { ModelConfig } from "../model/config.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
 import { type ByteSource, withFile } from "./bytes.ts";
 import { decodeF32 } from "./dtype.ts";
+import { checkFinite } from "./finite.ts";
 import { contiguousHeads, headsFromRows, outputFromRows, transpose } from "./layout.ts";
 import { type Mapped, Mapper, type TensorTable } from "./table.ts";
 
@@ -152,7 +153,8 @@ export const llama2cConfig = (h: Llama2cHeader, name: string): ModelConfig => {
 
 /**
  * The file's arrays as a table (names from run.c, per-layer arrays split as `wq.{l}`), after
- * checking the file is exactly as long as the header implies.
+ * checking the file is exactly as long as the header implies. Reads must be finite (a NaN in layer
+ * l of wq is named as tensor `wq.{l}`, index within that layer).
  */
 const llama2cTable = (src: ByteSource, h: Llama2cHeader): TensorTable => {
   const file = src.name;
@@ -197,7 +199,8 @@ const llama2cTable = (src: ByteSource, h: Llama2cHeader): TensorTable => {
           found: "none",
         });
       }
-      return { data: decodeF32(src.read(e.offset, 4 * Number(count(e.shape)))), shape: e.shape };
+      const data = decodeF32(src.read(e.offset, 4 * Number(count(e.shape))));
+      return checkFinite({ data, shape: e.shape }, file, name);
     },
   };
 };

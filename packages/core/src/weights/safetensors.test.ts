@@ -1,10 +1,12 @@
-import { writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isPatchbayError } from "../errors/errors.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
+import { hasShared, sharedPath } from "../testing/shared.ts";
 import { bytesSource } from "./bytes.ts";
+import { loadModelSync } from "./load.ts";
 import {
   parseSafetensors,
   parseSafetensorsHeader,
@@ -197,6 +199,40 @@ describe("safetensors bad input: typed WeightFileError naming file (and tensor),
         ),
       ["tensor b", "not overlapping tensor a"],
     ],
+    [
+      "a gap between tensors",
+      () =>
+        rawSafetensors(
+          {
+            a: { dtype: "F32", shape: [1], data_offsets: [0, 4] },
+            b: { dtype: "F32", shape: [1], data_offsets: [8, 12] },
+          },
+          f32([1, 2, 3]),
+        ),
+      ["tensor b", "starting at 4, where tensor a ends", "a gap of 4 bytes"],
+    ],
+    [
+      "a gap before the first tensor",
+      () => rawSafetensors({ w: { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, f32([1, 2])),
+      ["tensor w", "starting at 0, the start of the data section", "a gap of 4 bytes"],
+    ],
+    [
+      "trailing bytes after the last tensor",
+      () => rawSafetensors(ok, new Uint8Array([...f32([1, 2]), 7])),
+      ["exactly 8 bytes", "9 bytes after the header", "1 bytes past the last tensor"],
+    ],
+    [
+      "a zero-size tensor inside another",
+      () =>
+        rawSafetensors(
+          {
+            a: { dtype: "F32", shape: [2], data_offsets: [0, 8] },
+            z: { dtype: "F32", shape: [0], data_offsets: [4, 4] },
+          },
+          f32([1, 2]),
+        ),
+      ["tensor z", "not overlapping tensor a"],
+    ],
     ["non-string metadata", () => rawSafetensors({ __metadata__: { k: 1 } }), ["__metadata__", "string"]],
     [
       "a tensor that is not an object",
@@ -213,6 +249,66 @@ describe("safetensors bad input: typed WeightFileError naming file (and tensor),
       for (const p of parts) expect(e.message).toContain(p);
     });
   }
+
+  it("zero-size tensors at the boundaries and an empty file are fine", () => {
+    const b = rawSafetensors(
+      {
+        z0: { dtype: "F32", shape: [0], data_offsets: [0, 0] },
+        w: { dtype: "F32", shape: [2], data_offsets: [0, 8] },
+        z1: { dtype: "F32", shape: [0, 3], data_offsets: [8, 8] },
+      },
+      f32([1, 2]),
+    );
+    expect([...parseSafetensors(b).tensors.keys()].sort()).toEqual(["w", "z0", "z1"]);
+    expect(parseSafetensors(rawSafetensors({})).tensors.size).toBe(0);
+  });
+
+  it("a header length off by any amount is a typed error, never misread weights", () => {
+    // writeSafetensors pads the JSON with spaces: one byte short still parses as JSON, and used
+    // to shift every tensor by a byte (garbage weights, no error).
+    const bytes = writeSafetensors({
+      a: { data: Float32Array.from([1, 2, 3]), shape: [3] },
+      b: { data: Float32Array.from([4, 5]), shape: [2] },
+    });
+    const n = new DataView(bytes.buffer).getUint32(0, true);
+    expect(String.fromCharCode(bytes[8 + n - 1]!)).toBe(" ");
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -n, max: 64 }).filter((d) => d !== 0),
+        (delta) => {
+          const b = Uint8Array.from(bytes);
+          new DataView(b.buffer).setUint32(0, n + delta, true);
+          const e = thrown(() => parseSafetensors(b, "off.safetensors"));
+          expect(e._tag).toBe("WeightFileError");
+          expect(e.message).toContain("off.safetensors");
+        },
+      ),
+    );
+    const short = Uint8Array.from(bytes);
+    new DataView(short.buffer).setUint32(0, n - 1, true);
+    const e = thrown(() => parseSafetensors(short, "short.safetensors"));
+    expect(e.message).toContain("1 bytes past the last tensor");
+    expect(e.message).toContain(`header length ${n - 1}`);
+  });
+
+  it.skipIf(!hasShared)(
+    "tiny-llama with its header length one byte short fails to load, naming the file",
+    () => {
+      const src = sharedPath("fixtures", "tiny-llama");
+      const bytes = readFileSync(join(src, "model.safetensors"));
+      const n = Number(bytes.readBigUInt64LE(0));
+      for (const delta of [-1, 1]) {
+        const dir = tempDir();
+        copyFileSync(join(src, "config.json"), join(dir, "config.json"));
+        const b = Buffer.from(bytes);
+        b.writeBigUInt64LE(BigInt(n + delta), 0);
+        writeFileSync(join(dir, "model.safetensors"), b);
+        const e = thrown(() => loadModelSync(dir));
+        expect(e._tag).toBe("WeightFileError");
+        expect(e.message).toContain(join(dir, "model.safetensors"));
+      }
+    },
+  );
 
   it("a missing file is a WeightFileError naming it", () => {
     const e = thrown(() => readSafetensors("/nonexistent/x.safetensors"));

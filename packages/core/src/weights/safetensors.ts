@@ -2,6 +2,7 @@ import { UnsupportedError, WeightFileError } from "../errors/errors.ts";
 import { type HostTensor, numel, shapeString } from "../tensor/host-tensor.ts";
 import { type ByteSource, bytesSource, withFile } from "./bytes.ts";
 import { decodeBF16, decodeF16, decodeF32, encodeF32 } from "./dtype.ts";
+import { checkFinite } from "./finite.ts";
 import type { TensorEntry, TensorTable } from "./table.ts";
 
 /**
@@ -57,6 +58,54 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 const show = (v: unknown): string => {
   const s = JSON.stringify(v);
   return s === undefined ? String(v) : s.length > 80 ? `${s.slice(0, 77)}...` : s;
+};
+
+/**
+ * The tensors must tile the data section exactly, as the reference implementation requires: sorted
+ * by offset, each starts where the previous one ends, the first at 0 and the last at the end of
+ * the file. Anything else means the header and the bytes disagree, and reading on would decode
+ * garbage: a header length one byte short (the JSON's trailing padding space lost) shifts every
+ * tensor by a byte, and shows up here as one byte past the last tensor. Overlaps, gaps and
+ * trailing bytes are each a WeightFileError naming the tensor(s) and the offsets.
+ */
+const checkCoverage = (
+  file: string,
+  entries: readonly SafetensorsEntry[],
+  dataStart: number,
+  dataSize: number,
+  headerLength: number,
+): void => {
+  const fail = (expected: string, found: string, tensor?: string): never => {
+    throw new WeightFileError({ file, expected, found, ...(tensor === undefined ? {} : { tensor }) });
+  };
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0;
+  let prev: SafetensorsEntry | undefined;
+  for (const e of sorted) {
+    const begin = e.begin - dataStart;
+    if (begin < covered) {
+      fail(
+        `data not overlapping tensor ${prev!.name} (which ends at ${covered})`,
+        `data_offsets starting at ${begin}`,
+        e.name,
+      );
+    }
+    if (begin > covered) {
+      fail(
+        `data_offsets starting at ${covered}, ${prev === undefined ? "the start of the data section" : `where tensor ${prev.name} ends`} (tensors must tile the data section)`,
+        `data_offsets starting at ${begin} (a gap of ${begin - covered} bytes)`,
+        e.name,
+      );
+    }
+    covered = e.end - dataStart;
+    prev = e;
+  }
+  if (covered !== dataSize) {
+    fail(
+      `a data section of exactly ${covered} bytes (what the tensors' data_offsets cover), i.e. a file of ${dataStart + covered} bytes`,
+      `${dataSize} bytes after the header (${dataSize - covered} bytes past the last tensor; header length ${headerLength}: is it right?)`,
+    );
+  }
 };
 
 export const parseSafetensorsHeader = (src: ByteSource): SafetensorsHeader => {
@@ -141,19 +190,7 @@ export const parseSafetensorsHeader = (src: ByteSource): SafetensorsHeader => {
     });
   }
 
-  // No two tensors may share bytes.
-  const sorted = [...entries.values()].filter((e) => e.end > e.begin).sort((a, b) => a.begin - b.begin);
-  for (let i = 1; i < sorted.length; i++) {
-    const prev = sorted[i - 1]!;
-    const cur = sorted[i]!;
-    if (cur.begin < prev.end) {
-      fail(
-        `data not overlapping tensor ${prev.name} (which ends at ${prev.end - dataStart})`,
-        `data_offsets starting at ${cur.begin - dataStart}`,
-        cur.name,
-      );
-    }
-  }
+  checkCoverage(file, [...entries.values()], dataStart, dataSize, n);
   return { metadata, entries };
 };
 
@@ -175,7 +212,8 @@ export const readSafetensorsTensor = (src: ByteSource, e: SafetensorsEntry): Hos
 
 /**
  * A lazy table over a safetensors file: the header is parsed (and fully validated) now; each
- * tensor is read from disk when asked for.
+ * tensor is read from disk when asked for, and must be finite (a model's weights: NaN or ±Inf is
+ * a WeightFileError naming the tensor and the first bad index).
  */
 export const safetensorsTable = (path: string): TensorTable => {
   const header = withFile(path, parseSafetensorsHeader);
@@ -193,7 +231,11 @@ export const safetensorsTable = (path: string): TensorTable => {
           found: "none",
         });
       }
-      return withFile(path, (src) => readSafetensorsTensor(src, e));
+      return checkFinite(
+        withFile(path, (src) => readSafetensorsTensor(src, e)),
+        path,
+        name,
+      );
     },
   };
 };

@@ -3,6 +3,7 @@ import type { ModelConfig } from "../model/config.ts";
 import { type Weights, weightSpecs } from "../model/weights.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
 import { numel, sameShape, shapeString } from "../tensor/host-tensor.ts";
+import { checkFinite } from "./finite.ts";
 import { type Mapped, type Origin, WeightSink } from "./table.ts";
 
 /**
@@ -44,8 +45,10 @@ const label = (o: Origin | undefined, canonical: string): string =>
   o === undefined || o.tensor === canonical ? canonical : `${o.tensor} (as ${canonical})`;
 
 /**
- * Check weights from anywhere (random init, training, a converter) against their config; throws
- * ConfigError / TensorShapeError naming `label`. Returns the weights in spec order.
+ * Check weights from anywhere (random init, training, a converter, a zoo builder) against their
+ * config; throws ConfigError / TensorShapeError naming `label`, and WeightFileError for a NaN or
+ * ±Inf (naming the tensor and the first bad index; weights read from files are checked as they are
+ * read, in the file's own layout). Returns the weights in spec order.
  */
 export const validateWeights = (
   config: ModelConfig,
@@ -54,7 +57,9 @@ export const validateWeights = (
 ): Weights => {
   const sink = new WeightSink();
   for (const [name, t] of weights) sink.set(name, t, { file: label, tensor: name });
-  return checkWeights({ config, sink, file: label });
+  const checked = checkWeights({ config, sink, file: label });
+  for (const [name, t] of checked) checkFinite(t, label, name);
+  return checked;
 };
 
 /**

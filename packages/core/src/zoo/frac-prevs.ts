@@ -3,7 +3,7 @@ import type { ModelConfig } from "../model/config.ts";
 import { mulberry32 } from "../model/random.ts";
 import type { Weights } from "../model/weights.ts";
 import type { InductionTask } from "./induction.ts";
-import { atMost, positiveInt } from "./options.ts";
+import { atMost, intInRange, MAX_SCALE, MAX_SEED, numberInRange, positiveInt } from "./options.ts";
 import { type Block, craft } from "./rasp/craft.ts";
 
 /**
@@ -44,13 +44,13 @@ export const FRAC_HEADS = {
 } as const;
 
 export interface FracPrevsModelOptions {
-  /** V (default 6): BOS, "x" and V − 2 other tokens; needs V ≥ bins + 1. */
+  /** V, in [max(3, bins + 1), 512] (default 6): BOS, "x" and V − 2 other tokens. */
   readonly vocabSize?: number;
-  /** Longest sequence including BOS (default 17). */
+  /** Longest sequence including BOS, in [2, 256] (default 17). */
   readonly nCtx?: number;
-  /** K (default 4). */
+  /** K, in [1, 64] (default 4). */
   readonly bins?: number;
-  /** c (default 10). */
+  /** c, in [0, 1000] (default 10). */
   readonly logitScale?: number;
   readonly distractors?: boolean;
   readonly seed?: number;
@@ -64,10 +64,11 @@ export const fracBin = (count: number, p: number, bins: number): number =>
 export const fracPrevsModel = (
   opts: FracPrevsModelOptions = {},
 ): { readonly config: ModelConfig; readonly weights: Weights; readonly blocks: Record<string, Block> } => {
-  const K = positiveInt("bins", opts.bins ?? 4, 1);
-  const V = positiveInt("vocabSize", opts.vocabSize ?? 6, Math.max(3, K + 1));
-  const nCtx = positiveInt("nCtx", opts.nCtx ?? 17, 2);
-  const c = opts.logitScale ?? 10;
+  const K = intInRange("bins", opts.bins ?? 4, 1, 64);
+  const V = intInRange("vocabSize", opts.vocabSize ?? 6, Math.max(3, K + 1), 512);
+  const nCtx = intInRange("nCtx", opts.nCtx ?? 17, 2, 256);
+  const c = numberInRange("logitScale", opts.logitScale ?? 10, 0, MAX_SCALE);
+  const seed = intInRange("seed", opts.seed ?? 0, 0, MAX_SEED);
   const k = craft({ name: "zoo-frac-prevs", vocabSize: V, nCtx, nLayers: 2, nHeads: 2, minDHead: 4 });
   const tok = k.categorical("tokens", V);
   const pos = k.categorical("indices", nCtx);
@@ -87,7 +88,7 @@ export const fracPrevsModel = (
   });
   k.unembed(bin, (i) => i, c);
   if (opts.distractors !== false)
-    for (const { layer, head } of FRAC_HEADS.distractors) k.distractor(layer, head, opts.seed ?? 0);
+    for (const { layer, head } of FRAC_HEADS.distractors) k.distractor(layer, head, seed);
   const { config, weights } = k.build();
   return { config, weights, blocks: { tok, pos, isX, frac, bin } };
 };

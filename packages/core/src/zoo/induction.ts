@@ -3,7 +3,7 @@ import type { ModelConfig } from "../model/config.ts";
 import { mulberry32, normals } from "../model/random.ts";
 import type { Weights } from "../model/weights.ts";
 import type { HostTensor } from "../tensor/index.ts";
-import { positiveInt } from "./options.ts";
+import { intInRange, MAX_SCALE, MAX_SEED, numberInRange, positiveInt } from "./options.ts";
 
 /**
  * A compiled induction model: a 2-layer attention-only transformer whose weights are written by
@@ -60,13 +60,13 @@ const JUNK = 8;
 export const INDUCTION_BOS = 0;
 
 export interface InductionModelOptions {
-  /** V, at least 4 (default 32). */
+  /** V, in [4, 512] (default 32). */
   readonly vocabSize?: number;
-  /** Longest sequence, at least 3 (default 32). */
+  /** Longest sequence, in [3, 512] (default 32). */
   readonly nCtx?: number;
-  /** s, the attention score of a match (non-matches score 0); default 20. */
+  /** s, the attention score of a match (non-matches score 0), in [0, 1000]; default 20. */
   readonly attnLogit?: number;
-  /** c, the logit of the copied token (others get 0); default 10. */
+  /** c, the logit of the copied token (others get 0), in [0, 1000]; default 10. */
   readonly logitScale?: number;
   /** Random heads a0.h3 and a1.h0 that write only JUNK (default true); false makes them zero. */
   readonly distractors?: boolean;
@@ -88,11 +88,11 @@ export const inductionSubspaces = (vocabSize: number, nCtx: number) => ({
 export const inductionModel = (
   opts: InductionModelOptions = {},
 ): { readonly config: ModelConfig; readonly weights: Weights } => {
-  const V = positiveInt("vocabSize", opts.vocabSize ?? 32, 4);
-  const nCtx = positiveInt("nCtx", opts.nCtx ?? 32, 3);
-  const s = opts.attnLogit ?? 20;
-  const c = opts.logitScale ?? 10;
-  const seed = opts.seed ?? 0;
+  const V = intInRange("vocabSize", opts.vocabSize ?? 32, 4, 512);
+  const nCtx = intInRange("nCtx", opts.nCtx ?? 32, 3, 512);
+  const s = numberInRange("attnLogit", opts.attnLogit ?? 20, 0, MAX_SCALE);
+  const c = numberInRange("logitScale", opts.logitScale ?? 10, 0, MAX_SCALE);
+  const seed = intInRange("seed", opts.seed ?? 0, 0, MAX_SEED);
   const sub = inductionSubspaces(V, nCtx);
   const d = sub.dModel;
   const dh = Math.max(V, nCtx);

@@ -3,7 +3,7 @@ import type { ModelConfig } from "../model/config.ts";
 import { mulberry32 } from "../model/random.ts";
 import type { Weights } from "../model/weights.ts";
 import type { InductionTask } from "./induction.ts";
-import { atMost, positiveInt } from "./options.ts";
+import { atMost, intInRange, MAX_SCALE, MAX_SEED, numberInRange, positiveInt } from "./options.ts";
 import { type Block, craft } from "./rasp/craft.ts";
 
 /**
@@ -53,13 +53,13 @@ export const REVERSE_HEADS = {
 } as const;
 
 export interface ReverseModelOptions {
-  /** N, the longest x (default 8); n_ctx = 2N + 1. */
+  /** N, the longest x, in [2, 64] (default 8); n_ctx = 2N + 1. */
   readonly maxLen?: number;
-  /** Alphabet size A (default 2N, enough for two disjoint blocks); V = A + 2. */
+  /** Alphabet size A, in [2, 512] (default 2N, enough for two disjoint blocks); V = A + 2. */
   readonly alphabetSize?: number;
-  /** s, the attention score of a match (default 30). */
+  /** s, the attention score of a match, in [0, 1000] (default 30). */
   readonly attnLogit?: number;
-  /** c, the logit of the copied token (default 10). */
+  /** c, the logit of the copied token, in [0, 1000] (default 10). */
   readonly logitScale?: number;
   /** Random heads writing only JUNK (default true). */
   readonly distractors?: boolean;
@@ -70,10 +70,11 @@ export interface ReverseModelOptions {
 export const reverseModel = (
   opts: ReverseModelOptions = {},
 ): { readonly config: ModelConfig; readonly weights: Weights; readonly blocks: Record<string, Block> } => {
-  const N = positiveInt("maxLen", opts.maxLen ?? 8, 2);
-  const A = positiveInt("alphabetSize", opts.alphabetSize ?? 2 * N, 2);
-  const s = opts.attnLogit ?? 30;
-  const c = opts.logitScale ?? 10;
+  const N = intInRange("maxLen", opts.maxLen ?? 8, 2, 64);
+  const A = intInRange("alphabetSize", opts.alphabetSize ?? 2 * N, 2, 512);
+  const s = numberInRange("attnLogit", opts.attnLogit ?? 30, 0, MAX_SCALE);
+  const c = numberInRange("logitScale", opts.logitScale ?? 10, 0, MAX_SCALE);
+  const seed = intInRange("seed", opts.seed ?? 0, 0, MAX_SEED);
   const V = A + 2;
   const nCtx = 2 * N + 1;
   const k = craft({ name: "zoo-reverse", vocabSize: V, nCtx, nLayers: 2, nHeads: 2 });
@@ -114,7 +115,7 @@ export const reverseModel = (
   });
   k.unembed(out, (i) => i + 2, c);
   if (opts.distractors !== false)
-    for (const { layer, head } of REVERSE_HEADS.distractors) k.distractor(layer, head, opts.seed ?? 0);
+    for (const { layer, head } of REVERSE_HEADS.distractors) k.distractor(layer, head, seed);
   const { config, weights } = k.build();
   return { config, weights, blocks: { tok, one, pos, len, opp, out } };
 };

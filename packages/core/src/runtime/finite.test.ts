@@ -1,0 +1,128 @@
+import { Cause, Effect, Exit, Option } from "effect";
+import { describe, expect, it } from "vitest";
+import { runPlan } from "../engine/index.ts";
+import { type ModelConfig, randomWeights, type Weights } from "../model/index.ts";
+import { validateWeights } from "../weights/index.ts";
+import { forward, generate, makeSessionCache, type SessionCache } from "./index.ts";
+
+/**
+ * Finite weights can still overflow float32 (or an intervention can inject a NaN): results are
+ * never silently non-finite. forward, generate and runPlan fail with a RuntimeError naming what
+ * is non-finite (logits of example b at position p, vocabulary id v; the metric of example b)
+ * instead of returning NaN logits (null in JSON, an arbitrary argmax in generate).
+ */
+
+const config: ModelConfig = {
+  name: "overflow",
+  family: "zoo",
+  dModel: 16,
+  nLayers: 1,
+  nHeads: 2,
+  nKvHeads: 2,
+  dHead: 8,
+  dMlp: 24,
+  gatedMlp: true,
+  act: "silu",
+  vocabSize: 19,
+  nCtx: 16,
+  positional: "none",
+  rotary: { dim: 8, base: 10000, style: "half" },
+  norm: "rmsnorm",
+  normEps: 1e-5,
+  parallelResidual: false,
+  attnScale: 1 / Math.sqrt(8),
+};
+
+const finite: Weights = randomWeights(config, 7);
+/** Every weight finite (validateWeights accepts them), but W_U so large the logits overflow. */
+const huge: Weights = (() => {
+  const w = new Map(finite);
+  const u = w.get("unembed.W_U")!;
+  w.set("unembed.W_U", { data: u.data.map((x) => Math.sign(x) * 3e38), shape: u.shape });
+  return validateWeights(config, w, "huge");
+})();
+
+const run = <A, E>(f: (cache: SessionCache) => Effect.Effect<A, E>) =>
+  Effect.runPromiseExit(Effect.scoped(Effect.flatMap(makeSessionCache("overflow"), f)));
+
+const failureOf = <A, E>(exit: Exit.Exit<A, E>) => {
+  expect(Exit.isFailure(exit), "expected the run to fail").toBe(true);
+  if (!Exit.isFailure(exit)) throw new Error("unreachable");
+  const f = Cause.failureOption(exit.cause);
+  expect(Option.isSome(f), String(Cause.squash(exit.cause))).toBe(true);
+  return (f as Option.Some<E>).value as unknown as {
+    _tag: string;
+    model: string;
+    operation: string;
+    message: string;
+  };
+};
+
+const plan = { captures: [], interventions: [], gradients: [], logits: true } as const;
+
+describe("non-finite results are a RuntimeError naming what", () => {
+  it("the same model with finite logits runs (the check does not fire on finite values)", async () => {
+    const exit = await run((c) => forward(c, { config, weights: finite }, [[1, 2, 3]]));
+    expect(Exit.isSuccess(exit)).toBe(true);
+  });
+
+  it("forward: overflowing logits name example, position and vocabulary id", async () => {
+    const e = failureOf(await run((c) => forward(c, { config, weights: huge }, [[1], [1, 2, 3]])));
+    expect(e._tag).toBe("RuntimeError");
+    expect(e.model).toBe("overflow");
+    expect(e.operation).toBe("forward");
+    expect(e.message).toMatch(
+      /non-finite logits: (NaN|\+Inf|-Inf) for example 0 at position 0, vocabulary id \d+/,
+    );
+    expect(e.message).toContain("float32 overflow");
+  });
+
+  it("generate: a RuntimeError, not an arbitrary token", async () => {
+    const e = failureOf(
+      await run((c) => generate(c, { config, weights: huge }, [1, 2], { maxTokens: 3, temperature: 0 })),
+    );
+    expect(e._tag).toBe("RuntimeError");
+    expect(e.message).toContain("non-finite logits");
+  });
+
+  it("runPlan: logits, and the metric when the logits stay in the graph", async () => {
+    const model = { config, weights: huge };
+    const withLogits = failureOf(await run((c) => runPlan(c, model, plan, [[1, 2, 3]])));
+    expect([withLogits._tag, withLogits.operation]).toEqual(["RuntimeError", "running a plan"]);
+    expect(withLogits.message).toContain("non-finite logits");
+    const metricOnly = failureOf(
+      await run((c) =>
+        runPlan(
+          c,
+          model,
+          { ...plan, logits: false, metric: { kind: "logit-diff" } },
+          [
+            [1, 2, 3],
+            [4, 5, 6],
+          ],
+          { metric: { positions: [[2], [2]], answers: [[3], [4]], wrong: [[5], [6]] } },
+        ),
+      ),
+    );
+    expect(metricOnly._tag).toBe("RuntimeError");
+    expect(metricOnly.message).toMatch(/non-finite metric: (NaN|\+Inf|-Inf) for example 0/);
+  });
+
+  it("a NaN patch value (finite weights): the run fails naming the logits", async () => {
+    const model = { config, weights: finite };
+    const value = { data: new Float32Array(1 * 3 * 16).fill(Number.NaN), shape: [1, 3, 16] };
+    const e = failureOf(
+      await run((c) =>
+        runPlan(
+          c,
+          model,
+          { ...plan, interventions: [{ _tag: "replace", target: { site: "blocks.0.resid_post" } }] },
+          [[1, 2, 3]],
+          { interventions: [{ value }] },
+        ),
+      ),
+    );
+    expect(e._tag).toBe("RuntimeError");
+    expect(e.message).toContain("non-finite logits: NaN for example 0 at position 0, vocabulary id 0");
+  });
+});
