@@ -49,11 +49,33 @@ describe.skipIf(!hasShared)("ONNX graph reproduces PyTorch logits to 1e-4", () =
   it("finds the fixtures and TransformerLens models", () => {
     expect(dirs.length).toBeGreaterThanOrEqual(5);
   });
-  for (const dir of dirs) {
+  for (const dir of dirs.filter((d) => !NOT_YET.has(d.split("/").at(-1)!))) {
     it(dir.split("/").slice(-1)[0]!, async () => {
       const e = JSON.parse(readFileSync(`${dir}/expected.json`, "utf8")) as Expected;
       const out = await onnxLogits(dir, e.input_ids);
       expect(maxDiff(out.logits.data, e.logits)).toBeLessThan(1e-4);
+    });
+  }
+});
+
+/**
+ * Fixtures of families patchbay does not load yet (Qwen2's q/k/v biases, Llama 3's rope scaling,
+ * Gemma 2): loading is a typed UnsupportedError naming config.json and the field, never a wrong
+ * forward. When a family lands, its load succeeds, this test fails, and the name moves above.
+ */
+const NOT_YET = new Set(["tiny-qwen2", "tiny-llama3", "tiny-gemma2"]);
+describe.skipIf(!hasShared)("fixtures of families not supported yet are typed errors", () => {
+  for (const name of NOT_YET) {
+    const dir = sharedPath("fixtures", name);
+    it.skipIf(!existsSync(dir))(name, () => {
+      let err: unknown = null;
+      try {
+        loadModelSync(dir);
+      } catch (e) {
+        err = e;
+      }
+      expect((err as { _tag?: string })?._tag).toBe("UnsupportedError");
+      expect((err as { file: string }).file).toBe(`${dir}/config.json`);
     });
   }
 });
