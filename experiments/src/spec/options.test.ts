@@ -61,6 +61,17 @@ describe("experiment files: options a method ignores are refused at load time", 
     ).toContain("spearmanSeed");
   });
 
+  it("a named ground truth where there is none to compare (layer granularity, a model folder)", () => {
+    expect(
+      refused(`${base}method: { _tag: eap }\ngranularity: layer\nevaluation: { truth: zero }\n`),
+    ).toMatch(/evaluation\.truth.*layer/);
+    expect(
+      refused(
+        `model: some/folder\ntask: { file: t.jsonl }\nmethod: { _tag: eap }\nevaluation: { truth: zero }\n`,
+      ),
+    ).toContain("evaluation.truth");
+  });
+
   it("granularity head-qkv is accepted", () => {
     const r = cellsOf(`${base}method: { _tag: eap }\ngranularity: head-qkv\n`);
     if (Either.isLeft(r)) throw new Error(r.left.message);

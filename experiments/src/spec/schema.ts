@@ -4,6 +4,7 @@ import {
   EdgeAblation,
   GRANULARITIES,
   type Granularity,
+  isBuiltinPath,
   MetricKind,
   maxThreads,
   THREADS_PER_CORE,
@@ -214,7 +215,13 @@ export const CellFields = Schema.Struct({ ...cellFields, seed: Int }).pipe(
   // options the cell's method would ignore are refused here, at load time (circuits' own rules)
   Schema.filter((c) => {
     const p = discoveryProblem({ method: c.method, selection: c.selection ?? undefined }, c.ablation);
-    return p === null || { path: p.field.split("."), message: p.expected };
+    if (p !== null) return { path: p.field.split("."), message: p.expected };
+    if (typeof c.evaluation.truth === "string" && (c.granularity === "layer" || !isBuiltinPath(c.model)))
+      return {
+        path: ["evaluation", "truth"],
+        message: `a builtin model at head or head-qkv granularity for a named ground truth (model ${c.model}, granularity ${c.granularity})`,
+      };
+    return true;
   }),
 );
 
