@@ -96,7 +96,7 @@ describe("edge-masked execution", () => {
     await fc.assert(
       fc.asyncProperty(
         arbConfig(),
-        fc.constantFrom("head" as const, "layer" as const),
+        fc.constantFrom("head" as const, "head-qkv" as const, "layer" as const),
         fc.nat(500),
         async (c, gran, seed) => {
           const m = { config: c, weights: randomWeights(c, seed) };
