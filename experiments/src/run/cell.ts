@@ -110,14 +110,17 @@ const circuitIdentity = (input: CircuitInput): Effect.Effect<CellIdentity, Patch
     }),
   );
 
-/** The ground-truth variant a cell compares against, or null (not a builtin, layer granularity, no match). */
+/**
+ * The ground-truth variant a cell compares against, or null (not a builtin, layer granularity, no
+ * match); head-qkv names are the head names for the builtins (none has grouped-query attention).
+ */
 const truthEdges = (
   spec: CircuitCellSpec,
   model: string,
 ): Effect.Effect<readonly string[] | null, PatchbayError> =>
   Effect.gen(function* () {
     const want = spec.evaluation.truth;
-    if (want === false || !isBuiltinPath(spec.model) || spec.granularity !== "head") return null;
+    if (want === false || !isBuiltinPath(spec.model) || spec.granularity === "layer") return null;
     const circuit = yield* typedSync(() => builtinCircuit(model));
     const variants = circuit.variants ?? {};
     if (typeof want === "string") {

@@ -24,7 +24,8 @@ writeFileSync(
     "outputs: { results: store }",
     "sweep:",
     "  grid: { task.seed: [0, 1] }",
-    "  zip: { method: [{ _tag: eap }, { _tag: acdc, tau: 0.5 }], selection.n: [4, 5] }",
+    // ACDC decides its own circuit: a selection with it is refused, null drops it
+    "  zip: { method: [{ _tag: eap }, { _tag: acdc, tau: 0.5 }], selection: [{ _tag: top-n, n: 4 }, null] }",
     "",
   ].join("\n"),
 );
@@ -51,7 +52,8 @@ describe("runExperiment: content-addressed store, manifest, tables", () => {
     const acdc = s.cells[1]!.result as CellResult;
     expect(acdc.method).toContain("acdc");
     expect(acdc.truth).toMatchObject({ precision: 1, recall: 1 });
-    expect(acdc.spearmanVsExact).toBeNull();
+    expect(acdc.spearmanVsExact).not.toBeNull(); // ACDC's Δs ranked against exact patching too
+    expect(acdc.edges.every((e) => e.score !== null)).toBe(true); // every edge has a score
     const cellFile = readFileSync(cellPath(results, ids[1]!), "utf8");
     expect(cellFile).not.toMatch(/20\d\d-\d\d-\d\dT/); // no timestamps in cell files
 

@@ -1,5 +1,14 @@
-import { type Discovery, Method, Selection } from "@patchbay/circuits";
-import { checkThreads, EdgeAblation, MetricKind, maxThreads, THREADS_PER_CORE } from "@patchbay/core";
+import { type Discovery, discoveryProblem, Method, Selection } from "@patchbay/circuits";
+import {
+  checkThreads,
+  EdgeAblation,
+  GRANULARITIES,
+  type Granularity,
+  isBuiltinPath,
+  MetricKind,
+  maxThreads,
+  THREADS_PER_CORE,
+} from "@patchbay/core";
 import { Data, Schema } from "effect";
 import { type CausalCellSpec, CausalMethod, CausalTaskSpec } from "./causal.ts";
 import { ReadoutData, type ReadoutCellSpec, ReadoutMethod } from "./readout.ts";
@@ -47,14 +56,24 @@ export const Evaluation = Schema.Struct({
   spearmanSample: Schema.optionalWith(NonNegativeInt, { default: () => 64 }).annotations({
     description: "attribution methods: Spearman vs exact patching on this many sampled edges (0: skip)",
   }),
-  spearmanSeed: Schema.optional(Int).annotations({ description: "default: the cell's seed" }),
+  spearmanSeed: Schema.optional(Int).annotations({
+    description: "default: the cell's seed; refused with spearmanSample 0 (nothing to draw)",
+  }),
   truth: Schema.optionalWith(Schema.Union(Schema.Boolean, Schema.String), {
     default: () => true,
   }).annotations({
     description:
       "compare to the builtin's ground-truth circuit: true (the variant matching ablation and task), false, or a variant name (resample/first, zero, …)",
   }),
-}).annotations({ identifier: "Evaluation" });
+})
+  .pipe(
+    Schema.filter((e) =>
+      e.spearmanSample === 0 && e.spearmanSeed !== undefined
+        ? { path: ["spearmanSeed"], message: "no spearmanSeed when spearmanSample is 0 (no sample is drawn)" }
+        : true,
+    ),
+  )
+  .annotations({ identifier: "Evaluation" });
 
 export const Runtime = Schema.Struct({
   threads: Schema.optionalWith(
@@ -99,10 +118,15 @@ const cellFields = {
   method: Method,
   ablation: Schema.optionalWith(EdgeAblation, { default: () => "resample" as const }),
   metric: Schema.optionalWith(MetricKind, { default: () => "logit-diff" as const }),
-  granularity: Schema.optionalWith(Schema.Literal("head", "layer"), { default: () => "head" as const }),
-  selection: Schema.optional(Selection).annotations({
+  granularity: Schema.optionalWith(Schema.Literal(...GRANULARITIES), {
+    default: () => "head" as const,
+  }).annotations({
     description:
-      "how the circuit is chosen from the scores (ACDC chooses its own); default: top 5% by |score|",
+      "head, head-qkv (grouped-query models: a <k>/<v> per query head, as MIB names them) or layer",
+  }),
+  selection: Schema.optional(Schema.NullOr(Selection)).annotations({
+    description:
+      "how the circuit is chosen from the scores; default: top 5% by |score|. ACDC decides its own: none or null with it (null lets a sweep over methods drop it)",
   }),
   evaluation: Schema.optionalWith(Evaluation, { default: () => Schema.decodeSync(Evaluation)({}) }),
   runtime: Schema.optionalWith(Runtime, { default: () => ({ threads: 1 }) }),
@@ -187,7 +211,19 @@ export const isCausalDocument = (raw: Readonly<Record<string, unknown>>): boolea
 export const isReadoutDocument = (raw: Readonly<Record<string, unknown>>): boolean => raw.kind === "readout";
 
 /** One cell as decoded (an experiment with every sweep axis fixed and `seed` for `seeds`). */
-export const CellFields = Schema.Struct({ ...cellFields, seed: Int });
+export const CellFields = Schema.Struct({ ...cellFields, seed: Int }).pipe(
+  // options the cell's method would ignore are refused here, at load time (circuits' own rules)
+  Schema.filter((c) => {
+    const p = discoveryProblem({ method: c.method, selection: c.selection ?? undefined }, c.ablation);
+    if (p !== null) return { path: p.field.split("."), message: p.expected };
+    if (typeof c.evaluation.truth === "string" && (c.granularity === "layer" || !isBuiltinPath(c.model)))
+      return {
+        path: ["evaluation", "truth"],
+        message: `a builtin model at head or head-qkv granularity for a named ground truth (model ${c.model}, granularity ${c.granularity})`,
+      };
+    return true;
+  }),
+);
 
 /**
  * The normalized cell spec: every default filled in, seeds resolved, keys canonical. This (as
@@ -209,7 +245,7 @@ export interface CircuitCellSpec {
   readonly method: Method;
   readonly ablation: EdgeAblation;
   readonly metric: MetricKind;
-  readonly granularity: "head" | "layer";
+  readonly granularity: Granularity;
   readonly selection: Selection | null;
   readonly evaluation: {
     readonly curve: boolean;
@@ -226,7 +262,8 @@ export const discoveryOf = (c: CircuitCellSpec): Discovery => ({
   method: c.method,
   ...(c.selection !== null ? { selection: c.selection } : {}),
   checkSample: c.evaluation.spearmanSample,
-  checkSeed: c.evaluation.spearmanSeed,
+  // the normalized seed defaults to the cell's; it draws nothing without a sample
+  checkSeed: c.evaluation.spearmanSample > 0 ? c.evaluation.spearmanSeed : 0,
 });
 
 /** An experiment file that cannot be read or does not fit the schema: names file and field path. */

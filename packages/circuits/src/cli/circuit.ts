@@ -3,6 +3,7 @@ import { join } from "node:path";
 import {
   builtinCircuit,
   EdgeAblation,
+  GRANULARITIES,
   InputError,
   isBuiltinPath,
   MetricKind,
@@ -12,7 +13,7 @@ import {
 } from "@patchbay/core";
 import { type Flags, intFlag, numberFlag, openOptions, required, UsageError } from "@patchbay/core/cli";
 import { Effect, Schema } from "effect";
-import { toDot, toMibJson, toSvg } from "../export/index.ts";
+import { mibJsonProblem, toDot, toMibJson, toSvg } from "../export/index.ts";
 import {
   compareToTruth,
   type Discovered,
@@ -20,6 +21,7 @@ import {
   discover,
   type Method,
 } from "../methods/discover.ts";
+import { discoveryProblem } from "../methods/options.ts";
 import { prepareEdges } from "../methods/setup.ts";
 
 /**
@@ -49,7 +51,7 @@ export const circuitFlags = {
 } as const;
 
 export const circuitUsage =
-  "circuit --model M [--task FILE.jsonl | (builtin task) --n N --seed S] [--method eap|eap-ig|eap-ig-activations|exact|acdc] [--steps K] [--tau T] [--metric logit-diff] [--ablation resample|zero|mean|mean-positional] [--top N (default: smallest circuit with faithfulness ≥ 0.9)] [--out DIR] [--json]";
+  "circuit --model M [--task FILE.jsonl [--tokenizer T] | (builtin task) --n N] [--seed S] [--method eap|eap-ig|eap-ig-activations|exact|acdc] [--steps K (eap-ig*)] [--tau T --order normal|reverse|random (acdc)] [--metric logit-diff] [--ablation resample|zero|mean|mean-positional] [--granularity head|head-qkv|layer] [--top N (not acdc; default: smallest circuit with faithfulness ≥ 0.9)] [--out DIR] [--json]";
 
 const choice = <A extends string>(f: Flags, name: string, options: readonly A[], fallback: A): A => {
   const v = f[name];
@@ -61,6 +63,19 @@ const choice = <A extends string>(f: Flags, name: string, options: readonly A[],
   return v as A;
 };
 
+/** A flag the chosen method does not read: a usage error naming the flag, the method and what reads it. */
+const notWith = (f: Flags, flags: readonly string[], method: string, readBy: string): void => {
+  const given = flags.find((x) => f[x] !== undefined);
+  if (given !== undefined)
+    throw new UsageError({
+      message: `--${given} does nothing with --method ${method}: only ${readBy} read it`,
+    });
+};
+
+/**
+ * The method from flags; flags the method would not read are usage errors (--steps: EAP-IG only;
+ * --tau, --order: ACDC only). ACDC's seed is --seed when the order is random (else 0).
+ */
 export const methodFromFlags = (f: Flags): Method => {
   const m = choice(
     f,
@@ -68,6 +83,9 @@ export const methodFromFlags = (f: Flags): Method => {
     ["eap", "eap-ig", "eap-ig-inputs", "eap-ig-activations", "exact", "acdc"] as const,
     "eap-ig",
   );
+  if (m !== "acdc") notWith(f, ["tau", "order"], m, "--method acdc");
+  if (!m.startsWith("eap-ig"))
+    notWith(f, ["steps"], m, "--method eap-ig, eap-ig-inputs and eap-ig-activations");
   const steps = intFlag(f, "steps", 5, 1);
   switch (m) {
     case "eap":
@@ -79,15 +97,40 @@ export const methodFromFlags = (f: Flags): Method => {
       return { _tag: "eap-ig-activations", steps };
     case "exact":
       return { _tag: "exact" };
-    case "acdc":
+    case "acdc": {
+      notWith(f, ["top"], m, "the score-based methods (ACDC decides its circuit itself, by --tau)");
+      const order = choice(f, "order", ["normal", "reverse", "random"] as const, "normal");
       return {
         _tag: "acdc",
         tau: numberFlag(f, "tau", 0.1, 0),
-        order: choice(f, "order", ["normal", "reverse", "random"] as const, "normal"),
-        seed: intFlag(f, "seed", 0),
+        order,
+        seed: order === "random" ? intFlag(f, "seed", 0) : 0,
         absolute: false,
       };
+    }
   }
+};
+
+/**
+ * The whole discovery from flags. --seed seeds everything random in a run: the builtin task, the
+ * sample of edges checked against exact patching, and ACDC's random parent order.
+ */
+export const discoveryFromFlags = (f: Flags): Discovery => {
+  const method = methodFromFlags(f);
+  return {
+    method,
+    // --top N, else the smallest top-n circuit (pruned) with faithfulness ≥ 0.9; ACDC: its own
+    ...(method._tag === "acdc"
+      ? {}
+      : {
+          selection:
+            f.top !== undefined
+              ? { _tag: "top-n" as const, n: intFlag(f, "top", 1, 1), absolute: true }
+              : { _tag: "faithful" as const, target: 0.9, absolute: true },
+        }),
+    checkSample: 64,
+    checkSeed: intFlag(f, "seed", 0),
+  };
 };
 
 const fmt = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
@@ -115,6 +158,14 @@ export const circuitCommand = (f: Flags) =>
   Effect.scoped(
     Effect.gen(function* () {
       const modelPath = required(f, "model");
+      if (typeof f.task === "string" && f.n !== undefined)
+        throw new UsageError({
+          message: "--n sets the size of a builtin's generated task; --task FILE has its own",
+        });
+      if (typeof f.task !== "string" && f.tokenizer !== undefined)
+        throw new UsageError({ message: "--tokenizer reads the texts of a --task file; there is none" });
+      const spec = discoveryFromFlags(f);
+      const granularity = choice(f, "granularity", GRANULARITIES, "head");
       const model = yield* openModel(modelPath, openOptions(f));
       const n = intFlag(f, "n", 32, 1);
       const seed = intFlag(f, "seed", 0);
@@ -143,7 +194,9 @@ export const circuitCommand = (f: Flags) =>
             new UsageError({ message: `--ablation: expected one of ${EdgeAblation.literals.join(", ")}` }),
         ),
       );
-      const granularity = choice(f, "granularity", ["head", "layer"] as const, "head");
+      // refused combinations (e.g. eap-ig over inputs with zero ablation) before any run
+      const refused = discoveryProblem(spec, ablation);
+      if (refused !== null) return yield* refused;
       const setup = yield* prepareEdges(
         model.sessions,
         model,
@@ -155,34 +208,36 @@ export const circuitCommand = (f: Flags) =>
         },
         granularity,
       );
-      const spec: Discovery = {
-        method: methodFromFlags(f),
-        // --top N, else the smallest top-n circuit (pruned) with faithfulness ≥ 0.9
-        selection:
-          f.top !== undefined
-            ? { _tag: "top-n" as const, n: intFlag(f, "top", 1, 1), absolute: true }
-            : { _tag: "faithful" as const, target: 0.9, absolute: true },
-        checkSample: 64,
-        checkSeed: seed,
-      };
       const r = yield* discover(setup, spec);
       const names = setup.layout.edges.map((e) => e.name);
+      // the builtin's ground truth for this ablation (resample: the default task's; zero: its own)
+      const builtin = isBuiltinPath(modelPath) && granularity !== "layer" ? builtinCircuit(modelPath) : null;
       const truthEdges =
-        isBuiltinPath(modelPath) && granularity === "head" && ablation === "resample"
-          ? builtinCircuit(modelPath).edges
-          : null;
+        builtin === null
+          ? null
+          : ablation === "resample"
+            ? (builtin.edges ?? builtin.variants.resample ?? null)
+            : ablation === "zero"
+              ? (builtin.variants.zero ?? null)
+              : null;
       const truth =
         truthEdges !== null ? compareToTruth(setup.layout, r.inGraph, r.scores, truthEdges) : null;
+      // MIB JSON needs head nodes with a <k>/<v> per query head (not layer, not shared GQA kv)
+      const noMib = mibJsonProblem(setup.layout);
+      const written: string[] = [];
       if (typeof f.out === "string") {
         mkdirSync(f.out, { recursive: true });
         const circuit = { layout: setup.layout, inGraph: r.inGraph, scores: r.scores };
-        if (granularity === "head")
+        if (noMib === null) {
           writeFileSync(
             join(f.out, "circuit.json"),
             JSON.stringify(toMibJson(setup.layout, circuit, model.config), null, 1),
           );
+          written.push(join(f.out, "circuit.json"));
+        }
         writeFileSync(join(f.out, "circuit.dot"), toDot(circuit));
         writeFileSync(join(f.out, "circuit.svg"), toSvg(circuit));
+        written.push(join(f.out, "circuit.dot"), join(f.out, "circuit.svg"));
       }
       if (f.json === true) {
         console.log(
@@ -198,6 +253,9 @@ export const circuitCommand = (f: Flags) =>
               perExample: r.evaluation.perExample,
               spearmanVsExact: r.check?.spearman ?? null,
               truth,
+              ...(typeof f.out === "string"
+                ? { written, circuitJson: noMib === null ? "written" : noMib.message }
+                : {}),
             },
             null,
             1,
@@ -216,6 +274,9 @@ export const circuitCommand = (f: Flags) =>
         if (truth.missing.length > 0) console.log(`  missing: ${truth.missing.join(", ")}`);
         if (truth.extra.length > 0) console.log(`  extra:   ${truth.extra.join(", ")}`);
       }
-      if (typeof f.out === "string") console.log(`wrote ${join(f.out, "circuit.{json,dot,svg}")}`);
+      if (typeof f.out === "string") {
+        console.log(`wrote ${written.join(", ")}`);
+        if (noMib !== null) console.log(`circuit.json not written: ${noMib.message}`);
+      }
     }),
   );

@@ -1,1 +1,8 @@
-export { circuitCommand, circuitFlags, circuitUsage, methodFromFlags, printDiscovery } from "./circuit.ts";
+export {
+  circuitCommand,
+  circuitFlags,
+  circuitUsage,
+  discoveryFromFlags,
+  methodFromFlags,
+  printDiscovery,
+} from "./circuit.ts";

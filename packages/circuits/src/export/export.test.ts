@@ -5,7 +5,7 @@ import { type Circuit, edgeCount } from "../graph/circuit.ts";
 import { configArb, maskArb, scoresArb, shape } from "../graph/testing.ts";
 import { topology, touchedComponents } from "../graph/topology.ts";
 import { toDot } from "./dot.ts";
-import { fromMibJson, type MibGraphJson, toMibJson } from "./mib-json.ts";
+import { fromMibJson, mibJsonProblem, toMibJson } from "./mib-json.ts";
 import { toSvg } from "./svg.ts";
 
 /**
@@ -78,32 +78,43 @@ describe("MIB JSON", () => {
     expect(j.edges["input->logits"]).toEqual({ score: 0, in_graph: false });
   });
 
-  it("GQA: kv edges are written per query head and read back exactly", () => {
+  it("GQA: head-qkv writes every edge once under MIB's names; the shared head layout is refused", () => {
     const cfg = shape({ nLayers: 2, nHeads: 4, nKvHeads: 2 });
-    const layout = edgeLayout(cfg);
-    const c = randomCircuit(layout, 11);
+    const layout = edgeLayout(cfg, "head-qkv");
+    const c = randomCircuit(layout, 11); //                           distinct random scores
     const j = toMibJson(layout, c, cfg);
     expect(Object.keys(j.edges).sort()).toEqual(eapIgEdgeNames(2, 4, false).sort());
-    const kv = layout.edges.find((e) => e.name === "a0.h3->a1.kv1<k>")!;
-    for (const h of ["a1.h2", "a1.h3"])
-      expect(j.edges[`a0.h3->${h}<k>`]).toEqual({
-        score: c.scores![kv.index],
-        in_graph: c.inGraph[kv.index] === 1,
-      });
-    // a foreign file where only one head of the group keeps the edge, with different scores
-    const edited = structuredClone(j) as {
-      edges: Record<string, { score: number | null; in_graph: boolean }>;
-    };
-    edited.edges["a0.h3->a1.h2<k>"] = { score: 1, in_graph: false };
-    edited.edges["a0.h3->a1.h3<k>"] = { score: 3, in_graph: true };
-    const back = fromMibJson(layout, edited as unknown as MibGraphJson);
-    expect(back.inGraph[kv.index]).toBe(1);
-    expect(back.scores[kv.index]).toBe(2);
+    expect(Object.keys(j.edges).length).toBe(layout.edges.length);
+    // no score appears twice: the file's scores are the layout's, one each
+    const written = Object.values(j.edges).map((e) => e.score);
+    expect(new Set(written).size).toBe(written.length);
+    expect(written.sort()).toEqual([...c.scores!].sort());
+    expect(j.edges["a0.h3->a1.h2<k>"]!.score).toBe(
+      c.scores![layout.edges.find((e) => e.name === "a0.h3->a1.h2<k>")!.index],
+    );
+    const back = fromMibJson(layout, JSON.stringify(j));
+    expect(back.inGraph).toEqual(c.inGraph);
+    expect(back.scores).toEqual(Float64Array.from(c.scores!));
+    // the head layout shares a1.kv1<k> between a1.h2 and a1.h3: no MIB form, both directions
+    const shared = edgeLayout(cfg, "head");
+    const sc = randomCircuit(shared, 11);
+    for (const f of [() => toMibJson(shared, sc, cfg), () => fromMibJson(shared, j)]) {
+      let err: unknown;
+      try {
+        f();
+      } catch (e) {
+        err = e;
+      }
+      expect((err as { _tag?: string })._tag).toBe("InputError");
+      expect(String((err as Error).message)).toMatch(/granularity.*head-qkv.*kv0<k>.*duplicating/s);
+    }
+    expect(mibJsonProblem(shared)?._tag).toBe("InputError");
+    expect(mibJsonProblem(layout)).toBeNull();
   });
 
   it("property: round trip through JSON text restores inGraph and scores", () => {
     const arb = configArb.chain((cfg) => {
-      const layout = edgeLayout(cfg);
+      const layout = edgeLayout(cfg, "head-qkv");
       return fc.tuple(
         fc.constant(cfg),
         fc.constant(layout),

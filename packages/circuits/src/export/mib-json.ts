@@ -1,4 +1,4 @@
-import type { EdgeLayout, ModelConfig } from "@patchbay/core";
+import { type EdgeLayout, InputError, type ModelConfig } from "@patchbay/core";
 import { type Circuit, checkInGraph, checkScores } from "../graph/circuit.ts";
 import { topology } from "../graph/topology.ts";
 
@@ -11,12 +11,13 @@ import { topology } from "../graph/topology.ts";
  * Node names input, a{l}.h{h}, m{l}, logits; node in_graph follows EAP-IG's prune: a node is in
  * when it has an in-graph out-edge and (input excepted) an in-graph in-edge; logits always.
  *
- * Grouped-query attention: EAP-IG has one <k>/<v> input per query head, so an edge
- * u→a{l}.kv{j}<k> is written once per query head of its group (same score and in_graph); reading
- * back, a kv edge is in when any of its heads' copies is, with their common score (their mean if
- * they differ). Head granularity only. A NaN score is written as null (JSON has no NaN, and
- * EAP-IG's loader wants a float: fill NaN first if the file is for EAP-IG); edges missing from
- * a file read as score 0, not in graph (EAP-IG's defaults).
+ * Every layout edge is one entry, under its own name, so no score is written twice. Grouped-query
+ * attention: EAP-IG and MIB name one <k>/<v> input per query head, which is the `head-qkv`
+ * layout; a `head` layout's shared a{l}.kv{j}<k|v> destinations have no MIB name (writing one
+ * score onto every query head of the group would count it G times), so both directions refuse it
+ * with an InputError that says to use head-qkv. Layer layouts have no MIB form either. A NaN score
+ * is written as null (JSON has no NaN; EAP-IG's loader wants a float); edges missing from a file
+ * read as score 0, not in graph (EAP-IG's defaults).
  */
 export interface MibGraphJson {
   readonly cfg: {
@@ -35,26 +36,34 @@ interface Shape {
   readonly parallel: boolean | null;
 }
 
+/** Why a layout has no MIB JSON form (layer granularity, shared GQA key/value), or null. */
+export const mibJsonProblem = (layout: EdgeLayout): InputError | null => {
+  if (layout.granularity === "layer")
+    return new InputError({
+      field: "granularity",
+      expected: "head or head-qkv (MIB JSON needs a head-granularity layout: EAP-IG has no layer nodes)",
+      found: '"layer"',
+    });
+  const shared = layout.destinations.find((d) => d.kind === "k" && d.node.includes(".kv"));
+  if (shared !== undefined)
+    return new InputError({
+      field: "granularity",
+      expected:
+        "head-qkv for a grouped-query model (MIB and EAP-IG name a <k>/<v> input per query head; " +
+        `the head layout's shared ${shared.name} would be written once per query head, duplicating its score)`,
+      found: '"head"',
+    });
+  return null;
+};
+
 /** Heads per layer and parallel residual, read off the layout. */
 const layoutShape = (layout: EdgeLayout): Shape => {
-  if (layout.granularity !== "head")
-    throw new Error(
-      `MIB JSON needs a head-granularity layout (EAP-IG has no layer nodes), got "${layout.granularity}"`,
-    );
+  const problem = mibJsonProblem(layout);
+  if (problem !== null) throw problem;
   const nHeads = layout.sources.filter((s) => s.kind === "head" && s.layer === 0).length;
   // m0 reads only the input when attention and MLP are parallel
   const m0 = layout.destinations.find((d) => d.kind === "mlp" && d.layer === 0);
   return { nHeads, parallel: m0 === undefined ? null : m0.nSources === 1 };
-};
-
-/** MIB names of a destination: one per query head for GQA kv destinations, else its own name. */
-const mibDestNames = (layout: EdgeLayout): string[][] => {
-  const t = topology(layout);
-  return layout.destinations.map((d) => {
-    const c = t.destComponent[d.index]!;
-    if (t.components[c]!.kind !== "kv") return [d.name];
-    return t.passesTo[c]!.map((h) => `${t.components[h]!.name}<${d.kind}>`);
-  });
 };
 
 export const toMibJson = (layout: EdgeLayout, circuit: Circuit, cfg: ModelConfig): MibGraphJson => {
@@ -90,13 +99,10 @@ export const toMibJson = (layout: EdgeLayout, circuit: Circuit, cfg: ModelConfig
     nodes[s.name] = { in_graph: hasOut[s.index] === 1 && (s.kind === "input" || hasIn[s.index] === 1) };
   nodes.logits = { in_graph: true };
 
-  const names = mibDestNames(layout);
   const edges: Record<string, { score: number | null; in_graph: boolean }> = {};
   for (const e of layout.edges) {
     const s = scores ? scores[e.index]! : 0;
-    const entry = { score: Number.isNaN(s) ? null : s, in_graph: inGraph[e.index] === 1 };
-    const src = layout.sources[e.source]!.name;
-    for (const d of names[e.destination]!) edges[`${src}->${d}`] = entry;
+    edges[e.name] = { score: Number.isNaN(s) ? null : s, in_graph: inGraph[e.index] === 1 };
   }
   return {
     cfg: {
@@ -137,19 +143,10 @@ export const fromMibJson = (
       `fromMibJson: file has parallel_attn_mlp ${cfg.parallel_attn_mlp}, the layout ${shape.parallel}`,
     );
 
-  // MIB edge name → (layout edge index)
-  const names = mibDestNames(layout);
-  const index = new Map<string, number>();
-  for (const e of layout.edges) {
-    const src = layout.sources[e.source]!.name;
-    for (const n of names[e.destination]!) index.set(`${src}->${n}`, e.index);
-  }
+  const index = new Map(layout.edges.map((e) => [e.name, e.index]));
   const n = layout.edges.length;
   const inGraph = new Uint8Array(n);
-  const sum = new Float64Array(n);
-  const first = new Float64Array(n);
-  const count = new Uint32Array(n);
-  const differ = new Uint8Array(n);
+  const scores = new Float64Array(n); //                       edges missing from the file: 0
   const unknown: string[] = [];
   for (const [name, info] of Object.entries(d.edges)) {
     const e = index.get(name);
@@ -162,19 +159,13 @@ export const fromMibJson = (
     const raw = info.score;
     if (raw !== null && raw !== undefined && typeof raw !== "number")
       throw new Error(`fromMibJson: edge ${name} has a non-numeric score`);
-    const s = typeof raw === "number" ? raw : Number.NaN;
     if (info.in_graph) inGraph[e] = 1;
-    if (count[e] === 0) first[e] = s;
-    else if (!Object.is(first[e], s)) differ[e] = 1;
-    sum[e]! += s;
-    count[e]!++;
+    scores[e] = typeof raw === "number" ? raw : Number.NaN;
   }
   if (unknown.length > 0)
     throw new Error(
       `fromMibJson: ${unknown.length} edge(s) not in the layout, e.g. ${unknown.slice(0, 3).join(", ")}` +
         (layout.destinations.some((x) => x.kind === "mlp") ? "" : " (the layout has no MLPs)"),
     );
-  const scores = new Float64Array(n);
-  for (let e = 0; e < n; e++) scores[e] = count[e] === 0 ? 0 : differ[e] ? sum[e]! / count[e]! : first[e]!;
   return { layout, inGraph, scores };
 };

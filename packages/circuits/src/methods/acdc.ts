@@ -19,7 +19,10 @@ import { higherIsBetter, type EdgeSetup } from "./setup.ts";
  * to and including the first keep); every decision is taken against the H the serial algorithm
  * would have seen, and the rest are retested.
  * Receivers cut off from the logits are skipped, as in ACDC; the edges still leading into them are
- * pruned at the end (select/prune: edges off every input → logits path).
+ * pruned at the end (select/prune: edges off every input → logits path). Every edge still gets
+ * a score: for an edge into a skipped receiver, Δ = m(H ∖ {w→v}) − m(H) is 0 without a run, since
+ * nothing v writes reaches the logits in H (then and in every later, smaller H), which is why ACDC
+ * skips it; `tested` tells measured Δs from these.
  * `forwardPasses` counts every mask evaluated (what a serial implementation runs, plus the
  * speculative misses); `serialTests` the edge tests the serial algorithm makes.
  */
@@ -41,8 +44,13 @@ export interface AcdcResult {
   readonly inGraph: Uint8Array;
   /** [E] what the sweep left before pruning (edges into receivers it skipped stay in) */
   readonly unpruned: Uint8Array;
-  /** [E] Δ measured when the edge was tested (NaN: never tested, e.g. its receiver was cut off) */
+  /**
+   * [E] Δ when the edge was tested; 0 for edges into receivers already cut off from the logits
+   * when ACDC reached them (their Δ against that H, and against the final one, is 0 exactly)
+   */
   readonly deltas: Float64Array;
+  /** [E] 1 where Δ was measured by a run, 0 where the receiver was cut off (Δ = 0) */
+  readonly tested: Uint8Array;
   readonly runs: number;
   readonly forwardPasses: number;
   readonly serialTests: number;
@@ -172,6 +180,10 @@ export const acdc = (
       }
     }
     const final = baseline ?? full;
+    const tested = Uint8Array.from(deltas, (x) => (Number.isNaN(x) ? 0 : 1));
+    deltas.forEach((x, e) => {
+      if (Number.isNaN(x)) deltas[e] = 0; // receiver cut off from the logits: Δ = 0 (see above)
+    });
     return {
       method: "acdc",
       tau: opts.tau,
@@ -179,6 +191,7 @@ export const acdc = (
       inGraph: prune(layout, inGraph),
       unpruned: inGraph,
       deltas,
+      tested,
       runs,
       forwardPasses,
       serialTests,

@@ -11,6 +11,7 @@ import {
 } from "@patchbay/core";
 import { Effect } from "effect";
 import { rowsPerRun, runRows, tileRows } from "./masks.ts";
+import { igInputsAblationProblem } from "./options.ts";
 import { type EdgeSetup, higherIsBetter } from "./setup.ts";
 
 /**
@@ -104,7 +105,9 @@ export interface IgOptions {
  * EAP-IG over the input embeddings (Hanna et al. 2024):
  *   s(u→v) = (z′_u − z_u)ᵀ (1/K) Σ_{k=0}^{K−1} ∂metric(e′ + (k/K)(e − e′)) / ∂in_v
  * with z, z′ the clean and corrupted source outputs. Only token embeddings are interpolated
- * (positions are equal), so clean and corrupted examples must have the same length.
+ * (positions are equal), so clean and corrupted examples must have the same length. Resample
+ * ablation only: the path from e′ to e never passes through zero or mean source outputs, so other
+ * ablations are refused (an InputError naming eap-ig-activations, which takes them all).
  * Implementation: rows (k, b) run with embed replaced by e_k, and the mask gradient there is
  * (z_u(e_k) − z̃′_u)ᵀ ∂metric/∂in_v; binding z̃′ = z(e_k) − (z(x) − z(x′)) makes the factor the
  * clean − corrupted difference the formula asks for. One capture run gives z(e_k).
@@ -116,6 +119,8 @@ export const eapIgInputs = (
   Effect.gen(function* () {
     const K = opts.steps ?? 5;
     const { task, layout, cache, model } = setup;
+    const refused = igInputsAblationProblem(task.ablation);
+    if (refused !== null) return yield* refused;
     const corrupted = task.corrupted;
     if (corrupted === undefined)
       return yield* new InputError({
@@ -220,7 +225,11 @@ export const eapIgInputs = (
  * which is the mask α on every edge into that stage; elsewhere the mask stays 1, so the sources
  * upstream hold their clean values and the mask gradient is Δ_uᵀ ∂metric/∂in_v(α):
  *   s(u→v) = −(1/K) Σ_{k=0}^{K−1} ∂metric/∂m_uv |_{m_stage(v) = k/K}
- * Rows (stage, k, example) share one compiled graph; it works with every ablation.
+ * Rows (stage, k, example) share one compiled graph. The integration baseline is the ablated
+ * z′ of the setup, so every ablation is its own baseline: resample (z(x′)), zero (z′ = 0: the
+ * stage's inputs move from "no upstream writer" to clean), mean and mean-positional (the dataset
+ * means). With a metric linear in the masks these scores are exact patching's, for each ablation
+ * (a test checks resample and zero on the edges into the logits of a norm-free model).
  */
 export const eapIgActivations = (
   setup: EdgeSetup,

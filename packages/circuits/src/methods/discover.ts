@@ -11,6 +11,7 @@ import {
   evaluateCircuits,
 } from "./evaluation.ts";
 import { exactScores } from "./exact.ts";
+import { acdcSeedProblem, discoveryProblem } from "./options.ts";
 import type { EdgeSetup } from "./setup.ts";
 
 /**
@@ -52,32 +53,50 @@ export const Method = Schema.Union(
     order: Schema.optionalWith(Schema.Literal("normal", "reverse", "random"), {
       default: () => "normal" as const,
     }),
+    /** shuffles the parents with order random; any other value with another order is refused */
     seed: Schema.optionalWith(Schema.Int, { default: () => 0 }),
     absolute: Schema.optionalWith(Schema.Boolean, { default: () => false }),
-  }),
+  }).pipe(
+    Schema.filter((m) => {
+      const p = acdcSeedProblem(m);
+      return p === null || { path: ["seed"], message: p.expected };
+    }),
+  ),
 );
 export type Method = typeof Method.Type;
 
 export const Discovery = Schema.Struct({
   method: Method,
-  /** How the circuit is chosen from scores (ACDC chooses its own). Default: top 5% by |score|. */
+  /**
+   * How the circuit is chosen from scores. Default: top 5% by |score|. ACDC decides its circuit
+   * itself, so a selection with it is refused.
+   */
   selection: Schema.optional(Selection),
-  /** Attribution methods: Spearman against exact patching on this many sampled edges (0: skip). */
+  /**
+   * Every method: Spearman of its scores against exact patching on this many sampled edges, and
+   * the per-example spread of its top-5% circuit (0: skip). Exact patching checks against its own
+   * scores (ρ = 1 by construction, no extra runs); ACDC's are the Δ it measured against its shrinking
+   * graph, so ρ says how far they are from single-edge effects on the full model.
+   */
   checkSample: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 64 }),
+  /** Seed of that sample; a non-zero seed with checkSample 0 is refused. */
   checkSeed: Schema.optionalWith(Schema.Int, { default: () => 0 }),
 });
 export type Discovery = typeof Discovery.Type;
 
 export interface Discovered {
   readonly method: string;
-  /** [E] per-edge scores in loss units (positive: ablating hurts); ACDC: the Δ it measured */
+  /**
+   * [E] per-edge scores in loss units (positive: ablating hurts), finite for every edge; ACDC: the
+   * Δ it measured (0 for edges into receivers already cut off from the logits, see acdc.ts)
+   */
   readonly scores: Float64Array;
   /** [E] the selected circuit, pruned */
   readonly inGraph: Uint8Array;
   readonly evaluation: CircuitEvaluation;
   readonly full: number;
   readonly empty: number;
-  /** attribution methods: rank agreement with exact patching on a sample */
+  /** rank agreement with exact patching on a sample (null when checkSample is 0) */
   readonly check: AttributionCheck | null;
   readonly runs: number;
   readonly seconds: number;
@@ -125,6 +144,8 @@ export const discover = (
   Effect.gen(function* () {
     const t0 = performance.now();
     const m = spec.method;
+    const problem = discoveryProblem(spec, setup.task.ablation);
+    if (problem !== null) return yield* problem;
     let scored: EdgeScores | null = null;
     let inGraph: Uint8Array;
     let runs = 0;
@@ -155,8 +176,12 @@ export const discover = (
       runs = scored.runs;
     }
     const check =
-      m._tag !== "acdc" && m._tag !== "exact" && spec.checkSample > 0
-        ? yield* checkAttribution(setup, scored, { sample: spec.checkSample, seed: spec.checkSeed })
+      spec.checkSample > 0
+        ? yield* checkAttribution(setup, scored, {
+            sample: spec.checkSample,
+            seed: spec.checkSeed,
+            ...(m._tag === "exact" ? { exact: scored.scores } : {}),
+          })
         : null;
     const ev = yield* evaluateCircuits(setup, [inGraph]);
     return {

@@ -120,8 +120,8 @@ export const sampleEdges = (E: number, k: number, seed: number): number[] => {
 };
 
 /**
- * What every EAP / EAP-IG run reports beside its scores: Spearman against exact patching on a
- * seeded sample of edges, and the per-example faithfulness spread of its top-n circuit.
+ * What every discovery reports beside its scores: Spearman against exact patching on a seeded
+ * sample of edges, and the per-example faithfulness spread of its top-n circuit.
  */
 export interface AttributionCheck {
   readonly sampled: readonly number[];
@@ -134,15 +134,21 @@ export interface AttributionCheck {
 export const checkAttribution = (
   setup: EdgeSetup,
   result: EdgeScores,
-  opts: { readonly sample?: number; readonly seed?: number; readonly topN?: number } = {},
+  opts: {
+    readonly sample?: number;
+    readonly seed?: number;
+    readonly topN?: number;
+    /** exact patching scores already known (the exact method's own): no runs for them */
+    readonly exact?: ArrayLike<number>;
+  } = {},
 ): Effect.Effect<AttributionCheck, InputError | RuntimeError> =>
   Effect.gen(function* () {
     const E = setup.layout.edges.length;
     const sampled = sampleEdges(E, opts.sample ?? 64, opts.seed ?? 0);
-    const exact = yield* exactScores(setup, sampled);
+    const exact = opts.exact ?? (yield* exactScores(setup, sampled)).scores;
     const rho = spearman(
       sampled.map((i) => result.scores[i]!),
-      sampled.map((i) => exact.scores[i]!),
+      sampled.map((i) => exact[i]!),
     );
     const n = Math.min(E, opts.topN ?? Math.max(1, Math.round(0.05 * E)));
     const circuit = prune(

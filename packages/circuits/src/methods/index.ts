@@ -21,6 +21,12 @@ export {
   pathPatching,
   resolveReceivers,
 } from "./patching.ts";
+export {
+  acdcSeedProblem,
+  type DiscoveryOptions,
+  discoveryProblem,
+  igInputsAblationProblem,
+} from "./options.ts";
 export { type EdgeSetup, type EdgeTask, higherIsBetter, type Model, prepareEdges } from "./setup.ts";
 export {
   compareToTruth,

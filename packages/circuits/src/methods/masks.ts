@@ -2,6 +2,7 @@ import {
   type GradTarget,
   type HostTensor,
   type InputError,
+  kvSlots,
   type MetricBinding,
   type Plan,
   type PlanResult,
@@ -72,7 +73,7 @@ export const tileTensor = (t: HostTensor, rowsOf: readonly number[]): HostTensor
  */
 export const rowsPerRun = (setup: EdgeSetup, maxFloats = DEFAULT_MAX_FLOATS, copies = 32): number => {
   const c = setup.model.config;
-  const perDest = c.nLayers * (c.nHeads + 2 * c.nKvHeads + 1);
+  const perDest = c.nLayers * (c.nHeads + 2 * kvSlots(c, setup.layout.granularity) + 1);
   const perRow = setup.P * c.dModel * (setup.layout.sources.length + copies * perDest);
   return Math.max(1, Math.floor(maxFloats / perRow));
 };

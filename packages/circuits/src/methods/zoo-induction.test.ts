@@ -44,7 +44,7 @@ describe("discovery recovers the compiled induction circuit", () => {
       console.log(`compiled induction: ROC AUC ${method} = ${auc.toFixed(3)}`);
       expect(auc, method).toBeGreaterThanOrEqual(0.95);
     }
-    // ACDC: its kept edges are the ground truth; scores = Δ measured (untested edges last)
+    // ACDC: its kept edges are the ground truth; scores = Δ measured (0 for untested edges)
     const acdcAuc = rocAuc(
       Float64Array.from(r.found.deltas, (d) => (Number.isNaN(d) ? Number.NEGATIVE_INFINITY : d)),
       r.truth,

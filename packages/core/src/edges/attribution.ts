@@ -11,7 +11,7 @@ import { feeds, makeBatch, type SessionCache } from "../runtime/index.ts";
 import { type HostTensor, sameShape, shapeString } from "../tensor/index.ts";
 import { buildTransformerGraph, leafName } from "../transformer/index.ts";
 import { type CompactSources, compactSites } from "./compact.ts";
-import type { EdgeLayout } from "./layout.ts";
+import { type EdgeLayout, kvPerQueryHead, kvSlots } from "./layout.ts";
 
 /**
  * EAP in one forward and one backward of the *fused* model (no per-destination forward path):
@@ -37,6 +37,16 @@ export const EDGE_ATTRIBUTION = "edges.attribution";
 export const ablatedInput = (part: string): string => `edges.ablated.${part}`;
 /** With `embed: true`, the token embeddings [batch, pos, d] are this input (EAP-IG's interpolation). */
 export const EDGE_EMBED = "edges.embed";
+
+/** A key/value weight [H_kv, …] repeated for the query heads of each group: [H, …], head h ← ⌊h/G⌋. */
+const repeatKvHeads = (t: HostTensor, c: ModelConfig): HostTensor => {
+  const per = t.data.length / c.nKvHeads;
+  const G = c.nHeads / c.nKvHeads;
+  const out = new Float32Array(c.nHeads * per);
+  for (let h = 0; h < c.nHeads; h++)
+    out.set(t.data.subarray(Math.floor(h / G) * per, (Math.floor(h / G) + 1) * per), h * per);
+  return { data: out, shape: [c.nHeads, ...t.shape.slice(1)] };
+};
 
 const leafSites = (c: ModelConfig): string[] => {
   const out: string[] = [];
@@ -64,8 +74,11 @@ export const edgeAttributionGraph = (
   // Forward (the fused path: attn.z and mlp_out are sites it has anyway), value names recorded.
   const watched = new Set([...sourceSites, ...residPre]);
   const seen = new Map<string, string>();
+  // head-qkv under GQA: k, v (and their leaf gradients) per query head, W_K, W_V repeated to match
+  const ungrouped = kvPerQueryHead(c, layout.granularity);
   const { builder, final } = buildTransformerGraph(c, w, {
     hooks: {
+      kvPerQueryHead: ungrouped,
       touched: new Set([...leaves, ...(embed ? ["embed"] : [])]),
       at: (site, value, b) => {
         if (embed && site === "embed") return b.input(EDGE_EMBED, "float32", ["batch", "pos", d]);
@@ -122,7 +135,7 @@ export const edgeAttributionGraph = (
   };
   stream(compact.input, ablatedInput("input"), 0);
   for (let l = 0; l < L; l++) {
-    if (layout.granularity === "head") {
+    if (layout.granularity !== "layer") {
       const H = c.nHeads;
       const dz = g.sub(
         at(compact.attn[l]!),
@@ -178,8 +191,9 @@ export const edgeAttributionGraph = (
     const betas: Value[] = [];
     for (const s of ["q", "k", "v"] as const) {
       const X = s.toUpperCase();
-      const h = s === "q" ? c.nHeads : c.nKvHeads;
-      const WX = g.weight(`attr.blocks.${l}.W_${X}`, w.get(`blocks.${l}.attn.W_${X}`)!); //    [h, d, dh]
+      const h = s === "q" ? c.nHeads : kvSlots(c, layout.granularity);
+      const perQuery = (t: HostTensor) => (s !== "q" && ungrouped ? repeatKvHeads(t, c) : t);
+      const WX = g.weight(`attr.blocks.${l}.W_${X}`, perQuery(w.get(`blocks.${l}.attn.W_${X}`)!)); // [h, d, dh]
       let Wp = g.transpose(WX, [0, 2, 1]); //                                         [h, dh, d]
       let gx = grad(`blocks.${l}.attn.${s}`); //                                      [b, p, h, dh]
       if (hasNorm) {
@@ -199,7 +213,10 @@ export const edgeAttributionGraph = (
         }
         const bx = w.get(`blocks.${l}.attn.b_${X}`);
         if (bx !== undefined) {
-          const b = g.weight(`attr.blocks.${l}.b_${X}`, { data: bx.data, shape: [h, c.dHead] });
+          const b = g.weight(
+            `attr.blocks.${l}.b_${X}`,
+            perQuery({ data: bx.data, shape: [bx.data.length / c.dHead, c.dHead] }),
+          );
           X0 = X0 === null ? b : g.add(X0, b);
         }
         const site = g.get(leafName(`blocks.${l}.attn.${s}`));
@@ -305,7 +322,7 @@ export const edgeAttribution = (
           bind(
             ablatedInput(`attn.${l}`),
             t,
-            layout.granularity === "head" ? [c.nHeads, c.dHead] : [c.dModel],
+            layout.granularity === "layer" ? [c.dModel] : [c.nHeads, c.dHead],
           );
         });
         ablated.mlp.forEach((t, l) => {

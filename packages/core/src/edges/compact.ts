@@ -31,7 +31,7 @@ export const compactSites = (
 ): { input: string; attn: string[]; mlp: (string | null)[] } => ({
   input: "blocks.0.resid_pre",
   attn: Array.from({ length: c.nLayers }, (_, l) =>
-    layout.granularity === "head" ? `blocks.${l}.attn.z` : `blocks.${l}.attn_out`,
+    layout.granularity === "layer" ? `blocks.${l}.attn_out` : `blocks.${l}.attn.z`,
   ),
   mlp: Array.from({ length: c.nLayers }, (_, l) => (c.dMlp !== null ? `blocks.${l}.mlp_out` : null)),
 });

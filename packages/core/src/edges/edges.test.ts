@@ -8,12 +8,20 @@ import { referenceForward } from "../reference/index.ts";
 import { makeSessionCache, type SessionCache } from "../runtime/index.ts";
 import { worstMismatch } from "../testing/compare.ts";
 import type { HostTensor } from "../tensor/index.ts";
-import { ablatedSources, edgeLayout, type EdgeLayout, fullMask, maskIndex, sourceOutputs } from "./index.ts";
+import {
+  ablatedSources,
+  edgeLayout,
+  type EdgeLayout,
+  fullMask,
+  type Granularity,
+  maskIndex,
+  sourceOutputs,
+} from "./index.ts";
 
 const withCache = <A, E>(f: (cache: SessionCache) => Effect.Effect<A, E>) =>
   Effect.runPromise(Effect.scoped(Effect.flatMap(makeSessionCache("edges-test"), f)));
 
-const edgePlan = (granularity: "head" | "layer" = "head"): Plan => ({
+const edgePlan = (granularity: Granularity = "head"): Plan => ({
   captures: [],
   interventions: [],
   gradients: [],
@@ -88,7 +96,7 @@ describe("edge-masked execution", () => {
     await fc.assert(
       fc.asyncProperty(
         arbConfig(),
-        fc.constantFrom("head" as const, "layer" as const),
+        fc.constantFrom("head" as const, "head-qkv" as const, "layer" as const),
         fc.nat(500),
         async (c, gran, seed) => {
           const m = { config: c, weights: randomWeights(c, seed) };

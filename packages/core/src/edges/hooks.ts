@@ -1,7 +1,7 @@
 import type { Dim, GraphBuilder, Value } from "../graph/index.ts";
 import type { ModelConfig } from "../model/index.ts";
 import type { SiteHooks } from "../transformer/index.ts";
-import type { EdgeLayout } from "./layout.ts";
+import { type EdgeLayout, kvPerQueryHead, kvSlots } from "./layout.ts";
 
 /**
  * Edge patching by data (docs/methods.md#edge-patching, as AutoCircuit and EAP-IG). Two graph inputs:
@@ -17,6 +17,9 @@ import type { EdgeLayout } from "./layout.ts";
  *   input  = blocks.0.resid_pre (embed + pos_embed)     a{l}.h{h} = blocks.l.attn.result[:, :, h]
  *   a{l}   = blocks.l.attn_out (layer granularity)       m{l} = blocks.l.mlp_out
  *   a{l}.h{h}<q|k|v> = blocks.l.attn.{q,k,v}_input[:, :, h]   (each head normalises its own input)
+ *   a{l}.kv{j}<k|v>  = blocks.l.attn.{k,v}_input[:, :, j]      (GQA at head granularity)
+ *   head-qkv under GQA: k_input / v_input (and k, v, rot_k) have one slot per query head, the
+ *   group's W_K / W_V applied to each head's own input (SiteHooks.kvPerQueryHead)
  *   a{l} (layer granularity) = q/k/v inputs of every head alike
  *   m{l} = blocks.l.mlp_in,   logits = blocks.{L−1}.resid_post (what ln_final reads)
  * attn.result excludes b_O and the constants cancel in z − z′, so resample ablation needs no
@@ -54,7 +57,7 @@ export const edgeSites = (c: ModelConfig, layout: EdgeLayout): string[] => {
   const out = new Set<string>(["blocks.0.resid_pre", `blocks.${c.nLayers - 1}.resid_post`]);
   for (let l = 0; l < c.nLayers; l++) {
     for (const s of ["q_input", "k_input", "v_input"]) out.add(`blocks.${l}.attn.${s}`);
-    out.add(layout.granularity === "head" ? `blocks.${l}.attn.result` : `blocks.${l}.attn_out`);
+    out.add(layout.granularity === "layer" ? `blocks.${l}.attn_out` : `blocks.${l}.attn.result`);
     if (c.dMlp !== null) {
       out.add(`blocks.${l}.mlp_in`);
       out.add(`blocks.${l}.mlp_out`);
@@ -62,6 +65,16 @@ export const edgeSites = (c: ModelConfig, layout: EdgeLayout): string[] => {
   }
   return [...out];
 };
+
+/**
+ * A plan that patches edges at head-qkv granularity under GQA computes key/value per query head,
+ * so its key/value sites have H slots, not the catalogue's kv_head: the names of such sites among
+ * `sites` (canonical), which the plan may then neither capture, change nor differentiate.
+ */
+export const reshapedKvSites = (c: ModelConfig, layout: EdgeLayout, sites: Iterable<string>): string[] =>
+  kvPerQueryHead(c, layout.granularity)
+    ? [...sites].filter((s) => /^blocks\.\d+\.attn\.(k_input|v_input|k|v|rot_k)$/.test(s))
+    : [];
 
 interface Piece {
   readonly start: number; // first source index
@@ -135,7 +148,7 @@ export const edgeHooks = (c: ModelConfig, layout: EdgeLayout): SiteHooks => {
     const sourceStart = (name: string) => layout.sources.find((s) => s.name === name)!.index;
     switch (rest) {
       case "attn.result":
-        if (layout.granularity === "head") record(g, value, sourceStart(`a${l}.h0`));
+        if (layout.granularity !== "layer") record(g, value, sourceStart(`a${l}.h0`));
         break;
       case "attn_out":
         if (layout.granularity === "layer") record(g, g.unsqueeze(value, 2), sourceStart(`a${l}`));
@@ -148,12 +161,13 @@ export const edgeHooks = (c: ModelConfig, layout: EdgeLayout): SiteHooks => {
       case "attn.v_input": {
         // One contribution for all of layer l's attention destinations, sliced per q/k/v.
         const first = firstAttnDest(l);
-        const n = layout.granularity === "head" ? c.nHeads + 2 * c.nKvHeads : 1;
+        const nKv = kvSlots(c, layout.granularity);
+        const n = layout.granularity === "layer" ? 1 : c.nHeads + 2 * nKv;
         if (!attnContrib.has(l)) attnContrib.set(l, contribution(g, first.index, n, first.nSources, value));
         const all = attnContrib.get(l)!;
         if (layout.granularity === "layer") return g.sub(value, all); //   [b, p, 1, d] over every head
-        const off = rest === "attn.q_input" ? 0 : rest === "attn.k_input" ? c.nHeads : c.nHeads + c.nKvHeads;
-        const k = rest === "attn.q_input" ? c.nHeads : c.nKvHeads;
+        const off = rest === "attn.q_input" ? 0 : rest === "attn.k_input" ? c.nHeads : c.nHeads + nKv;
+        const k = rest === "attn.q_input" ? c.nHeads : nKv;
         return g.sub(value, g.slice(all, 2, off, off + k));
       }
       case "mlp_in": {
@@ -169,5 +183,9 @@ export const edgeHooks = (c: ModelConfig, layout: EdgeLayout): SiteHooks => {
     }
     return value;
   };
-  return { touched: new Set(edgeSites(c, layout)), at };
+  return {
+    touched: new Set(edgeSites(c, layout)),
+    at,
+    kvPerQueryHead: kvPerQueryHead(c, layout.granularity),
+  };
 };

@@ -16,12 +16,30 @@ import type { ModelConfig } from "../model/index.ts";
  *   serial block:    a{l}.*<q|k|v> read sources of layers < l; m{l} also reads a{l}.*
  *   parallel block:  m{l} reads only layers < l (GPT-NeoX use_parallel_residual: attention and MLP
  *                    both read resid_pre)
- * Grouped-query attention: every query head has its own <q> destination; heads that share a
- * key/value head share its <k> and <v> destinations, named a{l}.kv{j}<k> / a{l}.kv{j}<v> (when
- * there is no grouping, nKvHeads = nHeads, they are the MIB names a{l}.h{h}<k> / <v>).
+ * Grouped-query attention: every query head has its own <q> destination. At `head` granularity
+ * the heads that share a key/value head share its <k> and <v> destinations, named
+ * a{l}.kv{j}<k> / a{l}.kv{j}<v> (the k_input/v_input slot of kv head j). At `head-qkv`
+ * granularity every query head h has its own a{l}.h{h}<k> / <v> (MIB's and EAP-IG's names for
+ * GQA models): the graph then computes a group's key/value projection once per query head, from
+ * that head's own (patched) input, so k_input/v_input have one slot per query head. Without
+ * grouping (nKvHeads = nHeads) both granularities are the same layout with the MIB names.
  * Attention-only models have no m{l}.
  */
-export type Granularity = "head" | "layer";
+export type Granularity = "head" | "head-qkv" | "layer";
+
+/** The granularities, for schemas and flags. */
+export const GRANULARITIES = ["head", "head-qkv", "layer"] as const satisfies readonly Granularity[];
+
+/**
+ * Key/value destinations (and k_input/v_input slots of the edge graph) per attention layer at a
+ * head granularity: one per key/value head (`head`), one per query head (`head-qkv`).
+ */
+export const kvSlots = (c: ModelConfig, granularity: Granularity): number =>
+  granularity === "head-qkv" ? c.nHeads : c.nKvHeads;
+
+/** Whether the layout's graph computes key/value per query head (head-qkv under GQA). */
+export const kvPerQueryHead = (c: ModelConfig, granularity: Granularity): boolean =>
+  granularity === "head-qkv" && c.nKvHeads !== c.nHeads;
 
 export interface EdgeSource {
   readonly index: number;
@@ -34,13 +52,16 @@ export interface EdgeSource {
 
 export interface EdgeDestination {
   readonly index: number;
-  /** "a3.h2<q>", "a3.kv1<k>", "a3" (layer granularity), "m3", "logits". */
+  /** "a3.h2<q>", "a3.kv1<k>" (GQA, head granularity), "a3" (layer granularity), "m3", "logits". */
   readonly name: string;
   /** The component it feeds: "a3.h2", "a3.kv1", "a3", "m3", "logits". */
   readonly node: string;
   readonly kind: "q" | "k" | "v" | "attn" | "mlp" | "logits";
   readonly layer: number | null;
-  /** Query head for q, key/value head for k and v, null otherwise. */
+  /**
+   * The head slot it reads: the query head for q (and for k, v at head-qkv granularity), the
+   * key/value head for k and v at head granularity; null otherwise.
+   */
   readonly head: number | null;
   /** Sources [0, nSources) write into this destination's input. */
   readonly nSources: number;
@@ -69,7 +90,8 @@ export const edgeLayout = (c: ModelConfig, granularity: Granularity = "head"): E
   const sources: EdgeSource[] = [];
   const destinations: EdgeDestination[] = [];
   const hasMlp = c.dMlp !== null;
-  const grouped = c.nKvHeads !== c.nHeads;
+  const grouped = granularity === "head" && c.nKvHeads !== c.nHeads;
+  const nKv = kvSlots(c, granularity);
   const addSource = (name: string, kind: EdgeSource["kind"], layer: number | null, head: number | null) =>
     sources.push({ index: sources.length, name, kind, layer, head });
   const addDest = (d: Omit<EdgeDestination, "index">) =>
@@ -78,7 +100,7 @@ export const edgeLayout = (c: ModelConfig, granularity: Granularity = "head"): E
   addSource("input", "input", null, null);
   for (let l = 0; l < c.nLayers; l++) {
     const upstream = sources.length; // everything written before layer l
-    if (granularity === "head") {
+    if (granularity !== "layer") {
       for (let h = 0; h < c.nHeads; h++)
         addDest({
           name: `a${l}.h${h}<q>`,
@@ -89,7 +111,7 @@ export const edgeLayout = (c: ModelConfig, granularity: Granularity = "head"): E
           nSources: upstream,
         });
       for (const kind of ["k", "v"] as const)
-        for (let j = 0; j < c.nKvHeads; j++) {
+        for (let j = 0; j < nKv; j++) {
           const node = grouped ? `a${l}.kv${j}` : `a${l}.h${j}`;
           addDest({ name: `${node}<${kind}>`, node, kind, layer: l, head: j, nSources: upstream });
         }

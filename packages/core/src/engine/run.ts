@@ -15,7 +15,7 @@ import {
 import type { HostTensor } from "../tensor/index.ts";
 import * as ort from "onnxruntime-node";
 import { buildTransformerGraph, leafName, type SiteHooks } from "../transformer/index.ts";
-import { EDGE_ABLATED, EDGE_MASK, edgeHooks } from "../edges/hooks.ts";
+import { EDGE_ABLATED, EDGE_MASK, edgeHooks, reshapedKvSites } from "../edges/hooks.ts";
 import { edgeFeeds, type EdgeValues } from "../edges/bind.ts";
 import { edgeLayout, type EdgeLayout } from "../edges/layout.ts";
 import { interventionFeeds, type InterventionValues, type MetricBinding, metricFeeds } from "./bind.ts";
@@ -124,14 +124,19 @@ export const checkPlan = (c: ModelConfig, plan: Plan, w: Weights): Compiled => {
       if (m !== null) perHeadLayers.push(Number(m[1]));
     }
   });
-  return {
-    key: `plan:${planKey(plan)}`,
-    interventions,
-    captures: resolveSites(c, plan.captures),
-    gradSites,
-    perHeadLayers,
-    edges: plan.edges !== undefined ? edgeLayout(c, plan.edges.granularity) : null,
-  };
+  const captures = resolveSites(c, plan.captures);
+  const edges = plan.edges !== undefined ? edgeLayout(c, plan.edges.granularity) : null;
+  const reshaped =
+    edges === null
+      ? []
+      : reshapedKvSites(c, edges, [...captures, ...gradSites, ...interventions.map((iv) => iv.site.name)]);
+  if (reshaped.length > 0)
+    throw new InputError({
+      field: "edges.granularity",
+      expected: `no key/value site (${reshaped.join(", ")}) captured, changed or differentiated in a head-qkv edge plan under grouped-query attention (there they hold one slot per query head); use granularity head`,
+      found: "head-qkv",
+    });
+  return { key: `plan:${planKey(plan)}`, interventions, captures, gradSites, perHeadLayers, edges };
 };
 
 /** The run-time parameters of each intervention kind, differentiable by name. */
@@ -157,7 +162,7 @@ export const compilePlan = (c: ModelConfig, w: Weights, plan: Plan, compiled: Co
   ]);
   const { builder, logits } = buildTransformerGraph(c, w, {
     capture: compiled.captures,
-    hooks: { touched, at: hooks.at },
+    hooks: { touched, at: hooks.at, kvPerQueryHead: hooks.kvPerQueryHead === true },
     leaves: compiled.gradSites,
     logits: plan.logits,
     weightsAsInputs: plan.weightsAsInputs === true,
@@ -180,6 +185,7 @@ const compose = (first: SiteHooks, then: SiteHooks | null): SiteHooks =>
     : {
         touched: new Set([...first.touched, ...then.touched]),
         at: (site, value, g) => then.at(site, first.at(site, value, g), g),
+        kvPerQueryHead: first.kvPerQueryHead === true || then.kvPerQueryHead === true,
       };
 
 /**

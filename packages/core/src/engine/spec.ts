@@ -1,4 +1,5 @@
 import { Schema } from "effect";
+import { GRANULARITIES } from "../edges/layout.ts";
 
 /**
  * Interventions as data. A plan is a JSON-serialisable value: the same spec drives the CLI, the
@@ -99,7 +100,10 @@ export type GradTarget = typeof GradTarget.Type;
  * ablated source outputs as inputs, in_v = in_v − Σ_u (1 − m_uv)(z_u − z′_u) at every destination.
  */
 export const EdgePatching = Schema.Struct({
-  granularity: Schema.optionalWith(Schema.Literal("head", "layer"), { default: () => "head" as const }),
+  /** head, head-qkv (GQA: a <k>/<v> destination per query head) or layer; see edges/layout.ts */
+  granularity: Schema.optionalWith(Schema.Literal(...GRANULARITIES), {
+    default: () => "head" as const,
+  }),
 });
 export type EdgePatching = typeof EdgePatching.Type;
 

@@ -23,10 +23,12 @@ export interface ReferenceOptions {
   readonly sites?: "all" | readonly string[];
   /**
    * Interventions on the residual-stream-level sites — embed, pos_embed, resid_pre, attn_out,
-   * resid_mid, mlp_in, mlp_out, resid_post, ln_final.normalized, logits — with the builder's
-   * semantics: the returned array (same length) replaces the value for everything downstream and
-   * is what a capture of that site shows; undefined leaves it unchanged. (Sites inside attention
-   * and the MLP are not hookable here yet.) Used for float64 finite differences of site gradients.
+   * resid_mid, mlp_in, mlp_out, resid_post, ln_final.normalized, logits — and on the per-head
+   * inputs attn.q_input / k_input / v_input ([B, P, n, d], each head then normalises its own
+   * slot), with the builder's semantics: the returned array (same length) replaces the value for
+   * everything downstream and is what a capture of that site shows; undefined leaves it
+   * unchanged. (Other sites inside attention and the MLP are not hookable here yet.) Used for
+   * float64 finite differences of site gradients and as the oracle of edge patching.
    */
   readonly hooks?: (site: string, value: Float64Array) => Float64Array | undefined;
 }
@@ -156,15 +158,23 @@ export const referenceForward = (
     const residPre = hook(s("resid_pre"), resid); // [B, P, d]
     record(s("resid_pre"), () => residPre);
 
-    // Every head reads the residual stream: q_input_h = k_input_h = v_input_h = resid_pre.
-    const inputs: HeadInputs = {
-      q: Array.from({ length: c.nHeads }, () => residPre),
-      k: Array.from({ length: c.nKvHeads }, () => residPre),
-      v: Array.from({ length: c.nKvHeads }, () => residPre),
+    // Every head reads the residual stream: q_input_h = k_input_h = v_input_h = resid_pre, unless
+    // a hook changes a head's copy. [B, P, n, d] → n inputs [B·P, d]
+    const headInputs = (site: string, n: number): Float64Array[] => {
+      const hooked = opts.hooks === undefined ? undefined : opts.hooks(site, perHead(residPre, R, n, d));
+      record(site, () => hooked ?? perHead(residPre, R, n, d));
+      if (hooked === undefined) return Array.from({ length: n }, () => residPre);
+      return Array.from({ length: n }, (_, h) => {
+        const x = new Float64Array(R * d);
+        for (let r = 0; r < R; r++) x.set(hooked.subarray((r * n + h) * d, (r * n + h + 1) * d), r * d);
+        return x;
+      });
     };
-    record(s("attn.q_input"), () => perHead(residPre, R, c.nHeads, d)); // [B, P, H, d]
-    record(s("attn.k_input"), () => perHead(residPre, R, c.nKvHeads, d)); // [B, P, K, d]
-    record(s("attn.v_input"), () => perHead(residPre, R, c.nKvHeads, d)); // [B, P, K, d]
+    const inputs: HeadInputs = {
+      q: headInputs(s("attn.q_input"), c.nHeads), //                       [B, P, H, d]
+      k: headInputs(s("attn.k_input"), c.nKvHeads), //                     [B, P, K, d]
+      v: headInputs(s("attn.v_input"), c.nKvHeads),
+    };
     if (c.norm !== "none") {
       // ln1 sites: the norm of resid_pre itself (each head applies the same norm to its copy)
       const ln1 = normalizeRows(block.attn.ln1, residPre, R, d);

@@ -16,6 +16,9 @@ import type { SiteRecorder } from "./sites.ts";
  * Fast path: one fused [d, (H + 2Hkv)·dh] projection and one [H·dh, d] output projection.
  * General path, built only when a plan captures or changes the per-head inputs or results:
  * each head reads its own copy of the residual stream and normalises it itself.
+ * Key/value per query head (SiteHooks.kvPerQueryHead, edge patching at head-qkv granularity):
+ * under GQA every query head h gets its own k_h, v_h = its group's W_K[⌊h/G⌋], W_V[⌊h/G⌋] applied
+ * to its own input, so k_input, v_input, k, v, rot_k have H slots and attention is ungrouped.
  */
 export interface AttentionInputs {
   readonly resid: Value; //            [b, p, d]   the residual stream the layer reads
@@ -55,7 +58,15 @@ export const attention = (
 ): Value => {
   const pre = `blocks.${l}`;
   const H = c.nHeads;
-  const Hkv = c.nKvHeads;
+  const ungroup = sites.kvPerQueryHead && c.nKvHeads !== H;
+  const Hkv = ungroup ? H : c.nKvHeads; //              key/value slots
+  // ungrouped: slot h holds kv head ⌊h/G⌋ of x [..., Hkv, ...] along `axis` (Expand + Reshape,
+  // which autodiff differentiates, rather than a Gather along an inner axis)
+  const perQuery = (x: Value, axis: number): Value => {
+    const grouped = g.unsqueeze(x, axis + 1);
+    const shape = [...x.shape.slice(0, axis + 1), H / c.nKvHeads, ...x.shape.slice(axis + 1)];
+    return g.reshape(g.expand(grouped, shape, x), [...x.shape.slice(0, axis), H, ...x.shape.slice(axis + 1)]);
+  };
   const dh = c.dHead;
   const d = c.dModel;
   const [B, P] = inp.resid.shape as [string, string];
@@ -82,7 +93,7 @@ export const attention = (
     const Wq = bias("W_Q")!;
     const Wk = bias("W_K")!;
     const Wv = bias("W_V")!;
-    const cols = [H * dh, Hkv * dh, Hkv * dh];
+    const cols = [H * dh, c.nKvHeads * dh, c.nKvHeads * dh];
     const Wqkv = concatCols([fuseHeads(Wq), fuseHeads(Wk), fuseHeads(Wv)], d, cols);
     let qkv = g.matmul(x, g.weight(`${pre}.attn.W_QKV`, tensor(Wqkv, [d, cols[0]! + 2 * cols[1]!])));
     const bq = bias("b_Q");
@@ -96,8 +107,12 @@ export const attention = (
       qkv = g.add(qkv, g.weight(`${pre}.attn.b_QKV`, tensor(b, [b.length])));
     }
     q = g.reshape(g.slice(qkv, -1, 0, cols[0]!), [B, P, H, dh]);
-    k = g.reshape(g.slice(qkv, -1, cols[0]!, cols[0]! + cols[1]!), [B, P, Hkv, dh]);
-    v = g.reshape(g.slice(qkv, -1, cols[0]! + cols[1]!, cols[0]! + 2 * cols[1]!), [B, P, Hkv, dh]);
+    k = g.reshape(g.slice(qkv, -1, cols[0]!, cols[0]! + cols[1]!), [B, P, c.nKvHeads, dh]);
+    v = g.reshape(g.slice(qkv, -1, cols[0]! + cols[1]!, cols[0]! + 2 * cols[1]!), [B, P, c.nKvHeads, dh]);
+    if (ungroup) {
+      k = perQuery(k, 2); //                                           [b, p, H, dh]
+      v = perQuery(v, 2);
+    }
   } else {
     if (ln1 !== null && sites.wants(`${pre}.ln1.normalized`))
       sites.mark(`${pre}.ln1.normalized`, ln1.normalized);
@@ -108,10 +123,16 @@ export const attention = (
       let input = g.expand(g.unsqueeze(inp.resid, 2), [B, P, n, d], inp.resid);
       input = sites.mark(`${pre}.attn.${s}_input`, input);
       const normed = norm(g, c, w, `${pre}.ln1`, input)?.normalized ?? input;
-      const W = g.weight(`${pre}.attn.W_${S}`, w.get(`${pre}.attn.W_${S}`)!);
+      const repeat = s !== "q" && ungroup; //                          W [Hkv, d, dh] → [H, d, dh]
+      let W = g.weight(`${pre}.attn.W_${S}`, w.get(`${pre}.attn.W_${S}`)!);
+      if (repeat) W = perQuery(W, 0);
       let y = g.matmul(g.transpose(normed, [0, 2, 1, 3]), W);
       const b = bias(`b_${S}`);
-      if (b !== undefined) y = g.add(y, g.weight(`${pre}.attn.b_${S}`, tensor(b.data, [n, 1, dh])));
+      if (b !== undefined) {
+        let bw = g.weight(`${pre}.attn.b_${S}`, tensor(b.data, [b.data.length / dh, 1, dh]));
+        if (repeat) bw = perQuery(bw, 0);
+        y = g.add(y, bw);
+      }
       return g.transpose(y, [0, 2, 1, 3]);
     };
     q = project("q", H);

@@ -10,6 +10,12 @@ import type { GraphBuilder, Value } from "../graph/index.ts";
 export interface SiteHooks {
   readonly touched: ReadonlySet<string>;
   at(site: string, value: Value, g: GraphBuilder): Value;
+  /**
+   * Grouped-query attention computed per query head: each query head gets its own key and value,
+   * its group's W_K / W_V applied to its own input, so the sites k_input, v_input, k, v and rot_k
+   * have one slot per query head (edge patching at head-qkv granularity). Default false.
+   */
+  readonly kvPerQueryHead?: boolean;
 }
 
 /** The graph value name of a site that is a gradient leaf (see BuildOptions.leaves). */
@@ -26,6 +32,11 @@ export class SiteRecorder {
   /** Is this site observed or changed by the plan? (Costly sites are built only then.) */
   wants(site: string): boolean {
     return this.captured.has(site) || this.touches(site);
+  }
+
+  /** See SiteHooks.kvPerQueryHead. */
+  get kvPerQueryHead(): boolean {
+    return this.hooks?.kvPerQueryHead === true;
   }
 
   touches(site: string): boolean {
