@@ -2,6 +2,7 @@ import { type Discovery, Method, Selection } from "@patchbay/circuits";
 import { checkThreads, EdgeAblation, MetricKind, maxThreads, THREADS_PER_CORE } from "@patchbay/core";
 import { Data, Schema } from "effect";
 import { type CausalCellSpec, CausalMethod, CausalTaskSpec } from "./causal.ts";
+import { limitNote } from "./limits.ts";
 import { ReadoutData, type ReadoutCellSpec, ReadoutMethod } from "./readout.ts";
 export { type CausalCellSpec, isCausalSpec } from "./causal.ts";
 export { type ReadoutCellSpec, isReadoutSpec } from "./readout.ts";
@@ -24,7 +25,7 @@ export const BuiltinTaskSpec = Schema.Struct({
       "the builtin whose generator makes the task (builtin:<name>[?options]); default: the model, when it is a builtin",
   }),
   n: Schema.optionalWith(PositiveInt, { default: () => 16 }).annotations({
-    description: "number of clean/corrupted pairs",
+    description: `number of clean/corrupted pairs (${limitNote("examples")})`,
   }),
   seed: Schema.optional(Int).annotations({ description: "generator seed; default: the cell's seed" }),
   options: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), {
@@ -71,7 +72,8 @@ export const Runtime = Schema.Struct({
 
 export const Outputs = Schema.Struct({
   results: Schema.optionalWith(Schema.String, { default: () => "results" }).annotations({
-    description: "the results store, relative to the experiment file",
+    description:
+      "the results store, relative to the experiment file; it must lie inside the experiment file's folder or the current directory (`run --results DIR` may point anywhere)",
   }),
 }).annotations({ identifier: "Outputs" });
 
@@ -84,7 +86,10 @@ export const Sweep = Schema.Struct({
   zip: Schema.optional(Axes).annotations({
     description: "parallel lists of equal length (one cell per index), combined with the grid by product",
   }),
-}).annotations({ identifier: "Sweep" });
+}).annotations({
+  identifier: "Sweep",
+  description: `cells = grid product × zip length × seeds (${limitNote("cells")})`,
+});
 
 /** The fields of one cell (everything a discovery depends on). */
 const cellFields = {
@@ -114,8 +119,7 @@ export const Experiment = Schema.Struct({
   description: Schema.optional(Schema.String),
   ...cellFields,
   seeds: Schema.optionalWith(Schema.NonEmptyArray(Int), { default: () => [0] as const }).annotations({
-    description:
-      "replicates: every cell runs once per seed (the task seed and Spearman sample seed unless given)",
+    description: `replicates: every cell runs once per seed (the task seed and Spearman sample seed unless given; ${limitNote("seeds")})`,
   }),
   outputs: Schema.optionalWith(Outputs, { default: () => ({ results: "results" }) }),
   sweep: Schema.optional(Sweep),
@@ -132,7 +136,7 @@ const commonFields = {
   name: Schema.optional(Schema.String).annotations({ description: "default: the file name" }),
   description: Schema.optional(Schema.String),
   seeds: Schema.optionalWith(Schema.NonEmptyArray(Int), { default: () => [0] as const }).annotations({
-    description: "replicates: every cell runs once per seed (the data seed unless given)",
+    description: `replicates: every cell runs once per seed (the data seed unless given; ${limitNote("seeds")})`,
   }),
   outputs: Schema.optionalWith(Outputs, { default: () => ({ results: "results" }) }),
   sweep: Schema.optional(Sweep),
