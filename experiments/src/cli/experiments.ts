@@ -108,6 +108,7 @@ export const validateFlags = {
   results: "string",
   json: "boolean",
   "schema-only": "boolean",
+  ids: "boolean",
   ...limitFlags,
 } as const;
 export const validateUsage = `validate FILE [--results DIR] [--schema-only] ${limitsUsage} [--json]   (checks what run checks before its first cell — the file, the results folder, models, data, sites, positions — and prints each cell with the id run will use; --schema-only: the file alone, no models or data)`;
@@ -118,6 +119,9 @@ export const validateCommand = (f: Flags) =>
     const loaded = yield* loadExperiment(file, limitsOf(f));
     const results = yield* resolveResultsDir(loaded, typeof f.results === "string" ? f.results : undefined);
     const schemaOnly = f["schema-only"] === true;
+    // --ids (print cell ids) is what validate does now; with --schema-only there are none to print
+    if (schemaOnly && f.ids === true)
+      throw new UsageError({ message: "--ids needs the models and data: drop --schema-only" });
     // the same planning as `run`: the ids printed are the ids run uses
     const planned = schemaOnly
       ? (yield* expandCells(loaded)).map((cell) => ({ cell, cellId: null }))
