@@ -58,12 +58,16 @@ export const checkCellCount = (
   const total = grid * BigInt(counts.zip) * BigInt(counts.seeds);
   if (total <= BigInt(limits.cells)) return null;
   const parts = `${num(grid)} (sweep.grid: ${counts.grid.length === 0 ? "none" : counts.grid.join(" × ")}) × ${num(counts.zip)} (sweep.zip) × ${num(counts.seeds)} (seeds)`;
+  // the field to change: the one that alone exceeds the limit, else the product of them all
+  const max = BigInt(limits.cells);
   const field =
-    grid > BigInt(limits.cells)
+    grid > max
       ? "sweep.grid"
-      : counts.zip > limits.cells
+      : BigInt(counts.zip) > max
         ? "sweep.zip"
-        : "sweep (grid × zip × seeds)";
+        : BigInt(counts.seeds) > max
+          ? "seeds"
+          : "sweep × seeds";
   return { field, expected: atMost(limits, "cells", "cells"), found: `${num(total)} cells = ${parts}` };
 };
 

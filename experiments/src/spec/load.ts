@@ -115,6 +115,11 @@ export const decodeExperiment = (
         found: JSON.stringify(forbidden.split(/[.[]/).at(-1)),
       });
     yield* checkSweepPaths(file, raw.sweep);
+    // a million seeds is refused before a million values are decoded
+    if (Array.isArray(raw.seeds)) {
+      const tooMany = checkCellCount(limits, { seeds: raw.seeds.length, grid: [], zip: 1 });
+      if (tooMany !== null) return yield* new ExperimentFileError({ file, ...tooMany });
+    }
     if (isReadoutDocument(raw)) yield* checkReadoutData(file, raw);
     const decoded: Effect.Effect<AnyExperiment, ParseResult.ParseError> = isCausalDocument(raw)
       ? Schema.decodeUnknown(CausalExperiment)(raw, decodeOptions)
