@@ -79,18 +79,24 @@ export const makeFolder = (dir: string): void => {
   const path = resolve(dir);
   checkPath(path, "creating the folder");
   const make = (p: string): void => {
+    const parent = dirname(p);
+    let st: ReturnType<typeof statSync>;
     try {
-      if (statSync(p).isDirectory()) return;
+      st = statSync(p, { throwIfNoEntry: false });
+    } catch (e) {
+      // a file further up is in the way: name that file
+      if ((e as NodeJS.ErrnoException).code === "ENOTDIR" && parent !== p) make(parent);
+      throw storeError(p, "creating the folder", e);
+    }
+    if (st !== undefined) {
+      if (st.isDirectory()) return;
       throw new ResultsStoreError({
         path: p,
         operation: "creating the folder",
         code: "ENOTDIR",
         expected: STORE_EXPECTED.ENOTDIR!,
       });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw storeError(p, "creating the folder", e);
     }
-    const parent = dirname(p);
     if (parent !== p) make(parent); // each ancestor once: the walk is as long as the path
     try {
       mkdirSync(p);
