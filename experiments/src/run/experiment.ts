@@ -157,7 +157,7 @@ const runPlanned = (
     error ??=
       job === undefined || _tag === "CellFailedError"
         ? `${_tag}: ${message}`
-        : `cell ${job.index} (${job.cellId}): ${_tag}: ${message}`;
+        : `cell ${job.index + 1} (${job.cellId}): ${_tag}: ${message}`;
     ended();
     try {
       save();
