@@ -31,12 +31,15 @@ export {
 export {
   listRuns,
   machineInfo,
+  type PlannedCell,
   planCells,
   type RunEvent,
+  type RunFailure,
   type RunListing,
   type RunManifest,
   type RunOptions,
   type RunSummary,
+  resolveResultsDir,
   resultsDirOf,
   runExperiment,
   runIdOf,
@@ -56,12 +59,16 @@ export {
   cellsDir,
   formatCellResult,
   hasCell,
+  makeFolder,
   readCellResult,
   removeStaleTemps,
   runDir,
   writeAtomic,
 } from "./run/store.ts";
 export { formatJsonl, readArrow, type TableRow, tableRow, toArrow } from "./run/tables.ts";
+export { type LockOwner, ResultsStoreError, RunLockedError } from "./run/errors.ts";
+export { acquireRunLock, type RunLock, STALE_AFTER_MS } from "./run/lock.ts";
+export { DEFAULT_LIMITS, LIMIT_FLAGS, type Limits } from "./spec/limits.ts";
 export { experimentJsonSchema } from "./spec/json-schema.ts";
 export {
   type CellExecutor,

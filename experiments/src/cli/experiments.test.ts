@@ -1,11 +1,11 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runCli } from "@patchbay/core/cli";
 import { describe, expect, it, vi } from "vitest";
-import { experimentCommands, progressReporter, withPositionals } from "./experiments.ts";
+import { experimentCommands, isExperimentsError, progressReporter, withPositionals } from "./experiments.ts";
 
 const repo = fileURLToPath(new URL("../../../", import.meta.url));
 const main = fileURLToPath(new URL("./main.ts", import.meta.url));
@@ -35,7 +35,9 @@ const inProcess = async (...argv: string[]) => {
     .spyOn(console, "error")
     .mockImplementation((...a: unknown[]) => void err.push(a.join(" ")));
   try {
-    const status = await runCli(experimentCommands, withPositionals(argv));
+    const status = await runCli(experimentCommands, withPositionals(argv), {
+      isTypedError: isExperimentsError,
+    });
     return { status, stdout: out.join("\n"), stderr: err.join("\n") };
   } finally {
     log.mockRestore();
@@ -63,6 +65,7 @@ describe("patchbay validate / run / ls", () => {
     writeFileSync(bad, "model: builtin:induction\ntask: { n: 8 }\nmethod: { _tag: acdc, tau: [1] }\n");
     const r = await inProcess("validate", bad);
     expect(r.status).toBe(1);
+    expect(r.stderr).toContain("ExperimentFileError: ");
     expect(r.stderr).toContain("bad.yaml");
     expect(r.stderr).toContain("method.tau");
     expect(r.stderr).toContain("expected number");
@@ -70,6 +73,34 @@ describe("patchbay validate / run / ls", () => {
     const missing = await inProcess("report", "no-such-run");
     expect(missing.status).toBe(1); // a run that does not exist: an input error naming it
     expect(missing.stderr).toContain("no-such-run");
+  });
+
+  it("validate prints the ids run uses (the manifest's); --schema-only checks the file alone", async () => {
+    const file = join(dir, "ids.yaml");
+    writeFileSync(
+      file,
+      "name: ids\nmodel: builtin:induction\ntask: { n: 4 }\nmethod: { _tag: eap }\nevaluation: { spearmanSample: 0 }\noutputs: { results: store-ids }\nseeds: [0, 1]\nsweep: { grid: { task.seed: [3, 4] } }\n",
+    );
+    const v = await inProcess("validate", file, "--json");
+    expect(v.status, v.stderr).toBe(0);
+    const ids = (JSON.parse(v.stdout) as { cellId: string }[]).map((c) => c.cellId);
+    expect(ids).toHaveLength(4);
+    const r = await inProcess("run", file, "--quiet");
+    expect(r.status, r.stderr).toBe(0);
+    const [run] = readdirSync(join(dir, "store-ids", "runs"));
+    const manifest = JSON.parse(readFileSync(join(dir, "store-ids", "runs", run!, "manifest.json"), "utf8"));
+    expect(manifest.cells.map((c: { cellId: string }) => c.cellId)).toEqual(ids);
+    const text = await inProcess("validate", file);
+    for (const id of ids) expect(text.stdout).toContain(` ${id.slice(0, 12)} `);
+    // a missing model is not "valid"; --schema-only does not look
+    const missing = join(dir, "missing-model.yaml");
+    writeFileSync(missing, "model: ./nowhere\ntask: { n: 4 }\nmethod: { _tag: eap }\n");
+    const m = await inProcess("validate", missing);
+    expect(m.status).toBe(1);
+    expect(m.stderr).toContain("ModelNotFoundError");
+    const quick = await inProcess("validate", missing, "--schema-only");
+    expect(quick.status, quick.stderr).toBe(0);
+    expect(quick.stdout).toContain("schema only");
   });
 
   it("run prints plain progress lines off a TTY and a summary table; ls shows the run; a re-run skips", async () => {
@@ -160,6 +191,16 @@ describe("patchbay validate / run / ls", () => {
       "x.yaml",
     ]);
     expect(withPositionals(["ls"])).toEqual(["ls"]);
+    // every flag that takes a value, not just a few
+    expect(withPositionals(["run", "--workers", "2", "--max-cells", "9", "x.yaml"])).toEqual([
+      "run",
+      "--workers",
+      "2",
+      "--max-cells",
+      "9",
+      "--file",
+      "x.yaml",
+    ]);
     expect(withPositionals(["circuit", "--model", "m"])).toEqual(["circuit", "--model", "m"]);
   });
 });

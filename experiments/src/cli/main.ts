@@ -2,7 +2,7 @@ import { circuitCommand, circuitFlags, circuitUsage } from "@patchbay/circuits/c
 import { coreCommands, runCli } from "@patchbay/core/cli";
 import { workerCommand, workerFlags, workerUsage } from "../distributed/cli.ts";
 import { demoCommand } from "./demo.ts";
-import { experimentCommands, withPositionals } from "./experiments.ts";
+import { experimentCommands, isExperimentsError, withPositionals } from "./experiments.ts";
 
 /** `pnpm patchbay <command>`: the core commands, circuit discovery and the main job. */
 const commands = {
@@ -17,4 +17,6 @@ const commands = {
   worker: { flags: workerFlags, run: workerCommand, usage: workerUsage },
 };
 
-process.exitCode = await runCli(commands, withPositionals(process.argv.slice(2)));
+process.exitCode = await runCli(commands, withPositionals(process.argv.slice(2)), {
+  isTypedError: isExperimentsError,
+});

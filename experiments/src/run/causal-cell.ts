@@ -33,6 +33,8 @@ import { Effect, type Scope } from "effect";
 import type { CausalCellResult } from "../results/causal.ts";
 import type { CausalCellSpec } from "../spec/causal.ts";
 import { errorBoundary } from "./boundary.ts";
+import { checkPositions, familyNamed } from "./causal-checks.ts";
+import { checkSites } from "./sites.ts";
 import { canonicalJson, cellIdOf, patchbayVersion, sha256, weightsHash } from "./hash.ts";
 
 /**
@@ -95,7 +97,8 @@ const prepare = (input: CausalCellInput): Effect.Effect<Prepared, PatchbayError,
       model = { config: opened.config, weights: opened.weights, name: opened.config.name };
       sessions = opened.sessions;
     }
-    const family = familyOf(task, spec.task.family ?? undefined);
+    const family = yield* familyNamed(task, spec.task.family, "task.family");
+    for (const [i, name] of spec.task.heldOut.entries()) yield* familyNamed(task, name, `task.heldOut[${i}]`);
     const seed = spec.task.seed;
     // disjoint streams: evaluated/trained pairs, test pairs (das), each held-out family (das, iia)
     const m = spec.method;
@@ -133,6 +136,10 @@ const prepare = (input: CausalCellInput): Effect.Effect<Prepared, PatchbayError,
         rotations[variable] = rotationValues(loaded.learned);
         artifactHashes[variable] = sha256(readFileSync(path));
       }
+    // every site and position the method names exists (before anything runs, and for `validate`)
+    const badSite = checkSites(m, model.config);
+    if (badSite !== null) return yield* badSite;
+    yield* attempt(() => checkPositions(builtin, m, [...main, ...test]));
     const w = weightsHash(model.weights);
     const d = sha256(canonicalJson({ main, test, heldOut, artifacts: artifactHashes }));
     return {

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Effect } from "effect";
+import { Effect, Either } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
 import type { CausalCellResult } from "../results/types.ts";
 import { loadExperiment } from "../spec/load.ts";
@@ -80,13 +80,36 @@ describe("causal experiments", () => {
     expect(re.iia!.n).toBe(96);
   });
 
+  /** The typed failure of a run (a defect — an untyped throw — rejects instead, and fails the test). */
+  const failure = async (file: string) => {
+    const r = await Effect.runPromise(
+      Effect.either(
+        Effect.flatMap(loadExperiment(file), (l) => runExperiment(l, { results: join(dir, "bad") })),
+      ),
+    );
+    if (Either.isRight(r)) throw new Error(`${file} ran`);
+    return r.left;
+  };
+
   it("bad input names the file and field: unknown family, named alignment, rank mismatch", async () => {
     const badFamily = write("bad-family.yaml", [
       "kind: causal",
       "task: { builtin: induction, family: nope }",
       "method: { _tag: iia, alignment: query }",
     ]);
-    await expect(run(badFamily)).rejects.toThrow(/family.*one of query, query-same-block, output.*"nope"/);
+    const fam = await failure(badFamily);
+    expect(fam._tag).toBe("InputError");
+    expect(fam.message).toBe(
+      'task.family: expected a counterfactual family of the causal task induction: query, query-same-block, output, found "nope"',
+    );
+    const heldOut = write("bad-held-out.yaml", [
+      "kind: causal",
+      "task: { builtin: induction, heldOut: [output, nope] }",
+      "method: { _tag: iia, alignment: query }",
+    ]);
+    expect((await failure(heldOut)).message).toMatch(
+      /^task\.heldOut\[1\]: .*query, query-same-block, output/,
+    );
     const badName = write("bad-name.yaml", [
       "kind: causal",
       "task: { builtin: induction }",
@@ -101,5 +124,34 @@ describe("causal experiments", () => {
       "method: { _tag: das, variable: Q, site: blocks.1.resid_pre, positions: [last], rank: 0 }",
     ]);
     await expect(Effect.runPromise(loadExperiment(badField))).rejects.toThrow(/bad-field.yaml: method.rank/);
+  });
+
+  it("sites and positions a method names are checked before anything runs", async () => {
+    const badSite = write("bad-site.yaml", [
+      "kind: causal",
+      "task: { builtin: induction, n: 8 }",
+      "method: { _tag: das, variable: Q, site: blocks.7.resid_pre, positions: [last], steps: 1 }",
+    ]);
+    const site = await failure(badSite);
+    expect(site._tag).toBe("InputError");
+    expect(site.message).toMatch(
+      /^method\.site: expected a site of .*nearest: blocks\.\d\.resid_pre.*found "blocks\.7\.resid_pre"/,
+    );
+    const badPosition = write("bad-position.yaml", [
+      "kind: causal",
+      "task: { builtin: induction, n: 8 }",
+      "method: { _tag: das, variable: Q, site: blocks.1.resid_pre, positions: [{ index: 99 }], steps: 1 }",
+    ]);
+    const pos = await failure(badPosition);
+    expect(pos._tag).toBe("InputError");
+    expect(pos.message).toMatch(
+      /method\.positions\[0\] in example 0 \(base\): expected a position in \[0, \d+\)/,
+    );
+    const inline = write("bad-inline.yaml", [
+      "kind: causal",
+      "task: { builtin: induction, n: 8 }",
+      "method: { _tag: iia, alignment: [{ variable: Q, site: blocks.0.nope, positions: [last] }] }",
+    ]);
+    expect((await failure(inline)).message).toMatch(/^method\.alignment\[0\]\.site: /);
   });
 });

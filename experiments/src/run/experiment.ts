@@ -1,63 +1,38 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { cpus, platform, release, totalmem, arch } from "node:os";
 import { join, resolve } from "node:path";
 import type { PatchbayError } from "@patchbay/core";
-import { Effect } from "effect";
-import type { AnyCellResult } from "../results/types.ts";
-import { type Cell, expandCells, type LoadedExperiment } from "../spec/load.ts";
-import type { ExperimentFileError } from "../spec/schema.ts";
+import { Cause, Effect, Option } from "effect";
 import {
   type CellExecutor,
-  type ExecutorFailure,
   type CellJob,
+  type ExecutorFailure,
   errorInfo,
   inProcess,
 } from "../pool/executor.ts";
 import { threadPool } from "../pool/threads.ts";
-import { type CellInput, type CellOutcome, cellIdentity } from "./cell.ts";
-import { canonicalJson, onnxruntimeVersion, patchbayVersion, sha256 } from "./hash.ts";
-import { cellPath, cellsDir, readCellResult, removeStaleTemps, runDir, writeAtomic } from "./store.ts";
+import type { AnyCellResult } from "../results/types.ts";
+import type { Cell, LoadedExperiment } from "../spec/load.ts";
+import type { ExperimentFileError } from "../spec/schema.ts";
+import type { CellOutcome } from "./cell.ts";
+import { ResultsStoreError, RunLockedError } from "./errors.ts";
+import { canonicalJson, sha256 } from "./hash.ts";
+import { acquireRunLock } from "./lock.ts";
+import { machineInfo, type RunManifest, readManifest, versionInfo } from "./manifest.ts";
+import { type PlannedCell, planCells } from "./plan.ts";
+import { resolveResultsDir } from "./results-dir.ts";
+import {
+  cellPath,
+  cellsDir,
+  makeFolder,
+  readCellResult,
+  removeStaleTemps,
+  runDir,
+  writeAtomic,
+} from "./store.ts";
 import { formatJsonl, type TableRow, tableRow, toArrow } from "./tables.ts";
 
-/** `<results>/runs/<runId>/manifest.json`. Timestamps and timings live here, never in cell files. */
-export interface RunManifest {
-  readonly runId: string;
-  readonly status: "running" | "done" | "failed";
-  readonly experiment: { readonly file: string; readonly name: string; readonly sha256: string };
-  readonly versions: { readonly node: string; readonly onnxruntimeNode: string; readonly patchbay: string };
-  readonly machine: {
-    readonly os: string;
-    readonly arch: string;
-    readonly cpus: number;
-    readonly cpuModel: string;
-    readonly memoryBytes: number;
-  };
-  /** the experiment's replicate seeds, and each cell's seed */
-  readonly seeds: readonly number[];
-  readonly total: number;
-  readonly cells: readonly {
-    readonly index: number;
-    readonly cellId: string;
-    readonly seed: number;
-    readonly varying: Readonly<Record<string, unknown>>;
-  }[];
-  readonly timings: {
-    readonly startedAt: string;
-    readonly updatedAt: string;
-    readonly finishedAt: string | null;
-    /** per cell id: seconds it took when computed, and when */
-    readonly cells: Readonly<Record<string, { readonly seconds: number; readonly finishedAt: string }>>;
-  };
-  /** every `run` of this experiment: when, which process, cells computed and skipped */
-  readonly invocations: readonly {
-    readonly startedAt: string;
-    readonly finishedAt: string | null;
-    readonly pid: number;
-    readonly computed: number;
-    readonly skipped: number;
-  }[];
-  readonly error: string | null;
-}
+export { listRuns, machineInfo, type RunListing, type RunManifest, versionInfo } from "./manifest.ts";
+export { type PlannedCell, planCells } from "./plan.ts";
+export { resolveResultsDir, resultsDirOf } from "./results-dir.ts";
 
 export type RunEvent =
   | { readonly _tag: "planned"; readonly runId: string; readonly total: number; readonly done: number }
@@ -99,63 +74,31 @@ export interface RunSummary {
   readonly rows: readonly TableRow[];
 }
 
-export const resultsDirOf = (loaded: LoadedExperiment, override?: string): string =>
-  override !== undefined ? resolve(override) : resolve(loaded.baseDir, loaded.experiment.outputs.results);
-
 const slug = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "") || "experiment";
 
 /** The run id: `<name>-<sha256 of the cell ids, 12 hex>` — the same experiment resumes the same run. */
 export const runIdOf = (name: string, cellIds: readonly string[]): string =>
   `${slug(name)}-${sha256(canonicalJson(cellIds)).slice(0, 12)}`;
 
-export const machineInfo = (): RunManifest["machine"] => ({
-  os: `${platform()} ${release()}`,
-  arch: arch(),
-  cpus: cpus().length,
-  cpuModel: cpus()[0]?.model ?? "unknown",
-  memoryBytes: totalmem(),
-});
+/** How a run fails: the file, a cell, the executor, the store, or another run holding the lock. */
+export type RunFailure =
+  | ExperimentFileError
+  | PatchbayError
+  | ExecutorFailure
+  | ResultsStoreError
+  | RunLockedError;
 
-export const versionInfo = (): RunManifest["versions"] => ({
-  node: process.version,
-  onnxruntimeNode: onnxruntimeVersion(),
-  patchbay: patchbayVersion(),
-});
+const isStoreFailure = (e: unknown): e is ResultsStoreError | RunLockedError =>
+  e instanceof ResultsStoreError || e instanceof RunLockedError;
 
-const alive = (pid: number): boolean => {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-};
-
-const readManifest = (path: string): RunManifest | null => {
-  try {
-    return JSON.parse(readFileSync(path, "utf8")) as RunManifest;
-  } catch {
-    return null;
-  }
-};
-
-/** The cells with their ids (loads each model's weights and task to hash them; no session). */
-export const planCells = (
-  loaded: LoadedExperiment,
-): Effect.Effect<
-  readonly { readonly cell: Cell; readonly input: CellInput; readonly cellId: string }[],
-  ExperimentFileError | PatchbayError
-> =>
-  Effect.gen(function* () {
-    const cells = yield* expandCells(loaded);
-    const out = [];
-    for (const cell of cells) {
-      const input: CellInput = { spec: cell.spec, baseDir: loaded.baseDir };
-      const id = yield* cellIdentity(input);
-      out.push({ cell, input, cellId: id.cellId });
+/** A store operation (plain, throwing) as an effect: store failures fail it, anything else is a defect. */
+const storeStep = <A>(f: () => A): Effect.Effect<A, ResultsStoreError | RunLockedError> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(f());
+    } catch (e) {
+      return isStoreFailure(e) ? Effect.fail(e) : Effect.die(e);
     }
-    return out;
   });
 
 /**
@@ -163,18 +106,66 @@ export const planCells = (
  * skipped, the others run one after another, each written atomically as it finishes; the manifest
  * is rewritten (atomically) after every cell, so a killed run leaves a consistent store and the
  * next `run` resumes where it stopped. Ends by writing table.jsonl and table.arrow.
+ *
+ * Before the first cell: the results folder is checked (a path from the file must stay inside its
+ * folder or the current directory), every cell planned (models, data, sites: see planCells), and
+ * the run's lock taken (lock.ts: a second `run` of the same experiment into the same store fails
+ * with RunLockedError instead of computing every cell again). A run that fails after that records
+ * the failure in its manifest (status "failed", error), whatever failed.
  */
 export const runExperiment = (
   loaded: LoadedExperiment,
   opts: RunOptions = {},
-): Effect.Effect<RunSummary, ExperimentFileError | PatchbayError | ExecutorFailure> =>
+): Effect.Effect<RunSummary, RunFailure> =>
   Effect.gen(function* () {
-    const results = resultsDirOf(loaded, opts.results);
+    const results = yield* resolveResultsDir(loaded, opts.results);
     const planned = yield* planCells(loaded);
-    const ids = planned.map((p) => p.cellId);
-    const runId = runIdOf(loaded.name, ids);
+    const runId = runIdOf(
+      loaded.name,
+      planned.map((p) => p.cellId),
+    );
     const dir = runDir(results, runId);
-    const manifestPath = join(dir, "manifest.json");
+    yield* storeStep(() => makeFolder(dir));
+    const lock = yield* storeStep(() => acquireRunLock(join(dir, "run.lock")));
+    return yield* runPlanned(loaded, opts, { results, runId, planned, touch: lock.touch }).pipe(
+      Effect.ensuring(Effect.sync(() => lock.release())),
+    );
+  });
+
+/** The run itself, under its lock. */
+const runPlanned = (
+  loaded: LoadedExperiment,
+  opts: RunOptions,
+  run: {
+    readonly results: string;
+    readonly runId: string;
+    readonly planned: readonly PlannedCell[];
+    readonly touch: () => void;
+  },
+): Effect.Effect<RunSummary, RunFailure> => {
+  const { results, runId, planned } = run;
+  const ids = planned.map((p) => p.cellId);
+  const dir = runDir(results, runId);
+  const manifestPath = join(dir, "manifest.json");
+  let status: RunManifest["status"] = "running";
+  let error: string | null = null;
+  let save = (): void => {};
+  let ended = (): void => {};
+  const fail = (e: unknown, job?: CellJob) => {
+    status = "failed";
+    const { _tag, message } = errorInfo(e);
+    error ??=
+      job === undefined || _tag === "CellFailedError"
+        ? `${_tag}: ${message}`
+        : `cell ${job.index + 1} (${job.cellId}): ${_tag}: ${message}`;
+    ended();
+    try {
+      save();
+    } catch {
+      // the store itself failed (full, read-only): the error is reported, the manifest cannot be
+    }
+  };
+  return Effect.gen(function* () {
     removeStaleTemps(cellsDir(results));
     removeStaleTemps(dir);
     const now = () => new Date().toISOString();
@@ -191,8 +182,9 @@ export const runExperiment = (
       skipped: 0,
     };
     const invocations = [...(previous?.invocations ?? []), invocation];
-    let status: RunManifest["status"] = "running";
-    let error: string | null = null;
+    ended = () => {
+      invocation.finishedAt = now();
+    };
     const manifest = (): RunManifest => ({
       runId,
       status,
@@ -216,7 +208,7 @@ export const runExperiment = (
       invocations: invocations.map((i) => ({ ...i })),
       error,
     });
-    const save = () => writeAtomic(manifestPath, `${JSON.stringify(manifest(), null, 1)}\n`);
+    save = () => writeAtomic(manifestPath, `${JSON.stringify(manifest(), null, 1)}\n`);
     const done = () => ids.filter((id) => readCellResult(results, id) !== null).length;
     save();
     opts.onEvent?.({ _tag: "planned", runId, total: planned.length, done: done() });
@@ -230,6 +222,7 @@ export const runExperiment = (
         cellTimes[cellId] = { seconds: outcome.seconds, finishedAt: now() };
       }
       outcomes.set(cellId, { skipped: outcome.skipped, seconds: cellTimes[cellId]?.seconds ?? null });
+      run.touch();
       save();
       opts.onEvent?.({
         _tag: "cell-done",
@@ -266,23 +259,13 @@ export const runExperiment = (
         });
       }
     }
-    const fail = (e: unknown, job?: CellJob) => {
-      status = "failed";
-      const { _tag, message } = errorInfo(e);
-      error ??=
-        job === undefined || _tag === "CellFailedError"
-          ? `${_tag}: ${message}`
-          : `cell ${job.index} (${job.cellId}): ${_tag}: ${message}`;
-      invocation.finishedAt = now();
-      save();
-    };
     const executor =
       opts.executor ?? ((opts.workers ?? 1) > 1 ? threadPool({ workers: opts.workers! }) : inProcess);
     yield* executor(jobs, {
       start: (j) => start(j.index, j.cellId),
       done: (j, outcome) => finish(j.index, j.cellId, outcome),
       failed: (j, e) => fail(e, j),
-    }).pipe(Effect.tapError((e) => Effect.sync(() => fail(e))));
+    });
     for (const p of repeats) {
       start(p.cell.index, p.cellId);
       finish(p.cell.index, p.cellId, {
@@ -308,51 +291,10 @@ export const runExperiment = (
     invocation.finishedAt = now();
     save();
     return { runId, results, manifest: manifest(), cells, rows };
-  });
-
-/** A run in a results store, with its progress. */
-export interface RunListing {
-  readonly runId: string;
-  readonly name: string;
-  readonly file: string;
-  /** "interrupted": the manifest says running but its process is gone (killed; `run` resumes it) */
-  readonly status: RunManifest["status"] | "interrupted" | "unreadable";
-  readonly done: number;
-  readonly total: number;
-  readonly updatedAt: string | null;
-}
-
-/** Every run under `<results>/runs/`, with cells done (present in the store) / total. */
-export const listRuns = (results: string): readonly RunListing[] => {
-  const runs = join(results, "runs");
-  if (!existsSync(runs)) return [];
-  return readdirSync(runs, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && !d.name.startsWith("."))
-    .map((d): RunListing => {
-      const m = readManifest(join(runs, d.name, "manifest.json"));
-      if (m === null)
-        return {
-          runId: d.name,
-          name: "?",
-          file: "?",
-          status: "unreadable",
-          done: 0,
-          total: 0,
-          updatedAt: null,
-        } as const;
-      const doneCount = m.cells.filter((c) => existsSync(cellPath(results, c.cellId))).length;
-      const last = m.invocations.at(-1);
-      const interrupted =
-        m.status === "running" && last !== undefined && last.finishedAt === null && !alive(last.pid);
-      return {
-        runId: m.runId,
-        name: m.experiment.name,
-        file: m.experiment.file,
-        status: interrupted ? ("interrupted" as const) : m.status,
-        done: doneCount,
-        total: m.total,
-        updatedAt: m.timings.updatedAt,
-      };
-    })
-    .sort((a, b) => ((a.updatedAt ?? "") < (b.updatedAt ?? "") ? 1 : -1));
+  }).pipe(
+    // a store write that failed inside a hook or a cell (ENOSPC, EROFS, …) is a failure, not a defect
+    Effect.catchSomeDefect((d) => (isStoreFailure(d) ? Option.some(Effect.fail(d)) : Option.none())),
+    // whatever failed — a cell, the executor, the store, a bug — the manifest says so
+    Effect.tapErrorCause((cause) => Effect.sync(() => fail(Cause.squash(cause)))),
+  );
 };

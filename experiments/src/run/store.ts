@@ -9,10 +9,13 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeSync,
 } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { AnyCellResult } from "../results/types.ts";
+import { ResultsStoreError, STORE_EXPECTED } from "./errors.ts";
+import { processAlive } from "./process.ts";
 
 /**
  * The results store:
@@ -26,6 +29,10 @@ import type { AnyCellResult } from "../results/types.ts";
  * written and fsynced, then renamed over the final name (rename(2) is atomic on one file system),
  * then the folder is fsynced. A reader therefore sees either no file or a complete one; a killed
  * writer leaves only a `.tmp-` file, which never ends in `.json` and is removed by the next run.
+ *
+ * Every failure to write (a full or read-only file system, a file where a folder should be, a name
+ * too long, a NUL byte) is a ResultsStoreError naming the path; a failed write leaves no temporary
+ * file behind.
  */
 export const cellsDir = (results: string): string => join(results, "cells");
 export const cellPath = (results: string, cellId: string): string => join(results, "cells", `${cellId}.json`);
@@ -44,47 +51,114 @@ const fsyncDir = (dir: string): void => {
   }
 };
 
+/** A node fs error as a ResultsStoreError (anything without an errno code is rethrown: a bug). */
+export const storeError = (path: string, operation: string, e: unknown): ResultsStoreError => {
+  if (e instanceof ResultsStoreError) return e;
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (typeof code !== "string" || code.startsWith("ERR_")) throw e;
+  return new ResultsStoreError({
+    path,
+    operation,
+    code,
+    expected: STORE_EXPECTED[code] ?? "a results folder patchbay can write",
+  });
+};
+
+/** A path with a NUL byte names no file; node would throw a TypeError deep inside fs. */
+const checkPath = (path: string, operation: string): void => {
+  if (path.includes("\0"))
+    throw new ResultsStoreError({ path, operation, code: "NUL", expected: STORE_EXPECTED.NUL! });
+};
+
+/**
+ * `mkdir -p` that ends: each missing folder from the deepest existing one down is made once, and
+ * any failure is final. (node's `mkdirSync(p, {recursive: true})` retries a parent that exists
+ * but cannot hold the child — /proc/x — forever, and reports ENOSPC as ENOENT.)
+ */
+export const makeFolder = (dir: string): void => {
+  const path = resolve(dir);
+  checkPath(path, "creating the folder");
+  const make = (p: string): void => {
+    const parent = dirname(p);
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(p, { throwIfNoEntry: false });
+    } catch (e) {
+      // a file further up is in the way: name that file
+      if ((e as NodeJS.ErrnoException).code === "ENOTDIR" && parent !== p) make(parent);
+      throw storeError(p, "creating the folder", e);
+    }
+    if (st !== undefined) {
+      if (st.isDirectory()) return;
+      throw new ResultsStoreError({
+        path: p,
+        operation: "creating the folder",
+        code: "ENOTDIR",
+        expected: STORE_EXPECTED.ENOTDIR!,
+      });
+    }
+    if (parent !== p) make(parent); // each ancestor once: the walk is as long as the path
+    try {
+      mkdirSync(p);
+    } catch (e) {
+      // made by another process in between: fine if it is a folder
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EEXIST" && statSync(p, { throwIfNoEntry: false })?.isDirectory() === true) return;
+      throw storeError(p, "creating the folder", e);
+    }
+  };
+  make(path);
+};
+
 /** Write `data` to `path` atomically (temp file in the same folder + fsync + rename). */
 export const writeAtomic = (path: string, data: string | Uint8Array): void => {
+  checkPath(path, "writing");
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
+  makeFolder(dir);
   const tmp = join(dir, `.tmp-${basename(path)}-${process.pid}-${randomBytes(6).toString("hex")}`);
-  const fd = openSync(tmp, "w");
+  let step = "writing";
   try {
-    const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
+    const fd = openSync(tmp, "w");
+    try {
+      const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    step = "renaming into place";
     renameSync(tmp, path);
   } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
+    try {
+      rmSync(tmp, { force: true }); // a failed write leaves nothing (and frees the space it took)
+    } catch {
+      // the folder itself went away or became unwritable: the error below says so
+    }
+    throw storeError(path, step, e);
   }
   fsyncDir(dir);
 };
 
-const alive = (pid: number): boolean => {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-};
-
 /** Remove temporary files left by killed writers (their pid is gone) in a folder. */
 export const removeStaleTemps = (dir: string): number => {
+  checkPath(dir, "listing");
   if (!existsSync(dir)) return 0;
   let n = 0;
-  for (const f of readdirSync(dir)) {
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch (e) {
+    throw storeError(dir, "listing", e);
+  }
+  for (const f of files) {
     const m = /^\.tmp-.*-(\d+)-[0-9a-f]{12}$/.exec(f);
-    if (m !== null && !alive(Number(m[1]))) {
-      rmSync(join(dir, f), { force: true });
+    if (m !== null && !processAlive(Number(m[1]))) {
+      try {
+        rmSync(join(dir, f), { force: true });
+      } catch (e) {
+        throw storeError(join(dir, f), "removing a stale temporary file", e);
+      }
       n++;
     }
   }

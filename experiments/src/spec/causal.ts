@@ -1,5 +1,6 @@
 import { Alignment, PositionSpec, SubspaceSpec } from "@patchbay/causal";
 import { Schema } from "effect";
+import { limitNote } from "./limits.ts";
 
 /**
  * Causal-abstraction experiments (`kind: causal`): a causal task (high-level model + counterfactual
@@ -23,10 +24,10 @@ export const CausalTaskSpec = Schema.Struct({
       "the counterfactual family (which variables move, how sources are drawn); default: the task's first",
   }),
   n: Schema.optionalWith(PositiveInt, { default: () => 128 }).annotations({
-    description: "counterfactual pairs: evaluated (iia, iia-sweep) or trained on (das)",
+    description: `counterfactual pairs: evaluated (iia, iia-sweep) or trained on (das) (${limitNote("examples")})`,
   }),
   test: Schema.optionalWith(PositiveInt, { default: () => 64 }).annotations({
-    description: "das: unseen pairs of the same family, and pairs per held-out family",
+    description: `das: unseen pairs of the same family, and pairs per held-out family (${limitNote("examples")})`,
   }),
   heldOut: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }).annotations({
     description: "other families to evaluate on (held-out counterfactual families; das and iia)",

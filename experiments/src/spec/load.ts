@@ -1,24 +1,18 @@
-import { readFileSync } from "node:fs";
-import { basename, dirname, extname, resolve } from "node:path";
-import { Effect, ParseResult, Schema } from "effect";
-import {
-  FORBIDDEN_KEYS,
-  FORBIDDEN_KEYS_EXPECTED,
-  forbiddenKeyPath,
-  forbiddenSegment,
-  isForbiddenKey,
-} from "@patchbay/core";
-import YAML from "yaml";
+import { basename, dirname, resolve } from "node:path";
+import { Effect, type ParseResult, Schema } from "effect";
+import { FORBIDDEN_KEYS, FORBIDDEN_KEYS_EXPECTED, forbiddenKeyPath, forbiddenSegment } from "@patchbay/core";
 import { canonicalJson, sha256 } from "../run/hash.ts";
-import type { CausalCellSpec } from "./causal.ts";
-import { type ReadoutCellSpec, ReadoutExampleData, ReadoutTaskData, ReadoutTextData } from "./readout.ts";
+import { checkCellCount, checkExamples, DEFAULT_LIMITS, type Limits } from "./limits.ts";
+import { normalizeCausal, normalizeCircuit, normalizeReadout } from "./normalize.ts";
+import { fromParseError, parseExperimentText, readExperimentFile, show } from "./parse.ts";
+export { parseExperimentText } from "./parse.ts";
+import { ReadoutExampleData, ReadoutTaskData, ReadoutTextData } from "./readout.ts";
 import {
   type AnyExperiment,
   CausalCellFields,
   CausalExperiment,
   CellFields,
   type CellSpec,
-  type CircuitCellSpec,
   Experiment,
   ExperimentFileError,
   isCausalDocument,
@@ -39,6 +33,8 @@ export interface LoadedExperiment {
   readonly experiment: AnyExperiment;
   /** sha256 of the file's bytes */
   readonly fileHash: string;
+  /** how many cells, seeds and examples it may ask for (default DEFAULT_LIMITS; raised by CLI flags) */
+  readonly limits?: Limits;
 }
 
 /** One expanded cell: the normalized spec and the sweep values that made it. */
@@ -51,57 +47,6 @@ export interface Cell {
   /** sha256 of the canonical JSON of `spec` (the cell id also hashes weights, data and version) */
   readonly specHash: string;
 }
-
-const show = (v: unknown): string => {
-  if (v === undefined) return "nothing";
-  const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 120 ? `${s.slice(0, 117)}...` : s;
-};
-
-const pathString = (path: readonly PropertyKey[]): string =>
-  path.reduce<string>(
-    (acc, k) => (typeof k === "number" ? `${acc}[${k}]` : acc === "" ? String(k) : `${acc}.${String(k)}`),
-    "",
-  );
-
-const at = (raw: unknown, path: readonly PropertyKey[]): unknown => {
-  let v = raw;
-  for (const k of path) {
-    if (typeof v !== "object" || v === null) return undefined;
-    v = (v as Record<PropertyKey, unknown>)[k];
-  }
-  return v;
-};
-
-/** The first issue of a ParseError as {field, expected, found}, with the field path prefixed. */
-const fromParseError = (
-  file: string,
-  e: ParseResult.ParseError,
-  raw: unknown,
-  prefix = "",
-): ExperimentFileError => {
-  const issues = ParseResult.ArrayFormatter.formatErrorSync(e);
-  // the deepest issue names the most precise field
-  const issue = [...issues].sort((a, b) => b.path.length - a.path.length)[0]!;
-  const field = pathString(issue.path) || "(document)";
-  const m = /^Expected (.*), actual (.*)$/s.exec(issue.message);
-  const expected =
-    issue._tag === "Missing"
-      ? "a value (required)"
-      : issue._tag === "Unexpected"
-        ? "no such field (unknown fields are errors)"
-        : m !== null
-          ? m[1]!
-          : issue.message;
-  const others =
-    issues.length > 1 ? ` (and ${issues.length - 1} more issue${issues.length > 2 ? "s" : ""})` : "";
-  return new ExperimentFileError({
-    file,
-    field: prefix === "" ? field : `${field} (${prefix})`,
-    expected,
-    found: `${show(at(raw, issue.path))}${others}`,
-  });
-};
 
 const decodeOptions = { errors: "all", onExcessProperty: "error" } as const;
 
@@ -132,103 +77,6 @@ const checkReadoutData = (
   );
 };
 
-/**
- * The tags a YAML experiment file may use: YAML 1.2's core schema. Anything else (`!!js/function`,
- * `!!python/object`, `!!binary`, `!custom`, …) is an error, not a string: a file written for a
- * loader that runs tags as code must not half-work here.
- */
-const CORE_TAGS = new Set(
-  ["str", "int", "float", "bool", "null", "map", "seq"].map((t) => `tag:yaml.org,2002:${t}`),
-);
-
-/** At most this many alias expansions per file (a "billion laughs" file is an error, not a hang). */
-const MAX_ALIASES = 1000;
-
-const yamlWhere = (file: string, lineCounter: YAML.LineCounter, offset: number | undefined): string => {
-  if (offset === undefined) return file;
-  const { line, col } = lineCounter.linePos(offset);
-  return `${file}:${line}:${col}`;
-};
-
-/** Parse YAML text: syntax errors, unknown tags, forbidden keys and alias bombs are typed errors. */
-const parseYaml = (text: string, file: string): unknown => {
-  const lineCounter = new YAML.LineCounter();
-  const d = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
-  const first = d.errors[0] ?? d.warnings[0];
-  if (first !== undefined) {
-    const line = first.linePos?.[0];
-    throw new ExperimentFileError({
-      file: line === undefined ? file : `${file}:${line.line}:${line.col}`,
-      field: "(document)",
-      expected: first.code === "TAG_RESOLVE_FAILED" ? "a YAML 1.2 core tag (or none)" : "valid YAML",
-      found: first.message.split("\n")[0]!,
-    });
-  }
-  let bad: ExperimentFileError | null = null;
-  YAML.visit(d, {
-    Node: (_, node) => {
-      if (node.tag !== undefined && !CORE_TAGS.has(node.tag)) {
-        bad = new ExperimentFileError({
-          file: yamlWhere(file, lineCounter, node.range?.[0]),
-          field: "(document)",
-          expected: "a YAML 1.2 core tag (!!str, !!int, !!float, !!bool, !!null, !!map, !!seq) or none",
-          found: `the tag ${node.tag}`,
-        });
-        return YAML.visit.BREAK;
-      }
-      return undefined;
-    },
-    Pair: (_, pair) => {
-      const key = YAML.isScalar(pair.key) ? pair.key.value : pair.key;
-      if (typeof key === "string" && isForbiddenKey(key)) {
-        bad = new ExperimentFileError({
-          file: yamlWhere(file, lineCounter, YAML.isNode(pair.key) ? pair.key.range?.[0] : undefined),
-          field: key,
-          expected: FORBIDDEN_KEYS_EXPECTED,
-          found: JSON.stringify(key),
-        });
-        return YAML.visit.BREAK;
-      }
-      return undefined;
-    },
-  });
-  if (bad !== null) throw bad;
-  return d.toJS({ maxAliasCount: MAX_ALIASES });
-};
-
-/** Parse YAML or JSON text (JSON is YAML; `.json` files are read as strict JSON). */
-export const parseExperimentText = (
-  text: string,
-  file: string,
-): Effect.Effect<Record<string, unknown>, ExperimentFileError> =>
-  Effect.suspend(() => {
-    let doc: unknown;
-    const json = extname(file).toLowerCase() === ".json";
-    try {
-      doc = json ? JSON.parse(text) : parseYaml(text, file);
-    } catch (e) {
-      if (e instanceof ExperimentFileError) return Effect.fail(e);
-      return Effect.fail(
-        new ExperimentFileError({
-          file,
-          field: "(document)",
-          expected: json ? "valid JSON" : "valid YAML",
-          found: (e as Error).message,
-        }),
-      );
-    }
-    if (typeof doc !== "object" || doc === null || Array.isArray(doc))
-      return Effect.fail(
-        new ExperimentFileError({
-          file,
-          field: "(document)",
-          expected: "a mapping of fields",
-          found: show(doc),
-        }),
-      );
-    return Effect.succeed(doc as Record<string, unknown>);
-  });
-
 /** Sweep paths are keys whose segments become keys: none may be forbidden (checked before decoding). */
 const checkSweepPaths = (file: string, sweep: unknown): Effect.Effect<void, ExperimentFileError> => {
   if (typeof sweep !== "object" || sweep === null) return Effect.void;
@@ -253,7 +101,8 @@ const checkSweepPaths = (file: string, sweep: unknown): Effect.Effect<void, Expe
 export const decodeExperiment = (
   raw: Record<string, unknown>,
   file: string,
-  content = canonicalJson(raw),
+  content: string | Uint8Array = canonicalJson(raw),
+  limits: Limits = DEFAULT_LIMITS,
 ): Effect.Effect<LoadedExperiment, ExperimentFileError> =>
   Effect.gen(function* () {
     // every document, parsed from a file or built in code (YAML keys were also checked with their lines)
@@ -266,6 +115,11 @@ export const decodeExperiment = (
         found: JSON.stringify(forbidden.split(/[.[]/).at(-1)),
       });
     yield* checkSweepPaths(file, raw.sweep);
+    // a million seeds is refused before a million values are decoded
+    if (Array.isArray(raw.seeds)) {
+      const tooMany = checkCellCount(limits, { seeds: raw.seeds.length, grid: [], zip: 1 });
+      if (tooMany !== null) return yield* new ExperimentFileError({ file, ...tooMany });
+    }
     if (isReadoutDocument(raw)) yield* checkReadoutData(file, raw);
     const decoded: Effect.Effect<AnyExperiment, ParseResult.ParseError> = isCausalDocument(raw)
       ? Schema.decodeUnknown(CausalExperiment)(raw, decodeOptions)
@@ -280,26 +134,24 @@ export const decodeExperiment = (
       raw,
       experiment,
       fileHash: sha256(content),
+      limits,
     };
     yield* expandCells(loaded); // every cell must decode: sweep values are checked up front
     return loaded;
   });
 
-/** Read, parse and validate an experiment file (YAML: .yaml/.yml, JSON: .json). */
-export const loadExperiment = (file: string): Effect.Effect<LoadedExperiment, ExperimentFileError> =>
+/**
+ * Read, parse and validate an experiment file (YAML: .yaml/.yml, JSON: .json): a regular file within
+ * `limits.fileBytes`, strict UTF-8 (a BOM is stripped), every cell decoded and within the limits.
+ */
+export const loadExperiment = (
+  file: string,
+  limits: Limits = DEFAULT_LIMITS,
+): Effect.Effect<LoadedExperiment, ExperimentFileError> =>
   Effect.gen(function* () {
-    const text = yield* Effect.try({
-      try: () => readFileSync(file, "utf8"),
-      catch: (e) =>
-        new ExperimentFileError({
-          file,
-          field: "(file)",
-          expected: "a readable experiment file (YAML or JSON)",
-          found: (e as NodeJS.ErrnoException).code ?? String(e),
-        }),
-    });
+    const { bytes, text } = yield* readExperimentFile(file, limits);
     const raw = yield* parseExperimentText(text, file);
-    return yield* decodeExperiment(raw, file, text);
+    return yield* decodeExperiment(raw, file, bytes, limits);
   });
 
 /** Write `value` at a dotted path, making mappings on the way (paths were checked: no forbidden segment). */
@@ -320,10 +172,11 @@ const clone = <T>(v: T): T => structuredClone(v);
 
 /** The sweep as a list of assignments {path: value}: grid (cartesian, last key fastest) × zip tuples. */
 export const sweepAssignments = (
-  loaded: Pick<LoadedExperiment, "file" | "experiment">,
+  loaded: Pick<LoadedExperiment, "file" | "experiment" | "limits">,
 ): Effect.Effect<readonly Readonly<Record<string, unknown>>[], ExperimentFileError> =>
   Effect.gen(function* () {
     const { file } = loaded;
+    const limits = loaded.limits ?? DEFAULT_LIMITS;
     const sweep = loaded.experiment.sweep;
     const grid = Object.entries(sweep?.grid ?? {});
     const zip = Object.entries(sweep?.zip ?? {});
@@ -376,6 +229,13 @@ export const sweepAssignments = (
           found: `${bad[1].length} values`,
         });
     }
+    // the cell count as a product of the axis lengths, before anything is expanded
+    const tooMany = checkCellCount(limits, {
+      seeds: loaded.experiment.seeds.length,
+      grid: grid.map(([, v]) => v.length),
+      zip: zip.length > 0 ? zip[0]![1].length : 1,
+    });
+    if (tooMany !== null) return yield* new ExperimentFileError({ file, ...tooMany });
     let combos: Record<string, unknown>[] = [{}];
     for (const [path, values] of grid)
       combos = combos.flatMap((c) => values.map((v) => ({ ...c, [path]: v })));
@@ -391,108 +251,6 @@ export const sweepAssignments = (
     return combos;
   });
 
-const normalizeCausal = (c: typeof CausalCellFields.Type): CausalCellSpec => ({
-  kind: "causal",
-  model: c.model ?? null,
-  task: {
-    builtin: c.task.builtin,
-    options: c.task.options,
-    family: c.task.family ?? null,
-    n: c.task.n,
-    test: c.task.test,
-    heldOut: c.task.heldOut,
-    seed: c.task.seed ?? c.seed,
-  },
-  method: c.method,
-  runtime: { threads: c.runtime.threads },
-  seed: c.seed,
-});
-
-/** Where each readout method keeps its own seed (splits, minibatches, control labels, sampling). */
-const METHOD_SEED: Readonly<Record<string, readonly string[]>> = {
-  "tuned-lens": ["seed"],
-  probe: ["seed"],
-  erasure: ["probe", "seed"],
-  sae: ["train", "seed"],
-  "sae-circuit": ["train", "seed"],
-  neurons: ["records", "seed"],
-};
-
-/** The method with its seed set to the cell's when the file does not give one (replicates differ). */
-const seedMethod = (
-  method: ReadoutCellSpec["method"],
-  rawMethod: unknown,
-  seed: number,
-): ReadoutCellSpec["method"] => {
-  const path = METHOD_SEED[method._tag];
-  if (path === undefined) return method;
-  let r: unknown = rawMethod;
-  for (const k of path)
-    r = typeof r === "object" && r !== null ? (r as Record<string, unknown>)[k] : undefined;
-  if (r !== undefined) return method;
-  const out = structuredClone(method) as unknown as Record<string, unknown>;
-  let o = out;
-  for (const k of path.slice(0, -1)) o = o[k] as Record<string, unknown>;
-  o[path.at(-1)!] = seed;
-  return out as unknown as ReadoutCellSpec["method"];
-};
-
-/**
- * A readout cell's spec: the data's seed resolved to the cell's, the builtin task to the model, and
- * the method's own seed (when it has one and the file leaves it out) to the cell's.
- */
-const normalizeReadout = (c: typeof ReadoutCellFields.Type, rawMethod: unknown): ReadoutCellSpec => {
-  const d = c.data;
-  const data: ReadoutCellSpec["data"] =
-    "task" in d
-      ? {
-          kind: "task",
-          builtin: d.task.builtin ?? c.model,
-          n: d.task.n,
-          seed: d.task.seed ?? c.seed,
-          options: d.task.options,
-        }
-      : "texts" in d
-        ? { kind: "texts", texts: d.texts }
-        : { kind: "example", example: d.example, n: d.n, seed: d.seed ?? c.seed, options: d.options };
-  return {
-    kind: "readout",
-    model: c.model,
-    data,
-    method: seedMethod(c.method, rawMethod, c.seed),
-    runtime: { threads: c.runtime.threads },
-    seed: c.seed,
-  };
-};
-
-/** A circuit cell's spec; `kind: circuit` is the default and is not part of the spec (ids unchanged). */
-const normalize = (c: typeof CellFields.Type): CircuitCellSpec => ({
-  model: c.model,
-  task:
-    "file" in c.task
-      ? { kind: "file", file: c.task.file }
-      : {
-          kind: "builtin",
-          builtin: c.task.builtin ?? c.model,
-          n: c.task.n,
-          seed: c.task.seed ?? c.seed,
-          options: c.task.options,
-        },
-  method: c.method,
-  ablation: c.ablation,
-  metric: c.metric,
-  granularity: c.granularity,
-  selection: c.selection ?? null,
-  evaluation: {
-    curve: c.evaluation.curve,
-    spearmanSample: c.evaluation.spearmanSample,
-    spearmanSeed: c.evaluation.spearmanSeed ?? c.seed,
-    truth: c.evaluation.truth,
-  },
-  runtime: { threads: c.runtime.threads },
-  seed: c.seed,
-});
-
 /**
  * Every cell of the experiment: sweep assignments (× seeds) applied to the raw document by dotted
  * path, each decoded (errors name the sweep value that broke it) and normalized.
@@ -500,6 +258,7 @@ const normalize = (c: typeof CellFields.Type): CircuitCellSpec => ({
 export const expandCells = (loaded: LoadedExperiment): Effect.Effect<readonly Cell[], ExperimentFileError> =>
   Effect.gen(function* () {
     const { file, raw, experiment } = loaded;
+    const limits = loaded.limits ?? DEFAULT_LIMITS;
     const assignments = yield* sweepAssignments(loaded);
     const seeds = experiment.seeds;
     const base: Record<string, unknown> = clone(raw);
@@ -531,11 +290,18 @@ export const expandCells = (loaded: LoadedExperiment): Effect.Effect<readonly Ce
                 ),
                 doc.method,
               )
-            : normalize(
+            : normalizeCircuit(
                 yield* Schema.decodeUnknown(CellFields)(doc, decodeOptions).pipe(
                   Effect.mapError((e) => fromParseError(file, e, doc, prefix)),
                 ),
               );
+        const big = checkExamples(limits, spec);
+        if (big !== null)
+          return yield* new ExperimentFileError({
+            file,
+            ...big,
+            field: prefix === "" ? big.field : `${big.field} (${prefix})`,
+          });
         const varying: Record<string, unknown> = { ...a };
         if (seeds.length > 1 && !("seed" in a)) varying.seed = seed;
         cells.push({ index: cells.length, spec, varying, specHash: sha256(canonicalJson(spec)) });

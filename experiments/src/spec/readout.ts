@@ -18,6 +18,7 @@ import {
 } from "@patchbay/readouts";
 import { Metric } from "@patchbay/core";
 import { Schema } from "effect";
+import { limitNote } from "./limits.ts";
 
 /**
  * Readout experiments (`kind: readout`; docs/methods.md#readouts): a model, a dataset, one readout method of
@@ -43,7 +44,7 @@ export const ReadoutTaskData = Schema.Struct({
       description: "the builtin whose generator makes the task (builtin:<name>); default: the model",
     }),
     n: Schema.optionalWith(PositiveInt, { default: () => 16 }).annotations({
-      description: "number of clean/corrupted pairs",
+      description: `number of clean/corrupted pairs (${limitNote("examples")})`,
     }),
     seed: Schema.optional(Int).annotations({ description: "generator seed; default: the cell's seed" }),
     options: Options.annotations({ description: "generator options (induction: corrupt, blockLen, …)" }),
@@ -67,7 +68,7 @@ export const ReadoutExampleData = Schema.Struct({
       "prev-token: random prompts labelled with each position's previous token (probe, erasure; options length); induction-steering: [BOS, x, a, …, x] contrasts on the induction model (steering; options a, b, others); happy-sad: the happy/sad contrast prompts (steering; needs a tokenizer, e.g. stories260K)",
   }),
   n: Schema.optionalWith(PositiveInt, { default: () => 64 }).annotations({
-    description: "prev-token: number of prompts",
+    description: `prev-token: number of prompts (${limitNote("examples")})`,
   }),
   seed: Schema.optional(Int).annotations({ description: "default: the cell's seed" }),
   options: Options,

@@ -11,6 +11,7 @@ import {
 } from "@patchbay/core";
 import { Data, Schema } from "effect";
 import { type CausalCellSpec, CausalMethod, CausalTaskSpec } from "./causal.ts";
+import { limitNote } from "./limits.ts";
 import { ReadoutData, type ReadoutCellSpec, ReadoutMethod } from "./readout.ts";
 export { type CausalCellSpec, isCausalSpec } from "./causal.ts";
 export { type ReadoutCellSpec, isReadoutSpec } from "./readout.ts";
@@ -33,7 +34,7 @@ export const BuiltinTaskSpec = Schema.Struct({
       "the builtin whose generator makes the task (builtin:<name>[?options]); default: the model, when it is a builtin",
   }),
   n: Schema.optionalWith(PositiveInt, { default: () => 16 }).annotations({
-    description: "number of clean/corrupted pairs",
+    description: `number of clean/corrupted pairs (${limitNote("examples")})`,
   }),
   seed: Schema.optional(Int).annotations({ description: "generator seed; default: the cell's seed" }),
   options: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), {
@@ -90,7 +91,8 @@ export const Runtime = Schema.Struct({
 
 export const Outputs = Schema.Struct({
   results: Schema.optionalWith(Schema.String, { default: () => "results" }).annotations({
-    description: "the results store, relative to the experiment file",
+    description:
+      "the results store, relative to the experiment file; it must lie inside the experiment file's folder or the current directory (`run --results DIR` may point anywhere)",
   }),
 }).annotations({ identifier: "Outputs" });
 
@@ -103,7 +105,10 @@ export const Sweep = Schema.Struct({
   zip: Schema.optional(Axes).annotations({
     description: "parallel lists of equal length (one cell per index), combined with the grid by product",
   }),
-}).annotations({ identifier: "Sweep" });
+}).annotations({
+  identifier: "Sweep",
+  description: `cells = grid product × zip length × seeds (${limitNote("cells")})`,
+});
 
 /** The fields of one cell (everything a discovery depends on). */
 const cellFields = {
@@ -138,8 +143,7 @@ export const Experiment = Schema.Struct({
   description: Schema.optional(Schema.String),
   ...cellFields,
   seeds: Schema.optionalWith(Schema.NonEmptyArray(Int), { default: () => [0] as const }).annotations({
-    description:
-      "replicates: every cell runs once per seed (the task seed and Spearman sample seed unless given)",
+    description: `replicates: every cell runs once per seed (the task seed and Spearman sample seed unless given; ${limitNote("seeds")})`,
   }),
   outputs: Schema.optionalWith(Outputs, { default: () => ({ results: "results" }) }),
   sweep: Schema.optional(Sweep),
@@ -156,7 +160,7 @@ const commonFields = {
   name: Schema.optional(Schema.String).annotations({ description: "default: the file name" }),
   description: Schema.optional(Schema.String),
   seeds: Schema.optionalWith(Schema.NonEmptyArray(Int), { default: () => [0] as const }).annotations({
-    description: "replicates: every cell runs once per seed (the data seed unless given)",
+    description: `replicates: every cell runs once per seed (the data seed unless given; ${limitNote("seeds")})`,
   }),
   outputs: Schema.optionalWith(Outputs, { default: () => ({ results: "results" }) }),
   sweep: Schema.optional(Sweep),

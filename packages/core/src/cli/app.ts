@@ -82,8 +82,20 @@ const usage = (commands: Record<string, Command>) =>
     )}\n--model takes a folder or file path; --threads N sets ORT's intra-op threads; --ep cpu|cuda the execution provider;
 --allow-long-context lets a rotary model run past its context (n_ctx); learned-position models never can.`;
 
+export interface CliOptions {
+  /**
+   * The typed errors of the packages a command table adds (besides patchbay's own): printed as
+   * `<tag>: <message>` with exit 1, like patchbay's, instead of as an unexpected failure.
+   */
+  readonly isTypedError?: (e: unknown) => e is { readonly _tag: string; readonly message: string };
+}
+
 /** Run one command line against a command table; resolves to the exit code (usage 2, input 1). */
-export const runCli = async (commands: Record<string, Command>, argv: readonly string[]): Promise<number> => {
+export const runCli = async (
+  commands: Record<string, Command>,
+  argv: readonly string[],
+  options: CliOptions = {},
+): Promise<number> => {
   const [name, ...rest] = argv;
   const cmd = name === undefined ? undefined : commands[name];
   if (cmd === undefined) {
@@ -104,8 +116,10 @@ export const runCli = async (commands: Record<string, Command>, argv: readonly s
     console.error(`patchbay ${name}: ${err.message}\nusage: patchbay ${cmd.usage}`);
     return 2;
   }
-  if (isPatchbayError(err)) {
-    console.error(`patchbay ${name}: ${err._tag}: ${err.message}`);
+  const typed = isPatchbayError(err) || options.isTypedError?.(err) === true;
+  if (typed) {
+    const e = err as { readonly _tag: string; readonly message: string };
+    console.error(`patchbay ${name}: ${e._tag}: ${e.message}`);
     return 1;
   }
   console.error(`patchbay ${name}: unexpected failure:`, err);

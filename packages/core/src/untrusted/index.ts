@@ -6,3 +6,4 @@ export {
   forbiddenSegment,
   isForbiddenKey,
 } from "./keys.ts";
+export { decodeUtf8Strict, describeInvalidUtf8, type InvalidUtf8 } from "./utf8.ts";
