@@ -5,7 +5,7 @@ import { toMibJson } from "../export/index.ts";
 import { acdc, discover, evaluateMasks, maskFromEdges, prepareEdges } from "./index.ts";
 
 /**
- * ACDC's scores, as its export carries them (issue 13: 54 of 81 were null on builtin:induction).
+ * ACDC's scores, as its export carries them (54 of 81 used to be null on builtin:induction).
  * The null ones were the edges into receivers ACDC skips because they were already cut off from
  * the logits (the distractor heads). Contract: every edge has a finite score; a tested edge's is
  * the Δ measured; an untested one's is 0, which is what removing it from ACDC's graph does (the

@@ -15,7 +15,7 @@ import { rocAuc } from "../evaluate/index.ts";
 import { eap, eapIgActivations, eapIgInputs, type EdgeTask, exactScores, prepareEdges } from "./index.ts";
 
 /**
- * EAP-IG and the ablation (issue 13): over activations the integration baseline is the ablated
+ * EAP-IG and the ablation: over activations the integration baseline is the ablated
  * z′, so every ablation is honoured; over input embeddings only resample is (the path between
  * e′ and e never gives zero or mean source outputs), and the others are refused, not resampled.
  */

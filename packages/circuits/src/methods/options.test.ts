@@ -25,7 +25,7 @@ import {
 } from "./index.ts";
 
 /**
- * The audit of issue 13: every option of every method either changes the result or is refused
+ * The option audit: every option of every method either changes the result or is refused
  * with a typed error. Each row changes one thing from its method's base run (resample, logit
  * difference, head granularity, default selection, a check of 8 edges with seed 0) and says what
  * must happen. The model is a small random one with grouped-query attention (2 query heads over 1
@@ -219,7 +219,7 @@ const check = (row: Row, r: Effect.Effect.Success<ReturnType<typeof audit>>) => 
   }
 };
 
-describe("every option of every discovery method changes the result or is refused (issue 13)", () => {
+describe("every option of every discovery method changes the result or is refused", () => {
   for (const tag of Object.keys(bases))
     it(`${tag}: ${rows.filter((r) => r.name.startsWith(`${tag}:`)).length} combinations`, async () => {
       await Effect.runPromise(

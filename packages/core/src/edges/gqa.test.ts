@@ -65,7 +65,7 @@ describe("head-qkv granularity (GQA with a <k>/<v> destination per query head)",
     expect(perQuery.destinations.some((d) => d.node.includes("kv"))).toBe(false);
     expect(shared.destinations.filter((d) => d.kind === "k").length).toBe(4); // 2 layers × 2 kv heads
     expect(perQuery.destinations.filter((d) => d.kind === "k").length).toBe(8);
-    // counts as METHODS.md §2 for an ungrouped model with H = 4
+    // counts as docs/methods.md#the-component-graph for an ungrouped model with H = 4
     const L = 2;
     const H = 4;
     let formula = 1 + L * (H + 1);
