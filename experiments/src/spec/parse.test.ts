@@ -29,14 +29,14 @@ describe("reading an experiment file", () => {
     expect(e.file).toBe(`${join(dir, "latin1.yaml")}:4:10`);
     expect(e.field).toBe("(file)");
     expect(e.expected).toBe("UTF-8 text");
-    expect(e.found).toBe("the byte 0xe9 at line 4, byte 10 (not UTF-8)");
+    expect(e.found).toBe("invalid UTF-8 at byte column 10 (byte 71 of the file: 0xe9)");
     // the same in JSON, and a surrogate encoded as UTF-8 (CESU) is no better
     const json = Buffer.concat([
       Buffer.from('{"model": "builtin:induction", "name": "'),
       Buffer.from([0xed, 0xa0, 0x80]),
       Buffer.from('"}'),
     ]);
-    expect(fails(write("cesu.json", json)).found).toBe("the byte 0xed at line 1, byte 41 (not UTF-8)");
+    expect(fails(write("cesu.json", json)).found).toBe("invalid UTF-8 at byte column 41 (byte 40 of the file: 0xed 0xa0 0x80)");
   });
 
   it("a UTF-8 byte order mark is accepted and stripped (YAML and JSON); the file hash is of the bytes", () => {

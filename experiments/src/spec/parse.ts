@@ -6,7 +6,7 @@ import {
   FORBIDDEN_KEYS_EXPECTED,
   isForbiddenKey,
 } from "@patchbay/core";
-import { Effect, ParseResult, SchemaAST as AST } from "effect";
+import { Effect, Either, ParseResult, SchemaAST as AST } from "effect";
 import YAML from "yaml";
 import { atMost, DEFAULT_LIMITS, type Limits } from "./limits.ts";
 import { ExperimentFileError } from "./schema.ts";
@@ -243,15 +243,15 @@ export const readExperimentFile = (
     } catch (e) {
       return fileError(what, (e as NodeJS.ErrnoException).code ?? String(e));
     }
-    const text = decodeUtf8Strict(bytes, file);
-    if (typeof text !== "string")
+    const text = decodeUtf8Strict(bytes);
+    if (Either.isLeft(text))
       return Effect.fail(
         new ExperimentFileError({
-          file: `${file}:${text.line}:${text.column}`,
+          file: `${file}:${text.left.line}:${text.left.column}`,
           field: "(file)",
           expected: "UTF-8 text",
-          found: describeInvalidUtf8(text),
+          found: describeInvalidUtf8(text.left),
         }),
       );
-    return Effect.succeed({ bytes, text });
+    return Effect.succeed({ bytes, text: text.right });
   });

@@ -14,5 +14,4 @@ export * from "./runtime/index.ts";
 export * from "./engine/index.ts";
 export * from "./edges/index.ts";
 export * from "./zoo/index.ts";
-export * from "./untrusted/index.ts";
 export { referenceForward, type ReferenceOutput, type RefTensor } from "./reference/index.ts";

@@ -1,6 +1,8 @@
 import { ConfigError, UnsupportedError } from "../errors/errors.ts";
 import type { Activation } from "../model/config.ts";
-import { FORBIDDEN_KEYS_EXPECTED, forbiddenKeyPath } from "../untrusted/keys.ts";
+import { Either } from "effect";
+import { FORBIDDEN_KEYS_EXPECTED, forbiddenKeyPath } from "../text/keys.ts";
+import { decodeUtf8Strict, describeInvalidUtf8 } from "../text/utf8.ts";
 import { readRegularFile } from "./bytes.ts";
 
 /**
@@ -94,7 +96,15 @@ export class Fields {
 /** Read and parse a JSON object file; failures name the file. */
 export const readJsonObject = (path: string): Record<string, unknown> => {
   // a FIFO, device or directory is a WeightFileError here, before anything is read
-  const text = readRegularFile(path).toString("utf8");
+  const decoded = decodeUtf8Strict(readRegularFile(path));
+  if (Either.isLeft(decoded))
+    throw new ConfigError({
+      file: `${path}:${decoded.left.line}:${decoded.left.column}`,
+      field: "(whole file)",
+      expected: "UTF-8 text",
+      found: describeInvalidUtf8(decoded.left),
+    });
+  const text = decoded.right;
   let v: unknown;
   try {
     v = JSON.parse(text);

@@ -1,5 +1,5 @@
 import { ConfigError, UnknownBuiltinError } from "../../errors/errors.ts";
-import { FORBIDDEN_KEYS_EXPECTED, isForbiddenKey } from "../../untrusted/keys.ts";
+import { FORBIDDEN_KEYS_EXPECTED, isForbiddenKey } from "../../text/keys.ts";
 import type { ModelConfig } from "../../model/config.ts";
 import type { Weights } from "../../model/weights.ts";
 

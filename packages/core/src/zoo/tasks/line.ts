@@ -1,6 +1,7 @@
 import { Either, ParseResult, Schema } from "effect";
 import type { MetricKind } from "../../engine/spec.ts";
 import { findDuplicateKey, jsonPathString } from "../../text/json.ts";
+import { FORBIDDEN_KEYS_EXPECTED, forbiddenKeyPath } from "../../text/keys.ts";
 import type { Tokenizer } from "../../tokenizer/tokenizer.ts";
 import { answerToken, type PromptContext } from "./answers.ts";
 
@@ -86,8 +87,9 @@ const readLine = (text: string, fail: Fail): TaskLine => {
   const twice = findDuplicateKey(text);
   if (twice !== null)
     return fail(jsonPathString(twice), "each key once per object", `${show(twice.at(-1))} given twice`);
-  // JSON.parse makes "__proto__" an own key (no pollution); it is still not a field
-  if (Object.hasOwn(raw, "__proto__")) return fail("__proto__", FIELDS, "an unknown field");
+  // JSON.parse makes "__proto__" an own key; anywhere in a line (meta too) such keys are refused
+  const forbidden = forbiddenKeyPath(raw);
+  if (forbidden !== null) return fail(forbidden, FORBIDDEN_KEYS_EXPECTED, "a reserved key");
   const r = decodeLine(raw);
   if (Either.isRight(r)) return r.right;
   const [issue] = ParseResult.ArrayFormatter.formatErrorSync(r.left);

@@ -162,16 +162,16 @@ describe("keys: each once, no __proto__", () => {
     expectAt(() => readTaskFileSync(q), { file: q, line: 1, field: "meta.note" });
   });
 
-  it("__proto__ is an unknown field at the top, inert inside meta; Object.prototype is untouched", () => {
+  it("__proto__ / constructor / prototype are refused anywhere in a line (meta too); Object.prototype is untouched", () => {
     const p = file(
       `{"__proto__": {"polluted": 1}, "clean_ids": [1], "corrupted_ids": [1], "answer_ids": [1]}`,
     );
     const e = expectAt(() => readTaskFileSync(p), { file: p, line: 1, field: "__proto__" });
-    expect(e.found).toBe("an unknown field");
+    expect(e.expected).toContain("__proto__, constructor, prototype");
     const q = file(
-      `{"clean_ids": [1], "corrupted_ids": [1], "answer_ids": [1], "meta": {"__proto__": {"polluted": 1}, "constructor": {"prototype": {"polluted": 1}}}}`,
+      `{"clean_ids": [1], "corrupted_ids": [1], "answer_ids": [1], "meta": {"note": {"constructor": {"prototype": {"polluted": 1}}}}}`,
     );
-    expect(readTaskFileSync(q)).toEqual({ clean: [[1]], corrupted: [[1]], positions: [[0]], answers: [[1]] });
+    expectAt(() => readTaskFileSync(q), { file: q, line: 1, field: "meta.note.constructor" });
     expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
     expect(Object.prototype).not.toHaveProperty("polluted");
   });

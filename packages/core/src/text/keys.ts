@@ -1,3 +1,5 @@
+import { type JsonPath, jsonPathString } from "./json.ts";
+
 /**
  * Keys that user data may not use as object keys or path segments. Experiment, task, config and
  * artifact files come from other people: a key `__proto__` written through `o[k] = v` reaches
@@ -10,19 +12,12 @@ export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__", "constr
 
 export const isForbiddenKey = (key: string): boolean => FORBIDDEN_KEYS.has(key);
 
-/** A path as `a.b[2].c` (numbers as indices), as every error names a field. */
-export const fieldPath = (path: readonly (string | number)[]): string =>
-  path.reduce<string>(
-    (acc, k) => (typeof k === "number" ? `${acc}[${k}]` : acc === "" ? k : `${acc}.${k}`),
-    "",
-  );
-
 /**
  * The path of the first forbidden key in a parsed JSON/YAML value (depth first, keys in order), or
  * null. Own keys only: JSON.parse and YAML's toJS write `__proto__` as an own data property, which
  * is exactly what a later `Object.assign`, spread-then-assign or dotted-path write would follow.
  */
-export const forbiddenKeyPath = (value: unknown, path: readonly (string | number)[] = []): string | null => {
+export const forbiddenKeyPath = (value: unknown, path: JsonPath = []): string | null => {
   // an explicit stack, not recursion (a deeply nested file must not overflow the JS stack), and
   // parent links, not path copies (a path is spelled out only for the key that is reported)
   interface Entry {
@@ -33,7 +28,7 @@ export const forbiddenKeyPath = (value: unknown, path: readonly (string | number
   const spell = (e: Entry | null, last: string): string => {
     const keys: (string | number)[] = [last];
     for (let x = e; x !== null && x.key !== null; x = x.parent) keys.push(x.key);
-    return fieldPath([...path, ...keys.reverse()]);
+    return jsonPathString([...path, ...keys.reverse()]);
   };
   const stack: Entry[] = [{ v: value, key: null, parent: null }];
   while (stack.length > 0) {
