@@ -1,4 +1,4 @@
-import { JSONSchema } from "effect";
+import { JSONSchema, type Schema } from "effect";
 import { AnyExperiment, CausalCellFields, CellFields, ReadoutCellFields } from "./schema.ts";
 
 /**
@@ -51,7 +51,7 @@ const inlineConstrainedRefs = (v: unknown, defs: JsonSchemaNode, depth = 0): unk
 };
 
 /** effect's JSON Schema of `schema`, made valid for strict validators (unique ids, no keywords beside `$ref`). */
-const strictJsonSchema = (schema: Parameters<typeof JSONSchema.make>[0]): JsonSchemaNode => {
+const strictJsonSchema = <A, I, R>(schema: Schema.Schema<A, I, R>): JsonSchemaNode => {
   const made = dropPlaceholderIds(JSONSchema.make(schema)) as JsonSchemaNode;
   const defs = isNode(made.$defs) ? made.$defs : {};
   const fixed = inlineConstrainedRefs(made, defs) as Record<string, unknown>;
@@ -74,8 +74,12 @@ const cellSchemas = new Map<CellKind, JsonSchemaNode>();
 export const cellJsonSchema = (kind: CellKind): JsonSchemaNode => {
   let s = cellSchemas.get(kind);
   if (s === undefined) {
-    const schema = kind === "causal" ? CausalCellFields : kind === "readout" ? ReadoutCellFields : CellFields;
-    s = strictJsonSchema(schema);
+    s =
+      kind === "causal"
+        ? strictJsonSchema(CausalCellFields)
+        : kind === "readout"
+          ? strictJsonSchema(ReadoutCellFields)
+          : strictJsonSchema(CellFields);
     cellSchemas.set(kind, s);
   }
   return s;
