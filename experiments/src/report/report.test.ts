@@ -76,6 +76,7 @@ const syntheticCell = (o: {
     },
     spearmanVsExact: 0.8,
     truth: { precision: 0.75, recall: 1, auc: 0.99, edges: o.inGraph.slice(0, 2) },
+    artifact: null,
   };
 };
 

@@ -148,6 +148,7 @@ describe("run tables (JSONL and Arrow)", () => {
     curve: null,
     spearmanVsExact: null,
     truth: null,
+    artifact: null,
     ...over,
   });
 
