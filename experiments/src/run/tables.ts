@@ -250,6 +250,7 @@ export const tableColumns = (rows: readonly TableRow[]): readonly ColumnSpec[] =
         swept.push({
           name,
           type: sweptColumnType(kind, name),
+          label: name,
           description: "a swept field of the experiment",
         });
       }
@@ -271,7 +272,18 @@ const arrowType = (t: ColumnType): DataType =>
 /** The Arrow schema of a table's columns (every field nullable; descriptions as field metadata). */
 export const arrowSchema = (columns: readonly ColumnSpec[]): Schema =>
   new Schema(
-    columns.map((c) => new Field(c.name, arrowType(c.type), true, new Map([["description", c.description]]))),
+    columns.map(
+      (c) =>
+        new Field(
+          c.name,
+          arrowType(c.type),
+          true,
+          new Map([
+            ["label", c.label],
+            ["description", c.description],
+          ]),
+        ),
+    ),
   );
 
 /** The rows as an Arrow IPC file with the table's declared schema. */
