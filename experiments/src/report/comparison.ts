@@ -60,7 +60,7 @@ export const comparisonSvg = <R>(o: {
 
   const longest = Math.max(...rows.map((r) => r.label.length));
   const labelW = Math.min(420, Math.max(90, longest * CHAR + 16));
-  const maxChars = Math.floor((labelW - 16) / CHAR);
+  const maxChars = labelW >= longest * CHAR + 16 ? longest : Math.floor((labelW - 16) / CHAR);
   const x0 = labelW + 10;
   const panelW = Math.max(110, Math.min(180, (MAX_WIDTH - x0) / metrics.length - GAP));
   // legend entries wrap onto as many lines as the panels' width needs
