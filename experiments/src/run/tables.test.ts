@@ -169,6 +169,14 @@ describe("run tables (JSONL and Arrow)", () => {
       selection: null,
     });
     expect(Object.keys(row).filter((k) => k.includes("_tag"))).toEqual([]);
+    // a sweep over the tag itself (`selection._tag: [top-n, greedy]`) is the selection column too
+    const tagged = tableRow(
+      circuit({ spec: { ...(circuit().spec as object), selection: { _tag: "greedy", n: 2 } } }),
+      { "selection._tag": "greedy" },
+      { index: 0, seconds: null },
+    );
+    expect(tagged.selection).toBe("greedy");
+    expect(Object.keys(tagged).filter((k) => k.includes("_tag"))).toEqual([]);
     const cols = tableColumns([row]);
     expect(cols.filter((c) => c.name.startsWith("method.")).map((c) => `${c.name}:${c.type}`)).toEqual([
       "method.tau:float64",

@@ -205,7 +205,7 @@ const flattenSwept = (kind: TableKind, path: string, v: unknown, out: Record<str
     for (const [k, x] of Object.entries(v))
       if (k === "_tag") out[path] = x;
       else flattenSwept(kind, `${path}.${k}`, x, out);
-  } else out[path] = v;
+  } else out[path.replace(/\._tag$/, "")] = v; // a swept `selection._tag` is the selection column
 };
 
 export const tableRow = (
