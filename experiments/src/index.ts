@@ -6,6 +6,13 @@
 export type { CellResult, ReadoutCellResult, ReadoutOutput } from "./results/types.ts";
 export { isReadoutResult } from "./results/types.ts";
 export { type ReadoutFigures, readoutFigures, topDlaComponent } from "./results/readout-figures.ts";
+export {
+  type ColumnSpec,
+  type ColumnType,
+  declaredColumns,
+  TABLE_KINDS,
+  type TableKind,
+} from "./results/table-columns.ts";
 export { type ReadoutCellInput, readoutIdentity, runReadoutCell } from "./run/readout-cell.ts";
 export {
   isReadoutSpec,
@@ -65,7 +72,16 @@ export {
   runDir,
   writeAtomic,
 } from "./run/store.ts";
-export { formatJsonl, readArrow, type TableRow, tableRow, toArrow } from "./run/tables.ts";
+export {
+  arrowSchema,
+  formatJsonl,
+  readArrow,
+  sweptColumnType,
+  type TableRow,
+  tableColumns,
+  tableRow,
+  toArrow,
+} from "./run/tables.ts";
 export { type LockOwner, ResultsStoreError, RunLockedError } from "./run/errors.ts";
 export { acquireRunLock, type RunLock, STALE_AFTER_MS } from "./run/lock.ts";
 export { DEFAULT_LIMITS, LIMIT_FLAGS, type Limits } from "./spec/limits.ts";

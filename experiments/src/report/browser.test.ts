@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AnyCellResult, CellResult } from "../results/types.ts";
 import { causalCells, inductionCell, parseEdge, renderCellReport, writeReport } from "./index.ts";
 import { readoutFixtureCells } from "./readout-fixture.ts";
+import { CHROMIUM_ARGS, findChromium } from "./testing/chromium.ts";
 
 /**
  * The report in a real browser: headless Chromium (Debian package `chromium`) driven by
@@ -18,15 +18,6 @@ import { readoutFixtureCells } from "./readout-fixture.ts";
  * errors, with the IIA heatmap visible; and a run of readout cells (one per method) with every
  * method's figures visible.
  */
-const findChromium = (): string | null => {
-  for (const name of ["chromium", "chromium-browser"])
-    try {
-      const p = execFileSync("which", [name], { encoding: "utf8" }).trim();
-      if (p !== "") return p;
-    } catch {}
-  return null;
-};
-
 const executablePath = findChromium();
 if (executablePath === null)
   console.warn(
@@ -39,7 +30,7 @@ describe.skipIf(executablePath === null)("HTML report in headless Chromium", () 
   const dir = mkdtempSync(join(tmpdir(), "patchbay-report-browser-"));
 
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: executablePath!, args: ["--no-sandbox"] });
+    browser = await chromium.launch({ executablePath: executablePath!, args: CHROMIUM_ARGS });
     const run = (discovery: Parameters<typeof inductionCell>[0]) =>
       Effect.runPromise(inductionCell(discovery, { n: 16 }));
     cells = [

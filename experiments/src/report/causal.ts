@@ -1,7 +1,9 @@
+import { TABLE_KINDS } from "../results/table-columns.ts";
 import type { CausalCellResult } from "../results/types.ts";
 import { lossCurveSvg } from "./charts.ts";
 import { heatmapSvg, iiaColor } from "./heatmap.ts";
 import { card, esc, fmt, type Html, html, n2, prettyJson, raw } from "./html.ts";
+import type { SummaryColumn } from "./summary.ts";
 
 /**
  * The report section of a causal-abstraction cell (kind "causal"): cards, then per method the
@@ -197,21 +199,47 @@ ${H("Spec")}
 <p class="note">cell ${r.cellId} · patchbay ${r.patchbayVersion} · model weights ${r.model.weightsHash} · dataset ${r.dataset.hash} (${r.dataset.examples} examples)${opts.seconds !== undefined ? ` · ${fmt(opts.seconds, 1)} s` : ""}</p>`;
 };
 
-/** The header cells of the causal summary table after the cell and spec columns. */
-export const causalSummaryHead = (seconds: boolean): Html =>
-  html`<th>method</th><th>model</th><th>variable</th><th>family</th><th class="num">IIA / best IIA</th><th class="num">MIB mean</th><th class="num">MIB max</th><th class="num">DAS test</th><th class="num">ctl random model</th><th class="num">ctl random rotation</th><th class="num">ctl full</th>${seconds ? html`<th class="num">seconds</th>` : ""}`;
-
-/** One causal cell's summary cells (matching `causalSummaryHead`). */
-export const causalSummaryCells = (
-  r: CausalCellResult,
-  seconds: number | undefined,
-  withSeconds: boolean,
-): Html => {
-  const c = r.das?.controls ?? null;
-  const best = r.iia
-    ? "IIA of the fixed alignment"
-    : r.sweep
-      ? `best: ${r.sweep.best.site} @ ${r.sweep.best.position}`
-      : "no fixed alignment or sweep";
-  return html`<td>${r.method}</td><td>${r.model.name}</td><td class="name">${causalVariable(r)}</td><td>${r.task.family}</td><td class="num" title="${best}">${fmt(headlineIia(r))}</td><td class="num">${fmt(r.sweep?.mean)}</td><td class="num">${fmt(r.sweep?.max)}</td><td class="num">${fmt(r.das?.iia.test)}</td><td class="num">${fmt(c?.randomModel.test)}</td><td class="num">${fmt(c?.randomRotation)}</td><td class="num">${fmt(c?.fullComponent)}</td>${withSeconds ? html`<td class="num">${fmt(seconds, 1)}</td>` : ""}`;
+/** The columns of the causal summary table after the cell and spec columns. */
+export const causalSummaryColumns = (
+  secondsOf: (r: CausalCellResult) => number | undefined,
+): SummaryColumn<CausalCellResult>[] => {
+  const C = TABLE_KINDS.causal;
+  const num = (key: keyof typeof C, value: (r: CausalCellResult) => number | null | undefined) => ({
+    key,
+    label: C[key].label,
+    title: C[key].description,
+    numeric: true,
+    text: (r: CausalCellResult) => fmt(value(r)),
+  });
+  return [
+    { key: "method", label: "method", text: (r) => r.method },
+    { key: "model", label: "model", text: (r) => r.model.name },
+    { key: "variable", label: "variable", mono: true, text: causalVariable },
+    { key: "family", label: "family", text: (r) => r.task.family },
+    {
+      key: "iia",
+      label: "IIA / best IIA",
+      title: C.iia.description,
+      numeric: true,
+      text: (r) => fmt(headlineIia(r)),
+      tip: (r) =>
+        r.iia
+          ? "IIA of the fixed alignment"
+          : r.sweep
+            ? `best: ${r.sweep.best.site} @ ${r.sweep.best.position}`
+            : "no fixed alignment or sweep",
+    },
+    num("mibMean", (r) => r.sweep?.mean),
+    num("mibMax", (r) => r.sweep?.max),
+    num("dasTest", (r) => r.das?.iia.test),
+    num("randomModel", (r) => r.das?.controls?.randomModel.test),
+    num("randomRotation", (r) => r.das?.controls?.randomRotation),
+    num("fullComponent", (r) => r.das?.controls?.fullComponent),
+    {
+      key: "seconds",
+      label: "seconds",
+      numeric: true,
+      text: (r) => fmt(secondsOf(r), 1),
+    },
+  ];
 };

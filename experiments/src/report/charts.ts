@@ -7,7 +7,7 @@ import { esc, fmt, n2 } from "./html.ts";
  * faithfulness spread as a box plot (whiskers min–max, box IQR, median bar, mean diamond).
  */
 
-const niceTicks = (lo: number, hi: number, count = 5): number[] => {
+export const niceTicks = (lo: number, hi: number, count = 5): number[] => {
   const span = hi - lo || 1;
   const step0 = span / count;
   const mag = 10 ** Math.floor(Math.log10(step0));
@@ -15,6 +15,20 @@ const niceTicks = (lo: number, hi: number, count = 5): number[] => {
   const ticks: number[] = [];
   for (let t = Math.ceil(lo / step) * step; t <= hi + 1e-9; t += step) ticks.push(Number(t.toFixed(10)));
   return ticks;
+};
+
+/** Tick labels with as many decimals as the ticks need (0.001 stays 0.001, never "0"). */
+export const tickLabels = (ticks: readonly number[]): string[] => {
+  let d = 0;
+  while (d < 8 && !ticks.every((t) => Number(t.toFixed(d)) === t)) d++;
+  return ticks.map((t) => t.toFixed(d));
+};
+
+/** Ticks with their labels. */
+const labeledTicks = (lo: number, hi: number, count = 5): { t: number; label: string }[] => {
+  const ts = niceTicks(lo, hi, count);
+  const ls = tickLabels(ts);
+  return ts.map((t, i) => ({ t, label: ls[i]! }));
 };
 
 const pct = (x: number) => {
@@ -55,10 +69,10 @@ export const curveSvg = (
     `<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`,
   ];
   // grid and axes
-  for (const t of niceTicks(y0, y1)) {
+  for (const { t, label } of labeledTicks(y0, y1)) {
     out.push(
       `<line x1="${L}" x2="${W - R}" y1="${n2(sy(t))}" y2="${n2(sy(t))}" stroke="${t === 0 || t === 1 ? "#999" : "#e6e6e6"}"${t === 1 ? ' stroke-dasharray="4 3"' : ""}/>`,
-      `<text x="${L - 6}" y="${n2(sy(t) + 4)}" text-anchor="end">${esc(n2(t))}</text>`,
+      `<text x="${L - 6}" y="${n2(sy(t) + 4)}" text-anchor="end">${esc(label)}</text>`,
     );
   }
   for (const x of xs)
@@ -116,10 +130,10 @@ export const spreadSvg = (
     `<svg xmlns="http://www.w3.org/2000/svg" class="chart spread" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(label)}" font-family="Helvetica, Arial, sans-serif" font-size="11">`,
     `<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`,
   ];
-  for (const t of niceTicks(x0, x1, 8))
+  for (const { t, label } of labeledTicks(x0, x1, 8))
     out.push(
       `<line x1="${n2(sx(t))}" x2="${n2(sx(t))}" y1="12" y2="${H - 30}" stroke="${t === 0 || t === 1 ? "#999" : "#eeeeee"}"${t === 1 ? ' stroke-dasharray="4 3"' : ""}/>`,
-      `<text x="${n2(sx(t))}" y="${H - 16}" text-anchor="middle">${esc(n2(t))}</text>`,
+      `<text x="${n2(sx(t))}" y="${H - 16}" text-anchor="middle">${esc(label)}</text>`,
     );
   const ok = [s.min, s.q25, s.median, s.q75, s.max].every(Number.isFinite);
   if (ok)
@@ -181,19 +195,19 @@ export const lossCurveSvg = (curve: readonly LossPoint[], label = "training loss
     `<svg xmlns="http://www.w3.org/2000/svg" class="chart loss" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(label)}" font-family="Helvetica, Arial, sans-serif" font-size="11">`,
     `<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`,
   ];
-  for (const t of niceTicks(y0, y1))
+  for (const { t, label } of labeledTicks(y0, y1))
     out.push(
       `<line x1="${L}" x2="${W - R}" y1="${n2(sy(t))}" y2="${n2(sy(t))}" stroke="${t === 0 ? "#999" : "#e6e6e6"}"/>`,
-      `<text x="${L - 6}" y="${n2(sy(t) + 4)}" text-anchor="end">${esc(n2(t))}</text>`,
+      `<text x="${L - 6}" y="${n2(sy(t) + 4)}" text-anchor="end">${esc(label)}</text>`,
     );
-  for (const t of niceTicks(xLo, xHi, 6))
+  for (const { t, label } of labeledTicks(xLo, xHi, 6))
     out.push(
       `<line x1="${n2(sx(t))}" x2="${n2(sx(t))}" y1="${T}" y2="${H - B}" stroke="#f0f0f0"/>`,
-      `<text x="${n2(sx(t))}" y="${H - B + 14}" text-anchor="middle" font-size="10">${esc(n2(t))}</text>`,
+      `<text x="${n2(sx(t))}" y="${H - B + 14}" text-anchor="middle" font-size="10">${esc(label)}</text>`,
     );
   if (hasSize)
-    for (const t of niceTicks(0, sHi))
-      out.push(`<text x="${W - R + 6}" y="${n2(sz(t) + 4)}" fill="#D55E00">${esc(n2(t))}</text>`);
+    for (const { t, label } of labeledTicks(0, sHi))
+      out.push(`<text x="${W - R + 6}" y="${n2(sz(t) + 4)}" fill="#D55E00">${esc(label)}</text>`);
   out.push(
     `<line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" stroke="#333"/>`,
     `<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#333"/>`,
@@ -231,100 +245,6 @@ export const lossCurveSvg = (curve: readonly LossPoint[], label = "training loss
   out.push(
     `<text x="${L}" y="16" font-size="12"><tspan font-weight="bold">loss</tspan> ${esc(last ? `${fmtLoss(finite[0]!.loss)} → ${fmtLoss(last.loss)} over ${pts.length} steps` : "no finite values")}</text>`,
     `<text x="${W - R}" y="16" font-size="11" text-anchor="end" fill="#555"><tspan fill="#0072B2">━</tspan> loss${hasSize ? ' <tspan fill="#D55E00" dx="8">╍</tspan> learned size (right axis)' : ""}</text>`,
-    "</svg>",
-  );
-  return out.join("\n");
-};
-
-/** One line of `lineChartSvg`: y per x (NaN / null: a gap). */
-export interface Series {
-  readonly name: string;
-  readonly color: string;
-  readonly ys: readonly (number | null)[];
-  readonly dashed?: boolean;
-}
-
-/**
- * A line chart over a shared x axis: numeric xs (steering's α) or categories (the lens's sites,
- * drawn at 0, 1, … and labelled by `xLabels`). Each series is a line with dots and tooltips.
- */
-export const lineChartSvg = (opts: {
-  readonly title: string;
-  readonly xs: readonly number[];
-  readonly xLabels?: readonly string[];
-  readonly xLabel: string;
-  readonly yLabel: string;
-  readonly series: readonly Series[];
-  /** a horizontal reference line (e.g. the unsteered metric) */
-  readonly reference?: { readonly y: number; readonly label: string };
-}): string => {
-  const W = opts.xLabels ? 680 : 600;
-  const H = 300;
-  const L = 60;
-  const R = opts.xLabels ? 100 : 20;
-  const T = 30;
-  const B = opts.xLabels ? 70 : 44;
-  const ys = [
-    ...opts.series.flatMap((s) => s.ys.filter((y): y is number => y !== null && Number.isFinite(y))),
-    ...(opts.reference && Number.isFinite(opts.reference.y) ? [opts.reference.y] : []),
-  ];
-  const yLo0 = ys.length > 0 ? Math.min(...ys) : 0;
-  const yHi0 = ys.length > 0 ? Math.max(...ys) : 1;
-  const pad = (yHi0 - yLo0) * 0.08 || Math.max(0.5, Math.abs(yHi0) * 0.1);
-  const [y0, y1] = [yLo0 - pad, yHi0 + pad];
-  const xLo = opts.xs.length > 0 ? Math.min(...opts.xs) : 0;
-  const xHi = opts.xs.length > 0 ? Math.max(...opts.xs) : 1;
-  const sx = (x: number) => L + ((x - xLo) / (xHi - xLo || 1)) * (W - L - R);
-  const sy = (y: number) => T + ((y1 - y) / (y1 - y0 || 1)) * (H - T - B);
-  const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" class="chart line" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(opts.title)}" font-family="Helvetica, Arial, sans-serif" font-size="11">`,
-    `<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`,
-  ];
-  for (const t of niceTicks(y0, y1))
-    out.push(
-      `<line x1="${L}" x2="${W - R}" y1="${n2(sy(t))}" y2="${n2(sy(t))}" stroke="${t === 0 ? "#999" : "#e6e6e6"}"/>`,
-      `<text x="${L - 6}" y="${n2(sy(t) + 4)}" text-anchor="end">${esc(n2(t))}</text>`,
-    );
-  if (opts.xLabels)
-    opts.xs.forEach((x, i) => {
-      out.push(
-        `<text transform="translate(${n2(sx(x) + 3)} ${H - B + 10}) rotate(40)" font-size="10">${esc(opts.xLabels![i] ?? String(x))}</text>`,
-      );
-    });
-  else
-    for (const t of niceTicks(xLo, xHi, 6))
-      out.push(
-        `<line x1="${n2(sx(t))}" x2="${n2(sx(t))}" y1="${T}" y2="${H - B}" stroke="#f0f0f0"/>`,
-        `<text x="${n2(sx(t))}" y="${H - B + 14}" text-anchor="middle" font-size="10">${esc(n2(t))}</text>`,
-      );
-  out.push(
-    `<line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" stroke="#333"/>`,
-    `<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#333"/>`,
-    `<text x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle">${esc(opts.xLabel)}</text>`,
-    `<text transform="translate(14 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">${esc(opts.yLabel)}</text>`,
-  );
-  if (opts.reference && Number.isFinite(opts.reference.y))
-    out.push(
-      `<line class="reference" x1="${L}" x2="${W - R}" y1="${n2(sy(opts.reference.y))}" y2="${n2(sy(opts.reference.y))}" stroke="#777" stroke-dasharray="4 3"><title>${esc(`${opts.reference.label}: ${fmt(opts.reference.y, 4)}`)}</title></line>`,
-    );
-  for (const s of opts.series) {
-    const pts = opts.xs.flatMap((x, i) => {
-      const y = s.ys[i];
-      return y !== null && y !== undefined && Number.isFinite(y) ? [{ x, y, i }] : [];
-    });
-    if (pts.length === 0) continue;
-    const d = pts.map((p, k) => `${k === 0 ? "M" : "L"} ${n2(sx(p.x))} ${n2(sy(p.y))}`).join(" ");
-    out.push(
-      `<path class="series" d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ""}/>`,
-    );
-    for (const p of pts)
-      out.push(
-        `<circle cx="${n2(sx(p.x))}" cy="${n2(sy(p.y))}" r="3" fill="${s.color}"><title>${esc(`${s.name} @ ${opts.xLabels?.[p.i] ?? n2(p.x)}: ${fmt(p.y, 4)}`)}</title></circle>`,
-      );
-  }
-  out.push(
-    `<text x="${L}" y="16" font-size="12" font-weight="bold">${esc(opts.title)}</text>`,
-    `<text x="${W - R}" y="16" font-size="11" text-anchor="end" fill="#555">${opts.series.map((s) => `<tspan fill="${s.color}" dx="8">━</tspan> ${esc(s.name)}`).join(" ")}${opts.reference ? ` <tspan fill="#777" dx="8">╌</tspan> ${esc(opts.reference.label)}` : ""}</text>`,
     "</svg>",
   );
   return out.join("\n");

@@ -76,6 +76,7 @@ export const cellResultFromDiscovery = (o: {
       truth === null
         ? null
         : { precision: truth.precision, recall: truth.recall, auc: truth.auc, edges: o.truthEdges! },
+    artifact: null,
   };
 };
 

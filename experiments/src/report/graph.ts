@@ -231,7 +231,18 @@ export const circuitSvg = async (result: CellResult, opts: CircuitSvgOptions = {
     ["logits", "logits"],
   ];
   if (kept.some((e) => e.kind === "attn")) legend.push(["attn", "attn"]);
-  const legendWidth = 12 + legend.reduce((a, [label]) => a + 30 + 7 * label.length, 0) + 200;
+  // legend positions from generous text widths (7.2 px per character at 11 px covers DejaVu Sans,
+  // wider than the Helvetica / Liberation Sans asked for), so no font pushes it past the edge
+  const CHAR = 7.2;
+  const legendX: number[] = [];
+  let legendEnd = 12;
+  for (const [label] of legend) {
+    legendX.push(legendEnd);
+    legendEnd += 22 + CHAR * label.length + 10;
+  }
+  const negX = legendEnd;
+  const widthX = negX + 22 + CHAR * "score < 0".length + 14;
+  const legendWidth = widthX + CHAR * "width ∝ |score|".length + 12;
   const laidW = laid.width ?? 0;
   const W = Math.max(laidW, legendWidth, 360);
   const H = laid.height ?? 0;
@@ -274,18 +285,17 @@ export const circuitSvg = async (result: CellResult, opts: CircuitSvgOptions = {
   out.push("</g>");
   // legend
   out.push('<g class="legend" font-size="11">');
-  let lx = 12;
-  for (const [label, kind] of legend) {
+  legend.forEach(([label, kind], i) => {
+    const lx = legendX[i]!;
     out.push(
-      `<line x1="${lx}" y1="14" x2="${lx + 18}" y2="14" stroke="${DEST_COLORS[kind]}" stroke-width="4"/>`,
-      `<text x="${lx + 22}" y="18">${esc(label)}</text>`,
+      `<line x1="${n2(lx)}" y1="14" x2="${n2(lx + 18)}" y2="14" stroke="${DEST_COLORS[kind]}" stroke-width="4"/>`,
+      `<text x="${n2(lx + 22)}" y="18">${esc(label)}</text>`,
     );
-    lx += 30 + 7 * label.length;
-  }
+  });
   out.push(
-    `<line x1="${lx}" y1="14" x2="${lx + 18}" y2="14" stroke="#555" stroke-width="2" stroke-dasharray="5 3"/>`,
-    `<text x="${lx + 22}" y="18">score &lt; 0</text>`,
-    `<text x="${lx + 100}" y="18" fill="#666">width ∝ |score|</text>`,
+    `<line x1="${n2(negX)}" y1="14" x2="${n2(negX + 18)}" y2="14" stroke="#555" stroke-width="2" stroke-dasharray="5 3"/>`,
+    `<text x="${n2(negX + 22)}" y="18">score &lt; 0</text>`,
+    `<text x="${n2(widthX)}" y="18" fill="#666">width ∝ |score|</text>`,
   );
   out.push("</g>");
 

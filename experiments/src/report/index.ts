@@ -9,12 +9,12 @@
 export {
   CONTROL_MARGIN,
   causalCellBody,
-  causalSummaryCells,
-  causalSummaryHead,
+  causalSummaryColumns,
   causalVariable,
   headlineIia,
 } from "./causal.ts";
-export { curveSvg, type LossPoint, lineChartSvg, lossCurveSvg, type Series, spreadSvg } from "./charts.ts";
+export { curveSvg, type LossPoint, lossCurveSvg, spreadSvg } from "./charts.ts";
+export { lineChartSvg, type Series } from "./line-chart.ts";
 export {
   causalCells,
   causalDasCell,
@@ -37,10 +37,14 @@ export {
   type ValueGrid,
   valueHeatmapSvg,
 } from "./heatmap.ts";
-export { READOUT_CSS, readoutCellBody, readoutSummaryCells, readoutSummaryHead } from "./readout.ts";
+export { READOUT_CSS, readoutCellBody } from "./readout.ts";
+export { keyFigures, readoutSummaryColumns } from "./readout-summary.ts";
 export { READOUT_FIXTURE_DOCS, readoutFixtureCell, readoutFixtureCells } from "./readout-fixture.ts";
 export { esc } from "./html.ts";
-export { flattenSpec, type RunManifest, renderCellReport, renderRunReport, varyingFields } from "./render.ts";
+export { type ComparisonMetric, type ComparisonSvg, comparisonSvg } from "./comparison.ts";
+export { type RunManifest, renderCellReport } from "./render.ts";
+export { renderRunReport } from "./run-page.ts";
+export { fieldLabel, flattenSpec, type SummaryColumn, summaryTable, varyingFields } from "./summary.ts";
 export {
   decodeManifest,
   type ReportPaths,

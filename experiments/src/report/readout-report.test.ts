@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ReadoutCellResult } from "../results/types.ts";
 import { scaleColor, valueHeatmapSvg } from "./heatmap.ts";
-import { renderCellReport, renderRunReport } from "./render.ts";
+import { renderCellReport } from "./render.ts";
+import { renderRunReport } from "./run-page.ts";
 import { Effect } from "effect";
 import { hasShared, sharedPath } from "../../../packages/core/src/testing/shared.ts";
 import { readoutFixtureCell, readoutFixtureCells } from "./readout-fixture.ts";
@@ -123,9 +124,17 @@ describe("readout report sections", () => {
     const page = await renderRunReport({ runId: "r", spec: {}, cells: cells.map((c) => c.cellId) }, cells);
     selfContained(page);
     const table = page.slice(page.indexOf('<table class="summary readout">'));
-    expect(count(table.slice(0, table.indexOf("</table>")), /<tr><td class="name"><a href="#cell-/g)).toBe(
-      cells.length,
-    );
+    expect(
+      count(
+        table.slice(0, table.indexOf("</table>")),
+        /<tr><td data-col="cell" class="name"[^>]*><a href="#cell-/g,
+      ),
+    ).toBe(cells.length);
+    // key figures in words, not column names
+    expect(page).toMatch(/held-out accuracy 0?\.?\d/);
+    expect(page).not.toMatch(/klLogitMean|heldOutPrompts/);
+    // every method has its own headline: nothing to compare across cells, no chart
+    expect(page).not.toContain('class="chart comparison"');
     for (const c of cells) expect(page).toContain(`<section class="cell" id="cell-${c.cellId}">`);
     expect(page).toMatch(/best held-out accuracy/);
     expect(page).toMatch(/CE loss recovered/);

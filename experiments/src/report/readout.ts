@@ -1,7 +1,8 @@
-import type { LensReport } from "@patchbay/readouts";
 import { readoutFigures } from "../results/readout-figures.ts";
 import type { ReadoutCellResult } from "../results/types.ts";
-import { lineChartSvg, lossCurveSvg } from "./charts.ts";
+import { lossCurveSvg } from "./charts.ts";
+import { lineChartSvg } from "./line-chart.ts";
+import { lensSection } from "./readout-lens.ts";
 import { scaleColor, valueHeatmapSvg } from "./heatmap.ts";
 import { card, esc, fmt, fmtScore, type Html, html, n2, prettyJson, raw } from "./html.ts";
 
@@ -11,8 +12,7 @@ import { card, esc, fmt, fmtScore, type Html, html, n2, prettyJson, raw } from "
  * heatmap plus the other terms, attention rollout and patterns as heatmaps, input attributions
  * as coloured tokens with the completeness check, probes per site, the steering curve and its
  * continuations, erasure before/after, neuron records coloured by activation with the
- * explanation and its scores, SAE metrics and top features — then the spec. Also the cells of a
- * run's readout summary table.
+ * explanation and its scores, SAE metrics and top features — then the spec.
  */
 
 export const READOUT_CSS = `
@@ -26,8 +26,6 @@ table.lens tr.final td { background: #eef3fb; font-weight: 600; }
 type H = (t: string) => Html;
 type Of<M extends ReadoutCellResult["method"]> = Extract<ReadoutCellResult, { method: M }>["result"];
 
-const tokenLabel = (t: { readonly id: number; readonly token: string | null }) => t.token ?? String(t.id);
-
 /** A token coloured by a value on a scale (title: the exact value). */
 const tok = (
   text: string,
@@ -40,44 +38,6 @@ const tok = (
   raw(
     `<span class="tok" style="background:${scaleColor(v, lo, hi, scale)};color:${scale === "sequential" && Number.isFinite(v) && hi > lo && (v - lo) / (hi - lo) < 0.55 ? "#ffffff" : "#111111"}" title="${esc(tip)}">${esc(text)}</span>`,
   );
-
-const lensSection = (r: LensReport, h: H, tuned: boolean): Html => {
-  const labels = r.sites.map((s) => s.replace(/^blocks\./, "").replace(/\.resid_/, "·"));
-  const chart = lineChartSvg({
-    title: "KL(final ‖ lens) per site",
-    xs: r.sites.map((_, i) => i),
-    xLabels: r.sites,
-    xLabel: "site (stream order)",
-    yLabel: "KL (nats)",
-    series: [
-      { name: "logit lens", color: "#0072B2", ys: r.kl.logit },
-      ...(r.kl.tuned ? [{ name: "tuned lens", color: "#D55E00", ys: r.kl.tuned, dashed: true }] : []),
-    ],
-  });
-  const t = r.table;
-  const head = t.tokens.map(
-    (x, p) => html`<th class="num" title="position ${p}">${p}: ${tokenLabel(x)}</th>`,
-  );
-  const cell = (c: (typeof t.final)[number]) => {
-    const top = c.top[0];
-    const tip = c.top.map((x) => `${tokenLabel(x)} ${fmt(x.prob, 3)}`).join(" · ");
-    return html`<td class="cell" title="${tip}${Number.isFinite(c.kl) ? ` · KL ${fmt(c.kl, 3)}` : ""}">${top ? tokenLabel(top) : "—"} <span class="note">${top ? fmt(top.prob, 2) : ""}</span></td>`;
-  };
-  const rows = t.rows.map(
-    (row) =>
-      html`<tr data-site="${row.site}" data-lens="${row.lens}"><td class="name">${row.site}</td><td>${row.lens}</td>${row.cells.map(cell)}</tr>\n`,
-  );
-  return html`${h("KL to the final distribution per site")}
-<div class="figure">${raw(chart)}</div>
-<p class="note">Mean over ${r.prompts} prompts of the mean over positions of KL(p_final ‖ p_lens) at each residual site (${labels.length} sites; the last is the final residual, KL 0 by construction)${tuned ? "; the tuned lens decodes T_l(h_l) = h_l + A_l h_l + b_l, trained on other prompts than these" : ""}.</p>
-${h(`Top tokens per site and position (prompt ${t.prompt})`)}
-<div class="scroll"><table class="lens">
-<thead><tr><th>site</th><th>lens</th>${head}</tr></thead>
-<tbody>
-${rows}<tr class="final"><td class="name">model output</td><td>final</td>${t.final.map(cell)}</tr>
-</tbody></table></div>
-<p class="note">Each cell: the top-1 token of the lens's distribution at that position and its probability (hover for the top ${t.final[0]?.top.length ?? 0} and the KL). The header row is the prompt; the last row the model's own prediction.</p>`;
-};
 
 const dlaSection = (r: Of<"dla">, h: H): Html => {
   const m = r.mean;
@@ -411,22 +371,4 @@ ${body}
 ${h("Spec")}
 <pre class="spec">${prettyJson(r.spec)}</pre>
 <p class="note">cell ${r.cellId} · patchbay ${r.patchbayVersion} · model weights ${r.model.weightsHash} · dataset ${r.dataset.hash} (${r.dataset.examples} prompts)${opts.seconds !== undefined ? ` · ${fmt(opts.seconds, 1)} s` : ""}</p>`;
-};
-
-/** The header cells of the readout summary table after the cell and spec columns. */
-export const readoutSummaryHead = (seconds: boolean): Html =>
-  html`<th>method</th><th>model</th><th>headline</th><th class="num">value</th><th>key figures</th>${seconds ? html`<th class="num">seconds</th>` : ""}`;
-
-/** One readout cell's summary cells (matching `readoutSummaryHead`). */
-export const readoutSummaryCells = (
-  r: ReadoutCellResult,
-  seconds: number | undefined,
-  withSeconds: boolean,
-): Html => {
-  const { headlineLabel, headline, ...figures } = readoutFigures(r);
-  const shown = Object.entries(figures)
-    .filter(([, v]) => v !== null)
-    .map(([k, v]) => `${k} ${typeof v === "number" ? (Number.isInteger(v) ? String(v) : fmtScore(v)) : v}`)
-    .join(" · ");
-  return html`<td>${r.method}</td><td>${r.model.name}</td><td>${headlineLabel}</td><td class="num">${fmt(headline)}</td><td class="spec">${shown}</td>${withSeconds ? html`<td class="num">${fmt(seconds, 1)}</td>` : ""}`;
 };

@@ -76,6 +76,7 @@ const syntheticCell = (o: {
     },
     spearmanVsExact: 0.8,
     truth: { precision: 0.75, recall: 1, auc: 0.99, edges: o.inGraph.slice(0, 2) },
+    artifact: null,
   };
 };
 
@@ -174,7 +175,12 @@ describe("HTML report", () => {
 
   it("a run page has a summary row and a section per cell, with the varying fields", async () => {
     const a = syntheticCell({ inGraph: circuit, cellId: "aaaa", spec: { method: "eap", n: 8 } });
-    const b = syntheticCell({ inGraph: circuit.slice(0, 4), cellId: "bbbb", spec: { method: "acdc", n: 8 } });
+    const b = syntheticCell({
+      inGraph: circuit.slice(0, 4),
+      cellId: "bbbb",
+      spec: { method: "acdc", n: 8 },
+      method: "acdc",
+    });
     expect(varyingFields([a.spec, b.spec])).toEqual(["method"]);
     const page = await renderRunReport(
       { runId: "r1", spec: {}, cells: ["aaaa", "bbbb", "cccc"], timings: { total: 3 } },
@@ -183,7 +189,18 @@ describe("HTML report", () => {
     expect(checkBalanced(page)).toEqual([]);
     expect(page).toContain('href="#cell-aaaa"');
     expect(page).toContain('<section class="cell" id="cell-bbbb">');
-    expect(page).toContain("Missing results for 1 cells: cccc");
+    expect(page).toContain("Missing results for 1 cell: cccc");
+    // the summary: what every cell shares is said once, the varying field is a column
+    expect(headCells(page, "summary")).toEqual(["cell", "method", "edges in circuit"]);
+    expect(tableRows(page, "summary").map((r) => r.cells[1])).toEqual(["eap", "acdc"]);
+    expect(page).toMatch(/In every cell: .*model <b>synthetic<\/b>/);
+    // the comparison chart: one mark per cell in each panel
+    const chart = elements(page, "svg", "comparison")[0]!;
+    expect(chart.attrs["data-rows"]).toBe("2");
+    for (const metric of ["faithfulness", "auc", "cpr", "edges"])
+      expect([
+        ...chart.inner.matchAll(new RegExp(`class="mark"[^>]*data-metric="${metric}"`, "g")),
+      ]).toHaveLength(2);
     // ids stay unique across cells
     const ids = [...page.matchAll(/ id="([^"]+)"/g)].map((m) => m[1]);
     expect(new Set(ids).size).toBe(ids.length);
@@ -246,6 +263,13 @@ const tableRows = (doc: string, cls: string): { attrs: Record<string, string>; c
     attrs: attrs(m[1]!),
     cells: [...m[2]!.matchAll(/<td\b[^>]*>([\s\S]*?)<\/td>/g)].map((c) => textOf(c[1]!)),
   }));
+};
+
+/** The data-col keys of a table's header cells. */
+const headKeys = (doc: string, cls: string): string[] => {
+  const table = elements(doc, "table", cls)[0];
+  const head = /<thead>([\s\S]*?)<\/thead>/.exec(table?.inner ?? "")?.[1] ?? "";
+  return [...head.matchAll(/<th\b([^>]*)>/g)].map((m) => attrs(m[1]!)["data-col"] ?? "");
 };
 
 const headCells = (doc: string, cls: string): string[] => {
@@ -550,39 +574,48 @@ describe("HTML report of causal cells", () => {
       "summary",
       "summary causal",
     ]);
-    const head = headCells(page, "causal");
-    const fixed = [
+    const keys = headKeys(page, "causal");
+    expect(keys[0]).toBe("cell");
+    // the spec fields that vary between the causal cells, then the causal figures (none empty here)
+    expect(keys.filter((k) => k.startsWith("spec:"))).toEqual(
+      varyingFields([sweep, das, iia].map((c) => c.spec))
+        .filter((k) => k !== "method" && k !== "method._tag")
+        .map((k) => `spec:${k}`),
+    );
+    expect(keys.filter((k) => !k.startsWith("spec:"))).toEqual([
+      "cell",
       "method",
-      "model",
       "variable",
       "family",
-      "IIA / best IIA",
-      "MIB mean",
-      "MIB max",
-      "DAS test",
-      "ctl random model",
-      "ctl random rotation",
-      "ctl full",
+      "iia",
+      "mibMean",
+      "mibMax",
+      "dasTest",
+      "randomModel",
+      "randomRotation",
+      "fullComponent",
       "seconds",
-    ];
-    expect(head[0]).toBe("cell");
-    expect(head.slice(-fixed.length)).toEqual(fixed);
-    // between them, the spec fields that vary between the causal cells
-    expect(head.slice(1, -fixed.length)).toEqual(varyingFields([sweep, das, iia].map((c) => c.spec)));
-    expect(head.slice(1, -fixed.length)).toContain("method");
+    ]);
+    // human labels
+    const head = headCells(page, "causal");
+    expect(head).toContain("control: random model");
+    expect(head).toContain("IIA / best IIA");
+    expect(head.some((h) => h.includes("."))).toBe(false);
     const rows = tableRows(page, "causal");
     expect(rows).toHaveLength(3);
-    const col = (name: string) => rows.map((r) => r.cells[head.lastIndexOf(name)]);
+    const col = (key: string) => rows.map((r) => r.cells[keys.indexOf(key)]);
     expect(col("cell")).toEqual([sweep, das, iia].map((c) => c.cellId.slice(0, 12)));
     expect(col("method")).toEqual(["iia-sweep", "das", "iia"]);
     expect(col("variable")).toEqual(["X<Y & Z", "pos&tok", "X, Y"]);
-    expect(col("IIA / best IIA")).toEqual(["1.000", "—", "0.813"]);
-    expect(col("MIB mean")).toEqual([sweep.sweep!.mean.toFixed(3), "—", "—"]);
-    expect(col("DAS test")).toEqual(["—", "0.910", "—"]);
-    expect(col("ctl random model")).toEqual(["—", "0.230", "—"]);
-    expect(col("ctl random rotation")).toEqual(["—", "0.180", "—"]);
-    expect(col("ctl full")).toEqual(["—", "0.940", "—"]);
+    expect(col("iia")).toEqual(["1.000", "—", "0.813"]);
+    expect(col("mibMean")).toEqual([sweep.sweep!.mean.toFixed(3), "—", "—"]);
+    expect(col("dasTest")).toEqual(["—", "0.910", "—"]);
+    expect(col("randomModel")).toEqual(["—", "0.230", "—"]);
+    expect(col("randomRotation")).toEqual(["—", "0.180", "—"]);
+    expect(col("fullComponent")).toEqual(["—", "0.940", "—"]);
     expect(col("seconds")).toEqual(["3.0", "12.5", "—"]);
+    // shared by all three: said once above the table
+    expect(page).toMatch(/In every cell: [^\n]*<span data-col="model">model <b>/);
     for (const c of cells) {
       expect(page).toContain(`<section class="cell" id="cell-${c.cellId}">`);
       expect(page).toContain(`<a href="#cell-${c.cellId}">${c.cellId.slice(0, 12)}</a>`);
@@ -602,7 +635,7 @@ describe("HTML report of causal cells", () => {
     expect(page).not.toContain("<h3>Causal-abstraction cells</h3>");
     expect(tableRows(page, "causal")).toHaveLength(1);
     expect(headCells(page, "causal")).not.toContain("seconds");
-    expect(page).toContain("Missing results for 1 cells: gone");
+    expect(page).toContain("Missing results for 1 cell: gone");
     const a = syntheticCell({ inGraph: circuit, cellId: "aaaa" });
     const circuitOnly = await renderRunReport({ runId: "r", spec: {}, cells: ["aaaa"] }, [a]);
     expect(circuitOnly).not.toContain("summary causal");

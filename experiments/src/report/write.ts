@@ -6,7 +6,8 @@ import type { Flags } from "@patchbay/core/cli";
 import { UsageError } from "@patchbay/core/cli";
 import { Effect } from "effect";
 import type { AnyCellResult } from "../results/types.ts";
-import { type RunManifest, renderCellReport, renderRunReport } from "./render.ts";
+import { type RunManifest, renderCellReport } from "./render.ts";
+import { renderRunReport } from "./run-page.ts";
 
 /**
  * Reports from a results store laid out as `<results>/cells/<cellId>.json` (one CellResult or

@@ -1,11 +1,13 @@
 import type { DlaResult } from "@patchbay/readouts";
 import type { ReadoutCellResult } from "./readout.ts";
+import type { READOUT_FIGURE_COLUMNS, RowOf } from "./table-columns.ts";
 
 /**
  * The key figures of a readout cell, one flat record per cell: what the run table (JSONL /
- * Arrow), the CLI summary and the report's summary table show. Each method contributes its own
- * columns (null when a figure does not exist); `headline` is the one number that best says how
- * the readout came out, with `headlineLabel` naming it.
+ * Arrow), the CLI summary and the report's summary table show. Each method fills its own figures,
+ * every one a column declared in table-columns.ts (READOUT_FIGURE_COLUMNS: the compiler checks
+ * the names and value types); `headline` is the one number that best says how the readout came
+ * out, with `headlineLabel` naming it.
  */
 export type Figure = string | number | null;
 
@@ -39,11 +41,10 @@ export const topDlaComponent = (r: DlaResult): { readonly name: string; readonly
   return best;
 };
 
-export interface ReadoutFigures {
+export type ReadoutFigures = {
   readonly headlineLabel: string;
   readonly headline: number | null;
-  readonly [key: string]: Figure;
-}
+} & Partial<RowOf<typeof READOUT_FIGURE_COLUMNS>>;
 
 export const readoutFigures = (r: ReadoutCellResult): ReadoutFigures => {
   switch (r.method) {
@@ -78,7 +79,7 @@ export const readoutFigures = (r: ReadoutCellResult): ReadoutFigures => {
       return {
         headlineLabel: "IG completeness error (max rel.)",
         headline: ig.length === 0 ? null : Math.max(...ig.map((c) => c.relError)),
-        examples: r.result.examples.length,
+        methodExamples: r.result.examples.length,
         metricMean: mean(r.result.examples.map((e) => e.metric)),
         completenessAbsMax: ig.length === 0 ? null : Math.max(...ig.map((c) => c.absError)),
         completenessRelMax: ig.length === 0 ? null : Math.max(...ig.map((c) => c.relError)),
@@ -104,7 +105,7 @@ export const readoutFigures = (r: ReadoutCellResult): ReadoutFigures => {
       return {
         headlineLabel: "rollout: weight of the top key (last query, prompt 0)",
         headline: last === undefined || top === null ? null : finite(last[top]),
-        examples: r.result.examples.length,
+        methodExamples: r.result.examples.length,
         rolloutTopKey: top,
       };
     }
@@ -190,7 +191,7 @@ export const readoutFigures = (r: ReadoutCellResult): ReadoutFigures => {
       return {
         headlineLabel: "precision@1",
         headline: finite(r.result.precisionAt1),
-        examples: r.result.examples.length,
+        methodExamples: r.result.examples.length,
         meanSurprisal: finite(r.result.meanSurprisal),
       };
     case "patchscope-sweep": {

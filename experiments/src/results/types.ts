@@ -60,6 +60,12 @@ export interface CellResult {
     readonly auc: number;
     readonly edges: readonly string[];
   };
+  /**
+   * the circuit as MIB / EAP-IG JSON (`Graph.from_json` reads it; every edge with its score and
+   * in_graph), relative to the results store: `artifacts/<cellId>/circuit.json`; null at layer
+   * granularity (MIB's format has no layer nodes)
+   */
+  readonly artifact: string | null;
 }
 
 import type { CausalCellResult } from "./causal.ts";

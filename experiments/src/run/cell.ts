@@ -1,5 +1,5 @@
 import { join, resolve } from "node:path";
-import { compareToTruth, discover, mibScores, prepareEdges } from "@patchbay/circuits";
+import { compareToTruth, discover, mibScores, prepareEdges, toMibJson } from "@patchbay/circuits";
 import {
   builtinCircuit,
   InputError,
@@ -154,12 +154,18 @@ export const runCell = (
   const { spec } = input;
   if (isCausalSpec(spec)) return runCausalCell({ spec, baseDir: input.baseDir });
   if (isReadoutSpec(spec)) return runReadoutCell({ spec, baseDir: input.baseDir });
-  return Effect.map(runCircuitCell({ spec, baseDir: input.baseDir }), (r) => ({ ...r, files: [] }));
+  return runCircuitCell({ spec, baseDir: input.baseDir });
 };
+
+/** Where a circuit cell's MIB / EAP-IG circuit JSON lives, relative to the results store. */
+export const circuitArtifactPath = (cellId: string): string => `artifacts/${cellId}/circuit.json`;
 
 const runCircuitCell = (
   input: CircuitInput,
-): Effect.Effect<{ readonly result: CellResult; readonly seconds: number }, PatchbayError> =>
+): Effect.Effect<
+  { readonly result: CellResult; readonly seconds: number; readonly files: readonly CellFile[] },
+  PatchbayError
+> =>
   Effect.scoped(
     Effect.gen(function* () {
       const t0 = performance.now();
@@ -184,6 +190,25 @@ const runCircuitCell = (
       const truth = yield* truthEdges(spec, modelPath);
       const cmp = truth === null ? null : compareToTruth(setup.layout, r.inGraph, r.scores, truth);
       const s = r.evaluation.perExample;
+      // the circuit as MIB / EAP-IG JSON (every edge with its score), written beside the result;
+      // MIB's format has no layer nodes, so layer-granularity cells have none
+      const files: CellFile[] =
+        spec.granularity === "head"
+          ? [
+              {
+                path: circuitArtifactPath(id.cellId),
+                content: `${JSON.stringify(
+                  toMibJson(
+                    setup.layout,
+                    { layout: setup.layout, inGraph: r.inGraph, scores: r.scores },
+                    model.config,
+                  ),
+                  null,
+                  1,
+                )}\n`,
+              },
+            ]
+          : [];
       const result: CellResult = {
         patchbayVersion: id.patchbayVersion,
         cellId: id.cellId,
@@ -221,8 +246,9 @@ const runCircuitCell = (
           cmp === null || truth === null
             ? null
             : { precision: cmp.precision, recall: cmp.recall, auc: cmp.auc, edges: truth },
+        artifact: files[0]?.path ?? null,
       };
-      return { result, seconds: (performance.now() - t0) / 1000 };
+      return { result, seconds: (performance.now() - t0) / 1000, files };
     }),
   );
 

@@ -1,75 +1,126 @@
-import { Bool, Float64, Table, tableFromIPC, tableToIPC, Utf8, vectorFromArray } from "apache-arrow";
+import {
+  Bool,
+  type DataType,
+  Field,
+  Float64,
+  Int64,
+  RecordBatch,
+  Schema,
+  Table,
+  tableFromIPC,
+  tableToIPC,
+  Utf8,
+  vectorFromArray,
+} from "apache-arrow";
 import { readoutFigures } from "../results/readout-figures.ts";
+import {
+  type CAUSAL_COLUMNS,
+  type CIRCUIT_COLUMNS,
+  type ColumnSpec,
+  type ColumnType,
+  declaredColumns,
+  type HEAD_COLUMNS,
+  READOUT_COLUMNS,
+  type RowOf,
+  TABLE_KINDS,
+  type TableKind,
+} from "../results/table-columns.ts";
 import {
   type AnyCellResult,
   type CausalCellResult,
+  type CellResult,
   isCausalResult,
   isReadoutResult,
   type ReadoutCellResult,
 } from "../results/types.ts";
+import { cellJsonSchema, type JsonSchemaNode, jsonSchemaAt } from "../spec/json-schema.ts";
 
-/** One row of a run's table: the cell id, its swept fields flattened (dotted paths), key metrics. */
+/**
+ * A run's table: one row per cell, the columns declared for its kind (results/table-columns.ts)
+ * followed by the run's swept fields. The JSONL file has every column in every row (null where a
+ * cell has no value); the Arrow file has the same columns with a fixed type each.
+ *
+ * Swept fields are columns named by their dotted path (`method.tau`, `task.seed`), and their
+ * type comes from the schema of that field in the experiment file (the cell's JSON Schema), never
+ * from the values swept: an integer field is int64, any other number float64, a string or
+ * string-literal field utf8, a boolean bool; a field the schema leaves open (generator options,
+ * an alignment given by name or inline) or of mixed type is utf8, holding strings as they are and
+ * other values as JSON. A swept object of known shape becomes a column per field, its `_tag` named
+ * by the path itself (`selection`, `selection.n`, not `selection._tag`); a swept field that is
+ * already a declared column (`method`, `ablation`, `seed`, …) is that column. So two runs that
+ * sweep the same fields have the same schema whatever values they sweep.
+ */
+
+/** One row of a run's table (JSONL / Arrow): declared columns, then swept fields. */
 export type TableRow = Readonly<Record<string, string | number | boolean | null>>;
-
-const flatten = (prefix: string, v: unknown, out: Record<string, string | number | boolean | null>): void => {
-  if (v !== null && typeof v === "object" && !Array.isArray(v)) {
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) flatten(`${prefix}.${k}`, x, out);
-  } else if (v === null || typeof v === "string" || typeof v === "boolean") out[prefix] = v;
-  else if (typeof v === "number") out[prefix] = Number.isFinite(v) ? v : null;
-  else out[prefix] = JSON.stringify(v);
-};
 
 const num = (x: number | null | undefined): number | null =>
   x === null || x === undefined || !Number.isFinite(x) ? null : x;
 
-export const tableRow = (
-  r: AnyCellResult,
-  varying: Readonly<Record<string, unknown>>,
-  extra: { readonly index: number; readonly seconds: number | null },
-): TableRow => {
-  const swept: Record<string, string | number | boolean | null> = {};
-  for (const [k, v] of Object.entries(varying)) flatten(k, v, swept);
-  if (isCausalResult(r)) return causalRow(r, swept, extra);
-  if (isReadoutResult(r)) return readoutRow(r, swept, extra);
-  return {
-    cellId: r.cellId,
-    index: extra.index,
-    ...swept,
-    method: r.method,
-    examples: r.dataset.examples,
-    edges: r.edges.filter((e) => e.inGraph).length,
-    edgesTotal: r.edges.length,
-    faithfulness: num(r.faithfulness.mean),
-    faithfulnessMedian: num(r.faithfulness.perExample.median),
-    faithfulnessMin: num(r.faithfulness.perExample.min),
-    faithfulnessMax: num(r.faithfulness.perExample.max),
-    metricFull: num(r.metric.full),
-    metricEmpty: num(r.metric.empty),
-    metricCircuit: num(r.metric.circuit),
-    spearman: num(r.spearmanVsExact),
-    precision: num(r.truth?.precision),
-    recall: num(r.truth?.recall),
-    auc: num(r.truth?.auc),
-    cpr: num(r.curve?.cpr),
-    cmd: num(r.curve?.cmd),
-    seconds: num(extra.seconds),
-  };
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === "object" && !Array.isArray(v);
+
+/** The value at a dotted path of a cell spec (specs are stored as plain JSON). */
+const specValue = (spec: unknown, path: string): unknown => {
+  let v: unknown = spec;
+  for (const k of path.split(".")) v = isRecord(v) ? v[k] : undefined;
+  return v;
+};
+const specText = (spec: unknown, path: string): string | null => {
+  const v = specValue(spec, path);
+  return typeof v === "string" ? v : null;
+};
+const specInt = (spec: unknown, path: string): number | null => {
+  const v = specValue(spec, path);
+  return typeof v === "number" && Number.isInteger(v) ? v : null;
 };
 
-/** A causal cell's row: its IIA (or sweep summary, or DAS result and controls). */
-const causalRow = (
-  r: CausalCellResult,
-  swept: Record<string, string | number | boolean | null>,
-  extra: { readonly index: number; readonly seconds: number | null },
-): TableRow => ({
+export const tableKindOf = (r: AnyCellResult): TableKind =>
+  isCausalResult(r) ? "causal" : isReadoutResult(r) ? "readout" : "circuit";
+
+interface Extra {
+  readonly index: number;
+  readonly seconds: number | null;
+}
+
+const head = (r: AnyCellResult, kind: TableKind, extra: Extra): RowOf<typeof HEAD_COLUMNS> => ({
   cellId: r.cellId,
   index: extra.index,
-  ...swept,
-  kind: "causal",
-  method: r.method,
+  kind,
+  seed: specInt(r.spec, "seed"),
+  model: specText(r.spec, "model"),
+  modelName: r.model.name,
+  // fixtures and old results may lack the spec's tag: the method name up to its parameters
+  method: specText(r.spec, "method._tag") ?? r.method.split("(")[0]!,
+  examples: r.dataset.examples,
+});
+
+const circuitValues = (r: CellResult): RowOf<typeof CIRCUIT_COLUMNS> => ({
+  methodLabel: r.method,
+  ablation: specText(r.spec, "ablation"),
+  metric: r.metric.kind,
+  granularity: specText(r.spec, "granularity"),
+  selection: specText(r.spec, "selection._tag"),
+  edges: r.edges.filter((e) => e.inGraph).length,
+  edgesTotal: r.edges.length,
+  faithfulness: num(r.faithfulness.mean),
+  faithfulnessMedian: num(r.faithfulness.perExample.median),
+  faithfulnessMin: num(r.faithfulness.perExample.min),
+  faithfulnessMax: num(r.faithfulness.perExample.max),
+  metricFull: num(r.metric.full),
+  metricEmpty: num(r.metric.empty),
+  metricCircuit: num(r.metric.circuit),
+  spearman: num(r.spearmanVsExact),
+  precision: num(r.truth?.precision),
+  recall: num(r.truth?.recall),
+  auc: num(r.truth?.auc),
+  cpr: num(r.curve?.cpr),
+  cmd: num(r.curve?.cmd),
+});
+
+const causalValues = (r: CausalCellResult): RowOf<typeof CAUSAL_COLUMNS> => ({
   task: r.task.name,
   family: r.task.family,
-  examples: r.dataset.examples,
   iia: num(r.iia?.accuracy ?? r.sweep?.best.iia ?? r.das?.iia.test),
   mibMean: num(r.sweep?.mean),
   mibMax: num(r.sweep?.max),
@@ -82,63 +133,183 @@ const causalRow = (
   randomModel: num(r.das?.controls?.randomModel.test),
   randomRotation: num(r.das?.controls?.randomRotation),
   fullComponent: num(r.das?.controls?.fullComponent),
-  seconds: num(extra.seconds),
 });
 
-/** A readout cell's row: its method's key figures (readout-figures.ts), flat. */
-const readoutRow = (
-  r: ReadoutCellResult,
-  swept: Record<string, string | number | boolean | null>,
-  extra: { readonly index: number; readonly seconds: number | null },
-): TableRow => {
-  const { headlineLabel, headline, ...figures } = readoutFigures(r);
-  return {
-    cellId: r.cellId,
-    index: extra.index,
-    ...swept,
-    kind: "readout",
-    method: r.method,
-    model: r.model.name,
-    examples: r.dataset.examples,
-    headline: num(headline),
-    headlineLabel,
-    ...Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, typeof v === "number" ? num(v) : v])),
-    seconds: num(extra.seconds),
-  };
+const readoutValues = (r: ReadoutCellResult): RowOf<typeof READOUT_COLUMNS> => {
+  const f = readoutFigures(r);
+  const out: Record<string, string | number | null> = {};
+  for (const name of Object.keys(READOUT_COLUMNS)) {
+    const v = (f as Readonly<Record<string, string | number | null | undefined>>)[name];
+    out[name] = typeof v === "number" ? num(v) : (v ?? null);
+  }
+  return out as RowOf<typeof READOUT_COLUMNS>;
 };
 
-export const formatJsonl = (rows: readonly TableRow[]): string =>
-  rows.map((r) => `${JSON.stringify(r)}\n`).join("");
+// ---- swept fields ----------------------------------------------------------------------------
+
+const isStruct = (n: JsonSchemaNode): boolean =>
+  n.type === "object" && n.additionalProperties === false && isRecord(n.properties);
+
+const primitiveOf = (n: JsonSchemaNode): string | null => {
+  if (typeof n.type === "string") return n.type;
+  const lits = Array.isArray(n.enum) ? n.enum : "const" in n ? [n.const] : null;
+  if (lits === null || lits.length === 0) return null;
+  const ts = new Set(lits.map((v) => (v === null ? "null" : typeof v)));
+  return ts.size === 1 ? [...ts][0]! : null;
+};
 
 /**
- * The rows as an Arrow IPC file: a column per key (in first-seen order); all-number columns are
- * Float64, all-boolean Bool, the rest Utf8; a key a row lacks is null.
+ * The column type of a swept field of a cell kind, from its schema (see the module comment): a
+ * tagged object is its tag (utf8); integer → int64; integer or number → float64; string → utf8;
+ * boolean → bool; anything else utf8.
  */
-export const toArrow = (rows: readonly TableRow[]): Uint8Array => {
-  const keys: string[] = [];
-  for (const r of rows) for (const k of Object.keys(r)) if (!keys.includes(k)) keys.push(k);
-  const columns = Object.fromEntries(
-    keys.map((k) => {
-      const vs = rows.map((r) => r[k] ?? null);
-      const present = vs.filter((v) => v !== null);
-      if (present.length > 0 && present.every((v) => typeof v === "number"))
-        return [k, vectorFromArray(vs as (number | null)[], new Float64())];
-      if (present.length > 0 && present.every((v) => typeof v === "boolean"))
-        return [k, vectorFromArray(vs as (boolean | null)[], new Bool())];
-      return [
-        k,
-        vectorFromArray(
-          vs.map((v) => (v === null ? null : String(v))),
-          new Utf8(),
-        ),
-      ];
-    }),
-  );
-  return tableToIPC(new Table(columns), "file");
+export const sweptColumnType = (kind: TableKind, path: string): ColumnType => {
+  const branches = jsonSchemaAt(cellJsonSchema(kind), path.split(".")).filter((n) => n.type !== "null");
+  if (branches.length === 0) return "utf8";
+  if (branches.every((b) => isStruct(b) && "_tag" in (b.properties as object))) return "utf8";
+  const ts = new Set(branches.map(primitiveOf));
+  if (ts.size === 1 && ts.has("integer")) return "int64";
+  if ([...ts].every((t) => t === "integer" || t === "number")) return "float64";
+  if (ts.size === 1 && ts.has("boolean")) return "bool";
+  return "utf8";
 };
 
-/** Read an Arrow IPC table back as plain rows (what the tests and `ls` use). */
+/** A value in a column of type `t` (the schema decoded it, so a mismatch is a defect). */
+const cellValue = (t: ColumnType, v: unknown, column: string): string | number | boolean | null => {
+  if (v === null || v === undefined) return null;
+  switch (t) {
+    case "int64":
+      if (typeof v === "number" && Number.isSafeInteger(v)) return v;
+      break;
+    case "float64":
+      // −0 as 0: JSON has no −0, and the JSONL and Arrow files hold the same values
+      if (typeof v === "number") return v === 0 ? 0 : num(v);
+      break;
+    case "bool":
+      if (typeof v === "boolean") return v;
+      break;
+    case "utf8":
+      return typeof v === "string" ? v : JSON.stringify(v);
+  }
+  throw new Error(`run table: column ${column} is ${t}, got ${JSON.stringify(v)}`);
+};
+
+/**
+ * A swept value as columns: an object whose schema is a struct (a tagged method, a selection, a
+ * task) becomes a column per field with its `_tag` under the path itself; anything else is one
+ * column.
+ */
+const flattenSwept = (kind: TableKind, path: string, v: unknown, out: Record<string, unknown>): void => {
+  const branches = jsonSchemaAt(cellJsonSchema(kind), path.split("."));
+  if (isRecord(v) && branches.length > 0 && branches.every(isStruct)) {
+    for (const [k, x] of Object.entries(v))
+      if (k === "_tag") out[path] = x;
+      else flattenSwept(kind, `${path}.${k}`, x, out);
+  } else out[path.replace(/\._tag$/, "")] = v; // a swept `selection._tag` is the selection column
+};
+
+export const tableRow = (
+  r: AnyCellResult,
+  varying: Readonly<Record<string, unknown>>,
+  extra: Extra,
+): TableRow => {
+  const kind = tableKindOf(r);
+  const values: Record<string, unknown> = {
+    ...head(r, kind, extra),
+    ...(kind === "causal"
+      ? causalValues(r as CausalCellResult)
+      : kind === "readout"
+        ? readoutValues(r as ReadoutCellResult)
+        : circuitValues(r as CellResult)),
+    seconds: num(extra.seconds),
+  };
+  const row: Record<string, string | number | boolean | null> = {};
+  for (const c of declaredColumns(kind)) row[c.name] = cellValue(c.type, values[c.name], c.name);
+  const swept: Record<string, unknown> = {};
+  for (const [path, v] of Object.entries(varying)) flattenSwept(kind, path, v, swept);
+  for (const [name, v] of Object.entries(swept))
+    if (!(name in row)) row[name] = cellValue(sweptColumnType(kind, name), v, name);
+  return row;
+};
+
+/**
+ * The columns of a run's table: its kind's declared columns, then each swept field (in the order
+ * the rows first name them) with its type from the schema.
+ */
+export const tableColumns = (rows: readonly TableRow[]): readonly ColumnSpec[] => {
+  const kind = (rows[0]?.kind ?? "circuit") as TableKind;
+  if (!(kind in TABLE_KINDS)) throw new Error(`run table: unknown kind ${JSON.stringify(kind)}`);
+  const declared = declaredColumns(kind);
+  const names = new Set(declared.map((c) => c.name));
+  const swept: ColumnSpec[] = [];
+  for (const r of rows) {
+    if (r.kind !== kind) throw new Error(`run table: rows of kinds ${kind} and ${String(r.kind)}`);
+    for (const name of Object.keys(r))
+      if (!names.has(name)) {
+        names.add(name);
+        swept.push({
+          name,
+          type: sweptColumnType(kind, name),
+          label: name,
+          description: "a swept field of the experiment",
+        });
+      }
+  }
+  return [...declared, ...swept];
+};
+
+/** JSON lines, every column in every row (null where a row has none), in the table's column order. */
+export const formatJsonl = (rows: readonly TableRow[]): string => {
+  const columns = tableColumns(rows);
+  return rows
+    .map((r) => `${JSON.stringify(Object.fromEntries(columns.map((c) => [c.name, r[c.name] ?? null])))}\n`)
+    .join("");
+};
+
+const arrowType = (t: ColumnType): DataType =>
+  t === "int64" ? new Int64() : t === "float64" ? new Float64() : t === "bool" ? new Bool() : new Utf8();
+
+/** The Arrow schema of a table's columns (every field nullable; descriptions as field metadata). */
+export const arrowSchema = (columns: readonly ColumnSpec[]): Schema =>
+  new Schema(
+    columns.map(
+      (c) =>
+        new Field(
+          c.name,
+          arrowType(c.type),
+          true,
+          new Map([
+            ["label", c.label],
+            ["description", c.description],
+          ]),
+        ),
+    ),
+  );
+
+/** The rows as an Arrow IPC file with the table's declared schema. */
+export const toArrow = (rows: readonly TableRow[]): Uint8Array => {
+  const columns = tableColumns(rows);
+  const schema = arrowSchema(columns);
+  const vectors = Object.fromEntries(
+    columns.map((c, i) => {
+      const vs = rows.map((r) => cellValue(c.type, r[c.name], c.name));
+      const values = c.type === "int64" ? vs.map((v) => (v === null ? null : BigInt(v as number))) : vs;
+      return [c.name, vectorFromArray(values, schema.fields[i]!.type)];
+    }),
+  );
+  const batches = new Table(vectors).batches.map((b) => new RecordBatch(schema, b.data));
+  return tableToIPC(new Table(schema, batches), "file");
+};
+
+/** Read an Arrow IPC table back as plain rows (int64 as numbers: the table's integers are safe). */
 export const readArrow = (bytes: Uint8Array): Record<string, unknown>[] =>
   tableFromIPC(bytes)
     .toArray()
-    .map((row) => ({ ...(row as { toJSON(): Record<string, unknown> }).toJSON() }));
+    .map((row) =>
+      Object.fromEntries(
+        Object.entries((row as { toJSON(): Record<string, unknown> }).toJSON()).map(([k, v]) => [
+          k,
+          typeof v === "bigint" ? Number(v) : v,
+        ]),
+      ),
+    );

@@ -222,6 +222,11 @@ describe("DOT and SVG", () => {
         const y = (name: string) =>
           Number(new RegExp(`id="node-${name}"[^>]*><rect x="[^"]*" y="([^"]*)"`).exec(svg)![1]);
         expect(y("input")).toBeGreaterThan(y("logits"));
+        // the legend fits: its last label ends inside the drawing (≤ 7.2 px per character at 10 px)
+        const width = Number(/<svg [^>]*width="([^"]*)"/.exec(svg)![1]);
+        const legend = /<g class="legend">([\s\S]*?)<\/g>/.exec(svg)![1]!;
+        const last = [...legend.matchAll(/<text x="([^"]*)"[^>]*>([^<]*)<\/text>/g)].at(-1)!;
+        expect(Number(last[1]) + 7.2 * last[2]!.length).toBeLessThanOrEqual(width);
       }),
       { numRuns: 40 },
     );

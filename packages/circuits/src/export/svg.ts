@@ -17,6 +17,7 @@ const COL = 76;
 const ROW = 64;
 const MARGIN = 24;
 const LEGEND = 22;
+const LEGEND_W = 2 * MARGIN + 5 * 60;
 
 /**
  * A standalone SVG of a circuit, no dependencies. Rows by depth: input at the bottom, then per
@@ -44,7 +45,8 @@ export const toSvg = (circuit: Circuit, opts: DrawOptions = {}): string => {
   for (const c of t.order) if (shown[c]) rows.set(rowKey(c), [...(rows.get(rowKey(c)) ?? []), c]);
   const rowOrder = [...rows.keys()].sort((a, b) => a - b);
   const widest = Math.max(...[...rows.values()].map((r) => r.length));
-  const w = 2 * MARGIN + Math.max(1, widest) * COL;
+  // at least as wide as the legend (five entries, 60 px apart), however few nodes a row holds
+  const w = Math.max(2 * MARGIN + Math.max(1, widest) * COL, LEGEND_W);
   const h = 2 * MARGIN + LEGEND + (rowOrder.length - 1) * ROW + BOX_H;
 
   const pos = new Map<number, { x: number; y: number }>();

@@ -1,0 +1,31 @@
+import { readoutFigures } from "../results/readout-figures.ts";
+import { READOUT_FIGURE_COLUMNS } from "../results/table-columns.ts";
+import type { ReadoutCellResult } from "../results/types.ts";
+import { fmt, fmtScore } from "./html.ts";
+import type { SummaryColumn } from "./summary.ts";
+
+/** A readout cell's row in a run's readout summary table: its headline and key figures in words. */
+
+/** A readout cell's key figures in words: `label value` for each figure it has. */
+export const keyFigures = (r: ReadoutCellResult): string => {
+  const { headlineLabel: _l, headline: _h, ...figures } = readoutFigures(r);
+  return Object.entries(figures)
+    .filter(([, v]) => v !== null && v !== undefined)
+    .map(([k, v]) => {
+      const label = READOUT_FIGURE_COLUMNS[k as keyof typeof READOUT_FIGURE_COLUMNS]?.label ?? k;
+      return `${label} ${typeof v === "number" ? (Number.isInteger(v) ? String(v) : fmtScore(v)) : v}`;
+    })
+    .join(" · ");
+};
+
+/** The columns of the readout summary table after the cell and spec columns. */
+export const readoutSummaryColumns = (
+  secondsOf: (r: ReadoutCellResult) => number | undefined,
+): SummaryColumn<ReadoutCellResult>[] => [
+  { key: "method", label: "method", text: (r) => r.method },
+  { key: "model", label: "model", text: (r) => r.model.name },
+  { key: "headline", label: "headline", text: (r) => readoutFigures(r).headlineLabel },
+  { key: "value", label: "value", numeric: true, text: (r) => fmt(readoutFigures(r).headline) },
+  { key: "figures", label: "key figures", text: keyFigures },
+  { key: "seconds", label: "seconds", numeric: true, text: (r) => fmt(secondsOf(r), 1) },
+];
