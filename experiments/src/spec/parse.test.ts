@@ -36,7 +36,9 @@ describe("reading an experiment file", () => {
       Buffer.from([0xed, 0xa0, 0x80]),
       Buffer.from('"}'),
     ]);
-    expect(fails(write("cesu.json", json)).found).toBe("invalid UTF-8 at byte column 41 (byte 40 of the file: 0xed 0xa0 0x80)");
+    expect(fails(write("cesu.json", json)).found).toBe(
+      "invalid UTF-8 at byte column 41 (byte 40 of the file: 0xed 0xa0 0x80)",
+    );
   });
 
   it("a UTF-8 byte order mark is accepted and stripped (YAML and JSON); the file hash is of the bytes", () => {
