@@ -108,3 +108,67 @@ describe("EAP through the fused graph", () => {
     );
   });
 });
+
+describe("EAP through the fused graph keeps the engine's promises", () => {
+  // a rotary model with a context of 8: EAP on 12 tokens needs the user's opt-in, as every run does
+  const c: ModelConfig = {
+    name: "fused-context",
+    family: "zoo",
+    dModel: 16,
+    nLayers: 1,
+    nHeads: 2,
+    nKvHeads: 2,
+    dHead: 8,
+    dMlp: 24,
+    gatedMlp: true,
+    act: "silu",
+    vocabSize: 19,
+    nCtx: 8,
+    positional: "none",
+    rotary: { dim: 8, base: 10000, style: "half" },
+    norm: "rmsnorm",
+    normEps: 1e-5,
+    parallelResidual: false,
+    attnScale: 1 / Math.sqrt(8),
+  };
+  const clean = [Array.from({ length: 12 }, (_, p) => (p * 5 + 1) % 19)];
+  const corrupted = [Array.from({ length: 12 }, (_, p) => (p * 7 + 2) % 19)];
+  const binding = { positions: [[11]], answers: [[3]], wrong: [[4]] };
+  const eap = (weights: ReturnType<typeof randomWeights>, allowLongContext: boolean) =>
+    Effect.runPromise(
+      Effect.either(
+        Effect.scoped(
+          Effect.flatMap(makeSessionCache("fused-context", { allowLongContext }), (cache) =>
+            Effect.gen(function* () {
+              const m = { config: c, weights };
+              const layout = edgeLayout(c, "head");
+              const compact = yield* compactAblated(cache, m, layout, "zero", clean, { corrupted });
+              return yield* edgeAttribution(cache, m, layout, "logit-diff", clean, compact, binding);
+            }),
+          ),
+        ),
+      ),
+    );
+
+  it("past the context: refused without the opt-in, scored with it", async () => {
+    const w = randomWeights(c, 3);
+    const refused = await eap(w, false);
+    expect(refused._tag).toBe("Left");
+    if (refused._tag === "Left") expect(refused.left.message).toMatch(/n_ctx = 8/);
+    const allowed = await eap(w, true);
+    expect(allowed._tag).toBe("Right");
+    if (allowed._tag === "Right") expect(allowed.right.gradient.every(Number.isFinite)).toBe(true);
+  });
+
+  it("an overflowing model is a RuntimeError naming the metric, not NaN scores", async () => {
+    const w = new Map(randomWeights(c, 3));
+    const u = w.get("unembed.W_U")!;
+    w.set("unembed.W_U", { data: u.data.map((x) => Math.sign(x) * 3e38), shape: u.shape });
+    const r = await eap(w, true);
+    expect(r._tag).toBe("Left");
+    if (r._tag === "Left") {
+      expect(r.left._tag).toBe("RuntimeError");
+      expect(r.left.message).toMatch(/non-finite (metric|edge score gradient)/);
+    }
+  });
+});

@@ -7,7 +7,7 @@ import type { MetricKind } from "../engine/spec.ts";
 import { InputError, RuntimeError } from "../errors/index.ts";
 import { type Graph, GraphBuilder, type Value } from "../graph/index.ts";
 import type { ModelConfig, Weights } from "../model/index.ts";
-import { feeds, makeBatch, type SessionCache } from "../runtime/index.ts";
+import { checkMetric, checkValues, feeds, makeBatch, type SessionCache } from "../runtime/index.ts";
 import { type HostTensor, sameShape, shapeString } from "../tensor/index.ts";
 import { buildTransformerGraph, leafName } from "../transformer/index.ts";
 import { type CompactSources, compactSites } from "./compact.ts";
@@ -305,7 +305,7 @@ export const edgeAttribution = (
     const c = model.config;
     const { batch, bound } = yield* Effect.try({
       try: () => {
-        const batch = makeBatch(c, seqs);
+        const batch = makeBatch(c, seqs, "ids", cache.options);
         const bound: Record<string, ort.Tensor> = { ...metricFeeds(c, batch, metric, binding) };
         const bind = (name: string, t: HostTensor, rest: readonly number[]) => {
           const want = [batch.batch, batch.pos, ...rest];
@@ -345,8 +345,13 @@ export const edgeAttribution = (
       try: () => session.run({ ...base, ...bound }),
       catch: (cause) => new RuntimeError({ model: cache.model, operation: "edge attribution", cause }),
     });
-    return {
-      gradient: out[EDGE_ATTRIBUTION]!.data as Float32Array,
-      perExample: out[METRIC]!.data as Float32Array,
-    };
+    const gradient = out[EDGE_ATTRIBUTION]!.data as Float32Array;
+    const perExample = out[METRIC]!.data as Float32Array;
+    // the same promise as every engine run: a metric or a score that is not finite is an error
+    const mean = perExample.reduce((a, x) => a + x, 0) / perExample.length;
+    const bad = checkMetric(cache.model, "edge attribution", perExample, mean);
+    if (bad !== null) return yield* bad;
+    const badScore = checkValues(cache.model, "edge attribution", "edge score gradient", gradient);
+    if (badScore !== null) return yield* badScore;
+    return { gradient, perExample };
   });

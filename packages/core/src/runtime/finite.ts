@@ -53,3 +53,14 @@ export const checkMetric = (
     return nonFinite(model, operation, `metric: the batch mean is ${showValue(mean)}`);
   return null;
 };
+
+/** Any other result array (a gradient, scores): the first non-finite value, named by `what`, else null. */
+export const checkValues = (
+  model: string,
+  operation: string,
+  what: string,
+  data: Float32Array,
+): RuntimeError | null => {
+  const i = firstNonFinite(data);
+  return i < 0 ? null : nonFinite(model, operation, `${what}: ${showValue(data[i]!)} at flat index ${i}`);
+};

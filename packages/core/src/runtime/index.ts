@@ -5,4 +5,4 @@ export { generate, argmax, sampleTemperature, type GenerateOptions } from "./gen
 export { openModel, requireTokenizer, type OpenModel, type OpenOptions } from "./open.ts";
 export { checkThreads, maxThreads, THREADS_PER_CORE } from "./threads.ts";
 export { checkContext, contextLimit, type ContextOptions, MAX_SEQUENCE } from "./context.ts";
-export { checkLogits, checkMetric } from "./finite.ts";
+export { checkLogits, checkMetric, checkValues } from "./finite.ts";
