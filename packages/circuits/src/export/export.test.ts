@@ -157,6 +157,31 @@ describe("MIB JSON", () => {
     expect(p.scores[layout.edges.findIndex((e) => e.name === "input->logits")]).toBeNaN();
     expect(p.scores[0]).toBe(0);
   });
+
+  it("a malformed file (another tool's) is an InputError naming the field", () => {
+    const cfg = shape({ nLayers: 2, nHeads: 2 });
+    const layout = edgeLayout(cfg);
+    const j = toMibJson(layout, randomCircuit(layout, 5), cfg);
+    const cases: [unknown, string][] = [
+      ["{not json", "(document)"],
+      [{ cfg: j.cfg, nodes: j.nodes }, "(document)"],
+      [{ ...j, cfg: { ...j.cfg, n_layers: 3 } }, "cfg.n_layers"],
+      [{ ...j, edges: { "input->logits": { score: "high", in_graph: true } } }, "edges.input->logits.score"],
+      [{ ...j, edges: { "input->logits": { score: 1 } } }, "edges.input->logits"],
+      ['{"cfg": {}, "nodes": {}, "edges": {}, "x": {"__proto__": {"polluted": 1}}}', "x.__proto__"],
+    ];
+    for (const [input, field] of cases) {
+      let err: unknown = null;
+      try {
+        fromMibJson(layout, input as string);
+      } catch (e) {
+        err = e;
+      }
+      expect((err as { _tag?: string })?._tag, field).toBe("InputError");
+      expect((err as { field: string }).field).toBe(`MIB circuit JSON: ${field}`);
+    }
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+  });
 });
 
 /** A minimal XML well-formedness check: balanced tags, quoted attributes, known entities only. */

@@ -1,4 +1,10 @@
-import { type EdgeLayout, InputError, type ModelConfig } from "@patchbay/core";
+import {
+  type EdgeLayout,
+  FORBIDDEN_KEYS_EXPECTED,
+  forbiddenKeyPath,
+  InputError,
+  type ModelConfig,
+} from "@patchbay/core";
 import { type Circuit, checkInGraph, checkScores } from "../graph/circuit.ts";
 import { topology } from "../graph/topology.ts";
 
@@ -119,29 +125,41 @@ export const toMibJson = (layout: EdgeLayout, circuit: Circuit, cfg: ModelConfig
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** Reads an EAP-IG / MIB circuit (object or JSON text) onto a layout; returns scores as Float64Array. */
+/** What a malformed MIB file is: an InputError naming the field (`cfg.n_heads`, `edges.<name>`). */
+const bad = (field: string, expected: string, found: string): never => {
+  throw new InputError({ field: `MIB circuit JSON: ${field}`, expected, found });
+};
+
+/**
+ * Reads an EAP-IG / MIB circuit (object or JSON text, e.g. another tool's) onto a layout; returns
+ * scores as Float64Array. A file that does not fit is an InputError naming the field.
+ */
 export const fromMibJson = (
   layout: EdgeLayout,
   json: MibGraphJson | string,
 ): Circuit & { scores: Float64Array } => {
   const shape = layoutShape(layout);
-  const d: unknown = typeof json === "string" ? JSON.parse(json) : json;
+  let d: unknown = json;
+  if (typeof json === "string")
+    try {
+      d = JSON.parse(json);
+    } catch (e) {
+      bad("(document)", "JSON", e instanceof Error ? e.message : String(e));
+    }
+  const forbidden = forbiddenKeyPath(d);
+  if (forbidden !== null) bad(forbidden, FORBIDDEN_KEYS_EXPECTED, forbidden);
   if (!isRecord(d) || !isRecord(d.cfg) || !isRecord(d.edges) || !isRecord(d.nodes))
-    throw new Error('fromMibJson: expected an object with "cfg", "nodes" and "edges"');
+    return bad("(document)", 'an object with "cfg", "nodes" and "edges"', typeof d);
   const { cfg } = d;
-  if (cfg.n_layers !== layout.nLayers || cfg.n_heads !== shape.nHeads)
-    throw new Error(
-      `fromMibJson: file has n_layers ${String(cfg.n_layers)}, n_heads ${String(cfg.n_heads)}; ` +
-        `the layout has ${layout.nLayers} and ${shape.nHeads}`,
-    );
+  if (cfg.n_layers !== layout.nLayers)
+    bad("cfg.n_layers", `${layout.nLayers} (the layout's)`, String(cfg.n_layers));
+  if (cfg.n_heads !== shape.nHeads) bad("cfg.n_heads", `${shape.nHeads} (the layout's)`, String(cfg.n_heads));
   if (
     shape.parallel !== null &&
     typeof cfg.parallel_attn_mlp === "boolean" &&
     cfg.parallel_attn_mlp !== shape.parallel
   )
-    throw new Error(
-      `fromMibJson: file has parallel_attn_mlp ${cfg.parallel_attn_mlp}, the layout ${shape.parallel}`,
-    );
+    bad("cfg.parallel_attn_mlp", `${shape.parallel} (the layout's)`, String(cfg.parallel_attn_mlp));
 
   const index = new Map(layout.edges.map((e) => [e.name, e.index]));
   const n = layout.edges.length;
@@ -155,17 +173,18 @@ export const fromMibJson = (
       continue;
     }
     if (!isRecord(info) || typeof info.in_graph !== "boolean")
-      throw new Error(`fromMibJson: edge ${name} needs {"score", "in_graph": boolean}`);
-    const raw = info.score;
+      bad(`edges.${name}`, '{"score": number | null, "in_graph": boolean}', JSON.stringify(info));
+    const raw = (info as Record<string, unknown>).score;
     if (raw !== null && raw !== undefined && typeof raw !== "number")
-      throw new Error(`fromMibJson: edge ${name} has a non-numeric score`);
-    if (info.in_graph) inGraph[e] = 1;
+      bad(`edges.${name}.score`, "a number or null", JSON.stringify(raw));
+    if ((info as Record<string, unknown>).in_graph) inGraph[e] = 1;
     scores[e] = typeof raw === "number" ? raw : Number.NaN;
   }
   if (unknown.length > 0)
-    throw new Error(
-      `fromMibJson: ${unknown.length} edge(s) not in the layout, e.g. ${unknown.slice(0, 3).join(", ")}` +
-        (layout.destinations.some((x) => x.kind === "mlp") ? "" : " (the layout has no MLPs)"),
+    bad(
+      `edges.${unknown[0]}`,
+      `edges of the layout${layout.destinations.some((x) => x.kind === "mlp") ? "" : " (it has no MLPs)"}`,
+      `${unknown.length} edge(s) not in it, e.g. ${unknown.slice(0, 3).join(", ")}`,
     );
   return { layout, inGraph, scores };
 };
