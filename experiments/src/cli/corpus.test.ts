@@ -4,7 +4,10 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CORPUS, type CorpusCase, mounted } from "./corpus.fixture.ts";
+import { MODEL_CORPUS } from "./corpus-models.fixture.ts";
+import { CORPUS as FILE_CORPUS, type CorpusCase, mounted } from "./corpus.fixture.ts";
+
+const CORPUS: readonly CorpusCase[] = [...FILE_CORPUS, ...MODEL_CORPUS];
 
 /**
  * Runs every case of the CLI corpus (corpus.fixture.ts) through the real CLI in a child process,

@@ -80,7 +80,8 @@ describe("runExperiment: content-addressed store, manifest, tables", () => {
     expect(jsonl.map((r) => r.cellId)).toEqual(ids);
     expect(jsonl[0]).toMatchObject({ "task.seed": 0, "selection.n": 4, method: "eap", auc: 1 });
     expect(jsonl[0]).not.toHaveProperty("method._tag"); // the swept method's tag is the method column
-    expect(jsonl[1]).toMatchObject({ method: "acdc", "method.tau": 0.5, precision: 1 });
+    expect(jsonl[1]).toMatchObject({ method: "acdc", "method.tau": 0.5, precision: 1, selection: null });
+    expect(jsonl[1]!["selection.n"]).toBeNull();
     const bytes = readFileSync(join(results, "runs", s.runId, "table.arrow"));
     const t = tableFromIPC(bytes);
     expect(t.numRows).toBe(4);

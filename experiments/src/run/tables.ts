@@ -200,7 +200,8 @@ const cellValue = (t: ColumnType, v: unknown, column: string): string | number |
  * column.
  */
 const flattenSwept = (kind: TableKind, path: string, v: unknown, out: Record<string, unknown>): void => {
-  const branches = jsonSchemaAt(cellJsonSchema(kind), path.split("."));
+  // a nullable field (`selection: null` drops ACDC's) is still a struct where it is not null
+  const branches = jsonSchemaAt(cellJsonSchema(kind), path.split(".")).filter((n) => n.type !== "null");
   if (isRecord(v) && branches.length > 0 && branches.every(isStruct)) {
     for (const [k, x] of Object.entries(v))
       if (k === "_tag") out[path] = x;

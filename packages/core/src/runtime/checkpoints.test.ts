@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
-import { hasShared, sharedPath } from "../testing/shared.ts";
+import { hasShared, sharedPath, UNSUPPORTED_FIXTURES } from "../testing/shared.ts";
 import { loadModelSync } from "../weights/index.ts";
 import { forward, generate, makeSessionCache } from "./index.ts";
 
@@ -59,11 +59,10 @@ describe.skipIf(!hasShared)("ONNX graph reproduces PyTorch logits to 1e-4", () =
 });
 
 /**
- * Fixtures of families patchbay does not load yet (Qwen2's q/k/v biases, Llama 3's rope scaling,
- * Gemma 2): loading is a typed UnsupportedError naming config.json and the field, never a wrong
- * forward. When a family lands, its load succeeds, this test fails, and the name moves above.
+ * Fixtures of families patchbay does not load yet: loading is a typed UnsupportedError naming
+ * config.json, never a wrong forward. When a family lands, its load succeeds and this test fails.
  */
-const NOT_YET = new Set(["tiny-qwen2", "tiny-llama3", "tiny-gemma2"]);
+const NOT_YET = UNSUPPORTED_FIXTURES;
 describe.skipIf(!hasShared)("fixtures of families not supported yet are typed errors", () => {
   for (const name of NOT_YET) {
     const dir = sharedPath("fixtures", name);
