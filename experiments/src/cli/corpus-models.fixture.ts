@@ -89,6 +89,12 @@ export const MODEL_CORPUS: readonly CorpusCase[] = [
     exit: 1,
     says: ["--model", "tokenizer"],
   },
+  {
+    name: "generate --seed without sampling (a flag that would change nothing)",
+    args: ["generate", "--model", "builtin:induction", "--prompt", "x", "--seed", "3"],
+    exit: 2,
+    says: ["--seed", "--temperature"],
+  },
   // ── task files and method options (patchbay circuit)
   {
     name: "invalid UTF-8 in a task file",

@@ -154,7 +154,7 @@ export const resolveRun = (
 
 export const reportFlags = { run: "string", results: "string" } as const;
 
-export const reportUsage = "report --run RUN_DIR_OR_ID [--results DIR]";
+export const reportUsage = "report RUN_DIR_OR_ID [--results DIR]   (or --run RUN_DIR_OR_ID)";
 
 /**
  * `patchbay report --run RUN [--results DIR]`: the HTML report of a run (summary of its cells and
