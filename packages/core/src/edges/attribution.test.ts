@@ -1,3 +1,4 @@
+import { tinyRotary } from "../testing/configs.ts";
 import { Effect } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -111,26 +112,7 @@ describe("EAP through the fused graph", () => {
 
 describe("EAP through the fused graph keeps the engine's promises", () => {
   // a rotary model with a context of 8: EAP on 12 tokens needs the user's opt-in, as every run does
-  const c: ModelConfig = {
-    name: "fused-context",
-    family: "zoo",
-    dModel: 16,
-    nLayers: 1,
-    nHeads: 2,
-    nKvHeads: 2,
-    dHead: 8,
-    dMlp: 24,
-    gatedMlp: true,
-    act: "silu",
-    vocabSize: 19,
-    nCtx: 8,
-    positional: "none",
-    rotary: { dim: 8, base: 10000, style: "half" },
-    norm: "rmsnorm",
-    normEps: 1e-5,
-    parallelResidual: false,
-    attnScale: 1 / Math.sqrt(8),
-  };
+  const c: ModelConfig = tinyRotary({ name: "fused-context", nCtx: 8 });
   const clean = [Array.from({ length: 12 }, (_, p) => (p * 5 + 1) % 19)];
   const corrupted = [Array.from({ length: 12 }, (_, p) => (p * 7 + 2) % 19)];
   const binding = { positions: [[11]], answers: [[3]], wrong: [[4]] };

@@ -1,3 +1,4 @@
+import { tinyRotary } from "../testing/configs.ts";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Cause, Effect, Exit, Option } from "effect";
@@ -36,26 +37,7 @@ const failureOf = <A, E>(exit: Exit.Exit<A, E>) => {
 
 const ids = (n: number, vocab: number) => Array.from({ length: n }, (_, i) => (i * 7 + 3) % vocab);
 
-const rotary: ModelConfig = {
-  name: "ctx-rotary",
-  family: "zoo",
-  dModel: 16,
-  nLayers: 1,
-  nHeads: 2,
-  nKvHeads: 1,
-  dHead: 8,
-  dMlp: 24,
-  gatedMlp: true,
-  act: "silu",
-  vocabSize: 19,
-  nCtx: 16,
-  positional: "none",
-  rotary: { dim: 8, base: 10000, style: "half" },
-  norm: "rmsnorm",
-  normEps: 1e-5,
-  parallelResidual: false,
-  attnScale: 1 / Math.sqrt(8),
-};
+const rotary: ModelConfig = tinyRotary({ name: "ctx-rotary", nKvHeads: 1 });
 const learned: ModelConfig = { ...rotary, name: "ctx-learned", positional: "learned", rotary: null };
 
 describe("the model's context (random models)", () => {

@@ -1,3 +1,4 @@
+import { tinyRotary } from "../testing/configs.ts";
 import { Cause, Effect, Exit, Option } from "effect";
 import { describe, expect, it } from "vitest";
 import { runPlan } from "../engine/index.ts";
@@ -12,26 +13,7 @@ import { forward, generate, makeSessionCache, type SessionCache } from "./index.
  * instead of returning NaN logits (null in JSON, an arbitrary argmax in generate).
  */
 
-const config: ModelConfig = {
-  name: "overflow",
-  family: "zoo",
-  dModel: 16,
-  nLayers: 1,
-  nHeads: 2,
-  nKvHeads: 2,
-  dHead: 8,
-  dMlp: 24,
-  gatedMlp: true,
-  act: "silu",
-  vocabSize: 19,
-  nCtx: 16,
-  positional: "none",
-  rotary: { dim: 8, base: 10000, style: "half" },
-  norm: "rmsnorm",
-  normEps: 1e-5,
-  parallelResidual: false,
-  attnScale: 1 / Math.sqrt(8),
-};
+const config: ModelConfig = tinyRotary({ name: "overflow" });
 
 const finite: Weights = randomWeights(config, 7);
 /** Every weight finite (validateWeights accepts them), but W_U so large the logits overflow. */
