@@ -257,16 +257,17 @@ export const runCausalCell = (
         const { n: _n, ...grid } = r;
         sweepOut = grid;
       } else {
+        // Boundless DAS rotates every coordinate and learns its mask: no rank (the file's is refused)
         const entry: VariableAlignment = {
           variable: m.variable,
           site: m.site,
           positions: m.positions,
-          subspace: { rank: m.rank },
+          subspace: m.boundless === undefined ? { rank: m.rank } : "full",
           ...(m.heads !== undefined ? { heads: m.heads } : {}),
         };
         const opts = {
           parametrization: m.parametrization,
-          rank: m.rank,
+          ...(m.boundless === undefined ? { rank: m.rank } : {}),
           steps: m.steps,
           lr: m.lr,
           batchSize: m.batchSize,

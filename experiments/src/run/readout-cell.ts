@@ -29,6 +29,7 @@ import {
   type ProbeData,
   prevTokenData,
   probeSites,
+  recordsDraw,
   ruleBasedExplainer,
   ruleBasedSimulator,
   runPatchscope,
@@ -270,12 +271,20 @@ const runMethod = (
       case "tuned-lens": {
         const { _tag, topK, tablePrompt, heldOut, ...train } = m;
         const n = p.data.prompts.length;
+        if (heldOut > 0 && n < 2)
+          return yield* new InputError({
+            field: "method.heldOut",
+            expected: "0 with fewer than two prompts (none can be held out and still train)",
+            found: `${heldOut} with ${n} prompt${n === 1 ? "" : "s"}`,
+          });
         const split =
-          heldOut > 0 && n >= 2
+          heldOut > 0
             ? splitPrompts(n, heldOut, train.seed)
             : { train: p.data.prompts.map((_, i) => i), eval: p.data.prompts.map((_, i) => i) };
         const pick = (idx: readonly number[]) => idx.map((i) => p.data.prompts[i]!);
-        const fit = yield* mapReadout(trainTunedLens(cache, model, train, { prompts: pick(split.train) }));
+        // the cell's seed (when the file gives none) orders minibatches only when there are steps
+        const trained = { ...train, seed: train.steps > 0 ? train.seed : 0 };
+        const fit = yield* mapReadout(trainTunedLens(cache, model, trained, { prompts: pick(split.train) }));
         const report = yield* mapReadout(
           evaluateLens(
             cache,
@@ -387,7 +396,8 @@ const runMethod = (
           explainNeuron(
             cache,
             model,
-            { records: m.records, score: m.score },
+            // the cell's seed (when the file gives none) only where records are drawn
+            { records: recordsDraw(m.records) ? m.records : { ...m.records, seed: 0 }, score: m.score },
             { prompts: p.data.prompts, tokens },
             models,
           ),

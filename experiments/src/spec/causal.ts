@@ -1,4 +1,5 @@
-import { Alignment, PositionSpec, SubspaceSpec } from "@patchbay/causal";
+import { Alignment, isRotation, PositionSpec, SubspaceSpec } from "@patchbay/causal";
+import { InputError } from "@patchbay/core";
 import { Schema } from "effect";
 import { limitNote } from "./limits.ts";
 
@@ -63,16 +64,30 @@ export const CausalMethod = Schema.Union(
     positions: Schema.optionalWith(Schema.Union(Schema.Literal("all"), Schema.NonEmptyArray(PositionSpec)), {
       default: () => "all" as const,
     }).annotations({ description: '"all" (every position; prompts of equal length) or position specs' }),
-    subspace: Schema.optionalWith(SubspaceSpec, { default: () => "full" as const }),
+    subspace: Schema.optionalWith(SubspaceSpec, { default: () => "full" as const }).annotations({
+      description: '"full" or {dims} ({rank} needs a rotation, which a sweep does not take)',
+    }),
     heads: Schema.optional(Schema.Array(Int)),
-  }).annotations({ title: "IIA over (site, position), MIB aggregation" }),
+  })
+    .annotations({ title: "IIA over (site, position), MIB aggregation" })
+    .pipe(
+      Schema.filter((m) =>
+        isRotation(m.subspace)
+          ? {
+              path: ["subspace"],
+              message:
+                '"full" or {dims} (a {rank} subspace needs a learned rotation: evaluate it with an iia cell and its rotations)',
+            }
+          : true,
+      ),
+    ),
   Schema.TaggedStruct("das", {
     variable: Schema.String,
     site: Schema.String,
     positions: Schema.NonEmptyArray(PositionSpec),
     heads: Schema.optional(Schema.Array(Int)),
     rank: Schema.optionalWith(PositiveInt, { default: () => 1 }).annotations({
-      description: "k, the subspace size (boundless learns it instead)",
+      description: "k, the subspace size (refused with boundless, which learns it)",
     }),
     parametrization: Schema.optionalWith(Schema.Literal("cayley", "householder", "expm", "retraction"), {
       default: () => "cayley" as const,
@@ -99,9 +114,48 @@ export const CausalMethod = Schema.Union(
     controls: Schema.optionalWith(Schema.Boolean, { default: () => true }).annotations({
       description: "random-init model, random rotation, full component, held-out families",
     }),
-  }).annotations({ title: "distributed alignment search" }),
+  })
+    .annotations({ title: "distributed alignment search" })
+    .pipe(
+      Schema.filter((m) =>
+        m.boundless !== undefined && m.rank !== 1
+          ? {
+              path: ["rank"],
+              message: "no rank with boundless (Boundless DAS rotates every coordinate and learns the mask)",
+            }
+          : true,
+      ),
+    ),
 );
 export type CausalMethod = typeof CausalMethod.Type;
+
+/**
+ * Task fields the cell's method does not read: iia-sweep evaluates the main family only (no
+ * held-out families, no test pairs); iia draws test pairs only for held-out families; DAS
+ * evaluates held-out families only among its controls.
+ */
+export const causalCellProblem = (
+  task: { readonly test: number; readonly heldOut: readonly string[] },
+  method: CausalMethod,
+): InputError | null => {
+  const heldOut = (why: string) =>
+    new InputError({
+      field: "task.heldOut",
+      expected: `no held-out families ${why}`,
+      found: JSON.stringify(task.heldOut),
+    });
+  const test = (why: string) =>
+    new InputError({ field: "task.test", expected: `no test ${why}`, found: String(task.test) });
+  if (method._tag === "iia-sweep") {
+    if (task.heldOut.length > 0) return heldOut("with iia-sweep (it sweeps the main family)");
+    if (task.test !== 64) return test("with iia-sweep (it sweeps the main family's n pairs)");
+  }
+  if (method._tag === "iia" && task.heldOut.length === 0 && task.test !== 64)
+    return test("with iia unless task.heldOut names families (it is their number of pairs)");
+  if (method._tag === "das" && !method.controls && task.heldOut.length > 0)
+    return heldOut("with das unless controls is true (they are one of its controls)");
+  return null;
+};
 
 /** The normalized spec of a causal cell (what the cell id hashes and a worker receives). */
 export interface CausalCellSpec {

@@ -1,22 +1,27 @@
 import {
+  asIssue,
   AttentionSpec,
+  attentionProblem,
   DlaSpec,
   ErasureSpec,
   FeatureCircuitSpec,
   HttpModelSpec,
   InputAttributionSpec,
+  inputAttributionProblem,
   LensEvalSpec,
   LocalLmSpec,
   PatchscopeSpec,
   ProbeSpec,
+  probeProblem,
   RecordsSpec,
   SaeSpec,
   ScoreSpec,
   SteeringSpec,
   SweepSpec,
   TunedLensTrainSpec,
+  tunedLensProblem,
 } from "@patchbay/readouts";
-import { Metric } from "@patchbay/core";
+import { InputError, Metric } from "@patchbay/core";
 import { Schema } from "effect";
 import { limitNote } from "./limits.ts";
 
@@ -62,17 +67,57 @@ export const ReadoutTextData = Schema.Struct({
 /** The readouts package's built-in datasets. */
 export const ReadoutExampleName = Schema.Literal("prev-token", "induction-steering", "happy-sad");
 
+/** The options each built-in dataset reads (any other key would be ignored, so it is refused). */
+const EXAMPLE_OPTIONS: Readonly<Record<typeof ReadoutExampleName.Type, readonly string[]>> = {
+  "prev-token": ["length", "vocabSize"],
+  "induction-steering": ["a", "b", "others"],
+  "happy-sad": [],
+};
+
+/** n, seed and options a built-in dataset does not read (only prev-token draws its prompts). */
+export const exampleDataProblem = (d: {
+  readonly example: typeof ReadoutExampleName.Type;
+  readonly n: number;
+  readonly seed?: number | undefined;
+  readonly options: Readonly<Record<string, unknown>>;
+}): InputError | null => {
+  const fixed = `${d.example} is a fixed set of prompts`;
+  if (d.example !== "prev-token" && d.n !== 64)
+    return new InputError({
+      field: "n",
+      expected: `no n unless example is prev-token (${fixed})`,
+      found: String(d.n),
+    });
+  if (d.example !== "prev-token" && d.seed !== undefined)
+    return new InputError({
+      field: "seed",
+      expected: `no seed unless example is prev-token (${fixed}, nothing is drawn)`,
+      found: String(d.seed),
+    });
+  const known = EXAMPLE_OPTIONS[d.example];
+  const unknown = Object.keys(d.options).find((k) => !known.includes(k));
+  return unknown === undefined
+    ? null
+    : new InputError({
+        field: `options.${unknown}`,
+        expected: `${known.length === 0 ? "no options" : `one of the options ${known.join(", ")}`} for example ${d.example}`,
+        found: JSON.stringify(unknown),
+      });
+};
+
 export const ReadoutExampleData = Schema.Struct({
   example: ReadoutExampleName.annotations({
     description:
-      "prev-token: random prompts labelled with each position's previous token (probe, erasure; options length); induction-steering: [BOS, x, a, …, x] contrasts on the induction model (steering; options a, b, others); happy-sad: the happy/sad contrast prompts (steering; needs a tokenizer, e.g. stories260K)",
+      "prev-token: random prompts labelled with each position's previous token (probe, erasure; options length, vocabSize); induction-steering: [BOS, x, a, …, x] contrasts on the induction model (steering; options a, b, others); happy-sad: the happy/sad contrast prompts (steering; needs a tokenizer, e.g. stories260K)",
   }),
   n: Schema.optionalWith(PositiveInt, { default: () => 64 }).annotations({
     description: `prev-token: number of prompts (${limitNote("examples")})`,
   }),
-  seed: Schema.optional(Int).annotations({ description: "default: the cell's seed" }),
+  seed: Schema.optional(Int).annotations({ description: "prev-token: default: the cell's seed" }),
   options: Options,
-}).annotations({ identifier: "ReadoutExampleData", title: "built-in readout dataset" });
+})
+  .annotations({ identifier: "ReadoutExampleData", title: "built-in readout dataset" })
+  .pipe(Schema.filter((d) => asIssue(exampleDataProblem(d))));
 
 export const ReadoutData = Schema.Union(ReadoutTaskData, ReadoutTextData, ReadoutExampleData);
 export type ReadoutData = typeof ReadoutData.Type;
@@ -90,12 +135,29 @@ export const NeuronModels = Schema.Union(
   }),
 );
 
+/** The local explainer's options with a given explanation (no explainer runs; the simulator reads batch). */
+export const neuronModelsProblem = (m: {
+  readonly score: { readonly explanation?: string | undefined };
+  readonly models: typeof NeuronModels.Type;
+}): InputError | null => {
+  const x = m.models;
+  if (m.score.explanation === undefined || x._tag !== "local") return null;
+  const field = x.maxTokens !== 24 ? "maxTokens" : !x.stopAtNewline ? "stopAtNewline" : null;
+  return field === null
+    ? null
+    : new InputError({
+        field: `models.${field}`,
+        expected: `no ${field} with score.explanation given (it shapes the local explainer's text, and no explainer runs)`,
+        found: String(x[field]),
+      });
+};
+
 export const ReadoutMethod = Schema.Union(
   Schema.TaggedStruct("logit-lens", LensEvalSpec.fields).annotations({
     title: "logit lens: KL(final ‖ lens) per layer, top tokens per layer × position",
   }),
   Schema.TaggedStruct("tuned-lens", {
-    ...TunedLensTrainSpec.fields,
+    ...TunedLensTrainSpec.from.fields,
     topK: LensEvalSpec.fields.topK,
     tablePrompt: LensEvalSpec.fields.tablePrompt,
     heldOut: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 0.9)), {
@@ -104,20 +166,25 @@ export const ReadoutMethod = Schema.Union(
       description:
         "fraction of prompts held out (seeded split) on which both lenses are evaluated; 0: evaluate on the training prompts",
     }),
-  }).annotations({ title: "tuned lens: translators trained, evaluated against the logit lens" }),
-  Schema.TaggedStruct("input-attribution", InputAttributionSpec.fields).annotations({
-    title: "gradient, gradient × input, integrated gradients, occlusion",
-  }),
+  })
+    .annotations({ title: "tuned lens: translators trained, evaluated against the logit lens" })
+    // the seed also splits the prompts when some are held out
+    .pipe(Schema.filter((m) => asIssue(tunedLensProblem(m, m.heldOut > 0)))),
+  Schema.TaggedStruct("input-attribution", InputAttributionSpec.from.fields)
+    .annotations({ title: "gradient, gradient × input, integrated gradients, occlusion" })
+    .pipe(Schema.filter((m) => asIssue(inputAttributionProblem(m)))),
   Schema.TaggedStruct("dla", DlaSpec.fields).annotations({ title: "direct logit attribution" }),
-  Schema.TaggedStruct("attention", AttentionSpec.fields).annotations({
-    title: "attention patterns and rollout",
-  }),
+  Schema.TaggedStruct("attention", AttentionSpec.from.fields)
+    .annotations({ title: "attention patterns and rollout" })
+    .pipe(Schema.filter((m) => asIssue(attentionProblem(m)))),
   Schema.TaggedStruct("probe", {
-    ...ProbeSpec.fields,
+    ...ProbeSpec.from.fields,
     site: Schema.Union(Schema.String, Schema.NonEmptyArray(Schema.String)).annotations({
       description: "the site probed, or a list of sites (one probe each, one capture pass)",
     }),
-  }).annotations({ title: "linear probes with a control task" }),
+  })
+    .annotations({ title: "linear probes with a control task" })
+    .pipe(Schema.filter((m) => asIssue(probeProblem(m)))),
   Schema.TaggedStruct("steering", SteeringSpec.fields).annotations({
     title: "difference-of-means steering over α",
   }),
@@ -126,7 +193,9 @@ export const ReadoutMethod = Schema.Union(
     records: RecordsSpec,
     score: Schema.optionalWith(ScoreSpec, { default: () => Schema.decodeSync(ScoreSpec)({}) }),
     models: Schema.optionalWith(NeuronModels, { default: () => ({ _tag: "rule-based" as const }) }),
-  }).annotations({ title: "neuron records, explanation, simulation and score" }),
+  })
+    .annotations({ title: "neuron records, explanation, simulation and score" })
+    .pipe(Schema.filter((m) => asIssue(neuronModelsProblem(m)))),
   Schema.TaggedStruct("sae", SaeSpec.fields).annotations({
     title: "sparse autoencoder: train, evaluate, splice (CE loss recovered)",
   }),

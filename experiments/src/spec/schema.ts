@@ -10,7 +10,7 @@ import {
   THREADS_PER_CORE,
 } from "@patchbay/core";
 import { Data, Schema } from "effect";
-import { type CausalCellSpec, CausalMethod, CausalTaskSpec } from "./causal.ts";
+import { type CausalCellSpec, CausalMethod, CausalTaskSpec, causalCellProblem } from "./causal.ts";
 import { limitNote } from "./limits.ts";
 import { ReadoutData, type ReadoutCellSpec, ReadoutMethod } from "./readout.ts";
 export { type CausalCellSpec, isCausalSpec } from "./causal.ts";
@@ -185,7 +185,13 @@ export const CausalExperiment = Schema.Struct({ ...commonFields, ...causalCellFi
 });
 export type CausalExperiment = typeof CausalExperiment.Type;
 
-export const CausalCellFields = Schema.Struct({ ...causalCellFields, seed: Int });
+export const CausalCellFields = Schema.Struct({ ...causalCellFields, seed: Int }).pipe(
+  // task fields the cell's method would not read are refused here, at load time
+  Schema.filter((c) => {
+    const p = causalCellProblem(c.task, c.method);
+    return p === null || { path: p.field.split("."), message: p.expected };
+  }),
+);
 
 /** The fields of one readout cell. */
 const readoutCellFields = {

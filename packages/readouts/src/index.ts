@@ -12,3 +12,4 @@ export * from "./probing/index.ts";
 export * from "./steering/index.ts";
 export * from "./neurons/index.ts";
 export * from "./sae/index.ts";
+export { asIssue } from "./options.ts";

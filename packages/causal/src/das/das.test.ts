@@ -64,7 +64,7 @@ describe("Boundless DAS and rotation artifacts", () => {
       Effect.gen(function* () {
         // exponential annealing spends longer at low T than pyvene's linear one, so the rotation
         // concentrates X under a sharp mask and the size penalty can close the rest
-        const fit = yield* das(cache, toy.model, toy.task, entry, train, {
+        const fit = yield* das(cache, toy.model, toy.task, { ...entry, subspace: "full" }, train, {
           boundless: { sizePenalty: 0.1, lr: 0.02, temperature: { schedule: "exponential" } },
           steps: 300,
           lr: 0.05,

@@ -17,6 +17,7 @@ import { type InterchangeBatch, interchangeBatch, type Model } from "../iia/inte
 import type { CounterfactualExample } from "../model/counterfactuals.ts";
 import { CausalError } from "../model/errors.ts";
 import type { CausalTask } from "../task/task.ts";
+import { dasProblem } from "./options.ts";
 import {
   boundlessMask,
   boundlessMaskVjp,
@@ -55,7 +56,7 @@ export interface BoundlessOptions {
 export interface DasOptions {
   /** how R stays orthogonal (default "cayley") */
   readonly parametrization?: RotationKind;
-  /** k, the subspace size (ignored with boundless, which learns it) */
+  /** k, the subspace size (default: entry.subspace's rank, else 1; refused with boundless, which learns it) */
   readonly rank?: number;
   readonly boundless?: BoundlessOptions;
   readonly steps?: number;
@@ -109,6 +110,8 @@ export const das = (
     const where = `DAS on ${task.name}`;
     if (train.length === 0)
       return yield* new CausalError({ where, field: "train", expected: "training examples", found: "none" });
+    const refused = dasProblem(where, entry, opts);
+    if (refused !== null) return yield* refused;
     const D = yield* siteWidth(model, entry.site, where);
     const boundless = opts.boundless;
     const k =

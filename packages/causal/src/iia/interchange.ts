@@ -141,6 +141,20 @@ const prepare = (
   const where = `causal task ${task.name}`;
   if (examples.length === 0) fail(where, "examples", "at least one counterfactual example", "none");
   if (alignment.length === 0) fail(where, "alignment", "at least one aligned variable", "[]");
+  // a rotation no entry reads would be silently unused
+  for (const v of Object.keys(rotations))
+    if (!alignment.some((a) => a.variable === v && isRotation(a.subspace)))
+      fail(
+        where,
+        `rotations.${v}`,
+        `a rotation only for a variable aligned with subspace {rank} (${
+          alignment
+            .filter((a) => isRotation(a.subspace))
+            .map((a) => a.variable)
+            .join(", ") || "none is"
+        })`,
+        show(v),
+      );
   const encode = (s: CounterfactualExample["base"], field: string): number[] => {
     const ids = [...task.encode(s)];
     if (ids.length === 0) fail(where, field, "a non-empty prompt", "[]");

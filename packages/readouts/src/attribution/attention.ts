@@ -2,7 +2,7 @@ import { InputError, type RuntimeError, runPlan, type SessionCache } from "@patc
 import { Effect } from "effect";
 import { checkFinite, type Model, plan } from "./input-site.ts";
 import { attentionRollout } from "./rollout.ts";
-import type { AttentionData, AttentionSpec } from "./spec.ts";
+import { type AttentionData, type AttentionSpec, attentionProblem } from "./spec.ts";
 
 /**
  * Attention patterns of every layer and head (the engine's `blocks.l.attn.pattern`, TransformerLens
@@ -30,6 +30,8 @@ export const attentionPatterns = (
   data: AttentionData,
 ): Effect.Effect<AttentionResult, InputError | RuntimeError> =>
   Effect.gen(function* () {
+    const refused = attentionProblem(spec);
+    if (refused !== null) return yield* refused;
     if (data.prompts.length === 0)
       return yield* Effect.fail(
         new InputError({ field: "data.prompts", expected: "at least one prompt", found: "[]" }),

@@ -27,7 +27,9 @@ import { type DlaData, DlaSpec } from "./spec.ts";
  */
 const run = <A, E>(name: string, f: (cache: SessionCache) => Effect.Effect<A, E, Scope.Scope>) =>
   Effect.runPromise(Effect.scoped(Effect.flatMap(makeSessionCache(name), f)));
-const all = Schema.decodeUnknownSync(DlaSpec)({ neurons: true });
+/** Every term; neurons where the model has MLPs (an attention-only model's neurons are refused). */
+const all = (c: { readonly dMlp: number | null }) =>
+  Schema.decodeUnknownSync(DlaSpec)({ neurons: c.dMlp !== null });
 
 /** Two prompts of different lengths (the batch is padded), two metric slots each. */
 const randomData = (c: ModelConfig, seed: number): DlaData => {
@@ -70,7 +72,7 @@ describe("DLA on norm-free models", () => {
         const w = randomWeights(c, seed);
         const data = randomData(c, seed + 7);
         const r = await run(`dla:${c.name}`, (cache) =>
-          directLogitAttribution(cache, { config: c, weights: w }, all, data),
+          directLogitAttribution(cache, { config: c, weights: w }, all(c), data),
         );
         expect(r.norm).toBe("none");
         data.prompts.forEach((ids, b) => {
@@ -153,7 +155,7 @@ describe("DLA on normed models (frozen final scale)", () => {
           const w = randomWeights(c, seed);
           const data = randomData(c, seed + 3);
           const r = await run(`dla-n:${c.name}`, (cache) =>
-            directLogitAttribution(cache, { config: c, weights: w }, all, data),
+            directLogitAttribution(cache, { config: c, weights: w }, all(c), data),
           );
           const d = c.dModel;
           const V = c.vocabSize;
@@ -192,7 +194,7 @@ describe("DLA on normed models (frozen final scale)", () => {
         Effect.flip(
           Effect.scoped(
             Effect.flatMap(makeSessionCache("dla-bad"), (cache) =>
-              directLogitAttribution(cache, m, all, data),
+              directLogitAttribution(cache, m, all(m.config), data),
             ),
           ),
         ),

@@ -1,7 +1,7 @@
 import { InputError, type RuntimeError, runPlan, type SessionCache } from "@patchbay/core";
 import { Effect } from "effect";
 import { checkFinite, type Model, plan } from "./input-site.ts";
-import type { DlaData, DlaSpec } from "./spec.ts";
+import { type DlaData, type DlaSpec, dlaProblem } from "./spec.ts";
 
 /**
  * Direct logit attribution. The final residual stream is a sum of component writes,
@@ -128,6 +128,8 @@ export const directLogitAttribution = (
   Effect.gen(function* () {
     const c = model.config;
     const w = model.weights;
+    const refused = dlaProblem(spec, c.dMlp);
+    if (refused !== null) return yield* refused;
     yield* Effect.try({ try: () => checkData(model, data), catch: (e) => e as InputError });
     const d = c.dModel;
     const L = c.nLayers;

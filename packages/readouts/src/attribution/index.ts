@@ -1,9 +1,12 @@
 export {
   AttentionSpec,
   AttributionMetricKind,
+  attentionProblem,
   Baseline,
   DlaSpec,
+  dlaProblem,
   InputAttributionSpec,
+  inputAttributionProblem,
   InputMethod,
   type AttentionData,
   type DlaData,

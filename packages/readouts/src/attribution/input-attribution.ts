@@ -4,7 +4,7 @@ import { gradientNorms, gradientTimesInput, inputGradient, rows } from "./gradie
 import { baselineInput, checkExample, inputSite, type Model } from "./input-site.ts";
 import { integratedGradients } from "./integrated-gradients.ts";
 import { occlusion } from "./occlusion.ts";
-import type { InputAttributionData, InputAttributionSpec } from "./spec.ts";
+import { type InputAttributionData, type InputAttributionSpec, inputAttributionProblem } from "./spec.ts";
 
 /**
  * Input attribution over the tokens of each example: any of gradient, gradient × input,
@@ -64,6 +64,8 @@ export const inputAttribution = (
     const d = c.dModel;
     const site = inputSite(spec.input);
     const want = new Set(spec.methods);
+    const refused = inputAttributionProblem(spec);
+    if (refused !== null) return yield* refused;
     if (data.examples.length === 0)
       return yield* Effect.fail(
         new InputError({ field: "data.examples", expected: "at least one example", found: "[]" }),

@@ -1,4 +1,6 @@
+import { InputError } from "@patchbay/core";
 import { Schema } from "effect";
+import { asIssue, sameOption } from "../options.ts";
 
 /**
  * Attribution methods as data (docs/methods.md#input-attribution): each a serialisable effect Schema whose
@@ -58,7 +60,7 @@ export type InputMethod = typeof InputMethod.Type;
  * occluded prompts, are run in chunks of at most this many).
  * `vectors` adds the per-dimension values ([pos][d]) of the gradient and of IG to the result.
  */
-export const InputAttributionSpec = Schema.Struct({
+const inputAttributionFields = {
   metric: Schema.optionalWith(AttributionMetricKind, { default: () => "logit-diff" as const }),
   input: Schema.optionalWith(Schema.Literal("embed", "resid_pre"), { default: () => "embed" as const }),
   methods: Schema.optionalWith(Schema.Array(InputMethod), {
@@ -69,7 +71,50 @@ export const InputAttributionSpec = Schema.Struct({
   rule: Schema.optionalWith(Schema.Literal("trapezoid", "right"), { default: () => "trapezoid" as const }),
   batchSize: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 64 }),
   vectors: Schema.optionalWith(Schema.Boolean, { default: () => false }),
-});
+};
+const INPUT_DEFAULTS = Schema.decodeSync(Schema.Struct(inputAttributionFields))({});
+
+/**
+ * The options of input attribution that only some of its methods read, given with none of them:
+ * steps and rule (integrated gradients), baseline and batchSize (integrated gradients, occlusion),
+ * vectors (gradient, integrated gradients); and an empty method list.
+ */
+export const inputAttributionProblem = (s: {
+  readonly methods: readonly InputMethod[];
+  readonly steps: number;
+  readonly rule: string;
+  readonly baseline: Baseline;
+  readonly batchSize: number;
+  readonly vectors: boolean;
+}): InputError | null => {
+  const found = `methods ${JSON.stringify(s.methods)}`;
+  if (s.methods.length === 0)
+    return new InputError({ field: "methods", expected: "at least one attribution method", found: "[]" });
+  const has = (m: InputMethod) => s.methods.includes(m);
+  const unread = (
+    field: "steps" | "rule" | "baseline" | "batchSize" | "vectors",
+    readers: readonly InputMethod[],
+    what: string,
+  ) =>
+    readers.some(has) || sameOption(s[field], INPUT_DEFAULTS[field])
+      ? null
+      : new InputError({
+          field,
+          expected: `no ${field} unless methods include ${readers.join(" or ")} (${what}); ${found}`,
+          found: JSON.stringify(s[field]),
+        });
+  return (
+    unread("steps", ["integrated-gradients"], "the intervals of the IG path integral") ??
+    unread("rule", ["integrated-gradients"], "the quadrature of the IG path integral") ??
+    unread("baseline", ["integrated-gradients", "occlusion"], "the x′ they integrate from or occlude with") ??
+    unread("batchSize", ["integrated-gradients", "occlusion"], "the rows of their chunked runs") ??
+    unread("vectors", ["gradient", "integrated-gradients"], "their per-dimension values")
+  );
+};
+
+export const InputAttributionSpec = Schema.Struct(inputAttributionFields).pipe(
+  Schema.filter((s) => asIssue(inputAttributionProblem(s))),
+);
 export type InputAttributionSpec = typeof InputAttributionSpec.Type;
 
 /**
@@ -83,16 +128,50 @@ export const DlaSpec = Schema.Struct({
 });
 export type DlaSpec = typeof DlaSpec.Type;
 
+/** Neurons asked of a model without MLPs (there are none to report). */
+export const dlaProblem = (s: { readonly neurons: boolean }, dMlp: number | null): InputError | null =>
+  s.neurons && !(dMlp !== null && dMlp > 0)
+    ? new InputError({
+        field: "neurons",
+        expected: "neurons only for a model with MLPs (an attention-only model has no neurons to report)",
+        found: "true",
+      })
+    : null;
+
 /**
  * Attention patterns (every layer and head) and attention rollout (Abnar & Zuidema 2020):
  *   Â_l = rownorm(½·mean_h A_l + ½·I),   rollout_l = Â_l ⋯ Â_0
  * `residualWeight` is the ½ on I (0 gives the plain product of head-mean patterns).
  */
-export const AttentionSpec = Schema.Struct({
+const attentionFields = {
   patterns: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   rollout: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   residualWeight: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 1)), { default: () => 0.5 }),
-});
+};
+
+/** Neither patterns nor rollout (nothing to report), or a residual weight without rollout. */
+export const attentionProblem = (s: {
+  readonly patterns: boolean;
+  readonly rollout: boolean;
+  readonly residualWeight: number;
+}): InputError | null =>
+  !s.patterns && !s.rollout
+    ? new InputError({
+        field: "rollout",
+        expected: "patterns or rollout (or both) reported",
+        found: "patterns false, rollout false",
+      })
+    : !s.rollout && s.residualWeight !== 0.5
+      ? new InputError({
+          field: "residualWeight",
+          expected: "no residualWeight unless rollout is true (it is the weight of I in the rollout)",
+          found: String(s.residualWeight),
+        })
+      : null;
+
+export const AttentionSpec = Schema.Struct(attentionFields).pipe(
+  Schema.filter((s) => asIssue(attentionProblem(s))),
+);
 export type AttentionSpec = typeof AttentionSpec.Type;
 
 /** One prompt of input attribution, with its metric binding (the engine's MetricBinding, per slot). */

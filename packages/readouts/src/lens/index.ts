@@ -1,4 +1,10 @@
-export { LensEvalSpec, TunedLensTrainSpec, decodeLensEvalSpec, decodeTunedLensTrainSpec } from "./spec.ts";
+export {
+  LensEvalSpec,
+  TunedLensTrainSpec,
+  decodeLensEvalSpec,
+  decodeTunedLensTrainSpec,
+  tunedLensProblem,
+} from "./spec.ts";
 export { defaultLensSites, finalSite, resolveLensSites } from "./sites.ts";
 export {
   type Captured,

@@ -1,4 +1,6 @@
+import { InputError } from "@patchbay/core";
 import { Schema } from "effect";
+import { asIssue, sameOption } from "../options.ts";
 
 /**
  * Lens specs as data (defaults filled by decoding). Sites are residual-stream sites in either
@@ -16,7 +18,7 @@ export const LensEvalSpec = Schema.Struct({
 });
 export type LensEvalSpec = typeof LensEvalSpec.Type;
 
-export const TunedLensTrainSpec = Schema.Struct({
+const tunedLensTrainFields = {
   sites: Sites,
   /** Adam steps; each step sees one minibatch of prompts for every layer at once. */
   steps: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 100 }),
@@ -27,7 +29,39 @@ export const TunedLensTrainSpec = Schema.Struct({
   weightDecay: Schema.optionalWith(Schema.Number.pipe(Schema.nonNegative()), { default: () => 0 }),
   /** Seeds the minibatch order (mulberry32). */
   seed: Schema.optionalWith(Schema.Int, { default: () => 0 }),
-});
+};
+const TUNED_DEFAULTS = Schema.decodeSync(Schema.Struct(tunedLensTrainFields))({});
+
+/**
+ * With steps 0 no translator is trained (the tuned lens is the logit lens): lr, batchSize,
+ * weightDecay and the minibatch seed are then read by nothing. `seedSplits`: the caller also
+ * splits the prompts with the seed (an experiment's held-out fraction), so the seed is read.
+ */
+export const tunedLensProblem = (
+  s: {
+    readonly steps: number;
+    readonly lr: number;
+    readonly batchSize: number;
+    readonly weightDecay: number;
+    readonly seed: number;
+  },
+  seedSplits = false,
+): InputError | null => {
+  if (s.steps > 0) return null;
+  for (const field of ["lr", "batchSize", "weightDecay", "seed"] as const) {
+    if (sameOption(s[field], TUNED_DEFAULTS[field]) || (field === "seed" && seedSplits)) continue;
+    return new InputError({
+      field,
+      expected: `no ${field} with steps 0 (nothing is trained: the ${field === "seed" ? "seed orders the minibatches" : `${field} is the optimizer's`})`,
+      found: String(s[field]),
+    });
+  }
+  return null;
+};
+
+export const TunedLensTrainSpec = Schema.Struct(tunedLensTrainFields).pipe(
+  Schema.filter((s) => asIssue(tunedLensProblem(s))),
+);
 export type TunedLensTrainSpec = typeof TunedLensTrainSpec.Type;
 
 export const decodeLensEvalSpec = Schema.decodeUnknown(LensEvalSpec);

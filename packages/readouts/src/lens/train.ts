@@ -13,7 +13,7 @@ import {
 import { Effect } from "effect";
 import { type Captured, captureResidual, type LensModel } from "./decode.ts";
 import { finalSite, resolveLensSites } from "./sites.ts";
-import type { TunedLensTrainSpec } from "./spec.ts";
+import { type TunedLensTrainSpec, tunedLensProblem } from "./spec.ts";
 import { applyTranslator, type Translator, type TunedLens, translatorGrads } from "./translator.ts";
 
 export interface TunedLensCurvePoint {
@@ -55,6 +55,8 @@ export const trainTunedLens = (
     const c = model.config;
     const d = c.dModel;
     const final = finalSite(c);
+    const refused = tunedLensProblem(spec);
+    if (refused !== null) return yield* refused;
     const all = yield* Effect.try({
       try: () => resolveLensSites(c, spec.sites),
       catch: (e) => e as InputError,

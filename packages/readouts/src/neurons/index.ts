@@ -4,7 +4,10 @@
  */
 export {
   RecordsSpec,
+  recordsDraw,
+  recordsProblem,
   ScoreSpec,
+  scoreProblem,
   LocalLmSpec,
   HttpModelSpec,
   NeuronExplanationSpec,

@@ -16,7 +16,7 @@ import {
 } from "./model.ts";
 import { neuronRecords, type RecordsData, type RecordsResult } from "./records.ts";
 import { scoreSimulation, type SimulationScore } from "./scoring.ts";
-import type { NeuronExplanationSpec, ScoreSpec } from "./spec.ts";
+import { type NeuronExplanationSpec, type ScoreSpec, scoreProblem } from "./spec.ts";
 
 export interface ScoreResult {
   readonly explanation: string;
@@ -50,6 +50,8 @@ export const explainSimulateScore = <E1, E2>(
   spec: ScoreSpec,
 ): Effect.Effect<ScoreResult, E1 | E2 | InputError | ModelResponseError> =>
   Effect.gen(function* () {
+    const refused = scoreProblem(spec);
+    if (refused !== null) return yield* refused;
     const top = record.mostPositiveActivationRecords;
     if (top.length === 0)
       return yield* new InputError({

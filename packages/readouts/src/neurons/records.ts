@@ -12,7 +12,7 @@ import {
   type Weights,
 } from "@patchbay/core";
 import { type ActivationRecord, maxActivation, type NeuronRecord } from "./format.ts";
-import type { RecordsSpec } from "./spec.ts";
+import { type RecordsSpec, recordsProblem } from "./spec.ts";
 import { binOf, MomentAccumulator, quantileBoundaries, sampleWithoutReplacement } from "./stats.ts";
 
 /** The prompts to scan, and optionally how each token is shown (default: its id as a string). */
@@ -85,6 +85,8 @@ export const neuronRecords = (
 ): Effect.Effect<RecordsResult, InputError | RuntimeError> =>
   Effect.gen(function* () {
     const c = model.config;
+    const refused = recordsProblem(spec);
+    if (refused !== null) return yield* refused;
     const { site, width } = yield* Effect.try({
       try: () => resolveNeuron(c, spec),
       catch: (e) => e as InputError,

@@ -1,4 +1,6 @@
+import { InputError } from "@patchbay/core";
 import { Schema } from "effect";
+import { asIssue } from "../options.ts";
 
 /**
  * Specs of neuron explanation (docs/methods.md#neuron-explanations; OpenAI 2023, explain → simulate →
@@ -21,7 +23,7 @@ const NonNegInt = Schema.Int.pipe(Schema.nonNegative());
  * never run off either end (a prompt shorter than the window is shown whole). `before` defaults
  * to window − 1 − ⌊window/4⌋: a causal neuron's context is mostly to the left of its maximum.
  */
-export const RecordsSpec = Schema.Struct({
+const recordsFields = {
   site: Schema.String,
   index: NonNegInt,
   /** neuron_id.layer_index; default: the site's layer (−1 for sites outside the blocks). */
@@ -38,14 +40,60 @@ export const RecordsSpec = Schema.Struct({
   /** Prompts per engine run (captures in chunks: memory is one chunk's [chunk, pos, …]). */
   chunkSize: Schema.optionalWith(PosInt, { default: () => 32 }),
   seed: Schema.optionalWith(Schema.Int, { default: () => 0 }),
-});
+};
+const RECORDS_DEFAULTS = Schema.decodeSync(Schema.Struct(recordsFields))({ site: "", index: 0 });
+
+/** Whether the records' seed draws anything: random records, or records per quantile bin. */
+export const recordsDraw = (s: {
+  readonly randomK: number;
+  readonly quantiles: number;
+  readonly perQuantile: number;
+}): boolean => s.randomK > 0 || (s.quantiles > 0 && s.perQuantile > 0);
+
+/**
+ * perQuantile without quantile bins; a seed when nothing is drawn; a `before` that puts the
+ * maximum outside its window (the window holds positions start … start + window − 1).
+ */
+export const recordsProblem = (s: {
+  readonly randomK: number;
+  readonly quantiles: number;
+  readonly perQuantile: number;
+  readonly seed: number;
+  readonly window: number;
+  readonly before?: number | undefined;
+}): InputError | null => {
+  if (s.quantiles === 0 && s.perQuantile !== RECORDS_DEFAULTS.perQuantile)
+    return new InputError({
+      field: "perQuantile",
+      expected: "no perQuantile unless quantiles > 0 (records drawn per quantile bin)",
+      found: String(s.perQuantile),
+    });
+  if (!recordsDraw(s) && s.seed !== RECORDS_DEFAULTS.seed)
+    return new InputError({
+      field: "seed",
+      expected:
+        "no seed unless records are drawn (randomK > 0, or quantiles and perQuantile > 0); the top records are ranked, not drawn",
+      found: String(s.seed),
+    });
+  if (s.before !== undefined && s.before >= s.window)
+    return new InputError({
+      field: "before",
+      expected: `an offset below the window (${s.window}), so the maximum is inside its record`,
+      found: String(s.before),
+    });
+  return null;
+};
+
+export const RecordsSpec = Schema.Struct(recordsFields).pipe(
+  Schema.filter((s) => asIssue(recordsProblem(s))),
+);
 export type RecordsSpec = typeof RecordsSpec.Type;
 
 /**
  * Scoring an explanation (or generating one, then scoring it). Activations shown to models are
  * normalised to integers 0–10 by the maximum over the top records (prompts.ts).
  */
-export const ScoreSpec = Schema.Struct({
+const scoreFields = {
   /** Records shown to the explainer: the first `explainTop` top records. */
   explainTop: Schema.optionalWith(PosInt, { default: () => 10 }),
   /**
@@ -55,7 +103,27 @@ export const ScoreSpec = Schema.Struct({
   scoreTop: Schema.optionalWith(Schema.Literal("rest", "all"), { default: () => "rest" as const }),
   /** Use this explanation instead of asking the explainer (scoring a given hypothesis). */
   explanation: Schema.optional(Schema.String),
-});
+};
+
+/**
+ * explainTop decides what the explainer sees and, with scoreTop "rest", what is scored: with a
+ * given explanation and scoreTop "all" it decides nothing.
+ */
+export const scoreProblem = (s: {
+  readonly explainTop: number;
+  readonly scoreTop: string;
+  readonly explanation?: string | undefined;
+}): InputError | null =>
+  s.explanation !== undefined && s.scoreTop === "all" && s.explainTop !== 10
+    ? new InputError({
+        field: "explainTop",
+        expected:
+          'no explainTop with a given explanation and scoreTop "all" (no explainer sees records, every top record is scored)',
+        found: String(s.explainTop),
+      })
+    : null;
+
+export const ScoreSpec = Schema.Struct(scoreFields).pipe(Schema.filter((s) => asIssue(scoreProblem(s))));
 export type ScoreSpec = typeof ScoreSpec.Type;
 
 /** The local model run by patchbay as explainer and simulator (local-lm.ts). */

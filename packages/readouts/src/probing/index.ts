@@ -1,4 +1,4 @@
-export { ProbeSpec, ProbeData, type ProbeResult, type ProbeScores } from "./spec.ts";
+export { ProbeSpec, ProbeData, probeProblem, type ProbeResult, type ProbeScores } from "./spec.ts";
 export {
   probe,
   probeWithFit,

@@ -17,7 +17,7 @@ import {
   splitGroups,
 } from "./features.ts";
 import { accuracy, fitSoftmax, predictSoftmax, type SoftmaxModel } from "./logistic.ts";
-import type { ProbeData, ProbeResult, ProbeScores, ProbeSpec } from "./spec.ts";
+import { type ProbeData, type ProbeResult, type ProbeScores, type ProbeSpec, probeProblem } from "./spec.ts";
 
 /**
  * Linear probing: capture a site at the dataset's positions through the engine, split by prompt
@@ -138,6 +138,8 @@ export const fitProbe = (
   nPrompts: number,
   types?: readonly number[],
 ): ProbeFit => {
+  const refused = probeProblem(spec);
+  if (refused !== null) throw refused;
   if (labels.length !== f.group.length)
     throw new InputError({
       field: "labels",

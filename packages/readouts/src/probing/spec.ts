@@ -1,10 +1,12 @@
+import { InputError } from "@patchbay/core";
 import { Schema } from "effect";
+import { asIssue } from "../options.ts";
 
 /**
  * A linear probe as data. Decoding fills the defaults, so `Schema.decodeUnknownSync(ProbeSpec)({site})`
  * is a complete spec.
  */
-export const ProbeSpec = Schema.Struct({
+const probeFields = {
   /** The site probed (patchbay or TransformerLens name), of shape [batch, pos, …rest]. */
   site: Schema.String,
   /** For sites with a head axis ([batch, pos, head, …]): probe one head's slice only. */
@@ -30,7 +32,22 @@ export const ProbeSpec = Schema.Struct({
   }),
   /** Prompts per engine run when capturing. */
   chunkSize: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 32 }),
-});
+};
+
+/** The control task's sampling without the control task. */
+export const probeProblem = (s: {
+  readonly control: boolean;
+  readonly controlSampling: string;
+}): InputError | null =>
+  !s.control && s.controlSampling !== "uniform"
+    ? new InputError({
+        field: "controlSampling",
+        expected: "no controlSampling unless control is true (it draws the control task's labels)",
+        found: JSON.stringify(s.controlSampling),
+      })
+    : null;
+
+export const ProbeSpec = Schema.Struct(probeFields).pipe(Schema.filter((s) => asIssue(probeProblem(s))));
 export type ProbeSpec = typeof ProbeSpec.Type;
 
 const Ids = Schema.Array(Schema.Array(Schema.Int));

@@ -8,6 +8,7 @@ export {
   SaeArch,
   SaeSpec,
   SaeTrainSpec,
+  saeTrainProblem,
 } from "./spec.ts";
 export { type Sae, type SaeParams, decode, decoderNorms, encode, makeSae } from "./sae.ts";
 export {

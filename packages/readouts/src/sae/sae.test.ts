@@ -75,7 +75,10 @@ describe("SAE on a planted sparse dataset", () => {
 
   it("rejects a gated SAE with free decoder norms, and non-finite activations", () => {
     expect(() =>
-      trainSae("x", planted.data, n, d, spec({ arch: "gated", dictSize: 8, decoderNorm: "weighted-l1" })),
+      trainSae("x", planted.data, n, d, {
+        ...spec({ arch: "gated", dictSize: 8 }),
+        decoderNorm: "weighted-l1",
+      }),
     ).toThrow(InputError);
     const bad = planted.data.slice(0, 10 * d);
     bad[17] = Number.NaN;

@@ -1,5 +1,6 @@
-import { Metric, Positions } from "@patchbay/core";
+import { InputError, Metric, Positions } from "@patchbay/core";
 import { Schema } from "effect";
+import { asIssue } from "../options.ts";
 
 /**
  * Sparse autoencoders as data: what to capture, how to train, what to report. Decoding a spec
@@ -26,7 +27,7 @@ export type SaeArch = typeof SaeArch.Type;
 export const DecoderNorm = Schema.Literal("unit", "weighted-l1");
 export type DecoderNorm = typeof DecoderNorm.Type;
 
-export const SaeTrainSpec = Schema.Struct({
+const saeTrainFields = {
   arch: Schema.optionalWith(SaeArch, { default: () => "standard" as const }),
   /** m, the number of features (columns of W_dec). */
   dictSize: Schema.Int.pipe(Schema.positive()),
@@ -49,7 +50,36 @@ export const SaeTrainSpec = Schema.Struct({
   normalize: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   /** Record the training loss this many times over the run (evenly spaced, last step included). */
   logPoints: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 20 }),
-});
+};
+
+/**
+ * A gated SAE with free decoder norms (its gate's penalty is dodged by shrinking W_dec: L0 grows
+ * and the loss diverges; Rajamanoharan et al. keep the columns at unit norm, so do we), and an
+ * L1 warmup with no L1 to ramp.
+ */
+export const saeTrainProblem = (s: {
+  readonly arch: SaeArch;
+  readonly decoderNorm: DecoderNorm;
+  readonly l1: number;
+  readonly l1Warmup: number;
+}): InputError | null =>
+  s.arch === "gated" && s.decoderNorm !== "unit"
+    ? new InputError({
+        field: "decoderNorm",
+        expected: '"unit" for a gated SAE (decoder columns at unit norm)',
+        found: JSON.stringify(s.decoderNorm),
+      })
+    : s.l1 === 0 && s.l1Warmup !== 0
+      ? new InputError({
+          field: "l1Warmup",
+          expected: "no l1Warmup when l1 is 0 (it ramps λ from 0 to l1)",
+          found: String(s.l1Warmup),
+        })
+      : null;
+
+export const SaeTrainSpec = Schema.Struct(saeTrainFields).pipe(
+  Schema.filter((s) => asIssue(saeTrainProblem(s))),
+);
 export type SaeTrainSpec = typeof SaeTrainSpec.Type;
 
 /** Train an SAE on a site's activations over a dataset, evaluate it and splice it into the model. */

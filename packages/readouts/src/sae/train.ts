@@ -1,6 +1,6 @@
 import { InputError, mulberry32, normals } from "@patchbay/core";
 import { cloneSae, decoderNorms, type Sae } from "./sae.ts";
-import type { SaeTrainSpec } from "./spec.ts";
+import { type SaeTrainSpec, saeTrainProblem } from "./spec.ts";
 
 /**
  * Training an SAE on host activations: hand-derived gradients of the losses below, float64 Adam,
@@ -303,6 +303,29 @@ export interface TrainLogPoint {
   readonly l0: number;
 }
 
+/** The spec's architecture, size, decoder norm and normalisation where `init` fixes them (unread). */
+const initProblem = (spec: SaeTrainSpec, init: Sae): InputError | null => {
+  const fixed = [
+    ["arch", spec.arch, init.arch],
+    ["dictSize", spec.dictSize, init.m],
+    ["decoderNorm", spec.decoderNorm, init.decoderNorm],
+  ] as const;
+  for (const [field, given, has] of fixed)
+    if (given !== has)
+      return new InputError({
+        field,
+        expected: `${JSON.stringify(has)}, the init SAE's (init fixes it)`,
+        found: JSON.stringify(given),
+      });
+  return spec.normalize
+    ? null
+    : new InputError({
+        field: "normalize",
+        expected: "true (the default) with init, whose input scale is kept",
+        found: "false",
+      });
+};
+
 /**
  * Train an SAE on tokens x [n, d] (site units). Each step draws `batchSize` tokens from a seeded
  * shuffle of all n (reshuffled each epoch), takes one Adam step on L, and in "unit" mode
@@ -330,15 +353,8 @@ export const trainSae = (
         expected: "a finite number",
         found: String(x[k]),
       });
-  if (spec.arch === "gated" && spec.decoderNorm !== "unit")
-    // With free column norms the gate's penalty λ ReLU(π_gate)‖W_dec[:, i]‖ is dodged by shrinking
-    // W_dec (the magnitude path compensates through r_mag): L0 grows and the loss diverges (seen on
-    // planted data). Rajamanoharan et al. keep the columns at unit norm; so do we.
-    throw new InputError({
-      field: "train.decoderNorm",
-      expected: '"unit" for a gated SAE (decoder columns at unit norm)',
-      found: JSON.stringify(spec.decoderNorm),
-    });
+  const refused = saeTrainProblem(spec) ?? (init !== undefined ? initProblem(spec, init) : null);
+  if (refused !== null) throw refused;
   const sae = init !== undefined ? cloneSae(init) : initSae(site, x, n, d, spec);
   if (sae.d !== d)
     throw new InputError({ field: "init.d", expected: `the activations' size ${d}`, found: String(sae.d) });

@@ -1,4 +1,11 @@
-export { SteeringSpec, SteeringData, ErasureSpec, type SteeringPoint, type SteeringResult } from "./spec.ts";
+export {
+  SteeringSpec,
+  SteeringData,
+  ErasureSpec,
+  steeringProblem,
+  type SteeringPoint,
+  type SteeringResult,
+} from "./spec.ts";
 export { diffOfMeans, meanActivation, resolveMeanPositions } from "./vector.ts";
 export {
   steer,

@@ -1,4 +1,4 @@
-import { Positions } from "@patchbay/core";
+import { InputError, Positions } from "@patchbay/core";
 import { Schema } from "effect";
 import { ProbeSpec } from "../probing/spec.ts";
 
@@ -44,6 +44,20 @@ export const SteeringData = Schema.Struct({
   wrong: Schema.optional(Ids),
 });
 export type SteeringData = typeof SteeringData.Type;
+
+/** meanPositions where the data lists the averaged positions of both contrasts (it would be unread). */
+export const steeringProblem = (
+  s: { readonly meanPositions: string },
+  data: Pick<SteeringData, "positivePositions" | "negativePositions">,
+): InputError | null =>
+  s.meanPositions !== "all" && data.positivePositions !== undefined && data.negativePositions !== undefined
+    ? new InputError({
+        field: "meanPositions",
+        expected:
+          "no meanPositions when the data gives positivePositions and negativePositions (they say which positions are averaged)",
+        found: JSON.stringify(s.meanPositions),
+      })
+    : null;
 
 export interface SteeringPoint {
   readonly alpha: number;

@@ -12,7 +12,13 @@ import {
   type Weights,
 } from "@patchbay/core";
 import { Effect } from "effect";
-import type { SteeringData, SteeringPoint, SteeringResult, SteeringSpec } from "./spec.ts";
+import {
+  type SteeringData,
+  type SteeringPoint,
+  type SteeringResult,
+  type SteeringSpec,
+  steeringProblem,
+} from "./spec.ts";
 import { diffOfMeans, resolveMeanPositions } from "./vector.ts";
 
 /**
@@ -207,6 +213,8 @@ export const steer = (
   tokenizer: Tokenizer | null = null,
 ): Effect.Effect<SteeringResult, InputError | RuntimeError> =>
   Effect.gen(function* () {
+    const refused = steeringProblem(spec, data);
+    if (refused !== null) return yield* refused;
     const site = yield* checkSteeringSite(model.config, spec.site);
     const binding = yield* targetBinding(data, spec.metric === "logit-diff" || spec.metric === "prob-diff");
     const v = yield* diffOfMeans(
