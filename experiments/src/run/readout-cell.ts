@@ -1,24 +1,14 @@
 import { resolve } from "node:path";
-import {
-  InputError,
-  isBuiltinPath,
-  type OpenModel,
-  openModel,
-  type PatchbayError,
-  type Task,
-  taskFor,
-} from "@patchbay/core";
+import { InputError, isBuiltinPath, type OpenModel, openModel, type PatchbayError } from "@patchbay/core";
 import {
   attentionPatterns,
   directLogitAttribution,
   erase,
   evaluateLens,
   explainNeuron,
-  happySadData,
   httpAccessFromEnv,
   httpExplainer,
   httpSimulator,
-  inductionSteeringData,
   inputAttribution,
   localExplainer,
   localSimulator,
@@ -26,8 +16,6 @@ import {
   type NeuronSimulator,
   neuronRecordToJson,
   patchscopeSweep,
-  type ProbeData,
-  prevTokenData,
   probeSites,
   recordsDraw,
   ruleBasedExplainer,
@@ -47,6 +35,7 @@ import type { ReadoutCellResult, ReadoutOutput } from "../results/readout.ts";
 import type { ReadoutCellSpec } from "../spec/readout.ts";
 import type { CellFile } from "./causal-cell.ts";
 import { errorBoundary } from "./boundary.ts";
+import { type Dataset, datasetOf, expectedAt, slotsOf } from "./readout-data.ts";
 import { canonicalJson, cellIdOf, patchbayVersion, sha256, weightsHash } from "./hash.ts";
 
 /**
@@ -59,18 +48,6 @@ import { canonicalJson, cellIdOf, patchbayVersion, sha256, weightsHash } from ".
 export interface ReadoutCellInput {
   readonly spec: ReadoutCellSpec;
   readonly baseDir: string;
-}
-
-/** The resolved data: prompts (every method can read them) and what the richer methods need. */
-interface Dataset {
-  /** [n][len] token ids */
-  readonly prompts: readonly (readonly number[])[];
-  /** a builtin task (input attribution, DLA, steering) */
-  readonly task: Task | null;
-  /** probing / erasure labels */
-  readonly probe: ProbeData | null;
-  /** steering contrasts and targets */
-  readonly steering: SteeringData | null;
 }
 
 interface Prepared {
@@ -91,81 +68,6 @@ const { attempt, mapErrors: mapReadout } = errorBoundary((e) => {
     found: x.message ?? JSON.stringify(e),
   });
 });
-
-const intList = (v: unknown, field: string): number[] | undefined => {
-  if (v === undefined) return undefined;
-  if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x) && x >= 0))
-    throw new InputError({ field, expected: "a list of token ids", found: JSON.stringify(v) });
-  return v as number[];
-};
-
-const intOpt = (v: unknown, field: string, dflt: number): number => {
-  if (v === undefined) return dflt;
-  if (!Number.isInteger(v) || (v as number) < 0)
-    throw new InputError({ field, expected: "a non-negative integer", found: JSON.stringify(v) });
-  return v as number;
-};
-
-/** Resolve the spec's data against the opened model (tokenizer, vocabulary). */
-const datasetOf = (spec: ReadoutCellSpec, model: OpenModel): Dataset => {
-  const d = spec.data;
-  const V = model.config.vocabSize;
-  if (d.kind === "task") {
-    const task = taskFor(d.builtin, { seed: d.seed, n: d.n, options: d.options });
-    return { prompts: task.clean, task, probe: null, steering: null };
-  }
-  if (d.kind === "texts") {
-    const tok = model.tokenizer;
-    if (tok === null)
-      throw new InputError({
-        field: "data.texts",
-        expected: "a model with a tokenizer (e.g. stories260K, a HF folder); builtins have none",
-        found: `${model.config.name} without a tokenizer`,
-      });
-    return { prompts: d.texts.map((t) => tok.encode(t)), task: null, probe: null, steering: null };
-  }
-  const o = d.options;
-  switch (d.example) {
-    case "prev-token": {
-      const probe = prevTokenData({
-        seed: d.seed,
-        prompts: d.n,
-        length: intOpt(o.length, "data.options.length", 16),
-        vocabSize: intOpt(o.vocabSize, "data.options.vocabSize", V),
-      });
-      return { prompts: probe.prompts, task: null, probe, steering: null };
-    }
-    case "induction-steering": {
-      const a = intOpt(o.a, "data.options.a", 5);
-      const b = intOpt(o.b, "data.options.b", 6);
-      const others = intList(o.others, "data.options.others") ?? [10, 11, 12, 13, 14, 15, 16, 17];
-      for (const [f, t] of [
-        ["a", a],
-        ["b", b],
-        ...others.map((x, i) => [`others[${i}]`, x] as const),
-      ] as const)
-        if (t >= V)
-          throw new InputError({
-            field: `data.options.${f}`,
-            expected: `a token id below the model's ${V}`,
-            found: String(t),
-          });
-      const steering = inductionSteeringData(a, b, others);
-      return { prompts: steering.targets, task: null, probe: null, steering };
-    }
-    case "happy-sad": {
-      const tok = model.tokenizer;
-      if (tok === null)
-        throw new InputError({
-          field: "data.example",
-          expected: "happy-sad on a model with a tokenizer (e.g. stories260K)",
-          found: `${model.config.name} without a tokenizer`,
-        });
-      const steering = happySadData(tok);
-      return { prompts: steering.targets, task: null, probe: null, steering };
-    }
-  }
-};
 
 const prepare = (input: ReadoutCellInput): Effect.Effect<Prepared, PatchbayError, Scope.Scope> =>
   Effect.gen(function* () {
@@ -188,40 +90,6 @@ export const readoutIdentity = (input: ReadoutCellInput) =>
       patchbayVersion: patchbayVersion(),
     })),
   );
-
-/** What a method that needs metric slots reads: the task's, else next-token on the prompts. */
-const slotsOf = (p: Prepared) => {
-  const t = p.data.task;
-  if (t !== null)
-    return {
-      prompts: t.clean,
-      positions: t.positions,
-      answers: t.answers,
-      wrong: t.wrong as readonly (readonly number[])[] | undefined,
-      baseline: t.corrupted as readonly (readonly number[])[] | undefined,
-    };
-  // next token: the prompt without its last token, the last token the answer
-  const kept = p.data.prompts.filter((ids) => ids.length >= 2);
-  if (kept.length === 0)
-    throw new InputError({
-      field: "data",
-      expected: "prompts of at least two tokens (the last is the answer)",
-      found: "none",
-    });
-  return {
-    prompts: kept.map((ids) => ids.slice(0, -1)),
-    positions: kept.map((ids) => [ids.length - 2]),
-    answers: kept.map((ids) => [ids.at(-1)!]),
-    wrong: undefined,
-    baseline: undefined,
-  };
-};
-
-/** The task's clean answer at metric position q of example i, when q is one of its metric positions. */
-const expectedAt = (t: Task, i: number, q: number): { readonly expected?: number } => {
-  const j = t.positions[i]!.indexOf(q);
-  return j >= 0 ? { expected: t.answers[i]![j]! } : {};
-};
 
 const need = <A>(v: A | null, field: string, expected: string, found: string): A => {
   if (v === null) throw new InputError({ field, expected, found });
@@ -305,7 +173,7 @@ const runMethod = (
       }
       case "input-attribution": {
         const { _tag, ...s } = m;
-        const slots = yield* attempt(() => slotsOf(p));
+        const slots = yield* attempt(() => slotsOf(p.data));
         const examples = slots.prompts.map((ids, i) => ({
           ids,
           positions: slots.positions[i]!,
@@ -318,7 +186,7 @@ const runMethod = (
       }
       case "dla": {
         const { _tag, ...s } = m;
-        const slots = yield* attempt(() => slotsOf(p));
+        const slots = yield* attempt(() => slotsOf(p.data));
         const r = yield* mapReadout(
           directLogitAttribution(cache, model, s, {
             prompts: slots.prompts,
@@ -462,7 +330,7 @@ const runMethod = (
       }
       case "patchscope-sweep": {
         const { _tag, ...s } = m;
-        const slots = yield* attempt(() => slotsOf(p));
+        const slots = yield* attempt(() => slotsOf(p.data));
         const sources = slots.prompts.map((ids, i) => ({
           ids,
           position: slots.positions[i]!.at(-1)!,

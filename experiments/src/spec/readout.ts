@@ -67,6 +67,9 @@ export const ReadoutTextData = Schema.Struct({
 /** The readouts package's built-in datasets. */
 export const ReadoutExampleName = Schema.Literal("prev-token", "induction-steering", "happy-sad");
 
+/** prev-token's default number of prompts (the other datasets are fixed sets of prompts). */
+const EXAMPLE_N = 64;
+
 /** The options each built-in dataset reads (any other key would be ignored, so it is refused). */
 const EXAMPLE_OPTIONS: Readonly<Record<typeof ReadoutExampleName.Type, readonly string[]>> = {
   "prev-token": ["length", "vocabSize"],
@@ -82,7 +85,7 @@ export const exampleDataProblem = (d: {
   readonly options: Readonly<Record<string, unknown>>;
 }): InputError | null => {
   const fixed = `${d.example} is a fixed set of prompts`;
-  if (d.example !== "prev-token" && d.n !== 64)
+  if (d.example !== "prev-token" && d.n !== EXAMPLE_N)
     return new InputError({
       field: "n",
       expected: `no n unless example is prev-token (${fixed})`,
@@ -110,7 +113,7 @@ export const ReadoutExampleData = Schema.Struct({
     description:
       "prev-token: random prompts labelled with each position's previous token (probe, erasure; options length, vocabSize); induction-steering: [BOS, x, a, …, x] contrasts on the induction model (steering; options a, b, others); happy-sad: the happy/sad contrast prompts (steering; needs a tokenizer, e.g. stories260K)",
   }),
-  n: Schema.optionalWith(PositiveInt, { default: () => 64 }).annotations({
+  n: Schema.optionalWith(PositiveInt, { default: () => EXAMPLE_N }).annotations({
     description: `prev-token: number of prompts (${limitNote("examples")})`,
   }),
   seed: Schema.optional(Int).annotations({ description: "prev-token: default: the cell's seed" }),
@@ -142,7 +145,9 @@ export const neuronModelsProblem = (m: {
 }): InputError | null => {
   const x = m.models;
   if (m.score.explanation === undefined || x._tag !== "local") return null;
-  const field = x.maxTokens !== 24 ? "maxTokens" : !x.stopAtNewline ? "stopAtNewline" : null;
+  const d = Schema.decodeSync(LocalLmSpec)({});
+  const field =
+    x.maxTokens !== d.maxTokens ? "maxTokens" : x.stopAtNewline !== d.stopAtNewline ? "stopAtNewline" : null;
   return field === null
     ? null
     : new InputError({

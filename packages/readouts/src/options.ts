@@ -1,14 +1,16 @@
 import type { InputError } from "@patchbay/core";
 
 /**
- * Every option of a readout either changes its result or is refused (issue 13): the options a
- * method would otherwise ignore in some configuration are listed beside each spec (attribution/,
- * lens/, probing/, steering/, neurons/, sae/ `options.ts`), one rule each, used by the spec's
- * Schema (so an experiment file is refused at load time, naming the field) and by the method
- * function itself (the API can be called without decoding). A field with a default counts as
- * given when its value differs from the default (a default, written or not, changes nothing);
- * a field without one when it is present. Options that only bound work per engine run
- * (batchSize, chunkSize, circuitsPerRun) change no result by design and are not refused.
+ * Every option of a readout either changes its result or is refused (issue 13). The options a
+ * method would otherwise ignore in some configuration are refused by one rule each, written beside
+ * the spec it constrains (`…Problem` in attribution/, lens/, probing/, steering/, neurons/, sae/
+ * spec.ts) and used both by the spec's Schema (an experiment file is refused at load time, the
+ * field named) and by the method function (the API can be called without decoding). Rules that
+ * need the model or the data (DLA neurons without MLPs, steering positions given by the data) are
+ * the function's only. A field with a default counts as given when its value differs from the
+ * default (a default, written or not, changes nothing); a field without one when it is present.
+ * Knobs that only bound the work of an engine run (batchSize, chunkSize, circuitsPerRun) leave the
+ * result as it is by design; they are refused only where no run reads them.
  */
 
 /**

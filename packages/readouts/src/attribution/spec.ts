@@ -149,6 +149,8 @@ const attentionFields = {
   residualWeight: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 1)), { default: () => 0.5 }),
 };
 
+const ATTENTION_DEFAULTS = Schema.decodeSync(Schema.Struct(attentionFields))({});
+
 /** Neither patterns nor rollout (nothing to report), or a residual weight without rollout. */
 export const attentionProblem = (s: {
   readonly patterns: boolean;
@@ -161,7 +163,7 @@ export const attentionProblem = (s: {
         expected: "patterns or rollout (or both) reported",
         found: "patterns false, rollout false",
       })
-    : !s.rollout && s.residualWeight !== 0.5
+    : !s.rollout && s.residualWeight !== ATTENTION_DEFAULTS.residualWeight
       ? new InputError({
           field: "residualWeight",
           expected: "no residualWeight unless rollout is true (it is the weight of I in the rollout)",

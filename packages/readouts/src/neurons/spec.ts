@@ -105,6 +105,8 @@ const scoreFields = {
   explanation: Schema.optional(Schema.String),
 };
 
+const SCORE_DEFAULTS = Schema.decodeSync(Schema.Struct(scoreFields))({});
+
 /**
  * explainTop decides what the explainer sees and, with scoreTop "rest", what is scored: with a
  * given explanation and scoreTop "all" it decides nothing.
@@ -114,7 +116,7 @@ export const scoreProblem = (s: {
   readonly scoreTop: string;
   readonly explanation?: string | undefined;
 }): InputError | null =>
-  s.explanation !== undefined && s.scoreTop === "all" && s.explainTop !== 10
+  s.explanation !== undefined && s.scoreTop === "all" && s.explainTop !== SCORE_DEFAULTS.explainTop
     ? new InputError({
         field: "explainTop",
         expected:

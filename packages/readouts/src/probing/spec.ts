@@ -34,12 +34,14 @@ const probeFields = {
   chunkSize: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 32 }),
 };
 
+const PROBE_DEFAULTS = Schema.decodeSync(Schema.Struct(probeFields))({ site: "" });
+
 /** The control task's sampling without the control task. */
 export const probeProblem = (s: {
   readonly control: boolean;
   readonly controlSampling: string;
 }): InputError | null =>
-  !s.control && s.controlSampling !== "uniform"
+  !s.control && s.controlSampling !== PROBE_DEFAULTS.controlSampling
     ? new InputError({
         field: "controlSampling",
         expected: "no controlSampling unless control is true (it draws the control task's labels)",

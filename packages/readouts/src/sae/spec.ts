@@ -69,7 +69,7 @@ export const saeTrainProblem = (s: {
         expected: '"unit" for a gated SAE (decoder columns at unit norm)',
         found: JSON.stringify(s.decoderNorm),
       })
-    : s.l1 === 0 && s.l1Warmup !== 0
+    : s.l1 === 0 && s.l1Warmup > 0
       ? new InputError({
           field: "l1Warmup",
           expected: "no l1Warmup when l1 is 0 (it ramps λ from 0 to l1)",
