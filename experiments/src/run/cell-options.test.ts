@@ -2,7 +2,7 @@ import { Effect, Either } from "effect";
 import { describe, expect, it } from "vitest";
 import { isCausalSpec } from "../spec/causal.ts";
 import { decodeExperiment, expandCells } from "../spec/load.ts";
-import type { ReadoutCellSpec } from "../spec/readout.ts";
+import { isReadoutSpec, type ReadoutCellSpec } from "../spec/readout.ts";
 import { runCausalCell } from "./causal-cell.ts";
 import { runReadoutCell } from "./readout-cell.ts";
 
@@ -211,5 +211,17 @@ describe("every field an experiment cell reads changes its result", () => {
         { name: "data.options.others", change: { data: { options: { others: [10, 11, 12, 13] } } } },
       ],
     );
+  });
+
+  it("a method seed filled from the cell's seed where it reads nothing runs (it is not the file's)", async () => {
+    for (const method of [
+      { _tag: "tuned-lens", steps: 0, heldOut: 0 },
+      { _tag: "neurons", records: { site: "blocks.1.attn.z", index: 3, randomK: 0, quantiles: 0 } },
+    ]) {
+      const spec = specOf({ ...readout(method, { task: { n: 4 } }), seeds: [2] });
+      if (!isReadoutSpec(spec)) throw new Error("not a readout cell");
+      expect(JSON.stringify(spec.method)).toContain('"seed":2');
+      await Effect.runPromise(runReadoutCell({ spec, baseDir: "." }));
+    }
   });
 });

@@ -26,7 +26,15 @@ import {
 } from "./neurons/index.ts";
 import { PatchscopeSpec, patchscopeSweep, runPatchscope, SweepSpec } from "./patchscopes/index.ts";
 import { ProbeSpec, prevTokenData, probe } from "./probing/index.ts";
-import { FeatureCircuitSpec, featureCircuit, runSae, SaeSpec, saeFromArtifact } from "./sae/index.ts";
+import {
+  FeatureAttributionSpec,
+  FeatureCircuitSpec,
+  featureAttribution,
+  featureCircuit,
+  runSae,
+  SaeSpec,
+  saeFromArtifact,
+} from "./sae/index.ts";
 import { ErasureSpec, erase, SteeringSpec, steer } from "./steering/index.ts";
 
 /**
@@ -242,6 +250,15 @@ export const METHODS: Record<string, Audited> = {
     (cache, s) =>
       Effect.flatMap(sae(cache), (x) => featureCircuit(cache, model, x, s, { ...pairs, metric: pairMetric })),
     (r) => omit(r, "site", "metric", "scores"),
+  ),
+  "sae feature attribution": audited(
+    FeatureAttributionSpec,
+    { metric: { kind: "logit-diff" }, top: 4, check: 2 },
+    (cache, s) =>
+      Effect.flatMap(sae(cache), (x) =>
+        featureAttribution(cache, model, x, s, { ...pairs, metric: pairMetric }),
+      ),
+    (r) => omit(r, "site", "metric"),
   ),
   patchscope: audited(
     PatchscopeSpec,

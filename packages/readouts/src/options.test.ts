@@ -295,6 +295,15 @@ for (const [k, v] of [
 ] as const)
   row("sae-circuit", `${k} ${JSON.stringify(v)}`, { [k]: v }, "changes");
 row("sae-circuit", "circuitsPerRun 1", { circuitsPerRun: 1 }, "same");
+// feature attribution through the SAE (the library's; sae-circuit ranks by it)
+for (const [k, v] of [
+  ["positions", [4, 5]],
+  ["metric", { kind: "prob" }],
+  ["top", 6],
+  ["check", 3],
+  ["check", 0],
+] as const)
+  row("sae feature attribution", `${k} ${JSON.stringify(v)}`, { [k]: v }, "changes");
 // patchscope
 for (const [k, v] of [
   ["source", { site: "blocks.0.resid_post" }],
