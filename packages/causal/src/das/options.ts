@@ -3,7 +3,7 @@ import { CausalError, show } from "../model/errors.ts";
 import type { DasOptions } from "./train.ts";
 
 /**
- * Options DAS would ignore, refused (issue 13: every option changes the result or is refused):
+ * Options DAS would ignore, refused (every option changes the result or is refused):
  *   rank × boundless             Boundless DAS rotates all D coordinates and learns the mask; k is D.
  *   subspace {rank} × boundless  the same, written in the alignment.
  *   subspace {dims}              DAS learns a rotation; fixed coordinates are an iia alignment.
