@@ -1,7 +1,7 @@
 import type { InputError } from "@patchbay/core";
 
 /**
- * Every option of a readout either changes its result or is refused The options a
+ * Every option of a readout either changes its result or is refused. The options a
  * method would otherwise ignore in some configuration are refused by one rule each, written beside
  * the spec it constrains (`…Problem` in attribution/, lens/, probing/, steering/, neurons/, sae/
  * spec.ts) and used both by the spec's Schema (an experiment file is refused at load time, the
