@@ -7,7 +7,7 @@ import { runCausalCell } from "./causal-cell.ts";
 import { runReadoutCell } from "./readout-cell.ts";
 
 /**
- * The option audit at the cell the fields an experiment cell reads itself, beside its
+ * The option audit at the cell: the fields an experiment cell reads itself, beside its
  * method's own (audited in packages/readouts/src/options.test.ts and
  * packages/causal/src/options.test.ts), each change the result where the file may give them:
  * causal task fields (family, n, seed, options, heldOut, test) under iia, iia-sweep and das, the

@@ -10,7 +10,7 @@ import { counterfactuals } from "./model/counterfactuals.ts";
 import { linearToy } from "./zoo/linear.ts";
 
 /**
- * The option audit of the causal methods every option of DAS (plain and boundless),
+ * The option audit of the causal methods: every option of DAS (plain and boundless),
  * its controls, IIA and the IIA sweep either changes the result or is refused with a typed error
  * naming it. Each row changes one thing from its base run (the linear toy, X at the residual
  * stream, 20 Adam steps) and says what must happen. The task fields of experiment files (family,

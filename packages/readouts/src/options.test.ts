@@ -5,7 +5,7 @@ import { hasShared, sharedPath } from "../../core/src/testing/shared.ts";
 import { type Audited, differ, METHODS, merge, type Obj, stories } from "./options.test-support.ts";
 
 /**
- * The option audit of the readouts every option of every method either changes the
+ * The option audit of the readouts: every option of every method either changes the
  * result or is refused with a typed error naming it. Each row changes one thing from its method's
  * base run (options.test-support.ts) and says what must happen:
  *   changes   the computed result differs from the base run's (or from `against`)
