@@ -1,7 +1,8 @@
+import { failureOf as failureOfExit } from "../testing/exit.ts";
 import { tinyRotary } from "../testing/configs.ts";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Cause, Effect, Exit, Option } from "effect";
+import { Effect, Exit } from "effect";
 import { describe, expect, it } from "vitest";
 import { runPlan } from "../engine/index.ts";
 import { type ModelConfig, randomWeights } from "../model/index.ts";
@@ -22,18 +23,8 @@ type Model = { readonly config: ModelConfig; readonly weights: ReturnType<typeof
 const run = <A, E>(opts: RuntimeOptions, f: (cache: SessionCache) => Effect.Effect<A, E>) =>
   Effect.runPromiseExit(Effect.scoped(Effect.flatMap(makeSessionCache("ctx-test", opts), f)));
 
-const failureOf = <A, E>(exit: Exit.Exit<A, E>) => {
-  expect(Exit.isFailure(exit), "expected the run to fail").toBe(true);
-  if (!Exit.isFailure(exit)) throw new Error("unreachable");
-  const f = Cause.failureOption(exit.cause);
-  expect(Option.isSome(f), String(Cause.squash(exit.cause))).toBe(true);
-  return (f as Option.Some<E>).value as unknown as {
-    _tag: string;
-    field: string;
-    expected: string;
-    found: string;
-  };
-};
+type Failure = { _tag: string; field: string; expected: string; found: string };
+const failureOf = <A, E>(exit: Exit.Exit<A, E>) => failureOfExit<Failure, A, E>(exit);
 
 const ids = (n: number, vocab: number) => Array.from({ length: n }, (_, i) => (i * 7 + 3) % vocab);
 

@@ -1,5 +1,6 @@
+import { failureOf as failureOfExit } from "../testing/exit.ts";
 import { tinyRotary } from "../testing/configs.ts";
-import { Cause, Effect, Exit, Option } from "effect";
+import { Effect, Exit } from "effect";
 import { describe, expect, it } from "vitest";
 import { runPlan } from "../engine/index.ts";
 import { type ModelConfig, randomWeights, type Weights } from "../model/index.ts";
@@ -27,18 +28,8 @@ const huge: Weights = (() => {
 const run = <A, E>(f: (cache: SessionCache) => Effect.Effect<A, E>) =>
   Effect.runPromiseExit(Effect.scoped(Effect.flatMap(makeSessionCache("overflow"), f)));
 
-const failureOf = <A, E>(exit: Exit.Exit<A, E>) => {
-  expect(Exit.isFailure(exit), "expected the run to fail").toBe(true);
-  if (!Exit.isFailure(exit)) throw new Error("unreachable");
-  const f = Cause.failureOption(exit.cause);
-  expect(Option.isSome(f), String(Cause.squash(exit.cause))).toBe(true);
-  return (f as Option.Some<E>).value as unknown as {
-    _tag: string;
-    model: string;
-    operation: string;
-    message: string;
-  };
-};
+type Failure = { _tag: string; model: string; operation: string; message: string };
+const failureOf = <A, E>(exit: Exit.Exit<A, E>) => failureOfExit<Failure, A, E>(exit);
 
 const plan = { captures: [], interventions: [], gradients: [], logits: true } as const;
 
