@@ -14,3 +14,14 @@ export const failureOf = <F = { _tag: string; message: string }, A = unknown, E 
   expect(Option.isSome(f), String(Cause.squash(exit.cause))).toBe(true);
   return (f as Option.Some<E>).value as unknown as F;
 };
+
+/** What `f` throws, asserted to be an instance of `cls` (a typed error); fails the test when f returns. */
+export const thrownBy = <T>(f: () => unknown, cls: abstract new (...args: never[]) => T): T => {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(cls);
+    return e as T;
+  }
+  throw new Error(`expected a ${cls.name}, but the call returned`);
+};

@@ -1,3 +1,4 @@
+import { thrownBy } from "../../testing/exit.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,15 +30,7 @@ const file = (lines: readonly unknown[]): string => {
   return p;
 };
 
-const caught = (f: () => unknown): TaskFileError => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(TaskFileError);
-    return e as TaskFileError;
-  }
-  throw new Error("expected a TaskFileError, but reading succeeded");
-};
+const caught = (f: () => unknown): TaskFileError => thrownBy(f, TaskFileError);
 
 const STORY = "Once upon a time, there was a little girl named";
 const IOI = "When Mary and John went to the store, John gave a drink to";

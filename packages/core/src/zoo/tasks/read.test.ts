@@ -1,3 +1,4 @@
+import { thrownBy } from "../../testing/exit.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,15 +32,7 @@ const file = (content: string | Uint8Array): string => {
 const GOOD = `{"clean_ids": [1, 2, 3], "corrupted_ids": [1, 4, 3], "answer_ids": [5], "wrong_ids": [6]}`;
 const NO_WRONG = `{"clean_ids": [1, 2, 3], "corrupted_ids": [1, 4, 3], "answer_ids": [5]}`;
 
-const caught = (f: () => unknown): TaskFileError => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(TaskFileError);
-    return e as TaskFileError;
-  }
-  throw new Error("expected a TaskFileError, but reading succeeded");
-};
+const caught = (f: () => unknown): TaskFileError => thrownBy(f, TaskFileError);
 
 const expectAt = (f: () => unknown, where: { file: string; line: number; field: string }): TaskFileError => {
   const e = caught(f);
