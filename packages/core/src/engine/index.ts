@@ -11,6 +11,7 @@ export {
   Metric,
   GradTarget,
   Plan,
+  plan,
 } from "./spec.ts";
 export { planKey } from "./compile.ts";
 export type { InterventionValues, MetricBinding } from "./bind.ts";

@@ -123,3 +123,15 @@ export const Plan = Schema.Struct({
   weightsAsInputs: Schema.optional(Schema.Boolean),
 });
 export type Plan = typeof Plan.Type;
+
+/**
+ * A plan with the schema's defaults filled in (no captures, interventions or gradients; logits
+ * out), so callers spell out only what their run needs: `plan({ captures: ["blocks.0.hook_resid_pre"] })`.
+ */
+export const plan = (fields: Partial<Plan> = {}): Plan => ({
+  captures: [],
+  interventions: [],
+  gradients: [],
+  logits: true,
+  ...fields,
+});

@@ -12,3 +12,4 @@ export {
   type PatchbayError,
   isPatchbayError,
 } from "./errors.ts";
+export { attempt } from "./attempt.ts";

@@ -24,6 +24,15 @@ import type { ModelConfig } from "./config.ts";
  */
 export type Weights = ReadonlyMap<string, HostTensor>;
 
+/**
+ * A model as every method sees it: its config and its weights. What `openModel` returns carries
+ * more (tokenizer, source); functions that only build and run graphs ask for this much.
+ */
+export interface Model {
+  readonly config: ModelConfig;
+  readonly weights: Weights;
+}
+
 export interface WeightSpec {
   readonly name: string;
   readonly shape: readonly number[];
