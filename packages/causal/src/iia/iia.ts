@@ -1,10 +1,17 @@
-import { argmax, type InputError, type RuntimeError, runPlan, type SessionCache } from "@patchbay/core";
+import {
+  argmax,
+  type InputError,
+  type Model,
+  type RuntimeError,
+  runPlan,
+  type SessionCache,
+} from "@patchbay/core";
 import { Effect } from "effect";
 import type { Alignment } from "../alignment/schema.ts";
 import type { CounterfactualExample } from "../model/counterfactuals.ts";
 import type { CausalError } from "../model/errors.ts";
 import type { CausalTask } from "../task/task.ts";
-import { interchangeBatch, type Model, type Rotations } from "./interchange.ts";
+import { interchangeBatch, type Rotations } from "./interchange.ts";
 
 /**
  * Interchange intervention accuracy (docs/methods.md#iia): the fraction of (base, source) pairs where

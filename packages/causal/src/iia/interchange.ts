@@ -6,11 +6,11 @@ import {
   type InterventionValues,
   interchangePatch,
   lookupSite,
+  type Model,
   type ModelConfig,
   type RuntimeError,
   type SessionCache,
   siteShape,
-  type Weights,
 } from "@patchbay/core";
 import { Effect } from "effect";
 import { locate } from "../alignment/locate.ts";
@@ -18,8 +18,6 @@ import { type Alignment, isDims, isRotation } from "../alignment/schema.ts";
 import type { CounterfactualExample } from "../model/counterfactuals.ts";
 import { CausalError, fail, show } from "../model/errors.ts";
 import type { CausalTask } from "../task/task.ts";
-
-export type Model = { readonly config: ModelConfig; readonly weights: Weights };
 
 /** Learned subspaces bound at run time, per aligned variable: R [k, D] and the mask m [k]. */
 export type Rotations = Readonly<

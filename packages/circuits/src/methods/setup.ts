@@ -10,11 +10,10 @@ import {
   InputError,
   type MetricBinding,
   type MetricKind,
-  type ModelConfig,
+  type Model,
   type RuntimeError,
   runPlan,
   type SessionCache,
-  type Weights,
 } from "@patchbay/core";
 import { Effect } from "effect";
 
@@ -35,8 +34,6 @@ export interface EdgeTask {
   readonly answers?: readonly (readonly number[])[];
   readonly wrong?: readonly (readonly number[])[];
 }
-
-export type Model = { readonly config: ModelConfig; readonly weights: Weights };
 
 /** Everything a method needs, computed once: the layout, z′ and the metric's bindings. */
 export interface EdgeSetup {

@@ -1,6 +1,6 @@
 import { Effect, Schema } from "effect";
 import { InputError, type RuntimeError } from "../errors/index.ts";
-import { lookupSite, type ModelConfig, siteShape, type Weights } from "../model/index.ts";
+import { lookupSite, type Model, siteShape } from "../model/index.ts";
 import { forward, makeBatch, type SessionCache } from "../runtime/index.ts";
 import type { InterventionValues } from "./bind.ts";
 import { interchangePatch, meanPatch, resamplePatch, siteMean } from "./dataset.ts";
@@ -51,7 +51,7 @@ const need = <A>(x: A | undefined, field: string, what: string): A => {
 
 export const resolveAblation = (
   cache: SessionCache,
-  model: { readonly config: ModelConfig; readonly weights: Weights },
+  model: Model,
   ablation: Ablation,
   clean: readonly (readonly number[])[],
   data: AblationData = {},

@@ -1,6 +1,6 @@
 import { Effect } from "effect";
 import type { InputError, RuntimeError } from "../errors/index.ts";
-import { type ModelConfig, mulberry32, siteCatalog, siteShape, type Weights } from "../model/index.ts";
+import { type Model, mulberry32, siteCatalog, siteShape, type Weights } from "../model/index.ts";
 import { makeSessionCache } from "../runtime/index.ts";
 import type { HostTensor } from "../tensor/index.ts";
 import type { InterventionValues, MetricBinding } from "./bind.ts";
@@ -48,7 +48,7 @@ const derivative = <E>(
   });
 
 export const gradcheck = (
-  model: { readonly config: ModelConfig; readonly weights: Weights },
+  model: Model,
   opts: { readonly seed?: number; readonly coords?: number } = {},
 ): Effect.Effect<GradcheckRow[], InputError | RuntimeError> =>
   Effect.scoped(

@@ -2,7 +2,7 @@ import { Effect } from "effect";
 import { InputError, RuntimeError } from "../errors/index.ts";
 import { gradients, gradName } from "../autodiff/index.ts";
 import type { Graph } from "../graph/index.ts";
-import type { ModelConfig, Weights } from "../model/index.ts";
+import type { Model, ModelConfig, Weights } from "../model/index.ts";
 import {
   checkLogits,
   checkMetric,
@@ -196,7 +196,7 @@ const compose = (first: SiteHooks, then: SiteHooks | null): SiteHooks =>
  */
 export const runPlan = (
   cache: SessionCache,
-  model: { readonly config: ModelConfig; readonly weights: Weights },
+  model: Model,
   plan: Plan,
   seqs: readonly (readonly number[])[],
   values: PlanValues = {},

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Effect, Exit } from "effect";
 import { describe, expect, it } from "vitest";
 import { runPlan } from "../engine/index.ts";
-import { type ModelConfig, randomWeights } from "../model/index.ts";
+import { type Model, type ModelConfig, randomWeights } from "../model/index.ts";
 import { hasShared, sharedPath } from "../testing/shared.ts";
 import { loadModelSync } from "../weights/index.ts";
 import { SYNTH, syntheticLlama2c, tempDir } from "../weights/test-support.ts";
@@ -17,8 +17,6 @@ import { forward } from "./forward.ts";
  * rotary models can, but only when the run opts in (allowLongContext). generate checks the
  * longest sequence it would run on before any compute.
  */
-
-type Model = { readonly config: ModelConfig; readonly weights: ReturnType<typeof randomWeights> };
 
 const run = <A, E>(opts: RuntimeOptions, f: (cache: SessionCache) => Effect.Effect<A, E>) =>
   Effect.runPromiseExit(Effect.scoped(Effect.flatMap(makeSessionCache("ctx-test", opts), f)));

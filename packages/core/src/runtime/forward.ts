@@ -1,7 +1,7 @@
 import { Effect } from "effect";
 import * as ort from "onnxruntime-node";
 import { InputError, RuntimeError } from "../errors/index.ts";
-import { lookupSite, type ModelConfig, type Weights } from "../model/index.ts";
+import { lookupSite, type Model, type ModelConfig } from "../model/index.ts";
 import type { HostTensor } from "../tensor/index.ts";
 import { ATTN_MASK, buildTransformerGraph, INPUT_IDS, POSITIONS } from "../transformer/index.ts";
 import { type Batch, makeBatch } from "./batch.ts";
@@ -53,7 +53,7 @@ export const toHost = (t: ort.Tensor): HostTensor => ({
  */
 export const forward = (
   cache: SessionCache,
-  model: { readonly config: ModelConfig; readonly weights: Weights },
+  model: Model,
   seqs: readonly (readonly number[])[],
   capture: readonly string[] = [],
 ): Effect.Effect<ForwardResult, InputError | RuntimeError> =>

@@ -1,6 +1,6 @@
-import { InputError, type RuntimeError, runPlan, type SessionCache } from "@patchbay/core";
+import { InputError, type Model, plan, type RuntimeError, runPlan, type SessionCache } from "@patchbay/core";
 import { Effect } from "effect";
-import { checkFinite, type Model, plan } from "./input-site.ts";
+import { checkFinite } from "./input-site.ts";
 import { type DlaData, type DlaSpec, dlaProblem } from "./spec.ts";
 
 /**
@@ -145,7 +145,7 @@ export const directLogitAttribution = (
       ...(M > 0 && spec.neurons ? layers.map((l) => `blocks.${l}.mlp.post`) : []),
       ...(c.norm !== "none" ? ["ln_final.scale"] : []),
     ];
-    const out = yield* runPlan(cache, model, plan({ captures, logits: true }), data.prompts);
+    const out = yield* runPlan(cache, model, plan({ captures }), data.prompts);
     const P = out.lengths.reduce((a, b) => Math.max(a, b), 0); // padded length of the batch
     const V = c.vocabSize;
     const site = (n: string) => out.sites.get(n)!.data;

@@ -1,7 +1,7 @@
-import { InputError, type RuntimeError, type SessionCache } from "@patchbay/core";
+import { InputError, type Model, type RuntimeError, type SessionCache } from "@patchbay/core";
 import { Effect } from "effect";
 import { gradientNorms, gradientTimesInput, inputGradient, rows } from "./gradient.ts";
-import { baselineInput, checkExample, inputSite, type Model } from "./input-site.ts";
+import { baselineInput, checkExample, inputSite } from "./input-site.ts";
 import { integratedGradients } from "./integrated-gradients.ts";
 import { occlusion } from "./occlusion.ts";
 import { type InputAttributionData, type InputAttributionSpec, inputAttributionProblem } from "./spec.ts";

@@ -1,23 +1,19 @@
 import {
   type HostTensor,
   type InputError,
+  type Model,
   type ModelConfig,
   type Plan,
   type RuntimeError,
   runPlan,
   type SessionCache,
   type Tokenizer,
-  type Weights,
 } from "@patchbay/core";
 import { Effect } from "effect";
 import { finalSite } from "./sites.ts";
 
 /** A model as the readouts take it; the tokenizer (when present) names tokens in results. */
-export interface LensModel {
-  readonly config: ModelConfig;
-  readonly weights: Weights;
-  readonly tokenizer?: Tokenizer | null;
-}
+export type LensModel = Model & { readonly tokenizer?: Tokenizer | null };
 
 export interface Captured {
   /** [B, P, V] the model's own logits. */

@@ -2,13 +2,13 @@ import { Effect, Schema } from "effect";
 import {
   generate,
   InputError,
+  type Model,
   type ModelConfig,
   Plan,
   type RuntimeError,
   runPlan,
   type SessionCache,
   type Tokenizer,
-  type Weights,
 } from "@patchbay/core";
 import type { NeuronExplainer, NeuronSimulator } from "./model.ts";
 import { cleanExplanation, MAX_NORMALIZED_ACTIVATION, type Prompt } from "./prompts.ts";
@@ -32,7 +32,7 @@ import type { LocalLmSpec } from "./spec.ts";
 
 export interface LocalLm {
   readonly cache: SessionCache;
-  readonly model: { readonly config: ModelConfig; readonly weights: Weights };
+  readonly model: Model;
   readonly tokenizer: Tokenizer;
   readonly name?: string;
 }

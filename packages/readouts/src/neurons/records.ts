@@ -1,6 +1,7 @@
 import { Effect, Schema } from "effect";
 import {
   InputError,
+  type Model,
   type ModelConfig,
   lookupSite,
   mulberry32,
@@ -9,7 +10,6 @@ import {
   runPlan,
   type SessionCache,
   siteShape,
-  type Weights,
 } from "@patchbay/core";
 import { type ActivationRecord, maxActivation, type NeuronRecord } from "./format.ts";
 import { type RecordsSpec, recordsProblem } from "./spec.ts";
@@ -79,7 +79,7 @@ export const defaultBefore = (w: number): number => w - 1 - Math.floor(w / 4);
  */
 export const neuronRecords = (
   cache: SessionCache,
-  model: { readonly config: ModelConfig; readonly weights: Weights },
+  model: Model,
   spec: RecordsSpec,
   data: RecordsData,
 ): Effect.Effect<RecordsResult, InputError | RuntimeError> =>

@@ -2,12 +2,12 @@ import {
   InputError,
   type Intervention,
   lookupSite,
+  type Model,
   type ModelConfig,
   type PlanValues,
   type RuntimeError,
   runPlan,
   type SessionCache,
-  type Weights,
 } from "@patchbay/core";
 import { Effect } from "effect";
 import type { ProbeData } from "./spec.ts";
@@ -40,8 +40,6 @@ export interface CaptureOptions {
     end: number,
   ) => { readonly interventions: readonly Intervention[]; readonly values: PlanValues };
 }
-
-type Model = { readonly config: ModelConfig; readonly weights: Weights };
 
 /** Check prompts/positions/labels agree in shape; InputError naming the first bad field. */
 export const checkProbeData = (data: ProbeData): Effect.Effect<void, InputError> =>

@@ -1,10 +1,4 @@
-import {
-  InputError,
-  type ModelConfig,
-  type RuntimeError,
-  type SessionCache,
-  type Weights,
-} from "@patchbay/core";
+import { InputError, type Model, type RuntimeError, type SessionCache } from "@patchbay/core";
 import { Effect } from "effect";
 import { controlLabels } from "./control.ts";
 import { captureFeatures, checkProbeData, type Features } from "./dataset.ts";
@@ -41,8 +35,6 @@ export interface ProbeFit {
   readonly trainRows: readonly number[];
   readonly heldOutRows: readonly number[];
 }
-
-type Model = { readonly config: ModelConfig; readonly weights: Weights };
 
 /** The split of rows by prompt: rows whose prompt is held out, and the rest. */
 export const splitRows = (

@@ -1,4 +1,5 @@
 import {
+  type Model,
   type HostTensor,
   InputError,
   type MetricBinding,
@@ -8,7 +9,7 @@ import {
   type SessionCache,
 } from "@patchbay/core";
 import { Effect } from "effect";
-import { type ModelLike, positionsFor, saeSite } from "./capture.ts";
+import { positionsFor, saeSite } from "./capture.ts";
 import { decodeInto, encodeInto, type Sae } from "./sae.ts";
 import type { FeatureAttributionSpec } from "./spec.ts";
 
@@ -117,7 +118,7 @@ export const nodeValues = (
 
 export const featureAttribution = (
   cache: SessionCache,
-  model: ModelLike,
+  model: Model,
   sae: Sae,
   spec: FeatureAttributionSpec,
   data: FeatureAttributionData,

@@ -1,20 +1,15 @@
 import {
   InputError,
   lookupSite,
+  type Model,
   type ModelConfig,
   type Plan,
   type Positions,
   type RuntimeError,
   runPlan,
   type SessionCache,
-  type Weights,
 } from "@patchbay/core";
 import { Effect } from "effect";
-
-export interface ModelLike {
-  readonly config: ModelConfig;
-  readonly weights: Weights;
-}
 
 /**
  * A site's activations over a dataset, one row per (prompt, position) token.
@@ -102,7 +97,7 @@ export const capturePlan = (site: string): Plan => ({
  */
 export const captureActivations = (
   cache: SessionCache,
-  model: ModelLike,
+  model: Model,
   site: string,
   positions: Positions,
   prompts: readonly (readonly number[])[],

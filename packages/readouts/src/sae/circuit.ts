@@ -1,4 +1,5 @@
 import {
+  type Model,
   type HostTensor,
   InputError,
   type MetricBinding,
@@ -14,7 +15,7 @@ import {
   mustEqualLayout,
   nodeValues,
 } from "./attribution.ts";
-import { type ModelLike, positionsFor, saeSite } from "./capture.ts";
+import { positionsFor, saeSite } from "./capture.ts";
 import type { Sae } from "./sae.ts";
 import type { CircuitSize, FeatureCircuitSpec } from "./spec.ts";
 
@@ -110,7 +111,7 @@ const tile = (b: MetricBinding, k: number): MetricBinding => {
 
 export const featureCircuit = (
   cache: SessionCache,
-  model: ModelLike,
+  model: Model,
   sae: Sae,
   spec: FeatureCircuitSpec,
   data: FeatureAttributionData,

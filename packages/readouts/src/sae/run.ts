@@ -1,7 +1,7 @@
-import { InputError, mulberry32, type RuntimeError, type SessionCache } from "@patchbay/core";
+import { type Model, InputError, mulberry32, type RuntimeError, type SessionCache } from "@patchbay/core";
 import { Effect, Either, ParseResult, Schema } from "effect";
 import { type SaeArtifact, saeToArtifact } from "./artifact.ts";
-import { captureActivations, type ModelLike, saeSite } from "./capture.ts";
+import { captureActivations, saeSite } from "./capture.ts";
 import { evaluateSae, type SaeEval } from "./metrics.ts";
 import { type SpliceResult, spliceSae } from "./splice.ts";
 import { SaeSpec } from "./spec.ts";
@@ -65,7 +65,7 @@ export const splitPrompts = (n: number, frac: number, seed: number): { train: nu
  */
 export const runSae = (
   cache: SessionCache,
-  model: ModelLike,
+  model: Model,
   spec: SaeSpec,
   data: SaeData,
 ): Effect.Effect<SaeResult, InputError | RuntimeError> =>

@@ -1,4 +1,5 @@
 import {
+  type Model,
   type HostTensor,
   InputError,
   type MetricBinding,
@@ -9,7 +10,7 @@ import {
   type SessionCache,
 } from "@patchbay/core";
 import { Effect } from "effect";
-import { type ModelLike, positionsFor, saeSite } from "./capture.ts";
+import { positionsFor, saeSite } from "./capture.ts";
 import { decodeInto, encodeInto, type Sae } from "./sae.ts";
 
 /**
@@ -88,7 +89,7 @@ export interface SpliceResult {
  */
 export const spliceSae = (
   cache: SessionCache,
-  model: ModelLike,
+  model: Model,
   sae: Sae,
   positions: Positions,
   prompts: readonly (readonly number[])[],

@@ -1,11 +1,4 @@
-import {
-  InputError,
-  lookupSite,
-  type ModelConfig,
-  type RuntimeError,
-  type SessionCache,
-  type Weights,
-} from "@patchbay/core";
+import { InputError, lookupSite, type Model, type RuntimeError, type SessionCache } from "@patchbay/core";
 import { Effect } from "effect";
 import { captureFeatures, checkProbeData, type Features } from "../probing/dataset.ts";
 import { indexClasses } from "../probing/features.ts";
@@ -22,8 +15,6 @@ import type { ErasureSpec } from "./spec.ts";
  * fresh probe retrained on them (the stronger test: the old probe failing only shows that its own
  * directions are gone).
  */
-
-type Model = { readonly config: ModelConfig; readonly weights: Weights };
 
 /**
  * Modified Gram–Schmidt, applied twice for stability, in float64: an orthonormal basis of

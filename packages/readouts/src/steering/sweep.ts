@@ -3,13 +3,13 @@ import {
   InputError,
   lookupSite,
   type MetricBinding,
+  type Model,
   type ModelConfig,
   type Plan,
   type RuntimeError,
   runPlan,
   type SessionCache,
   type Tokenizer,
-  type Weights,
 } from "@patchbay/core";
 import { Effect } from "effect";
 import {
@@ -27,8 +27,6 @@ import { diffOfMeans, resolveMeanPositions } from "./vector.ts";
  * and the plan's metric is read at the metric positions. α = 0 adds exact zeros, so it reproduces
  * the clean run; greedy continuations (optional) keep adding α·v at every step.
  */
-
-type Model = { readonly config: ModelConfig; readonly weights: Weights };
 
 /** The site must be [batch, pos, d]: the steering vector lives on its last axis. */
 export const checkSteeringSite = (c: ModelConfig, site: string): Effect.Effect<string, InputError> => {
