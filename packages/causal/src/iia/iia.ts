@@ -2,6 +2,7 @@ import {
   argmax,
   type InputError,
   type Model,
+  plan,
   type RuntimeError,
   runPlan,
   type SessionCache,
@@ -50,15 +51,9 @@ export const iia = (
     for (let start = 0; start < examples.length; start += chunk) {
       const part = examples.slice(start, start + chunk);
       const ib = yield* interchangeBatch(cache, model, task, alignment, part, opts.rotations);
-      const r = yield* runPlan(
-        cache,
-        model,
-        { captures: [], interventions: ib.interventions, gradients: [], logits: true },
-        ib.baseIds,
-        {
-          interventions: ib.values,
-        },
-      );
+      const r = yield* runPlan(cache, model, plan({ interventions: ib.interventions }), ib.baseIds, {
+        interventions: ib.values,
+      });
       const logits = r.logits!; //                                     [b, P, V]
       const [, P, V] = logits.shape as [number, number, number];
       ib.readout.forEach((p, b) => {

@@ -1,4 +1,4 @@
-import { InputError, type Intervention, type RuntimeError, sourceSite } from "@patchbay/core";
+import { InputError, type Intervention, plan, type RuntimeError, sourceSite } from "@patchbay/core";
 import { Effect } from "effect";
 import { evaluateMasks, rowsPerRun, tileRows } from "./masks.ts";
 import type { EdgeSetup } from "./setup.ts";
@@ -121,7 +121,7 @@ export const nodePositionPatching = (
     const cleanRun = yield* runPlan(
       cache,
       model,
-      { captures: [], interventions: [], gradients: [], metric: metricPlan, logits: false },
+      plan({ metric: metricPlan, logits: false }),
       setup.task.clean,
       {
         metric: tileRows(setup, all).metric,
@@ -162,13 +162,11 @@ export const nodePositionPatching = (
         const r = yield* runPlan(
           cache,
           model,
-          {
-            captures: [],
+          plan({
             interventions: [{ ...iv, target: { ...target, positions: part.map((j) => [j.p]) } }],
-            gradients: [],
             metric: metricPlan,
             logits: false,
-          },
+          }),
           tiled.seqs,
           { interventions: [{ value: { data: rowValue, shape } }], metric: tiled.metric },
         );

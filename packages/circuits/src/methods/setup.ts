@@ -11,6 +11,7 @@ import {
   type MetricBinding,
   type MetricKind,
   type Model,
+  plan,
   type RuntimeError,
   runPlan,
   type SessionCache,
@@ -92,8 +93,7 @@ export const prepareEdges = (
 /** The full model's logits at each example's metric positions: [N, n, V] (n = most positions). */
 const referenceLogits = (cache: SessionCache, model: Model, task: EdgeTask) =>
   Effect.gen(function* () {
-    const plan = { captures: [], interventions: [], gradients: [], logits: true };
-    const r = yield* runPlan(cache, model, plan, task.clean);
+    const r = yield* runPlan(cache, model, plan(), task.clean);
     const logits = r.logits!; //                                                    [N, P, V]
     const [N, P, V] = logits.shape as [number, number, number];
     const n = Math.max(1, ...task.positions.map((p) => p.length));

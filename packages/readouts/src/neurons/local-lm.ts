@@ -1,10 +1,10 @@
-import { Effect, Schema } from "effect";
+import { Effect } from "effect";
 import {
   generate,
   InputError,
   type Model,
   type ModelConfig,
-  Plan,
+  plan,
   type RuntimeError,
   runPlan,
   type SessionCache,
@@ -98,7 +98,7 @@ export const localExpectedValues = (
         expected: 'at least two of the values "0" … "10" as single tokens after a TAB',
         found: `${vt.length} (${vt.map((x) => x.value).join(", ")})`,
       });
-    const plan = Schema.decodeUnknownSync(Plan)({});
+    const logitsOnly = plan();
     const V = lm.model.config.vocabSize;
     const n = contextOf(lm.model.config);
     const encoded = prompts.map((p, i) => {
@@ -122,7 +122,7 @@ export const localExpectedValues = (
       const r = yield* runPlan(
         lm.cache,
         lm.model,
-        plan,
+        logitsOnly,
         chunk.map((e) => e.ids),
       );
       const logits = r.logits!; // [b, P, V]

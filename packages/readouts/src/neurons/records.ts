@@ -1,11 +1,11 @@
-import { Effect, Schema } from "effect";
+import { Effect } from "effect";
 import {
   InputError,
   type Model,
   type ModelConfig,
   lookupSite,
   mulberry32,
-  Plan,
+  plan,
   type RuntimeError,
   runPlan,
   type SessionCache,
@@ -106,14 +106,14 @@ export const neuronRecords = (
               : `${data.tokens.length} prompts`,
         });
     }
-    const plan = Schema.decodeUnknownSync(Plan)({ captures: [site], logits: false });
+    const capture = plan({ captures: [site], logits: false });
 
     // acts[i]: [len_i] the neuron's activation at each real token of prompt i.
     const acts: Float32Array[] = [];
     const moments = new MomentAccumulator();
     for (let s = 0; s < n; s += spec.chunkSize) {
       const chunk = data.prompts.slice(s, Math.min(n, s + spec.chunkSize));
-      const r = yield* runPlan(cache, model, plan, chunk);
+      const r = yield* runPlan(cache, model, capture, chunk);
       const t = r.sites.get(site)!; // [b, P, …trailing] flattened to [b, P, width]
       const P = t.shape[1]!;
       for (let b = 0; b < chunk.length; b++) {

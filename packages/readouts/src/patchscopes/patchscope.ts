@@ -3,7 +3,7 @@ import {
   InputError,
   lookupSite,
   type ModelConfig,
-  type Plan,
+  plan,
   type RuntimeError,
   runPlan,
   type SessionCache,
@@ -128,7 +128,7 @@ export const runPatchscope = (
     const cap = yield* runPlan(
       cache,
       model,
-      { captures: [prep.srcSite], interventions: [], gradients: [], logits: false },
+      plan({ captures: [prep.srcSite], logits: false }),
       ex.map((e) => e.source),
     );
     const hs = cap.sites.get(prep.srcSite)!;
@@ -150,14 +150,11 @@ export const runPatchscope = (
       catch: (e) => e as InputError,
     });
     // 2–3. patched target runs
-    const plan: Plan = {
-      captures: [],
+    const patched = plan({
       interventions: [
         { _tag: "replace", target: { site: prep.tgtSite, positions: prep.tgtPos.map((p) => [p]) } },
       ],
-      gradients: [],
-      logits: true,
-    };
+    });
     const dt = ct.dModel;
     const V = ct.vocabSize;
     const runTarget = (seqs: readonly (readonly number[])[]) => {
@@ -168,7 +165,7 @@ export const runPatchscope = (
         value.set(v, (b * P + prep.tgtPos[b]!) * dt);
       });
       return Effect.map(
-        runPlan(tgt.cache, tgt.model, plan, seqs, {
+        runPlan(tgt.cache, tgt.model, patched, seqs, {
           interventions: [{ value: { data: value, shape: [seqs.length, P, dt] } }],
         }),
         (r) => ({ logits: r.logits!.data, P }),

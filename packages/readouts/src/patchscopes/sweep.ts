@@ -1,4 +1,4 @@
-import { argmax, InputError, type RuntimeError, runPlan, type SessionCache } from "@patchbay/core";
+import { argmax, InputError, plan, type RuntimeError, runPlan, type SessionCache } from "@patchbay/core";
 import { Effect } from "effect";
 import type { LensModel } from "../lens/decode.ts";
 import { defaultLensSites } from "../lens/sites.ts";
@@ -70,7 +70,7 @@ export const patchscopeSweep = (
     const own = yield* runPlan(
       cache,
       model,
-      { captures: [], interventions: [], gradients: [], logits: true },
+      plan(),
       src.map((s) => s.ids),
     );
     const V = model.config.vocabSize;

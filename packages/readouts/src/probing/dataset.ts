@@ -4,6 +4,7 @@ import {
   lookupSite,
   type Model,
   type ModelConfig,
+  plan,
   type PlanValues,
   type RuntimeError,
   runPlan,
@@ -144,7 +145,7 @@ export const captureFeatures = (
       const r = yield* runPlan(
         cache,
         model,
-        { captures: [...sites], interventions: [...(iv?.interventions ?? [])], gradients: [], logits: false },
+        plan({ captures: [...sites], interventions: [...(iv?.interventions ?? [])], logits: false }),
         data.prompts.slice(start, end),
         iv?.values ?? {},
       );

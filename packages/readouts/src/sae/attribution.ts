@@ -3,7 +3,7 @@ import {
   type HostTensor,
   InputError,
   type MetricBinding,
-  type Plan,
+  plan,
   type RuntimeError,
   runPlan,
   type SessionCache,
@@ -146,15 +146,9 @@ export const featureAttribution = (
     });
     const { d, m, inputScale: c } = sae;
     const metric = spec.metric;
-    const capture: Plan = { captures: [name], interventions: [], gradients: [], metric, logits: false };
+    const capture = plan({ captures: [name], metric, logits: false });
     const target = { site: name, positions: pos };
-    const replace: Plan = {
-      captures: [],
-      interventions: [{ _tag: "replace", target }],
-      gradients: [],
-      metric,
-      logits: false,
-    };
+    const replace = plan({ interventions: [{ _tag: "replace", target }], metric, logits: false });
     const values = { metric: data.metric };
     const rc = yield* runPlan(cache, model, capture, data.clean, values);
     const rk = yield* runPlan(cache, model, capture, data.corrupted, values);

@@ -4,6 +4,7 @@ import {
   type Model,
   type ModelConfig,
   type Plan,
+  plan,
   type Positions,
   type RuntimeError,
   runPlan,
@@ -84,12 +85,7 @@ export const positionsFor = (p: Positions, lengths: readonly number[], field = "
   });
 };
 
-export const capturePlan = (site: string): Plan => ({
-  captures: [site],
-  interventions: [],
-  gradients: [],
-  logits: false,
-});
+export const capturePlan = (site: string): Plan => plan({ captures: [site], logits: false });
 
 /**
  * Capture a site at the given positions over prompts, through the engine in chunks of
@@ -123,10 +119,10 @@ export const captureActivations = (
     const example = new Int32Array(n);
     const position = new Int32Array(n);
     let row = 0;
-    const plan = capturePlan(name);
+    const capture = capturePlan(name);
     for (let start = 0; start < prompts.length; start += chunkSize) {
       const chunk = prompts.slice(start, start + chunkSize);
-      const r = yield* runPlan(cache, model, plan, chunk);
+      const r = yield* runPlan(cache, model, capture, chunk);
       const x = r.sites.get(name)!; //                                [b, P, …rest]
       const P = x.shape[1]!;
       for (let b = 0; b < chunk.length; b++)

@@ -3,7 +3,7 @@ import {
   type HostTensor,
   InputError,
   type MetricBinding,
-  type Plan,
+  plan,
   type RuntimeError,
   runPlan,
   type SessionCache,
@@ -152,7 +152,7 @@ export const featureCircuit = (
       catch: (e) => e as InputError,
     });
     const metric = spec.metric;
-    const capture: Plan = { captures: [name], interventions: [], gradients: [], metric, logits: false };
+    const capture = plan({ captures: [name], metric, logits: false });
     const rc = yield* runPlan(cache, model, capture, data.clean, { metric: data.metric });
     const rk = yield* runPlan(cache, model, capture, data.corrupted, { metric: data.metric });
     const xc = rc.sites.get(name)!; //                                  [B, P, …rest]
@@ -185,13 +185,11 @@ export const featureCircuit = (
         for (let j = 0; j < d; j++) out[outOff + off + j] = acc[j]!;
       });
     };
-    const replace: Plan = {
-      captures: [],
+    const replace = plan({
       interventions: [{ _tag: "replace", target: { site: name } }],
-      gradients: [],
       metric,
       logits: false,
-    };
+    });
     /** m(C) for each mask, k circuits per engine run (prompts tiled k times, batch-mean per tile). */
     const evaluate = (masks: readonly Uint8Array[]) =>
       Effect.gen(function* () {

@@ -3,7 +3,7 @@ import {
   type HostTensor,
   InputError,
   type MetricBinding,
-  type Plan,
+  plan,
   type Positions,
   type RuntimeError,
   runPlan,
@@ -117,7 +117,7 @@ export const spliceSae = (
       catch: (e) => e as InputError,
     });
     const metric = { kind: "cross-entropy" as const };
-    const clean: Plan = { captures: [name], interventions: [], gradients: [], metric, logits: false };
+    const clean = plan({ captures: [name], metric, logits: false });
     let sums = { clean: 0, sae: 0, zero: 0 };
     let weight = 0;
     for (let start = 0; start < prompts.length; start += chunkSize) {
@@ -136,14 +136,14 @@ export const spliceSae = (
       const s = yield* runPlan(
         cache,
         model,
-        { captures: [], interventions: [{ _tag: "replace", target }], gradients: [], metric, logits: false },
+        plan({ interventions: [{ _tag: "replace", target }], metric, logits: false }),
         chunk,
         { metric: binding, interventions: [{ value: xhat }] },
       );
       const z = yield* runPlan(
         cache,
         model,
-        { captures: [], interventions: [{ _tag: "scale", target }], gradients: [], metric, logits: false },
+        plan({ interventions: [{ _tag: "scale", target }], metric, logits: false }),
         chunk,
         { metric: binding, interventions: [{ factor: 0 }] },
       );

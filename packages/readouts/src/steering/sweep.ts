@@ -5,7 +5,7 @@ import {
   type MetricBinding,
   type Model,
   type ModelConfig,
-  type Plan,
+  plan,
   type RuntimeError,
   runPlan,
   type SessionCache,
@@ -136,14 +136,12 @@ export const steeredMetric = (
     for (let start = 0; start < targets.length; start += spec.chunkSize) {
       const end = Math.min(targets.length, start + spec.chunkSize);
       const seqs = targets.slice(start, end);
-      const plan: Plan = {
-        captures: [],
+      const steered = plan({
         interventions: value === null ? [] : [steerPlan(site, spec.positions, seqs)],
         metric: { kind: spec.metric },
-        gradients: [],
         logits: false,
-      };
-      const r = yield* runPlan(cache, model, plan, seqs, {
+      });
+      const r = yield* runPlan(cache, model, steered, seqs, {
         interventions: value === null ? [] : [{ value: { data: value, shape: [v.length] } }],
         metric: {
           positions: binding.positions.slice(start, end),
@@ -184,7 +182,7 @@ export const steeredGreedy = (
       const r = yield* runPlan(
         cache,
         model,
-        { captures: [], interventions: [steerPlan(site, spec.positions, seqs)], gradients: [], logits: true },
+        plan({ interventions: [steerPlan(site, spec.positions, seqs)] }),
         seqs,
         { interventions: [{ value: { data: value, shape: [v.length] } }] },
       );
