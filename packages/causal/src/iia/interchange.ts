@@ -1,7 +1,8 @@
 import {
+  attempt,
   forward,
   type HostTensor,
-  type InputError,
+  InputError,
   type Intervention,
   type InterventionValues,
   interchangePatch,
@@ -58,10 +59,11 @@ export const interchangeBatch = (
 ): Effect.Effect<InterchangeBatch, CausalError | InputError | RuntimeError> =>
   Effect.gen(function* () {
     const where = `causal task ${task.name}`;
-    const prep = yield* Effect.try({
-      try: () => prepare(model.config, task, alignment, examples, rotations),
-      catch: (e) => e as CausalError | InputError,
-    });
+    const prep = yield* attempt(
+      () => prepare(model.config, task, alignment, examples, rotations),
+      CausalError,
+      InputError,
+    );
     const interventions: Intervention[] = [];
     const values: InterventionValues[] = [];
     for (const [a, entry] of alignment.entries()) {
@@ -72,10 +74,10 @@ export const interchangeBatch = (
       );
       const src = yield* forward(cache, model, srcIds, [entry.site]);
       const captured = src.sites.get(entry.site)!;
-      const value = yield* Effect.try({
-        try: () => interchangePatch(p.baseShape, captured, p.basePos, p.sourcePos),
-        catch: (e) => e as InputError,
-      });
+      const value = yield* attempt(
+        () => interchangePatch(p.baseShape, captured, p.basePos, p.sourcePos),
+        InputError,
+      );
       const target = {
         site: entry.site,
         positions: p.basePos,

@@ -1,4 +1,12 @@
-import { InputError, type Model, plan, type RuntimeError, runPlan, type SessionCache } from "@patchbay/core";
+import {
+  attempt,
+  InputError,
+  type Model,
+  plan,
+  type RuntimeError,
+  runPlan,
+  type SessionCache,
+} from "@patchbay/core";
 import { Effect } from "effect";
 import { checkFinite } from "./input-site.ts";
 import { type DlaData, type DlaSpec, dlaProblem } from "./spec.ts";
@@ -130,7 +138,7 @@ export const directLogitAttribution = (
     const w = model.weights;
     const refused = dlaProblem(spec, c.dMlp);
     if (refused !== null) return yield* refused;
-    yield* Effect.try({ try: () => checkData(model, data), catch: (e) => e as InputError });
+    yield* attempt(() => checkData(model, data), InputError);
     const d = c.dModel;
     const L = c.nLayers;
     const H = c.nHeads;

@@ -1,5 +1,6 @@
 import { Effect } from "effect";
 import {
+  attempt,
   InputError,
   type Model,
   type ModelConfig,
@@ -87,10 +88,7 @@ export const neuronRecords = (
     const c = model.config;
     const refused = recordsProblem(spec);
     if (refused !== null) return yield* refused;
-    const { site, width } = yield* Effect.try({
-      try: () => resolveNeuron(c, spec),
-      catch: (e) => e as InputError,
-    });
+    const { site, width } = yield* attempt(() => resolveNeuron(c, spec), InputError);
     const n = data.prompts.length;
     if (n === 0)
       return yield* new InputError({ field: "data.prompts", expected: "at least one prompt", found: "none" });

@@ -1,4 +1,5 @@
 import {
+  attempt,
   type Model,
   type HostTensor,
   InputError,
@@ -124,26 +125,23 @@ export const featureAttribution = (
   data: FeatureAttributionData,
 ): Effect.Effect<FeatureAttributionResult, InputError | RuntimeError> =>
   Effect.gen(function* () {
-    const { name, pos } = yield* Effect.try({
-      try: () => {
-        const { name, d } = saeSite(model.config, sae.site, "sae.site");
-        if (d !== sae.d)
-          throw new InputError({
-            field: "sae.d",
-            expected: `${d}, the size of ${name}`,
-            found: String(sae.d),
-          });
-        mustEqualLayout(data.clean, data.corrupted);
-        return {
-          name,
-          pos: positionsFor(
-            spec.positions,
-            data.clean.map((s) => s.length),
-          ),
-        };
-      },
-      catch: (e) => e as InputError,
-    });
+    const { name, pos } = yield* attempt(() => {
+      const { name, d } = saeSite(model.config, sae.site, "sae.site");
+      if (d !== sae.d)
+        throw new InputError({
+          field: "sae.d",
+          expected: `${d}, the size of ${name}`,
+          found: String(sae.d),
+        });
+      mustEqualLayout(data.clean, data.corrupted);
+      return {
+        name,
+        pos: positionsFor(
+          spec.positions,
+          data.clean.map((s) => s.length),
+        ),
+      };
+    }, InputError);
     const { d, m, inputScale: c } = sae;
     const metric = spec.metric;
     const capture = plan({ captures: [name], metric, logits: false });

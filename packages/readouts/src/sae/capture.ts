@@ -1,4 +1,5 @@
 import {
+  attempt,
   InputError,
   lookupSite,
   type Model,
@@ -100,20 +101,17 @@ export const captureActivations = (
   chunkSize = 16,
 ): Effect.Effect<Activations, InputError | RuntimeError> =>
   Effect.gen(function* () {
-    const { name, d } = yield* Effect.try({
-      try: () => saeSite(model.config, site),
-      catch: (e) => e as InputError,
-    });
+    const { name, d } = yield* attempt(() => saeSite(model.config, site), InputError);
     if (prompts.length === 0)
       return yield* new InputError({ field: "prompts", expected: "at least one prompt", found: "none" });
-    const pos = yield* Effect.try({
-      try: () =>
+    const pos = yield* attempt(
+      () =>
         positionsFor(
           positions,
           prompts.map((s) => s.length),
         ),
-      catch: (e) => e as InputError,
-    });
+      InputError,
+    );
     const n = pos.reduce((k, ps) => k + ps.length, 0);
     const data = new Float32Array(n * d);
     const example = new Int32Array(n);

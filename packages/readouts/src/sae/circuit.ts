@@ -1,4 +1,5 @@
 import {
+  attempt,
   type Model,
   type HostTensor,
   InputError,
@@ -119,38 +120,35 @@ export const featureCircuit = (
   Effect.gen(function* () {
     const { d, m, inputScale: c } = sae;
     const N = m + 1;
-    const { name, pos, sizes } = yield* Effect.try({
-      try: () => {
-        const { name, d: dSite } = saeSite(model.config, sae.site, "sae.site");
-        if (dSite !== d)
-          throw new InputError({
-            field: "sae.d",
-            expected: `${dSite}, the size of ${name}`,
-            found: String(d),
-          });
-        const sizes = circuitSizes(spec.sizes, N);
-        const sel = spec.selection;
-        if ("topN" in sel && (!Number.isInteger(sel.topN) || sel.topN < 0))
-          throw new InputError({
-            field: "selection.topN",
-            expected: "a node count ≥ 0",
-            found: String(sel.topN),
-          });
-        if ("faithful" in sel && !(sel.faithful > 0 && sel.faithful <= 1))
-          throw new InputError({
-            field: "selection.faithful",
-            expected: "a target faithfulness in (0, 1]",
-            found: String(sel.faithful),
-          });
-        mustEqualLayout(data.clean, data.corrupted);
-        const pos = positionsFor(
-          spec.positions,
-          data.clean.map((s) => s.length),
-        );
-        return { name, pos, sizes };
-      },
-      catch: (e) => e as InputError,
-    });
+    const { name, pos, sizes } = yield* attempt(() => {
+      const { name, d: dSite } = saeSite(model.config, sae.site, "sae.site");
+      if (dSite !== d)
+        throw new InputError({
+          field: "sae.d",
+          expected: `${dSite}, the size of ${name}`,
+          found: String(d),
+        });
+      const sizes = circuitSizes(spec.sizes, N);
+      const sel = spec.selection;
+      if ("topN" in sel && (!Number.isInteger(sel.topN) || sel.topN < 0))
+        throw new InputError({
+          field: "selection.topN",
+          expected: "a node count ≥ 0",
+          found: String(sel.topN),
+        });
+      if ("faithful" in sel && !(sel.faithful > 0 && sel.faithful <= 1))
+        throw new InputError({
+          field: "selection.faithful",
+          expected: "a target faithfulness in (0, 1]",
+          found: String(sel.faithful),
+        });
+      mustEqualLayout(data.clean, data.corrupted);
+      const pos = positionsFor(
+        spec.positions,
+        data.clean.map((s) => s.length),
+      );
+      return { name, pos, sizes };
+    }, InputError);
     const metric = spec.metric;
     const capture = plan({ captures: [name], metric, logits: false });
     const rc = yield* runPlan(cache, model, capture, data.clean, { metric: data.metric });

@@ -1,4 +1,5 @@
 import {
+  attempt,
   type Model,
   type HostTensor,
   InputError,
@@ -96,10 +97,7 @@ export const spliceSae = (
   chunkSize = 16,
 ): Effect.Effect<SpliceResult, InputError | RuntimeError> =>
   Effect.gen(function* () {
-    const { name, d } = yield* Effect.try({
-      try: () => saeSite(model.config, sae.site, "sae.site"),
-      catch: (e) => e as InputError,
-    });
+    const { name, d } = yield* attempt(() => saeSite(model.config, sae.site, "sae.site"), InputError);
     if (d !== sae.d)
       return yield* new InputError({
         field: "sae.d",
@@ -108,14 +106,14 @@ export const spliceSae = (
       });
     if (prompts.length === 0)
       return yield* new InputError({ field: "prompts", expected: "at least one prompt", found: "none" });
-    const pos = yield* Effect.try({
-      try: () =>
+    const pos = yield* attempt(
+      () =>
         positionsFor(
           positions,
           prompts.map((s) => s.length),
         ),
-      catch: (e) => e as InputError,
-    });
+      InputError,
+    );
     const metric = { kind: "cross-entropy" as const };
     const clean = plan({ captures: [name], metric, logits: false });
     let sums = { clean: 0, sae: 0, zero: 0 };
@@ -123,16 +121,10 @@ export const spliceSae = (
     for (let start = 0; start < prompts.length; start += chunkSize) {
       const chunk = prompts.slice(start, start + chunkSize);
       const cpos = pos.slice(start, start + chunk.length);
-      const binding = yield* Effect.try({
-        try: () => nextTokenBinding(chunk, start),
-        catch: (e) => e as InputError,
-      });
+      const binding = yield* attempt(() => nextTokenBinding(chunk, start), InputError);
       const target = { site: name, positions: cpos };
       const c = yield* runPlan(cache, model, clean, chunk, { metric: binding });
-      const xhat = yield* Effect.try({
-        try: () => splicedValue(sae, c.sites.get(name)!, cpos),
-        catch: (e) => e as InputError,
-      });
+      const xhat = yield* attempt(() => splicedValue(sae, c.sites.get(name)!, cpos), InputError);
       const s = yield* runPlan(
         cache,
         model,

@@ -1,4 +1,11 @@
-import { InputError, lookupSite, type Model, type RuntimeError, type SessionCache } from "@patchbay/core";
+import {
+  attempt,
+  InputError,
+  lookupSite,
+  type Model,
+  type RuntimeError,
+  type SessionCache,
+} from "@patchbay/core";
 import { Effect } from "effect";
 import { captureFeatures, checkProbeData, type Features } from "../probing/dataset.ts";
 import { indexClasses } from "../probing/features.ts";
@@ -168,20 +175,14 @@ export const erase = (
       chunkSize: ps.chunkSize,
     })).get(ps.site)!;
     const { labels, types } = flatLabels(data);
-    const before = yield* Effect.try({
-      try: () => fitProbe(clean, labels, ps, data.prompts.length, types),
-      catch: (e) => e as InputError,
-    });
+    const before = yield* attempt(() => fitProbe(clean, labels, ps, data.prompts.length, types), InputError);
     const dirs =
       spec.direction === "class-means"
         ? classMeanDirections(clean, labels, before.trainRows)
         : probeDirections(before.task);
     const basis = orthonormalize(dirs, 1e-8, spec.maxRank ?? Infinity);
     const erased = yield* erasedFeatures(cache, model, ps.site, ps.head, basis, data, ps.chunkSize);
-    const after = yield* Effect.try({
-      try: () => fitProbe(erased, labels, ps, data.prompts.length, types),
-      catch: (e) => e as InputError,
-    });
+    const after = yield* attempt(() => fitProbe(erased, labels, ps, data.prompts.length, types), InputError);
     return {
       site: ps.site,
       direction: spec.direction,
