@@ -65,7 +65,7 @@ describe("IIA on the compiled induction model (known mechanism)", () => {
   it("a causal failure surfaces as a CausalError, its own tag: not folded into InputError, not a defect", async () => {
     const out = counterfactuals(task.model, familyOf(task, "output"), { n: 2, seed: 2 });
     const q = counterfactuals(task.model, familyOf(task, "query"), { n: 2, seed: 1 });
-    const pastTheSite = [{ ...align.query[0]!, subspace: { dims: [0, 1 << 20] } }];
+    const pastTheSite = [{ ...align.query[0]!, subspace: { dims: [0, 1 << 20] as [number, number] } }];
     const failures = await Promise.all(
       [
         (cache: SessionCache) => iia(cache, model, task, align.query, out), // Y is interchanged, not aligned
