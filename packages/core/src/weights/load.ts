@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, extname, join } from "node:path";
-import { Effect } from "effect";
+import type { Effect } from "effect";
 import {
   ConfigError,
   ModelNotFoundError,
@@ -9,6 +9,7 @@ import {
   UnsupportedError,
   WeightFileError,
 } from "../errors/errors.ts";
+import { attempt } from "../errors/attempt.ts";
 import { isOneOf } from "../errors/union.ts";
 import type { ModelConfig } from "../model/config.ts";
 import type { Weights } from "../model/weights.ts";
@@ -159,10 +160,4 @@ export const loadFolderSync = (folder: string): LoadedModel => loadConfigured(fo
  * Effect boundary: typed load errors fail the effect; anything else (a bug) is a defect.
  */
 export const loadModel = (path: string): Effect.Effect<LoadedModel, LoadError> =>
-  Effect.suspend(() => {
-    try {
-      return Effect.succeed(loadModelSync(path));
-    } catch (e) {
-      return isLoadError(e) ? Effect.fail(e) : Effect.die(e);
-    }
-  });
+  attempt(() => loadModelSync(path), ...LOAD_ERRORS);
