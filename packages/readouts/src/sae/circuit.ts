@@ -1,9 +1,9 @@
 import {
   attempt,
-  type Model,
   type HostTensor,
   InputError,
   type MetricBinding,
+  type Model,
   plan,
   type RuntimeError,
   runPlan,

@@ -1,7 +1,7 @@
 import {
   attempt,
-  type Model,
   InputError,
+  type Model,
   mulberry32,
   type RuntimeError,
   type SessionCache,
