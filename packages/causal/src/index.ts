@@ -57,4 +57,5 @@ export { type InductionCausalOptions, inductionAlignments, inductionCausalTask }
 export { type LinearToyOptions, linearToy } from "./zoo/linear.ts";
 export { type ReverseCausalOptions, reverseCausalTask } from "./zoo/reverse.ts";
 export { type CausalBuiltin, causalBuiltin, causalBuiltinNames } from "./zoo/registry.ts";
-export type { Model } from "./iia/interchange.ts";
+/** core's Model, also exported here for callers that import the causal API from one place. */
+export type { Model } from "@patchbay/core";

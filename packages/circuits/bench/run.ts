@@ -14,6 +14,7 @@ import {
   loadModel,
   makeSessionCache,
   type ModelConfig,
+  plan,
   randomWeights,
   runPlan,
   type SessionCache,
@@ -56,13 +57,7 @@ const benchModel = (label: string, c: ModelConfig, w: Weights, opts: { acdc: boo
       const cache: SessionCache = yield* makeSessionCache(label);
       const model = { config: c, weights: w };
       const task = taskFor(c, 8, 128);
-      const plain = {
-        captures: [],
-        interventions: [],
-        gradients: [],
-        metric: { kind: "logit-diff" as const },
-        logits: false,
-      };
+      const plain = plan({ metric: { kind: "logit-diff" }, logits: false });
       const binding = { positions: task.positions, answers: task.answers!, wrong: task.wrong! };
       const forward = () => run(runPlan(cache, model, plain, task.clean, { metric: binding }));
       const t0 = performance.now();

@@ -11,7 +11,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { Effect } from "effect";
-import { type Plan, runPlan } from "../src/engine/index.ts";
+import { type Plan, plan, runPlan } from "../src/engine/index.ts";
 import { type ModelConfig, randomWeights, siteCatalog, siteShape, type Weights } from "../src/model/index.ts";
 import { numel } from "../src/tensor/index.ts";
 import { gpt2SmallConfig } from "../src/model/index.ts";
@@ -91,23 +91,15 @@ const main = Effect.gen(function* () {
       const model = { config: g2, weights: gw };
       const seqs = ids(g2);
       const sites = Array.from({ length: 10 }, (_, i) => `blocks.${i}.resid_post`);
-      const cap = yield* runPlan(
-        cache,
-        model,
-        { captures: sites, interventions: [], gradients: [], logits: true },
-        seqs,
-      );
-      const plan: Plan = {
-        captures: [],
+      const cap = yield* runPlan(cache, model, plan({ captures: sites }), seqs);
+      const replaceAll = plan({
         interventions: sites.map((site) => ({ _tag: "replace" as const, target: { site, positions: [5] } })),
-        gradients: [],
-        logits: true,
-      };
+      });
       const values = { interventions: sites.map((s) => ({ value: cap.sites.get(s)! })) };
       const t = yield* Effect.promise(() =>
         timeSideBySide({
           plain: () => Effect.runPromise(forward(cache, model, seqs)),
-          patched: () => Effect.runPromise(runPlan(cache, model, plan, seqs, values)),
+          patched: () => Effect.runPromise(runPlan(cache, model, replaceAll, seqs, values)),
         }),
       );
       record(
@@ -153,7 +145,7 @@ const main = Effect.gen(function* () {
       const one = yield* runPlan(
         cache,
         model,
-        { captures: ["blocks.5.attn.pattern"], interventions: [], gradients: [], logits: false },
+        plan({ captures: ["blocks.5.attn.pattern"], logits: false }),
         seqs,
       );
       const held = [...one.sites.values()].reduce((s, x) => s + x.data.byteLength, 0);

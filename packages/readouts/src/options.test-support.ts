@@ -1,5 +1,6 @@
 import {
   gpt2SmallConfig,
+  type Model as CoreModel,
   type ModelConfig,
   mulberry32,
   randomWeights,
@@ -57,11 +58,7 @@ const config = (overrides: Partial<ModelConfig> = {}): ModelConfig => ({
   nCtx: 16,
   ...overrides,
 });
-export type Model = {
-  readonly config: ModelConfig;
-  readonly weights: ReturnType<typeof randomWeights>;
-  readonly tokenizer?: Tokenizer | null;
-};
+export type Model = CoreModel & { readonly tokenizer?: Tokenizer | null };
 const withWeights = (c: ModelConfig, seed: number): Model => ({ config: c, weights: randomWeights(c, seed) });
 export const model = withWeights(config(), 5);
 export const attentionOnly = withWeights(config({ name: "audit-attn-only", dMlp: null }), 6);

@@ -1,6 +1,7 @@
 import {
   type InputError,
   makeSessionCache,
+  type Model,
   randomWeights,
   type RuntimeError,
   type SessionCache,
@@ -10,7 +11,6 @@ import type { VariableAlignment } from "../alignment/schema.ts";
 import { type DasOptions, type DasResult, das, rotationValues } from "../das/train.ts";
 import { randomRotation } from "../das/rotation/index.ts";
 import { iia } from "../iia/iia.ts";
-import type { Model } from "../iia/interchange.ts";
 import type { CounterfactualExample } from "../model/counterfactuals.ts";
 import type { CausalError } from "../model/errors.ts";
 import type { CausalTask } from "../task/task.ts";

@@ -4,6 +4,7 @@ import {
   type HostTensor,
   type InputError,
   lookupSite,
+  type Model,
   mulberry32,
   type Plan,
   type RuntimeError,
@@ -13,7 +14,7 @@ import {
 } from "@patchbay/core";
 import { Effect } from "effect";
 import type { VariableAlignment } from "../alignment/schema.ts";
-import { type InterchangeBatch, interchangeBatch, type Model } from "../iia/interchange.ts";
+import { type InterchangeBatch, interchangeBatch } from "../iia/interchange.ts";
 import type { CounterfactualExample } from "../model/counterfactuals.ts";
 import { CausalError } from "../model/errors.ts";
 import type { CausalTask } from "../task/task.ts";

@@ -1,8 +1,9 @@
 import { makeSessionCache, mulberry32, type SessionCache } from "@patchbay/core";
-import { Effect } from "effect";
+import { Cause, Effect, Exit, Option } from "effect";
 import { describe, expect, it } from "vitest";
 import { causalModel, run, type Setting } from "../model/causal-model.ts";
 import { counterfactuals } from "../model/counterfactuals.ts";
+import { CausalError } from "../model/errors.ts";
 import { familyOf } from "../task/task.ts";
 import { inductionAlignments, inductionCausalTask } from "../zoo/induction.ts";
 import { linearToy } from "../zoo/linear.ts";
@@ -59,6 +60,29 @@ describe("IIA on the compiled induction model (known mechanism)", () => {
     await expect(withCache((cache) => iia(cache, model, task, align.query, out))).rejects.toThrow(
       /every interchanged variable aligned to a site, found "Y"/,
     );
+  });
+
+  it("a causal failure surfaces as a CausalError, its own tag: not folded into InputError, not a defect", async () => {
+    const out = counterfactuals(task.model, familyOf(task, "output"), { n: 2, seed: 2 });
+    const q = counterfactuals(task.model, familyOf(task, "query"), { n: 2, seed: 1 });
+    const pastTheSite = [{ ...align.query[0]!, subspace: { dims: [0, 1 << 20] as [number, number] } }];
+    const failures = await Promise.all(
+      [
+        (cache: SessionCache) => iia(cache, model, task, align.query, out), // Y is interchanged, not aligned
+        (cache: SessionCache) => iia(cache, model, task, pastTheSite, q), // a dim past the site's width
+      ].map(async (run) => {
+        const exit = await Effect.runPromiseExit(
+          Effect.scoped(Effect.flatMap(makeSessionCache("causal-error-tag", { threads: 1 }), run)),
+        );
+        expect(Exit.isFailure(exit)).toBe(true);
+        return Exit.isFailure(exit) ? Option.getOrNull(Cause.failureOption(exit.cause)) : null;
+      }),
+    );
+    for (const e of failures) {
+      expect(e).toBeInstanceOf(CausalError);
+      expect((e as CausalError)._tag).toBe("CausalError");
+    }
+    expect((failures[1] as CausalError).field).toBe("alignment[0].subspace.dims[1]");
   });
 });
 

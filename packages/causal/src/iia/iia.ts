@@ -1,10 +1,18 @@
-import { argmax, type InputError, type RuntimeError, runPlan, type SessionCache } from "@patchbay/core";
+import {
+  argmax,
+  type InputError,
+  type Model,
+  plan,
+  type RuntimeError,
+  runPlan,
+  type SessionCache,
+} from "@patchbay/core";
 import { Effect } from "effect";
 import type { Alignment } from "../alignment/schema.ts";
 import type { CounterfactualExample } from "../model/counterfactuals.ts";
 import type { CausalError } from "../model/errors.ts";
 import type { CausalTask } from "../task/task.ts";
-import { interchangeBatch, type Model, type Rotations } from "./interchange.ts";
+import { interchangeBatch, type Rotations } from "./interchange.ts";
 
 /**
  * Interchange intervention accuracy (docs/methods.md#iia): the fraction of (base, source) pairs where
@@ -43,15 +51,9 @@ export const iia = (
     for (let start = 0; start < examples.length; start += chunk) {
       const part = examples.slice(start, start + chunk);
       const ib = yield* interchangeBatch(cache, model, task, alignment, part, opts.rotations);
-      const r = yield* runPlan(
-        cache,
-        model,
-        { captures: [], interventions: ib.interventions, gradients: [], logits: true },
-        ib.baseIds,
-        {
-          interventions: ib.values,
-        },
-      );
+      const r = yield* runPlan(cache, model, plan({ interventions: ib.interventions }), ib.baseIds, {
+        interventions: ib.values,
+      });
       const logits = r.logits!; //                                     [b, P, V]
       const [, P, V] = logits.shape as [number, number, number];
       ib.readout.forEach((p, b) => {

@@ -1,16 +1,17 @@
 import {
+  attempt,
   forward,
   type HostTensor,
-  type InputError,
+  InputError,
   type Intervention,
   type InterventionValues,
   interchangePatch,
   lookupSite,
+  type Model,
   type ModelConfig,
   type RuntimeError,
   type SessionCache,
   siteShape,
-  type Weights,
 } from "@patchbay/core";
 import { Effect } from "effect";
 import { locate } from "../alignment/locate.ts";
@@ -18,8 +19,6 @@ import { type Alignment, isDims, isRotation } from "../alignment/schema.ts";
 import type { CounterfactualExample } from "../model/counterfactuals.ts";
 import { CausalError, fail, show } from "../model/errors.ts";
 import type { CausalTask } from "../task/task.ts";
-
-export type Model = { readonly config: ModelConfig; readonly weights: Weights };
 
 /** Learned subspaces bound at run time, per aligned variable: R [k, D] and the mask m [k]. */
 export type Rotations = Readonly<
@@ -60,10 +59,11 @@ export const interchangeBatch = (
 ): Effect.Effect<InterchangeBatch, CausalError | InputError | RuntimeError> =>
   Effect.gen(function* () {
     const where = `causal task ${task.name}`;
-    const prep = yield* Effect.try({
-      try: () => prepare(model.config, task, alignment, examples, rotations),
-      catch: (e) => e as CausalError | InputError,
-    });
+    const prep = yield* attempt(
+      () => prepare(model.config, task, alignment, examples, rotations),
+      CausalError,
+      InputError,
+    );
     const interventions: Intervention[] = [];
     const values: InterventionValues[] = [];
     for (const [a, entry] of alignment.entries()) {
@@ -74,10 +74,10 @@ export const interchangeBatch = (
       );
       const src = yield* forward(cache, model, srcIds, [entry.site]);
       const captured = src.sites.get(entry.site)!;
-      const value = yield* Effect.try({
-        try: () => interchangePatch(p.baseShape, captured, p.basePos, p.sourcePos),
-        catch: (e) => e as InputError,
-      });
+      const value = yield* attempt(
+        () => interchangePatch(p.baseShape, captured, p.basePos, p.sourcePos),
+        InputError,
+      );
       const target = {
         site: entry.site,
         positions: p.basePos,

@@ -1,4 +1,4 @@
-import type { InputError, RuntimeError, SessionCache } from "@patchbay/core";
+import type { InputError, Model, RuntimeError, SessionCache } from "@patchbay/core";
 import { Effect } from "effect";
 import { positionLabel } from "../alignment/locate.ts";
 import type { PositionSpec, SubspaceSpec } from "../alignment/schema.ts";
@@ -6,7 +6,7 @@ import type { CounterfactualExample } from "../model/counterfactuals.ts";
 import type { CausalError } from "../model/errors.ts";
 import type { CausalTask } from "../task/task.ts";
 import { iia } from "./iia.ts";
-import type { Model, Rotations } from "./interchange.ts";
+import type { Rotations } from "./interchange.ts";
 
 /**
  * IIA of one variable over a grid of (site, position) alignments, reported as MIB's causal

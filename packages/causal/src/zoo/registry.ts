@@ -1,5 +1,5 @@
+import type { Model } from "@patchbay/core";
 import type { Alignment } from "../alignment/schema.ts";
-import type { Model } from "../iia/interchange.ts";
 import { fail } from "../model/errors.ts";
 import type { CausalTask } from "../task/task.ts";
 import { inductionAlignments, inductionCausalTask } from "./induction.ts";

@@ -5,6 +5,7 @@ import {
   type HostTensor,
   InputError,
   mapCompact,
+  plan,
   type RuntimeError,
   runPlan,
   tileCompact,
@@ -149,12 +150,11 @@ export const eapIgInputs = (
         runPlan(
           cache,
           model,
-          {
+          plan({
             captures: ["embed", ...listed],
             interventions: embed === undefined ? [] : [{ _tag: "replace", target: { site: "embed" } }],
-            gradients: [],
             logits: false,
-          },
+          }),
           seqs,
           embed === undefined ? {} : { interventions: [{ value: embed }] },
         ),

@@ -2,6 +2,7 @@ import {
   gpt2SmallConfig,
   makeSessionCache,
   type ModelConfig,
+  plan,
   randomWeights,
   runPlan,
   type SessionCache,
@@ -196,14 +197,11 @@ const naiveAcdc = (setup: EdgeSetup, tau: number, order: "normal" | "reverse") =
         const r = yield* runPlan(
           setup.cache,
           setup.model,
-          {
-            captures: [],
-            interventions: [],
-            gradients: [],
+          plan({
             logits: false,
             metric: { kind: setup.task.metric },
             edges: { granularity: layout.granularity },
-          },
+          }),
           setup.task.clean,
           {
             edges: { mask: { data: mask, shape: [N, S, D] }, ablated },
@@ -280,17 +278,17 @@ describe("node and path patching, faithfulness", () => {
       Effect.gen(function* () {
         const setup = yield* prepareEdges(cache, m, t);
         const nodes = yield* nodePatching(setup);
-        const plan = { captures: ["blocks.0.mlp_out"], interventions: [], gradients: [], logits: false };
-        const corrupt = (yield* runPlan(cache, m, plan, t.corrupted!)).sites.get("blocks.0.mlp_out")!;
+        const capture = plan({ captures: ["blocks.0.mlp_out"], logits: false });
+        const corrupt = (yield* runPlan(cache, m, capture, t.corrupted!)).sites.get("blocks.0.mlp_out")!;
         const metric = { kind: "logit-diff" as const };
-        const clean = yield* runPlan(cache, m, { ...plan, captures: [], metric }, t.clean, {
+        const clean = yield* runPlan(cache, m, { ...capture, captures: [], metric }, t.clean, {
           metric: setup.binding,
         });
         const patched = yield* runPlan(
           cache,
           m,
           {
-            ...plan,
+            ...capture,
             captures: [],
             metric,
             interventions: [{ _tag: "replace", target: { site: "blocks.0.mlp_out" } }],
@@ -329,16 +327,11 @@ describe("node and path patching, faithfulness", () => {
         const setup = yield* prepareEdges(cache, m, t);
         const r = yield* nodePositionPatching(setup);
         const metric = { kind: "logit-diff" as const };
-        const base = { captures: [], gradients: [], logits: false, metric };
+        const base = plan({ logits: false, metric });
         const clean = yield* runPlan(cache, m, { ...base, interventions: [] }, t.clean, {
           metric: setup.binding,
         });
-        const capture = {
-          captures: ["blocks.0.attn.result"],
-          interventions: [],
-          gradients: [],
-          logits: false,
-        };
+        const capture = plan({ captures: ["blocks.0.attn.result"], logits: false });
         const corruptResult = (yield* runPlan(cache, m, capture, t.corrupted!)).sites.get(
           "blocks.0.attn.result",
         )!;

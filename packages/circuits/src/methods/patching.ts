@@ -1,4 +1,4 @@
-import { InputError, type Intervention, type RuntimeError, sourceSite } from "@patchbay/core";
+import { attempt, InputError, type Intervention, plan, type RuntimeError, sourceSite } from "@patchbay/core";
 import { Effect } from "effect";
 import { evaluateMasks, rowsPerRun, tileRows } from "./masks.ts";
 import type { EdgeSetup } from "./setup.ts";
@@ -75,10 +75,7 @@ export const pathPatching = (
           expected: "a source of the edge layout (input, a0.h1, m2)",
           found: JSON.stringify(p.sender),
         });
-      const dests = yield* Effect.try({
-        try: () => resolveReceivers(setup, p.receivers),
-        catch: (e) => e as InputError,
-      });
+      const dests = yield* attempt(() => resolveReceivers(setup, p.receivers), InputError);
       const m = new Float32Array(layout.sources.length * D).fill(1);
       for (const v of dests) {
         if (s.index >= layout.destinations[v]!.nSources)
@@ -121,7 +118,7 @@ export const nodePositionPatching = (
     const cleanRun = yield* runPlan(
       cache,
       model,
-      { captures: [], interventions: [], gradients: [], metric: metricPlan, logits: false },
+      plan({ metric: metricPlan, logits: false }),
       setup.task.clean,
       {
         metric: tileRows(setup, all).metric,
@@ -162,13 +159,11 @@ export const nodePositionPatching = (
         const r = yield* runPlan(
           cache,
           model,
-          {
-            captures: [],
+          plan({
             interventions: [{ ...iv, target: { ...target, positions: part.map((j) => [j.p]) } }],
-            gradients: [],
             metric: metricPlan,
             logits: false,
-          },
+          }),
           tiled.seqs,
           { interventions: [{ value: { data: rowValue, shape } }], metric: tiled.metric },
         );

@@ -10,11 +10,11 @@ import {
   InputError,
   type MetricBinding,
   type MetricKind,
-  type ModelConfig,
+  type Model,
+  plan,
   type RuntimeError,
   runPlan,
   type SessionCache,
-  type Weights,
 } from "@patchbay/core";
 import { Effect } from "effect";
 
@@ -35,8 +35,6 @@ export interface EdgeTask {
   readonly answers?: readonly (readonly number[])[];
   readonly wrong?: readonly (readonly number[])[];
 }
-
-export type Model = { readonly config: ModelConfig; readonly weights: Weights };
 
 /** Everything a method needs, computed once: the layout, z′ and the metric's bindings. */
 export interface EdgeSetup {
@@ -95,8 +93,7 @@ export const prepareEdges = (
 /** The full model's logits at each example's metric positions: [N, n, V] (n = most positions). */
 const referenceLogits = (cache: SessionCache, model: Model, task: EdgeTask) =>
   Effect.gen(function* () {
-    const plan = { captures: [], interventions: [], gradients: [], logits: true };
-    const r = yield* runPlan(cache, model, plan, task.clean);
+    const r = yield* runPlan(cache, model, plan(), task.clean);
     const logits = r.logits!; //                                                    [N, P, V]
     const [N, P, V] = logits.shape as [number, number, number];
     const n = Math.max(1, ...task.positions.map((p) => p.length));

@@ -6,7 +6,7 @@ import { forward, makeSessionCache } from "../runtime/index.ts";
 import { maxAbsDiff } from "../testing/compare.ts";
 import { Ablation, resolveAblation } from "./ablation.ts";
 import { runPlan } from "./run.ts";
-import type { Plan } from "./spec.ts";
+import { plan } from "./spec.ts";
 
 const c: ModelConfig = {
   name: "ablation-test",
@@ -33,13 +33,6 @@ const model = { config: c, weights: w };
 const run = <A, E>(
   f: (cache: Effect.Effect.Success<ReturnType<typeof makeSessionCache>>) => Effect.Effect<A, E>,
 ) => Effect.runPromise(Effect.scoped(Effect.flatMap(makeSessionCache("abl"), f)));
-const plan = (p: Partial<Plan>): Plan => ({
-  captures: [],
-  interventions: [],
-  gradients: [],
-  logits: true,
-  ...p,
-});
 
 /** Resolve an ablation (validated from JSON, as an experiment file would give it) and run it. */
 const ablate = (json: unknown, clean: number[][], data: Parameters<typeof resolveAblation>[4]) =>

@@ -1,6 +1,6 @@
 import { Effect, Schema } from "effect";
-import { InputError, type RuntimeError } from "../errors/index.ts";
-import { lookupSite, type ModelConfig, siteShape, type Weights } from "../model/index.ts";
+import { attempt, InputError, type RuntimeError } from "../errors/index.ts";
+import { lookupSite, type Model, siteShape } from "../model/index.ts";
 import { forward, makeBatch, type SessionCache } from "../runtime/index.ts";
 import type { InterventionValues } from "./bind.ts";
 import { interchangePatch, meanPatch, resamplePatch, siteMean } from "./dataset.ts";
@@ -51,7 +51,7 @@ const need = <A>(x: A | undefined, field: string, what: string): A => {
 
 export const resolveAblation = (
   cache: SessionCache,
-  model: { readonly config: ModelConfig; readonly weights: Weights },
+  model: Model,
   ablation: Ablation,
   clean: readonly (readonly number[])[],
   data: AblationData = {},
@@ -66,10 +66,7 @@ export const resolveAblation = (
         found: ablation.target.site,
       });
     }
-    const batch = yield* Effect.try({
-      try: () => makeBatch(c, clean, "ids", cache.options),
-      catch: (e) => e as InputError,
-    });
+    const batch = yield* attempt(() => makeBatch(c, clean, "ids", cache.options), InputError);
     const replace = { _tag: "replace" as const, target: ablation.target };
     switch (ablation._tag) {
       case "zero":
@@ -77,31 +74,28 @@ export const resolveAblation = (
       case "mean":
       case "mean-positional": {
         const perPosition = ablation._tag === "mean-positional";
-        const reference = yield* Effect.try({
-          try: () => need(data.reference, "ablation data.reference", "a reference dataset for the mean"),
-          catch: (e) => e as InputError,
-        });
+        const reference = yield* attempt(
+          () => need(data.reference, "ablation data.reference", "a reference dataset for the mean"),
+          InputError,
+        );
         const mean = yield* siteMean(cache, model, site.site.name, reference, {
           perPosition,
           ...(data.chunkSize !== undefined ? { chunkSize: data.chunkSize } : {}),
         });
-        const value = yield* Effect.try({
-          try: () => meanPatch(mean, perPosition, batch.batch, batch.pos),
-          catch: (e) => e as InputError,
-        });
+        const value = yield* attempt(() => meanPatch(mean, perPosition, batch.batch, batch.pos), InputError);
         return { intervention: replace, values: { value } };
       }
       case "resample":
       case "interchange": {
-        const corrupted = yield* Effect.try({
-          try: () =>
+        const corrupted = yield* attempt(
+          () =>
             need(
               data.corrupted,
               "ablation data.corrupted",
               "corrupted/source sequences paired with the clean ones",
             ),
-          catch: (e) => e as InputError,
-        });
+          InputError,
+        );
         if (corrupted.length !== clean.length) {
           return yield* new InputError({
             field: "ablation data.corrupted",
@@ -124,7 +118,7 @@ export const resolveAblation = (
           return {
             intervention: replace,
             values: {
-              value: yield* Effect.try({ try: () => resamplePatch(s, perm), catch: (e) => e as InputError }),
+              value: yield* attempt(() => resamplePatch(s, perm), InputError),
             },
           };
         }
@@ -137,11 +131,11 @@ export const resolveAblation = (
           });
         }
         const shape = siteShape(site.site, c, batch.batch, batch.pos);
-        const value = yield* Effect.try({
-          try: () =>
+        const value = yield* attempt(
+          () =>
             interchangePatch(shape, s, basePositions as number[][], ablation.sourcePositions as number[][]),
-          catch: (e) => e as InputError,
-        });
+          InputError,
+        );
         return { intervention: replace, values: { value } };
       }
     }

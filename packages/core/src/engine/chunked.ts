@@ -1,6 +1,6 @@
 import { Effect } from "effect";
 import type { InputError, RuntimeError } from "../errors/index.ts";
-import type { ModelConfig, Weights } from "../model/index.ts";
+import type { Model } from "../model/index.ts";
 import type { SessionCache } from "../runtime/index.ts";
 import { type PlanValues, runPlan } from "./run.ts";
 import type { Plan } from "./spec.ts";
@@ -13,7 +13,7 @@ import type { Plan } from "./spec.ts";
  */
 export const metricOverDataset = (
   cache: SessionCache,
-  model: { readonly config: ModelConfig; readonly weights: Weights },
+  model: Model,
   plan: Plan,
   seqs: readonly (readonly number[])[],
   valuesFor: (start: number, end: number) => PlanValues,

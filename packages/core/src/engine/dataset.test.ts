@@ -6,6 +6,7 @@ import { maxAbsDiff } from "../testing/compare.ts";
 import { metricOverDataset } from "./chunked.ts";
 import { interchangePatch, meanPatch, resamplePatch, siteMean } from "./dataset.ts";
 import { runPlan } from "./run.ts";
+import { plan } from "./spec.ts";
 
 const c: ModelConfig = {
   name: "dataset-test",
@@ -99,13 +100,7 @@ describe("dataset sources of patch values", () => {
 
   it("the metric over a dataset in chunks equals one big batch", async () => {
     const seqs = dataset.map((s) => [...s, ...s].slice(0, 5)).filter((s) => s.length >= 2);
-    const plan = {
-      captures: [],
-      interventions: [],
-      gradients: [],
-      logits: true,
-      metric: { kind: "logprob" as const },
-    };
+    const logprob = plan({ metric: { kind: "logprob" } });
     const metricFor = (start: number, end: number) => ({
       metric: {
         positions: seqs.slice(start, end).map((s) => [s.length - 2]),
@@ -114,8 +109,8 @@ describe("dataset sources of patch values", () => {
     });
     const [whole, chunked] = await run((cache) =>
       Effect.all([
-        runPlan(cache, model, plan, seqs, metricFor(0, seqs.length)),
-        metricOverDataset(cache, model, plan, seqs, metricFor, 2),
+        runPlan(cache, model, logprob, seqs, metricFor(0, seqs.length)),
+        metricOverDataset(cache, model, logprob, seqs, metricFor, 2),
       ]),
     );
     expect(maxAbsDiff(whole.metric!.perExample, chunked.perExample)).toBeLessThan(1e-5);

@@ -1,6 +1,6 @@
 import { Effect } from "effect";
 import { InputError, type RuntimeError } from "../errors/index.ts";
-import { dimSizes, lookupSite, type ModelConfig, type SiteInfo, type Weights } from "../model/index.ts";
+import { dimSizes, lookupSite, type Model, type ModelConfig, type SiteInfo } from "../model/index.ts";
 import { forward, type SessionCache } from "../runtime/index.ts";
 import { type HostTensor, numel } from "../tensor/index.ts";
 
@@ -24,7 +24,7 @@ export interface MeanOptions {
  */
 export const siteMean = (
   cache: SessionCache,
-  model: { readonly config: ModelConfig; readonly weights: Weights },
+  model: Model,
   site: string,
   dataset: readonly (readonly number[])[],
   opts: MeanOptions,
@@ -34,7 +34,7 @@ export const siteMean = (
 /** The means of several sites over a dataset, from one capture run per chunk (see siteMean). */
 export const siteMeans = (
   cache: SessionCache,
-  model: { readonly config: ModelConfig; readonly weights: Weights },
+  model: Model,
   sites: readonly string[],
   dataset: readonly (readonly number[])[],
   opts: MeanOptions,

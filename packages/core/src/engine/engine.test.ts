@@ -6,15 +6,7 @@ import { arbConfig } from "../reference/arbitraries.ts";
 import { makeSessionCache } from "../runtime/index.ts";
 import { maxAbsDiff, worstMismatch } from "../testing/compare.ts";
 import type { InterventionValues } from "./bind.ts";
-import { type Plan, runPlan } from "./index.ts";
-
-const plan = (p: Partial<Plan>): Plan => ({
-  captures: [],
-  interventions: [],
-  gradients: [],
-  logits: true,
-  ...p,
-});
+import { type Plan, plan, runPlan } from "./index.ts";
 
 const withCache = <A, E>(
   name: string,

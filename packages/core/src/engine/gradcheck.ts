@@ -1,11 +1,11 @@
 import { Effect } from "effect";
 import type { InputError, RuntimeError } from "../errors/index.ts";
-import { type ModelConfig, mulberry32, siteCatalog, siteShape, type Weights } from "../model/index.ts";
+import { type Model, mulberry32, siteCatalog, siteShape, type Weights } from "../model/index.ts";
 import { makeSessionCache } from "../runtime/index.ts";
 import type { HostTensor } from "../tensor/index.ts";
 import type { InterventionValues, MetricBinding } from "./bind.ts";
 import { gradLabel, type PlanValues, runPlan } from "./run.ts";
-import type { GradTarget, Intervention, Plan } from "./spec.ts";
+import { type GradTarget, type Intervention, type Plan, plan } from "./spec.ts";
 
 /**
  * Autodiff against central finite differences on a real model, one row per kind of target: every
@@ -48,7 +48,7 @@ const derivative = <E>(
   });
 
 export const gradcheck = (
-  model: { readonly config: ModelConfig; readonly weights: Weights },
+  model: Model,
   opts: { readonly seed?: number; readonly coords?: number } = {},
 ): Effect.Effect<GradcheckRow[], InputError | RuntimeError> =>
   Effect.scoped(
@@ -72,14 +72,8 @@ export const gradcheck = (
                 runPlan(fresh, { config: c, weights: w }, plan, ids, values),
               ),
             );
-      const plan = (p: Partial<Plan>): Plan => ({
-        captures: [],
-        interventions: [],
-        gradients: [],
-        logits: false,
-        metric: { kind: "logit-diff" },
-        ...p,
-      });
+      const metricPlan = (p: Partial<Plan>): Plan =>
+        plan({ logits: false, metric: { kind: "logit-diff" }, ...p });
       const picks = (grad: Float32Array): number[] => {
         const order = Array.from(grad.keys()).sort((a, b) => Math.abs(grad[b]!) - Math.abs(grad[a]!));
         return [...new Set([...order.slice(0, k), Math.floor(rand() * grad.length)])];
@@ -99,11 +93,13 @@ export const gradcheck = (
       );
       for (const site of sites) {
         const t: GradTarget = { _tag: "site", site: site.name };
-        const r = yield* run(plan({ gradients: [t], captures: [site.name] }), { metric });
+        const r = yield* run(metricPlan({ gradients: [t], captures: [site.name] }), { metric });
         const grad = r.grads.get(gradLabel(t))!;
         const x = r.sites.get(site.name)!.data;
         const shape = siteShape(site, c, ids.length, P);
-        const add = plan({ interventions: [{ _tag: "add", shape: "full", target: { site: site.name } }] });
+        const add = metricPlan({
+          interventions: [{ _tag: "add", shape: "full", target: { site: site.name } }],
+        });
         let worst = 0;
         for (const i of picks(grad.data)) {
           const at = (d: number): InterventionValues => {
@@ -155,7 +151,7 @@ export const gradcheck = (
       ];
       for (const [iv, values, param] of cases) {
         const t: GradTarget = { _tag: "param", index: 0, param };
-        const r = yield* run(plan({ interventions: [iv], gradients: [t] }), {
+        const r = yield* run(metricPlan({ interventions: [iv], gradients: [t] }), {
           metric,
           interventions: [values],
         });
@@ -179,7 +175,7 @@ export const gradcheck = (
               : (cur instanceof Float32Array ? cur : (cur as HostTensor).data)[i]!;
           const fd = yield* derivative(x0, (d) =>
             Effect.map(
-              run(plan({ interventions: [iv] }), { metric, interventions: [bumped(d)] }),
+              run(metricPlan({ interventions: [iv] }), { metric, interventions: [bumped(d)] }),
               (r) => r.metric!.mean,
             ),
           );
@@ -203,7 +199,7 @@ export const gradcheck = (
       ].filter((n) => model.weights.has(n));
       for (const name of names) {
         const t: GradTarget = { _tag: "weight", name };
-        const r = yield* run(plan({ gradients: [t] }), { metric });
+        const r = yield* run(metricPlan({ gradients: [t] }), { metric });
         const grad = r.grads.get(gradLabel(t))!;
         let worst = 0;
         for (const i of picks(grad.data)) {
@@ -214,7 +210,7 @@ export const gradcheck = (
             return new Map(model.weights).set(name, { data, shape: w0.shape });
           };
           const fd = yield* derivative(model.weights.get(name)!.data[i]!, (d) =>
-            Effect.map(run(plan({}), { metric }, at(d)), (r) => r.metric!.mean),
+            Effect.map(run(metricPlan({}), { metric }, at(d)), (r) => r.metric!.mean),
           );
           worst = Math.max(worst, rel(grad.data[i]!, fd));
         }

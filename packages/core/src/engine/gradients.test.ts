@@ -14,7 +14,7 @@ import { makeSessionCache } from "../runtime/index.ts";
 import type { HostTensor } from "../tensor/index.ts";
 import type { InterventionValues, MetricBinding } from "./bind.ts";
 import { gradLabel, type PlanValues, runPlan } from "./run.ts";
-import type { GradTarget, Plan } from "./spec.ts";
+import { type GradTarget, type Plan, plan } from "./spec.ts";
 
 /**
  * Gradients of the batch-mean metric from the engine's backward graph against central finite
@@ -48,14 +48,7 @@ const metricOf = (c: ModelConfig, w: Weights, plan: Plan, values: PlanValues) =>
     ),
   );
 
-const base = (p: Partial<Plan>): Plan => ({
-  captures: [],
-  interventions: [],
-  gradients: [],
-  logits: false,
-  metric: { kind: "logit-diff" },
-  ...p,
-});
+const base = (p: Partial<Plan>): Plan => plan({ logits: false, metric: { kind: "logit-diff" }, ...p });
 
 /** A few coordinates of a tensor, picked by a seeded generator. */
 const coords = (n: number, seed: number, k = 3) => {

@@ -1,8 +1,8 @@
 import { Effect } from "effect";
-import { InputError, RuntimeError } from "../errors/index.ts";
+import { attempt, InputError, RuntimeError } from "../errors/index.ts";
 import { gradients, gradName } from "../autodiff/index.ts";
 import type { Graph } from "../graph/index.ts";
-import type { ModelConfig, Weights } from "../model/index.ts";
+import type { Model, ModelConfig, Weights } from "../model/index.ts";
 import {
   checkLogits,
   checkMetric,
@@ -196,37 +196,31 @@ const compose = (first: SiteHooks, then: SiteHooks | null): SiteHooks =>
  */
 export const runPlan = (
   cache: SessionCache,
-  model: { readonly config: ModelConfig; readonly weights: Weights },
+  model: Model,
   plan: Plan,
   seqs: readonly (readonly number[])[],
   values: PlanValues = {},
 ): Effect.Effect<PlanResult, InputError | RuntimeError> =>
   Effect.gen(function* () {
     const c = model.config;
-    const { compiled, batch, bound } = yield* Effect.try({
-      try: () => {
-        const compiled = checkPlan(c, plan, model.weights);
-        const batch = makeBatch(c, seqs, "ids", cache.options);
-        const bound = {
-          ...interventionFeeds(c, batch, compiled.interventions, values.interventions ?? []),
-          ...(plan.metric !== undefined
-            ? metricFeeds(c, batch, plan.metric.kind, values.metric ?? failMissingMetric())
-            : {}),
-          ...(compiled.edges !== null ? edgeFeeds(c, compiled.edges, batch, values.edges) : {}),
-        };
-        return { compiled, batch, bound };
-      },
-      catch: (e) => e as InputError,
-    });
+    const { compiled, batch, bound } = yield* attempt(() => {
+      const compiled = checkPlan(c, plan, model.weights);
+      const batch = makeBatch(c, seqs, "ids", cache.options);
+      const bound = {
+        ...interventionFeeds(c, batch, compiled.interventions, values.interventions ?? []),
+        ...(plan.metric !== undefined
+          ? metricFeeds(c, batch, plan.metric.kind, values.metric ?? failMissingMetric())
+          : {}),
+        ...(compiled.edges !== null ? edgeFeeds(c, compiled.edges, batch, values.edges) : {}),
+      };
+      return { compiled, batch, bound };
+    }, InputError);
     const session = yield* cache.get(compiled.key, () => compilePlan(c, model.weights, plan, compiled));
     const withWeights =
       plan.weightsAsInputs === true
         ? {
             ...bound,
-            ...(yield* Effect.try({
-              try: () => weightFeeds(model.weights, session.inputNames),
-              catch: (e) => e as InputError,
-            })),
+            ...(yield* attempt(() => weightFeeds(model.weights, session.inputNames), InputError)),
           }
         : bound;
     const base = feeds(

@@ -8,7 +8,7 @@ import { maxAbsDiff } from "../testing/compare.ts";
 import { buildTransformerGraph } from "../transformer/index.ts";
 import type { MetricBinding } from "./bind.ts";
 import { gradLabel, type PlanResult, runPlan } from "./run.ts";
-import type { GradTarget, Plan } from "./spec.ts";
+import { type GradTarget, type Plan, plan } from "./spec.ts";
 
 /**
  * plan.weightsAsInputs: weights are graph inputs bound from the model of each run, so one session
@@ -26,7 +26,7 @@ const metric = (c: ModelConfig): MetricBinding => ({
   wrong: [[0], [3 % c.vocabSize, 0]],
 });
 
-const plan = (w: Weights, asInputs: boolean): Plan => ({
+const gradientPlan = (w: Weights, asInputs: boolean): Plan => ({
   captures: ["blocks.0.attn.pattern"],
   interventions: [],
   gradients: [...w.keys()].map((name): GradTarget => ({ _tag: "weight", name })),
@@ -70,15 +70,15 @@ describe("plan.weightsAsInputs", () => {
           Effect.scoped(
             Effect.gen(function* () {
               const cache = yield* makeSessionCache("inputs");
-              const r1 = yield* runOn(cache, c, w1, plan(w1, true));
-              const r2 = yield* runOn(cache, c, w2, plan(w2, true));
+              const r1 = yield* runOn(cache, c, w1, gradientPlan(w1, true));
+              const r2 = yield* runOn(cache, c, w2, gradientPlan(w2, true));
               return [r1, r2, cache.size()] as const;
             }),
           ),
         );
         expect(size).toBe(1);
-        expectSame(r1, await fresh(c, w1, plan(w1, false)), w1);
-        expectSame(r2, await fresh(c, w2, plan(w2, false)), w2);
+        expectSame(r1, await fresh(c, w1, gradientPlan(w1, false)), w1);
+        expectSame(r2, await fresh(c, w2, gradientPlan(w2, false)), w2);
       }),
       { numRuns: 8, seed: 5 },
     );
@@ -137,7 +137,7 @@ describe("plan.weightsAsInputs", () => {
       attnScale: 0.5,
     };
     const w = randomWeights(c, 1, { biases: false });
-    const p: Plan = { captures: [], interventions: [], gradients: [], logits: true, weightsAsInputs: true };
+    const p = plan({ weightsAsInputs: true });
     const exit = await Effect.runPromiseExit(
       Effect.scoped(
         Effect.gen(function* () {

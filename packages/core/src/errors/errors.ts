@@ -1,4 +1,5 @@
 import { Data } from "effect";
+import { isOneOf } from "./union.ts";
 
 /**
  * Typed errors of patchbay's core. Each names where the problem is (file, tensor, field, site)
@@ -126,30 +127,20 @@ export class TaskFileError extends Data.TaggedError("TaskFileError")<{
   }
 }
 
-export type PatchbayError =
-  | WeightFileError
-  | ConfigError
-  | TensorShapeError
-  | UnsupportedError
-  | TokenizerError
-  | InputError
-  | ModelNotFoundError
-  | RuntimeError
-  | UnknownBuiltinError
-  | TaskFileError;
+/** Every typed error of core, in one list: the union and its guard are both read from it. */
+export const PATCHBAY_ERRORS = [
+  WeightFileError,
+  ConfigError,
+  TensorShapeError,
+  UnsupportedError,
+  TokenizerError,
+  InputError,
+  ModelNotFoundError,
+  RuntimeError,
+  UnknownBuiltinError,
+  TaskFileError,
+] as const;
 
-const tags = new Set([
-  "WeightFileError",
-  "ConfigError",
-  "TensorShapeError",
-  "UnsupportedError",
-  "TokenizerError",
-  "InputError",
-  "ModelNotFoundError",
-  "RuntimeError",
-  "UnknownBuiltinError",
-  "TaskFileError",
-]);
+export type PatchbayError = InstanceType<(typeof PATCHBAY_ERRORS)[number]>;
 
-export const isPatchbayError = (e: unknown): e is PatchbayError =>
-  typeof e === "object" && e !== null && "_tag" in e && tags.has((e as { _tag: string })._tag);
+export const isPatchbayError = isOneOf(PATCHBAY_ERRORS);

@@ -9,7 +9,9 @@ export {
   RuntimeError,
   UnknownBuiltinError,
   TaskFileError,
+  PATCHBAY_ERRORS,
   type PatchbayError,
   isPatchbayError,
 } from "./errors.ts";
 export { attempt } from "./attempt.ts";
+export { isOneOf, type TaggedErrorClass } from "./union.ts";

@@ -4,8 +4,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Effect, Exit } from "effect";
 import { describe, expect, it } from "vitest";
-import { runPlan } from "../engine/index.ts";
-import { type ModelConfig, randomWeights } from "../model/index.ts";
+import { plan, runPlan } from "../engine/index.ts";
+import { type Model, type ModelConfig, randomWeights } from "../model/index.ts";
 import { hasShared, sharedPath } from "../testing/shared.ts";
 import { loadModelSync } from "../weights/index.ts";
 import { SYNTH, syntheticLlama2c, tempDir } from "../weights/test-support.ts";
@@ -17,8 +17,6 @@ import { forward } from "./forward.ts";
  * rotary models can, but only when the run opts in (allowLongContext). generate checks the
  * longest sequence it would run on before any compute.
  */
-
-type Model = { readonly config: ModelConfig; readonly weights: ReturnType<typeof randomWeights> };
 
 const run = <A, E>(opts: RuntimeOptions, f: (cache: SessionCache) => Effect.Effect<A, E>) =>
   Effect.runPromiseExit(Effect.scoped(Effect.flatMap(makeSessionCache("ctx-test", opts), f)));
@@ -49,9 +47,7 @@ describe("the model's context (random models)", () => {
     const exit = await run({ allowLongContext: true }, (c) =>
       Effect.gen(function* () {
         const f = yield* forward(c, rot, [ids(40, 19)]);
-        const p = yield* runPlan(c, rot, { captures: [], interventions: [], gradients: [], logits: true }, [
-          ids(40, 19),
-        ]);
+        const p = yield* runPlan(c, rot, plan(), [ids(40, 19)]);
         return [f.logits.shape, p.logits!.shape];
       }),
     );
@@ -62,11 +58,7 @@ describe("the model's context (random models)", () => {
   });
 
   it("plans refuse past n_ctx without the opt-in", async () => {
-    const e = failureOf(
-      await run({}, (c) =>
-        runPlan(c, rot, { captures: [], interventions: [], gradients: [], logits: true }, [ids(17, 19)]),
-      ),
-    );
+    const e = failureOf(await run({}, (c) => runPlan(c, rot, plan(), [ids(17, 19)])));
     expect([e._tag, e.field, e.found]).toEqual(["InputError", "ids[0]", "17 tokens"]);
   });
 

@@ -2,7 +2,7 @@ import { failureOf as failureOfExit } from "../testing/exit.ts";
 import { tinyRotary } from "../testing/configs.ts";
 import { Effect, Exit } from "effect";
 import { describe, expect, it } from "vitest";
-import { runPlan } from "../engine/index.ts";
+import { plan, runPlan } from "../engine/index.ts";
 import { type ModelConfig, randomWeights, type Weights } from "../model/index.ts";
 import { validateWeights } from "../weights/index.ts";
 import { forward, generate, makeSessionCache, type SessionCache } from "./index.ts";
@@ -31,8 +31,6 @@ const run = <A, E>(f: (cache: SessionCache) => Effect.Effect<A, E>) =>
 type Failure = { _tag: string; model: string; operation: string; message: string };
 const failureOf = <A, E>(exit: Exit.Exit<A, E>) => failureOfExit<Failure, A, E>(exit);
 
-const plan = { captures: [], interventions: [], gradients: [], logits: true } as const;
-
 describe("non-finite results are a RuntimeError naming what", () => {
   it("the same model with finite logits runs (the check does not fire on finite values)", async () => {
     const exit = await run((c) => forward(c, { config, weights: finite }, [[1, 2, 3]]));
@@ -60,7 +58,7 @@ describe("non-finite results are a RuntimeError naming what", () => {
 
   it("runPlan: logits, and the metric when the logits stay in the graph", async () => {
     const model = { config, weights: huge };
-    const withLogits = failureOf(await run((c) => runPlan(c, model, plan, [[1, 2, 3]])));
+    const withLogits = failureOf(await run((c) => runPlan(c, model, plan(), [[1, 2, 3]])));
     expect([withLogits._tag, withLogits.operation]).toEqual(["RuntimeError", "running a plan"]);
     expect(withLogits.message).toContain("non-finite logits");
     const metricOnly = failureOf(
@@ -68,7 +66,7 @@ describe("non-finite results are a RuntimeError naming what", () => {
         runPlan(
           c,
           model,
-          { ...plan, logits: false, metric: { kind: "logit-diff" } },
+          plan({ logits: false, metric: { kind: "logit-diff" } }),
           [
             [1, 2, 3],
             [4, 5, 6],
@@ -89,7 +87,7 @@ describe("non-finite results are a RuntimeError naming what", () => {
         runPlan(
           c,
           model,
-          { ...plan, interventions: [{ _tag: "replace", target: { site: "blocks.0.resid_post" } }] },
+          plan({ interventions: [{ _tag: "replace", target: { site: "blocks.0.resid_post" } }] }),
           [[1, 2, 3]],
           { interventions: [{ value }] },
         ),

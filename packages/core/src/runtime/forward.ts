@@ -1,7 +1,7 @@
 import { Effect } from "effect";
 import * as ort from "onnxruntime-node";
-import { InputError, RuntimeError } from "../errors/index.ts";
-import { lookupSite, type ModelConfig, type Weights } from "../model/index.ts";
+import { attempt, InputError, RuntimeError } from "../errors/index.ts";
+import { lookupSite, type Model, type ModelConfig } from "../model/index.ts";
 import type { HostTensor } from "../tensor/index.ts";
 import { ATTN_MASK, buildTransformerGraph, INPUT_IDS, POSITIONS } from "../transformer/index.ts";
 import { type Batch, makeBatch } from "./batch.ts";
@@ -53,18 +53,18 @@ export const toHost = (t: ort.Tensor): HostTensor => ({
  */
 export const forward = (
   cache: SessionCache,
-  model: { readonly config: ModelConfig; readonly weights: Weights },
+  model: Model,
   seqs: readonly (readonly number[])[],
   capture: readonly string[] = [],
 ): Effect.Effect<ForwardResult, InputError | RuntimeError> =>
   Effect.gen(function* () {
-    const { batch, canonical } = yield* Effect.try({
-      try: () => ({
+    const { batch, canonical } = yield* attempt(
+      () => ({
         batch: makeBatch(model.config, seqs, "ids", cache.options),
         canonical: resolveSites(model.config, capture),
       }),
-      catch: (e) => e as InputError,
-    });
+      InputError,
+    );
     const sites = [...new Set(canonical)].sort();
     const key = `forward:${sites.join(",")}`;
     const session = yield* cache.get(

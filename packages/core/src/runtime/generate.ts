@@ -1,6 +1,6 @@
 import { Effect } from "effect";
 import { InputError, type RuntimeError } from "../errors/index.ts";
-import type { ModelConfig, Weights } from "../model/index.ts";
+import type { Model } from "../model/index.ts";
 import { contextExpectation, contextLimit } from "./context.ts";
 import { forward } from "./forward.ts";
 import type { SessionCache } from "./session.ts";
@@ -54,7 +54,7 @@ export const sampleTemperature = (row: Float32Array, temperature: number, u: num
  */
 export const generate = (
   cache: SessionCache,
-  model: { readonly config: ModelConfig; readonly weights: Weights },
+  model: Model,
   prompt: readonly number[],
   opts: GenerateOptions,
 ): Effect.Effect<number[], InputError | RuntimeError> =>

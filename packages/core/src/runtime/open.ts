@@ -1,14 +1,12 @@
 import { Effect, type Scope } from "effect";
 import { InputError, type PatchbayError } from "../errors/index.ts";
-import type { ModelConfig, Weights } from "../model/index.ts";
+import type { Model } from "../model/index.ts";
 import { findTokenizer, loadTokenizer, type Tokenizer } from "../tokenizer/index.ts";
 import { loadModel } from "../weights/index.ts";
 import { makeSessionCache, type RuntimeOptions, type SessionCache } from "./session.ts";
 
 /** A loaded model with its tokenizer (when one was found) and its live ORT sessions. */
-export interface OpenModel {
-  readonly config: ModelConfig;
-  readonly weights: Weights;
+export interface OpenModel extends Model {
   readonly source: string;
   readonly tokenizer: Tokenizer | null;
   readonly sessions: SessionCache;

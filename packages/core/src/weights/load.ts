@@ -1,14 +1,16 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, extname, join } from "node:path";
-import { Effect } from "effect";
+import type { Effect } from "effect";
 import {
   ConfigError,
   ModelNotFoundError,
-  type TensorShapeError,
-  type UnknownBuiltinError,
+  TensorShapeError,
+  UnknownBuiltinError,
   UnsupportedError,
   WeightFileError,
 } from "../errors/errors.ts";
+import { attempt } from "../errors/attempt.ts";
+import { isOneOf } from "../errors/union.ts";
 import type { ModelConfig } from "../model/config.ts";
 import type { Weights } from "../model/weights.ts";
 import { isBuiltinPath, loadBuiltinSync } from "../zoo/registry/index.ts";
@@ -35,28 +37,19 @@ export interface LoadedModel {
   readonly folder?: string;
 }
 
-export type LoadError =
-  | WeightFileError
-  | ConfigError
-  | TensorShapeError
-  | UnsupportedError
-  | ModelNotFoundError
-  | UnknownBuiltinError;
+/** What loading a model can fail with, in one list: the union and its guard are both read from it. */
+export const LOAD_ERRORS = [
+  WeightFileError,
+  ConfigError,
+  TensorShapeError,
+  UnsupportedError,
+  ModelNotFoundError,
+  UnknownBuiltinError,
+] as const;
 
-const LOAD_TAGS = new Set([
-  "WeightFileError",
-  "ConfigError",
-  "TensorShapeError",
-  "UnsupportedError",
-  "ModelNotFoundError",
-  "UnknownBuiltinError",
-]);
+export type LoadError = InstanceType<(typeof LOAD_ERRORS)[number]>;
 
-export const isLoadError = (e: unknown): e is LoadError =>
-  typeof e === "object" &&
-  e !== null &&
-  "_tag" in e &&
-  LOAD_TAGS.has((e as { _tag: unknown })._tag as string);
+export const isLoadError = isOneOf(LOAD_ERRORS);
 
 const WHAT =
   "a model folder (config.json + model.safetensors or model.safetensors.index.json), " +
@@ -167,10 +160,4 @@ export const loadFolderSync = (folder: string): LoadedModel => loadConfigured(fo
  * Effect boundary: typed load errors fail the effect; anything else (a bug) is a defect.
  */
 export const loadModel = (path: string): Effect.Effect<LoadedModel, LoadError> =>
-  Effect.suspend(() => {
-    try {
-      return Effect.succeed(loadModelSync(path));
-    } catch (e) {
-      return isLoadError(e) ? Effect.fail(e) : Effect.die(e);
-    }
-  });
+  attempt(() => loadModelSync(path), ...LOAD_ERRORS);

@@ -6,9 +6,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll } from "vitest";
+import { afterAll, expect } from "vitest";
+import { isPatchbayError } from "../errors/errors.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
 import { hasShared, sharedDir } from "../testing/shared.ts";
+import { loadModelSync } from "./load.ts";
 import { readSafetensors, writeSafetensors } from "./safetensors.ts";
 import { type GgufKv, type GgufTensorSpec, makeGguf } from "./test-gguf.ts";
 
@@ -317,4 +319,22 @@ export const patchHeader = (
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
   f(header);
   return rawSafetensors(header, bytes.subarray(8 + n));
+};
+
+/**
+ * Loading `path` fails with the typed error `tag`, whose message contains every one of `parts`
+ * (the file, the tensor or field, what was expected and what was found).
+ */
+export const expectLoadError = (path: string, tag: string, ...parts: string[]): void => {
+  let err: unknown;
+  try {
+    loadModelSync(path);
+  } catch (e) {
+    err = e;
+  }
+  expect(err, "expected the load to fail").toBeDefined();
+  expect(isPatchbayError(err), `untyped error: ${String(err)}`).toBe(true);
+  const e = err as { _tag: string; message: string };
+  expect(e._tag, e.message).toBe(tag);
+  for (const p of parts) expect(e.message).toContain(p);
 };

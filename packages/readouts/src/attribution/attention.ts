@@ -1,6 +1,6 @@
-import { InputError, type RuntimeError, runPlan, type SessionCache } from "@patchbay/core";
+import { InputError, type Model, plan, type RuntimeError, runPlan, type SessionCache } from "@patchbay/core";
 import { Effect } from "effect";
-import { checkFinite, type Model, plan } from "./input-site.ts";
+import { checkFinite } from "./input-site.ts";
 import { attentionRollout } from "./rollout.ts";
 import { type AttentionData, type AttentionSpec, attentionProblem } from "./spec.ts";
 
@@ -38,7 +38,7 @@ export const attentionPatterns = (
       );
     const c = model.config;
     const sites = Array.from({ length: c.nLayers }, (_, l) => `blocks.${l}.attn.pattern`);
-    const out = yield* runPlan(cache, model, plan({ captures: sites }), data.prompts);
+    const out = yield* runPlan(cache, model, plan({ captures: sites, logits: false }), data.prompts);
     const H = c.nHeads;
     const P = out.lengths.reduce((a, b) => Math.max(a, b), 0);
     const examples = data.prompts.map((ids, b): AttentionExample => {

@@ -1,6 +1,14 @@
-import { InputError, type RuntimeError, runPlan, type SessionCache } from "@patchbay/core";
+import {
+  attempt,
+  InputError,
+  type Model,
+  plan,
+  type RuntimeError,
+  runPlan,
+  type SessionCache,
+} from "@patchbay/core";
 import { Effect } from "effect";
-import { checkFinite, type Model, plan } from "./input-site.ts";
+import { checkFinite } from "./input-site.ts";
 import { type DlaData, type DlaSpec, dlaProblem } from "./spec.ts";
 
 /**
@@ -130,7 +138,7 @@ export const directLogitAttribution = (
     const w = model.weights;
     const refused = dlaProblem(spec, c.dMlp);
     if (refused !== null) return yield* refused;
-    yield* Effect.try({ try: () => checkData(model, data), catch: (e) => e as InputError });
+    yield* attempt(() => checkData(model, data), InputError);
     const d = c.dModel;
     const L = c.nLayers;
     const H = c.nHeads;
@@ -145,7 +153,7 @@ export const directLogitAttribution = (
       ...(M > 0 && spec.neurons ? layers.map((l) => `blocks.${l}.mlp.post`) : []),
       ...(c.norm !== "none" ? ["ln_final.scale"] : []),
     ];
-    const out = yield* runPlan(cache, model, plan({ captures, logits: true }), data.prompts);
+    const out = yield* runPlan(cache, model, plan({ captures }), data.prompts);
     const P = out.lengths.reduce((a, b) => Math.max(a, b), 0); // padded length of the batch
     const V = c.vocabSize;
     const site = (n: string) => out.sites.get(n)!.data;

@@ -1,6 +1,14 @@
-import { gradLabel, type InputError, type RuntimeError, runPlan, type SessionCache } from "@patchbay/core";
+import {
+  gradLabel,
+  type InputError,
+  type Model,
+  plan,
+  type RuntimeError,
+  runPlan,
+  type SessionCache,
+} from "@patchbay/core";
 import { Effect } from "effect";
-import { checkFinite, type Model, plan, tiledBinding } from "./input-site.ts";
+import { checkFinite, tiledBinding } from "./input-site.ts";
 import type { AttributionMetricKind, InputExample } from "./spec.ts";
 
 /**
@@ -33,7 +41,7 @@ export const inputGradient = (
     const out = yield* runPlan(
       cache,
       model,
-      plan({ captures: [site], metric: { kind }, gradients: [{ _tag: "site", site }] }),
+      plan({ captures: [site], metric: { kind }, gradients: [{ _tag: "site", site }], logits: false }),
       [ex.ids],
       { metric: tiledBinding(ex, 1) },
     );

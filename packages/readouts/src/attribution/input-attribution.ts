@@ -1,7 +1,7 @@
-import { InputError, type RuntimeError, type SessionCache } from "@patchbay/core";
+import { attempt, InputError, type Model, type RuntimeError, type SessionCache } from "@patchbay/core";
 import { Effect } from "effect";
 import { gradientNorms, gradientTimesInput, inputGradient, rows } from "./gradient.ts";
-import { baselineInput, checkExample, inputSite, type Model } from "./input-site.ts";
+import { baselineInput, checkExample, inputSite } from "./input-site.ts";
 import { integratedGradients } from "./integrated-gradients.ts";
 import { occlusion } from "./occlusion.ts";
 import { type InputAttributionData, type InputAttributionSpec, inputAttributionProblem } from "./spec.ts";
@@ -73,10 +73,7 @@ export const inputAttribution = (
     const examples: ExampleAttribution[] = [];
     for (const [e, ex] of data.examples.entries()) {
       const field = `data.examples[${e}]`;
-      yield* Effect.try({
-        try: () => checkExample(c, ex, field, spec.metric),
-        catch: (x) => x as InputError,
-      });
+      yield* attempt(() => checkExample(c, ex, field, spec.metric), InputError);
       const P = ex.ids.length;
       const g = yield* inputGradient(cache, model, site, spec.metric, ex, field);
       const needBase = want.has("integrated-gradients") || want.has("occlusion");

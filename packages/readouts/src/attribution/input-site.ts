@@ -2,11 +2,11 @@ import {
   InputError,
   type MetricBinding,
   type ModelConfig,
-  type Plan,
+  type Model,
+  plan,
   type RuntimeError,
   runPlan,
   type SessionCache,
-  type Weights,
 } from "@patchbay/core";
 import { Effect } from "effect";
 import type { AttributionMetricKind, Baseline, InputAttributionSpec, InputExample } from "./spec.ts";
@@ -15,23 +15,11 @@ import type { AttributionMetricKind, Baseline, InputAttributionSpec, InputExampl
  * What input attribution differentiates and interpolates: the value x [P, d_model] of one site of
  * one prompt (the token embedding `embed`, or the summed input `blocks.0.resid_pre`), as the
  * engine computes it, and the metric binding of the prompt repeated over a batch of rows.
+ *
+ * The canonical site of spec.input:
  */
-export interface Model {
-  readonly config: ModelConfig;
-  readonly weights: Weights;
-}
-
-/** The canonical site of spec.input. */
 export const inputSite = (input: InputAttributionSpec["input"]): string =>
   input === "embed" ? "embed" : "blocks.0.resid_pre";
-
-export const plan = (p: Partial<Plan>): Plan => ({
-  captures: [],
-  interventions: [],
-  gradients: [],
-  logits: false,
-  ...p,
-});
 
 /** Validate one example's metric binding against the model; every problem names its field. */
 export const checkExample = (
@@ -106,7 +94,10 @@ export const captureInput = (
   site: string,
   ids: readonly number[],
 ): Effect.Effect<Float32Array, InputError | RuntimeError> =>
-  Effect.map(runPlan(cache, model, plan({ captures: [site] }), [ids]), (r) => r.sites.get(site)!.data);
+  Effect.map(
+    runPlan(cache, model, plan({ captures: [site], logits: false }), [ids]),
+    (r) => r.sites.get(site)!.data,
+  );
 
 /** The baseline x′ [P, d] of an example (see spec.Baseline). */
 export const baselineInput = (

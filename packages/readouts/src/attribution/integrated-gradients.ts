@@ -1,6 +1,14 @@
-import { gradLabel, type InputError, type RuntimeError, runPlan, type SessionCache } from "@patchbay/core";
+import {
+  gradLabel,
+  type InputError,
+  type Model,
+  plan,
+  type RuntimeError,
+  runPlan,
+  type SessionCache,
+} from "@patchbay/core";
 import { Effect } from "effect";
-import { checkFinite, chunks, type Model, plan, tiledBinding } from "./input-site.ts";
+import { checkFinite, chunks, tiledBinding } from "./input-site.ts";
 import type { AttributionMetricKind, InputAttributionSpec, InputExample } from "./spec.ts";
 
 /**
@@ -85,6 +93,7 @@ export const integratedGradients = (
       interventions: [{ _tag: "replace", target: { site } }],
       metric: { kind },
       gradients: [{ _tag: "site", site }],
+      logits: false,
     });
     const label = gradLabel({ _tag: "site", site });
     const avgGrad = new Float64Array(N); // Σ_k w_k g_k  [P, d]

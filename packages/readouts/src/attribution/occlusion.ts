@@ -1,6 +1,13 @@
-import { type InputError, type RuntimeError, runPlan, type SessionCache } from "@patchbay/core";
+import {
+  type InputError,
+  type Model,
+  plan,
+  type RuntimeError,
+  runPlan,
+  type SessionCache,
+} from "@patchbay/core";
 import { Effect } from "effect";
-import { checkFinite, chunks, type Model, plan, tiledBinding } from "./input-site.ts";
+import { checkFinite, chunks, tiledBinding } from "./input-site.ts";
 import type { AttributionMetricKind, InputExample } from "./spec.ts";
 
 /**
@@ -39,7 +46,11 @@ export const occlusion = (
       const out = yield* runPlan(
         cache,
         model,
-        plan({ interventions: [{ _tag: "replace", target: { site, positions } }], metric: { kind } }),
+        plan({
+          interventions: [{ _tag: "replace", target: { site, positions } }],
+          metric: { kind },
+          logits: false,
+        }),
         Array.from({ length: R }, () => ex.ids),
         {
           interventions: [{ value: { data: value, shape: [R, P, model.config.dModel] } }],

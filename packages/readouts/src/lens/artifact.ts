@@ -1,6 +1,12 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { FORBIDDEN_KEYS_EXPECTED, forbiddenKeyPath, InputError, type ModelConfig } from "@patchbay/core";
+import {
+  attempt,
+  FORBIDDEN_KEYS_EXPECTED,
+  forbiddenKeyPath,
+  InputError,
+  type ModelConfig,
+} from "@patchbay/core";
 import { Effect, ParseResult, Schema } from "effect";
 import { finalSite, resolveLensSites } from "./sites.ts";
 import type { TunedLens } from "./translator.ts";
@@ -96,9 +102,7 @@ export const checkTunedLens = (
           "non-finite",
         );
       if (config !== undefined) {
-        const r = yield* Effect.either(
-          Effect.try({ try: () => resolveLensSites(config, [t.site]), catch: (e) => e as InputError }),
-        );
+        const r = yield* Effect.either(attempt(() => resolveLensSites(config, [t.site]), InputError));
         if (r._tag === "Left") return yield* fail(`${at}.site`, r.left.expected, r.left.found);
         if (r.right[0] === finalSite(config))
           return yield* fail(

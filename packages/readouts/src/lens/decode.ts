@@ -1,23 +1,20 @@
 import {
   type HostTensor,
   type InputError,
+  type Model,
   type ModelConfig,
   type Plan,
+  plan,
   type RuntimeError,
   runPlan,
   type SessionCache,
   type Tokenizer,
-  type Weights,
 } from "@patchbay/core";
 import { Effect } from "effect";
 import { finalSite } from "./sites.ts";
 
 /** A model as the readouts take it; the tokenizer (when present) names tokens in results. */
-export interface LensModel {
-  readonly config: ModelConfig;
-  readonly weights: Weights;
-  readonly tokenizer?: Tokenizer | null;
-}
+export type LensModel = Model & { readonly tokenizer?: Tokenizer | null };
 
 export interface Captured {
   /** [B, P, V] the model's own logits. */
@@ -37,8 +34,7 @@ export const captureResidual = (
   prompts: readonly (readonly number[])[],
 ): Effect.Effect<Captured, InputError | RuntimeError> =>
   Effect.gen(function* () {
-    const plan: Plan = { captures: [...sites], interventions: [], gradients: [], logits: true };
-    const r = yield* runPlan(cache, model, plan, prompts);
+    const r = yield* runPlan(cache, model, plan({ captures: [...sites] }), prompts);
     return {
       final: r.logits!,
       sites: sites.map((s) => r.sites.get(s)!),
@@ -54,12 +50,8 @@ export const captureResidual = (
  *   logits[b, p] = W_U · LN_f(h[b, p]) (+ b_U)
  * with the model's norm kind, weights and eps, whatever ran upstream.
  */
-export const decodePlan = (c: ModelConfig): Plan => ({
-  captures: [],
-  interventions: [{ _tag: "replace", target: { site: finalSite(c) } }],
-  gradients: [],
-  logits: true,
-});
+export const decodePlan = (c: ModelConfig): Plan =>
+  plan({ interventions: [{ _tag: "replace", target: { site: finalSite(c) } }] });
 
 /** logits [B, P, V] = W_U · LN_f(h) for h [B, P, d_model] (through the engine). */
 export const decodeResidual = (

@@ -1,4 +1,4 @@
-import { type HostTensor, InputError, type RuntimeError, type SessionCache } from "@patchbay/core";
+import { attempt, type HostTensor, InputError, type RuntimeError, type SessionCache } from "@patchbay/core";
 import { Effect } from "effect";
 import { captureResidual, decodeResidual, type LensModel } from "./decode.ts";
 import { klLogits, logSoftmax, meanOverPrompts, rowOf, topK } from "./numeric.ts";
@@ -47,13 +47,10 @@ export const lensLogits = (
   Effect.gen(function* () {
     const c = model.config;
     const final = finalSite(c);
-    const { names, ts } = yield* Effect.try({
-      try: () => {
-        const names = resolveLensSites(c, sites);
-        return { names, ts: tuned === undefined ? null : translatorsFor(tuned, names, final, c.dModel) };
-      },
-      catch: (e) => e as InputError,
-    });
+    const { names, ts } = yield* attempt(() => {
+      const names = resolveLensSites(c, sites);
+      return { names, ts: tuned === undefined ? null : translatorsFor(tuned, names, final, c.dModel) };
+    }, InputError);
     const cap = yield* captureResidual(cache, model, names, prompts);
     const logit: HostTensor[] = [];
     const tunedOut: HostTensor[] = [];
@@ -143,10 +140,10 @@ export const evaluateLens = (
         throw new InputError({ field: "lens logits", expected: "a finite KL", found: String(m) });
       return m;
     };
-    const kl = yield* Effect.try({
-      try: () => ({ logit: L.logit.map(meanKl), tuned: L.tuned === null ? null : L.tuned.map(meanKl) }),
-      catch: (e) => e as InputError,
-    });
+    const kl = yield* attempt(
+      () => ({ logit: L.logit.map(meanKl), tuned: L.tuned === null ? null : L.tuned.map(meanKl) }),
+      InputError,
+    );
     const b = spec.tablePrompt;
     const n = L.lengths[b]!;
     const cells = (lens: HostTensor): LensCell[] =>

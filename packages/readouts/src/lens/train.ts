@@ -2,6 +2,7 @@ import {
   type AdamState,
   adamInit,
   adamStep,
+  attempt,
   type HostTensor,
   InputError,
   mulberry32,
@@ -57,10 +58,7 @@ export const trainTunedLens = (
     const final = finalSite(c);
     const refused = tunedLensProblem(spec);
     if (refused !== null) return yield* refused;
-    const all = yield* Effect.try({
-      try: () => resolveLensSites(c, spec.sites),
-      catch: (e) => e as InputError,
-    });
+    const all = yield* attempt(() => resolveLensSites(c, spec.sites), InputError);
     const sites = all.filter((s) => s !== final);
     const prompts = data.prompts;
     if (prompts.length === 0)
@@ -224,15 +222,15 @@ export const tunedLensGradient = (
   InputError | RuntimeError
 > =>
   Effect.gen(function* () {
-    const sites = yield* Effect.try({
-      try: () =>
+    const sites = yield* attempt(
+      () =>
         resolveLensSites(
           model.config,
           lens.translators.map((t) => t.site),
           "lens.translators",
         ),
-      catch: (e) => e as InputError,
-    });
+      InputError,
+    );
     const cap = yield* captureResidual(cache, model, sites, data.prompts);
     const r = yield* klAndGrads(
       cache,

@@ -1,14 +1,14 @@
-import { Effect, Schema } from "effect";
+import { Effect } from "effect";
 import {
   generate,
   InputError,
+  type Model,
   type ModelConfig,
-  Plan,
+  plan,
   type RuntimeError,
   runPlan,
   type SessionCache,
   type Tokenizer,
-  type Weights,
 } from "@patchbay/core";
 import type { NeuronExplainer, NeuronSimulator } from "./model.ts";
 import { cleanExplanation, MAX_NORMALIZED_ACTIVATION, type Prompt } from "./prompts.ts";
@@ -32,7 +32,7 @@ import type { LocalLmSpec } from "./spec.ts";
 
 export interface LocalLm {
   readonly cache: SessionCache;
-  readonly model: { readonly config: ModelConfig; readonly weights: Weights };
+  readonly model: Model;
   readonly tokenizer: Tokenizer;
   readonly name?: string;
 }
@@ -98,7 +98,7 @@ export const localExpectedValues = (
         expected: 'at least two of the values "0" … "10" as single tokens after a TAB',
         found: `${vt.length} (${vt.map((x) => x.value).join(", ")})`,
       });
-    const plan = Schema.decodeUnknownSync(Plan)({});
+    const logitsOnly = plan();
     const V = lm.model.config.vocabSize;
     const n = contextOf(lm.model.config);
     const encoded = prompts.map((p, i) => {
@@ -122,7 +122,7 @@ export const localExpectedValues = (
       const r = yield* runPlan(
         lm.cache,
         lm.model,
-        plan,
+        logitsOnly,
         chunk.map((e) => e.ids),
       );
       const logits = r.logits!; // [b, P, V]

@@ -1,11 +1,5 @@
 import { Effect } from "effect";
-import {
-  InputError,
-  type ModelConfig,
-  type RuntimeError,
-  type SessionCache,
-  type Weights,
-} from "@patchbay/core";
+import { InputError, type Model, type RuntimeError, type SessionCache } from "@patchbay/core";
 import { maxActivation, type NeuronRecord } from "./format.ts";
 import {
   explainRequest,
@@ -109,7 +103,7 @@ export interface NeuronExplanationResult {
 /** The whole method from data: collect the neuron's records through the engine, then score. */
 export const explainNeuron = <E1, E2>(
   cache: SessionCache,
-  model: { readonly config: ModelConfig; readonly weights: Weights },
+  model: Model,
   spec: NeuronExplanationSpec,
   data: RecordsData,
   models: { readonly explainer: NeuronExplainer<E1> | null; readonly simulator: NeuronSimulator<E2> },

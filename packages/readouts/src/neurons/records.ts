@@ -1,15 +1,16 @@
-import { Effect, Schema } from "effect";
+import { Effect } from "effect";
 import {
+  attempt,
   InputError,
+  type Model,
   type ModelConfig,
   lookupSite,
   mulberry32,
-  Plan,
+  plan,
   type RuntimeError,
   runPlan,
   type SessionCache,
   siteShape,
-  type Weights,
 } from "@patchbay/core";
 import { type ActivationRecord, maxActivation, type NeuronRecord } from "./format.ts";
 import { type RecordsSpec, recordsProblem } from "./spec.ts";
@@ -79,7 +80,7 @@ export const defaultBefore = (w: number): number => w - 1 - Math.floor(w / 4);
  */
 export const neuronRecords = (
   cache: SessionCache,
-  model: { readonly config: ModelConfig; readonly weights: Weights },
+  model: Model,
   spec: RecordsSpec,
   data: RecordsData,
 ): Effect.Effect<RecordsResult, InputError | RuntimeError> =>
@@ -87,10 +88,7 @@ export const neuronRecords = (
     const c = model.config;
     const refused = recordsProblem(spec);
     if (refused !== null) return yield* refused;
-    const { site, width } = yield* Effect.try({
-      try: () => resolveNeuron(c, spec),
-      catch: (e) => e as InputError,
-    });
+    const { site, width } = yield* attempt(() => resolveNeuron(c, spec), InputError);
     const n = data.prompts.length;
     if (n === 0)
       return yield* new InputError({ field: "data.prompts", expected: "at least one prompt", found: "none" });
@@ -106,14 +104,14 @@ export const neuronRecords = (
               : `${data.tokens.length} prompts`,
         });
     }
-    const plan = Schema.decodeUnknownSync(Plan)({ captures: [site], logits: false });
+    const capture = plan({ captures: [site], logits: false });
 
     // acts[i]: [len_i] the neuron's activation at each real token of prompt i.
     const acts: Float32Array[] = [];
     const moments = new MomentAccumulator();
     for (let s = 0; s < n; s += spec.chunkSize) {
       const chunk = data.prompts.slice(s, Math.min(n, s + spec.chunkSize));
-      const r = yield* runPlan(cache, model, plan, chunk);
+      const r = yield* runPlan(cache, model, capture, chunk);
       const t = r.sites.get(site)!; // [b, P, …trailing] flattened to [b, P, width]
       const P = t.shape[1]!;
       for (let b = 0; b < chunk.length; b++) {

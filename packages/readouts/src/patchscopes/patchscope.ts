@@ -1,9 +1,10 @@
 import {
   argmax,
+  attempt,
   InputError,
   lookupSite,
   type ModelConfig,
-  type Plan,
+  plan,
   type RuntimeError,
   runPlan,
   type SessionCache,
@@ -95,47 +96,44 @@ export const runPatchscope = (
     const cs = model.config;
     const ct = tgt.model.config;
     const ex = data.examples;
-    const prep = yield* Effect.try({
-      try: () => {
-        if (ex.length === 0)
-          throw new InputError({ field: "data.examples", expected: "at least one example", found: "[]" });
-        const srcSite = residualLike(cs, spec.source.site, "source.site");
-        const tgtSite = residualLike(ct, spec.target.site, "target.site");
-        checkMapping(spec.mapping, cs.dModel, ct.dModel);
-        const srcPos = ex.map((e, b) =>
-          resolvePos(spec.source.position, e.source.length, `examples[${b}].source.position`),
-        );
-        const tgtPos = ex.map((e, b) =>
-          resolvePos(spec.target.position, e.target.length, `examples[${b}].target.position`),
-        );
-        const readPos = ex.map((e, b) => resolvePos(spec.readout, e.target.length, `examples[${b}].readout`));
-        ex.forEach((e, b) => {
-          if (
-            e.expected !== undefined &&
-            !(Number.isInteger(e.expected) && e.expected >= 0 && e.expected < ct.vocabSize)
-          )
-            throw new InputError({
-              field: `examples[${b}].expected`,
-              expected: `a token id of the target model in [0, ${ct.vocabSize})`,
-              found: String(e.expected),
-            });
-        });
-        return { srcSite, tgtSite, srcPos, tgtPos, readPos };
-      },
-      catch: (e) => e as InputError,
-    });
+    const prep = yield* attempt(() => {
+      if (ex.length === 0)
+        throw new InputError({ field: "data.examples", expected: "at least one example", found: "[]" });
+      const srcSite = residualLike(cs, spec.source.site, "source.site");
+      const tgtSite = residualLike(ct, spec.target.site, "target.site");
+      checkMapping(spec.mapping, cs.dModel, ct.dModel);
+      const srcPos = ex.map((e, b) =>
+        resolvePos(spec.source.position, e.source.length, `examples[${b}].source.position`),
+      );
+      const tgtPos = ex.map((e, b) =>
+        resolvePos(spec.target.position, e.target.length, `examples[${b}].target.position`),
+      );
+      const readPos = ex.map((e, b) => resolvePos(spec.readout, e.target.length, `examples[${b}].readout`));
+      ex.forEach((e, b) => {
+        if (
+          e.expected !== undefined &&
+          !(Number.isInteger(e.expected) && e.expected >= 0 && e.expected < ct.vocabSize)
+        )
+          throw new InputError({
+            field: `examples[${b}].expected`,
+            expected: `a token id of the target model in [0, ${ct.vocabSize})`,
+            found: String(e.expected),
+          });
+      });
+      return { srcSite, tgtSite, srcPos, tgtPos, readPos };
+    }, InputError);
     // 1. h [B, d_src] from the source
     const cap = yield* runPlan(
       cache,
       model,
-      { captures: [prep.srcSite], interventions: [], gradients: [], logits: false },
+      plan({ captures: [prep.srcSite], logits: false }),
       ex.map((e) => e.source),
     );
     const hs = cap.sites.get(prep.srcSite)!;
     const Ps = hs.shape[1]!;
     const ds = cs.dModel;
-    const patches = yield* Effect.try({
-      try: () =>
+    const patches = yield* attempt(
+      () =>
         ex.map((_, b) => {
           const row = hs.data.subarray((b * Ps + prep.srcPos[b]!) * ds, (b * Ps + prep.srcPos[b]! + 1) * ds);
           const v = applyMapping(spec.mapping, row);
@@ -147,17 +145,14 @@ export const runPatchscope = (
             });
           return v;
         }),
-      catch: (e) => e as InputError,
-    });
+      InputError,
+    );
     // 2–3. patched target runs
-    const plan: Plan = {
-      captures: [],
+    const patched = plan({
       interventions: [
         { _tag: "replace", target: { site: prep.tgtSite, positions: prep.tgtPos.map((p) => [p]) } },
       ],
-      gradients: [],
-      logits: true,
-    };
+    });
     const dt = ct.dModel;
     const V = ct.vocabSize;
     const runTarget = (seqs: readonly (readonly number[])[]) => {
@@ -168,7 +163,7 @@ export const runPatchscope = (
         value.set(v, (b * P + prep.tgtPos[b]!) * dt);
       });
       return Effect.map(
-        runPlan(tgt.cache, tgt.model, plan, seqs, {
+        runPlan(tgt.cache, tgt.model, patched, seqs, {
           interventions: [{ value: { data: value, shape: [seqs.length, P, dt] } }],
         }),
         (r) => ({ logits: r.logits!.data, P }),

@@ -1,4 +1,13 @@
-import { argmax, InputError, type RuntimeError, runPlan, type SessionCache } from "@patchbay/core";
+import {
+  argmax,
+  attempt,
+  InputError,
+  plan,
+  type RuntimeError,
+  runPlan,
+  type SessionCache,
+  TokenizerError,
+} from "@patchbay/core";
 import { Effect } from "effect";
 import type { LensModel } from "../lens/decode.ts";
 import { defaultLensSites } from "../lens/sites.ts";
@@ -50,7 +59,7 @@ export const patchscopeSweep = (
   model: LensModel,
   spec: SweepSpec,
   data: { readonly sources: readonly SourceExample[] },
-): Effect.Effect<SweepResult, InputError | RuntimeError> =>
+): Effect.Effect<SweepResult, InputError | TokenizerError | RuntimeError> =>
   Effect.gen(function* () {
     const tok = model.tokenizer;
     if (tok === undefined || tok === null)
@@ -62,15 +71,16 @@ export const patchscopeSweep = (
     const src = data.sources;
     if (src.length === 0)
       return yield* new InputError({ field: "data.sources", expected: "at least one source", found: "[]" });
-    const target = yield* Effect.try({
-      try: () => tokenizePrompt(tok, inspectionPrompt(spec.prompt)),
-      catch: (e) => e as InputError,
-    });
+    const target = yield* attempt(
+      () => tokenizePrompt(tok, inspectionPrompt(spec.prompt)),
+      InputError,
+      TokenizerError,
+    );
     // the model's own next-token prediction at each source position (unpatched run)
     const own = yield* runPlan(
       cache,
       model,
-      { captures: [], interventions: [], gradients: [], logits: true },
+      plan(),
       src.map((s) => s.ids),
     );
     const V = model.config.vocabSize;

@@ -2,12 +2,13 @@ import {
   InputError,
   type Intervention,
   lookupSite,
+  type Model,
   type ModelConfig,
+  plan,
   type PlanValues,
   type RuntimeError,
   runPlan,
   type SessionCache,
-  type Weights,
 } from "@patchbay/core";
 import { Effect } from "effect";
 import type { ProbeData } from "./spec.ts";
@@ -40,8 +41,6 @@ export interface CaptureOptions {
     end: number,
   ) => { readonly interventions: readonly Intervention[]; readonly values: PlanValues };
 }
-
-type Model = { readonly config: ModelConfig; readonly weights: Weights };
 
 /** Check prompts/positions/labels agree in shape; InputError naming the first bad field. */
 export const checkProbeData = (data: ProbeData): Effect.Effect<void, InputError> =>
@@ -146,7 +145,7 @@ export const captureFeatures = (
       const r = yield* runPlan(
         cache,
         model,
-        { captures: [...sites], interventions: [...(iv?.interventions ?? [])], gradients: [], logits: false },
+        plan({ captures: [...sites], interventions: [...(iv?.interventions ?? [])], logits: false }),
         data.prompts.slice(start, end),
         iv?.values ?? {},
       );

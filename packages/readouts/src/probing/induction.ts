@@ -1,11 +1,10 @@
 import {
   INDUCTION_BOS,
+  type Model,
   mulberry32,
   type RuntimeError,
   type InputError,
   type SessionCache,
-  type ModelConfig,
-  type Weights,
 } from "@patchbay/core";
 import { type Effect, Schema } from "effect";
 import { probeSites } from "./probe.ts";
@@ -58,7 +57,7 @@ export const PREV_TOKEN_SITES = [
 /** Probe every site of PREV_TOKEN_SITES for the previous token on the induction model. */
 export const prevTokenProbe = (
   cache: SessionCache,
-  model: { readonly config: ModelConfig; readonly weights: Weights },
+  model: Model,
   opts: { readonly seed?: number; readonly prompts?: number; readonly length?: number } = {},
 ): Effect.Effect<ProbeResult[], InputError | RuntimeError> => {
   const data = prevTokenData({

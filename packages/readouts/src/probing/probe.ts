@@ -1,10 +1,4 @@
-import {
-  InputError,
-  type ModelConfig,
-  type RuntimeError,
-  type SessionCache,
-  type Weights,
-} from "@patchbay/core";
+import { attempt, InputError, type Model, type RuntimeError, type SessionCache } from "@patchbay/core";
 import { Effect } from "effect";
 import { controlLabels } from "./control.ts";
 import { captureFeatures, checkProbeData, type Features } from "./dataset.ts";
@@ -41,8 +35,6 @@ export interface ProbeFit {
   readonly trainRows: readonly number[];
   readonly heldOutRows: readonly number[];
 }
-
-type Model = { readonly config: ModelConfig; readonly weights: Weights };
 
 /** The split of rows by prompt: rows whose prompt is held out, and the rest. */
 export const splitRows = (
@@ -212,10 +204,7 @@ export const probeWithFit = (
     });
     const f = feats.get(spec.site)!;
     const { labels, types } = flatLabels(data);
-    const fit = yield* Effect.try({
-      try: () => fitProbe(f, labels, spec, data.prompts.length, types),
-      catch: (e) => e as InputError,
-    });
+    const fit = yield* attempt(() => fitProbe(f, labels, spec, data.prompts.length, types), InputError);
     return { ...fit, features: f };
   });
 
@@ -234,11 +223,11 @@ export const probeSites = (
       chunkSize: spec.chunkSize,
     });
     const { labels, types } = flatLabels(data);
-    return yield* Effect.try({
-      try: () =>
+    return yield* attempt(
+      () =>
         sites.map(
           (site) => fitProbe(feats.get(site)!, labels, { ...spec, site }, data.prompts.length, types).result,
         ),
-      catch: (e) => e as InputError,
-    });
+      InputError,
+    );
   });

@@ -1,14 +1,16 @@
 import {
+  attempt,
   type HostTensor,
   InputError,
   type MetricBinding,
-  type Plan,
+  type Model,
+  plan,
   type RuntimeError,
   runPlan,
   type SessionCache,
 } from "@patchbay/core";
 import { Effect } from "effect";
-import { type ModelLike, positionsFor, saeSite } from "./capture.ts";
+import { positionsFor, saeSite } from "./capture.ts";
 import { decodeInto, encodeInto, type Sae } from "./sae.ts";
 import type { FeatureAttributionSpec } from "./spec.ts";
 
@@ -117,43 +119,34 @@ export const nodeValues = (
 
 export const featureAttribution = (
   cache: SessionCache,
-  model: ModelLike,
+  model: Model,
   sae: Sae,
   spec: FeatureAttributionSpec,
   data: FeatureAttributionData,
 ): Effect.Effect<FeatureAttributionResult, InputError | RuntimeError> =>
   Effect.gen(function* () {
-    const { name, pos } = yield* Effect.try({
-      try: () => {
-        const { name, d } = saeSite(model.config, sae.site, "sae.site");
-        if (d !== sae.d)
-          throw new InputError({
-            field: "sae.d",
-            expected: `${d}, the size of ${name}`,
-            found: String(sae.d),
-          });
-        mustEqualLayout(data.clean, data.corrupted);
-        return {
-          name,
-          pos: positionsFor(
-            spec.positions,
-            data.clean.map((s) => s.length),
-          ),
-        };
-      },
-      catch: (e) => e as InputError,
-    });
+    const { name, pos } = yield* attempt(() => {
+      const { name, d } = saeSite(model.config, sae.site, "sae.site");
+      if (d !== sae.d)
+        throw new InputError({
+          field: "sae.d",
+          expected: `${d}, the size of ${name}`,
+          found: String(sae.d),
+        });
+      mustEqualLayout(data.clean, data.corrupted);
+      return {
+        name,
+        pos: positionsFor(
+          spec.positions,
+          data.clean.map((s) => s.length),
+        ),
+      };
+    }, InputError);
     const { d, m, inputScale: c } = sae;
     const metric = spec.metric;
-    const capture: Plan = { captures: [name], interventions: [], gradients: [], metric, logits: false };
+    const capture = plan({ captures: [name], metric, logits: false });
     const target = { site: name, positions: pos };
-    const replace: Plan = {
-      captures: [],
-      interventions: [{ _tag: "replace", target }],
-      gradients: [],
-      metric,
-      logits: false,
-    };
+    const replace = plan({ interventions: [{ _tag: "replace", target }], metric, logits: false });
     const values = { metric: data.metric };
     const rc = yield* runPlan(cache, model, capture, data.clean, values);
     const rk = yield* runPlan(cache, model, capture, data.corrupted, values);

@@ -1,20 +1,17 @@
 import {
+  attempt,
   InputError,
   lookupSite,
+  type Model,
   type ModelConfig,
   type Plan,
+  plan,
   type Positions,
   type RuntimeError,
   runPlan,
   type SessionCache,
-  type Weights,
 } from "@patchbay/core";
 import { Effect } from "effect";
-
-export interface ModelLike {
-  readonly config: ModelConfig;
-  readonly weights: Weights;
-}
 
 /**
  * A site's activations over a dataset, one row per (prompt, position) token.
@@ -89,12 +86,7 @@ export const positionsFor = (p: Positions, lengths: readonly number[], field = "
   });
 };
 
-export const capturePlan = (site: string): Plan => ({
-  captures: [site],
-  interventions: [],
-  gradients: [],
-  logits: false,
-});
+export const capturePlan = (site: string): Plan => plan({ captures: [site], logits: false });
 
 /**
  * Capture a site at the given positions over prompts, through the engine in chunks of
@@ -102,36 +94,33 @@ export const capturePlan = (site: string): Plan => ({
  */
 export const captureActivations = (
   cache: SessionCache,
-  model: ModelLike,
+  model: Model,
   site: string,
   positions: Positions,
   prompts: readonly (readonly number[])[],
   chunkSize = 16,
 ): Effect.Effect<Activations, InputError | RuntimeError> =>
   Effect.gen(function* () {
-    const { name, d } = yield* Effect.try({
-      try: () => saeSite(model.config, site),
-      catch: (e) => e as InputError,
-    });
+    const { name, d } = yield* attempt(() => saeSite(model.config, site), InputError);
     if (prompts.length === 0)
       return yield* new InputError({ field: "prompts", expected: "at least one prompt", found: "none" });
-    const pos = yield* Effect.try({
-      try: () =>
+    const pos = yield* attempt(
+      () =>
         positionsFor(
           positions,
           prompts.map((s) => s.length),
         ),
-      catch: (e) => e as InputError,
-    });
+      InputError,
+    );
     const n = pos.reduce((k, ps) => k + ps.length, 0);
     const data = new Float32Array(n * d);
     const example = new Int32Array(n);
     const position = new Int32Array(n);
     let row = 0;
-    const plan = capturePlan(name);
+    const capture = capturePlan(name);
     for (let start = 0; start < prompts.length; start += chunkSize) {
       const chunk = prompts.slice(start, start + chunkSize);
-      const r = yield* runPlan(cache, model, plan, chunk);
+      const r = yield* runPlan(cache, model, capture, chunk);
       const x = r.sites.get(name)!; //                                [b, P, …rest]
       const P = x.shape[1]!;
       for (let b = 0; b < chunk.length; b++)

@@ -1,4 +1,4 @@
-import { mulberry32, runPlan } from "@patchbay/core";
+import { mulberry32, plan, runPlan } from "@patchbay/core";
 import { Effect, Schema } from "effect";
 import { describe, expect, it } from "vitest";
 import { captureActivations } from "./capture.ts";
@@ -49,7 +49,7 @@ const naiveCircuitMetric = (
   withCache((cache) =>
     Effect.gen(function* () {
       const metric = { kind: "logit-diff" as const };
-      const cap = { captures: [site], interventions: [], gradients: [], metric, logits: false };
+      const cap = plan({ captures: [site], metric, logits: false });
       const xc = (yield* runPlan(cache, model, cap, data.clean, { metric: data.metric })).sites.get(site)!;
       const xk = (yield* runPlan(cache, model, cap, data.corrupted, { metric: data.metric })).sites.get(
         site,
@@ -69,13 +69,7 @@ const naiveCircuitMetric = (
       const r = yield* runPlan(
         cache,
         model,
-        {
-          captures: [],
-          interventions: [{ _tag: "replace", target: { site } }],
-          gradients: [],
-          metric,
-          logits: false,
-        },
+        plan({ interventions: [{ _tag: "replace", target: { site } }], metric, logits: false }),
         data.clean,
         { metric: data.metric, interventions: [{ value: { data: out, shape: [...xc.shape] } }] },
       );
@@ -103,9 +97,9 @@ describe("sparse feature circuits: SAE features + error node as circuit nodes", 
     expect(Math.abs(r.curve.faithfulness.at(-1)! - 1)).toBeLessThan(1e-5);
     const [mc, mk] = await withCache((cache) =>
       Effect.gen(function* () {
-        const plan = { captures: [], interventions: [], gradients: [], metric: spec.metric, logits: false };
-        const a = yield* runPlan(cache, model, plan, data.clean, { metric: data.metric });
-        const b = yield* runPlan(cache, model, plan, data.corrupted, { metric: data.metric });
+        const metricOnly = plan({ metric: spec.metric, logits: false });
+        const a = yield* runPlan(cache, model, metricOnly, data.clean, { metric: data.metric });
+        const b = yield* runPlan(cache, model, metricOnly, data.corrupted, { metric: data.metric });
         return [a.metric!.mean, b.metric!.mean];
       }),
     );

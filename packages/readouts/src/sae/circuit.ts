@@ -1,8 +1,10 @@
 import {
+  attempt,
   type HostTensor,
   InputError,
   type MetricBinding,
-  type Plan,
+  type Model,
+  plan,
   type RuntimeError,
   runPlan,
   type SessionCache,
@@ -14,7 +16,7 @@ import {
   mustEqualLayout,
   nodeValues,
 } from "./attribution.ts";
-import { type ModelLike, positionsFor, saeSite } from "./capture.ts";
+import { positionsFor, saeSite } from "./capture.ts";
 import type { Sae } from "./sae.ts";
 import type { CircuitSize, FeatureCircuitSpec } from "./spec.ts";
 
@@ -110,7 +112,7 @@ const tile = (b: MetricBinding, k: number): MetricBinding => {
 
 export const featureCircuit = (
   cache: SessionCache,
-  model: ModelLike,
+  model: Model,
   sae: Sae,
   spec: FeatureCircuitSpec,
   data: FeatureAttributionData,
@@ -118,40 +120,37 @@ export const featureCircuit = (
   Effect.gen(function* () {
     const { d, m, inputScale: c } = sae;
     const N = m + 1;
-    const { name, pos, sizes } = yield* Effect.try({
-      try: () => {
-        const { name, d: dSite } = saeSite(model.config, sae.site, "sae.site");
-        if (dSite !== d)
-          throw new InputError({
-            field: "sae.d",
-            expected: `${dSite}, the size of ${name}`,
-            found: String(d),
-          });
-        const sizes = circuitSizes(spec.sizes, N);
-        const sel = spec.selection;
-        if ("topN" in sel && (!Number.isInteger(sel.topN) || sel.topN < 0))
-          throw new InputError({
-            field: "selection.topN",
-            expected: "a node count ≥ 0",
-            found: String(sel.topN),
-          });
-        if ("faithful" in sel && !(sel.faithful > 0 && sel.faithful <= 1))
-          throw new InputError({
-            field: "selection.faithful",
-            expected: "a target faithfulness in (0, 1]",
-            found: String(sel.faithful),
-          });
-        mustEqualLayout(data.clean, data.corrupted);
-        const pos = positionsFor(
-          spec.positions,
-          data.clean.map((s) => s.length),
-        );
-        return { name, pos, sizes };
-      },
-      catch: (e) => e as InputError,
-    });
+    const { name, pos, sizes } = yield* attempt(() => {
+      const { name, d: dSite } = saeSite(model.config, sae.site, "sae.site");
+      if (dSite !== d)
+        throw new InputError({
+          field: "sae.d",
+          expected: `${dSite}, the size of ${name}`,
+          found: String(d),
+        });
+      const sizes = circuitSizes(spec.sizes, N);
+      const sel = spec.selection;
+      if ("topN" in sel && (!Number.isInteger(sel.topN) || sel.topN < 0))
+        throw new InputError({
+          field: "selection.topN",
+          expected: "a node count ≥ 0",
+          found: String(sel.topN),
+        });
+      if ("faithful" in sel && !(sel.faithful > 0 && sel.faithful <= 1))
+        throw new InputError({
+          field: "selection.faithful",
+          expected: "a target faithfulness in (0, 1]",
+          found: String(sel.faithful),
+        });
+      mustEqualLayout(data.clean, data.corrupted);
+      const pos = positionsFor(
+        spec.positions,
+        data.clean.map((s) => s.length),
+      );
+      return { name, pos, sizes };
+    }, InputError);
     const metric = spec.metric;
-    const capture: Plan = { captures: [name], interventions: [], gradients: [], metric, logits: false };
+    const capture = plan({ captures: [name], metric, logits: false });
     const rc = yield* runPlan(cache, model, capture, data.clean, { metric: data.metric });
     const rk = yield* runPlan(cache, model, capture, data.corrupted, { metric: data.metric });
     const xc = rc.sites.get(name)!; //                                  [B, P, …rest]
@@ -184,13 +183,11 @@ export const featureCircuit = (
         for (let j = 0; j < d; j++) out[outOff + off + j] = acc[j]!;
       });
     };
-    const replace: Plan = {
-      captures: [],
+    const replace = plan({
       interventions: [{ _tag: "replace", target: { site: name } }],
-      gradients: [],
       metric,
       logits: false,
-    };
+    });
     /** m(C) for each mask, k circuits per engine run (prompts tiled k times, batch-mean per tile). */
     const evaluate = (masks: readonly Uint8Array[]) =>
       Effect.gen(function* () {

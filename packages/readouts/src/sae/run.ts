@@ -1,7 +1,14 @@
-import { InputError, mulberry32, type RuntimeError, type SessionCache } from "@patchbay/core";
+import {
+  attempt,
+  InputError,
+  type Model,
+  mulberry32,
+  type RuntimeError,
+  type SessionCache,
+} from "@patchbay/core";
 import { Effect, Either, ParseResult, Schema } from "effect";
 import { type SaeArtifact, saeToArtifact } from "./artifact.ts";
-import { captureActivations, type ModelLike, saeSite } from "./capture.ts";
+import { captureActivations, saeSite } from "./capture.ts";
 import { evaluateSae, type SaeEval } from "./metrics.ts";
 import { type SpliceResult, spliceSae } from "./splice.ts";
 import { SaeSpec } from "./spec.ts";
@@ -65,15 +72,12 @@ export const splitPrompts = (n: number, frac: number, seed: number): { train: nu
  */
 export const runSae = (
   cache: SessionCache,
-  model: ModelLike,
+  model: Model,
   spec: SaeSpec,
   data: SaeData,
 ): Effect.Effect<SaeResult, InputError | RuntimeError> =>
   Effect.gen(function* () {
-    const { name, d } = yield* Effect.try({
-      try: () => saeSite(model.config, spec.site),
-      catch: (e) => e as InputError,
-    });
+    const { name, d } = yield* attempt(() => saeSite(model.config, spec.site), InputError);
     if (data.prompts.length === 0)
       return yield* new InputError({ field: "data.prompts", expected: "at least one prompt", found: "none" });
     if (spec.positions !== "all" && spec.positions.length > 0 && Array.isArray(spec.positions[0]))
@@ -91,18 +95,9 @@ export const runSae = (
       split.eval.length > 0
         ? yield* captureActivations(cache, model, name, spec.positions, evalPrompts, spec.chunkSize)
         : tr;
-    const { sae, history } = yield* Effect.try({
-      try: () => trainSae(name, tr.data, tr.n, d, spec.train),
-      catch: (e) => e as InputError,
-    });
-    const trainEval = yield* Effect.try({
-      try: () => evaluateSae(sae, tr.data, tr.n),
-      catch: (e) => e as InputError,
-    });
-    const evalEval = yield* Effect.try({
-      try: () => evaluateSae(sae, ev.data, ev.n),
-      catch: (e) => e as InputError,
-    });
+    const { sae, history } = yield* attempt(() => trainSae(name, tr.data, tr.n, d, spec.train), InputError);
+    const trainEval = yield* attempt(() => evaluateSae(sae, tr.data, tr.n), InputError);
+    const evalEval = yield* attempt(() => evaluateSae(sae, ev.data, ev.n), InputError);
     const splice = spec.splice
       ? yield* spliceSae(cache, model, sae, spec.positions, evalPrompts, spec.chunkSize)
       : null;

@@ -1,15 +1,17 @@
 import {
+  attempt,
   type HostTensor,
   InputError,
   type MetricBinding,
-  type Plan,
+  type Model,
+  plan,
   type Positions,
   type RuntimeError,
   runPlan,
   type SessionCache,
 } from "@patchbay/core";
 import { Effect } from "effect";
-import { type ModelLike, positionsFor, saeSite } from "./capture.ts";
+import { positionsFor, saeSite } from "./capture.ts";
 import { decodeInto, encodeInto, type Sae } from "./sae.ts";
 
 /**
@@ -88,17 +90,14 @@ export interface SpliceResult {
  */
 export const spliceSae = (
   cache: SessionCache,
-  model: ModelLike,
+  model: Model,
   sae: Sae,
   positions: Positions,
   prompts: readonly (readonly number[])[],
   chunkSize = 16,
 ): Effect.Effect<SpliceResult, InputError | RuntimeError> =>
   Effect.gen(function* () {
-    const { name, d } = yield* Effect.try({
-      try: () => saeSite(model.config, sae.site, "sae.site"),
-      catch: (e) => e as InputError,
-    });
+    const { name, d } = yield* attempt(() => saeSite(model.config, sae.site, "sae.site"), InputError);
     if (d !== sae.d)
       return yield* new InputError({
         field: "sae.d",
@@ -107,42 +106,36 @@ export const spliceSae = (
       });
     if (prompts.length === 0)
       return yield* new InputError({ field: "prompts", expected: "at least one prompt", found: "none" });
-    const pos = yield* Effect.try({
-      try: () =>
+    const pos = yield* attempt(
+      () =>
         positionsFor(
           positions,
           prompts.map((s) => s.length),
         ),
-      catch: (e) => e as InputError,
-    });
+      InputError,
+    );
     const metric = { kind: "cross-entropy" as const };
-    const clean: Plan = { captures: [name], interventions: [], gradients: [], metric, logits: false };
+    const clean = plan({ captures: [name], metric, logits: false });
     let sums = { clean: 0, sae: 0, zero: 0 };
     let weight = 0;
     for (let start = 0; start < prompts.length; start += chunkSize) {
       const chunk = prompts.slice(start, start + chunkSize);
       const cpos = pos.slice(start, start + chunk.length);
-      const binding = yield* Effect.try({
-        try: () => nextTokenBinding(chunk, start),
-        catch: (e) => e as InputError,
-      });
+      const binding = yield* attempt(() => nextTokenBinding(chunk, start), InputError);
       const target = { site: name, positions: cpos };
       const c = yield* runPlan(cache, model, clean, chunk, { metric: binding });
-      const xhat = yield* Effect.try({
-        try: () => splicedValue(sae, c.sites.get(name)!, cpos),
-        catch: (e) => e as InputError,
-      });
+      const xhat = yield* attempt(() => splicedValue(sae, c.sites.get(name)!, cpos), InputError);
       const s = yield* runPlan(
         cache,
         model,
-        { captures: [], interventions: [{ _tag: "replace", target }], gradients: [], metric, logits: false },
+        plan({ interventions: [{ _tag: "replace", target }], metric, logits: false }),
         chunk,
         { metric: binding, interventions: [{ value: xhat }] },
       );
       const z = yield* runPlan(
         cache,
         model,
-        { captures: [], interventions: [{ _tag: "scale", target }], gradients: [], metric, logits: false },
+        plan({ interventions: [{ _tag: "scale", target }], metric, logits: false }),
         chunk,
         { metric: binding, interventions: [{ factor: 0 }] },
       );

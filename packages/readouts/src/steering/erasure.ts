@@ -1,10 +1,10 @@
 import {
+  attempt,
   InputError,
   lookupSite,
-  type ModelConfig,
+  type Model,
   type RuntimeError,
   type SessionCache,
-  type Weights,
 } from "@patchbay/core";
 import { Effect } from "effect";
 import { captureFeatures, checkProbeData, type Features } from "../probing/dataset.ts";
@@ -22,8 +22,6 @@ import type { ErasureSpec } from "./spec.ts";
  * fresh probe retrained on them (the stronger test: the old probe failing only shows that its own
  * directions are gone).
  */
-
-type Model = { readonly config: ModelConfig; readonly weights: Weights };
 
 /**
  * Modified Gram–Schmidt, applied twice for stability, in float64: an orthonormal basis of
@@ -177,20 +175,14 @@ export const erase = (
       chunkSize: ps.chunkSize,
     })).get(ps.site)!;
     const { labels, types } = flatLabels(data);
-    const before = yield* Effect.try({
-      try: () => fitProbe(clean, labels, ps, data.prompts.length, types),
-      catch: (e) => e as InputError,
-    });
+    const before = yield* attempt(() => fitProbe(clean, labels, ps, data.prompts.length, types), InputError);
     const dirs =
       spec.direction === "class-means"
         ? classMeanDirections(clean, labels, before.trainRows)
         : probeDirections(before.task);
     const basis = orthonormalize(dirs, 1e-8, spec.maxRank ?? Infinity);
     const erased = yield* erasedFeatures(cache, model, ps.site, ps.head, basis, data, ps.chunkSize);
-    const after = yield* Effect.try({
-      try: () => fitProbe(erased, labels, ps, data.prompts.length, types),
-      catch: (e) => e as InputError,
-    });
+    const after = yield* attempt(() => fitProbe(erased, labels, ps, data.prompts.length, types), InputError);
     return {
       site: ps.site,
       direction: spec.direction,

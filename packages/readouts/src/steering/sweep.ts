@@ -3,13 +3,13 @@ import {
   InputError,
   lookupSite,
   type MetricBinding,
+  type Model,
   type ModelConfig,
-  type Plan,
+  plan,
   type RuntimeError,
   runPlan,
   type SessionCache,
   type Tokenizer,
-  type Weights,
 } from "@patchbay/core";
 import { Effect } from "effect";
 import {
@@ -27,8 +27,6 @@ import { diffOfMeans, resolveMeanPositions } from "./vector.ts";
  * and the plan's metric is read at the metric positions. α = 0 adds exact zeros, so it reproduces
  * the clean run; greedy continuations (optional) keep adding α·v at every step.
  */
-
-type Model = { readonly config: ModelConfig; readonly weights: Weights };
 
 /** The site must be [batch, pos, d]: the steering vector lives on its last axis. */
 export const checkSteeringSite = (c: ModelConfig, site: string): Effect.Effect<string, InputError> => {
@@ -138,14 +136,12 @@ export const steeredMetric = (
     for (let start = 0; start < targets.length; start += spec.chunkSize) {
       const end = Math.min(targets.length, start + spec.chunkSize);
       const seqs = targets.slice(start, end);
-      const plan: Plan = {
-        captures: [],
+      const steered = plan({
         interventions: value === null ? [] : [steerPlan(site, spec.positions, seqs)],
         metric: { kind: spec.metric },
-        gradients: [],
         logits: false,
-      };
-      const r = yield* runPlan(cache, model, plan, seqs, {
+      });
+      const r = yield* runPlan(cache, model, steered, seqs, {
         interventions: value === null ? [] : [{ value: { data: value, shape: [v.length] } }],
         metric: {
           positions: binding.positions.slice(start, end),
@@ -186,7 +182,7 @@ export const steeredGreedy = (
       const r = yield* runPlan(
         cache,
         model,
-        { captures: [], interventions: [steerPlan(site, spec.positions, seqs)], gradients: [], logits: true },
+        plan({ interventions: [steerPlan(site, spec.positions, seqs)] }),
         seqs,
         { interventions: [{ value: { data: value, shape: [v.length] } }] },
       );

@@ -1,14 +1,6 @@
-import {
-  InputError,
-  type ModelConfig,
-  type RuntimeError,
-  type SessionCache,
-  type Weights,
-} from "@patchbay/core";
+import { InputError, type Model, type RuntimeError, type SessionCache } from "@patchbay/core";
 import { Effect } from "effect";
 import { captureFeatures } from "../probing/dataset.ts";
-
-type Model = { readonly config: ModelConfig; readonly weights: Weights };
 
 /** Per prompt, the positions averaged: given lists, or every position, or the last one. */
 export const resolveMeanPositions = (

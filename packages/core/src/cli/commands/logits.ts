@@ -1,7 +1,7 @@
 import { Effect } from "effect";
-import { InputError } from "../../errors/index.ts";
+import { attempt, InputError } from "../../errors/index.ts";
 import { forward, openModel } from "../../runtime/index.ts";
-import { type Flags, openOptions, required } from "../args.ts";
+import { type Flags, openOptions, required, UsageError } from "../args.ts";
 
 const parseIds = (s: string): number[] =>
   s.split(",").map((x, i) => {
@@ -20,10 +20,7 @@ const parseIds = (s: string): number[] =>
 export const logitsCommand = (f: Flags) =>
   Effect.scoped(
     Effect.gen(function* () {
-      const ids = yield* Effect.try({
-        try: () => parseIds(required(f, "ids")),
-        catch: (e) => e as InputError,
-      });
+      const ids = yield* attempt(() => parseIds(required(f, "ids")), InputError, UsageError);
       const model = yield* openModel(required(f, "model"), openOptions(f));
       const { logits } = yield* forward(model.sessions, model, [ids]);
       const V = model.config.vocabSize;

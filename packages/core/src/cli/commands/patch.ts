@@ -1,6 +1,6 @@
 import { Effect } from "effect";
 import { InputError } from "../../errors/index.ts";
-import { interchangePatch, runPlan } from "../../engine/index.ts";
+import { interchangePatch, plan, runPlan } from "../../engine/index.ts";
 import { forward, type OpenModel, openModel, requireTokenizer } from "../../runtime/index.ts";
 import { type Flags, intFlag, openOptions, required } from "../args.ts";
 
@@ -88,12 +88,7 @@ export const patchCommand = (f: Flags) =>
       const patched = yield* runPlan(
         model.sessions,
         model,
-        {
-          captures: [],
-          interventions: [{ _tag: "replace", target: { site, positions: [bp] } }],
-          gradients: [],
-          logits: true,
-        },
+        plan({ interventions: [{ _tag: "replace", target: { site, positions: [bp] } }] }),
         [base],
         { interventions: [{ value }] },
       );
