@@ -84,6 +84,12 @@ describe("IIA on the compiled induction model (known mechanism)", () => {
     }
     expect((failures[1] as CausalError).field).toBe("alignment[0].subspace.dims[1]");
   });
+
+  it("no examples is a typed InputError, not an IIA of 0", async () => {
+    await expect(withCache((cache) => iia(cache, model, task, align.query, []))).rejects.toThrow(
+      /iia examples: expected at least one counterfactual example, found none/,
+    );
+  });
 });
 
 describe("IIA sweep over (layer, position), MIB aggregation", () => {

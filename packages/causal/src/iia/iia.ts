@@ -1,6 +1,6 @@
 import {
   argmax,
-  type InputError,
+  InputError,
   type Model,
   plan,
   type RuntimeError,
@@ -45,6 +45,13 @@ export const iia = (
   opts: IiaOptions = {},
 ): Effect.Effect<IiaResult, CausalError | InputError | RuntimeError> =>
   Effect.gen(function* () {
+    // IIA over nothing would read as 0 (or as anything): no examples is bad input, not a result
+    if (examples.length === 0)
+      return yield* new InputError({
+        field: "iia examples",
+        expected: "at least one counterfactual example",
+        found: "none",
+      });
     const chunk = opts.chunkSize ?? 32;
     const correct: boolean[] = [];
     const predicted: number[] = [];

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  attempt,
   builtinCircuit,
   EdgeAblation,
   GRANULARITIES,
@@ -221,7 +222,9 @@ export const circuitCommand = (f: Flags) =>
               ? (builtin.variants.zero ?? null)
               : null;
       const truth =
-        truthEdges !== null ? compareToTruth(setup.layout, r.inGraph, r.scores, truthEdges) : null;
+        truthEdges !== null
+          ? yield* attempt(() => compareToTruth(setup.layout, r.inGraph, r.scores, truthEdges), InputError)
+          : null;
       // MIB JSON needs head nodes with a <k>/<v> per query head (not layer, not shared GQA kv)
       const noMib = mibJsonProblem(setup.layout);
       const written: string[] = [];

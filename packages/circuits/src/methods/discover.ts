@@ -1,4 +1,4 @@
-import type { EdgeLayout, InputError, RuntimeError } from "@patchbay/core";
+import { type EdgeLayout, InputError, type RuntimeError } from "@patchbay/core";
 import { Effect, Schema } from "effect";
 import { rocAuc } from "../evaluate/index.ts";
 import { byThreshold, greedy, prune, topN } from "../select/index.ts";
@@ -219,7 +219,11 @@ export const compareToTruth = (
   const truth = new Uint8Array(layout.edges.map((e) => (names.has(e.name) ? 1 : 0)));
   const unknown = truthNames.filter((n) => !layout.edges.some((e) => e.name === n));
   if (unknown.length > 0)
-    throw new RangeError(`ground truth names edges not in the layout: ${unknown.join(", ")}`);
+    throw new InputError({
+      field: "ground truth edges",
+      expected: `edges of the ${layout.granularity} layout (names as in MIB JSON, e.g. a0.h1->a1.h2<k>)`,
+      found: `${unknown.length} unknown: ${unknown.slice(0, 5).join(", ")}${unknown.length > 5 ? ", …" : ""}`,
+    });
   let correct = 0;
   let found = 0;
   const missing: string[] = [];
