@@ -1,10 +1,11 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { formatTaskFile, taskFor } from "@patchbay/core";
 import { describe, expect, it } from "vitest";
+import { testdataPath } from "../../../packages/core/src/testing/testdata.ts";
 
 const main = fileURLToPath(new URL("./main.ts", import.meta.url));
 const tsx = fileURLToPath(new URL("../../../node_modules/.bin/tsx", import.meta.url));
@@ -43,11 +44,7 @@ describe("patchbay circuit / demo (the full CLI)", () => {
     const bad = patchbay("circuit", "--model", "builtin:induction", "--method", "magic");
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("--method");
-    const fixture = fileURLToPath(new URL("../../../../shared/fixtures/tiny-gpt2", import.meta.url));
-    if (!existsSync(fixture)) {
-      console.warn("*** ../shared is absent: the path-model part of this CLI test is SKIPPED ***");
-      return;
-    }
+    const fixture = testdataPath("fixtures", "tiny-gpt2");
     const noTask = patchbay("circuit", "--model", fixture);
     expect(noTask.status).toBe(1);
     expect(noTask.stderr).toContain("--task");

@@ -4,7 +4,11 @@ import { scaleColor, valueHeatmapSvg } from "./heatmap.ts";
 import { renderCellReport } from "./render.ts";
 import { renderRunReport } from "./run-page.ts";
 import { Effect } from "effect";
-import { hasShared, sharedPath } from "../../../packages/core/src/testing/shared.ts";
+import {
+  hasSharedModels,
+  sharedModelPath,
+  warnIfNoSharedModels,
+} from "../../../packages/core/src/testing/shared.ts";
 import { readoutFixtureCell, readoutFixtureCells } from "./readout-fixture.ts";
 
 /**
@@ -165,14 +169,13 @@ describe("readout report sections", () => {
   });
 });
 
-if (!hasShared)
-  console.warn("\n*** SKIPPING the patchscope-sweep report test: ../shared (stories260K) is absent ***\n");
+warnIfNoSharedModels("report/readout-report.test.ts: the patchscope-sweep report on stories260K");
 
-describe.skipIf(!hasShared)("readout report on stories260K (../shared)", () => {
+describe.skipIf(!hasSharedModels)("readout report on stories260K (../shared/models)", () => {
   it("a patchscope sweep: the per-layer chart and a table row per source site, token strings escaped", async () => {
     const r = await Effect.runPromise(
       readoutFixtureCell({
-        model: sharedPath("models", "stories260K", "stories260K.bin"),
+        model: sharedModelPath("stories260K", "stories260K.bin"),
         data: { texts: ["Once upon a time, there was a girl named Lily.", "The cat & the <dog> sat."] },
         method: { _tag: "patchscope-sweep", prompt: "token-identity" },
       }),

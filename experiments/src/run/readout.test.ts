@@ -5,7 +5,11 @@ import { openModel, taskFor } from "@patchbay/core";
 import { evaluateLens, LensEvalSpec, loadSae, loadTunedLens } from "@patchbay/readouts";
 import { Effect, Schema } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
-import { hasShared, sharedPath } from "../../../packages/core/src/testing/shared.ts";
+import {
+  hasSharedModels,
+  sharedModelPath,
+  warnIfNoSharedModels,
+} from "../../../packages/core/src/testing/shared.ts";
 import type { ReadoutCellResult } from "../results/types.ts";
 import { loadExperiment } from "../spec/load.ts";
 import { runExperiment } from "./experiment.ts";
@@ -182,11 +186,11 @@ describe("readout experiments", () => {
   });
 });
 
-if (!hasShared) console.warn("\n*** SKIPPING readout experiments on stories260K: ../shared is absent ***\n");
+warnIfNoSharedModels("run/readout.test.ts: readout experiments on stories260K");
 
-describe.skipIf(!hasShared)("readout experiments on stories260K (../shared)", () => {
+describe.skipIf(!hasSharedModels)("readout experiments on stories260K (../shared/models)", () => {
   it("texts are tokenised with the model's tokenizer: the lens table spells tokens, the patchscope sweep decodes them", async () => {
-    const model = sharedPath("models", "stories260K", "stories260K.bin");
+    const model = sharedModelPath("stories260K", "stories260K.bin");
     const texts = '["Once upon a time, there was a little girl named Lily.", "The cat sat on the mat."]';
     const file = write("stories.yaml", [
       "kind: readout",

@@ -21,7 +21,7 @@ import {
   type Weights,
 } from "@patchbay/core";
 import { Effect } from "effect";
-import { hasShared, sharedPath } from "../../core/src/testing/shared.ts";
+import { hasSharedModels, sharedModelPath } from "../../core/src/testing/shared.ts";
 import { peakRssMb, timeSideBySide } from "../../core/bench/timing.ts";
 import { acdc, eap, eapIgInputs, type EdgeTask, exactScores, prepareEdges } from "../src/index.ts";
 
@@ -136,10 +136,10 @@ const main = Effect.gen(function* () {
       acdc: false,
     });
   if (only === "gpt2") return;
-  if (hasShared) {
-    const stories = yield* loadModel(sharedPath("models", "stories260K", "stories260K.bin"));
+  if (hasSharedModels) {
+    const stories = yield* loadModel(sharedModelPath("stories260K", "stories260K.bin"));
     yield* benchModel("stories260K", stories.config, stories.weights, { acdc: true });
-  } else console.warn("../shared is absent: stories260K circuit benchmarks skipped");
+  } else console.warn("../shared/models is absent: stories260K circuit benchmarks skipped");
   record("peak RSS", `${peakRssMb().toFixed(0)} MB`);
 });
 

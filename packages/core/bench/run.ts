@@ -17,7 +17,7 @@ import { numel } from "../src/tensor/index.ts";
 import { gpt2SmallConfig } from "../src/model/index.ts";
 import { referenceForward } from "../src/reference/index.ts";
 import { forward, makeSessionCache } from "../src/runtime/index.ts";
-import { hasShared, sharedPath } from "../src/testing/shared.ts";
+import { hasSharedModels, sharedModelPath } from "../src/testing/shared.ts";
 import { loadModel } from "../src/weights/index.ts";
 import { matmulRunner } from "./matmul.ts";
 import { peakRssMb, timeSideBySide } from "./timing.ts";
@@ -161,8 +161,8 @@ const main = Effect.gen(function* () {
     }),
   );
 
-  if (hasShared) {
-    const stories = yield* loadModel(sharedPath("models", "stories260K", "stories260K.bin"));
+  if (hasSharedModels) {
+    const stories = yield* loadModel(sharedModelPath("stories260K", "stories260K.bin"));
     const s = yield* benchForward("stories260K", stories.config, stories.weights);
     const seqs = ids(stories.config);
     const t0 = performance.now();
@@ -174,7 +174,7 @@ const main = Effect.gen(function* () {
       `(ONNX is ${(naive / s.sec).toFixed(0)}× faster)`,
     );
   } else {
-    console.warn("../shared is absent: stories260K benchmarks skipped");
+    console.warn("../shared/models is absent: stories260K benchmarks skipped");
   }
   record("peak RSS", `${peakRssMb().toFixed(0)} MB`);
 });

@@ -107,26 +107,26 @@ export interface Audited {
   readonly run: Run;
   /** the computed part of a result */
   readonly measure: (r: never) => unknown;
-  /** needs ../shared (stories260K: a tokenizer) */
-  readonly shared?: boolean;
+  /** runs on stories260K from ../shared/models (it needs a tokenizer): skipped, with a warning, without it */
+  readonly needsStories?: boolean;
 }
 const audited = <A, I, R>(
   schema: Schema.Schema<A, I>,
   base: Readonly<Record<string, unknown>>,
   run: (cache: SessionCache, spec: A) => Effect.Effect<R, Failure>,
   measure: (r: R) => unknown = (r) => r,
-  shared = false,
+  needsStories = false,
 ): Audited => ({
   schema: schema as unknown as Schema.Schema<unknown, unknown>,
   base,
   run: run as unknown as Run,
   measure: measure as (r: never) => unknown,
-  shared,
+  needsStories,
 });
 const omit = <T extends object>(x: T, ...keys: string[]) =>
   Object.fromEntries(Object.entries(x).filter(([k]) => !keys.includes(k)));
 
-/** The stories260K model the patchscope sweep needs (a tokenizer); set by the test when ../shared exists. */
+/** The stories260K model the patchscope sweep needs (a tokenizer); set by the test when ../shared/models exists. */
 export const stories: {
   model: (Model & { readonly tokenizer: Tokenizer }) | null;
   cache: SessionCache | null;

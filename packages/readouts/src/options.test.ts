@@ -1,7 +1,7 @@
 import { makeSessionCache, openModel, type SessionCache } from "@patchbay/core";
 import { Effect, Either, Schema } from "effect";
 import { describe, expect, it } from "vitest";
-import { hasShared, sharedPath } from "../../core/src/testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../../core/src/testing/shared.ts";
 import { type Audited, differ, METHODS, merge, type Obj, stories } from "./options.test-support.ts";
 
 /**
@@ -352,18 +352,24 @@ const check = (cache: SessionCache, r: Row) =>
     else expect(differ(a, b, 1e-5), `${r.method}: ${r.name} must leave the result as it is`).toBe(false);
   });
 
+warnIfNoSharedModels(
+  `options.test.ts: the option audit of ${Object.keys(METHODS)
+    .filter((m) => METHODS[m]!.needsStories === true)
+    .join(", ")} (stories260K)`,
+);
+
 describe("every option of every readout changes the result or is refused", () => {
   for (const method of Object.keys(METHODS)) {
     const mine = rows.filter((r) => r.method === method);
-    it.skipIf(METHODS[method]!.shared === true && !hasShared)(
+    it.skipIf(METHODS[method]!.needsStories === true && !hasSharedModels)(
       `${method}: ${mine.length} combinations`,
       async () => {
         await Effect.runPromise(
           Effect.scoped(
             Effect.gen(function* () {
               const cache = yield* makeSessionCache(`options-${method}`);
-              if (METHODS[method]!.shared === true) {
-                const m = yield* openModel(sharedPath("models", "stories260K", "stories260K.bin"), {
+              if (METHODS[method]!.needsStories === true) {
+                const m = yield* openModel(sharedModelPath("stories260K", "stories260K.bin"), {
                   threads: 1,
                 });
                 stories.model = m as typeof stories.model;

@@ -1,7 +1,7 @@
 import { loadModelSync, makeSessionCache, mulberry32 } from "@patchbay/core";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
-import { hasShared, sharedPath } from "../../../core/src/testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../../../core/src/testing/shared.ts";
 import { spearman } from "../evaluate/index.ts";
 import { eap, eapIgInputs, exactScores, prepareEdges } from "./index.ts";
 
@@ -11,7 +11,7 @@ import { eap, eapIgInputs, exactScores, prepareEdges } from "./index.ts";
  * positions 16–30. Over all 81 edges, Spearman(EAP, exact patching) against an independent
  * PyTorch reference's 0.94 (computed outside this repository).
  */
-if (!hasShared) console.warn("\n*** ../shared is absent: tl-induction-2L circuit tests are SKIPPED ***\n");
+warnIfNoSharedModels("methods/induction-2l.test.ts: EAP against exact patching on tl-induction-2L");
 
 export const inductionPairs = (vocab: number, n: number, seed: number) => {
   const rand = mulberry32(seed);
@@ -29,9 +29,9 @@ export const inductionPairs = (vocab: number, n: number, seed: number) => {
   return { clean, corrupted, positions, answers };
 };
 
-describe.skipIf(!hasShared)("tl-induction-2L: EAP against exact patching", () => {
+describe.skipIf(!hasSharedModels)("tl-induction-2L: EAP against exact patching", () => {
   it("81 edges; Spearman(EAP, exact) close to PyTorch's 0.94", async () => {
-    const { config, weights } = loadModelSync(sharedPath("models", "tl-induction-2L"));
+    const { config, weights } = loadModelSync(sharedModelPath("tl-induction-2L"));
     const task = {
       ...inductionPairs(config.vocabSize, 64, 1),
       ablation: "resample" as const,

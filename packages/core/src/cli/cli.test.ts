@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { hasShared, sharedPath } from "../testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../testing/shared.ts";
+import { testdataPath } from "../testing/testdata.ts";
 import { syntheticGpt2, syntheticLlama2c, writeFolder } from "../weights/test-support.ts";
 
 /** The CLI as a user runs it: a child process, its stdout, its stderr and its exit code. */
@@ -26,7 +27,7 @@ const expectTypedFailure = (r: ReturnType<typeof patchbay>, command: string, tag
   expect(r.out).toBe("");
 };
 
-describe("CLI without ../shared", () => {
+describe("CLI without a checkpoint", () => {
   it("usage errors exit 2 and print the usage", () => {
     const r = patchbay("logits", "--model");
     expect(r.code).toBe(2);
@@ -50,14 +51,14 @@ describe("CLI without ../shared", () => {
   });
 });
 
-describe.skipIf(!hasShared)("CLI on real checkpoints", () => {
-  const induction = hasShared ? sharedPath("models", "tl-induction-2L") : "";
+describe("CLI on the tiny fixtures (testdata)", () => {
+  const tiny = testdataPath("fixtures", "tiny-gpt2");
   it("logits --json prints one row per position matching the PyTorch reference", () => {
-    const e = JSON.parse(readFileSync(join(induction, "expected.json"), "utf8")) as {
+    const e = JSON.parse(readFileSync(join(tiny, "expected.json"), "utf8")) as {
       input_ids: number[][];
       logits: number[][][];
     };
-    const r = patchbay("logits", "--model", induction, "--ids", e.input_ids[0]!.join(","), "--json");
+    const r = patchbay("logits", "--model", tiny, "--ids", e.input_ids[0]!.join(","), "--json");
     expect(r.code).toBe(0);
     const got = JSON.parse(r.out) as { logits: number[][] };
     expect(got.logits.length).toBe(e.input_ids[0]!.length);
@@ -70,14 +71,14 @@ describe.skipIf(!hasShared)("CLI on real checkpoints", () => {
     expect(worst).toBeLessThan(1e-4);
   });
   it("logits with an id out of range exits 1 naming the position and the vocabulary", () => {
-    const r = patchbay("logits", "--model", induction, "--ids", "1,2,999");
+    const r = patchbay("logits", "--model", tiny, "--ids", "1,2,999");
     expect(r.code).toBe(1);
     expect(r.err).toContain("InputError");
     expect(r.err).toContain("ids[0][2]");
-    expect(r.err).toContain("[0, 128)");
+    expect(r.err).toContain("[0, 61)");
   });
   it("sites lists every site with its TransformerLens name", () => {
-    const r = patchbay("sites", "--model", sharedPath("fixtures", "tiny-neox"), "--json");
+    const r = patchbay("sites", "--model", testdataPath("fixtures", "tiny-neox"), "--json");
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out) as { sites: { site: string; shape: string; tl: string }[] };
     const rotK = j.sites.find((s) => s.site === "blocks.1.attn.rot_k")!;
@@ -85,11 +86,16 @@ describe.skipIf(!hasShared)("CLI on real checkpoints", () => {
     expect(rotK.shape).toBe("[batch, pos, kv_head=4, d_head=8]");
     expect(j.sites.some((s) => s.site.includes("resid_mid"))).toBe(false); // parallel residual
   });
+});
+
+warnIfNoSharedModels("cli/cli.test.ts: the CLI on stories260K (generate, patch, the model's context)");
+
+describe.skipIf(!hasSharedModels)("CLI on real checkpoints (../shared/models)", () => {
   it("generate reproduces the stories260K greedy story from its prompt", () => {
     const r = patchbay(
       "generate",
       "--model",
-      sharedPath("models", "stories260K", "stories260K.bin"),
+      sharedModelPath("stories260K", "stories260K.bin"),
       "--prompt",
       "Once upon a time",
       "--max-tokens",
@@ -102,7 +108,7 @@ describe.skipIf(!hasShared)("CLI on real checkpoints", () => {
     const args = [
       "generate",
       "--model",
-      sharedPath("models", "stories260K", "stories260K.gguf"),
+      sharedModelPath("stories260K", "stories260K.gguf"),
       "--prompt",
       "Lily",
       "--max-tokens",
@@ -119,7 +125,7 @@ describe.skipIf(!hasShared)("CLI on real checkpoints", () => {
     const r = patchbay(
       "generate",
       "--model",
-      sharedPath("models", "stories260K", "stories260K.bin"),
+      sharedModelPath("stories260K", "stories260K.bin"),
       "--prompt",
       "",
       "--max-tokens",
@@ -132,7 +138,7 @@ describe.skipIf(!hasShared)("CLI on real checkpoints", () => {
     const r = patchbay(
       "patch",
       "--model",
-      sharedPath("models", "stories260K", "stories260K.bin"),
+      sharedModelPath("stories260K", "stories260K.bin"),
       "--base",
       "Lily went to the park. She saw a big dog",
       "--source",
@@ -159,7 +165,7 @@ describe.skipIf(!hasShared)("CLI on real checkpoints", () => {
     const r = patchbay(
       "patch",
       "--model",
-      sharedPath("models", "stories260K", "stories260K.bin"),
+      sharedModelPath("stories260K", "stories260K.bin"),
       "--base",
       "Lily",
       "--source",
@@ -208,8 +214,8 @@ describe("CLI: no silent wrong answers", () => {
   });
 });
 
-describe.skipIf(!hasShared)("CLI: the model's context (stories260K, seq_len 512)", () => {
-  const stories = hasShared ? sharedPath("models", "stories260K", "stories260K.bin") : "";
+describe.skipIf(!hasSharedModels)("CLI: the model's context (stories260K, seq_len 512)", () => {
+  const stories = sharedModelPath("stories260K", "stories260K.bin");
 
   it("generate --max-tokens 100000 fails at once (before any compute), naming the context", () => {
     const r = patchbay(

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { hasShared, sharedPath, UNSUPPORTED_FIXTURES } from "../testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../testing/shared.ts";
+import { testdataPath, UNSUPPORTED_FIXTURES } from "../testing/testdata.ts";
 import { loadModelSync } from "../weights/index.ts";
 import { referenceForward } from "./forward.ts";
 
@@ -10,10 +11,9 @@ import { referenceForward } from "./forward.ts";
  * Hugging Face fixtures, TransformerLens toys, karpathy's stories260K), to 1e-4 absolute.
  * Every expected.json holds { input_ids: [B][P], logits: [B][P][V] }.
  */
-if (!hasShared)
-  console.warn(
-    "\n!!! reference/checkpoints.test.ts SKIPPED: ../shared (real checkpoints) not found. The reference is NOT checked against PyTorch. !!!\n",
-  );
+warnIfNoSharedModels(
+  "reference/checkpoints.test.ts: the reference against PyTorch on tl-induction-2L, tl-sorted-list and stories260K (the tiny fixtures still run)",
+);
 
 interface Expected {
   readonly input_ids: number[][];
@@ -35,48 +35,54 @@ const worstAgainst = (dir: string, modelPath: string, expectedFile: string) => {
   return worst;
 };
 
-const folders = (parent: string, prefix = "") =>
-  hasShared && existsSync(sharedPath(parent))
-    ? readdirSync(sharedPath(parent))
-        .filter((f) => f.startsWith(prefix) && existsSync(sharedPath(parent, f, "expected.json")))
-        .map((f) => sharedPath(parent, f))
+/** Folders under `root` whose name starts with `prefix` and that hold an expected.json, named `<label>/<folder>`. */
+const folders = (root: string, label: string, prefix = ""): [string, string][] =>
+  existsSync(root)
+    ? readdirSync(root)
+        .filter((f) => f.startsWith(prefix) && existsSync(join(root, f, "expected.json")))
+        .map((f) => [`${label}/${f}`, join(root, f)])
     : [];
 
-describe.skipIf(!hasShared)("reference = independent PyTorch logits (1e-4)", () => {
-  const dirs = [...folders("fixtures"), ...folders("models", "tl-")].filter(
-    (d) => !UNSUPPORTED_FIXTURES.has(d.split("/").at(-1)!),
+describe("reference = independent PyTorch logits (1e-4)", () => {
+  const fixtures = folders(testdataPath("fixtures"), "fixtures").filter(
+    ([name]) => !UNSUPPORTED_FIXTURES.has(name.split("/").at(-1)!),
   );
+  const models = hasSharedModels ? folders(sharedModelPath(), "models", "tl-") : [];
 
-  it("finds the fixtures", () => {
-    expect(dirs.length).toBeGreaterThanOrEqual(5);
+  it("finds the fixtures (and, with ../shared/models, the TransformerLens models)", () => {
+    expect(fixtures.length).toBeGreaterThanOrEqual(3);
+    if (hasSharedModels) expect(models.length).toBeGreaterThanOrEqual(2);
   });
 
-  for (const dir of dirs)
-    it(dir.slice(dir.lastIndexOf("/shared/") + 8), () => {
+  for (const [name, dir] of [...fixtures, ...models])
+    it(name, () => {
       const worst = worstAgainst(dir, dir, "expected.json");
-      console.log(`${dir}: max abs diff ${worst.toExponential(2)}`);
+      console.log(`${name}: max abs diff ${worst.toExponential(2)}`);
       expect(worst).toBeLessThan(1e-4);
     });
 
   for (const file of ["stories260K.bin", "stories260K.gguf"])
-    it(`stories260K (${file}): the first 24 greedy tokens`, () => {
-      const dir = sharedPath("models", "stories260K");
+    it.skipIf(!hasSharedModels)(`stories260K (${file}): the first 24 greedy tokens`, () => {
+      const dir = sharedModelPath("stories260K");
       const worst = worstAgainst(dir, join(dir, file), "expected_logits.json");
       console.log(`${file}: max abs diff ${worst.toExponential(2)}`);
       expect(worst).toBeLessThan(1e-4);
     });
 
-  it("stories260K: argmax of the logits reproduces the greedy continuation over 96 positions", () => {
-    const dir = sharedPath("models", "stories260K");
-    const greedy = readFileSync(join(dir, "greedy_ids.txt"), "utf8").trim().split(/\s+/).map(Number);
-    const ids = greedy.slice(0, 96);
-    const { config, weights } = loadModelSync(join(dir, "stories260K.bin"));
-    const { logits } = referenceForward(config, weights, [ids]);
-    const V = config.vocabSize;
-    for (let p = 0; p + 1 < ids.length; p++) {
-      let best = 0;
-      for (let v = 1; v < V; v++) if (logits.data[p * V + v]! > logits.data[p * V + best]!) best = v;
-      expect(best, `position ${p}`).toBe(ids[p + 1]);
-    }
-  });
+  it.skipIf(!hasSharedModels)(
+    "stories260K: argmax of the logits reproduces the greedy continuation over 96 positions",
+    () => {
+      const dir = sharedModelPath("stories260K");
+      const greedy = readFileSync(join(dir, "greedy_ids.txt"), "utf8").trim().split(/\s+/).map(Number);
+      const ids = greedy.slice(0, 96);
+      const { config, weights } = loadModelSync(join(dir, "stories260K.bin"));
+      const { logits } = referenceForward(config, weights, [ids]);
+      const V = config.vocabSize;
+      for (let p = 0; p + 1 < ids.length; p++) {
+        let best = 0;
+        for (let v = 1; v < V; v++) if (logits.data[p * V + v]! > logits.data[p * V + best]!) best = v;
+        expect(best, `position ${p}`).toBe(ids[p + 1]);
+      }
+    },
+  );
 });

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
-import { hasShared, sharedPath, UNSUPPORTED_FIXTURES } from "../testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../testing/shared.ts";
+import { testdataPath, UNSUPPORTED_FIXTURES } from "../testing/testdata.ts";
 import { loadModelSync } from "../weights/index.ts";
 import { forward, generate, makeSessionCache } from "./index.ts";
 
@@ -10,8 +11,9 @@ import { forward, generate, makeSessionCache } from "./index.ts";
  * TransformerLens model reproduces its expected.json logits to 1e-4; stories260K (llama2.c .bin and
  * GGUF) reproduces expected_logits.json to 1e-4 and greedy_ids.txt token for token over 256 steps.
  */
-if (!hasShared)
-  console.warn("\n*** ../shared is absent: checkpoint tests against PyTorch references are SKIPPED ***\n");
+warnIfNoSharedModels(
+  "runtime/checkpoints.test.ts: the ONNX graph against PyTorch on tl-induction-2L, tl-sorted-list and stories260K (the tiny fixtures still run)",
+);
 
 interface Expected {
   readonly input_ids: number[][];
@@ -37,19 +39,20 @@ const maxDiff = (got: Float32Array, expected: number[][][]): number => {
   return m;
 };
 
-const folders = (parent: string, prefix: string): string[] =>
-  hasShared
-    ? readdirSync(sharedPath(parent))
-        .filter((f) => f.startsWith(prefix) && existsSync(sharedPath(parent, f, "expected.json")))
-        .map((f) => sharedPath(parent, f))
-    : [];
+/** Folders under `root` whose name starts with `prefix` and that hold an expected.json. */
+const folders = (root: string, prefix: string): string[] =>
+  readdirSync(root)
+    .filter((f) => f.startsWith(prefix) && existsSync(`${root}/${f}/expected.json`))
+    .map((f) => `${root}/${f}`);
 
-describe.skipIf(!hasShared)("ONNX graph reproduces PyTorch logits to 1e-4", () => {
-  const dirs = [...folders("fixtures", "tiny-"), ...folders("models", "tl-")];
-  it("finds the fixtures and TransformerLens models", () => {
-    expect(dirs.length).toBeGreaterThanOrEqual(5);
+describe("ONNX graph reproduces PyTorch logits to 1e-4", () => {
+  const fixtures = folders(testdataPath("fixtures"), "tiny-");
+  const models = hasSharedModels ? folders(sharedModelPath(), "tl-") : [];
+  it("finds the fixtures (and, with ../shared/models, the TransformerLens models)", () => {
+    expect(fixtures.length).toBeGreaterThanOrEqual(5);
+    if (hasSharedModels) expect(models.length).toBeGreaterThanOrEqual(2);
   });
-  for (const dir of dirs.filter((d) => !NOT_YET.has(d.split("/").at(-1)!))) {
+  for (const dir of [...fixtures, ...models].filter((d) => !NOT_YET.has(d.split("/").at(-1)!))) {
     it(dir.split("/").slice(-1)[0]!, async () => {
       const e = JSON.parse(readFileSync(`${dir}/expected.json`, "utf8")) as Expected;
       const out = await onnxLogits(dir, e.input_ids);
@@ -63,10 +66,10 @@ describe.skipIf(!hasShared)("ONNX graph reproduces PyTorch logits to 1e-4", () =
  * config.json, never a wrong forward. When a family lands, its load succeeds and this test fails.
  */
 const NOT_YET = UNSUPPORTED_FIXTURES;
-describe.skipIf(!hasShared)("fixtures of families not supported yet are typed errors", () => {
+describe("fixtures of families not supported yet are typed errors", () => {
   for (const name of NOT_YET) {
-    const dir = sharedPath("fixtures", name);
-    it.skipIf(!existsSync(dir))(name, () => {
+    const dir = testdataPath("fixtures", name);
+    it(name, () => {
       let err: unknown = null;
       try {
         loadModelSync(dir);
@@ -79,9 +82,9 @@ describe.skipIf(!hasShared)("fixtures of families not supported yet are typed er
   }
 });
 
-describe.skipIf(!hasShared)("stories260K through ONNX", () => {
-  const dir = hasShared ? sharedPath("models", "stories260K") : "";
-  const greedy = hasShared
+describe.skipIf(!hasSharedModels)("stories260K through ONNX", () => {
+  const dir = sharedModelPath("stories260K");
+  const greedy = hasSharedModels
     ? readFileSync(`${dir}/greedy_ids.txt`, "utf8").trim().split(/\s+/).map(Number)
     : [];
   for (const file of ["stories260K.bin", "stories260K.gguf"]) {

@@ -6,7 +6,8 @@ import { Effect, Exit } from "effect";
 import { describe, expect, it } from "vitest";
 import { plan, runPlan } from "../engine/index.ts";
 import { type Model, type ModelConfig, randomWeights } from "../model/index.ts";
-import { hasShared, sharedPath } from "../testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../testing/shared.ts";
+import { testdataPath } from "../testing/testdata.ts";
 import { loadModelSync } from "../weights/index.ts";
 import { SYNTH, syntheticLlama2c, tempDir } from "../weights/test-support.ts";
 import { generate, MAX_SEQUENCE, makeSessionCache, type RuntimeOptions, type SessionCache } from "./index.ts";
@@ -17,6 +18,10 @@ import { forward } from "./forward.ts";
  * rotary models can, but only when the run opts in (allowLongContext). generate checks the
  * longest sequence it would run on before any compute.
  */
+
+warnIfNoSharedModels(
+  "runtime/context.test.ts: n_ctx of the stories260K .bin and .gguf and of tl-induction-2L",
+);
 
 const run = <A, E>(opts: RuntimeOptions, f: (cache: SessionCache) => Effect.Effect<A, E>) =>
   Effect.runPromiseExit(Effect.scoped(Effect.flatMap(makeSessionCache("ctx-test", opts), f)));
@@ -142,24 +147,30 @@ describe("n_ctx comes from each format's own field", () => {
     expect(loadModelSync("builtin:induction?nCtx=24&vocabSize=16").config.nCtx).toBe(24);
   });
 
-  it.skipIf(!hasShared)("Hugging Face, GGUF, llama2.c and TransformerLens checkpoints", () => {
+  it("Hugging Face checkpoints (the tiny fixtures)", () => {
     const cases: [string, number][] = [
-      [sharedPath("fixtures", "tiny-llama"), 64], // max_position_embeddings
-      [sharedPath("fixtures", "tiny-neox"), 64], // max_position_embeddings
-      [sharedPath("fixtures", "tiny-gpt2"), 32], // n_positions
-      [sharedPath("models", "stories260K", "stories260K.bin"), 512], // seq_len
-      [sharedPath("models", "stories260K", "stories260K.gguf"), 2048], // llama.context_length, as written
-      [sharedPath("models", "tl-induction-2L"), 85], // n_ctx
+      [testdataPath("fixtures", "tiny-llama"), 64], // max_position_embeddings
+      [testdataPath("fixtures", "tiny-neox"), 64], // max_position_embeddings
+      [testdataPath("fixtures", "tiny-gpt2"), 32], // n_positions
+    ];
+    for (const [path, n] of cases) expect([path, loadModelSync(path).config.nCtx]).toEqual([path, n]);
+  });
+
+  it.skipIf(!hasSharedModels)("GGUF, llama2.c and TransformerLens checkpoints (../shared/models)", () => {
+    const cases: [string, number][] = [
+      [sharedModelPath("stories260K", "stories260K.bin"), 512], // seq_len
+      [sharedModelPath("stories260K", "stories260K.gguf"), 2048], // llama.context_length, as written
+      [sharedModelPath("tl-induction-2L"), 85], // n_ctx
     ];
     for (const [path, n] of cases) expect([path, loadModelSync(path).config.nCtx]).toEqual([path, n]);
   });
 });
 
-describe.skipIf(!hasShared)("tiny-llama (max_position_embeddings 64)", () => {
-  const m = hasShared ? loadModelSync(sharedPath("fixtures", "tiny-llama")) : null;
+describe("tiny-llama (max_position_embeddings 64)", () => {
+  const m = loadModelSync(testdataPath("fixtures", "tiny-llama"));
 
   it("100 ids fail, 64 pass, 100 with allowLongContext pass", async () => {
-    const model = m!;
+    const model = m;
     const V = model.config.vocabSize;
     expect(model.config.nCtx).toBe(64);
     const e = failureOf(await run({}, (c) => forward(c, model, [ids(100, V)])));

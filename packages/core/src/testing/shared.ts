@@ -3,23 +3,25 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /**
- * Where the read-only real checkpoints live: `<repo>/../shared`. Tests that need them use
- * `describe.skipIf(!hasShared)` and warn loudly when the folder is absent.
+ * The read-only folder beside the repository, `<repo>/../shared` (the project machines and CI have
+ * it; a clone alone does not). Its trained checkpoints in `models/` (stories260K, the GPT-2
+ * tokenizer, tl-induction-2L, tl-sorted-list) are never copied into the repository: the owners'
+ * rule and their licences (testdata/README.md). Tests and benchmarks read them with
+ * `sharedModelPath(...)`; a test that needs one is `describe.skipIf(!hasSharedModels)` (or
+ * `it.skipIf`) and calls `warnIfNoSharedModels` naming itself, so a clone without the folder says
+ * loudly what it skipped. The tiny random-weight fixtures are in the repository (testdata.ts).
  */
 const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url));
 
 export const sharedDir: string = join(repoRoot, "..", "shared");
-export const hasShared: boolean = existsSync(sharedDir);
-export const sharedPath = (...parts: string[]): string => join(sharedDir, ...parts);
+export const sharedModelsDir: string = join(sharedDir, "models");
+export const hasSharedModels: boolean = existsSync(sharedModelsDir);
+export const sharedModelPath = (...parts: string[]): string => join(sharedModelsDir, ...parts);
 
-/**
- * Fixtures in ../shared of families patchbay does not load yet (Qwen2's q/k/v biases, Llama 3's
- * rope scaling, Gemma 2). Tests that sweep every fixture leave them out of the logits checks and
- * assert instead that loading them is a typed UnsupportedError (runtime/checkpoints.test.ts); when
- * a family lands, that assertion fails and its name leaves this list.
- */
-export const UNSUPPORTED_FIXTURES: ReadonlySet<string> = new Set([
-  "tiny-qwen2",
-  "tiny-llama3",
-  "tiny-gemma2",
-]);
+/** Where ../shared/models is absent, print a loud warning naming what is skipped (a test file or suite). */
+export const warnIfNoSharedModels = (what: string): void => {
+  if (!hasSharedModels)
+    console.warn(
+      `\n⚠️  SKIPPED: ${what} — it needs the trained checkpoints in ${sharedModelsDir} (../shared/models beside the repository), which is absent.\n`,
+    );
+};

@@ -4,12 +4,11 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { TokenizerError } from "../errors/errors.ts";
-import { hasShared, sharedDir, sharedPath } from "../testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../testing/shared.ts";
 import { readGgufMetadata } from "./gguf-read.ts";
 import { type GgufMetadata, ggufTokenizerFromMetadata } from "./gguf-vocab.ts";
 import { readLlama2cTokenizer } from "./llama2c.ts";
 import type { SentencePieceTokenizer } from "./sentencepiece.ts";
-import { warnSkipped } from "./test-support.ts";
 
 const bytePieces = Array.from(
   { length: 256 },
@@ -130,15 +129,17 @@ describe("GGUF-embedded llama vocabulary (synthetic metadata)", () => {
   });
 });
 
-if (!hasShared) warnSkipped("GGUF-embedded vocabulary of stories260K.gguf vs tok512.bin", sharedDir);
+warnIfNoSharedModels(
+  "tokenizer/gguf-vocab.test.ts: the GGUF-embedded vocabulary of stories260K.gguf vs tok512.bin",
+);
 
-describe.skipIf(!hasShared)("stories260K.gguf embedded vocabulary vs tok512.bin", () => {
+describe.skipIf(!hasSharedModels)("stories260K.gguf embedded vocabulary vs tok512.bin", () => {
   let gguf: SentencePieceTokenizer;
   let bin: SentencePieceTokenizer;
   beforeAll(async () => {
-    const path = sharedPath("models", "stories260K", "stories260K.gguf");
+    const path = sharedModelPath("stories260K", "stories260K.gguf");
     gguf = ggufTokenizerFromMetadata(await readGgufMetadata(path), path);
-    bin = readLlama2cTokenizer(sharedPath("models", "stories260K", "tok512.bin"));
+    bin = readLlama2cTokenizer(sharedModelPath("stories260K", "tok512.bin"));
   });
 
   it("has the same vocabulary size and special ids; spells spaces as ▁", () => {

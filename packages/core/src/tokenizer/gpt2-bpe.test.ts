@@ -4,11 +4,11 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InputError, TokenizerError } from "../errors/errors.ts";
-import { hasShared, sharedDir, sharedPath } from "../testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../testing/shared.ts";
 import { byteToChar, charToByte } from "./byte-unicode.ts";
 import { Gpt2Bpe, parseMergesTxt, parseVocabJson, readGpt2Bpe } from "./gpt2-bpe.ts";
 import { type HfJsonTokenizer, readHfJsonTokenizer } from "./hf-json.ts";
-import { warnSkipped, writeMergesFromTokenizerJson } from "./test-support.ts";
+import { writeMergesFromTokenizerJson } from "./test-support.ts";
 
 /** Text a GPT-2 tokenizer must get right: spaces, newlines, digits, contractions, emoji, specials. */
 const GPT2_CORPUS: readonly string[] = [
@@ -151,20 +151,19 @@ describe("vocab.json / merges.txt parsing errors", () => {
   });
 });
 
-if (!hasShared) warnSkipped("GPT-2 BPE vs @huggingface/tokenizers on the real GPT-2 vocabulary", sharedDir);
+warnIfNoSharedModels(
+  "tokenizer/gpt2-bpe.test.ts: GPT-2 BPE vs @huggingface/tokenizers on the real GPT-2 vocabulary",
+);
 
-describe.skipIf(!hasShared)("GPT-2 BPE (vocab.json + merges.txt) vs @huggingface/tokenizers", () => {
+describe.skipIf(!hasSharedModels)("GPT-2 BPE (vocab.json + merges.txt) vs @huggingface/tokenizers", () => {
   let dir: string;
   let ours: Gpt2Bpe;
   let hf: HfJsonTokenizer;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "patchbay-gpt2-"));
-    const merges = writeMergesFromTokenizerJson(
-      sharedPath("models", "gpt2-tokenizer", "tokenizer.json"),
-      dir,
-    );
-    ours = readGpt2Bpe(sharedPath("models", "gpt2-tokenizer", "vocab.json"), merges);
-    hf = readHfJsonTokenizer(sharedPath("models", "gpt2-tokenizer", "tokenizer.json"));
+    const merges = writeMergesFromTokenizerJson(sharedModelPath("gpt2-tokenizer", "tokenizer.json"), dir);
+    ours = readGpt2Bpe(sharedModelPath("gpt2-tokenizer", "vocab.json"), merges);
+    hf = readHfJsonTokenizer(sharedModelPath("gpt2-tokenizer", "tokenizer.json"));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -4,10 +4,9 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { InputError, TokenizerError } from "../errors/errors.ts";
-import { hasShared, sharedDir, sharedPath } from "../testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../testing/shared.ts";
 import { byteToChar } from "./byte-unicode.ts";
 import { HfJsonTokenizer, readHfJsonTokenizer } from "./hf-json.ts";
-import { warnSkipped } from "./test-support.ts";
 
 /** A tiny byte-level BPE tokenizer.json with a llama-style BOS template, built in memory. */
 const tinyJson = (withTemplate: boolean) => {
@@ -132,12 +131,12 @@ describe("tokenizer.json (in-memory tiny BPE)", () => {
   });
 });
 
-if (!hasShared) warnSkipped("tokenizer.json on the real GPT-2 tokenizer", sharedDir);
+warnIfNoSharedModels("tokenizer/hf-json.test.ts: tokenizer.json on the real GPT-2 tokenizer");
 
-describe.skipIf(!hasShared)("tokenizer.json: GPT-2 via @huggingface/tokenizers", () => {
+describe.skipIf(!hasSharedModels)("tokenizer.json: GPT-2 via @huggingface/tokenizers", () => {
   let tok: HfJsonTokenizer;
   beforeAll(() => {
-    tok = readHfJsonTokenizer(sharedPath("models", "gpt2-tokenizer", "tokenizer.json"));
+    tok = readHfJsonTokenizer(sharedModelPath("gpt2-tokenizer", "tokenizer.json"));
   });
 
   it('encodes "Hello world" as [15496, 995], no BOS by default', () => {

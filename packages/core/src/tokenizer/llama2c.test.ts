@@ -2,10 +2,10 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { TokenizerError } from "../errors/errors.ts";
-import { hasShared, sharedDir, sharedPath } from "../testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../testing/shared.ts";
 import { parseLlama2cTokenizer, readLlama2cTokenizer } from "./llama2c.ts";
 import type { SentencePieceTokenizer } from "./sentencepiece.ts";
-import { llama2cBasePieces, runcEncode, warnSkipped, writeLlama2cTokenizer } from "./test-support.ts";
+import { llama2cBasePieces, runcEncode, writeLlama2cTokenizer } from "./test-support.ts";
 
 const STORY_START =
   "Once upon a time, there was a little girl named Lily. She loved to play outside in the park. " +
@@ -135,19 +135,19 @@ describe("llama2.c tokenizer.bin: bad files", () => {
   });
 });
 
-if (!hasShared) warnSkipped("llama2.c tok512.bin (stories260K) tokenizer tests", sharedDir);
+warnIfNoSharedModels("tokenizer/llama2c.test.ts: llama2.c tok512.bin (stories260K) tokenizer tests");
 
-describe.skipIf(!hasShared)("llama2.c tok512.bin (stories260K)", () => {
+describe.skipIf(!hasSharedModels)("llama2.c tok512.bin (stories260K)", () => {
   let tok: SentencePieceTokenizer;
   let bytes: Uint8Array;
   let greedy: number[];
   let pieces: string[];
   let scores: number[];
   beforeAll(() => {
-    const path = sharedPath("models", "stories260K", "tok512.bin");
+    const path = sharedModelPath("stories260K", "tok512.bin");
     bytes = readFileSync(path);
     tok = readLlama2cTokenizer(path);
-    greedy = readFileSync(sharedPath("models", "stories260K", "greedy_ids.txt"), "utf8")
+    greedy = readFileSync(sharedModelPath("stories260K", "greedy_ids.txt"), "utf8")
       .trim()
       .split(/\s+/)
       .map(Number);
@@ -163,7 +163,7 @@ describe.skipIf(!hasShared)("llama2.c tok512.bin (stories260K)", () => {
   it("has 512 tokens, BOS 1, EOS 2, byte tokens 3..258", () => {
     expect(tok.kind).toBe("llama2c");
     expect(tok.vocabSize).toBe(512);
-    expect(readLlama2cTokenizer(sharedPath("models", "stories260K", "tok512.bin"), 512).vocabSize).toBe(512);
+    expect(readLlama2cTokenizer(sharedModelPath("stories260K", "tok512.bin"), 512).vocabSize).toBe(512);
     expect([tok.bos, tok.eos]).toEqual([1, 2]);
     expect(tok.idToToken(3)).toBe("<0x00>");
     expect(tok.idToToken(258)).toBe("<0xFF>");

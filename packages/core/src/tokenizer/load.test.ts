@@ -4,15 +4,11 @@ import { join } from "node:path";
 import { Effect, Either } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenizerError } from "../errors/errors.ts";
-import { hasShared, sharedDir, sharedPath } from "../testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../testing/shared.ts";
+import { testdataPath } from "../testing/testdata.ts";
 import { findTokenizer, loadTokenizer, locateTokenizer, readTokenizerSync, tokenizerSource } from "./load.ts";
 import type { Tokenizer } from "./tokenizer.ts";
-import {
-  llama2cBasePieces,
-  warnSkipped,
-  writeLlama2cTokenizer,
-  writeMergesFromTokenizerJson,
-} from "./test-support.ts";
+import { llama2cBasePieces, writeLlama2cTokenizer, writeMergesFromTokenizerJson } from "./test-support.ts";
 
 const load = (path: string) => Effect.runPromise(Effect.either(loadTokenizer(path)));
 const find = (path: string) => Effect.runPromise(Effect.either(findTokenizer(path)));
@@ -124,19 +120,24 @@ describe("loading and locating tokenizers (synthetic files)", () => {
   });
 });
 
-if (!hasShared) warnSkipped("loading the real tokenizers through loadTokenizer / findTokenizer", sharedDir);
+describe("findTokenizer on a tiny fixture (testdata)", () => {
+  it("a Hugging Face folder without a tokenizer (tiny-gpt2) has none", async () => {
+    expect(right(await find(testdataPath("fixtures", "tiny-gpt2")))).toBeNull();
+  });
+});
 
-describe.skipIf(!hasShared)("loadTokenizer / findTokenizer on the shared models", () => {
+warnIfNoSharedModels(
+  "tokenizer/load.test.ts: loading the real tokenizers through loadTokenizer / findTokenizer",
+);
+
+describe.skipIf(!hasSharedModels)("loadTokenizer / findTokenizer on the shared models", () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "patchbay-load-shared-"));
     // a GPT-2 folder: symlinks to the shared files plus a merges.txt written from tokenizer.json
     mkdirSync(join(dir, "gpt2-bpe"));
-    symlinkSync(sharedPath("models", "gpt2-tokenizer", "vocab.json"), join(dir, "gpt2-bpe", "vocab.json"));
-    writeMergesFromTokenizerJson(
-      sharedPath("models", "gpt2-tokenizer", "tokenizer.json"),
-      join(dir, "gpt2-bpe"),
-    );
+    symlinkSync(sharedModelPath("gpt2-tokenizer", "vocab.json"), join(dir, "gpt2-bpe", "vocab.json"));
+    writeMergesFromTokenizerJson(sharedModelPath("gpt2-tokenizer", "tokenizer.json"), join(dir, "gpt2-bpe"));
     writeFileSync(join(dir, "gpt2-bpe", "model.onnx"), "");
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -144,41 +145,40 @@ describe.skipIf(!hasShared)("loadTokenizer / findTokenizer on the shared models"
   const hello = (t: Tokenizer) => expect(t.encode("Hello world")).toEqual([15496, 995]);
 
   it("loads each kind from its file", async () => {
-    const json = right(await load(sharedPath("models", "gpt2-tokenizer", "tokenizer.json")));
+    const json = right(await load(sharedModelPath("gpt2-tokenizer", "tokenizer.json")));
     expect(json.kind).toBe("tokenizer.json");
     hello(json);
     const bpe = right(await load(join(dir, "gpt2-bpe", "vocab.json")));
     expect(bpe.kind).toBe("gpt2-bpe");
     hello(bpe);
-    const bin = right(await load(sharedPath("models", "stories260K", "tok512.bin")));
+    const bin = right(await load(sharedModelPath("stories260K", "tok512.bin")));
     expect(bin.kind).toBe("llama2c");
-    const gguf = right(await load(sharedPath("models", "stories260K", "stories260K.gguf")));
+    const gguf = right(await load(sharedModelPath("stories260K", "stories260K.gguf")));
     expect(gguf.kind).toBe("gguf");
     expect(gguf.encode("Once upon a time")).toEqual(bin.encode("Once upon a time"));
-    expect(right(await load(sharedPath("models", "gpt2-tokenizer"))).kind).toBe("tokenizer.json");
+    expect(right(await load(sharedModelPath("gpt2-tokenizer"))).kind).toBe("tokenizer.json");
   });
 
   it("finds the tokenizer beside or inside each model", async () => {
-    const fromBin = right(await find(sharedPath("models", "stories260K", "stories260K.bin")));
+    const fromBin = right(await find(sharedModelPath("stories260K", "stories260K.bin")));
     expect(fromBin?.kind).toBe("llama2c");
     expect(fromBin?.vocabSize).toBe(512);
-    expect(locateTokenizer(sharedPath("models", "stories260K", "stories260K.bin"))).toMatchObject({
+    expect(locateTokenizer(sharedModelPath("stories260K", "stories260K.bin"))).toMatchObject({
       kind: "llama2c",
-      path: sharedPath("models", "stories260K", "tok512.bin"),
+      path: sharedModelPath("stories260K", "tok512.bin"),
       vocabSize: 512,
     });
-    const fromGguf = right(await find(sharedPath("models", "stories260K", "stories260K.gguf")));
+    const fromGguf = right(await find(sharedModelPath("stories260K", "stories260K.gguf")));
     expect(fromGguf?.kind).toBe("gguf");
-    const fromFolder = right(await find(sharedPath("models", "gpt2-tokenizer")));
+    const fromFolder = right(await find(sharedModelPath("gpt2-tokenizer")));
     expect(fromFolder?.kind).toBe("tokenizer.json");
     const besideOnnx = right(await find(join(dir, "gpt2-bpe", "model.onnx")));
     expect(besideOnnx?.kind).toBe("gpt2-bpe");
     hello(besideOnnx!);
-    expect(right(await find(sharedPath("models", "tl-induction-2L")))).toBeNull();
   });
 
   it("reads non-GGUF sources synchronously", () => {
-    const src = locateTokenizer(sharedPath("models", "stories260K", "stories260K.bin"));
+    const src = locateTokenizer(sharedModelPath("stories260K", "stories260K.bin"));
     expect(src?.kind).toBe("llama2c");
     if (src !== null && src.kind !== "gguf") expect(readTokenizerSync(src).vocabSize).toBe(512);
   });

@@ -4,28 +4,28 @@ import { join } from "node:path";
 import { Effect } from "effect";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hasShared, sharedDir, sharedPath } from "../testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../testing/shared.ts";
 import { loadTokenizer, textBefore, type Tokenizer, tokenSpans, visiblePiece } from "./index.ts";
-import { warnSkipped } from "./test-support.ts";
 
-if (!hasShared)
-  warnSkipped("token spans on the llama2.c, GGUF, tokenizer.json and vocab+merges tokenizers", sharedDir);
+warnIfNoSharedModels(
+  "tokenizer/spans.test.ts: token spans on the llama2.c, GGUF, tokenizer.json and vocab+merges tokenizers",
+);
 
-describe.skipIf(!hasShared)("token spans and visible pieces, every tokenizer family", () => {
+describe.skipIf(!hasSharedModels)("token spans and visible pieces, every tokenizer family", () => {
   const dir = mkdtempSync(join(tmpdir(), "patchbay-spans-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const toks: [string, Tokenizer][] = [];
   beforeAll(async () => {
     // GPT-2 as vocab.json + merges.txt: the merges of the shared tokenizer.json, written out
-    const gpt2 = sharedPath("models", "gpt2-tokenizer");
+    const gpt2 = sharedModelPath("gpt2-tokenizer");
     const merges = (
       JSON.parse(readFileSync(join(gpt2, "tokenizer.json"), "utf8")) as { model: { merges: string[] } }
     ).model.merges;
     writeFileSync(join(dir, "merges.txt"), `#version: 0.2\n${merges.join("\n")}\n`);
     writeFileSync(join(dir, "vocab.json"), readFileSync(join(gpt2, "vocab.json")));
     for (const p of [
-      sharedPath("models", "stories260K", "tok512.bin"),
-      sharedPath("models", "stories260K", "stories260K.gguf"),
+      sharedModelPath("stories260K", "tok512.bin"),
+      sharedModelPath("stories260K", "stories260K.gguf"),
       gpt2,
       dir,
     ]) {

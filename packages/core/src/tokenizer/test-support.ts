@@ -76,11 +76,6 @@ export const runcEncode = (
   return tokens;
 };
 
-/** Print a loud warning for a test file skipped because ../shared is absent. */
-export const warnSkipped = (what: string, sharedDir: string): void => {
-  console.warn(`\n⚠️  SKIPPED: ${what} — the shared checkpoints folder ${sharedDir} is absent.\n`);
-};
-
 /**
  * Write a merges.txt (GPT-2 format: "#version: 0.2", then "left right" per line) from a tokenizer.json's
  * `model.merges`, which newer files store as [left, right] pairs and older ones as "left right" strings.

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { randomWeights } from "../model/random.ts";
 import { numel } from "../tensor/host-tensor.ts";
-import { hasShared, sharedPath } from "../testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../testing/shared.ts";
 import { firstNonFinite, showValue } from "./finite.ts";
 import { readGgufHeader } from "./gguf.ts";
 import { loadModelSync } from "./load.ts";
@@ -25,6 +25,8 @@ import { validateWeights } from "./validate.ts";
  * tensor as it is decoded. The error names the file, the tensor (as the file names it) and the
  * first bad value with its flat index and multi-index in the file's own layout.
  */
+
+warnIfNoSharedModels("weights/finite.test.ts: a NaN in tl-induction-2L (the TransformerLens names)");
 
 interface Failure {
   readonly _tag: string;
@@ -294,8 +296,8 @@ describe("NaN/Inf weights: WeightFileError naming file, tensor and the first bad
     );
   });
 
-  it.skipIf(!hasShared)("TransformerLens: a NaN in tl-induction-2L names the state-dict tensor", () => {
-    const dir = derivedFolder(sharedPath("models", "tl-induction-2L"), {
+  it.skipIf(!hasSharedModels)("TransformerLens: a NaN in tl-induction-2L names the state-dict tensor", () => {
+    const dir = derivedFolder(sharedModelPath("tl-induction-2L"), {
       tensors: (t) => {
         const w = t.get("blocks.1.attn.W_K")!;
         const data = Float32Array.from(w.data);
@@ -303,9 +305,7 @@ describe("NaN/Inf weights: WeightFileError naming file, tensor and the first bad
         return new Map(t).set("blocks.1.attn.W_K", { data, shape: w.shape });
       },
     });
-    const shape = loadModelSync(sharedPath("models", "tl-induction-2L")).weights.get(
-      "blocks.1.attn.W_K",
-    )!.shape;
+    const shape = loadModelSync(sharedModelPath("tl-induction-2L")).weights.get("blocks.1.attn.W_K")!.shape;
     expectReported(
       failure(() => loadModelSync(dir)),
       join(dir, "model.safetensors"),

@@ -2,17 +2,21 @@ import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { hasShared, sharedPath } from "../testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../testing/shared.ts";
+import { testdataPath } from "../testing/testdata.ts";
 import { isLoadError, loadModelSync } from "./load.ts";
-import { writeSafetensors } from "./safetensors.ts";
-import { syntheticGguf, syntheticGpt2, syntheticLlama2c, tempDir, warnIfNoShared } from "./test-support.ts";
+import { syntheticGguf, syntheticLlama2c, tempDir } from "./test-support.ts";
 
 /**
  * Corrupted and truncated versions of real files: loading must either succeed or throw one of
  * our typed load errors — never another exception — and each attempt must finish quickly.
- * With ../shared present the bases are the real fixtures; without it, synthetic files.
+ * The Hugging Face base is the tiny-gpt2 fixture (testdata); the TransformerLens, llama2.c and GGUF
+ * bases are tl-sorted-list and stories260K from ../shared/models. Without that folder the
+ * TransformerLens case is skipped and llama2.c / GGUF fall back to synthetic files.
  */
-warnIfNoShared("weights/fuzz.test.ts (falls back to synthetic files)");
+warnIfNoSharedModels(
+  "weights/fuzz.test.ts: the TransformerLens folder (llama2.c and GGUF fall back to synthetic files)",
+);
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
 const PER_RUN_MS = 2000;
@@ -117,16 +121,8 @@ const fuzz = (target: string, file: Uint8Array, write: (bytes: Uint8Array) => vo
 describe("fuzz: corrupted files fail with typed errors, quickly", () => {
   it("safetensors in a Hugging Face folder (weights and config.json)", () => {
     const dir = tempDir();
-    let weights: Uint8Array;
-    let config: Uint8Array;
-    if (hasShared) {
-      weights = readFileSync(sharedPath("fixtures", "tiny-gpt2", "model.safetensors"));
-      config = readFileSync(sharedPath("fixtures", "tiny-gpt2", "config.json"));
-    } else {
-      const g = syntheticGpt2(2);
-      weights = writeSafetensors(g.tensors);
-      config = new TextEncoder().encode(JSON.stringify(g.config));
-    }
+    const weights = readFileSync(testdataPath("fixtures", "tiny-gpt2", "model.safetensors"));
+    const config = readFileSync(testdataPath("fixtures", "tiny-gpt2", "config.json"));
     writeFileSync(join(dir, "config.json"), config);
     const seen = fuzz(dir, weights, (b) => writeFileSync(join(dir, "model.safetensors"), b));
     writeFileSync(join(dir, "model.safetensors"), weights);
@@ -135,10 +131,9 @@ describe("fuzz: corrupted files fail with typed errors, quickly", () => {
     expect(seenConfig.get("ConfigError") ?? 0).toBeGreaterThan(0);
   });
 
-  it("TransformerLens folder", () => {
-    if (!hasShared) return; // the synthetic HF case above covers the safetensors parser
+  it.skipIf(!hasSharedModels)("TransformerLens folder (tl-sorted-list, ../shared/models)", () => {
     const dir = tempDir();
-    const src = sharedPath("models", "tl-sorted-list");
+    const src = sharedModelPath("tl-sorted-list");
     copyFileSync(join(src, "config.json"), join(dir, "config.json"));
     fuzz(dir, readFileSync(join(src, "model.safetensors")), (b) =>
       writeFileSync(join(dir, "model.safetensors"), b),
@@ -147,8 +142,8 @@ describe("fuzz: corrupted files fail with typed errors, quickly", () => {
 
   it("llama2.c .bin", () => {
     const path = join(tempDir(), "m.bin");
-    const base = hasShared
-      ? readFileSync(sharedPath("models", "stories260K", "stories260K.bin"))
+    const base = hasSharedModels
+      ? readFileSync(sharedModelPath("stories260K", "stories260K.bin"))
       : syntheticLlama2c(false).bytes;
     const seen = fuzz(path, base, (b) => writeFileSync(path, b));
     expect(seen.get("WeightFileError") ?? 0).toBeGreaterThan(0);
@@ -156,8 +151,8 @@ describe("fuzz: corrupted files fail with typed errors, quickly", () => {
 
   it("GGUF", () => {
     const path = join(tempDir(), "m.gguf");
-    const base = hasShared
-      ? readFileSync(sharedPath("models", "stories260K", "stories260K.gguf"))
+    const base = hasSharedModels
+      ? readFileSync(sharedModelPath("stories260K", "stories260K.gguf"))
       : syntheticGguf(syntheticLlama2c(true).parts);
     const seen = fuzz(path, base, (b) => writeFileSync(path, b));
     expect(seen.get("WeightFileError") ?? 0).toBeGreaterThan(0);

@@ -3,22 +3,12 @@ import { join } from "node:path";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import type { HostTensor } from "../tensor/host-tensor.ts";
-import { hasShared, sharedPath } from "../testing/shared.ts";
+import { testdataPath } from "../testing/testdata.ts";
 import { loadModel, loadModelSync } from "./load.ts";
 import { readSafetensors, writeSafetensors } from "./safetensors.ts";
-import {
-  at,
-  derivedFolder,
-  independentSafetensors,
-  raw2,
-  renamed,
-  tempDir,
-  warnIfNoShared,
-} from "./test-support.ts";
+import { at, derivedFolder, independentSafetensors, raw2, renamed, tempDir } from "./test-support.ts";
 
-warnIfNoShared("weights/hf.test.ts (Hugging Face fixtures)");
-
-const fixture = (name: string) => sharedPath("fixtures", name);
+const fixture = (name: string) => testdataPath("fixtures", name);
 
 /** Every element of a canonical tensor equals f(index...) read from the raw file. */
 const eachEqual = (t: HostTensor, f: (...idx: number[]) => number): void => {
@@ -43,9 +33,9 @@ const sameWeights = (a: ReadonlyMap<string, HostTensor>, b: ReadonlyMap<string, 
   }
 };
 
-describe.skipIf(!hasShared)("Hugging Face GPT-2 (tiny-gpt2)", () => {
-  const m = hasShared ? loadModelSync(fixture("tiny-gpt2")) : null!;
-  const raw = hasShared ? independentSafetensors(join(fixture("tiny-gpt2"), "model.safetensors")) : null!;
+describe("Hugging Face GPT-2 (tiny-gpt2)", () => {
+  const m = loadModelSync(fixture("tiny-gpt2"));
+  const raw = independentSafetensors(join(fixture("tiny-gpt2"), "model.safetensors"));
   const d = 32;
   const dh = 8;
 
@@ -119,9 +109,9 @@ describe.skipIf(!hasShared)("Hugging Face GPT-2 (tiny-gpt2)", () => {
   });
 });
 
-describe.skipIf(!hasShared)("Hugging Face LLaMA (tiny-llama)", () => {
-  const m = hasShared ? loadModelSync(fixture("tiny-llama")) : null!;
-  const raw = hasShared ? independentSafetensors(join(fixture("tiny-llama"), "model.safetensors")) : null!;
+describe("Hugging Face LLaMA (tiny-llama)", () => {
+  const m = loadModelSync(fixture("tiny-llama"));
+  const raw = independentSafetensors(join(fixture("tiny-llama"), "model.safetensors"));
 
   it("config: GQA 4 query heads over 2 key/value heads, rotary half, RMSNorm, SwiGLU", () => {
     expect(m.config).toMatchObject({
@@ -233,9 +223,9 @@ describe.skipIf(!hasShared)("Hugging Face LLaMA (tiny-llama)", () => {
 const fixtureConfig = (name: string): Record<string, unknown> =>
   JSON.parse(readFileSync(join(fixture(name), "config.json"), "utf8")) as Record<string, unknown>;
 
-describe.skipIf(!hasShared)("Hugging Face GPT-NeoX (tiny-neox)", () => {
-  const m = hasShared ? loadModelSync(fixture("tiny-neox")) : null!;
-  const raw = hasShared ? independentSafetensors(join(fixture("tiny-neox"), "model.safetensors")) : null!;
+describe("Hugging Face GPT-NeoX (tiny-neox)", () => {
+  const m = loadModelSync(fixture("tiny-neox"));
+  const raw = independentSafetensors(join(fixture("tiny-neox"), "model.safetensors"));
 
   it("config: rotary on 2 of d_head 8 (rotary_pct 0.25), parallel residual, exact GELU", () => {
     expect(m.config).toMatchObject({

@@ -4,14 +4,16 @@ import { describe, expect, it } from "vitest";
 import type { ModelConfig, RotaryStyle } from "../model/config.ts";
 import type { Weights } from "../model/weights.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
-import { hasShared, sharedPath } from "../testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../testing/shared.ts";
 import { readGgufHeader, readGgufMetadata } from "./gguf.ts";
 import { loadModelSync } from "./load.ts";
-import { at, syntheticGguf, syntheticLlama2c, tempDir, warnIfNoShared } from "./test-support.ts";
+import { at, syntheticGguf, syntheticLlama2c, tempDir } from "./test-support.ts";
 
-warnIfNoShared("weights/llama2c-gguf.test.ts (stories260K)");
+warnIfNoSharedModels(
+  "weights/llama2c-gguf.test.ts: stories260K .bin and .gguf (the synthetic files still run)",
+);
 
-const stories = (f: string) => sharedPath("models", "stories260K", f);
+const stories = (f: string) => sharedModelPath("stories260K", f);
 
 /**
  * Naive float64 LLaMA forward from canonical weights (RMSNorm, rotary, GQA, SwiGLU), written
@@ -82,9 +84,9 @@ const naiveLogits = (c: ModelConfig, w: Weights, ids: number[], style: RotarySty
   return x.map((r) => mat(rms(r, g("ln_final.w")), g("unembed.W_U")));
 };
 
-describe.skipIf(!hasShared)("stories260K: llama2.c .bin and GGUF", () => {
-  const bin = hasShared ? loadModelSync(stories("stories260K.bin")) : null!;
-  const gguf = hasShared ? loadModelSync(stories("stories260K.gguf")) : null!;
+describe.skipIf(!hasSharedModels)("stories260K: llama2.c .bin and GGUF", () => {
+  const bin = hasSharedModels ? loadModelSync(stories("stories260K.bin")) : null!;
+  const gguf = hasSharedModels ? loadModelSync(stories("stories260K.gguf")) : null!;
 
   it("llama2.c config", () => {
     expect(bin.format).toBe("llama2c");

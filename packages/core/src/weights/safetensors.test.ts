@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isPatchbayError } from "../errors/errors.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
-import { hasShared, sharedPath } from "../testing/shared.ts";
+import { testdataPath } from "../testing/testdata.ts";
 import { bytesSource } from "./bytes.ts";
 import { loadModelSync } from "./load.ts";
 import {
@@ -291,24 +291,21 @@ describe("safetensors bad input: typed WeightFileError naming file (and tensor),
     expect(e.message).toContain(`header length ${n - 1}`);
   });
 
-  it.skipIf(!hasShared)(
-    "tiny-llama with its header length one byte short fails to load, naming the file",
-    () => {
-      const src = sharedPath("fixtures", "tiny-llama");
-      const bytes = readFileSync(join(src, "model.safetensors"));
-      const n = Number(bytes.readBigUInt64LE(0));
-      for (const delta of [-1, 1]) {
-        const dir = tempDir();
-        copyFileSync(join(src, "config.json"), join(dir, "config.json"));
-        const b = Buffer.from(bytes);
-        b.writeBigUInt64LE(BigInt(n + delta), 0);
-        writeFileSync(join(dir, "model.safetensors"), b);
-        const e = thrown(() => loadModelSync(dir));
-        expect(e._tag).toBe("WeightFileError");
-        expect(e.message).toContain(join(dir, "model.safetensors"));
-      }
-    },
-  );
+  it("tiny-llama with its header length one byte short fails to load, naming the file", () => {
+    const src = testdataPath("fixtures", "tiny-llama");
+    const bytes = readFileSync(join(src, "model.safetensors"));
+    const n = Number(bytes.readBigUInt64LE(0));
+    for (const delta of [-1, 1]) {
+      const dir = tempDir();
+      copyFileSync(join(src, "config.json"), join(dir, "config.json"));
+      const b = Buffer.from(bytes);
+      b.writeBigUInt64LE(BigInt(n + delta), 0);
+      writeFileSync(join(dir, "model.safetensors"), b);
+      const e = thrown(() => loadModelSync(dir));
+      expect(e._tag).toBe("WeightFileError");
+      expect(e.message).toContain(join(dir, "model.safetensors"));
+    }
+  });
 
   it("a missing file is a WeightFileError naming it", () => {
     const e = thrown(() => readSafetensors("/nonexistent/x.safetensors"));

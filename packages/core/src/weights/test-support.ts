@@ -9,18 +9,9 @@ import { join } from "node:path";
 import { afterAll, expect } from "vitest";
 import { isPatchbayError } from "../errors/errors.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
-import { hasShared, sharedDir } from "../testing/shared.ts";
 import { loadModelSync } from "./load.ts";
 import { readSafetensors, writeSafetensors } from "./safetensors.ts";
 import { type GgufKv, type GgufTensorSpec, makeGguf } from "./test-gguf.ts";
-
-export const warnIfNoShared = (suite: string): void => {
-  if (!hasShared) {
-    console.warn(
-      `\n!!! SKIPPED: ${suite} needs the real checkpoints in ${sharedDir} (../shared from the repo root), which is absent !!!\n`,
-    );
-  }
-};
 
 /** A fresh temp folder, removed after the test file. */
 export const tempDir = (() => {

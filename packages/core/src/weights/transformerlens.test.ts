@@ -1,15 +1,15 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { HostTensor } from "../tensor/host-tensor.ts";
-import { hasShared, sharedPath } from "../testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../testing/shared.ts";
 import { loadModelSync } from "./load.ts";
-import { at, derivedFolder, independentSafetensors, warnIfNoShared } from "./test-support.ts";
+import { at, derivedFolder, independentSafetensors } from "./test-support.ts";
 
-warnIfNoShared("weights/transformerlens.test.ts (TransformerLens models)");
+warnIfNoSharedModels("weights/transformerlens.test.ts: tl-induction-2L and tl-sorted-list");
 
-const tl = (name: string) => sharedPath("models", name);
+const tl = (name: string) => sharedModelPath(name);
 
-describe.skipIf(!hasShared)("TransformerLens state dicts", () => {
+describe.skipIf(!hasSharedModels)("TransformerLens state dicts", () => {
   it("tl-induction-2L: attention-only, no LayerNorm, no biases", () => {
     const m = loadModelSync(tl("tl-induction-2L"));
     expect(m.format).toBe("transformerlens");

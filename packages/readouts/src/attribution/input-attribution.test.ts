@@ -16,7 +16,7 @@ import { Effect, Schema, type Scope } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { arbConfig } from "../../../core/src/reference/arbitraries.ts";
-import { hasShared, sharedPath } from "../../../core/src/testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../../../core/src/testing/shared.ts";
 import { inputGradient } from "./gradient.ts";
 import { inputAttribution } from "./input-attribution.ts";
 import { integratedGradients } from "./integrated-gradients.ts";
@@ -29,10 +29,7 @@ import { type AttributionMetricKind, InputAttributionSpec, type InputExample } f
  * real models (the compiled induction model, stories260K), occlusion against separate reference
  * runs, and gradient × input as the K = 1 right-Riemann IG from the zero baseline.
  */
-if (!hasShared)
-  console.warn(
-    "\n!!! attribution/input-attribution.test.ts: ../shared absent: the stories260K IG test is SKIPPED !!!\n",
-  );
+warnIfNoSharedModels("attribution/input-attribution.test.ts: integrated gradients on stories260K");
 
 const run = <A, E>(name: string, f: (cache: SessionCache) => Effect.Effect<A, E, Scope.Scope>) =>
   Effect.runPromise(Effect.scoped(Effect.flatMap(makeSessionCache(name), f)));
@@ -211,10 +208,10 @@ describe("integrated gradients", () => {
     }
   });
 
-  describe.skipIf(!hasShared)("stories260K", () => {
+  describe.skipIf(!hasSharedModels)("stories260K", () => {
     it("completeness at K = 50 from the BOS baseline, shrinking with K; the zero baseline is flagged", async () => {
-      const m = loadModelSync(sharedPath("models", "stories260K", "stories260K.bin"));
-      const greedy = readFileSync(sharedPath("models", "stories260K", "greedy_ids.txt"), "utf8")
+      const m = loadModelSync(sharedModelPath("stories260K", "stories260K.bin"));
+      const greedy = readFileSync(sharedModelPath("stories260K", "greedy_ids.txt"), "utf8")
         .trim()
         .split(/\s+/)
         .map(Number);

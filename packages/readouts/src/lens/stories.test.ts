@@ -1,20 +1,20 @@
 import { makeSessionCache, openModel } from "@patchbay/core";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
-import { hasShared, sharedPath } from "../../../core/src/testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../../../core/src/testing/shared.ts";
 import { evaluateLens } from "./evaluate.ts";
 import { decodeLensEvalSpec, decodeTunedLensTrainSpec } from "./spec.ts";
 import { storyTexts } from "./stories.ts";
 import { trainTunedLens } from "./train.ts";
 
-if (!hasShared) console.warn("\n*** ../shared is absent: the stories260K lens test is SKIPPED ***\n");
+warnIfNoSharedModels("lens/stories.test.ts: the logit and tuned lens on stories260K");
 
-describe.skipIf(!hasShared)("logit and tuned lens on stories260K", () => {
+describe.skipIf(!hasSharedModels)("logit and tuned lens on stories260K", () => {
   it("the tuned lens beats the logit lens on held-out stories at every layer but the last, where KL ≈ 0", async () => {
     const r = await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
-          const m = yield* openModel(sharedPath("models", "stories260K", "stories260K.bin"), { threads: 1 });
+          const m = yield* openModel(sharedModelPath("stories260K", "stories260K.bin"), { threads: 1 });
           const tok = m.tokenizer!;
           const train = storyTexts.train.map((t) => tok.encode(t));
           const test = storyTexts.heldOut.map((t) => tok.encode(t));

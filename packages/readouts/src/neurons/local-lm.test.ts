@@ -1,8 +1,7 @@
-import { existsSync } from "node:fs";
 import { Effect, Schema } from "effect";
 import { describe, expect, it } from "vitest";
 import { loadModelSync, makeSessionCache, readLlama2cTokenizer, referenceForward } from "@patchbay/core";
-import { hasShared, sharedPath } from "../../../core/src/testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../../../core/src/testing/shared.ts";
 import {
   encodePrompt,
   expectedValue,
@@ -115,17 +114,13 @@ describe("local LM simulator on a zoo model with a digit vocabulary (random weig
   });
 });
 
-const stories = hasShared ? sharedPath("models", "stories260K", "stories260K.bin") : "";
-const haveStories = hasShared && existsSync(stories);
-if (!haveStories)
-  console.warn(
-    "\n*** ../shared/models/stories260K is absent: the stories260K local-LM simulator test is SKIPPED ***\n",
-  );
+const stories = sharedModelPath("stories260K", "stories260K.bin");
+warnIfNoSharedModels("neurons/local-lm.test.ts: the local-LM simulator on stories260K");
 
-describe.skipIf(!haveStories)("local LM on stories260K", () => {
+describe.skipIf(!hasSharedModels)("local LM on stories260K", () => {
   it("simulates with next-token probabilities over the single-token values, deterministically", async () => {
     const { config, weights } = loadModelSync(stories);
-    const tok = readLlama2cTokenizer(sharedPath("models", "stories260K", "tok512.bin"));
+    const tok = readLlama2cTokenizer(sharedModelPath("stories260K", "tok512.bin"));
     // SentencePiece spells "10" as "1", "0": the values in play are 0 … 9
     expect(valueTokens(tok).map((v) => v.value)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const texts = [

@@ -1,14 +1,13 @@
 import { openModel } from "@patchbay/core";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
-import { hasShared, sharedPath } from "../../../core/src/testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../../../core/src/testing/shared.ts";
 import { inspectionPrompt, inspectionPrompts, tokenizePrompt } from "./prompts.ts";
 import { decodeSweepSpec } from "./spec.ts";
 import { attributeExamples, entityExamples } from "./stories.ts";
 import { patchscopeSweep, type SweepResult } from "./sweep.ts";
 
-if (!hasShared)
-  console.warn("\n*** ../shared is absent: the stories260K patchscope experiments are SKIPPED ***\n");
+warnIfNoSharedModels("patchscopes/stories.test.ts: the patchscope experiments on stories260K");
 
 const show = (name: string, r: SweepResult) => {
   console.log(
@@ -23,12 +22,12 @@ const show = (name: string, r: SweepResult) => {
     );
 };
 
-describe.skipIf(!hasShared)("patchscopes on stories260K", () => {
+describe.skipIf(!hasSharedModels)("patchscopes on stories260K", () => {
   it("token identity and attribute experiments across source layers", async () => {
     const out = await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
-          const m = yield* openModel(sharedPath("models", "stories260K", "stories260K.bin"), { threads: 1 });
+          const m = yield* openModel(sharedModelPath("stories260K", "stories260K.bin"), { threads: 1 });
           const tok = m.tokenizer!;
           const prompts = inspectionPrompts.map((p) => ({ name: p.name, ...tokenizePrompt(tok, p) }));
           const attr = attributeExamples(tok);

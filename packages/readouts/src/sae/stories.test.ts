@@ -8,7 +8,7 @@ import {
   mulberry32,
   sampleTemperature,
 } from "@patchbay/core";
-import { hasShared, sharedPath } from "../../../core/src/testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../../../core/src/testing/shared.ts";
 import { featureAttribution } from "./attribution.ts";
 import { saeFromArtifact } from "./artifact.ts";
 import { decodeSaeSpec, runSae } from "./run.ts";
@@ -20,16 +20,16 @@ import { FeatureAttributionSpec } from "./spec.ts";
  * L0, FVU, dead features and CE loss recovered, and checks feature attribution against exact
  * single-feature patching.
  */
-if (!hasShared) console.warn("\n*** ../shared is absent: the stories260K SAE test is SKIPPED ***\n");
+warnIfNoSharedModels("sae/stories.test.ts: the SAE on stories260K");
 
 const SITE = process.env.SAE_SITE ?? "blocks.2.hook_resid_post";
 const L1 = Number(process.env.SAE_L1 ?? 2);
 const STEPS = Number(process.env.SAE_STEPS ?? 600);
 const DICT = Number(process.env.SAE_DICT ?? 128);
 
-describe.skipIf(!hasShared)("stories260K: an SAE on a residual site", () => {
+describe.skipIf(!hasSharedModels)("stories260K: an SAE on a residual site", () => {
   it(`${SITE}: trains, reconstructs, splices with most CE recovered; feature attribution ranks like exact patching`, async () => {
-    const dir = hasShared ? sharedPath("models", "stories260K") : "";
+    const dir = sharedModelPath("stories260K");
     const { config, weights } = loadModelSync(`${dir}/stories260K.bin`);
     const model = { config, weights };
     const tok = await Effect.runPromise(loadTokenizer(`${dir}/tok512.bin`));

@@ -12,7 +12,7 @@ import {
 import { Effect, Schema } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { hasShared, sharedDir, sharedPath } from "../../../core/src/testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../../../core/src/testing/shared.ts";
 import { arbConfig } from "../../../core/src/reference/arbitraries.ts";
 import { happySadData, inductionSteeringData } from "./examples.ts";
 import { SteeringSpec } from "./spec.ts";
@@ -196,11 +196,11 @@ describe("steering sweep", () => {
   });
 });
 
-if (!hasShared) console.warn(`\n⚠️  SKIPPED: stories260K steering tests — ${sharedDir} is absent.\n`);
+warnIfNoSharedModels("steering/steering.test.ts: happy − sad steering on stories260K");
 
-describe.skipIf(!hasShared)("stories260K: happy − sad", () => {
+describe.skipIf(!hasSharedModels)("stories260K: happy − sad", () => {
   it("the logit difference of ' happy' over ' sad' rises monotonically in α; α = 0 greedy = core generate", async () => {
-    const dir = hasShared ? sharedPath("models", "stories260K") : "";
+    const dir = sharedModelPath("stories260K");
     const model = loadModelSync(`${dir}/stories260K.bin`);
     const tok = readLlama2cTokenizer(`${dir}/tok512.bin`);
     const data = happySadData(tok);

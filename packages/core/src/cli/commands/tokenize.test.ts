@@ -1,8 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { hasShared, sharedDir, sharedPath } from "../../testing/shared.ts";
-import { warnSkipped } from "../../tokenizer/test-support.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../../testing/shared.ts";
 
 /** `patchbay tokenize` as a user runs it: a child process, its stdout, stderr and exit code. */
 const main = fileURLToPath(new URL("../main.ts", import.meta.url));
@@ -49,14 +48,16 @@ describe("patchbay tokenize without a tokenizer", () => {
   });
 });
 
-if (!hasShared) warnSkipped("patchbay tokenize on stories260K and the GPT-2 tokenizer", sharedDir);
+warnIfNoSharedModels(
+  "cli/commands/tokenize.test.ts: patchbay tokenize on stories260K and the GPT-2 tokenizer",
+);
 
-describe.skipIf(!hasShared)("patchbay tokenize on real tokenizers", () => {
+describe.skipIf(!hasSharedModels)("patchbay tokenize on real tokenizers", () => {
   it("llama2.c (stories260K.bin + tok512.bin): BOS, ▁ pieces, byte tokens, code-point offsets", () => {
     const r = patchbay(
       "tokenize",
       "--model",
-      sharedPath("models", "stories260K", "stories260K.bin"),
+      sharedModelPath("stories260K", "stories260K.bin"),
       "--text",
       TEXT,
       "--json",
@@ -81,7 +82,7 @@ describe.skipIf(!hasShared)("patchbay tokenize on real tokenizers", () => {
       patchbay(
         "tokenize",
         "--model",
-        sharedPath("models", "stories260K", "stories260K.bin"),
+        sharedModelPath("stories260K", "stories260K.bin"),
         "--text",
         TEXT,
         "--json",
@@ -97,7 +98,7 @@ describe.skipIf(!hasShared)("patchbay tokenize on real tokenizers", () => {
     const r = patchbay(
       "tokenize",
       "--model",
-      sharedPath("models", "stories260K", "stories260K.gguf"),
+      sharedModelPath("stories260K", "stories260K.gguf"),
       "--text",
       "Once upon",
     );
@@ -114,14 +115,7 @@ describe.skipIf(!hasShared)("patchbay tokenize on real tokenizers", () => {
   });
 
   it("GPT-2 (tokenizer.json): Ġ pieces, no BOS, a split emoji placed on its last byte token", () => {
-    const r = patchbay(
-      "tokenize",
-      "--model",
-      sharedPath("models", "gpt2-tokenizer"),
-      "--text",
-      TEXT,
-      "--json",
-    );
+    const r = patchbay("tokenize", "--model", sharedModelPath("gpt2-tokenizer"), "--text", TEXT, "--json");
     expect(r.code, r.err).toBe(0);
     const o = JSON.parse(r.out) as Out;
     expect(o.tokenizer).toMatchObject({ kind: "tokenizer.json", vocabSize: 50257 });
@@ -137,9 +131,9 @@ describe.skipIf(!hasShared)("patchbay tokenize on real tokenizers", () => {
     const r = patchbay(
       "tokenize",
       "--model",
-      sharedPath("models", "stories260K", "stories260K.bin"),
+      sharedModelPath("stories260K", "stories260K.bin"),
       "--tokenizer",
-      sharedPath("models", "gpt2-tokenizer"),
+      sharedModelPath("gpt2-tokenizer"),
       "--text",
       "Hello world",
       "--json",

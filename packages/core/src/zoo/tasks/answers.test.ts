@@ -9,9 +9,8 @@ import { runPlan } from "../../engine/run.ts";
 import type { MetricKind, Plan } from "../../engine/spec.ts";
 import { TaskFileError } from "../../errors/index.ts";
 import { openModel } from "../../runtime/index.ts";
-import { hasShared, sharedDir, sharedPath } from "../../testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../../testing/shared.ts";
 import { loadTokenizer, type Tokenizer } from "../../tokenizer/index.ts";
-import { warnSkipped } from "../../tokenizer/test-support.ts";
 import type { Task } from "../registry/index.ts";
 import { parseTaskFile, readTaskFileSync } from "./index.ts";
 
@@ -35,12 +34,12 @@ const caught = (f: () => unknown): TaskFileError => thrownBy(f, TaskFileError);
 const STORY = "Once upon a time, there was a little girl named";
 const IOI = "When Mary and John went to the store, John gave a drink to";
 
-if (!hasShared) warnSkipped("text answers in context on stories260K and GPT-2", sharedDir);
+warnIfNoSharedModels("zoo/tasks/answers.test.ts: text answers in context on stories260K and GPT-2");
 
-describe.skipIf(!hasShared)("text answers in context: stories260K (llama2.c tokenizer)", () => {
+describe.skipIf(!hasSharedModels)("text answers in context: stories260K (llama2.c tokenizer)", () => {
   let llama: Tokenizer;
   beforeAll(async () => {
-    llama = await Effect.runPromise(loadTokenizer(sharedPath("models", "stories260K", "tok512.bin")));
+    llama = await Effect.runPromise(loadTokenizer(sharedModelPath("stories260K", "tok512.bin")));
   });
   const enc = (s: string) => llama.encode(s, { bos: false });
 
@@ -134,7 +133,7 @@ describe.skipIf(!hasShared)("text answers in context: stories260K (llama2.c toke
   });
 
   describe("on the model", () => {
-    const model = () => sharedPath("models", "stories260K", "stories260K.bin");
+    const model = () => sharedModelPath("stories260K", "stories260K.bin");
     const metricOf = (task: Task, kind: MetricKind) =>
       Effect.runPromise(
         Effect.scoped(
@@ -197,10 +196,10 @@ describe.skipIf(!hasShared)("text answers in context: stories260K (llama2.c toke
   });
 });
 
-describe.skipIf(!hasShared)("text answers in context: GPT-2 (byte-level BPE, tokenizer.json)", () => {
+describe.skipIf(!hasSharedModels)("text answers in context: GPT-2 (byte-level BPE, tokenizer.json)", () => {
   let gpt2: Tokenizer;
   beforeAll(async () => {
-    gpt2 = await Effect.runPromise(loadTokenizer(sharedPath("models", "gpt2-tokenizer")));
+    gpt2 = await Effect.runPromise(loadTokenizer(sharedModelPath("gpt2-tokenizer")));
   });
 
   it('" Mary" is ĠMary; a prompt ending in a space is refused (the space would move into the answer)', () => {
@@ -226,16 +225,16 @@ describe.skipIf(!hasShared)("text answers in context: GPT-2 (byte-level BPE, tok
   });
 });
 
-describe.skipIf(!hasShared)(
+describe.skipIf(!hasSharedModels)(
   "text answers: the accepted id is the last of encode(prompt + answer) (property)",
   () => {
     const toks: [string, Tokenizer][] = [];
     beforeAll(async () => {
       toks.push([
         "llama2c",
-        await Effect.runPromise(loadTokenizer(sharedPath("models", "stories260K", "tok512.bin"))),
+        await Effect.runPromise(loadTokenizer(sharedModelPath("stories260K", "tok512.bin"))),
       ]);
-      toks.push(["gpt2", await Effect.runPromise(loadTokenizer(sharedPath("models", "gpt2-tokenizer")))]);
+      toks.push(["gpt2", await Effect.runPromise(loadTokenizer(sharedModelPath("gpt2-tokenizer")))]);
     });
 
     const words = [

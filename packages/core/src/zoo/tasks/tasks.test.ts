@@ -5,9 +5,8 @@ import { Effect, Exit } from "effect";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TaskFileError, UnknownBuiltinError } from "../../errors/index.ts";
-import { hasShared, sharedDir, sharedPath } from "../../testing/shared.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../../testing/shared.ts";
 import { loadTokenizer, type Tokenizer } from "../../tokenizer/index.ts";
-import { warnSkipped } from "../../tokenizer/test-support.ts";
 import { inductionTask } from "../induction.ts";
 import type { Task } from "../registry/index.ts";
 import {
@@ -293,14 +292,14 @@ describe("task files: every malformed line is a TaskFileError naming file, line 
   });
 });
 
-if (!hasShared) warnSkipped("text task files through the GPT-2 and stories260K tokenizers", sharedDir);
+warnIfNoSharedModels("zoo/tasks/tasks.test.ts: text task files through the GPT-2 and stories260K tokenizers");
 
-describe.skipIf(!hasShared)("task files: text through a real tokenizer", () => {
+describe.skipIf(!hasSharedModels)("task files: text through a real tokenizer", () => {
   let gpt2: Tokenizer;
   let llama: Tokenizer;
   beforeAll(async () => {
-    gpt2 = await Effect.runPromise(loadTokenizer(sharedPath("models", "gpt2-tokenizer")));
-    llama = await Effect.runPromise(loadTokenizer(sharedPath("models", "stories260K", "tok512.bin")));
+    gpt2 = await Effect.runPromise(loadTokenizer(sharedModelPath("gpt2-tokenizer")));
+    llama = await Effect.runPromise(loadTokenizer(sharedModelPath("stories260K", "tok512.bin")));
   });
 
   const IOI = {
