@@ -5,7 +5,7 @@
  */
 export type { CellResult, ReadoutCellResult, ReadoutOutput } from "./results/types.ts";
 export { isReadoutResult } from "./results/types.ts";
-export { type ReadoutFigures, readoutFigures, topDlaComponent } from "./results/readout-figures.ts";
+export { type ReadoutFigures, readoutFigures, topDlaComponent } from "./kinds/readout/figures.ts";
 export {
   type ColumnSpec,
   type ColumnType,
@@ -13,7 +13,7 @@ export {
   TABLE_KINDS,
   type TableKind,
 } from "./results/table-columns.ts";
-export { type ReadoutCellInput, readoutIdentity, runReadoutCell } from "./run/readout-cell.ts";
+export { type ReadoutCellInput, readoutIdentity, runReadoutCell } from "./kinds/readout/cell.ts";
 export {
   isReadoutSpec,
   NeuronModels,
@@ -24,7 +24,7 @@ export {
   ReadoutMethod,
   ReadoutTaskData,
   ReadoutTextData,
-} from "./spec/readout.ts";
+} from "./kinds/readout/spec.ts";
 export {
   type CellIdentity,
   type CellInput,

@@ -16,8 +16,8 @@ import { type Flags, intFlag } from "@patchbay/core/cli";
 import { Effect } from "effect";
 import { cellResultFromDiscovery, renderRunReport } from "../report/index.ts";
 import type { CausalCellResult } from "../results/types.ts";
-import { runCausalCell } from "../run/causal-cell.ts";
-import type { CausalCellSpec, CausalMethod } from "../spec/causal.ts";
+import { runCausalCell } from "../kinds/causal/cell.ts";
+import type { CausalCellSpec, CausalMethod } from "../kinds/causal/spec.ts";
 
 /**
  * The main job: discover the circuit of a built-in model whose circuit is known (the compiled

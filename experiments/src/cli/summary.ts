@@ -1,5 +1,5 @@
 import type { RunSummary } from "../run/experiment.ts";
-import { readoutFigures } from "../results/readout-figures.ts";
+import { readoutFigures } from "../kinds/readout/figures.ts";
 import {
   type CausalCellResult,
   type CellResult,

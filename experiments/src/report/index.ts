@@ -12,7 +12,7 @@ export {
   causalSummaryColumns,
   causalVariable,
   headlineIia,
-} from "./causal.ts";
+} from "../kinds/causal/report.ts";
 export { curveSvg, type LossPoint, lossCurveSvg, spreadSvg } from "./charts.ts";
 export { lineChartSvg, type Series } from "./line-chart.ts";
 export {
@@ -37,8 +37,8 @@ export {
   type ValueGrid,
   valueHeatmapSvg,
 } from "./heatmap.ts";
-export { READOUT_CSS, readoutCellBody } from "./readout.ts";
-export { keyFigures, readoutSummaryColumns } from "./readout-summary.ts";
+export { READOUT_CSS, readoutCellBody } from "../kinds/readout/report.ts";
+export { keyFigures, readoutSummaryColumns } from "../kinds/readout/report-summary.ts";
 export { READOUT_FIXTURE_DOCS, readoutFixtureCell, readoutFixtureCells } from "./readout-fixture.ts";
 export { esc } from "./html.ts";
 export { type ComparisonMetric, type ComparisonSvg, comparisonSvg } from "./comparison.ts";

@@ -1,6 +1,6 @@
 import { Effect } from "effect";
 import type { ReadoutCellResult } from "../results/types.ts";
-import { runReadoutCell } from "../run/readout-cell.ts";
+import { runReadoutCell } from "../kinds/readout/cell.ts";
 import { decodeExperiment, expandCells } from "../spec/load.ts";
 import { isReadoutSpec } from "../spec/schema.ts";
 

@@ -1,10 +1,10 @@
 import { type AnyCellResult, type CellResult, isCausalResult, isReadoutResult } from "../results/types.ts";
-import { CAUSAL_CSS, causalCellBody } from "./causal.ts";
+import { CAUSAL_CSS, causalCellBody } from "../kinds/causal/report.ts";
 import { curveSvg, spreadSvg } from "./charts.ts";
 import { circuitSvg } from "./graph.ts";
 import { card, esc, fmt, fmtScore, type Html, html, prettyJson, raw } from "./html.ts";
 import { page } from "./page.ts";
-import { READOUT_CSS, readoutCellBody } from "./readout.ts";
+import { READOUT_CSS, readoutCellBody } from "../kinds/readout/report.ts";
 
 /**
  * Self-contained HTML reports (no external assets, no scripts; inline CSS and SVG): one page per

@@ -1,4 +1,4 @@
-import { readoutFigures } from "../results/readout-figures.ts";
+import { readoutFigures } from "../kinds/readout/figures.ts";
 import { TABLE_KINDS } from "../results/table-columns.ts";
 import {
   type AnyCellResult,
@@ -8,12 +8,12 @@ import {
   isReadoutResult,
   type ReadoutCellResult,
 } from "../results/types.ts";
-import { CAUSAL_CSS, causalCellBody, causalSummaryColumns, headlineIia } from "./causal.ts";
+import { CAUSAL_CSS, causalCellBody, causalSummaryColumns, headlineIia } from "../kinds/causal/report.ts";
 import { type ComparisonMetric, comparisonSvg } from "./comparison.ts";
 import { fmt, type Html, html, prettyJson, raw } from "./html.ts";
 import { page } from "./page.ts";
-import { READOUT_CSS, readoutCellBody } from "./readout.ts";
-import { readoutSummaryColumns } from "./readout-summary.ts";
+import { READOUT_CSS, readoutCellBody } from "../kinds/readout/report.ts";
+import { readoutSummaryColumns } from "../kinds/readout/report-summary.ts";
 import { circuitCellBody, inGraphCount, type RunManifest } from "./render.ts";
 import {
   compactValue,

@@ -1,4 +1,4 @@
-import { READOUT_METHOD_TAGS } from "../spec/readout.ts";
+import { READOUT_METHOD_TAGS } from "../kinds/readout/spec.ts";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { InputError } from "@patchbay/core";

@@ -68,10 +68,10 @@ export interface CellResult {
   readonly artifact: string | null;
 }
 
-import type { CausalCellResult } from "./causal.ts";
-import type { ReadoutCellResult } from "./readout.ts";
-export type { CausalCellResult, IiaGrid } from "./causal.ts";
-export type { ReadoutCellResult, ReadoutOutput } from "./readout.ts";
+import type { CausalCellResult } from "../kinds/causal/result.ts";
+import type { ReadoutCellResult } from "../kinds/readout/result.ts";
+export type { CausalCellResult, IiaGrid } from "../kinds/causal/result.ts";
+export type { ReadoutCellResult, ReadoutOutput } from "../kinds/readout/result.ts";
 
 /** Any cell of the store: a circuit-discovery cell (no `kind`), a causal-abstraction or a readout one. */
 export type AnyCellResult = CellResult | CausalCellResult | ReadoutCellResult;

@@ -1,10 +1,10 @@
 import { Effect, Either } from "effect";
 import { describe, expect, it } from "vitest";
-import { isCausalSpec } from "../spec/causal.ts";
+import { isCausalSpec } from "../kinds/causal/spec.ts";
 import { decodeExperiment, expandCells } from "../spec/load.ts";
-import { isReadoutSpec, type ReadoutCellSpec } from "../spec/readout.ts";
-import { runCausalCell } from "./causal-cell.ts";
-import { runReadoutCell } from "./readout-cell.ts";
+import { isReadoutSpec, type ReadoutCellSpec } from "../kinds/readout/spec.ts";
+import { runCausalCell } from "../kinds/causal/cell.ts";
+import { runReadoutCell } from "../kinds/readout/cell.ts";
 
 /**
  * The option audit at the cell: the fields an experiment cell reads itself, beside its

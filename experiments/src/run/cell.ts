@@ -21,8 +21,8 @@ import {
   isCausalSpec,
   isReadoutSpec,
 } from "../spec/schema.ts";
-import { type CellFile, causalIdentity, runCausalCell } from "./causal-cell.ts";
-import { readoutIdentity, runReadoutCell } from "./readout-cell.ts";
+import { type CellFile, causalIdentity, runCausalCell } from "../kinds/causal/cell.ts";
+import { readoutIdentity, runReadoutCell } from "../kinds/readout/cell.ts";
 import { cellIdOf, datasetHash, patchbayVersion, weightsHash } from "./hash.ts";
 import { cellPath, formatCellResult, readCellResult, writeAtomic } from "./store.ts";
 

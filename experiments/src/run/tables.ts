@@ -12,7 +12,7 @@ import {
   Utf8,
   vectorFromArray,
 } from "apache-arrow";
-import { readoutFigures } from "../results/readout-figures.ts";
+import { readoutFigures } from "../kinds/readout/figures.ts";
 import {
   type CAUSAL_COLUMNS,
   type CIRCUIT_COLUMNS,

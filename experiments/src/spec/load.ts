@@ -6,7 +6,7 @@ import { checkCellCount, checkExamples, DEFAULT_LIMITS, type Limits } from "./li
 import { normalizeCausal, normalizeCircuit, normalizeReadout } from "./normalize.ts";
 import { fromParseError, parseExperimentText, readExperimentFile, show } from "./parse.ts";
 export { parseExperimentText } from "./parse.ts";
-import { ReadoutExampleData, ReadoutTaskData, ReadoutTextData } from "./readout.ts";
+import { ReadoutExampleData, ReadoutTaskData, ReadoutTextData } from "../kinds/readout/spec.ts";
 import {
   type AnyExperiment,
   CausalCellFields,

@@ -1,5 +1,5 @@
-import type { CausalCellSpec } from "./causal.ts";
-import type { ReadoutCellSpec } from "./readout.ts";
+import type { CausalCellSpec } from "../kinds/causal/spec.ts";
+import type { ReadoutCellSpec } from "../kinds/readout/spec.ts";
 import type { CausalCellFields, CellFields, CircuitCellSpec, ReadoutCellFields } from "./schema.ts";
 
 /**

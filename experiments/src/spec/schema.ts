@@ -10,11 +10,11 @@ import {
   THREADS_PER_CORE,
 } from "@patchbay/core";
 import { Data, Schema } from "effect";
-import { type CausalCellSpec, CausalMethod, CausalTaskSpec, causalCellProblem } from "./causal.ts";
+import { type CausalCellSpec, CausalMethod, CausalTaskSpec, causalCellProblem } from "../kinds/causal/spec.ts";
 import { limitNote } from "./limits.ts";
-import { ReadoutData, type ReadoutCellSpec, ReadoutMethod } from "./readout.ts";
-export { type CausalCellSpec, isCausalSpec } from "./causal.ts";
-export { type ReadoutCellSpec, isReadoutSpec } from "./readout.ts";
+import { ReadoutData, type ReadoutCellSpec, ReadoutMethod } from "../kinds/readout/spec.ts";
+export { type CausalCellSpec, isCausalSpec } from "../kinds/causal/spec.ts";
+export { type ReadoutCellSpec, isReadoutSpec } from "../kinds/readout/spec.ts";
 
 /**
  * The experiment file (YAML or JSON) as an effect Schema: one discovery (model, task, method,

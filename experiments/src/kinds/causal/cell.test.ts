@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect, Either } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
-import type { CausalCellResult } from "../results/types.ts";
-import { loadExperiment } from "../spec/load.ts";
-import { runExperiment } from "./experiment.ts";
-import { cellPath } from "./store.ts";
+import type { CausalCellResult } from "../../results/types.ts";
+import { loadExperiment } from "../../spec/load.ts";
+import { runExperiment } from "../../run/experiment.ts";
+import { cellPath } from "../../run/store.ts";
 
 /**
  * Causal-abstraction experiments end to end: experiment files → cells → results store (with the

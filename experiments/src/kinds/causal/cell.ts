@@ -30,12 +30,12 @@ import {
   type SessionCache,
 } from "@patchbay/core";
 import { Effect, type Scope } from "effect";
-import type { CausalCellResult } from "../results/causal.ts";
-import type { CausalCellSpec } from "../spec/causal.ts";
-import { errorBoundary } from "./boundary.ts";
-import { checkPositions, familyNamed } from "./causal-checks.ts";
-import { checkSites } from "./sites.ts";
-import { canonicalJson, cellIdOf, patchbayVersion, sha256, weightsHash } from "./hash.ts";
+import type { CausalCellResult } from "./result.ts";
+import type { CausalCellSpec } from "./spec.ts";
+import { errorBoundary } from "../../run/boundary.ts";
+import { checkPositions, familyNamed } from "./checks.ts";
+import { checkSites } from "../../run/sites.ts";
+import { canonicalJson, cellIdOf, patchbayVersion, sha256, weightsHash } from "../../run/hash.ts";
 
 /**
  * One causal-abstraction cell (kind "causal"): build the causal task and its counterfactual data

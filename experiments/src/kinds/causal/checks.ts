@@ -8,7 +8,7 @@ import {
 } from "@patchbay/causal";
 import { InputError } from "@patchbay/core";
 import { Effect } from "effect";
-import type { CausalCellSpec } from "../spec/causal.ts";
+import type { CausalCellSpec } from "./spec.ts";
 
 /**
  * What a causal cell checks before it computes anything (and so what `validate` checks): its

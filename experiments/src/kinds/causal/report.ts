@@ -1,9 +1,9 @@
-import { TABLE_KINDS } from "../results/table-columns.ts";
-import type { CausalCellResult } from "../results/types.ts";
-import { lossCurveSvg } from "./charts.ts";
-import { heatmapSvg, iiaColor } from "./heatmap.ts";
-import { card, esc, fmt, type Html, html, n2, prettyJson, raw } from "./html.ts";
-import type { SummaryColumn } from "./summary.ts";
+import { TABLE_KINDS } from "../../results/table-columns.ts";
+import type { CausalCellResult } from "../../results/types.ts";
+import { lossCurveSvg } from "../../report/charts.ts";
+import { heatmapSvg, iiaColor } from "../../report/heatmap.ts";
+import { card, esc, fmt, type Html, html, n2, prettyJson, raw } from "../../report/html.ts";
+import type { SummaryColumn } from "../../report/summary.ts";
 
 /**
  * The report section of a causal-abstraction cell (kind "causal"): cards, then per method the

@@ -1,7 +1,7 @@
 import { Alignment, isRotation, PositionSpec, SubspaceSpec } from "@patchbay/causal";
 import { InputError } from "@patchbay/core";
 import { Schema } from "effect";
-import { limitNote } from "./limits.ts";
+import { limitNote } from "../../spec/limits.ts";
 
 /**
  * Causal-abstraction experiments (`kind: causal`): a causal task (high-level model + counterfactual

@@ -5,12 +5,12 @@ import { openModel, taskFor } from "@patchbay/core";
 import { evaluateLens, LensEvalSpec, loadSae, loadTunedLens } from "@patchbay/readouts";
 import { Effect, Schema } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
-import { hasShared, sharedPath } from "../../../packages/core/src/testing/shared.ts";
-import type { ReadoutCellResult } from "../results/types.ts";
-import { loadExperiment } from "../spec/load.ts";
-import { runExperiment } from "./experiment.ts";
-import { cellPath } from "./store.ts";
-import { readArrow } from "./tables.ts";
+import { hasShared, sharedPath } from "../../../../packages/core/src/testing/shared.ts";
+import type { ReadoutCellResult } from "../../results/types.ts";
+import { loadExperiment } from "../../spec/load.ts";
+import { runExperiment } from "../../run/experiment.ts";
+import { cellPath } from "../../run/store.ts";
+import { readArrow } from "../../run/tables.ts";
 
 /**
  * Readout experiments end to end on builtin:induction: experiment files → cells → results store

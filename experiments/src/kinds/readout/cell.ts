@@ -31,12 +31,12 @@ import {
   tunedLensArtifact,
 } from "@patchbay/readouts";
 import { Effect, Either, type Scope } from "effect";
-import type { ReadoutCellResult, ReadoutOutput } from "../results/readout.ts";
-import type { ReadoutCellSpec } from "../spec/readout.ts";
-import type { CellFile } from "./causal-cell.ts";
-import { errorBoundary } from "./boundary.ts";
-import { type Dataset, datasetOf, expectedAt, slotsOf } from "./readout-data.ts";
-import { canonicalJson, cellIdOf, patchbayVersion, sha256, weightsHash } from "./hash.ts";
+import type { ReadoutCellResult, ReadoutOutput } from "./result.ts";
+import type { ReadoutCellSpec } from "./spec.ts";
+import type { CellFile } from "../causal/cell.ts";
+import { errorBoundary } from "../../run/boundary.ts";
+import { type Dataset, datasetOf, expectedAt, slotsOf } from "./data.ts";
+import { canonicalJson, cellIdOf, patchbayVersion, sha256, weightsHash } from "../../run/hash.ts";
 
 /**
  * One readout cell (kind "readout"): open the model, resolve the dataset (a builtin task, texts

@@ -6,7 +6,7 @@ import {
   prevTokenData,
   type SteeringData,
 } from "@patchbay/readouts";
-import type { ReadoutCellSpec } from "../spec/readout.ts";
+import type { ReadoutCellSpec } from "./spec.ts";
 
 /**
  * A readout cell's dataset resolved against its opened model: a builtin task, texts through the

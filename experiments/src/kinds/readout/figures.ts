@@ -1,6 +1,6 @@
 import type { DlaResult } from "@patchbay/readouts";
-import type { ReadoutCellResult } from "./readout.ts";
-import type { READOUT_FIGURE_COLUMNS, RowOf } from "./table-columns.ts";
+import type { ReadoutCellResult } from "./result.ts";
+import type { READOUT_FIGURE_COLUMNS, RowOf } from "../../results/table-columns.ts";
 
 /**
  * The key figures of a readout cell, one flat record per cell: what the run table (JSONL /

@@ -1,6 +1,6 @@
 import type { LensReport } from "@patchbay/readouts";
-import { fmt, type Html, html, raw } from "./html.ts";
-import { lineChartSvg } from "./line-chart.ts";
+import { fmt, type Html, html, raw } from "../../report/html.ts";
+import { lineChartSvg } from "../../report/line-chart.ts";
 
 /** A lens report's section: KL per site (logit and tuned lens) and the layer × position top-token table. */
 

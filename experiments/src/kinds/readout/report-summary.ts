@@ -1,8 +1,8 @@
-import { readoutFigures } from "../results/readout-figures.ts";
-import { READOUT_FIGURE_COLUMNS } from "../results/table-columns.ts";
-import type { ReadoutCellResult } from "../results/types.ts";
-import { fmt, fmtScore } from "./html.ts";
-import type { SummaryColumn } from "./summary.ts";
+import { readoutFigures } from "./figures.ts";
+import { READOUT_FIGURE_COLUMNS } from "../../results/table-columns.ts";
+import type { ReadoutCellResult } from "../../results/types.ts";
+import { fmt, fmtScore } from "../../report/html.ts";
+import type { SummaryColumn } from "../../report/summary.ts";
 
 /** A readout cell's row in a run's readout summary table: its headline and key figures in words. */
 

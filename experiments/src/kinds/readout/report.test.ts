@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ReadoutCellResult } from "../results/types.ts";
-import { scaleColor, valueHeatmapSvg } from "./heatmap.ts";
-import { renderCellReport } from "./render.ts";
-import { renderRunReport } from "./run-page.ts";
+import type { ReadoutCellResult } from "../../results/types.ts";
+import { scaleColor, valueHeatmapSvg } from "../../report/heatmap.ts";
+import { renderCellReport } from "../../report/render.ts";
+import { renderRunReport } from "../../report/run-page.ts";
 import { Effect } from "effect";
-import { hasShared, sharedPath } from "../../../packages/core/src/testing/shared.ts";
-import { readoutFixtureCell, readoutFixtureCells } from "./readout-fixture.ts";
+import { hasShared, sharedPath } from "../../../../packages/core/src/testing/shared.ts";
+import { readoutFixtureCell, readoutFixtureCells } from "../../report/readout-fixture.ts";
 
 /**
  * Report sections of readout cells, on real cells of every method (readout-fixture.ts): each

@@ -1,10 +1,10 @@
-import { readoutFigures } from "../results/readout-figures.ts";
-import type { ReadoutCellResult } from "../results/types.ts";
-import { lossCurveSvg } from "./charts.ts";
-import { lineChartSvg } from "./line-chart.ts";
-import { lensSection } from "./readout-lens.ts";
-import { scaleColor, valueHeatmapSvg } from "./heatmap.ts";
-import { card, esc, fmt, fmtScore, type Html, html, n2, prettyJson, raw } from "./html.ts";
+import { readoutFigures } from "./figures.ts";
+import type { ReadoutCellResult } from "../../results/types.ts";
+import { lossCurveSvg } from "../../report/charts.ts";
+import { lineChartSvg } from "../../report/line-chart.ts";
+import { lensSection } from "./report-lens.ts";
+import { scaleColor, valueHeatmapSvg } from "../../report/heatmap.ts";
+import { card, esc, fmt, fmtScore, type Html, html, n2, prettyJson, raw } from "../../report/html.ts";
 
 /**
  * The report section of a readout cell (kind "readout"): cards, then what the method produced —

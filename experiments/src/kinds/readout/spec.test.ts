@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect, Either } from "effect";
 import { describe, expect, it } from "vitest";
-import { expandCells, loadExperiment } from "./load.ts";
-import type { ExperimentFileError, ReadoutCellSpec } from "./schema.ts";
+import { expandCells, loadExperiment } from "../../spec/load.ts";
+import type { ExperimentFileError, ReadoutCellSpec } from "../../spec/schema.ts";
 
 /** Readout experiment files: decoding fills the readouts specs' defaults; errors name file and field. */
 const dir = mkdtempSync(join(tmpdir(), "patchbay-readout-spec-"));

@@ -23,7 +23,7 @@ import {
 } from "@patchbay/readouts";
 import { InputError, Metric } from "@patchbay/core";
 import { Schema } from "effect";
-import { limitNote } from "./limits.ts";
+import { limitNote } from "../../spec/limits.ts";
 
 /**
  * Readout experiments (`kind: readout`; docs/methods.md#readouts): a model, a dataset, one readout method of
