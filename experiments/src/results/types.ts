@@ -73,11 +73,5 @@ import type { ReadoutCellResult } from "../kinds/readout/result.ts";
 export type { CausalCellResult, IiaGrid } from "../kinds/causal/result.ts";
 export type { ReadoutCellResult, ReadoutOutput } from "../kinds/readout/result.ts";
 
-/** Any cell of the store: a circuit-discovery cell (no `kind`), a causal-abstraction or a readout one. */
+/** Any cell of the store: a circuit-discovery cell (no `kind`), a causal-abstraction or a readout one (kinds/). */
 export type AnyCellResult = CellResult | CausalCellResult | ReadoutCellResult;
-
-export const isCausalResult = (r: AnyCellResult): r is CausalCellResult =>
-  (r as { readonly kind?: string }).kind === "causal";
-
-export const isReadoutResult = (r: AnyCellResult): r is ReadoutCellResult =>
-  (r as { readonly kind?: string }).kind === "readout";

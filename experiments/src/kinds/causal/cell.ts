@@ -13,7 +13,6 @@ import {
   iiaSweep,
   isRotation,
   loadRotation,
-  type Model,
   type PositionSpec,
   positionLabel,
   rotationArtifact,
@@ -24,12 +23,15 @@ import {
 import {
   InputError,
   isBuiltinPath,
+  type Model,
   makeSessionCache,
   openModel,
   type PatchbayError,
   type SessionCache,
 } from "@patchbay/core";
 import { Effect, type Scope } from "effect";
+import { cellEnvelope } from "../../results/envelope.ts";
+import type { CellFile, CellIdentity } from "../kind.ts";
 import type { CausalCellResult } from "./result.ts";
 import type { CausalCellSpec } from "./spec.ts";
 import { errorBoundary } from "../../run/boundary.ts";
@@ -46,12 +48,6 @@ import { canonicalJson, cellIdOf, patchbayVersion, sha256, weightsHash } from ".
 export interface CausalCellInput {
   readonly spec: CausalCellSpec;
   readonly baseDir: string;
-}
-
-/** A file a cell produced, relative to the results store. */
-export interface CellFile {
-  readonly path: string;
-  readonly content: string;
 }
 
 /** Causal errors cross the experiment boundary as InputErrors naming the same place and field. */
@@ -178,16 +174,16 @@ const alignmentOf = (
 const examplesOf = (p: Prepared): number =>
   p.main.length + p.test.length + Object.values(p.heldOut).reduce((a, x) => a + x.length, 0);
 
+const identityOf = (p: Prepared): CellIdentity => ({
+  cellId: p.cellId,
+  weightsHash: p.weightsHash,
+  datasetHash: p.datasetHash,
+  examples: examplesOf(p),
+  patchbayVersion: patchbayVersion(),
+});
+
 export const causalIdentity = (input: CausalCellInput) =>
-  Effect.scoped(
-    Effect.map(prepare(input), (p) => ({
-      cellId: p.cellId,
-      weightsHash: p.weightsHash,
-      datasetHash: p.datasetHash,
-      examples: examplesOf(p),
-      patchbayVersion: patchbayVersion(),
-    })),
-  );
+  Effect.scoped(Effect.map(prepare(input), identityOf));
 
 /** The sites of a sweep: "resid" = resid_pre of every layer, then the last layer's resid_post. */
 const sweepSites = (sites: "resid" | readonly string[], nLayers: number): string[] =>
@@ -333,18 +329,7 @@ export const runCausalCell = (
       }
       const familyVars = task.families.find((f) => f.name === p.family)!.variables.flat();
       const result: CausalCellResult = {
-        kind: "causal",
-        patchbayVersion: patchbayVersion(),
-        cellId: p.cellId,
-        spec,
-        model: {
-          name: p.model.name,
-          weightsHash: p.weightsHash,
-          nLayers: p.model.config.nLayers,
-          nHeads: p.model.config.nHeads,
-        },
-        dataset: { hash: p.datasetHash, examples: examplesOf(p) },
-        method: m._tag,
+        ...cellEnvelope("causal", identityOf(p), spec, { ...p.model.config, name: p.model.name }, m._tag),
         task: { name: task.name, family: p.family, variables: familyVars },
         iia: iiaOut,
         sweep: sweepOut,

@@ -3,6 +3,7 @@ import type { CausalCellResult } from "../../results/types.ts";
 import { lossCurveSvg } from "../../report/charts.ts";
 import { heatmapSvg, iiaColor } from "../../report/heatmap.ts";
 import { card, esc, fmt, type Html, html, n2, prettyJson, raw } from "../../report/html.ts";
+import type { ComparisonMetric } from "../../report/comparison.ts";
 import type { SummaryColumn } from "../../report/summary.ts";
 
 /**
@@ -243,3 +244,20 @@ export const causalSummaryColumns = (
     },
   ];
 };
+
+export const causalMetrics: ComparisonMetric<CausalCellResult>[] = [
+  { key: "iia", label: "IIA", domain: "unit", value: (r) => headlineIia(r) ?? r.das?.iia.test },
+  { key: "mibMean", label: "MIB mean", domain: "unit", value: (r) => r.sweep?.mean },
+  {
+    key: "randomModel",
+    label: "control: random model",
+    domain: "unit",
+    value: (r) => r.das?.controls?.randomModel.test,
+  },
+  {
+    key: "fullComponent",
+    label: "control: full component",
+    domain: "unit",
+    value: (r) => r.das?.controls?.fullComponent,
+  },
+];

@@ -2,6 +2,7 @@ import { Alignment, isRotation, PositionSpec, SubspaceSpec } from "@patchbay/cau
 import { InputError } from "@patchbay/core";
 import { Schema } from "effect";
 import { limitNote } from "../../spec/limits.ts";
+import { commonFields, Runtime } from "../../spec/schema.ts";
 
 /**
  * Causal-abstraction experiments (`kind: causal`): a causal task (high-level model + counterfactual
@@ -178,3 +179,48 @@ export interface CausalCellSpec {
 
 export const isCausalSpec = <S extends object>(s: S | CausalCellSpec): s is CausalCellSpec =>
   (s as { readonly kind?: unknown }).kind === "causal";
+
+/** The fields of one causal cell. */
+const causalCellFields = {
+  kind: Schema.Literal("causal"),
+  model: Schema.optional(Schema.String).annotations({
+    description: "a model folder or builtin:<name>; default: the causal task's own network",
+  }),
+  task: CausalTaskSpec,
+  method: CausalMethod,
+  runtime: Schema.optionalWith(Runtime, { default: () => ({ threads: 1 }) }),
+};
+
+export const CausalExperiment = Schema.Struct({ ...commonFields, ...causalCellFields }).annotations({
+  identifier: "CausalExperiment",
+  title: "patchbay causal-abstraction experiment",
+  description:
+    "IIA of alignments, IIA sweeps over (site, position), or DAS with its controls (kind: causal).",
+});
+export type CausalExperiment = typeof CausalExperiment.Type;
+
+export const CausalCellFields = Schema.Struct({ ...causalCellFields, seed: Int }).pipe(
+  // task fields the cell's method would not read are refused here, at load time
+  Schema.filter((c) => {
+    const p = causalCellProblem(c.task, c.method);
+    return p === null || { path: p.field.split("."), message: p.expected };
+  }),
+);
+
+/** A decoded causal cell as its normalized spec (the data seed resolved to the cell's). */
+export const normalizeCausal = (c: typeof CausalCellFields.Type): CausalCellSpec => ({
+  kind: "causal",
+  model: c.model ?? null,
+  task: {
+    builtin: c.task.builtin,
+    options: c.task.options,
+    family: c.task.family ?? null,
+    n: c.task.n,
+    test: c.task.test,
+    heldOut: c.task.heldOut,
+    seed: c.task.seed ?? c.seed,
+  },
+  method: c.method,
+  runtime: { threads: c.runtime.threads },
+  seed: c.seed,
+});

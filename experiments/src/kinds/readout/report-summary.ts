@@ -2,6 +2,7 @@ import { readoutFigures } from "./figures.ts";
 import { READOUT_FIGURE_COLUMNS } from "../../results/table-columns.ts";
 import type { ReadoutCellResult } from "../../results/types.ts";
 import { fmt, fmtScore } from "../../report/html.ts";
+import type { ComparisonMetric } from "../../report/comparison.ts";
 import type { SummaryColumn } from "../../report/summary.ts";
 
 /** A readout cell's row in a run's readout summary table: its headline and key figures in words. */
@@ -29,3 +30,23 @@ export const readoutSummaryColumns = (
   { key: "figures", label: "key figures", text: keyFigures },
   { key: "seconds", label: "seconds", numeric: true, text: (r) => fmt(secondsOf(r), 1) },
 ];
+
+/**
+ * One panel per headline that two cells or more share (a method's headline is its own figure:
+ * cells of different methods have nothing to compare).
+ */
+export const readoutMetrics = (
+  cells: readonly ReadoutCellResult[],
+): ComparisonMetric<ReadoutCellResult>[] => {
+  const labels = cells.map((r) => readoutFigures(r).headlineLabel);
+  const shared = [...new Set(labels)].filter((l) => labels.filter((x) => x === l).length > 1);
+  return shared.slice(0, 4).map((label, i) => ({
+    key: `headline${i}`,
+    label,
+    domain: "free" as const,
+    value: (r: ReadoutCellResult) => {
+      const f = readoutFigures(r);
+      return f.headlineLabel === label ? f.headline : null;
+    },
+  }));
+};

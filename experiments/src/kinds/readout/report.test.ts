@@ -41,6 +41,7 @@ describe("readout report sections", () => {
       "sae",
       "sae-circuit",
       "patchscope",
+      "attention-entropy",
     ]);
     const want: Record<Exclude<ReadoutCellResult["method"], "patchscope-sweep">, RegExp[]> = {
       "logit-lens": [/svg[^>]*class="chart line"/, /<table class="lens">/],
@@ -60,6 +61,11 @@ describe("readout report sections", () => {
         /sae\.json/,
       ],
       patchscope: [/<table class="patchscope">/, /precision@1/],
+      "attention-entropy": [
+        /Attention-head entropy/,
+        /svg[^>]*class="chart heatmap values"/,
+        /Most focused head: a\d\.h\d/,
+      ],
     };
     for (const c of cells) {
       const page = await renderCellReport(c);

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { Effect, Either } from "effect";
 import { describe, expect, it } from "vitest";
 import { expandCells, loadExperiment } from "../../spec/load.ts";
-import type { ExperimentFileError, ReadoutCellSpec } from "../../spec/schema.ts";
+import type { ExperimentFileError } from "../../spec/schema.ts";
+import type { ReadoutCellSpec } from "./spec.ts";
 
 /** Readout experiment files: decoding fills the readouts specs' defaults; errors name file and field. */
 const dir = mkdtempSync(join(tmpdir(), "patchbay-readout-spec-"));

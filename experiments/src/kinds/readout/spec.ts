@@ -1,29 +1,9 @@
-import {
-  asIssue,
-  AttentionSpec,
-  attentionProblem,
-  DlaSpec,
-  ErasureSpec,
-  FeatureCircuitSpec,
-  HttpModelSpec,
-  InputAttributionSpec,
-  inputAttributionProblem,
-  LensEvalSpec,
-  LocalLmSpec,
-  PatchscopeSpec,
-  ProbeSpec,
-  probeProblem,
-  RecordsSpec,
-  SaeSpec,
-  ScoreSpec,
-  SteeringSpec,
-  SweepSpec,
-  TunedLensTrainSpec,
-  tunedLensProblem,
-} from "@patchbay/readouts";
-import { InputError, Metric } from "@patchbay/core";
+import { asIssue } from "@patchbay/readouts";
+import { InputError } from "@patchbay/core";
 import { Schema } from "effect";
 import { limitNote } from "../../spec/limits.ts";
+import { commonFields, Runtime } from "../../spec/schema.ts";
+import { READOUT_METHODS } from "./methods/index.ts";
 
 /**
  * Readout experiments (`kind: readout`; docs/methods.md#readouts): a model, a dataset, one readout method of
@@ -125,124 +105,14 @@ export const ReadoutExampleData = Schema.Struct({
 export const ReadoutData = Schema.Union(ReadoutTaskData, ReadoutTextData, ReadoutExampleData);
 export type ReadoutData = typeof ReadoutData.Type;
 
-/** Who writes and who simulates a neuron's explanation. */
-export const NeuronModels = Schema.Union(
-  Schema.TaggedStruct("rule-based", {}).annotations({
-    description: "offline: quotes the top records' tokens, simulates by matching them (deterministic)",
-  }),
-  Schema.TaggedStruct("local", LocalLmSpec.fields).annotations({
-    description: "the cell's own model (needs a tokenizer, e.g. stories260K) as explainer and simulator",
-  }),
-  Schema.TaggedStruct("http", HttpModelSpec.fields).annotations({
-    description: "an OpenAI-compatible endpoint as explainer and simulator",
-  }),
-);
+/** Every readout method's part of the file: the union of the methods' own (methods/index.ts). */
+export const ReadoutMethod = Schema.Union(...READOUT_METHODS.map((m) => m.schema));
+type Defined = (typeof READOUT_METHODS)[number];
+export type ReadoutMethod = Schema.Schema.Type<Defined["schema"]>;
+export type ReadoutMethodTag = Defined["tag"];
 
-/** The local explainer's options with a given explanation (no explainer runs; the simulator reads batch). */
-export const neuronModelsProblem = (m: {
-  readonly score: { readonly explanation?: string | undefined };
-  readonly models: typeof NeuronModels.Type;
-}): InputError | null => {
-  const x = m.models;
-  if (m.score.explanation === undefined || x._tag !== "local") return null;
-  const d = Schema.decodeSync(LocalLmSpec)({});
-  const field =
-    x.maxTokens !== d.maxTokens ? "maxTokens" : x.stopAtNewline !== d.stopAtNewline ? "stopAtNewline" : null;
-  return field === null
-    ? null
-    : new InputError({
-        field: `models.${field}`,
-        expected: `no ${field} with score.explanation given (it shapes the local explainer's text, and no explainer runs)`,
-        found: String(x[field]),
-      });
-};
-
-export const ReadoutMethod = Schema.Union(
-  Schema.TaggedStruct("logit-lens", LensEvalSpec.fields).annotations({
-    title: "logit lens: KL(final ‖ lens) per layer, top tokens per layer × position",
-  }),
-  Schema.TaggedStruct("tuned-lens", {
-    ...TunedLensTrainSpec.from.fields,
-    topK: LensEvalSpec.fields.topK,
-    tablePrompt: LensEvalSpec.fields.tablePrompt,
-    heldOut: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 0.9)), {
-      default: () => 0.25,
-    }).annotations({
-      description:
-        "fraction of prompts held out (seeded split) on which both lenses are evaluated; 0: evaluate on the training prompts",
-    }),
-  })
-    .annotations({ title: "tuned lens: translators trained, evaluated against the logit lens" })
-    // the seed also splits the prompts when some are held out
-    .pipe(Schema.filter((m) => asIssue(tunedLensProblem(m, m.heldOut > 0)))),
-  Schema.TaggedStruct("input-attribution", InputAttributionSpec.from.fields)
-    .annotations({ title: "gradient, gradient × input, integrated gradients, occlusion" })
-    .pipe(Schema.filter((m) => asIssue(inputAttributionProblem(m)))),
-  Schema.TaggedStruct("dla", DlaSpec.fields).annotations({ title: "direct logit attribution" }),
-  Schema.TaggedStruct("attention", AttentionSpec.from.fields)
-    .annotations({ title: "attention patterns and rollout" })
-    .pipe(Schema.filter((m) => asIssue(attentionProblem(m)))),
-  Schema.TaggedStruct("probe", {
-    ...ProbeSpec.from.fields,
-    site: Schema.Union(Schema.String, Schema.NonEmptyArray(Schema.String)).annotations({
-      description: "the site probed, or a list of sites (one probe each, one capture pass)",
-    }),
-  })
-    .annotations({ title: "linear probes with a control task" })
-    .pipe(Schema.filter((m) => asIssue(probeProblem(m)))),
-  Schema.TaggedStruct("steering", SteeringSpec.fields).annotations({
-    title: "difference-of-means steering over α",
-  }),
-  Schema.TaggedStruct("erasure", ErasureSpec.fields).annotations({ title: "linear erasure (project-out)" }),
-  Schema.TaggedStruct("neurons", {
-    records: RecordsSpec,
-    score: Schema.optionalWith(ScoreSpec, { default: () => Schema.decodeSync(ScoreSpec)({}) }),
-    models: Schema.optionalWith(NeuronModels, { default: () => ({ _tag: "rule-based" as const }) }),
-  })
-    .annotations({ title: "neuron records, explanation, simulation and score" })
-    .pipe(Schema.filter((m) => asIssue(neuronModelsProblem(m)))),
-  Schema.TaggedStruct("sae", SaeSpec.fields).annotations({
-    title: "sparse autoencoder: train, evaluate, splice (CE loss recovered)",
-  }),
-  Schema.TaggedStruct("sae-circuit", {
-    ...SaeSpec.fields,
-    splice: Schema.optionalWith(Schema.Boolean, { default: () => false }),
-    ...FeatureCircuitSpec.fields,
-    metric: Schema.optionalWith(Metric, { default: () => ({ kind: "logit-diff" as const }) }),
-  }).annotations({
-    title:
-      "sparse feature circuit: an SAE trained at the site, its features and error term as nodes scored on the task (clean vs corrupted), faithfulness of the top-n nodes",
-  }),
-  Schema.TaggedStruct("patchscope", PatchscopeSpec.fields).annotations({
-    title:
-      "patchscope: h at (source site, position) of each source prompt written into the target prompt; a task patches clean → corrupted and expects the clean answer, texts patch each text into itself",
-  }),
-  Schema.TaggedStruct("patchscope-sweep", SweepSpec.fields).annotations({
-    title:
-      "patchscope sweep: each text's last-but-one position (expected: its last token) patched into a built-in inspection prompt, per source layer (needs a tokenizer, e.g. stories260K)",
-  }),
-);
-export type ReadoutMethod = typeof ReadoutMethod.Type;
-export type ReadoutMethodTag = ReadoutMethod["_tag"];
-
-/** Every readout method's tag; the record type makes the compiler check the list is complete. */
-export const READOUT_METHOD_TAGS: ReadonlySet<string> = new Set(
-  Object.keys({
-    "logit-lens": true,
-    "tuned-lens": true,
-    "input-attribution": true,
-    dla: true,
-    attention: true,
-    probe: true,
-    steering: true,
-    erasure: true,
-    neurons: true,
-    sae: true,
-    "sae-circuit": true,
-    patchscope: true,
-    "patchscope-sweep": true,
-  } satisfies Record<ReadoutMethodTag, true>),
-);
+/** Every readout method's tag. */
+export const READOUT_METHOD_TAGS: ReadonlySet<string> = new Set(READOUT_METHODS.map((m) => m.tag));
 
 /** The data of a normalized readout cell (seeds resolved). */
 export type ReadoutCellData =
@@ -273,5 +143,70 @@ export interface ReadoutCellSpec {
   readonly seed: number;
 }
 
-export const isReadoutSpec = <S extends object>(s: S | ReadoutCellSpec): s is ReadoutCellSpec =>
-  (s as { readonly kind?: unknown }).kind === "readout";
+/** The fields of one readout cell. */
+const readoutCellFields = {
+  kind: Schema.Literal("readout"),
+  model: Schema.String.annotations({
+    description: "a model folder or file (relative to the experiment file) or builtin:<name>[?options]",
+  }),
+  data: ReadoutData,
+  method: ReadoutMethod,
+  runtime: Schema.optionalWith(Runtime, { default: () => ({ threads: 1 }) }),
+};
+
+export const ReadoutExperiment = Schema.Struct({ ...commonFields, ...readoutCellFields }).annotations({
+  identifier: "ReadoutExperiment",
+  title: "patchbay readout experiment",
+  description:
+    "Lenses, input attribution, DLA, attention, probes, steering, erasure, neuron explanations or SAEs on a dataset (kind: readout).",
+});
+export type ReadoutExperiment = typeof ReadoutExperiment.Type;
+
+export const ReadoutCellFields = Schema.Struct({ ...readoutCellFields, seed: Int });
+
+/** The method with its seed set to the cell's when the file does not give one (replicates differ). */
+const seedMethod = (
+  method: ReadoutCellSpec["method"],
+  rawMethod: unknown,
+  seed: number,
+): ReadoutCellSpec["method"] => {
+  const path = READOUT_METHODS.find((m) => m.tag === method._tag)?.seed;
+  if (path === undefined) return method;
+  let r: unknown = rawMethod;
+  for (const k of path)
+    r = typeof r === "object" && r !== null ? (r as Record<string, unknown>)[k] : undefined;
+  if (r !== undefined) return method;
+  const out = structuredClone(method) as unknown as Record<string, unknown>;
+  let o = out;
+  for (const k of path.slice(0, -1)) o = o[k] as Record<string, unknown>;
+  o[path.at(-1)!] = seed;
+  return out as unknown as ReadoutCellSpec["method"];
+};
+
+/**
+ * A readout cell's spec: the data's seed resolved to the cell's, the builtin task to the model, and
+ * the method's own seed (when it has one and the file leaves it out) to the cell's.
+ */
+export const normalizeReadout = (c: typeof ReadoutCellFields.Type, rawMethod: unknown): ReadoutCellSpec => {
+  const d = c.data;
+  const data: ReadoutCellSpec["data"] =
+    "task" in d
+      ? {
+          kind: "task",
+          builtin: d.task.builtin ?? c.model,
+          n: d.task.n,
+          seed: d.task.seed ?? c.seed,
+          options: d.task.options,
+        }
+      : "texts" in d
+        ? { kind: "texts", texts: d.texts }
+        : { kind: "example", example: d.example, n: d.n, seed: d.seed ?? c.seed, options: d.options };
+  return {
+    kind: "readout",
+    model: c.model,
+    data,
+    method: seedMethod(c.method, rawMethod, c.seed),
+    runtime: { threads: c.runtime.threads },
+    seed: c.seed,
+  };
+};
