@@ -13,7 +13,6 @@ import {
   inputAttributionProblem,
 } from "@patchbay/readouts";
 import { Effect, Schema } from "effect";
-import type { CellFile } from "../../kind.ts";
 import { card, fmt, fmtScore, type Html, html, n2, raw } from "../../../report/html.ts";
 import type { ReadoutFigures } from "../figures.ts";
 import { attempt, finite, mapReadout, mean, readoutMethod } from "../method.ts";
@@ -83,12 +82,10 @@ ${parts}${r.examples.length > 8 ? html`<p class="note">${8} of ${r.examples.leng
 export const inputAttributionMethod = readoutMethod({
   tag: "input-attribution",
   schema: InputAttribution,
-  run: (p, m, _spec) =>
+  run: (p, m) =>
     Effect.gen(function* () {
       const cache = p.model.sessions;
       const model = p.model;
-      const files: CellFile[] = [];
-
       const { _tag, ...s } = m;
       const slots = yield* attempt(() => slotsOf(p.data));
       const examples = slots.prompts.map((ids, i) => ({
@@ -99,7 +96,7 @@ export const inputAttributionMethod = readoutMethod({
         ...(slots.baseline !== undefined ? { baseline: slots.baseline[i]! } : {}),
       }));
       const r = yield* mapReadout(inputAttribution(cache, model, s, { examples }));
-      return { result: r, files };
+      return { result: r };
     }),
   figures: (r: InputAttributionResult): ReadoutFigures => {
     const ig = r.examples.flatMap((e) => (e.integratedGradients ? [e.integratedGradients.completeness] : []));
@@ -154,12 +151,10 @@ ${terms.map(([k, v]) => html`<tr><td>${k}</td><td class="num">${fmtScore(v)}</td
 export const dla = readoutMethod({
   tag: "dla",
   schema: Dla,
-  run: (p, m, _spec) =>
+  run: (p, m) =>
     Effect.gen(function* () {
       const cache = p.model.sessions;
       const model = p.model;
-      const files: CellFile[] = [];
-
       const { _tag, ...s } = m;
       const slots = yield* attempt(() => slotsOf(p.data));
       const r = yield* mapReadout(
@@ -170,7 +165,7 @@ export const dla = readoutMethod({
           ...(slots.wrong !== undefined ? { wrong: slots.wrong } : {}),
         }),
       );
-      return { result: r, files };
+      return { result: r };
     }),
   figures: (r: DlaResult): ReadoutFigures => {
     const top = topDlaComponent(r);
@@ -231,15 +226,13 @@ ${parts}
 export const attention = readoutMethod({
   tag: "attention",
   schema: Attention,
-  run: (p, m, _spec) =>
+  run: (p, m) =>
     Effect.gen(function* () {
       const cache = p.model.sessions;
       const model = p.model;
-      const files: CellFile[] = [];
-
       const { _tag, ...s } = m;
       const r = yield* mapReadout(attentionPatterns(cache, model, s, { prompts: p.data.prompts }));
-      return { result: r, files };
+      return { result: r };
     }),
   figures: (r: AttentionResult): ReadoutFigures => {
     const ex = r.examples[0];

@@ -28,15 +28,13 @@ export const LogitLens = Schema.TaggedStruct("logit-lens", LensEvalSpec.fields).
 export const logitLens = readoutMethod({
   tag: "logit-lens",
   schema: LogitLens,
-  run: (p, m, _spec) =>
+  run: (p, m) =>
     Effect.gen(function* () {
       const cache = p.model.sessions;
       const model = p.model;
-      const files: CellFile[] = [];
-
       const { _tag, ...s } = m;
       const r = yield* mapReadout(evaluateLens(cache, model, s, { prompts: p.data.prompts }));
-      return { result: r, files };
+      return { result: r };
     }),
   figures: (r: LensReport): ReadoutFigures => {
     const kl = r.kl.logit;
@@ -81,7 +79,7 @@ export const tunedLens = readoutMethod({
   tag: "tuned-lens",
   schema: TunedLens,
   seed: ["seed"],
-  run: (p, m, _spec) =>
+  run: (p, m) =>
     Effect.gen(function* () {
       const cache = p.model.sessions;
       const model = p.model;

@@ -22,7 +22,6 @@ import {
 } from "@patchbay/readouts";
 import { InputError } from "@patchbay/core";
 import { Effect, Schema } from "effect";
-import type { CellFile } from "../../kind.ts";
 import { card, fmt, fmtScore, type Html, html } from "../../../report/html.ts";
 import type { ReadoutFigures } from "../figures.ts";
 import { attempt, finite, mapReadout, need, type Prepared, readoutMethod } from "../method.ts";
@@ -126,12 +125,10 @@ export const neurons = readoutMethod({
   tag: "neurons",
   schema: Neurons,
   seed: ["records", "seed"],
-  run: (p, m, _spec) =>
+  run: (p, m) =>
     Effect.gen(function* () {
       const cache = p.model.sessions;
       const model = p.model;
-      const files: CellFile[] = [];
-
       const models = yield* attempt(() => neuronModels(p, m));
       const tok = model.tokenizer;
       const tokens = p.data.prompts.map((ids) => ids.map((id) => (tok ? tok.idToToken(id) : String(id))));
@@ -147,7 +144,6 @@ export const neurons = readoutMethod({
       );
       return {
         result: { record: neuronRecordToJson(r.records.record), meta: r.records.meta, score: r.score },
-        files,
       };
     }),
   figures: (r: NeuronsOutput): ReadoutFigures => {

@@ -7,7 +7,6 @@ import {
   SweepSpec,
 } from "@patchbay/readouts";
 import { Effect, Schema } from "effect";
-import type { CellFile } from "../../kind.ts";
 import { card, fmt, type Html, html, raw } from "../../../report/html.ts";
 import type { ReadoutFigures } from "../figures.ts";
 import { attempt, finite, mapReadout, readoutMethod } from "../method.ts";
@@ -31,12 +30,10 @@ ${r.examples.slice(0, 24).map((e, i) => html`<tr><td class="num">${i}</td><td cl
 export const patchscope = readoutMethod({
   tag: "patchscope",
   schema: Patchscope,
-  run: (p, m, _spec) =>
+  run: (p, m) =>
     Effect.gen(function* () {
       const cache = p.model.sessions;
       const model = p.model;
-      const files: CellFile[] = [];
-
       const { _tag, ...s } = m;
       const t = p.data.task;
       // a task: the clean prompt's h patched into the corrupted one, expecting the clean answer
@@ -50,7 +47,7 @@ export const patchscope = readoutMethod({
             }))
           : p.data.prompts.map((ids) => ({ source: ids, target: ids }));
       const r = yield* mapReadout(runPatchscope(cache, model, s, { examples }));
-      return { result: r, files };
+      return { result: r };
     }),
   figures: (r: PatchscopeResult): ReadoutFigures => {
     return {
@@ -96,12 +93,10 @@ ${r.layers.map((l) => html`<tr><td class="name">${l.sourceSite}</td><td class="n
 export const patchscopeSweepMethod = readoutMethod({
   tag: "patchscope-sweep",
   schema: PatchscopeSweep,
-  run: (p, m, _spec) =>
+  run: (p, m) =>
     Effect.gen(function* () {
       const cache = p.model.sessions;
       const model = p.model;
-      const files: CellFile[] = [];
-
       const { _tag, ...s } = m;
       const slots = yield* attempt(() => slotsOf(p.data));
       const sources = slots.prompts.map((ids, i) => ({
@@ -110,7 +105,7 @@ export const patchscopeSweepMethod = readoutMethod({
         expected: slots.answers[i]!.at(-1)!,
       }));
       const r = yield* mapReadout(patchscopeSweep(cache, model, s, { sources }));
-      return { result: r, files };
+      return { result: r };
     }),
   figures: (r: SweepResult): ReadoutFigures => {
     const best = [...r.layers].sort((a, b) => b.precisionAt1 - a.precisionAt1)[0];

@@ -9,7 +9,6 @@ import {
   probeSites,
 } from "@patchbay/readouts";
 import { Effect, Schema } from "effect";
-import type { CellFile } from "../../kind.ts";
 import { card, fmt, fmtScore, type Html, html, raw } from "../../../report/html.ts";
 import type { ReadoutFigures } from "../figures.ts";
 import { attempt, finite, mapReadout, need, readoutMethod } from "../method.ts";
@@ -67,8 +66,6 @@ export const probe = readoutMethod({
     Effect.gen(function* () {
       const cache = p.model.sessions;
       const model = p.model;
-      const files: CellFile[] = [];
-
       const { _tag, site, ...s } = m;
       const data = yield* attempt(() =>
         need(
@@ -80,7 +77,7 @@ export const probe = readoutMethod({
       );
       const sites = typeof site === "string" ? [site] : [...site];
       const r = yield* mapReadout(probeSites(cache, model, s, sites, data));
-      return { result: { sites: r }, files };
+      return { result: { sites: r } };
     }),
   figures: (r: ProbeOutput): ReadoutFigures => {
     const sites = r.sites;
@@ -118,8 +115,6 @@ export const erasure = readoutMethod({
     Effect.gen(function* () {
       const cache = p.model.sessions;
       const model = p.model;
-      const files: CellFile[] = [];
-
       const { _tag, ...s } = m;
       const data = yield* attempt(() =>
         need(
@@ -130,7 +125,7 @@ export const erasure = readoutMethod({
         ),
       );
       const r = yield* mapReadout(erase(cache, model, s, data));
-      return { result: r, files };
+      return { result: r };
     }),
   figures: (r: ErasureResult): ReadoutFigures => {
     return {

@@ -60,7 +60,7 @@ export const sae = readoutMethod({
   tag: "sae",
   schema: Sae,
   seed: ["train", "seed"],
-  run: (p, m, _spec) =>
+  run: (p, m) =>
     Effect.gen(function* () {
       const cache = p.model.sessions;
       const model = p.model;

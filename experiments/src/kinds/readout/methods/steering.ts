@@ -1,6 +1,5 @@
 import { type SteeringData, type SteeringResult, SteeringSpec, steer } from "@patchbay/readouts";
 import { Effect, Schema } from "effect";
-import type { CellFile } from "../../kind.ts";
 import { card, fmt, type Html, html, n2, raw } from "../../../report/html.ts";
 import type { ReadoutFigures } from "../figures.ts";
 import { attempt, finite, mapReadout, need, readoutMethod } from "../method.ts";
@@ -45,8 +44,6 @@ export const steering = readoutMethod({
     Effect.gen(function* () {
       const cache = p.model.sessions;
       const model = p.model;
-      const files: CellFile[] = [];
-
       const { _tag, ...s } = m;
       const t = p.data.task;
       // a task steers the corrupted prompts toward the clean ones (v = mean clean − mean corrupted)
@@ -71,7 +68,7 @@ export const steering = readoutMethod({
         ),
       );
       const r = yield* mapReadout(steer(cache, model, s, d, model.tokenizer));
-      return { result: r, files };
+      return { result: r };
     }),
   figures: (r: SteeringResult): ReadoutFigures => {
     const sweep = r.sweep;
