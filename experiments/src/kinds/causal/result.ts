@@ -1,23 +1,16 @@
 import type { SweepResult } from "@patchbay/causal";
-import type { ModelInfo } from "../../results/types.ts";
+import type { CellEnvelope } from "../../results/envelope.ts";
 
 /** method iia-sweep: causal's SweepResult without its example count (the cell's dataset has it). */
 export type IiaGrid = Omit<SweepResult, "n">;
 
 /**
  * The result of one causal-abstraction cell (kind "causal"), as written to the results store:
- * keys in a fixed order, no timestamps, so the same cell gives byte-identical files.
+ * keys in a fixed order, no timestamps, so the same cell gives byte-identical files. The envelope's
+ * method is "iia" | "iia-sweep" | "das", its dataset the counterfactual data (train + test + held-out).
  */
-export interface CausalCellResult {
+export interface CausalCellResult extends CellEnvelope {
   readonly kind: "causal";
-  readonly patchbayVersion: string;
-  readonly cellId: string;
-  readonly spec: unknown;
-  readonly model: ModelInfo;
-  /** hash and size of the counterfactual data (train + test + held-out) */
-  readonly dataset: { readonly hash: string; readonly examples: number };
-  /** "iia" | "iia-sweep" | "das" */
-  readonly method: string;
   readonly task: { readonly name: string; readonly family: string; readonly variables: readonly string[] };
   /** IIA of a fixed alignment (method iia): overall and per family */
   readonly iia: null | {

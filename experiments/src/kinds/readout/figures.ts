@@ -9,8 +9,6 @@ import type { READOUT_FIGURE_COLUMNS, RowOf } from "../../results/table-columns.
  * the names and value types); `headline` is the one number that best says how the readout came
  * out, with `headlineLabel` naming it.
  */
-export type Figure = string | number | null;
-
 export type ReadoutFigures = {
   readonly headlineLabel: string;
   readonly headline: number | null;

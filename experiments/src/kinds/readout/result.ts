@@ -1,4 +1,4 @@
-import type { ModelInfo } from "../../results/types.ts";
+import type { CellEnvelope } from "../../results/envelope.ts";
 import type { ReadoutMethod } from "./method.ts";
 import type { READOUT_METHODS } from "./methods/index.ts";
 
@@ -16,12 +16,5 @@ type OutputOf<D> =
     ? { readonly method: Tag; readonly result: R }
     : never;
 
-export type ReadoutCellResult = {
-  readonly kind: "readout";
-  readonly patchbayVersion: string;
-  readonly cellId: string;
-  readonly spec: unknown;
-  readonly model: ModelInfo;
-  /** hash and size (prompts) of the resolved dataset */
-  readonly dataset: { readonly hash: string; readonly examples: number };
-} & ReadoutOutput;
+/** The envelope (results/envelope.ts; the dataset: hash and number of prompts) and the method's output. */
+export type ReadoutCellResult = CellEnvelope & { readonly kind: "readout" } & ReadoutOutput;
