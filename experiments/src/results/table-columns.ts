@@ -124,9 +124,9 @@ export const CAUSAL_COLUMNS = {
 } as const;
 
 /**
- * The key figures of readout methods (results/readout-figures.ts): one column each, declared for
- * every method at once so that runs of different methods have the same columns (null where a
- * method has no such figure).
+ * The key figures of readout methods (each method's `figures`, kinds/readout/methods/): one column
+ * each, declared for every method at once so that runs of different methods have the same columns
+ * (null where a method has no such figure).
  */
 export const READOUT_FIGURE_COLUMNS = {
   sites: int("sites", "lens, probe: sites read"),

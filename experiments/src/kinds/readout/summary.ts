@@ -5,7 +5,7 @@ import type { ReadoutCellResult } from "./result.ts";
 
 /**
  * A readout run's summary: per cell its method, headline figure and the method's key figures
- * (readout-figures.ts) as `k=v` pairs.
+ * (figures.ts, each method's own) as `k=v` pairs.
  */
 export const readoutSummary = (s: RunSummary, keys: readonly string[]): string => {
   const header = ["cell", "id", ...keys, "method", "headline", "value", "key figures", "time"];
