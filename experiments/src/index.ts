@@ -16,13 +16,7 @@ export { READOUT_METHODS } from "./kinds/readout/methods/index.ts";
 export { topDlaComponent } from "./kinds/readout/methods/attribution.ts";
 export { NeuronModels } from "./kinds/readout/methods/neurons.ts";
 export { cellEnvelope } from "./results/envelope.ts";
-export {
-  type ColumnSpec,
-  type ColumnType,
-  declaredColumns,
-  TABLE_KINDS,
-  type TableKind,
-} from "./results/table-columns.ts";
+export type { ColumnSpec, ColumnType, TableKind } from "./results/table-columns.ts";
 export { type ReadoutCellInput, readoutIdentity, runReadoutCell } from "./kinds/readout/cell.ts";
 export {
   type ReadoutCellData,
@@ -81,6 +75,7 @@ export {
 } from "./run/store.ts";
 export {
   arrowSchema,
+  declaredColumns,
   formatJsonl,
   readArrow,
   sweptColumnType,

@@ -14,11 +14,11 @@ import {
 } from "apache-arrow";
 import { kindNamed, kindOfResult } from "../kinds/index.ts";
 import {
-  type ColumnType,
   type ColumnSpec,
-  declaredColumns,
-  type HEAD_COLUMNS,
+  type ColumnType,
+  HEAD_COLUMNS,
   type RowOf,
+  TAIL_COLUMNS,
   type TableKind,
 } from "../results/table-columns.ts";
 import type { AnyCellResult } from "../results/types.ts";
@@ -26,7 +26,7 @@ import { isRecord, num, specInt, specText } from "../results/values.ts";
 import { cellJsonSchema, type JsonSchemaNode, jsonSchemaAt } from "../spec/json-schema.ts";
 
 /**
- * A run's table: one row per cell, the columns declared for its kind (results/table-columns.ts)
+ * A run's table: one row per cell, the columns declared for its kind (kinds/<kind>/columns.ts)
  * followed by the run's swept fields. The JSONL file has every column in every row (null where a
  * cell has no value); the Arrow file has the same columns with a fixed type each.
  *
@@ -43,6 +43,13 @@ import { cellJsonSchema, type JsonSchemaNode, jsonSchemaAt } from "../spec/json-
 
 /** One row of a run's table (JSONL / Arrow): declared columns, then swept fields. */
 export type TableRow = Readonly<Record<string, string | number | boolean | null>>;
+
+/** The declared columns of a table kind, in order: the head, the kind's own, the tail. */
+export const declaredColumns = (kind: TableKind): readonly ColumnSpec[] =>
+  Object.entries({ ...HEAD_COLUMNS, ...kindNamed(kind)!.columns, ...TAIL_COLUMNS }).map(([name, d]) => ({
+    name,
+    ...d,
+  }));
 
 export const tableKindOf = (r: AnyCellResult): TableKind => kindOfResult(r).name;
 

@@ -1,9 +1,9 @@
 import { Effect } from "effect";
-import { CAUSAL_COLUMNS } from "../../results/table-columns.ts";
 import { isRecord } from "../../results/values.ts";
 import { decodeDocument } from "../../spec/parse.ts";
 import type { ExperimentKind } from "../kind.ts";
 import { causalIdentity, runCausalCell } from "./cell.ts";
+import { CAUSAL_COLUMNS } from "./columns.ts";
 import { CAUSAL_CSS, causalCellBody, causalMetrics, causalSummaryColumns } from "./report.ts";
 import type { CausalCellResult } from "./result.ts";
 import { causalRow } from "./rows.ts";

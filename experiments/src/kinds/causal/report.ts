@@ -1,5 +1,5 @@
-import { TABLE_KINDS } from "../../results/table-columns.ts";
 import type { CausalCellResult } from "../../results/types.ts";
+import { CAUSAL_COLUMNS } from "./columns.ts";
 import { lossCurveSvg } from "../../report/charts.ts";
 import { heatmapSvg, iiaColor } from "../../report/heatmap.ts";
 import { card, esc, fmt, type Html, html, n2, prettyJson, raw } from "../../report/html.ts";
@@ -204,7 +204,7 @@ ${H("Spec")}
 export const causalSummaryColumns = (
   secondsOf: (r: CausalCellResult) => number | undefined,
 ): SummaryColumn<CausalCellResult>[] => {
-  const C = TABLE_KINDS.causal;
+  const C = CAUSAL_COLUMNS;
   const num = (key: keyof typeof C, value: (r: CausalCellResult) => number | null | undefined) => ({
     key,
     label: C[key].label,

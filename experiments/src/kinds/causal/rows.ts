@@ -1,8 +1,9 @@
-import type { CAUSAL_COLUMNS, RowOf } from "../../results/table-columns.ts";
+import type { RowOf } from "../../results/table-columns.ts";
 import { num } from "../../results/values.ts";
+import type { CAUSAL_COLUMNS } from "./columns.ts";
 import type { CausalCellResult } from "./result.ts";
 
-/** A causal cell's values of the run table's causal columns (results/table-columns.ts). */
+/** A causal cell's values of the run table's causal columns (columns.ts). */
 export const causalRow = (r: CausalCellResult): RowOf<typeof CAUSAL_COLUMNS> => ({
   task: r.task.name,
   family: r.task.family,

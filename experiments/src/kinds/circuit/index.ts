@@ -1,10 +1,10 @@
 import { Effect } from "effect";
-import { CIRCUIT_COLUMNS } from "../../results/table-columns.ts";
 import type { CellResult } from "../../results/types.ts";
 import { isRecord } from "../../results/values.ts";
 import { decodeDocument } from "../../spec/parse.ts";
 import type { ExperimentKind } from "../kind.ts";
 import { circuitIdentity, runCircuitCell } from "./cell.ts";
+import { CIRCUIT_COLUMNS } from "./columns.ts";
 import { circuitCellBody, circuitColumns, circuitMetrics } from "./report.ts";
 import { circuitRow } from "./rows.ts";
 import { CellFields, type CircuitCellSpec, Experiment, normalizeCircuit } from "./spec.ts";

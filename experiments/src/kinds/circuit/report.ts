@@ -3,8 +3,8 @@ import { curveSvg, spreadSvg } from "../../report/charts.ts";
 import { circuitSvg } from "../../report/graph.ts";
 import { card, esc, fmt, fmtScore, type Html, html, prettyJson, raw } from "../../report/html.ts";
 import type { SummaryColumn } from "../../report/summary.ts";
-import { TABLE_KINDS } from "../../results/table-columns.ts";
 import type { CellResult } from "../../results/types.ts";
+import { CIRCUIT_COLUMNS } from "./columns.ts";
 
 /**
  * The report of a circuit-discovery cell: cards, the circuit as a graph, the faithfulness curve
@@ -104,7 +104,7 @@ ${H("Spec")}
 <p class="note">cell ${r.cellId} · patchbay ${r.patchbayVersion} · model weights ${r.model.weightsHash} · dataset ${r.dataset.hash} (${r.dataset.examples} examples)</p>`;
 };
 
-const CIRCUIT = TABLE_KINDS.circuit;
+const CIRCUIT = CIRCUIT_COLUMNS;
 
 export const circuitMetrics: ComparisonMetric<CellResult>[] = [
   {

@@ -1,8 +1,9 @@
-import type { CIRCUIT_COLUMNS, RowOf } from "../../results/table-columns.ts";
+import type { RowOf } from "../../results/table-columns.ts";
 import type { CellResult } from "../../results/types.ts";
 import { num, specText } from "../../results/values.ts";
+import type { CIRCUIT_COLUMNS } from "./columns.ts";
 
-/** A circuit cell's values of the run table's circuit columns (results/table-columns.ts). */
+/** A circuit cell's values of the run table's circuit columns (columns.ts). */
 export const circuitRow = (r: CellResult): RowOf<typeof CIRCUIT_COLUMNS> => ({
   methodLabel: r.method,
   ablation: specText(r.spec, "ablation"),

@@ -1,13 +1,14 @@
 import { resolve } from "node:path";
 import { isBuiltinPath } from "@patchbay/core";
 import { Effect } from "effect";
-import { READOUT_COLUMNS } from "../../results/table-columns.ts";
+
 import { isRecord } from "../../results/values.ts";
 import { checkSites } from "../../run/sites.ts";
 import { decodeDocument } from "../../spec/parse.ts";
 import type { ExperimentKind } from "../kind.ts";
 import { CAUSAL_CSS } from "../causal/report.ts";
 import { readoutIdentity, runReadoutCell } from "./cell.ts";
+import { READOUT_COLUMNS } from "./columns.ts";
 import { checkReadoutData } from "./data-form.ts";
 import { READOUT_CSS, readoutCellBody } from "./report.ts";
 import { readoutMetrics, readoutSummaryColumns } from "./report-summary.ts";

@@ -1,5 +1,5 @@
 import { readoutFigures } from "./figures.ts";
-import { READOUT_FIGURE_COLUMNS } from "../../results/table-columns.ts";
+import { READOUT_FIGURE_COLUMNS } from "./columns.ts";
 import type { ReadoutCellResult } from "../../results/types.ts";
 import { fmt, fmtScore } from "../../report/html.ts";
 import type { ComparisonMetric } from "../../report/comparison.ts";

@@ -1,4 +1,5 @@
-import { READOUT_COLUMNS, type RowOf } from "../../results/table-columns.ts";
+import type { RowOf } from "../../results/table-columns.ts";
+import { READOUT_COLUMNS } from "./columns.ts";
 import { num } from "../../results/values.ts";
 import { readoutFigures } from "./figures.ts";
 import type { ReadoutCellResult } from "./result.ts";
