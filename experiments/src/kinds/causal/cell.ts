@@ -22,13 +22,13 @@ import {
 } from "@patchbay/causal";
 import {
   InputError,
-  isBuiltinPath,
   type Model,
   makeSessionCache,
   openModel,
   type PatchbayError,
   type SessionCache,
 } from "@patchbay/core";
+import { isBuiltinPath } from "@patchbay/core";
 import { Effect, type Scope } from "effect";
 import { cellEnvelope } from "../../results/envelope.ts";
 import type { CellFile, CellIdentity } from "../kind.ts";

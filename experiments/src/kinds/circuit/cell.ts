@@ -1,17 +1,14 @@
 import { resolve } from "node:path";
 import { compareToTruth, discover, mibScores, prepareEdges, toMibJson } from "@patchbay/circuits";
 import {
-  builtinCircuit,
   InputError,
-  isBuiltinPath,
   isPatchbayError,
   type OpenModel,
   openModel,
   type PatchbayError,
-  readTaskFile,
   type Task,
-  taskFor,
 } from "@patchbay/core";
+import { builtinCircuit, isBuiltinPath, readTaskFile, taskFor } from "@patchbay/core";
 import { Effect } from "effect";
 import { cellEnvelope } from "../../results/envelope.ts";
 import type { CellResult } from "../../results/types.ts";

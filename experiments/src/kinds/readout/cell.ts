@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
-import { isBuiltinPath, openModel, type PatchbayError } from "@patchbay/core";
+import { openModel, type PatchbayError } from "@patchbay/core";
+import { isBuiltinPath } from "@patchbay/core";
 import { Effect, type Scope } from "effect";
 import { cellEnvelope } from "../../results/envelope.ts";
 import { canonicalJson, cellIdOf, patchbayVersion, sha256, weightsHash } from "../../run/hash.ts";

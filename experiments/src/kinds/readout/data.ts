@@ -1,4 +1,5 @@
-import { InputError, type OpenModel, type Task, taskFor } from "@patchbay/core";
+import { InputError, type OpenModel, type Task } from "@patchbay/core";
+import { taskFor } from "@patchbay/core";
 import {
   happySadData,
   inductionSteeringData,
