@@ -4,19 +4,21 @@
  * (JSONL, Arrow). Every CLI command (`validate`, `run`, `ls`) is one of these functions.
  */
 export type { CellResult, ReadoutCellResult, ReadoutOutput } from "./results/types.ts";
-export { isReadoutResult } from "./results/types.ts";
-export { type ReadoutFigures, readoutFigures, topDlaComponent } from "./results/readout-figures.ts";
+export { type AnyKind, type CellSpec, KINDS, kindNamed, kindOfResult, kindOfSpec } from "./kinds/index.ts";
+export type { CellFile, CellRun, ExperimentKind, KindName, KindReport } from "./kinds/kind.ts";
+export { type ReadoutFigures, readoutFigures } from "./kinds/readout/figures.ts";
 export {
-  type ColumnSpec,
-  type ColumnType,
-  declaredColumns,
-  TABLE_KINDS,
-  type TableKind,
-} from "./results/table-columns.ts";
-export { type ReadoutCellInput, readoutIdentity, runReadoutCell } from "./run/readout-cell.ts";
+  type MethodRun,
+  type ReadoutMethod as ReadoutMethodDefinition,
+  readoutMethod,
+} from "./kinds/readout/method.ts";
+export { READOUT_METHODS } from "./kinds/readout/methods/index.ts";
+export { topDlaComponent } from "./kinds/readout/methods/attribution.ts";
+export { NeuronModels } from "./kinds/readout/methods/neurons.ts";
+export { cellEnvelope } from "./results/envelope.ts";
+export type { ColumnSpec, ColumnType, TableKind } from "./results/table-columns.ts";
+export { type ReadoutCellInput, readoutIdentity, runReadoutCell } from "./kinds/readout/cell.ts";
 export {
-  isReadoutSpec,
-  NeuronModels,
   type ReadoutCellData,
   type ReadoutCellSpec,
   ReadoutData,
@@ -24,13 +26,12 @@ export {
   ReadoutMethod,
   ReadoutTaskData,
   ReadoutTextData,
-} from "./spec/readout.ts";
+} from "./kinds/readout/spec.ts";
 export {
   type CellIdentity,
   type CellInput,
   type CellOutcome,
   cellIdentity,
-  modelPathOf,
   runCell,
   runCellJob,
   runCellToStore,
@@ -74,6 +75,7 @@ export {
 } from "./run/store.ts";
 export {
   arrowSchema,
+  declaredColumns,
   formatJsonl,
   readArrow,
   sweptColumnType,
@@ -108,17 +110,16 @@ export {
   parseExperimentText,
   sweepAssignments,
 } from "./spec/load.ts";
+export { ExperimentFileError, Outputs, Runtime, Sweep } from "./spec/schema.ts";
 export {
   BuiltinTaskSpec,
-  type CellSpec,
+  type CircuitCellSpec,
   discoveryOf,
   Evaluation,
   Experiment,
-  ExperimentFileError,
   FileTaskSpec,
-  Outputs,
-  ReadoutExperiment,
-  Runtime,
-  Sweep,
   TaskSpec,
-} from "./spec/schema.ts";
+} from "./kinds/circuit/spec.ts";
+export { circuitArtifactPath, modelPathOf } from "./kinds/circuit/cell.ts";
+export { CausalExperiment, type CausalCellSpec } from "./kinds/causal/spec.ts";
+export { ReadoutExperiment } from "./kinds/readout/spec.ts";

@@ -10,10 +10,12 @@ import { ResultsStoreError, RunLockedError } from "../run/errors.ts";
 import { listRuns, planCells, resolveResultsDir, runExperiment } from "../run/experiment.ts";
 import { DEFAULT_LIMITS, LIMIT_FLAGS, type Limits } from "../spec/limits.ts";
 import { type Cell, expandCells, loadExperiment } from "../spec/load.ts";
-import { ExperimentFileError, isCausalSpec, isReadoutSpec } from "../spec/schema.ts";
+import { kindOfSpec } from "../kinds/index.ts";
+import { ExperimentFileError } from "../spec/schema.ts";
 import { applyHttpAccessFlags, httpAccessFlags, httpAccessUsage } from "./http-access.ts";
 import { progressReporter } from "./progress.ts";
-import { show, summaryTable, table } from "./summary.ts";
+import { summaryTable } from "./summary.ts";
+import { show, table } from "./table.ts";
 
 export { progressReporter } from "./progress.ts";
 export { summaryTable } from "./summary.ts";
@@ -85,21 +87,7 @@ const describeCell = (c: Cell, total: number, id: string): string => {
     .filter(([k]) => k !== "_tag")
     .map(([k, x]) => `${k}=${show(x)}`)
     .join(",");
-  const what = isReadoutSpec(spec)
-    ? `${m._tag}${params ? `(${params})` : ""} ${spec.model} [${
-        spec.data.kind === "task"
-          ? `${spec.data.builtin} n=${spec.data.n} seed=${spec.data.seed}`
-          : spec.data.kind === "texts"
-            ? `${spec.data.texts.length} texts`
-            : `${spec.data.example} n=${spec.data.n} seed=${spec.data.seed}`
-      }]`
-    : isCausalSpec(spec)
-      ? `${m._tag}${params ? `(${params})` : ""} ${spec.model ?? "(task network)"} [${spec.task.builtin} ${spec.task.family ?? "(first family)"} n=${spec.task.n} seed=${spec.task.seed}]`
-      : `${m._tag}${params ? `(${params})` : ""} ${spec.ablation} ${spec.metric} ${spec.model} [${
-          spec.task.kind === "file"
-            ? spec.task.file
-            : `${spec.task.builtin} n=${spec.task.n} seed=${spec.task.seed}`
-        }]`;
+  const what = `${m._tag}${params ? `(${params})` : ""} ${kindOfSpec(spec).describe(spec)}`;
   return `  cell ${c.index + 1}/${total} ${id}  ${what}${v ? `  ${v}` : ""}`;
 };
 

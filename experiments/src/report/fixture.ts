@@ -11,6 +11,7 @@ import {
 } from "@patchbay/circuits";
 import { builtinCircuit, type EdgeLayout, openModel, taskFor } from "@patchbay/core";
 import { Effect } from "effect";
+import { cellEnvelope } from "../results/envelope.ts";
 import type { CausalCellResult, CellResult, IiaGrid } from "../results/types.ts";
 
 /**
@@ -40,13 +41,15 @@ export const cellResultFromDiscovery = (o: {
   const hash = (v: unknown) => createHash("sha256").update(JSON.stringify(v)).digest("hex").slice(0, 16);
   const truth = o.truthEdges === undefined ? null : compareToTruth(layout, r.inGraph, r.scores, o.truthEdges);
   const s = r.evaluation.perExample;
-  return {
-    patchbayVersion: "0.1.0-dev",
+  const id = {
     cellId: hash({ spec: o.spec, model: o.model.name }),
-    spec: o.spec,
-    model: { ...o.model, weightsHash: hash(o.model.name) },
-    dataset: { hash: hash(["dataset", o.spec]), examples: o.examples },
-    method: r.method,
+    weightsHash: hash(o.model.name),
+    datasetHash: hash(["dataset", o.spec]),
+    examples: o.examples,
+    patchbayVersion: "0.1.0-dev",
+  };
+  return {
+    ...cellEnvelope("circuit", id, o.spec, o.model, r.method),
     edges: layout.edges.map((e, i) => ({
       name: e.name,
       score: Number.isFinite(r.scores[i]!) ? r.scores[i]! : null,
@@ -130,15 +133,20 @@ export const iiaGridOf = (
   return g;
 };
 
-const causalBase = (method: string, spec: unknown, cellId: string) => ({
-  kind: "causal" as const,
-  patchbayVersion: "0.1.0-dev",
-  cellId,
-  spec,
-  model: { name: "builtin:induction", weightsHash: "w0123456789abcdef", nLayers: 2, nHeads: 4 },
-  dataset: { hash: "d0123456789abcdef", examples: 96 },
-  method,
-});
+const causalBase = (method: string, spec: unknown, cellId: string) =>
+  cellEnvelope(
+    "causal",
+    {
+      cellId,
+      weightsHash: "w0123456789abcdef",
+      datasetHash: "d0123456789abcdef",
+      examples: 96,
+      patchbayVersion: "0.1.0-dev",
+    },
+    spec,
+    { name: "builtin:induction", nLayers: 2, nHeads: 4 },
+    method,
+  );
 
 /**
  * A synthetic iia-sweep cell: `sites` × `positions` of smooth IIA values with one cell exactly 1

@@ -2,9 +2,9 @@
  * Self-contained HTML reports of sweep results: a page per cell (circuit laid out by elkjs as
  * inline SVG, faithfulness curve, per-example spread, truth comparison, score table, spec) and a
  * page per run (summary table of its cells and every cell's section). `patchbay report`.
- * Causal-abstraction cells (kind "causal") get cards, the IIA heatmap of a sweep, DAS against its
- * controls with the training curve, or the per-family IIA, and their own summary table. Readout
- * cells (kind "readout") get a section per method (readout.ts) and their own summary table.
+ * Each kind of cell brings its own section and summary columns (kinds/<kind>/report.ts): causal
+ * cells get cards, the IIA heatmap of a sweep, DAS against its controls with the training curve,
+ * or the per-family IIA; readout cells a section per method (kinds/readout/methods/).
  */
 export {
   CONTROL_MARGIN,
@@ -12,7 +12,7 @@ export {
   causalSummaryColumns,
   causalVariable,
   headlineIia,
-} from "./causal.ts";
+} from "../kinds/causal/report.ts";
 export { curveSvg, type LossPoint, lossCurveSvg, spreadSvg } from "./charts.ts";
 export { lineChartSvg, type Series } from "./line-chart.ts";
 export {
@@ -37,8 +37,8 @@ export {
   type ValueGrid,
   valueHeatmapSvg,
 } from "./heatmap.ts";
-export { READOUT_CSS, readoutCellBody } from "./readout.ts";
-export { keyFigures, readoutSummaryColumns } from "./readout-summary.ts";
+export { READOUT_CSS, readoutCellBody } from "../kinds/readout/report.ts";
+export { keyFigures, readoutSummaryColumns } from "../kinds/readout/report-summary.ts";
 export { READOUT_FIXTURE_DOCS, readoutFixtureCell, readoutFixtureCells } from "./readout-fixture.ts";
 export { esc } from "./html.ts";
 export { type ComparisonMetric, type ComparisonSvg, comparisonSvg } from "./comparison.ts";

@@ -1,8 +1,7 @@
 import { Effect } from "effect";
 import type { ReadoutCellResult } from "../results/types.ts";
-import { runReadoutCell } from "../run/readout-cell.ts";
+import { runReadoutCell } from "../kinds/readout/cell.ts";
 import { decodeExperiment, expandCells } from "../spec/load.ts";
-import { isReadoutSpec } from "../spec/schema.ts";
 
 /**
  * Real readout cells for report tests: one small cell per method on builtin:induction, decoded
@@ -69,6 +68,7 @@ export const READOUT_FIXTURE_DOCS: Readonly<Record<string, Record<string, unknow
       generate: 2,
     },
   },
+  "attention-entropy": { data: { task: { n: 2 } }, method: { _tag: "attention-entropy" } },
 };
 
 export const readoutFixtureCell = (doc: Record<string, unknown>): Effect.Effect<ReadoutCellResult, unknown> =>
@@ -78,7 +78,7 @@ export const readoutFixtureCell = (doc: Record<string, unknown>): Effect.Effect<
       "readout-fixture.yaml",
     );
     const spec = (yield* expandCells(loaded))[0]!.spec;
-    if (!isReadoutSpec(spec)) return yield* Effect.die("not a readout spec");
+    if (spec.kind !== "readout") return yield* Effect.die("not a readout spec");
     return (yield* runReadoutCell({ spec, baseDir: "." })).result;
   });
 

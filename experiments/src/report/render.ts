@@ -1,16 +1,11 @@
-import { type AnyCellResult, type CellResult, isCausalResult, isReadoutResult } from "../results/types.ts";
-import { CAUSAL_CSS, causalCellBody } from "./causal.ts";
-import { curveSvg, spreadSvg } from "./charts.ts";
-import { circuitSvg } from "./graph.ts";
-import { card, esc, fmt, fmtScore, type Html, html, prettyJson, raw } from "./html.ts";
+import { kindOfResult } from "../kinds/index.ts";
+import type { AnyCellResult } from "../results/types.ts";
 import { page } from "./page.ts";
-import { READOUT_CSS, readoutCellBody } from "./readout.ts";
 
 /**
  * Self-contained HTML reports (no external assets, no scripts; inline CSS and SVG): one page per
- * sweep cell (here), and one page per run (run-page.ts). Circuit-discovery cells, causal-
- * abstraction cells (kind "causal", see causal.ts) and readout cells (kind "readout", see
- * readout.ts) each get their own section layout.
+ * sweep cell (here), and one page per run (run-page.ts). Each kind of cell has its own section
+ * layout (kinds/<kind>/report.ts).
  */
 
 /** What the report reads from a run's manifest.json (the store writes more). */
@@ -25,119 +20,16 @@ export interface RunManifest {
   readonly cellSeconds?: Readonly<Record<string, number>>;
 }
 
-const yesNo = (b: boolean) => (b ? html`<span class="yes">yes</span>` : html`<span class="no">no</span>`);
-
-export const inGraphCount = (r: CellResult) => r.edges.reduce((a, e) => a + (e.inGraph ? 1 : 0), 0);
-
-const scoreTable = (r: CellResult, truth: ReadonlySet<string> | null, top = 50): Html => {
-  const scored = r.edges.filter((e) => e.score !== null && Number.isFinite(e.score));
-  const zero = scored.filter((e) => e.score === 0 && !e.inGraph).length;
-  const ranked = scored
-    .filter((e) => e.score !== 0 || e.inGraph)
-    .sort((a, b) => Math.abs(b.score!) - Math.abs(a.score!) || a.name.localeCompare(b.name))
-    .slice(0, top);
-  const unscored = r.edges.length - scored.length;
-  const rows = ranked.map(
-    (e, i) =>
-      html`<tr class="${e.inGraph ? "in" : ""}"><td class="num">${i + 1}</td><td class="name">${e.name}</td><td class="num">${fmtScore(e.score)}</td><td class="num">${fmtScore(Math.abs(e.score!))}</td><td>${yesNo(e.inGraph)}</td>${truth ? html`<td>${yesNo(truth.has(e.name))}</td>` : ""}</tr>`,
-  );
-  return html`<table class="scores">
-<thead><tr><th class="num">#</th><th>edge</th><th class="num">score</th><th class="num sorted">|score|</th><th>in circuit</th>${truth ? html`<th>in truth</th>` : ""}</tr></thead>
-<tbody>
-${rows.map((x) => html`${x}\n`)}</tbody>
-</table>
-<p class="note">Top ${ranked.length} of ${r.edges.length} edges by |score| (score = loss increase when the edge is ablated; positive: the edge helps).${zero > 0 ? ` ${zero} edges outside the circuit score exactly 0 and are not listed.` : ""}${unscored > 0 ? ` ${unscored} edges have no score.` : ""}</p>`;
-};
-
-const truthSection = (r: CellResult): Html => {
-  const t = r.truth;
-  if (t === null) return html``;
-  const inGraph = new Set(r.edges.filter((e) => e.inGraph).map((e) => e.name));
-  const truth = new Set(t.edges);
-  const score = new Map(r.edges.map((e) => [e.name, e.score]));
-  const extra = [...inGraph].filter((n) => !truth.has(n));
-  const rows = [
-    ...t.edges.map(
-      (n) =>
-        html`<tr><td class="name">${n}</td><td>${inGraph.has(n) ? html`<span class="yes">found</span>` : html`<span class="bad">missing</span>`}</td><td class="num">${fmtScore(score.get(n))}</td></tr>`,
-    ),
-    ...extra.map(
-      (n) =>
-        html`<tr><td class="name">${n}</td><td><span class="bad">extra</span></td><td class="num">${fmtScore(score.get(n))}</td></tr>`,
-    ),
-  ];
-  const correct = t.edges.filter((n) => inGraph.has(n)).length;
-  return html`<h3>Against the ground truth</h3>
-<div class="cards">${card("precision", fmt(t.precision))}${card("recall", fmt(t.recall))}${card("ROC AUC", fmt(t.auc))}${card("correct / truth", `${correct} / ${t.edges.length}`)}${card("extra", String(extra.length))}</div>
-<table class="truth"><thead><tr><th>edge</th><th>status</th><th class="num">score</th></tr></thead>
-<tbody>
-${rows.map((x) => html`${x}\n`)}</tbody></table>`;
-};
-
-/** The body of one cell's report; `prefix` keeps element ids unique when several share a page. */
-export const circuitCellBody = async (
-  r: CellResult,
-  prefix: string,
-  headingLevel: "h2" | "h3",
-): Promise<Html> => {
-  const g = await circuitSvg(r, { idPrefix: prefix });
-  const found = inGraphCount(r);
-  const total = r.edges.length;
-  const truth = r.truth ? new Set(r.truth.edges) : null;
-  const pe = r.faithfulness.perExample;
-  const H = (text: string) => raw(`<${headingLevel}>${esc(text)}</${headingLevel}>`);
-  const curve = r.curve
-    ? html`${H("Faithfulness curve")}
-<div class="figure">${raw(curveSvg(r.curve, { fraction: total > 0 ? found / total : 0, faithfulness: r.faithfulness.mean, edges: found }))}</div>
-<p class="note">Faithfulness f = (m(C) − m(∅)) / (m(M) − m(∅)) of the top-k circuits over MIB's edge-fraction grid (points: ${r.curve.fractions.length}; circuit sizes ${r.curve.edges.join(", ")} edges). CPR = area under f (higher is better), CMD = area under |1 − f| (0 is best), both over the linear fraction axis; MIB takes CPR from the curve of signed-score circuits and CMD from that of |score| circuits. The diamond is the selected circuit.</p>`
-    : html`${H("Faithfulness curve")}<p class="note">No curve: the spec did not ask for one.</p>`;
-  return html`<div class="cards">
-${card("method", r.method, true)}
-${card("model", `${r.model.name} · ${r.model.nLayers}L × ${r.model.nHeads}H`, true)}
-${card("edges in circuit", `${found} / ${total}`)}
-${card("faithfulness", fmt(r.faithfulness.mean))}
-${card(`metric (${r.metric.kind})`, `full ${fmt(r.metric.full)} · empty ${fmt(r.metric.empty)} · circuit ${fmt(r.metric.circuit)}`, true)}
-${card("ρ vs exact", fmt(r.spearmanVsExact))}
-${r.curve ? html`${card("CPR", fmt(r.curve.cpr))}${card("CMD", fmt(r.curve.cmd))}` : ""}
-${r.truth ? card("ROC AUC (truth)", fmt(r.truth.auc)) : ""}
-${card("examples", String(r.dataset.examples))}
-</div>
-${H("Circuit")}
-<div class="figure">${raw(g.svg)}</div>
-<p class="note">${g.nodes.length} components, ${g.edges} edges (hover an edge for its name and score). Input at the bottom, logits on top; head inputs left to right: q, k, v.${r.artifact ? html` Every edge with its score, as MIB / EAP-IG JSON: <code class="artifact">${r.artifact}</code> (relative to the results store).` : ""}</p>
-${curve}
-${H("Per-example faithfulness")}
-<div class="figure">${raw(spreadSvg(pe, pe.mean))}</div>
-<p class="note">Faithfulness on means ${fmt(r.faithfulness.mean)}; per example: mean ${fmt(pe.mean)}, median ${fmt(pe.median)}, IQR ${fmt(pe.q25)} – ${fmt(pe.q75)}, range ${fmt(pe.min)} – ${fmt(pe.max)}.</p>
-${truthSection(r)}
-${H("Edge scores")}
-${scoreTable(r, truth)}
-${H("Spec")}
-<pre class="spec">${prettyJson(r.spec)}</pre>
-<p class="note">cell ${r.cellId} · patchbay ${r.patchbayVersion} · model weights ${r.model.weightsHash} · dataset ${r.dataset.hash} (${r.dataset.examples} examples)</p>`;
-};
-
-/** A cell's own page: a circuit-discovery cell or a causal one (by `kind`). */
+/** A cell's own page, laid out by its kind. */
 export const renderCellReport = async (
   result: AnyCellResult,
   opts: { readonly seconds?: number } = {},
-): Promise<string> =>
-  isReadoutResult(result)
-    ? page(
-        `patchbay cell: ${result.method} on ${result.model.name}`,
-        `cell ${result.cellId}`,
-        readoutCellBody(result, "h2", opts),
-        CAUSAL_CSS + READOUT_CSS,
-      )
-    : isCausalResult(result)
-      ? page(
-          `patchbay cell: ${result.method} on ${result.model.name}`,
-          `cell ${result.cellId}`,
-          causalCellBody(result, "h2", opts),
-          CAUSAL_CSS,
-        )
-      : page(
-          `patchbay cell: ${result.method} on ${result.model.name}`,
-          `cell ${result.cellId}`,
-          await circuitCellBody(result, "", "h2"),
-        );
+): Promise<string> => {
+  const kind = kindOfResult(result);
+  return page(
+    `patchbay cell: ${result.method} on ${result.model.name}`,
+    `cell ${result.cellId}`,
+    await kind.report.body(result, { headingLevel: "h2", idPrefix: "", ...opts }),
+    kind.report.css.join(""),
+  );
+};

@@ -1,20 +1,9 @@
-import { readoutFigures } from "../results/readout-figures.ts";
-import { TABLE_KINDS } from "../results/table-columns.ts";
-import {
-  type AnyCellResult,
-  type CausalCellResult,
-  type CellResult,
-  isCausalResult,
-  isReadoutResult,
-  type ReadoutCellResult,
-} from "../results/types.ts";
-import { CAUSAL_CSS, causalCellBody, causalSummaryColumns, headlineIia } from "./causal.ts";
-import { type ComparisonMetric, comparisonSvg } from "./comparison.ts";
+import { kindOfResult, KINDS } from "../kinds/index.ts";
+import type { AnyCellResult } from "../results/types.ts";
+import { comparisonSvg } from "./comparison.ts";
 import { fmt, type Html, html, prettyJson, raw } from "./html.ts";
 import { page } from "./page.ts";
-import { READOUT_CSS, readoutCellBody } from "./readout.ts";
-import { readoutSummaryColumns } from "./readout-summary.ts";
-import { circuitCellBody, inGraphCount, type RunManifest } from "./render.ts";
+import type { RunManifest } from "./render.ts";
 import {
   compactValue,
   fieldLabel,
@@ -113,92 +102,6 @@ const comparisonFigure = (svg: ReturnType<typeof comparisonSvg>, what: string): 
 <p class="note">${what} One row per cell (labelled by the spec fields that vary), one mark per cell in each panel; colours: the cells' categorical fields. Hover a mark for its value.</p>
 `;
 
-const CIRCUIT = TABLE_KINDS.circuit;
-
-const circuitMetrics: ComparisonMetric<CellResult>[] = [
-  {
-    key: "faithfulness",
-    label: "faithfulness",
-    domain: "unit",
-    reference: 1,
-    value: (r) => r.faithfulness.mean,
-  },
-  { key: "auc", label: "AUC (truth)", domain: "unit", value: (r) => r.truth?.auc },
-  { key: "cpr", label: "CPR", domain: "unit", value: (r) => r.curve?.cpr },
-  { key: "edges", label: "edges in circuit", domain: "count", value: (r) => inGraphCount(r) },
-];
-
-const circuitColumns = (secs: (r: CellResult) => number | undefined): SummaryColumn<CellResult>[] => {
-  const num = (key: keyof typeof CIRCUIT, value: (r: CellResult) => number | null | undefined) => ({
-    key,
-    label: CIRCUIT[key].label,
-    title: CIRCUIT[key].description,
-    numeric: true,
-    text: (r: CellResult) => fmt(value(r)),
-  });
-  return [
-    { key: "method", label: "method", text: (r) => r.method },
-    { key: "model", label: "model", text: (r) => r.model.name },
-    {
-      key: "edges",
-      label: "edges in circuit",
-      numeric: true,
-      text: (r) => `${inGraphCount(r)} / ${r.edges.length}`,
-    },
-    num("faithfulness", (r) => r.faithfulness.mean),
-    num("faithfulnessMedian", (r) => r.faithfulness.perExample.median),
-    {
-      key: "range",
-      label: "faithfulness range",
-      title: "per example: min – max",
-      numeric: true,
-      text: (r) => `${fmt(r.faithfulness.perExample.min, 2)} – ${fmt(r.faithfulness.perExample.max, 2)}`,
-    },
-    num("cpr", (r) => r.curve?.cpr),
-    num("cmd", (r) => r.curve?.cmd),
-    num("precision", (r) => r.truth?.precision),
-    num("recall", (r) => r.truth?.recall),
-    num("auc", (r) => r.truth?.auc),
-    num("spearman", (r) => r.spearmanVsExact),
-    { key: "seconds", label: "seconds", numeric: true, text: (r) => fmt(secs(r), 1) },
-  ];
-};
-
-const causalMetrics: ComparisonMetric<CausalCellResult>[] = [
-  { key: "iia", label: "IIA", domain: "unit", value: (r) => headlineIia(r) ?? r.das?.iia.test },
-  { key: "mibMean", label: "MIB mean", domain: "unit", value: (r) => r.sweep?.mean },
-  {
-    key: "randomModel",
-    label: "control: random model",
-    domain: "unit",
-    value: (r) => r.das?.controls?.randomModel.test,
-  },
-  {
-    key: "fullComponent",
-    label: "control: full component",
-    domain: "unit",
-    value: (r) => r.das?.controls?.fullComponent,
-  },
-];
-
-/**
- * One panel per headline that two cells or more share (a method's headline is its own figure:
- * cells of different methods have nothing to compare).
- */
-const readoutMetrics = (cells: readonly ReadoutCellResult[]): ComparisonMetric<ReadoutCellResult>[] => {
-  const labels = cells.map((r) => readoutFigures(r).headlineLabel);
-  const shared = [...new Set(labels)].filter((l) => labels.filter((x) => x === l).length > 1);
-  return shared.slice(0, 4).map((label, i) => ({
-    key: `headline${i}`,
-    label,
-    domain: "free" as const,
-    value: (r: ReadoutCellResult) => {
-      const f = readoutFigures(r);
-      return f.headlineLabel === label ? f.headline : null;
-    },
-  }));
-};
-
 export const renderRunReport = async (
   manifest: RunManifest,
   results: readonly AnyCellResult[],
@@ -209,72 +112,29 @@ export const renderRunReport = async (
     ...results.filter((r) => !manifest.cells.includes(r.cellId)),
   ];
   const missing = manifest.cells.filter((id) => !byId.has(id));
-  const circuits = ordered.filter((r): r is CellResult => !isCausalResult(r) && !isReadoutResult(r));
-  const causals = ordered.filter(isCausalResult);
-  const readouts = ordered.filter(isReadoutResult);
-  const mixed = [circuits, causals, readouts].filter((k) => k.length > 0).length > 1;
-  // the spec fields that vary, within each kind of cell
-  const varyingCircuit = varyingFields(circuits.map((r) => r.spec)).slice(0, 8);
-  const varyingCausal = varyingFields(causals.map((r) => r.spec)).slice(0, 8);
-  const varyingReadout = varyingFields(readouts.map((r) => r.spec)).slice(0, 8);
-  const varyingOf = (r: AnyCellResult) =>
-    isCausalResult(r) ? varyingCausal : isReadoutResult(r) ? varyingReadout : varyingCircuit;
+  // the cells of each kind, in the kinds' order; the spec fields that vary, within each kind
+  const parts = KINDS.map((kind) => {
+    const cells = ordered.filter((r) => kindOfResult(r) === kind);
+    return { kind, cells, varying: varyingFields(cells.map((r) => r.spec)).slice(0, 8) };
+  }).filter((p) => p.cells.length > 0);
+  const mixed = parts.length > 1;
+  const varyingOf = (r: AnyCellResult) => parts.find((p) => p.kind === kindOfResult(r))?.varying ?? [];
   const secs = (r: AnyCellResult) => secondsOf(manifest, r.cellId);
 
-  const kindPart = <R extends AnyCellResult>(o: {
-    readonly heading: string;
-    readonly chartTitle: string;
-    readonly cls: string;
-    readonly cells: readonly R[];
-    readonly varying: readonly string[];
-    readonly columns: readonly SummaryColumn<R>[];
-    readonly metrics: readonly ComparisonMetric<R>[];
-    readonly note: string;
-    readonly chartNote: string;
-  }): Html => {
-    if (o.cells.length === 0) return html``;
+  const kindPart = (o: (typeof parts)[number]): Html => {
+    const report = o.kind.report;
     const chart = comparisonSvg({
-      title: o.chartTitle,
+      title: report.chartTitle,
       rows: o.cells,
       row: comparisonRow(o.varying, o.cells),
-      metrics: o.metrics,
+      metrics: report.metrics(o.cells),
     });
-    return html`${mixed ? html`<h3>${o.heading}</h3>\n` : ""}${summaryTable(o.cls, [cellColumn, ...specColumns<R>(o.varying), ...o.columns], o.cells)}
-<p class="note">${plural(o.cells.length, "cell")}${o.varying.length > 0 ? "; the columns after “cell” are the spec fields that vary between them (hover a header for its path)" : ""}. ${o.note}</p>
-${comparisonFigure(chart, o.chartNote)}`;
+    return html`${mixed ? html`<h3>${report.heading}</h3>\n` : ""}${summaryTable(report.cls, [cellColumn, ...specColumns(o.varying), ...report.columns(secs)], o.cells)}
+<p class="note">${plural(o.cells.length, "cell")}${o.varying.length > 0 ? "; the columns after “cell” are the spec fields that vary between them (hover a header for its path)" : ""}. ${report.note}</p>
+${comparisonFigure(chart, report.chartNote)}`;
   };
 
-  const summary = html`${kindPart({
-    heading: "Circuit-discovery cells",
-    chartTitle: "Circuit discovery across the cells",
-    cls: "",
-    cells: circuits,
-    varying: varyingCircuit,
-    columns: circuitColumns(secs),
-    metrics: circuitMetrics,
-    note: "Faithfulness: (m(C) − m(∅)) / (m(M) − m(∅)) on mean metrics; precision, recall and AUC against the builtin's ground-truth circuit; ρ: Spearman of the scores against exact patching on a sample of edges.",
-    chartNote: "Faithfulness, AUC against the ground truth, CPR and circuit size of every cell.",
-  })}${kindPart({
-    heading: "Causal-abstraction cells",
-    chartTitle: "Causal abstraction across the cells",
-    cls: "causal",
-    cells: causals,
-    varying: varyingCausal,
-    columns: causalSummaryColumns(secs),
-    metrics: causalMetrics,
-    note: "IIA / best IIA: the fixed alignment's IIA (iia) or the best cell of the site × position grid (iia-sweep); MIB mean / max: over layers of the per-layer max; controls: DAS's (the random-init model's test IIA, a random rotation, the full component).",
-    chartNote: "IIA (DAS: test IIA), MIB mean and DAS's controls of every cell.",
-  })}${kindPart({
-    heading: "Readout cells",
-    chartTitle: "Readouts across the cells",
-    cls: "readout",
-    cells: readouts,
-    varying: varyingReadout,
-    columns: readoutSummaryColumns(secs),
-    metrics: readoutMetrics(readouts),
-    note: "Headline: the one figure that says how each method came out; key figures: the method's own (lens KL, probe accuracy and selectivity, steering metric at max α, SAE L0 / FVU / CE recovered, neuron score, attribution completeness, DLA top component).",
-    chartNote: "Each method's headline figure.",
-  })}
+  const summary = html`${parts.map(kindPart)}
 <p class="note">Each cell also has its own page: cells/&lt;cellId&gt;.html in the results folder.</p>
 ${missing.length > 0 ? html`<p class="bad">Missing results for ${plural(missing.length, "cell")}: ${missing.join(", ")}</p>` : ""}`;
   const timings = manifest.timings
@@ -289,7 +149,7 @@ ${Object.entries(manifest.timings).map(([k, v]) => html`<tr><td>${k}</td><td cla
       html`<section class="cell" id="${cellAnchor(r.cellId)}">
 <h2>Cell ${i + 1}: ${r.method} on ${r.model.name}</h2>
 <p class="note">cell ${r.cellId}${where !== "" ? ` · ${where}` : ""} · <a href="../../cells/${encodeURIComponent(r.cellId)}.html">own page</a> · <a href="#top">top</a></p>
-${isReadoutResult(r) ? readoutCellBody(r, "h3", { seconds: secs(r) }) : isCausalResult(r) ? causalCellBody(r, "h3", { seconds: secs(r) }) : await circuitCellBody(r, `c${i}-`, "h3")}
+${await kindOfResult(r).report.body(r, { headingLevel: "h3", idPrefix: `c${i}-`, seconds: secs(r) })}
 </section>`,
     );
   }
@@ -306,6 +166,6 @@ ${sections}`;
     `patchbay run ${manifest.runId}`,
     plural(ordered.length, "cell"),
     body,
-    (causals.length > 0 || readouts.length > 0 ? CAUSAL_CSS : "") + (readouts.length > 0 ? READOUT_CSS : ""),
+    [...new Set(parts.flatMap((p) => p.kind.report.css))].join(""),
   );
 };

@@ -1,10 +1,10 @@
-import { READOUT_METHOD_TAGS } from "../spec/readout.ts";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { InputError } from "@patchbay/core";
 import type { Flags } from "@patchbay/core/cli";
 import { UsageError } from "@patchbay/core/cli";
 import { Effect } from "effect";
+import { kindOfDocument } from "../kinds/index.ts";
 import type { AnyCellResult } from "../results/types.ts";
 import { type RunManifest, renderCellReport } from "./render.ts";
 import { renderRunReport } from "./run-page.ts";
@@ -64,55 +64,20 @@ export const decodeManifest = (v: unknown, file: string): Effect.Effect<RunManif
   });
 };
 
-const isCausalCell = (v: Record<string, unknown>): boolean =>
-  v.kind === "causal" &&
-  typeof v.cellId === "string" &&
-  typeof v.method === "string" &&
-  isObject(v.model) &&
-  isObject(v.dataset) &&
-  isObject(v.task) &&
-  Array.isArray(v.task.variables) &&
-  (v.iia === null || (isObject(v.iia) && isObject(v.iia.perFamily))) &&
-  (v.sweep === null ||
-    (isObject(v.sweep) &&
-      Array.isArray(v.sweep.sites) &&
-      Array.isArray(v.sweep.positions) &&
-      Array.isArray(v.sweep.grid) &&
-      Array.isArray(v.sweep.perLayer) &&
-      isObject(v.sweep.best))) &&
-  (v.das === null ||
-    (isObject(v.das) && isObject(v.das.iia) && Array.isArray(v.das.curve) && Array.isArray(v.das.positions)));
-
-/** The outer shape of a readout cell (kind "readout"): its method's result is the method's own JSON. */
-const isReadoutCell = (v: Record<string, unknown>): boolean =>
-  typeof v.cellId === "string" &&
-  typeof v.method === "string" &&
-  READOUT_METHOD_TAGS.has(v.method) &&
-  isObject(v.model) &&
-  isObject(v.dataset) &&
-  isObject(v.result);
-
-/** A circuit-discovery cell (cellId, edges, faithfulness), a causal one or a readout one (by kind). */
-const decodeCell = (v: unknown, file: string): Effect.Effect<AnyCellResult, InputError> =>
-  isObject(v) &&
-  (v.kind === "causal"
-    ? isCausalCell(v)
-    : v.kind === "readout"
-      ? isReadoutCell(v)
-      : typeof v.cellId === "string" && Array.isArray(v.edges) && isObject(v.faithfulness))
+/** A cell result of the shape its kind (`kind`; absent: circuit) writes (kinds/<kind>: resultProblem). */
+const decodeCell = (v: unknown, file: string): Effect.Effect<AnyCellResult, InputError> => {
+  const doc: Readonly<Record<string, unknown>> = isObject(v) ? v : {};
+  const problem = kindOfDocument(doc).resultProblem(doc);
+  return problem === null
     ? Effect.succeed(v as unknown as AnyCellResult)
     : Effect.fail(
         new InputError({
           field: file,
-          expected:
-            isObject(v) && v.kind === "causal"
-              ? "a CausalCellResult (kind, cellId, method, model, dataset, task, iia, sweep, das)"
-              : isObject(v) && v.kind === "readout"
-                ? `a ReadoutCellResult (kind, cellId, method: one of ${[...READOUT_METHOD_TAGS].join(", ")}, model, dataset, result)`
-                : "a CellResult (cellId, edges, faithfulness, …)",
+          expected: problem,
           found: isObject(v) ? `keys ${Object.keys(v).join(", ")}` : typeof v,
         }),
       );
+};
 
 export const writeReport = (resultsDir: string, runId: string): Effect.Effect<ReportPaths, InputError> =>
   Effect.gen(function* () {

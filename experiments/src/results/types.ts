@@ -11,15 +11,8 @@ export interface ModelInfo {
   readonly nHeads: number;
 }
 
-export interface CellResult {
-  readonly patchbayVersion: string;
-  /** content hash of (normalized cell spec, model-weights hash, dataset hash, patchbay version) */
-  readonly cellId: string;
-  /** the normalized cell spec (the experiment with every sweep axis fixed) */
-  readonly spec: unknown;
-  readonly model: ModelInfo;
-  readonly dataset: { readonly hash: string; readonly examples: number };
-  readonly method: string;
+/** A circuit-discovery cell: the envelope (results/envelope.ts, no `kind`), then the circuit. */
+export interface CellResult extends CellEnvelope {
   /** every edge of the layout, in layout order: name, score (null when unscored), in the circuit */
   readonly edges: readonly {
     readonly name: string;
@@ -68,16 +61,11 @@ export interface CellResult {
   readonly artifact: string | null;
 }
 
-import type { CausalCellResult } from "./causal.ts";
-import type { ReadoutCellResult } from "./readout.ts";
-export type { CausalCellResult, IiaGrid } from "./causal.ts";
-export type { ReadoutCellResult, ReadoutOutput } from "./readout.ts";
+import type { CausalCellResult } from "../kinds/causal/result.ts";
+import type { CellEnvelope } from "./envelope.ts";
+import type { ReadoutCellResult } from "../kinds/readout/result.ts";
+export type { CausalCellResult, IiaGrid } from "../kinds/causal/result.ts";
+export type { ReadoutCellResult, ReadoutOutput } from "../kinds/readout/result.ts";
 
-/** Any cell of the store: a circuit-discovery cell (no `kind`), a causal-abstraction or a readout one. */
+/** Any cell of the store: a circuit-discovery cell (no `kind`), a causal-abstraction or a readout one (kinds/). */
 export type AnyCellResult = CellResult | CausalCellResult | ReadoutCellResult;
-
-export const isCausalResult = (r: AnyCellResult): r is CausalCellResult =>
-  (r as { readonly kind?: string }).kind === "causal";
-
-export const isReadoutResult = (r: AnyCellResult): r is ReadoutCellResult =>
-  (r as { readonly kind?: string }).kind === "readout";

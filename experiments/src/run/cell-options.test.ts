@@ -1,10 +1,8 @@
 import { Effect, Either } from "effect";
 import { describe, expect, it } from "vitest";
-import { isCausalSpec } from "../spec/causal.ts";
 import { decodeExperiment, expandCells } from "../spec/load.ts";
-import { isReadoutSpec, type ReadoutCellSpec } from "../spec/readout.ts";
-import { runCausalCell } from "./causal-cell.ts";
-import { runReadoutCell } from "./readout-cell.ts";
+import { runReadoutCell } from "../kinds/readout/cell.ts";
+import { runCell } from "./cell.ts";
 
 /**
  * The option audit at the cell: the fields an experiment cell reads itself, beside its
@@ -53,9 +51,7 @@ const measure = (r: Record<string, unknown>): unknown => {
 const run = (doc: Doc) =>
   Effect.gen(function* () {
     const spec = specOf(doc);
-    const out = isCausalSpec(spec)
-      ? yield* runCausalCell({ spec, baseDir: "." })
-      : yield* runReadoutCell({ spec: spec as ReadoutCellSpec, baseDir: "." });
+    const out = yield* runCell({ spec, baseDir: "." });
     return measure(out.result as unknown as Record<string, unknown>);
   });
 
@@ -219,7 +215,7 @@ describe("every field an experiment cell reads changes its result", () => {
       { _tag: "neurons", records: { site: "blocks.1.attn.z", index: 3, randomK: 0, quantiles: 0 } },
     ]) {
       const spec = specOf({ ...readout(method, { task: { n: 4 } }), seeds: [2] });
-      if (!isReadoutSpec(spec)) throw new Error("not a readout cell");
+      if (spec.kind !== "readout") throw new Error("not a readout cell");
       expect(JSON.stringify(spec.method)).toContain('"seed":2');
       await Effect.runPromise(runReadoutCell({ spec, baseDir: "." }));
     }

@@ -6,7 +6,7 @@ import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import type { CellResult } from "../results/types.ts";
 import { loadExperiment } from "../spec/load.ts";
-import { circuitArtifactPath } from "./cell.ts";
+import { circuitArtifactPath } from "../kinds/circuit/cell.ts";
 import { runExperiment } from "./experiment.ts";
 
 /**

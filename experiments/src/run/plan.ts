@@ -1,10 +1,9 @@
-import { resolve } from "node:path";
-import { isBuiltinPath, loadModel, type ModelConfig, type PatchbayError } from "@patchbay/core";
+import { loadModel, type ModelConfig, type PatchbayError } from "@patchbay/core";
 import { Effect } from "effect";
 import { type Cell, expandCells, type LoadedExperiment } from "../spec/load.ts";
-import { type ExperimentFileError, isReadoutSpec } from "../spec/schema.ts";
+import { kindOfSpec } from "../kinds/index.ts";
+import type { ExperimentFileError } from "../spec/schema.ts";
 import { type CellInput, cellIdentity } from "./cell.ts";
-import { checkSites } from "./sites.ts";
 
 /** A cell with its input and its id: what `run` computes and `validate` prints. */
 export interface PlannedCell {
@@ -38,14 +37,8 @@ export const planCells = (
     for (const cell of cells) {
       const input: CellInput = { spec: cell.spec, baseDir: loaded.baseDir };
       const id = yield* cellIdentity(input);
-      // causal cells check their sites and positions while they prepare (cellIdentity, above)
-      const spec = cell.spec;
-      if (isReadoutSpec(spec)) {
-        const path = isBuiltinPath(spec.model) ? spec.model : resolve(loaded.baseDir, spec.model);
-        const where = cells.length > 1 ? ` (cell ${cell.index + 1}/${cells.length})` : "";
-        const bad = checkSites(spec.method, yield* configOf(path), where);
-        if (bad !== null) return yield* bad;
-      }
+      const where = cells.length > 1 ? ` (cell ${cell.index + 1}/${cells.length})` : "";
+      yield* kindOfSpec(cell.spec).check(cell.spec, { baseDir: loaded.baseDir, where, configOf });
       out.push({ cell, input, cellId: id.cellId });
     }
     return out;

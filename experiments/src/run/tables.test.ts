@@ -5,7 +5,7 @@ import { type Field, Table, tableFromIPC } from "apache-arrow";
 import { Effect } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { declaredColumns } from "../results/table-columns.ts";
+import { declaredColumns } from "./tables.ts";
 import type { AnyCellResult, CellResult } from "../results/types.ts";
 import { causalCells } from "../report/fixture.ts";
 import { READOUT_FIXTURE_DOCS, readoutFixtureCell } from "../report/readout-fixture.ts";

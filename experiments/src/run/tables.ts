@@ -12,31 +12,21 @@ import {
   Utf8,
   vectorFromArray,
 } from "apache-arrow";
-import { readoutFigures } from "../results/readout-figures.ts";
+import { kindNamed, kindOfResult } from "../kinds/index.ts";
 import {
-  type CAUSAL_COLUMNS,
-  type CIRCUIT_COLUMNS,
   type ColumnSpec,
   type ColumnType,
-  declaredColumns,
-  type HEAD_COLUMNS,
-  READOUT_COLUMNS,
+  HEAD_COLUMNS,
   type RowOf,
-  TABLE_KINDS,
+  TAIL_COLUMNS,
   type TableKind,
 } from "../results/table-columns.ts";
-import {
-  type AnyCellResult,
-  type CausalCellResult,
-  type CellResult,
-  isCausalResult,
-  isReadoutResult,
-  type ReadoutCellResult,
-} from "../results/types.ts";
+import type { AnyCellResult } from "../results/types.ts";
+import { isRecord, num, specInt, specText } from "../results/values.ts";
 import { cellJsonSchema, type JsonSchemaNode, jsonSchemaAt } from "../spec/json-schema.ts";
 
 /**
- * A run's table: one row per cell, the columns declared for its kind (results/table-columns.ts)
+ * A run's table: one row per cell, the columns declared for its kind (kinds/<kind>/columns.ts)
  * followed by the run's swept fields. The JSONL file has every column in every row (null where a
  * cell has no value); the Arrow file has the same columns with a fixed type each.
  *
@@ -54,29 +44,14 @@ import { cellJsonSchema, type JsonSchemaNode, jsonSchemaAt } from "../spec/json-
 /** One row of a run's table (JSONL / Arrow): declared columns, then swept fields. */
 export type TableRow = Readonly<Record<string, string | number | boolean | null>>;
 
-const num = (x: number | null | undefined): number | null =>
-  x === null || x === undefined || !Number.isFinite(x) ? null : x;
+/** The declared columns of a table kind, in order: the head, the kind's own, the tail. */
+export const declaredColumns = (kind: TableKind): readonly ColumnSpec[] =>
+  Object.entries({ ...HEAD_COLUMNS, ...kindNamed(kind)!.columns, ...TAIL_COLUMNS }).map(([name, d]) => ({
+    name,
+    ...d,
+  }));
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === "object" && !Array.isArray(v);
-
-/** The value at a dotted path of a cell spec (specs are stored as plain JSON). */
-const specValue = (spec: unknown, path: string): unknown => {
-  let v: unknown = spec;
-  for (const k of path.split(".")) v = isRecord(v) ? v[k] : undefined;
-  return v;
-};
-const specText = (spec: unknown, path: string): string | null => {
-  const v = specValue(spec, path);
-  return typeof v === "string" ? v : null;
-};
-const specInt = (spec: unknown, path: string): number | null => {
-  const v = specValue(spec, path);
-  return typeof v === "number" && Number.isInteger(v) ? v : null;
-};
-
-export const tableKindOf = (r: AnyCellResult): TableKind =>
-  isCausalResult(r) ? "causal" : isReadoutResult(r) ? "readout" : "circuit";
+export const tableKindOf = (r: AnyCellResult): TableKind => kindOfResult(r).name;
 
 interface Extra {
   readonly index: number;
@@ -94,56 +69,6 @@ const head = (r: AnyCellResult, kind: TableKind, extra: Extra): RowOf<typeof HEA
   method: specText(r.spec, "method._tag") ?? r.method.split("(")[0]!,
   examples: r.dataset.examples,
 });
-
-const circuitValues = (r: CellResult): RowOf<typeof CIRCUIT_COLUMNS> => ({
-  methodLabel: r.method,
-  ablation: specText(r.spec, "ablation"),
-  metric: r.metric.kind,
-  granularity: specText(r.spec, "granularity"),
-  selection: specText(r.spec, "selection._tag"),
-  edges: r.edges.filter((e) => e.inGraph).length,
-  edgesTotal: r.edges.length,
-  faithfulness: num(r.faithfulness.mean),
-  faithfulnessMedian: num(r.faithfulness.perExample.median),
-  faithfulnessMin: num(r.faithfulness.perExample.min),
-  faithfulnessMax: num(r.faithfulness.perExample.max),
-  metricFull: num(r.metric.full),
-  metricEmpty: num(r.metric.empty),
-  metricCircuit: num(r.metric.circuit),
-  spearman: num(r.spearmanVsExact),
-  precision: num(r.truth?.precision),
-  recall: num(r.truth?.recall),
-  auc: num(r.truth?.auc),
-  cpr: num(r.curve?.cpr),
-  cmd: num(r.curve?.cmd),
-});
-
-const causalValues = (r: CausalCellResult): RowOf<typeof CAUSAL_COLUMNS> => ({
-  task: r.task.name,
-  family: r.task.family,
-  iia: num(r.iia?.accuracy ?? r.sweep?.best.iia ?? r.das?.iia.test),
-  mibMean: num(r.sweep?.mean),
-  mibMax: num(r.sweep?.max),
-  bestSite: r.sweep?.best.site ?? null,
-  bestPosition: r.sweep?.best.position ?? null,
-  dasTrain: num(r.das?.iia.train),
-  dasTest: num(r.das?.iia.test),
-  dasRank: num(r.das?.rank),
-  dasSize: num(r.das?.size),
-  randomModel: num(r.das?.controls?.randomModel.test),
-  randomRotation: num(r.das?.controls?.randomRotation),
-  fullComponent: num(r.das?.controls?.fullComponent),
-});
-
-const readoutValues = (r: ReadoutCellResult): RowOf<typeof READOUT_COLUMNS> => {
-  const f = readoutFigures(r);
-  const out: Record<string, string | number | null> = {};
-  for (const name of Object.keys(READOUT_COLUMNS)) {
-    const v = (f as Readonly<Record<string, string | number | null | undefined>>)[name];
-    out[name] = typeof v === "number" ? num(v) : (v ?? null);
-  }
-  return out as RowOf<typeof READOUT_COLUMNS>;
-};
 
 // ---- swept fields ----------------------------------------------------------------------------
 
@@ -217,11 +142,7 @@ export const tableRow = (
   const kind = tableKindOf(r);
   const values: Record<string, unknown> = {
     ...head(r, kind, extra),
-    ...(kind === "causal"
-      ? causalValues(r as CausalCellResult)
-      : kind === "readout"
-        ? readoutValues(r as ReadoutCellResult)
-        : circuitValues(r as CellResult)),
+    ...kindOfResult(r).row(r),
     seconds: num(extra.seconds),
   };
   const row: Record<string, string | number | boolean | null> = {};
@@ -239,7 +160,7 @@ export const tableRow = (
  */
 export const tableColumns = (rows: readonly TableRow[]): readonly ColumnSpec[] => {
   const kind = (rows[0]?.kind ?? "circuit") as TableKind;
-  if (!(kind in TABLE_KINDS)) throw new Error(`run table: unknown kind ${JSON.stringify(kind)}`);
+  if (kindNamed(kind) === undefined) throw new Error(`run table: unknown kind ${JSON.stringify(kind)}`);
   const declared = declaredColumns(kind);
   const names = new Set(declared.map((c) => c.name));
   const swept: ColumnSpec[] = [];

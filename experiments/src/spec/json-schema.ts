@@ -1,5 +1,6 @@
-import { JSONSchema, type Schema } from "effect";
-import { AnyExperiment, CausalCellFields, CellFields, ReadoutCellFields } from "./schema.ts";
+import { JSONSchema, Schema } from "effect";
+import { KINDS, kindNamed } from "../kinds/index.ts";
+import type { KindName } from "../kinds/kind.ts";
 
 /**
  * The JSON Schema of experiment files, generated from the effect Schema (the encoded side: what
@@ -62,11 +63,13 @@ const strictJsonSchema = <A, I, R>(schema: Schema.Schema<A, I, R>): JsonSchemaNo
   return fixed;
 };
 
-export const experimentJsonSchema = (): object => strictJsonSchema(AnyExperiment);
+/** Any experiment file: the union of the kinds' forms (`kind` selects one; absent: circuit). */
+export const experimentJsonSchema = (): object =>
+  strictJsonSchema(Schema.Union(...KINDS.map((k) => k.experiment)));
 
 export const formatJsonSchema = (): string => `${JSON.stringify(experimentJsonSchema(), null, 2)}\n`;
 
-export type CellKind = "circuit" | "causal" | "readout";
+export type CellKind = KindName;
 
 const cellSchemas = new Map<CellKind, JsonSchemaNode>();
 
@@ -74,12 +77,7 @@ const cellSchemas = new Map<CellKind, JsonSchemaNode>();
 export const cellJsonSchema = (kind: CellKind): JsonSchemaNode => {
   let s = cellSchemas.get(kind);
   if (s === undefined) {
-    s =
-      kind === "causal"
-        ? strictJsonSchema(CausalCellFields)
-        : kind === "readout"
-          ? strictJsonSchema(ReadoutCellFields)
-          : strictJsonSchema(CellFields);
+    s = strictJsonSchema(kindNamed(kind)!.cellFields);
     cellSchemas.set(kind, s);
   }
   return s;

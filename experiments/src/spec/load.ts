@@ -1,25 +1,13 @@
 import { basename, dirname, resolve } from "node:path";
-import { Effect, type ParseResult, Schema } from "effect";
+import { Effect } from "effect";
 import { FORBIDDEN_KEYS, FORBIDDEN_KEYS_EXPECTED, forbiddenKeyPath, forbiddenSegment } from "@patchbay/core";
+import { type CellSpec, kindOfDocument } from "../kinds/index.ts";
+import type { ExperimentOf } from "../kinds/kind.ts";
 import { canonicalJson, sha256 } from "../run/hash.ts";
 import { checkCellCount, checkExamples, DEFAULT_LIMITS, type Limits } from "./limits.ts";
-import { normalizeCausal, normalizeCircuit, normalizeReadout } from "./normalize.ts";
-import { fromParseError, parseExperimentText, readExperimentFile, show } from "./parse.ts";
+import { decodeDocument, parseExperimentText, readExperimentFile, show } from "./parse.ts";
+import { ExperimentFileError } from "./schema.ts";
 export { parseExperimentText } from "./parse.ts";
-import { ReadoutExampleData, ReadoutTaskData, ReadoutTextData } from "./readout.ts";
-import {
-  type AnyExperiment,
-  CausalCellFields,
-  CausalExperiment,
-  CellFields,
-  type CellSpec,
-  Experiment,
-  ExperimentFileError,
-  isCausalDocument,
-  isReadoutDocument,
-  ReadoutCellFields,
-  ReadoutExperiment,
-} from "./schema.ts";
 
 /** A loaded experiment file: the raw document (sweeps apply to it), its decoded form and where it is. */
 export interface LoadedExperiment {
@@ -30,7 +18,8 @@ export interface LoadedExperiment {
   readonly name: string;
   /** the parsed document, before decoding (sweep axes are applied to it by dotted path) */
   readonly raw: Readonly<Record<string, unknown>>;
-  readonly experiment: AnyExperiment;
+  /** the file decoded by its kind's schema (kinds/<kind>/spec.ts) */
+  readonly experiment: ExperimentOf;
   /** sha256 of the file's bytes */
   readonly fileHash: string;
   /** how many cells, seeds and examples it may ask for (default DEFAULT_LIMITS; raised by CLI flags) */
@@ -47,35 +36,6 @@ export interface Cell {
   /** sha256 of the canonical JSON of `spec` (the cell id also hashes weights, data and version) */
   readonly specHash: string;
 }
-
-const decodeOptions = { errors: "all", onExcessProperty: "error" } as const;
-
-/**
- * A readout document's `data` decoded against the form its key selects (task, texts or example):
- * the union would otherwise report every member's complaint, and the deepest of them names the
- * wrong form's fields.
- */
-const checkReadoutData = (
-  file: string,
-  doc: Readonly<Record<string, unknown>>,
-  prefix = "",
-): Effect.Effect<void, ExperimentFileError> => {
-  const d = doc.data;
-  if (typeof d !== "object" || d === null || Array.isArray(d)) return Effect.void;
-  const form =
-    "task" in d
-      ? ReadoutTaskData
-      : "texts" in d
-        ? ReadoutTextData
-        : "example" in d
-          ? ReadoutExampleData
-          : null;
-  if (form === null) return Effect.void;
-  return Schema.decodeUnknown(Schema.Struct({ data: form }))({ data: d }, decodeOptions).pipe(
-    Effect.asVoid,
-    Effect.mapError((e) => fromParseError(file, e, { data: d }, prefix)),
-  );
-};
 
 /** Sweep paths are keys whose segments become keys: none may be forbidden (checked before decoding). */
 const checkSweepPaths = (file: string, sweep: unknown): Effect.Effect<void, ExperimentFileError> => {
@@ -120,13 +80,9 @@ export const decodeExperiment = (
       const tooMany = checkCellCount(limits, { seeds: raw.seeds.length, grid: [], zip: 1 });
       if (tooMany !== null) return yield* new ExperimentFileError({ file, ...tooMany });
     }
-    if (isReadoutDocument(raw)) yield* checkReadoutData(file, raw);
-    const decoded: Effect.Effect<AnyExperiment, ParseResult.ParseError> = isCausalDocument(raw)
-      ? Schema.decodeUnknown(CausalExperiment)(raw, decodeOptions)
-      : isReadoutDocument(raw)
-        ? Schema.decodeUnknown(ReadoutExperiment)(raw, decodeOptions)
-        : Schema.decodeUnknown(Experiment)(raw, decodeOptions);
-    const experiment = yield* decoded.pipe(Effect.mapError((e) => fromParseError(file, e, raw)));
+    const kind = kindOfDocument(raw);
+    yield* kind.checkDocument(file, raw, "");
+    const experiment: ExperimentOf = yield* decodeDocument(kind.experiment, file, raw);
     const loaded: LoadedExperiment = {
       file,
       baseDir: dirname(resolve(file)),
@@ -258,6 +214,7 @@ export const sweepAssignments = (
 export const expandCells = (loaded: LoadedExperiment): Effect.Effect<readonly Cell[], ExperimentFileError> =>
   Effect.gen(function* () {
     const { file, raw, experiment } = loaded;
+    const kind = kindOfDocument(raw);
     const limits = loaded.limits ?? DEFAULT_LIMITS;
     const assignments = yield* sweepAssignments(loaded);
     const seeds = experiment.seeds;
@@ -273,29 +230,8 @@ export const expandCells = (loaded: LoadedExperiment): Effect.Effect<readonly Ce
           .map(([p, v]) => `${p}=${show(v)}`)
           .join(", ");
         const prefix = where === "" ? "" : `in the sweep cell ${where}`;
-        const spec: CellSpec = isCausalDocument(raw)
-          ? normalizeCausal(
-              yield* Schema.decodeUnknown(CausalCellFields)(doc, decodeOptions).pipe(
-                Effect.mapError((e) => fromParseError(file, e, doc, prefix)),
-              ),
-            )
-          : isReadoutDocument(raw)
-            ? normalizeReadout(
-                yield* checkReadoutData(file, doc, prefix).pipe(
-                  Effect.zipRight(
-                    Schema.decodeUnknown(ReadoutCellFields)(doc, decodeOptions).pipe(
-                      Effect.mapError((e) => fromParseError(file, e, doc, prefix)),
-                    ),
-                  ),
-                ),
-                doc.method,
-              )
-            : normalizeCircuit(
-                yield* Schema.decodeUnknown(CellFields)(doc, decodeOptions).pipe(
-                  Effect.mapError((e) => fromParseError(file, e, doc, prefix)),
-                ),
-              );
-        const big = checkExamples(limits, spec);
+        const spec = yield* kind.decodeCell(file, doc, prefix);
+        const big = checkExamples(limits, kind.examples(spec));
         if (big !== null)
           return yield* new ExperimentFileError({
             file,

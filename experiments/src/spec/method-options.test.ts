@@ -6,7 +6,7 @@ import { decodeExperiment, expandCells } from "./load.ts";
  * Readout and causal experiment files: options the cell's method would ignore are refused when
  * the file is loaded, as ExperimentFileErrors naming the file, the field and what it needs (the
  * readouts' and causal methods' own rules, packages/readouts/src/options.test.ts and
- * packages/causal/src/options.test.ts; the task × method rules of experiments/src/spec/causal.ts).
+ * packages/causal/src/options.test.ts; the task × method rules of experiments/src/kinds/causal/spec.ts).
  * Defaults the file does not write are never refused, and a method's seed filled from the cell's
  * seed is not "given".
  */

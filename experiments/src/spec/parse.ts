@@ -6,7 +6,7 @@ import {
   FORBIDDEN_KEYS_EXPECTED,
   isForbiddenKey,
 } from "@patchbay/core";
-import { Effect, Either, ParseResult, SchemaAST as AST } from "effect";
+import { Effect, Either, ParseResult, Schema, SchemaAST as AST } from "effect";
 import YAML from "yaml";
 import { atMost, DEFAULT_LIMITS, type Limits } from "./limits.ts";
 import { ExperimentFileError } from "./schema.ts";
@@ -89,6 +89,20 @@ const pruneUnions = (i: Issue): Issue => {
       return i;
   }
 };
+
+/** Every issue reported, and a key the schema does not know is an error (a typo is never ignored). */
+export const DECODE_OPTIONS = { errors: "all", onExcessProperty: "error" } as const;
+
+/** A document (a whole file or one cell of it) decoded against `schema`; failures name the field. */
+export const decodeDocument = <A, I>(
+  schema: Schema.Schema<A, I>,
+  file: string,
+  doc: unknown,
+  prefix = "",
+): Effect.Effect<A, ExperimentFileError> =>
+  Effect.mapError(Schema.decodeUnknown(schema)(doc, DECODE_OPTIONS), (e) =>
+    fromParseError(file, e, doc, prefix),
+  );
 
 /** The most specific issue of a ParseError as {field, expected, found}, with the field path prefixed. */
 export const fromParseError = (

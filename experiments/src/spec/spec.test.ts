@@ -59,6 +59,7 @@ describe("experiment files", () => {
     expect([...methods].sort()).toEqual([
       "acdc",
       "attention",
+      "attention-entropy",
       "das",
       "dla",
       "eap",

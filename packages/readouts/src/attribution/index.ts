@@ -35,3 +35,10 @@ export { occlusion, type Occlusion } from "./occlusion.ts";
 export { directLogitAttribution, type DlaResult, type DlaSlot, type DlaTerms } from "./dla.ts";
 export { attentionPatterns, type AttentionExample, type AttentionResult } from "./attention.ts";
 export { attentionRollout } from "./rollout.ts";
+export {
+  AttentionEntropySpec,
+  attentionEntropy,
+  type AttentionEntropyResult,
+  patternEntropy,
+  rowEntropy,
+} from "./attention-entropy.ts";

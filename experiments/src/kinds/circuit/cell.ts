@@ -1,0 +1,190 @@
+import { resolve } from "node:path";
+import { compareToTruth, discover, mibScores, prepareEdges, toMibJson } from "@patchbay/circuits";
+import {
+  InputError,
+  isPatchbayError,
+  type OpenModel,
+  openModel,
+  type PatchbayError,
+  type Task,
+} from "@patchbay/core";
+import { builtinCircuit, isBuiltinPath, readTaskFile, taskFor } from "@patchbay/core";
+import { Effect } from "effect";
+import { cellEnvelope } from "../../results/envelope.ts";
+import type { CellResult } from "../../results/types.ts";
+import { cellIdOf, datasetHash, patchbayVersion, weightsHash } from "../../run/hash.ts";
+import type { CellFile, CellIdentity, CellRun } from "../kind.ts";
+import { type CircuitCellSpec, discoveryOf } from "./spec.ts";
+
+/** A circuit cell's input (the spec narrowed to its circuit form). */
+export type CircuitInput = { readonly spec: CircuitCellSpec; readonly baseDir: string };
+
+export const modelPathOf = (input: CircuitInput): string =>
+  isBuiltinPath(input.spec.model) ? input.spec.model : resolve(input.baseDir, input.spec.model);
+
+/** Turn what core's synchronous helpers throw (typed errors) into failures; anything else is a defect. */
+const typedSync = <A>(f: () => A): Effect.Effect<A, PatchbayError> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(f());
+    } catch (e) {
+      return isPatchbayError(e) ? Effect.fail(e) : Effect.die(e);
+    }
+  });
+
+const loadTask = (input: CircuitInput, model: OpenModel): Effect.Effect<Task, PatchbayError> => {
+  const t = input.spec.task;
+  return t.kind === "file"
+    ? readTaskFile(resolve(input.baseDir, t.file), model.tokenizer ?? undefined, {
+        vocabSize: model.config.vocabSize,
+        metric: input.spec.metric,
+      })
+    : typedSync(() => taskFor(t.builtin, { seed: t.seed, n: t.n, options: t.options }));
+};
+
+const weightHashes = new WeakMap<object, string>();
+const hashWeights = (model: OpenModel): string => {
+  let h = weightHashes.get(model.weights);
+  if (h === undefined) {
+    h = weightsHash(model.weights);
+    weightHashes.set(model.weights, h);
+  }
+  return h;
+};
+
+const identityOf = (input: CircuitInput, model: OpenModel, task: Task): CellIdentity => {
+  const version = patchbayVersion();
+  const w = hashWeights(model);
+  const d = datasetHash(task);
+  return {
+    cellId: cellIdOf(input.spec, w, d, version),
+    weightsHash: w,
+    datasetHash: d,
+    examples: task.clean.length,
+    patchbayVersion: version,
+  };
+};
+
+export const circuitIdentity = (input: CircuitInput): Effect.Effect<CellIdentity, PatchbayError> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const model = yield* openModel(modelPathOf(input), { threads: input.spec.runtime.threads });
+      const task = yield* loadTask(input, model);
+      return identityOf(input, model, task);
+    }),
+  );
+
+/**
+ * The ground-truth variant a cell compares against, or null (not a builtin, layer granularity, no
+ * match); head-qkv names are the head names for the builtins (none has grouped-query attention).
+ */
+const truthEdges = (
+  spec: CircuitCellSpec,
+  model: string,
+): Effect.Effect<readonly string[] | null, PatchbayError> =>
+  Effect.gen(function* () {
+    const want = spec.evaluation.truth;
+    if (want === false || !isBuiltinPath(spec.model) || spec.granularity === "layer") return null;
+    const circuit = yield* typedSync(() => builtinCircuit(model));
+    const variants = circuit.variants ?? {};
+    if (typeof want === "string") {
+      const v = variants[want];
+      if (v === undefined)
+        return yield* new InputError({
+          field: "evaluation.truth",
+          expected: `a ground-truth variant of ${spec.model}: ${Object.keys(variants).join(", ")}`,
+          found: JSON.stringify(want),
+        });
+      return v;
+    }
+    if (spec.ablation === "zero") return variants.zero ?? null;
+    if (spec.ablation !== "resample") return null;
+    const corrupt = spec.task.kind === "builtin" ? spec.task.options.corrupt : undefined;
+    if (typeof corrupt === "string") return variants[`resample/${corrupt}`] ?? null;
+    return circuit.edges ?? variants.resample ?? null;
+  });
+
+/**
+ * Run one circuit cell: open the model (threads from the spec), make the task, prepare the edge setup,
+ * discover, evaluate (curve, Spearman, ground truth) and build the CellResult. Sessions are
+ * released when it ends. Pure function of its serialisable input; writes nothing.
+ */
+/** Where a circuit cell's MIB / EAP-IG circuit JSON lives, relative to the results store. */
+export const circuitArtifactPath = (cellId: string): string => `artifacts/${cellId}/circuit.json`;
+
+export const runCircuitCell = (input: CircuitInput): Effect.Effect<CellRun<CellResult>, PatchbayError> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const t0 = performance.now();
+      const { spec } = input;
+      const modelPath = modelPathOf(input);
+      const model = yield* openModel(modelPath, { threads: spec.runtime.threads });
+      const task = yield* loadTask(input, model);
+      const id = identityOf(input, model, task);
+      const setup = yield* prepareEdges(
+        model.sessions,
+        model,
+        {
+          ...task,
+          ablation: spec.ablation,
+          metric: spec.metric,
+          ...(spec.ablation.startsWith("mean") ? { reference: [...task.clean, ...task.corrupted] } : {}),
+        },
+        spec.granularity,
+      );
+      const r = yield* discover(setup, discoveryOf(spec));
+      const curve = spec.evaluation.curve ? yield* mibScores(setup, r.scores) : null;
+      const truth = yield* truthEdges(spec, modelPath);
+      const cmp = truth === null ? null : compareToTruth(setup.layout, r.inGraph, r.scores, truth);
+      const s = r.evaluation.perExample;
+      // the circuit as MIB / EAP-IG JSON (every edge with its score), written beside the result;
+      // MIB's format has no layer nodes, so layer-granularity cells have none
+      const files: CellFile[] =
+        spec.granularity === "head"
+          ? [
+              {
+                path: circuitArtifactPath(id.cellId),
+                content: `${JSON.stringify(
+                  toMibJson(
+                    setup.layout,
+                    { layout: setup.layout, inGraph: r.inGraph, scores: r.scores },
+                    model.config,
+                  ),
+                  null,
+                  1,
+                )}\n`,
+              },
+            ]
+          : [];
+      const result: CellResult = {
+        ...cellEnvelope("circuit", id, spec, model.config, r.method),
+        edges: setup.layout.edges.map((e, i) => ({
+          name: e.name,
+          score: Number.isFinite(r.scores[i]!) ? r.scores[i]! : null,
+          inGraph: r.inGraph[i] === 1,
+        })),
+        metric: { kind: spec.metric, full: r.full, empty: r.empty, circuit: r.evaluation.metric },
+        faithfulness: {
+          mean: r.evaluation.faithfulness,
+          perExample: { mean: s.mean, median: s.median, q25: s.q25, q75: s.q75, min: s.min, max: s.max },
+        },
+        curve:
+          curve === null
+            ? null
+            : {
+                fractions: curve.absolute.fractions,
+                edges: curve.absolute.edges,
+                faithfulness: curve.absolute.faithfulness,
+                cpr: curve.cpr,
+                cmd: curve.cmd,
+              },
+        spearmanVsExact: r.check?.spearman ?? null,
+        truth:
+          cmp === null || truth === null
+            ? null
+            : { precision: cmp.precision, recall: cmp.recall, auc: cmp.auc, edges: truth },
+        artifact: files[0]?.path ?? null,
+      };
+      return { result, seconds: (performance.now() - t0) / 1000, files };
+    }),
+  );

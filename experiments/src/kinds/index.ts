@@ -1,0 +1,35 @@
+import type { AnyCellResult } from "../results/types.ts";
+import { causalKind } from "./causal/index.ts";
+import { circuitKind } from "./circuit/index.ts";
+import type { ExperimentKind, KindName } from "./kind.ts";
+import { readoutKind } from "./readout/index.ts";
+
+/**
+ * Every kind of experiment, in the order the report shows them and the file schema lists them. A
+ * file, a spec and a result name their kind in `kind`; absent, it is circuit (the default, which
+ * circuit specs and results leave out, so their ids and files are what they always were).
+ */
+const LISTED = [circuitKind, causalKind, readoutKind] as const;
+
+type Listed = (typeof LISTED)[number];
+type SpecOf<K> = K extends ExperimentKind<infer S, infer _R> ? S : never;
+
+/** The normalized spec of a cell of any kind (what the cell id hashes, and a worker receives). */
+export type CellSpec = SpecOf<Listed>;
+
+/** A kind as the generic road sees it: it takes and gives the specs and results of any kind. */
+export type AnyKind = ExperimentKind<CellSpec, AnyCellResult>;
+
+export const KINDS: readonly AnyKind[] = LISTED as unknown as readonly AnyKind[];
+
+export const kindNamed = (name: string): AnyKind | undefined => KINDS.find((k) => k.name === name);
+
+const kindOf = (kind: unknown): AnyKind =>
+  (typeof kind === "string" ? kindNamed(kind) : undefined) ?? KINDS[0]!;
+
+/** The kind a document (file or stored result) names; any other value is decoded as circuit (and refused there). */
+export const kindOfDocument = (doc: Readonly<Record<string, unknown>>): AnyKind => kindOf(doc.kind);
+
+export const kindOfSpec = (spec: CellSpec): AnyKind => kindOf((spec as { readonly kind?: KindName }).kind);
+
+export const kindOfResult = (r: AnyCellResult): AnyKind => kindOf((r as { readonly kind?: KindName }).kind);

@@ -1,0 +1,32 @@
+import type { PatchbayError } from "@patchbay/core";
+import type { Effect } from "effect";
+import type { Html } from "../../../report/html.ts";
+import type { ReadoutFigures } from "../figures.ts";
+import type { MethodRun, Prepared } from "../method.ts";
+import type { ReadoutCellSpec } from "../spec.ts";
+import { READOUT_METHODS } from "./index.ts";
+
+/**
+ * A readout method seen from the generic readout code (cell, figures, report): the list's entries
+ * have different spec and result types, so here each takes its spec as decoded and its result as
+ * stored, as the tag that picked it guarantees.
+ */
+export interface AnyReadoutMethod {
+  readonly tag: string;
+  readonly seed?: readonly string[];
+  readonly run: (
+    p: Prepared,
+    m: unknown,
+    spec: ReadoutCellSpec,
+  ) => Effect.Effect<MethodRun<unknown>, PatchbayError>;
+  readonly figures: (r: unknown) => ReadoutFigures;
+  readonly section: (r: unknown, h: (text: string) => Html) => Html;
+}
+
+/** The method a spec (`_tag`) or a result (`method`) names: the schema admits only listed tags. */
+export const methodOf = (x: { readonly method: string } | { readonly _tag: string }): AnyReadoutMethod => {
+  const tag = "_tag" in x ? x._tag : x.method;
+  const m = READOUT_METHODS.find((d) => d.tag === tag);
+  if (m === undefined) throw new Error(`readout method ${JSON.stringify(tag)} is not in methods/index.ts`);
+  return m as unknown as AnyReadoutMethod;
+};

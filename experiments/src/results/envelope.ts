@@ -1,0 +1,37 @@
+import type { CellIdentity, KindName } from "../kinds/kind.ts";
+import type { ModelInfo } from "./types.ts";
+
+/**
+ * The head every cell result starts with, in this key order (results are written byte-identically):
+ * `kind` (left out for circuit cells, the default, as their specs leave it out), the patchbay
+ * version, the cell id, the normalized spec, the model (name, weights hash, shape), the dataset
+ * (hash, size) and the method. Every kind builds its result as this envelope followed by its own
+ * fields.
+ */
+export const cellEnvelope = <K extends KindName>(
+  kind: K,
+  id: CellIdentity,
+  spec: unknown,
+  model: { readonly name: string; readonly nLayers: number; readonly nHeads: number },
+  method: string,
+): CellEnvelope & (K extends "circuit" ? unknown : { readonly kind: K }) =>
+  ({
+    ...(kind === "circuit" ? {} : { kind }),
+    patchbayVersion: id.patchbayVersion,
+    cellId: id.cellId,
+    spec,
+    model: { name: model.name, weightsHash: id.weightsHash, nLayers: model.nLayers, nHeads: model.nHeads },
+    dataset: { hash: id.datasetHash, examples: id.examples },
+    method,
+  }) as CellEnvelope & (K extends "circuit" ? unknown : { readonly kind: K });
+
+export interface CellEnvelope {
+  readonly patchbayVersion: string;
+  /** content hash of (normalized cell spec, model-weights hash, dataset hash, patchbay version) */
+  readonly cellId: string;
+  /** the normalized cell spec (the experiment with every sweep axis fixed) */
+  readonly spec: unknown;
+  readonly model: ModelInfo;
+  readonly dataset: { readonly hash: string; readonly examples: number };
+  readonly method: string;
+}
