@@ -11,7 +11,8 @@ import {
   toSvg,
   type TruthComparison,
 } from "@patchbay/circuits";
-import { builtinCircuit, openModel, taskFor } from "@patchbay/core";
+import { openModel } from "@patchbay/core";
+import { builtinCircuit, taskFor } from "@patchbay/zoo";
 import { type Flags, intFlag } from "@patchbay/core/cli";
 import { Effect } from "effect";
 import { cellResultFromDiscovery, renderRunReport } from "../report/index.ts";

@@ -23,12 +23,12 @@ import {
 } from "@patchbay/causal";
 import {
   InputError,
-  isBuiltinPath,
   makeSessionCache,
   openModel,
   type PatchbayError,
   type SessionCache,
 } from "@patchbay/core";
+import { isBuiltinPath } from "@patchbay/zoo";
 import { Effect, type Scope } from "effect";
 import type { CausalCellResult } from "../results/causal.ts";
 import type { CausalCellSpec } from "../spec/causal.ts";

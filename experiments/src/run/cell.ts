@@ -1,17 +1,7 @@
 import { join, resolve } from "node:path";
 import { compareToTruth, discover, mibScores, prepareEdges, toMibJson } from "@patchbay/circuits";
-import {
-  builtinCircuit,
-  InputError,
-  isBuiltinPath,
-  isPatchbayError,
-  type OpenModel,
-  openModel,
-  type PatchbayError,
-  readTaskFile,
-  type Task,
-  taskFor,
-} from "@patchbay/core";
+import { InputError, isPatchbayError, type OpenModel, openModel, type PatchbayError } from "@patchbay/core";
+import { builtinCircuit, isBuiltinPath, readTaskFile, type Task, taskFor } from "@patchbay/zoo";
 import { Effect } from "effect";
 import type { AnyCellResult, CellResult } from "../results/types.ts";
 import {

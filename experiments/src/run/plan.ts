@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
-import { isBuiltinPath, loadModel, type ModelConfig, type PatchbayError } from "@patchbay/core";
+import { loadModel, type ModelConfig, type PatchbayError } from "@patchbay/core";
+import { isBuiltinPath } from "@patchbay/zoo";
 import { Effect } from "effect";
 import { type Cell, expandCells, type LoadedExperiment } from "../spec/load.ts";
 import { type ExperimentFileError, isReadoutSpec } from "../spec/schema.ts";

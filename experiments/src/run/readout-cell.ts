@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
-import { InputError, isBuiltinPath, type OpenModel, openModel, type PatchbayError } from "@patchbay/core";
+import { InputError, type OpenModel, openModel, type PatchbayError } from "@patchbay/core";
+import { isBuiltinPath } from "@patchbay/zoo";
 import {
   attentionPatterns,
   directLogitAttribution,

@@ -1,4 +1,5 @@
-import { InputError, type OpenModel, type Task, taskFor } from "@patchbay/core";
+import { InputError, type OpenModel } from "@patchbay/core";
+import { type Task, taskFor } from "@patchbay/zoo";
 import {
   happySadData,
   inductionSteeringData,

@@ -4,11 +4,11 @@ import {
   EdgeAblation,
   GRANULARITIES,
   type Granularity,
-  isBuiltinPath,
   MetricKind,
   maxThreads,
   THREADS_PER_CORE,
 } from "@patchbay/core";
+import { isBuiltinPath } from "@patchbay/zoo";
 import { Data, Schema } from "effect";
 import { type CausalCellSpec, CausalMethod, CausalTaskSpec, causalCellProblem } from "./causal.ts";
 import { limitNote } from "./limits.ts";
@@ -42,7 +42,7 @@ export const BuiltinTaskSpec = Schema.Struct({
   }).annotations({ description: "generator options (induction: corrupt, blockLen, …)" }),
 }).annotations({ identifier: "BuiltinTask", title: "builtin task generator" });
 
-/** A JSONL task file (packages/core/src/zoo/tasks/FORMAT.md), relative to the experiment file. */
+/** A JSONL task file (packages/zoo/src/tasks/FORMAT.md), relative to the experiment file. */
 export const FileTaskSpec = Schema.Struct({
   file: Schema.String.annotations({ description: "a JSONL task file, relative to the experiment file" }),
 }).annotations({ identifier: "FileTask", title: "task file (JSONL)" });

@@ -1,7 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { weightSpecs } from "../model/index.ts";
-import { forward } from "../runtime/index.ts";
-import { validateWeights } from "../weights/index.ts";
+import { forward, validateWeights, weightSpecs } from "@patchbay/core";
 import {
   INDUCTION_HEADS,
   type InductionCorruption,

@@ -1,8 +1,11 @@
-import { InputError } from "../errors/index.ts";
-import type { ModelConfig } from "../model/config.ts";
-import { mulberry32, normals } from "../model/random.ts";
-import type { Weights } from "../model/weights.ts";
-import type { HostTensor } from "../tensor/index.ts";
+import {
+  type HostTensor,
+  InputError,
+  type ModelConfig,
+  mulberry32,
+  normals,
+  type Weights,
+} from "@patchbay/core";
 import { intInRange, MAX_SCALE, MAX_SEED, numberInRange, positiveInt } from "./options.ts";
 
 /**

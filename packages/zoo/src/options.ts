@@ -1,4 +1,4 @@
-import { InputError } from "../errors/index.ts";
+import { InputError } from "@patchbay/core";
 
 /**
  * Option validation shared by the compiled zoo models and their tasks. Every numeric option of a

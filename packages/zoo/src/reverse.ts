@@ -1,7 +1,4 @@
-import { InputError } from "../errors/index.ts";
-import type { ModelConfig } from "../model/config.ts";
-import { mulberry32 } from "../model/random.ts";
-import type { Weights } from "../model/weights.ts";
+import { InputError, type ModelConfig, mulberry32, type Weights } from "@patchbay/core";
 import type { InductionTask } from "./induction.ts";
 import { atMost, intInRange, MAX_SCALE, MAX_SEED, numberInRange, positiveInt } from "./options.ts";
 import { type Block, craft } from "./rasp/craft.ts";

@@ -1,12 +1,22 @@
 import { Effect } from "effect";
 import { expect } from "vitest";
-import { ablatedSources, type Edge, edgeLayout, fullMask, maskIndex } from "../edges/index.ts";
-import { type Plan, runPlan } from "../engine/index.ts";
-import type { ModelConfig, Weights } from "../model/index.ts";
-import { referenceForward } from "../reference/index.ts";
-import { forward, makeSessionCache, type SessionCache } from "../runtime/index.ts";
-import type { HostTensor } from "../tensor/index.ts";
-import { worstMismatch } from "../testing/compare.ts";
+import {
+  ablatedSources,
+  type Edge,
+  edgeLayout,
+  forward,
+  fullMask,
+  type HostTensor,
+  makeSessionCache,
+  maskIndex,
+  type ModelConfig,
+  type Plan,
+  referenceForward,
+  runPlan,
+  type SessionCache,
+  type Weights,
+} from "@patchbay/core";
+import { worstMismatch } from "../../core/src/testing/compare.ts";
 import type { InductionTask } from "./induction.ts";
 
 /** Test helpers shared by the compiled zoo models' tests (induction, reverse, frac_prevs). */

@@ -1,6 +1,4 @@
 import {
-  adamInit,
-  adamStep,
   type HostTensor,
   type InputError,
   lookupSite,
@@ -11,6 +9,7 @@ import {
   type SessionCache,
   siteShape,
 } from "@patchbay/core";
+import { adamInit, adamStep } from "@patchbay/zoo";
 import { Effect } from "effect";
 import type { VariableAlignment } from "../alignment/schema.ts";
 import { type InterchangeBatch, interchangeBatch, type Model } from "../iia/interchange.ts";

@@ -146,10 +146,6 @@ describe("n_ctx comes from each format's own field", () => {
     expect(loadModelSync(file).config.nCtx).toBe(SYNTH.seq);
   });
 
-  it("builtin: the nCtx option", () => {
-    expect(loadModelSync("builtin:induction?nCtx=24&vocabSize=16").config.nCtx).toBe(24);
-  });
-
   it.skipIf(!hasShared)("Hugging Face, GGUF, llama2.c and TransformerLens checkpoints", () => {
     const cases: [string, number][] = [
       [sharedPath("fixtures", "tiny-llama"), 64], // max_position_embeddings

@@ -1,7 +1,4 @@
 import {
-  type AdamState,
-  adamInit,
-  adamStep,
   type HostTensor,
   InputError,
   mulberry32,
@@ -10,6 +7,7 @@ import {
   runPlan,
   type SessionCache,
 } from "@patchbay/core";
+import { adamInit, type AdamState, adamStep } from "@patchbay/zoo";
 import { Effect } from "effect";
 import { type Captured, captureResidual, type LensModel } from "./decode.ts";
 import { finalSite, resolveLensSites } from "./sites.ts";

@@ -1,5 +1,4 @@
 import {
-  INDUCTION_BOS,
   mulberry32,
   type RuntimeError,
   type InputError,
@@ -7,6 +6,7 @@ import {
   type ModelConfig,
   type Weights,
 } from "@patchbay/core";
+import { INDUCTION_BOS } from "@patchbay/zoo";
 import { type Effect, Schema } from "effect";
 import { probeSites } from "./probe.ts";
 import { ProbeSpec, type ProbeData, type ProbeResult } from "./spec.ts";

@@ -1,7 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { referenceForward } from "../../reference/index.ts";
-import { validateWeights } from "../../weights/index.ts";
+import { referenceForward, validateWeights } from "@patchbay/core";
 import { craft } from "./craft.ts";
 
 /**

@@ -1,8 +1,4 @@
-import { InputError } from "../../errors/index.ts";
-import type { ModelConfig } from "../../model/config.ts";
-import { normals } from "../../model/random.ts";
-import type { Weights } from "../../model/weights.ts";
-import type { HostTensor } from "../../tensor/index.ts";
+import { type HostTensor, InputError, type ModelConfig, normals, type Weights } from "@patchbay/core";
 
 /**
  * A small RASP-to-weights compiler at tracr's "craft" level (Lindner et al. 2023): the program's

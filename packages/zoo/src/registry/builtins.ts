@@ -26,8 +26,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { InputError } from "../../errors/index.ts";
-import { loadModelSync } from "../../weights/load.ts";
+import { InputError, loadModelSync } from "@patchbay/core";
 import { TRAINED, type TrainedName } from "../train/build.ts";
 import { type BuiltModel, register } from "./registry.ts";
 

@@ -14,13 +14,17 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Either, ParseResult, Schema } from "effect";
-import { ConfigError, InputError, WeightFileError } from "../../errors/errors.ts";
-import type { ModelConfig } from "../../model/config.ts";
-import type { Weights } from "../../model/weights.ts";
-import { safetensorsTable } from "../../weights/safetensors.ts";
-import { writeSafetensors } from "../../weights/safetensors.ts";
-import { WeightSink } from "../../weights/table.ts";
-import { checkConfig, checkWeights, validateWeights } from "../../weights/validate.ts";
+import {
+  checkConfig,
+  ConfigError,
+  InputError,
+  type ModelConfig,
+  readCanonicalWeightsSync,
+  validateWeights,
+  WeightFileError,
+  type Weights,
+  writeSafetensors,
+} from "@patchbay/core";
 import { type BuiltinOptions, type BuiltinSpec, type BuiltModel, resolveBuiltin } from "./registry.ts";
 
 /**
@@ -272,10 +276,7 @@ export interface LoadedBuiltin {
 export const loadBuiltinSync = (path: string, extra: BuiltinOptions = {}): LoadedBuiltin => {
   const { folder, spec } = ensureBuiltin(path, extra);
   const config = readConfig(join(folder, "config.json"));
-  const table = safetensorsTable(join(folder, "model.safetensors"));
-  const sink = new WeightSink();
-  for (const name of table.names()) sink.set(name, table.read(name), { file: table.file, tensor: name });
-  const weights = checkWeights({ config, sink, file: table.file });
+  const weights = readCanonicalWeightsSync(join(folder, "model.safetensors"), config);
   return { config, weights, folder, spec };
 };
 

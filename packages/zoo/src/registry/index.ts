@@ -1,9 +1,11 @@
 /**
  * `builtin:<name>` models: a registry of zoo builders (./builtins.ts) and a content-hashed,
- * race-safe on-disk cache (./cache.ts). loadModel / loadModelSync / openModel accept the spec
- * anywhere a model path is accepted.
+ * race-safe on-disk cache (./cache.ts), registered with core as the `builtin:` model source
+ * (./source.ts): once @patchbay/zoo is imported, loadModel / loadModelSync / openModel accept the
+ * spec anywhere a model path is accepted.
  */
 import "./builtins.ts";
+import "./source.ts";
 
 export {
   type BuiltinCircuit,

@@ -6,9 +6,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Effect, Exit } from "effect";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { ConfigError, UnknownBuiltinError } from "../../errors/index.ts";
-import { forward, openModel } from "../../runtime/index.ts";
-import { loadModel, loadModelSync } from "../../weights/index.ts";
+import {
+  ConfigError,
+  forward,
+  loadModel,
+  loadModelSync,
+  openModel,
+  UnknownBuiltinError,
+} from "@patchbay/core";
 import { inductionCircuit, inductionModel, inductionTask } from "../induction.ts";
 import {
   builtinCircuit,
@@ -161,7 +166,7 @@ describe("builtin cache: concurrent builds", () => {
   it("4 processes building the same builtin at once into a fresh cache: all succeed, one folder, same bytes", async () => {
     const cache = freshCache();
     const registry = fileURLToPath(new URL("./index.ts", import.meta.url));
-    const loader = fileURLToPath(new URL("../../weights/index.ts", import.meta.url));
+    const loader = fileURLToPath(new URL("../../../core/src/weights/index.ts", import.meta.url));
     const script = join(cache, "child.ts");
     // every child waits until all are ready, then builds
     writeFileSync(

@@ -1,7 +1,11 @@
-import { ConfigError, UnknownBuiltinError } from "../../errors/errors.ts";
-import { FORBIDDEN_KEYS_EXPECTED, isForbiddenKey } from "../../text/keys.ts";
-import type { ModelConfig } from "../../model/config.ts";
-import type { Weights } from "../../model/weights.ts";
+import {
+  ConfigError,
+  FORBIDDEN_KEYS_EXPECTED,
+  isForbiddenKey,
+  type ModelConfig,
+  UnknownBuiltinError,
+  type Weights,
+} from "@patchbay/core";
 
 /**
  * The zoo registry: `builtin:<name>` model paths map to builders. A builder returns a model in

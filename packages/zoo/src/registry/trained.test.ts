@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadModelSync } from "../../weights/index.ts";
+import { loadModelSync } from "@patchbay/core";
 import { builtinCircuit, ensureBuiltin } from "./index.ts";
 
 describe("trained builtins", () => {

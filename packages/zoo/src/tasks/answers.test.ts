@@ -1,17 +1,21 @@
-import { thrownBy } from "../../testing/exit.ts";
+import { thrownBy } from "../../../core/src/testing/exit.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect } from "effect";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runPlan } from "../../engine/run.ts";
-import type { MetricKind, Plan } from "../../engine/spec.ts";
-import { TaskFileError } from "../../errors/index.ts";
-import { openModel } from "../../runtime/index.ts";
-import { hasShared, sharedDir, sharedPath } from "../../testing/shared.ts";
-import { loadTokenizer, type Tokenizer } from "../../tokenizer/index.ts";
-import { warnSkipped } from "../../tokenizer/test-support.ts";
+import {
+  loadTokenizer,
+  type MetricKind,
+  openModel,
+  type Plan,
+  runPlan,
+  TaskFileError,
+  type Tokenizer,
+} from "@patchbay/core";
+import { hasShared, sharedDir, sharedPath } from "../../../core/src/testing/shared.ts";
+import { warnSkipped } from "../../../core/src/tokenizer/test-support.ts";
 import type { Task } from "../registry/index.ts";
 import { parseTaskFile, readTaskFileSync } from "./index.ts";
 

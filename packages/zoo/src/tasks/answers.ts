@@ -1,6 +1,5 @@
 import { Either } from "effect";
-import { textBefore, visiblePiece } from "../../tokenizer/spans.ts";
-import type { Tokenizer } from "../../tokenizer/tokenizer.ts";
+import { textBefore, type Tokenizer, visiblePiece } from "@patchbay/core";
 
 /**
  * Text answers. The answer at a metric position is the token the model would produce right after

@@ -1,5 +1,5 @@
 import { Effect } from "effect";
-import { InputError, type TaskFileError, UnknownBuiltinError } from "../../errors/errors.ts";
+import { InputError, type TaskFileError, UnknownBuiltinError } from "@patchbay/core";
 import { type BuiltinOptions, listBuiltins, resolveBuiltin, type Task } from "../registry/index.ts";
 import { writeTaskFileSync } from "./write.ts";
 

@@ -1,8 +1,12 @@
 import { Either, ParseResult, Schema } from "effect";
-import type { MetricKind } from "../../engine/spec.ts";
-import { findDuplicateKey, jsonPathString } from "../../text/json.ts";
-import { FORBIDDEN_KEYS_EXPECTED, forbiddenKeyPath } from "../../text/keys.ts";
-import type { Tokenizer } from "../../tokenizer/tokenizer.ts";
+import {
+  findDuplicateKey,
+  FORBIDDEN_KEYS_EXPECTED,
+  forbiddenKeyPath,
+  jsonPathString,
+  type MetricKind,
+  type Tokenizer,
+} from "@patchbay/core";
 import { answerToken, type PromptContext } from "./answers.ts";
 
 /**

@@ -1,11 +1,9 @@
-import { thrownBy } from "../../testing/exit.ts";
+import { thrownBy } from "../../../core/src/testing/exit.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { TaskFileError } from "../../errors/index.ts";
-import { MetricKind } from "../../engine/spec.ts";
-import { metricReads } from "../../engine/metric.ts";
+import { MetricKind, metricReads, TaskFileError } from "@patchbay/core";
 import {
   formatTaskFile,
   MAX_LINE_BYTES,

@@ -1,9 +1,12 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { Effect, Either } from "effect";
-import { metricReads } from "../../engine/metric.ts";
-import { TaskFileError } from "../../errors/errors.ts";
-import { decodeUtf8Strict, describeInvalidUtf8 } from "../../text/utf8.ts";
-import type { Tokenizer } from "../../tokenizer/tokenizer.ts";
+import {
+  decodeUtf8Strict,
+  describeInvalidUtf8,
+  metricReads,
+  TaskFileError,
+  type Tokenizer,
+} from "@patchbay/core";
 import type { Task } from "../registry/registry.ts";
 import { type Fail, parseLine, type ReadTaskOptions, type TaskExample } from "./line.ts";
 

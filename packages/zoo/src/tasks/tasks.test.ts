@@ -4,10 +4,9 @@ import { join } from "node:path";
 import { Effect, Exit } from "effect";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TaskFileError, UnknownBuiltinError } from "../../errors/index.ts";
-import { hasShared, sharedDir, sharedPath } from "../../testing/shared.ts";
-import { loadTokenizer, type Tokenizer } from "../../tokenizer/index.ts";
-import { warnSkipped } from "../../tokenizer/test-support.ts";
+import { loadTokenizer, TaskFileError, type Tokenizer, UnknownBuiltinError } from "@patchbay/core";
+import { hasShared, sharedDir, sharedPath } from "../../../core/src/testing/shared.ts";
+import { warnSkipped } from "../../../core/src/tokenizer/test-support.ts";
 import { inductionTask } from "../induction.ts";
 import type { Task } from "../registry/index.ts";
 import {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { HostTensor } from "../../tensor/index.ts";
+import type { HostTensor } from "@patchbay/core";
 import { type AdamOptions, adamInit, adamStep, learningRate } from "./adam.ts";
 
 /**

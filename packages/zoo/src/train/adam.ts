@@ -1,4 +1,4 @@
-import type { HostTensor } from "../../tensor/index.ts";
+import type { HostTensor } from "@patchbay/core";
 
 /**
  * Adam (Kingma & Ba) with decoupled weight decay (AdamW, Loshchilov & Hutter) and an optional

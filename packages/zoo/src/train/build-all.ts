@@ -1,6 +1,6 @@
 /**
  * Train all three zoo models and establish their ground-truth circuits:
- *   npx tsx packages/core/src/zoo/train/build-all.ts [outDir] [--threads N] [--only name,name]
+ *   npx tsx packages/zoo/src/train/build-all.ts [outDir] [--threads N] [--only name,name]
  * Writes <outDir>/<name>/{config.json, model.safetensors, tokenizer.json, circuit.json,
  * training.json} (default outDir: ./zoo-trained) and prints the curves, timings and circuits.
  */

@@ -1,10 +1,14 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Effect } from "effect";
-import type { InputError, RuntimeError } from "../../errors/index.ts";
-import { type ModelConfig, randomWeights } from "../../model/index.ts";
-import { makeSessionCache } from "../../runtime/index.ts";
-import { loadModelSync } from "../../weights/load.ts";
+import {
+  type InputError,
+  loadModelSync,
+  makeSessionCache,
+  type ModelConfig,
+  randomWeights,
+  type RuntimeError,
+} from "@patchbay/core";
 import { circuitJson, type GroundTruth, groundTruthCircuit, type PatchingTask } from "./circuit.ts";
 import {
   greaterThanPatchingTask,

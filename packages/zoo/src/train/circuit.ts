@@ -1,10 +1,19 @@
 import { Effect } from "effect";
-import type { InputError, RuntimeError } from "../../errors/index.ts";
-import { ablatedSources, type EdgeLayout, edgeLayout, fullMask, maskIndex } from "../../edges/index.ts";
-import { type Plan, runPlan } from "../../engine/index.ts";
-import type { ModelConfig, Weights } from "../../model/index.ts";
-import type { SessionCache } from "../../runtime/index.ts";
-import type { HostTensor } from "../../tensor/index.ts";
+import {
+  ablatedSources,
+  type EdgeLayout,
+  edgeLayout,
+  fullMask,
+  type HostTensor,
+  type InputError,
+  maskIndex,
+  type ModelConfig,
+  type Plan,
+  runPlan,
+  type RuntimeError,
+  type SessionCache,
+  type Weights,
+} from "@patchbay/core";
 
 /**
  * The ground-truth circuit of a trained zoo model by exact edge patching (head granularity,

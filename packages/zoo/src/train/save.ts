@@ -1,7 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ModelConfig, Weights } from "../../model/index.ts";
-import { writeSafetensors } from "../../weights/safetensors.ts";
+import { type ModelConfig, type Weights, writeSafetensors } from "@patchbay/core";
 
 /**
  * A trained zoo model as a TransformerLens folder, which weights/load.ts `loadModelSync` and

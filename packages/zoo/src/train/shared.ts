@@ -1,6 +1,4 @@
-import type { ModelConfig } from "../../model/config.ts";
-import { mulberry32 } from "../../model/random.ts";
-import type { HostTensor } from "../../tensor/index.ts";
+import { type HostTensor, type ModelConfig, mulberry32 } from "@patchbay/core";
 import type { PatchingTask } from "./circuit.ts";
 
 /** What the trained zoo tasks (induction, IOI, greater-than) share. */

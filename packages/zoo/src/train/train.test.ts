@@ -3,10 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
-import { randomWeights, type Weights } from "../../model/index.ts";
-import { forward, makeSessionCache } from "../../runtime/index.ts";
-import { findTokenizer } from "../../tokenizer/index.ts";
-import { loadModelSync } from "../../weights/index.ts";
+import {
+  findTokenizer,
+  forward,
+  loadModelSync,
+  makeSessionCache,
+  randomWeights,
+  type Weights,
+} from "@patchbay/core";
 import { inductionCircuit, inductionModel, inductionTask } from "../induction.ts";
 import { circuitJson, groundTruthCircuit, type PatchingTask } from "./circuit.ts";
 import { greaterThanTrainTask, greaterThanVocab, trainedGreaterThanConfig } from "./greater-than.ts";

@@ -1,9 +1,18 @@
 import { Effect } from "effect";
-import type { InputError, RuntimeError } from "../../errors/index.ts";
-import { type GradTarget, gradLabel, type Plan, runPlan } from "../../engine/index.ts";
-import { type ModelConfig, mulberry32, type Weights } from "../../model/index.ts";
-import { makeSessionCache, type SessionCache } from "../../runtime/index.ts";
-import type { HostTensor } from "../../tensor/index.ts";
+import {
+  gradLabel,
+  type GradTarget,
+  type HostTensor,
+  type InputError,
+  makeSessionCache,
+  type ModelConfig,
+  mulberry32,
+  type Plan,
+  runPlan,
+  type RuntimeError,
+  type SessionCache,
+  type Weights,
+} from "@patchbay/core";
 import { type AdamOptions, adamInit, adamStep } from "./adam.ts";
 
 /**
