@@ -4,6 +4,7 @@ import { loadModelSync } from "@patchbay/core";
 import { fracPrevsModel } from "./frac-prevs.ts";
 import { inductionModel } from "./induction.ts";
 import { MAX_SCALE, MAX_SEED } from "./options.ts";
+import "./registry/index.ts"; // registers builtin:
 import { reverseModel } from "./reverse.ts";
 
 /**

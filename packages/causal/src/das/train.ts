@@ -1,4 +1,6 @@
 import {
+  adamInit,
+  adamStep,
   type HostTensor,
   type InputError,
   lookupSite,
@@ -9,7 +11,6 @@ import {
   type SessionCache,
   siteShape,
 } from "@patchbay/core";
-import { adamInit, adamStep } from "@patchbay/zoo";
 import { Effect } from "effect";
 import type { VariableAlignment } from "../alignment/schema.ts";
 import { type InterchangeBatch, interchangeBatch, type Model } from "../iia/interchange.ts";

@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { HostTensor } from "@patchbay/core";
-import { type AdamOptions, adamInit, adamStep, learningRate } from "./adam.ts";
+import type { HostTensor } from "../tensor/index.ts";
+import { InputError } from "../errors/index.ts";
+import { type AdamOptions, adamInit, adamStep, adamStepInPlace, learningRate } from "./adam.ts";
 
 /**
  * Adam against a naive scalar implementation written from the paper (Kingma & Ba, Algorithm 1,
@@ -13,7 +14,7 @@ const naiveAdam = (
   a: number[],
   b: number[],
   steps: number,
-  o: Required<Omit<AdamOptions, "decay" | "clipNorm">>,
+  o: Required<Omit<AdamOptions, "decay" | "clipNorm" | "lrAt">>,
 ) => {
   const x = x0.map((v) => Math.fround(v));
   const m = x.map(() => 0);
@@ -107,5 +108,63 @@ describe("Adam", () => {
     const c = adamStep(w, big, adamInit(w), { lr: 0.1, clipNorm: 1 });
     expect(c.gradNorm).toBeCloseTo(500, 3);
     expect(c.state.m.get("m")![0]).toBeCloseTo(0.1 * 0.6, 9);
+  });
+
+  it("in place on float64 (the SAEs' Adam): bit-identical to its own loop, lr on the moment", () => {
+    // the SAE trainer's former update, verbatim: θ ← θ − (lr·m̂) / (√v̂ + ε), in place
+    const saeLoop = (p: Float64Array, gs: Float64Array[], lr: number, b1: number, b2: number) => {
+      const m = new Float64Array(p.length);
+      const v = new Float64Array(p.length);
+      for (let t = 1; t <= gs.length; t++) {
+        const c1 = 1 - b1 ** t;
+        const c2 = 1 - b2 ** t;
+        const g = gs[t - 1]!;
+        for (let k = 0; k < p.length; k++) {
+          m[k] = b1 * m[k]! + (1 - b1) * g[k]!;
+          v[k] = b2 * v[k]! + (1 - b2) * g[k]! * g[k]!;
+          p[k]! -= (lr * (m[k]! / c1)) / (Math.sqrt(v[k]! / c2) + 1e-8);
+        }
+      }
+    };
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: -3, max: 3, noNaN: true }), { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer(),
+        (p0, steps, seed) => {
+          const gs = Array.from({ length: steps }, (_, t) =>
+            Float64Array.from(p0, (x, k) => Math.sin(seed + 7 * t + 3 * k) * (1 + Math.abs(x))),
+          );
+          const want = Float64Array.from(p0);
+          saeLoop(want, gs, 3e-3, 0.9, 0.99);
+          const p = Float64Array.from(p0);
+          const params = new Map([["p", p]]);
+          let st = adamInit(new Map([["p", { data: p }]]));
+          for (const g of gs)
+            st = adamStepInPlace(params, new Map([["p", g]]), st, {
+              lr: 3e-3,
+              beta1: 0.9,
+              beta2: 0.99,
+              lrAt: "moment",
+            });
+          expect(st.t).toBe(steps);
+          expect([...p]).toEqual([...want]); // exact, not close
+        },
+      ),
+      { numRuns: 100, seed: 5 },
+    );
+  });
+
+  it("lrAt changes only the rounding; in place refuses weight decay and clipping with an InputError", () => {
+    const w = new Map<string, HostTensor>([["w", { data: Float32Array.of(0.3, -1.7, 2.5), shape: [3] }]]);
+    const g = new Map([["w", { data: Float32Array.of(0.11, -0.7, 1e-3) }]]);
+    const a = adamStep(w, g, adamInit(w), { lr: 0.013 }).weights.get("w")!.data;
+    const b = adamStep(w, g, adamInit(w), { lr: 0.013, lrAt: "moment" }).weights.get("w")!.data;
+    for (let i = 0; i < 3; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThanOrEqual(1e-6);
+    const p = new Map([["p", new Float64Array(2)]]);
+    const st = adamInit(new Map([["p", { data: p.get("p")! }]]));
+    const grads = new Map([["p", new Float64Array(2)]]);
+    expect(() => adamStepInPlace(p, grads, st, { lr: 1, weightDecay: 0.1 })).toThrow(InputError);
+    expect(() => adamStepInPlace(p, grads, st, { lr: 1, clipNorm: 1 })).toThrow(InputError);
   });
 });

@@ -1,4 +1,7 @@
 import {
+  adamInit,
+  type AdamState,
+  adamStep,
   type HostTensor,
   InputError,
   mulberry32,
@@ -7,7 +10,6 @@ import {
   runPlan,
   type SessionCache,
 } from "@patchbay/core";
-import { adamInit, type AdamState, adamStep } from "@patchbay/zoo";
 import { Effect } from "effect";
 import { type Captured, captureResidual, type LensModel } from "./decode.ts";
 import { finalSite, resolveLensSites } from "./sites.ts";

@@ -2,7 +2,6 @@
  * Trained models (docs/methods.md#known-circuits): a trainer on the engine's autodiff (Adam, weights as graph
  * inputs), three tasks with small transformers, and ground truth by exact edge patching.
  */
-export { type AdamOptions, type AdamState, adamInit, adamStep, globalNorm, learningRate } from "./adam.ts";
 export {
   type CurvePoint,
   evaluate,

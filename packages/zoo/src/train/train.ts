@@ -1,5 +1,8 @@
 import { Effect } from "effect";
 import {
+  type AdamOptions,
+  adamInit,
+  adamStep,
   gradLabel,
   type GradTarget,
   type HostTensor,
@@ -13,12 +16,11 @@ import {
   type SessionCache,
   type Weights,
 } from "@patchbay/core";
-import { type AdamOptions, adamInit, adamStep } from "./adam.ts";
 
 /**
  * A trainer on the engine's autodiff: each step is one runPlan whose plan has metric
  * "cross-entropy" at the task's positions and a gradient w.r.t. every weight, so ORT computes
- * forward and backward in one session; Adam (./adam.ts) updates the weights on the host.
+ * forward and backward in one session; Adam (core's optim/adam.ts) updates the weights on the host.
  *
  * The plan sets `weightsAsInputs`: weights are graph inputs bound from the model of each run, not
  * initializers, so the training session (and the held-out evaluation session) is compiled once and
