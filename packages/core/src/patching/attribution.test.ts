@@ -6,15 +6,8 @@ import { runPlan } from "../engine/index.ts";
 import { type ModelConfig, randomWeights } from "../model/index.ts";
 import { arbConfig } from "../reference/arbitraries.ts";
 import { makeSessionCache, type SessionCache } from "../runtime/index.ts";
-import {
-  ablatedSources,
-  compactAblated,
-  edgeAttribution,
-  type EdgeAblation,
-  edgeLayout,
-  fullMask,
-  type Granularity,
-} from "./index.ts";
+import { edgeLayout, type Granularity } from "../edges/index.ts";
+import { ablatedSources, compactAblated, edgeAttribution, type EdgeAblation, fullMask } from "./index.ts";
 
 const withCache = <A, E>(f: (cache: SessionCache) => Effect.Effect<A, E>) =>
   Effect.runPromise(Effect.scoped(Effect.flatMap(makeSessionCache("attribution-test"), f)));

@@ -11,7 +11,7 @@ import { checkMetric, checkValues, feeds, makeBatch, type SessionCache } from ".
 import { type HostTensor, sameShape, shapeString } from "../tensor/index.ts";
 import { buildTransformerGraph, leafName } from "../transformer/index.ts";
 import { type CompactSources, compactSites } from "./compact.ts";
-import { type EdgeLayout, kvPerQueryHead, kvSlots } from "./layout.ts";
+import { type EdgeLayout, kvPerQueryHead, kvSlots } from "../edges/layout.ts";
 
 /**
  * EAP in one forward and one backward of the *fused* model (no per-destination forward path):

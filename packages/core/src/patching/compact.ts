@@ -1,12 +1,11 @@
 import { Effect } from "effect";
-import { InputError, type RuntimeError } from "../errors/index.ts";
-import { siteMeans } from "../engine/dataset.ts";
-import { type ModelConfig, siteShape, lookupSite, type Weights } from "../model/index.ts";
+import type { EdgeLayout } from "../edges/layout.ts";
 import { runPlan } from "../engine/run.ts";
+import { InputError, type RuntimeError } from "../errors/index.ts";
+import { lookupSite, type Model, type ModelConfig, siteShape } from "../model/index.ts";
 import type { SessionCache } from "../runtime/index.ts";
 import { type HostTensor, numel } from "../tensor/index.ts";
-import type { EdgeLayout } from "./layout.ts";
-import { checkedCorrupted, checkedReference, type EdgeAblation, type EdgeAblationData } from "./sources.ts";
+import { ablatedIn, type EdgeAblation, type EdgeAblationData } from "./sources.ts";
 
 /**
  * z′ in compact form, for the fused attribution graph: a head's output is z_h·W_O[h] and linear in
@@ -22,8 +21,6 @@ export interface CompactSources {
   readonly attn: readonly HostTensor[];
   readonly mlp: readonly (HostTensor | null)[];
 }
-
-type Model = { readonly config: ModelConfig; readonly weights: Weights };
 
 export const compactSites = (
   c: ModelConfig,
@@ -107,37 +104,28 @@ export const compactAblated = (
   ablation: EdgeAblation,
   clean: readonly (readonly number[])[],
   data: EdgeAblationData = {},
-): Effect.Effect<CompactSources, InputError | RuntimeError> =>
-  Effect.gen(function* () {
-    const c = model.config;
-    const N = clean.length;
-    const P = Math.max(...clean.map((s) => s.length));
-    const shapeOf = (site: string) => {
-      const r = lookupSite(c, site);
-      if (!r.ok) throw new InputError({ field: "site", expected: "a site", found: site });
-      return siteShape(r.site, c, N, P);
-    };
-    switch (ablation) {
-      case "zero":
-        return fromSites(c, layout, (site) => {
-          const shape = shapeOf(site);
+): Effect.Effect<CompactSources, InputError | RuntimeError> => {
+  const c = model.config;
+  const shapeOf = (site: string, N: number, P: number) => {
+    const r = lookupSite(c, site);
+    if (!r.ok) throw new InputError({ field: "site", expected: "a site", found: site });
+    return siteShape(r.site, c, N, P);
+  };
+  return ablatedIn(
+    cache,
+    model,
+    {
+      sites: allSites(c, layout),
+      zero: (N, P) =>
+        fromSites(c, layout, (site) => {
+          const shape = shapeOf(site, N, P);
           return { data: new Float32Array(numel(shape)), shape };
-        });
-      case "resample": {
-        const corrupted = yield* checkedCorrupted(clean, data);
-        return yield* compactOutputs(cache, model, layout, corrupted);
-      }
-      case "mean":
-      case "mean-positional": {
-        const reference = yield* checkedReference(ablation, P, data);
-        const perPosition = ablation === "mean-positional";
-        const means = yield* siteMeans(cache, model, allSites(c, layout), reference, {
-          perPosition,
-          ...(data.chunkSize !== undefined ? { chunkSize: data.chunkSize } : {}),
-        });
-        return fromSites(c, layout, (site) => {
+        }),
+      outputs: (seqs) => compactOutputs(cache, model, layout, seqs),
+      means: (means, perPosition, N, P) =>
+        fromSites(c, layout, (site) => {
           const m = means.get(site)!;
-          const shape = shapeOf(site);
+          const shape = shapeOf(site, N, P);
           const per = numel(shape.slice(2));
           const out = new Float32Array(numel(shape));
           for (let b = 0; b < N; b++)
@@ -147,7 +135,10 @@ export const compactAblated = (
                 (b * P + p) * per,
               );
           return { data: out, shape };
-        });
-      }
-    }
-  });
+        }),
+    },
+    ablation,
+    clean,
+    data,
+  );
+};

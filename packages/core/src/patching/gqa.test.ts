@@ -8,7 +8,8 @@ import { referenceForward } from "../reference/index.ts";
 import { makeSessionCache, type SessionCache } from "../runtime/index.ts";
 import { worstMismatch } from "../testing/compare.ts";
 import type { HostTensor } from "../tensor/index.ts";
-import { ablatedSources, edgeLayout, fullMask, maskIndex } from "./index.ts";
+import { edgeLayout, maskIndex } from "../edges/index.ts";
+import { ablatedSources, fullMask } from "./index.ts";
 
 /**
  * head-qkv granularity under grouped-query attention: a <k>/<v> destination per query head. The

@@ -2,21 +2,14 @@ import { Effect } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type Plan, runPlan } from "../engine/index.ts";
-import { gpt2SmallConfig, type ModelConfig, randomWeights, type Weights } from "../model/index.ts";
+import { gpt2SmallConfig, type Model, type ModelConfig, randomWeights } from "../model/index.ts";
 import { arbConfig } from "../reference/arbitraries.ts";
 import { referenceForward } from "../reference/index.ts";
 import { makeSessionCache, type SessionCache } from "../runtime/index.ts";
 import { worstMismatch } from "../testing/compare.ts";
 import type { HostTensor } from "../tensor/index.ts";
-import {
-  ablatedSources,
-  edgeLayout,
-  type EdgeLayout,
-  fullMask,
-  type Granularity,
-  maskIndex,
-  sourceOutputs,
-} from "./index.ts";
+import { edgeLayout, type EdgeLayout, type Granularity, maskIndex } from "../edges/index.ts";
+import { ablatedSources, fullMask, sourceOutputs } from "./index.ts";
 
 const withCache = <A, E>(f: (cache: SessionCache) => Effect.Effect<A, E>) =>
   Effect.runPromise(Effect.scoped(Effect.flatMap(makeSessionCache("edges-test"), f)));
@@ -78,8 +71,6 @@ const tiny = (nLayers: number): ModelConfig => ({
   vocabSize: 20,
   nCtx: 8,
 });
-
-type Model = { config: ModelConfig; weights: Weights };
 
 /** Run the edge plan with one mask per example row. */
 const runEdges = (

@@ -1,11 +1,11 @@
 import { Effect, Schema } from "effect";
 import { InputError, type RuntimeError } from "../errors/index.ts";
-import type { ModelConfig, Weights } from "../model/index.ts";
+import { siteMeans } from "../engine/dataset.ts";
+import { sourceSite } from "../edges/hooks.ts";
+import type { EdgeLayout } from "../edges/layout.ts";
+import type { Model, ModelConfig } from "../model/index.ts";
 import { forward, type SessionCache } from "../runtime/index.ts";
 import type { HostTensor } from "../tensor/index.ts";
-import { siteMeans } from "../engine/dataset.ts";
-import { sourceSite } from "./hooks.ts";
-import type { EdgeLayout } from "./layout.ts";
 
 /**
  * z′, the source outputs an ablated edge carries instead of the current ones (docs/methods.md#edge-patching):
@@ -25,8 +25,6 @@ export interface EdgeAblationData {
   readonly reference?: readonly (readonly number[])[];
   readonly chunkSize?: number;
 }
-
-type Model = { readonly config: ModelConfig; readonly weights: Weights };
 
 /** The distinct sites holding the sources' outputs, in source order. */
 export const sourceSites = (layout: EdgeLayout): string[] => [
@@ -133,6 +131,53 @@ export const checkedReference = (
     return reference;
   });
 
+/**
+ * A form of z′ (the full [batch, pos, S, d_model] tensor here, the compact per-site form in
+ * ./compact.ts): the sites z is read from, and how each ablation's values become that form.
+ */
+export interface ZForm<Z> {
+  /** The sites whose dataset means the mean ablations take. */
+  readonly sites: readonly string[];
+  /** z′ = 0 for B sequences of P positions. */
+  readonly zero: (B: number, P: number) => Z;
+  /** z on a batch (resample: z′ = z(x′)). */
+  readonly outputs: (seqs: readonly (readonly number[])[]) => Effect.Effect<Z, InputError | RuntimeError>;
+  /** z′ = the means by site (per position: [pos, ...] each), broadcast to B sequences of P positions. */
+  readonly means: (means: ReadonlyMap<string, HostTensor>, perPosition: boolean, B: number, P: number) => Z;
+}
+
+/** The one switch over ablations, for either form of z′ (docs/methods.md#edge-patching). */
+export const ablatedIn = <Z>(
+  cache: SessionCache,
+  model: Model,
+  form: ZForm<Z>,
+  ablation: EdgeAblation,
+  clean: readonly (readonly number[])[],
+  data: EdgeAblationData,
+): Effect.Effect<Z, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const B = clean.length;
+    const P = Math.max(...clean.map((s) => s.length));
+    switch (ablation) {
+      case "zero":
+        return form.zero(B, P);
+      case "resample": {
+        const corrupted = yield* checkedCorrupted(clean, data);
+        return yield* form.outputs(corrupted);
+      }
+      case "mean":
+      case "mean-positional": {
+        const reference = yield* checkedReference(ablation, P, data);
+        const perPosition = ablation === "mean-positional";
+        const means = yield* siteMeans(cache, model, form.sites, reference, {
+          perPosition,
+          ...(data.chunkSize !== undefined ? { chunkSize: data.chunkSize } : {}),
+        });
+        return form.means(means, perPosition, B, P);
+      }
+    }
+  });
+
 /** z′ for a batch of clean sequences under an ablation: [batch, pos, S, d_model]. */
 export const ablatedSources = (
   cache: SessionCache,
@@ -141,35 +186,28 @@ export const ablatedSources = (
   ablation: EdgeAblation,
   clean: readonly (readonly number[])[],
   data: EdgeAblationData = {},
-): Effect.Effect<HostTensor, InputError | RuntimeError> =>
-  Effect.gen(function* () {
-    const c = model.config;
-    const B = clean.length;
-    const P = Math.max(...clean.map((s) => s.length));
-    switch (ablation) {
-      case "zero":
-        return assemble(c, layout, B, P, () => null);
-      case "resample": {
-        const corrupted = yield* checkedCorrupted(clean, data);
-        return yield* sourceOutputs(cache, model, layout, corrupted);
-      }
-      case "mean":
-      case "mean-positional": {
-        const reference = yield* checkedReference(ablation, P, data);
-        const perPosition = ablation === "mean-positional";
-        const means = yield* siteMeans(cache, model, sourceSites(layout), reference, {
-          perPosition,
-          ...(data.chunkSize !== undefined ? { chunkSize: data.chunkSize } : {}),
-        });
-        return assemble(c, layout, B, P, (site, _b, p) => {
+): Effect.Effect<HostTensor, InputError | RuntimeError> => {
+  const c = model.config;
+  return ablatedIn(
+    cache,
+    model,
+    {
+      sites: sourceSites(layout),
+      zero: (B, P) => assemble(c, layout, B, P, () => null),
+      outputs: (seqs) => sourceOutputs(cache, model, layout, seqs),
+      means: (means, perPosition, B, P) =>
+        assemble(c, layout, B, P, (site, _b, p) => {
           const m = means.get(site)!;
           if (!perPosition) return m.data;
           const r = m.data.length / m.shape[0]!;
           return m.data.subarray(p * r, (p + 1) * r);
-        });
-      }
-    }
-  });
+        }),
+    },
+    ablation,
+    clean,
+    data,
+  );
+};
 
 /** A mask [batch, S, D] filled with one value (1 = the clean run, 0 = the fully ablated run). */
 export const fullMask = (layout: EdgeLayout, batch: number, value: number): HostTensor => ({
