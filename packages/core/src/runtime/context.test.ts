@@ -4,7 +4,6 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Effect, Exit } from "effect";
 import { describe, expect, it } from "vitest";
-import { runPlan } from "../engine/index.ts";
 import { type ModelConfig, randomWeights } from "../model/index.ts";
 import { hasShared, sharedPath } from "../testing/shared.ts";
 import { loadModelSync } from "../weights/index.ts";
@@ -43,31 +42,6 @@ describe("the model's context (random models)", () => {
     expect(e.found).toBe("17 tokens");
     expect(e.expected).toContain("n_ctx = 16");
     expect(e.expected).toContain("--allow-long-context");
-  });
-
-  it("rotary with allowLongContext: past n_ctx runs (forward and plans)", async () => {
-    const exit = await run({ allowLongContext: true }, (c) =>
-      Effect.gen(function* () {
-        const f = yield* forward(c, rot, [ids(40, 19)]);
-        const p = yield* runPlan(c, rot, { captures: [], interventions: [], gradients: [], logits: true }, [
-          ids(40, 19),
-        ]);
-        return [f.logits.shape, p.logits!.shape];
-      }),
-    );
-    expect(Exit.isSuccess(exit) && exit.value).toEqual([
-      [1, 40, 19],
-      [1, 40, 19],
-    ]);
-  });
-
-  it("plans refuse past n_ctx without the opt-in", async () => {
-    const e = failureOf(
-      await run({}, (c) =>
-        runPlan(c, rot, { captures: [], interventions: [], gradients: [], logits: true }, [ids(17, 19)]),
-      ),
-    );
-    expect([e._tag, e.field, e.found]).toEqual(["InputError", "ids[0]", "17 tokens"]);
   });
 
   it("learned positions: never past n_ctx, opt-in or not", async () => {

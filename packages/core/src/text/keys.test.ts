@@ -1,10 +1,5 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../errors/index.ts";
-import { readJsonObject } from "../weights/fields.ts";
 import { FORBIDDEN_KEYS, forbiddenKeyPath, forbiddenSegment } from "./keys.ts";
 
 const clean = Object.getOwnPropertyNames(Object.prototype).sort();
@@ -59,19 +54,5 @@ describe("forbidden keys in user data", () => {
     let deep = "0";
     for (let i = 0; i < 100_000; i++) deep = `[${deep}]`;
     expect(forbiddenKeyPath(JSON.parse(deep))).toBeNull();
-  });
-
-  it("config.json with a forbidden key is a ConfigError naming the file and field", () => {
-    const dir = mkdtempSync(join(tmpdir(), "patchbay-keys-"));
-    const file = join(dir, "config.json");
-    writeFileSync(file, '{"n_layer": 2, "rope_scaling": {"__proto__": {"polluted": 1}}}');
-    expect(() => readJsonObject(file)).toThrow(ConfigError);
-    try {
-      readJsonObject(file);
-    } catch (e) {
-      expect((e as ConfigError).field).toBe("rope_scaling.__proto__");
-      expect((e as ConfigError).file).toBe(file);
-    }
-    unpolluted();
   });
 });

@@ -2,7 +2,6 @@ import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import { ModelNotFoundError } from "../errors/index.ts";
 import { randomWeights } from "../model/index.ts";
-import { openModel } from "../runtime/index.ts";
 import { tinyRotary } from "../testing/configs.ts";
 import { failureOf } from "../testing/exit.ts";
 import { loadModel, loadModelSync } from "./load.ts";
@@ -27,8 +26,6 @@ describe("model sources", () => {
     }
     const exit = Effect.runSyncExit(loadModel("builtin:induction"));
     expect(failureOf(exit)).toBeInstanceOf(ModelNotFoundError);
-    const opened = Effect.runSyncExit(Effect.scoped(openModel("builtin:induction")));
-    expect(failureOf(opened)).toBeInstanceOf(ModelNotFoundError);
   });
 
   it("a registered scheme resolves through its source, with the format and folder it gives", () => {

@@ -5,9 +5,9 @@ import type { GraphBuilder, Value } from "../graph/index.ts";
 import { type ModelConfig, randomWeights, siteCatalog, type Weights } from "../model/index.ts";
 import { arbConfig } from "../reference/arbitraries.ts";
 import { referenceForward } from "../reference/index.ts";
-import { forward, makeSessionCache } from "../runtime/index.ts";
+import { forward, makeSessionCache } from "./index.ts";
 import { worstMismatch } from "../testing/compare.ts";
-import { buildTransformerGraph, type SiteHooks } from "./index.ts";
+import { buildTransformerGraph, type SiteHooks } from "../transformer/index.ts";
 
 /**
  * The ONNX graph against the naive float64 reference, site by site, over random small models of
@@ -33,7 +33,7 @@ const runGraph = (c: ModelConfig, w: Weights, ids: number[][], capture: string[]
         // Build directly with hooks, below the engine's plan layer (which does this through the cache).
         const { graph } = buildTransformerGraph(c, w, { capture, hooks });
         const session = yield* cache.get("hooked", () => graph);
-        const { feeds, makeBatch, toHost } = yield* Effect.promise(() => import("../runtime/index.ts"));
+        const { feeds, makeBatch, toHost } = yield* Effect.promise(() => import("./index.ts"));
         const batch = makeBatch(c, ids);
         const out = yield* Effect.promise(() => session.run(feeds(batch, session.inputNames)));
         return {
