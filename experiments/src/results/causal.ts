@@ -1,5 +1,5 @@
 import type { SweepResult } from "@patchbay/causal";
-import type { ModelInfo } from "./types.ts";
+import type { ModelInfo } from "./model-info.ts";
 
 /** method iia-sweep: causal's SweepResult without its example count (the cell's dataset has it). */
 export type IiaGrid = Omit<SweepResult, "n">;

@@ -15,7 +15,7 @@ import type {
   SweepResult,
   TunedLensCurvePoint,
 } from "@patchbay/readouts";
-import type { ModelInfo } from "./types.ts";
+import type { ModelInfo } from "./model-info.ts";
 
 /**
  * The result of one readout cell (kind "readout"), as written to the results store: keys in a

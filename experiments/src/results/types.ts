@@ -1,15 +1,11 @@
+import type { ModelInfo } from "./model-info.ts";
+
 /**
  * The result of one sweep cell, as written to the results store (JSON, keys in a fixed order so
  * the same cell gives byte-identical files; timestamps live only in the manifest). The report,
  * the tables (JSONL / Arrow) and remote workers all read and write this shape.
  */
-/** The model a cell ran on: its name, the hash of its weights and its shape. */
-export interface ModelInfo {
-  readonly name: string;
-  readonly weightsHash: string;
-  readonly nLayers: number;
-  readonly nHeads: number;
-}
+export type { ModelInfo } from "./model-info.ts";
 
 export interface CellResult {
   readonly patchbayVersion: string;

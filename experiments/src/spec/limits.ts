@@ -1,5 +1,3 @@
-import type { CellSpec } from "./schema.ts";
-
 /**
  * How big an experiment may be before anything is expanded, loaded or computed. A file that asks
  * for 10^10 cells, 10^6 seeds or 10^12 examples per cell is a typed error at once, not a process
@@ -32,7 +30,7 @@ export const LIMIT_FLAGS: Readonly<Record<keyof Limits, string>> = {
   fileBytes: "--max-file-bytes",
 };
 
-const num = (n: number | bigint): string => n.toLocaleString("en-US");
+export const num = (n: number | bigint): string => n.toLocaleString("en-US");
 
 /** "at most 10,000; raise with --max-cells N" (the schema's descriptions) */
 export const limitNote = (key: keyof Limits): string =>
@@ -69,31 +67,4 @@ export const checkCellCount = (
           ? "seeds"
           : "sweep × seeds";
   return { field, expected: atMost(limits, "cells", "cells"), found: `${num(total)} cells = ${parts}` };
-};
-
-/** The examples a cell asks for, by field (the fields that size its dataset). */
-const examplesOf = (spec: CellSpec): readonly (readonly [string, number])[] => {
-  if ("kind" in spec && spec.kind === "causal")
-    return [
-      ["task.n", spec.task.n],
-      ["task.test", spec.task.test],
-    ];
-  if ("kind" in spec && spec.kind === "readout")
-    return spec.data.kind === "task"
-      ? [["data.task.n", spec.data.n]]
-      : spec.data.kind === "example"
-        ? [["data.n", spec.data.n]]
-        : [];
-  return spec.task.kind === "builtin" ? [["task.n", spec.task.n]] : [];
-};
-
-/** The first field of a cell asking for more examples than the limit, or null. */
-export const checkExamples = (
-  limits: Limits,
-  spec: CellSpec,
-): { readonly field: string; readonly expected: string; readonly found: string } | null => {
-  for (const [field, n] of examplesOf(spec))
-    if (n > limits.examples)
-      return { field, expected: atMost(limits, "examples", "examples per cell"), found: num(n) };
-  return null;
 };

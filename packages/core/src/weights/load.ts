@@ -19,10 +19,10 @@ import { mapLlama2cFile } from "./llama2c.ts";
 import { safetensorsTable } from "./safetensors.ts";
 import type { Mapped, TensorTable } from "./table.ts";
 import { isTransformerLensConfig, mapTransformerLens } from "./transformerlens.ts";
-import { modelSourceFor } from "./sources.ts";
-import { checkWeights } from "./validate.ts";
+import { type ModelFormat, modelSourceFor } from "./sources.ts";
 
-export type ModelFormat = "hf" | "llama2c" | "gguf" | "transformerlens" | "builtin";
+export type { ModelFormat } from "./sources.ts";
+import { checkWeights } from "./validate.ts";
 
 export interface LoadedModel {
   readonly config: ModelConfig;

@@ -1,7 +1,6 @@
 import { ModelNotFoundError } from "../errors/errors.ts";
 import type { ModelConfig } from "../model/config.ts";
 import type { Weights } from "../model/weights.ts";
-import type { ModelFormat } from "./load.ts";
 
 /**
  * Model sources: paths of the form `<scheme>:<rest>` that name a model some package provides
@@ -9,6 +8,9 @@ import type { ModelFormat } from "./load.ts";
  * registers itself when it is imported (`import "@patchbay/zoo"` registers `builtin:`), and
  * loadModelSync / loadModel / openModel consult the registry before the file system.
  */
+
+/** The formats loadModelSync reports: the file formats, and `builtin` for the zoo's source. */
+export type ModelFormat = "hf" | "llama2c" | "gguf" | "transformerlens" | "builtin";
 
 /** What a source returns for a path it resolves. */
 export interface SourcedModel {
