@@ -32,8 +32,8 @@ import { type BuiltModel, register } from "./registry.ts";
 
 /**
  * The registered builtins: one `register(name, {version, build, ...})` line each. Builders must be
- * lazy arrows (`build: (o) => fooModel(o)`), not bare references: this module is imported by the
- * weight loader, so a zoo module may still be initialising when its line runs. Bump `version`
+ * lazy arrows (`build: (o) => fooModel(o)`), not bare references, so a registration never depends
+ * on the order in which the zoo's modules initialise. Bump `version`
  * whenever a builder's output changes (it is part of the cache key).
  */
 

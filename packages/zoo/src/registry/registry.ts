@@ -67,8 +67,8 @@ export interface BuiltinEntry {
   readonly version: number | string;
   /**
    * Build the model. Called with the defaults merged with the spec's options. Write it as a lazy
-   * arrow (`(o) => reverseModel(o)`), never as a bare reference: the registry is imported by the
-   * weight loader, so a zoo module may still be initialising when its registration line runs.
+   * arrow (`(o) => reverseModel(o)`), never as a bare reference, so the registration line never
+   * depends on the order in which the zoo's modules initialise.
    */
   readonly build: (options: BuiltinOptions) => BuiltModel;
   /**
