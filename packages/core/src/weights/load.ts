@@ -20,9 +20,9 @@ import { safetensorsTable } from "./safetensors.ts";
 import type { Mapped, TensorTable } from "./table.ts";
 import { isTransformerLensConfig, mapTransformerLens } from "./transformerlens.ts";
 import { type ModelFormat, modelSourceFor } from "./sources.ts";
+import { checkWeights } from "./validate.ts";
 
 export type { ModelFormat } from "./sources.ts";
-import { checkWeights } from "./validate.ts";
 
 export interface LoadedModel {
   readonly config: ModelConfig;
