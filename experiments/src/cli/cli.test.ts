@@ -1,9 +1,9 @@
+import { formatTaskFile, taskFor } from "@patchbay/zoo";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { formatTaskFile, taskFor } from "@patchbay/core";
 import { describe, expect, it } from "vitest";
 import { testdataPath } from "../../../packages/core/src/testing/testdata.ts";
 

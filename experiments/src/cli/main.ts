@@ -1,5 +1,6 @@
 import { circuitCommand, circuitFlags, circuitUsage } from "@patchbay/circuits/cli";
 import { coreCommands, runCli } from "@patchbay/core/cli";
+import "@patchbay/zoo"; // registers builtin:<name> model paths with core
 import { workerCommand, workerFlags, workerUsage } from "../distributed/cli.ts";
 import { demoCommand } from "./demo.ts";
 import { experimentCommands, isExperimentsError, withPositionals } from "./experiments.ts";

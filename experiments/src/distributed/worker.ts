@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { UnrecoverableError, Worker } from "bullmq";
+import "@patchbay/zoo"; // registers builtin:<name> model paths with core
 import { CellFailedError, errorInfo } from "../pool/executor.ts";
 import { createThreadPool } from "../pool/threads.ts";
 import { cellPath, readCellResult } from "../run/store.ts";

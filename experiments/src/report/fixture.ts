@@ -9,7 +9,8 @@ import {
   mibScores,
   prepareEdges,
 } from "@patchbay/circuits";
-import { builtinCircuit, type EdgeLayout, openModel, taskFor } from "@patchbay/core";
+import { type EdgeLayout, openModel } from "@patchbay/core";
+import { builtinCircuit, taskFor } from "@patchbay/zoo";
 import { Effect } from "effect";
 import { cellEnvelope } from "../results/envelope.ts";
 import type { CausalCellResult, CellResult, IiaGrid } from "../results/types.ts";

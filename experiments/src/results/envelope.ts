@@ -1,5 +1,5 @@
 import type { CellIdentity, KindName } from "../kinds/kind.ts";
-import type { ModelInfo } from "./types.ts";
+import type { ModelInfo } from "./model-info.ts";
 
 /**
  * The head every cell result starts with, in this key order (results are written byte-identically):

@@ -3,13 +3,7 @@
  * the same cell gives byte-identical files; timestamps live only in the manifest). The report,
  * the tables (JSONL / Arrow) and remote workers all read and write this shape.
  */
-/** The model a cell ran on: its name, the hash of its weights and its shape. */
-export interface ModelInfo {
-  readonly name: string;
-  readonly weightsHash: string;
-  readonly nLayers: number;
-  readonly nHeads: number;
-}
+export type { ModelInfo } from "./model-info.ts";
 
 /** A circuit-discovery cell: the envelope (results/envelope.ts, no `kind`), then the circuit. */
 export interface CellResult extends CellEnvelope {

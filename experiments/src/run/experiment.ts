@@ -1,5 +1,6 @@
 import { join, resolve } from "node:path";
 import type { PatchbayError } from "@patchbay/core";
+import "@patchbay/zoo"; // registers builtin:<name> model paths with core
 import { Cause, Effect, Option } from "effect";
 import {
   type CellExecutor,

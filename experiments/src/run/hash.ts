@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import type { Task, Weights } from "@patchbay/core";
+import type { Weights } from "@patchbay/core";
+import type { Task } from "@patchbay/zoo";
 
 /** JSON with object keys sorted at every level (arrays keep their order): the hashing form. */
 export const canonicalJson = (v: unknown): string =>

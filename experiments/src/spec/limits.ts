@@ -30,7 +30,7 @@ export const LIMIT_FLAGS: Readonly<Record<keyof Limits, string>> = {
   fileBytes: "--max-file-bytes",
 };
 
-const num = (n: number | bigint): string => n.toLocaleString("en-US");
+export const num = (n: number | bigint): string => n.toLocaleString("en-US");
 
 /** "at most 10,000; raise with --max-cells N" (the schema's descriptions) */
 export const limitNote = (key: keyof Limits): string =>

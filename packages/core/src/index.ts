@@ -13,5 +13,6 @@ export * from "./transformer/index.ts";
 export * from "./runtime/index.ts";
 export * from "./engine/index.ts";
 export * from "./edges/index.ts";
-export * from "./zoo/index.ts";
+export * from "./patching/index.ts";
+export * from "./optim/index.ts";
 export { referenceForward, type ReferenceOutput, type RefTensor } from "./reference/index.ts";

@@ -28,7 +28,7 @@ import {
   type PatchbayError,
   type SessionCache,
 } from "@patchbay/core";
-import { isBuiltinPath } from "@patchbay/core";
+import { isBuiltinPath } from "@patchbay/zoo";
 import { Effect, type Scope } from "effect";
 import { cellEnvelope } from "../../results/envelope.ts";
 import type { CellFile, CellIdentity } from "../kind.ts";

@@ -1,14 +1,7 @@
 import { resolve } from "node:path";
 import { compareToTruth, discover, mibScores, prepareEdges, toMibJson } from "@patchbay/circuits";
-import {
-  InputError,
-  isPatchbayError,
-  type OpenModel,
-  openModel,
-  type PatchbayError,
-  type Task,
-} from "@patchbay/core";
-import { builtinCircuit, isBuiltinPath, readTaskFile, taskFor } from "@patchbay/core";
+import { InputError, isPatchbayError, type OpenModel, openModel, type PatchbayError } from "@patchbay/core";
+import { builtinCircuit, isBuiltinPath, readTaskFile, type Task, taskFor } from "@patchbay/zoo";
 import { Effect } from "effect";
 import { cellEnvelope } from "../../results/envelope.ts";
 import type { CellResult } from "../../results/types.ts";

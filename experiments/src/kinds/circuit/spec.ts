@@ -1,6 +1,6 @@
 import { type Discovery, discoveryProblem, Method, Selection } from "@patchbay/circuits";
 import { EdgeAblation, GRANULARITIES, type Granularity, MetricKind } from "@patchbay/core";
-import { isBuiltinPath } from "@patchbay/core";
+import { isBuiltinPath } from "@patchbay/zoo";
 import { Schema } from "effect";
 import { limitNote } from "../../spec/limits.ts";
 import { Int, NonNegativeInt, Outputs, PositiveInt, Runtime, Sweep } from "../../spec/schema.ts";

@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openModel, taskFor } from "@patchbay/core";
+import { openModel } from "@patchbay/core";
+import { taskFor } from "@patchbay/zoo";
 import { evaluateLens, LensEvalSpec, loadSae, loadTunedLens } from "@patchbay/readouts";
 import { Effect, Schema } from "effect";
 import { afterAll, describe, expect, it } from "vitest";

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { openModel, type PatchbayError } from "@patchbay/core";
-import { isBuiltinPath } from "@patchbay/core";
+import { isBuiltinPath } from "@patchbay/zoo";
 import { Effect, type Scope } from "effect";
 import { cellEnvelope } from "../../results/envelope.ts";
 import { canonicalJson, cellIdOf, patchbayVersion, sha256, weightsHash } from "../../run/hash.ts";

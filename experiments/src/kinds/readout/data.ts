@@ -1,5 +1,5 @@
-import { InputError, type OpenModel, type Task } from "@patchbay/core";
-import { taskFor } from "@patchbay/core";
+import { InputError, type OpenModel } from "@patchbay/core";
+import { type Task, taskFor } from "@patchbay/zoo";
 import {
   happySadData,
   inductionSteeringData,

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { isBuiltinPath } from "@patchbay/core";
+import { isBuiltinPath } from "@patchbay/zoo";
 import { Effect } from "effect";
 
 import { isRecord } from "../../results/values.ts";

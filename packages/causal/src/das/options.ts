@@ -1,6 +1,5 @@
 import { isDims, isRotation, type VariableAlignment } from "../alignment/schema.ts";
 import { CausalError, show } from "../model/errors.ts";
-import type { DasOptions } from "./train.ts";
 
 /**
  * Options DAS would ignore, refused (every option changes the result or is refused):
@@ -13,7 +12,8 @@ import type { DasOptions } from "./train.ts";
 export const dasProblem = (
   where: string,
   entry: Pick<VariableAlignment, "subspace">,
-  opts: Pick<DasOptions, "rank" | "boundless">,
+  /** DasOptions' rank and boundless (./train.ts; only whether boundless is set matters here). */
+  opts: { readonly rank?: number; readonly boundless?: object },
 ): CausalError | null => {
   const sub = entry.subspace;
   if (opts.boundless !== undefined && opts.rank !== undefined)

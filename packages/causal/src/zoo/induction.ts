@@ -1,4 +1,4 @@
-import { INDUCTION_BOS, inductionModel, inductionSubspaces } from "@patchbay/core";
+import { INDUCTION_BOS, inductionModel, inductionSubspaces } from "@patchbay/zoo";
 import type { Alignment } from "../alignment/schema.ts";
 import { causalModel, type Setting, type Value, type Variable } from "../model/causal-model.ts";
 import { fail } from "../model/errors.ts";

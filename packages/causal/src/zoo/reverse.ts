@@ -1,4 +1,4 @@
-import { REVERSE_BOS, REVERSE_SEP, reverseModel } from "@patchbay/core";
+import { REVERSE_BOS, REVERSE_SEP, reverseModel } from "@patchbay/zoo";
 import type { Alignment } from "../alignment/schema.ts";
 import { causalModel, type Setting, type Value, type Variable } from "../model/causal-model.ts";
 import { fail } from "../model/errors.ts";

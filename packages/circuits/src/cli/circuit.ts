@@ -1,17 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  attempt,
-  builtinCircuit,
-  EdgeAblation,
-  GRANULARITIES,
-  InputError,
-  isBuiltinPath,
-  MetricKind,
-  openModel,
-  readTaskFile,
-  taskFor,
-} from "@patchbay/core";
+import { attempt, EdgeAblation, GRANULARITIES, InputError, MetricKind, openModel } from "@patchbay/core";
+import { builtinCircuit, isBuiltinPath, readTaskFile, taskFor } from "@patchbay/zoo";
 import { type Flags, intFlag, numberFlag, openOptions, required, UsageError } from "@patchbay/core/cli";
 import { Effect, Schema } from "effect";
 import { mibJsonProblem, toDot, toMibJson, toSvg } from "../export/index.ts";
@@ -185,8 +175,7 @@ export const circuitCommand = (f: Flags) =>
             ? taskFor(modelPath, { seed, n })
             : yield* new InputError({
                 field: "--task",
-                expected:
-                  "a task file (JSONL, see packages/core/src/zoo/tasks/FORMAT.md) for a non-builtin model",
+                expected: "a task file (JSONL, see packages/zoo/src/tasks/FORMAT.md) for a non-builtin model",
                 found: "nothing",
               });
       const ablation = yield* Schema.decodeUnknown(EdgeAblation)(f.ablation ?? "resample").pipe(

@@ -1,4 +1,5 @@
-import { inductionModel, inductionTask, makeSessionCache } from "@patchbay/core";
+import { makeSessionCache } from "@patchbay/core";
+import { inductionModel, inductionTask } from "@patchbay/zoo";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import { toMibJson } from "../export/index.ts";

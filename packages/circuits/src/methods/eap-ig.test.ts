@@ -1,13 +1,11 @@
 import {
   gpt2SmallConfig,
-  inductionCircuit,
-  inductionModel,
-  inductionTask,
   makeSessionCache,
   type ModelConfig,
   randomWeights,
   type SessionCache,
 } from "@patchbay/core";
+import { inductionCircuit, inductionModel, inductionTask } from "@patchbay/zoo";
 import { Effect } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

@@ -1,11 +1,12 @@
-import { inductionCircuit, inductionModel, inductionTask, makeSessionCache } from "@patchbay/core";
+import { makeSessionCache } from "@patchbay/core";
+import { inductionCircuit, inductionModel, inductionTask } from "@patchbay/zoo";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import { rocAuc } from "../evaluate/index.ts";
 import { acdc, eap, eapIgActivations, eapIgInputs, exactScores, prepareEdges } from "./index.ts";
 
 /**
- * Recovery of a known circuit: the compiled induction model (packages/core/src/zoo), whose
+ * Recovery of a known circuit: the compiled induction model (packages/zoo/src), whose
  * ground truth under resample ablation is five edges out of 81. Attention is softened
  * (attnLogit 4) so that the metric is not saturated and gradients see the q/k edges (see
  * docs/methods.md#eap-goes-blind-when-the-metric-saturates).

@@ -1,20 +1,14 @@
 import { Effect } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  type ModelConfig,
-  mulberry32,
-  randomWeights,
-  siteCatalog,
-  siteShape,
-  type Weights,
-} from "../model/index.ts";
+import { type ModelConfig, mulberry32, randomWeights, siteCatalog, siteShape } from "../model/index.ts";
 import { arbConfig } from "../reference/arbitraries.ts";
 import { makeSessionCache } from "../runtime/index.ts";
 import type { HostTensor } from "../tensor/index.ts";
-import type { InterventionValues, MetricBinding } from "./bind.ts";
-import { gradLabel, type PlanValues, runPlan } from "./run.ts";
-import { type GradTarget, type Plan, plan } from "./spec.ts";
+import type { InterventionValues } from "./bind.ts";
+import { gradLabel, runPlan } from "./run.ts";
+import { base, metric, metricOf } from "./test-support.ts";
+import type { GradTarget, Plan } from "./spec.ts";
 
 /**
  * Gradients of the batch-mean metric from the engine's backward graph against central finite
@@ -28,27 +22,6 @@ const close = (ad: number, fd: number, what: string) =>
   expect(Math.abs(ad - fd), `${what}: autodiff ${ad} vs finite difference ${fd}`).toBeLessThanOrEqual(
     3e-3 + 3e-2 * Math.abs(fd),
   );
-
-const ids = (c: ModelConfig) => [
-  [1 % c.vocabSize, 3 % c.vocabSize, 2 % c.vocabSize, 4 % c.vocabSize],
-  [0, 2 % c.vocabSize, 1 % c.vocabSize, 3 % c.vocabSize],
-];
-const metric = (c: ModelConfig): MetricBinding => ({
-  positions: [[3], [2, 3]],
-  answers: [[2 % c.vocabSize], [1 % c.vocabSize, 4 % c.vocabSize]],
-  wrong: [[0], [3 % c.vocabSize, 0]],
-});
-
-const metricOf = (c: ModelConfig, w: Weights, plan: Plan, values: PlanValues) =>
-  Effect.runPromise(
-    Effect.scoped(
-      Effect.flatMap(makeSessionCache("fd"), (cache) =>
-        runPlan(cache, { config: c, weights: w }, plan, ids(c), values),
-      ),
-    ),
-  );
-
-const base = (p: Partial<Plan>): Plan => plan({ logits: false, metric: { kind: "logit-diff" }, ...p });
 
 /** A few coordinates of a tensor, picked by a seeded generator. */
 const coords = (n: number, seed: number, k = 3) => {
@@ -270,163 +243,6 @@ describe("engine gradients = central finite differences", () => {
     );
     expect(await fail(base({ gradients: [{ _tag: "site", site: "blocks.0.attn.zz" }] }))).toContain(
       "blocks.0.attn.z",
-    );
-  });
-});
-
-describe("weight gradients against float64 finite differences through the naive reference forward", () => {
-  it("random models of every family: autodiff (float32 graph) vs FD (float64 oracle)", async () => {
-    const { referenceForward } = await import("../reference/index.ts");
-    // Naive logit-diff metric in float64 on the reference logits (batch mean of per-example means).
-    const naiveMetric = (c: ModelConfig, w: Weights): number => {
-      const m = metric(c);
-      const { logits } = referenceForward(c, w, ids(c));
-      const V = c.vocabSize;
-      const P = 4;
-      let total = 0;
-      m.positions.forEach((ps, b) => {
-        let s = 0;
-        ps.forEach((p, j) => {
-          const row = (b * P + p) * V;
-          s += logits.data[row + m.answers[b]![j]!]! - logits.data[row + m.wrong![b]![j]!]!;
-        });
-        total += s / ps.length;
-      });
-      return total / m.positions.length;
-    };
-    await fc.assert(
-      fc.asyncProperty(arbConfig({ maxLayers: 2 }), fc.nat(1000), async (c, seed) => {
-        const w = randomWeights(c, seed);
-        const names = [
-          "embed.W_E",
-          "blocks.0.attn.W_Q",
-          "blocks.0.attn.W_V",
-          "blocks.0.attn.W_O",
-          "unembed.W_U",
-        ].concat(c.dMlp !== null ? ["blocks.0.mlp.W_in"] : []);
-        const targets: GradTarget[] = names.map((name) => ({ _tag: "weight", name }));
-        const r = await metricOf(c, w, base({ gradients: targets }), { metric: metric(c) });
-        for (const t of targets) {
-          const name = (t as { name: string }).name;
-          const grad = r.grads.get(gradLabel(t))!;
-          const order = Array.from(grad.data.keys()).sort(
-            (a, b) => Math.abs(grad.data[b]!) - Math.abs(grad.data[a]!),
-          );
-          for (const i of order.slice(0, 2)) {
-            // The weights are float32: the step actually taken is fl32(w ± h) − w, known exactly.
-            const w0 = w.get(name)!.data[i]!;
-            const moved = (h: number) => {
-              const data = w.get(name)!.data.slice();
-              data[i] = w0 + h;
-              return {
-                weights: new Map(w).set(name, { data, shape: w.get(name)!.shape }),
-                step: data[i]! - w0,
-              };
-            };
-            const up = moved(1e-3);
-            const down = moved(-1e-3);
-            const fd = (naiveMetric(c, up.weights) - naiveMetric(c, down.weights)) / (up.step - down.step);
-            // float64 FD with h = 1e-3: truncation ≈ h²·f‴ ≲ 1e-6; the autodiff side is float32.
-            expect(
-              Math.abs(grad.data[i]! - fd),
-              `${name}[${i}]: ${grad.data[i]} vs ${fd}`,
-            ).toBeLessThanOrEqual(1e-4 + 2e-3 * Math.abs(fd));
-          }
-        }
-      }),
-      { numRuns: 6, seed: 23 },
-    );
-  });
-});
-
-describe("site gradients and interventions against the float64 naive reference (hooks)", () => {
-  const hookable = ["embed", "resid_pre", "attn_out", "resid_mid", "mlp_in", "mlp_out", "resid_post"];
-  const pickHookable = (c: ModelConfig, k: number) => {
-    const all = siteCatalog(c).filter((s) => hookable.some((h) => s.name === h || s.name.endsWith(`.${h}`)));
-    return all[k % all.length]!;
-  };
-
-  it("an add intervention in the engine equals the same hook in the reference, at every residual site", async () => {
-    const { referenceForward } = await import("../reference/index.ts");
-    await fc.assert(
-      fc.asyncProperty(arbConfig({ maxLayers: 2 }), fc.nat(), fc.nat(1000), async (c, k, seed) => {
-        const w = randomWeights(c, seed);
-        const site = pickHookable(c, k);
-        const shape = siteShape(site, c, 2, 4);
-        const rand = mulberry32(seed);
-        const delta = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() - 0.5);
-        const engine = await metricOf(
-          c,
-          w,
-          {
-            ...base({ interventions: [{ _tag: "add", shape: "full", target: { site: site.name } }] }),
-            logits: true,
-          },
-          {
-            metric: metric(c),
-            interventions: [{ value: { data: delta, shape } }],
-          },
-        );
-        const ref = referenceForward(c, w, ids(c), {
-          hooks: (s, v) => (s === site.name ? v.map((x, i) => x + delta[i]!) : undefined),
-        });
-        let worst = 0;
-        ref.logits.data.forEach((x, i) => {
-          worst = Math.max(worst, Math.abs(x - engine.logits!.data[i]!) / (1 + Math.abs(x)));
-        });
-        expect(worst, site.name).toBeLessThan(1e-4);
-      }),
-      { numRuns: 15, seed: 31 },
-    );
-  });
-
-  it("∂metric/∂site from the engine = float64 central differences through the reference", async () => {
-    const { referenceForward } = await import("../reference/index.ts");
-    await fc.assert(
-      fc.asyncProperty(arbConfig({ maxLayers: 2 }), fc.nat(), fc.nat(1000), async (c, k, seed) => {
-        const w = randomWeights(c, seed);
-        const site = pickHookable(c, k);
-        const t: GradTarget = { _tag: "site", site: site.name };
-        const grad = (await metricOf(c, w, base({ gradients: [t] }), { metric: metric(c) })).grads.get(
-          gradLabel(t),
-        )!;
-        const m = metric(c);
-        const naive = (i: number, h: number): number => {
-          const { logits } = referenceForward(c, w, ids(c), {
-            hooks: (s, v) => {
-              if (s !== site.name) return undefined;
-              const out = v.slice();
-              out[i]! += h;
-              return out;
-            },
-          });
-          const V = c.vocabSize;
-          let total = 0;
-          m.positions.forEach((ps, b) => {
-            let sum = 0;
-            ps.forEach((p, j) => {
-              sum +=
-                logits.data[(b * 4 + p) * V + m.answers[b]![j]!]! -
-                logits.data[(b * 4 + p) * V + m.wrong![b]![j]!]!;
-            });
-            total += sum / ps.length;
-          });
-          return total / m.positions.length;
-        };
-        const order = Array.from(grad.data.keys()).sort(
-          (a, b) => Math.abs(grad.data[b]!) - Math.abs(grad.data[a]!),
-        );
-        for (const i of [...order.slice(0, 3), seed % grad.data.length]) {
-          // float64, h = 1e-4: truncation h²·f‴ ≈ 1e-8, rounding 1e-16/h ≈ 1e-12 — the error left is
-          // the float32 graph's own (≈ 1e-6 relative per op).
-          const fd = (naive(i, 1e-4) - naive(i, -1e-4)) / 2e-4;
-          expect(
-            Math.abs(grad.data[i]! - fd),
-            `${site.name}[${i}]: ${grad.data[i]} vs ${fd}`,
-          ).toBeLessThanOrEqual(1e-4 + 1e-3 * Math.abs(fd));
-        }
-      }),
-      { numRuns: 20, seed: 32 },
     );
   });
 });

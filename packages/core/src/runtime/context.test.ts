@@ -4,7 +4,6 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Effect, Exit } from "effect";
 import { describe, expect, it } from "vitest";
-import { plan, runPlan } from "../engine/index.ts";
 import { type Model, type ModelConfig, randomWeights } from "../model/index.ts";
 import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../testing/shared.ts";
 import { testdataPath } from "../testing/testdata.ts";
@@ -46,25 +45,6 @@ describe("the model's context (random models)", () => {
     expect(e.found).toBe("17 tokens");
     expect(e.expected).toContain("n_ctx = 16");
     expect(e.expected).toContain("--allow-long-context");
-  });
-
-  it("rotary with allowLongContext: past n_ctx runs (forward and plans)", async () => {
-    const exit = await run({ allowLongContext: true }, (c) =>
-      Effect.gen(function* () {
-        const f = yield* forward(c, rot, [ids(40, 19)]);
-        const p = yield* runPlan(c, rot, plan(), [ids(40, 19)]);
-        return [f.logits.shape, p.logits!.shape];
-      }),
-    );
-    expect(Exit.isSuccess(exit) && exit.value).toEqual([
-      [1, 40, 19],
-      [1, 40, 19],
-    ]);
-  });
-
-  it("plans refuse past n_ctx without the opt-in", async () => {
-    const e = failureOf(await run({}, (c) => runPlan(c, rot, plan(), [ids(17, 19)])));
-    expect([e._tag, e.field, e.found]).toEqual(["InputError", "ids[0]", "17 tokens"]);
   });
 
   it("learned positions: never past n_ctx, opt-in or not", async () => {
@@ -141,10 +121,6 @@ describe("n_ctx comes from each format's own field", () => {
     const file = join(tempDir(), "m.bin");
     writeFileSync(file, syntheticLlama2c(true).bytes);
     expect(loadModelSync(file).config.nCtx).toBe(SYNTH.seq);
-  });
-
-  it("builtin: the nCtx option", () => {
-    expect(loadModelSync("builtin:induction?nCtx=24&vocabSize=16").config.nCtx).toBe(24);
   });
 
   it("Hugging Face checkpoints (the tiny fixtures)", () => {

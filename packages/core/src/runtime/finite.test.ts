@@ -2,7 +2,6 @@ import { failureOf as failureOfExit } from "../testing/exit.ts";
 import { tinyRotary } from "../testing/configs.ts";
 import { Effect, Exit } from "effect";
 import { describe, expect, it } from "vitest";
-import { plan, runPlan } from "../engine/index.ts";
 import { type ModelConfig, randomWeights, type Weights } from "../model/index.ts";
 import { validateWeights } from "../weights/index.ts";
 import { forward, generate, makeSessionCache, type SessionCache } from "./index.ts";
@@ -54,46 +53,5 @@ describe("non-finite results are a RuntimeError naming what", () => {
     );
     expect(e._tag).toBe("RuntimeError");
     expect(e.message).toContain("non-finite logits");
-  });
-
-  it("runPlan: logits, and the metric when the logits stay in the graph", async () => {
-    const model = { config, weights: huge };
-    const withLogits = failureOf(await run((c) => runPlan(c, model, plan(), [[1, 2, 3]])));
-    expect([withLogits._tag, withLogits.operation]).toEqual(["RuntimeError", "running a plan"]);
-    expect(withLogits.message).toContain("non-finite logits");
-    const metricOnly = failureOf(
-      await run((c) =>
-        runPlan(
-          c,
-          model,
-          plan({ logits: false, metric: { kind: "logit-diff" } }),
-          [
-            [1, 2, 3],
-            [4, 5, 6],
-          ],
-          { metric: { positions: [[2], [2]], answers: [[3], [4]], wrong: [[5], [6]] } },
-        ),
-      ),
-    );
-    expect(metricOnly._tag).toBe("RuntimeError");
-    expect(metricOnly.message).toMatch(/non-finite metric: (NaN|\+Inf|-Inf) for example 0/);
-  });
-
-  it("a NaN patch value (finite weights): the run fails naming the logits", async () => {
-    const model = { config, weights: finite };
-    const value = { data: new Float32Array(1 * 3 * 16).fill(Number.NaN), shape: [1, 3, 16] };
-    const e = failureOf(
-      await run((c) =>
-        runPlan(
-          c,
-          model,
-          plan({ interventions: [{ _tag: "replace", target: { site: "blocks.0.resid_post" } }] }),
-          [[1, 2, 3]],
-          { interventions: [{ value }] },
-        ),
-      ),
-    );
-    expect(e._tag).toBe("RuntimeError");
-    expect(e.message).toContain("non-finite logits: NaN for example 0 at position 0, vocabulary id 0");
   });
 });

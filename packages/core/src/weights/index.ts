@@ -30,3 +30,12 @@ export {
 } from "./gguf.ts";
 export { checkConfig, validateWeights } from "./validate.ts";
 export { bf16BitsToNumber, f16BitsToNumber } from "./dtype.ts";
+export {
+  isSourcePath,
+  type ModelSource,
+  modelSourceFor,
+  modelSourceSchemes,
+  registerModelSource,
+  type SourcedModel,
+} from "./sources.ts";
+export { readCanonicalWeightsSync } from "./canonical.ts";

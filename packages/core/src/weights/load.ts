@@ -13,7 +13,6 @@ import { attempt } from "../errors/attempt.ts";
 import { isOneOf } from "../errors/union.ts";
 import type { ModelConfig } from "../model/config.ts";
 import type { Weights } from "../model/weights.ts";
-import { isBuiltinPath, loadBuiltinSync } from "../zoo/registry/index.ts";
 import { withFile } from "./bytes.ts";
 import { readJsonObject } from "./fields.ts";
 import { mapGgufFile } from "./gguf-llama.ts";
@@ -22,9 +21,10 @@ import { mapLlama2cFile } from "./llama2c.ts";
 import { safetensorsTable } from "./safetensors.ts";
 import type { Mapped, TensorTable } from "./table.ts";
 import { isTransformerLensConfig, mapTransformerLens } from "./transformerlens.ts";
+import { type ModelFormat, modelSourceFor } from "./sources.ts";
 import { checkWeights } from "./validate.ts";
 
-export type ModelFormat = "hf" | "llama2c" | "gguf" | "transformerlens" | "builtin";
+export type { ModelFormat } from "./sources.ts";
 
 export interface LoadedModel {
   readonly config: ModelConfig;
@@ -33,7 +33,7 @@ export interface LoadedModel {
   /** The path as given. */
   readonly source: string;
   readonly format: ModelFormat;
-  /** For `builtin:` models: the cache folder it was read from (tokenizer files, circuit.json). */
+  /** For models from a source (`builtin:`): the folder it was read from (tokenizer files, circuit.json). */
   readonly folder?: string;
 }
 
@@ -124,12 +124,15 @@ const loadFile = (path: string, source: string): LoadedModel => {
  *   folder with config.json → model_type ? Hugging Face : TransformerLens fields ? TransformerLens
  *   folder without config.json → its single .gguf / llama2.c .bin
  *   *.gguf (or GGUF magic) → GGUF;  *.bin → llama2.c v0;  *.safetensors → with ./config.json
- *   builtin:<name>[?options] → the zoo registry (built on first use, then read from the cache)
+ *   <scheme>:… → the model source registered for the scheme (./sources.ts): `builtin:<name>[?options]`
+ *     is the zoo's (import "@patchbay/zoo"), built on first use, then read from its cache
  */
 export const loadModelSync = (path: string): LoadedModel => {
-  if (isBuiltinPath(path)) {
-    const b = loadBuiltinSync(path);
-    return { config: b.config, weights: b.weights, source: path, format: "builtin", folder: b.folder };
+  const source = modelSourceFor(path);
+  if (source !== null) {
+    const m = source.load(path);
+    const folder = m.folder === undefined ? {} : { folder: m.folder };
+    return { config: m.config, weights: m.weights, source: path, format: source.format, ...folder };
   }
   let isDir: boolean;
   try {

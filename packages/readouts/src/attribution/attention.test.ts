@@ -1,12 +1,11 @@
 import {
-  inductionModel,
-  inductionTask,
   makeSessionCache,
   mulberry32,
   randomWeights,
   referenceForward,
   type SessionCache,
 } from "@patchbay/core";
+import { inductionModel, inductionTask } from "@patchbay/zoo";
 import { Effect, Schema, type Scope } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

@@ -1,7 +1,5 @@
 import {
   type InputError,
-  inductionModel,
-  inductionTask,
   makeSessionCache,
   type ModelConfig,
   mulberry32,
@@ -10,6 +8,7 @@ import {
   type SessionCache,
   type Weights,
 } from "@patchbay/core";
+import { inductionModel, inductionTask } from "@patchbay/zoo";
 import { Effect, Schema, type Scope } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

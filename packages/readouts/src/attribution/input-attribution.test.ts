@@ -1,7 +1,5 @@
 import {
   type InputError,
-  inductionModel,
-  inductionTask,
   loadModelSync,
   makeSessionCache,
   type ModelConfig,
@@ -11,6 +9,7 @@ import {
   referenceForward,
   type SessionCache,
 } from "@patchbay/core";
+import { inductionModel, inductionTask } from "@patchbay/zoo";
 import { readFileSync } from "node:fs";
 import { Effect, Schema, type Scope } from "effect";
 import fc from "fast-check";

@@ -1,6 +1,6 @@
 import {
-  type AdamState,
   adamInit,
+  type AdamState,
   adamStep,
   attempt,
   type HostTensor,

@@ -1,6 +1,7 @@
 import { Effect, Schema } from "effect";
 import { describe, expect, it } from "vitest";
-import { FRAC_BOS, FRAC_X, fracPrevsModel, makeSessionCache, mulberry32 } from "@patchbay/core";
+import { makeSessionCache, mulberry32 } from "@patchbay/core";
+import { FRAC_BOS, FRAC_X, fracPrevsModel } from "@patchbay/zoo";
 import { explainNeuron, explainSimulateScore } from "./pipeline.ts";
 import { ruleBasedExplainer, ruleBasedSimulator } from "./rule-based.ts";
 import { NeuronExplanationSpec, ScoreSpec } from "./spec.ts";

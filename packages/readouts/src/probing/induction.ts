@@ -1,11 +1,11 @@
 import {
-  INDUCTION_BOS,
   type Model,
   mulberry32,
   type RuntimeError,
   type InputError,
   type SessionCache,
 } from "@patchbay/core";
+import { INDUCTION_BOS } from "@patchbay/zoo";
 import { type Effect, Schema } from "effect";
 import { probeSites } from "./probe.ts";
 import { ProbeSpec, type ProbeData, type ProbeResult } from "./spec.ts";

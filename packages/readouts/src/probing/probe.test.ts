@@ -1,6 +1,5 @@
 import {
   InputError,
-  inductionModel,
   makeSessionCache,
   mulberry32,
   normals,
@@ -8,6 +7,7 @@ import {
   referenceForward,
   type SessionCache,
 } from "@patchbay/core";
+import { inductionModel } from "@patchbay/zoo";
 import { Effect, Schema } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

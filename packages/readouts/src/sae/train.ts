@@ -1,4 +1,11 @@
-import { InputError, mulberry32, normals } from "@patchbay/core";
+import {
+  adamInit as coreAdamInit,
+  type AdamState,
+  adamStepInPlace,
+  InputError,
+  mulberry32,
+  normals,
+} from "@patchbay/core";
 import { cloneSae, decoderNorms, type Sae } from "./sae.ts";
 import { type SaeTrainSpec, saeTrainProblem } from "./spec.ts";
 
@@ -192,38 +199,15 @@ type ParamName = (typeof paramNames)[number];
 const paramsOf = (s: Sae | SaeGrads): [ParamName, Float64Array][] =>
   paramNames.flatMap((n) => (s[n] !== null ? [[n, s[n]] as [ParamName, Float64Array]] : []));
 
-/**
- * Float64 Adam, in place on the SAE's arrays (the trainer owns its copy):
- *   m ← β1 m + (1−β1) g,  v ← β2 v + (1−β2) g²,  θ ← θ − lr · (m/(1−β1^t)) / (√(v/(1−β2^t)) + ε)
- */
-interface Adam {
-  t: number;
-  readonly m: Map<ParamName, Float64Array>;
-  readonly v: Map<ParamName, Float64Array>;
-}
-const adamInit = (s: Sae): Adam => ({
-  t: 0,
-  m: new Map(paramsOf(s).map(([n, p]) => [n, new Float64Array(p.length)])),
-  v: new Map(paramsOf(s).map(([n, p]) => [n, new Float64Array(p.length)])),
-});
-const adamUpdate = (s: Sae, g: SaeGrads, st: Adam, lr: number, b1: number, b2: number): void => {
-  st.t += 1;
-  const c1 = 1 - b1 ** st.t;
-  const c2 = 1 - b2 ** st.t;
-  const eps = 1e-8;
-  const grads = new Map(paramsOf(g));
-  for (const [n, p] of paramsOf(s)) {
-    const gr = grads.get(n)!;
-    const m = st.m.get(n)!;
-    const v = st.v.get(n)!;
-    for (let k = 0; k < p.length; k++) {
-      const gk = gr[k]!;
-      m[k] = b1 * m[k]! + (1 - b1) * gk;
-      v[k] = b2 * v[k]! + (1 - b2) * gk * gk;
-      p[k]! -= (lr * (m[k]! / c1)) / (Math.sqrt(v[k]! / c2) + eps);
-    }
-  }
-};
+/** Float64 Adam on the SAE's arrays, in place (core's optim; lr multiplies the moment, as it always did here). */
+const adamInit = (s: Sae): AdamState => coreAdamInit(new Map(paramsOf(s).map(([n, p]) => [n, { data: p }])));
+const adamUpdate = (s: Sae, g: SaeGrads, st: AdamState, lr: number, b1: number, b2: number): AdamState =>
+  adamStepInPlace(new Map(paramsOf(s)), new Map(paramsOf(g)), st, {
+    lr,
+    beta1: b1,
+    beta2: b2,
+    lrAt: "moment",
+  });
 
 /** Unit-norm decoder: remove each column gradient's component along the column (it would only change the norm). */
 const projectDecoderGrad = (s: Sae, g: SaeGrads): void => {
@@ -364,7 +348,7 @@ export const trainSae = (
   let cursor = n;
   const B = spec.batchSize;
   const xt = new Float64Array(B * d);
-  const st = adamInit(sae);
+  let st = adamInit(sae);
   const every = Math.max(1, Math.floor(spec.steps / spec.logPoints));
   const history: TrainLogPoint[] = [];
   for (let step = 1; step <= spec.steps; step++) {
@@ -389,7 +373,7 @@ export const trainSae = (
       });
     if (step % every === 0 || step === spec.steps || step === 1) history.push({ step, ...parts });
     if (sae.decoderNorm === "unit") projectDecoderGrad(sae, grads);
-    adamUpdate(sae, grads, st, spec.lr, spec.beta1, spec.beta2);
+    st = adamUpdate(sae, grads, st, spec.lr, spec.beta1, spec.beta2);
     if (sae.decoderNorm === "unit") normaliseDecoder(sae);
   }
   return { sae, history };

@@ -1,11 +1,5 @@
-import {
-  inductionModel,
-  makeSessionCache,
-  mulberry32,
-  normals,
-  randomWeights,
-  type SessionCache,
-} from "@patchbay/core";
+import { makeSessionCache, mulberry32, normals, randomWeights, type SessionCache } from "@patchbay/core";
+import { inductionModel } from "@patchbay/zoo";
 import { Effect, Schema } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

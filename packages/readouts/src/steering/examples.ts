@@ -1,4 +1,5 @@
-import { INDUCTION_BOS, type Tokenizer } from "@patchbay/core";
+import type { Tokenizer } from "@patchbay/core";
+import { INDUCTION_BOS } from "@patchbay/zoo";
 import type { SteeringData } from "./spec.ts";
 
 /**

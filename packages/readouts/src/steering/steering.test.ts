@@ -1,6 +1,5 @@
 import {
   generate,
-  inductionModel,
   loadModelSync,
   makeSessionCache,
   normals,
@@ -9,6 +8,7 @@ import {
   referenceForward,
   type SessionCache,
 } from "@patchbay/core";
+import { inductionModel } from "@patchbay/zoo";
 import { Effect, Schema } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

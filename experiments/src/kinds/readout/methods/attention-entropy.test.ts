@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeSessionCache, openModel, plan, runPlan } from "@patchbay/core";
-import { taskFor } from "@patchbay/core";
+import { taskFor } from "@patchbay/zoo";
 import type { AttentionEntropyResult } from "@patchbay/readouts";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";

@@ -1,6 +1,6 @@
 import { luFactor, luSolve, luSolveTransposed } from "./lu.ts";
 import { gaussian } from "./random.ts";
-import type { Rotation, RotationOptions } from "./rotation.ts";
+import type { Rotation, RotationOptions } from "./types.ts";
 import { checkLength, checkShape } from "./shape.ts";
 import { skewFromParams, skewParamCount } from "./skew.ts";
 

@@ -1,7 +1,7 @@
 import { luFactor, luSolve } from "./lu.ts";
 import { matmul, norm1 } from "./matrix.ts";
 import { gaussian } from "./random.ts";
-import type { Rotation, RotationOptions } from "./rotation.ts";
+import type { Rotation, RotationOptions } from "./types.ts";
 import { checkLength, checkShape } from "./shape.ts";
 import { skewFromParams, skewParamCount, skewParamsGrad } from "./skew.ts";
 

@@ -1,5 +1,5 @@
 import { gaussian } from "./random.ts";
-import type { Rotation, RotationOptions } from "./rotation.ts";
+import type { Rotation, RotationOptions } from "./types.ts";
 import { checkLength, checkShape } from "./shape.ts";
 
 /**

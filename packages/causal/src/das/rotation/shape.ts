@@ -1,4 +1,4 @@
-import type { RotationKind } from "./rotation.ts";
+import type { RotationKind } from "./types.ts";
 
 /** Argument checks shared by the parametrizations. */
 

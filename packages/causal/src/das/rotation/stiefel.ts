@@ -2,7 +2,7 @@ import { orthonormalizeRows } from "./gram-schmidt.ts";
 import { symmetricEigen } from "./jacobi.ts";
 import { matmul, matmulNT } from "./matrix.ts";
 import { randomRotation } from "./random.ts";
-import type { Rotation, RotationOptions } from "./rotation.ts";
+import type { Rotation, RotationOptions } from "./types.ts";
 import { checkLength, checkShape } from "./shape.ts";
 
 /**
@@ -64,7 +64,7 @@ export const retractPolar = (r: Float64Array, step: Float64Array, k: number, d: 
   return matmul(inv, x, k, k, d);
 };
 
-export type StiefelRetraction = "qr" | "polar";
+export type { StiefelRetraction } from "./types.ts";
 
 /**
  * R itself as the parameters, θ = R [k, D] (nParams = k·D). matrix(θ) returns θ as given — it

@@ -29,11 +29,14 @@ interface Out {
 const TEXT = "Once upon a time, Lily 😀";
 
 describe("patchbay tokenize without a tokenizer", () => {
-  it("a builtin with no tokenizer exits 1 with an InputError naming --model and what is expected", () => {
+  it("a builtin: model without the zoo registered exits 1 with a ModelNotFoundError saying what to import", () => {
+    // core's main has no builtin: source; with the zoo registered (packages/zoo/src/cli) it loads
     const r = patchbay("tokenize", "--model", "builtin:induction", "--text", "a");
     expect(r.code).toBe(1);
-    expect(r.err).toContain("InputError: --model: expected a model with a tokenizer beside or inside it (");
-    expect(r.err).toContain("or --tokenizer PATH, found no tokenizer for builtin:induction");
+    expect(r.err).toContain(
+      "ModelNotFoundError: builtin:induction: no model found; expected a registered source",
+    );
+    expect(r.err).toContain('import "@patchbay/zoo"');
   });
   it("a missing model, a flag it does not take and a bad --bos are errors", () => {
     expect(patchbay("tokenize", "--model", "/nonexistent/m", "--text", "a").err).toContain(

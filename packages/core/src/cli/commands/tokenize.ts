@@ -8,8 +8,7 @@ import {
   tokenSpans,
   visiblePiece,
 } from "../../tokenizer/index.ts";
-import { loadModel } from "../../weights/index.ts";
-import { isBuiltinPath } from "../../zoo/registry/index.ts";
+import { isSourcePath, loadModel } from "../../weights/index.ts";
 import { type Flags, required, UsageError } from "../args.ts";
 
 const KINDS =
@@ -22,14 +21,14 @@ const MAX_SPAN_TOKENS = 10_000;
 const modelTokenizer = (f: Flags) =>
   Effect.gen(function* () {
     const model = required(f, "model");
-    if (!isBuiltinPath(model) && !existsSync(model))
+    if (!isSourcePath(model) && !existsSync(model))
       return yield* new ModelNotFoundError({
         path: model,
         expected: `a model file or folder (its tokenizer: ${KINDS})`,
       });
     if (typeof f.tokenizer === "string") return yield* loadTokenizer(f.tokenizer);
-    // a builtin's tokenizer files sit in its cache folder, built on first use (as openModel does)
-    const where = isBuiltinPath(model) ? ((yield* loadModel(model)).folder ?? model) : model;
+    // a sourced model's tokenizer files (a builtin's) sit in its folder, built on first use (as openModel does)
+    const where = isSourcePath(model) ? ((yield* loadModel(model)).folder ?? model) : model;
     const tok = yield* findTokenizer(where);
     if (tok === null)
       return yield* new InputError({

@@ -1,0 +1,70 @@
+import { Effect } from "effect";
+import { InputError, type TaskFileError, UnknownBuiltinError } from "@patchbay/core";
+import { type BuiltinOptions, listBuiltins, resolveBuiltin, type Task } from "../registry/index.ts";
+import { writeTaskFileSync } from "./write.ts";
+
+export interface TaskForOptions {
+  /** Seed of the generator (deterministic given the seed). */
+  readonly seed: number;
+  /** Number of examples. */
+  readonly n: number;
+  /** Generator knobs (induction: blockLen, corrupt). */
+  readonly options?: Readonly<Record<string, unknown>>;
+  /** Model options, merged over the spec's (`builtin:induction?vocabSize=16` or {vocabSize: 16}). */
+  readonly model?: BuiltinOptions;
+}
+
+/** Builtins that have a task generator. */
+export const builtinsWithTasks = (): string[] =>
+  listBuiltins().filter((n) => resolveBuiltin(n).entry.task !== undefined);
+
+/**
+ * A builtin's task: `taskFor("induction", {seed: 0, n: 64})` or `taskFor("builtin:induction?vocabSize=16", …)`.
+ * The generator sees the model's options, so the task fits the model. Throws UnknownBuiltinError
+ * (also for a builtin without a generator, listing those that have one), ConfigError (a bad model
+ * option), InputError (a bad seed / n / generator option).
+ */
+export const taskFor = (builtin: string, opts: TaskForOptions): Task => {
+  const spec = resolveBuiltin(builtin, opts.model);
+  const gen = spec.entry.task;
+  if (gen === undefined)
+    throw new UnknownBuiltinError({ builtin: `${spec.name} (task)`, available: builtinsWithTasks() });
+  if (!Number.isSafeInteger(opts.seed))
+    throw new InputError({ field: "seed", expected: "an integer", found: String(opts.seed) });
+  if (!Number.isSafeInteger(opts.n) || opts.n < 1)
+    throw new InputError({ field: "n", expected: "an integer ≥ 1", found: String(opts.n) });
+  return gen(
+    { seed: opts.seed, n: opts.n, ...(opts.options === undefined ? {} : { options: opts.options }) },
+    spec.options,
+  );
+};
+
+/**
+ * CLI-facing: generate a builtin's task and write it as a JSONL task file (ids form) at `path`.
+ * Returns the task and the number of lines written.
+ */
+export const writeBuiltinTask = (
+  builtin: string,
+  path: string,
+  opts: TaskForOptions,
+): Effect.Effect<
+  { readonly task: Task; readonly lines: number },
+  TaskFileError | UnknownBuiltinError | InputError
+> =>
+  Effect.suspend(() => {
+    try {
+      const task = taskFor(builtin, opts);
+      writeTaskFileSync(path, task);
+      return Effect.succeed({ task, lines: task.clean.length });
+    } catch (e) {
+      const tag = (e as { _tag?: unknown })._tag;
+      if (
+        tag === "TaskFileError" ||
+        tag === "UnknownBuiltinError" ||
+        tag === "InputError" ||
+        tag === "ConfigError"
+      )
+        return Effect.fail(e as TaskFileError | UnknownBuiltinError | InputError);
+      return Effect.die(e);
+    }
+  });
