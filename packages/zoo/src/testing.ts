@@ -9,19 +9,17 @@ import {
   type HostTensor,
   makeSessionCache,
   maskIndex,
-  type ModelConfig,
+  type Model,
   type Plan,
+  plan,
   referenceForward,
   runPlan,
   type SessionCache,
-  type Weights,
 } from "@patchbay/core";
 import { worstMismatch } from "../../core/src/testing/compare.ts";
 import type { InductionTask } from "./induction.ts";
 
 /** Test helpers shared by the compiled zoo models' tests (induction, reverse, frac_prevs). */
-
-type Model = { readonly config: ModelConfig; readonly weights: Weights };
 
 /** Runs `f` with a scoped session cache named `name`, as a promise. */
 export const cacheRunner =
@@ -46,14 +44,11 @@ export const expectReferenceAgrees = async (
   expect(worstMismatch(ref0.logits.data, ref.logits.data, 1e-12, 0)).toBeNull();
 };
 
-const edgePlan: Plan = {
-  captures: [],
-  interventions: [],
-  gradients: [],
+const edgePlan: Plan = plan({
   logits: false,
   edges: { granularity: "head" },
   metric: { kind: "logit-diff" },
-};
+});
 
 export interface GroundTruthCheckOptions {
   readonly ablation: "resample" | "zero";

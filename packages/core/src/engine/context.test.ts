@@ -1,14 +1,12 @@
 import { Effect, Exit } from "effect";
 import { describe, expect, it } from "vitest";
-import { type ModelConfig, randomWeights } from "../model/index.ts";
+import { type Model, type ModelConfig, randomWeights } from "../model/index.ts";
 import { forward, makeSessionCache, type RuntimeOptions, type SessionCache } from "../runtime/index.ts";
 import { tinyRotary } from "../testing/configs.ts";
 import { failureOf as failureOfExit } from "../testing/exit.ts";
-import { runPlan } from "./index.ts";
+import { plan, runPlan } from "./index.ts";
 
 /** Plans and the model's context (runtime/context.ts; runtime/context.test.ts has forward and generate). */
-
-type Model = { readonly config: ModelConfig; readonly weights: ReturnType<typeof randomWeights> };
 
 const run = <A, E>(opts: RuntimeOptions, f: (cache: SessionCache) => Effect.Effect<A, E>) =>
   Effect.runPromiseExit(Effect.scoped(Effect.flatMap(makeSessionCache("ctx-test", opts), f)));
@@ -27,9 +25,7 @@ describe("plans and the model's context (random models)", () => {
     const exit = await run({ allowLongContext: true }, (c) =>
       Effect.gen(function* () {
         const f = yield* forward(c, rot, [ids(40, 19)]);
-        const p = yield* runPlan(c, rot, { captures: [], interventions: [], gradients: [], logits: true }, [
-          ids(40, 19),
-        ]);
+        const p = yield* runPlan(c, rot, plan(), [ids(40, 19)]);
         return [f.logits.shape, p.logits!.shape];
       }),
     );
@@ -39,11 +35,7 @@ describe("plans and the model's context (random models)", () => {
     ]);
   });
   it("plans refuse past n_ctx without the opt-in", async () => {
-    const e = failureOf(
-      await run({}, (c) =>
-        runPlan(c, rot, { captures: [], interventions: [], gradients: [], logits: true }, [ids(17, 19)]),
-      ),
-    );
+    const e = failureOf(await run({}, (c) => runPlan(c, rot, plan(), [ids(17, 19)])));
     expect([e._tag, e.field, e.found]).toEqual(["InputError", "ids[0]", "17 tokens"]);
   });
 });

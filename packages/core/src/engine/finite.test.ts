@@ -5,7 +5,7 @@ import { makeSessionCache, type SessionCache } from "../runtime/index.ts";
 import { tinyRotary } from "../testing/configs.ts";
 import { failureOf as failureOfExit } from "../testing/exit.ts";
 import { validateWeights } from "../weights/index.ts";
-import { runPlan } from "./index.ts";
+import { plan, runPlan } from "./index.ts";
 
 /**
  * Plans never return silently non-finite results (runtime/finite.ts; runtime/finite.test.ts has
@@ -29,12 +29,10 @@ const run = <A, E>(f: (cache: SessionCache) => Effect.Effect<A, E>) =>
 type Failure = { _tag: string; model: string; operation: string; message: string };
 const failureOf = <A, E>(exit: Exit.Exit<A, E>) => failureOfExit<Failure, A, E>(exit);
 
-const plan = { captures: [], interventions: [], gradients: [], logits: true } as const;
-
 describe("non-finite plan results are a RuntimeError naming what", () => {
   it("runPlan: logits, and the metric when the logits stay in the graph", async () => {
     const model = { config, weights: huge };
-    const withLogits = failureOf(await run((c) => runPlan(c, model, plan, [[1, 2, 3]])));
+    const withLogits = failureOf(await run((c) => runPlan(c, model, plan(), [[1, 2, 3]])));
     expect([withLogits._tag, withLogits.operation]).toEqual(["RuntimeError", "running a plan"]);
     expect(withLogits.message).toContain("non-finite logits");
     const metricOnly = failureOf(
@@ -42,7 +40,7 @@ describe("non-finite plan results are a RuntimeError naming what", () => {
         runPlan(
           c,
           model,
-          { ...plan, logits: false, metric: { kind: "logit-diff" } },
+          plan({ logits: false, metric: { kind: "logit-diff" } }),
           [
             [1, 2, 3],
             [4, 5, 6],
@@ -62,7 +60,7 @@ describe("non-finite plan results are a RuntimeError naming what", () => {
         runPlan(
           c,
           model,
-          { ...plan, interventions: [{ _tag: "replace", target: { site: "blocks.0.resid_post" } }] },
+          plan({ interventions: [{ _tag: "replace", target: { site: "blocks.0.resid_post" } }] }),
           [[1, 2, 3]],
           { interventions: [{ value }] },
         ),

@@ -3,7 +3,7 @@ import type { ModelConfig, Weights } from "../model/index.ts";
 import { makeSessionCache } from "../runtime/index.ts";
 import type { MetricBinding } from "./bind.ts";
 import { type PlanValues, runPlan } from "./run.ts";
-import type { Plan } from "./spec.ts";
+import { type Plan, plan } from "./spec.ts";
 
 /**
  * What the gradient tests share (gradients.test.ts: engine vs finite differences of the same
@@ -30,11 +30,4 @@ export const metricOf = (c: ModelConfig, w: Weights, plan: Plan, values: PlanVal
     ),
   );
 
-export const base = (p: Partial<Plan>): Plan => ({
-  captures: [],
-  interventions: [],
-  gradients: [],
-  logits: false,
-  metric: { kind: "logit-diff" },
-  ...p,
-});
+export const base = (p: Partial<Plan>): Plan => plan({ logits: false, metric: { kind: "logit-diff" }, ...p });

@@ -1,6 +1,7 @@
 import { Effect } from "effect";
 import type { EdgeLayout } from "../edges/layout.ts";
 import { runPlan } from "../engine/run.ts";
+import { plan } from "../engine/spec.ts";
 import { InputError, type RuntimeError } from "../errors/index.ts";
 import { lookupSite, type Model, type ModelConfig, siteShape } from "../model/index.ts";
 import type { SessionCache } from "../runtime/index.ts";
@@ -51,9 +52,8 @@ export const compactOutputs = (
   seqs: readonly (readonly number[])[],
 ): Effect.Effect<CompactSources, InputError | RuntimeError> => {
   const captures = allSites(model.config, layout);
-  return Effect.map(
-    runPlan(cache, model, { captures, interventions: [], gradients: [], logits: false }, seqs),
-    (out) => fromSites(model.config, layout, (site) => out.sites.get(site)!),
+  return Effect.map(runPlan(cache, model, plan({ captures, logits: false }), seqs), (out) =>
+    fromSites(model.config, layout, (site) => out.sites.get(site)!),
   );
 };
 

@@ -1,7 +1,7 @@
 import { Effect } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type Plan, runPlan } from "../engine/index.ts";
+import { type Plan, plan, runPlan } from "../engine/index.ts";
 import { gpt2SmallConfig, type ModelConfig, randomWeights, type Weights } from "../model/index.ts";
 import { arbConfig } from "../reference/arbitraries.ts";
 import { referenceForward } from "../reference/index.ts";
@@ -22,13 +22,7 @@ const withCache = <A, E>(f: (cache: SessionCache) => Effect.Effect<A, E>) =>
 
 const arbGqa = arbConfig({ maxLayers: 2 }).filter((c) => c.nKvHeads < c.nHeads);
 
-const edgePlan: Plan = {
-  captures: [],
-  interventions: [],
-  gradients: [],
-  logits: true,
-  edges: { granularity: "head-qkv" },
-};
+const edgePlan: Plan = plan({ edges: { granularity: "head-qkv" } });
 
 const pairs = (c: ModelConfig, seed: number, n: number) => {
   const seq = (k: number) =>

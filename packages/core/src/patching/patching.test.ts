@@ -1,7 +1,7 @@
 import { Effect } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type Plan, runPlan } from "../engine/index.ts";
+import { type Plan, plan, runPlan } from "../engine/index.ts";
 import { gpt2SmallConfig, type Model, type ModelConfig, randomWeights } from "../model/index.ts";
 import { arbConfig } from "../reference/arbitraries.ts";
 import { referenceForward } from "../reference/index.ts";
@@ -14,14 +14,8 @@ import { ablatedSources, fullMask, sourceOutputs } from "./index.ts";
 const withCache = <A, E>(f: (cache: SessionCache) => Effect.Effect<A, E>) =>
   Effect.runPromise(Effect.scoped(Effect.flatMap(makeSessionCache("edges-test"), f)));
 
-const edgePlan = (granularity: Granularity = "head"): Plan => ({
-  captures: [],
-  interventions: [],
-  gradients: [],
-  logits: true,
-  edges: { granularity },
-});
-const plainPlan: Plan = { captures: [], interventions: [], gradients: [], logits: true };
+const edgePlan = (granularity: Granularity = "head"): Plan => plan({ edges: { granularity } });
+const plainPlan: Plan = plan();
 
 /** Two clean and two corrupted sequences of the same length. */
 const pairs = (c: ModelConfig, seed: number, n: number) => {

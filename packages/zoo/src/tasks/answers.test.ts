@@ -9,7 +9,7 @@ import {
   loadTokenizer,
   type MetricKind,
   openModel,
-  type Plan,
+  plan,
   runPlan,
   TaskFileError,
   type Tokenizer,
@@ -143,14 +143,7 @@ describe.skipIf(!hasSharedModels)("text answers in context: stories260K (llama2.
         Effect.scoped(
           Effect.gen(function* () {
             const m = yield* openModel(model());
-            const plan: Plan = {
-              captures: [],
-              interventions: [],
-              gradients: [],
-              logits: false,
-              metric: { kind },
-            };
-            const r = yield* runPlan(m.sessions, m, plan, task.clean, {
+            const r = yield* runPlan(m.sessions, m, plan({ logits: false, metric: { kind } }), task.clean, {
               metric: {
                 positions: task.positions,
                 answers: task.answers,

@@ -1,5 +1,5 @@
-import { Effect } from "effect";
-import { InputError, type TaskFileError, UnknownBuiltinError } from "@patchbay/core";
+import type { Effect } from "effect";
+import { attempt, ConfigError, InputError, TaskFileError, UnknownBuiltinError } from "@patchbay/core";
 import { type BuiltinOptions, listBuiltins, resolveBuiltin, type Task } from "../registry/index.ts";
 import { writeTaskFileSync } from "./write.ts";
 
@@ -49,22 +49,16 @@ export const writeBuiltinTask = (
   opts: TaskForOptions,
 ): Effect.Effect<
   { readonly task: Task; readonly lines: number },
-  TaskFileError | UnknownBuiltinError | InputError
+  TaskFileError | UnknownBuiltinError | InputError | ConfigError
 > =>
-  Effect.suspend(() => {
-    try {
+  attempt(
+    () => {
       const task = taskFor(builtin, opts);
       writeTaskFileSync(path, task);
-      return Effect.succeed({ task, lines: task.clean.length });
-    } catch (e) {
-      const tag = (e as { _tag?: unknown })._tag;
-      if (
-        tag === "TaskFileError" ||
-        tag === "UnknownBuiltinError" ||
-        tag === "InputError" ||
-        tag === "ConfigError"
-      )
-        return Effect.fail(e as TaskFileError | UnknownBuiltinError | InputError);
-      return Effect.die(e);
-    }
-  });
+      return { task, lines: task.clean.length };
+    },
+    TaskFileError,
+    UnknownBuiltinError,
+    InputError,
+    ConfigError,
+  );

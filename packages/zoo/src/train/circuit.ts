@@ -7,12 +7,13 @@ import {
   type HostTensor,
   type InputError,
   maskIndex,
+  type Model,
   type ModelConfig,
   type Plan,
+  plan,
   runPlan,
   type RuntimeError,
   type SessionCache,
-  type Weights,
 } from "@patchbay/core";
 
 /**
@@ -69,15 +70,7 @@ export interface GroundTruth {
   }[];
 }
 
-type Model = { readonly config: ModelConfig; readonly weights: Weights };
-
-const edgePlan: Plan = {
-  captures: [],
-  interventions: [],
-  gradients: [],
-  logits: true,
-  edges: { granularity: "head" },
-};
+const edgePlan: Plan = plan({ edges: { granularity: "head" } });
 
 export const groundTruthCircuit = (
   cache: SessionCache,

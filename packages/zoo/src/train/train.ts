@@ -8,9 +8,10 @@ import {
   type HostTensor,
   type InputError,
   makeSessionCache,
-  type ModelConfig,
+  type Model,
   mulberry32,
   type Plan,
+  plan,
   runPlan,
   type RuntimeError,
   type SessionCache,
@@ -76,8 +77,6 @@ export interface TrainResult {
   readonly seconds: number;
 }
 
-type Model = { readonly config: ModelConfig; readonly weights: Weights };
-
 /** A stream for the held-out set that shares nothing with mulberry32(seed). */
 const heldOutSeed = (seed: number): number => (Math.imul(seed ^ 0x7f4a7c15, 0x2545f491) + 0x6a09e667) >>> 0;
 
@@ -85,23 +84,15 @@ export const sampleExamples = (task: TrainTask, rand: () => number, n: number): 
   Array.from({ length: n }, () => task.sample(rand));
 
 /** The training plan: cross-entropy with a gradient for every weight, weights as inputs. */
-export const trainPlan = (weights: Weights): Plan => ({
-  captures: [],
-  interventions: [],
-  metric: { kind: "cross-entropy" },
-  gradients: [...weights.keys()].map((name): GradTarget => ({ _tag: "weight", name })),
-  logits: false,
-  weightsAsInputs: true,
-});
+export const trainPlan = (weights: Weights): Plan =>
+  plan({
+    metric: { kind: "cross-entropy" },
+    gradients: [...weights.keys()].map((name): GradTarget => ({ _tag: "weight", name })),
+    logits: false,
+    weightsAsInputs: true,
+  });
 
-const evalPlan: Plan = {
-  captures: [],
-  interventions: [],
-  metric: { kind: "cross-entropy" },
-  gradients: [],
-  logits: true,
-  weightsAsInputs: true,
-};
+const evalPlan: Plan = plan({ metric: { kind: "cross-entropy" }, weightsAsInputs: true });
 
 const binding = (batch: readonly TrainExample[]) => ({
   positions: batch.map((e) => [...e.positions]),
