@@ -11,8 +11,7 @@ import {
 } from "../errors/errors.ts";
 import { attempt } from "../errors/attempt.ts";
 import { isOneOf } from "../errors/union.ts";
-import type { ModelConfig } from "../model/config.ts";
-import type { Weights } from "../model/weights.ts";
+import type { Model } from "../model/weights.ts";
 import { withFile } from "./bytes.ts";
 import { readJsonObject } from "./fields.ts";
 import { mapGgufFile } from "./gguf-llama.ts";
@@ -26,10 +25,8 @@ import { checkWeights } from "./validate.ts";
 
 export type { ModelFormat } from "./sources.ts";
 
-export interface LoadedModel {
-  readonly config: ModelConfig;
-  /** Canonical names and shapes (model/weights.ts), validated against weightSpecs(config). */
-  readonly weights: Weights;
+/** A loaded model: its config and weights (canonical names and shapes, validated against weightSpecs(config)), and where they came from. */
+export interface LoadedModel extends Model {
   /** The path as given. */
   readonly source: string;
   readonly format: ModelFormat;
