@@ -3,9 +3,9 @@
  * a content-addressed results store with run manifests, resumable runs, and analysis tables
  * (JSONL, Arrow). Every CLI command (`validate`, `run`, `ls`) is one of these functions.
  */
-export type { CellResult, ReadoutCellResult, ReadoutOutput } from "./results/types.ts";
+export type { CellResult, ReadoutCellResult, ReadoutOutput } from "./kinds/index.ts";
 export { type AnyKind, type CellSpec, KINDS, kindNamed, kindOfResult, kindOfSpec } from "./kinds/index.ts";
-export type { CellFile, CellRun, ExperimentKind, KindName, KindReport } from "./kinds/kind.ts";
+export type { CellFile, CellRun, ExperimentKind, KindReport, SummaryCell } from "./kinds/kind.ts";
 export { type ReadoutFigures, readoutFigures } from "./kinds/readout/figures.ts";
 export {
   type MethodRun,
@@ -15,7 +15,7 @@ export {
 export { READOUT_METHODS } from "./kinds/readout/methods/index.ts";
 export { topDlaComponent } from "./kinds/readout/methods/attribution.ts";
 export { NeuronModels } from "./kinds/readout/methods/neurons.ts";
-export { cellEnvelope } from "./results/envelope.ts";
+export { cellEnvelope, type KindName } from "./results/envelope.ts";
 export type { ColumnSpec, ColumnType, TableKind } from "./results/table-columns.ts";
 export { type ReadoutCellInput, readoutIdentity, runReadoutCell } from "./kinds/readout/cell.ts";
 export {

@@ -1,9 +1,9 @@
 import type { ModelConfig, PatchbayError } from "@patchbay/core";
 import type { Effect, Schema } from "effect";
-import type { RunSummary } from "../run/experiment.ts";
 import type { ComparisonMetric } from "../report/comparison.ts";
 import type { Html } from "../report/html.ts";
 import type { SummaryColumn } from "../report/summary.ts";
+import type { CellIdentity, KindName } from "../results/envelope.ts";
 import type { ColumnDecl } from "../results/table-columns.ts";
 import type { ExperimentFileError } from "../spec/schema.ts";
 
@@ -56,13 +56,11 @@ export interface ExperimentKind<S, R> {
   readonly columns: Readonly<Record<string, ColumnDecl>>;
   /** a result's values of those columns */
   readonly row: (r: R) => Readonly<Record<string, unknown>>;
-  /** the table `run` prints */
-  readonly summary: (s: RunSummary, keys: readonly string[]) => string;
+  /** the table `run` prints: one row per cell, `keys` the swept fields */
+  readonly summary: (cells: readonly SummaryCell<R>[], keys: readonly string[]) => string;
   /** its part of the run report and its own cell pages */
   readonly report: KindReport<R>;
 }
-
-export type KindName = "circuit" | "causal" | "readout";
 
 /** What every experiment file has, whatever its kind (the rest is the kind's: `experiment` decodes it). */
 export interface ExperimentOf {
@@ -77,6 +75,17 @@ export interface ExperimentOf {
     | undefined;
 }
 
+/** A cell of a run as the kind's CLI summary sees it (a run's cells, run/experiment.ts, are these). */
+export interface SummaryCell<R> {
+  readonly cell: { readonly index: number; readonly varying: Readonly<Record<string, unknown>> };
+  readonly cellId: string;
+  readonly result: R;
+  /** seconds the cell took in this run; null when it was not computed by it */
+  readonly seconds: number | null;
+  /** already in the store */
+  readonly skipped: boolean;
+}
+
 /** A cell of the kind with the folder its relative paths are resolved against. */
 export interface KindInput<S> {
   readonly spec: S;
@@ -89,15 +98,6 @@ export interface CheckContext {
   readonly where: string;
   /** a model's config, loaded once per path */
   readonly configOf: (path: string) => Effect.Effect<ModelConfig, PatchbayError>;
-}
-
-/** A cell's identity: its id and the hashes it is made of. */
-export interface CellIdentity {
-  readonly cellId: string;
-  readonly weightsHash: string;
-  readonly datasetHash: string;
-  readonly examples: number;
-  readonly patchbayVersion: string;
 }
 
 /** A file a cell produced, relative to the results store. */

@@ -2,11 +2,12 @@ import { join } from "node:path";
 import { InputError, type PatchbayError } from "@patchbay/core";
 import { Effect } from "effect";
 import { type CellSpec, kindOfSpec } from "../kinds/index.ts";
-import type { CellIdentity, CellRun } from "../kinds/kind.ts";
-import type { AnyCellResult } from "../results/types.ts";
+import type { CellRun } from "../kinds/kind.ts";
+import type { CellIdentity } from "../results/envelope.ts";
+import type { AnyCellResult } from "../kinds/index.ts";
 import { cellPath, formatCellResult, readCellResult, writeAtomic } from "./store.ts";
 
-export type { CellIdentity } from "../kinds/kind.ts";
+export type { CellIdentity } from "../results/envelope.ts";
 
 /**
  * One cell, as plain data: all a worker (thread, process or remote) needs. `baseDir` is the folder

@@ -10,7 +10,7 @@ import {
   inProcess,
 } from "../pool/executor.ts";
 import { threadPool } from "../pool/threads.ts";
-import type { AnyCellResult } from "../results/types.ts";
+import type { AnyCellResult } from "../kinds/index.ts";
 import type { Cell, LoadedExperiment } from "../spec/load.ts";
 import type { ExperimentFileError } from "../spec/schema.ts";
 import type { CellOutcome } from "./cell.ts";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect, Either } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
-import type { CausalCellResult } from "../../results/types.ts";
+import type { CausalCellResult } from "./result.ts";
 import { loadExperiment } from "../../spec/load.ts";
 import { runExperiment } from "../../run/experiment.ts";
 import { cellPath } from "../../run/store.ts";

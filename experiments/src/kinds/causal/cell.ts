@@ -30,8 +30,8 @@ import {
 } from "@patchbay/core";
 import { isBuiltinPath } from "@patchbay/zoo";
 import { Effect, type Scope } from "effect";
-import { cellEnvelope } from "../../results/envelope.ts";
-import type { CellFile, CellIdentity } from "../kind.ts";
+import { type CellIdentity, cellEnvelope } from "../../results/envelope.ts";
+import type { CellFile } from "../kind.ts";
 import type { CausalCellResult } from "./result.ts";
 import type { CausalCellSpec } from "./spec.ts";
 import { errorBoundary } from "../../run/boundary.ts";

@@ -3,10 +3,10 @@ import { compareToTruth, discover, mibScores, prepareEdges, toMibJson } from "@p
 import { InputError, isPatchbayError, type OpenModel, openModel, type PatchbayError } from "@patchbay/core";
 import { builtinCircuit, isBuiltinPath, readTaskFile, type Task, taskFor } from "@patchbay/zoo";
 import { Effect } from "effect";
-import { cellEnvelope } from "../../results/envelope.ts";
-import type { CellResult } from "../../results/types.ts";
+import { type CellIdentity, cellEnvelope } from "../../results/envelope.ts";
+import type { CellResult } from "./result.ts";
 import { cellIdOf, datasetHash, patchbayVersion, weightsHash } from "../../run/hash.ts";
-import type { CellFile, CellIdentity, CellRun } from "../kind.ts";
+import type { CellFile, CellRun } from "../kind.ts";
 import { type CircuitCellSpec, discoveryOf } from "./spec.ts";
 
 /** A circuit cell's input (the spec narrowed to its circuit form). */

@@ -11,7 +11,7 @@ import {
   sharedModelPath,
   warnIfNoSharedModels,
 } from "../../../../packages/core/src/testing/shared.ts";
-import type { ReadoutCellResult } from "../../results/types.ts";
+import type { ReadoutCellResult } from "./result.ts";
 import { loadExperiment } from "../../spec/load.ts";
 import { runExperiment } from "../../run/experiment.ts";
 import { cellPath } from "../../run/store.ts";
