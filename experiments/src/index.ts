@@ -6,7 +6,8 @@
 export type { CellResult, ReadoutCellResult, ReadoutOutput } from "./kinds/index.ts";
 export { type AnyKind, type CellSpec, KINDS, kindNamed, kindOfResult, kindOfSpec } from "./kinds/index.ts";
 export type { CellFile, CellRun, ExperimentKind, KindReport, SummaryCell } from "./kinds/kind.ts";
-export { type ReadoutFigures, readoutFigures } from "./kinds/readout/figures.ts";
+export type { ReadoutFigures } from "./kinds/readout/figures.ts";
+export { readoutFigures } from "./kinds/readout/methods/lookup.ts";
 export {
   type MethodRun,
   type ReadoutMethod as ReadoutMethodDefinition,
@@ -19,14 +20,14 @@ export { cellEnvelope, type KindName } from "./results/envelope.ts";
 export type { ColumnSpec, ColumnType, TableKind } from "./results/table-columns.ts";
 export { type ReadoutCellInput, readoutIdentity, runReadoutCell } from "./kinds/readout/cell.ts";
 export {
+  type ReadoutCell,
   type ReadoutCellData,
-  type ReadoutCellSpec,
   ReadoutData,
   ReadoutExampleData,
-  ReadoutMethod,
   ReadoutTaskData,
   ReadoutTextData,
-} from "./kinds/readout/spec.ts";
+} from "./kinds/readout/data-form.ts";
+export { type ReadoutCellSpec, ReadoutMethod } from "./kinds/readout/spec.ts";
 export {
   type CellIdentity,
   type CellInput,

@@ -4,8 +4,8 @@ import type { Html } from "../../report/html.ts";
 import { errorBoundary } from "../../run/boundary.ts";
 import type { CellFile } from "../kind.ts";
 import type { Dataset } from "./data.ts";
+import type { ReadoutCell } from "./data-form.ts";
 import type { ReadoutFigures } from "./figures.ts";
-import type { ReadoutCellSpec } from "./spec.ts";
 
 /**
  * One readout method of @patchbay/readouts as the experiments see it: its part of the file
@@ -24,7 +24,7 @@ export interface ReadoutMethod<Tag extends string, S extends MethodSchema<Tag>, 
   readonly run: (
     p: Prepared,
     m: Schema.Schema.Type<S>,
-    spec: ReadoutCellSpec,
+    cell: ReadoutCell,
   ) => Effect.Effect<MethodRun<R>, PatchbayError>;
   /** the key figures: `headline` (named by `headlineLabel`) and the declared figure columns it has */
   readonly figures: (r: R) => ReadoutFigures;

@@ -1,4 +1,4 @@
-import { readoutFigures } from "./figures.ts";
+import { readoutFigures } from "./methods/lookup.ts";
 import { READOUT_FIGURE_COLUMNS } from "./columns.ts";
 import type { ReadoutCellResult } from "./result.ts";
 import { fmt, fmtScore } from "../../report/html.ts";

@@ -1,6 +1,6 @@
 import { fmt, show, table, timeOf } from "../../cli/table.ts";
 import type { SummaryCell } from "../kind.ts";
-import { readoutFigures } from "./figures.ts";
+import { readoutFigures } from "./methods/lookup.ts";
 import type { ReadoutCellResult } from "./result.ts";
 
 /**
