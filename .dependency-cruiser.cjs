@@ -39,7 +39,7 @@ const EXP = "^experiments/src/";
 const EXP_BASE = [
   "spec/(limits|schema|parse)\\.ts$",
   "results/",
-  "run/(hash|sites|boundary)\\.ts$",
+  "run/(hash|sites|cell-errors)\\.ts$",
   "report/(html|charts|line-chart|heatmap|graph|comparison|summary)\\.ts$",
   "cli/table\\.ts$",
 ]

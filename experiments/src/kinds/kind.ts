@@ -1,4 +1,4 @@
-import type { ModelConfig, PatchbayError } from "@patchbay/core";
+import type { ModelConfig } from "@patchbay/core";
 import type { Effect, Schema } from "effect";
 import type { ComparisonMetric } from "../report/comparison.ts";
 import type { Html } from "../report/html.ts";
@@ -6,6 +6,7 @@ import type { SummaryColumn } from "../report/summary.ts";
 import type { CellIdentity, KindName } from "../results/envelope.ts";
 import type { ColumnDecl } from "../results/table-columns.ts";
 import type { ExperimentFileError } from "../spec/schema.ts";
+import type { CellError } from "../run/cell-errors.ts";
 
 /**
  * A kind of experiment (circuit discovery, causal abstraction, readouts): everything the generic
@@ -43,11 +44,11 @@ export interface ExperimentKind<S, R> {
 
   // ---- plan and run ---------------------------------------------------------------------------
   /** what the plan checks before the first cell runs, beyond what identity loads (sites, …) */
-  readonly check: (spec: S, ctx: CheckContext) => Effect.Effect<void, PatchbayError>;
+  readonly check: (spec: S, ctx: CheckContext) => Effect.Effect<void, CellError>;
   /** the cell id without running anything (loads weights and data; no ORT session) */
-  readonly identity: (input: KindInput<S>) => Effect.Effect<CellIdentity, PatchbayError>;
+  readonly identity: (input: KindInput<S>) => Effect.Effect<CellIdentity, CellError>;
   /** run the cell: its result and the files it produced (artifacts), relative to the store */
-  readonly run: (input: KindInput<S>) => Effect.Effect<CellRun<R>, PatchbayError>;
+  readonly run: (input: KindInput<S>) => Effect.Effect<CellRun<R>, CellError>;
 
   // ---- results --------------------------------------------------------------------------------
   /** null when `v` has this kind's shape of result, else what was expected */
@@ -97,7 +98,7 @@ export interface CheckContext {
   /** " (cell i/n)" when the experiment has several cells, for error fields */
   readonly where: string;
   /** a model's config, loaded once per path */
-  readonly configOf: (path: string) => Effect.Effect<ModelConfig, PatchbayError>;
+  readonly configOf: (path: string) => Effect.Effect<ModelConfig, CellError>;
 }
 
 /** A file a cell produced, relative to the results store. */

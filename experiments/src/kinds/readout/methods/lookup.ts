@@ -1,4 +1,3 @@
-import type { PatchbayError } from "@patchbay/core";
 import type { Effect } from "effect";
 import type { Html } from "../../../report/html.ts";
 import type { ReadoutFigures } from "../figures.ts";
@@ -6,6 +5,7 @@ import type { MethodRun, Prepared } from "../method.ts";
 import type { ReadoutCell } from "../data-form.ts";
 import type { ReadoutCellResult } from "../result.ts";
 import { READOUT_METHODS } from "./index.ts";
+import type { CellError } from "../../../run/cell-errors.ts";
 
 /**
  * A readout method seen from the generic readout code (cell, figures, report): the list's entries
@@ -15,11 +15,7 @@ import { READOUT_METHODS } from "./index.ts";
 export interface AnyReadoutMethod {
   readonly tag: string;
   readonly seed?: readonly string[];
-  readonly run: (
-    p: Prepared,
-    m: unknown,
-    cell: ReadoutCell,
-  ) => Effect.Effect<MethodRun<unknown>, PatchbayError>;
+  readonly run: (p: Prepared, m: unknown, cell: ReadoutCell) => Effect.Effect<MethodRun<unknown>, CellError>;
   readonly figures: (r: unknown) => ReadoutFigures;
   readonly section: (r: unknown, h: (text: string) => Html) => Html;
 }
