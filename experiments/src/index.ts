@@ -86,6 +86,7 @@ export {
   toArrow,
 } from "./run/tables.ts";
 export { type LockOwner, ResultsStoreError, RunLockedError } from "./run/errors.ts";
+export { CELL_ERRORS, type CellError, isCellError } from "./run/cell-errors.ts";
 export { acquireRunLock, type RunLock, STALE_AFTER_MS } from "./run/lock.ts";
 export { DEFAULT_LIMITS, LIMIT_FLAGS, type Limits } from "./spec/limits.ts";
 export { experimentJsonSchema } from "./spec/json-schema.ts";
