@@ -64,10 +64,12 @@ const experimentsRules = [
     `${EXP}kinds/([^/]+)/`,
     [EXP_BASE, EXP_KIND, `${EXP}kinds/$1/`],
   ),
-  experimentsRule("list", "kinds/index.ts imports the kinds and what they import, not the generic road", EXP_LIST, [
-    EXP_BASE,
-    `${EXP}kinds/`,
-  ]),
+  experimentsRule(
+    "list",
+    "kinds/index.ts imports the kinds and what they import, not the generic road",
+    EXP_LIST,
+    [EXP_BASE, `${EXP}kinds/`],
+  ),
 ];
 
 const packageRules = PACKAGES.flatMap((level, i) => {
