@@ -28,6 +28,50 @@ const pkgPath = (p) => (p === "experiments" ? "^experiments/" : `^packages/${p}/
 const alt = (xs) => `(${xs.join("|")})`;
 const TEST_HELPERS = "^packages/core/src/testing/|/test-support\\.ts$";
 
+/**
+ * Inside experiments/src (ARCHITECTURE.md, Layers): base modules < kinds/kind.ts (the interface) <
+ * kinds/<kind>/ (each kind, on its own) < kinds/index.ts (the list, and unions over the kinds) <
+ * generic dispatch (everything else: spec/load, spec/json-schema, run/, pool/, distributed/,
+ * report pages and writing, cli/). A lower level may not import a higher one. Tests (and their
+ * fixtures) sit above all of them: a kind's test may run its cells through loadExperiment.
+ */
+const EXP = "^experiments/src/";
+const EXP_BASE = [
+  "spec/(limits|schema|parse)\\.ts$",
+  "results/",
+  "run/(hash|sites|cell-errors)\\.ts$",
+  "report/(html|charts|line-chart|heatmap|graph|comparison|summary)\\.ts$",
+  "cli/table\\.ts$",
+]
+  .map((f) => EXP + f)
+  .join("|");
+const EXP_KIND = `${EXP}kinds/kind\\.ts$`;
+const EXP_LIST = `${EXP}kinds/index\\.ts$`;
+const EXP_TESTS = "\\.test\\.ts$|\\.fixture\\.ts$";
+const experimentsRule = (name, comment, from, allowed) => ({
+  name: `experiments-layer-${name}`,
+  comment: `${comment} (ARCHITECTURE.md, Layers)`,
+  severity: "error",
+  from: { path: from, pathNot: EXP_TESTS },
+  to: { path: EXP, pathNot: alt(allowed) },
+});
+const experimentsRules = [
+  experimentsRule("base", "a base module imports only base modules", alt([EXP_BASE]), [EXP_BASE]),
+  experimentsRule("kind", "kinds/kind.ts (the interface) imports only base modules", EXP_KIND, [EXP_BASE]),
+  experimentsRule(
+    "kinds",
+    "a kind imports base modules, the interface and its own folder: not the list, another kind or the generic road",
+    `${EXP}kinds/([^/]+)/`,
+    [EXP_BASE, EXP_KIND, `${EXP}kinds/$1/`],
+  ),
+  experimentsRule(
+    "list",
+    "kinds/index.ts imports the kinds and what they import, not the generic road",
+    EXP_LIST,
+    [EXP_BASE, `${EXP}kinds/`],
+  ),
+];
+
 const packageRules = PACKAGES.flatMap((level, i) => {
   const above = PACKAGES.slice(i + 1).flat();
   return level.flatMap((p) => {
@@ -83,6 +127,7 @@ module.exports = {
     },
     ...packageRules,
     ...coreRules,
+    ...experimentsRules,
     {
       name: "not-resolvable",
       comment: "an import that does not resolve",

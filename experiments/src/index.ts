@@ -3,10 +3,11 @@
  * a content-addressed results store with run manifests, resumable runs, and analysis tables
  * (JSONL, Arrow). Every CLI command (`validate`, `run`, `ls`) is one of these functions.
  */
-export type { CellResult, ReadoutCellResult, ReadoutOutput } from "./results/types.ts";
+export type { CellResult, ReadoutCellResult, ReadoutOutput } from "./kinds/index.ts";
 export { type AnyKind, type CellSpec, KINDS, kindNamed, kindOfResult, kindOfSpec } from "./kinds/index.ts";
-export type { CellFile, CellRun, ExperimentKind, KindName, KindReport } from "./kinds/kind.ts";
-export { type ReadoutFigures, readoutFigures } from "./kinds/readout/figures.ts";
+export type { CellFile, CellRun, ExperimentKind, KindReport, SummaryCell } from "./kinds/kind.ts";
+export type { ReadoutFigures } from "./kinds/readout/figures.ts";
+export { readoutFigures } from "./kinds/readout/methods/lookup.ts";
 export {
   type MethodRun,
   type ReadoutMethod as ReadoutMethodDefinition,
@@ -15,18 +16,18 @@ export {
 export { READOUT_METHODS } from "./kinds/readout/methods/index.ts";
 export { topDlaComponent } from "./kinds/readout/methods/attribution.ts";
 export { NeuronModels } from "./kinds/readout/methods/neurons.ts";
-export { cellEnvelope } from "./results/envelope.ts";
+export { cellEnvelope, type KindName } from "./results/envelope.ts";
 export type { ColumnSpec, ColumnType, TableKind } from "./results/table-columns.ts";
 export { type ReadoutCellInput, readoutIdentity, runReadoutCell } from "./kinds/readout/cell.ts";
 export {
+  type ReadoutCell,
   type ReadoutCellData,
-  type ReadoutCellSpec,
   ReadoutData,
   ReadoutExampleData,
-  ReadoutMethod,
   ReadoutTaskData,
   ReadoutTextData,
-} from "./kinds/readout/spec.ts";
+} from "./kinds/readout/data-form.ts";
+export { type ReadoutCellSpec, ReadoutMethod } from "./kinds/readout/spec.ts";
 export {
   type CellIdentity,
   type CellInput,
@@ -85,6 +86,7 @@ export {
   toArrow,
 } from "./run/tables.ts";
 export { type LockOwner, ResultsStoreError, RunLockedError } from "./run/errors.ts";
+export { CELL_ERRORS, type CellError, isCellError } from "./run/cell-errors.ts";
 export { acquireRunLock, type RunLock, STALE_AFTER_MS } from "./run/lock.ts";
 export { DEFAULT_LIMITS, LIMIT_FLAGS, type Limits } from "./spec/limits.ts";
 export { experimentJsonSchema } from "./spec/json-schema.ts";

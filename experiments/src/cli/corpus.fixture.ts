@@ -319,7 +319,7 @@ export const CORPUS: readonly CorpusCase[] = [
     },
     args: ["validate", "{dir}/x.yaml"],
     exit: 1,
-    says: ["InputError", "method.positions[0]", "a position in [0,"],
+    says: ["CausalError", "method.positions[0]", "a position in [0,"],
   },
   // ── flags
   { name: "no FILE", args: ["validate"], exit: 2, says: ["FILE", "usage: patchbay validate"] },

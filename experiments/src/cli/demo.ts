@@ -7,7 +7,7 @@ import { Effect } from "effect";
 import type { CausalCellResult } from "../kinds/causal/result.ts";
 import { circuitSvg } from "../report/graph.ts";
 import { renderRunReport } from "../report/run-page.ts";
-import type { CellResult } from "../results/types.ts";
+import type { CellResult } from "../kinds/index.ts";
 import { type RunSummary, runExperiment } from "../run/experiment.ts";
 import { decodeExperiment, parseExperimentText } from "../spec/load.ts";
 import { readExperimentFile } from "../spec/parse.ts";

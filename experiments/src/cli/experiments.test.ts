@@ -156,6 +156,26 @@ describe("patchbay validate / run / ls", () => {
     );
   });
 
+  it("a cell's own package error is printed under its own tag (exit 1): CausalError, not InputError or an unexpected failure", async () => {
+    const file = join(dir, "causal-error.yaml");
+    writeFileSync(
+      file,
+      [
+        "kind: causal",
+        "task: { builtin: induction, n: 8 }",
+        "method: { _tag: das, variable: Q, site: blocks.1.resid_pre, positions: [{ index: 99 }], steps: 1 }",
+        "outputs: { results: store-causal-error }",
+        "",
+      ].join("\n"),
+    );
+    const r = await inProcess("run", file);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /^patchbay run: CausalError: .*: method\.positions\[0\] in example 0 \(base\): expected a position in \[0, \d+\)/,
+    );
+    expect(r.stderr).not.toContain("unexpected failure");
+  });
+
   it("on a TTY the progress bar with ETA is redrawn in place", () => {
     let out = "";
     const write = (s: string) => {

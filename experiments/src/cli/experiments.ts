@@ -16,6 +16,7 @@ import { applyHttpAccessFlags, httpAccessFlags, httpAccessUsage } from "./http-a
 import { progressReporter } from "./progress.ts";
 import { summaryTable } from "./summary.ts";
 import { show, table } from "./table.ts";
+import { isCellError } from "../run/cell-errors.ts";
 
 export { progressReporter } from "./progress.ts";
 export { summaryTable } from "./summary.ts";
@@ -48,8 +49,12 @@ export const withPositionals = (argv: readonly string[]): string[] => {
   return [cmd!, ...rest.slice(0, i), `--${flag}`, rest[i]!, ...rest.slice(i + 1)];
 };
 
-/** The experiments' own typed errors: the CLI prints them under their tags (exit 1), like core's. */
+/**
+ * The experiments' typed errors: the CLI prints them under their tags (exit 1), like core's: a
+ * cell's (run/cell-errors.ts: core's, CausalError, the readouts' own) and the run's.
+ */
 export const isExperimentsError = (e: unknown): e is { readonly _tag: string; readonly message: string } =>
+  isCellError(e) ||
   e instanceof ExperimentFileError ||
   e instanceof ResultsStoreError ||
   e instanceof RunLockedError ||

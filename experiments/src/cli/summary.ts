@@ -5,5 +5,5 @@ import type { RunSummary } from "../run/experiment.ts";
 export const summaryTable = (s: RunSummary): string => {
   const keys = [...new Set(s.cells.flatMap((c) => Object.keys(c.cell.varying)))];
   const first = s.cells[0];
-  return first === undefined ? "" : kindOfResult(first.result).summary(s, keys);
+  return first === undefined ? "" : kindOfResult(first.result).summary(s.cells, keys);
 };

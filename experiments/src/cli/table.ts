@@ -1,5 +1,3 @@
-import type { RunSummary } from "../run/experiment.ts";
-
 /** Plain-text tables for the CLI: what `run` prints, one row per cell (each kind has its own columns). */
 
 export const fmt = (x: number | null | undefined, d = 3) =>
@@ -21,5 +19,6 @@ export const table = (
   return [line(header), line(widths.map((w) => "─".repeat(w))), ...rows.map(line)].join("\n");
 };
 
-export const timeOf = (c: RunSummary["cells"][number]): string =>
+/** A cell's time: "cached" when it was already in the store. */
+export const timeOf = (c: { readonly skipped: boolean; readonly seconds: number | null }): string =>
   c.skipped ? "cached" : c.seconds === null ? "—" : `${c.seconds.toFixed(2)} s`;

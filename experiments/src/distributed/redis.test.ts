@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { Queue, QueueEvents } from "bullmq";
 import { Cause, Effect, Exit, Option } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CellResult } from "../results/types.ts";
+import type { CellResult } from "../kinds/index.ts";
 import { type RunManifest, runExperiment } from "../run/experiment.ts";
 import { loadExperiment } from "../spec/load.ts";
 import { CellFailedError } from "../pool/executor.ts";

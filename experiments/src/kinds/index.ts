@@ -1,8 +1,11 @@
-import type { AnyCellResult } from "../results/types.ts";
+import type { KindName } from "../results/envelope.ts";
 import { causalKind } from "./causal/index.ts";
+import type { CausalCellResult } from "./causal/result.ts";
 import { circuitKind } from "./circuit/index.ts";
-import type { ExperimentKind, KindName } from "./kind.ts";
+import type { CellResult } from "./circuit/result.ts";
+import type { ExperimentKind } from "./kind.ts";
 import { readoutKind } from "./readout/index.ts";
+import type { ReadoutCellResult } from "./readout/result.ts";
 
 /**
  * Every kind of experiment, in the order the report shows them and the file schema lists them. A
@@ -13,9 +16,13 @@ const LISTED = [circuitKind, causalKind, readoutKind] as const;
 
 type Listed = (typeof LISTED)[number];
 type SpecOf<K> = K extends ExperimentKind<infer S, infer _R> ? S : never;
+type ResultOf<K> = K extends ExperimentKind<infer _S, infer R> ? R : never;
 
 /** The normalized spec of a cell of any kind (what the cell id hashes, and a worker receives). */
 export type CellSpec = SpecOf<Listed>;
+
+/** Any cell of the store: a circuit-discovery cell (no `kind`), a causal-abstraction or a readout one. */
+export type AnyCellResult = ResultOf<Listed>;
 
 /** A kind as the generic road sees it: it takes and gives the specs and results of any kind. */
 export type AnyKind = ExperimentKind<CellSpec, AnyCellResult>;
@@ -33,3 +40,7 @@ export const kindOfDocument = (doc: Readonly<Record<string, unknown>>): AnyKind 
 export const kindOfSpec = (spec: CellSpec): AnyKind => kindOf((spec as { readonly kind?: KindName }).kind);
 
 export const kindOfResult = (r: AnyCellResult): AnyKind => kindOf((r as { readonly kind?: KindName }).kind);
+
+export type { CausalCellResult, CellResult, ReadoutCellResult };
+export type { IiaGrid } from "./causal/result.ts";
+export type { ReadoutOutput } from "./readout/result.ts";

@@ -1,11 +1,12 @@
-import type { ModelConfig, PatchbayError } from "@patchbay/core";
+import type { ModelConfig } from "@patchbay/core";
 import type { Effect, Schema } from "effect";
-import type { RunSummary } from "../run/experiment.ts";
 import type { ComparisonMetric } from "../report/comparison.ts";
 import type { Html } from "../report/html.ts";
 import type { SummaryColumn } from "../report/summary.ts";
+import type { CellIdentity, KindName } from "../results/envelope.ts";
 import type { ColumnDecl } from "../results/table-columns.ts";
 import type { ExperimentFileError } from "../spec/schema.ts";
+import type { CellError } from "../run/cell-errors.ts";
 
 /**
  * A kind of experiment (circuit discovery, causal abstraction, readouts): everything the generic
@@ -43,11 +44,11 @@ export interface ExperimentKind<S, R> {
 
   // ---- plan and run ---------------------------------------------------------------------------
   /** what the plan checks before the first cell runs, beyond what identity loads (sites, …) */
-  readonly check: (spec: S, ctx: CheckContext) => Effect.Effect<void, PatchbayError>;
+  readonly check: (spec: S, ctx: CheckContext) => Effect.Effect<void, CellError>;
   /** the cell id without running anything (loads weights and data; no ORT session) */
-  readonly identity: (input: KindInput<S>) => Effect.Effect<CellIdentity, PatchbayError>;
+  readonly identity: (input: KindInput<S>) => Effect.Effect<CellIdentity, CellError>;
   /** run the cell: its result and the files it produced (artifacts), relative to the store */
-  readonly run: (input: KindInput<S>) => Effect.Effect<CellRun<R>, PatchbayError>;
+  readonly run: (input: KindInput<S>) => Effect.Effect<CellRun<R>, CellError>;
 
   // ---- results --------------------------------------------------------------------------------
   /** null when `v` has this kind's shape of result, else what was expected */
@@ -56,13 +57,11 @@ export interface ExperimentKind<S, R> {
   readonly columns: Readonly<Record<string, ColumnDecl>>;
   /** a result's values of those columns */
   readonly row: (r: R) => Readonly<Record<string, unknown>>;
-  /** the table `run` prints */
-  readonly summary: (s: RunSummary, keys: readonly string[]) => string;
+  /** the table `run` prints: one row per cell, `keys` the swept fields */
+  readonly summary: (cells: readonly SummaryCell<R>[], keys: readonly string[]) => string;
   /** its part of the run report and its own cell pages */
   readonly report: KindReport<R>;
 }
-
-export type KindName = "circuit" | "causal" | "readout";
 
 /** What every experiment file has, whatever its kind (the rest is the kind's: `experiment` decodes it). */
 export interface ExperimentOf {
@@ -77,6 +76,17 @@ export interface ExperimentOf {
     | undefined;
 }
 
+/** A cell of a run as the kind's CLI summary sees it (a run's cells, run/experiment.ts, are these). */
+export interface SummaryCell<R> {
+  readonly cell: { readonly index: number; readonly varying: Readonly<Record<string, unknown>> };
+  readonly cellId: string;
+  readonly result: R;
+  /** seconds the cell took in this run; null when it was not computed by it */
+  readonly seconds: number | null;
+  /** already in the store */
+  readonly skipped: boolean;
+}
+
 /** A cell of the kind with the folder its relative paths are resolved against. */
 export interface KindInput<S> {
   readonly spec: S;
@@ -88,16 +98,7 @@ export interface CheckContext {
   /** " (cell i/n)" when the experiment has several cells, for error fields */
   readonly where: string;
   /** a model's config, loaded once per path */
-  readonly configOf: (path: string) => Effect.Effect<ModelConfig, PatchbayError>;
-}
-
-/** A cell's identity: its id and the hashes it is made of. */
-export interface CellIdentity {
-  readonly cellId: string;
-  readonly weightsHash: string;
-  readonly datasetHash: string;
-  readonly examples: number;
-  readonly patchbayVersion: string;
+  readonly configOf: (path: string) => Effect.Effect<ModelConfig, CellError>;
 }
 
 /** A file a cell produced, relative to the results store. */

@@ -1,6 +1,6 @@
-import { isPatchbayError, type PatchbayError } from "@patchbay/core";
 import { Data, Effect } from "effect";
 import { type CellInput, type CellOutcome, runCellToStore } from "../run/cell.ts";
+import { isCellError, type CellError } from "../run/cell-errors.ts";
 
 /**
  * How a sweep's cells get computed. `runExperiment` plans the cells, skips those already in the
@@ -22,14 +22,14 @@ export interface ExecutorHooks {
   readonly start: (job: CellJob) => void;
   readonly done: (job: CellJob, outcome: CellOutcome) => void;
   /** a cell failed; called before the executor's effect fails with that error */
-  readonly failed: (job: CellJob, error: PatchbayError | CellFailedError) => void;
+  readonly failed: (job: CellJob, error: CellError | CellFailedError) => void;
 }
 
 /** Computes every job into the results store (each result written by runCellToStore), or fails. */
 export type CellExecutor = (
   jobs: readonly CellJob[],
   hooks: ExecutorHooks,
-) => Effect.Effect<void, PatchbayError | ExecutorFailure>;
+) => Effect.Effect<void, CellError | ExecutorFailure>;
 
 /** How an executor fails besides a cell's own typed error. */
 export type ExecutorFailure = CellFailedError | ExecutorError;
@@ -102,6 +102,6 @@ export const failureOf = (
 ): CellFailedError =>
   new CellFailedError({ index: job.index, cellId: job.cellId, worker, reason, cause: errorInfo(cause) });
 
-export const isTypedError = (e: unknown): e is PatchbayError | CellFailedError =>
-  isPatchbayError(e) ||
+export const isTypedError = (e: unknown): e is CellError | CellFailedError =>
+  isCellError(e) ||
   (typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "CellFailedError");

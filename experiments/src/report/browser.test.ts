@@ -5,7 +5,7 @@ import { pathToFileURL } from "node:url";
 import { Effect } from "effect";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AnyCellResult, CellResult } from "../results/types.ts";
+import type { AnyCellResult, CellResult } from "../kinds/index.ts";
 import { causalCells, inductionCell, parseEdge, renderCellReport, writeReport } from "./index.ts";
 import { readoutFixtureCells } from "./readout-fixture.ts";
 import { CHROMIUM_ARGS, findChromium } from "./testing/chromium.ts";

@@ -1,4 +1,3 @@
-import type { CellResult } from "../results/types.ts";
 import { esc, fmt, n2 } from "./html.ts";
 
 /**
@@ -45,8 +44,26 @@ const yRange = (values: readonly number[]): [number, number] => {
   return [lo - pad, hi + pad];
 };
 
+/** Faithfulness over circuit sizes (a circuit cell's `curve`): the grid of fractions and its CPR and CMD. */
+export interface FaithfulnessCurve {
+  readonly fractions: readonly number[];
+  readonly edges: readonly number[];
+  readonly faithfulness: readonly number[];
+  readonly cpr: number;
+  readonly cmd: number;
+}
+
+/** The spread of per-example values: quartiles, median and range. */
+export interface Spread {
+  readonly median: number;
+  readonly q25: number;
+  readonly q75: number;
+  readonly min: number;
+  readonly max: number;
+}
+
 export const curveSvg = (
-  curve: NonNullable<CellResult["curve"]>,
+  curve: FaithfulnessCurve,
   selected?: { fraction: number; faithfulness: number; edges: number },
 ): string => {
   const W = 560;
@@ -114,11 +131,7 @@ export const curveSvg = (
   return out.join("\n");
 };
 
-export const spreadSvg = (
-  s: CellResult["faithfulness"]["perExample"],
-  mean: number,
-  label = "per-example faithfulness",
-): string => {
+export const spreadSvg = (s: Spread, mean: number, label = "per-example faithfulness"): string => {
   const W = 560;
   const H = 110;
   const L = 20;

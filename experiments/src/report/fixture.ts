@@ -13,7 +13,7 @@ import { type EdgeLayout, openModel } from "@patchbay/core";
 import { builtinCircuit, taskFor } from "@patchbay/zoo";
 import { Effect } from "effect";
 import { cellEnvelope } from "../results/envelope.ts";
-import type { CausalCellResult, CellResult, IiaGrid } from "../results/types.ts";
+import type { CausalCellResult, CellResult, IiaGrid } from "../kinds/index.ts";
 
 /**
  * A CellResult from a discovery run made with the circuits API directly (for the report's tests

@@ -1,5 +1,4 @@
 import ELK, { type ElkExtendedEdge, type ElkNode, type ElkPort } from "elkjs/lib/elk.bundled.js";
-import type { CellResult } from "../results/types.ts";
 import { esc, fmtScore, n2 } from "./html.ts";
 
 /**
@@ -109,8 +108,18 @@ export interface CircuitSvg {
 
 let elk: InstanceType<typeof ELK> | null = null;
 
+/** What the graph draws of a circuit cell: the model's shape and every edge of the layout. */
+export interface CircuitEdges {
+  readonly model: { readonly nLayers: number; readonly nHeads: number };
+  readonly edges: readonly {
+    readonly name: string;
+    readonly score: number | null;
+    readonly inGraph: boolean;
+  }[];
+}
+
 /** The in-graph edges of a result laid out by ELK and drawn as one `<svg>` element. */
-export const circuitSvg = async (result: CellResult, opts: CircuitSvgOptions = {}): Promise<CircuitSvg> => {
+export const circuitSvg = async (result: CircuitEdges, opts: CircuitSvgOptions = {}): Promise<CircuitSvg> => {
   const prefix = opts.idPrefix ?? "";
   const wr = opts.width ?? { min: 1, max: 7 };
   const nLayers = result.model.nLayers;

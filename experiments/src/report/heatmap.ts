@@ -1,4 +1,4 @@
-import type { IiaGrid } from "../results/types.ts";
+import type { SweepResult } from "@patchbay/causal";
 import { esc, fmt, n2 } from "./html.ts";
 
 /**
@@ -77,6 +77,9 @@ const rowMax = (row: readonly number[] | undefined) => {
 };
 
 /** The best cell: the one `grid.best` names, else the first argmax. */
+/** The grid the heatmap draws: causal's IIA sweep (a causal cell's `sweep`, without its example count). */
+type IiaGrid = Omit<SweepResult, "n">;
+
 const bestCell = (g: IiaGrid): { row: number; col: number } | null => {
   const r = g.sites.indexOf(g.best.site);
   const c = g.positions.indexOf(g.best.position);

@@ -60,3 +60,10 @@ export const prettyJson = (v: unknown): string => {
 /** A key / value card of a report's header row. */
 export const card = (k: string, v: string, small = false): Html =>
   html`<div class="card"><div class="k">${k}</div><div class="v${small ? " small" : ""}">${v}</div></div>`;
+
+/** CSS the causal and readout sections share (inline code, value bars, reference rows); pages without such cells leave it out. */
+export const SECTION_CSS = `
+code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 12px; background: #eef2f6; padding: 1px 4px; border-radius: 3px; word-break: break-all; }
+.bar { display: inline-block; height: 9px; vertical-align: middle; margin-left: 6px; border-radius: 2px; }
+tr.reference td { background: #eef3fb; font-weight: 600; }
+`;

@@ -1,5 +1,5 @@
 import { Effect } from "effect";
-import type { ReadoutCellResult } from "../results/types.ts";
+import type { ReadoutCellResult } from "../kinds/index.ts";
 import { runReadoutCell } from "../kinds/readout/cell.ts";
 import { decodeExperiment, expandCells } from "../spec/load.ts";
 

@@ -1,5 +1,5 @@
 import { kindOfResult } from "../kinds/index.ts";
-import type { AnyCellResult } from "../results/types.ts";
+import type { AnyCellResult } from "../kinds/index.ts";
 import { page } from "./page.ts";
 
 /**

@@ -6,7 +6,7 @@ import { Effect } from "effect";
 import fc from "fast-check";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AnyCellResult, CausalCellResult, CellResult } from "../results/types.ts";
+import type { AnyCellResult, CausalCellResult, CellResult } from "../kinds/index.ts";
 import { runExperiment } from "../run/experiment.ts";
 import { loadExperiment } from "../spec/load.ts";
 import { renderCellReport } from "./render.ts";

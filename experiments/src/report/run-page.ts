@@ -1,5 +1,5 @@
 import { kindOfResult, KINDS } from "../kinds/index.ts";
-import type { AnyCellResult } from "../results/types.ts";
+import type { AnyCellResult } from "../kinds/index.ts";
 import { comparisonSvg } from "./comparison.ts";
 import { fmt, type Html, html, prettyJson, raw } from "./html.ts";
 import { page } from "./page.ts";

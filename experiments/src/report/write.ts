@@ -5,7 +5,7 @@ import type { Flags } from "@patchbay/core/cli";
 import { UsageError } from "@patchbay/core/cli";
 import { Effect } from "effect";
 import { kindOfDocument } from "../kinds/index.ts";
-import type { AnyCellResult } from "../results/types.ts";
+import type { AnyCellResult } from "../kinds/index.ts";
 import { type RunManifest, renderCellReport } from "./render.ts";
 import { renderRunReport } from "./run-page.ts";
 

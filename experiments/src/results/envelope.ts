@@ -1,4 +1,3 @@
-import type { CellIdentity, KindName } from "../kinds/kind.ts";
 import type { ModelInfo } from "./model-info.ts";
 
 /**
@@ -34,4 +33,16 @@ export interface CellEnvelope {
   readonly model: ModelInfo;
   readonly dataset: { readonly hash: string; readonly examples: number };
   readonly method: string;
+}
+
+/** The kinds of experiment (kinds/index.ts lists them): the `kind` of files, specs and results. */
+export type KindName = "circuit" | "causal" | "readout";
+
+/** A cell's identity: its id and the hashes it is made of. */
+export interface CellIdentity {
+  readonly cellId: string;
+  readonly weightsHash: string;
+  readonly datasetHash: string;
+  readonly examples: number;
+  readonly patchbayVersion: string;
 }

@@ -10,7 +10,7 @@
  * Types: int64 (counts, indices, seeds), float64 (every measured figure; null when it does not
  * exist or is not finite), utf8, bool.
  */
-import type { KindName } from "../kinds/kind.ts";
+import type { KindName } from "./envelope.ts";
 
 export type ColumnType = "int64" | "float64" | "utf8" | "bool";
 

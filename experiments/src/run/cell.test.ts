@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { MibGraphJson } from "@patchbay/circuits";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
-import type { CellResult } from "../results/types.ts";
+import type { CellResult } from "../kinds/index.ts";
 import { loadExperiment } from "../spec/load.ts";
 import { circuitArtifactPath } from "../kinds/circuit/cell.ts";
 import { runExperiment } from "./experiment.ts";

@@ -1,12 +1,14 @@
 import { join } from "node:path";
-import { InputError, type PatchbayError } from "@patchbay/core";
+import { InputError } from "@patchbay/core";
 import { Effect } from "effect";
 import { type CellSpec, kindOfSpec } from "../kinds/index.ts";
-import type { CellIdentity, CellRun } from "../kinds/kind.ts";
-import type { AnyCellResult } from "../results/types.ts";
+import type { CellRun } from "../kinds/kind.ts";
+import type { CellIdentity } from "../results/envelope.ts";
+import type { AnyCellResult } from "../kinds/index.ts";
 import { cellPath, formatCellResult, readCellResult, writeAtomic } from "./store.ts";
+import type { CellError } from "./cell-errors.ts";
 
-export type { CellIdentity } from "../kinds/kind.ts";
+export type { CellIdentity } from "../results/envelope.ts";
 
 /**
  * One cell, as plain data: all a worker (thread, process or remote) needs. `baseDir` is the folder
@@ -18,15 +20,15 @@ export interface CellInput {
 }
 
 /** The cell id without running anything: loads the weights and the data (no ORT session). */
-export const cellIdentity = (input: CellInput): Effect.Effect<CellIdentity, PatchbayError> =>
+export const cellIdentity = (input: CellInput): Effect.Effect<CellIdentity, CellError> =>
   kindOfSpec(input.spec).identity(input);
 
 /**
  * Run one cell by its kind (kinds/): open the model, make the data, run the method and build the
  * result. Sessions are released when it ends. A pure function of its serialisable input; writes nothing.
  */
-export const runCell = (input: CellInput): Effect.Effect<CellRun<AnyCellResult>, PatchbayError> =>
-  kindOfSpec(input.spec).run(input) as Effect.Effect<CellRun<AnyCellResult>, PatchbayError>;
+export const runCell = (input: CellInput): Effect.Effect<CellRun<AnyCellResult>, CellError> =>
+  kindOfSpec(input.spec).run(input) as Effect.Effect<CellRun<AnyCellResult>, CellError>;
 
 /** What a worker reports for one cell (plain data). */
 export interface CellOutcome {
@@ -44,7 +46,7 @@ export interface CellOutcome {
  */
 export const runCellToStore = (
   input: CellInput & { readonly results: string; readonly cellId?: string },
-): Effect.Effect<CellOutcome, PatchbayError> =>
+): Effect.Effect<CellOutcome, CellError> =>
   Effect.gen(function* () {
     const t0 = performance.now();
     if (input.cellId !== undefined && readCellResult(input.results, input.cellId) !== null)

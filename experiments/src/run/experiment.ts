@@ -1,5 +1,4 @@
 import { join, resolve } from "node:path";
-import type { PatchbayError } from "@patchbay/core";
 import "@patchbay/zoo"; // registers builtin:<name> model paths with core
 import { Cause, Effect, Option } from "effect";
 import {
@@ -10,7 +9,7 @@ import {
   inProcess,
 } from "../pool/executor.ts";
 import { threadPool } from "../pool/threads.ts";
-import type { AnyCellResult } from "../results/types.ts";
+import type { AnyCellResult } from "../kinds/index.ts";
 import type { Cell, LoadedExperiment } from "../spec/load.ts";
 import type { ExperimentFileError } from "../spec/schema.ts";
 import type { CellOutcome } from "./cell.ts";
@@ -30,6 +29,7 @@ import {
   writeAtomic,
 } from "./store.ts";
 import { formatJsonl, type TableRow, tableRow, toArrow } from "./tables.ts";
+import type { CellError } from "./cell-errors.ts";
 
 export { listRuns, machineInfo, type RunListing, type RunManifest, versionInfo } from "./manifest.ts";
 export { type PlannedCell, planCells } from "./plan.ts";
@@ -84,7 +84,7 @@ export const runIdOf = (name: string, cellIds: readonly string[]): string =>
 /** How a run fails: the file, a cell, the executor, the store, or another run holding the lock. */
 export type RunFailure =
   | ExperimentFileError
-  | PatchbayError
+  | CellError
   | ExecutorFailure
   | ResultsStoreError
   | RunLockedError;

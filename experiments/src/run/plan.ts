@@ -1,9 +1,10 @@
-import { loadModel, type ModelConfig, type PatchbayError } from "@patchbay/core";
+import { loadModel, type ModelConfig } from "@patchbay/core";
 import { Effect } from "effect";
 import { type Cell, expandCells, type LoadedExperiment } from "../spec/load.ts";
 import { kindOfSpec } from "../kinds/index.ts";
 import type { ExperimentFileError } from "../spec/schema.ts";
 import { type CellInput, cellIdentity } from "./cell.ts";
+import type { CellError } from "./cell-errors.ts";
 
 /** A cell with its input and its id: what `run` computes and `validate` prints. */
 export interface PlannedCell {
@@ -21,7 +22,7 @@ export interface PlannedCell {
  */
 export const planCells = (
   loaded: LoadedExperiment,
-): Effect.Effect<readonly PlannedCell[], ExperimentFileError | PatchbayError> =>
+): Effect.Effect<readonly PlannedCell[], ExperimentFileError | CellError> =>
   Effect.gen(function* () {
     const cells = yield* expandCells(loaded);
     const configs = new Map<string, ModelConfig>();

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import type { CellResult } from "../results/types.ts";
+import type { CellResult } from "../kinds/index.ts";
 import type { RunManifest } from "./experiment.ts";
 
 /**

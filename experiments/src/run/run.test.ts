@@ -1,4 +1,4 @@
-import type { CellResult } from "../results/types.ts";
+import type { CellResult } from "../kinds/index.ts";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -13,7 +13,7 @@ import {
   writeSync,
 } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import type { AnyCellResult } from "../results/types.ts";
+import type { AnyCellResult } from "../kinds/index.ts";
 import { ResultsStoreError, STORE_EXPECTED } from "./errors.ts";
 import { processAlive } from "./process.ts";
 

@@ -6,7 +6,7 @@ import { Effect } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { declaredColumns } from "./tables.ts";
-import type { AnyCellResult, CellResult } from "../results/types.ts";
+import type { AnyCellResult, CellResult } from "../kinds/index.ts";
 import { causalCells } from "../report/fixture.ts";
 import { READOUT_FIXTURE_DOCS, readoutFixtureCell } from "../report/readout-fixture.ts";
 import { loadExperiment } from "../spec/load.ts";

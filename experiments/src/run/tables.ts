@@ -21,7 +21,7 @@ import {
   TAIL_COLUMNS,
   type TableKind,
 } from "../results/table-columns.ts";
-import type { AnyCellResult } from "../results/types.ts";
+import type { AnyCellResult } from "../kinds/index.ts";
 import { isRecord, num, specInt, specText } from "../results/values.ts";
 import { cellJsonSchema, type JsonSchemaNode, jsonSchemaAt } from "../spec/json-schema.ts";
 

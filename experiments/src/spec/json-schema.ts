@@ -1,6 +1,6 @@
 import { JSONSchema, Schema } from "effect";
 import { KINDS, kindNamed } from "../kinds/index.ts";
-import type { KindName } from "../kinds/kind.ts";
+import type { KindName } from "../results/envelope.ts";
 
 /**
  * The JSON Schema of experiment files, generated from the effect Schema (the encoded side: what

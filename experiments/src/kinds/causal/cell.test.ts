@@ -1,9 +1,10 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CausalError } from "@patchbay/causal";
 import { Effect, Either } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
-import type { CausalCellResult } from "../../results/types.ts";
+import type { CausalCellResult } from "./result.ts";
 import { loadExperiment } from "../../spec/load.ts";
 import { runExperiment } from "../../run/experiment.ts";
 import { cellPath } from "../../run/store.ts";
@@ -143,7 +144,7 @@ describe("causal experiments", () => {
       "method: { _tag: das, variable: Q, site: blocks.1.resid_pre, positions: [{ index: 99 }], steps: 1 }",
     ]);
     const pos = await failure(badPosition);
-    expect(pos._tag).toBe("InputError");
+    expect(pos._tag).toBe("CausalError"); // the causal package's own check (checkPositions)
     expect(pos.message).toMatch(
       /method\.positions\[0\] in example 0 \(base\): expected a position in \[0, \d+\)/,
     );
@@ -153,5 +154,21 @@ describe("causal experiments", () => {
       "method: { _tag: iia, alignment: [{ variable: Q, site: blocks.0.nope, positions: [last] }] }",
     ]);
     expect((await failure(inline)).message).toMatch(/^method\.alignment\[0\]\.site: /);
+  });
+
+  it("a CausalError keeps its own tag and fields through runExperiment (no InputError in its place)", async () => {
+    const file = write("causal-error.yaml", [
+      "kind: causal",
+      "task: { builtin: induction, n: 8 }",
+      "method: { _tag: das, variable: Q, site: blocks.1.resid_pre, positions: [{ index: 99 }], steps: 1 }",
+    ]);
+    const e = await failure(file);
+    expect(e).toBeInstanceOf(CausalError);
+    if (!(e instanceof CausalError)) throw e;
+    expect(e._tag).toBe("CausalError");
+    expect(e.field).toBe("method.positions[0] in example 0 (base)");
+    expect(e.expected).toMatch(/^a position in \[0, \d+\)/);
+    expect(e.found).toBe(`99 (${JSON.stringify({ index: 99 })})`);
+    expect(e.message).toBe(`${e.where}: ${e.field}: expected ${e.expected}, found ${e.found}`);
   });
 });

@@ -2,7 +2,6 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import {
   type Alignment,
-  CausalError,
   type CounterfactualExample,
   causalBuiltin,
   counterfactuals,
@@ -25,19 +24,19 @@ import {
   type Model,
   makeSessionCache,
   openModel,
-  type PatchbayError,
   type SessionCache,
+  attempt,
 } from "@patchbay/core";
 import { isBuiltinPath } from "@patchbay/zoo";
 import { Effect, type Scope } from "effect";
-import { cellEnvelope } from "../../results/envelope.ts";
-import type { CellFile, CellIdentity } from "../kind.ts";
+import { type CellIdentity, cellEnvelope } from "../../results/envelope.ts";
+import type { CellFile } from "../kind.ts";
 import type { CausalCellResult } from "./result.ts";
 import type { CausalCellSpec } from "./spec.ts";
-import { errorBoundary } from "../../run/boundary.ts";
 import { checkPositions, familyNamed } from "./checks.ts";
 import { checkSites } from "../../run/sites.ts";
 import { canonicalJson, cellIdOf, patchbayVersion, sha256, weightsHash } from "../../run/hash.ts";
+import { CELL_ERRORS, type CellError } from "../../run/cell-errors.ts";
 
 /**
  * One causal-abstraction cell (kind "causal"): build the causal task and its counterfactual data
@@ -49,13 +48,6 @@ export interface CausalCellInput {
   readonly spec: CausalCellSpec;
   readonly baseDir: string;
 }
-
-/** Causal errors cross the experiment boundary as InputErrors naming the same place and field. */
-const { attempt, mapErrors: mapCausal } = errorBoundary((e) =>
-  e instanceof CausalError
-    ? new InputError({ field: `${e.where}: ${e.field}`, expected: e.expected, found: e.found })
-    : null,
-);
 
 interface Prepared {
   readonly model: Model & { readonly name: string };
@@ -71,10 +63,10 @@ interface Prepared {
   readonly cellId: string;
 }
 
-const prepare = (input: CausalCellInput): Effect.Effect<Prepared, PatchbayError, Scope.Scope> =>
+const prepare = (input: CausalCellInput): Effect.Effect<Prepared, CellError, Scope.Scope> =>
   Effect.gen(function* () {
     const { spec } = input;
-    const builtin = yield* attempt(() => causalBuiltin(spec.task.builtin, spec.task.options));
+    const builtin = yield* attempt(() => causalBuiltin(spec.task.builtin, spec.task.options), ...CELL_ERRORS);
     const { task } = builtin;
     let model: Model & { readonly name: string };
     let sessions: SessionCache;
@@ -98,29 +90,32 @@ const prepare = (input: CausalCellInput): Effect.Effect<Prepared, PatchbayError,
     const seed = spec.task.seed;
     // disjoint streams: evaluated/trained pairs, test pairs (das), each held-out family (das, iia)
     const m = spec.method;
-    const { main, test, heldOut } = yield* attempt(() => ({
-      main: counterfactuals(task.model, family, { n: spec.task.n, seed }),
-      test:
-        m._tag === "das"
-          ? counterfactuals(task.model, family, { n: spec.task.test, seed: seed + 1_000_003 })
-          : [],
-      heldOut: Object.fromEntries(
-        (m._tag === "iia-sweep" ? [] : spec.task.heldOut).map((name, i) => [
-          name,
-          counterfactuals(task.model, familyOf(task, name), {
-            n: spec.task.test,
-            seed: seed + 2_000_003 + i,
-          }),
-        ]),
-      ),
-    }));
+    const { main, test, heldOut } = yield* attempt(
+      () => ({
+        main: counterfactuals(task.model, family, { n: spec.task.n, seed }),
+        test:
+          m._tag === "das"
+            ? counterfactuals(task.model, family, { n: spec.task.test, seed: seed + 1_000_003 })
+            : [],
+        heldOut: Object.fromEntries(
+          (m._tag === "iia-sweep" ? [] : spec.task.heldOut).map((name, i) => [
+            name,
+            counterfactuals(task.model, familyOf(task, name), {
+              n: spec.task.test,
+              seed: seed + 2_000_003 + i,
+            }),
+          ]),
+        ),
+      }),
+      ...CELL_ERRORS,
+    );
     // rotation artifacts given to an iia cell (relative to the experiment file)
     const rotations: Record<string, Rotations[string]> = {};
     const artifactHashes: Record<string, string> = {};
     if (spec.method._tag === "iia")
       for (const [variable, file] of Object.entries(spec.method.rotations)) {
         const path = resolve(input.baseDir, file);
-        const loaded = yield* mapCausal(loadRotation(path));
+        const loaded = yield* loadRotation(path);
         const alignment = yield* alignmentOf({ builtin }, spec.method.alignment);
         const entry = alignment.find((a) => a.variable === variable);
         if (entry === undefined || !isRotation(entry.subspace) || entry.subspace.rank !== loaded.learned.rank)
@@ -135,7 +130,7 @@ const prepare = (input: CausalCellInput): Effect.Effect<Prepared, PatchbayError,
     // every site and position the method names exists (before anything runs, and for `validate`)
     const badSite = checkSites(m, model.config);
     if (badSite !== null) return yield* badSite;
-    yield* attempt(() => checkPositions(builtin, m, [...main, ...test]));
+    yield* attempt(() => checkPositions(builtin, m, [...main, ...test]), ...CELL_ERRORS);
     const w = weightsHash(model.weights);
     const d = sha256(canonicalJson({ main, test, heldOut, artifacts: artifactHashes }));
     return {
@@ -157,7 +152,7 @@ const prepare = (input: CausalCellInput): Effect.Effect<Prepared, PatchbayError,
 const alignmentOf = (
   p: { readonly builtin: Prepared["builtin"] },
   a: string | Alignment,
-): Effect.Effect<Alignment, PatchbayError> => {
+): Effect.Effect<Alignment, CellError> => {
   if (typeof a !== "string") return Effect.succeed(a);
   const named = p.builtin.alignments[a];
   return named !== undefined
@@ -194,24 +189,27 @@ const sweepSites = (sites: "resid" | readonly string[], nLayers: number): string
       ]
     : [...sites];
 
-const allPositions = (p: Prepared): Effect.Effect<PositionSpec[], PatchbayError> =>
-  attempt(() => {
-    const lengths = new Set(p.main.map((e) => p.builtin.task.encode(e.base).length));
-    if (lengths.size !== 1)
-      throw new InputError({
-        field: "method.positions",
-        expected: '"all" only for prompts of one length (or list position specs)',
-        found: `lengths ${[...lengths].join(", ")}`,
-      });
-    const [n] = [...lengths];
-    return Array.from({ length: n! }, (_, index) => ({ index }));
-  });
+const allPositions = (p: Prepared): Effect.Effect<PositionSpec[], CellError> =>
+  attempt(
+    () => {
+      const lengths = new Set(p.main.map((e) => p.builtin.task.encode(e.base).length));
+      if (lengths.size !== 1)
+        throw new InputError({
+          field: "method.positions",
+          expected: '"all" only for prompts of one length (or list position specs)',
+          found: `lengths ${[...lengths].join(", ")}`,
+        });
+      const [n] = [...lengths];
+      return Array.from({ length: n! }, (_, index) => ({ index }));
+    },
+    ...CELL_ERRORS,
+  );
 
 export const runCausalCell = (
   input: CausalCellInput,
 ): Effect.Effect<
   { readonly result: CausalCellResult; readonly seconds: number; readonly files: readonly CellFile[] },
-  PatchbayError
+  CellError
 > =>
   Effect.scoped(
     Effect.gen(function* () {
@@ -228,27 +226,23 @@ export const runCausalCell = (
         const alignment = yield* alignmentOf(p, m.alignment);
         // accuracy on the main family; held-out families appear in perFamily
         const all = [...p.main, ...Object.values(p.heldOut).flat()];
-        const r = yield* mapCausal(
-          iia(p.sessions, p.model, task, alignment, all, { rotations: p.rotations }),
-        );
+        const r = yield* iia(p.sessions, p.model, task, alignment, all, { rotations: p.rotations });
         const main = r.correct.slice(0, p.main.length).filter(Boolean).length / p.main.length;
         iiaOut = { accuracy: main, n: p.main.length, perFamily: r.perFamily };
       } else if (m._tag === "iia-sweep") {
         const positions = m.positions === "all" ? yield* allPositions(p) : [...m.positions];
-        const r = yield* mapCausal(
-          iiaSweep(
-            p.sessions,
-            p.model,
-            task,
-            {
-              variable: m.variable,
-              sites: sweepSites(m.sites, p.model.config.nLayers),
-              positions,
-              subspace: m.subspace,
-              ...(m.heads !== undefined ? { heads: m.heads } : {}),
-            },
-            p.main,
-          ),
+        const r = yield* iiaSweep(
+          p.sessions,
+          p.model,
+          task,
+          {
+            variable: m.variable,
+            sites: sweepSites(m.sites, p.model.config.nLayers),
+            positions,
+            subspace: m.subspace,
+            ...(m.heads !== undefined ? { heads: m.heads } : {}),
+          },
+          p.main,
         );
         const { n: _n, ...grid } = r;
         sweepOut = grid;
@@ -280,28 +274,24 @@ export const runCausalCell = (
             : {}),
         };
         const report = m.controls
-          ? yield* mapCausal(
-              dasWithControls(
-                p.sessions,
-                p.model,
-                task,
-                entry,
-                { train: p.main, test: p.test, heldOut: p.heldOut },
-                opts,
-              ),
+          ? yield* dasWithControls(
+              p.sessions,
+              p.model,
+              task,
+              entry,
+              { train: p.main, test: p.test, heldOut: p.heldOut },
+              opts,
             )
-          : yield* mapCausal(
-              Effect.gen(function* () {
-                const fit = yield* das(p.sessions, p.model, task, entry, p.main, opts);
-                const aligned = [{ ...entry, subspace: { rank: fit.learned.rank } }];
-                const rot = { [entry.variable]: rotationValues(fit.learned) };
-                const train = (yield* iia(p.sessions, p.model, task, aligned, p.main, { rotations: rot }))
-                  .accuracy;
-                const test = (yield* iia(p.sessions, p.model, task, aligned, p.test, { rotations: rot }))
-                  .accuracy;
-                return { das: fit, iia: { train, test }, controls: null };
-              }),
-            );
+          : yield* Effect.gen(function* () {
+              const fit = yield* das(p.sessions, p.model, task, entry, p.main, opts);
+              const aligned = [{ ...entry, subspace: { rank: fit.learned.rank } }];
+              const rot = { [entry.variable]: rotationValues(fit.learned) };
+              const train = (yield* iia(p.sessions, p.model, task, aligned, p.main, { rotations: rot }))
+                .accuracy;
+              const test = (yield* iia(p.sessions, p.model, task, aligned, p.test, { rotations: rot }))
+                .accuracy;
+              return { das: fit, iia: { train, test }, controls: null };
+            });
         const learned = report.das.learned;
         const artifact = `artifacts/${p.cellId}/${m.variable}.rotation.json`;
         const saved = rotationArtifact(

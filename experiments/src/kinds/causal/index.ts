@@ -4,7 +4,8 @@ import { decodeDocument } from "../../spec/parse.ts";
 import type { ExperimentKind } from "../kind.ts";
 import { causalIdentity, runCausalCell } from "./cell.ts";
 import { CAUSAL_COLUMNS } from "./columns.ts";
-import { CAUSAL_CSS, causalCellBody, causalMetrics, causalSummaryColumns } from "./report.ts";
+import { SECTION_CSS } from "../../report/html.ts";
+import { causalCellBody, causalMetrics, causalSummaryColumns } from "./report.ts";
 import type { CausalCellResult } from "./result.ts";
 import { causalRow } from "./rows.ts";
 import { CausalCellFields, type CausalCellSpec, CausalExperiment, normalizeCausal } from "./spec.ts";
@@ -60,7 +61,7 @@ export const causalKind: ExperimentKind<CausalCellSpec, CausalCellResult> = {
     cls: "causal",
     note: "IIA / best IIA: the fixed alignment's IIA (iia) or the best cell of the site × position grid (iia-sweep); MIB mean / max: over layers of the per-layer max; controls: DAS's (the random-init model's test IIA, a random rotation, the full component).",
     chartNote: "IIA (DAS: test IIA), MIB mean and DAS's controls of every cell.",
-    css: [CAUSAL_CSS],
+    css: [SECTION_CSS],
     columns: causalSummaryColumns,
     metrics: () => causalMetrics,
     body: (r, o) => causalCellBody(r, o.headingLevel, o.seconds !== undefined ? { seconds: o.seconds } : {}),

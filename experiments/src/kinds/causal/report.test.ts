@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
-import type { CausalCellResult } from "../../results/types.ts";
+import type { CausalCellResult } from "./result.ts";
 import {
   CONTROL_MARGIN,
   causalCells,

@@ -1,4 +1,4 @@
-import type { CausalCellResult } from "../../results/types.ts";
+import type { CausalCellResult } from "./result.ts";
 import { CAUSAL_COLUMNS } from "./columns.ts";
 import { lossCurveSvg } from "../../report/charts.ts";
 import { heatmapSvg, iiaColor } from "../../report/heatmap.ts";
@@ -12,13 +12,6 @@ import type { SummaryColumn } from "../../report/summary.ts";
  * its controls and its training curve (das), then the spec. Also the cells of its row in a run's
  * causal summary table.
  */
-
-/** CSS the causal sections add to a page (only pages with causal cells carry it). */
-export const CAUSAL_CSS = `
-code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 12px; background: #eef2f6; padding: 1px 4px; border-radius: 3px; word-break: break-all; }
-.bar { display: inline-block; height: 9px; vertical-align: middle; margin-left: 6px; border-radius: 2px; }
-tr.reference td { background: #eef3fb; font-weight: 600; }
-`;
 
 /**
  * A control counts as "clearly lower" when it is at least this far below the DAS test IIA, and

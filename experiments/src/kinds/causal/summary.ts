@@ -1,9 +1,12 @@
 import { fmt, show, table, timeOf } from "../../cli/table.ts";
-import type { RunSummary } from "../../run/experiment.ts";
+import type { SummaryCell } from "../kind.ts";
 import type { CausalCellResult } from "./result.ts";
 
 /** A causal run's summary: IIA (or the sweep's best and MIB mean/max, or DAS and its controls). */
-export const causalSummary = (s: RunSummary, keys: readonly string[]): string => {
+export const causalSummary = (
+  cells: readonly SummaryCell<CausalCellResult>[],
+  keys: readonly string[],
+): string => {
   const header = [
     "cell",
     "id",
@@ -20,8 +23,8 @@ export const causalSummary = (s: RunSummary, keys: readonly string[]): string =>
     "full",
     "time",
   ];
-  const rows = s.cells.map((c) => {
-    const r = c.result as CausalCellResult;
+  const rows = cells.map((c) => {
+    const r = c.result;
     return [
       String(c.cell.index + 1),
       c.cellId.slice(0, 12),

@@ -1,13 +1,14 @@
 import { resolve } from "node:path";
 import { compareToTruth, discover, mibScores, prepareEdges, toMibJson } from "@patchbay/circuits";
-import { InputError, isPatchbayError, type OpenModel, openModel, type PatchbayError } from "@patchbay/core";
+import { InputError, type OpenModel, openModel, attempt } from "@patchbay/core";
 import { builtinCircuit, isBuiltinPath, readTaskFile, type Task, taskFor } from "@patchbay/zoo";
 import { Effect } from "effect";
-import { cellEnvelope } from "../../results/envelope.ts";
-import type { CellResult } from "../../results/types.ts";
+import { type CellIdentity, cellEnvelope } from "../../results/envelope.ts";
+import type { CellResult } from "./result.ts";
 import { cellIdOf, datasetHash, patchbayVersion, weightsHash } from "../../run/hash.ts";
-import type { CellFile, CellIdentity, CellRun } from "../kind.ts";
+import type { CellFile, CellRun } from "../kind.ts";
 import { type CircuitCellSpec, discoveryOf } from "./spec.ts";
+import { CELL_ERRORS, type CellError } from "../../run/cell-errors.ts";
 
 /** A circuit cell's input (the spec narrowed to its circuit form). */
 export type CircuitInput = { readonly spec: CircuitCellSpec; readonly baseDir: string };
@@ -15,24 +16,14 @@ export type CircuitInput = { readonly spec: CircuitCellSpec; readonly baseDir: s
 export const modelPathOf = (input: CircuitInput): string =>
   isBuiltinPath(input.spec.model) ? input.spec.model : resolve(input.baseDir, input.spec.model);
 
-/** Turn what core's synchronous helpers throw (typed errors) into failures; anything else is a defect. */
-const typedSync = <A>(f: () => A): Effect.Effect<A, PatchbayError> =>
-  Effect.suspend(() => {
-    try {
-      return Effect.succeed(f());
-    } catch (e) {
-      return isPatchbayError(e) ? Effect.fail(e) : Effect.die(e);
-    }
-  });
-
-const loadTask = (input: CircuitInput, model: OpenModel): Effect.Effect<Task, PatchbayError> => {
+const loadTask = (input: CircuitInput, model: OpenModel): Effect.Effect<Task, CellError> => {
   const t = input.spec.task;
   return t.kind === "file"
     ? readTaskFile(resolve(input.baseDir, t.file), model.tokenizer ?? undefined, {
         vocabSize: model.config.vocabSize,
         metric: input.spec.metric,
       })
-    : typedSync(() => taskFor(t.builtin, { seed: t.seed, n: t.n, options: t.options }));
+    : attempt(() => taskFor(t.builtin, { seed: t.seed, n: t.n, options: t.options }), ...CELL_ERRORS);
 };
 
 const weightHashes = new WeakMap<object, string>();
@@ -58,7 +49,7 @@ const identityOf = (input: CircuitInput, model: OpenModel, task: Task): CellIden
   };
 };
 
-export const circuitIdentity = (input: CircuitInput): Effect.Effect<CellIdentity, PatchbayError> =>
+export const circuitIdentity = (input: CircuitInput): Effect.Effect<CellIdentity, CellError> =>
   Effect.scoped(
     Effect.gen(function* () {
       const model = yield* openModel(modelPathOf(input), { threads: input.spec.runtime.threads });
@@ -74,11 +65,11 @@ export const circuitIdentity = (input: CircuitInput): Effect.Effect<CellIdentity
 const truthEdges = (
   spec: CircuitCellSpec,
   model: string,
-): Effect.Effect<readonly string[] | null, PatchbayError> =>
+): Effect.Effect<readonly string[] | null, CellError> =>
   Effect.gen(function* () {
     const want = spec.evaluation.truth;
     if (want === false || !isBuiltinPath(spec.model) || spec.granularity === "layer") return null;
-    const circuit = yield* typedSync(() => builtinCircuit(model));
+    const circuit = yield* attempt(() => builtinCircuit(model), ...CELL_ERRORS);
     const variants = circuit.variants ?? {};
     if (typeof want === "string") {
       const v = variants[want];
@@ -105,7 +96,7 @@ const truthEdges = (
 /** Where a circuit cell's MIB / EAP-IG circuit JSON lives, relative to the results store. */
 export const circuitArtifactPath = (cellId: string): string => `artifacts/${cellId}/circuit.json`;
 
-export const runCircuitCell = (input: CircuitInput): Effect.Effect<CellRun<CellResult>, PatchbayError> =>
+export const runCircuitCell = (input: CircuitInput): Effect.Effect<CellRun<CellResult>, CellError> =>
   Effect.scoped(
     Effect.gen(function* () {
       const t0 = performance.now();

@@ -1,5 +1,5 @@
 import { Effect } from "effect";
-import type { CellResult } from "../../results/types.ts";
+import type { CellResult } from "./result.ts";
 import { isRecord } from "../../results/values.ts";
 import { decodeDocument } from "../../spec/parse.ts";
 import type { ExperimentKind } from "../kind.ts";

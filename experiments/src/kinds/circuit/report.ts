@@ -3,7 +3,7 @@ import { curveSvg, spreadSvg } from "../../report/charts.ts";
 import { circuitSvg } from "../../report/graph.ts";
 import { card, esc, fmt, fmtScore, type Html, html, prettyJson, raw } from "../../report/html.ts";
 import type { SummaryColumn } from "../../report/summary.ts";
-import type { CellResult } from "../../results/types.ts";
+import type { CellResult } from "./result.ts";
 import { CIRCUIT_COLUMNS } from "./columns.ts";
 
 /**

@@ -1,5 +1,5 @@
 import type { RowOf } from "../../results/table-columns.ts";
-import type { CellResult } from "../../results/types.ts";
+import type { CellResult } from "./result.ts";
 import { num, specText } from "../../results/values.ts";
 import type { CIRCUIT_COLUMNS } from "./columns.ts";
 

@@ -1,10 +1,13 @@
 import { fmt, show, table, timeOf } from "../../cli/table.ts";
-import type { CellResult } from "../../results/types.ts";
-import type { RunSummary } from "../../run/experiment.ts";
+import type { SummaryCell } from "../kind.ts";
+import type { CellResult } from "./result.ts";
 
 /** A circuit run's summary: edges, faithfulness and (builtins) precision, recall, AUC against the truth. */
-export const circuitSummary = (s: RunSummary, keys: readonly string[]): string => {
-  const circuit = s.cells.map((c) => c.result as CellResult);
+export const circuitSummary = (
+  cells: readonly SummaryCell<CellResult>[],
+  keys: readonly string[],
+): string => {
+  const circuit = cells.map((c) => c.result);
   const anyTruth = circuit.some((r) => r.truth !== null);
   const header = [
     "cell",
@@ -16,7 +19,7 @@ export const circuitSummary = (s: RunSummary, keys: readonly string[]): string =
     ...(anyTruth ? ["precision", "recall", "AUC"] : []),
     "time",
   ];
-  const rows = s.cells.map((c, i) => {
+  const rows = cells.map((c, i) => {
     const r = circuit[i]!;
     return [
       String(c.cell.index + 1),

@@ -1,17 +1,24 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openModel } from "@patchbay/core";
 import { taskFor } from "@patchbay/zoo";
-import { evaluateLens, LensEvalSpec, loadSae, loadTunedLens } from "@patchbay/readouts";
-import { Effect, Schema } from "effect";
+import {
+  ALLOW_HOSTS_ENV,
+  ApiAccessError,
+  evaluateLens,
+  LensEvalSpec,
+  loadSae,
+  loadTunedLens,
+} from "@patchbay/readouts";
+import { Effect, Either, Schema } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   hasSharedModels,
   sharedModelPath,
   warnIfNoSharedModels,
 } from "../../../../packages/core/src/testing/shared.ts";
-import type { ReadoutCellResult } from "../../results/types.ts";
+import type { ReadoutCellResult } from "./result.ts";
 import { loadExperiment } from "../../spec/load.ts";
 import { runExperiment } from "../../run/experiment.ts";
 import { cellPath } from "../../run/store.ts";
@@ -159,6 +166,38 @@ describe("readout experiments", () => {
       "method: { _tag: sae, site: blocks.7.resid_pre, train: { dictSize: 4 } }",
     ]);
     await expect(run(badSite)).rejects.toThrow(/site.*blocks\.7\.resid_pre/);
+  });
+
+  it("a readouts error keeps its own tag through runExperiment and the run's manifest: ApiAccessError for an http explainer on a host the user did not allow", async () => {
+    const file = write("http-neurons.yaml", [
+      "kind: readout",
+      "model: builtin:induction",
+      "data: { task: { n: 8 } }",
+      "method:",
+      "  _tag: neurons",
+      "  records: { site: blocks.1.attn.z, index: 69, topK: 4, randomK: 4, window: 8 }",
+      "  score: { explainTop: 2 }",
+      "  models: { _tag: http, baseUrl: 'http://explainer.invalid/v1', model: m }",
+    ]);
+    const saved = process.env[ALLOW_HOSTS_ENV];
+    delete process.env[ALLOW_HOSTS_ENV];
+    try {
+      const r = await Effect.runPromise(
+        Effect.either(
+          Effect.flatMap(loadExperiment(file), (l) => runExperiment(l, { results: join(dir, "http") })),
+        ),
+      );
+      if (Either.isRight(r)) throw new Error("the http explainer ran without an allowed host");
+      expect(r.left).toBeInstanceOf(ApiAccessError);
+      expect(r.left._tag).toBe("ApiAccessError");
+      expect(r.left.message).toContain('host "explainer.invalid" is not allowed (allowed: none)');
+      const [runId] = readdirSync(join(dir, "http", "runs"));
+      const manifest = JSON.parse(readFileSync(join(dir, "http", "runs", runId!, "manifest.json"), "utf8"));
+      expect(manifest.status).toBe("failed");
+      expect(manifest.error).toMatch(/^cell 1 \([0-9a-f]{64}\): ApiAccessError: http:\/\/explainer\.invalid/);
+    } finally {
+      if (saved !== undefined) process.env[ALLOW_HOSTS_ENV] = saved;
+    }
   });
 
   it("a patchscope swept over the site: the clean answer is restored only after the induction head (blocks.1.resid_post)", async () => {

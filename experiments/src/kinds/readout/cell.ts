@@ -1,15 +1,16 @@
 import { resolve } from "node:path";
-import { openModel, type PatchbayError } from "@patchbay/core";
+import { openModel, attempt } from "@patchbay/core";
 import { isBuiltinPath } from "@patchbay/zoo";
 import { Effect, type Scope } from "effect";
-import { cellEnvelope } from "../../results/envelope.ts";
+import { type CellIdentity, cellEnvelope } from "../../results/envelope.ts";
 import { canonicalJson, cellIdOf, patchbayVersion, sha256, weightsHash } from "../../run/hash.ts";
-import type { CellFile, CellIdentity } from "../kind.ts";
+import type { CellFile } from "../kind.ts";
 import { datasetOf } from "./data.ts";
-import { attempt, type Prepared } from "./method.ts";
+import type { Prepared } from "./method.ts";
 import { methodOf } from "./methods/lookup.ts";
 import type { ReadoutCellResult } from "./result.ts";
 import type { ReadoutCellSpec } from "./spec.ts";
+import { CELL_ERRORS, type CellError } from "../../run/cell-errors.ts";
 
 /**
  * One readout cell (kind "readout"): open the model, resolve the dataset (a builtin task, texts
@@ -23,12 +24,12 @@ export interface ReadoutCellInput {
   readonly baseDir: string;
 }
 
-const prepare = (input: ReadoutCellInput): Effect.Effect<Prepared, PatchbayError, Scope.Scope> =>
+const prepare = (input: ReadoutCellInput): Effect.Effect<Prepared, CellError, Scope.Scope> =>
   Effect.gen(function* () {
     const { spec } = input;
     const path = isBuiltinPath(spec.model) ? spec.model : resolve(input.baseDir, spec.model);
     const model = yield* openModel(path, { threads: spec.runtime.threads });
-    const data = yield* attempt(() => datasetOf(spec, model));
+    const data = yield* attempt(() => datasetOf(spec, model), ...CELL_ERRORS);
     const w = weightsHash(model.weights);
     const d = sha256(canonicalJson(data));
     return { model, data, weightsHash: w, datasetHash: d, cellId: cellIdOf(spec, w, d, patchbayVersion()) };
@@ -49,7 +50,7 @@ export const runReadoutCell = (
   input: ReadoutCellInput,
 ): Effect.Effect<
   { readonly result: ReadoutCellResult; readonly seconds: number; readonly files: readonly CellFile[] },
-  PatchbayError
+  CellError
 > =>
   Effect.scoped(
     Effect.gen(function* () {

@@ -7,7 +7,7 @@ import {
   prevTokenData,
   type SteeringData,
 } from "@patchbay/readouts";
-import type { ReadoutCellSpec } from "./spec.ts";
+import type { ReadoutCell } from "./data-form.ts";
 
 /**
  * A readout cell's dataset resolved against its opened model: a builtin task, texts through the
@@ -43,7 +43,7 @@ const intOpt = (v: unknown, field: string, dflt: number): number => {
 };
 
 /** Resolve the spec's data against the opened model (tokenizer, vocabulary). */
-export const datasetOf = (spec: ReadoutCellSpec, model: OpenModel): Dataset => {
+export const datasetOf = (spec: ReadoutCell, model: OpenModel): Dataset => {
   const d = spec.data;
   const V = model.config.vocabSize;
   if (d.kind === "task") {

@@ -1,5 +1,3 @@
-import { methodOf } from "./methods/lookup.ts";
-import type { ReadoutCellResult } from "./result.ts";
 import type { RowOf } from "../../results/table-columns.ts";
 import type { READOUT_FIGURE_COLUMNS } from "./columns.ts";
 
@@ -14,6 +12,3 @@ export type ReadoutFigures = {
   readonly headlineLabel: string;
   readonly headline: number | null;
 } & Partial<RowOf<typeof READOUT_FIGURE_COLUMNS>>;
-
-/** A readout cell's key figures, by its method's own `figures`. */
-export const readoutFigures = (r: ReadoutCellResult): ReadoutFigures => methodOf(r).figures(r.result);

@@ -6,7 +6,7 @@ import { isRecord } from "../../results/values.ts";
 import { checkSites } from "../../run/sites.ts";
 import { decodeDocument } from "../../spec/parse.ts";
 import type { ExperimentKind } from "../kind.ts";
-import { CAUSAL_CSS } from "../causal/report.ts";
+import { SECTION_CSS } from "../../report/html.ts";
 import { readoutIdentity, runReadoutCell } from "./cell.ts";
 import { READOUT_COLUMNS } from "./columns.ts";
 import { checkReadoutData } from "./data-form.ts";
@@ -78,7 +78,7 @@ export const readoutKind: ExperimentKind<ReadoutCellSpec, ReadoutCellResult> = {
     cls: "readout",
     note: "Headline: the one figure that says how each method came out; key figures: the method's own (lens KL, probe accuracy and selectivity, steering metric at max α, SAE L0 / FVU / CE recovered, neuron score, attribution completeness, DLA top component).",
     chartNote: "Each method's headline figure.",
-    css: [CAUSAL_CSS, READOUT_CSS],
+    css: [SECTION_CSS, READOUT_CSS],
     columns: readoutSummaryColumns,
     metrics: readoutMetrics,
     body: (r, o) => readoutCellBody(r, o.headingLevel, o.seconds !== undefined ? { seconds: o.seconds } : {}),

@@ -1,11 +1,11 @@
-import { InputError, type OpenModel, type PatchbayError } from "@patchbay/core";
+import { InputError, type OpenModel } from "@patchbay/core";
 import type { Effect, Schema } from "effect";
 import type { Html } from "../../report/html.ts";
-import { errorBoundary } from "../../run/boundary.ts";
+import type { CellError } from "../../run/cell-errors.ts";
 import type { CellFile } from "../kind.ts";
 import type { Dataset } from "./data.ts";
+import type { ReadoutCell } from "./data-form.ts";
 import type { ReadoutFigures } from "./figures.ts";
-import type { ReadoutCellSpec } from "./spec.ts";
 
 /**
  * One readout method of @patchbay/readouts as the experiments see it: its part of the file
@@ -24,8 +24,8 @@ export interface ReadoutMethod<Tag extends string, S extends MethodSchema<Tag>, 
   readonly run: (
     p: Prepared,
     m: Schema.Schema.Type<S>,
-    spec: ReadoutCellSpec,
-  ) => Effect.Effect<MethodRun<R>, PatchbayError>;
+    cell: ReadoutCell,
+  ) => Effect.Effect<MethodRun<R>, CellError>;
   /** the key figures: `headline` (named by `headlineLabel`) and the declared figure columns it has */
   readonly figures: (r: R) => ReadoutFigures;
   /** its report section (after the cards; `h` makes a heading of the page's level) */
@@ -56,17 +56,6 @@ export type MethodSchema<Tag extends string> =
 export const readoutMethod = <Tag extends string, S extends MethodSchema<Tag>, R>(
   m: ReadoutMethod<Tag, S, R>,
 ): ReadoutMethod<Tag, S, R> => m;
-
-/** Errors of the readouts package that are not patchbay errors cross the boundary as InputErrors. */
-export const { attempt, mapErrors: mapReadout } = errorBoundary((e) => {
-  if (typeof e !== "object" || e === null || !("_tag" in e)) return null;
-  const x = e as { readonly _tag: string; readonly message?: string; readonly field?: string };
-  return new InputError({
-    field: `method (${x._tag})`,
-    expected: "a successful readout",
-    found: x.message ?? JSON.stringify(e),
-  });
-});
 
 /** `v`, or an InputError when the data does not have it. */
 export const need = <A>(v: A | null, field: string, expected: string, found: string): A => {

@@ -1,6 +1,6 @@
-import { readoutFigures } from "./figures.ts";
+import { readoutFigures } from "./methods/lookup.ts";
 import { READOUT_FIGURE_COLUMNS } from "./columns.ts";
-import type { ReadoutCellResult } from "../../results/types.ts";
+import type { ReadoutCellResult } from "./result.ts";
 import { fmt, fmtScore } from "../../report/html.ts";
 import type { ComparisonMetric } from "../../report/comparison.ts";
 import type { SummaryColumn } from "../../report/summary.ts";

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ReadoutCellResult } from "../../results/types.ts";
+import type { ReadoutCellResult } from "./result.ts";
 import { scaleColor, valueHeatmapSvg } from "../../report/heatmap.ts";
 import { renderCellReport } from "../../report/render.ts";
 import { renderRunReport } from "../../report/run-page.ts";

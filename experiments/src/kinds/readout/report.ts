@@ -1,5 +1,5 @@
 import { card, esc, fmt, type Html, html, prettyJson, raw } from "../../report/html.ts";
-import { readoutFigures } from "./figures.ts";
+import { readoutFigures } from "./methods/lookup.ts";
 import { methodOf } from "./methods/lookup.ts";
 import type { ReadoutCellResult } from "./result.ts";
 

@@ -1,7 +1,7 @@
 import type { RowOf } from "../../results/table-columns.ts";
 import { READOUT_COLUMNS } from "./columns.ts";
 import { num } from "../../results/values.ts";
-import { readoutFigures } from "./figures.ts";
+import { readoutFigures } from "./methods/lookup.ts";
 import type { ReadoutCellResult } from "./result.ts";
 
 /** A readout cell's values of the run table's readout columns: its headline and key figures. */

@@ -1,15 +1,18 @@
 import { fmt, show, table, timeOf } from "../../cli/table.ts";
-import type { RunSummary } from "../../run/experiment.ts";
-import { readoutFigures } from "./figures.ts";
+import type { SummaryCell } from "../kind.ts";
+import { readoutFigures } from "./methods/lookup.ts";
 import type { ReadoutCellResult } from "./result.ts";
 
 /**
  * A readout run's summary: per cell its method, headline figure and the method's key figures
  * (figures.ts, each method's own) as `k=v` pairs.
  */
-export const readoutSummary = (s: RunSummary, keys: readonly string[]): string => {
+export const readoutSummary = (
+  cells: readonly SummaryCell<ReadoutCellResult>[],
+  keys: readonly string[],
+): string => {
   const header = ["cell", "id", ...keys, "method", "headline", "value", "key figures", "time"];
-  const rows = s.cells.map((c) => {
+  const rows = cells.map((c) => {
     if ((c.result as { readonly kind?: string }).kind !== "readout")
       return [
         String(c.cell.index + 1),
@@ -21,7 +24,7 @@ export const readoutSummary = (s: RunSummary, keys: readonly string[]): string =
         "",
         timeOf(c),
       ];
-    const r = c.result as ReadoutCellResult;
+    const r = c.result;
     const { headlineLabel, headline, ...figures } = readoutFigures(r);
     const shown = Object.entries(figures)
       .filter(([, v]) => v !== null)

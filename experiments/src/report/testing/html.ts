@@ -1,4 +1,4 @@
-import type { CellResult } from "../../results/types.ts";
+import type { CellResult } from "../../kinds/index.ts";
 
 /**
  * What the report tests share: synthetic circuit cells over a small MIB layout, and a small HTML

@@ -2,7 +2,7 @@ import { type AttentionEntropyResult, AttentionEntropySpec, attentionEntropy } f
 import { Effect, Schema } from "effect";
 import { valueHeatmapSvg } from "../../../report/heatmap.ts";
 import { fmt, html, raw } from "../../../report/html.ts";
-import { mapReadout, readoutMethod } from "../method.ts";
+import { readoutMethod } from "../method.ts";
 
 /**
  * Attention-head entropy H = −Σ_k p_k log p_k of each head's pattern (@patchbay/readouts
@@ -33,9 +33,7 @@ export const attentionEntropyMethod = readoutMethod({
   run: (p, m) =>
     Effect.gen(function* () {
       const { _tag, ...s } = m;
-      const result = yield* mapReadout(
-        attentionEntropy(p.model.sessions, p.model, s, { prompts: p.data.prompts }),
-      );
+      const result = yield* attentionEntropy(p.model.sessions, p.model, s, { prompts: p.data.prompts });
       return { result };
     }),
   figures: (r) => {

@@ -15,10 +15,12 @@ import {
 import { Effect, Schema } from "effect";
 import { card, fmt, fmtScore, type Html, html, n2, raw } from "../../../report/html.ts";
 import type { ReadoutFigures } from "../figures.ts";
-import { attempt, finite, mapReadout, mean, readoutMethod } from "../method.ts";
+import { finite, mean, readoutMethod } from "../method.ts";
 import { valueHeatmapSvg } from "../../../report/heatmap.ts";
 import { slotsOf } from "../data.ts";
 import { tok } from "../tokens.ts";
+import { attempt } from "@patchbay/core";
+import { CELL_ERRORS } from "../../../run/cell-errors.ts";
 
 /** Input attribution, direct logit attribution, attention patterns and rollout. */
 
@@ -87,7 +89,7 @@ export const inputAttributionMethod = readoutMethod({
       const cache = p.model.sessions;
       const model = p.model;
       const { _tag, ...s } = m;
-      const slots = yield* attempt(() => slotsOf(p.data));
+      const slots = yield* attempt(() => slotsOf(p.data), ...CELL_ERRORS);
       const examples = slots.prompts.map((ids, i) => ({
         ids,
         positions: slots.positions[i]!,
@@ -95,7 +97,7 @@ export const inputAttributionMethod = readoutMethod({
         ...(slots.wrong !== undefined ? { wrong: slots.wrong[i]! } : {}),
         ...(slots.baseline !== undefined ? { baseline: slots.baseline[i]! } : {}),
       }));
-      const r = yield* mapReadout(inputAttribution(cache, model, s, { examples }));
+      const r = yield* inputAttribution(cache, model, s, { examples });
       return { result: r };
     }),
   figures: (r: InputAttributionResult): ReadoutFigures => {
@@ -156,15 +158,13 @@ export const dla = readoutMethod({
       const cache = p.model.sessions;
       const model = p.model;
       const { _tag, ...s } = m;
-      const slots = yield* attempt(() => slotsOf(p.data));
-      const r = yield* mapReadout(
-        directLogitAttribution(cache, model, s, {
-          prompts: slots.prompts,
-          positions: slots.positions,
-          answers: slots.answers,
-          ...(slots.wrong !== undefined ? { wrong: slots.wrong } : {}),
-        }),
-      );
+      const slots = yield* attempt(() => slotsOf(p.data), ...CELL_ERRORS);
+      const r = yield* directLogitAttribution(cache, model, s, {
+        prompts: slots.prompts,
+        positions: slots.positions,
+        answers: slots.answers,
+        ...(slots.wrong !== undefined ? { wrong: slots.wrong } : {}),
+      });
       return { result: r };
     }),
   figures: (r: DlaResult): ReadoutFigures => {
@@ -231,7 +231,7 @@ export const attention = readoutMethod({
       const cache = p.model.sessions;
       const model = p.model;
       const { _tag, ...s } = m;
-      const r = yield* mapReadout(attentionPatterns(cache, model, s, { prompts: p.data.prompts }));
+      const r = yield* attentionPatterns(cache, model, s, { prompts: p.data.prompts });
       return { result: r };
     }),
   figures: (r: AttentionResult): ReadoutFigures => {

@@ -15,7 +15,7 @@ import { Effect, Schema } from "effect";
 import type { CellFile } from "../../kind.ts";
 import { html, raw } from "../../../report/html.ts";
 import type { ReadoutFigures } from "../figures.ts";
-import { finite, mapReadout, mean, readoutMethod } from "../method.ts";
+import { finite, mean, readoutMethod } from "../method.ts";
 import { lossCurveSvg } from "../../../report/charts.ts";
 import { lensSection } from "../report-lens.ts";
 
@@ -33,7 +33,7 @@ export const logitLens = readoutMethod({
       const cache = p.model.sessions;
       const model = p.model;
       const { _tag, ...s } = m;
-      const r = yield* mapReadout(evaluateLens(cache, model, s, { prompts: p.data.prompts }));
+      const r = yield* evaluateLens(cache, model, s, { prompts: p.data.prompts });
       return { result: r };
     }),
   figures: (r: LensReport): ReadoutFigures => {
@@ -101,15 +101,13 @@ export const tunedLens = readoutMethod({
       const pick = (idx: readonly number[]) => idx.map((i) => p.data.prompts[i]!);
       // the cell's seed (when the file gives none) orders minibatches only when there are steps
       const trained = { ...train, seed: train.steps > 0 ? train.seed : 0 };
-      const fit = yield* mapReadout(trainTunedLens(cache, model, trained, { prompts: pick(split.train) }));
-      const report = yield* mapReadout(
-        evaluateLens(
-          cache,
-          model,
-          { ...(train.sites !== undefined ? { sites: train.sites } : {}), topK, tablePrompt },
-          { prompts: pick(split.eval) },
-          fit.lens,
-        ),
+      const fit = yield* trainTunedLens(cache, model, trained, { prompts: pick(split.train) });
+      const report = yield* evaluateLens(
+        cache,
+        model,
+        { ...(train.sites !== undefined ? { sites: train.sites } : {}), topK, tablePrompt },
+        { prompts: pick(split.eval) },
+        fit.lens,
       );
       const artifact = `${artifacts}/tuned-lens.json`;
       const kl = report.sites.map((site, i) => ({ site, kl: report.kl.tuned?.[i] ?? Number.NaN }));

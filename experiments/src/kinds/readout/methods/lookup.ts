@@ -1,10 +1,11 @@
-import type { PatchbayError } from "@patchbay/core";
 import type { Effect } from "effect";
 import type { Html } from "../../../report/html.ts";
 import type { ReadoutFigures } from "../figures.ts";
 import type { MethodRun, Prepared } from "../method.ts";
-import type { ReadoutCellSpec } from "../spec.ts";
+import type { ReadoutCell } from "../data-form.ts";
+import type { ReadoutCellResult } from "../result.ts";
 import { READOUT_METHODS } from "./index.ts";
+import type { CellError } from "../../../run/cell-errors.ts";
 
 /**
  * A readout method seen from the generic readout code (cell, figures, report): the list's entries
@@ -14,11 +15,7 @@ import { READOUT_METHODS } from "./index.ts";
 export interface AnyReadoutMethod {
   readonly tag: string;
   readonly seed?: readonly string[];
-  readonly run: (
-    p: Prepared,
-    m: unknown,
-    spec: ReadoutCellSpec,
-  ) => Effect.Effect<MethodRun<unknown>, PatchbayError>;
+  readonly run: (p: Prepared, m: unknown, cell: ReadoutCell) => Effect.Effect<MethodRun<unknown>, CellError>;
   readonly figures: (r: unknown) => ReadoutFigures;
   readonly section: (r: unknown, h: (text: string) => Html) => Html;
 }
@@ -30,3 +27,6 @@ export const methodOf = (x: { readonly method: string } | { readonly _tag: strin
   if (m === undefined) throw new Error(`readout method ${JSON.stringify(tag)} is not in methods/index.ts`);
   return m as unknown as AnyReadoutMethod;
 };
+
+/** A readout cell's key figures, by its method's own `figures` (figures.ts). */
+export const readoutFigures = (r: ReadoutCellResult): ReadoutFigures => methodOf(r).figures(r.result);

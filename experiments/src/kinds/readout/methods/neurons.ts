@@ -20,12 +20,13 @@ import {
   type ScoreResult,
   ScoreSpec,
 } from "@patchbay/readouts";
-import { InputError } from "@patchbay/core";
+import { InputError, attempt } from "@patchbay/core";
 import { Effect, Schema } from "effect";
 import { card, fmt, fmtScore, type Html, html } from "../../../report/html.ts";
 import type { ReadoutFigures } from "../figures.ts";
-import { attempt, finite, mapReadout, need, type Prepared, readoutMethod } from "../method.ts";
+import { finite, need, type Prepared, readoutMethod } from "../method.ts";
 import { tok } from "../tokens.ts";
+import { CELL_ERRORS, type CellError } from "../../../run/cell-errors.ts";
 
 /** Neuron explanations: records of a unit, an explanation, its simulation and score (explain → simulate → score). */
 
@@ -79,7 +80,7 @@ export interface NeuronsOutput {
 const neuronModels = (
   p: Prepared,
   m: typeof Neurons.Type,
-): { explainer: NeuronExplainer<unknown>; simulator: NeuronSimulator<unknown> } => {
+): { explainer: NeuronExplainer<CellError>; simulator: NeuronSimulator<CellError> } => {
   const x = m.models;
   if (x._tag === "rule-based") return { explainer: ruleBasedExplainer(), simulator: ruleBasedSimulator() };
   if (x._tag === "http") {
@@ -129,18 +130,16 @@ export const neurons = readoutMethod({
     Effect.gen(function* () {
       const cache = p.model.sessions;
       const model = p.model;
-      const models = yield* attempt(() => neuronModels(p, m));
+      const models = yield* attempt(() => neuronModels(p, m), ...CELL_ERRORS);
       const tok = model.tokenizer;
       const tokens = p.data.prompts.map((ids) => ids.map((id) => (tok ? tok.idToToken(id) : String(id))));
-      const r = yield* mapReadout(
-        explainNeuron(
-          cache,
-          model,
-          // the cell's seed (when the file gives none) only where records are drawn
-          { records: recordsDraw(m.records) ? m.records : { ...m.records, seed: 0 }, score: m.score },
-          { prompts: p.data.prompts, tokens },
-          models,
-        ),
+      const r = yield* explainNeuron(
+        cache,
+        model,
+        // the cell's seed (when the file gives none) only where records are drawn
+        { records: recordsDraw(m.records) ? m.records : { ...m.records, seed: 0 }, score: m.score },
+        { prompts: p.data.prompts, tokens },
+        models,
       );
       return {
         result: { record: neuronRecordToJson(r.records.record), meta: r.records.meta, score: r.score },

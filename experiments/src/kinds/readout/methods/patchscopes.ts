@@ -9,9 +9,11 @@ import {
 import { Effect, Schema } from "effect";
 import { card, fmt, type Html, html, raw } from "../../../report/html.ts";
 import type { ReadoutFigures } from "../figures.ts";
-import { attempt, finite, mapReadout, readoutMethod } from "../method.ts";
+import { finite, readoutMethod } from "../method.ts";
 import { lineChartSvg } from "../../../report/line-chart.ts";
 import { expectedAt, slotsOf } from "../data.ts";
+import { attempt } from "@patchbay/core";
+import { CELL_ERRORS } from "../../../run/cell-errors.ts";
 
 /** Patchscopes: one source → target patch per example, or an inspection prompt swept over layers. */
 
@@ -46,7 +48,7 @@ export const patchscope = readoutMethod({
               ...expectedAt(t, i, s.readout < 0 ? t.corrupted[i]!.length + s.readout : s.readout),
             }))
           : p.data.prompts.map((ids) => ({ source: ids, target: ids }));
-      const r = yield* mapReadout(runPatchscope(cache, model, s, { examples }));
+      const r = yield* runPatchscope(cache, model, s, { examples });
       return { result: r };
     }),
   figures: (r: PatchscopeResult): ReadoutFigures => {
@@ -98,13 +100,13 @@ export const patchscopeSweepMethod = readoutMethod({
       const cache = p.model.sessions;
       const model = p.model;
       const { _tag, ...s } = m;
-      const slots = yield* attempt(() => slotsOf(p.data));
+      const slots = yield* attempt(() => slotsOf(p.data), ...CELL_ERRORS);
       const sources = slots.prompts.map((ids, i) => ({
         ids,
         position: slots.positions[i]!.at(-1)!,
         expected: slots.answers[i]!.at(-1)!,
       }));
-      const r = yield* mapReadout(patchscopeSweep(cache, model, s, { sources }));
+      const r = yield* patchscopeSweep(cache, model, s, { sources });
       return { result: r };
     }),
   figures: (r: SweepResult): ReadoutFigures => {

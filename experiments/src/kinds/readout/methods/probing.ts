@@ -11,8 +11,10 @@ import {
 import { Effect, Schema } from "effect";
 import { card, fmt, fmtScore, type Html, html, raw } from "../../../report/html.ts";
 import type { ReadoutFigures } from "../figures.ts";
-import { attempt, finite, mapReadout, need, readoutMethod } from "../method.ts";
+import { finite, need, readoutMethod } from "../method.ts";
 import { lineChartSvg } from "../../../report/line-chart.ts";
+import { attempt } from "@patchbay/core";
+import { CELL_ERRORS } from "../../../run/cell-errors.ts";
 
 /** Linear probes with a control task, and linear erasure (project-out) checked by probes. */
 
@@ -67,16 +69,18 @@ export const probe = readoutMethod({
       const cache = p.model.sessions;
       const model = p.model;
       const { _tag, site, ...s } = m;
-      const data = yield* attempt(() =>
-        need(
-          p.data.probe,
-          "data",
-          "a labelled dataset for probe: {example: prev-token}",
-          spec.data.kind === "example" ? spec.data.example : spec.data.kind,
-        ),
+      const data = yield* attempt(
+        () =>
+          need(
+            p.data.probe,
+            "data",
+            "a labelled dataset for probe: {example: prev-token}",
+            spec.data.kind === "example" ? spec.data.example : spec.data.kind,
+          ),
+        ...CELL_ERRORS,
       );
       const sites = typeof site === "string" ? [site] : [...site];
-      const r = yield* mapReadout(probeSites(cache, model, s, sites, data));
+      const r = yield* probeSites(cache, model, s, sites, data);
       return { result: { sites: r } };
     }),
   figures: (r: ProbeOutput): ReadoutFigures => {
@@ -116,15 +120,17 @@ export const erasure = readoutMethod({
       const cache = p.model.sessions;
       const model = p.model;
       const { _tag, ...s } = m;
-      const data = yield* attempt(() =>
-        need(
-          p.data.probe,
-          "data",
-          "a labelled dataset for erasure: {example: prev-token}",
-          spec.data.kind === "example" ? spec.data.example : spec.data.kind,
-        ),
+      const data = yield* attempt(
+        () =>
+          need(
+            p.data.probe,
+            "data",
+            "a labelled dataset for erasure: {example: prev-token}",
+            spec.data.kind === "example" ? spec.data.example : spec.data.kind,
+          ),
+        ...CELL_ERRORS,
       );
-      const r = yield* mapReadout(erase(cache, model, s, data));
+      const r = yield* erase(cache, model, s, data);
       return { result: r };
     }),
   figures: (r: ErasureResult): ReadoutFigures => {

@@ -7,15 +7,16 @@ import {
   SaeSpec,
   saeFromArtifact,
 } from "@patchbay/readouts";
-import { Metric } from "@patchbay/core";
+import { Metric, attempt } from "@patchbay/core";
 import { Either } from "effect";
 import { Effect, Schema } from "effect";
 import type { CellFile } from "../../kind.ts";
 import { card, fmt, fmtScore, type Html, html, raw } from "../../../report/html.ts";
 import type { ReadoutFigures } from "../figures.ts";
-import { attempt, finite, mapReadout, need, readoutMethod } from "../method.ts";
+import { finite, need, readoutMethod } from "../method.ts";
 import { lossCurveSvg } from "../../../report/charts.ts";
 import { lineChartSvg } from "../../../report/line-chart.ts";
+import { CELL_ERRORS } from "../../../run/cell-errors.ts";
 
 /** Sparse autoencoders (train, evaluate, splice) and sparse feature circuits on a task. */
 
@@ -68,9 +69,9 @@ export const sae = readoutMethod({
       const artifacts = `artifacts/${p.cellId}`;
 
       const { _tag, ...s } = m;
-      const { sae, ...r } = yield* mapReadout(runSae(cache, model, s, { prompts: p.data.prompts }));
+      const { sae, ...r } = yield* runSae(cache, model, s, { prompts: p.data.prompts });
       // the artifact must read back (a defect of the writer otherwise)
-      yield* attempt(() => Either.getOrThrow(saeFromArtifact(sae)));
+      yield* attempt(() => Either.getOrThrow(saeFromArtifact(sae)), ...CELL_ERRORS);
       const artifact = `${artifacts}/sae.json`;
       files.push({ path: artifact, content: `${JSON.stringify(sae)}\n` });
       return { result: { ...r, artifact }, files };
@@ -133,26 +134,26 @@ export const saeCircuit = readoutMethod({
       const artifacts = `artifacts/${p.cellId}`;
 
       const { _tag, metric, scores, sizes, selection, circuitsPerRun, ...s } = m;
-      const t = yield* attempt(() =>
-        need(p.data.task, "data", "a builtin task (clean/corrupted pairs) for the circuit", spec.data.kind),
+      const t = yield* attempt(
+        () =>
+          need(p.data.task, "data", "a builtin task (clean/corrupted pairs) for the circuit", spec.data.kind),
+        ...CELL_ERRORS,
       );
       // the SAE is trained (and evaluated) on the task's clean prompts, the circuit scored on the pairs
-      const { sae: art, ...r } = yield* mapReadout(runSae(cache, model, s, { prompts: p.data.prompts }));
-      const sae = yield* attempt(() => Either.getOrThrow(saeFromArtifact(art)));
+      const { sae: art, ...r } = yield* runSae(cache, model, s, { prompts: p.data.prompts });
+      const sae = yield* attempt(() => Either.getOrThrow(saeFromArtifact(art)), ...CELL_ERRORS);
       const artifact = `${artifacts}/sae.json`;
       files.push({ path: artifact, content: `${JSON.stringify(art)}\n` });
-      const circuit = yield* mapReadout(
-        featureCircuit(
-          cache,
-          model,
-          sae,
-          { positions: s.positions, metric, scores, sizes, selection, circuitsPerRun },
-          {
-            clean: t.clean,
-            corrupted: t.corrupted,
-            metric: { positions: t.positions, answers: t.answers, wrong: t.wrong },
-          },
-        ),
+      const circuit = yield* featureCircuit(
+        cache,
+        model,
+        sae,
+        { positions: s.positions, metric, scores, sizes, selection, circuitsPerRun },
+        {
+          clean: t.clean,
+          corrupted: t.corrupted,
+          metric: { positions: t.positions, answers: t.answers, wrong: t.wrong },
+        },
       );
       return { result: { sae: { ...r, artifact }, circuit }, files };
     }),

@@ -2,8 +2,10 @@ import { type SteeringData, type SteeringResult, SteeringSpec, steer } from "@pa
 import { Effect, Schema } from "effect";
 import { card, fmt, type Html, html, n2, raw } from "../../../report/html.ts";
 import type { ReadoutFigures } from "../figures.ts";
-import { attempt, finite, mapReadout, need, readoutMethod } from "../method.ts";
+import { finite, need, readoutMethod } from "../method.ts";
 import { lineChartSvg } from "../../../report/line-chart.ts";
+import { attempt } from "@patchbay/core";
+import { CELL_ERRORS } from "../../../run/cell-errors.ts";
 
 /** Difference-of-means steering over α (contrasts from a built-in dataset or a task's clean/corrupted). */
 
@@ -59,15 +61,17 @@ export const steering = readoutMethod({
               answers: t.answers,
               wrong: t.wrong,
             });
-      const d = yield* attempt(() =>
-        need(
-          data,
-          "data",
-          "contrasts for steering: {example: induction-steering | happy-sad} or a builtin task",
-          spec.data.kind,
-        ),
+      const d = yield* attempt(
+        () =>
+          need(
+            data,
+            "data",
+            "contrasts for steering: {example: induction-steering | happy-sad} or a builtin task",
+            spec.data.kind,
+          ),
+        ...CELL_ERRORS,
       );
-      const r = yield* mapReadout(steer(cache, model, s, d, model.tokenizer));
+      const r = yield* steer(cache, model, s, d, model.tokenizer);
       return { result: r };
     }),
   figures: (r: SteeringResult): ReadoutFigures => {

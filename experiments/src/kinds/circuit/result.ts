@@ -1,11 +1,10 @@
-/**
- * The result of one sweep cell, as written to the results store (JSON, keys in a fixed order so
- * the same cell gives byte-identical files; timestamps live only in the manifest). The report,
- * the tables (JSONL / Arrow) and remote workers all read and write this shape.
- */
-export type { ModelInfo } from "./model-info.ts";
+import type { CellEnvelope } from "../../results/envelope.ts";
 
-/** A circuit-discovery cell: the envelope (results/envelope.ts, no `kind`), then the circuit. */
+/**
+ * The result of one circuit-discovery cell, as written to the results store (JSON, keys in a fixed
+ * order so the same cell gives byte-identical files; timestamps live only in the manifest): the
+ * envelope (results/envelope.ts, no `kind`), then the circuit.
+ */
 export interface CellResult extends CellEnvelope {
   /** every edge of the layout, in layout order: name, score (null when unscored), in the circuit */
   readonly edges: readonly {
@@ -54,12 +53,3 @@ export interface CellResult extends CellEnvelope {
    */
   readonly artifact: string | null;
 }
-
-import type { CausalCellResult } from "../kinds/causal/result.ts";
-import type { CellEnvelope } from "./envelope.ts";
-import type { ReadoutCellResult } from "../kinds/readout/result.ts";
-export type { CausalCellResult, IiaGrid } from "../kinds/causal/result.ts";
-export type { ReadoutCellResult, ReadoutOutput } from "../kinds/readout/result.ts";
-
-/** Any cell of the store: a circuit-discovery cell (no `kind`), a causal-abstraction or a readout one (kinds/). */
-export type AnyCellResult = CellResult | CausalCellResult | ReadoutCellResult;

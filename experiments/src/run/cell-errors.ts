@@ -1,0 +1,30 @@
+import { CausalError } from "@patchbay/causal";
+import { isOneOf, PATCHBAY_ERRORS } from "@patchbay/core";
+import {
+  ApiAccessError,
+  ApiHttpError,
+  ApiTimeoutError,
+  ModelResponseError,
+  SaeFileError,
+} from "@patchbay/readouts";
+
+/**
+ * Every typed error a cell may fail with, in one list: core's, the causal package's and the
+ * readouts package's own, each keeping its tag (a CausalError reaches the run, the manifest and
+ * the CLI as a CausalError). The union and its guard are read from the list; a cell's
+ * synchronous steps use core's `attempt(() => …, ...CELL_ERRORS)`, so anything else thrown is a
+ * defect, never relabelled as the user's bad input.
+ */
+export const CELL_ERRORS = [
+  ...PATCHBAY_ERRORS,
+  CausalError,
+  SaeFileError,
+  ApiTimeoutError,
+  ApiHttpError,
+  ModelResponseError,
+  ApiAccessError,
+] as const;
+
+export type CellError = InstanceType<(typeof CELL_ERRORS)[number]>;
+
+export const isCellError = isOneOf(CELL_ERRORS);
