@@ -25,7 +25,7 @@ export const BuiltinTaskSpec = Schema.Struct({
   }).annotations({ description: "generator options (induction: corrupt, blockLen, …)" }),
 }).annotations({ identifier: "BuiltinTask", title: "builtin task generator" });
 
-/** A JSONL task file (packages/core/src/zoo/tasks/FORMAT.md), relative to the experiment file. */
+/** A JSONL task file (packages/zoo/src/tasks/FORMAT.md), relative to the experiment file. */
 export const FileTaskSpec = Schema.Struct({
   file: Schema.String.annotations({ description: "a JSONL task file, relative to the experiment file" }),
 }).annotations({ identifier: "FileTask", title: "task file (JSONL)" });
