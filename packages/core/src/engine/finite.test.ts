@@ -1,33 +1,17 @@
-import { Effect, type Exit } from "effect";
 import { describe, expect, it } from "vitest";
-import { type ModelConfig, randomWeights, type Weights } from "../model/index.ts";
-import { makeSessionCache, type SessionCache } from "../runtime/index.ts";
-import { tinyRotary } from "../testing/configs.ts";
-import { failureOf as failureOfExit } from "../testing/exit.ts";
-import { validateWeights } from "../weights/index.ts";
 import { plan, runPlan } from "./index.ts";
+import {
+  finiteWeights as finite,
+  hugeWeights as huge,
+  overflowConfig as config,
+  overflowFailure as failureOf,
+  runOverflow as run,
+} from "../runtime/test-support.ts";
 
 /**
  * Plans never return silently non-finite results (runtime/finite.ts; runtime/finite.test.ts has
  * forward and generate): runPlan fails with a RuntimeError naming the logits or the metric.
  */
-
-const config: ModelConfig = tinyRotary({ name: "overflow" });
-
-const finite: Weights = randomWeights(config, 7);
-/** Every weight finite (validateWeights accepts them), but W_U so large the logits overflow. */
-const huge: Weights = (() => {
-  const w = new Map(finite);
-  const u = w.get("unembed.W_U")!;
-  w.set("unembed.W_U", { data: u.data.map((x) => Math.sign(x) * 3e38), shape: u.shape });
-  return validateWeights(config, w, "huge");
-})();
-
-const run = <A, E>(f: (cache: SessionCache) => Effect.Effect<A, E>) =>
-  Effect.runPromiseExit(Effect.scoped(Effect.flatMap(makeSessionCache("overflow"), f)));
-
-type Failure = { _tag: string; model: string; operation: string; message: string };
-const failureOf = <A, E>(exit: Exit.Exit<A, E>) => failureOfExit<Failure, A, E>(exit);
 
 describe("non-finite plan results are a RuntimeError naming what", () => {
   it("runPlan: logits, and the metric when the logits stay in the graph", async () => {

@@ -1,10 +1,13 @@
-import { failureOf as failureOfExit } from "../testing/exit.ts";
-import { tinyRotary } from "../testing/configs.ts";
-import { Effect, Exit } from "effect";
+import { Exit } from "effect";
 import { describe, expect, it } from "vitest";
-import { type ModelConfig, randomWeights, type Weights } from "../model/index.ts";
-import { validateWeights } from "../weights/index.ts";
-import { forward, generate, makeSessionCache, type SessionCache } from "./index.ts";
+import { forward, generate } from "./index.ts";
+import {
+  finiteWeights as finite,
+  hugeWeights as huge,
+  overflowConfig as config,
+  overflowFailure as failureOf,
+  runOverflow as run,
+} from "./test-support.ts";
 
 /**
  * Finite weights can still overflow float32 (or an intervention can inject a NaN): results are
@@ -12,23 +15,6 @@ import { forward, generate, makeSessionCache, type SessionCache } from "./index.
  * is non-finite (logits of example b at position p, vocabulary id v; the metric of example b)
  * instead of returning NaN logits (null in JSON, an arbitrary argmax in generate).
  */
-
-const config: ModelConfig = tinyRotary({ name: "overflow" });
-
-const finite: Weights = randomWeights(config, 7);
-/** Every weight finite (validateWeights accepts them), but W_U so large the logits overflow. */
-const huge: Weights = (() => {
-  const w = new Map(finite);
-  const u = w.get("unembed.W_U")!;
-  w.set("unembed.W_U", { data: u.data.map((x) => Math.sign(x) * 3e38), shape: u.shape });
-  return validateWeights(config, w, "huge");
-})();
-
-const run = <A, E>(f: (cache: SessionCache) => Effect.Effect<A, E>) =>
-  Effect.runPromiseExit(Effect.scoped(Effect.flatMap(makeSessionCache("overflow"), f)));
-
-type Failure = { _tag: string; model: string; operation: string; message: string };
-const failureOf = <A, E>(exit: Exit.Exit<A, E>) => failureOfExit<Failure, A, E>(exit);
 
 describe("non-finite results are a RuntimeError naming what", () => {
   it("the same model with finite logits runs (the check does not fire on finite values)", async () => {
