@@ -30,7 +30,7 @@ import {
 import { isBuiltinPath } from "@patchbay/zoo";
 import { Effect, type Scope } from "effect";
 import { type CellIdentity, cellEnvelope } from "../../results/envelope.ts";
-import type { CellFile } from "../kind.ts";
+import type { CellFile, CellRun } from "../kind.ts";
 import type { CausalCellResult } from "./result.ts";
 import type { CausalCellSpec } from "./spec.ts";
 import { checkPositions, familyNamed } from "./checks.ts";
@@ -205,12 +205,7 @@ const allPositions = (p: Prepared): Effect.Effect<PositionSpec[], CellError> =>
     ...CELL_ERRORS,
   );
 
-export const runCausalCell = (
-  input: CausalCellInput,
-): Effect.Effect<
-  { readonly result: CausalCellResult; readonly seconds: number; readonly files: readonly CellFile[] },
-  CellError
-> =>
+export const runCausalCell = (input: CausalCellInput): Effect.Effect<CellRun<CausalCellResult>, CellError> =>
   Effect.scoped(
     Effect.gen(function* () {
       const t0 = performance.now();

@@ -4,7 +4,7 @@ import { isBuiltinPath } from "@patchbay/zoo";
 import { Effect, type Scope } from "effect";
 import { type CellIdentity, cellEnvelope } from "../../results/envelope.ts";
 import { canonicalJson, cellIdOf, patchbayVersion, sha256, weightsHash } from "../../run/hash.ts";
-import type { CellFile } from "../kind.ts";
+import type { CellRun } from "../kind.ts";
 import { datasetOf } from "./data.ts";
 import type { Prepared } from "./method.ts";
 import { methodOf } from "./methods/lookup.ts";
@@ -48,10 +48,7 @@ export const readoutIdentity = (input: ReadoutCellInput) =>
 
 export const runReadoutCell = (
   input: ReadoutCellInput,
-): Effect.Effect<
-  { readonly result: ReadoutCellResult; readonly seconds: number; readonly files: readonly CellFile[] },
-  CellError
-> =>
+): Effect.Effect<CellRun<ReadoutCellResult>, CellError> =>
   Effect.scoped(
     Effect.gen(function* () {
       const t0 = performance.now();
