@@ -6,7 +6,7 @@
  */
 
 /** Packages, lowest first; a package may import only packages in earlier entries. */
-const PACKAGES = [["core"], ["zoo"], ["circuits", "causal", "readouts"], ["experiments"]];
+const PACKAGES = [["core"], ["zoo"], ["circuits", "causal", "readouts"], ["experiments"], ["patchbay"]];
 
 /** Folders of packages/core/src, lowest first; a folder may import only folders in earlier entries. */
 const CORE = [
