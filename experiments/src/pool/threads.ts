@@ -17,7 +17,7 @@ export interface ThreadPoolOptions {
   readonly size: number;
   /** per-cell limit; the worker is terminated and the cell fails as "timed-out" (default: none) */
   readonly timeoutMs?: number;
-  /** the worker module (TypeScript, loaded through tsx); default pool/worker.ts. For tests. */
+  /** the worker module (a .ts one is loaded through tsx); default pool/worker. For tests. */
   readonly entry?: URL;
   /** passed to the worker as workerData.options (for test workers) */
   readonly workerOptions?: unknown;
@@ -33,8 +33,13 @@ export interface ThreadPool {
   readonly close: () => Promise<void>;
 }
 
+/**
+ * The worker module beside this one: worker.ts when patchbay runs from its TypeScript source (tsx,
+ * vitest), worker.js from a built package (plain node). A .ts entry starts through boot.mjs, which
+ * registers tsx in the thread; a .js entry starts directly (tsx is not a runtime dependency).
+ */
+const ENTRY = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url);
 const BOOT = new URL("./boot.mjs", import.meta.url);
-const ENTRY = new URL("./worker.ts", import.meta.url);
 
 interface Pending {
   readonly job: CellJob;
@@ -78,8 +83,9 @@ export const createThreadPool = (opts: ThreadPoolOptions): ThreadPool => {
 
   const spawn = (): Slot => {
     const n = ++spawned;
-    const worker = new Worker(BOOT, {
-      workerData: { entry: (opts.entry ?? ENTRY).href, options: opts.workerOptions ?? null },
+    const entry = opts.entry ?? ENTRY;
+    const worker = new Worker(entry.pathname.endsWith(".ts") ? BOOT : entry, {
+      workerData: { entry: entry.href, options: opts.workerOptions ?? null },
     });
     const slot: Slot = { n, worker, current: null, timer: null, dead: false };
     worker.on("message", (m: FromWorker) => {

@@ -1,4 +1,9 @@
-import ELK, { type ElkExtendedEdge, type ElkNode, type ElkPort } from "elkjs/lib/elk.bundled.js";
+import ElkModule, {
+  type ELK,
+  type ElkExtendedEdge,
+  type ElkNode,
+  type ElkPort,
+} from "elkjs/lib/elk.bundled.js";
 import { esc, fmtScore, n2 } from "./html.ts";
 
 /**
@@ -106,7 +111,16 @@ export interface CircuitSvg {
   readonly height: number;
 }
 
-let elk: InstanceType<typeof ELK> | null = null;
+/**
+ * elkjs is CommonJS: Node's ESM default import is its module.exports, the class, which also carries
+ * itself as `.default`. TypeScript's NodeNext typing (the build) and Bundler typing (the source
+ * check) disagree on which of the two the default import is, so take the class from either.
+ */
+type ElkClass = new () => ELK;
+const ElkConstructor = ((ElkModule as unknown as { default?: ElkClass }).default ??
+  ElkModule) as unknown as ElkClass;
+
+let elk: ELK | null = null;
 
 /** What the graph draws of a circuit cell: the model's shape and every edge of the layout. */
 export interface CircuitEdges {
@@ -207,7 +221,7 @@ export const circuitSvg = async (result: CircuitEdges, opts: CircuitSvgOptions =
     })),
   ];
   const LEFT = 78;
-  elk ??= new ELK();
+  elk ??= new ElkConstructor();
   const graph: ElkNode = {
     id: "root",
     layoutOptions: {

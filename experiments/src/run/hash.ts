@@ -39,9 +39,10 @@ export const datasetHash = (task: Task): string =>
     }),
   );
 
-const corePackage = new URL("../../../packages/core/package.json", import.meta.url);
+/** @patchbay/core's package.json, as this package resolves it (in the repo or installed). */
+const corePackage = createRequire(import.meta.url).resolve("@patchbay/core/package.json");
 
-/** patchbay's version: packages/core/package.json. */
+/** patchbay's version: @patchbay/core's package.json. */
 export const patchbayVersion = (): string =>
   (JSON.parse(readFileSync(corePackage, "utf8")) as { version: string }).version;
 

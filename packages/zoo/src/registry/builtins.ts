@@ -116,9 +116,12 @@ register("frac-prevs", {
 const trained = (name: "induction" | "ioi" | "greater-than") => (): BuiltModel => {
   const dir = mkdtempSync(join(tmpdir(), `patchbay-train-${name}-`));
   try {
-    const script = fileURLToPath(new URL("../train/build-all.ts", import.meta.url));
-    const tsx = createRequire(import.meta.url).resolve("tsx/cli");
-    const r = spawnSync(process.execPath, [tsx, script, dir, "--only", name, "--threads", "1"], {
+    // The trainer beside this module: build-all.ts from the TypeScript source (run through tsx),
+    // build-all.js from a built package (plain node; tsx is not a runtime dependency).
+    const fromSource = import.meta.url.endsWith(".ts");
+    const script = fileURLToPath(new URL(`../train/build-all.${fromSource ? "ts" : "js"}`, import.meta.url));
+    const runner = fromSource ? [createRequire(import.meta.url).resolve("tsx/cli"), script] : [script];
+    const r = spawnSync(process.execPath, [...runner, dir, "--only", name, "--threads", "1"], {
       stdio: ["ignore", process.stderr, process.stderr], // progress to stderr: stdout stays the command's
       env: trainerEnv(),
     });
