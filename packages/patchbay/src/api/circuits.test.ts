@@ -63,7 +63,7 @@ describe("circuits: the Promise API gives the Effect API's and the CLI's numbers
       spearmanVsExact: number;
     };
     expect(r.edges.length).toBe(Object.keys(cli.scores).length);
-    r.edges.forEach((name, i) => expect(r.scores[i]).toBe(cli.scores[name]));
+    for (const [i, name] of r.edges.entries()) expect(r.scores[i]).toBe(cli.scores[name]);
     expect(r.circuit).toEqual(cli.edges);
     expect(r.evaluation.faithfulness).toBe(cli.faithfulness);
     expect(r.check!.spearman).toBe(cli.spearmanVsExact);
