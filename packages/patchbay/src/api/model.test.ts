@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import {
   forward,
   type HostTensor,
@@ -209,6 +210,10 @@ describe("Promise API: close and asyncDispose", () => {
       Effect.flip(Effect.scoped(openModel("testdata/no-such-model"))),
     );
     expect((err as Error).message).toBe(viaEffectErr.message);
+    await expect(open(INDUCTION, { thread: 1 } as never)).rejects.toMatchObject({
+      _tag: "InputError",
+      field: "open options.thread",
+    });
   });
 });
 
@@ -237,6 +242,45 @@ describe("Promise API on checkpoints: a Hugging Face fixture (tiny-gpt2), storie
         forward(m.sessions, m, [m.tokenizer!.encode("Once upon a time")]),
       );
       same(r.logits, e.logits);
+    },
+  );
+
+  it.skipIf(!hasSharedModels)(
+    "patch gives the logits `patchbay patch --json` prints (stories260K, ../shared)",
+    async () => {
+      const path = sharedModelPath("stories260K", "stories260K.bin");
+      const base = "Lily went to the park. She saw a big dog";
+      const source = "Tom went to the park. He saw a big cat";
+      const site = "blocks.2.resid_post";
+      const cli = JSON.parse(
+        execFileSync(
+          process.execPath,
+          [
+            "--import",
+            "tsx",
+            "experiments/src/cli/main.ts",
+            "patch",
+            "--model",
+            path,
+            "--base",
+            base,
+            "--source",
+            source,
+          ].concat(["--site", site, "--positions=-1,-2", "--threads", "1", "--json"]),
+          { encoding: "utf8" },
+        ),
+      ) as {
+        positions: { base: number[]; source: number[] };
+        patched: { top: { id: number; logit: number }[] };
+        base: { top: { id: number; logit: number }[] };
+      };
+      await using model = await open(path, { threads: 1 });
+      const r = await model.patch({ base, source, site, positions: [-1, -2] });
+      expect(r.positions).toEqual(cli.positions);
+      const V = model.config.vocabSize;
+      const last = (t: HostTensor) => t.data.subarray(t.data.length - V);
+      for (const { id, logit } of cli.patched.top) expect(last(r.logits)[id]).toBe(logit);
+      for (const { id, logit } of cli.base.top) expect(last(r.base)[id]).toBe(logit);
     },
   );
 

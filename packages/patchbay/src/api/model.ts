@@ -13,6 +13,7 @@ import {
 } from "@patchbay/core";
 import { Effect, Exit, Scope } from "effect";
 import { ModelClosedError } from "./errors.ts";
+import { rejectUnknown } from "./options.ts";
 import { type PatchOptions, type PatchResult, patchModel } from "./patch.ts";
 import { toPromise } from "./promise.ts";
 import {
@@ -162,6 +163,14 @@ class Handle implements PatchbayModel {
   }
 }
 
+const OPEN_OPTIONS = [
+  "tokenizer",
+  "threads",
+  "executionProvider",
+  "allowLongContext",
+  "externalDataThreshold",
+];
+
 /** A model already in memory (config and weights, e.g. a zoo network): sessions, no files. */
 const openInMemory = (model: Model, opts: OpenOptions) =>
   Effect.gen(function* () {
@@ -189,6 +198,7 @@ const openInMemory = (model: Model, opts: OpenOptions) =>
  * ```
  */
 export const open = async (source: string | Model, options: OpenOptions = {}): Promise<PatchbayModel> => {
+  rejectUnknown(options, OPEN_OPTIONS, "open options"); // an InputError: the Promise rejects with it
   const scope = await Effect.runPromise(Scope.make());
   const opened: Effect.Effect<OpenModel, PatchbayError, Scope.Scope> =
     typeof source === "string" ? openModel(source, options) : openInMemory(source, options);
