@@ -87,7 +87,24 @@ export interface PatchbayModel extends AsyncDisposable {
    * ```
    */
   patch(options: PatchOptions): Promise<PatchResult>;
-  /** Release the ORT sessions (after runs in flight settle). Idempotent; later calls reject with ModelClosedError. */
+  /**
+   * Release the ORT sessions, once the runs in flight have settled. Idempotent (every call returns
+   * the same Promise); any later use rejects with ModelClosedError. `await using` calls it.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { open } from "patchbay";
+   *
+   * const model = await open("builtin:induction");
+   * try {
+   *   await model.run([0, 5, 9]);
+   * } finally {
+   *   await model.close();
+   * }
+   * assert.equal(model.closed, true);
+   * await assert.rejects(model.run([0, 5, 9]), { _tag: "ModelClosedError" });
+   * ```
+   */
   close(): Promise<void>;
 }
 
