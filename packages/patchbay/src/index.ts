@@ -1,7 +1,17 @@
 /**
- * patchbay — the one package to install. It registers the model zoo (so `builtin:` paths work)
- * and re-exports the Effect API of the scoped packages; the Promise API sits beside it.
+ * patchbay — the one package to install. It registers the model zoo (so `builtin:` paths work),
+ * re-exports the Effect API of the scoped packages, and carries the Promise API beside it:
+ * `open` a model, `run` / `runWithCache` / `patch` it, and the `circuits` and `causal` methods on it.
  */
 import "@patchbay/zoo"; // registers builtin:<name> model paths with core
 
 export { openModel } from "@patchbay/core";
+export type { HostTensor, ModelConfig, Target, Tokenizer } from "@patchbay/core";
+
+export { ModelClosedError } from "./api/errors.ts";
+export type { InterventionInput, MetricInput } from "./api/interventions.ts";
+export { open, type OpenOptions, type PatchbayModel } from "./api/model.ts";
+export type { PatchOptions, PatchResult, Prompt } from "./api/patch.ts";
+export type { CacheResult, Input, RunOptions, RunResult } from "./api/run.ts";
+export * as causal from "./api/causal.ts";
+export * as circuits from "./api/circuits.ts";
