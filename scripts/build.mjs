@@ -1,7 +1,8 @@
 /**
  * `pnpm build`: every package to ESM JavaScript + .d.ts (with declaration maps) in its dist/.
  *
- *   1. `tsc -b tsconfig.build.json` (project references: core < zoo < circuits/causal/readouts <
+ *   1. `tsc -b tsconfig.build.json` into emptied dist/ folders (no stale file of a deleted source is
+ *      ever packed) (project references: core < zoo < circuits/causal/readouts <
  *      experiments < patchbay; tests, fixtures and test helpers are not built).
  *   2. The .d.ts files keep the source's `./x.ts` specifiers (tsc rewrites them to `./x.js` only in
  *      the JavaScript); they are rewritten here too, so a consumer's tsc resolves `./x.js` next to
@@ -11,7 +12,7 @@
  *      build; `node scripts/build.mjs --write-manifests` writes the derived fields.
  */
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -71,6 +72,7 @@ const main = () => {
     console.error(`${wrong.join("\n")}\n(run node scripts/build.mjs --write-manifests)`);
     process.exit(1);
   }
+  for (const dir of PACKAGE_DIRS) rmSync(join(root, dir, "dist"), { recursive: true, force: true });
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
   const r = spawnSync(process.execPath, [tsc, "-b", join(root, "tsconfig.build.json")], { stdio: "inherit" });
   if (r.status !== 0) process.exit(r.status ?? 1);
