@@ -12,7 +12,7 @@ const PACKAGES = [["core"], ["zoo"], ["circuits", "causal", "readouts"], ["exper
 const CORE = [
   ["tensor", "errors", "text"],
   ["model", "graph"],
-  ["testing"],
+  ["sites", "testing"],
   ["weights"],
   ["tokenizer"],
   ["reference", "optim"],

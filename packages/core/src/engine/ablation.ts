@@ -1,7 +1,9 @@
 import { Effect, Schema } from "effect";
 import { attempt, InputError, type RuntimeError } from "../errors/index.ts";
-import { lookupSite, type Model, siteShape } from "../model/index.ts";
-import { forward, makeBatch, type SessionCache } from "../runtime/index.ts";
+import type { Model } from "../model/index.ts";
+import { lookupSite, siteShape } from "../model/sites.ts";
+import { forward, type SessionCache } from "../runtime/index.ts";
+import { makeBatch } from "../runtime/batch.ts";
 import type { InterventionValues } from "./bind.ts";
 import { interchangePatch, meanPatch, resamplePatch, siteMean } from "./dataset.ts";
 import { Target } from "./spec.ts";

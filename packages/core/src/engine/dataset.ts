@@ -1,6 +1,7 @@
 import { Effect } from "effect";
 import { InputError, type RuntimeError } from "../errors/index.ts";
-import { dimSizes, lookupSite, type Model, type ModelConfig, type SiteInfo } from "../model/index.ts";
+import type { Model, ModelConfig } from "../model/index.ts";
+import { dimSizes, lookupSite, type SiteInfo } from "../model/sites.ts";
 import { forward, type SessionCache } from "../runtime/index.ts";
 import { type HostTensor, numel } from "../tensor/index.ts";
 

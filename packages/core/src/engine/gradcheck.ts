@@ -1,6 +1,7 @@
 import { Effect } from "effect";
 import type { InputError, RuntimeError } from "../errors/index.ts";
-import { type Model, mulberry32, siteCatalog, siteShape, type Weights } from "../model/index.ts";
+import { type Model, mulberry32, type Weights } from "../model/index.ts";
+import { siteCatalog, siteShape } from "../model/sites.ts";
 import { makeSessionCache } from "../runtime/index.ts";
 import type { HostTensor } from "../tensor/index.ts";
 import type { InterventionValues, MetricBinding } from "./bind.ts";

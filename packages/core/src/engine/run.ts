@@ -3,18 +3,14 @@ import { attempt, InputError, RuntimeError } from "../errors/index.ts";
 import { gradients, gradName } from "../autodiff/index.ts";
 import type { Graph } from "../graph/index.ts";
 import type { Model, ModelConfig, Weights } from "../model/index.ts";
-import {
-  checkLogits,
-  checkMetric,
-  feeds,
-  makeBatch,
-  resolveSites,
-  type SessionCache,
-  toHost,
-} from "../runtime/index.ts";
+import type { SessionCache } from "../runtime/index.ts";
+import { checkLogits, checkMetric } from "../runtime/finite.ts";
+import { feeds, resolveSites, toHost } from "../runtime/forward.ts";
+import { makeBatch } from "../runtime/batch.ts";
 import type { HostTensor } from "../tensor/index.ts";
 import * as ort from "onnxruntime-node";
-import { buildTransformerGraph, leafName, type SiteHooks } from "../transformer/index.ts";
+import { buildTransformerGraph, type SiteHooks } from "../transformer/index.ts";
+import { leafName } from "../transformer/sites.ts";
 import { EDGE_ABLATED, EDGE_MASK, edgeHooks, reshapedKvSites } from "../edges/hooks.ts";
 import { edgeFeeds, type EdgeValues } from "../edges/bind.ts";
 import { edgeLayout, type EdgeLayout } from "../edges/layout.ts";

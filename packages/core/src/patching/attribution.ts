@@ -7,9 +7,13 @@ import type { MetricKind } from "../engine/spec.ts";
 import { InputError, RuntimeError } from "../errors/index.ts";
 import { type Graph, GraphBuilder, type Value } from "../graph/index.ts";
 import type { ModelConfig, Weights } from "../model/index.ts";
-import { checkMetric, checkValues, feeds, makeBatch, type SessionCache } from "../runtime/index.ts";
+import type { SessionCache } from "../runtime/index.ts";
+import { checkMetric, checkValues } from "../runtime/finite.ts";
+import { feeds } from "../runtime/forward.ts";
+import { makeBatch } from "../runtime/batch.ts";
 import { type HostTensor, sameShape, shapeString } from "../tensor/index.ts";
-import { buildTransformerGraph, leafName } from "../transformer/index.ts";
+import { buildTransformerGraph } from "../transformer/index.ts";
+import { leafName } from "../transformer/sites.ts";
 import { type CompactSources, compactSites } from "./compact.ts";
 import { type EdgeLayout, kvPerQueryHead, kvSlots } from "../edges/layout.ts";
 

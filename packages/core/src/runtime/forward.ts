@@ -1,7 +1,8 @@
 import { Effect } from "effect";
 import * as ort from "onnxruntime-node";
 import { attempt, InputError, RuntimeError } from "../errors/index.ts";
-import { lookupSite, type Model, type ModelConfig } from "../model/index.ts";
+import type { Model, ModelConfig } from "../model/index.ts";
+import { lookupSite } from "../model/sites.ts";
 import type { HostTensor } from "../tensor/index.ts";
 import { ATTN_MASK, buildTransformerGraph, INPUT_IDS, POSITIONS } from "../transformer/index.ts";
 import { type Batch, makeBatch } from "./batch.ts";
