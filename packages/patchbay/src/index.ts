@@ -4,4 +4,4 @@
  */
 import "@patchbay/zoo"; // registers builtin:<name> model paths with core
 
-export { openModel } from "@patchbay/core";
+export { openModel } from "@patchbay/core/runtime";
