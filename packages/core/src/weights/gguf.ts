@@ -342,20 +342,14 @@ const checkNoOverlap = (file: string, tensors: readonly GgufTensorInfo[], dataSt
 export const readGgufHeader = (path: string): GgufHeader => withFile(path, parseGgufHeader);
 
 /**
- * The metadata of a GGUF file (tokenizer.ggml.tokens, scores, llama.* hyperparameters, ...).
- * Arrays are plain JS arrays; integers are numbers (bigint only beyond 2^53).
+ * The metadata of a GGUF file (architecture, hyperparameters, vocabulary), without its tensors.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { writeFileSync } from "node:fs";
- * import { tmpdir } from "node:os";
- * import { join } from "node:path";
  * import { readGgufMetadata } from "@patchbay/core/weights";
  *
- * const file = join(tmpdir(), "empty.gguf");
- * writeFileSync(file, new Uint8Array(0));
- * assert.throws(() => readGgufMetadata(file), { _tag: "WeightFileError" });
+ * assert.throws(() => readGgufMetadata("no-such.gguf"), { _tag: "WeightFileError" });
  * ```
  */
 export const readGgufMetadata = (path: string): GgufMetadata => readGgufHeader(path).metadata;
