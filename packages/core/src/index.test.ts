@@ -1,4 +1,6 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import * as Core from "./index.ts";
 
@@ -65,4 +67,17 @@ describe("@patchbay/core public API", () => {
       expect(target).not.toMatch(/\/(internal|testing)\//);
     }
   });
+
+  it("every public function of every namespace has a JSDoc @example with a ts block", () => {
+    const script = fileURLToPath(new URL("../../../scripts/jsdoc-examples.mjs", import.meta.url));
+    const coverage: Record<string, { with: string[]; without: string[] }> = JSON.parse(
+      execFileSync(process.execPath, [script, "--json"], { encoding: "utf8" }),
+    );
+    expect(Object.keys(coverage).sort()).toEqual(NAMESPACES);
+    const missing = Object.entries(coverage).flatMap(([ns, c]) => c.without.map((f) => `${ns}.${f}`));
+    expect(missing).toEqual([]);
+    // the count covers the functions themselves: Engine's include runPlan, Runtime's openModel
+    expect(coverage.Engine?.with).toContain("runPlan");
+    expect(coverage.Runtime?.with).toContain("openModel");
+  }, 60_000);
 });
