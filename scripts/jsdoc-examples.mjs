@@ -34,10 +34,13 @@ const hasExample = (symbol) =>
   symbol.declarations.some((decl) =>
     ts
       .getJSDocTags(decl)
-      .some((tag) => tag.tagName.text === "example" && /```ts\n/.test(ts.getTextOfJSDocComment(tag.comment) ?? "")),
+      .some(
+        (tag) =>
+          tag.tagName.text === "example" && /```ts\n/.test(ts.getTextOfJSDocComment(tag.comment) ?? ""),
+      ),
   );
 
-export const exampleCoverage = () => {
+const exampleCoverage = () => {
   const root = checker.getSymbolAtLocation(program.getSourceFile(INDEX));
   const out = {};
   for (const ns of checker.getExportsOfModule(root)) {
@@ -60,7 +63,9 @@ else {
   for (const [ns, { with: w, without }] of Object.entries(coverage)) {
     withN += w.length;
     withoutN += without.length;
-    console.log(`${ns.padEnd(12)} ${w.length}/${w.length + without.length}${without.length ? `  missing: ${without.join(", ")}` : ""}`);
+    console.log(
+      `${ns.padEnd(12)} ${w.length}/${w.length + without.length}${without.length ? `  missing: ${without.join(", ")}` : ""}`,
+    );
   }
   console.log(`public functions: ${withN + withoutN}, with an @example: ${withN}, without: ${withoutN}`);
 }
