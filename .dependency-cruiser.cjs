@@ -125,6 +125,14 @@ module.exports = {
       from: { path: "^packages/core/src/.+/" },
       to: { path: "^packages/core/src/index\\.ts$" },
     },
+    {
+      name: "core-public-api-only",
+      comment:
+        "other packages' code reaches core through its exports (the namespaces' subpaths, ./cli), never by a relative path into packages/core/src, which a published package cannot follow (tests and their fixtures may use core's test helpers)",
+      severity: "error",
+      from: { pathNot: "^packages/core/|\\.test\\.ts$|\\.fixture\\.ts$" },
+      to: { path: "^packages/core/src/", pathNot: "^packages/core/src/testing/", dependencyTypes: ["local"] },
+    },
     ...packageRules,
     ...coreRules,
     ...experimentsRules,
