@@ -12,7 +12,7 @@ const PACKAGES = [["core"], ["zoo"], ["circuits", "causal", "readouts"], ["exper
 const CORE = [
   ["tensor", "errors", "text"],
   ["model", "graph"],
-  ["testing"],
+  ["sites", "testing"],
   ["weights"],
   ["tokenizer"],
   ["reference", "optim"],
@@ -124,6 +124,14 @@ module.exports = {
       severity: "error",
       from: { path: "^packages/core/src/.+/" },
       to: { path: "^packages/core/src/index\\.ts$" },
+    },
+    {
+      name: "core-public-api-only",
+      comment:
+        "other packages' code reaches core through its exports (the namespaces' subpaths, ./cli), never by a relative path into packages/core/src, which a published package cannot follow (tests and their fixtures may use core's test helpers)",
+      severity: "error",
+      from: { pathNot: "^packages/core/|\\.test\\.ts$|\\.fixture\\.ts$" },
+      to: { path: "^packages/core/src/", pathNot: "^packages/core/src/testing/", dependencyTypes: ["local"] },
     },
     ...packageRules,
     ...coreRules,

@@ -1,7 +1,7 @@
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadModel } from "@patchbay/core";
+import { loadModel } from "@patchbay/core/weights";
 import { type Flags, intFlag } from "@patchbay/core/cli";
 import { Effect } from "effect";
 import type { CausalCellResult } from "../kinds/causal/result.ts";

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { RuntimeError } from "@patchbay/core";
+import { RuntimeError } from "@patchbay/core/errors";
 import { type Flags, intFlag, numberFlag, UsageError } from "@patchbay/core/cli";
 import { Effect } from "effect";
 import { redisExecutor } from "../distributed/executor.ts";

@@ -1,4 +1,4 @@
-import { RuntimeError } from "@patchbay/core";
+import { RuntimeError } from "@patchbay/core/errors";
 import { type Flags, intFlag, required } from "@patchbay/core/cli";
 import { Effect } from "effect";
 import { applyHttpAccessFlags, httpAccessFlags, httpAccessUsage } from "../cli/http-access.ts";

@@ -1,4 +1,4 @@
-import type { ModelConfig } from "@patchbay/core";
+import type { ModelConfig } from "@patchbay/core/model";
 import type { Effect, Schema } from "effect";
 import type { ComparisonMetric } from "../report/comparison.ts";
 import type { Html } from "../report/html.ts";

@@ -9,7 +9,8 @@ import {
   mibScores,
   prepareEdges,
 } from "@patchbay/circuits";
-import { type EdgeLayout, openModel } from "@patchbay/core";
+import type { EdgeLayout } from "@patchbay/core/edges";
+import { openModel } from "@patchbay/core/runtime";
 import { builtinCircuit, taskFor } from "@patchbay/zoo";
 import { Effect } from "effect";
 import { cellEnvelope } from "../results/envelope.ts";

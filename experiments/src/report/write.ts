@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { InputError } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
 import type { Flags } from "@patchbay/core/cli";
 import { UsageError } from "@patchbay/core/cli";
 import { Effect } from "effect";

@@ -1,5 +1,5 @@
 import * as causal from "@patchbay/causal";
-import { attempt, InputError, PATCHBAY_ERRORS } from "@patchbay/core";
+import { attempt, InputError, PATCHBAY_ERRORS } from "@patchbay/core/errors";
 import * as readouts from "@patchbay/readouts";
 import { Cause, Effect, Exit, Option } from "effect";
 import { describe, expect, it } from "vitest";

@@ -1,5 +1,5 @@
 import { CausalError } from "@patchbay/causal";
-import { isOneOf, PATCHBAY_ERRORS } from "@patchbay/core";
+import { isOneOf, PATCHBAY_ERRORS } from "@patchbay/core/errors";
 import {
   ApiAccessError,
   ApiHttpError,

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { InputError } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
 import { Effect } from "effect";
 import { type CellSpec, kindOfSpec } from "../kinds/index.ts";
 import type { CellRun } from "../kinds/kind.ts";

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import type { Weights } from "@patchbay/core";
+import type { Weights } from "@patchbay/core/model";
 import type { Task } from "@patchbay/zoo";
 
 /** JSON with object keys sorted at every level (arrays keep their order): the hashing form. */

@@ -1,4 +1,5 @@
-import { loadModel, type ModelConfig } from "@patchbay/core";
+import { loadModel } from "@patchbay/core/weights";
+import type { ModelConfig } from "@patchbay/core/model";
 import { Effect } from "effect";
 import { type Cell, expandCells, type LoadedExperiment } from "../spec/load.ts";
 import { kindOfSpec } from "../kinds/index.ts";

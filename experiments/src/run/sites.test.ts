@@ -1,5 +1,5 @@
 import { Effect } from "effect";
-import { loadModel } from "@patchbay/core";
+import { loadModel } from "@patchbay/core/weights";
 import "@patchbay/zoo"; // registers builtin:<name> model paths with core
 import { describe, expect, it } from "vitest";
 import { checkSites, namedSites } from "./sites.ts";

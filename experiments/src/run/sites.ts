@@ -1,4 +1,6 @@
-import { InputError, lookupSite, type ModelConfig } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
+import { lookupSite } from "@patchbay/core/sites";
+import type { ModelConfig } from "@patchbay/core/model";
 
 /**
  * The sites a cell's method names, checked against its model before anything runs: `site`,

@@ -1,6 +1,11 @@
 import { basename, dirname, resolve } from "node:path";
 import { Effect } from "effect";
-import { FORBIDDEN_KEYS, FORBIDDEN_KEYS_EXPECTED, forbiddenKeyPath, forbiddenSegment } from "@patchbay/core";
+import {
+  FORBIDDEN_KEYS,
+  FORBIDDEN_KEYS_EXPECTED,
+  forbiddenKeyPath,
+  forbiddenSegment,
+} from "@patchbay/core/text";
 import { type CellSpec, kindOfDocument } from "../kinds/index.ts";
 import type { ExperimentOf } from "../kinds/kind.ts";
 import { canonicalJson, sha256 } from "../run/hash.ts";

@@ -5,7 +5,7 @@ import {
   describeInvalidUtf8,
   FORBIDDEN_KEYS_EXPECTED,
   isForbiddenKey,
-} from "@patchbay/core";
+} from "@patchbay/core/text";
 import { Effect, Either, ParseResult, Schema, SchemaAST as AST } from "effect";
 import YAML from "yaml";
 import { atMost, DEFAULT_LIMITS, type Limits } from "./limits.ts";

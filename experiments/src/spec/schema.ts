@@ -1,4 +1,4 @@
-import { checkThreads, maxThreads, THREADS_PER_CORE } from "@patchbay/core";
+import { checkThreads, maxThreads, THREADS_PER_CORE } from "@patchbay/core/runtime";
 import { Data, Schema } from "effect";
 import { limitNote } from "./limits.ts";
 

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FORBIDDEN_KEYS } from "@patchbay/core";
+import { FORBIDDEN_KEYS } from "@patchbay/core/text";
 import { Effect, Either } from "effect";
 import fc from "fast-check";
 import YAML from "yaml";

@@ -58,4 +58,4 @@ export { type LinearToyOptions, linearToy } from "./zoo/linear.ts";
 export { type ReverseCausalOptions, reverseCausalTask } from "./zoo/reverse.ts";
 export { type CausalBuiltin, causalBuiltin, causalBuiltinNames } from "./zoo/registry.ts";
 /** core's Model, also exported here for callers that import the causal API from one place. */
-export type { Model } from "@patchbay/core";
+export type { Model } from "@patchbay/core/model";

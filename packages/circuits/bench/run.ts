@@ -9,17 +9,10 @@
  * Writes bench/out/latest.json and prints a markdown table.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import {
-  gpt2SmallConfig,
-  loadModel,
-  makeSessionCache,
-  type ModelConfig,
-  plan,
-  randomWeights,
-  runPlan,
-  type SessionCache,
-  type Weights,
-} from "@patchbay/core";
+import { gpt2SmallConfig, type ModelConfig, randomWeights, type Weights } from "@patchbay/core/model";
+import { loadModel } from "@patchbay/core/weights";
+import { makeSessionCache, type SessionCache } from "@patchbay/core/runtime";
+import { plan, runPlan } from "@patchbay/core/engine";
 import { Effect } from "effect";
 import { hasSharedModels, sharedModelPath } from "../../core/src/testing/shared.ts";
 import { peakRssMb, timeSideBySide } from "../../core/bench/timing.ts";

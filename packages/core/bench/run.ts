@@ -12,7 +12,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { Effect } from "effect";
 import { type Plan, plan, runPlan } from "../src/engine/index.ts";
-import { type ModelConfig, randomWeights, siteCatalog, siteShape, type Weights } from "../src/model/index.ts";
+import { type ModelConfig, randomWeights, type Weights } from "../src/model/index.ts";
+import { siteCatalog, siteShape } from "../src/model/sites.ts";
 import { numel } from "../src/tensor/index.ts";
 import { gpt2SmallConfig } from "../src/model/index.ts";
 import { referenceForward } from "../src/reference/index.ts";

@@ -5,8 +5,11 @@
  */
 import "@patchbay/zoo"; // registers builtin:<name> model paths with core
 
-export { openModel } from "@patchbay/core";
-export type { HostTensor, ModelConfig, Target, Tokenizer } from "@patchbay/core";
+export { openModel } from "@patchbay/core/runtime";
+export type { HostTensor } from "@patchbay/core/tensor";
+export type { ModelConfig } from "@patchbay/core/model";
+export type { Target } from "@patchbay/core/engine";
+export type { Tokenizer } from "@patchbay/core/tokenizer";
 
 export { ModelClosedError } from "./api/errors.ts";
 export type { InterventionInput, MetricInput } from "./api/interventions.ts";

@@ -4,9 +4,9 @@ import {
   type ModelConfig,
   mulberry32,
   randomWeights,
-  type SessionCache,
-  type Tokenizer,
-} from "@patchbay/core";
+} from "@patchbay/core/model";
+import type { SessionCache } from "@patchbay/core/runtime";
+import type { Tokenizer } from "@patchbay/core/tokenizer";
 import { Effect, Schema } from "effect";
 import {
   AttentionSpec,

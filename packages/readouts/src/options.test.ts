@@ -1,4 +1,4 @@
-import { makeSessionCache, openModel, type SessionCache } from "@patchbay/core";
+import { makeSessionCache, openModel, type SessionCache } from "@patchbay/core/runtime";
 import { Effect, Either, Schema } from "effect";
 import { describe, expect, it } from "vitest";
 import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../../core/src/testing/shared.ts";

@@ -1,4 +1,4 @@
-import type { InputError } from "@patchbay/core";
+import type { InputError } from "@patchbay/core/errors";
 
 /**
  * Every option of a readout either changes its result or is refused. The options a

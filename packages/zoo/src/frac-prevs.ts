@@ -1,4 +1,5 @@
-import { InputError, type ModelConfig, mulberry32, type Weights } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
+import { type ModelConfig, mulberry32, type Weights } from "@patchbay/core/model";
 import type { InductionTask } from "./induction.ts";
 import { atMost, intInRange, MAX_SCALE, MAX_SEED, numberInRange, positiveInt } from "./options.ts";
 import { type Block, craft } from "./rasp/craft.ts";

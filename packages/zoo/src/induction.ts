@@ -1,11 +1,6 @@
-import {
-  type HostTensor,
-  InputError,
-  type ModelConfig,
-  mulberry32,
-  normals,
-  type Weights,
-} from "@patchbay/core";
+import type { HostTensor } from "@patchbay/core/tensor";
+import { InputError } from "@patchbay/core/errors";
+import { type ModelConfig, mulberry32, normals, type Weights } from "@patchbay/core/model";
 import { intInRange, MAX_SCALE, MAX_SEED, numberInRange, positiveInt } from "./options.ts";
 
 /**

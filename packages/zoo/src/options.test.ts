@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { loadModelSync } from "@patchbay/core";
+import { loadModelSync } from "@patchbay/core/weights";
 import { fracPrevsModel } from "./frac-prevs.ts";
 import { inductionModel } from "./induction.ts";
 import { MAX_SCALE, MAX_SEED } from "./options.ts";

@@ -1,4 +1,4 @@
-import { InputError } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
 
 /**
  * Option validation shared by the compiled zoo models and their tasks. Every numeric option of a

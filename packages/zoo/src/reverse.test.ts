@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { forward, validateWeights, weightSpecs } from "@patchbay/core";
+import { forward } from "@patchbay/core/runtime";
+import { validateWeights } from "@patchbay/core/weights";
+import { weightSpecs } from "@patchbay/core/model";
 import {
   REVERSE_BOS,
   REVERSE_HEADS,

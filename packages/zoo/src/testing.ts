@@ -1,21 +1,12 @@
 import { Effect } from "effect";
 import { expect } from "vitest";
-import {
-  ablatedSources,
-  type Edge,
-  edgeLayout,
-  forward,
-  fullMask,
-  type HostTensor,
-  makeSessionCache,
-  maskIndex,
-  type Model,
-  type Plan,
-  plan,
-  referenceForward,
-  runPlan,
-  type SessionCache,
-} from "@patchbay/core";
+import { ablatedSources, fullMask } from "@patchbay/core/patching";
+import { type Edge, edgeLayout, maskIndex } from "@patchbay/core/edges";
+import { forward, makeSessionCache, type SessionCache } from "@patchbay/core/runtime";
+import type { HostTensor } from "@patchbay/core/tensor";
+import type { Model } from "@patchbay/core/model";
+import { type Plan, plan, runPlan } from "@patchbay/core/engine";
+import { referenceForward } from "@patchbay/core/reference";
 import { worstMismatch } from "../../core/src/testing/compare.ts";
 import type { InductionTask } from "./induction.ts";
 

@@ -19,14 +19,9 @@ import {
   type Rotations,
   type VariableAlignment,
 } from "@patchbay/causal";
-import {
-  InputError,
-  type Model,
-  makeSessionCache,
-  openModel,
-  type SessionCache,
-  attempt,
-} from "@patchbay/core";
+import { InputError, attempt } from "@patchbay/core/errors";
+import type { Model } from "@patchbay/core/model";
+import { makeSessionCache, openModel, type SessionCache } from "@patchbay/core/runtime";
 import { isBuiltinPath } from "@patchbay/zoo";
 import { Effect, type Scope } from "effect";
 import { type CellIdentity, cellEnvelope } from "../../results/envelope.ts";

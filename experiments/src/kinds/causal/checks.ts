@@ -6,7 +6,7 @@ import {
   locate,
   type PositionSpec,
 } from "@patchbay/causal";
-import { InputError } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
 import { Effect } from "effect";
 import type { CausalCellSpec } from "./spec.ts";
 

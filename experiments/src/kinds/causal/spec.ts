@@ -1,5 +1,5 @@
 import { Alignment, isRotation, PositionSpec, SubspaceSpec } from "@patchbay/causal";
-import { InputError } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
 import { Schema } from "effect";
 import { limitNote } from "../../spec/limits.ts";
 import { commonFields, Runtime } from "../../spec/schema.ts";

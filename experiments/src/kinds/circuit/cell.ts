@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { compareToTruth, discover, mibScores, prepareEdges, toMibJson } from "@patchbay/circuits";
-import { InputError, type OpenModel, openModel, attempt } from "@patchbay/core";
+import { InputError, attempt } from "@patchbay/core/errors";
+import { type OpenModel, openModel } from "@patchbay/core/runtime";
 import { builtinCircuit, isBuiltinPath, readTaskFile, type Task, taskFor } from "@patchbay/zoo";
 import { Effect } from "effect";
 import { type CellIdentity, cellEnvelope } from "../../results/envelope.ts";

@@ -1,5 +1,7 @@
 import { type Discovery, discoveryProblem, Method, Selection } from "@patchbay/circuits";
-import { EdgeAblation, GRANULARITIES, type Granularity, MetricKind } from "@patchbay/core";
+import { EdgeAblation } from "@patchbay/core/patching";
+import { GRANULARITIES, type Granularity } from "@patchbay/core/edges";
+import { MetricKind } from "@patchbay/core/engine";
 import { isBuiltinPath } from "@patchbay/zoo";
 import { Schema } from "effect";
 import { limitNote } from "../../spec/limits.ts";

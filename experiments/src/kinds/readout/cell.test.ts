@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openModel } from "@patchbay/core";
+import { openModel } from "@patchbay/core/runtime";
 import { taskFor } from "@patchbay/zoo";
 import {
   ALLOW_HOSTS_ENV,

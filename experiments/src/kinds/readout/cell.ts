@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
-import { openModel, attempt } from "@patchbay/core";
+import { openModel } from "@patchbay/core/runtime";
+import { attempt } from "@patchbay/core/errors";
 import { isBuiltinPath } from "@patchbay/zoo";
 import { Effect, type Scope } from "effect";
 import { type CellIdentity, cellEnvelope } from "../../results/envelope.ts";

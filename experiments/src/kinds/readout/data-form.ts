@@ -1,4 +1,4 @@
-import { InputError } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
 import { asIssue } from "@patchbay/readouts";
 import { Effect, Schema } from "effect";
 import { limitNote } from "../../spec/limits.ts";

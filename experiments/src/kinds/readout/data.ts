@@ -1,4 +1,5 @@
-import { InputError, type OpenModel } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
+import type { OpenModel } from "@patchbay/core/runtime";
 import { type Task, taskFor } from "@patchbay/zoo";
 import {
   happySadData,

@@ -1,4 +1,5 @@
-import { InputError, type OpenModel } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
+import type { OpenModel } from "@patchbay/core/runtime";
 import type { Effect, Schema } from "effect";
 import type { Html } from "../../report/html.ts";
 import type { CellError } from "../../run/cell-errors.ts";

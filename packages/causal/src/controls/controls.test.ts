@@ -1,4 +1,4 @@
-import { makeSessionCache, type SessionCache } from "@patchbay/core";
+import { makeSessionCache, type SessionCache } from "@patchbay/core/runtime";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import type { VariableAlignment } from "../alignment/schema.ts";

@@ -1,11 +1,6 @@
-import {
-  type InputError,
-  makeSessionCache,
-  type Model,
-  randomWeights,
-  type RuntimeError,
-  type SessionCache,
-} from "@patchbay/core";
+import type { InputError, RuntimeError } from "@patchbay/core/errors";
+import { makeSessionCache, type SessionCache } from "@patchbay/core/runtime";
+import { type Model, randomWeights } from "@patchbay/core/model";
 import { Effect } from "effect";
 import type { VariableAlignment } from "../alignment/schema.ts";
 import { type DasOptions, type DasResult, das, rotationValues } from "../das/train.ts";

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { Effect, ParseResult, Schema } from "effect";
-import { FORBIDDEN_KEYS_EXPECTED, forbiddenKeyPath } from "@patchbay/core";
+import { FORBIDDEN_KEYS_EXPECTED, forbiddenKeyPath } from "@patchbay/core/text";
 import { VariableAlignment } from "../alignment/schema.ts";
 import { CausalError } from "../model/errors.ts";
 import { makeRotation, orthonormalityError, rotationKinds } from "./rotation/index.ts";

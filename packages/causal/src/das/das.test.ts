@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeSessionCache, type SessionCache } from "@patchbay/core";
+import { makeSessionCache, type SessionCache } from "@patchbay/core/runtime";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import type { VariableAlignment } from "../alignment/schema.ts";

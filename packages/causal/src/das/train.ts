@@ -1,17 +1,10 @@
-import {
-  adamInit,
-  adamStep,
-  type HostTensor,
-  type InputError,
-  lookupSite,
-  type Model,
-  mulberry32,
-  type Plan,
-  type RuntimeError,
-  runPlan,
-  type SessionCache,
-  siteShape,
-} from "@patchbay/core";
+import { adamInit, adamStep } from "@patchbay/core/optim";
+import type { HostTensor } from "@patchbay/core/tensor";
+import type { InputError, RuntimeError } from "@patchbay/core/errors";
+import { lookupSite, siteShape } from "@patchbay/core/sites";
+import { type Model, mulberry32 } from "@patchbay/core/model";
+import { type Plan, runPlan } from "@patchbay/core/engine";
+import type { SessionCache } from "@patchbay/core/runtime";
 import { Effect } from "effect";
 import type { VariableAlignment } from "../alignment/schema.ts";
 import { type InterchangeBatch, interchangeBatch } from "../iia/interchange.ts";

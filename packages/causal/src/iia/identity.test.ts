@@ -1,4 +1,6 @@
-import { makeSessionCache, randomWeights, referenceForward, type SessionCache } from "@patchbay/core";
+import { makeSessionCache, type SessionCache } from "@patchbay/core/runtime";
+import { randomWeights } from "@patchbay/core/model";
+import { referenceForward } from "@patchbay/core/reference";
 import { Effect } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

@@ -1,4 +1,5 @@
-import { makeSessionCache, mulberry32, type SessionCache } from "@patchbay/core";
+import { makeSessionCache, type SessionCache } from "@patchbay/core/runtime";
+import { mulberry32 } from "@patchbay/core/model";
 import { Cause, Effect, Exit, Option } from "effect";
 import { describe, expect, it } from "vitest";
 import { causalModel, run, type Setting } from "../model/causal-model.ts";

@@ -1,12 +1,7 @@
-import {
-  argmax,
-  InputError,
-  type Model,
-  plan,
-  type RuntimeError,
-  runPlan,
-  type SessionCache,
-} from "@patchbay/core";
+import { argmax, type SessionCache } from "@patchbay/core/runtime";
+import { InputError, type RuntimeError } from "@patchbay/core/errors";
+import type { Model } from "@patchbay/core/model";
+import { plan, runPlan } from "@patchbay/core/engine";
 import { Effect } from "effect";
 import type { Alignment } from "../alignment/schema.ts";
 import type { CounterfactualExample } from "../model/counterfactuals.ts";

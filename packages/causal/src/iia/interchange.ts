@@ -1,18 +1,9 @@
-import {
-  attempt,
-  forward,
-  type HostTensor,
-  InputError,
-  type Intervention,
-  type InterventionValues,
-  interchangePatch,
-  lookupSite,
-  type Model,
-  type ModelConfig,
-  type RuntimeError,
-  type SessionCache,
-  siteShape,
-} from "@patchbay/core";
+import { attempt, InputError, type RuntimeError } from "@patchbay/core/errors";
+import { forward, type SessionCache } from "@patchbay/core/runtime";
+import type { HostTensor } from "@patchbay/core/tensor";
+import { type Intervention, type InterventionValues, interchangePatch } from "@patchbay/core/engine";
+import { lookupSite, siteShape } from "@patchbay/core/sites";
+import type { Model, ModelConfig } from "@patchbay/core/model";
 import { Effect } from "effect";
 import { locate } from "../alignment/locate.ts";
 import { type Alignment, isDims, isRotation } from "../alignment/schema.ts";

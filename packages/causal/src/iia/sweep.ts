@@ -1,4 +1,6 @@
-import type { InputError, Model, RuntimeError, SessionCache } from "@patchbay/core";
+import type { InputError, RuntimeError } from "@patchbay/core/errors";
+import type { Model } from "@patchbay/core/model";
+import type { SessionCache } from "@patchbay/core/runtime";
 import { Effect } from "effect";
 import { positionLabel } from "../alignment/locate.ts";
 import type { PositionSpec, SubspaceSpec } from "../alignment/schema.ts";

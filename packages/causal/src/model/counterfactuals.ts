@@ -1,4 +1,4 @@
-import { mulberry32 } from "@patchbay/core";
+import { mulberry32 } from "@patchbay/core/model";
 import { type CausalModel, checkInputs, interchange, run, type Setting, type Value } from "./causal-model.ts";
 import { fail, show } from "./errors.ts";
 

@@ -1,4 +1,5 @@
-import { type HostTensor, type ModelConfig, weightSpecs, type Weights } from "@patchbay/core";
+import type { HostTensor } from "@patchbay/core/tensor";
+import { type ModelConfig, weightSpecs, type Weights } from "@patchbay/core/model";
 import { causalModel, type Setting } from "../model/causal-model.ts";
 import { fail } from "../model/errors.ts";
 import { randomRotation } from "../das/rotation/index.ts";

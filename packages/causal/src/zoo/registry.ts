@@ -1,4 +1,4 @@
-import type { Model } from "@patchbay/core";
+import type { Model } from "@patchbay/core/model";
 import type { Alignment } from "../alignment/schema.ts";
 import { fail } from "../model/errors.ts";
 import type { CausalTask } from "../task/task.ts";

@@ -1,6 +1,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { attempt, EdgeAblation, GRANULARITIES, InputError, MetricKind, openModel } from "@patchbay/core";
+import { attempt, InputError } from "@patchbay/core/errors";
+import { EdgeAblation } from "@patchbay/core/patching";
+import { GRANULARITIES } from "@patchbay/core/edges";
+import { MetricKind } from "@patchbay/core/engine";
+import { openModel } from "@patchbay/core/runtime";
 import { builtinCircuit, isBuiltinPath, readTaskFile, taskFor } from "@patchbay/zoo";
 import { type Flags, intFlag, numberFlag, openOptions, required, UsageError } from "@patchbay/core/cli";
 import { Effect, Schema } from "effect";

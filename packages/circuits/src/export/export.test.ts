@@ -1,4 +1,5 @@
-import { type EdgeLayout, edgeLayout, gpt2SmallConfig, type ModelConfig } from "@patchbay/core";
+import { type EdgeLayout, edgeLayout } from "@patchbay/core/edges";
+import { gpt2SmallConfig, type ModelConfig } from "@patchbay/core/model";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type Circuit, edgeCount } from "../graph/circuit.ts";

@@ -1,10 +1,7 @@
-import {
-  type EdgeLayout,
-  FORBIDDEN_KEYS_EXPECTED,
-  forbiddenKeyPath,
-  InputError,
-  type ModelConfig,
-} from "@patchbay/core";
+import type { EdgeLayout } from "@patchbay/core/edges";
+import { FORBIDDEN_KEYS_EXPECTED, forbiddenKeyPath } from "@patchbay/core/text";
+import { InputError } from "@patchbay/core/errors";
+import type { ModelConfig } from "@patchbay/core/model";
 import { type Circuit, checkInGraph, checkScores } from "../graph/circuit.ts";
 import { topology } from "../graph/topology.ts";
 

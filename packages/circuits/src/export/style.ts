@@ -1,4 +1,4 @@
-import type { EdgeDestination } from "@patchbay/core";
+import type { EdgeDestination } from "@patchbay/core/edges";
 import type { Circuit } from "../graph/circuit.ts";
 
 /**

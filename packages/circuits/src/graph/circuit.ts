@@ -1,4 +1,4 @@
-import type { EdgeLayout } from "@patchbay/core";
+import type { EdgeLayout } from "@patchbay/core/edges";
 
 /**
  * Scores and circuits are plain data keyed by layout edge index (`layout.edges[i]`): a score

@@ -1,4 +1,5 @@
-import { edgeLayout, gpt2SmallConfig } from "@patchbay/core";
+import { edgeLayout } from "@patchbay/core/edges";
+import { gpt2SmallConfig } from "@patchbay/core/model";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { componentGraph } from "./component-graph.ts";

@@ -1,4 +1,4 @@
-import type { EdgeDestination, EdgeLayout } from "@patchbay/core";
+import type { EdgeDestination, EdgeLayout } from "@patchbay/core/edges";
 import { MultiDirectedGraph } from "graphology";
 import type { Scores } from "./circuit.ts";
 import { type ComponentKind, topology } from "./topology.ts";

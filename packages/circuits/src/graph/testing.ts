@@ -1,4 +1,4 @@
-import { gpt2SmallConfig, type ModelConfig } from "@patchbay/core";
+import { gpt2SmallConfig, type ModelConfig } from "@patchbay/core/model";
 import fc from "fast-check";
 
 /** Test support (not exported): small model shapes and a fast-check arbitrary over them. */

@@ -1,4 +1,4 @@
-import type { EdgeLayout } from "@patchbay/core";
+import type { EdgeLayout } from "@patchbay/core/edges";
 
 /**
  * A layout's components (the nodes of docs/methods.md#the-component-graph) with an index for walking them.

@@ -1,4 +1,4 @@
-import { makeSessionCache } from "@patchbay/core";
+import { makeSessionCache } from "@patchbay/core/runtime";
 import { inductionModel, inductionTask } from "@patchbay/zoo";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";

@@ -1,4 +1,6 @@
-import { type EdgeLayout, InputError, type RuntimeError, mulberry32 } from "@patchbay/core";
+import type { EdgeLayout } from "@patchbay/core/edges";
+import { InputError, type RuntimeError } from "@patchbay/core/errors";
+import { mulberry32 } from "@patchbay/core/model";
 import { Effect } from "effect";
 import { prune } from "../select/index.ts";
 import { evaluateMasks, maskFromEdges } from "./masks.ts";

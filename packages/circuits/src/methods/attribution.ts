@@ -2,14 +2,12 @@ import {
   type CompactSources,
   compactSites,
   edgeAttribution,
-  type HostTensor,
-  InputError,
   mapCompact,
-  plan,
-  type RuntimeError,
-  runPlan,
   tileCompact,
-} from "@patchbay/core";
+} from "@patchbay/core/patching";
+import type { HostTensor } from "@patchbay/core/tensor";
+import { InputError, type RuntimeError } from "@patchbay/core/errors";
+import { plan, runPlan } from "@patchbay/core/engine";
 import { Effect } from "effect";
 import { rowsPerRun, runRows, tileRows } from "./masks.ts";
 import { igInputsAblationProblem } from "./options.ts";

@@ -1,4 +1,5 @@
-import { type EdgeLayout, InputError, type RuntimeError } from "@patchbay/core";
+import type { EdgeLayout } from "@patchbay/core/edges";
+import { InputError, type RuntimeError } from "@patchbay/core/errors";
 import { Effect, Schema } from "effect";
 import { rocAuc } from "../evaluate/index.ts";
 import { byThreshold, greedy, prune, topN } from "../select/index.ts";

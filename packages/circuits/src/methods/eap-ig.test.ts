@@ -1,10 +1,5 @@
-import {
-  gpt2SmallConfig,
-  makeSessionCache,
-  type ModelConfig,
-  randomWeights,
-  type SessionCache,
-} from "@patchbay/core";
+import { gpt2SmallConfig, type ModelConfig, randomWeights } from "@patchbay/core/model";
+import { makeSessionCache, type SessionCache } from "@patchbay/core/runtime";
 import { inductionCircuit, inductionModel, inductionTask } from "@patchbay/zoo";
 import { Effect } from "effect";
 import fc from "fast-check";

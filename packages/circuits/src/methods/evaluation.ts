@@ -1,4 +1,5 @@
-import { type InputError, mulberry32, type RuntimeError } from "@patchbay/core";
+import type { InputError, RuntimeError } from "@patchbay/core/errors";
+import { mulberry32 } from "@patchbay/core/model";
 import { Effect } from "effect";
 import {
   faithfulness,

@@ -1,4 +1,4 @@
-import { InputError, type RuntimeError } from "@patchbay/core";
+import { InputError, type RuntimeError } from "@patchbay/core/errors";
 import { Effect } from "effect";
 import type { EdgeScores } from "./attribution.ts";
 import { rowsPerRun, runRows } from "./masks.ts";

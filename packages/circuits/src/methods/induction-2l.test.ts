@@ -1,4 +1,6 @@
-import { loadModelSync, makeSessionCache, mulberry32 } from "@patchbay/core";
+import { loadModelSync } from "@patchbay/core/weights";
+import { makeSessionCache } from "@patchbay/core/runtime";
+import { mulberry32 } from "@patchbay/core/model";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../../../core/src/testing/shared.ts";

@@ -1,14 +1,13 @@
 import {
   type GradTarget,
-  type HostTensor,
-  type InputError,
-  kvSlots,
   type MetricBinding,
   type Plan,
   type PlanResult,
-  type RuntimeError,
   runPlan,
-} from "@patchbay/core";
+} from "@patchbay/core/engine";
+import type { HostTensor } from "@patchbay/core/tensor";
+import type { InputError, RuntimeError } from "@patchbay/core/errors";
+import { kvSlots } from "@patchbay/core/edges";
 import { Effect } from "effect";
 import type { EdgeSetup } from "./setup.ts";
 

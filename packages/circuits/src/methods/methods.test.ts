@@ -1,12 +1,6 @@
-import {
-  gpt2SmallConfig,
-  makeSessionCache,
-  type ModelConfig,
-  plan,
-  randomWeights,
-  runPlan,
-  type SessionCache,
-} from "@patchbay/core";
+import { gpt2SmallConfig, type ModelConfig, randomWeights } from "@patchbay/core/model";
+import { makeSessionCache, type SessionCache } from "@patchbay/core/runtime";
+import { plan, runPlan } from "@patchbay/core/engine";
 import { Effect } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

@@ -1,13 +1,8 @@
-import {
-  type EdgeAblation,
-  type Granularity,
-  gpt2SmallConfig,
-  makeSessionCache,
-  MetricKind,
-  type ModelConfig,
-  randomWeights,
-  type SessionCache,
-} from "@patchbay/core";
+import type { EdgeAblation } from "@patchbay/core/patching";
+import type { Granularity } from "@patchbay/core/edges";
+import { gpt2SmallConfig, type ModelConfig, randomWeights } from "@patchbay/core/model";
+import { makeSessionCache, type SessionCache } from "@patchbay/core/runtime";
+import { MetricKind } from "@patchbay/core/engine";
 import { Cause, Effect, Exit, Schema } from "effect";
 import { describe, expect, it } from "vitest";
 import { circuitCommand, discoveryFromFlags } from "../cli/index.ts";

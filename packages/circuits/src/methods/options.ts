@@ -1,4 +1,5 @@
-import { type EdgeAblation, InputError } from "@patchbay/core";
+import type { EdgeAblation } from "@patchbay/core/patching";
+import { InputError } from "@patchbay/core/errors";
 
 /**
  * Every option of a discovery either changes its result or is refused: these are the

@@ -1,8 +1,9 @@
-import { attempt, InputError, type Intervention, plan, type RuntimeError, sourceSite } from "@patchbay/core";
+import { attempt, InputError, type RuntimeError } from "@patchbay/core/errors";
+import { type Intervention, plan, runPlan } from "@patchbay/core/engine";
+import { sourceSite } from "@patchbay/core/edges";
 import { Effect } from "effect";
 import { evaluateMasks, rowsPerRun, tileRows } from "./masks.ts";
 import type { EdgeSetup } from "./setup.ts";
-import { runPlan } from "@patchbay/core";
 
 /**
  * Activation and path patching (docs/methods.md#activation-patching), on the edge-masked graph.

@@ -3,19 +3,13 @@ import {
   type CompactSources,
   compactAblated,
   type EdgeAblation,
-  type EdgeLayout,
-  edgeLayout,
-  type Granularity,
-  type HostTensor,
-  InputError,
-  type MetricBinding,
-  type MetricKind,
-  type Model,
-  plan,
-  type RuntimeError,
-  runPlan,
-  type SessionCache,
-} from "@patchbay/core";
+} from "@patchbay/core/patching";
+import { type EdgeLayout, edgeLayout, type Granularity } from "@patchbay/core/edges";
+import type { HostTensor } from "@patchbay/core/tensor";
+import { InputError, type RuntimeError } from "@patchbay/core/errors";
+import { type MetricBinding, type MetricKind, plan, runPlan } from "@patchbay/core/engine";
+import type { Model } from "@patchbay/core/model";
+import type { SessionCache } from "@patchbay/core/runtime";
 import { Effect } from "effect";
 
 /**

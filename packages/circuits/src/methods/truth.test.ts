@@ -1,4 +1,6 @@
-import { edgeLayout, gpt2SmallConfig, InputError } from "@patchbay/core";
+import { edgeLayout } from "@patchbay/core/edges";
+import { gpt2SmallConfig } from "@patchbay/core/model";
+import { InputError } from "@patchbay/core/errors";
 import { describe, expect, it } from "vitest";
 import { compareToTruth } from "./discover.ts";
 

@@ -1,4 +1,4 @@
-import type { EdgeLayout } from "@patchbay/core";
+import type { EdgeLayout } from "@patchbay/core/edges";
 import { checkInGraph } from "../graph/circuit.ts";
 import { reachability, topology } from "../graph/topology.ts";
 

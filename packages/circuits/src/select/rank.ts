@@ -1,4 +1,4 @@
-import type { EdgeLayout } from "@patchbay/core";
+import type { EdgeLayout } from "@patchbay/core/edges";
 import { checkScores, type Scores } from "../graph/circuit.ts";
 
 export interface SelectOptions {

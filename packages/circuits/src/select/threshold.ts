@@ -1,4 +1,4 @@
-import type { EdgeLayout } from "@patchbay/core";
+import type { EdgeLayout } from "@patchbay/core/edges";
 import type { Circuit, Scores } from "../graph/circuit.ts";
 import { rankKeys, type SelectOptions } from "./rank.ts";
 

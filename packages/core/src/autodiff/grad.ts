@@ -26,6 +26,17 @@ import { shapeRules } from "./rules/shape.ts";
  */
 const rules: Record<string, VjpRule> = { ...elementwiseRules, ...linearRules, ...shapeRules };
 
+/**
+ * The output name of the gradient of a value.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { gradName } from "@patchbay/core/autodiff";
+ *
+ * assert.equal(gradName("blocks.0.attn.W_Q"), "grad(blocks.0.attn.W_Q)");
+ * ```
+ */
 export const gradName = (name: string): string => `grad(${name})`;
 
 export interface GradientGraph {
@@ -34,6 +45,22 @@ export interface GradientGraph {
   readonly grads: ReadonlyMap<string, string>;
 }
 
+/**
+ * Append the backward pass of `loss` to a graph: one output `gradName(v)` per `wrt` value,\nthe same graph and session as the forward.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Autodiff, Graph } from "@patchbay/core";
+ *
+ * const g = new Graph.GraphBuilder("square-sum");
+ * const x = g.input("x", "float32", [3]);
+ * g.output(g.named(g.reduceSum(g.mul(x, x), [0], false), "loss")); // loss = Σ x²
+ * const { graph, grads } = Autodiff.gradients(g.build(), "loss", ["x"]);
+ * assert.equal(grads.get("x"), "grad(x)"); // = 2x, when run
+ * assert.ok(graph.outputs.some((o) => o.name === "grad(x)"));
+ * ```
+ */
 export const gradients = (forward: Graph, loss: string, wrt: readonly string[]): GradientGraph => {
   const g = GraphBuilder.from(forward);
   const lossValue = g.get(loss);

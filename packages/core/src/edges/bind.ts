@@ -1,7 +1,7 @@
 import * as ort from "onnxruntime-node";
 import { InputError } from "../errors/index.ts";
 import type { ModelConfig } from "../model/index.ts";
-import type { Batch } from "../runtime/index.ts";
+import type { Batch } from "../runtime/batch.ts";
 import { type HostTensor, sameShape, shapeString } from "../tensor/index.ts";
 import { EDGE_ABLATED, EDGE_MASK } from "./hooks.ts";
 import type { EdgeLayout } from "./layout.ts";

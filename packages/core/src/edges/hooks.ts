@@ -34,7 +34,21 @@ import { type EdgeLayout, kvPerQueryHead, kvSlots } from "./layout.ts";
 export const EDGE_MASK = "edges.mask";
 export const EDGE_ABLATED = "edges.ablated";
 
-/** The canonical site holding each source's output: [name, head axis or null]. */
+/**
+ * The canonical site holding each source's output: [name, head axis or null].
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Edges, Weights } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const model = await Effect.runPromise(Weights.loadModel("builtin:induction"));
+ * const layout = Edges.edgeLayout(model.config);
+ * assert.deepEqual(Edges.sourceSite(layout, 3), { site: "blocks.0.attn.result", head: 2 }); // source a0.h2
+ * ```
+ */
 export const sourceSite = (
   layout: EdgeLayout,
   s: number,

@@ -33,6 +33,18 @@ export const GRANULARITIES = ["head", "head-qkv", "layer"] as const satisfies re
 /**
  * Key/value destinations (and k_input/v_input slots of the edge graph) per attention layer at a
  * head granularity: one per key/value head (`head`), one per query head (`head-qkv`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Edges, Weights } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const model = await Effect.runPromise(Weights.loadModel("builtin:induction"));
+ * assert.equal(Edges.kvSlots(model.config, "head"), model.config.nKvHeads);
+ * assert.equal(Edges.kvSlots(model.config, "head-qkv"), model.config.nHeads);
+ * ```
  */
 export const kvSlots = (c: ModelConfig, granularity: Granularity): number =>
   granularity === "head-qkv" ? c.nHeads : c.nKvHeads;
@@ -84,8 +96,37 @@ export interface EdgeLayout {
   readonly edges: readonly Edge[];
 }
 
+/**
+ * The name of an edge, as EAP-IG and MIB spell it: `source->destination`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { edgeName } from "@patchbay/core/edges";
+ *
+ * assert.equal(edgeName("a0.h1", "a1.h2<k>"), "a0.h1->a1.h2<k>");
+ * ```
+ */
 export const edgeName = (source: string, destination: string): string => `${source}->${destination}`;
 
+/**
+ * The component graph of a model as data: sources (the input, heads or attention layers, MLPs),\ndestinations (q/k/v inputs of heads, MLPs, the logits) and every edge from an upstream source,\nat a granularity (`head` by default).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Edges, Weights } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const model = await Effect.runPromise(Weights.loadModel("builtin:induction")); // 2 layers × 4 heads, no MLP
+ * const layout = Edges.edgeLayout(model.config);
+ * assert.equal(layout.sources.length, 9); // the input and 8 heads
+ * assert.equal(layout.destinations.length, 25); // q, k, v of 8 heads and the logits
+ * assert.equal(layout.edges[0]?.name, "input->a0.h0<q>");
+ * assert.equal(Edges.edgeLayout(model.config, "layer").edges.length, 6);
+ * ```
+ */
 export const edgeLayout = (c: ModelConfig, granularity: Granularity = "head"): EdgeLayout => {
   const sources: EdgeSource[] = [];
   const destinations: EdgeDestination[] = [];
@@ -147,6 +188,21 @@ export const edgeLayout = (c: ModelConfig, granularity: Granularity = "head"): E
   return { granularity, nLayers: c.nLayers, sources, destinations, edges };
 };
 
-/** Position of edge (source, destination) in a dense [sources, destinations] mask. */
+/**
+ * Position of edge (source, destination) in a dense [sources, destinations] mask.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Edges, Weights } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const model = await Effect.runPromise(Weights.loadModel("builtin:induction"));
+ * const layout = Edges.edgeLayout(model.config);
+ * const last = layout.edges.at(-1)!; // a1.h3->logits
+ * assert.equal(Edges.maskIndex(layout, last), layout.sources.length * layout.destinations.length - 1);
+ * ```
+ */
 export const maskIndex = (layout: EdgeLayout, e: Edge): number =>
   e.source * layout.destinations.length + e.destination;

@@ -1,7 +1,9 @@
 import { Effect, Schema } from "effect";
 import { attempt, InputError, type RuntimeError } from "../errors/index.ts";
-import { lookupSite, type Model, siteShape } from "../model/index.ts";
-import { forward, makeBatch, type SessionCache } from "../runtime/index.ts";
+import type { Model } from "../model/index.ts";
+import { lookupSite, siteShape } from "../model/sites.ts";
+import { forward, type SessionCache } from "../runtime/index.ts";
+import { makeBatch } from "../runtime/batch.ts";
 import type { InterventionValues } from "./bind.ts";
 import { interchangePatch, meanPatch, resamplePatch, siteMean } from "./dataset.ts";
 import { Target } from "./spec.ts";
@@ -49,6 +51,31 @@ const need = <A>(x: A | undefined, field: string, what: string): A => {
   return x;
 };
 
+/**
+ * An ablation for a batch of clean sequences, as the `replace` (or `scale`) intervention and\nthe run-time values that carry it out: means and resampled values are computed here.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Engine, Runtime } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const resolved = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const model = yield* Runtime.openModel("builtin:induction");
+ *       const ablation = { _tag: "mean" as const, target: { site: "blocks.0.attn_out" } };
+ *       return yield* Engine.resolveAblation(model.sessions, model, ablation, [[0, 1, 2]], {
+ *         reference: [[0, 3, 4], [0, 5, 6, 7]],
+ *       });
+ *     }),
+ *   ),
+ * );
+ * assert.equal(resolved.intervention._tag, "replace");
+ * assert.deepEqual(resolved.values.value?.shape, [1, 3, 136]); // the mean at every position
+ * ```
+ */
 export const resolveAblation = (
   cache: SessionCache,
   model: Model,

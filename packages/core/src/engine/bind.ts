@@ -1,8 +1,8 @@
 import * as ort from "onnxruntime-node";
 import { InputError } from "../errors/index.ts";
 import type { ModelConfig } from "../model/index.ts";
-import { siteShape } from "../model/index.ts";
-import type { Batch } from "../runtime/index.ts";
+import { siteShape } from "../model/sites.ts";
+import type { Batch } from "../runtime/batch.ts";
 import { type HostTensor, sameShape, shapeString } from "../tensor/index.ts";
 import { type CompiledIntervention, inputName } from "./compile.ts";
 import { metricReads } from "./metric.ts";

@@ -10,6 +10,33 @@ import type { Plan } from "./spec.ts";
  * `chunkSize` sequences through one compiled graph, each chunk's values bound by `valuesFor`
  * (clean and corrupted examples stay paired by index: chunk [start, start + n) of every list).
  * Only the per-example metric is kept, so memory is bounded by one chunk's run.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Engine, Runtime } from "@patchbay/core";
+ * import { inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const task = inductionTask(0, 6);
+ * const result = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const model = yield* Runtime.openModel("builtin:induction");
+ *       const measure = Engine.plan({ metric: { kind: "logit-diff" }, logits: false });
+ *       const valuesFor = (start: number, end: number) => ({
+ *         metric: {
+ *           positions: task.positions.slice(start, end),
+ *           answers: task.answers.slice(start, end),
+ *           wrong: task.wrong.slice(start, end),
+ *         },
+ *       });
+ *       return yield* Engine.metricOverDataset(model.sessions, model, measure, task.clean, valuesFor, 4);
+ *     }),
+ *   ),
+ * );
+ * assert.equal(result.perExample.length, 6); // two chunks, one value per example
+ * ```
  */
 export const metricOverDataset = (
   cache: SessionCache,

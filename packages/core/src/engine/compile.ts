@@ -1,5 +1,6 @@
 import type { GraphBuilder, Value } from "../graph/index.ts";
-import { type ModelConfig, type SiteInfo, lookupSite } from "../model/index.ts";
+import type { ModelConfig } from "../model/index.ts";
+import { type SiteInfo, lookupSite } from "../model/sites.ts";
 import type { SiteHooks } from "../transformer/index.ts";
 import type { Intervention, Plan, Target } from "./spec.ts";
 

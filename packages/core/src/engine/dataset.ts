@@ -1,6 +1,7 @@
 import { Effect } from "effect";
 import { InputError, type RuntimeError } from "../errors/index.ts";
-import { dimSizes, lookupSite, type Model, type ModelConfig, type SiteInfo } from "../model/index.ts";
+import type { Model, ModelConfig } from "../model/index.ts";
+import { dimSizes, lookupSite, type SiteInfo } from "../model/sites.ts";
 import { forward, type SessionCache } from "../runtime/index.ts";
 import { type HostTensor, numel } from "../tensor/index.ts";
 
@@ -21,6 +22,30 @@ export interface MeanOptions {
  *   per position:  μ[p, …] = (1/N_p) Σ_{b : len_b > p} x[b, p, …]     shape [max_len, …rest]
  *   pooled:        μ[…]    = (1/Σ_b len_b) Σ_b Σ_{p < len_b} x[b, p, …]  shape [...rest]
  * Padding positions never count. Sites with a key_pos axis (scores, pattern) need equal lengths.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Engine, Runtime } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const [pooled, perPosition] = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const model = yield* Runtime.openModel("builtin:induction");
+ *       const dataset = [[0, 1, 2, 3], [0, 4, 5]];
+ *       const site = "blocks.0.resid_pre";
+ *       return yield* Effect.all([
+ *         Engine.siteMean(model.sessions, model, site, dataset, { perPosition: false }),
+ *         Engine.siteMean(model.sessions, model, site, dataset, { perPosition: true }),
+ *       ]);
+ *     }),
+ *   ),
+ * );
+ * assert.deepEqual(pooled.shape, [136]); // [d_model]
+ * assert.deepEqual(perPosition.shape, [4, 136]); // [longest sequence, d_model]
+ * ```
  */
 export const siteMean = (
   cache: SessionCache,
@@ -31,7 +56,28 @@ export const siteMean = (
 ): Effect.Effect<HostTensor, InputError | RuntimeError> =>
   Effect.map(siteMeans(cache, model, [site], dataset, opts), (m) => m.get(site)!);
 
-/** The means of several sites over a dataset, from one capture run per chunk (see siteMean). */
+/**
+ * The means of several sites over a dataset, from one capture run per chunk (see siteMean).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Engine, Runtime } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const means = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const model = yield* Runtime.openModel("builtin:induction");
+ *       const sites = ["blocks.0.attn_out", "blocks.1.attn.z"];
+ *       return yield* Engine.siteMeans(model.sessions, model, sites, [[0, 1, 2], [0, 3, 4]], { perPosition: false });
+ *     }),
+ *   ),
+ * );
+ * assert.deepEqual(means.get("blocks.1.attn.z")?.shape, [4, 32]); // [head, d_head]
+ * ```
+ */
 export const siteMeans = (
   cache: SessionCache,
   model: Model,
@@ -114,6 +160,17 @@ const siteShapeOf = (c: ModelConfig, dims: readonly string[]): number[] => {
 /**
  * A replacement value P [batch, pos, …rest] that puts a mean everywhere: the pooled mean [rest]
  * at every (b, p), or the per-position mean [max_len, rest] at (b, p) for p < max_len.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { meanPatch } from "@patchbay/core/engine";
+ *
+ * const mean = { data: new Float32Array([1, 2]), shape: [2] }; // a pooled mean over d = 2
+ * const patch = meanPatch(mean, false, 3, 4); // for a batch of 3 sequences of 4 positions
+ * assert.deepEqual(patch.shape, [3, 4, 2]);
+ * assert.deepEqual([...patch.data.slice(-2)], [1, 2]);
+ * ```
  */
 export const meanPatch = (mean: HostTensor, perPosition: boolean, batch: number, pos: number): HostTensor => {
   const rest = perPosition ? mean.shape.slice(1) : mean.shape;
@@ -138,6 +195,17 @@ export const meanPatch = (mean: HostTensor, perPosition: boolean, batch: number,
  * names its own pairs.
  *   base shape    [batch, pos_base, …rest]  (only its shape is used)
  *   source        [batch, pos_source, …rest]
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { interchangePatch } from "@patchbay/core/engine";
+ *
+ * // one example; the source's position 0 goes to the base's position 2 (d = 1)
+ * const source = { data: new Float32Array([7, 8]), shape: [1, 2, 1] };
+ * const patch = interchangePatch([1, 3, 1], source, [[2]], [[0]]);
+ * assert.deepEqual([...patch.data], [0, 0, 7]);
+ * ```
  */
 export const interchangePatch = (
   baseShape: readonly number[],
@@ -189,6 +257,15 @@ export const interchangePatch = (
 /**
  * Resample ablation values: example b takes the site's value from source example perm[b]
  * (a run on corrupted inputs of the same layout). Source and base must have the same length.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resamplePatch } from "@patchbay/core/engine";
+ *
+ * const source = { data: new Float32Array([1, 2, 3]), shape: [3, 1] }; // a site's value on 3 corrupted runs
+ * assert.deepEqual([...resamplePatch(source, [2, 0, 1]).data], [3, 1, 2]);
+ * ```
  */
 export const resamplePatch = (source: HostTensor, perm: readonly number[]): HostTensor => {
   const B = source.shape[0]!;

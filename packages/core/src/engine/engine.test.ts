@@ -1,7 +1,8 @@
 import { Effect } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type ModelConfig, randomWeights, siteCatalog } from "../model/index.ts";
+import { type ModelConfig, randomWeights } from "../model/index.ts";
+import { siteCatalog } from "../model/sites.ts";
 import { arbConfig } from "../reference/arbitraries.ts";
 import { makeSessionCache } from "../runtime/index.ts";
 import { maxAbsDiff, worstMismatch } from "../testing/compare.ts";

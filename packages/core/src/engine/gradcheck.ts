@@ -1,6 +1,7 @@
 import { Effect } from "effect";
 import type { InputError, RuntimeError } from "../errors/index.ts";
-import { type Model, mulberry32, siteCatalog, siteShape, type Weights } from "../model/index.ts";
+import { type Model, mulberry32, type Weights } from "../model/index.ts";
+import { siteCatalog, siteShape } from "../model/sites.ts";
 import { makeSessionCache } from "../runtime/index.ts";
 import type { HostTensor } from "../tensor/index.ts";
 import type { InterventionValues, MetricBinding } from "./bind.ts";
@@ -47,6 +48,21 @@ const derivative = <E>(
     return { value: (4 * fine - coarse) / 3, noise: (10 * 2 ** -23 * scale) / (h / 2) };
   });
 
+/**
+ * Checks autodiff against finite differences on a model (see GradcheckRow): one row per kind\nof target, with its largest relative error beyond float32 noise.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Engine, Weights } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const model = await Effect.runPromise(Weights.loadModel("builtin:induction"));
+ * const rows = await Effect.runPromise(Engine.gradcheck(model, { seed: 0, coords: 1 }));
+ * assert.ok(rows.every((r) => r.maxRelError < 1e-2), JSON.stringify(rows.filter((r) => r.maxRelError >= 1e-2)));
+ * ```
+ */
 export const gradcheck = (
   model: Model,
   opts: { readonly seed?: number; readonly coords?: number } = {},

@@ -1,13 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  type ModelConfig,
-  mulberry32,
-  randomWeights,
-  siteCatalog,
-  siteShape,
-  type Weights,
-} from "../model/index.ts";
+import { type ModelConfig, mulberry32, randomWeights, type Weights } from "../model/index.ts";
+import { siteCatalog, siteShape } from "../model/sites.ts";
 import { arbConfig } from "../reference/arbitraries.ts";
 import { gradLabel } from "./run.ts";
 import type { GradTarget } from "./spec.ts";

@@ -1,7 +1,8 @@
 import { Effect } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type ModelConfig, mulberry32, randomWeights, siteCatalog, siteShape } from "../model/index.ts";
+import { type ModelConfig, mulberry32, randomWeights } from "../model/index.ts";
+import { siteCatalog, siteShape } from "../model/sites.ts";
 import { arbConfig } from "../reference/arbitraries.ts";
 import { makeSessionCache } from "../runtime/index.ts";
 import type { HostTensor } from "../tensor/index.ts";

@@ -1,3 +1,8 @@
+/**
+ * The intervention engine: a plan (captures, interventions, metric, gradients) is data, compiled
+ * into the graph and run through the session cache; dataset means, interchange and resample
+ * values; metrics over a dataset in chunks; ablations as data.
+ */
 export {
   Positions,
   Target,
@@ -13,9 +18,8 @@ export {
   Plan,
   plan,
 } from "./spec.ts";
-export { planKey } from "./compile.ts";
 export type { InterventionValues, MetricBinding } from "./bind.ts";
-export { runPlan, type PlanValues, type PlanResult } from "./run.ts";
+export { runPlan, gradLabel, type PlanValues, type PlanResult } from "./run.ts";
 export {
   siteMean,
   siteMeans,
@@ -27,5 +31,4 @@ export {
 export { metricOverDataset } from "./chunked.ts";
 export { metricReads } from "./metric.ts";
 export { gradcheck, type GradcheckRow } from "./gradcheck.ts";
-export { gradLabel } from "./run.ts";
 export { Ablation, resolveAblation, type AblationData, type ResolvedAblation } from "./ablation.ts";

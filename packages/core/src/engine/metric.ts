@@ -19,6 +19,14 @@ export const METRIC_MEAN = "metric_mean";
  * Which per-example ids a metric reads: `answers` (the correct token), `wrong` (the competing
  * token, for differences) and `reference` (reference logits, kl). One table, so the binding, task
  * files and methods agree on when `wrong` is required.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { metricReads } from "@patchbay/core/engine";
+ *
+ * assert.deepEqual(metricReads("logit-diff"), { answers: true, wrong: true, reference: false });
+ * ```
  */
 export const metricReads = (
   kind: MetricKind,

@@ -3,18 +3,14 @@ import { attempt, InputError, RuntimeError } from "../errors/index.ts";
 import { gradients, gradName } from "../autodiff/index.ts";
 import type { Graph } from "../graph/index.ts";
 import type { Model, ModelConfig, Weights } from "../model/index.ts";
-import {
-  checkLogits,
-  checkMetric,
-  feeds,
-  makeBatch,
-  resolveSites,
-  type SessionCache,
-  toHost,
-} from "../runtime/index.ts";
+import type { SessionCache } from "../runtime/index.ts";
+import { checkLogits, checkMetric } from "../runtime/finite.ts";
+import { feeds, resolveSites, toHost } from "../runtime/forward.ts";
+import { makeBatch } from "../runtime/batch.ts";
 import type { HostTensor } from "../tensor/index.ts";
 import * as ort from "onnxruntime-node";
-import { buildTransformerGraph, leafName, type SiteHooks } from "../transformer/index.ts";
+import { buildTransformerGraph, type SiteHooks } from "../transformer/index.ts";
+import { leafName } from "../transformer/sites.ts";
 import { EDGE_ABLATED, EDGE_MASK, edgeHooks, reshapedKvSites } from "../edges/hooks.ts";
 import { edgeFeeds, type EdgeValues } from "../edges/bind.ts";
 import { edgeLayout, type EdgeLayout } from "../edges/layout.ts";
@@ -53,7 +49,17 @@ interface Compiled {
   readonly edges: EdgeLayout | null;
 }
 
-/** The key of a gradient in PlanResult.grads. */
+/**
+ * The key of a gradient in PlanResult.grads.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { gradLabel } from "@patchbay/core/engine";
+ *
+ * assert.equal(gradLabel({ _tag: "site", site: "blocks.0.resid_pre" }), "site:blocks.0.resid_pre");
+ * ```
+ */
 export const gradLabel = (t: GradTarget): string =>
   t._tag === "site"
     ? `site:${t.site}`
@@ -193,6 +199,37 @@ const compose = (first: SiteHooks, then: SiteHooks | null): SiteHooks =>
  * graph inputs, run once. Captured sites are the values after the plan's interventions. Sequences
  * must fit the model's context (the cache's options may allow long context for rotary models);
  * non-finite logits or metric values are a RuntimeError naming the example (and position).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Engine, Runtime } from "@patchbay/core";
+ * import { inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const task = inductionTask(0, 4); // clean prompts with metric positions, answers and wrong ids
+ * const [clean, ablated] = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const model = yield* Runtime.openModel("builtin:induction");
+ *       const metric = { positions: task.positions, answers: task.answers, wrong: task.wrong };
+ *       const measure = Engine.plan({ metric: { kind: "logit-diff" }, logits: false });
+ *       // zero-ablate the induction head (layer 1, head 2): a `scale` by a factor bound at run time
+ *       const ablate = Engine.plan({
+ *         ...measure,
+ *         interventions: [{ _tag: "scale", target: { site: "blocks.1.attn.z", heads: [2] } }],
+ *       });
+ *       const a = yield* Engine.runPlan(model.sessions, model, measure, task.clean, { metric });
+ *       const b = yield* Engine.runPlan(model.sessions, model, ablate, task.clean, {
+ *         metric,
+ *         interventions: [{ factor: 0 }],
+ *       });
+ *       return [a.metric!.mean, b.metric!.mean];
+ *     }),
+ *   ),
+ * );
+ * assert.ok(clean > 5 && ablated < clean / 2, `${clean} -> ${ablated}`);
+ * ```
  */
 export const runPlan = (
   cache: SessionCache,

@@ -127,6 +127,16 @@ export type Plan = typeof Plan.Type;
 /**
  * A plan with the schema's defaults filled in (no captures, interventions or gradients; logits
  * out), so callers spell out only what their run needs: `plan({ captures: ["blocks.0.hook_resid_pre"] })`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Engine } from "@patchbay/core";
+ *
+ * const p = Engine.plan({ captures: ["blocks.0.attn.pattern"], metric: { kind: "logit-diff" } });
+ * assert.deepEqual(p.interventions, []); // not given: no interventions or gradients, logits out
+ * assert.equal(p.logits, true);
+ * ```
  */
 export const plan = (fields: Partial<Plan> = {}): Plan => ({
   captures: [],

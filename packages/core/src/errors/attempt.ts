@@ -9,6 +9,23 @@ type ErrorClass = abstract new (...args: any[]) => Error;
  * relabelled as the user's bad input.
  *
  *   attempt(() => makeBatch(...), InputError)   // Effect<Batch, InputError>
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { attempt, InputError } from "@patchbay/core/errors";
+ * import { Effect, Exit } from "effect";
+ *
+ * const parse = (text: string): number => {
+ *   const n = Number(text);
+ *   if (!Number.isInteger(n)) throw new InputError({ field: "--layer", expected: "an integer", found: text });
+ *   return n;
+ * };
+ * const bad = await Effect.runPromise(Effect.flip(attempt(() => parse("x"), InputError)));
+ * assert.equal(bad.field, "--layer"); // the typed failure
+ * const bug = await Effect.runPromiseExit(attempt(() => JSON.parse("{"), InputError)); // a SyntaxError
+ * assert.ok(Exit.isFailure(bug) && bug.cause._tag === "Die"); // anything else stays a defect
+ * ```
  */
 export const attempt = <A, const C extends readonly ErrorClass[]>(
   f: () => A,

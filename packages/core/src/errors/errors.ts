@@ -143,4 +143,16 @@ export const PATCHBAY_ERRORS = [
 
 export type PatchbayError = InstanceType<(typeof PATCHBAY_ERRORS)[number]>;
 
+/**
+ * Whether a value is one of core's typed errors (PATCHBAY_ERRORS), recognised by its `_tag`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Errors } from "@patchbay/core";
+ *
+ * assert.ok(Errors.isPatchbayError(new Errors.InputError({ field: "ids", expected: "a list", found: "[]" })));
+ * assert.equal(Errors.isPatchbayError(new TypeError("a bug")), false);
+ * ```
+ */
 export const isPatchbayError = isOneOf(PATCHBAY_ERRORS);

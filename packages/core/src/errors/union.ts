@@ -9,6 +9,17 @@ export type TaggedErrorClass = new (args: any) => Error & { readonly _tag: strin
  *   const LOAD_ERRORS = [WeightFileError, ConfigError] as const;
  *   type LoadError = InstanceType<(typeof LOAD_ERRORS)[number]>;
  *   const isLoadError = isOneOf(LOAD_ERRORS);
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ConfigError, InputError, isOneOf } from "@patchbay/core/errors";
+ *
+ * const isUserError = isOneOf([InputError, ConfigError] as const);
+ * assert.ok(isUserError(new InputError({ field: "f", expected: "e", found: "x" })));
+ * assert.ok(isUserError({ _tag: "InputError" })); // by tag: an error rebuilt from a worker counts
+ * assert.equal(isUserError(new Error("no")), false);
+ * ```
  */
 export const isOneOf = <const C extends readonly TaggedErrorClass[]>(
   classes: C,

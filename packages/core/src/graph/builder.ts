@@ -6,6 +6,21 @@ import { broadcast, matmulShape, normAxis, ShapeMismatch } from "./shapes.ts";
  * Writes a Graph op by op, inferring every output's dtype and shape, so a shape error shows
  * up when the model is built (naming the op), not as an opaque ORT failure at run time. The
  * graph's values, weights and pruning are GraphDraft's (draft.ts); here are the operators.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Graph } from "@patchbay/core";
+ *
+ * const g = new Graph.GraphBuilder("affine");
+ * const x = g.input("x", "float32", ["batch", 4]);
+ * const w = g.weight("w", { data: new Float32Array(12).fill(0.5), shape: [4, 3] });
+ * const y = g.relu(g.matmul(x, w)); // shapes inferred as it is written: [batch, 3]
+ * g.output(g.named(y, "y"));
+ * assert.deepEqual(y.shape, ["batch", 3]);
+ * assert.throws(() => g.matmul(x, x), Graph.ShapeMismatch); // [batch, 4] · [batch, 4]: caught when built
+ * assert.equal(g.build().outputs[0]?.name, "y");
+ * ```
  */
 export class GraphBuilder extends GraphDraft {
   /** Start from an existing graph (plans and autodiff extend a built model). */

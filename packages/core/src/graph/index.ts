@@ -1,4 +1,5 @@
+/** The op-level IR (`Graph`, `Value`, `Node`), `GraphBuilder` with shape inference, and its ONNX lowering. */
 export type { DType, Dim, Value, Attr, Node, Graph, Initializer, InitData } from "./ir.ts";
 export { GraphBuilder } from "./builder.ts";
-export { ShapeMismatch, broadcast } from "./shapes.ts";
+export { ShapeMismatch } from "./shapes.ts";
 export { toOnnx, OPSET, type LoweredModel, type LowerOptions } from "./onnx.ts";

@@ -73,6 +73,22 @@ export interface LowerOptions {
 
 const TWO_GB_MARGIN = 1.8e9;
 
+/**
+ * Lower an IR graph to an ONNX ModelProto (opset OPSET), with initializers as external data\nwhen the model would pass protobuf's 2 GB limit (or past `externalThreshold`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Graph } from "@patchbay/core";
+ *
+ * const g = new Graph.GraphBuilder("square-sum");
+ * const x = g.input("x", "float32", [3]);
+ * g.output(g.named(g.reduceSum(g.mul(x, x), [0], false), "loss")); // loss = Σ x²
+ * const lowered = Graph.toOnnx(g.build());
+ * assert.ok(lowered.model.length > 0); // the serialised bytes, ready for any ONNX runtime
+ * assert.equal(lowered.external, null);
+ * ```
+ */
 export const toOnnx = (g: Graph, opts: LowerOptions = {}): LoweredModel => {
   const total = g.initializers.reduce((s, i) => s + initBytes(i).bytes.length, 0);
   const file = opts.externalFile ?? "weights.bin";

@@ -8,7 +8,21 @@ import { type Weights, weightSpecs } from "./weights.ts";
  * tensor's values depend only on (seed, tensor name), not on which other tensors exist.
  */
 
-/** mulberry32: a tiny 32-bit generator (Tommy Ettinger). Returns uniforms in [0, 1). */
+/**
+ * mulberry32: a tiny 32-bit generator (Tommy Ettinger). Returns uniforms in [0, 1).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mulberry32 } from "@patchbay/core/model";
+ *
+ * const a = mulberry32(7);
+ * const b = mulberry32(7);
+ * const u = a();
+ * assert.ok(u >= 0 && u < 1);
+ * assert.equal(b(), u); // the same seed, the same stream
+ * ```
+ */
 export const mulberry32 = (seed: number): (() => number) => {
   let state = seed | 0;
   return () => {
@@ -26,7 +40,20 @@ const fnv1a = (s: string): number => {
   return h >>> 0;
 };
 
-/** Standard normals by Box–Muller: z = √(−2 ln u₁) · cos(2π u₂), and its sin twin. */
+/**
+ * Standard normals by Box–Muller: z = √(−2 ln u₁) · cos(2π u₂), and its sin twin.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { normals } from "@patchbay/core/model";
+ *
+ * const z = normals(0, 10_000);
+ * const mean = z.reduce((s, v) => s + v, 0) / z.length;
+ * assert.ok(Math.abs(mean) < 0.05);
+ * assert.deepEqual(normals(0, 3), z.subarray(0, 3)); // a prefix of the same seed's stream
+ * ```
+ */
 export const normals = (seed: number, n: number): Float32Array => {
   const uniform = mulberry32(seed);
   const out = new Float32Array(n);
@@ -67,6 +94,21 @@ const initFor = (c: ModelConfig, name: string, shape: readonly number[]): { mean
   return { mean: 0, std: residual / Math.sqrt(shape[shape.length - 2]!) };
 };
 
+/**
+ * Seeded random weights for a config, every canonical tensor (optional biases too unless\n`biases: false`): a tensor's values depend only on (seed, its name).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Model, Weights } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ *
+ * const { config } = Weights.loadModelSync("builtin:induction");
+ * const w = Model.randomWeights(config, 1);
+ * assert.deepEqual(w.get("embed.W_E")?.shape, [config.vocabSize, config.dModel]);
+ * assert.deepEqual(Model.randomWeights(config, 1).get("embed.W_E")?.data, w.get("embed.W_E")?.data);
+ * ```
+ */
 export const randomWeights = (
   config: ModelConfig,
   seed: number,

@@ -37,6 +37,22 @@ const site = (name: string, dims: string[], tl: string, layer: number | null = n
   layer,
 });
 
+/**
+ * Every site of a model, in forward order: its name, dimension names, TransformerLens hook\nname and layer (null outside the blocks).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Sites, Weights } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const model = await Effect.runPromise(Weights.loadModel("builtin:induction"));
+ * const pattern = Sites.siteCatalog(model.config).find((s) => s.name === "blocks.1.attn.pattern");
+ * assert.equal(pattern?.tl, "blocks.1.attn.hook_pattern");
+ * assert.deepEqual(pattern?.dims, ["batch", "head", "pos", "key_pos"]);
+ * ```
+ */
 export const siteCatalog = (c: ModelConfig): SiteInfo[] => {
   const out: SiteInfo[] = [];
   const bpd = ["batch", "pos", "d_model"];
@@ -89,7 +105,22 @@ export const siteCatalog = (c: ModelConfig): SiteInfo[] => {
   return out;
 };
 
-/** The size of each named dimension for a model (batch and pos are given per run). */
+/**
+ * The size of each named dimension for a model (batch and pos are given per run).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Sites, Weights } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const model = await Effect.runPromise(Weights.loadModel("builtin:induction"));
+ * const sizes = Sites.dimSizes(model.config, 2, 5);
+ * assert.equal(sizes.d_model, 136);
+ * assert.equal(sizes.key_pos, 5);
+ * ```
+ */
 export const dimSizes = (c: ModelConfig, batch: number, pos: number): Record<string, number> => ({
   batch,
   pos,
@@ -103,6 +134,22 @@ export const dimSizes = (c: ModelConfig, batch: number, pos: number): Record<str
   "1": 1,
 });
 
+/**
+ * The shape of a site for a batch of `batch` sequences of `pos` tokens.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Sites, Weights } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const model = await Effect.runPromise(Weights.loadModel("builtin:induction"));
+ * const found = Sites.lookupSite(model.config, "blocks.0.attn.z");
+ * assert.ok(found.ok);
+ * assert.deepEqual(Sites.siteShape(found.site, model.config, 2, 5), [2, 5, 4, 32]); // [batch, pos, head, d_head]
+ * ```
+ */
 export const siteShape = (info: SiteInfo, c: ModelConfig, batch: number, pos: number): number[] => {
   const sizes = dimSizes(c, batch, pos);
   return info.dims.map((d) => sizes[d]!);
@@ -130,6 +177,20 @@ export type SiteLookup =
 /**
  * Find a site by its patchbay name or its TransformerLens hook name (both spellings are accepted
  * everywhere a site is named). On failure, the three nearest names.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Sites, Weights } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const model = await Effect.runPromise(Weights.loadModel("builtin:induction"));
+ * const hit = Sites.lookupSite(model.config, "blocks.0.hook_attn_out"); // TransformerLens spelling
+ * assert.ok(hit.ok && hit.site.name === "blocks.0.attn_out");
+ * const miss = Sites.lookupSite(model.config, "blocks.0.attn_ot");
+ * assert.ok(!miss.ok && miss.suggestions[0] === "blocks.0.attn_out");
+ * ```
  */
 export const lookupSite = (c: ModelConfig, name: string): SiteLookup => {
   const all = siteCatalog(c);

@@ -39,7 +39,20 @@ export interface WeightSpec {
   readonly required: boolean;
 }
 
-/** Every canonical tensor the config allows, with its shape and whether it must be present. */
+/**
+ * Every canonical tensor the config allows, with its shape and whether it must be present.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Model, Weights } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ *
+ * const { config } = Weights.loadModelSync("builtin:induction");
+ * const wq = Model.weightSpecs(config).find((s) => s.name === "blocks.0.attn.W_Q");
+ * assert.deepEqual(wq, { name: "blocks.0.attn.W_Q", shape: [4, 136, 32], required: true }); // [head, d_model, d_head]
+ * ```
+ */
 export const weightSpecs = (c: ModelConfig): WeightSpec[] => {
   const d = c.dModel;
   const specs: WeightSpec[] = [];

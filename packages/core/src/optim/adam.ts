@@ -44,18 +44,55 @@ export interface AdamState {
   readonly v: ReadonlyMap<string, Float64Array>;
 }
 
-/** Zero moments for every tensor of `weights` (HostTensors, or anything with `data`). */
+/**
+ * Zero moments for every tensor of `weights` (HostTensors, or anything with `data`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { adamInit } from "@patchbay/core/optim";
+ *
+ * const state = adamInit(new Map([["w", { data: new Float32Array(3), shape: [3] }]]));
+ * assert.equal(state.t, 0);
+ * assert.deepEqual([...state.m.get("w")!], [0, 0, 0]);
+ * ```
+ */
 export const adamInit = (weights: ReadonlyMap<string, { readonly data: ArrayLike<number> }>): AdamState => ({
   t: 0,
   m: new Map([...weights].map(([n, w]) => [n, new Float64Array(w.data.length)])),
   v: new Map([...weights].map(([n, w]) => [n, new Float64Array(w.data.length)])),
 });
 
-/** lr_t of step t (1-based). */
+/**
+ * lr_t of step t (1-based).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { learningRate } from "@patchbay/core/optim";
+ *
+ * assert.equal(learningRate({ lr: 1e-3, warmup: 10 }, 5), 5e-4);
+ * assert.equal(learningRate({ lr: 1e-3, warmup: 10 }, 20), 1e-3);
+ * ```
+ */
 export const learningRate = (opts: AdamOptions, t: number): number =>
   opts.warmup !== undefined && opts.warmup > 0 ? opts.lr * Math.min(1, t / opts.warmup) : opts.lr;
 
-/** √(Σ g²) over every tensor, in float64. */
+/**
+ * √(Σ g²) over every tensor, in float64.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { globalNorm } from "@patchbay/core/optim";
+ *
+ * const grads = new Map([
+ *   ["a", { data: new Float32Array([3]) }],
+ *   ["b", { data: new Float32Array([4]) }],
+ * ]);
+ * assert.equal(globalNorm(grads), 5);
+ * ```
+ */
 export const globalNorm = (grads: ReadonlyMap<string, { readonly data: Float32Array }>): number => {
   let s = 0;
   for (const g of grads.values()) for (let i = 0; i < g.data.length; i++) s += g.data[i]! * g.data[i]!;
@@ -132,6 +169,22 @@ const decayOf = (opts: AdamOptions, name: string, w: HostTensor): number => {
 /**
  * One Adam step: new weights (fresh arrays; the inputs are not modified) and the new state.
  * Every weight needs a gradient of its size.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { adamInit, adamStep } from "@patchbay/core/optim";
+ * import type { HostTensor } from "@patchbay/core/tensor";
+ *
+ * // minimise (w − 3)²: the gradient is 2(w − 3)
+ * let weights = new Map<string, HostTensor>([["w", { data: new Float32Array([0]), shape: [1] }]]);
+ * let state = adamInit(weights);
+ * for (let i = 0; i < 200; i++) {
+ *   const grad = new Map([["w", { data: new Float32Array([2 * (weights.get("w")!.data[0]! - 3)]) }]]);
+ *   ({ weights, state } = adamStep(weights, grad, state, { lr: 0.1 }));
+ * }
+ * assert.ok(Math.abs(weights.get("w")!.data[0]! - 3) < 0.05);
+ * ```
  */
 export const adamStep = (
   weights: ReadonlyMap<string, HostTensor>,
@@ -168,6 +221,18 @@ export const adamStep = (
  * overwritten; the returned state shares the moment arrays). Every parameter needs a gradient of
  * its size. Weight decay and clipping are not offered here: `weightDecay` and `clipNorm` must be
  * unset (a caller that needs them uses adamStep).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { adamInit, adamStepInPlace } from "@patchbay/core/optim";
+ *
+ * const params = new Map([["w", new Float64Array([1])]]);
+ * let state = adamInit(new Map([["w", { data: params.get("w")! }]]));
+ * state = adamStepInPlace(params, new Map([["w", [0.5]]]), state, { lr: 0.01 });
+ * assert.equal(state.t, 1);
+ * assert.ok(Math.abs(params.get("w")![0]! - 0.99) < 1e-9); // the first step moves lr against the gradient's sign
+ * ```
  */
 export const adamStepInPlace = (
   params: ReadonlyMap<string, Float64Array>,

@@ -7,9 +7,13 @@ import type { MetricKind } from "../engine/spec.ts";
 import { InputError, RuntimeError } from "../errors/index.ts";
 import { type Graph, GraphBuilder, type Value } from "../graph/index.ts";
 import type { ModelConfig, Weights } from "../model/index.ts";
-import { checkMetric, checkValues, feeds, makeBatch, type SessionCache } from "../runtime/index.ts";
+import type { SessionCache } from "../runtime/index.ts";
+import { checkMetric, checkValues } from "../runtime/finite.ts";
+import { feeds } from "../runtime/forward.ts";
+import { makeBatch } from "../runtime/batch.ts";
 import { type HostTensor, sameShape, shapeString } from "../tensor/index.ts";
-import { buildTransformerGraph, leafName } from "../transformer/index.ts";
+import { buildTransformerGraph } from "../transformer/index.ts";
+import { leafName } from "../transformer/sites.ts";
 import { type CompactSources, compactSites } from "./compact.ts";
 import { type EdgeLayout, kvPerQueryHead, kvSlots } from "../edges/layout.ts";
 
@@ -286,6 +290,36 @@ export const edgeAttributionGraph = (
 /**
  * Run it on a batch: ∂(batch-mean metric)/∂m_uv at m = 1 summed over the batch, [S·D] in the
  * layout's dense mask order, and the metric. z′ in compact form (compactAblated).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Edges, Patching, Runtime } from "@patchbay/core";
+ * import { inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const task = inductionTask(0, 4);
+ * const { gradient, layout } = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const model = yield* Runtime.openModel("builtin:induction");
+ *       const layout = Edges.edgeLayout(model.config);
+ *       const zPrime = yield* Patching.compactAblated(model.sessions, model, layout, "resample", task.clean, {
+ *         corrupted: task.corrupted,
+ *       });
+ *       const binding = { positions: task.positions, answers: task.answers, wrong: task.wrong };
+ *       const r = yield* Patching.edgeAttribution(model.sessions, model, layout, "logit-diff", task.clean, zPrime, binding);
+ *       return { gradient: r.gradient, layout };
+ *     }),
+ *   ),
+ * );
+ * // EAP scores [sources · destinations]; the top one feeds the induction head a1.h2 the token it copies
+ * const best = layout.edges.reduce((a, e) =>
+ *   Math.abs(gradient[Edges.maskIndex(layout, e)]!) > Math.abs(gradient[Edges.maskIndex(layout, a)]!) ? e : a,
+ * );
+ * assert.equal(gradient.length, layout.sources.length * layout.destinations.length);
+ * assert.equal(best.name, "input->a1.h2<v>");
+ * ```
  */
 export const edgeAttribution = (
   cache: SessionCache,

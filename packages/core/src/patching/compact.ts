@@ -3,7 +3,8 @@ import type { EdgeLayout } from "../edges/layout.ts";
 import { runPlan } from "../engine/run.ts";
 import { plan } from "../engine/spec.ts";
 import { InputError, type RuntimeError } from "../errors/index.ts";
-import { lookupSite, type Model, type ModelConfig, siteShape } from "../model/index.ts";
+import type { Model, ModelConfig } from "../model/index.ts";
+import { lookupSite, siteShape } from "../model/sites.ts";
 import type { SessionCache } from "../runtime/index.ts";
 import { type HostTensor, numel } from "../tensor/index.ts";
 import { ablatedIn, type EdgeAblation, type EdgeAblationData } from "./sources.ts";
@@ -23,6 +24,22 @@ export interface CompactSources {
   readonly mlp: readonly (HostTensor | null)[];
 }
 
+/**
+ * The sites of the compact form of z (one per part: the input, each layer's attention, each MLP).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Edges, Patching, Weights } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const model = await Effect.runPromise(Weights.loadModel("builtin:induction"));
+ * const sites = Patching.compactSites(model.config, Edges.edgeLayout(model.config));
+ * assert.deepEqual(sites.attn, ["blocks.0.attn.z", "blocks.1.attn.z"]);
+ * assert.deepEqual(sites.mlp, [null, null]); // no MLPs in this model
+ * ```
+ */
 export const compactSites = (
   c: ModelConfig,
   layout: EdgeLayout,
@@ -57,7 +74,19 @@ export const compactOutputs = (
   );
 };
 
-/** Rows `rowsOf[r]` of a compact z′ (each tensor's first axis is the example). */
+/**
+ * Rows `rowsOf[r]` of a compact z′ (each tensor's first axis is the example).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tileCompact } from "@patchbay/core/patching";
+ *
+ * const t = (values: number[]) => ({ data: new Float32Array(values), shape: [values.length, 1] });
+ * const z = { input: t([1, 2]), attn: [t([3, 4])], mlp: [null] };
+ * assert.deepEqual([...tileCompact(z, [1, 1, 0]).attn[0]!.data], [4, 4, 3]);
+ * ```
+ */
 export const tileCompact = (z: CompactSources, rowsOf: readonly number[]): CompactSources => {
   const tile = (t: HostTensor): HostTensor => {
     const per = numel(t.shape.slice(1));
@@ -74,7 +103,21 @@ export const tileCompact = (z: CompactSources, rowsOf: readonly number[]): Compa
   };
 };
 
-/** a − b part by part (e.g. z(e_k) − (z(x) − z(x′)) for EAP-IG). */
+/**
+ * a − b part by part (e.g. z(e_k) − (z(x) − z(x′)) for EAP-IG).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapCompact } from "@patchbay/core/patching";
+ *
+ * const t = (values: number[]) => ({ data: new Float32Array(values), shape: [values.length, 1] });
+ * const a = { input: t([5, 5]), attn: [t([3, 4])], mlp: [null] };
+ * const b = { input: t([1, 2]), attn: [t([1, 1])], mlp: [null] };
+ * const diff = mapCompact([a, b], ([x, y]) => x! - y!);
+ * assert.deepEqual([...diff.input.data], [4, 3]);
+ * ```
+ */
 export const mapCompact = (
   parts: readonly CompactSources[],
   f: (values: readonly number[]) => number,
@@ -96,7 +139,30 @@ export const mapCompact = (
   };
 };
 
-/** Compact z′ for a batch of clean sequences under an ablation (see ablatedSources for the rules). */
+/**
+ * Compact z′ for a batch of clean sequences under an ablation (see ablatedSources for the rules).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Edges, Patching, Runtime } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const z = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const model = yield* Runtime.openModel("builtin:induction");
+ *       const layout = Edges.edgeLayout(model.config);
+ *       return yield* Patching.compactAblated(model.sessions, model, layout, "mean", [[0, 1, 2]], {
+ *         reference: [[0, 3, 4], [0, 5, 6]],
+ *       });
+ *     }),
+ *   ),
+ * );
+ * assert.deepEqual(z.attn[1]?.shape, [1, 3, 4, 32]); // blocks.1.attn.z: [batch, pos, head, d_head]
+ * ```
+ */
 export const compactAblated = (
   cache: SessionCache,
   model: Model,

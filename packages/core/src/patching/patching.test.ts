@@ -9,7 +9,8 @@ import { makeSessionCache, type SessionCache } from "../runtime/index.ts";
 import { worstMismatch } from "../testing/compare.ts";
 import type { HostTensor } from "../tensor/index.ts";
 import { edgeLayout, type EdgeLayout, type Granularity, maskIndex } from "../edges/index.ts";
-import { ablatedSources, fullMask, sourceOutputs } from "./index.ts";
+import { ablatedSources, fullMask } from "./index.ts";
+import { sourceOutputs } from "./sources.ts";
 
 const withCache = <A, E>(f: (cache: SessionCache) => Effect.Effect<A, E>) =>
   Effect.runPromise(Effect.scoped(Effect.flatMap(makeSessionCache("edges-test"), f)));

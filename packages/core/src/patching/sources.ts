@@ -178,7 +178,31 @@ export const ablatedIn = <Z>(
     }
   });
 
-/** z′ for a batch of clean sequences under an ablation: [batch, pos, S, d_model]. */
+/**
+ * z′ for a batch of clean sequences under an ablation: [batch, pos, S, d_model].
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Edges, Patching, Runtime } from "@patchbay/core";
+ * import { inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const task = inductionTask(0, 2);
+ * const z = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const model = yield* Runtime.openModel("builtin:induction");
+ *       const layout = Edges.edgeLayout(model.config);
+ *       return yield* Patching.ablatedSources(model.sessions, model, layout, "resample", task.clean, {
+ *         corrupted: task.corrupted,
+ *       });
+ *     }),
+ *   ),
+ * );
+ * assert.deepEqual(z.shape, [2, task.clean[0]!.length, 9, 136]); // [batch, pos, sources, d_model]
+ * ```
+ */
 export const ablatedSources = (
   cache: SessionCache,
   model: Model,
@@ -209,7 +233,21 @@ export const ablatedSources = (
   );
 };
 
-/** A mask [batch, S, D] filled with one value (1 = the clean run, 0 = the fully ablated run). */
+/**
+ * A mask [batch, S, D] filled with one value (1 = the clean run, 0 = the fully ablated run).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Edges, Patching, Weights } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const model = await Effect.runPromise(Weights.loadModel("builtin:induction"));
+ * const clean = Patching.fullMask(Edges.edgeLayout(model.config), 2, 1);
+ * assert.deepEqual(clean.shape, [2, 9, 25]); // [batch, sources, destinations]
+ * ```
+ */
 export const fullMask = (layout: EdgeLayout, batch: number, value: number): HostTensor => ({
   data: new Float32Array(batch * layout.sources.length * layout.destinations.length).fill(value),
   shape: [batch, layout.sources.length, layout.destinations.length],

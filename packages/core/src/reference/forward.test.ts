@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../errors/index.ts";
-import { type ModelConfig, randomWeights, siteCatalog, siteShape } from "../model/index.ts";
+import { type ModelConfig, randomWeights } from "../model/index.ts";
+import { siteCatalog, siteShape } from "../model/sites.ts";
 import { arbConfig, arbIds } from "./arbitraries.ts";
 import { referenceForward } from "./forward.ts";
 import { all, arbCase, axisIndex, get, maxDiff } from "./test-support.ts";

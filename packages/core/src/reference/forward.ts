@@ -99,6 +99,26 @@ const perHead = (x: Float64Array, rows: number, n: number, d: number): Float64Ar
   return out;
 };
 
+/**
+ * The naive float64 forward (plain loops, independent of the builder): logits [B, P, V] and\nthe requested sites, the oracle the ONNX graph is tested against.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Reference, Runtime, Weights } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const ids = [[1, 5, 9, 5]];
+ * const onnx = await Effect.runPromise(
+ *   Effect.scoped(Effect.flatMap(Runtime.openModel("builtin:induction"), (m) => Runtime.forward(m.sessions, m, ids))),
+ * );
+ * const { config, weights } = Weights.loadModelSync("builtin:induction");
+ * const ref = Reference.referenceForward(config, weights, ids);
+ * const worst = ref.logits.data.reduce((w, v, i) => Math.max(w, Math.abs(v - onnx.logits.data[i]!)), 0);
+ * assert.ok(worst < 1e-3, `max |ONNX − reference| = ${worst}`);
+ * ```
+ */
 export const referenceForward = (
   config: ModelConfig,
   weights: Weights,

@@ -2,9 +2,12 @@ import { Effect } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { GraphBuilder, Value } from "../graph/index.ts";
-import { type ModelConfig, randomWeights, siteCatalog, type Weights } from "../model/index.ts";
+import { type ModelConfig, randomWeights, type Weights } from "../model/index.ts";
+import { siteCatalog } from "../model/sites.ts";
 import { arbConfig } from "../reference/arbitraries.ts";
 import { referenceForward } from "../reference/index.ts";
+import { makeBatch } from "./batch.ts";
+import { feeds, toHost } from "./forward.ts";
 import { forward, makeSessionCache } from "./index.ts";
 import { worstMismatch } from "../testing/compare.ts";
 import { buildTransformerGraph, type SiteHooks } from "../transformer/index.ts";
@@ -33,7 +36,6 @@ const runGraph = (c: ModelConfig, w: Weights, ids: number[][], capture: string[]
         // Build directly with hooks, below the engine's plan layer (which does this through the cache).
         const { graph } = buildTransformerGraph(c, w, { capture, hooks });
         const session = yield* cache.get("hooked", () => graph);
-        const { feeds, makeBatch, toHost } = yield* Effect.promise(() => import("./index.ts"));
         const batch = makeBatch(c, ids);
         const out = yield* Effect.promise(() => session.run(feeds(batch, session.inputNames)));
         return {

@@ -9,7 +9,8 @@ import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../testi
 import { testdataPath } from "../testing/testdata.ts";
 import { loadModelSync } from "../weights/index.ts";
 import { SYNTH, syntheticLlama2c, tempDir } from "../weights/test-support.ts";
-import { generate, MAX_SEQUENCE, makeSessionCache, type RuntimeOptions, type SessionCache } from "./index.ts";
+import { generate, makeSessionCache, type RuntimeOptions, type SessionCache } from "./index.ts";
+import { MAX_SEQUENCE } from "./context.ts";
 import { forward } from "./forward.ts";
 
 /**

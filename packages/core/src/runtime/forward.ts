@@ -1,7 +1,8 @@
 import { Effect } from "effect";
 import * as ort from "onnxruntime-node";
 import { attempt, InputError, RuntimeError } from "../errors/index.ts";
-import { lookupSite, type Model, type ModelConfig } from "../model/index.ts";
+import type { Model, ModelConfig } from "../model/index.ts";
+import { lookupSite } from "../model/sites.ts";
 import type { HostTensor } from "../tensor/index.ts";
 import { ATTN_MASK, buildTransformerGraph, INPUT_IDS, POSITIONS } from "../transformer/index.ts";
 import { type Batch, makeBatch } from "./batch.ts";
@@ -50,6 +51,29 @@ export const toHost = (t: ort.Tensor): HostTensor => ({
  * sites is one graph variant, compiled once and cached by the session cache. Sequences must fit
  * the model's context (unless the cache's options allow long context for a rotary model), and
  * non-finite logits are a RuntimeError naming the example, position and id (runtime/finite.ts).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Runtime } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const { logits, sites } = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const model = yield* Runtime.openModel("builtin:induction");
+ *       // both spellings of a site work: patchbay and TransformerLens
+ *       return yield* Runtime.forward(model.sessions, model, [[1, 2, 3], [4, 5]], [
+ *         "blocks.0.attn.pattern",
+ *         "blocks.1.hook_resid_pre",
+ *       ]);
+ *     }),
+ *   ),
+ * );
+ * assert.deepEqual(logits.shape, [2, 3, 32]); // [batch, pos, d_vocab], the shorter row right-padded
+ * assert.deepEqual(sites.get("blocks.0.attn.pattern")?.shape, [2, 4, 3, 3]); // [batch, head, pos, key_pos]
+ * ```
  */
 export const forward = (
   cache: SessionCache,

@@ -15,14 +15,35 @@ export interface GenerateOptions {
   readonly stopAt?: number | null;
 }
 
-/** Index of the largest value (first on ties). */
+/**
+ * Index of the largest value (first on ties).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { argmax } from "@patchbay/core/runtime";
+ *
+ * assert.equal(argmax(new Float32Array([0.1, 2, 2, -1])), 1);
+ * ```
+ */
 export const argmax = (row: Float32Array): number => {
   let best = 0;
   for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
   return best;
 };
 
-/** Sample from softmax(row / T): p_i = exp((x_i − max)/T) / Σ_j exp((x_j − max)/T). */
+/**
+ * Sample from softmax(row / T): p_i = exp((x_i − max)/T) / Σ_j exp((x_j − max)/T).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sampleTemperature } from "@patchbay/core/runtime";
+ *
+ * const row = new Float32Array([0, 10, 0]);
+ * assert.equal(sampleTemperature(row, 1, 0.5), 1); // u = 0.5 falls in the dominant token's mass
+ * ```
+ */
 export const sampleTemperature = (row: Float32Array, temperature: number, u: number): number => {
   let max = Number.NEGATIVE_INFINITY;
   for (const x of row) if (x > max) max = x;
@@ -51,6 +72,24 @@ export const sampleTemperature = (row: Float32Array, temperature: number, u: num
  * huge maxTokens is an InputError at once rather than a run that never ends. Rotary models may go
  * past it when the cache's options allow long context; the loop still stops after maxTokens.
  * Non-finite logits are a RuntimeError (from forward), never an arbitrary argmax.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Runtime } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const ids = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const model = yield* Runtime.openModel("builtin:induction");
+ *       return yield* Runtime.generate(model.sessions, model, [1, 5, 9, 5], { maxTokens: 3, temperature: 0 });
+ *     }),
+ *   ),
+ * );
+ * assert.equal(ids.length, 3); // only the new ids
+ * ```
  */
 export const generate = (
   cache: SessionCache,

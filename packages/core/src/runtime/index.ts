@@ -1,8 +1,10 @@
+/**
+ * Running a model: open it (weights, tokenizer, session cache), the plain forward (logits and
+ * captures), greedy or sampled generation, and the session cache that every run goes through.
+ */
 export { makeSessionCache, type SessionCache, type RuntimeOptions } from "./session.ts";
-export { forward, resolveSites, type ForwardResult, feeds, toHost } from "./forward.ts";
-export { makeBatch, type Batch } from "./batch.ts";
+export { forward, type ForwardResult } from "./forward.ts";
 export { generate, argmax, sampleTemperature, type GenerateOptions } from "./generate.ts";
 export { openModel, requireTokenizer, type OpenModel, type OpenOptions } from "./open.ts";
 export { checkThreads, maxThreads, THREADS_PER_CORE } from "./threads.ts";
-export { checkContext, contextLimit, type ContextOptions, MAX_SEQUENCE } from "./context.ts";
-export { checkLogits, checkMetric, checkValues } from "./finite.ts";
+export type { ContextOptions } from "./context.ts";

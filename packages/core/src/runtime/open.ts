@@ -20,6 +20,24 @@ export interface OpenOptions extends RuntimeOptions {
 /**
  * Load weights and tokenizer from a path and open a session cache for them; every session is
  * released when the enclosing Scope closes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Runtime } from "@patchbay/core";
+ * import "@patchbay/zoo"; // registers builtin:<name> model paths
+ * import { Effect } from "effect";
+ *
+ * const layers = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const model = yield* Runtime.openModel("builtin:induction", { threads: 1 });
+ *       return model.config.nLayers; // sessions are released when the scope closes
+ *     }),
+ *   ),
+ * );
+ * assert.equal(layers, 2);
+ * ```
  */
 export const openModel = (
   path: string,
@@ -35,7 +53,23 @@ export const openModel = (
     return { config: loaded.config, weights: loaded.weights, source: path, tokenizer, sessions };
   });
 
-/** The model's tokenizer, or an InputError saying where one was looked for. */
+/**
+ * The model's tokenizer, or an InputError saying where one was looked for.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Runtime } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * // builtin:induction works on ids and has no tokenizer: the failure says where one was looked for
+ * const error = await Effect.runPromise(
+ *   Effect.scoped(Effect.flip(Effect.flatMap(Runtime.openModel("builtin:induction"), Runtime.requireTokenizer))),
+ * );
+ * assert.equal(error._tag, "InputError");
+ * ```
+ */
 export const requireTokenizer = (m: OpenModel): Effect.Effect<Tokenizer, InputError> =>
   m.tokenizer !== null
     ? Effect.succeed(m.tokenizer)

@@ -57,6 +57,30 @@ const createSession = async (
   return { session: await ort.InferenceSession.create(modelPath, sessionOptions(o)), dir };
 };
 
+/**
+ * ORT sessions for one model, one per graph variant, built on first use and released together\nwhen the enclosing Scope closes (an effect resource). `openModel` opens one for you.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Runtime, Weights } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const live = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const model = yield* Weights.loadModel("builtin:induction");
+ *       const cache = yield* Runtime.makeSessionCache(model.config.name, { threads: 1 });
+ *       yield* Runtime.forward(cache, model, [[1, 2, 3]]);
+ *       yield* Runtime.forward(cache, model, [[4, 5]]); // same variant: the session is reused
+ *       return cache.size();
+ *     }),
+ *   ),
+ * );
+ * assert.equal(live, 1);
+ * ```
+ */
 export const makeSessionCache = (
   model: string,
   options: RuntimeOptions = {},

@@ -14,6 +14,16 @@ type Frame =
  * The path of the first key that occurs twice in one object of `text`, or null when there is
  * none. `text` must be valid JSON (call JSON.parse first); keys are compared after unescaping
  * ("a" and "\u0061" are the same key).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { findDuplicateKey, jsonPathString } from "@patchbay/core/text";
+ *
+ * const path = findDuplicateKey('{"meta": {"note": 1, "note": 2}}');
+ * assert.deepEqual(path, ["meta", "note"]);
+ * assert.equal(jsonPathString(path!), "meta.note");
+ * ```
  */
 export const findDuplicateKey = (text: string): JsonPath | null => {
   const stack: Frame[] = [];
@@ -48,6 +58,16 @@ export const findDuplicateKey = (text: string): JsonPath | null => {
   return null;
 };
 
-/** A path as a field name: `meta.note`, `answer_ids[2]`. */
+/**
+ * A path as a field name: `meta.note`, `answer_ids[2]`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { jsonPathString } from "@patchbay/core/text";
+ *
+ * assert.equal(jsonPathString(["answer_ids", 2]), "answer_ids[2]");
+ * ```
+ */
 export const jsonPathString = (path: JsonPath): string =>
   path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("");

@@ -10,12 +10,33 @@ import { type JsonPath, jsonPathString } from "./json.ts";
  */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
 
+/**
+ * Whether a key would reach Object.prototype (`__proto__`, `constructor`, `prototype`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isForbiddenKey } from "@patchbay/core/text";
+ *
+ * assert.ok(isForbiddenKey("__proto__"));
+ * assert.ok(!isForbiddenKey("proto"));
+ * ```
+ */
 export const isForbiddenKey = (key: string): boolean => FORBIDDEN_KEYS.has(key);
 
 /**
  * The path of the first forbidden key in a parsed JSON/YAML value (depth first, keys in order), or
  * null. Own keys only: JSON.parse and YAML's toJS write `__proto__` as an own data property, which
  * is exactly what a later `Object.assign`, spread-then-assign or dotted-path write would follow.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { forbiddenKeyPath } from "@patchbay/core/text";
+ *
+ * assert.equal(forbiddenKeyPath(JSON.parse('{"a": [{"__proto__": {}}]}')), "a[0].__proto__");
+ * assert.equal(forbiddenKeyPath({ a: 1 }), null);
+ * ```
  */
 export const forbiddenKeyPath = (value: unknown, path: JsonPath = []): string | null => {
   // an explicit stack, not recursion (a deeply nested file must not overflow the JS stack), and
@@ -47,7 +68,18 @@ export const forbiddenKeyPath = (value: unknown, path: JsonPath = []): string | 
   return null;
 };
 
-/** The first forbidden segment of a dotted path (`a.__proto__.b` → `__proto__`), or null. */
+/**
+ * The first forbidden segment of a dotted path (`a.__proto__.b` → `__proto__`), or null.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { forbiddenSegment } from "@patchbay/core/text";
+ *
+ * assert.equal(forbiddenSegment("method.constructor.x"), "constructor");
+ * assert.equal(forbiddenSegment("method.steps"), null);
+ * ```
+ */
 export const forbiddenSegment = (dotted: string): string | null =>
   dotted.split(".").find(isForbiddenKey) ?? null;
 

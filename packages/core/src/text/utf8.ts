@@ -42,7 +42,18 @@ const sequenceLength = (b: Uint8Array, i: number): number => {
   return n;
 };
 
-/** The first place `bytes` is not UTF-8, or null when all of it is. */
+/**
+ * The first place `bytes` is not UTF-8, or null when all of it is.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { findInvalidUtf8 } from "@patchbay/core/text";
+ *
+ * const where = findInvalidUtf8(new Uint8Array([0x61, 0x0a, 0x62, 0xff]));
+ * assert.deepEqual(where, { offset: 3, line: 2, column: 2, bytes: "0xff" });
+ * ```
+ */
 export const findInvalidUtf8 = (bytes: Uint8Array): InvalidUtf8 | null => {
   let line = 1;
   let lineStart = 0;
@@ -68,6 +79,16 @@ export const findInvalidUtf8 = (bytes: Uint8Array): InvalidUtf8 | null => {
 /**
  * Decode UTF-8 text, or say where it is not UTF-8. A leading byte-order mark is dropped (as
  * editors write it); nothing else is changed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeUtf8Strict } from "@patchbay/core/text";
+ * import { Either } from "effect";
+ *
+ * assert.deepEqual(decodeUtf8Strict(new TextEncoder().encode("héllo")), Either.right("héllo"));
+ * assert.ok(Either.isLeft(decodeUtf8Strict(new Uint8Array([0xc3]))));
+ * ```
  */
 export const decodeUtf8Strict = (bytes: Uint8Array): Either.Either<string, InvalidUtf8> => {
   try {
@@ -79,6 +100,17 @@ export const decodeUtf8Strict = (bytes: Uint8Array): Either.Either<string, Inval
   }
 };
 
-/** How InvalidUtf8 reads in an error's `found`. */
+/**
+ * How InvalidUtf8 reads in an error's `found`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describeInvalidUtf8, findInvalidUtf8 } from "@patchbay/core/text";
+ *
+ * const where = findInvalidUtf8(new Uint8Array([0x61, 0xff]))!;
+ * assert.equal(describeInvalidUtf8(where), "invalid UTF-8 at byte column 2 (byte 1 of the file: 0xff)");
+ * ```
+ */
 export const describeInvalidUtf8 = (e: InvalidUtf8): string =>
   `invalid UTF-8 at byte column ${e.column} (byte ${e.offset} of the file: ${e.bytes})`;

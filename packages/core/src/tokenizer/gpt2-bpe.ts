@@ -223,7 +223,32 @@ const readText = (path: string, field: string): string => {
   }
 };
 
-/** Read a GPT-2 BPE tokenizer from vocab.json and merges.txt. Throws TokenizerError. */
+/**
+ * Read a GPT-2 BPE tokenizer from vocab.json and merges.txt. Throws TokenizerError.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Tokenizer } from "@patchbay/core";
+ *
+ * // the 256 byte-level base pieces (GPT-2's bytes_to_unicode), then two merged tokens
+ * const printable = (b: number) => (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
+ * let shifted = 0;
+ * const vocab: Record<string, number> = {};
+ * for (let b = 0; b < 256; b++) vocab[String.fromCharCode(printable(b) ? b : 256 + shifted++)] = b;
+ * Object.assign(vocab, { hi: 256, "Ġhi": 257 });
+ * const dir = mkdtempSync(join(tmpdir(), "gpt2-"));
+ * writeFileSync(join(dir, "vocab.json"), JSON.stringify(vocab));
+ * writeFileSync(join(dir, "merges.txt"), "#version: 0.2\nh i\nĠ hi\n");
+ *
+ * const tok = Tokenizer.readGpt2Bpe(join(dir, "vocab.json"), join(dir, "merges.txt"));
+ * assert.deepEqual(tok.encode("hi hi!"), [256, 257, 33]);
+ * assert.equal(tok.decode([256, 257, 33]), "hi hi!");
+ * ```
+ */
 export const readGpt2Bpe = (vocabPath: string, mergesPath: string): Gpt2Bpe => {
   const vocab = parseVocabJson(readText(vocabPath, "vocab.json"), vocabPath);
   const merges = parseMergesTxt(readText(mergesPath, "merges.txt"), mergesPath);

@@ -160,7 +160,33 @@ const readJson = (path: string, field: string): unknown => {
   }
 };
 
-/** Read a tokenizer.json (and optionally its tokenizer_config.json). Throws TokenizerError. */
+/**
+ * Read a tokenizer.json (and optionally its tokenizer_config.json). Throws TokenizerError.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { readHfJsonTokenizer } from "@patchbay/core/tokenizer";
+ *
+ * // a tiny byte-level BPE tokenizer.json: "hi hi" → ["hi", "Ġhi"]
+ * const dir = mkdtempSync(join(tmpdir(), "tok-"));
+ * writeFileSync(
+ *   join(dir, "tokenizer.json"),
+ *   JSON.stringify({
+ *     model: { type: "BPE", vocab: { h: 0, i: 1, "Ġ": 2, hi: 3, "Ġhi": 4 }, merges: ["h i", "Ġ hi"] },
+ *     pre_tokenizer: { type: "ByteLevel", add_prefix_space: false },
+ *     decoder: { type: "ByteLevel" },
+ *   }),
+ * );
+ *
+ * const tok = readHfJsonTokenizer(join(dir, "tokenizer.json"));
+ * assert.deepEqual(tok.encode("hi hi"), [3, 4]);
+ * assert.equal(tok.decode([3, 4]), "hi hi");
+ * ```
+ */
 export const readHfJsonTokenizer = (path: string, configPath?: string | null): HfJsonTokenizer => {
   const json = readJson(path, "tokenizer.json");
   let config: Json = {};

@@ -22,7 +22,32 @@ const MAX_TOKEN_LENGTH_LIMIT = 1 << 16;
 
 const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/** Parse a llama2.c tokenizer.bin. Throws TokenizerError naming the file and the offending field. */
+/**
+ * Parse a llama2.c tokenizer.bin. Throws TokenizerError naming the file and the offending field.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Tokenizer } from "@patchbay/core";
+ *
+ * // a llama2.c tokenizer.bin: int32 max_token_length, then per token float32 score, int32 length, UTF-8
+ * const hex = (b: number) => `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`;
+ * const pieces = ["<unk>", "\n<s>\n", "\n</s>\n", ...Array.from({ length: 256 }, (_, b) => hex(b)), " hi", "h", "i"];
+ * const bytes: number[] = [...new Uint8Array(new Int32Array([6]).buffer)];
+ * for (const [i, piece] of pieces.entries()) {
+ *   const utf8 = new TextEncoder().encode(piece);
+ *   const head = new DataView(new ArrayBuffer(8));
+ *   head.setFloat32(0, i === 259 ? 1 : 0, true);
+ *   head.setInt32(4, utf8.length, true);
+ *   bytes.push(...new Uint8Array(head.buffer), ...utf8);
+ * }
+ *
+ * const tok = Tokenizer.parseLlama2cTokenizer(new Uint8Array(bytes), "tokenizer.bin");
+ * assert.equal(tok.vocabSize, 262);
+ * assert.equal(tok.encode("hi")[0], tok.bos); // llama-style: BOS first
+ * assert.equal(Tokenizer.visiblePiece(tok, 259), "▁hi");
+ * ```
+ */
 export const parseLlama2cTokenizer = (
   bytes: Uint8Array,
   file: string,
@@ -125,7 +150,35 @@ export const parseLlama2cTokenizer = (
   });
 };
 
-/** Read a llama2.c tokenizer.bin from disk. Throws TokenizerError. */
+/**
+ * Read a llama2.c tokenizer.bin from disk. Throws TokenizerError.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Tokenizer } from "@patchbay/core";
+ *
+ * // a llama2.c tokenizer.bin: int32 max_token_length, then per token float32 score, int32 length, UTF-8
+ * const hex = (b: number) => `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`;
+ * const pieces = ["<unk>", "\n<s>\n", "\n</s>\n", ...Array.from({ length: 256 }, (_, b) => hex(b)), " hi", "h", "i"];
+ * const bytes: number[] = [...new Uint8Array(new Int32Array([6]).buffer)];
+ * for (const [i, piece] of pieces.entries()) {
+ *   const utf8 = new TextEncoder().encode(piece);
+ *   const head = new DataView(new ArrayBuffer(8));
+ *   head.setFloat32(0, i === 259 ? 1 : 0, true);
+ *   head.setInt32(4, utf8.length, true);
+ *   bytes.push(...new Uint8Array(head.buffer), ...utf8);
+ * }
+ *
+ * const file = join(mkdtempSync(join(tmpdir(), "llama2c-")), "tokenizer.bin");
+ * writeFileSync(file, new Uint8Array(bytes));
+ * assert.equal(Tokenizer.readLlama2cTokenizer(file).kind, "llama2c");
+ * assert.throws(() => Tokenizer.readLlama2cTokenizer(file, 300), { _tag: "TokenizerError" }); // 262 records, not 300
+ * ```
+ */
 export const readLlama2cTokenizer = (path: string, vocabSize?: number): SentencePieceTokenizer => {
   let bytes: Uint8Array;
   try {

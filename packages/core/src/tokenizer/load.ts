@@ -214,14 +214,70 @@ const asTokenizerError =
           found: e instanceof Error ? e.message : String(e),
         });
 
-/** Load the tokenizer at `path` (tokenizer.json, vocab.json + merges.txt, llama2.c .bin, .gguf, or a folder). */
+/**
+ * Load the tokenizer at `path` (tokenizer.json, vocab.json + merges.txt, llama2.c .bin, .gguf, or a folder).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Tokenizer } from "@patchbay/core";
+ * import { Effect } from "effect";
+ *
+ * // a tiny byte-level BPE tokenizer.json: "hi hi" → ["hi", "Ġhi"]
+ * const dir = mkdtempSync(join(tmpdir(), "tok-"));
+ * writeFileSync(
+ *   join(dir, "tokenizer.json"),
+ *   JSON.stringify({
+ *     model: { type: "BPE", vocab: { h: 0, i: 1, "Ġ": 2, hi: 3, "Ġhi": 4 }, merges: ["h i", "Ġ hi"] },
+ *     pre_tokenizer: { type: "ByteLevel", add_prefix_space: false },
+ *     decoder: { type: "ByteLevel" },
+ *   }),
+ * );
+ *
+ * const tok = await Effect.runPromise(Tokenizer.loadTokenizer(dir)); // the folder, or the file itself
+ * assert.equal(tok.kind, "tokenizer.json");
+ * const error = await Effect.runPromise(Effect.flip(Tokenizer.loadTokenizer(join(dir, "nothing.json"))));
+ * assert.equal(error._tag, "TokenizerError");
+ * ```
+ */
 export const loadTokenizer = (path: string): Effect.Effect<Tokenizer, TokenizerError> =>
   Effect.tryPromise({
     try: async () => readTokenizer(tokenizerSource(path)),
     catch: asTokenizerError(path),
   });
 
-/** The tokenizer belonging to a model (see locateTokenizer); null when there is none. */
+/**
+ * The tokenizer belonging to a model (see locateTokenizer); null when there is none.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Tokenizer } from "@patchbay/core";
+ * import { Effect } from "effect";
+ *
+ * // a tiny byte-level BPE tokenizer.json: "hi hi" → ["hi", "Ġhi"]
+ * const dir = mkdtempSync(join(tmpdir(), "tok-"));
+ * writeFileSync(
+ *   join(dir, "tokenizer.json"),
+ *   JSON.stringify({
+ *     model: { type: "BPE", vocab: { h: 0, i: 1, "Ġ": 2, hi: 3, "Ġhi": 4 }, merges: ["h i", "Ġ hi"] },
+ *     pre_tokenizer: { type: "ByteLevel", add_prefix_space: false },
+ *     decoder: { type: "ByteLevel" },
+ *   }),
+ * );
+ *
+ * const tok = await Effect.runPromise(Tokenizer.findTokenizer(dir)); // a model folder with its tokenizer inside
+ * assert.deepEqual(tok?.encode("hi"), [3]);
+ * const none = await Effect.runPromise(Tokenizer.findTokenizer(mkdtempSync(join(tmpdir(), "empty-"))));
+ * assert.equal(none, null);
+ * ```
+ */
 export const findTokenizer = (modelPath: string): Effect.Effect<Tokenizer | null, TokenizerError> =>
   Effect.tryPromise({
     try: async (): Promise<Tokenizer | null> => {

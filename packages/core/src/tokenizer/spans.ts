@@ -32,6 +32,30 @@ const endOf = (
 /**
  * The part of `text` that `ids.slice(0, k)` spell, where `ids` encode `text`; null when it cannot
  * be told (a normalizing tokenizer, a cut inside a character split over byte tokens).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Tokenizer } from "@patchbay/core";
+ *
+ * // a tiny byte-level BPE tokenizer.json: "hi hi" → ["hi", "Ġhi"]
+ * const dir = mkdtempSync(join(tmpdir(), "tok-"));
+ * writeFileSync(
+ *   join(dir, "tokenizer.json"),
+ *   JSON.stringify({
+ *     model: { type: "BPE", vocab: { h: 0, i: 1, "Ġ": 2, hi: 3, "Ġhi": 4 }, merges: ["h i", "Ġ hi"] },
+ *     pre_tokenizer: { type: "ByteLevel", add_prefix_space: false },
+ *     decoder: { type: "ByteLevel" },
+ *   }),
+ * );
+ *
+ * const tok = Tokenizer.readHfJsonTokenizer(join(dir, "tokenizer.json"));
+ * const text = "hi hi";
+ * assert.equal(Tokenizer.textBefore(tok, text, tok.encode(text), 1), "hi");
+ * ```
  */
 export const textBefore = (
   tok: Tokenizer,
@@ -51,6 +75,30 @@ export const textBefore = (
  * cannot be placed (the next placed token's span then starts after the last placed end); the
  * whole result is null when the ids do not decode to `text`. BOS and other control tokens get
  * empty spans.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Tokenizer } from "@patchbay/core";
+ *
+ * // a tiny byte-level BPE tokenizer.json: "hi hi" → ["hi", "Ġhi"]
+ * const dir = mkdtempSync(join(tmpdir(), "tok-"));
+ * writeFileSync(
+ *   join(dir, "tokenizer.json"),
+ *   JSON.stringify({
+ *     model: { type: "BPE", vocab: { h: 0, i: 1, "Ġ": 2, hi: 3, "Ġhi": 4 }, merges: ["h i", "Ġ hi"] },
+ *     pre_tokenizer: { type: "ByteLevel", add_prefix_space: false },
+ *     decoder: { type: "ByteLevel" },
+ *   }),
+ * );
+ *
+ * const tok = Tokenizer.readHfJsonTokenizer(join(dir, "tokenizer.json"));
+ * const text = "hi hi";
+ * assert.deepEqual(Tokenizer.tokenSpans(tok, text, tok.encode(text)), [[0, 2], [2, 5]]);
+ * ```
  */
 export const tokenSpans = (
   tok: Tokenizer,
@@ -73,6 +121,29 @@ export const tokenSpans = (
  * A token as the vocabulary spells it, with its spaces visible: llama2.c files store the
  * SentencePiece "▁" as a space, shown here as "▁" like every other SentencePiece vocabulary;
  * GPT-2's "Ġ" and byte tokens ("<0x0A>", "Ċ") are shown as they are.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Tokenizer } from "@patchbay/core";
+ *
+ * // a tiny byte-level BPE tokenizer.json: "hi hi" → ["hi", "Ġhi"]
+ * const dir = mkdtempSync(join(tmpdir(), "tok-"));
+ * writeFileSync(
+ *   join(dir, "tokenizer.json"),
+ *   JSON.stringify({
+ *     model: { type: "BPE", vocab: { h: 0, i: 1, "Ġ": 2, hi: 3, "Ġhi": 4 }, merges: ["h i", "Ġ hi"] },
+ *     pre_tokenizer: { type: "ByteLevel", add_prefix_space: false },
+ *     decoder: { type: "ByteLevel" },
+ *   }),
+ * );
+ *
+ * const tok = Tokenizer.readHfJsonTokenizer(join(dir, "tokenizer.json"));
+ * assert.equal(Tokenizer.visiblePiece(tok, 4), "Ġhi"); // GPT-2's space marker, as the vocabulary spells it
+ * ```
  */
 export const visiblePiece = (tok: Tokenizer, id: number): string => {
   const piece = tok.idToToken(id);

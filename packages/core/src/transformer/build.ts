@@ -51,6 +51,22 @@ export interface TransformerGraph {
  *   serial:   resid_mid = resid_pre + attn(resid_pre);  resid_post = resid_mid + mlp(resid_mid)
  *   parallel: resid_post = resid_pre + attn(resid_pre) + mlp(resid_pre)
  *   logits = LN_f(resid_L)·W_U + b_U
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Graph, Transformer, Weights } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ *
+ * const { config, weights } = Weights.loadModelSync("builtin:induction");
+ * const built = Transformer.buildTransformerGraph(config, weights, { capture: ["blocks.1.attn.pattern"] });
+ * assert.deepEqual(
+ *   built.graph.outputs.map((o) => o.name).sort(),
+ *   ["blocks.1.attn.pattern", "logits"],
+ * );
+ * assert.ok(built.graph.inputs.some((i) => i.name === Transformer.INPUT_IDS));
+ * assert.ok(Graph.toOnnx(built.graph).model.length > 0); // an ONNX model of the forward
+ * ```
  */
 export const buildTransformerGraph = (
   c: ModelConfig,

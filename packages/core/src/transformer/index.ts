@@ -1,3 +1,4 @@
+/** The forward pass as IR: every activation passes through a site, where a plan's hooks reach in. */
 export {
   buildTransformerGraph,
   type BuildOptions,
@@ -6,4 +7,4 @@ export {
   POSITIONS,
   ATTN_MASK,
 } from "./build.ts";
-export { type SiteHooks, leafName } from "./sites.ts";
+export type { SiteHooks } from "./sites.ts";

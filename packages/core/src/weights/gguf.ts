@@ -323,12 +323,34 @@ const checkNoOverlap = (file: string, tensors: readonly GgufTensorInfo[], dataSt
   }
 };
 
-/** Header (metadata and tensor infos) of a GGUF file; tensor data is not read. */
+/**
+ * Header (metadata and tensor infos) of a GGUF file; tensor data is not read.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { readGgufHeader } from "@patchbay/core/weights";
+ *
+ * const file = join(tmpdir(), "not-gguf.gguf");
+ * writeFileSync(file, "safetensors, really");
+ * assert.throws(() => readGgufHeader(file), { _tag: "WeightFileError", file });
+ * ```
+ */
 export const readGgufHeader = (path: string): GgufHeader => withFile(path, parseGgufHeader);
 
 /**
- * The metadata of a GGUF file (tokenizer.ggml.tokens, scores, llama.* hyperparameters, ...).
- * Arrays are plain JS arrays; integers are numbers (bigint only beyond 2^53).
+ * The metadata of a GGUF file (architecture, hyperparameters, vocabulary), without its tensors.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readGgufMetadata } from "@patchbay/core/weights";
+ *
+ * assert.throws(() => readGgufMetadata("no-such.gguf"), { _tag: "WeightFileError" });
+ * ```
  */
 export const readGgufMetadata = (path: string): GgufMetadata => readGgufHeader(path).metadata;
 

@@ -29,11 +29,9 @@ export {
   readGgufMetadata,
 } from "./gguf.ts";
 export { checkConfig, validateWeights } from "./validate.ts";
-export { bf16BitsToNumber, f16BitsToNumber } from "./dtype.ts";
 export {
   isSourcePath,
   type ModelSource,
-  modelSourceFor,
   modelSourceSchemes,
   registerModelSource,
   type SourcedModel,

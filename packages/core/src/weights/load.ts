@@ -46,6 +46,23 @@ export const LOAD_ERRORS = [
 
 export type LoadError = InstanceType<(typeof LOAD_ERRORS)[number]>;
 
+/**
+ * Whether a value is one of the typed errors loading a model can fail with (LOAD_ERRORS).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Weights } from "@patchbay/core";
+ *
+ * try {
+ *   Weights.loadModelSync("no/such/model");
+ *   assert.fail("loaded a model that does not exist");
+ * } catch (e) {
+ *   assert.ok(Weights.isLoadError(e)); // a ModelNotFoundError
+ * }
+ * assert.equal(Weights.isLoadError(new Error("a bug")), false);
+ * ```
+ */
 export const isLoadError = isOneOf(LOAD_ERRORS);
 
 const WHAT =
@@ -123,6 +140,17 @@ const loadFile = (path: string, source: string): LoadedModel => {
  *   *.gguf (or GGUF magic) → GGUF;  *.bin → llama2.c v0;  *.safetensors → with ./config.json
  *   <scheme>:… → the model source registered for the scheme (./sources.ts): `builtin:<name>[?options]`
  *     is the zoo's (import "@patchbay/zoo"), built on first use, then read from its cache
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Weights } from "@patchbay/core";
+ * import "@patchbay/zoo"; // builtin: paths
+ *
+ * const model = Weights.loadModelSync("builtin:induction");
+ * assert.equal(model.format, "builtin");
+ * assert.equal(model.config.nLayers, 2);
+ * ```
  */
 export const loadModelSync = (path: string): LoadedModel => {
   const source = modelSourceFor(path);
@@ -147,17 +175,73 @@ export const loadModelSync = (path: string): LoadedModel => {
   return existsSync(join(path, "config.json")) ? loadConfigured(path, path) : loadBareFolder(path, path);
 };
 
-/** A llama2.c v0 checkpoint, whatever its extension. */
+/**
+ * A llama2.c v0 checkpoint, whatever its extension.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { loadLlama2cSync } from "@patchbay/core/weights";
+ *
+ * const file = join(tmpdir(), "truncated.bin");
+ * writeFileSync(file, new Uint8Array(8)); // shorter than llama2.c's 28-byte header
+ * assert.throws(() => loadLlama2cSync(file), { _tag: "WeightFileError", file });
+ * ```
+ */
 export const loadLlama2cSync = (path: string): LoadedModel => finish(mapLlama2cFile(path), path, "llama2c");
 
-/** A GGUF file (architecture llama), whatever its extension. */
+/**
+ * A GGUF file (architecture llama), whatever its extension.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { loadGgufSync } from "@patchbay/core/weights";
+ *
+ * const file = join(tmpdir(), "not-a-model.gguf");
+ * writeFileSync(file, "not a gguf file");
+ * // a file that is not what it claims is a typed error naming the file
+ * assert.throws(() => loadGgufSync(file), { _tag: "WeightFileError", file });
+ * ```
+ */
 export const loadGgufSync = (path: string): LoadedModel => finish(mapGgufFile(path), path, "gguf");
 
-/** A folder with config.json: Hugging Face or TransformerLens, decided by the config's fields. */
+/**
+ * A folder with config.json: Hugging Face or TransformerLens, decided by the config's fields.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadFolderSync } from "@patchbay/core/weights";
+ *
+ * const model = loadFolderSync("testdata/fixtures/tiny-gpt2");
+ * assert.equal(model.config.dModel, 32);
+ * ```
+ */
 export const loadFolderSync = (folder: string): LoadedModel => loadConfigured(folder, folder);
 
 /**
  * Effect boundary: typed load errors fail the effect; anything else (a bug) is a defect.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Weights } from "@patchbay/core";
+ * import { Effect } from "effect";
+ *
+ * // a Hugging Face folder (config.json + model.safetensors), relative to the repository root
+ * const model = await Effect.runPromise(Weights.loadModel("testdata/fixtures/tiny-gpt2"));
+ * assert.equal(model.format, "hf");
+ * assert.deepEqual(model.weights.get("blocks.0.attn.W_Q")?.shape, [4, 32, 8]); // [head, d_model, d_head]
+ * const missing = await Effect.runPromise(Effect.flip(Weights.loadModel("no/such/model")));
+ * assert.equal(missing._tag, "ModelNotFoundError");
+ * ```
  */
 export const loadModel = (path: string): Effect.Effect<LoadedModel, LoadError> =>
   attempt(() => loadModelSync(path), ...LOAD_ERRORS);

@@ -247,16 +247,50 @@ const readAll = (src: ByteSource): SafetensorsContents => {
   return { metadata: h.metadata, tensors };
 };
 
-/** Read every tensor of a safetensors file (any non-float dtype is UnsupportedError). */
+/**
+ * Read every tensor of a safetensors file (any non-float dtype is UnsupportedError).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readSafetensors } from "@patchbay/core/weights";
+ *
+ * const { tensors } = readSafetensors("testdata/fixtures/tiny-gpt2/model.safetensors"); // names as in the file
+ * assert.deepEqual(tensors.get("wte.weight")?.shape, [61, 32]);
+ * ```
+ */
 export const readSafetensors = (path: string): SafetensorsContents => withFile(path, readAll);
 
-/** Parse safetensors bytes already in memory; `name` labels errors. */
+/**
+ * Parse safetensors bytes already in memory; `name` labels errors.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseSafetensors, writeSafetensors } from "@patchbay/core/weights";
+ *
+ * const { tensors } = parseSafetensors(writeSafetensors({ b: { data: new Float32Array([0.5]), shape: [1] } }));
+ * assert.deepEqual([...tensors.get("b")!.data], [0.5]);
+ * assert.throws(() => parseSafetensors(new Uint8Array(3), "short.safetensors"), { _tag: "WeightFileError" });
+ * ```
+ */
 export const parseSafetensors = (bytes: Uint8Array, name = "<safetensors bytes>"): SafetensorsContents =>
   readAll(bytesSource(name, bytes));
 
 /**
  * Serialise float32 tensors as safetensors (dtype F32, data in the given order, header padded
  * with spaces to a multiple of 8 bytes so the data section is aligned).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseSafetensors, writeSafetensors } from "@patchbay/core/weights";
+ *
+ * const bytes = writeSafetensors({ w: { data: new Float32Array([1, 2, 3, 4]), shape: [2, 2] } }, { note: "hi" });
+ * const back = parseSafetensors(bytes);
+ * assert.deepEqual(back.tensors.get("w")?.shape, [2, 2]);
+ * assert.equal(back.metadata.note, "hi");
+ * ```
  */
 export const writeSafetensors = (
   tensors: ReadonlyMap<string, HostTensor> | Readonly<Record<string, HostTensor>>,

@@ -34,14 +34,43 @@ const PROVIDERS: Readonly<Record<string, string>> = { builtin: "@patchbay/zoo" }
 
 const sources = new Map<string, ModelSource>();
 
-/** Register (or replace) the source of a scheme. Schemes are lower-case, two characters or more. */
+/**
+ * Register (or replace) the source of a scheme. Schemes are lower-case, two characters or more.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Weights } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ *
+ * // a source that serves the zoo's induction model under its own scheme
+ * Weights.registerModelSource({
+ *   scheme: "mine",
+ *   format: "builtin",
+ *   load: () => Weights.loadModelSync("builtin:induction"),
+ * });
+ * assert.ok(Weights.modelSourceSchemes().includes("mine"));
+ * assert.equal(Weights.loadModelSync("mine:anything").config.nLayers, 2);
+ * ```
+ */
 export const registerModelSource = (source: ModelSource): void => {
   if (!/^[a-z][a-z0-9+.-]+$/.test(source.scheme))
     throw new Error(`model sources: invalid scheme ${JSON.stringify(source.scheme)}`);
   sources.set(source.scheme, source);
 };
 
-/** The registered schemes, sorted. */
+/**
+ * The registered schemes, sorted.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Weights } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ *
+ * assert.ok(Weights.modelSourceSchemes().includes("builtin"));
+ * ```
+ */
 export const modelSourceSchemes = (): string[] => [...sources.keys()].sort();
 
 const schemeOf = (path: string): string | null => {
@@ -49,7 +78,18 @@ const schemeOf = (path: string): string | null => {
   return m === null ? null : m[1]!;
 };
 
-/** Whether a path names a model source (registered, or one a known package provides) rather than a file. */
+/**
+ * Whether a path names a model source (registered, or one a known package provides) rather than a file.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isSourcePath } from "@patchbay/core/weights";
+ *
+ * assert.equal(isSourcePath("builtin:induction"), true); // known provider, even before import "@patchbay/zoo"
+ * assert.equal(isSourcePath("models/gpt2"), false);
+ * ```
+ */
 export const isSourcePath = (path: string): boolean => {
   const s = schemeOf(path);
   return s !== null && (sources.has(s) || Object.hasOwn(PROVIDERS, s));

@@ -9,6 +9,17 @@ import { type Mapped, type Origin, WeightSink } from "./table.ts";
 /**
  * Backstop checks of the canonical config (source parsers check their own fields first, with
  * the file's field names): sizes positive, heads grouped evenly, rotary dims even and ≤ d_head.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Weights } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ *
+ * const { config } = Weights.loadModelSync("builtin:induction");
+ * Weights.checkConfig(config, "config.json"); // fine: returns
+ * assert.throws(() => Weights.checkConfig({ ...config, nHeads: 0 }, "config.json"), { _tag: "ConfigError" });
+ * ```
  */
 export const checkConfig = (c: ModelConfig, file: string): void => {
   const bad = (field: string, expected: string, found: unknown): never => {
@@ -49,6 +60,19 @@ const label = (o: Origin | undefined, canonical: string): string =>
  * config; throws ConfigError / TensorShapeError naming `label`, and WeightFileError for a NaN or
  * ±Inf (naming the tensor and the first bad index; weights read from files are checked as they are
  * read, in the file's own layout). Returns the weights in spec order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Weights } from "@patchbay/core";
+ * import "@patchbay/zoo";
+ *
+ * const { config, weights } = Weights.loadModelSync("builtin:induction");
+ * assert.equal(Weights.validateWeights(config, weights).size, weights.size);
+ * const broken = new Map(weights);
+ * broken.delete("unembed.W_U");
+ * assert.throws(() => Weights.validateWeights(config, broken, "my weights"), { _tag: "TensorShapeError" });
+ * ```
  */
 export const validateWeights = (
   config: ModelConfig,

@@ -5,7 +5,7 @@ import {
   iia as iiaEffect,
   iiaSweep as iiaSweepEffect,
 } from "@patchbay/causal";
-import { makeSessionCache } from "@patchbay/core";
+import { makeSessionCache } from "@patchbay/core/runtime";
 import { Effect } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as causal from "./causal.ts";

@@ -9,7 +9,7 @@ import {
   type SweepResult,
   type SweepSpec,
 } from "@patchbay/causal";
-import { attempt, InputError } from "@patchbay/core";
+import { attempt, InputError } from "@patchbay/core/errors";
 import { Effect } from "effect";
 import { type PatchbayModel, withModel } from "./model.ts";
 import { rejectUnknown } from "./options.ts";

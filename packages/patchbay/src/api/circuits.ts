@@ -7,14 +7,10 @@ import {
   prepareEdges,
   type Selection,
 } from "@patchbay/circuits";
-import {
-  attempt,
-  type EdgeAblation,
-  type EdgeLayout,
-  type Granularity,
-  InputError,
-  type MetricKind,
-} from "@patchbay/core";
+import { attempt, InputError } from "@patchbay/core/errors";
+import type { EdgeAblation } from "@patchbay/core/patching";
+import type { EdgeLayout, Granularity } from "@patchbay/core/edges";
+import type { MetricKind } from "@patchbay/core/engine";
 import { Effect, Either, ParseResult, Schema } from "effect";
 import { type PatchbayModel, withModel } from "./model.ts";
 import { rejectUnknown } from "./options.ts";

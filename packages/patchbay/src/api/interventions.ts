@@ -1,12 +1,12 @@
+import type { HostTensor } from "@patchbay/core/tensor";
+import { InputError } from "@patchbay/core/errors";
 import {
-  type HostTensor,
-  InputError,
   Intervention,
   type InterventionValues,
   type MetricBinding,
   type MetricKind,
   type Target,
-} from "@patchbay/core";
+} from "@patchbay/core/engine";
 import { Either, ParseResult, Schema } from "effect";
 
 /**

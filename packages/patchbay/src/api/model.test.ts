@@ -1,14 +1,9 @@
 import { execFileSync } from "node:child_process";
-import {
-  forward,
-  type HostTensor,
-  interchangePatch,
-  ModelNotFoundError,
-  openModel,
-  plan,
-  runPlan,
-  siteCatalog,
-} from "@patchbay/core";
+import { forward, openModel } from "@patchbay/core/runtime";
+import type { HostTensor } from "@patchbay/core/tensor";
+import { interchangePatch, plan, runPlan } from "@patchbay/core/engine";
+import { ModelNotFoundError } from "@patchbay/core/errors";
+import { siteCatalog } from "@patchbay/core/sites";
 import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../../../core/src/testing/shared.ts";
 import { testdataPath } from "../../../core/src/testing/testdata.ts";
 import { Effect } from "effect";

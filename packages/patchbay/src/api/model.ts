@@ -1,16 +1,8 @@
 import "@patchbay/zoo"; // registers builtin:<name> model paths with core
-import {
-  InputError,
-  loadTokenizer,
-  type Model,
-  type ModelConfig,
-  makeSessionCache,
-  type OpenModel,
-  type OpenOptions,
-  openModel,
-  type PatchbayError,
-  type Tokenizer,
-} from "@patchbay/core";
+import { InputError, type PatchbayError } from "@patchbay/core/errors";
+import { loadTokenizer, type Tokenizer } from "@patchbay/core/tokenizer";
+import type { Model, ModelConfig } from "@patchbay/core/model";
+import { makeSessionCache, type OpenModel, type OpenOptions, openModel } from "@patchbay/core/runtime";
 import { Effect, Exit, Scope } from "effect";
 import { ModelClosedError } from "./errors.ts";
 import { rejectUnknown } from "./options.ts";

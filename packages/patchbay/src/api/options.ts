@@ -1,4 +1,4 @@
-import { InputError } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
 
 /**
  * An option a function does not read is refused, never ignored: an InputError naming the first

@@ -1,15 +1,7 @@
-import {
-  attempt,
-  forward,
-  type HostTensor,
-  InputError,
-  interchangePatch,
-  type OpenModel,
-  plan,
-  type RuntimeError,
-  runPlan,
-  type TokenizerError,
-} from "@patchbay/core";
+import { attempt, InputError, type RuntimeError, type TokenizerError } from "@patchbay/core/errors";
+import { forward, type OpenModel } from "@patchbay/core/runtime";
+import type { HostTensor } from "@patchbay/core/tensor";
+import { interchangePatch, plan, runPlan } from "@patchbay/core/engine";
 import { Effect } from "effect";
 import { type MetricInput, splitMetric } from "./interventions.ts";
 import { rejectUnknown } from "./options.ts";

@@ -1,16 +1,8 @@
-import {
-  attempt,
-  forward,
-  type HostTensor,
-  InputError,
-  type OpenModel,
-  plan,
-  requireTokenizer,
-  type RuntimeError,
-  runPlan,
-  siteCatalog,
-  TokenizerError,
-} from "@patchbay/core";
+import { attempt, InputError, type RuntimeError, TokenizerError } from "@patchbay/core/errors";
+import { forward, type OpenModel, requireTokenizer } from "@patchbay/core/runtime";
+import type { HostTensor } from "@patchbay/core/tensor";
+import { plan, runPlan } from "@patchbay/core/engine";
+import { siteCatalog } from "@patchbay/core/sites";
 import { Effect } from "effect";
 import {
   type InterventionInput,

@@ -2,11 +2,11 @@ import {
   attempt,
   ConfigError,
   InputError,
-  type MetricKind,
-  type OpenModel,
   type TaskFileError,
   UnknownBuiltinError,
-} from "@patchbay/core";
+} from "@patchbay/core/errors";
+import type { MetricKind } from "@patchbay/core/engine";
+import type { OpenModel } from "@patchbay/core/runtime";
 import { isBuiltinPath, readTaskFile, type Task, taskFor } from "@patchbay/zoo";
 import type { Effect } from "effect";
 import { rejectUnknown } from "./options.ts";

@@ -1,10 +1,6 @@
-import {
-  makeSessionCache,
-  mulberry32,
-  randomWeights,
-  referenceForward,
-  type SessionCache,
-} from "@patchbay/core";
+import { makeSessionCache, type SessionCache } from "@patchbay/core/runtime";
+import { mulberry32, randomWeights } from "@patchbay/core/model";
+import { referenceForward } from "@patchbay/core/reference";
 import { Effect, Schema, type Scope } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

@@ -1,4 +1,7 @@
-import { InputError, type Model, plan, type RuntimeError, runPlan, type SessionCache } from "@patchbay/core";
+import { InputError, type RuntimeError } from "@patchbay/core/errors";
+import type { Model } from "@patchbay/core/model";
+import { plan, runPlan } from "@patchbay/core/engine";
+import type { SessionCache } from "@patchbay/core/runtime";
 import { Effect, Schema } from "effect";
 
 /**

@@ -1,13 +1,7 @@
-import {
-  type InputError,
-  makeSessionCache,
-  type ModelConfig,
-  mulberry32,
-  randomWeights,
-  referenceForward,
-  type SessionCache,
-  type Weights,
-} from "@patchbay/core";
+import type { InputError } from "@patchbay/core/errors";
+import { makeSessionCache, type SessionCache } from "@patchbay/core/runtime";
+import { type ModelConfig, mulberry32, randomWeights, type Weights } from "@patchbay/core/model";
+import { referenceForward } from "@patchbay/core/reference";
 import { inductionModel, inductionTask } from "@patchbay/zoo";
 import { Effect, Schema, type Scope } from "effect";
 import fc from "fast-check";

@@ -1,12 +1,7 @@
-import {
-  attempt,
-  InputError,
-  type Model,
-  plan,
-  type RuntimeError,
-  runPlan,
-  type SessionCache,
-} from "@patchbay/core";
+import { attempt, InputError, type RuntimeError } from "@patchbay/core/errors";
+import type { Model } from "@patchbay/core/model";
+import { plan, runPlan } from "@patchbay/core/engine";
+import type { SessionCache } from "@patchbay/core/runtime";
 import { Effect } from "effect";
 import { checkFinite } from "./input-site.ts";
 import { type DlaData, type DlaSpec, dlaProblem } from "./spec.ts";

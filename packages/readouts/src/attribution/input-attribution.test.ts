@@ -1,14 +1,8 @@
-import {
-  type InputError,
-  loadModelSync,
-  makeSessionCache,
-  type ModelConfig,
-  mulberry32,
-  openModel,
-  randomWeights,
-  referenceForward,
-  type SessionCache,
-} from "@patchbay/core";
+import type { InputError } from "@patchbay/core/errors";
+import { loadModelSync } from "@patchbay/core/weights";
+import { makeSessionCache, openModel, type SessionCache } from "@patchbay/core/runtime";
+import { type ModelConfig, mulberry32, randomWeights } from "@patchbay/core/model";
+import { referenceForward } from "@patchbay/core/reference";
 import { inductionModel, inductionTask } from "@patchbay/zoo";
 import { readFileSync } from "node:fs";
 import { Effect, Schema, type Scope } from "effect";

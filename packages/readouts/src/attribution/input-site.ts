@@ -1,13 +1,7 @@
-import {
-  InputError,
-  type MetricBinding,
-  type ModelConfig,
-  type Model,
-  plan,
-  type RuntimeError,
-  runPlan,
-  type SessionCache,
-} from "@patchbay/core";
+import { InputError, type RuntimeError } from "@patchbay/core/errors";
+import { type MetricBinding, plan, runPlan } from "@patchbay/core/engine";
+import type { ModelConfig, Model } from "@patchbay/core/model";
+import type { SessionCache } from "@patchbay/core/runtime";
 import { Effect } from "effect";
 import type { AttributionMetricKind, Baseline, InputAttributionSpec, InputExample } from "./spec.ts";
 

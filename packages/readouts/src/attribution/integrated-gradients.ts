@@ -1,12 +1,7 @@
-import {
-  gradLabel,
-  type InputError,
-  type Model,
-  plan,
-  type RuntimeError,
-  runPlan,
-  type SessionCache,
-} from "@patchbay/core";
+import { gradLabel, plan, runPlan } from "@patchbay/core/engine";
+import type { InputError, RuntimeError } from "@patchbay/core/errors";
+import type { Model } from "@patchbay/core/model";
+import type { SessionCache } from "@patchbay/core/runtime";
 import { Effect } from "effect";
 import { checkFinite, chunks, tiledBinding } from "./input-site.ts";
 import type { AttributionMetricKind, InputAttributionSpec, InputExample } from "./spec.ts";

@@ -1,4 +1,5 @@
-import { type ModelConfig, referenceForward, type Weights } from "@patchbay/core";
+import type { ModelConfig, Weights } from "@patchbay/core/model";
+import { referenceForward } from "@patchbay/core/reference";
 import type { AttributionMetricKind, InputExample } from "./spec.ts";
 
 /**

@@ -1,12 +1,8 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import {
-  attempt,
-  FORBIDDEN_KEYS_EXPECTED,
-  forbiddenKeyPath,
-  InputError,
-  type ModelConfig,
-} from "@patchbay/core";
+import { attempt, InputError } from "@patchbay/core/errors";
+import { FORBIDDEN_KEYS_EXPECTED, forbiddenKeyPath } from "@patchbay/core/text";
+import type { ModelConfig } from "@patchbay/core/model";
 import { Effect, ParseResult, Schema } from "effect";
 import { finalSite, resolveLensSites } from "./sites.ts";
 import type { TunedLens } from "./translator.ts";

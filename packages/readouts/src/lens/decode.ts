@@ -1,15 +1,9 @@
-import {
-  type HostTensor,
-  type InputError,
-  type Model,
-  type ModelConfig,
-  type Plan,
-  plan,
-  type RuntimeError,
-  runPlan,
-  type SessionCache,
-  type Tokenizer,
-} from "@patchbay/core";
+import type { HostTensor } from "@patchbay/core/tensor";
+import type { InputError, RuntimeError } from "@patchbay/core/errors";
+import type { Model, ModelConfig } from "@patchbay/core/model";
+import { type Plan, plan, runPlan } from "@patchbay/core/engine";
+import type { SessionCache } from "@patchbay/core/runtime";
+import type { Tokenizer } from "@patchbay/core/tokenizer";
 import { Effect } from "effect";
 import { finalSite } from "./sites.ts";
 

@@ -1,4 +1,6 @@
-import { attempt, type HostTensor, InputError, type RuntimeError, type SessionCache } from "@patchbay/core";
+import { attempt, InputError, type RuntimeError } from "@patchbay/core/errors";
+import type { HostTensor } from "@patchbay/core/tensor";
+import type { SessionCache } from "@patchbay/core/runtime";
 import { Effect } from "effect";
 import { captureResidual, decodeResidual, type LensModel } from "./decode.ts";
 import { klLogits, logSoftmax, meanOverPrompts, rowOf, topK } from "./numeric.ts";

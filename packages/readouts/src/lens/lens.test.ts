@@ -1,16 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  type InputError,
-  makeSessionCache,
-  type ModelConfig,
-  mulberry32,
-  randomWeights,
-  referenceForward,
-  type SessionCache,
-  type Weights,
-} from "@patchbay/core";
+import type { InputError } from "@patchbay/core/errors";
+import { makeSessionCache, type SessionCache } from "@patchbay/core/runtime";
+import { type ModelConfig, mulberry32, randomWeights, type Weights } from "@patchbay/core/model";
+import { referenceForward } from "@patchbay/core/reference";
 import { Effect } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

@@ -1,4 +1,6 @@
-import { InputError, lookupSite, type ModelConfig } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
+import { lookupSite } from "@patchbay/core/sites";
+import type { ModelConfig } from "@patchbay/core/model";
 
 /**
  * Which sites a lens may read: the residual stream, [batch, pos, d_model], i.e. resid_pre,

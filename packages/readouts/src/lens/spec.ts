@@ -1,4 +1,4 @@
-import { InputError } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
 import { Schema } from "effect";
 import { asIssue, sameOption } from "../options.ts";
 

@@ -1,16 +1,9 @@
-import {
-  adamInit,
-  type AdamState,
-  adamStep,
-  attempt,
-  type HostTensor,
-  InputError,
-  mulberry32,
-  type Plan,
-  type RuntimeError,
-  runPlan,
-  type SessionCache,
-} from "@patchbay/core";
+import { adamInit, type AdamState, adamStep } from "@patchbay/core/optim";
+import { attempt, InputError, type RuntimeError } from "@patchbay/core/errors";
+import type { HostTensor } from "@patchbay/core/tensor";
+import { mulberry32 } from "@patchbay/core/model";
+import { type Plan, runPlan } from "@patchbay/core/engine";
+import type { SessionCache } from "@patchbay/core/runtime";
 import { Effect } from "effect";
 import { type Captured, captureResidual, type LensModel } from "./decode.ts";
 import { finalSite, resolveLensSites } from "./sites.ts";

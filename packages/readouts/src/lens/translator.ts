@@ -1,4 +1,4 @@
-import type { HostTensor } from "@patchbay/core";
+import type { HostTensor } from "@patchbay/core/tensor";
 
 /**
  * A tuned-lens translator for one site (Belrose et al. 2023; docs/methods.md#tuned-lens):

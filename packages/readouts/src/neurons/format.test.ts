@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InputError } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
 import { neuronRecordFromJson, neuronRecordToJson, maxActivation } from "./format.ts";
 import {
   cleanExplanation,

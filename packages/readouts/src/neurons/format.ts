@@ -1,5 +1,5 @@
 import { Schema } from "effect";
-import { InputError } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
 
 /**
  * The record format of OpenAI's neuron-explainer (automated-interpretability,

@@ -1,6 +1,9 @@
 import { Effect, Schema } from "effect";
 import { describe, expect, it } from "vitest";
-import { loadModelSync, makeSessionCache, readLlama2cTokenizer, referenceForward } from "@patchbay/core";
+import { loadModelSync } from "@patchbay/core/weights";
+import { makeSessionCache } from "@patchbay/core/runtime";
+import { readLlama2cTokenizer } from "@patchbay/core/tokenizer";
+import { referenceForward } from "@patchbay/core/reference";
 import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../../../core/src/testing/shared.ts";
 import {
   encodePrompt,

@@ -1,15 +1,9 @@
 import { Effect } from "effect";
-import {
-  generate,
-  InputError,
-  type Model,
-  type ModelConfig,
-  plan,
-  type RuntimeError,
-  runPlan,
-  type SessionCache,
-  type Tokenizer,
-} from "@patchbay/core";
+import { generate, type SessionCache } from "@patchbay/core/runtime";
+import { InputError, type RuntimeError } from "@patchbay/core/errors";
+import type { Model, ModelConfig } from "@patchbay/core/model";
+import { plan, runPlan } from "@patchbay/core/engine";
+import type { Tokenizer } from "@patchbay/core/tokenizer";
 import type { NeuronExplainer, NeuronSimulator } from "./model.ts";
 import { cleanExplanation, MAX_NORMALIZED_ACTIVATION, type Prompt } from "./prompts.ts";
 import type { LocalLmSpec } from "./spec.ts";

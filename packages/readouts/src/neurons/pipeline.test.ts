@@ -1,6 +1,7 @@
 import { Effect, Schema } from "effect";
 import { describe, expect, it } from "vitest";
-import { makeSessionCache, mulberry32 } from "@patchbay/core";
+import { makeSessionCache } from "@patchbay/core/runtime";
+import { mulberry32 } from "@patchbay/core/model";
 import { FRAC_BOS, FRAC_X, fracPrevsModel } from "@patchbay/zoo";
 import { explainNeuron, explainSimulateScore } from "./pipeline.ts";
 import { ruleBasedExplainer, ruleBasedSimulator } from "./rule-based.ts";

@@ -1,5 +1,7 @@
 import { Effect } from "effect";
-import { InputError, type Model, type RuntimeError, type SessionCache } from "@patchbay/core";
+import { InputError, type RuntimeError } from "@patchbay/core/errors";
+import type { Model } from "@patchbay/core/model";
+import type { SessionCache } from "@patchbay/core/runtime";
 import { maxActivation, type NeuronRecord } from "./format.ts";
 import {
   explainRequest,

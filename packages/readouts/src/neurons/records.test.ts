@@ -1,6 +1,8 @@
 import { Effect, Schema } from "effect";
 import { describe, expect, it } from "vitest";
-import { InputError, makeSessionCache, referenceForward } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
+import { makeSessionCache } from "@patchbay/core/runtime";
+import { referenceForward } from "@patchbay/core/reference";
 import { neuronRecordFromJson, neuronRecordToJson } from "./format.ts";
 import { neuronRecords, type RecordsData, windowStart } from "./records.ts";
 import { RecordsSpec } from "./spec.ts";

@@ -1,17 +1,9 @@
 import { Effect } from "effect";
-import {
-  attempt,
-  InputError,
-  type Model,
-  type ModelConfig,
-  lookupSite,
-  mulberry32,
-  plan,
-  type RuntimeError,
-  runPlan,
-  type SessionCache,
-  siteShape,
-} from "@patchbay/core";
+import { attempt, InputError, type RuntimeError } from "@patchbay/core/errors";
+import { type Model, type ModelConfig, mulberry32 } from "@patchbay/core/model";
+import { lookupSite, siteShape } from "@patchbay/core/sites";
+import { plan, runPlan } from "@patchbay/core/engine";
+import type { SessionCache } from "@patchbay/core/runtime";
 import { type ActivationRecord, maxActivation, type NeuronRecord } from "./format.ts";
 import { type RecordsSpec, recordsProblem } from "./spec.ts";
 import { binOf, MomentAccumulator, quantileBoundaries, sampleWithoutReplacement } from "./stats.ts";

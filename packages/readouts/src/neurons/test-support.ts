@@ -1,4 +1,5 @@
-import { type ModelConfig, mulberry32, randomWeights, type Tokenizer } from "@patchbay/core";
+import { type ModelConfig, mulberry32, randomWeights } from "@patchbay/core/model";
+import type { Tokenizer } from "@patchbay/core/tokenizer";
 
 /** A small GPT-2-shaped model with seeded random weights (LayerNorm, GELU MLPs). */
 export const tinyConfig = (vocabSize = 20, nCtx = 32): ModelConfig => ({

@@ -1,4 +1,4 @@
-import { InputError } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
 import type { Translator } from "../lens/translator.ts";
 import type { Mapping } from "./spec.ts";
 

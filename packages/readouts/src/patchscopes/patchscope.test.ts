@@ -1,13 +1,7 @@
-import {
-  generate,
-  type InputError,
-  makeSessionCache,
-  type ModelConfig,
-  mulberry32,
-  randomWeights,
-  referenceForward,
-  type SessionCache,
-} from "@patchbay/core";
+import { generate, makeSessionCache, type SessionCache } from "@patchbay/core/runtime";
+import type { InputError } from "@patchbay/core/errors";
+import { type ModelConfig, mulberry32, randomWeights } from "@patchbay/core/model";
+import { referenceForward } from "@patchbay/core/reference";
 import { Effect } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

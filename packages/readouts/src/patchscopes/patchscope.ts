@@ -1,14 +1,8 @@
-import {
-  argmax,
-  attempt,
-  InputError,
-  lookupSite,
-  type ModelConfig,
-  plan,
-  type RuntimeError,
-  runPlan,
-  type SessionCache,
-} from "@patchbay/core";
+import { argmax, type SessionCache } from "@patchbay/core/runtime";
+import { attempt, InputError, type RuntimeError } from "@patchbay/core/errors";
+import { lookupSite } from "@patchbay/core/sites";
+import type { ModelConfig } from "@patchbay/core/model";
+import { plan, runPlan } from "@patchbay/core/engine";
 import { Effect } from "effect";
 import type { LensModel } from "../lens/decode.ts";
 import { logSoftmax } from "../lens/numeric.ts";

@@ -1,4 +1,5 @@
-import { InputError, type Tokenizer } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
+import type { Tokenizer } from "@patchbay/core/tokenizer";
 
 /**
  * Built-in inspection prompts as data: the text, and which token receives the patch (the last

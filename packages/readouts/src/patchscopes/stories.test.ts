@@ -1,4 +1,4 @@
-import { openModel } from "@patchbay/core";
+import { openModel } from "@patchbay/core/runtime";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../../../core/src/testing/shared.ts";

@@ -1,4 +1,4 @@
-import type { Tokenizer } from "@patchbay/core";
+import type { Tokenizer } from "@patchbay/core/tokenizer";
 import { continuationToken } from "./prompts.ts";
 import type { SourceExample } from "./sweep.ts";
 

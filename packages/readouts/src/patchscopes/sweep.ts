@@ -1,13 +1,6 @@
-import {
-  argmax,
-  attempt,
-  InputError,
-  plan,
-  type RuntimeError,
-  runPlan,
-  type SessionCache,
-  TokenizerError,
-} from "@patchbay/core";
+import { argmax, type SessionCache } from "@patchbay/core/runtime";
+import { attempt, InputError, type RuntimeError, TokenizerError } from "@patchbay/core/errors";
+import { plan, runPlan } from "@patchbay/core/engine";
 import { Effect } from "effect";
 import type { LensModel } from "../lens/decode.ts";
 import { defaultLensSites } from "../lens/sites.ts";

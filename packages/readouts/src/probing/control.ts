@@ -1,4 +1,4 @@
-import { mulberry32 } from "@patchbay/core";
+import { mulberry32 } from "@patchbay/core/model";
 
 /**
  * The control task of Hewitt & Liang (2019): every word type (here a token id, or any integer key

@@ -1,15 +1,8 @@
-import {
-  InputError,
-  type Intervention,
-  lookupSite,
-  type Model,
-  type ModelConfig,
-  plan,
-  type PlanValues,
-  type RuntimeError,
-  runPlan,
-  type SessionCache,
-} from "@patchbay/core";
+import { InputError, type RuntimeError } from "@patchbay/core/errors";
+import { type Intervention, plan, type PlanValues, runPlan } from "@patchbay/core/engine";
+import { lookupSite } from "@patchbay/core/sites";
+import type { Model, ModelConfig } from "@patchbay/core/model";
+import type { SessionCache } from "@patchbay/core/runtime";
 import { Effect } from "effect";
 import type { ProbeData } from "./spec.ts";
 

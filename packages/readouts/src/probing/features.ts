@@ -1,4 +1,4 @@
-import { mulberry32 } from "@patchbay/core";
+import { mulberry32 } from "@patchbay/core/model";
 
 /**
  * Plain numeric helpers of probing: standardisation, the seeded held-out split, class indexing

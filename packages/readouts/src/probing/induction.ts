@@ -1,10 +1,6 @@
-import {
-  type Model,
-  mulberry32,
-  type RuntimeError,
-  type InputError,
-  type SessionCache,
-} from "@patchbay/core";
+import { type Model, mulberry32 } from "@patchbay/core/model";
+import type { RuntimeError, InputError } from "@patchbay/core/errors";
+import type { SessionCache } from "@patchbay/core/runtime";
 import { INDUCTION_BOS } from "@patchbay/zoo";
 import { type Effect, Schema } from "effect";
 import { probeSites } from "./probe.ts";

@@ -1,12 +1,7 @@
-import {
-  InputError,
-  makeSessionCache,
-  mulberry32,
-  normals,
-  randomWeights,
-  referenceForward,
-  type SessionCache,
-} from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
+import { makeSessionCache, type SessionCache } from "@patchbay/core/runtime";
+import { mulberry32, normals, randomWeights } from "@patchbay/core/model";
+import { referenceForward } from "@patchbay/core/reference";
 import { inductionModel } from "@patchbay/zoo";
 import { Effect, Schema } from "effect";
 import fc from "fast-check";

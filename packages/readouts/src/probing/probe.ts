@@ -1,4 +1,6 @@
-import { attempt, InputError, type Model, type RuntimeError, type SessionCache } from "@patchbay/core";
+import { attempt, InputError, type RuntimeError } from "@patchbay/core/errors";
+import type { Model } from "@patchbay/core/model";
+import type { SessionCache } from "@patchbay/core/runtime";
 import { Effect } from "effect";
 import { controlLabels } from "./control.ts";
 import { captureFeatures, checkProbeData, type Features } from "./dataset.ts";

@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
-import { FORBIDDEN_KEYS_EXPECTED, forbiddenKeyPath, InputError } from "@patchbay/core";
+import { FORBIDDEN_KEYS_EXPECTED, forbiddenKeyPath } from "@patchbay/core/text";
+import { InputError } from "@patchbay/core/errors";
 import { Data, Effect, Either, ParseResult, Schema } from "effect";
 import { makeSae, type Sae } from "./sae.ts";
 import { DecoderNorm, SaeArch } from "./spec.ts";

@@ -1,4 +1,4 @@
-import { mulberry32 } from "@patchbay/core";
+import { mulberry32 } from "@patchbay/core/model";
 import { Effect, Schema } from "effect";
 import { describe, expect, it } from "vitest";
 import { featureAttribution, spearman } from "./attribution.ts";

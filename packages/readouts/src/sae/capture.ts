@@ -1,16 +1,8 @@
-import {
-  attempt,
-  InputError,
-  lookupSite,
-  type Model,
-  type ModelConfig,
-  type Plan,
-  plan,
-  type Positions,
-  type RuntimeError,
-  runPlan,
-  type SessionCache,
-} from "@patchbay/core";
+import { attempt, InputError, type RuntimeError } from "@patchbay/core/errors";
+import { lookupSite } from "@patchbay/core/sites";
+import type { Model, ModelConfig } from "@patchbay/core/model";
+import { type Plan, plan, type Positions, runPlan } from "@patchbay/core/engine";
+import type { SessionCache } from "@patchbay/core/runtime";
 import { Effect } from "effect";
 
 /**

@@ -1,4 +1,5 @@
-import { mulberry32, plan, runPlan } from "@patchbay/core";
+import { mulberry32 } from "@patchbay/core/model";
+import { plan, runPlan } from "@patchbay/core/engine";
 import { Effect, Schema } from "effect";
 import { describe, expect, it } from "vitest";
 import { captureActivations } from "./capture.ts";

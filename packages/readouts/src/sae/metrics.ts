@@ -1,4 +1,4 @@
-import { InputError } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
 import { decodeInto, encodeInto, type Sae } from "./sae.ts";
 
 /**

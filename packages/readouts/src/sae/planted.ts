@@ -1,4 +1,4 @@
-import { mulberry32, normals } from "@patchbay/core";
+import { mulberry32, normals } from "@patchbay/core/model";
 
 /**
  * A planted sparse dataset for tests and demos: K unit directions in R^d (seeded normals,

@@ -1,11 +1,6 @@
-import {
-  attempt,
-  InputError,
-  type Model,
-  mulberry32,
-  type RuntimeError,
-  type SessionCache,
-} from "@patchbay/core";
+import { attempt, InputError, type RuntimeError } from "@patchbay/core/errors";
+import { type Model, mulberry32 } from "@patchbay/core/model";
+import type { SessionCache } from "@patchbay/core/runtime";
 import { Effect, Either, ParseResult, Schema } from "effect";
 import { type SaeArtifact, saeToArtifact } from "./artifact.ts";
 import { captureActivations, saeSite } from "./capture.ts";

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { InputError } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
 import { Effect, Either, Schema } from "effect";
 import { describe, expect, it } from "vitest";
 import { loadSae, SaeFileError, saeFromArtifact, saeToArtifact, saveSae } from "./artifact.ts";

@@ -1,4 +1,4 @@
-import { InputError } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
 import type { DecoderNorm, SaeArch } from "./spec.ts";
 
 /**

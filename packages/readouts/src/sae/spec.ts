@@ -1,4 +1,5 @@
-import { InputError, Metric, Positions } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
+import { Metric, Positions } from "@patchbay/core/engine";
 import { Schema } from "effect";
 import { asIssue } from "../options.ts";
 

@@ -1,4 +1,5 @@
-import { referenceForward, type ModelConfig, type Weights } from "@patchbay/core";
+import { referenceForward } from "@patchbay/core/reference";
+import type { ModelConfig, Weights } from "@patchbay/core/model";
 import { Effect, Schema } from "effect";
 import { describe, expect, it } from "vitest";
 import { saeFromArtifact } from "./artifact.ts";

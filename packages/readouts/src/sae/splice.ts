@@ -1,15 +1,8 @@
-import {
-  attempt,
-  type HostTensor,
-  InputError,
-  type MetricBinding,
-  type Model,
-  plan,
-  type Positions,
-  type RuntimeError,
-  runPlan,
-  type SessionCache,
-} from "@patchbay/core";
+import { attempt, InputError, type RuntimeError } from "@patchbay/core/errors";
+import type { HostTensor } from "@patchbay/core/tensor";
+import { type MetricBinding, plan, type Positions, runPlan } from "@patchbay/core/engine";
+import type { Model } from "@patchbay/core/model";
+import type { SessionCache } from "@patchbay/core/runtime";
 import { Effect } from "effect";
 import { positionsFor, saeSite } from "./capture.ts";
 import { decodeInto, encodeInto, type Sae } from "./sae.ts";

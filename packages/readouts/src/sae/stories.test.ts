@@ -1,13 +1,9 @@
 import { Effect, Either, Schema } from "effect";
 import { describe, expect, it } from "vitest";
-import {
-  forward,
-  loadModelSync,
-  loadTokenizer,
-  makeSessionCache,
-  mulberry32,
-  sampleTemperature,
-} from "@patchbay/core";
+import { forward, makeSessionCache, sampleTemperature } from "@patchbay/core/runtime";
+import { loadModelSync } from "@patchbay/core/weights";
+import { loadTokenizer } from "@patchbay/core/tokenizer";
+import { mulberry32 } from "@patchbay/core/model";
 import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../../../core/src/testing/shared.ts";
 import { featureAttribution } from "./attribution.ts";
 import { saeFromArtifact } from "./artifact.ts";

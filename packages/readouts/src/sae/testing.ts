@@ -1,5 +1,6 @@
-import { type ModelConfig, mulberry32, randomWeights, type SessionCache } from "@patchbay/core";
-import { makeSessionCache } from "@patchbay/core";
+import { type ModelConfig, mulberry32, randomWeights } from "@patchbay/core/model";
+import type { SessionCache } from "@patchbay/core/runtime";
+import { makeSessionCache } from "@patchbay/core/runtime";
 import { Effect } from "effect";
 import { makeSae, type Sae } from "./sae.ts";
 

@@ -1,4 +1,4 @@
-import { normals } from "@patchbay/core";
+import { normals } from "@patchbay/core/model";
 import { Schema } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

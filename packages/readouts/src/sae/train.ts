@@ -1,11 +1,6 @@
-import {
-  adamInit as coreAdamInit,
-  type AdamState,
-  adamStepInPlace,
-  InputError,
-  mulberry32,
-  normals,
-} from "@patchbay/core";
+import { adamInit as coreAdamInit, type AdamState, adamStepInPlace } from "@patchbay/core/optim";
+import { InputError } from "@patchbay/core/errors";
+import { mulberry32, normals } from "@patchbay/core/model";
 import { cloneSae, decoderNorms, type Sae } from "./sae.ts";
 import { type SaeTrainSpec, saeTrainProblem } from "./spec.ts";
 

@@ -1,4 +1,5 @@
-import { makeSessionCache, mulberry32, normals, randomWeights, type SessionCache } from "@patchbay/core";
+import { makeSessionCache, type SessionCache } from "@patchbay/core/runtime";
+import { mulberry32, normals, randomWeights } from "@patchbay/core/model";
 import { inductionModel } from "@patchbay/zoo";
 import { Effect, Schema } from "effect";
 import fc from "fast-check";

@@ -1,11 +1,7 @@
-import {
-  attempt,
-  InputError,
-  lookupSite,
-  type Model,
-  type RuntimeError,
-  type SessionCache,
-} from "@patchbay/core";
+import { attempt, InputError, type RuntimeError } from "@patchbay/core/errors";
+import { lookupSite } from "@patchbay/core/sites";
+import type { Model } from "@patchbay/core/model";
+import type { SessionCache } from "@patchbay/core/runtime";
 import { Effect } from "effect";
 import { captureFeatures, checkProbeData, type Features } from "../probing/dataset.ts";
 import { indexClasses } from "../probing/features.ts";

@@ -1,4 +1,4 @@
-import type { Tokenizer } from "@patchbay/core";
+import type { Tokenizer } from "@patchbay/core/tokenizer";
 import { INDUCTION_BOS } from "@patchbay/zoo";
 import type { SteeringData } from "./spec.ts";
 

@@ -1,4 +1,5 @@
-import { InputError, Positions } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
+import { Positions } from "@patchbay/core/engine";
 import { Schema } from "effect";
 import { ProbeSpec } from "../probing/spec.ts";
 

@@ -1,13 +1,8 @@
-import {
-  generate,
-  loadModelSync,
-  makeSessionCache,
-  normals,
-  randomWeights,
-  readLlama2cTokenizer,
-  referenceForward,
-  type SessionCache,
-} from "@patchbay/core";
+import { generate, makeSessionCache, type SessionCache } from "@patchbay/core/runtime";
+import { loadModelSync } from "@patchbay/core/weights";
+import { normals, randomWeights } from "@patchbay/core/model";
+import { readLlama2cTokenizer } from "@patchbay/core/tokenizer";
+import { referenceForward } from "@patchbay/core/reference";
 import { inductionModel } from "@patchbay/zoo";
 import { Effect, Schema } from "effect";
 import fc from "fast-check";

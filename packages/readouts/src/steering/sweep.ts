@@ -1,16 +1,9 @@
-import {
-  argmax,
-  InputError,
-  lookupSite,
-  type MetricBinding,
-  type Model,
-  type ModelConfig,
-  plan,
-  type RuntimeError,
-  runPlan,
-  type SessionCache,
-  type Tokenizer,
-} from "@patchbay/core";
+import { argmax, type SessionCache } from "@patchbay/core/runtime";
+import { InputError, type RuntimeError } from "@patchbay/core/errors";
+import { lookupSite } from "@patchbay/core/sites";
+import { type MetricBinding, plan, runPlan } from "@patchbay/core/engine";
+import type { Model, ModelConfig } from "@patchbay/core/model";
+import type { Tokenizer } from "@patchbay/core/tokenizer";
 import { Effect } from "effect";
 import {
   type SteeringData,

@@ -1,4 +1,6 @@
-import { InputError, type Model, type RuntimeError, type SessionCache } from "@patchbay/core";
+import { InputError, type RuntimeError } from "@patchbay/core/errors";
+import type { Model } from "@patchbay/core/model";
+import type { SessionCache } from "@patchbay/core/runtime";
 import { Effect } from "effect";
 import { captureFeatures } from "../probing/dataset.ts";
 

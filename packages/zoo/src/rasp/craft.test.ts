@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { referenceForward, validateWeights } from "@patchbay/core";
+import { referenceForward } from "@patchbay/core/reference";
+import { validateWeights } from "@patchbay/core/weights";
 import { craft } from "./craft.ts";
 
 /**

@@ -1,4 +1,6 @@
-import { type HostTensor, InputError, type ModelConfig, normals, type Weights } from "@patchbay/core";
+import type { HostTensor } from "@patchbay/core/tensor";
+import { InputError } from "@patchbay/core/errors";
+import { type ModelConfig, normals, type Weights } from "@patchbay/core/model";
 
 /**
  * A small RASP-to-weights compiler at tracr's "craft" level (Lindner et al. 2023): the program's

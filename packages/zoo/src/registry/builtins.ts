@@ -26,7 +26,8 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { InputError, loadModelSync } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
+import { loadModelSync } from "@patchbay/core/weights";
 import { TRAINED, type TrainedName } from "../train/build.ts";
 import { type BuiltModel, register } from "./registry.ts";
 

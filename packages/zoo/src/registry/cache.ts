@@ -16,15 +16,12 @@ import { fileURLToPath } from "node:url";
 import { Either, ParseResult, Schema } from "effect";
 import {
   checkConfig,
-  ConfigError,
-  InputError,
-  type ModelConfig,
   readCanonicalWeightsSync,
   validateWeights,
-  WeightFileError,
-  type Weights,
   writeSafetensors,
-} from "@patchbay/core";
+} from "@patchbay/core/weights";
+import { ConfigError, InputError, WeightFileError } from "@patchbay/core/errors";
+import type { ModelConfig, Weights } from "@patchbay/core/model";
 import { type BuiltinOptions, type BuiltinSpec, type BuiltModel, resolveBuiltin } from "./registry.ts";
 
 /**

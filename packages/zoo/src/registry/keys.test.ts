@@ -1,4 +1,5 @@
-import { ConfigError, FORBIDDEN_KEYS } from "@patchbay/core";
+import { ConfigError } from "@patchbay/core/errors";
+import { FORBIDDEN_KEYS } from "@patchbay/core/text";
 import { describe, expect, it } from "vitest";
 import { trainerEnv } from "./builtins.ts";
 import { resolveBuiltin } from "./index.ts";

@@ -6,14 +6,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Effect, Exit } from "effect";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  ConfigError,
-  forward,
-  loadModel,
-  loadModelSync,
-  openModel,
-  UnknownBuiltinError,
-} from "@patchbay/core";
+import { ConfigError, UnknownBuiltinError } from "@patchbay/core/errors";
+import { forward, openModel } from "@patchbay/core/runtime";
+import { loadModel, loadModelSync } from "@patchbay/core/weights";
 import { inductionCircuit, inductionModel, inductionTask } from "../induction.ts";
 import {
   builtinCircuit,

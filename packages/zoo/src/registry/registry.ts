@@ -1,11 +1,6 @@
-import {
-  ConfigError,
-  FORBIDDEN_KEYS_EXPECTED,
-  isForbiddenKey,
-  type ModelConfig,
-  UnknownBuiltinError,
-  type Weights,
-} from "@patchbay/core";
+import { ConfigError, UnknownBuiltinError } from "@patchbay/core/errors";
+import { FORBIDDEN_KEYS_EXPECTED, isForbiddenKey } from "@patchbay/core/text";
+import type { ModelConfig, Weights } from "@patchbay/core/model";
 
 /**
  * The zoo registry: `builtin:<name>` model paths map to builders. A builder returns a model in

@@ -1,6 +1,7 @@
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
-import { isSourcePath, loadModel, loadModelSync, modelSourceSchemes, openModel } from "@patchbay/core";
+import { isSourcePath, loadModel, loadModelSync, modelSourceSchemes } from "@patchbay/core/weights";
+import { openModel } from "@patchbay/core/runtime";
 import "../index.ts";
 
 /**

@@ -1,4 +1,4 @@
-import { registerModelSource } from "@patchbay/core";
+import { registerModelSource } from "@patchbay/core/weights";
 import { loadBuiltinSync } from "./cache.ts";
 
 /**

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadModelSync } from "@patchbay/core";
+import { loadModelSync } from "@patchbay/core/weights";
 import { builtinCircuit, ensureBuiltin } from "./index.ts";
 
 describe("trained builtins", () => {

@@ -5,15 +5,10 @@ import { join } from "node:path";
 import { Effect } from "effect";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  loadTokenizer,
-  type MetricKind,
-  openModel,
-  plan,
-  runPlan,
-  TaskFileError,
-  type Tokenizer,
-} from "@patchbay/core";
+import { loadTokenizer, type Tokenizer } from "@patchbay/core/tokenizer";
+import { type MetricKind, plan, runPlan } from "@patchbay/core/engine";
+import { openModel } from "@patchbay/core/runtime";
+import { TaskFileError } from "@patchbay/core/errors";
 import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../../../core/src/testing/shared.ts";
 import type { Task } from "../registry/index.ts";
 import { parseTaskFile, readTaskFileSync } from "./index.ts";

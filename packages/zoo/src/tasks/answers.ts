@@ -1,5 +1,5 @@
 import { Either } from "effect";
-import { textBefore, type Tokenizer, visiblePiece } from "@patchbay/core";
+import { textBefore, type Tokenizer, visiblePiece } from "@patchbay/core/tokenizer";
 
 /**
  * Text answers. The answer at a metric position is the token the model would produce right after

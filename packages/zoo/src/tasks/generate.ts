@@ -1,5 +1,5 @@
 import type { Effect } from "effect";
-import { attempt, ConfigError, InputError, TaskFileError, UnknownBuiltinError } from "@patchbay/core";
+import { attempt, ConfigError, InputError, TaskFileError, UnknownBuiltinError } from "@patchbay/core/errors";
 import { type BuiltinOptions, listBuiltins, resolveBuiltin, type Task } from "../registry/index.ts";
 import { writeTaskFileSync } from "./write.ts";
 

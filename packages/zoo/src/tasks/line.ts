@@ -4,9 +4,9 @@ import {
   FORBIDDEN_KEYS_EXPECTED,
   forbiddenKeyPath,
   jsonPathString,
-  type MetricKind,
-  type Tokenizer,
-} from "@patchbay/core";
+} from "@patchbay/core/text";
+import type { MetricKind } from "@patchbay/core/engine";
+import type { Tokenizer } from "@patchbay/core/tokenizer";
 import { answerToken, type PromptContext } from "./answers.ts";
 
 /**

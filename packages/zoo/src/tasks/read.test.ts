@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { MetricKind, metricReads, TaskFileError } from "@patchbay/core";
+import { MetricKind, metricReads } from "@patchbay/core/engine";
+import { TaskFileError } from "@patchbay/core/errors";
 import {
   formatTaskFile,
   MAX_LINE_BYTES,

@@ -1,12 +1,9 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { Effect, Either } from "effect";
-import {
-  decodeUtf8Strict,
-  describeInvalidUtf8,
-  metricReads,
-  TaskFileError,
-  type Tokenizer,
-} from "@patchbay/core";
+import { decodeUtf8Strict, describeInvalidUtf8 } from "@patchbay/core/text";
+import { metricReads } from "@patchbay/core/engine";
+import { TaskFileError } from "@patchbay/core/errors";
+import type { Tokenizer } from "@patchbay/core/tokenizer";
 import type { Task } from "../registry/registry.ts";
 import { type Fail, parseLine, type ReadTaskOptions, type TaskExample } from "./line.ts";
 

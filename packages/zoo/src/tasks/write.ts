@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { Effect } from "effect";
-import { TaskFileError } from "@patchbay/core";
+import { TaskFileError } from "@patchbay/core/errors";
 import type { Task } from "../registry/registry.ts";
 import { parseLine } from "./line.ts";
 import { typed } from "./read.ts";

@@ -1,14 +1,10 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Effect } from "effect";
-import {
-  type InputError,
-  loadModelSync,
-  makeSessionCache,
-  type ModelConfig,
-  randomWeights,
-  type RuntimeError,
-} from "@patchbay/core";
+import type { InputError, RuntimeError } from "@patchbay/core/errors";
+import { loadModelSync } from "@patchbay/core/weights";
+import { makeSessionCache } from "@patchbay/core/runtime";
+import { type ModelConfig, randomWeights } from "@patchbay/core/model";
 import { circuitJson, type GroundTruth, groundTruthCircuit, type PatchingTask } from "./circuit.ts";
 import {
   greaterThanPatchingTask,

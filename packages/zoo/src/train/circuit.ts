@@ -1,20 +1,11 @@
 import { Effect } from "effect";
-import {
-  ablatedSources,
-  type EdgeLayout,
-  edgeLayout,
-  fullMask,
-  type HostTensor,
-  type InputError,
-  maskIndex,
-  type Model,
-  type ModelConfig,
-  type Plan,
-  plan,
-  runPlan,
-  type RuntimeError,
-  type SessionCache,
-} from "@patchbay/core";
+import { ablatedSources, fullMask } from "@patchbay/core/patching";
+import { type EdgeLayout, edgeLayout, maskIndex } from "@patchbay/core/edges";
+import type { HostTensor } from "@patchbay/core/tensor";
+import type { InputError, RuntimeError } from "@patchbay/core/errors";
+import type { Model, ModelConfig } from "@patchbay/core/model";
+import { type Plan, plan, runPlan } from "@patchbay/core/engine";
+import type { SessionCache } from "@patchbay/core/runtime";
 
 /**
  * The ground-truth circuit of a trained zoo model by exact edge patching (head granularity,

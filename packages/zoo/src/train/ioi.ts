@@ -1,4 +1,4 @@
-import type { ModelConfig } from "@patchbay/core";
+import type { ModelConfig } from "@patchbay/core/model";
 import type { PatchingTask } from "./circuit.ts";
 import { patchingTask, trainedConfig } from "./shared.ts";
 import type { TrainExample, TrainTask } from "./train.ts";

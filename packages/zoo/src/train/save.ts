@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type ModelConfig, type Weights, writeSafetensors } from "@patchbay/core";
+import type { ModelConfig, Weights } from "@patchbay/core/model";
+import { writeSafetensors } from "@patchbay/core/weights";
 
 /**
  * A trained zoo model as a TransformerLens folder, which weights/load.ts `loadModelSync` and

@@ -1,4 +1,5 @@
-import { type HostTensor, type ModelConfig, mulberry32 } from "@patchbay/core";
+import type { HostTensor } from "@patchbay/core/tensor";
+import { type ModelConfig, mulberry32 } from "@patchbay/core/model";
 import type { PatchingTask } from "./circuit.ts";
 
 /** What the trained zoo tasks (induction, IOI, greater-than) share. */

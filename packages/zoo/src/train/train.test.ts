@@ -3,14 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  findTokenizer,
-  forward,
-  loadModelSync,
-  makeSessionCache,
-  randomWeights,
-  type Weights,
-} from "@patchbay/core";
+import { findTokenizer } from "@patchbay/core/tokenizer";
+import { forward, makeSessionCache } from "@patchbay/core/runtime";
+import { loadModelSync } from "@patchbay/core/weights";
+import { randomWeights, type Weights } from "@patchbay/core/model";
 import { inductionCircuit, inductionModel, inductionTask } from "../induction.ts";
 import { circuitJson, groundTruthCircuit, type PatchingTask } from "./circuit.ts";
 import { greaterThanTrainTask, greaterThanVocab, trainedGreaterThanConfig } from "./greater-than.ts";

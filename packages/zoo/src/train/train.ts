@@ -1,22 +1,10 @@
 import { Effect } from "effect";
-import {
-  type AdamOptions,
-  adamInit,
-  adamStep,
-  gradLabel,
-  type GradTarget,
-  type HostTensor,
-  type InputError,
-  makeSessionCache,
-  type Model,
-  mulberry32,
-  type Plan,
-  plan,
-  runPlan,
-  type RuntimeError,
-  type SessionCache,
-  type Weights,
-} from "@patchbay/core";
+import { type AdamOptions, adamInit, adamStep } from "@patchbay/core/optim";
+import { gradLabel, type GradTarget, type Plan, plan, runPlan } from "@patchbay/core/engine";
+import type { HostTensor } from "@patchbay/core/tensor";
+import type { InputError, RuntimeError } from "@patchbay/core/errors";
+import { makeSessionCache, type SessionCache } from "@patchbay/core/runtime";
+import { type Model, mulberry32, type Weights } from "@patchbay/core/model";
 
 /**
  * A trainer on the engine's autodiff: each step is one runPlan whose plan has metric

@@ -19,7 +19,7 @@ import { finite, mean, readoutMethod } from "../method.ts";
 import { valueHeatmapSvg } from "../../../report/heatmap.ts";
 import { slotsOf } from "../data.ts";
 import { tok } from "../tokens.ts";
-import { attempt } from "@patchbay/core";
+import { attempt } from "@patchbay/core/errors";
 import { CELL_ERRORS } from "../../../run/cell-errors.ts";
 
 /** Input attribution, direct logit attribution, attention patterns and rollout. */

@@ -10,7 +10,7 @@ import {
   tunedLensArtifact,
   tunedLensProblem,
 } from "@patchbay/readouts";
-import { InputError } from "@patchbay/core";
+import { InputError } from "@patchbay/core/errors";
 import { Effect, Schema } from "effect";
 import type { CellFile } from "../../kind.ts";
 import { html, raw } from "../../../report/html.ts";

@@ -20,7 +20,7 @@ import {
   type ScoreResult,
   ScoreSpec,
 } from "@patchbay/readouts";
-import { InputError, attempt } from "@patchbay/core";
+import { InputError, attempt } from "@patchbay/core/errors";
 import { Effect, Schema } from "effect";
 import { card, fmt, fmtScore, type Html, html } from "../../../report/html.ts";
 import type { ReadoutFigures } from "../figures.ts";

@@ -12,7 +12,7 @@ import type { ReadoutFigures } from "../figures.ts";
 import { finite, readoutMethod } from "../method.ts";
 import { lineChartSvg } from "../../../report/line-chart.ts";
 import { expectedAt, slotsOf } from "../data.ts";
-import { attempt } from "@patchbay/core";
+import { attempt } from "@patchbay/core/errors";
 import { CELL_ERRORS } from "../../../run/cell-errors.ts";
 
 /** Patchscopes: one source → target patch per example, or an inspection prompt swept over layers. */

@@ -13,7 +13,7 @@ import { card, fmt, fmtScore, type Html, html, raw } from "../../../report/html.
 import type { ReadoutFigures } from "../figures.ts";
 import { finite, need, readoutMethod } from "../method.ts";
 import { lineChartSvg } from "../../../report/line-chart.ts";
-import { attempt } from "@patchbay/core";
+import { attempt } from "@patchbay/core/errors";
 import { CELL_ERRORS } from "../../../run/cell-errors.ts";
 
 /** Linear probes with a control task, and linear erasure (project-out) checked by probes. */

@@ -7,7 +7,8 @@ import {
   SaeSpec,
   saeFromArtifact,
 } from "@patchbay/readouts";
-import { Metric, attempt } from "@patchbay/core";
+import { Metric } from "@patchbay/core/engine";
+import { attempt } from "@patchbay/core/errors";
 import { Either } from "effect";
 import { Effect, Schema } from "effect";
 import type { CellFile } from "../../kind.ts";

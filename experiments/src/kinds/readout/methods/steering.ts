@@ -4,7 +4,7 @@ import { card, fmt, type Html, html, n2, raw } from "../../../report/html.ts";
 import type { ReadoutFigures } from "../figures.ts";
 import { finite, need, readoutMethod } from "../method.ts";
 import { lineChartSvg } from "../../../report/line-chart.ts";
-import { attempt } from "@patchbay/core";
+import { attempt } from "@patchbay/core/errors";
 import { CELL_ERRORS } from "../../../run/cell-errors.ts";
 
 /** Difference-of-means steering over α (contrasts from a built-in dataset or a task's clean/corrupted). */

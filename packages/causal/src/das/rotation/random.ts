@@ -1,4 +1,4 @@
-import { mulberry32, normals } from "@patchbay/core";
+import { mulberry32, normals } from "@patchbay/core/model";
 import { orthonormalizeRows } from "./gram-schmidt.ts";
 
 /**

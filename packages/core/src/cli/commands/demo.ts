@@ -1,5 +1,6 @@
 import { Effect } from "effect";
-import { type ModelConfig, randomWeights, siteCatalog } from "../../model/index.ts";
+import { type ModelConfig, randomWeights } from "../../model/index.ts";
+import { siteCatalog } from "../../sites/index.ts";
 import { referenceForward } from "../../reference/index.ts";
 import { forward, generate, makeSessionCache } from "../../runtime/index.ts";
 import { maxAbsDiff } from "../../testing/compare.ts";

@@ -1,5 +1,5 @@
 import { Effect } from "effect";
-import { dimSizes, siteCatalog } from "../../model/index.ts";
+import { dimSizes, siteCatalog } from "../../sites/index.ts";
 import { loadModel } from "../../weights/index.ts";
 import { type Flags, required } from "../args.ts";
 
