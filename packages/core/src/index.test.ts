@@ -56,7 +56,7 @@ describe("@patchbay/core public API", () => {
       expect(Object.keys(sub).sort()).toEqual(Object.keys(root).sort());
       expect(Object.keys(root).length).toBeGreaterThan(0);
       for (const k of Object.keys(root)) expect(sub[k], `${ns}.${k}`).toBe(root[k]);
-    expect(sub).toBe(root); // one module instance: the namespace object itself
+      expect(sub).toBe(root); // one module instance: the namespace object itself
     },
   );
 
