@@ -27,7 +27,7 @@ const NAMESPACES = [
   "Weights",
 ];
 
-const exportsMap: Record<string, string> = JSON.parse(
+const { "./package.json": manifest, ...exportsMap }: Record<string, string> = JSON.parse(
   readFileSync(new URL("../package.json", import.meta.url), "utf8"),
 ).exports;
 
@@ -45,6 +45,8 @@ describe("@patchbay/core public API", () => {
     expect(subpaths.sort()).toEqual(NAMESPACES.map(subpathOf).sort());
     expect(exportsMap["."]).toBe("./src/index.ts");
     expect(exportsMap["./cli"]).toBe("./src/cli/index.ts");
+    // and the manifest itself (the results' patchbay version is read through module resolution)
+    expect(manifest).toBe("./package.json");
   });
 
   it.each(NAMESPACES)(

@@ -5,11 +5,30 @@
  */
 import "@patchbay/zoo"; // registers builtin:<name> model paths with core
 
+/** The Effect API of @patchbay/core, by namespace: `import { Engine, Sites } from "patchbay"`. */
+export {
+  Autodiff,
+  Edges,
+  Engine,
+  Errors,
+  Graph,
+  Model,
+  Optim,
+  Patching,
+  Reference,
+  Runtime,
+  Sites,
+  Tensor,
+  Text,
+  Tokenizer,
+  Transformer,
+  Weights,
+} from "@patchbay/core";
+
 export { openModel } from "@patchbay/core/runtime";
 export type { HostTensor } from "@patchbay/core/tensor";
 export type { ModelConfig } from "@patchbay/core/model";
 export type { Target } from "@patchbay/core/engine";
-export type { Tokenizer } from "@patchbay/core/tokenizer";
 
 export { ModelClosedError } from "./api/errors.ts";
 export type { InterventionInput, MetricInput } from "./api/interventions.ts";
