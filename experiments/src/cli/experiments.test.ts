@@ -3,9 +3,10 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runCli } from "@patchbay/core/cli";
+import { runCli, withPositional } from "@patchbay/core/cli/table";
 import { describe, expect, it, vi } from "vitest";
-import { experimentCommands, isExperimentsError, progressReporter, withPositionals } from "./experiments.ts";
+import { experimentCommands, patchbayCli, patchbayCommands } from "./commands.ts";
+import { progressReporter } from "./experiments.ts";
 
 const repo = fileURLToPath(new URL("../../../", import.meta.url));
 const main = fileURLToPath(new URL("./main.ts", import.meta.url));
@@ -35,9 +36,7 @@ const inProcess = async (...argv: string[]) => {
     .spyOn(console, "error")
     .mockImplementation((...a: unknown[]) => void err.push(a.join(" ")));
   try {
-    const status = await runCli(experimentCommands, withPositionals(argv), {
-      isTypedError: isExperimentsError,
-    });
+    const status = await runCli(experimentCommands, argv, patchbayCli);
     return { status, stdout: out.join("\n"), stderr: err.join("\n") };
   } finally {
     log.mockRestore();
@@ -202,6 +201,10 @@ describe("patchbay validate / run / ls", () => {
   });
 
   it("positionals become flags before the core parser sees them", () => {
+    const withPositionals = ([cmd, ...rest]: string[]) => [
+      cmd!,
+      ...withPositional(rest, patchbayCommands[cmd as keyof typeof patchbayCommands]),
+    ];
     expect(withPositionals(["run", "x.yaml", "--json"])).toEqual(["run", "--file", "x.yaml", "--json"]);
     expect(withPositionals(["run", "--results", "out", "x.yaml"])).toEqual([
       "run",
