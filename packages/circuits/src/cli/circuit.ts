@@ -25,7 +25,7 @@ import {
 import { discoveryProblem } from "../methods/options.ts";
 import { ACDC_ORDERS } from "../methods/names.ts";
 import { prepareEdges } from "../methods/setup.ts";
-import { CIRCUIT_METHODS } from "./table.ts";
+import { CIRCUIT_METHODS } from "./choices.ts";
 
 /**
  * `patchbay circuit --model M [--task FILE.jsonl] --method eap|eap-ig|eap-ig-activations|exact|acdc`:

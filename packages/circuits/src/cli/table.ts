@@ -5,7 +5,8 @@ import {
   METRIC_KINDS,
   modelChoices,
 } from "@patchbay/core/cli/table";
-import { ACDC_ORDERS, METHOD_TAGS } from "../methods/names.ts";
+import { ACDC_ORDERS } from "../methods/names.ts";
+import { CIRCUIT_METHODS } from "./choices.ts";
 
 /**
  * `@patchbay/circuits/cli/table`: `patchbay circuit` as a command table entry (flags, usage, the
@@ -13,11 +14,7 @@ import { ACDC_ORDERS, METHOD_TAGS } from "../methods/names.ts";
  */
 
 export { ACDC_ORDERS, METHOD_TAGS } from "../methods/names.ts";
-
-/** --method: the discovery methods' tags, with `eap-ig` (the default) for `eap-ig-inputs`. */
-export const CIRCUIT_METHODS: readonly ("eap-ig" | (typeof METHOD_TAGS)[number])[] = METHOD_TAGS.flatMap(
-  (t) => (t === "eap-ig-inputs" ? (["eap-ig", t] as const) : [t]),
-);
+export { CIRCUIT_METHODS } from "./choices.ts";
 
 export const circuitFlags = {
   model: "string",

@@ -1,4 +1,5 @@
 import { EXECUTION_PROVIDERS } from "../runtime/providers.ts";
+import { BOS_CHOICES } from "./choices.ts";
 import type { Choice, CommandSpec } from "./command.ts";
 
 /**
@@ -22,9 +23,6 @@ export const modelChoices: Readonly<Record<string, Choice>> = {
 
 /** Rotary models past their trained context (n_ctx): refused unless this flag is given. */
 const longContext = { "allow-long-context": "boolean" } as const;
-
-/** `tokenize --bos`: prepend BOS or not (absent: the tokenizer's own rule). */
-export const BOS_CHOICES = ["true", "false"] as const;
 
 /** What every core command shares, printed under the CLI's usage. */
 export const coreNotes = [

@@ -15,7 +15,8 @@ export type {
   TypedErrorGuard,
 } from "./command.ts";
 export { runCli } from "./app.ts";
-export { BOS_CHOICES, coreCommands, coreNotes, modelChoices, modelFlags } from "./core-commands.ts";
+export { BOS_CHOICES } from "./choices.ts";
+export { coreCommands, coreNotes, modelChoices, modelFlags } from "./core-commands.ts";
 export { type ErrorJson, errorJson } from "./error-json.ts";
 export { asksHelp, asksJson, cliUsage, commandHelp, notOneOf, oneOf, withPositional } from "./usage.ts";
 /** The choice lists of the core's flags and Schemas, as plain arrays (the Schemas are built from them). */

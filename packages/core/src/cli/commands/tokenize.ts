@@ -10,7 +10,7 @@ import {
 } from "../../tokenizer/index.ts";
 import { isSourcePath, loadModel } from "../../weights/index.ts";
 import { choice, type Flags, required } from "../args.ts";
-import { BOS_CHOICES } from "../core-commands.ts";
+import { BOS_CHOICES } from "../choices.ts";
 
 const KINDS =
   "tokenizer.json, vocab.json + merges.txt, a llama2.c tok*.bin beside a .bin model, or a .gguf with an embedded vocabulary";
