@@ -116,11 +116,15 @@ describe("patchbay validate / run / ls", () => {
     const ls = await inProcess("ls", join(dir, "store"));
     expect(ls.status, ls.stderr).toBe(0);
     expect(ls.stdout).toMatch(/cli-[0-9a-f]{12}\s+cli\s+done\s+2\/2/);
-    const again = patchbay("run", good, "--json");
+    const again = patchbay("run", good);
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).toContain("cell 2/2");
     expect(again.stderr).toContain("skipped");
-    expect(JSON.parse(again.stdout).rows).toHaveLength(2);
+    // --json: the summary on stdout, and stderr kept for a failure (no progress lines)
+    const json = patchbay("run", good, "--json");
+    expect(json.status, json.stderr).toBe(0);
+    expect(json.stderr).toBe("");
+    expect(JSON.parse(json.stdout).rows).toHaveLength(2);
   });
 
   it("readout runs: validate names each cell's method, model and data; run prints each method's headline and key figures", async () => {
