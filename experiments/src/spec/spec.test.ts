@@ -159,6 +159,11 @@ describe("experiment files", () => {
     expect(abl.expected).toBe(`one of ${EdgeAblation.literals.join(", ")}`);
     expect(abl.found).toBe('"random"');
 
+    const kind = fails(write("kind.yaml", `kind: nope\n${base}`));
+    expect(kind.field).toBe("kind");
+    expect(kind.expected).toBe("one of circuit, causal, readout (absent: circuit)");
+    expect(kind.found).toBe('"nope"');
+
     const missing = fails(write("missing.yaml", `task: { n: 8 }\nmethod: { _tag: eap }\n`));
     expect(missing.field).toBe("model");
 
