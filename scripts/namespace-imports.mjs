@@ -52,7 +52,7 @@ const subpathMap = () => {
   let rootNames = new Set();
   for (const [key, file] of entries) {
     if (key === ".") rootNames = new Set(namesOf(file));
-    else if (key !== "./cli" && file.endsWith(".ts")) {
+    else if (key !== "./cli" && !key.startsWith("./cli/") && file.endsWith(".ts")) {
       for (const name of namesOf(file)) {
         const other = bySubpath.get(name);
         if (other !== undefined) fail(`${name} is exported by both ${other} and ${CORE}/${key.slice(2)}`);

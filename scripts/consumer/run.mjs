@@ -88,6 +88,13 @@ try {
     );
   const check = run(process.execPath, ["check.mjs", model], { cwd: project, env });
   process.stdout.write(check.stdout);
+  // the package README's JavaScript example, as a user pastes it into a .mjs file
+  const readme = readFileSync(join(root, "packages", "patchbay", "README.md"), "utf8");
+  const example = /```js\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (example === undefined) throw new Error("consumer: packages/patchbay/README.md has no js example");
+  writeFileSync(join(project, "readme-example.mjs"), example);
+  run(process.execPath, ["readme-example.mjs"], { cwd: project, env });
+  console.log("consumer: packages/patchbay/README.md's example runs under plain node");
   // 4. strict TypeScript consumer: as users compile (skipLibCheck on, tsc --init's default), zero
   // errors; then every .d.ts checked too (skipLibCheck off): zero errors in patchbay's own
   // declarations. onnxruntime-common's declarations name DOM types (ImageData, WebGLTexture…) and

@@ -72,8 +72,11 @@ describe("patchbay circuit / demo (the full CLI)", () => {
     expect(JSON.parse(ok.stdout).edges).toHaveLength(4);
     const bad = patchbay(...args, "--metric", "logit-diff");
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toContain(`TaskFileError: ${file}:1: wrong: expected wrong (text) or wrong_ids`);
-    expect(bad.stderr).toContain("the logit-diff metric reads the competing token, found neither");
+    // --json: the failure is one JSON object on stderr, naming the file (and line) and the field
+    const { error } = JSON.parse(bad.stderr);
+    expect(error).toMatchObject({ tag: "TaskFileError", file: `${file}:1`, field: "wrong" });
+    expect(error.message).toContain(`${file}:1: wrong: expected wrong (text) or wrong_ids`);
+    expect(error.message).toContain("the logit-diff metric reads the competing token, found neither");
   });
 
   it("run then report: the run's HTML page holds the circuit's SVG", () => {

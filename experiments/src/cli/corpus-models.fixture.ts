@@ -38,6 +38,7 @@ export const MODEL_CORPUS: readonly CorpusCase[] = [
     args: ["logits", "--model", "{dir}/m.bin", "--ids", "1,2", "--json"],
     exit: 1,
     says: ["WeightFileError", "m.bin", "token_embedding_table", "NaN at flat index 13"],
+    json: { tag: "WeightFileError", file: "m.bin", field: "token_embedding_table" },
   },
   {
     name: "a safetensors header length one byte short",
@@ -69,6 +70,7 @@ export const MODEL_CORPUS: readonly CorpusCase[] = [
     args: ["logits", "--model", "builtin:induction?vocabSize=100000000", "--ids", "1"],
     exit: 1,
     says: ["ConfigError", "builtin:induction", "vocabSize", "≤ 512"],
+    json: { tag: "ConfigError", field: "vocabSize" },
   },
   {
     name: "a builtin query option __proto__",
@@ -137,9 +139,23 @@ export const MODEL_CORPUS: readonly CorpusCase[] = [
     says: ["eap-ig-inputs", "zero", "eap-ig-activations"],
   },
   {
+    name: "an invalid --ablation lists every ablation",
+    args: ["circuit", "--model", "builtin:induction", "--ablation", "foo"],
+    exit: 2,
+    says: ['--ablation: "foo" is not one of resample, zero, mean, mean-positional'],
+    json: { tag: "UsageError" },
+  },
+  {
+    name: "an invalid --method lists every method",
+    args: ["circuit", "--model", "builtin:induction", "--method", "magic"],
+    exit: 2,
+    says: ['--method: "magic" is not one of eap, eap-ig, eap-ig-inputs, eap-ig-activations, exact, acdc'],
+  },
+  {
     name: "a flag the method does not read (--tau with eap)",
     args: ["circuit", "--model", "builtin:induction", "--method", "eap", "--tau", "0.5"],
     exit: 2,
     says: ["--tau", "acdc"],
+    json: { tag: "UsageError" },
   },
 ];

@@ -20,6 +20,11 @@ export interface CorpusCase {
   readonly exit: 1 | 2;
   /** what stderr must say: the error's tag, the file, the field, how to fix it */
   readonly says: readonly (string | RegExp)[];
+  /**
+   * The case run again with `--json`: stderr must be exactly one `{"error": {tag, message, file?,
+   * field?}}` object with this tag, and this file (a substring or pattern) and field when given.
+   */
+  readonly json?: { readonly tag: string; readonly file?: string | RegExp; readonly field?: string };
 }
 
 const head = "model: builtin:induction\ntask: { n: 8 }\nmethod: { _tag: eap }\n";
@@ -45,6 +50,7 @@ export const CORPUS: readonly CorpusCase[] = [
     args: ["validate", "{dir}/x.yaml"],
     exit: 1,
     says: ["ExperimentFileError", "x.yaml: task.n: expected number", /found "x"$/m],
+    json: { tag: "ExperimentFileError", file: "x.yaml", field: "task.n" },
   },
   {
     name: "an unknown field",
@@ -124,6 +130,7 @@ export const CORPUS: readonly CorpusCase[] = [
     args: ["run", "{dir}/absent.yaml"],
     exit: 1,
     says: ["ExperimentFileError", "absent.yaml: (file)", "ENOENT"],
+    json: { tag: "ExperimentFileError", file: "absent.yaml", field: "(file)" },
   },
   {
     name: "an experiment file past the size limit",
@@ -194,6 +201,24 @@ export const CORPUS: readonly CorpusCase[] = [
     exit: 1,
     says: ["ExperimentFileError", "x.json: seeds", "1,000,000 seeds", "--max-seeds N"],
   },
+  {
+    name: "a value outside a literal union lists every allowed value",
+    files: { "x.yaml": `${head}ablation: foo\n` },
+    args: ["validate", "{dir}/x.yaml"],
+    exit: 1,
+    says: [
+      "ExperimentFileError",
+      'ablation: expected one of resample, zero, mean, mean-positional, found "foo"',
+    ],
+    json: { tag: "ExperimentFileError", file: "x.yaml", field: "ablation" },
+  },
+  {
+    name: "an unknown method tag lists the kind's methods",
+    files: { "x.yaml": "model: builtin:induction\ntask: { n: 8 }\nmethod: { _tag: eap-xl }\n" },
+    args: ["validate", "{dir}/x.yaml"],
+    exit: 1,
+    says: ["method._tag", "expected one of eap, eap-ig-inputs, eap-ig-activations, exact, acdc", '"eap-xl"'],
+  },
   // ── where results go
   {
     name: "outputs.results outside the file's folder and the current directory",
@@ -222,6 +247,7 @@ export const CORPUS: readonly CorpusCase[] = [
     args: ["run", "{dir}/x.yaml", "--results", "{dir}/a-file/store"],
     exit: 1,
     says: ["ResultsStoreError", "a-file", "ENOTDIR", "a file is in the way"],
+    json: { tag: "ResultsStoreError", file: "a-file" },
   },
   {
     name: "--results with a name longer than 255 bytes",
@@ -262,6 +288,7 @@ export const CORPUS: readonly CorpusCase[] = [
     args: ["validate", "{dir}/x.yaml"],
     exit: 1,
     says: ["ModelNotFoundError", "no-model"],
+    json: { tag: "ModelNotFoundError", file: "no-model" },
   },
   {
     name: "an unknown builtin model",
@@ -286,6 +313,7 @@ export const CORPUS: readonly CorpusCase[] = [
     args: ["validate", "{dir}/x.yaml"],
     exit: 1,
     says: ["TaskFileError", "t.jsonl:1", "clean"],
+    json: { tag: "TaskFileError", file: /t\.jsonl:1$/, field: "clean" },
   },
   {
     name: "runtime.threads past the cap",
@@ -300,6 +328,7 @@ export const CORPUS: readonly CorpusCase[] = [
     args: ["validate", "{dir}/x.yaml"],
     exit: 1,
     says: ["InputError", "task.family", "query, query-same-block, output", '"nope"'],
+    json: { tag: "InputError", field: "task.family" },
   },
   {
     name: "a site the model does not have",
@@ -320,6 +349,7 @@ export const CORPUS: readonly CorpusCase[] = [
     args: ["validate", "{dir}/x.yaml"],
     exit: 1,
     says: ["CausalError", "method.positions[0]", "a position in [0,"],
+    json: { tag: "CausalError", field: "method.positions[0] in example 0 (base)" },
   },
   // ── flags
   { name: "no FILE", args: ["validate"], exit: 2, says: ["FILE", "usage: patchbay validate"] },
@@ -329,6 +359,7 @@ export const CORPUS: readonly CorpusCase[] = [
     args: ["validate", "{dir}/x.yaml", "--max-cells", "lots"],
     exit: 2,
     says: ["--max-cells", '"lots"'],
+    json: { tag: "UsageError" },
   },
   {
     name: "--max-seeds 0",
@@ -350,5 +381,6 @@ export const CORPUS: readonly CorpusCase[] = [
     args: ["validate", "{dir}/x.yaml", "--bogus"],
     exit: 2,
     says: ["--bogus"],
+    json: { tag: "UsageError" },
   },
 ];

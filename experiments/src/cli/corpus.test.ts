@@ -8,6 +8,13 @@ import { MODEL_CORPUS } from "./corpus-models.fixture.ts";
 import { CORPUS as FILE_CORPUS, type CorpusCase, mounted } from "./corpus.fixture.ts";
 
 const CORPUS: readonly CorpusCase[] = [...FILE_CORPUS, ...MODEL_CORPUS];
+/** Every case, and each case with a `json` expectation again with --json (keyed `<name> --json`). */
+const RUNS: readonly (readonly [string, CorpusCase])[] = [
+  ...CORPUS.map((c) => [c.name, c] as const),
+  ...CORPUS.filter((c) => c.json !== undefined).map(
+    (c) => [`${c.name} --json`, { ...c, args: [...c.args, "--json"] }] as const,
+  ),
+];
 
 /**
  * Runs every case of the CLI corpus (corpus.fixture.ts) through the real CLI in a child process,
@@ -59,9 +66,10 @@ const runCase = (c: CorpusCase, i: number): Promise<Outcome> => {
 beforeAll(async () => {
   let next = 0;
   const worker = async () => {
-    while (next < CORPUS.length) {
+    while (next < RUNS.length) {
       const i = next++;
-      outcomes.set(CORPUS[i]!.name, await runCase(CORPUS[i]!, i));
+      const [key, c] = RUNS[i]!;
+      outcomes.set(key, await runCase(c, i));
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
@@ -91,5 +99,28 @@ describe("the CLI corpus: every malformed input is a typed error naming what to 
       expect(o.stderr).not.toMatch(/\n\s+at /); // no stack trace
       expect(o.stderr).not.toContain("unexpected failure");
       expect(o.ms).toBeLessThan(TIMEOUT_MS / 2);
+    });
+});
+
+describe("the CLI corpus with --json: stderr is exactly one {error: {tag, message, file?, field?}}", () => {
+  for (const c of CORPUS.filter((c) => c.json !== undefined))
+    it(`${c.name} --json → ${c.json!.tag}, exit ${c.exit}`, () => {
+      const o = outcomes.get(`${c.name} --json`)!;
+      if (o.skipped !== undefined) return;
+      expect(o.status, o.stderr).toBe(c.exit);
+      const lines = o.stderr.trim().split("\n");
+      expect(lines, o.stderr).toHaveLength(1);
+      const j = JSON.parse(lines[0]!) as { error: Record<string, string> };
+      expect(Object.keys(j)).toEqual(["error"]);
+      const keys = Object.keys(j.error);
+      expect(keys.slice(0, 2)).toEqual(["tag", "message"]);
+      expect(keys.every((k) => ["tag", "message", "file", "field"].includes(k))).toBe(true);
+      const want = c.json!;
+      expect(j.error.tag).toBe(want.tag);
+      expect(j.error.message).toMatch(/\S/);
+      if (want.file !== undefined)
+        if (typeof want.file === "string") expect(j.error.file).toContain(want.file);
+        else expect(j.error.file).toMatch(want.file);
+      if (want.field !== undefined) expect(j.error.field).toBe(want.field);
     });
 });

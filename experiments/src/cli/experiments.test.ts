@@ -3,9 +3,10 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runCli } from "@patchbay/core/cli";
+import { runCli, withPositional } from "@patchbay/core/cli/table";
 import { describe, expect, it, vi } from "vitest";
-import { experimentCommands, isExperimentsError, progressReporter, withPositionals } from "./experiments.ts";
+import { experimentCommands, patchbayCli, patchbayCommands } from "./commands.ts";
+import { progressReporter } from "./experiments.ts";
 
 const repo = fileURLToPath(new URL("../../../", import.meta.url));
 const main = fileURLToPath(new URL("./main.ts", import.meta.url));
@@ -35,9 +36,7 @@ const inProcess = async (...argv: string[]) => {
     .spyOn(console, "error")
     .mockImplementation((...a: unknown[]) => void err.push(a.join(" ")));
   try {
-    const status = await runCli(experimentCommands, withPositionals(argv), {
-      isTypedError: isExperimentsError,
-    });
+    const status = await runCli(experimentCommands, argv, patchbayCli);
     return { status, stdout: out.join("\n"), stderr: err.join("\n") };
   } finally {
     log.mockRestore();
@@ -117,11 +116,15 @@ describe("patchbay validate / run / ls", () => {
     const ls = await inProcess("ls", join(dir, "store"));
     expect(ls.status, ls.stderr).toBe(0);
     expect(ls.stdout).toMatch(/cli-[0-9a-f]{12}\s+cli\s+done\s+2\/2/);
-    const again = patchbay("run", good, "--json");
+    const again = patchbay("run", good);
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).toContain("cell 2/2");
     expect(again.stderr).toContain("skipped");
-    expect(JSON.parse(again.stdout).rows).toHaveLength(2);
+    // --json: the summary on stdout, and stderr kept for a failure (no progress lines)
+    const json = patchbay("run", good, "--json");
+    expect(json.status, json.stderr).toBe(0);
+    expect(json.stderr).toBe("");
+    expect(JSON.parse(json.stdout).rows).toHaveLength(2);
   });
 
   it("readout runs: validate names each cell's method, model and data; run prints each method's headline and key figures", async () => {
@@ -202,6 +205,10 @@ describe("patchbay validate / run / ls", () => {
   });
 
   it("positionals become flags before the core parser sees them", () => {
+    const withPositionals = ([cmd, ...rest]: string[]) => [
+      cmd!,
+      ...withPositional(rest, patchbayCommands[cmd as keyof typeof patchbayCommands]),
+    ];
     expect(withPositionals(["run", "x.yaml", "--json"])).toEqual(["run", "--file", "x.yaml", "--json"]);
     expect(withPositionals(["run", "--results", "out", "x.yaml"])).toEqual([
       "run",

@@ -3,78 +3,31 @@ import { RuntimeError } from "@patchbay/core/errors";
 import { type Flags, intFlag, numberFlag, UsageError } from "@patchbay/core/cli";
 import { Effect } from "effect";
 import { redisExecutor } from "../distributed/executor.ts";
-import { CellFailedError, type CellExecutor, ExecutorError, type ExecutorFailure } from "../pool/executor.ts";
+import type { CellExecutor, ExecutorFailure } from "../pool/executor.ts";
 import { threadPool } from "../pool/threads.ts";
-import { reportCommand, reportFlags, reportUsage } from "../report/index.ts";
-import { ResultsStoreError, RunLockedError } from "../run/errors.ts";
+import { ResultsStoreError } from "../run/errors.ts";
 import { listRuns, planCells, resolveResultsDir, runExperiment } from "../run/experiment.ts";
 import { DEFAULT_LIMITS, LIMIT_FLAGS, type Limits } from "../spec/limits.ts";
 import { type Cell, expandCells, loadExperiment } from "../spec/load.ts";
 import { kindOfSpec } from "../kinds/index.ts";
-import { ExperimentFileError } from "../spec/schema.ts";
-import { applyHttpAccessFlags, httpAccessFlags, httpAccessUsage } from "./http-access.ts";
+import { applyHttpAccessFlags } from "./http-access.ts";
 import { progressReporter } from "./progress.ts";
 import { summaryTable } from "./summary.ts";
 import { show, table } from "./table.ts";
-import { isCellError } from "../run/cell-errors.ts";
 
 export { progressReporter } from "./progress.ts";
 export { summaryTable } from "./summary.ts";
 
 /**
- * `patchbay validate FILE`, `patchbay run FILE`, `patchbay ls [DIR]` (and the reserved
- * `patchbay report RUN`). The core CLI's flag parser takes no positionals, so `withPositionals`
- * turns `run FILE` into `run --file FILE` before it parses.
+ * `patchbay validate FILE`, `patchbay run FILE`, `patchbay ls [DIR]`: what they run (their flags,
+ * usage and positionals are in commands.ts).
  */
-const POSITIONAL: Record<string, string> = { validate: "file", run: "file", ls: "dir", report: "run" };
-
-/** The flags of a command that take a value (the word after them is not the positional). */
-const valueFlags = (cmd: string): ReadonlySet<string> => {
-  const flags = (experimentCommands as Record<string, { flags: Record<string, string> } | undefined>)[cmd]
-    ?.flags;
-  return new Set(
-    Object.entries(flags ?? {})
-      .filter(([, kind]) => kind === "string")
-      .map(([name]) => `--${name}`),
-  );
-};
-
-export const withPositionals = (argv: readonly string[]): string[] => {
-  const [cmd, ...rest] = argv;
-  const flag = cmd === undefined ? undefined : POSITIONAL[cmd];
-  if (flag === undefined) return [...argv];
-  const takesValue = valueFlags(cmd!);
-  const i = rest.findIndex((a, k) => !a.startsWith("-") && (k === 0 || !takesValue.has(rest[k - 1]!)));
-  if (i < 0) return [...argv];
-  return [cmd!, ...rest.slice(0, i), `--${flag}`, rest[i]!, ...rest.slice(i + 1)];
-};
-
-/**
- * The experiments' typed errors: the CLI prints them under their tags (exit 1), like core's: a
- * cell's (run/cell-errors.ts: core's, CausalError, the readouts' own) and the run's.
- */
-export const isExperimentsError = (e: unknown): e is { readonly _tag: string; readonly message: string } =>
-  isCellError(e) ||
-  e instanceof ExperimentFileError ||
-  e instanceof ResultsStoreError ||
-  e instanceof RunLockedError ||
-  e instanceof CellFailedError ||
-  e instanceof ExecutorError;
 
 const needFile = (f: Flags, name: string, what: string): string => {
   const v = f[name];
   if (typeof v !== "string" || v === "") throw new UsageError({ message: `${what} is required` });
   return v;
 };
-
-/** --max-cells, --max-seeds, --max-examples, --max-file-bytes: the limits a run may raise (spec/limits.ts). */
-const limitFlags = {
-  "max-cells": "string",
-  "max-seeds": "string",
-  "max-examples": "string",
-  "max-file-bytes": "string",
-} as const;
-const limitsUsage = "[--max-cells N] [--max-seeds N] [--max-examples N] [--max-file-bytes N]";
 
 const limitsOf = (f: Flags): Limits => {
   const one = (key: keyof Limits) => intFlag(f, LIMIT_FLAGS[key].slice(2), DEFAULT_LIMITS[key], 1);
@@ -95,16 +48,6 @@ const describeCell = (c: Cell, total: number, id: string): string => {
   const what = `${m._tag}${params ? `(${params})` : ""} ${kindOfSpec(spec).describe(spec)}`;
   return `  cell ${c.index + 1}/${total} ${id}  ${what}${v ? `  ${v}` : ""}`;
 };
-
-export const validateFlags = {
-  file: "string",
-  results: "string",
-  json: "boolean",
-  "schema-only": "boolean",
-  ids: "boolean",
-  ...limitFlags,
-} as const;
-export const validateUsage = `validate FILE [--results DIR] [--schema-only] ${limitsUsage} [--json]   (checks what run checks before its first cell — the file, the results folder, models, data, sites, positions — and prints each cell with the id run will use; --schema-only: the file alone, no models or data)`;
 
 export const validateCommand = (f: Flags) =>
   Effect.gen(function* () {
@@ -144,20 +87,6 @@ export const validateCommand = (f: Flags) =>
       console.log(describeCell(cell, n, (cellId ?? cell.specHash).slice(0, 12)));
   });
 
-export const runFlags = {
-  file: "string",
-  results: "string",
-  quiet: "boolean",
-  json: "boolean",
-  workers: "string",
-  redis: "string",
-  queue: "string",
-  timeout: "string",
-  ...httpAccessFlags,
-  ...limitFlags,
-} as const;
-export const runUsage = `run FILE [--results DIR] [--workers N | --redis URL [--queue NAME] [--timeout S]] ${httpAccessUsage} ${limitsUsage} [--json]   (one run or a sweep; resumes: finished cells are skipped; one run of an experiment into a store at a time (a lock); --workers: N worker threads; --redis: cells computed by \`patchbay worker\`s; --http-*: hosts an HTTP neuron explainer may call and the variable holding its key; --max-*: raise the size limits)`;
-
 /** --workers N (threads in this process) or --redis URL (queue workers); default in process. */
 const executorOf = (f: Flags): CellExecutor | undefined => {
   const workers = intFlag(f, "workers", 1, 1);
@@ -171,7 +100,9 @@ const executorOf = (f: Flags): CellExecutor | undefined => {
       redis: f.redis,
       ...(typeof f.queue === "string" ? { queue: f.queue } : {}),
       ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
-      ...(f.quiet === true ? {} : { log: (line: string) => process.stderr.write(`${line}\n`) }),
+      ...(f.quiet === true || f.json === true
+        ? {}
+        : { log: (line: string) => process.stderr.write(`${line}\n`) }),
     });
   }
   return workers > 1 ? threadPool({ workers }) : undefined;
@@ -199,7 +130,8 @@ export const runCommand = (f: Flags) =>
     const loaded = yield* loadExperiment(file, limitsOf(f));
     const s = yield* runExperiment(loaded, {
       ...(typeof f.results === "string" ? { results: f.results } : {}),
-      ...(f.quiet === true ? {} : { onEvent: progressReporter() }),
+      // --json: stderr holds nothing but a failure (one JSON object)
+      ...(f.quiet === true || f.json === true ? {} : { onEvent: progressReporter() }),
       ...(executor !== undefined ? { executor } : {}),
     }).pipe(
       Effect.mapError((e) =>
@@ -214,10 +146,6 @@ export const runCommand = (f: Flags) =>
     console.log(`\nrun ${s.runId}: ${s.cells.length} cells in ${resolve(s.results)}`);
     console.log(`  cells/<id>.json · runs/${s.runId}/{manifest.json,table.jsonl,table.arrow}`);
   });
-
-export const lsFlags = { dir: "string", json: "boolean" } as const;
-export const lsUsage =
-  "ls [DIR] [--json]   (runs in a results store, with cells done/total; default DIR: results)";
 
 export const lsCommand = (f: Flags) =>
   Effect.gen(function* () {
@@ -245,11 +173,3 @@ export const lsCommand = (f: Flags) =>
       ),
     );
   });
-
-/** The experiment commands as a core command table (main.ts adds them to the full CLI). */
-export const experimentCommands = {
-  validate: { flags: validateFlags, run: validateCommand, usage: validateUsage },
-  run: { flags: runFlags, run: runCommand, usage: runUsage },
-  ls: { flags: lsFlags, run: lsCommand, usage: lsUsage },
-  report: { flags: reportFlags, run: reportCommand, usage: reportUsage },
-};

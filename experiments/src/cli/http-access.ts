@@ -6,12 +6,9 @@ import type { Flags } from "@patchbay/core/cli";
  * "which hosts may an HTTP explainer in these experiment files call, and with which key". They
  * set the user-environment variables the readouts package reads (PATCHBAY_HTTP_ALLOW_HOSTS,
  * PATCHBAY_HTTP_API_KEY_ENV) for this process and the worker threads it starts; a file can name
- * an endpoint but never the key or the allowed hosts (README: trust model).
+ * an endpoint but never the key or the allowed hosts (README: trust model). The flags are declared
+ * in commands.ts.
  */
-export const httpAccessFlags = { "http-allow-hosts": "string", "http-api-key-env": "string" } as const;
-
-export const httpAccessUsage = "[--http-allow-hosts H1,H2 --http-api-key-env VAR]";
-
 export const applyHttpAccessFlags = (f: Flags): void => {
   const hosts = f["http-allow-hosts"];
   const keyVar = f["http-api-key-env"];

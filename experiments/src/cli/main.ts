@@ -1,23 +1,13 @@
-import { circuitCommand, circuitFlags, circuitUsage } from "@patchbay/circuits/cli";
-import { coreCommands, runCli } from "@patchbay/core/cli";
-import "@patchbay/zoo"; // registers builtin:<name> model paths with core
-import { workerCommand, workerFlags, workerUsage } from "../distributed/cli.ts";
-import { demoCommand } from "./demo.ts";
-import { experimentCommands, isExperimentsError, withPositionals } from "./experiments.ts";
+import { readFileSync } from "node:fs";
+import { runCli } from "@patchbay/core/cli/table";
+import { patchbayCli, patchbayCommands } from "./commands.ts";
 
-/** `pnpm patchbay <command>`: the core commands, circuit discovery and the main job. */
-const commands = {
-  ...coreCommands,
-  circuit: { flags: circuitFlags, run: circuitCommand, usage: circuitUsage },
-  demo: {
-    flags: { seed: "string", n: "string" } as const,
-    run: demoCommand,
-    usage: "demo [--seed S] [--n N]",
-  },
-  ...experimentCommands,
-  worker: { flags: workerFlags, run: workerCommand, usage: workerUsage },
-};
+/**
+ * `pnpm patchbay <command>` from source (the installed bin is packages/patchbay/src/bin.ts): the
+ * same lazy command table, so `--help` imports no implementation. `--version`: this checkout's.
+ */
+const version = (
+  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
 
-process.exitCode = await runCli(commands, withPositionals(process.argv.slice(2)), {
-  isTypedError: isExperimentsError,
-});
+process.exitCode = await runCli(patchbayCommands, process.argv.slice(2), { ...patchbayCli, version });

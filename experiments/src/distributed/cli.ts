@@ -1,7 +1,7 @@
 import { RuntimeError } from "@patchbay/core/errors";
 import { type Flags, intFlag, required } from "@patchbay/core/cli";
 import { Effect } from "effect";
-import { applyHttpAccessFlags, httpAccessFlags, httpAccessUsage } from "../cli/http-access.ts";
+import { applyHttpAccessFlags } from "../cli/http-access.ts";
 import { errorInfo } from "../pool/executor.ts";
 import { safeUrl } from "./queue.ts";
 import { startQueueWorker } from "./worker.ts";
@@ -9,19 +9,8 @@ import { startQueueWorker } from "./worker.ts";
 /**
  * `patchbay worker --redis URL [--concurrency N] [--queue NAME]`: a queue worker that runs until
  * SIGINT / SIGTERM (then finishes its running cells, at most --grace seconds). Progress on stderr.
+ * Its flags and usage are in cli/commands.ts.
  */
-export const workerFlags = {
-  redis: "string",
-  concurrency: "string",
-  queue: "string",
-  "lock-ms": "string",
-  "stalled-ms": "string",
-  grace: "string",
-  ...httpAccessFlags,
-} as const;
-
-export const workerUsage = `worker --redis URL [--concurrency N] [--queue NAME] [--lock-ms MS] [--stalled-ms MS] ${httpAccessUsage}   (computes queued cells; results go to the folder named in each job)`;
-
 export const workerCommand = (f: Flags) =>
   Effect.gen(function* () {
     const redis = required(f, "redis");

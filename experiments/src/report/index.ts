@@ -49,8 +49,6 @@ export {
   decodeManifest,
   type ReportPaths,
   reportCommand,
-  reportFlags,
-  reportUsage,
   resolveRun,
   writeReport,
 } from "./write.ts";

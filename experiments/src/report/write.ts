@@ -117,10 +117,6 @@ export const resolveRun = (
   return { resultsDir: results ?? "results", runId: run };
 };
 
-export const reportFlags = { run: "string", results: "string" } as const;
-
-export const reportUsage = "report RUN_DIR_OR_ID [--results DIR]   (or --run RUN_DIR_OR_ID)";
-
 /**
  * `patchbay report --run RUN [--results DIR]`: the HTML report of a run (summary of its cells and
  * one section per cell) and one page per cell, written beside the results; prints the paths.

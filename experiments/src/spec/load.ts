@@ -6,7 +6,8 @@ import {
   forbiddenKeyPath,
   forbiddenSegment,
 } from "@patchbay/core/text";
-import { type CellSpec, kindOfDocument } from "../kinds/index.ts";
+import { oneOf } from "@patchbay/core/cli/table";
+import { type CellSpec, KINDS, kindOfDocument } from "../kinds/index.ts";
 import type { ExperimentOf } from "../kinds/kind.ts";
 import { canonicalJson, sha256 } from "../run/hash.ts";
 import { checkCellCount, checkExamples, DEFAULT_LIMITS, type Limits } from "./limits.ts";
@@ -85,6 +86,14 @@ export const decodeExperiment = (
       const tooMany = checkCellCount(limits, { seeds: raw.seeds.length, grid: [], zip: 1 });
       if (tooMany !== null) return yield* new ExperimentFileError({ file, ...tooMany });
     }
+    // an unknown kind lists every kind (decoded as a circuit file, it would name circuit alone)
+    if (raw.kind !== undefined && !KINDS.some((k) => k.name === raw.kind))
+      return yield* new ExperimentFileError({
+        file,
+        field: "kind",
+        expected: `one of ${oneOf(KINDS.map((k) => k.name))} (absent: circuit)`,
+        found: show(raw.kind),
+      });
     const kind = kindOfDocument(raw);
     yield* kind.checkDocument(file, raw, "");
     const experiment: ExperimentOf = yield* decodeDocument(kind.experiment, file, raw);

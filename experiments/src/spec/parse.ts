@@ -8,6 +8,7 @@ import {
 } from "@patchbay/core/text";
 import { Effect, Either, ParseResult, Schema, SchemaAST as AST } from "effect";
 import YAML from "yaml";
+import { oneOf } from "@patchbay/core/cli/table";
 import { atMost, DEFAULT_LIMITS, type Limits } from "./limits.ts";
 import { ExperimentFileError } from "./schema.ts";
 
@@ -58,10 +59,21 @@ const depth = (i: Issue): number => {
 };
 const onlyUndefined = (i: Issue): boolean => i._tag === "Type" && AST.isUndefinedKeyword(i.ast);
 
+/** The values of a union of literals (`Schema.Literal("a", "b")`, a tagged union's `_tag`), else null. */
+const literalValues = (ast: AST.AST): string[] | null =>
+  AST.isUnion(ast) && ast.types.every(AST.isLiteral)
+    ? ast.types.map((t) => String((t as AST.Literal).literal))
+    : null;
+
+/** A value outside a list of literals, as one issue listing every allowed value (not the first). */
+const notOneOfIssue = (ast: AST.AST, actual: unknown, values: readonly string[]): Issue =>
+  new ParseResult.Type(ast, actual, `Expected one of ${oneOf(values)}, actual ${show(actual)}`);
+
 /**
  * The issue tree with every union failure reduced to its most specific member's complaint (the
  * deepest; an optional field's "expected undefined" never wins). A union's members all complain
- * when none matches; only one of them is the mistake the user made.
+ * when none matches; only one of them is the mistake the user made. A value outside a union of
+ * literals is the exception: its complaint lists them all (`expected one of resample, zero, …`).
  */
 const pruneUnions = (i: Issue): Issue => {
   switch (i._tag) {
@@ -71,7 +83,13 @@ const pruneUnions = (i: Issue): Issue => {
       return new ParseResult.Refinement(i.ast, i.actual, i.kind, pruneUnions(i.issue));
     case "Transformation":
       return new ParseResult.Transformation(i.ast, i.actual, i.kind, pruneUnions(i.issue));
+    case "Type": {
+      const values = literalValues(i.ast);
+      return values === null ? i : notOneOfIssue(i.ast, i.actual, values);
+    }
     case "Composite": {
+      const values = literalValues(i.ast);
+      if (values !== null) return notOneOfIssue(i.ast, i.actual, values);
       const kids = members(i).map(pruneUnions);
       if (AST.isUnion(i.ast)) {
         const score = (k: Issue) => (onlyUndefined(k) ? -1 : depth(k));

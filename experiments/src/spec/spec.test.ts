@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { EdgeAblation } from "@patchbay/core/patching";
 import { Effect, Either } from "effect";
 import { describe, expect, it } from "vitest";
 import { formatJsonSchema } from "./json-schema.ts";
@@ -154,7 +155,14 @@ describe("experiment files", () => {
 
     const abl = fails(write("abl.yaml", `${base}ablation: random\n`));
     expect(abl.field).toBe("ablation");
-    expect(abl.expected).toContain('"resample"');
+    // every allowed value, from the Schema's own list (not just the first union member)
+    expect(abl.expected).toBe(`one of ${EdgeAblation.literals.join(", ")}`);
+    expect(abl.found).toBe('"random"');
+
+    const kind = fails(write("kind.yaml", `kind: nope\n${base}`));
+    expect(kind.field).toBe("kind");
+    expect(kind.expected).toBe("one of circuit, causal, readout (absent: circuit)");
+    expect(kind.found).toBe('"nope"');
 
     const missing = fails(write("missing.yaml", `task: { n: 8 }\nmethod: { _tag: eap }\n`));
     expect(missing.field).toBe("model");

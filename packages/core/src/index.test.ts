@@ -41,10 +41,11 @@ describe("@patchbay/core public API", () => {
   });
 
   it("every namespace is a subpath of the exports map, and every subpath but the CLI is a namespace", () => {
-    const subpaths = Object.keys(exportsMap).filter((k) => k !== "." && k !== "./cli");
+    const subpaths = Object.keys(exportsMap).filter((k) => k !== "." && k !== "./cli" && k !== "./cli/table");
     expect(subpaths.sort()).toEqual(NAMESPACES.map(subpathOf).sort());
     expect(exportsMap["."]).toBe("./src/index.ts");
     expect(exportsMap["./cli"]).toBe("./src/cli/index.ts");
+    expect(exportsMap["./cli/table"]).toBe("./src/cli/table.ts"); // the CLI's light command table
     // and the manifest itself (the results' patchbay version is read through module resolution)
     expect(manifest).toBe("./package.json");
   });
@@ -66,7 +67,7 @@ describe("@patchbay/core public API", () => {
     for (const [key, target] of Object.entries(exportsMap)) {
       expect(key).not.toContain("*");
       expect(target).not.toContain("*");
-      expect(target).toMatch(/^\.\/src\/([a-z-]+\/)?index\.ts$/);
+      expect(target).toMatch(/^\.\/src\/(([a-z-]+\/)?index|cli\/table)\.ts$/);
       expect(target).not.toMatch(/\/(internal|testing)\//);
     }
   });

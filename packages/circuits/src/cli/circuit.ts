@@ -1,13 +1,21 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { attempt, InputError } from "@patchbay/core/errors";
-import { EdgeAblation } from "@patchbay/core/patching";
 import { GRANULARITIES } from "@patchbay/core/edges";
-import { MetricKind } from "@patchbay/core/engine";
 import { openModel } from "@patchbay/core/runtime";
 import { builtinCircuit, isBuiltinPath, readTaskFile, taskFor } from "@patchbay/zoo";
-import { type Flags, intFlag, numberFlag, openOptions, required, UsageError } from "@patchbay/core/cli";
-import { Effect, Schema } from "effect";
+import {
+  choice,
+  EDGE_ABLATIONS,
+  type Flags,
+  intFlag,
+  METRIC_KINDS,
+  numberFlag,
+  openOptions,
+  required,
+  UsageError,
+} from "@patchbay/core/cli";
+import { Effect } from "effect";
 import { mibJsonProblem, toDot, toMibJson, toSvg } from "../export/index.ts";
 import {
   compareToTruth,
@@ -17,7 +25,9 @@ import {
   type Method,
 } from "../methods/discover.ts";
 import { discoveryProblem } from "../methods/options.ts";
+import { ACDC_ORDERS } from "../methods/names.ts";
 import { prepareEdges } from "../methods/setup.ts";
+import { CIRCUIT_METHODS } from "./choices.ts";
 
 /**
  * `patchbay circuit --model M [--task FILE.jsonl] --method eap|eap-ig|eap-ig-activations|exact|acdc`:
@@ -25,39 +35,6 @@ import { prepareEdges } from "../methods/setup.ts";
  * attribution's rank agreement with exact patching, and — for builtins — precision, recall and
  * ROC AUC against the ground truth; `--out DIR` writes circuit.json (EAP-IG/MIB), .dot and .svg.
  */
-export const circuitFlags = {
-  model: "string",
-  tokenizer: "string",
-  threads: "string",
-  ep: "string",
-  json: "boolean",
-  task: "string",
-  n: "string",
-  seed: "string",
-  method: "string",
-  steps: "string",
-  tau: "string",
-  order: "string",
-  metric: "string",
-  ablation: "string",
-  granularity: "string",
-  top: "string",
-  out: "string",
-} as const;
-
-export const circuitUsage =
-  "circuit --model M [--task FILE.jsonl [--tokenizer T] | (builtin task) --n N] [--seed S] [--method eap|eap-ig|eap-ig-activations|exact|acdc] [--steps K (eap-ig*)] [--tau T --order normal|reverse|random (acdc)] [--metric logit-diff] [--ablation resample|zero|mean|mean-positional] [--granularity head|head-qkv|layer] [--top N (not acdc; default: smallest circuit with faithfulness ≥ 0.9)] [--out DIR] [--json]";
-
-const choice = <A extends string>(f: Flags, name: string, options: readonly A[], fallback: A): A => {
-  const v = f[name];
-  if (v === undefined) return fallback;
-  if (typeof v !== "string" || !options.includes(v as A))
-    throw new UsageError({
-      message: `--${name}: expected one of ${options.join(", ")}, found ${JSON.stringify(v)}`,
-    });
-  return v as A;
-};
-
 /** A flag the chosen method does not read: a usage error naming the flag, the method and what reads it. */
 const notWith = (f: Flags, flags: readonly string[], method: string, readBy: string): void => {
   const given = flags.find((x) => f[x] !== undefined);
@@ -72,12 +49,7 @@ const notWith = (f: Flags, flags: readonly string[], method: string, readBy: str
  * --tau, --order: ACDC only). ACDC's seed is --seed when the order is random (else 0).
  */
 export const methodFromFlags = (f: Flags): Method => {
-  const m = choice(
-    f,
-    "method",
-    ["eap", "eap-ig", "eap-ig-inputs", "eap-ig-activations", "exact", "acdc"] as const,
-    "eap-ig",
-  );
+  const m = choice(f, "method", CIRCUIT_METHODS, "eap-ig");
   if (m !== "acdc") notWith(f, ["tau", "order"], m, "--method acdc");
   if (!m.startsWith("eap-ig"))
     notWith(f, ["steps"], m, "--method eap-ig, eap-ig-inputs and eap-ig-activations");
@@ -94,7 +66,7 @@ export const methodFromFlags = (f: Flags): Method => {
       return { _tag: "exact" };
     case "acdc": {
       notWith(f, ["top"], m, "the score-based methods (ACDC decides its circuit itself, by --tau)");
-      const order = choice(f, "order", ["normal", "reverse", "random"] as const, "normal");
+      const order = choice(f, "order", ACDC_ORDERS, "normal");
       return {
         _tag: "acdc",
         tau: numberFlag(f, "tau", 0.1, 0),
@@ -164,11 +136,7 @@ export const circuitCommand = (f: Flags) =>
       const model = yield* openModel(modelPath, openOptions(f));
       const n = intFlag(f, "n", 32, 1);
       const seed = intFlag(f, "seed", 0);
-      const metric = yield* Schema.decodeUnknown(MetricKind)(f.metric ?? "logit-diff").pipe(
-        Effect.mapError(
-          () => new UsageError({ message: `--metric: expected one of ${MetricKind.literals.join(", ")}` }),
-        ),
-      );
+      const metric = choice(f, "metric", METRIC_KINDS, "logit-diff");
       const task =
         typeof f.task === "string"
           ? yield* readTaskFile(f.task, model.tokenizer ?? undefined, {
@@ -182,12 +150,7 @@ export const circuitCommand = (f: Flags) =>
                 expected: "a task file (JSONL, see packages/zoo/src/tasks/FORMAT.md) for a non-builtin model",
                 found: "nothing",
               });
-      const ablation = yield* Schema.decodeUnknown(EdgeAblation)(f.ablation ?? "resample").pipe(
-        Effect.mapError(
-          () =>
-            new UsageError({ message: `--ablation: expected one of ${EdgeAblation.literals.join(", ")}` }),
-        ),
-      );
+      const ablation = choice(f, "ablation", EDGE_ABLATIONS, "resample");
       // refused combinations (e.g. eap-ig over inputs with zero ablation) before any run
       const refused = discoveryProblem(spec, ablation);
       if (refused !== null) return yield* refused;

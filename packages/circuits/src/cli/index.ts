@@ -1,8 +1,2 @@
-export {
-  circuitCommand,
-  circuitFlags,
-  circuitUsage,
-  discoveryFromFlags,
-  methodFromFlags,
-  printDiscovery,
-} from "./circuit.ts";
+export { circuitCommand, discoveryFromFlags, methodFromFlags, printDiscovery } from "./circuit.ts";
+export { CIRCUIT_METHODS, circuitChoices, circuitFlags, circuitSpec, circuitUsage } from "./table.ts";

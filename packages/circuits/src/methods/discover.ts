@@ -12,6 +12,7 @@ import {
   evaluateCircuits,
 } from "./evaluation.ts";
 import { exactScores } from "./exact.ts";
+import { ACDC_ORDERS } from "./names.ts";
 import { acdcSeedProblem, discoveryProblem } from "./options.ts";
 import type { EdgeSetup } from "./setup.ts";
 
@@ -51,7 +52,7 @@ export const Method = Schema.Union(
   Schema.TaggedStruct("exact", {}),
   Schema.TaggedStruct("acdc", {
     tau: Schema.Number,
-    order: Schema.optionalWith(Schema.Literal("normal", "reverse", "random"), {
+    order: Schema.optionalWith(Schema.Literal(...ACDC_ORDERS), {
       default: () => "normal" as const,
     }),
     /** shuffles the parents with order random; any other value with another order is refused */

@@ -1,13 +1,16 @@
 import { parseArgs } from "node:util";
 import { Data } from "effect";
+import { EXECUTION_PROVIDERS } from "../runtime/providers.ts";
 import { checkThreads } from "../runtime/threads.ts";
+import type { Choice, FlagSpec, Flags } from "./command.ts";
+import { notOneOf } from "./usage.ts";
+
+export type { Flags } from "./command.ts";
 
 /** A command line that does not parse: names the flag and what it wanted. */
 export class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
 
-export type Flags = Record<string, string | boolean | undefined>;
-
-export const parseFlags = (argv: readonly string[], spec: Record<string, "string" | "boolean">): Flags => {
+export const parseFlags = (argv: readonly string[], spec: FlagSpec): Flags => {
   const options = Object.fromEntries(Object.entries(spec).map(([k, type]) => [k, { type }]));
   try {
     return parseArgs({ args: [...argv], options, allowPositionals: false, strict: true }).values as Flags;
@@ -42,6 +45,24 @@ export const numberFlag = (f: Flags, name: string, fallback: number, min = 0): n
   return n;
 };
 
+/** A choice flag's value, or `fallback` when it is absent; a value outside `values` is a usage error listing them. */
+export const choice = <A extends string>(f: Flags, name: string, values: readonly A[], fallback: A): A => {
+  const v = f[name];
+  if (v === undefined) return fallback;
+  if (typeof v !== "string" || !values.includes(v as A))
+    throw new UsageError({ message: notOneOf(`--${name}`, v, values) });
+  return v as A;
+};
+
+/** Every choice flag given checked against its list (the table's, so help and errors agree). */
+export const checkChoices = (f: Flags, choices: Readonly<Record<string, Choice>>): void => {
+  for (const [name, c] of Object.entries(choices)) {
+    const v = f[name];
+    if (v !== undefined && (typeof v !== "string" || !c.values.includes(v)))
+      throw new UsageError({ message: notOneOf(`--${name}`, v, c.values) });
+  }
+};
+
 /**
  * --tokenizer, --threads, --ep and --allow-long-context (commands that run sequences: logits,
  * generate, patch), shared by every command that opens a model.
@@ -54,10 +75,7 @@ export const openOptions = (
   executionProvider?: "cpu" | "cuda";
   allowLongContext?: boolean;
 } => {
-  const ep = f.ep;
-  if (ep !== undefined && ep !== "cpu" && ep !== "cuda") {
-    throw new UsageError({ message: `--ep: expected cpu or cuda, found ${JSON.stringify(ep)}` });
-  }
+  const ep = f.ep === undefined ? undefined : choice(f, "ep", EXECUTION_PROVIDERS, "cpu");
   const threads = f.threads === undefined ? undefined : intFlag(f, "threads", 0, 1);
   const bad = threads === undefined ? null : checkThreads(threads, "--threads");
   if (bad !== null) throw new UsageError({ message: bad.message });

@@ -17,11 +17,20 @@ const patchbay = (...args: string[]) => {
   return { code: r.status, out: r.stdout, err: r.stderr, ms: Date.now() - t0, signal: r.signal };
 };
 
-/** A typed failure as the CLI prints it: exit 1, `patchbay <cmd>: <Tag>: …`, no stack trace, nothing on stdout. */
-const expectTypedFailure = (r: ReturnType<typeof patchbay>, command: string, tag: string): void => {
+/**
+ * A typed failure as the CLI prints it: exit 1, `patchbay <cmd>: <Tag>: …` (with --json: one
+ * `{"error": {"tag": <Tag>, …}}` object), no stack trace, nothing on stdout.
+ */
+const expectTypedFailure = (
+  r: ReturnType<typeof patchbay>,
+  command: string,
+  tag: string,
+  json: boolean,
+): void => {
   expect(r.signal, "the command hung").toBeNull();
   expect(r.code, r.err).toBe(1);
-  expect(r.err).toContain(`patchbay ${command}: ${tag}: `);
+  if (json) expect(JSON.parse(r.err).error.tag).toBe(tag);
+  else expect(r.err).toContain(`patchbay ${command}: ${tag}: `);
   expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
   expect(r.err).not.toContain("TypeError");
   expect(r.out).toBe("");
@@ -191,7 +200,7 @@ describe("CLI: no silent wrong answers", () => {
     const dir = nanFolder();
     for (const json of [["--json"], []]) {
       const r = patchbay("logits", "--model", dir, "--ids", "1,2,3", ...json);
-      expectTypedFailure(r, "logits", "WeightFileError");
+      expectTypedFailure(r, "logits", "WeightFileError", json.length > 0);
       expect(r.err).toContain(join(dir, "model.safetensors"));
       expect(r.err).toContain("tensor h.0.mlp.c_fc.weight");
       expect(r.err).toContain("NaN at flat index 42 (index [1, 10] of shape [8, 32])");
@@ -209,7 +218,7 @@ describe("CLI: no silent wrong answers", () => {
     const dir = mkdtempSync(join(tmpdir(), "pb-cli-"));
     writeFileSync(join(dir, "model.bin"), b);
     const r = patchbay("logits", "--model", join(dir, "model.bin"), "--ids", "1,2", "--json");
-    expectTypedFailure(r, "logits", "RuntimeError");
+    expectTypedFailure(r, "logits", "RuntimeError", true);
     expect(r.err).toMatch(/forward failed: non-finite logits: (NaN|\+Inf|-Inf) for example 0 at position 0/);
   });
 });
@@ -227,7 +236,7 @@ describe.skipIf(!hasSharedModels)("CLI: the model's context (stories260K, seq_le
       "--max-tokens",
       "100000",
     );
-    expectTypedFailure(r, "generate", "InputError");
+    expectTypedFailure(r, "generate", "InputError", false);
     expect(r.err).toContain("maxTokens");
     expect(r.err).toContain("n_ctx = 512");
     expect(r.err).toContain("maxTokens 100000");
@@ -238,7 +247,7 @@ describe.skipIf(!hasSharedModels)("CLI: the model's context (stories260K, seq_le
   it("logits with 600 ids fails naming the length and the context; --allow-long-context runs it", () => {
     const ids = Array.from({ length: 600 }, (_, i) => 1 + ((i * 37) % 500)).join(",");
     const r = patchbay("logits", "--model", stories, "--ids", ids, "--json");
-    expectTypedFailure(r, "logits", "InputError");
+    expectTypedFailure(r, "logits", "InputError", true);
     expect(r.err).toContain("ids[0]");
     expect(r.err).toContain("600 tokens");
     expect(r.err).toContain("--allow-long-context");

@@ -1,2 +1,11 @@
-export { type CliOptions, type Command, coreCommands, runCli } from "./app.ts";
-export { type Flags, intFlag, numberFlag, openOptions, parseFlags, required, UsageError } from "./args.ts";
+export * from "./table.ts";
+export {
+  checkChoices,
+  choice,
+  intFlag,
+  numberFlag,
+  openOptions,
+  parseFlags,
+  required,
+  UsageError,
+} from "./args.ts";

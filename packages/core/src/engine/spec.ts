@@ -1,5 +1,6 @@
 import { Schema } from "effect";
 import { GRANULARITIES } from "../edges/layout.ts";
+import { METRIC_KINDS } from "./metric-kinds.ts";
 
 /**
  * Interventions as data. A plan is a JSON-serialisable value: the same spec drives the CLI, the
@@ -76,7 +77,7 @@ export type Intervention = typeof Intervention.Type;
  *   cross-entropy  −log p[answer]
  *   kl             KL(p_ref ‖ p) = Σ_v p_ref (log p_ref − log p), reference logits bound at run time
  */
-export const MetricKind = Schema.Literal("logit-diff", "prob-diff", "logprob", "prob", "cross-entropy", "kl");
+export const MetricKind = Schema.Literal(...METRIC_KINDS);
 export type MetricKind = typeof MetricKind.Type;
 
 export const Metric = Schema.Struct({ kind: MetricKind });

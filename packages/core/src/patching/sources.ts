@@ -1,5 +1,6 @@
 import { Effect, Schema } from "effect";
 import { InputError, type RuntimeError } from "../errors/index.ts";
+import { EDGE_ABLATIONS } from "./ablation-kinds.ts";
 import { siteMeans } from "../engine/dataset.ts";
 import { sourceSite } from "../edges/hooks.ts";
 import type { EdgeLayout } from "../edges/layout.ts";
@@ -15,7 +16,7 @@ import type { HostTensor } from "../tensor/index.ts";
  *   mean-positional  the same mean kept per position
  * All come out as one tensor [batch, pos, S, d_model], the `edges.ablated` input.
  */
-export const EdgeAblation = Schema.Literal("resample", "zero", "mean", "mean-positional");
+export const EdgeAblation = Schema.Literal(...EDGE_ABLATIONS);
 export type EdgeAblation = typeof EdgeAblation.Type;
 
 export interface EdgeAblationData {

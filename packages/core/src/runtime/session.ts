@@ -6,6 +6,7 @@ import * as ort from "onnxruntime-node";
 import { RuntimeError } from "../errors/index.ts";
 import { type Graph, toOnnx } from "../graph/index.ts";
 import type { ContextOptions } from "./context.ts";
+import type { ExecutionProvider } from "./providers.ts";
 import { checkThreads } from "./threads.ts";
 
 /**
@@ -17,7 +18,7 @@ export interface RuntimeOptions extends ContextOptions {
   /** Threads for ORT's intra-op pool (default: ORT's choice, one per core). */
   readonly threads?: number;
   /** "cpu" (default) or "cuda" (needs onnxruntime-node's CUDA files installed). */
-  readonly executionProvider?: "cpu" | "cuda";
+  readonly executionProvider?: ExecutionProvider;
   /** Force external data for initializers of at least this many bytes (tests use this). */
   readonly externalDataThreshold?: number;
 }

@@ -47,7 +47,7 @@ describe("patchbay tokenize without a tokenizer", () => {
     expect(threads.err).toContain("usage: patchbay tokenize");
     const bos = patchbay("tokenize", "--model", "builtin:induction", "--text", "a", "--bos", "yes");
     expect(bos.code).toBe(2);
-    expect(bos.err).toContain("--bos: expected true or false");
+    expect(bos.err).toContain(`--bos: "yes" is not one of true, false`);
   });
 });
 

@@ -9,7 +9,8 @@ import {
   visiblePiece,
 } from "../../tokenizer/index.ts";
 import { isSourcePath, loadModel } from "../../weights/index.ts";
-import { type Flags, required, UsageError } from "../args.ts";
+import { choice, type Flags, required } from "../args.ts";
+import { BOS_CHOICES } from "../choices.ts";
 
 const KINDS =
   "tokenizer.json, vocab.json + merges.txt, a llama2.c tok*.bin beside a .bin model, or a .gguf with an embedded vocabulary";
@@ -39,12 +40,8 @@ const modelTokenizer = (f: Flags) =>
     return tok;
   });
 
-const bosFlag = (f: Flags): boolean | undefined => {
-  const v = f.bos;
-  if (v === undefined) return undefined;
-  if (v === "true" || v === "false") return v === "true";
-  throw new UsageError({ message: `--bos: expected true or false, found ${JSON.stringify(v)}` });
-};
+const bosFlag = (f: Flags): boolean | undefined =>
+  f.bos === undefined ? undefined : choice(f, "bos", BOS_CHOICES, "true") === "true";
 
 interface Row {
   readonly position: number;
