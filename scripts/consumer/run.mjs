@@ -8,6 +8,7 @@
  *      skipped with ONNXRUNTIME_NODE_INSTALL=skip, as README tells users to).
  *   3. `node check.mjs` (plain Node, no tsx): opens a model, captures a site, runs EAP through the
  *      Promise API and asserts the scores equal the installed CLI's (`patchbay circuit --json`).
+ *      Then the package README's JavaScript example, and `npx patchbay demo`.
  *   4. `tsc --noEmit` on a strict TypeScript consumer (module NodeNext, skipLibCheck off): zero errors.
  *
  * The model is tl-induction-2L from ../shared/models when present, else the tiny GPT-2 fixture in
@@ -21,6 +22,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -95,6 +97,11 @@ try {
   writeFileSync(join(project, "readme-example.mjs"), example);
   run(process.execPath, ["readme-example.mjs"], { cwd: project, env });
   console.log("consumer: packages/patchbay/README.md's example runs under plain node");
+  // `npx patchbay demo`: the main job from the installed bin (plain node, the zoo's models)
+  const demo = run("npx", ["--no-install", "patchbay", "demo"], { cwd: project, env });
+  if (!existsSync(join(project, "out", "demo", "report.html")))
+    throw new Error(`consumer: npx patchbay demo wrote no out/demo/report.html:\n${demo.stdout}`);
+  console.log(`consumer: npx patchbay demo ran from the installed bin (${demo.secs} s)`);
   // 4. strict TypeScript consumer: as users compile (skipLibCheck on, tsc --init's default), zero
   // errors; then every .d.ts checked too (skipLibCheck off): zero errors in patchbay's own
   // declarations. onnxruntime-common's declarations name DOM types (ImageData, WebGLTexture…) and
