@@ -141,7 +141,9 @@ describe("readout experiment files", () => {
 
   it("errors name the file and the field: an unknown method, a bad nested value, a missing site, an unknown dataset, an unknown field", () => {
     const unknown = fails(write("u.yaml", `${head}data: { task: {} }\nmethod: { _tag: lens }\n`));
-    expect(unknown.message).toMatch(/u\.yaml: method\._tag: .*"logit-lens".*found "lens"/);
+    expect(unknown.message).toMatch(
+      /u\.yaml: method\._tag: expected one of logit-lens, tuned-lens, .*attention-entropy, found "lens"/,
+    );
     const bad = fails(
       write("b.yaml", `${head}data: { task: {} }\nmethod: { _tag: sae, site: x, train: { dictSize: 0 } }\n`),
     );
