@@ -1,7 +1,8 @@
 /**
- * Element-wise comparison for tests: |a − b| ≤ atol + rtol·|b|, with infinities required to match
- * exactly (masked attention scores are −∞ on both sides). Returns the worst offender, so a failing
- * assertion says where and by how much.
+ * Element-wise comparison, for tests and for the CLI demo's check against the reference:
+ * |a − b| ≤ atol + rtol·|b|, with infinities required to match exactly (masked attention scores are
+ * −∞ on both sides). Returns the worst offender, so a failing assertion says where and by how much.
+ * Core-only: internal/ is in no package export.
  */
 export interface Mismatch {
   readonly index: number;
