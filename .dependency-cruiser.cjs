@@ -10,6 +10,7 @@ const PACKAGES = [["core"], ["zoo"], ["circuits", "causal", "readouts"], ["exper
 
 /** Folders of packages/core/src, lowest first; a folder may import only folders in earlier entries. */
 const CORE = [
+  ["internal"],
   ["tensor", "errors", "text"],
   ["model", "graph"],
   ["sites", "testing"],

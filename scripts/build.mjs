@@ -87,6 +87,18 @@ const main = () => {
       }
     }
   }
+  // what is published holds no test, fixture or test helper (the tsconfig.build.json excludes)
+  const testLike = /(\.test\.|test-support|[./-]fixture\.|\/testing(\/|\.)|\/test-)/;
+  const shipped = PACKAGE_DIRS.flatMap((dir) =>
+    walk(join(root, dir, "dist")).map((f) => f.slice(root.length + 1)),
+  );
+  const tests = shipped.filter((f) => testLike.test(f));
+  if (tests.length > 0) {
+    console.error(
+      `build: test files in dist/ (exclude them in tsconfig.build.json):\n  ${tests.join("\n  ")}`,
+    );
+    process.exit(1);
+  }
   console.log(`built ${PACKAGE_DIRS.length} packages (${rewritten} .d.ts files' specifiers rewritten)`);
 };
 

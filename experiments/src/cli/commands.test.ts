@@ -6,23 +6,11 @@ import {
   runCli,
 } from "@patchbay/core/cli/table";
 import { Method } from "@patchbay/circuits";
-import { SchemaAST as AST } from "effect";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { tagsOf } from "../../../packages/core/src/testing/schema.ts";
 import { CausalMethod } from "../kinds/causal/spec.ts";
 import { ReadoutMethod } from "../kinds/readout/spec.ts";
 import { EXPERIMENT_METHODS, patchbayCli, patchbayCommands } from "./commands.ts";
-
-/** The `_tag` of each member of a tagged union (through filters and defaults). */
-const tagsOf = (ast: AST.AST): string[] => {
-  if (AST.isUnion(ast)) return ast.types.flatMap(tagsOf);
-  if (AST.isRefinement(ast)) return tagsOf(ast.from);
-  if (AST.isTransformation(ast)) return tagsOf(ast.to);
-  if (AST.isTypeLiteral(ast)) {
-    const tag = ast.propertySignatures.find((p) => p.name === "_tag")?.type;
-    return tag !== undefined && AST.isLiteral(tag) ? [String(tag.literal)] : [];
-  }
-  return [];
-};
 
 const cli = async (...argv: string[]) => {
   const out: string[] = [];

@@ -1,5 +1,12 @@
 import { resolve } from "node:path";
-import { compareToTruth, discover, mibScores, prepareEdges, toMibJson } from "@patchbay/circuits";
+import {
+  compareToTruth,
+  discover,
+  mibScores,
+  prepareEdges,
+  taskReference,
+  toMibJson,
+} from "@patchbay/circuits";
 import { InputError, attempt } from "@patchbay/core/errors";
 import { type OpenModel, openModel } from "@patchbay/core/runtime";
 import { builtinCircuit, isBuiltinPath, readTaskFile, type Task, taskFor } from "@patchbay/zoo";
@@ -113,7 +120,7 @@ export const runCircuitCell = (input: CircuitInput): Effect.Effect<CellRun<CellR
           ...task,
           ablation: spec.ablation,
           metric: spec.metric,
-          ...(spec.ablation.startsWith("mean") ? { reference: [...task.clean, ...task.corrupted] } : {}),
+          ...taskReference(task, spec.ablation),
         },
         spec.granularity,
       );

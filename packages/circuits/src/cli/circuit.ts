@@ -26,7 +26,7 @@ import {
 } from "../methods/discover.ts";
 import { discoveryProblem } from "../methods/options.ts";
 import { ACDC_ORDERS } from "../methods/names.ts";
-import { prepareEdges } from "../methods/setup.ts";
+import { prepareEdges, taskReference } from "../methods/setup.ts";
 import { CIRCUIT_METHODS } from "./choices.ts";
 
 /**
@@ -161,7 +161,7 @@ export const circuitCommand = (f: Flags) =>
           ...task,
           ablation,
           metric,
-          ...(ablation.startsWith("mean") ? { reference: [...task.clean, ...task.corrupted] } : {}),
+          ...taskReference(task, ablation),
         },
         granularity,
       );

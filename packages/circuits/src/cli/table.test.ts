@@ -1,20 +1,8 @@
 import { commandHelp, EDGE_ABLATIONS, GRANULARITIES, METRIC_KINDS } from "@patchbay/core/cli/table";
-import { SchemaAST as AST } from "effect";
 import { describe, expect, it } from "vitest";
+import { tagsOf } from "../../../core/src/testing/schema.ts";
 import { Method } from "../methods/discover.ts";
 import { ACDC_ORDERS, CIRCUIT_METHODS, circuitSpec, circuitUsage, METHOD_TAGS } from "./table.ts";
-
-/** The `_tag` of each member of a tagged union (through filters and defaults). */
-const tagsOf = (ast: AST.AST): string[] => {
-  if (AST.isUnion(ast)) return ast.types.flatMap(tagsOf);
-  if (AST.isRefinement(ast)) return tagsOf(ast.from);
-  if (AST.isTransformation(ast)) return tagsOf(ast.to);
-  if (AST.isTypeLiteral(ast)) {
-    const tag = ast.propertySignatures.find((p) => p.name === "_tag")?.type;
-    return tag !== undefined && AST.isLiteral(tag) ? [String(tag.literal)] : [];
-  }
-  return [];
-};
 
 describe("patchbay circuit: its usage lists the code's own methods, orders, metrics, ablations, granularities", () => {
   it("the method list is the Method Schema's tags (plus eap-ig, the default, for eap-ig-inputs)", () => {

@@ -27,7 +27,7 @@ export {
   discoveryProblem,
   igInputsAblationProblem,
 } from "./options.ts";
-export { type EdgeSetup, type EdgeTask, higherIsBetter, prepareEdges } from "./setup.ts";
+export { type EdgeSetup, type EdgeTask, higherIsBetter, prepareEdges, taskReference } from "./setup.ts";
 export {
   compareToTruth,
   type Discovered,

@@ -13,6 +13,20 @@ import type { SessionCache } from "@patchbay/core/runtime";
 import { Effect } from "effect";
 
 /**
+ * The reference dataset a mean / mean-positional ablation averages over when a task gives none: the
+ * task's own clean and corrupted prompts (what the CLI, the Promise API and experiment files use).
+ * Other ablations take no reference: `{}`.
+ */
+export const taskReference = (
+  task: {
+    readonly clean: readonly (readonly number[])[];
+    readonly corrupted: readonly (readonly number[])[];
+  },
+  ablation: EdgeAblation,
+): { readonly reference?: readonly (readonly number[])[] } =>
+  ablation.startsWith("mean") ? { reference: [...task.clean, ...task.corrupted] } : {};
+
+/**
  * A circuit-discovery task: clean inputs, what ablated edges carry instead (the ablation and its
  * data), and the metric. Clean and corrupted examples are paired by index.
  */

@@ -6,6 +6,7 @@ import {
   type Method,
   prepareEdges,
   type Selection,
+  taskReference,
 } from "@patchbay/circuits";
 import { attempt, InputError } from "@patchbay/core/errors";
 import type { EdgeAblation } from "@patchbay/core/patching";
@@ -88,7 +89,7 @@ export const discover = (
           ...t,
           ablation,
           metric,
-          ...(ablation.startsWith("mean") ? { reference: [...t.clean, ...t.corrupted] } : {}),
+          ...taskReference(t, ablation),
         },
         granularity,
       );

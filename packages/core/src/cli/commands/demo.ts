@@ -3,7 +3,7 @@ import { type ModelConfig, randomWeights } from "../../model/index.ts";
 import { siteCatalog } from "../../sites/index.ts";
 import { referenceForward } from "../../reference/index.ts";
 import { forward, generate, makeSessionCache } from "../../runtime/index.ts";
-import { maxAbsDiff } from "../../testing/compare.ts";
+import { maxAbsDiff } from "../../internal/compare.ts";
 import { type Flags, intFlag } from "../args.ts";
 
 /**
