@@ -151,7 +151,9 @@ describe("readout experiment files", () => {
     const missing = fails(write("m.yaml", `${head}data: { task: {} }\nmethod: { _tag: steering }\n`));
     expect(missing.message).toMatch(/m\.yaml: method\.site: expected a value \(required\)/);
     const ds = fails(write("d.yaml", `${head}data: { example: mnist }\nmethod: { _tag: attention }\n`));
-    expect(ds.message).toMatch(/d\.yaml: data\.example: .*"prev-token".*found "mnist"/);
+    expect(ds.message).toMatch(
+      /d\.yaml: data\.example: expected one of prev-token, induction-steering, happy-sad, found "mnist"/,
+    );
     const extra = fails(write("x.yaml", `${head}data: { task: {} }\nmethod: { _tag: dla, layers: 2 }\n`));
     expect(extra.message).toMatch(/x\.yaml: method\.layers: expected no such field/);
     const sweep = fails(
