@@ -106,24 +106,13 @@ const fitOne = (
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { makeSessionCache } from "@patchbay/core/runtime";
- * import { inductionModel } from "@patchbay/zoo";
- * import { Effect, Schema } from "effect";
- * import { captureFeatures, fitProbe, flatLabels, prevTokenData, probeAccuracy, ProbeSpec } from "@patchbay/readouts";
- * const model = inductionModel(); // the compiled induction model: a0.h1 writes the previous token
- * const data = prevTokenData({ seed: 0, prompts: 12, length: 8, vocabSize: 32 });
- * const spec = Schema.decodeUnknownSync(ProbeSpec)({ site: "blocks.1.resid_pre", control: false });
- * const f = await Effect.runPromise(
- *   Effect.scoped(
- *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
- *       captureFeatures(cache, model, ["blocks.1.resid_pre"], data),
- *     ),
- *   ),
- * ).then((m) => m.get("blocks.1.resid_pre")!);
- * const labels = flatLabels(data).labels;
- * const fit = fitProbe(f, labels, spec, data.prompts.length);
- * const all = labels.map((_, i) => i);
- * assert.ok(probeAccuracy(fit.task, f, labels, all) > 0.8); // train and held-out rows together
+ * import { probeAccuracy } from "@patchbay/readouts";
+ *
+ * // a one-feature probe: class 0 when x > 0, class 1 when x < 0
+ * const p = { classes: [0, 1], standardizer: null, model: { W: Float64Array.of(1, -1), b: new Float64Array(2), dim: 1, classes: 2 } };
+ * const f = { X: Float64Array.of(2, -3), dim: 1, group: Int32Array.of(0, 1), token: Int32Array.of(0, 0) };
+ * assert.equal(probeAccuracy(p, f, [0, 1], [0, 1]), 1);
+ * assert.equal(probeAccuracy(p, f, [0, 0], [0, 1]), 0.5);
  * ```
  */
 export const probeAccuracy = (
@@ -151,24 +140,10 @@ export const probeAccuracy = (
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { makeSessionCache } from "@patchbay/core/runtime";
- * import { inductionModel } from "@patchbay/zoo";
- * import { Effect, Schema } from "effect";
- * import { captureFeatures, fitProbe, flatLabels, prevTokenData, probeDirections, ProbeSpec } from "@patchbay/readouts";
- * const model = inductionModel(); // the compiled induction model: a0.h1 writes the previous token
- * const data = prevTokenData({ seed: 0, prompts: 12, length: 8, vocabSize: 32 });
- * const spec = Schema.decodeUnknownSync(ProbeSpec)({ site: "blocks.1.resid_pre", control: false });
- * const f = await Effect.runPromise(
- *   Effect.scoped(
- *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
- *       captureFeatures(cache, model, ["blocks.1.resid_pre"], data),
- *     ),
- *   ),
- * ).then((m) => m.get("blocks.1.resid_pre")!);
- * const fit = fitProbe(f, flatLabels(data).labels, spec, data.prompts.length);
- * const dirs = probeDirections(fit.task);
- * assert.equal(dirs.length, fit.task.classes.length); // one direction per class
- * assert.equal(dirs[0]!.length, model.config.dModel);
+ * import { probeDirections } from "@patchbay/readouts";
+ *
+ * const p = { classes: [0, 1], standardizer: null, model: { W: Float64Array.of(3, -1), b: new Float64Array(2), dim: 1, classes: 2 } };
+ * assert.deepEqual(probeDirections(p).map((d) => [...d]), [[2], [-2]]); // the columns minus their mean
  * ```
  */
 export const probeDirections = (p: TrainedProbe): Float64Array[] => {

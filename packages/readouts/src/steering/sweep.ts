@@ -159,19 +159,16 @@ export const targetBinding = (
  * const data = inductionSteeringData(5, 6, [10, 11, 12, 13]); // steer toward token 5, away from 6
  * const spec = Schema.decodeUnknownSync(SteeringSpec)({ site: "blocks.1.resid_post", alphas: [0, 1] });
  * const v = new Float64Array(model.config.dModel); // a zero vector: steering changes nothing
- * const r = await Effect.runPromise(
+ * const [clean, steered] = await Effect.runPromise(
  *   Effect.scoped(
  *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
- *       Effect.gen(function* () {
- *         const binding = yield* targetBinding(data, true);
- *         const clean = yield* steeredMetric(cache, model, spec, spec.site, v, null, data.targets, binding);
- *         const steered = yield* steeredMetric(cache, model, spec, spec.site, v, 2, data.targets, binding);
- *         return { clean, steered };
- *       }),
+ *       Effect.flatMap(targetBinding(data, true), (b) =>
+ *         Effect.all([null, 2].map((a) => steeredMetric(cache, model, spec, spec.site, v, a, data.targets, b))),
+ *       ),
  *     ),
  *   ),
  * );
- * assert.deepEqual(r.steered, r.clean);
+ * assert.deepEqual(steered, clean);
  * ```
  */
 export const steeredMetric = (
@@ -344,22 +341,20 @@ export const steer = (
  * import { makeSessionCache } from "@patchbay/core/runtime";
  * import { inductionModel } from "@patchbay/zoo";
  * import { Effect, Schema } from "effect";
- * import { diffOfMeans, inductionSteeringData, SteeringSpec, sweepVector, targetBinding } from "@patchbay/readouts";
+ * import { inductionSteeringData, SteeringSpec, sweepVector, targetBinding } from "@patchbay/readouts";
  * const model = inductionModel();
- * const data = inductionSteeringData(5, 6, [10, 11, 12, 13]); // steer toward token 5, away from 6
+ * const data = inductionSteeringData(5, 6, [10, 11, 12, 13]);
  * const spec = Schema.decodeUnknownSync(SteeringSpec)({ site: "blocks.1.resid_post", alphas: [0, 1] });
- * const last = (ps: readonly (readonly number[])[]) => ({ prompts: ps, positions: ps.map((p) => [p.length - 1]) });
+ * const v = new Float64Array(model.config.dModel); // any v [d]; the zero vector leaves the model as it is
  * const r = await Effect.runPromise(
  *   Effect.scoped(
  *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
- *       Effect.gen(function* () {
- *         const v = yield* diffOfMeans(cache, model, spec.site, last(data.positive), last(data.negative));
- *         return yield* sweepVector(cache, model, spec, v, data, yield* targetBinding(data, true));
- *       }),
+ *       Effect.flatMap(targetBinding(data, true), (b) => sweepVector(cache, model, spec, v, data, b)),
  *     ),
  *   ),
  * );
  * assert.equal(r.sweep.length, 2);
+ * assert.equal(r.sweep[1]!.metric, r.clean);
  * ```
  */
 export const sweepVector = (
