@@ -7,7 +7,14 @@ import { describe, expect, it } from "vitest";
  * scripts/jsdoc-examples.mjs over each package's root entry (namespaces included); the examples
  * themselves run in examples.test.ts. A package joins COMPLETE when its last function gets one.
  */
-const COMPLETE = ["@patchbay/core", "@patchbay/circuits", "@patchbay/causal", "@patchbay/zoo", "patchbay"];
+const COMPLETE = [
+  "@patchbay/core",
+  "@patchbay/circuits",
+  "@patchbay/causal",
+  "@patchbay/zoo",
+  "@patchbay/readouts",
+  "patchbay",
+];
 
 type Coverage = Record<string, Record<string, { with: string[]; without: string[] }>>;
 
