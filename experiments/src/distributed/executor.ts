@@ -43,6 +43,27 @@ export interface RedisExecutorOptions {
 
 type Outcome = { readonly ok: true } | { readonly ok: false; readonly error: ExecutorFailure };
 
+/**
+ * The executor of a distributed run: cells go to a BullMQ queue on Redis, and `patchbay worker` processes (startQueueWorker) anywhere run them into the shared results store. Returns a CellExecutor for runExperiment.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, ExecutorError, redisExecutor, runExperiment } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * // no Redis listens on port 1: the run fails with a typed ExecutorError naming the queue
+ * const executor = redisExecutor({ redis: "redis://127.0.0.1:1" });
+ * const exit = await Effect.runPromiseExit(runExperiment(loaded, { results: join(dir, "results"), executor }));
+ * assert.equal(exit._tag, "Failure");
+ * ```
+ */
 export const redisExecutor =
   (opts: RedisExecutorOptions): CellExecutor =>
   (jobs, hooks) => {

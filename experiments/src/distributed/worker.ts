@@ -49,6 +49,18 @@ export interface QueueWorker {
   readonly close: (graceMs?: number) => Promise<void>;
 }
 
+/**
+ * Start a queue worker: it takes cells from the Redis queue and runs them on its own worker threads (`concurrency` at a time) into the results store they name. Resolves to `{ name, worker, close }` once connected; rejects when Redis cannot be reached.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startQueueWorker } from "@patchbay/experiments";
+ *
+ * // with a Redis server: const w = await startQueueWorker({ redis: "redis://127.0.0.1:6379" }); … await w.close();
+ * await assert.rejects(startQueueWorker({ redis: "redis://127.0.0.1:1" }), /127\.0\.0\.1:1/);
+ * ```
+ */
 export const startQueueWorker = async (opts: QueueWorkerOptions): Promise<QueueWorker> => {
   const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 1));
   const name = `${hostname()}:${process.pid}`;

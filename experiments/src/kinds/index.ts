@@ -29,6 +29,18 @@ export type AnyKind = ExperimentKind<CellSpec, AnyCellResult>;
 
 export const KINDS: readonly AnyKind[] = LISTED as unknown as readonly AnyKind[];
 
+/**
+ * The experiment kind called `name` (circuit, causal, readout), or undefined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { kindNamed } from "@patchbay/experiments";
+ *
+ * assert.equal(kindNamed("readout")?.name, "readout");
+ * assert.equal(kindNamed("nope"), undefined);
+ * ```
+ */
 export const kindNamed = (name: string): AnyKind | undefined => KINDS.find((k) => k.name === name);
 
 const kindOf = (kind: unknown): AnyKind =>
@@ -37,8 +49,48 @@ const kindOf = (kind: unknown): AnyKind =>
 /** The kind a document (file or stored result) names; any other value is decoded as circuit (and refused there). */
 export const kindOfDocument = (doc: Readonly<Record<string, unknown>>): AnyKind => kindOf(doc.kind);
 
+/**
+ * The kind of a cell spec (its `kind`; circuit when absent).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, expandCells, kindOfSpec } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const [cell] = await Effect.runPromise(expandCells(loaded));
+ * const input = { spec: cell!.spec, baseDir: loaded.baseDir };
+ * assert.equal(kindOfSpec(cell!.spec).name, "readout");
+ * ```
+ */
 export const kindOfSpec = (spec: CellSpec): AnyKind => kindOf((spec as { readonly kind?: KindName }).kind);
 
+/**
+ * The kind of a stored cell result (its `kind`; circuit when absent).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, kindOfResult, runExperiment } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const summary = await Effect.runPromise(runExperiment(loaded, { results: join(dir, "results") }));
+ * const { result } = summary.cells[0]!;
+ * assert.equal(kindOfResult(result).name, "readout");
+ * ```
+ */
 export const kindOfResult = (r: AnyCellResult): AnyKind => kindOf((r as { readonly kind?: KindName }).kind);
 
 export type { CausalCellResult, CellResult, ReadoutCellResult };

@@ -78,7 +78,25 @@ export class ExecutorError extends Data.TaggedError("ExecutorError")<{
   }
 }
 
-/** The in-process executor: one cell after another on this thread (the default, as before). */
+/**
+ * The in-process executor: one cell after another on this thread (the default, as before).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, inProcess, runExperiment } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const summary = await Effect.runPromise(runExperiment(loaded, { results: join(dir, "results"), executor: inProcess }));
+ * assert.equal(summary.cells.length, 1);
+ * ```
+ */
 export const inProcess: CellExecutor = (jobs, hooks) =>
   Effect.forEach(
     jobs,

@@ -56,6 +56,33 @@ interface Slot {
   dead: boolean;
 }
 
+/**
+ * A pool of worker threads that run cells (runCellToStore), each with its own ORT sessions: `{ size, run, close }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { cellIdentity, createThreadPool, decodeExperiment, expandCells } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const [cell] = await Effect.runPromise(expandCells(loaded));
+ * const input = { spec: cell!.spec, baseDir: loaded.baseDir };
+ * const { cellId } = await Effect.runPromise(cellIdentity(input));
+ * const pool = createThreadPool({ size: 1 });
+ * try {
+ *   const outcome = await pool.run({ index: 0, cellId, input: { ...input, results: join(dir, "results"), cellId } });
+ *   assert.equal(outcome.skipped, false);
+ * } finally {
+ *   await pool.close();
+ * }
+ * ```
+ */
 export const createThreadPool = (opts: ThreadPoolOptions): ThreadPool => {
   const size = Math.max(1, Math.floor(opts.size));
   const queue: Pending[] = [];
@@ -179,6 +206,22 @@ export interface ThreadPoolExecutorOptions {
  * The thread-pool executor for runExperiment: at most `workers` cells at a time, each on its own
  * worker thread. The first failed cell stops new cells from starting; the cells already running
  * finish (their results are kept), then the run fails with that cell's CellFailedError.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, runExperiment, threadPool } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const summary = await Effect.runPromise(runExperiment(loaded, { results: join(dir, "results"), executor: threadPool({ workers: 1 }) }));
+ * assert.equal(summary.cells[0]!.skipped, false);
+ * ```
  */
 export const threadPool =
   (opts: ThreadPoolExecutorOptions): CellExecutor =>

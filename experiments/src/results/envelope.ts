@@ -6,6 +6,25 @@ import type { ModelInfo } from "./model-info.ts";
  * version, the cell id, the normalized spec, the model (name, weights hash, shape), the dataset
  * (hash, size) and the method. Every kind builds its result as this envelope followed by its own
  * fields.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { cellEnvelope, cellIdentity, decodeExperiment, expandCells } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const [cell] = await Effect.runPromise(expandCells(loaded));
+ * const input = { spec: cell!.spec, baseDir: loaded.baseDir };
+ * const id = await Effect.runPromise(cellIdentity(input));
+ * const env = cellEnvelope("readout", id, cell!.spec, { name: "builtin:induction", nLayers: 2, nHeads: 4 }, "dla");
+ * assert.deepEqual(Object.keys(env).slice(0, 3), ["kind", "patchbayVersion", "cellId"]);
+ * ```
  */
 export const cellEnvelope = <K extends KindName>(
   kind: K,

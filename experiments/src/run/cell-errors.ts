@@ -27,4 +27,17 @@ export const CELL_ERRORS = [
 
 export type CellError = InstanceType<(typeof CELL_ERRORS)[number]>;
 
+/**
+ * Whether a value is one of the typed errors a cell can fail with (CELL_ERRORS), as opposed to a defect.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { InputError } from "@patchbay/core/errors";
+ * import { isCellError } from "@patchbay/experiments";
+ *
+ * assert.equal(isCellError(new InputError({ field: "f", expected: "e", found: "x" })), true);
+ * assert.equal(isCellError(new Error("a bug")), false);
+ * ```
+ */
 export const isCellError = isOneOf(CELL_ERRORS);

@@ -19,13 +19,55 @@ export interface CellInput {
   readonly baseDir: string;
 }
 
-/** The cell id without running anything: loads the weights and the data (no ORT session). */
+/**
+ * The cell id without running anything: loads the weights and the data (no ORT session).
+ *
+ * Returns `{ cellId, weightsHash, datasetHash, examples, patchbayVersion }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { cellIdentity, decodeExperiment, expandCells } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const [cell] = await Effect.runPromise(expandCells(loaded));
+ * const input = { spec: cell!.spec, baseDir: loaded.baseDir };
+ * const id = await Effect.runPromise(cellIdentity(input));
+ * assert.equal(id.examples, 4);
+ * ```
+ */
 export const cellIdentity = (input: CellInput): Effect.Effect<CellIdentity, CellError> =>
   kindOfSpec(input.spec).identity(input);
 
 /**
  * Run one cell by its kind (kinds/): open the model, make the data, run the method and build the
  * result. Sessions are released when it ends. A pure function of its serialisable input; writes nothing.
+ *
+ * Returns `{ result, seconds, files }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, expandCells, runCell } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const [cell] = await Effect.runPromise(expandCells(loaded));
+ * const input = { spec: cell!.spec, baseDir: loaded.baseDir };
+ * const run = await Effect.runPromise(runCell(input));
+ * assert.equal(run.result.kind, "readout");
+ * ```
  */
 export const runCell = (input: CellInput): Effect.Effect<CellRun<AnyCellResult>, CellError> =>
   kindOfSpec(input.spec).run(input) as Effect.Effect<CellRun<AnyCellResult>, CellError>;
@@ -43,6 +85,30 @@ export interface CellOutcome {
  * Run one cell into the store: skip it when `<results>/cells/<cellId>.json` exists (and parses),
  * else run it and write the result atomically. Serialisable in and out: this is the job a worker
  * thread or queue consumer runs. `cellId`, when given (the id the scheduler computed), is checked.
+ *
+ * Returns a CellOutcome `{ cellId, skipped, seconds, path }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { cellIdentity, decodeExperiment, expandCells, runCellToStore } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const [cell] = await Effect.runPromise(expandCells(loaded));
+ * const input = { spec: cell!.spec, baseDir: loaded.baseDir };
+ * const { cellId } = await Effect.runPromise(cellIdentity(input));
+ * const store = { ...input, results: join(dir, "results"), cellId };
+ * const first = await Effect.runPromise(runCellToStore(store));
+ * const again = await Effect.runPromise(runCellToStore(store));
+ * assert.equal(first.skipped, false);
+ * assert.equal(again.skipped, true); // already in the store
+ * ```
  */
 export const runCellToStore = (
   input: CellInput & { readonly results: string; readonly cellId?: string },
@@ -65,6 +131,26 @@ export const runCellToStore = (
     return { cellId: result.cellId, skipped: false, seconds: (performance.now() - t0) / 1000, path };
   });
 
-/** runCellToStore as a Promise (for worker threads: `parentPort.on("message", (m) => runCellJob(m))`). */
+/**
+ * runCellToStore as a Promise (for worker threads: `parentPort.on("message", (m) => runCellJob(m))`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, expandCells, runCellJob } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const [cell] = await Effect.runPromise(expandCells(loaded));
+ * const input = { spec: cell!.spec, baseDir: loaded.baseDir };
+ * const outcome = await runCellJob({ ...input, results: join(dir, "results") });
+ * assert.equal(outcome.skipped, false);
+ * ```
+ */
 export const runCellJob = (input: CellInput & { readonly results: string; readonly cellId?: string }) =>
   Effect.runPromise(runCellToStore(input));

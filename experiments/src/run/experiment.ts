@@ -77,7 +77,18 @@ export interface RunSummary {
 
 const slug = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "") || "experiment";
 
-/** The run id: `<name>-<sha256 of the cell ids, 12 hex>` — the same experiment resumes the same run. */
+/**
+ * The run id: `<name>-<sha256 of the cell ids, 12 hex>` — the same experiment resumes the same run.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { runIdOf } from "@patchbay/experiments";
+ *
+ * assert.match(runIdOf("demo", ["a", "b"]), /^demo-[0-9a-f]{12}$/);
+ * assert.equal(runIdOf("demo", ["a", "b"]), runIdOf("demo", ["a", "b"]));
+ * ```
+ */
 export const runIdOf = (name: string, cellIds: readonly string[]): string =>
   `${slug(name)}-${sha256(canonicalJson(cellIds)).slice(0, 12)}`;
 
@@ -113,6 +124,28 @@ const storeStep = <A>(f: () => A): Effect.Effect<A, ResultsStoreError | RunLocke
  * the run's lock taken (lock.ts: a second `run` of the same experiment into the same store fails
  * with RunLockedError instead of computing every cell again). A run that fails after that records
  * the failure in its manifest (status "failed", error), whatever failed.
+ *
+ * Returns a RunSummary `{ runId, results, manifest, cells: [{ cell, cellId, result, seconds, skipped }] }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, runExperiment } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const results = join(dir, "results");
+ * const first = await Effect.runPromise(runExperiment(loaded, { results }));
+ * const again = await Effect.runPromise(runExperiment(loaded, { results }));
+ * assert.equal(first.cells[0]!.skipped, false);
+ * assert.equal(again.cells[0]!.skipped, true); // resumed: the cell is in the store
+ * assert.equal(again.runId, first.runId);
+ * ```
  */
 export const runExperiment = (
   loaded: LoadedExperiment,

@@ -4,7 +4,17 @@ import { createRequire } from "node:module";
 import type { Weights } from "@patchbay/core/model";
 import type { Task } from "@patchbay/zoo";
 
-/** JSON with object keys sorted at every level (arrays keep their order): the hashing form. */
+/**
+ * JSON with object keys sorted at every level (arrays keep their order): the hashing form.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { canonicalJson } from "@patchbay/experiments";
+ *
+ * assert.equal(canonicalJson({ b: 1, a: [2, { d: 1, c: 2 }] }), '{"a":[2,{"c":2,"d":1}],"b":1}');
+ * ```
+ */
 export const canonicalJson = (v: unknown): string =>
   JSON.stringify(v, (_k, x: unknown) =>
     typeof x === "object" && x !== null && !Array.isArray(x)
@@ -14,9 +24,33 @@ export const canonicalJson = (v: unknown): string =>
       : x,
   );
 
+/**
+ * The sha256 of a string (UTF-8) or bytes, as 64 hex digits.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sha256 } from "@patchbay/experiments";
+ *
+ * assert.equal(sha256("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+ * ```
+ */
 export const sha256 = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex");
 
-/** sha256 over the weight tensors in name order: each name, shape and float32 bytes. */
+/**
+ * sha256 over the weight tensors in name order: each name, shape and float32 bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inductionModel } from "@patchbay/zoo";
+ * import { weightsHash } from "@patchbay/experiments";
+ *
+ * const h = weightsHash(inductionModel().weights);
+ * assert.match(h, /^[0-9a-f]{64}$/);
+ * assert.notEqual(weightsHash(inductionModel({ vocabSize: 16 }).weights), h);
+ * ```
+ */
 export const weightsHash = (weights: Weights): string => {
   const h = createHash("sha256");
   for (const name of [...weights.keys()].sort()) {
@@ -27,7 +61,19 @@ export const weightsHash = (weights: Weights): string => {
   return h.digest("hex");
 };
 
-/** sha256 of the task's ids (clean, corrupted, positions, answers, wrong) as canonical JSON. */
+/**
+ * sha256 of the task's ids (clean, corrupted, positions, answers, wrong) as canonical JSON.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inductionTask } from "@patchbay/zoo";
+ * import { datasetHash } from "@patchbay/experiments";
+ *
+ * assert.equal(datasetHash(inductionTask(0, 4)), datasetHash(inductionTask(0, 4)));
+ * assert.notEqual(datasetHash(inductionTask(1, 4)), datasetHash(inductionTask(0, 4)));
+ * ```
+ */
 export const datasetHash = (task: Task): string =>
   sha256(
     canonicalJson({
@@ -42,11 +88,31 @@ export const datasetHash = (task: Task): string =>
 /** @patchbay/core's package.json, as this package resolves it (in the repo or installed). */
 const corePackage = createRequire(import.meta.url).resolve("@patchbay/core/package.json");
 
-/** patchbay's version: @patchbay/core's package.json. */
+/**
+ * patchbay's version: @patchbay/core's package.json.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { patchbayVersion } from "@patchbay/experiments";
+ *
+ * assert.match(patchbayVersion(), /^\d+\.\d+\.\d+/);
+ * ```
+ */
 export const patchbayVersion = (): string =>
   (JSON.parse(readFileSync(corePackage, "utf8")) as { version: string }).version;
 
-/** onnxruntime-node's version, as core resolves it. */
+/**
+ * onnxruntime-node's version, as core resolves it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { onnxruntimeVersion } from "@patchbay/experiments";
+ *
+ * assert.match(onnxruntimeVersion(), /^\d+\.\d+\.\d+/);
+ * ```
+ */
 export const onnxruntimeVersion = (): string => {
   try {
     const req = createRequire(corePackage);
@@ -58,6 +124,18 @@ export const onnxruntimeVersion = (): string => {
   }
 };
 
-/** The cell id: sha256 of (canonical cell spec, weights hash, dataset hash, patchbay version). */
+/**
+ * The cell id: sha256 of (canonical cell spec, weights hash, dataset hash, patchbay version).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cellIdOf } from "@patchbay/experiments";
+ *
+ * const id = cellIdOf({ method: { _tag: "eap" } }, "w", "d", "0.1.0");
+ * assert.match(id, /^[0-9a-f]{64}$/);
+ * assert.equal(cellIdOf({ method: { _tag: "eap" } }, "w", "d", "0.1.0"), id); // key order does not matter either
+ * ```
+ */
 export const cellIdOf = (spec: unknown, weights: string, dataset: string, version: string): string =>
   sha256(canonicalJson({ spec, weightsHash: weights, datasetHash: dataset, patchbayVersion: version }));

@@ -99,7 +99,25 @@ const takeOver = (path: string, stale: string): boolean => {
   return true;
 };
 
-/** Take the run's lock, or fail with RunLockedError naming the lock file and its owner. */
+/**
+ * Take the run's lock, or fail with RunLockedError naming the lock file and its owner.
+ *
+ * Returns a RunLock `{ path, owner, touch, release }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { acquireRunLock, RunLockedError } from "@patchbay/experiments";
+ * const path = join(mkdtempSync(join(tmpdir(), "run-")), "lock");
+ * const lock = acquireRunLock(path);
+ * assert.throws(() => acquireRunLock(path), RunLockedError); // held by a live process
+ * lock.release();
+ * acquireRunLock(path).release();
+ * ```
+ */
 export const acquireRunLock = (path: string): RunLock => {
   const owner: LockOwner = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString() };
   const text = `${JSON.stringify(owner)}\n`;

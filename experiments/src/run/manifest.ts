@@ -45,6 +45,17 @@ export interface RunManifest {
   readonly error: string | null;
 }
 
+/**
+ * The machine a run ran on, for its manifest: `{ os, arch, cpus, cpuModel, memoryBytes }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { machineInfo } from "@patchbay/experiments";
+ *
+ * assert.ok(machineInfo().cpus >= 1);
+ * ```
+ */
 export const machineInfo = (): RunManifest["machine"] => ({
   os: `${platform()} ${release()}`,
   arch: arch(),
@@ -53,6 +64,17 @@ export const machineInfo = (): RunManifest["machine"] => ({
   memoryBytes: totalmem(),
 });
 
+/**
+ * The versions a run's manifest records: `{ node, onnxruntimeNode, patchbay }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { versionInfo } from "@patchbay/experiments";
+ *
+ * assert.equal(versionInfo().node, process.version);
+ * ```
+ */
 export const versionInfo = (): RunManifest["versions"] => ({
   node: process.version,
   onnxruntimeNode: onnxruntimeVersion(),
@@ -79,7 +101,27 @@ export interface RunListing {
   readonly updatedAt: string | null;
 }
 
-/** Every run under `<results>/runs/`, with cells done (present in the store) / total (a ResultsStoreError when it cannot be listed). */
+/**
+ * Every run under `<results>/runs/`, with cells done (present in the store) / total (a ResultsStoreError when it cannot be listed).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, listRuns, runExperiment } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const summary = await Effect.runPromise(runExperiment(loaded, { results: join(dir, "results") }));
+ * const { result } = summary.cells[0]!;
+ * const [run] = listRuns(join(dir, "results"));
+ * assert.deepEqual([run!.name, run!.status, run!.done, run!.total], ["doc", "done", 1, 1]);
+ * ```
+ */
 export const listRuns = (results: string): readonly RunListing[] => {
   const runs = join(results, "runs");
   if (!existsSync(runs)) return [];

@@ -20,6 +20,25 @@ export interface PlannedCell {
  * and position a method names exists in its model. Loads weights and data to hash them; builds no
  * ORT session. `run` and `validate` both plan with this, so the ids `validate` prints are the
  * ones `run` uses.
+ *
+ * Returns `{ cell, input, cellId }` per cell.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, planCells } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const planned = await Effect.runPromise(planCells(loaded));
+ * assert.equal(planned.length, 1);
+ * assert.match(planned[0]!.cellId, /^[0-9a-f]{64}$/);
+ * ```
  */
 export const planCells = (
   loaded: LoadedExperiment,

@@ -4,7 +4,25 @@ import { Effect } from "effect";
 import type { LoadedExperiment } from "../spec/load.ts";
 import { ExperimentFileError } from "../spec/schema.ts";
 
-/** The results store as named: `override` (the command line's --results) or the file's outputs.results. */
+/**
+ * The results store as named: `override` (the command line's --results) or the file's outputs.results.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, resultsDirOf } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * assert.equal(resultsDirOf(loaded, "/elsewhere"), "/elsewhere");
+ * assert.equal(resultsDirOf(loaded), join(dir, "results")); // the default, beside the file
+ * ```
+ */
 export const resultsDirOf = (loaded: LoadedExperiment, override?: string): string =>
   override !== undefined ? resolve(override) : resolve(loaded.baseDir, loaded.experiment.outputs.results);
 
@@ -35,6 +53,23 @@ const realish = (path: string): string => {
  * `~/.ssh` — so it must lie inside the experiment file's folder or the current directory, both as
  * written and with symbolic links resolved; otherwise an ExperimentFileError naming
  * outputs.results asks for `--results DIR`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, resolveResultsDir } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * assert.equal(await Effect.runPromise(resolveResultsDir(loaded, "/elsewhere")), "/elsewhere"); // the command line is trusted
+ * const escaping = await Effect.runPromise(decodeExperiment({ ...raw, outputs: { results: "/etc" } }, join(dir, "doc.yaml")));
+ * assert.equal((await Effect.runPromiseExit(resolveResultsDir(escaping)))._tag, "Failure"); // the file is not
+ * ```
  */
 export const resolveResultsDir = (
   loaded: LoadedExperiment,

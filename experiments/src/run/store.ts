@@ -33,9 +33,42 @@ import { processAlive } from "./process.ts";
  * Every failure to write (a full or read-only file system, a file where a folder should be, a name
  * too long, a NUL byte) is a ResultsStoreError naming the path; a failed write leaves no temporary
  * file behind.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { cellsDir } from "@patchbay/experiments";
+ *
+ * assert.equal(cellsDir("/r"), join("/r", "cells"));
+ * ```
  */
 export const cellsDir = (results: string): string => join(results, "cells");
+/**
+ * The file of a cell's result in a results store: `<results>/cells/<cellId>.json`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { cellPath } from "@patchbay/experiments";
+ *
+ * assert.equal(cellPath("/r", "abc"), join("/r", "cells", "abc.json"));
+ * ```
+ */
 export const cellPath = (results: string, cellId: string): string => join(results, "cells", `${cellId}.json`);
+/**
+ * The folder of a run in a results store: `<results>/runs/<runId>`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { runDir } from "@patchbay/experiments";
+ *
+ * assert.equal(runDir("/r", "demo-1"), join("/r", "runs", "demo-1"));
+ * ```
+ */
 export const runDir = (results: string, runId: string): string => join(results, "runs", runId);
 
 const fsyncDir = (dir: string): void => {
@@ -74,6 +107,18 @@ const checkPath = (path: string, operation: string): void => {
  * `mkdir -p` that ends: each missing folder from the deepest existing one down is made once, and
  * any failure is final. (node's `mkdirSync(p, {recursive: true})` retries a parent that exists
  * but cannot hold the child — /proc/x — forever, and reports ENOSPC as ENOENT.)
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { existsSync, mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { makeFolder } from "@patchbay/experiments";
+ * const deep = join(mkdtempSync(join(tmpdir(), "store-")), "a", "b", "c");
+ * makeFolder(deep);
+ * assert.ok(existsSync(deep));
+ * ```
  */
 export const makeFolder = (dir: string): void => {
   const path = resolve(dir);
@@ -110,7 +155,21 @@ export const makeFolder = (dir: string): void => {
   make(path);
 };
 
-/** Write `data` to `path` atomically (temp file in the same folder + fsync + rename). */
+/**
+ * Write `data` to `path` atomically (temp file in the same folder + fsync + rename).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, readFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { writeAtomic } from "@patchbay/experiments";
+ * const file = join(mkdtempSync(join(tmpdir(), "store-")), "x.json");
+ * writeAtomic(file, "{}\n");
+ * assert.equal(readFileSync(file, "utf8"), "{}\n");
+ * ```
+ */
 export const writeAtomic = (path: string, data: string | Uint8Array): void => {
   checkPath(path, "writing");
   const dir = dirname(path);
@@ -140,7 +199,22 @@ export const writeAtomic = (path: string, data: string | Uint8Array): void => {
   fsyncDir(dir);
 };
 
-/** Remove temporary files left by killed writers (their pid is gone) in a folder. */
+/**
+ * Remove temporary files left by killed writers (their pid is gone) in a folder.
+ *
+ * Returns how many it removed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { removeStaleTemps } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "store-"));
+ * assert.equal(removeStaleTemps(dir), 0); // nothing left behind
+ * ```
+ */
 export const removeStaleTemps = (dir: string): number => {
   checkPath(dir, "listing");
   if (!existsSync(dir)) return 0;
@@ -169,11 +243,50 @@ export const removeStaleTemps = (dir: string): number => {
  * The serialised cell result: JSON with the keys in CellResult's order (built that way), one
  * space of indentation, a final newline; non-finite numbers (e.g. precision of an empty circuit)
  * are written as null. The same cell gives the same bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, formatCellResult, runExperiment } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const summary = await Effect.runPromise(runExperiment(loaded, { results: join(dir, "results") }));
+ * const { result } = summary.cells[0]!;
+ * const text = formatCellResult(result);
+ * assert.ok(text.endsWith("}\n"));
+ * assert.equal(JSON.parse(text).cellId, summary.cells[0]!.cellId);
+ * ```
  */
 export const formatCellResult = (r: AnyCellResult): string =>
   `${JSON.stringify(r, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 1)}\n`;
 
-/** A finished cell's result, or null when the cell has not finished (or its file does not parse). */
+/**
+ * A finished cell's result, or null when the cell has not finished (or its file does not parse).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, readCellResult, runExperiment } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const summary = await Effect.runPromise(runExperiment(loaded, { results: join(dir, "results") }));
+ * const { result } = summary.cells[0]!;
+ * assert.deepEqual(readCellResult(join(dir, "results"), summary.cells[0]!.cellId), JSON.parse(JSON.stringify(result)));
+ * assert.equal(readCellResult(join(dir, "results"), "0".repeat(64)), null);
+ * ```
+ */
 export const readCellResult = (results: string, cellId: string): AnyCellResult | null => {
   const p = cellPath(results, cellId);
   if (!existsSync(p)) return null;
@@ -185,4 +298,25 @@ export const readCellResult = (results: string, cellId: string): AnyCellResult |
   }
 };
 
+/**
+ * Whether a cell's result is in the store (`<results>/cells/<cellId>.json` exists).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, hasCell, runExperiment } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const summary = await Effect.runPromise(runExperiment(loaded, { results: join(dir, "results") }));
+ * const { result } = summary.cells[0]!;
+ * assert.equal(hasCell(join(dir, "results"), summary.cells[0]!.cellId), true);
+ * assert.equal(hasCell(join(dir, "results"), "0".repeat(64)), false);
+ * ```
+ */
 export const hasCell = (results: string, cellId: string): boolean => readCellResult(results, cellId) !== null;

@@ -44,7 +44,20 @@ import { cellJsonSchema, type JsonSchemaNode, jsonSchemaAt } from "../spec/json-
 /** One row of a run's table (JSONL / Arrow): declared columns, then swept fields. */
 export type TableRow = Readonly<Record<string, string | number | boolean | null>>;
 
-/** The declared columns of a table kind, in order: the head, the kind's own, the tail. */
+/**
+ * The declared columns of a table kind, in order: the head, the kind's own, the tail.
+ *
+ * Returns `{ name, type, label, description }` per column.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { declaredColumns } from "@patchbay/experiments";
+ *
+ * const cols = declaredColumns("readout");
+ * assert.deepEqual(cols.slice(0, 2).map((c) => c.name), ["cellId", "index"]);
+ * ```
+ */
 export const declaredColumns = (kind: TableKind): readonly ColumnSpec[] =>
   Object.entries({ ...HEAD_COLUMNS, ...kindNamed(kind)!.columns, ...TAIL_COLUMNS }).map(([name, d]) => ({
     name,
@@ -87,6 +100,15 @@ const primitiveOf = (n: JsonSchemaNode): string | null => {
  * The column type of a swept field of a cell kind, from its schema (see the module comment): a
  * tagged object is its tag (utf8); integer → int64; integer or number → float64; string → utf8;
  * boolean → bool; anything else utf8.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sweptColumnType } from "@patchbay/experiments";
+ *
+ * assert.equal(sweptColumnType("circuit", "task.n"), "int64");
+ * assert.equal(sweptColumnType("circuit", "method"), "utf8"); // a tagged object is its tag
+ * ```
  */
 export const sweptColumnType = (kind: TableKind, path: string): ColumnType => {
   const branches = jsonSchemaAt(cellJsonSchema(kind), path.split(".")).filter((n) => n.type !== "null");
@@ -134,6 +156,28 @@ const flattenSwept = (kind: TableKind, path: string, v: unknown, out: Record<str
   } else out[path.replace(/\._tag$/, "")] = v; // a swept `selection._tag` is the selection column
 };
 
+/**
+ * One row of a run's table for a cell result: the head columns (cell id, kind, model, method, …), the kind's figures and the swept fields.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, runExperiment, tableRow } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const summary = await Effect.runPromise(runExperiment(loaded, { results: join(dir, "results") }));
+ * const { result } = summary.cells[0]!;
+ * const rows = [tableRow(result, {}, { index: 0, seconds: null })];
+ * assert.equal(rows[0]!.kind, "readout");
+ * assert.equal(rows[0]!.topComponent, "a1.h2");
+ * ```
+ */
 export const tableRow = (
   r: AnyCellResult,
   varying: Readonly<Record<string, unknown>>,
@@ -157,6 +201,25 @@ export const tableRow = (
 /**
  * The columns of a run's table: its kind's declared columns, then each swept field (in the order
  * the rows first name them) with its type from the schema.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, runExperiment, tableColumns, tableRow } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const summary = await Effect.runPromise(runExperiment(loaded, { results: join(dir, "results") }));
+ * const { result } = summary.cells[0]!;
+ * const rows = [tableRow(result, {}, { index: 0, seconds: null })];
+ * const cols = tableColumns(rows);
+ * assert.ok(cols.some((c) => c.name === "topComponent"));
+ * ```
  */
 export const tableColumns = (rows: readonly TableRow[]): readonly ColumnSpec[] => {
   const kind = (rows[0]?.kind ?? "circuit") as TableKind;
@@ -180,7 +243,28 @@ export const tableColumns = (rows: readonly TableRow[]): readonly ColumnSpec[] =
   return [...declared, ...swept];
 };
 
-/** JSON lines, every column in every row (null where a row has none), in the table's column order. */
+/**
+ * JSON lines, every column in every row (null where a row has none), in the table's column order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, formatJsonl, runExperiment, tableRow } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const summary = await Effect.runPromise(runExperiment(loaded, { results: join(dir, "results") }));
+ * const { result } = summary.cells[0]!;
+ * const rows = [tableRow(result, {}, { index: 0, seconds: null })];
+ * const lines = formatJsonl(rows).trim().split("\n");
+ * assert.equal(JSON.parse(lines[0]!).topComponent, "a1.h2");
+ * ```
+ */
 export const formatJsonl = (rows: readonly TableRow[]): string => {
   const columns = tableColumns(rows);
   return rows
@@ -191,7 +275,28 @@ export const formatJsonl = (rows: readonly TableRow[]): string => {
 const arrowType = (t: ColumnType): DataType =>
   t === "int64" ? new Int64() : t === "float64" ? new Float64() : t === "bool" ? new Bool() : new Utf8();
 
-/** The Arrow schema of a table's columns (every field nullable; descriptions as field metadata). */
+/**
+ * The Arrow schema of a table's columns (every field nullable; descriptions as field metadata).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { arrowSchema, decodeExperiment, runExperiment, tableColumns, tableRow } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const summary = await Effect.runPromise(runExperiment(loaded, { results: join(dir, "results") }));
+ * const { result } = summary.cells[0]!;
+ * const rows = [tableRow(result, {}, { index: 0, seconds: null })];
+ * const schema = arrowSchema(tableColumns(rows));
+ * assert.equal(schema.fields.length, tableColumns(rows).length);
+ * ```
+ */
 export const arrowSchema = (columns: readonly ColumnSpec[]): Schema =>
   new Schema(
     columns.map(
@@ -208,7 +313,28 @@ export const arrowSchema = (columns: readonly ColumnSpec[]): Schema =>
     ),
   );
 
-/** The rows as an Arrow IPC file with the table's declared schema. */
+/**
+ * The rows as an Arrow IPC file with the table's declared schema.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, readArrow, runExperiment, tableRow, toArrow } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const summary = await Effect.runPromise(runExperiment(loaded, { results: join(dir, "results") }));
+ * const { result } = summary.cells[0]!;
+ * const rows = [tableRow(result, {}, { index: 0, seconds: null })];
+ * const back = readArrow(toArrow(rows));
+ * assert.equal(back[0]!.topComponent, "a1.h2");
+ * ```
+ */
 export const toArrow = (rows: readonly TableRow[]): Uint8Array => {
   const columns = tableColumns(rows);
   const schema = arrowSchema(columns);
@@ -223,7 +349,27 @@ export const toArrow = (rows: readonly TableRow[]): Uint8Array => {
   return tableToIPC(new Table(schema, batches), "file");
 };
 
-/** Read an Arrow IPC table back as plain rows (int64 as numbers: the table's integers are safe). */
+/**
+ * Read an Arrow IPC table back as plain rows (int64 as numbers: the table's integers are safe).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, readArrow, runExperiment, tableRow, toArrow } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const summary = await Effect.runPromise(runExperiment(loaded, { results: join(dir, "results") }));
+ * const { result } = summary.cells[0]!;
+ * const rows = [tableRow(result, {}, { index: 0, seconds: null })];
+ * assert.deepEqual(readArrow(toArrow(rows)).length, 1);
+ * ```
+ */
 export const readArrow = (bytes: Uint8Array): Record<string, unknown>[] =>
   tableFromIPC(bytes)
     .toArray()

@@ -63,7 +63,18 @@ const strictJsonSchema = <A, I, R>(schema: Schema.Schema<A, I, R>): JsonSchemaNo
   return fixed;
 };
 
-/** Any experiment file: the union of the kinds' forms (`kind` selects one; absent: circuit). */
+/**
+ * Any experiment file: the union of the kinds' forms (`kind` selects one; absent: circuit).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { experimentJsonSchema } from "@patchbay/experiments";
+ *
+ * const schema = experimentJsonSchema() as { $schema?: string };
+ * assert.match(schema.$schema ?? "", /json-schema/);
+ * ```
+ */
 export const experimentJsonSchema = (): object =>
   strictJsonSchema(Schema.Union(...KINDS.map((k) => k.experiment)));
 

@@ -63,7 +63,29 @@ const checkSweepPaths = (file: string, sweep: unknown): Effect.Effect<void, Expe
   return Effect.void;
 };
 
-/** Decode an already parsed document (the API for experiments built in code). */
+/**
+ * Decode an already parsed document (the API for experiments built in code).
+ *
+ * Returns a LoadedExperiment `{ file, baseDir, name, raw, experiment, fileHash, limits }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * assert.equal(loaded.name, "doc");
+ * assert.equal(loaded.baseDir, dir); // relative paths in the document are relative to the file
+ * const bad = await Effect.runPromiseExit(decodeExperiment({ ...raw, method: { _tag: "nope" } }, join(dir, "doc.yaml")));
+ * assert.equal(bad._tag, "Failure");
+ * ```
+ */
 export const decodeExperiment = (
   raw: Record<string, unknown>,
   file: string,
@@ -113,6 +135,18 @@ export const decodeExperiment = (
 /**
  * Read, parse and validate an experiment file (YAML: .yaml/.yml, JSON: .json): a regular file within
  * `limits.fileBytes`, strict UTF-8 (a BOM is stripped), every cell decoded and within the limits.
+ *
+ * Returns a LoadedExperiment `{ file, baseDir, name, raw, experiment, fileHash, limits }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Effect } from "effect";
+ * import { loadExperiment } from "@patchbay/experiments";
+ * const loaded = await Effect.runPromise(loadExperiment("experiments/examples/readout-dla.yaml"));
+ * assert.equal(loaded.name, "readout-dla");
+ * assert.equal((await Effect.runPromiseExit(loadExperiment("no/such/file.yaml")))._tag, "Failure");
+ * ```
  */
 export const loadExperiment = (
   file: string,
@@ -140,7 +174,26 @@ const setPath = (doc: Record<string, unknown>, path: string, value: unknown): vo
 
 const clone = <T>(v: T): T => structuredClone(v);
 
-/** The sweep as a list of assignments {path: value}: grid (cartesian, last key fastest) × zip tuples. */
+/**
+ * The sweep as a list of assignments {path: value}: grid (cartesian, last key fastest) × zip tuples.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, sweepAssignments } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" }, sweep: { grid: { "data.task.n": [2, 4], "runtime.threads": [1, 2] } } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const a = await Effect.runPromise(sweepAssignments(loaded));
+ * assert.equal(a.length, 4); // 2 × 2, the last key fastest
+ * assert.deepEqual(a[1], { "data.task.n": 2, "runtime.threads": 2 });
+ * ```
+ */
 export const sweepAssignments = (
   loaded: Pick<LoadedExperiment, "file" | "experiment" | "limits">,
 ): Effect.Effect<readonly Readonly<Record<string, unknown>>[], ExperimentFileError> =>
@@ -224,6 +277,24 @@ export const sweepAssignments = (
 /**
  * Every cell of the experiment: sweep assignments (× seeds) applied to the raw document by dotted
  * path, each decoded (errors name the sweep value that broke it) and normalized.
+ *
+ * Returns `{ index, spec, varying, specHash }` per cell.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, expandCells } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" }, sweep: { grid: { "data.task.n": [2, 4] } } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const cells = await Effect.runPromise(expandCells(loaded));
+ * assert.deepEqual(cells.map((c) => c.varying), [{ "data.task.n": 2 }, { "data.task.n": 4 }]);
+ * ```
  */
 export const expandCells = (loaded: LoadedExperiment): Effect.Effect<readonly Cell[], ExperimentFileError> =>
   Effect.gen(function* () {

@@ -216,7 +216,19 @@ const parseYaml = (text: string, file: string): unknown => {
   return d.toJS({ maxAliasCount: MAX_ALIASES });
 };
 
-/** Parse YAML or JSON text (JSON is YAML; `.json` files are read as strict JSON). */
+/**
+ * Parse YAML or JSON text (JSON is YAML; `.json` files are read as strict JSON).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Effect } from "effect";
+ * import { parseExperimentText } from "@patchbay/experiments";
+ * const doc = await Effect.runPromise(parseExperimentText("name: demo\nmodel: builtin:induction\n", "demo.yaml"));
+ * assert.deepEqual(doc, { name: "demo", model: "builtin:induction" });
+ * assert.equal((await Effect.runPromiseExit(parseExperimentText("{ not json", "x.json")))._tag, "Failure");
+ * ```
+ */
 export const parseExperimentText = (
   text: string,
   file: string,

@@ -76,7 +76,7 @@ describe("@patchbay/core public API", () => {
     const script = fileURLToPath(new URL("../../../scripts/jsdoc-examples.mjs", import.meta.url));
     const coverage: Record<string, { with: string[]; without: string[] }> = JSON.parse(
       execFileSync(process.execPath, [script, "--json"], { encoding: "utf8" }),
-    );
+    )["@patchbay/core"];
     expect(Object.keys(coverage).sort()).toEqual(NAMESPACES);
     const missing = Object.entries(coverage).flatMap(([ns, c]) => c.without.map((f) => `${ns}.${f}`));
     expect(missing).toEqual([]);

@@ -16,6 +16,17 @@ import type { InputError } from "@patchbay/core/errors";
 /**
  * A problem rule's answer as a Schema filter's: `spec.pipe(Schema.filter((s) => asIssue(rule(s))))`;
  * the InputError's field becomes the issue's path, its expectation the message.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { InputError } from "@patchbay/core/errors";
+ * import { asIssue } from "@patchbay/readouts";
+ *
+ * assert.equal(asIssue(null), true);
+ * const issue = asIssue(new InputError({ field: "steps", expected: "a positive integer", found: "0" }));
+ * assert.deepEqual(issue !== true && issue.path, ["steps"]);
+ * ```
  */
 export const asIssue = (p: InputError | null): true | { path: string[]; message: string } =>
   p === null || { path: p.field.split("."), message: p.expected };

@@ -54,11 +54,36 @@ export interface FracPrevsModelOptions {
   readonly seed?: number;
 }
 
-/** ⌈K·c/p⌉ in integers (p ≥ 1). */
+/**
+ * ⌈K·c/p⌉ in integers (p ≥ 1).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fracBin } from "@patchbay/zoo";
+ *
+ * assert.equal(fracBin(1, 2, 4), 2); // frac 1/2 in 4 bins
+ * assert.equal(fracBin(3, 3, 4), 4);
+ * ```
+ */
 export const fracBin = (count: number, p: number, bins: number): number =>
   count === 0 ? 0 : Math.floor((bins * count - 1) / p) + 1;
 
-/** The compiled frac_prevs model and its residual blocks (see the top of this file). */
+/**
+ * The compiled frac_prevs model and its residual blocks (see the top of this file).
+ *
+ * Returns `{ config, weights, blocks }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fracPrevsModel } from "@patchbay/zoo";
+ *
+ * const m = fracPrevsModel();
+ * assert.equal(m.config.nLayers, 2);
+ * assert.ok(m.blocks.tok !== undefined);
+ * ```
+ */
 export const fracPrevsModel = (
   opts: FracPrevsModelOptions = {},
 ): { readonly config: ModelConfig; readonly weights: Weights; readonly blocks: Record<string, Block> } => {
@@ -91,7 +116,21 @@ export const fracPrevsModel = (
   return { config, weights, blocks: { tok, pos, isX, frac, bin } };
 };
 
-/** The program in plain TypeScript: frac(p) = c_p/p and its bin, null at BOS. */
+/**
+ * The program in plain TypeScript: frac(p) = c_p/p and its bin, null at BOS.
+ *
+ * Returns `{ frac, bin }` per position.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FRAC_BOS, FRAC_X, fracPrevsProgram } from "@patchbay/zoo";
+ *
+ * const { frac, bin } = fracPrevsProgram([FRAC_BOS, FRAC_X, 2, FRAC_X, 3]);
+ * assert.deepEqual(frac, [null, 1, 0.5, 2 / 3, 0.5]);
+ * assert.equal(bin[0], null);
+ * ```
+ */
 export const fracPrevsProgram = (
   tokens: readonly number[],
   bins = 4,
@@ -123,6 +162,18 @@ export interface FracPrevsTaskOptions {
  * ("x" ↔ not "x", so frac′ = 1 − frac; a not-"x" gets a random other token). Examples are redrawn
  * until, at every metric position (the last `metricPositions`), the clean bin is ≥ 1 and differs
  * from the corrupted bin; answers are the clean bins, wrong the corrupted bins.
+ *
+ * Returns `{ clean, corrupted, positions, answers, wrong }`, one entry per pair.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FRAC_BOS, fracPrevsTask } from "@patchbay/zoo";
+ *
+ * const t = fracPrevsTask(0, 2);
+ * assert.equal(t.clean.length, 2);
+ * assert.equal(t.clean[0]![0], FRAC_BOS);
+ * ```
  */
 export const fracPrevsTask = (seed: number, n: number, opts: FracPrevsTaskOptions = {}): InductionTask => {
   const V = opts.vocabSize ?? 6;
@@ -172,6 +223,16 @@ export interface FracPrevsCircuitOptions {
  * Under RESAMPLE ablation the complement corruption keeps BOS and every position, so input→m1
  * carries the same signal in clean and corrupted and is invisible (m1 reads no token axis);
  * under ZERO ablation it is needed (without it no gate opens and no bin is written).
+ *
+ * Returns edge names (`source->destination`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fracPrevsCircuit } from "@patchbay/zoo";
+ *
+ * assert.ok(fracPrevsCircuit().includes("m1->logits"));
+ * ```
  */
 export const fracPrevsCircuit = (opts: FracPrevsCircuitOptions = {}): string[] => {
   const M = `a${FRAC_HEADS.mean.layer}.h${FRAC_HEADS.mean.head}`;

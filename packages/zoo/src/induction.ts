@@ -72,7 +72,18 @@ export interface InductionModelOptions {
   readonly seed?: number;
 }
 
-/** The subspaces of the residual stream: offsets of TOK, POS, PREV, OUT, JUNK and d_model. */
+/**
+ * The subspaces of the residual stream: offsets of TOK, POS, PREV, OUT, JUNK and d_model.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inductionSubspaces } from "@patchbay/zoo";
+ *
+ * const s = inductionSubspaces(32, 32);
+ * assert.deepEqual(s, { tok: 0, pos: 32, prev: 64, out: 96, junk: 128, dModel: 136 });
+ * ```
+ */
 export const inductionSubspaces = (vocabSize: number, nCtx: number) => ({
   tok: 0,
   pos: vocabSize,
@@ -82,7 +93,21 @@ export const inductionSubspaces = (vocabSize: number, nCtx: number) => ({
   dModel: 3 * vocabSize + nCtx + JUNK,
 });
 
-/** The compiled induction model (see the comment at the top of this file). */
+/**
+ * The compiled induction model (see the comment at the top of this file).
+ *
+ * Returns a Model `{ config, weights }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inductionModel } from "@patchbay/zoo";
+ *
+ * const model = inductionModel({ vocabSize: 16 });
+ * assert.equal(model.config.nLayers, 2);
+ * assert.equal(model.config.vocabSize, 16);
+ * ```
+ */
 export const inductionModel = (
   opts: InductionModelOptions = {},
 ): { readonly config: ModelConfig; readonly weights: Weights } => {
@@ -220,6 +245,20 @@ export interface InductionTask {
  * n clean/corrupted pairs, deterministic given the seed (mulberry32). Clean: [BOS, A, A] with A a
  * block of L distinct random tokens from 1 … V − 1; corrupted: per `corrupt`. The object is also
  * the engine's MetricBinding (positions, answers, wrong) for logit-diff.
+ *
+ * Returns `{ clean, corrupted, positions, answers, wrong }`, one entry per pair.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inductionTask } from "@patchbay/zoo";
+ *
+ * const t = inductionTask(0, 2, { blockLen: 4 });
+ * assert.equal(t.clean.length, 2);
+ * const [seq] = t.clean;
+ * assert.deepEqual(seq!.slice(1, 5), seq!.slice(5, 9)); // [BOS, A, A]
+ * assert.equal(t.answers[0]![0], seq![t.positions[0]![0]! + 1]); // the answer is the next token
+ * ```
  */
 export const inductionTask = (seed: number, n: number, opts: InductionTaskOptions = {}): InductionTask => {
   const V = opts.vocabSize ?? 32;
@@ -276,6 +315,18 @@ export interface InductionCircuitOptions {
  *     keys and values the head does not attend to, an e^−s effect).
  * Under ZERO ablation (corruption irrelevant) every used edge is in the circuit.
  * input→a1.h2<k> is never in it: the induction keys read only PREV, which the input does not write.
+ *
+ * Returns edge names (`source->destination`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inductionCircuit } from "@patchbay/zoo";
+ *
+ * const edges = inductionCircuit({ ablation: "resample" });
+ * assert.equal(edges.length, 5);
+ * assert.ok(edges.includes("a0.h1->a1.h2<k>")); // K-composition: previous-token head into the induction head
+ * ```
  */
 export const inductionCircuit = (opts: InductionCircuitOptions = {}): string[] => {
   const P = `a0.h${INDUCTION_HEADS.previousToken.head}`;

@@ -64,7 +64,21 @@ export interface ReverseModelOptions {
   readonly seed?: number;
 }
 
-/** The compiled reverse model and its residual blocks (see the top of this file). */
+/**
+ * The compiled reverse model and its residual blocks (see the top of this file).
+ *
+ * Returns `{ config, weights, blocks }` (blocks by name: offset and size in the residual stream).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { reverseModel } from "@patchbay/zoo";
+ *
+ * const m = reverseModel();
+ * assert.equal(m.config.nLayers, 2);
+ * assert.deepEqual(Object.keys(m.blocks), ["tok", "one", "pos", "len", "opp", "out"]);
+ * ```
+ */
 export const reverseModel = (
   opts: ReverseModelOptions = {},
 ): { readonly config: ModelConfig; readonly weights: Weights; readonly blocks: Record<string, Block> } => {
@@ -122,6 +136,19 @@ export const reverseModel = (
  * The program in plain TypeScript, with the model's causal semantics: at each position q,
  * n = the number of non-SEP tokens in 1 … q; the output is tokens[2n + 1 − q] when
  * n + 1 ≤ q ≤ 2n, else null.
+ *
+ * Returns the expected output per position (null where there is none).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { REVERSE_BOS, REVERSE_SEP, reverseProgram } from "@patchbay/zoo";
+ *
+ * // [BOS, 3, 4, 5, SEP, …]: after the separator the model writes the tokens reversed
+ * const out = reverseProgram([REVERSE_BOS, 3, 4, 5, REVERSE_SEP, 0, 0, 0]);
+ * assert.equal(out[4], 5); // at the separator: the last token first
+ * assert.equal(out[0], null);
+ * ```
  */
 export const reverseProgram = (tokens: readonly number[]): (number | null)[] => {
   let n = 0;
@@ -153,7 +180,21 @@ export interface ReverseTaskOptions {
   readonly corrupt?: ReverseCorruption;
 }
 
-/** n clean/corrupted pairs (deterministic given the seed); also the logit-diff MetricBinding. */
+/**
+ * n clean/corrupted pairs (deterministic given the seed); also the logit-diff MetricBinding.
+ *
+ * Returns `{ clean, corrupted, positions, answers, wrong }`, one entry per pair.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { reverseTask } from "@patchbay/zoo";
+ *
+ * const t = reverseTask(0, 2);
+ * assert.equal(t.clean.length, 2);
+ * assert.equal(t.corrupted[0]!.length, t.clean[0]!.length);
+ * ```
+ */
 export const reverseTask = (seed: number, n: number, opts: ReverseTaskOptions = {}): InductionTask => {
   const N = opts.maxLen ?? 8;
   const A = opts.alphabetSize ?? 2 * N;
@@ -222,6 +263,17 @@ export interface ReverseCircuitOptions {
  *   "length": the tokens the clean run copies are the same, so input→a1.h0<v> is invisible:
  *             input→a0.h0<k>, a0.h0→m0, m0→a1.h0<q>, a1.h0→logits;
  *   "both":   the union.
+ *
+ * Returns edge names (`source->destination`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { reverseCircuit } from "@patchbay/zoo";
+ *
+ * const edges = reverseCircuit();
+ * assert.ok(edges.includes("a0.h0->m0")); // the length feeds the MLP
+ * ```
  */
 export const reverseCircuit = (opts: ReverseCircuitOptions = {}): string[] => {
   const L = `a${REVERSE_HEADS.length.layer}.h${REVERSE_HEADS.length.head}`;

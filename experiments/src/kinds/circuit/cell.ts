@@ -21,6 +21,24 @@ import { CELL_ERRORS, type CellError } from "../../run/cell-errors.ts";
 /** A circuit cell's input (the spec narrowed to its circuit form). */
 export type CircuitInput = { readonly spec: CircuitCellSpec; readonly baseDir: string };
 
+/**
+ * The model path a circuit cell opens: a builtin as written, a file path resolved against the experiment file's folder.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, expandCells, modelPathOf } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * const raw = { name: "c", model: "builtin:induction", task: { n: 4 }, ablation: "resample", metric: "logit-diff", method: { _tag: "eap" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "c.yaml")));
+ * const [cell] = await Effect.runPromise(expandCells(loaded));
+ * assert.equal(modelPathOf({ spec: cell!.spec as never, baseDir: dir }), "builtin:induction");
+ * ```
+ */
 export const modelPathOf = (input: CircuitInput): string =>
   isBuiltinPath(input.spec.model) ? input.spec.model : resolve(input.baseDir, input.spec.model);
 
@@ -101,7 +119,18 @@ const truthEdges = (
  * discover, evaluate (curve, Spearman, ground truth) and build the CellResult. Sessions are
  * released when it ends. Pure function of its serialisable input; writes nothing.
  */
-/** Where a circuit cell's MIB / EAP-IG circuit JSON lives, relative to the results store. */
+/**
+ * Where a circuit cell's MIB / EAP-IG circuit JSON lives, relative to the results store.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { circuitArtifactPath } from "@patchbay/experiments";
+ *
+ * assert.equal(circuitArtifactPath("abc"), join("artifacts", "abc", "circuit.json"));
+ * ```
+ */
 export const circuitArtifactPath = (cellId: string): string => `artifacts/${cellId}/circuit.json`;
 
 export const runCircuitCell = (input: CircuitInput): Effect.Effect<CellRun<CellResult>, CellError> =>

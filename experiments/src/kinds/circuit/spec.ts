@@ -154,7 +154,25 @@ export interface CircuitCellSpec {
   readonly seed: number;
 }
 
-/** The discovery spec of a cell, as circuits' `discover` takes it. */
+/**
+ * The discovery spec of a cell, as circuits' `discover` takes it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, discoveryOf, expandCells } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * const raw = { name: "c", model: "builtin:induction", task: { n: 4 }, ablation: "resample", metric: "logit-diff", method: { _tag: "eap" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "c.yaml")));
+ * const [cell] = await Effect.runPromise(expandCells(loaded));
+ * const d = discoveryOf(cell!.spec as Parameters<typeof discoveryOf>[0]);
+ * assert.deepEqual(d.method, { _tag: "eap" });
+ * ```
+ */
 export const discoveryOf = (c: CircuitCellSpec): Discovery => ({
   method: c.method,
   ...(c.selection !== null ? { selection: c.selection } : {}),

@@ -44,9 +44,51 @@ const identityOf = (p: Prepared): CellIdentity => ({
   patchbayVersion: patchbayVersion(),
 });
 
+/**
+ * The id of a readout cell without running it: `{ cellId, weightsHash, datasetHash, examples, patchbayVersion }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, expandCells, readoutIdentity } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const [cell] = await Effect.runPromise(expandCells(loaded));
+ * const input = { spec: cell!.spec, baseDir: loaded.baseDir };
+ * const id = await Effect.runPromise(readoutIdentity(input as Parameters<typeof readoutIdentity>[0]));
+ * assert.match(id.cellId, /^[0-9a-f]{64}$/);
+ * ```
+ */
 export const readoutIdentity = (input: ReadoutCellInput) =>
   Effect.scoped(Effect.map(prepare(input), identityOf));
 
+/**
+ * Run one readout cell: open the model, make the data, run the method. Returns `{ result, seconds, files }`; writes nothing.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, expandCells, runReadoutCell } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const [cell] = await Effect.runPromise(expandCells(loaded));
+ * const input = { spec: cell!.spec, baseDir: loaded.baseDir };
+ * const run = await Effect.runPromise(runReadoutCell(input as Parameters<typeof runReadoutCell>[0]));
+ * assert.equal(run.result.kind, "readout");
+ * ```
+ */
 export const runReadoutCell = (
   input: ReadoutCellInput,
 ): Effect.Effect<CellRun<ReadoutCellResult>, CellError> =>

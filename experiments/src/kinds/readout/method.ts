@@ -53,7 +53,18 @@ export type MethodSchema<Tag extends string> =
   | Schema.Schema<{ readonly _tag: Tag }, never, never>
   | Schema.Schema.AnyNoContext;
 
-/** Define a readout method (the type parameters are inferred from the schema and the run). */
+/**
+ * Define a readout method (the type parameters are inferred from the schema and the run).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { READOUT_METHODS, readoutMethod } from "@patchbay/experiments";
+ *
+ * const dla = READOUT_METHODS.find((m) => m.tag === "dla")!;
+ * assert.equal(readoutMethod(dla), dla); // an identity that fixes the method's types
+ * ```
+ */
 export const readoutMethod = <Tag extends string, S extends MethodSchema<Tag>, R>(
   m: ReadoutMethod<Tag, S, R>,
 ): ReadoutMethod<Tag, S, R> => m;

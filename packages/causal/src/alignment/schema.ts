@@ -52,7 +52,31 @@ export type VariableAlignment = typeof VariableAlignment.Type;
 export const Alignment = Schema.Array(VariableAlignment).annotations({ identifier: "Alignment" });
 export type Alignment = typeof Alignment.Type;
 
+/**
+ * Whether a subspace spec names coordinates (`{ dims }`), as opposed to "full" or a learned rotation (`{ rank }`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isDims } from "@patchbay/causal";
+ *
+ * assert.equal(isDims({ dims: [0, 1] }), true);
+ * assert.equal(isDims("full"), false);
+ * ```
+ */
 export const isDims = (s: SubspaceSpec): s is { readonly dims: readonly [number, ...number[]] } =>
   typeof s === "object" && "dims" in s;
+/**
+ * Whether a subspace spec is a learned rotation of some rank (`{ rank }`, DAS).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isRotation } from "@patchbay/causal";
+ *
+ * assert.equal(isRotation({ rank: 2 }), true);
+ * assert.equal(isRotation({ dims: [0] }), false);
+ * ```
+ */
 export const isRotation = (s: SubspaceSpec): s is { readonly rank: number } =>
   typeof s === "object" && "rank" in s;

@@ -35,6 +35,29 @@ export const RotationArtifact = Schema.Struct({
 });
 export type RotationArtifact = typeof RotationArtifact.Type;
 
+/**
+ * A learned rotation as a file's content (format patchbay.das-rotation/1): the alignment, the model, θ, R and the mask.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ROTATION_FORMAT, rotationArtifact } from "@patchbay/causal";
+ *
+ * const learned = {
+ *   parametrization: "cayley" as const,
+ *   size: 3,
+ *   rank: 1,
+ *   theta: new Float64Array(3),
+ *   rotation: Float64Array.of(1, 0, 0),
+ *   mask: null,
+ *   bounds: null,
+ * };
+ * const alignment = { variable: "X", site: "blocks.0.resid_post", positions: ["last" as const], subspace: { rank: 1 } };
+ * const a = rotationArtifact(alignment, "builtin:linear-toy", learned, { iia: 1 });
+ * assert.equal(a.format, ROTATION_FORMAT);
+ * assert.deepEqual(a.rotation, [1, 0, 0]);
+ * ```
+ */
 export const rotationArtifact = (
   alignment: VariableAlignment,
   model: string,
@@ -54,7 +77,34 @@ export const rotationArtifact = (
   bounds: learned.bounds,
 });
 
-/** Write atomically (temporary file, then rename). */
+/**
+ * Write atomically (temporary file, then rename).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadRotation, rotationArtifact, saveRotation } from "@patchbay/causal";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ *
+ * const learned = {
+ *   parametrization: "cayley" as const,
+ *   size: 3,
+ *   rank: 1,
+ *   theta: new Float64Array(3),
+ *   rotation: Float64Array.of(1, 0, 0),
+ *   mask: null,
+ *   bounds: null,
+ * };
+ * const alignment = { variable: "X", site: "blocks.0.resid_post", positions: ["last" as const], subspace: { rank: 1 } };
+ * const file = join(mkdtempSync(join(tmpdir(), "rotation-")), "x.json");
+ * await Effect.runPromise(saveRotation(file, rotationArtifact(alignment, "builtin:linear-toy", learned)));
+ * const { artifact } = await Effect.runPromise(loadRotation(file));
+ * assert.deepEqual(artifact.alignment, alignment);
+ * ```
+ */
 export const saveRotation = (file: string, a: RotationArtifact): Effect.Effect<void, CausalError> =>
   Effect.try({
     try: () => {
@@ -66,7 +116,36 @@ export const saveRotation = (file: string, a: RotationArtifact): Effect.Effect<v
       new CausalError({ where: file, field: "(file)", expected: "a writable path", found: String(e) }),
   });
 
-/** Read, validate and check a rotation artifact; errors name the file and the field. */
+/**
+ * Read, validate and check a rotation artifact; errors name the file and the field.
+ *
+ * Returns `{ artifact, … }` (the validated file).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadRotation, rotationArtifact, saveRotation } from "@patchbay/causal";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ *
+ * const learned = {
+ *   parametrization: "cayley" as const,
+ *   size: 3,
+ *   rank: 1,
+ *   theta: new Float64Array(3),
+ *   rotation: Float64Array.of(1, 0, 0),
+ *   mask: null,
+ *   bounds: null,
+ * };
+ * const alignment = { variable: "X", site: "blocks.0.resid_post", positions: ["last" as const], subspace: { rank: 1 } };
+ * const file = join(mkdtempSync(join(tmpdir(), "rotation-")), "x.json");
+ * await Effect.runPromise(saveRotation(file, rotationArtifact(alignment, "builtin:linear-toy", learned)));
+ * const { artifact } = await Effect.runPromise(loadRotation(file));
+ * assert.deepEqual(artifact.alignment, alignment);
+ * ```
+ */
 export const loadRotation = (
   file: string,
 ): Effect.Effect<{ readonly artifact: RotationArtifact; readonly learned: LearnedRotation }, CausalError> =>

@@ -84,7 +84,30 @@ export interface DasResult {
   readonly steps: number;
 }
 
-/** The engine values of a learned rotation, for iia(…, {rotations}). */
+/**
+ * The engine values of a learned rotation, for iia(…, {rotations}).
+ *
+ * Returns `{ rotation, mask? }`: R as a HostTensor [k, D], and the boundless mask when there is one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { rotationValues } from "@patchbay/causal";
+ *
+ * const learned = {
+ *   parametrization: "cayley" as const,
+ *   size: 3,
+ *   rank: 1,
+ *   theta: new Float64Array(3),
+ *   rotation: Float64Array.of(1, 0, 0),
+ *   mask: null,
+ *   bounds: null,
+ * };
+ * const v = rotationValues(learned);
+ * assert.deepEqual(v.rotation.shape, [1, 3]);
+ * assert.equal(v.mask, undefined);
+ * ```
+ */
 export const rotationValues = (l: LearnedRotation) => ({
   rotation: f32(l.rotation, [l.rank, l.size]),
   ...(l.mask !== null ? { mask: Float32Array.from(l.mask) } : {}),
@@ -92,6 +115,30 @@ export const rotationValues = (l: LearnedRotation) => ({
 
 const f32 = (x: Float64Array, shape: number[]): HostTensor => ({ data: Float32Array.from(x), shape });
 
+/**
+ * Distributed alignment search: learns a rotation R [k, D] whose first k rotated dims hold the variable, by training interchange interventions at one site. Returns `{ learned, curve, steps, … }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { counterfactuals, das, linearToy } from "@patchbay/causal";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { Effect } from "effect";
+ *
+ * const toy = linearToy(); // X and Y written on planted planes of a 12-wide residual stream
+ * const train = counterfactuals(toy.task.model, toy.task.families[0]!, { n: 64, seed: 1 });
+ * const entry = { variable: "X", site: "blocks.0.resid_post", positions: ["last" as const], subspace: { rank: 2 } };
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       das(cache, toy.model, toy.task, entry, train, { rank: 2, steps: 100, lr: 0.05, batchSize: 32 }),
+ *     ),
+ *   ),
+ * );
+ * assert.equal(r.learned.rotation.length, 2 * 12); // R [k, D]
+ * assert.ok(r.curve.at(-1)!.loss < r.curve[0]!.loss);
+ * ```
+ */
 export const das = (
   cache: SessionCache,
   model: Model,

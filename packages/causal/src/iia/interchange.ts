@@ -40,6 +40,30 @@ export interface InterchangeBatch {
   readonly baseLabels: number[];
 }
 
+/**
+ * Builds one batch of interchange interventions: the engine interventions and their values, the base prompts, the readout positions and the labels (`{ interventions, values, baseIds, readout, labels, baseLabels }`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { counterfactuals, familyOf, inductionAlignments, inductionCausalTask, interchangeBatch } from "@patchbay/causal";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { Effect } from "effect";
+ *
+ * const { task, network, vocabSize, blockLen } = inductionCausalTask();
+ * const align = inductionAlignments(vocabSize, blockLen);
+ * const data = counterfactuals(task.model, familyOf(task, "query"), { n: 4, seed: 1 });
+ * const batch = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       interchangeBatch(cache, network(), task, align.query, data),
+ *     ),
+ *   ),
+ * );
+ * assert.equal(batch.baseIds.length, 4);
+ * assert.equal(batch.labels.length, 4);
+ * ```
+ */
 export const interchangeBatch = (
   cache: SessionCache,
   model: Model,

@@ -38,6 +38,28 @@ export interface SweepResult {
   readonly n: number;
 }
 
+/**
+ * Returns a SweepResult `{ variable, sites, positions, grid, perLayer, mean, max, best, n }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { counterfactuals, familyOf, iiaSweep, inductionCausalTask } from "@patchbay/causal";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { Effect } from "effect";
+ *
+ * const { task, network } = inductionCausalTask();
+ * const data = counterfactuals(task.model, familyOf(task, "output"), { n: 8, seed: 1 });
+ * const spec = { variable: "Y", sites: ["blocks.0.resid_pre", "blocks.1.resid_post"], positions: ["last" as const] };
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) => iiaSweep(cache, network(), task, spec, data)),
+ *   ),
+ * );
+ * assert.equal(r.grid.length, 2);
+ * assert.equal(r.best.site, "blocks.1.resid_post"); // the answer is written by layer 1
+ * ```
+ */
 export const iiaSweep = (
   cache: SessionCache,
   model: Model,
@@ -74,7 +96,22 @@ export const iiaSweep = (
     return mibSummary(spec.variable, spec.sites, spec.positions.map(positionLabel), grid, examples.length);
   });
 
-/** MIB's aggregation of an IIA grid [site][position]. */
+/**
+ * MIB's aggregation of an IIA grid [site][position].
+ *
+ * Returns a SweepResult `{ variable, sites, positions, grid, perLayer, mean, max, best, n }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mibSummary } from "@patchbay/causal";
+ *
+ * const r = mibSummary("Y", ["blocks.0.resid_pre", "blocks.1.resid_pre"], ["last", "3"], [[0.1, 0.3], [0.9, 0.5]], 16);
+ * assert.deepEqual(r.perLayer, [0.3, 0.9]);
+ * assert.equal(r.max, 0.9);
+ * assert.deepEqual(r.best, { site: "blocks.1.resid_pre", position: "last", iia: 0.9 });
+ * ```
+ */
 export const mibSummary = (
   variable: string,
   sites: readonly string[],

@@ -50,7 +50,29 @@ export interface CausalModel {
   readonly sample: (uniform: () => number) => Setting;
 }
 
-/** Validate a spec (names unique, parents exist, acyclic, output exists) and order it. */
+/**
+ * Validate a spec (names unique, parents exist, acyclic, output exists) and order it.
+ *
+ * Returns a CausalModel `{ name, variables, order, inputs, output, sample }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { causalModel } from "@patchbay/causal";
+ *
+ * const m = causalModel({
+ *   name: "and",
+ *   variables: [
+ *     { name: "A", values: [0, 1], parents: [] },
+ *     { name: "B", values: [0, 1], parents: [] },
+ *     { name: "Y", parents: ["A", "B"], mechanism: (s) => Number(s.A === 1 && s.B === 1) },
+ *   ],
+ *   output: "Y",
+ * });
+ * assert.deepEqual(m.inputs, ["A", "B"]);
+ * assert.deepEqual(m.order, ["A", "B", "Y"]);
+ * ```
+ */
 export const causalModel = (spec: CausalModelSpec): CausalModel => {
   const where = `causal model ${spec.name}`;
   const vars = new Map<string, Variable>();
@@ -122,7 +144,28 @@ export const checkInputs = (m: CausalModel, s: Setting, field: string): Setting 
   return out;
 };
 
-/** Every variable's value given the inputs, with the variables in `fixed` held at their values. */
+/**
+ * Every variable's value given the inputs, with the variables in `fixed` held at their values.
+ *
+ * Returns every variable's value, by name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { causalModel, intervene } from "@patchbay/causal";
+ *
+ * const m = causalModel({
+ *   name: "and",
+ *   variables: [
+ *     { name: "A", values: [0, 1], parents: [] },
+ *     { name: "B", values: [0, 1], parents: [] },
+ *     { name: "Y", parents: ["A", "B"], mechanism: (s) => Number(s.A === 1 && s.B === 1) },
+ *   ],
+ *   output: "Y",
+ * });
+ * assert.equal(intervene(m, { A: 1, B: 0 }, { B: 1 }).Y, 1); // B held at 1
+ * ```
+ */
 export const intervene = (m: CausalModel, inputs: Setting, fixed: Setting = {}): Setting => {
   for (const n of Object.keys(fixed))
     if (!m.variables.has(n))
@@ -141,6 +184,26 @@ export const intervene = (m: CausalModel, inputs: Setting, fixed: Setting = {}):
   return out;
 };
 
+/**
+ * Every variable's value given the inputs (no intervention), by name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { causalModel, run } from "@patchbay/causal";
+ *
+ * const m = causalModel({
+ *   name: "and",
+ *   variables: [
+ *     { name: "A", values: [0, 1], parents: [] },
+ *     { name: "B", values: [0, 1], parents: [] },
+ *     { name: "Y", parents: ["A", "B"], mechanism: (s) => Number(s.A === 1 && s.B === 1) },
+ *   ],
+ *   output: "Y",
+ * });
+ * assert.deepEqual(run(m, { A: 1, B: 1 }), { A: 1, B: 1, Y: 1 });
+ * ```
+ */
 export const run = (m: CausalModel, inputs: Setting): Setting => intervene(m, inputs);
 
 /** One interchange: the variables `variables` take their values under input `source`. */
@@ -152,6 +215,26 @@ export interface Interchange {
 /**
  * The counterfactual run of an interchange intervention: base inputs, with each group of
  * variables set to its values under its own source (multi-source, multi-variable interchanges).
+ *
+ * Returns every variable's value, by name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { causalModel, interchange } from "@patchbay/causal";
+ *
+ * const m = causalModel({
+ *   name: "and",
+ *   variables: [
+ *     { name: "A", values: [0, 1], parents: [] },
+ *     { name: "B", values: [0, 1], parents: [] },
+ *     { name: "Y", parents: ["A", "B"], mechanism: (s) => Number(s.A === 1 && s.B === 1) },
+ *   ],
+ *   output: "Y",
+ * });
+ * // B takes its value from a source where B = 1
+ * assert.equal(interchange(m, { A: 1, B: 0 }, [{ variables: ["B"], source: { A: 0, B: 1 } }]).Y, 1);
+ * ```
  */
 export const interchange = (m: CausalModel, base: Setting, interchanges: readonly Interchange[]): Setting => {
   const fixed: Record<string, Value> = {};

@@ -46,6 +46,27 @@ export interface CounterfactualOptions {
 /**
  * n examples of a family, deterministic given the seed (mulberry32). Pairs whose label is
  * undefined (null) are redrawn, and so are unchanged pairs when requireChange.
+ *
+ * Returns `{ family, base, sources, variables, label, baseLabel }` per example.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { causalModel, counterfactuals } from "@patchbay/causal";
+ *
+ * const m = causalModel({
+ *   name: "and",
+ *   variables: [
+ *     { name: "A", values: [0, 1], parents: [] },
+ *     { name: "B", values: [0, 1], parents: [] },
+ *     { name: "Y", parents: ["A", "B"], mechanism: (s) => Number(s.A === 1 && s.B === 1) },
+ *   ],
+ *   output: "Y",
+ * });
+ * const data = counterfactuals(m, { name: "B", variables: [["B"]] }, { n: 8, seed: 0 });
+ * assert.equal(data.length, 8);
+ * assert.ok(data.every((e) => e.label !== e.baseLabel)); // requireChange: the interchange moves Y
+ * ```
  */
 export const counterfactuals = (
   m: CausalModel,

@@ -20,7 +20,20 @@ export interface CausalTask {
   readonly readout?: PositionSpec;
 }
 
-/** The family of a task by name; a typed error lists the ones it has. */
+/**
+ * The family of a task by name; a typed error lists the ones it has.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { familyOf, inductionCausalTask } from "@patchbay/causal";
+ *
+ * const { task } = inductionCausalTask();
+ * assert.equal(familyOf(task, "output").name, "output");
+ * assert.equal(familyOf(task, undefined).name, "query"); // the first family is the default
+ * assert.throws(() => familyOf(task, "nope"), /query, query-same-block, output/);
+ * ```
+ */
 export const familyOf = (task: CausalTask, name: string | undefined): Family => {
   const f = name === undefined ? task.families[0] : task.families.find((x) => x.name === name);
   if (f === undefined)

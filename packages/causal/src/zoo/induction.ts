@@ -30,6 +30,20 @@ export interface InductionCausalOptions {
   readonly blockLen?: number;
 }
 
+/**
+ * The induction task as a causal model (block tokens T0…, query index J, query Q, answer Y) bound to the compiled induction network. Returns `{ task, network, vocabSize, blockLen }`; `network()` builds the model.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inductionCausalTask } from "@patchbay/causal";
+ *
+ * const { task, network, vocabSize } = inductionCausalTask({ blockLen: 5 });
+ * assert.equal(task.model.output, "Y");
+ * assert.equal(network().config.vocabSize, vocabSize);
+ * assert.deepEqual(task.families.map((f) => f.name), ["query", "query-same-block", "output"]);
+ * ```
+ */
 export const inductionCausalTask = (opts: InductionCausalOptions = {}) => {
   const V = opts.vocabSize ?? 16;
   const L = opts.blockLen ?? 6;
@@ -85,7 +99,21 @@ export const inductionCausalTask = (opts: InductionCausalOptions = {}) => {
   return { task, network: () => inductionModel({ vocabSize: V, nCtx: L + 2 }), vocabSize: V, blockLen: L };
 };
 
-/** Alignments of the induction task's variables to the compiled model's residual stream. */
+/**
+ * Alignments of the induction task's variables to the compiled model's residual stream.
+ *
+ * Returns named alignments: `query` (the true one), `queryWrongSubspace`, `queryWrongPosition`, `output`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inductionAlignments } from "@patchbay/causal";
+ *
+ * const a = inductionAlignments(16, 6);
+ * assert.equal(a.query[0]!.variable, "Q");
+ * assert.equal(a.query[0]!.site, "blocks.1.resid_pre");
+ * ```
+ */
 export const inductionAlignments = (vocabSize: number, blockLen: number) => {
   const sub = inductionSubspaces(vocabSize, blockLen + 2);
   const range = (from: number, n: number) =>

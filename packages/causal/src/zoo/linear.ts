@@ -28,6 +28,20 @@ export interface LinearToyOptions {
   readonly seed?: number;
 }
 
+/**
+ * A one-layer toy network that writes inputs X and Y on planted planes of its residual stream, with its causal task. Returns `{ task, model, planted: { X, Y }, dModel }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { linearToy } from "@patchbay/causal";
+ *
+ * const toy = linearToy();
+ * assert.equal(toy.dModel, 12);
+ * assert.deepEqual(toy.task.model.inputs, ["X", "Y"]);
+ * assert.deepEqual(toy.planted.X.shape, [2, 12]);
+ * ```
+ */
 export const linearToy = (opts: LinearToyOptions = {}) => {
   const D = opts.dModel ?? 12;
   const n = opts.values ?? 4;

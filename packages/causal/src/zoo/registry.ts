@@ -85,9 +85,35 @@ const builtins: Record<string, (o: Options) => CausalBuiltin> = {
   },
 };
 
+/**
+ * The names of the built-in causal tasks.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { causalBuiltinNames } from "@patchbay/causal";
+ *
+ * assert.deepEqual(causalBuiltinNames(), ["induction", "reverse", "linear-toy"]);
+ * ```
+ */
 export const causalBuiltinNames = (): string[] => Object.keys(builtins);
 
-/** The causal task `name` (optionally written builtin:<name>) with its options. */
+/**
+ * The causal task `name` (optionally written builtin:<name>) with its options.
+ *
+ * Returns `{ task, network, alignments }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { causalBuiltin } from "@patchbay/causal";
+ *
+ * const b = causalBuiltin("builtin:linear-toy", { dModel: 8 });
+ * assert.equal(b.network.config.dModel, 8);
+ * assert.deepEqual(Object.keys(b.alignments), ["X", "Y"]);
+ * assert.throws(() => causalBuiltin("nope"), /induction, reverse, linear-toy/);
+ * ```
+ */
 export const causalBuiltin = (name: string, options: Options = {}): CausalBuiltin => {
   const key = name.startsWith("builtin:") ? name.slice("builtin:".length) : name;
   const make = builtins[key];

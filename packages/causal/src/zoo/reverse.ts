@@ -31,6 +31,19 @@ export interface ReverseCausalOptions {
   readonly minLen?: number;
 }
 
+/**
+ * The sequence-reversal task as a causal model bound to its compiled network. Returns `{ task, network, alignments, blocks }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { reverseCausalTask } from "@patchbay/causal";
+ *
+ * const r = reverseCausalTask();
+ * assert.equal(r.task.model.output, "Y");
+ * assert.ok(Object.keys(r.alignments).includes("opp"));
+ * ```
+ */
 export const reverseCausalTask = (opts: ReverseCausalOptions = {}) => {
   const N = opts.maxLen ?? 6;
   const minLen = opts.minLen ?? 2;

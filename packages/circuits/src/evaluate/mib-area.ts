@@ -18,7 +18,17 @@ export const MIB_PERCENTAGES: readonly number[] = [0.1, 0.2, 0.5, 1, 2, 5, 10, 2
 /** The same grid as edge fractions k/100: MIB's x-axis. */
 export const MIB_FRACTIONS: readonly number[] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1];
 
-/** Trapezoid rule Σ (x_{i+1} − x_i)(y_i + y_{i+1})/2 over points sorted by x. */
+/**
+ * Trapezoid rule Σ (x_{i+1} − x_i)(y_i + y_{i+1})/2 over points sorted by x.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { trapezoid } from "@patchbay/circuits";
+ *
+ * assert.equal(trapezoid([0, 1, 2], [0, 1, 1]), 1.5);
+ * ```
+ */
 export const trapezoid = (x: readonly number[], y: readonly number[]): number => {
   if (x.length !== y.length) throw new RangeError(`trapezoid: ${x.length} x values, ${y.length} y values`);
   if (x.length < 2) throw new RangeError("trapezoid: need at least two points");
@@ -46,6 +56,19 @@ export interface MibAreas {
  * CPR and CMD from faithfulness at edge fractions (default MIB_FRACTIONS). Note MIB computes
  * both from one curve per run: take CPR from the curve of signed-score circuits and CMD from the
  * curve of |score| circuits.
+ *
+ * Returns `{ cpr, cmd, meanFaithfulness }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MIB_FRACTIONS, mibAreas } from "@patchbay/circuits";
+ *
+ * const perfect = mibAreas(MIB_FRACTIONS.map(() => 1)); // f = 1 at every fraction
+ * assert.ok(Math.abs(perfect.cpr - 0.999) < 1e-9); // the grid spans fractions 0.001 … 1
+ * assert.ok(Math.abs(perfect.cmd) < 1e-9);
+ * assert.equal(perfect.meanFaithfulness, 1);
+ * ```
  */
 export const mibAreas = (
   faithfulnesses: readonly number[],

@@ -2,6 +2,16 @@
  * Ranks 1..n with ties given their average rank (the "fractional" ranking Spearman and
  * Mann–Whitney use): a run of t equal values at sorted positions p..p+t−1 all get p + (t+1)/2 − 1
  * in 1-based terms. NaN is rejected.
+ *
+ * Returns a Float64Array of ranks.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { averageRanks } from "@patchbay/circuits";
+ *
+ * assert.deepEqual([...averageRanks([10, 20, 20, 5])], [2, 3.5, 3.5, 1]);
+ * ```
  */
 export const averageRanks = (values: ArrayLike<number>): Float64Array => {
   const n = values.length;

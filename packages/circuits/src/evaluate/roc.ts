@@ -5,6 +5,15 @@ import { averageRanks } from "./ranks.ts";
  * random true edge outscores a random false one, ties counting ½ — the Mann–Whitney U over
  * n₊·n₋. With R₊ the sum of the true edges' average ranks, U = R₊ − n₊(n₊+1)/2.
  * Rank by |score| by passing absolute values. NaN when either class is empty.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { rocAuc } from "@patchbay/circuits";
+ *
+ * assert.equal(rocAuc([0.9, 0.8, 0.1, 0.2], Uint8Array.of(1, 1, 0, 0)), 1); // true edges outscore the rest
+ * assert.equal(rocAuc([1, 1, 1, 1], new Set([0])), 0.5); // ties count ½
+ * ```
  */
 export const rocAuc = (scores: ArrayLike<number>, truth: ReadonlySet<number> | Uint8Array): number => {
   const n = scores.length;

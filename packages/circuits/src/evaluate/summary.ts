@@ -16,7 +16,18 @@ export interface Summary {
   readonly max: number;
 }
 
-/** Linear-interpolation quantile of sorted values, q ∈ [0, 1]. */
+/**
+ * Linear-interpolation quantile of sorted values, q ∈ [0, 1].
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { quantileSorted } from "@patchbay/circuits";
+ *
+ * assert.equal(quantileSorted([1, 2, 3, 4], 0.5), 2.5);
+ * assert.equal(quantileSorted([1, 2, 3, 4], 1), 4);
+ * ```
+ */
 export const quantileSorted = (sorted: ArrayLike<number>, q: number): number => {
   if (sorted.length === 0) throw new RangeError("quantile of no values");
   const pos = q * (sorted.length - 1);
@@ -25,6 +36,20 @@ export const quantileSorted = (sorted: ArrayLike<number>, q: number): number => 
   return sorted[lo]! + (pos - lo) * (sorted[hi]! - sorted[lo]!);
 };
 
+/**
+ * Summary statistics of values: `{ n, nanCount, mean, std, min, q25, median, q75, max }` (NaN left out and counted).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { summary } from "@patchbay/circuits";
+ *
+ * const s = summary([1, 2, 3, 4, Number.NaN]);
+ * assert.equal(s.n, 4);
+ * assert.equal(s.nanCount, 1);
+ * assert.equal(s.median, 2.5);
+ * ```
+ */
 export const summary = (values: ArrayLike<number>): Summary => {
   const kept: number[] = [];
   let nanCount = 0;

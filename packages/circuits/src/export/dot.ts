@@ -16,6 +16,20 @@ const quote = (s: string): string => `"${s.replace(/\\/g, "\\\\").replace(/"/g, 
  * a layer on one rank, one edge per in-graph layout edge with its name as tooltip, colour by
  * q/k/v (else by score sign) and pen width by |score|. Under GQA the kv nodes are drawn with
  * dashed links to the query heads they feed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { toDot, topN } from "@patchbay/circuits";
+ * import { edgeLayout } from "@patchbay/core/edges";
+ * import { inductionModel } from "@patchbay/zoo";
+ *
+ * const layout = edgeLayout(inductionModel().config);
+ * const scores = Float64Array.from(layout.edges, (_, i) => i);
+ * const dot = toDot(topN(layout, scores, 3, { absolute: true }));
+ * assert.match(dot, /^digraph circuit \{/);
+ * assert.match(dot, /"a1.h2"/);
+ * ```
  */
 export const toDot = (circuit: Circuit, opts: DrawOptions = {}): string => {
   const { layout, inGraph } = circuit;

@@ -39,7 +39,21 @@ interface Shape {
   readonly parallel: boolean | null;
 }
 
-/** Why a layout has no MIB JSON form (layer granularity, shared GQA key/value), or null. */
+/**
+ * Why a layout has no MIB JSON form (layer granularity, shared GQA key/value), or null.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mibJsonProblem } from "@patchbay/circuits";
+ * import { edgeLayout } from "@patchbay/core/edges";
+ * import { inductionModel } from "@patchbay/zoo";
+ *
+ * const config = inductionModel().config;
+ * assert.equal(mibJsonProblem(edgeLayout(config, "head")), null);
+ * assert.equal(mibJsonProblem(edgeLayout(config, "layer"))?._tag, "InputError");
+ * ```
+ */
 export const mibJsonProblem = (layout: EdgeLayout): InputError | null => {
   if (layout.granularity === "layer")
     return new InputError({
@@ -69,6 +83,24 @@ const layoutShape = (layout: EdgeLayout): Shape => {
   return { nHeads, parallel: m0 === undefined ? null : m0.nSources === 1 };
 };
 
+/**
+ * A circuit in EAP-IG / MIB's JSON form: `{ cfg, nodes: { name: { in_graph } }, edges: { name: { score, in_graph } } }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { toMibJson, topN } from "@patchbay/circuits";
+ * import { edgeLayout } from "@patchbay/core/edges";
+ * import { inductionModel } from "@patchbay/zoo";
+ *
+ * const model = inductionModel();
+ * const layout = edgeLayout(model.config);
+ * const scores = Float64Array.from(layout.edges, (e) => (e.name === "a1.h2->logits" ? 1 : 0));
+ * const json = toMibJson(layout, topN(layout, scores, 1, { absolute: true }), model.config);
+ * assert.equal(json.cfg.n_layers, 2);
+ * assert.equal(json.edges["a1.h2->logits"]?.in_graph, true);
+ * ```
+ */
 export const toMibJson = (layout: EdgeLayout, circuit: Circuit, cfg: ModelConfig): MibGraphJson => {
   const shape = layoutShape(layout);
   if (circuit.layout.edges.length !== layout.edges.length)
@@ -130,6 +162,21 @@ const bad = (field: string, expected: string, found: string): never => {
 /**
  * Reads an EAP-IG / MIB circuit (object or JSON text, e.g. another tool's) onto a layout; returns
  * scores as Float64Array. A file that does not fit is an InputError naming the field.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { edgeNames, fromMibJson, toMibJson, topN } from "@patchbay/circuits";
+ * import { edgeLayout } from "@patchbay/core/edges";
+ * import { inductionModel } from "@patchbay/zoo";
+ *
+ * const model = inductionModel();
+ * const layout = edgeLayout(model.config);
+ * const circuit = topN(layout, Float64Array.from(layout.edges, (_, i) => i), 3, { absolute: true });
+ * const back = fromMibJson(layout, JSON.stringify(toMibJson(layout, circuit, model.config)));
+ * assert.deepEqual(edgeNames(back), edgeNames(circuit));
+ * assert.equal(back.scores[80], 80);
+ * ```
  */
 export const fromMibJson = (
   layout: EdgeLayout,

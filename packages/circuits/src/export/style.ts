@@ -11,6 +11,18 @@ export const KIND_COLORS = { q: "#0072B2", k: "#009E73", v: "#D55E00" } as const
 export const POSITIVE_COLOR = "#333333";
 export const NEGATIVE_COLOR = "#C0143C";
 
+/**
+ * The stroke colour of an edge: by q/k/v destination (KIND_COLORS), otherwise by the score's sign.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { edgeColor, KIND_COLORS, NEGATIVE_COLOR } from "@patchbay/circuits";
+ *
+ * assert.equal(edgeColor("q", 1), KIND_COLORS.q);
+ * assert.equal(edgeColor("mlp", -1), NEGATIVE_COLOR);
+ * ```
+ */
 export const edgeColor = (kind: EdgeDestination["kind"], score: number): string =>
   kind === "q" || kind === "k" || kind === "v"
     ? KIND_COLORS[kind]

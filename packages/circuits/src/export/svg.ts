@@ -27,6 +27,19 @@ const LEGEND_W = 2 * MARGIN + 5 * 60;
  * stroke by kind (q/k/v colours) and width by |score|. Endpoints on a head are offset by kind
  * (q left, k centre, v right) so parallel q/k/v edges stay apart. kv → head links are dashed
  * <path>s, so `<line>` elements are exactly the edges.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { toSvg, topN } from "@patchbay/circuits";
+ * import { edgeLayout } from "@patchbay/core/edges";
+ * import { inductionModel } from "@patchbay/zoo";
+ *
+ * const layout = edgeLayout(inductionModel().config);
+ * const svg = toSvg(topN(layout, Float64Array.from(layout.edges, (_, i) => i), 3, { absolute: true }));
+ * assert.match(svg, /<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+ * assert.match(svg, /id="node-a1.h2"/);
+ * ```
  */
 export const toSvg = (circuit: Circuit, opts: DrawOptions = {}): string => {
   const { layout, inGraph } = circuit;

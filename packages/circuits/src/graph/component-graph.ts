@@ -48,6 +48,22 @@ export interface ComponentGraphOptions {
   readonly onlyInGraph?: boolean;
 }
 
+/**
+ * Returns a graphology MultiDirectedGraph: `order` nodes, `size` edges.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { componentGraph } from "@patchbay/circuits";
+ * import { edgeLayout } from "@patchbay/core/edges";
+ * import { inductionModel } from "@patchbay/zoo";
+ *
+ * const g = componentGraph(edgeLayout(inductionModel().config)); // 2 layers × 4 heads, no MLPs
+ * assert.equal(g.order, 10); // input, 8 heads, logits
+ * assert.equal(g.size, 81);
+ * assert.ok(g.hasEdge("a0.h1->a1.h2<k>"));
+ * ```
+ */
 export const componentGraph = (layout: EdgeLayout, opts: ComponentGraphOptions = {}): ComponentGraph => {
   const t = topology(layout);
   const g: ComponentGraph = new MultiDirectedGraph<ComponentNodeAttributes, ComponentEdgeAttributes>();

@@ -60,6 +60,21 @@ const csr = (n: number, keys: ArrayLike<number>): { start: Int32Array; items: In
   return { start, items };
 };
 
+/**
+ * Returns the components in topological order with their in- and out-edges (`order`, `byName`, …).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { topology } from "@patchbay/circuits";
+ * import { edgeLayout } from "@patchbay/core/edges";
+ * import { inductionModel } from "@patchbay/zoo";
+ *
+ * const t = topology(edgeLayout(inductionModel().config));
+ * assert.equal(t.layout.edges.length, 81);
+ * assert.ok(t.byName.has("a1.h2"));
+ * ```
+ */
 export const topology = (layout: EdgeLayout): Topology => {
   const hit = cache.get(layout);
   if (hit) return hit;
@@ -157,6 +172,25 @@ export const topology = (layout: EdgeLayout): Topology => {
 /**
  * Which components are reached from the input, and which reach the logits, through in-graph
  * edges (and kv pass-throughs). One pass in topological order each way: O(edges).
+ *
+ * Returns one byte per component (`t.components`) in each of `fromInput` and `toLogits`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { reachability, topology } from "@patchbay/circuits";
+ * import { edgeLayout } from "@patchbay/core/edges";
+ * import { inductionModel } from "@patchbay/zoo";
+ *
+ * const layout = edgeLayout(inductionModel().config);
+ * const t = topology(layout);
+ * const only = new Uint8Array(layout.edges.length);
+ * only[layout.edges.findIndex((e) => e.name === "input->a1.h2<v>")] = 1;
+ * const { fromInput, toLogits } = reachability(t, only);
+ * const h = t.byName.get("a1.h2")!;
+ * assert.equal(fromInput[h], 1); // the input reaches a1.h2 …
+ * assert.equal(toLogits[h], 0); // … but nothing carries it on to the logits
+ * ```
  */
 export const reachability = (
   t: Topology,
@@ -206,7 +240,27 @@ export const reachability = (
   return { fromInput, toLogits };
 };
 
-/** Components that an in-graph edge leaves or enters (logits and input always included). */
+/**
+ * Components that an in-graph edge leaves or enters (logits and input always included).
+ *
+ * Returns one byte per component (`t.components`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { topology, touchedComponents } from "@patchbay/circuits";
+ * import { edgeLayout } from "@patchbay/core/edges";
+ * import { inductionModel } from "@patchbay/zoo";
+ *
+ * const layout = edgeLayout(inductionModel().config);
+ * const t = topology(layout);
+ * const one = new Uint8Array(layout.edges.length);
+ * one[layout.edges.findIndex((e) => e.name === "a1.h2->logits")] = 1;
+ * const touched = touchedComponents(t, one);
+ * assert.equal(touched[t.byName.get("a1.h2")!], 1);
+ * assert.equal(touched[t.byName.get("a0.h0")!], 0);
+ * ```
+ */
 export const touchedComponents = (t: Topology, inGraph: Uint8Array): Uint8Array => {
   const out = new Uint8Array(t.components.length);
   out[t.logits] = 1;

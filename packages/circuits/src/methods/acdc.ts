@@ -61,7 +61,24 @@ export interface AcdcResult {
   readonly final: number;
 }
 
-/** Which sources each destination feeds (q/k/v: its head(s); mlp: m{l}; logits: none). */
+/**
+ * Which sources each destination feeds (q/k/v: its head(s); mlp: m{l}; logits: none).
+ *
+ * Returns, per destination index, the source indices it feeds.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fedSources } from "@patchbay/circuits";
+ * import { edgeLayout } from "@patchbay/core/edges";
+ * import { inductionModel } from "@patchbay/zoo";
+ *
+ * const layout = edgeLayout(inductionModel().config);
+ * const fed = fedSources(layout);
+ * const q = layout.destinations.findIndex((d) => d.name === "a1.h2<q>");
+ * assert.deepEqual(fed[q]!.map((s) => layout.sources[s]!.name), ["a1.h2"]);
+ * ```
+ */
 export const fedSources = (layout: EdgeLayout): number[][] => {
   const byName = new Map(layout.sources.map((s) => [s.name, s.index]));
   const heads = layout.sources.filter((s) => s.kind === "head");
@@ -80,7 +97,25 @@ export const fedSources = (layout: EdgeLayout): number[][] => {
   });
 };
 
-/** Destinations whose component still reaches the logits through edges of H. */
+/**
+ * Destinations whose component still reaches the logits through edges of H.
+ *
+ * Returns one byte per destination of the layout.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { connectedToLogits } from "@patchbay/circuits";
+ * import { edgeLayout } from "@patchbay/core/edges";
+ * import { inductionModel } from "@patchbay/zoo";
+ *
+ * const layout = edgeLayout(inductionModel().config);
+ * const none = connectedToLogits(layout, new Uint8Array(layout.edges.length));
+ * const logits = layout.destinations.findIndex((d) => d.name === "logits");
+ * assert.equal(none[logits], 1); // the logits always reach themselves
+ * assert.equal(none.reduce((a, b) => a + b, 0), 1); // and nothing else does without edges
+ * ```
+ */
 export const connectedToLogits = (
   layout: EdgeLayout,
   inGraph: ArrayLike<number>,
@@ -97,13 +132,54 @@ export const connectedToLogits = (
   return alive;
 };
 
-/** Edge indices into each destination. */
+/**
+ * Edge indices into each destination.
+ *
+ * Returns, per destination index, its incoming edge indices.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { incoming } from "@patchbay/circuits";
+ * import { edgeLayout } from "@patchbay/core/edges";
+ * import { inductionModel } from "@patchbay/zoo";
+ *
+ * const layout = edgeLayout(inductionModel().config);
+ * const logits = layout.destinations.findIndex((d) => d.name === "logits");
+ * assert.equal(incoming(layout)[logits]!.length, 9); // the input and all 8 heads write to the logits
+ * ```
+ */
 export const incoming = (layout: EdgeLayout): number[][] => {
   const out: number[][] = layout.destinations.map(() => []);
   for (const e of layout.edges) out[e.destination]!.push(e.index);
   return out;
 };
 
+/**
+ * ACDC (Conmy et al. 2023): walk the graph from the logits back, remove every edge whose removal moves the metric by less than τ. Returns `{ inGraph, deltas, tested, runs, … }` per layout edge.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { acdc, edgeNames, prepareEdges } from "@patchbay/circuits";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const model = inductionModel({ attnLogit: 4 }); // the compiled induction model: 81 edges
+ * const task = { ...inductionTask(1, 4, { blockLen: 8 }), ablation: "resample", metric: "logit-diff" } as const;
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const setup = yield* prepareEdges(yield* makeSessionCache("doc", { threads: 1 }), model, task);
+ *       return { layout: setup.layout, found: yield* acdc(setup, { tau: 0.5 }) };
+ *     }),
+ *   ),
+ * );
+ * const kept = edgeNames({ layout: r.layout, inGraph: r.found.inGraph });
+ * assert.ok(kept.includes("a1.h2->logits")); // the induction head writes the answer
+ * ```
+ */
 export const acdc = (
   setup: EdgeSetup,
   opts: AcdcOptions,

@@ -62,6 +62,32 @@ const accumulate = (
  * EAP (Syed et al. 2023): one corrupted forward (z′, in prepareEdges) and one forward and backward
  * of the fused model (core's edgeAttribution: the same mask gradient as the edge-masked graph,
  * without its per-destination forward).
+ *
+ * Returns `{ method, scores, runs, rows }`, one score per layout edge.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { eap, prepareEdges, rocAuc } from "@patchbay/circuits";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionCircuit, inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ * import { edgeLayout } from "@patchbay/core/edges";
+ *
+ * const model = inductionModel({ attnLogit: 4 }); // the compiled induction model: 81 edges
+ * const task = { ...inductionTask(1, 4, { blockLen: 8 }), ablation: "resample", metric: "logit-diff" } as const;
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const setup = yield* prepareEdges(yield* makeSessionCache("doc", { threads: 1 }), model, task);
+ *       return yield* eap(setup);
+ *     }),
+ *   ),
+ * );
+ * const truth = new Set(inductionCircuit({ ablation: "resample" }).map((n) => edgeLayout(model.config).edges.findIndex((e) => e.name === n)));
+ * assert.equal(r.scores.length, 81);
+ * assert.ok(rocAuc(r.scores.map(Math.abs), truth) > 0.9);
+ * ```
  */
 export const eap = (setup: EdgeSetup): Effect.Effect<EdgeScores, InputError | RuntimeError> =>
   Effect.gen(function* () {
@@ -110,6 +136,30 @@ export interface IgOptions {
  * Implementation: rows (k, b) run with embed replaced by e_k, and the mask gradient there is
  * (z_u(e_k) − z̃′_u)ᵀ ∂metric/∂in_v; binding z̃′ = z(e_k) − (z(x) − z(x′)) makes the factor the
  * clean − corrupted difference the formula asks for. One capture run gives z(e_k).
+ *
+ * Returns `{ method, scores, runs, rows }`, one score per layout edge.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { eapIgInputs, prepareEdges } from "@patchbay/circuits";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const model = inductionModel({ attnLogit: 4 }); // the compiled induction model: 81 edges
+ * const task = { ...inductionTask(1, 4, { blockLen: 8 }), ablation: "resample", metric: "logit-diff" } as const;
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const setup = yield* prepareEdges(yield* makeSessionCache("doc", { threads: 1 }), model, task);
+ *       return yield* eapIgInputs(setup, { steps: 3 });
+ *     }),
+ *   ),
+ * );
+ * assert.equal(r.scores.length, 81);
+ * assert.ok(r.scores.every(Number.isFinite));
+ * ```
  */
 export const eapIgInputs = (
   setup: EdgeSetup,
@@ -228,6 +278,30 @@ export const eapIgInputs = (
  * stage's inputs move from "no upstream writer" to clean), mean and mean-positional (the dataset
  * means). With a metric linear in the masks these scores are exact patching's, for each ablation
  * (a test checks resample and zero on the edges into the logits of a norm-free model).
+ *
+ * Returns `{ method, scores, runs, rows }`, one score per layout edge.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { eapIgActivations, prepareEdges } from "@patchbay/circuits";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const model = inductionModel({ attnLogit: 4 }); // the compiled induction model: 81 edges
+ * const task = { ...inductionTask(1, 4, { blockLen: 8 }), ablation: "resample", metric: "logit-diff" } as const;
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const setup = yield* prepareEdges(yield* makeSessionCache("doc", { threads: 1 }), model, task);
+ *       return yield* eapIgActivations(setup, { steps: 3 });
+ *     }),
+ *   ),
+ * );
+ * assert.equal(r.scores.length, 81);
+ * assert.ok(r.scores.every(Number.isFinite));
+ * ```
  */
 export const eapIgActivations = (
   setup: EdgeSetup,

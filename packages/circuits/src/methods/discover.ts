@@ -139,6 +139,31 @@ const select = (
   }
 };
 
+/**
+ * Runs one discovery method, selects its circuit and evaluates it: `{ method, scores, inGraph, evaluation, full, empty, check, runs, seconds }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { discover, edgeNames, prepareEdges } from "@patchbay/circuits";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const model = inductionModel({ attnLogit: 4 }); // the compiled induction model: 81 edges
+ * const task = { ...inductionTask(1, 4, { blockLen: 8 }), ablation: "resample", metric: "logit-diff" } as const;
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const setup = yield* prepareEdges(yield* makeSessionCache("doc", { threads: 1 }), model, task);
+ *       const d = yield* discover(setup, { method: { _tag: "eap" }, selection: { _tag: "top-n", n: 5, absolute: true }, checkSample: 0, checkSeed: 0 });
+ *       return edgeNames({ layout: setup.layout, inGraph: d.inGraph });
+ *     }),
+ *   ),
+ * );
+ * assert.ok(r.includes("a1.h2->logits"));
+ * ```
+ */
 export const discover = (
   setup: EdgeSetup,
   spec: Discovery,
@@ -211,6 +236,26 @@ export interface TruthComparison {
   readonly extra: readonly string[];
 }
 
+/**
+ * A found circuit against a ground-truth edge set: `{ truth, found, correct, precision, recall, auc, missing, extra }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { compareToTruth } from "@patchbay/circuits";
+ * import { edgeLayout } from "@patchbay/core/edges";
+ * import { inductionCircuit, inductionModel } from "@patchbay/zoo";
+ *
+ * const layout = edgeLayout(inductionModel().config);
+ * const truth = inductionCircuit({ ablation: "resample" }); // five edges
+ * const found = Uint8Array.from(layout.edges, (e) => (e.name === "a1.h2->logits" ? 1 : 0));
+ * const scores = Float64Array.from(layout.edges, (e) => (truth.includes(e.name) ? 1 : 0));
+ * const c = compareToTruth(layout, found, scores, truth);
+ * assert.equal(c.precision, 1);
+ * assert.equal(c.recall, 1 / 5);
+ * assert.equal(c.auc, 1);
+ * ```
+ */
 export const compareToTruth = (
   layout: EdgeLayout,
   inGraph: Uint8Array,

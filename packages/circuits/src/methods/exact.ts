@@ -12,6 +12,33 @@ import { type EdgeSetup, higherIsBetter } from "./setup.ts";
  * Rows (edge, example) run batched through the one edge-masked graph, each row with a single zero
  * in its mask; row 0 of the first run is the full graph. `edges` picks a sample (edge indices);
  * the other scores are NaN.
+ *
+ * Returns `{ method, scores, runs, rows }`; edges not asked for score NaN.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { exactScores, prepareEdges } from "@patchbay/circuits";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const model = inductionModel({ attnLogit: 4 }); // the compiled induction model: 81 edges
+ * const task = { ...inductionTask(1, 4, { blockLen: 8 }), ablation: "resample", metric: "logit-diff" } as const;
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const setup = yield* prepareEdges(yield* makeSessionCache("doc", { threads: 1 }), model, task);
+ *       const i = setup.layout.edges.findIndex((e) => e.name === "a1.h2->logits");
+ *       const j = setup.layout.edges.findIndex((e) => e.name === "a0.h0->logits");
+ *       const s = (yield* exactScores(setup, [i, j])).scores;
+ *       return [s[i]!, s[j]!];
+ *     }),
+ *   ),
+ * );
+ * const [induction, other] = r;
+ * assert.ok(induction > other); // cutting the induction head's output hurts more
+ * ```
  */
 export const exactScores = (
   setup: EdgeSetup,

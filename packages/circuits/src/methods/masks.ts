@@ -103,7 +103,34 @@ export const runRows = (
     });
   });
 
-/** The metric of M circuits, each over all N examples. `masks[i]` is [S·D] (1 = edge kept). */
+/**
+ * The metric of M circuits, each over all N examples. `masks[i]` is [S·D] (1 = edge kept).
+ *
+ * Returns `{ mean, perExample, runs, … }`: per mask, the mean metric and each example's.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { evaluateMasks, maskFromEdges, prepareEdges } from "@patchbay/circuits";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const model = inductionModel({ attnLogit: 4 }); // the compiled induction model: 81 edges
+ * const task = { ...inductionTask(1, 4, { blockLen: 8 }), ablation: "resample", metric: "logit-diff" } as const;
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const setup = yield* prepareEdges(yield* makeSessionCache("doc", { threads: 1 }), model, task);
+ *       const full = maskFromEdges(setup, new Uint8Array(setup.layout.edges.length).fill(1));
+ *       return yield* evaluateMasks(setup, [full]);
+ *     }),
+ *   ),
+ * );
+ * assert.equal(r.mean.length, 1);
+ * assert.equal(r.perExample.length, 4); // 1 mask × 4 examples
+ * ```
+ */
 export const evaluateMasks = (
   setup: EdgeSetup,
   masks: readonly Float32Array[],
@@ -131,7 +158,31 @@ export const evaluateMasks = (
     return { mean, perExample, runs, rows: M * N };
   });
 
-/** A mask [S·D] from per-edge membership (layout edge order). */
+/**
+ * A mask [S·D] from per-edge membership (layout edge order).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maskFromEdges, prepareEdges } from "@patchbay/circuits";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const model = inductionModel({ attnLogit: 4 }); // the compiled induction model: 81 edges
+ * const task = { ...inductionTask(1, 4, { blockLen: 8 }), ablation: "resample", metric: "logit-diff" } as const;
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const setup = yield* prepareEdges(yield* makeSessionCache("doc", { threads: 1 }), model, task);
+ *       return maskFromEdges(setup, new Uint8Array(setup.layout.edges.length).fill(1));
+ *     }),
+ *   ),
+ * );
+ * assert.equal(r.length, 9 * 25); // S sources × D destinations
+ * assert.equal(r.reduce((a, b) => a + b, 0), 81); // every edge kept
+ * ```
+ */
 export const maskFromEdges = (setup: EdgeSetup, inGraph: ArrayLike<number>): Float32Array => {
   const { layout } = setup;
   const D = layout.destinations.length;

@@ -18,7 +18,20 @@ import { InputError } from "@patchbay/core/errors";
  * schema already refuses them elsewhere (unknown fields are errors in experiment files).
  */
 
-/** EAP-IG over inputs takes resample ablation only (see above). */
+/**
+ * EAP-IG over inputs takes resample ablation only (see above).
+ *
+ * Returns an InputError, or null.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { igInputsAblationProblem } from "@patchbay/circuits";
+ *
+ * assert.equal(igInputsAblationProblem("resample"), null);
+ * assert.equal(igInputsAblationProblem("mean")?._tag, "InputError");
+ * ```
+ */
 export const igInputsAblationProblem = (ablation: EdgeAblation): InputError | null =>
   ablation === "resample"
     ? null
@@ -31,7 +44,20 @@ export const igInputsAblationProblem = (ablation: EdgeAblation): InputError | nu
         found: JSON.stringify(ablation),
       });
 
-/** ACDC's seed without a random parent order. */
+/**
+ * ACDC's seed without a random parent order.
+ *
+ * Returns an InputError, or null.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { acdcSeedProblem } from "@patchbay/circuits";
+ *
+ * assert.equal(acdcSeedProblem({ order: "random", seed: 3 }), null);
+ * assert.equal(acdcSeedProblem({ order: "normal", seed: 3 })?.field, "method.seed");
+ * ```
+ */
 export const acdcSeedProblem = (m: { readonly order: string; readonly seed: number }): InputError | null =>
   m.order === "random" || m.seed === 0
     ? null
@@ -48,7 +74,18 @@ export interface DiscoveryOptions {
   readonly checkSeed?: number;
 }
 
-/** The first option of a discovery that its method would ignore, as an InputError; null if none. */
+/**
+ * The first option of a discovery that its method would ignore, as an InputError; null if none.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { discoveryProblem } from "@patchbay/circuits";
+ *
+ * assert.equal(discoveryProblem({ method: { _tag: "eap" } }, "zero"), null);
+ * assert.equal(discoveryProblem({ method: { _tag: "eap-ig-inputs" } }, "zero")?.field, "ablation");
+ * ```
+ */
 export const discoveryProblem = (spec: DiscoveryOptions, ablation: EdgeAblation): InputError | null => {
   const m = spec.method;
   if (m._tag === "eap-ig-inputs") {

@@ -23,6 +23,32 @@ export interface NodeEffects {
   readonly runs: number;
 }
 
+/**
+ * Activation patching per node: each node's output alone becomes its ablated value, and the metric's change is its effect. Returns `{ nodes, effects, runs }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nodePatching, prepareEdges } from "@patchbay/circuits";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const model = inductionModel({ attnLogit: 4 }); // the compiled induction model: 81 edges
+ * const task = { ...inductionTask(1, 4, { blockLen: 8 }), ablation: "resample", metric: "logit-diff" } as const;
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const setup = yield* prepareEdges(yield* makeSessionCache("doc", { threads: 1 }), model, task);
+ *       return yield* nodePatching(setup);
+ *     }),
+ *   ),
+ * );
+ * const effect = Object.fromEntries(r.nodes.map((n, i) => [n, r.effects[i]!]));
+ * assert.ok(effect["a1.h2"]! < -1); // patching the induction head destroys the logit difference
+ * assert.equal(effect["a0.h0"], 0); // a head outside the circuit does nothing
+ * ```
+ */
 export const nodePatching = (setup: EdgeSetup): Effect.Effect<NodeEffects, InputError | RuntimeError> =>
   Effect.gen(function* () {
     const { layout } = setup;
@@ -39,7 +65,32 @@ export const nodePatching = (setup: EdgeSetup): Effect.Effect<NodeEffects, Input
     return { nodes: layout.sources.map((s) => s.name), effects, runs: r.runs };
   });
 
-/** Destinations named by `a1.h2<k>`, a component (`a1.h2`: its q, k and v; `m1`; `logits`). */
+/**
+ * Destinations named by `a1.h2<k>`, a component (`a1.h2`: its q, k and v; `m1`; `logits`).
+ *
+ * Returns destination indices of the layout.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { prepareEdges, resolveReceivers } from "@patchbay/circuits";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const model = inductionModel({ attnLogit: 4 }); // the compiled induction model: 81 edges
+ * const task = { ...inductionTask(1, 4, { blockLen: 8 }), ablation: "resample", metric: "logit-diff" } as const;
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const setup = yield* prepareEdges(yield* makeSessionCache("doc", { threads: 1 }), model, task);
+ *       return setup.layout.destinations.filter((_, i) => resolveReceivers(setup, ["a1.h2"]).includes(i)).map((d) => d.name);
+ *     }),
+ *   ),
+ * );
+ * assert.deepEqual(r, ["a1.h2<q>", "a1.h2<k>", "a1.h2<v>"]);
+ * ```
+ */
 export const resolveReceivers = (setup: EdgeSetup, receivers: readonly string[]): number[] => {
   const out = new Set<number>();
   receivers.forEach((name, i) => {
@@ -60,6 +111,31 @@ export interface PathSpec {
   readonly receivers: readonly string[];
 }
 
+/**
+ * Path patching: the sender's output becomes its ablated value only along its edges into the receivers. Returns `{ effects, runs }`, one effect per path.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pathPatching, prepareEdges } from "@patchbay/circuits";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const model = inductionModel({ attnLogit: 4 }); // the compiled induction model: 81 edges
+ * const task = { ...inductionTask(1, 4, { blockLen: 8 }), ablation: "resample", metric: "logit-diff" } as const;
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const setup = yield* prepareEdges(yield* makeSessionCache("doc", { threads: 1 }), model, task);
+ *       return yield* pathPatching(setup, [{ sender: "a1.h2", receivers: ["logits"] }, { sender: "a0.h0", receivers: ["logits"] }]);
+ *     }),
+ *   ),
+ * );
+ * assert.equal(r.effects.length, 2);
+ * assert.ok(Math.abs(r.effects[0]!) > Math.abs(r.effects[1]!));
+ * ```
+ */
 export const pathPatching = (
   setup: EdgeSetup,
   paths: readonly PathSpec[],
@@ -97,6 +173,30 @@ export const pathPatching = (
  * Activation patching per node and position: z_u at position p alone becomes z′_u. One compiled
  * graph per site kind (the head selection is a run-time input); rows (position, example) are
  * batched, one run per node. effects[node][p] = mean over the examples longer than p.
+ *
+ * Returns `{ nodes, effects, runs }` with `effects[node]` one value per position.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nodePositionPatching, prepareEdges } from "@patchbay/circuits";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const model = inductionModel({ attnLogit: 4 }); // the compiled induction model: 81 edges
+ * const task = { ...inductionTask(1, 4, { blockLen: 8 }), ablation: "resample", metric: "logit-diff" } as const;
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const setup = yield* prepareEdges(yield* makeSessionCache("doc", { threads: 1 }), model, task);
+ *       return yield* nodePositionPatching(setup);
+ *     }),
+ *   ),
+ * );
+ * assert.equal(r.effects.length, r.nodes.length);
+ * assert.equal(r.effects[0]!.length, task.clean[0]!.length);
+ * ```
  */
 export const nodePositionPatching = (
   setup: EdgeSetup,

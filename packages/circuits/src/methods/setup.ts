@@ -60,9 +60,44 @@ export interface EdgeSetup {
   readonly P: number;
 }
 
-/** Whether a larger metric value means a better (more faithful to the task) run. */
+/**
+ * Whether a larger metric value means a better (more faithful to the task) run.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { higherIsBetter } from "@patchbay/circuits";
+ *
+ * assert.equal(higherIsBetter("logit-diff"), true);
+ * assert.equal(higherIsBetter("kl"), false);
+ * ```
+ */
 export const higherIsBetter = (m: MetricKind): boolean => m !== "kl" && m !== "cross-entropy";
 
+/**
+ * Everything a discovery method needs, computed once for a task: the edge layout, the ablated source outputs z′ and the metric's bindings. Returns an EdgeSetup `{ layout, task, N, P, … }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { prepareEdges } from "@patchbay/circuits";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const model = inductionModel({ attnLogit: 4 }); // the compiled induction model: 81 edges
+ * const task = { ...inductionTask(1, 4, { blockLen: 8 }), ablation: "resample", metric: "logit-diff" } as const;
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const setup = yield* prepareEdges(yield* makeSessionCache("doc", { threads: 1 }), model, task);
+ *       return { edges: setup.layout.edges.length, N: setup.N };
+ *     }),
+ *   ),
+ * );
+ * assert.deepEqual(r, { edges: 81, N: 4 });
+ * ```
+ */
 export const prepareEdges = (
   cache: SessionCache,
   model: Model,

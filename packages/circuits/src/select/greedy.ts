@@ -12,6 +12,23 @@ import { before, rankKeys, type SelectOptions } from "./rank.ts";
  * it need not be connected to the input (prune afterwards).
  *
  * A binary heap of candidates keyed by rank: O(E log E).
+ *
+ * Returns a Circuit with n edges (fewer when no more edge attaches).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { edgeCount, edgeNames, greedy } from "@patchbay/circuits";
+ * import { edgeLayout } from "@patchbay/core/edges";
+ * import { inductionModel } from "@patchbay/zoo";
+ *
+ * const layout = edgeLayout(inductionModel().config);
+ * const scores = Float64Array.from(layout.edges, (e) => (e.name === "a1.h2->logits" ? 5 : e.name === "input->a0.h0<q>" ? 9 : 0.1));
+ * const c = greedy(layout, scores, 1, { absolute: true });
+ * assert.equal(edgeCount(c.inGraph), 1);
+ * // input->a0.h0<q> scores higher but does not attach to {logits}; a1.h2->logits does
+ * assert.deepEqual(edgeNames(c), ["a1.h2->logits"]);
+ * ```
  */
 export const greedy = (layout: EdgeLayout, scores: Scores, n: number, opts: SelectOptions): Circuit => {
   const total = layout.edges.length;

@@ -13,6 +13,22 @@ import { reachability, topology } from "../graph/topology.ts";
  * (input excepted) or an out-edge (logits excepted) and then the edges of dropped nodes: in a DAG
  * a kept edge can then be walked back to the input and on to the logits. Here it takes one pass
  * in topological order each way instead of iterating.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { edgeIndices, prune } from "@patchbay/circuits";
+ * import { edgeLayout } from "@patchbay/core/edges";
+ * import { inductionModel } from "@patchbay/zoo";
+ *
+ * const layout = edgeLayout(inductionModel().config);
+ * const inGraph = new Uint8Array(layout.edges.length);
+ * const index = (name: string) => layout.edges.findIndex((e) => e.name === name);
+ * inGraph[index("input->a1.h2<v>")] = 1;
+ * inGraph[index("a1.h2->logits")] = 1;
+ * inGraph[index("input->a0.h0<q>")] = 1; // a0.h0 writes nowhere: a dangling edge
+ * assert.deepEqual(edgeIndices(prune(layout, inGraph)), [index("input->a1.h2<v>"), index("a1.h2->logits")].sort((a, b) => a - b));
+ * ```
  */
 export const prune = (layout: EdgeLayout, inGraph: Uint8Array): Uint8Array => {
   checkInGraph(layout, inGraph);

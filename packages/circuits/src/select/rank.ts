@@ -9,6 +9,19 @@ export interface SelectOptions {
 /**
  * The ranking key of each edge: |s| or s. NaN (an unscored edge) ranks below everything, so
  * it is chosen last and never passes a threshold.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { rankKeys } from "@patchbay/circuits";
+ * import { edgeLayout } from "@patchbay/core/edges";
+ * import { inductionModel } from "@patchbay/zoo";
+ *
+ * const layout = edgeLayout(inductionModel().config);
+ * const scores = new Float64Array(layout.edges.length).fill(-2);
+ * assert.equal(rankKeys(layout, scores, { absolute: true })[0], 2);
+ * assert.equal(rankKeys(layout, scores, { absolute: false })[0], -2);
+ * ```
  */
 export const rankKeys = (layout: EdgeLayout, scores: Scores, { absolute }: SelectOptions): Float64Array => {
   checkScores(layout, scores);
@@ -20,7 +33,17 @@ export const rankKeys = (layout: EdgeLayout, scores: Scores, { absolute }: Selec
   return key;
 };
 
-/** Edges in rank order: key descending, ties by edge index ascending (deterministic). */
+/**
+ * Edges in rank order: key descending, ties by edge index ascending (deterministic).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { rankOrder } from "@patchbay/circuits";
+ *
+ * assert.deepEqual([...rankOrder(Float64Array.of(0.5, 2, Number.NEGATIVE_INFINITY, 2))], [1, 3, 0, 2]);
+ * ```
+ */
 export const rankOrder = (key: Float64Array): Uint32Array => {
   const order = new Uint32Array(key.length);
   for (let i = 0; i < order.length; i++) order[i] = i;

@@ -2,7 +2,23 @@ import type { EdgeLayout } from "@patchbay/core/edges";
 import type { Circuit, Scores } from "../graph/circuit.ts";
 import { rankKeys, rankOrder, type SelectOptions } from "./rank.ts";
 
-/** The n best edges by rank key (|s| or s), ties broken by lower edge index. Exactly n edges. */
+/**
+ * The n best edges by rank key (|s| or s), ties broken by lower edge index. Exactly n edges.
+ *
+ * Returns a Circuit.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { edgeNames, topN } from "@patchbay/circuits";
+ * import { edgeLayout } from "@patchbay/core/edges";
+ * import { inductionModel } from "@patchbay/zoo";
+ *
+ * const layout = edgeLayout(inductionModel().config);
+ * const scores = Float64Array.from(layout.edges, (e) => (e.name === "a1.h2->logits" ? -3 : 0));
+ * assert.deepEqual(edgeNames(topN(layout, scores, 1, { absolute: true })), ["a1.h2->logits"]);
+ * ```
+ */
 export const topN = (layout: EdgeLayout, scores: Scores, n: number, opts: SelectOptions): Circuit => {
   const total = layout.edges.length;
   if (!Number.isInteger(n) || n < 0 || n > total)
@@ -21,7 +37,19 @@ export interface FractionOptions extends SelectOptions {
   readonly rounding?: "round" | "floor";
 }
 
-/** Edge count for a fraction in [0, 1]: round (or floor) of fraction·total, at least 1 when fraction > 0. */
+/**
+ * Edge count for a fraction in [0, 1]: round (or floor) of fraction·total, at least 1 when fraction > 0.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { edgesAtFraction } from "@patchbay/circuits";
+ *
+ * assert.equal(edgesAtFraction(81, 0.1), 8);
+ * assert.equal(edgesAtFraction(81, 0.001), 1); // at least one edge for a positive fraction
+ * assert.equal(edgesAtFraction(81, 0), 0);
+ * ```
+ */
 export const edgesAtFraction = (
   total: number,
   fraction: number,
@@ -32,7 +60,23 @@ export const edgesAtFraction = (
   return fraction > 0 && total > 0 ? Math.max(1, n) : n;
 };
 
-/** topN with n = edgesAtFraction(#edges, fraction). */
+/**
+ * topN with n = edgesAtFraction(#edges, fraction).
+ *
+ * Returns a Circuit.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { circuitAtFraction, edgeCount } from "@patchbay/circuits";
+ * import { edgeLayout } from "@patchbay/core/edges";
+ * import { inductionModel } from "@patchbay/zoo";
+ *
+ * const layout = edgeLayout(inductionModel().config); // 81 edges
+ * const scores = Float64Array.from(layout.edges, (_, i) => i);
+ * assert.equal(edgeCount(circuitAtFraction(layout, scores, 0.1, { absolute: true }).inGraph), 8);
+ * ```
+ */
 export const circuitAtFraction = (
   layout: EdgeLayout,
   scores: Scores,

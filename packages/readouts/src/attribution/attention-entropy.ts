@@ -32,7 +32,17 @@ export interface AttentionEntropyResult {
   readonly prompts: number[];
 }
 
-/** −Σ_k p_k log p_k of one row of attention (0·log 0 = 0), accumulated in float64. */
+/**
+ * −Σ_k p_k log p_k of one row of attention (0·log 0 = 0), accumulated in float64.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { rowEntropy } from "@patchbay/readouts";
+ *
+ * assert.ok(Math.abs(rowEntropy([0.5, 0.5, 0], 0, 3) - Math.log(2)) < 1e-12);
+ * ```
+ */
 export const rowEntropy = (p: ArrayLike<number>, from: number, n: number): number => {
   let h = 0;
   for (let k = 0; k < n; k++) {
@@ -46,6 +56,18 @@ export const rowEntropy = (p: ArrayLike<number>, from: number, n: number): numbe
  * The entropies of one captured pattern [B, H, P, P] with prompt lengths: per (head, query) summed
  * over the prompts, and how many prompts reach each query. Keys past a prompt's length are padding
  * (their probability is 0 under the causal mask).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { patternEntropy } from "@patchbay/readouts";
+ *
+ * // one prompt, one head, 2 positions: query 0 sees itself, query 1 splits evenly
+ * const { sum, count } = patternEntropy([1, 0, 0.5, 0.5], [1, 1, 2, 2], [2]);
+ * assert.equal(sum[0], 0);
+ * assert.ok(Math.abs(sum[1]! - Math.log(2)) < 1e-12);
+ * assert.deepEqual([...count], [1, 1]);
+ * ```
  */
 export const patternEntropy = (
   pattern: ArrayLike<number>,
@@ -64,6 +86,29 @@ export const patternEntropy = (
   return { sum, count };
 };
 
+/**
+ * The mean entropy of each head's attention (per layer and head; per query position on request): `{ kind, mean, perPosition?, prompts }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ * import { attentionEntropy } from "@patchbay/readouts";
+ * const model = inductionModel(); // the compiled 2-layer induction model
+ * const prompts = inductionTask(0, 2, { blockLen: 4 }).clean;
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       attentionEntropy(cache, model, { perPosition: false }, { prompts }),
+ *     ),
+ *   ),
+ * );
+ * assert.equal(r.mean.length, 2); // [layer][head]
+ * assert.equal(r.mean[0]!.length, 4);
+ * ```
+ */
 export const attentionEntropy = (
   cache: SessionCache,
   model: Model,

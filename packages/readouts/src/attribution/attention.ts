@@ -26,6 +26,31 @@ export interface AttentionResult {
   readonly examples: AttentionExample[];
 }
 
+/**
+ * Attention patterns [L][H][P][P] and/or attention rollout [L][P][P] per prompt: `{ kind, residualWeight, examples: [{ ids, patterns?, rollout? }] }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ * import { attentionPatterns } from "@patchbay/readouts";
+ * const model = inductionModel(); // the compiled 2-layer induction model
+ * const prompts = inductionTask(0, 2, { blockLen: 4 }).clean;
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       attentionPatterns(cache, model, { patterns: true, rollout: true, residualWeight: 0.5 }, { prompts }),
+ *     ),
+ *   ),
+ * );
+ * const [first] = r.examples;
+ * assert.equal(first!.patterns!.length, 2); // layers
+ * const row = first!.patterns![0]![0]![5]!; // layer 0, head 0, query 5
+ * assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-4); // a distribution over keys
+ * ```
+ */
 export const attentionPatterns = (
   cache: SessionCache,
   model: Model,

@@ -122,6 +122,31 @@ const checkData = (m: Model, data: DlaData): void => {
   });
 };
 
+/**
+ * Direct logit attribution: the logit difference at each metric position split into the direct contributions of the embeddings, each head, each MLP (and neuron) and the biases. Returns `{ kind, norm, examples: [{ slots }], mean }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ * import { directLogitAttribution } from "@patchbay/readouts";
+ * const model = inductionModel();
+ * const t = inductionTask(0, 1, { blockLen: 4 });
+ * const data = { prompts: t.clean, positions: t.positions, answers: t.answers, wrong: t.wrong };
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       directLogitAttribution(cache, model, { heads: true, mlps: false, neurons: false }, data),
+ *     ),
+ *   ),
+ * );
+ * assert.ok(Math.abs(r.mean.total - r.mean.logitDiff) < 1e-2 * Math.abs(r.mean.logitDiff)); // the terms add up
+ * const [, layer1] = r.mean.heads!;
+ * assert.equal(layer1!.indexOf(Math.max(...layer1!)), 2); // the induction head a1.h2 writes the answer
+ * ```
+ */
 export const directLogitAttribution = (
   cache: SessionCache,
   model: Model,

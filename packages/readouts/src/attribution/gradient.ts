@@ -24,6 +24,30 @@ export interface InputGradient {
   readonly grad: Float32Array;
 }
 
+/**
+ * The metric's gradient with respect to one site's value x [P, d_model] of one prompt: `{ metric, x, grad }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ * import { inputGradient } from "@patchbay/readouts";
+ * const model = inductionModel();
+ * const t = inductionTask(0, 1, { blockLen: 4 });
+ * const ex = { ids: t.clean[0]!, positions: t.positions[0]!, answers: t.answers[0]!, wrong: t.wrong[0]! };
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       inputGradient(cache, model, "embed", "logit-diff", ex),
+ *     ),
+ *   ),
+ * );
+ * assert.equal(r.grad.length, ex.ids.length * model.config.dModel);
+ * assert.ok(r.metric > 0); // the model gets the induction answers right
+ * ```
+ */
 export const inputGradient = (
   cache: SessionCache,
   model: Model,
@@ -47,7 +71,17 @@ export const inputGradient = (
     return { metric, x: out.sites.get(site)!.data, grad };
   });
 
-/** ‖g_p‖₂ per token: g [P, d] → [P]. */
+/**
+ * ‖g_p‖₂ per token: g [P, d] → [P].
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { gradientNorms } from "@patchbay/readouts";
+ *
+ * assert.deepEqual(gradientNorms(Float32Array.of(3, 4, 0, 0), 2, 2), [5, 0]);
+ * ```
+ */
 export const gradientNorms = (g: Float32Array, P: number, d: number): number[] =>
   Array.from({ length: P }, (_, p) => {
     let s = 0;
@@ -55,7 +89,17 @@ export const gradientNorms = (g: Float32Array, P: number, d: number): number[] =
     return Math.sqrt(s);
   });
 
-/** Σ_i x_{p,i}·g_{p,i} per token: x, g [P, d] → [P]. */
+/**
+ * Σ_i x_{p,i}·g_{p,i} per token: x, g [P, d] → [P].
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { gradientTimesInput } from "@patchbay/readouts";
+ *
+ * assert.deepEqual(gradientTimesInput(Float32Array.of(1, 2, 3, 4), Float32Array.of(1, 1, 0, 1), 2, 2), [3, 4]);
+ * ```
+ */
 export const gradientTimesInput = (x: Float32Array, g: Float32Array, P: number, d: number): number[] =>
   Array.from({ length: P }, (_, p) => {
     let s = 0;

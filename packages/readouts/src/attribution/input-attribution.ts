@@ -55,6 +55,31 @@ export interface InputAttributionResult {
   readonly examples: ExampleAttribution[];
 }
 
+/**
+ * Input attribution per token (gradient norm, gradient × input, integrated gradients, occlusion) of a metric, for each example. Returns `{ kind, site, metric, baseline, examples: [{ ids, metric, gradient?, … }] }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect, Schema } from "effect";
+ * import { inputAttribution, InputAttributionSpec } from "@patchbay/readouts";
+ * const model = inductionModel();
+ * const t = inductionTask(0, 1, { blockLen: 4 });
+ * const ex = { ids: t.clean[0]!, positions: t.positions[0]!, answers: t.answers[0]!, wrong: t.wrong[0]! };
+ * const spec = Schema.decodeUnknownSync(InputAttributionSpec)({ methods: ["gradient", "integrated-gradients"], steps: 4 });
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       inputAttribution(cache, model, spec, { examples: [ex] }),
+ *     ),
+ *   ),
+ * );
+ * assert.equal(r.examples.length, 1);
+ * assert.equal(r.examples[0]!.gradient?.norms.length, ex.ids.length); // one score per token
+ * ```
+ */
 export const inputAttribution = (
   cache: SessionCache,
   model: Model,

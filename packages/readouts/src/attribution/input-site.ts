@@ -11,6 +11,15 @@ import type { AttributionMetricKind, Baseline, InputAttributionSpec, InputExampl
  * engine computes it, and the metric binding of the prompt repeated over a batch of rows.
  *
  * The canonical site of spec.input:
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inputSite } from "@patchbay/readouts";
+ *
+ * assert.equal(inputSite("embed"), "embed");
+ * assert.equal(inputSite("resid_pre"), "blocks.0.resid_pre");
+ * ```
  */
 export const inputSite = (input: InputAttributionSpec["input"]): string =>
   input === "embed" ? "embed" : "blocks.0.resid_pre";

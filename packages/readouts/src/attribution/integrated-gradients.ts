@@ -29,6 +29,19 @@ export interface Quadrature {
   readonly weights: readonly number[];
 }
 
+/**
+ * The points α_k and weights of IG's quadrature over [0, 1] with `steps` intervals: `{ alphas, weights }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { quadrature } from "@patchbay/readouts";
+ *
+ * const q = quadrature(4, "trapezoid");
+ * assert.deepEqual(q.alphas, [0, 0.25, 0.5, 0.75, 1]);
+ * assert.ok(Math.abs(q.weights.reduce((a, b) => a + b, 0) - 1) < 1e-12);
+ * ```
+ */
 export const quadrature = (steps: number, rule: InputAttributionSpec["rule"]): Quadrature => {
   const K = steps;
   const alphas = Array.from({ length: K + 1 }, (_, k) => k / K);
@@ -67,7 +80,36 @@ export interface IntegratedGradients {
  */
 const WARN_AT = 1e-2;
 
-/** IG of one example: x, x′ [P, d] at `site`. */
+/**
+ * IG of one example: x, x′ [P, d] at `site`.
+ *
+ * Returns `{ attributions, vectors, metric, baselineMetric, … }`, one attribution per token.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ * import { inputGradient, integratedGradients } from "@patchbay/readouts";
+ * const model = inductionModel();
+ * const t = inductionTask(0, 1, { blockLen: 4 });
+ * const ex = { ids: t.clean[0]!, positions: t.positions[0]!, answers: t.answers[0]!, wrong: t.wrong[0]! };
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       Effect.gen(function* () {
+ *         const { x } = yield* inputGradient(cache, model, "embed", "logit-diff", ex);
+ *         const opts = { steps: 8, rule: "trapezoid" as const, batchSize: 16 };
+ *         return yield* integratedGradients(cache, model, "embed", "logit-diff", ex, x, new Float32Array(x.length), opts);
+ *       }),
+ *     ),
+ *   ),
+ * );
+ * assert.equal(r.attributions.length, ex.ids.length);
+ * assert.ok(Number.isFinite(r.metric - r.baselineMetric));
+ * ```
+ */
 export const integratedGradients = (
   cache: SessionCache,
   model: Model,

@@ -19,6 +19,32 @@ export interface Occlusion {
   readonly occluded: number[];
 }
 
+/**
+ * Occlusion: the metric's drop when each token's value at the site is replaced by the baseline's, one token at a time. Returns `{ attributions, occluded, … }`, one entry per token.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ * import { inputGradient, occlusion } from "@patchbay/readouts";
+ * const model = inductionModel();
+ * const t = inductionTask(0, 1, { blockLen: 4 });
+ * const ex = { ids: t.clean[0]!, positions: t.positions[0]!, answers: t.answers[0]!, wrong: t.wrong[0]! };
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       Effect.gen(function* () {
+ *         const { x, metric } = yield* inputGradient(cache, model, "embed", "logit-diff", ex);
+ *         return yield* occlusion(cache, model, "embed", "logit-diff", ex, metric, new Float32Array(x.length), 16);
+ *       }),
+ *     ),
+ *   ),
+ * );
+ * assert.equal(r.attributions.length, ex.ids.length);
+ * ```
+ */
 export const occlusion = (
   cache: SessionCache,
   model: Model,

@@ -11,7 +11,19 @@
  * too. Plain arrays in, plain arrays out.
  */
 
-/** patterns [L][H][P][P] → rollout_l [L][P][P] (the last entry is the full rollout). */
+/**
+ * patterns [L][H][P][P] → rollout_l [L][P][P] (the last entry is the full rollout).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { attentionRollout } from "@patchbay/readouts";
+ *
+ * const uniform = [[[[1, 0], [0.5, 0.5]]]]; // 1 layer, 1 head, 2 positions
+ * const r = attentionRollout(uniform, 0);
+ * assert.deepEqual(r[0], [[1, 0], [0.5, 0.5]]);
+ * ```
+ */
 export const attentionRollout = (patterns: readonly number[][][][], residualWeight = 0.5): number[][][] => {
   const out: number[][][] = [];
   let acc: number[][] | null = null;

@@ -78,6 +78,22 @@ const INPUT_DEFAULTS = Schema.decodeSync(Schema.Struct(inputAttributionFields))(
  * The options of input attribution that only some of its methods read, given with none of them:
  * steps and rule (integrated gradients), baseline and batchSize (integrated gradients, occlusion),
  * vectors (gradient, integrated gradients); and an empty method list.
+ *
+ * Returns an InputError, or null.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Schema } from "effect";
+ * import { inputAttributionProblem, InputAttributionSpec } from "@patchbay/readouts";
+ *
+ * const ok = Schema.decodeUnknownSync(InputAttributionSpec)({});
+ * assert.equal(inputAttributionProblem(ok), null);
+ * const igOnly = { ...ok, methods: ["gradient" as const], steps: 10 };
+ * assert.equal(inputAttributionProblem(igOnly)?.field, "steps"); // only integrated gradients reads steps
+ * // the schema applies the same rule
+ * assert.throws(() => Schema.decodeUnknownSync(InputAttributionSpec)({ methods: ["gradient"], steps: 10 }));
+ * ```
  */
 export const inputAttributionProblem = (s: {
   readonly methods: readonly InputMethod[];
@@ -128,7 +144,20 @@ export const DlaSpec = Schema.Struct({
 });
 export type DlaSpec = typeof DlaSpec.Type;
 
-/** Neurons asked of a model without MLPs (there are none to report). */
+/**
+ * Neurons asked of a model without MLPs (there are none to report).
+ *
+ * Returns an InputError, or null.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { dlaProblem } from "@patchbay/readouts";
+ *
+ * assert.equal(dlaProblem({ neurons: true }, 64), null);
+ * assert.equal(dlaProblem({ neurons: true }, null)?.field, "neurons"); // an attention-only model
+ * ```
+ */
 export const dlaProblem = (s: { readonly neurons: boolean }, dMlp: number | null): InputError | null =>
   s.neurons && !(dMlp !== null && dMlp > 0)
     ? new InputError({
@@ -151,7 +180,20 @@ const attentionFields = {
 
 const ATTENTION_DEFAULTS = Schema.decodeSync(Schema.Struct(attentionFields))({});
 
-/** Neither patterns nor rollout (nothing to report), or a residual weight without rollout. */
+/**
+ * Neither patterns nor rollout (nothing to report), or a residual weight without rollout.
+ *
+ * Returns an InputError, or null.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { attentionProblem } from "@patchbay/readouts";
+ *
+ * assert.equal(attentionProblem({ patterns: true, rollout: false, residualWeight: 0.5 }), null);
+ * assert.notEqual(attentionProblem({ patterns: false, rollout: false, residualWeight: 0.5 }), null);
+ * ```
+ */
 export const attentionProblem = (s: {
   readonly patterns: boolean;
   readonly rollout: boolean;

@@ -34,6 +34,19 @@ export const TunedLensArtifact = Schema.Struct({
 });
 export type TunedLensArtifact = typeof TunedLensArtifact.Type;
 
+/**
+ * A tuned lens as a file's content (format patchbay.tuned-lens/1), with the KL per site when known.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { identityTranslator, tunedLensArtifact } from "@patchbay/readouts";
+ * const lens = { model: "builtin:induction", dModel: 4, translators: [identityTranslator("blocks.0.resid_post", 4)] };
+ * const a = tunedLensArtifact(lens);
+ * assert.equal(a.format, "patchbay.tuned-lens/1");
+ * assert.equal(a.translators.length, 1);
+ * ```
+ */
 export const tunedLensArtifact = (
   lens: TunedLens,
   kl?: readonly { readonly site: string; readonly kl: number }[],
@@ -45,7 +58,24 @@ export const tunedLensArtifact = (
   ...(kl !== undefined ? { kl: [...kl] } : {}),
 });
 
-/** Write atomically (temporary file, then rename). */
+/**
+ * Write atomically (temporary file, then rename).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { identityTranslator, loadTunedLens, saveTunedLens } from "@patchbay/readouts";
+ * const lens = { model: "builtin:induction", dModel: 4, translators: [identityTranslator("blocks.0.resid_post", 4)] };
+ * const file = join(mkdtempSync(join(tmpdir(), "lens-")), "lens.json");
+ * await Effect.runPromise(saveTunedLens(file, lens, [{ site: "blocks.0.resid_post", kl: 0.5 }]));
+ * const { artifact } = await Effect.runPromise(loadTunedLens(file));
+ * assert.deepEqual(artifact.kl, [{ site: "blocks.0.resid_post", kl: 0.5 }]);
+ * ```
+ */
 export const saveTunedLens = (
   file: string,
   lens: TunedLens,
@@ -60,7 +90,22 @@ export const saveTunedLens = (
     catch: (e) => new InputError({ field: `${file}`, expected: "a writable path", found: String(e) }),
   });
 
-/** Validate a parsed artifact (the checks of loadTunedLens, for documents not read from a file). */
+/**
+ * Validate a parsed artifact (the checks of loadTunedLens, for documents not read from a file).
+ *
+ * Returns `{ lens, artifact }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Effect } from "effect";
+ * import { checkTunedLens, identityTranslator, tunedLensArtifact } from "@patchbay/readouts";
+ * const lens = { model: "builtin:induction", dModel: 4, translators: [identityTranslator("blocks.0.resid_post", 4)] };
+ * const raw = JSON.parse(JSON.stringify(tunedLensArtifact(lens)));
+ * const { lens: back } = await Effect.runPromise(checkTunedLens("inline", raw));
+ * assert.equal(back.translators[0]!.site, "blocks.0.resid_post");
+ * ```
+ */
 export const checkTunedLens = (
   where: string,
   raw: unknown,
@@ -120,7 +165,26 @@ export const checkTunedLens = (
     return { lens, artifact: a };
   });
 
-/** Read and check a tuned-lens artifact; errors name the file and the field. */
+/**
+ * Read and check a tuned-lens artifact; errors name the file and the field.
+ *
+ * Returns `{ lens, artifact }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { identityTranslator, loadTunedLens, saveTunedLens } from "@patchbay/readouts";
+ * const lens = { model: "builtin:induction", dModel: 4, translators: [identityTranslator("blocks.0.resid_post", 4)] };
+ * const file = join(mkdtempSync(join(tmpdir(), "lens-")), "lens.json");
+ * await Effect.runPromise(saveTunedLens(file, lens, [{ site: "blocks.0.resid_post", kl: 0.5 }]));
+ * const { artifact } = await Effect.runPromise(loadTunedLens(file));
+ * assert.deepEqual(artifact.kl, [{ site: "blocks.0.resid_post", kl: 0.5 }]);
+ * ```
+ */
 export const loadTunedLens = (
   file: string,
   config?: ModelConfig,

@@ -20,7 +20,31 @@ export interface Captured {
   readonly pos: number;
 }
 
-/** One engine run: the final logits and the residual stream at every lens site. */
+/**
+ * One engine run: the final logits and the residual stream at every lens site.
+ *
+ * Returns `{ final, sites, lengths, pos }`: the final logits [B, P, V] and one residual [B, P, d_model] per site.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ * import { captureResidual } from "@patchbay/readouts";
+ * const model = inductionModel(); // the compiled 2-layer induction model
+ * const prompts = inductionTask(0, 2, { blockLen: 4 }).clean;
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       captureResidual(cache, model, ["blocks.1.resid_pre"], prompts),
+ *     ),
+ *   ),
+ * );
+ * assert.equal(r.sites.length, 1);
+ * assert.deepEqual(r.sites[0]!.shape, [2, prompts[0]!.length, model.config.dModel]);
+ * ```
+ */
 export const captureResidual = (
   cache: SessionCache,
   model: LensModel,
@@ -43,11 +67,48 @@ export const captureResidual = (
  * the unembedding act per position, the logits are exactly
  *   logits[b, p] = W_U · LN_f(h[b, p]) (+ b_U)
  * with the model's norm kind, weights and eps, whatever ran upstream.
+ *
+ * Returns the engine Plan.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inductionModel } from "@patchbay/zoo";
+ * import { decodePlan } from "@patchbay/readouts";
+ *
+ * const plan = decodePlan(inductionModel().config);
+ * assert.equal(plan.interventions[0]!.target.site, "blocks.1.resid_post");
+ * ```
  */
 export const decodePlan = (c: ModelConfig): Plan =>
   plan({ interventions: [{ _tag: "replace", target: { site: finalSite(c) } }] });
 
-/** logits [B, P, V] = W_U · LN_f(h) for h [B, P, d_model] (through the engine). */
+/**
+ * logits [B, P, V] = W_U · LN_f(h) for h [B, P, d_model] (through the engine).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ * import { captureResidual, decodeResidual } from "@patchbay/readouts";
+ * const model = inductionModel(); // the compiled 2-layer induction model
+ * const prompts = inductionTask(0, 2, { blockLen: 4 }).clean;
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       Effect.gen(function* () {
+ *         const c = yield* captureResidual(cache, model, ["blocks.1.resid_post"], prompts);
+ *         return { final: c.final, decoded: yield* decodeResidual(cache, model, c.sites[0]!, prompts) };
+ *       }),
+ *     ),
+ *   ),
+ * );
+ * // decoding the final residual gives back the model's own logits
+ * assert.ok(r.decoded.data.every((x, i) => Math.abs(x - r.final.data[i]!) < 1e-3));
+ * ```
+ */
 export const decodeResidual = (
   cache: SessionCache,
   model: LensModel,

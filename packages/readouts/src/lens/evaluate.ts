@@ -38,6 +38,28 @@ const translatorsFor = (tuned: TunedLens, sites: readonly string[], final: strin
  * Logit (and, given translators, tuned) lens logits at each site, through the engine: one run
  * captures every site, then one decode run per site and lens replaces the final residual with the
  * (translated) site value, so the model's own ln_final and unembedding decode it.
+ *
+ * Returns `{ sites, final, logit, tuned, lengths }`: logits [B, P, V] per site.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ * import { lensLogits } from "@patchbay/readouts";
+ * const model = inductionModel(); // the compiled 2-layer induction model
+ * const prompts = inductionTask(0, 2, { blockLen: 4 }).clean;
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       lensLogits(cache, model, undefined, prompts),
+ *     ),
+ *   ),
+ * );
+ * assert.equal(r.logit.length, r.sites.length);
+ * assert.equal(r.tuned, null); // no translators given
+ * ```
  */
 export const lensLogits = (
   cache: SessionCache,
@@ -113,7 +135,31 @@ export interface LensReport {
   };
 }
 
-/** Evaluate the logit lens (and the tuned lens, given translators) on a dataset of prompts. */
+/**
+ * Evaluate the logit lens (and the tuned lens, given translators) on a dataset of prompts.
+ *
+ * Returns a LensReport `{ model, sites, prompts, kl: { logit, tuned }, table }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ * import { evaluateLens } from "@patchbay/readouts";
+ * const model = inductionModel(); // the compiled 2-layer induction model
+ * const prompts = inductionTask(0, 2, { blockLen: 4 }).clean;
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       evaluateLens(cache, model, { topK: 3, tablePrompt: 0 }, { prompts }),
+ *     ),
+ *   ),
+ * );
+ * assert.equal(r.kl.logit.length, r.sites.length);
+ * assert.ok(Math.abs(r.kl.logit.at(-1)!) < 1e-4); // the final residual decodes to the model itself
+ * ```
+ */
 export const evaluateLens = (
   cache: SessionCache,
   model: LensModel,

@@ -9,16 +9,51 @@ import type { ModelConfig } from "@patchbay/core/model";
  */
 const RESIDUAL = /^blocks\.\d+\.(resid_pre|resid_mid|resid_post)$/;
 
-/** The residual stream the final norm reads: resid_post of the last block. */
+/**
+ * The residual stream the final norm reads: resid_post of the last block.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inductionModel } from "@patchbay/zoo";
+ * import { finalSite } from "@patchbay/readouts";
+ *
+ * assert.equal(finalSite(inductionModel().config), "blocks.1.resid_post");
+ * ```
+ */
 export const finalSite = (c: ModelConfig): string => `blocks.${c.nLayers - 1}.resid_post`;
 
-/** The default lens sites: the embedding (blocks.0.resid_pre) and resid_post of every layer. */
+/**
+ * The default lens sites: the embedding (blocks.0.resid_pre) and resid_post of every layer.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inductionModel } from "@patchbay/zoo";
+ * import { defaultLensSites } from "@patchbay/readouts";
+ *
+ * assert.deepEqual(defaultLensSites(inductionModel().config), ["blocks.0.resid_pre", "blocks.0.resid_post", "blocks.1.resid_post"]);
+ * ```
+ */
 export const defaultLensSites = (c: ModelConfig): string[] => [
   "blocks.0.resid_pre",
   ...Array.from({ length: c.nLayers }, (_, l) => `blocks.${l}.resid_post`),
 ];
 
-/** Canonical names of the requested lens sites; anything else is an InputError naming it. */
+/**
+ * Canonical names of the requested lens sites; anything else is an InputError naming it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inductionModel } from "@patchbay/zoo";
+ * import { resolveLensSites } from "@patchbay/readouts";
+ *
+ * const c = inductionModel().config;
+ * assert.deepEqual(resolveLensSites(c, ["blocks.1.resid_pre"]), ["blocks.1.resid_pre"]);
+ * assert.throws(() => resolveLensSites(c, ["blocks.9.resid_pre"]));
+ * ```
+ */
 export const resolveLensSites = (
   c: ModelConfig,
   sites: readonly string[] | undefined,

@@ -36,6 +36,18 @@ const TUNED_DEFAULTS = Schema.decodeSync(Schema.Struct(tunedLensTrainFields))({}
  * With steps 0 no translator is trained (the tuned lens is the logit lens): lr, batchSize,
  * weightDecay and the minibatch seed are then read by nothing. `seedSplits`: the caller also
  * splits the prompts with the seed (an experiment's held-out fraction), so the seed is read.
+ *
+ * Returns an InputError naming the option, or null.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tunedLensProblem } from "@patchbay/readouts";
+ *
+ * const defaults = { lr: 1e-3, batchSize: 8, weightDecay: 0, seed: 0 };
+ * assert.equal(tunedLensProblem({ ...defaults, steps: 10, lr: 0.1 }), null);
+ * assert.equal(tunedLensProblem({ ...defaults, steps: 0, lr: 0.1 })?.field, "lr"); // nothing is trained
+ * ```
  */
 export const tunedLensProblem = (
   s: {
@@ -64,5 +76,32 @@ export const TunedLensTrainSpec = Schema.Struct(tunedLensTrainFields).pipe(
 );
 export type TunedLensTrainSpec = typeof TunedLensTrainSpec.Type;
 
+/**
+ * Decode a lens evaluation spec (unknown input, e.g. parsed YAML) with its defaults: `{ sites?, topK, tablePrompt }`, as an Effect failing with a ParseError.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Effect } from "effect";
+ * import { decodeLensEvalSpec } from "@patchbay/readouts";
+ *
+ * const spec = await Effect.runPromise(decodeLensEvalSpec({ topK: 3 }));
+ * assert.equal(spec.topK, 3);
+ * ```
+ */
 export const decodeLensEvalSpec = Schema.decodeUnknown(LensEvalSpec);
+/**
+ * Decode a tuned-lens training spec with its defaults: `{ sites?, steps, lr, batchSize, weightDecay, seed }`, as an Effect failing with a ParseError.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Effect } from "effect";
+ * import { decodeTunedLensTrainSpec } from "@patchbay/readouts";
+ *
+ * const spec = await Effect.runPromise(decodeTunedLensTrainSpec({ steps: 10 }));
+ * assert.equal(spec.steps, 10);
+ * assert.equal(spec.batchSize, 8); // the default
+ * ```
+ */
 export const decodeTunedLensTrainSpec = Schema.decodeUnknown(TunedLensTrainSpec);

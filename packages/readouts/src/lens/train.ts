@@ -38,6 +38,28 @@ const sliceExample = (t: HostTensor, b: number, len: number, Q: number, out: Flo
  * logits. The engine returns ∂(batch-mean KL)/∂value; since the batch mean is (1/S) Σ_l L_l, each
  * layer's gradient is S times its block of it, chained to A_l and b_l in translatorGrads.
  * Deterministic: the minibatch order comes from mulberry32(seed), Adam is a pure function.
+ *
+ * Returns `{ lens, sites, curve, … }`: the translators and the KL per site along training.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ * import { trainTunedLens } from "@patchbay/readouts";
+ * const model = inductionModel(); // the compiled 2-layer induction model
+ * const prompts = inductionTask(0, 2, { blockLen: 4 }).clean;
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       trainTunedLens(cache, model, { steps: 5, lr: 1e-2, batchSize: 2, weightDecay: 0, seed: 0 }, { prompts }),
+ *     ),
+ *   ),
+ * );
+ * assert.equal(r.lens.translators.length, 2); // every lens site but the final residual
+ * assert.ok(r.curve.length > 0);
+ * ```
  */
 export const trainTunedLens = (
   cache: SessionCache,
@@ -200,6 +222,29 @@ const klAndGrads = (
 /**
  * The tuned-lens loss and its gradient for given translators over a whole dataset (one batch):
  * per translator, L_l = mean_prompts mean_positions KL(p_final ‖ p_tuned), ∂L_l/∂A_l, ∂L_l/∂b_l.
+ *
+ * Returns `{ sites, kl, grads }`: per translator, the loss and `{ A, b }` gradients.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ * import { identityTranslator, tunedLensGradient } from "@patchbay/readouts";
+ * const model = inductionModel(); // the compiled 2-layer induction model
+ * const prompts = inductionTask(0, 2, { blockLen: 4 }).clean;
+ * const lens = { model: "induction", dModel: model.config.dModel, translators: [identityTranslator("blocks.0.resid_post", model.config.dModel)] };
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       tunedLensGradient(cache, model, lens, { prompts }),
+ *     ),
+ *   ),
+ * );
+ * assert.deepEqual(r.sites, ["blocks.0.resid_post"]);
+ * assert.ok(r.kl[0]! >= 0);
+ * ```
  */
 export const tunedLensGradient = (
   cache: SessionCache,

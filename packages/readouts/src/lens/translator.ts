@@ -21,13 +21,40 @@ export interface TunedLens {
   readonly translators: readonly Translator[];
 }
 
+/**
+ * The translator T(h) = h + A h + b with A = 0 and b = 0 (the logit lens): `{ site, A [d·d], b [d] }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { identityTranslator } from "@patchbay/readouts";
+ *
+ * const t = identityTranslator("blocks.0.resid_post", 3);
+ * assert.equal(t.A.length, 9);
+ * assert.ok(t.b.every((x) => x === 0));
+ * ```
+ */
 export const identityTranslator = (site: string, d: number): Translator => ({
   site,
   A: new Float32Array(d * d),
   b: new Float32Array(d),
 });
 
-/** T(h) for every row of h [N, d] → [N, d]; float64 accumulation, one rounding to float32. */
+/**
+ * T(h) for every row of h [N, d] → [N, d]; float64 accumulation, one rounding to float32.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tensor } from "@patchbay/core/tensor";
+ * import { applyTranslator, identityTranslator } from "@patchbay/readouts";
+ *
+ * const t = identityTranslator("blocks.0.resid_post", 2); // A = 0, b = 0: T(h) = h
+ * t.b[0] = 1;
+ * const out = applyTranslator(t, tensor(Float32Array.of(1, 2, 3, 4), [2, 2]));
+ * assert.deepEqual([...out.data], [2, 2, 4, 4]);
+ * ```
+ */
 export const applyTranslator = (t: Translator, h: HostTensor): HostTensor => {
   const d = t.b.length;
   const N = h.data.length / d;
@@ -48,6 +75,17 @@ export const applyTranslator = (t: Translator, h: HostTensor): HostTensor => {
  * patched value) to the translator: with T(h)_i = h_i + Σ_j A_ij h_j + b_i,
  *   ∂L/∂A_ij = Σ_r g_ri h_rj        ∂L/∂b_i = Σ_r g_ri
  * over the rows r whose `use` flag is set (real positions; padding carries no loss), times `scale`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { translatorGrads } from "@patchbay/readouts";
+ *
+ * // one row h = [1, 2] with upstream gradient g = [1, 0]
+ * const { A, b } = translatorGrads(Float32Array.of(1, 0), Float32Array.of(1, 2), 2, () => true);
+ * assert.deepEqual([...A], [1, 2, 0, 0]); // ∂L/∂A_ij = g_i h_j
+ * assert.deepEqual([...b], [1, 0]);
+ * ```
  */
 export const translatorGrads = (
   g: Float32Array,

@@ -25,7 +25,19 @@ export const noHttpAccess: HttpAccess = { allowedHosts: [] };
 const own = (env: NodeJS.ProcessEnv, k: string): string | undefined =>
   Object.hasOwn(env, k) && typeof env[k] === "string" ? env[k] : undefined;
 
-/** The user's HttpAccess from their environment (see above). */
+/**
+ * The user's HttpAccess from their environment (see above).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { httpAccessFromEnv } from "@patchbay/readouts";
+ *
+ * const env = { PATCHBAY_HTTP_ALLOW_HOSTS: "API.example.org, localhost:8080", PATCHBAY_HTTP_API_KEY_ENV: "MY_KEY", MY_KEY: "s3cret" };
+ * assert.deepEqual(httpAccessFromEnv(env), { allowedHosts: ["api.example.org", "localhost:8080"], apiKey: "s3cret" });
+ * assert.deepEqual(httpAccessFromEnv({}), { allowedHosts: [] });
+ * ```
+ */
 export const httpAccessFromEnv = (env: NodeJS.ProcessEnv = process.env): HttpAccess => {
   const hosts = (own(env, ALLOW_HOSTS_ENV) ?? "")
     .split(",")
@@ -48,7 +60,19 @@ export class ApiAccessError extends Data.TaggedError("ApiAccessError")<{
   }
 }
 
-/** null when `url` is http(s) on an allowed host, else the error. */
+/**
+ * null when `url` is http(s) on an allowed host, else the error.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkAccess } from "@patchbay/readouts";
+ *
+ * const access = { allowedHosts: ["api.example.org"] };
+ * assert.equal(checkAccess("https://api.example.org/v1/chat/completions", access), null);
+ * assert.equal(checkAccess("https://elsewhere.example/v1", access)?._tag, "ApiAccessError");
+ * ```
+ */
 export const checkAccess = (url: string, access: HttpAccess): ApiAccessError | null => {
   let u: URL;
   try {

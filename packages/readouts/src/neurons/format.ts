@@ -93,7 +93,30 @@ const recordFromJson = (r: typeof ActivationRecordJson.Type): ActivationRecord =
 /** A finite number or null (NaN and ±∞ have no JSON spelling). */
 const finiteOrNull = (x: number | null): number | null => (x !== null && Number.isFinite(x) ? x : null);
 
-/** The neuron-explainer JSON object of a record (snake_case, with dataclass_name). */
+/**
+ * The neuron-explainer JSON object of a record (snake_case, with dataclass_name).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { neuronRecordFromJson, neuronRecordToJson } from "@patchbay/readouts";
+ * const rec = (tokens: string[]) => ({ tokens, activations: tokens.map((t) => (t === "x" ? 8 : 0)) });
+ * const record = {
+ *   neuronId: { layerIndex: 0, neuronIndex: 3 },
+ *   randomSample: [rec(["a", "b", "x"]), rec(["c", "a", "b"])],
+ *   randomSampleByQuantile: null,
+ *   quantileBoundaries: null,
+ *   mean: null,
+ *   variance: null,
+ *   skewness: null,
+ *   kurtosis: null,
+ *   mostPositiveActivationRecords: [rec(["a", "x", "b"]), rec(["x", "c", "a"]), rec(["b", "b", "x"])],
+ * };
+ * const json = neuronRecordToJson(record);
+ * assert.equal(json.neuron_id.neuron_index, 3);
+ * assert.deepEqual(neuronRecordFromJson(JSON.parse(JSON.stringify(json))), record); // round trip
+ * ```
+ */
 export const neuronRecordToJson = (r: NeuronRecord): NeuronRecordJson => ({
   dataclass_name: "NeuronRecord",
   neuron_id: {
@@ -115,6 +138,20 @@ export const neuronRecordToJson = (r: NeuronRecord): NeuronRecordJson => ({
 /**
  * Read a neuron-explainer NeuronRecord (a parsed JSON value). Bad input is an InputError naming
  * the path of the offending field; records whose tokens and activations differ in length too.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { neuronRecordFromJson } from "@patchbay/readouts";
+ *
+ * const json = {
+ *   neuron_id: { layer_index: 0, neuron_index: 3 },
+ *   random_sample: [],
+ *   most_positive_activation_records: [{ tokens: ["a", "x"], activations: [0, 8] }],
+ * };
+ * assert.equal(neuronRecordFromJson(json).mostPositiveActivationRecords[0]!.activations[1], 8);
+ * assert.throws(() => neuronRecordFromJson({ ...json, neuron_id: { layer_index: "0" } }));
+ * ```
  */
 export const neuronRecordFromJson = (json: unknown): NeuronRecord => {
   const decoded = Schema.decodeUnknownEither(NeuronRecordJson)(json);
@@ -158,6 +195,15 @@ export const neuronRecordFromJson = (json: unknown): NeuronRecord => {
  * neuron-explainer's `max_activation` property and `calculate_max_activation`: the largest
  * ReLU'd activation over the records, max_r max_t max(0, a_rt) (negative values count as the
  * resting state, as for ReLU/GELU neurons); 0 for no records.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maxActivation } from "@patchbay/readouts";
+ *
+ * assert.equal(maxActivation([{ tokens: ["a", "b"], activations: [-3, 2] }, { tokens: ["c"], activations: [5] }]), 5);
+ * assert.equal(maxActivation([{ tokens: ["a"], activations: [-3] }]), 0); // negative is the resting state
+ * ```
  */
 export const maxActivation = (records: readonly ActivationRecord[]): number => {
   let m = 0;

@@ -64,7 +64,31 @@ export interface ChatAnswer {
 
 const urlOf = (spec: HttpModelSpec): string => `${spec.baseUrl.replace(/\/+$/, "")}/chat/completions`;
 
-/** One chat completion; every failure is one of the typed errors above. */
+/**
+ * One chat completion; every failure is one of the typed errors above.
+ *
+ * Returns a ChatAnswer `{ content, logprobs }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createServer } from "node:http";
+ * import { Effect } from "effect";
+ * import { chatCompletion } from "@patchbay/readouts";
+ * const ANSWER = "hello";
+ * const reply = JSON.stringify({ choices: [{ message: { content: ANSWER } }] });
+ * const server = createServer((req, res) => req.resume().on("end", () => res.end(reply)));
+ * await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+ * const { port } = server.address() as { port: number };
+ * const spec = { baseUrl: `http://127.0.0.1:${port}/v1`, model: "local", timeoutMs: 5000, maxTokens: 64, temperature: 0, logprobs: false };
+ * const access = { allowedHosts: [`127.0.0.1:${port}`] }; // the user allows this host
+ * const a = await Effect.runPromise(chatCompletion(spec, [{ role: "user", content: "hi" }], { logprobs: false }, access));
+ * const denied = await Effect.runPromiseExit(chatCompletion(spec, [], { logprobs: false }, { allowedHosts: [] }));
+ * server.close();
+ * assert.equal(a.content, "hello");
+ * assert.equal(denied._tag, "Failure"); // a host the user has not allowed
+ * ```
+ */
 export const chatCompletion = (
   spec: HttpModelSpec,
   messages: readonly ChatMessage[],
@@ -128,7 +152,21 @@ const TIMEOUT = Symbol("timeout");
 
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null;
 
-/** Validate a chat/completions body: choices[0].message.content, optional logprobs.content. */
+/**
+ * Validate a chat/completions body: choices[0].message.content, optional logprobs.content.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Effect } from "effect";
+ * import { parseAnswer } from "@patchbay/readouts";
+ *
+ * const ok = await Effect.runPromise(parseAnswer("m", JSON.stringify({ choices: [{ message: { content: "hi" } }] })));
+ * assert.deepEqual(ok, { content: "hi", logprobs: null });
+ * const bad = await Effect.runPromiseExit(parseAnswer("m", "{}"));
+ * assert.equal(bad._tag, "Failure");
+ * ```
+ */
 export const parseAnswer = (model: string, text: string): Effect.Effect<ChatAnswer, ModelResponseError> => {
   const bad = (field: string, expected: string, found: string) =>
     Effect.fail(new ModelResponseError({ model, field, expected, found: found.slice(0, 200) }));
@@ -170,6 +208,16 @@ const VALID = new Set(Array.from({ length: MAX_NORMALIZED_ACTIVATION + 1 }, (_, 
  * Expected values from logprobs: each token whose text (without a leading TAB) is "0" … "10" and
  * that follows a TAB, in order. E = Σ v·p_v / Σ p_v over the valid values among top_logprobs (the
  * token itself with p = 1 when none are listed).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { expectedFromLogprobs } from "@patchbay/readouts";
+ *
+ * const tab = { token: "\t", logprob: 0, top_logprobs: [] };
+ * const value = { token: "4", logprob: Math.log(0.5), top_logprobs: [{ token: "4", logprob: Math.log(0.5) }, { token: "8", logprob: Math.log(0.5) }] };
+ * assert.deepEqual(expectedFromLogprobs([tab, value]), [6]);
+ * ```
  */
 export const expectedFromLogprobs = (tokens: readonly TokenLogprob[]): number[] => {
   const out: number[] = [];
@@ -196,6 +244,27 @@ export const expectedFromLogprobs = (tokens: readonly TokenLogprob[]): number[] 
   return out;
 };
 
+/**
+ * A simulator behind an OpenAI-compatible chat/completions endpoint: expected values from logprobs when the server returns them, else the numbers in the answer. A NeuronSimulator `{ name, simulate }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createServer } from "node:http";
+ * import { Effect } from "effect";
+ * import { httpSimulator, simulateRequest } from "@patchbay/readouts";
+ * const ANSWER = "<start>\na\t0\nx\t10\n<end>";
+ * const reply = JSON.stringify({ choices: [{ message: { content: ANSWER } }] });
+ * const server = createServer((req, res) => req.resume().on("end", () => res.end(reply)));
+ * await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+ * const { port } = server.address() as { port: number };
+ * const spec = { baseUrl: `http://127.0.0.1:${port}/v1`, model: "local", timeoutMs: 5000, maxTokens: 64, temperature: 0, logprobs: false };
+ * const access = { allowedHosts: [`127.0.0.1:${port}`] }; // the user allows this host
+ * const sim = await Effect.runPromise(httpSimulator(spec, access).simulate(simulateRequest('the token "x"', [["a", "x"]])));
+ * server.close();
+ * assert.deepEqual(sim.expected, [[0, 10]]);
+ * ```
+ */
 export const httpSimulator = (spec: HttpModelSpec, access: HttpAccess): NeuronSimulator<ApiError> => ({
   name: `http:${spec.model}`,
   simulate: (req) =>
@@ -230,6 +299,28 @@ export const httpSimulator = (spec: HttpModelSpec, access: HttpAccess): NeuronSi
     ),
 });
 
+/**
+ * An explainer behind an OpenAI-compatible chat/completions endpoint (only hosts the user allows). A NeuronExplainer `{ name, explain }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createServer } from "node:http";
+ * import { Effect } from "effect";
+ * import { explainRequest, httpExplainer } from "@patchbay/readouts";
+ * const ANSWER = ' the token "x".';
+ * const reply = JSON.stringify({ choices: [{ message: { content: ANSWER } }] });
+ * const server = createServer((req, res) => req.resume().on("end", () => res.end(reply)));
+ * await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+ * const { port } = server.address() as { port: number };
+ * const spec = { baseUrl: `http://127.0.0.1:${port}/v1`, model: "local", timeoutMs: 5000, maxTokens: 64, temperature: 0, logprobs: false };
+ * const access = { allowedHosts: [`127.0.0.1:${port}`] }; // the user allows this host
+ * const req = explainRequest([{ tokens: ["a", "x"], activations: [0, 8] }], 8);
+ * const explanation = await Effect.runPromise(httpExplainer(spec, access).explain(req));
+ * server.close();
+ * assert.equal(explanation, 'the token "x"');
+ * ```
+ */
 export const httpExplainer = (spec: HttpModelSpec, access: HttpAccess): NeuronExplainer<ApiError> => ({
   name: `http:${spec.model}`,
   explain: (req) =>

@@ -35,6 +35,23 @@ export interface LocalLm {
  * The ids of `text` as it continues some earlier text: encode(anchor + text) minus encode(anchor),
  * which drops tokenizer artefacts of a fresh start (SentencePiece's dummy "▁" prefix, BOS);
  * falls back to encode(text) when the anchor's ids are not a prefix.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { readHfJsonTokenizer } from "@patchbay/core/tokenizer";
+ * import { wordLevelTokenizer } from "@patchbay/zoo";
+ * import { continuationIds } from "@patchbay/readouts";
+ * const file = join(mkdtempSync(join(tmpdir(), "tok-")), "tokenizer.json");
+ * const vocab = ["<bos>", "<unk>", ...Array.from({ length: 11 }, (_, v) => String(v)), "a", "x"];
+ * writeFileSync(file, JSON.stringify(wordLevelTokenizer(vocab)));
+ * const tok = readHfJsonTokenizer(file);
+ *
+ * assert.deepEqual(continuationIds(tok, " x a", "a"), [vocab.indexOf("x"), vocab.indexOf("a")]);
+ * ```
  */
 export const continuationIds = (tok: Tokenizer, text: string, anchor = "\n"): number[] => {
   const a = tok.encode(anchor, { bos: false });
@@ -43,7 +60,28 @@ export const continuationIds = (tok: Tokenizer, text: string, anchor = "\n"): nu
   return prefix ? b.slice(a.length) : tok.encode(text, { bos: false });
 };
 
-/** Values 0–10 whose text is one token after a TAB, with that token's id. */
+/**
+ * Values 0–10 whose text is one token after a TAB, with that token's id.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { readHfJsonTokenizer } from "@patchbay/core/tokenizer";
+ * import { wordLevelTokenizer } from "@patchbay/zoo";
+ * import { valueTokens } from "@patchbay/readouts";
+ * const file = join(mkdtempSync(join(tmpdir(), "tok-")), "tokenizer.json");
+ * const vocab = ["<bos>", "<unk>", ...Array.from({ length: 11 }, (_, v) => String(v)), "a", "x"];
+ * writeFileSync(file, JSON.stringify(wordLevelTokenizer(vocab)));
+ * const tok = readHfJsonTokenizer(file);
+ *
+ * const values = valueTokens(tok);
+ * assert.equal(values.length, 11);
+ * assert.deepEqual(values[10], { value: 10, id: vocab.indexOf("10") });
+ * ```
+ */
 export const valueTokens = (tok: Tokenizer): { value: number; id: number }[] => {
   const out: { value: number; id: number }[] = [];
   for (let v = 0; v <= MAX_NORMALIZED_ACTIVATION; v++) {
@@ -53,7 +91,28 @@ export const valueTokens = (tok: Tokenizer): { value: number; id: number }[] => 
   return out;
 };
 
-/** A prompt as ids, with the position of each slot (the last id of its part). */
+/**
+ * A prompt as ids, with the position of each slot (the last id of its part).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { readHfJsonTokenizer } from "@patchbay/core/tokenizer";
+ * import { wordLevelTokenizer } from "@patchbay/zoo";
+ * import { encodePrompt, simulationPrompt } from "@patchbay/readouts";
+ * const file = join(mkdtempSync(join(tmpdir(), "tok-")), "tokenizer.json");
+ * const vocab = ["<bos>", "<unk>", ...Array.from({ length: 11 }, (_, v) => String(v)), "a", "x"];
+ * writeFileSync(file, JSON.stringify(wordLevelTokenizer(vocab)));
+ * const tok = readHfJsonTokenizer(file);
+ *
+ * const { ids, slots } = encodePrompt(tok, simulationPrompt('the token "x"', ["a", "x"]));
+ * assert.equal(slots.length, 2); // one slot per simulated token
+ * assert.ok(slots.every((s) => s < ids.length));
+ * ```
+ */
 export const encodePrompt = (tok: Tokenizer, prompt: Prompt): { ids: number[]; slots: number[] } => {
   const ids: number[] = [];
   const slots: number[] = [];
@@ -79,6 +138,36 @@ export interface ExpectedValues {
 /** Context budget: n_ctx for every family (rotary models were trained to it too). */
 const contextOf = (c: ModelConfig): number => c.nCtx;
 
+/**
+ * The expected 0–10 value at every slot of each prompt under a local model: `{ expected, mass, values }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { readHfJsonTokenizer } from "@patchbay/core/tokenizer";
+ * import { inductionModel, wordLevelTokenizer } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ * import { localExpectedValues, simulationPrompt } from "@patchbay/readouts";
+ * const file = join(mkdtempSync(join(tmpdir(), "tok-")), "tokenizer.json");
+ * const digits = Array.from({ length: 11 }, (_, v) => String(v));
+ * const vocab = ["<bos>", "<unk>", ...digits, "a", "x", ...Array.from({ length: 17 }, (_, i) => `w${i}`)];
+ * writeFileSync(file, JSON.stringify(wordLevelTokenizer(vocab))); // 32 words, as the model's vocabulary
+ * const tokenizer = readHfJsonTokenizer(file);
+ * const model = inductionModel(); // a stand-in language model: any model with a tokenizer works
+ * const lmSpec = { maxTokens: 4, stopAtNewline: true, batch: 4 };
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) => localExpectedValues({ cache, model, tokenizer }, [simulationPrompt('the token "x"', ["a", "x"])], lmSpec)),
+ *   ),
+ * );
+ * assert.equal(r.values.length, 11); // 0 … 10 are single tokens here
+ * assert.equal(r.expected[0]!.length, 2);
+ * ```
+ */
 export const localExpectedValues = (
   lm: LocalLm,
   prompts: readonly Prompt[],
@@ -153,6 +242,17 @@ export const localExpectedValues = (
 /**
  * softmax over the full row in float64 (stable: subtract the max), then the expected value over
  * the value tokens, renormalised: E = Σ v p_v / Σ p_v; total = Σ p_v.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { expectedValue } from "@patchbay/readouts";
+ *
+ * const row = [0, Math.log(3), 0]; // p = [0.2, 0.6, 0.2]
+ * const e = expectedValue(row, [{ value: 0, id: 0 }, { value: 10, id: 1 }]);
+ * assert.ok(Math.abs(e.value - 7.5) < 1e-12); // (10 · 0.6) / (0.2 + 0.6)
+ * assert.ok(Math.abs(e.total - 0.8) < 1e-12);
+ * ```
  */
 export const expectedValue = (
   row: ArrayLike<number>,
@@ -172,6 +272,36 @@ export const expectedValue = (
   return { value: den > 0 ? num / den : 0, total: den };
 };
 
+/**
+ * A simulator that runs a local model through the engine: at each token's slot, the expected value of the 0–10 tokens. A NeuronSimulator `{ name, simulate }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { readHfJsonTokenizer } from "@patchbay/core/tokenizer";
+ * import { inductionModel, wordLevelTokenizer } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ * import { localSimulator, simulateRequest } from "@patchbay/readouts";
+ * const file = join(mkdtempSync(join(tmpdir(), "tok-")), "tokenizer.json");
+ * const digits = Array.from({ length: 11 }, (_, v) => String(v));
+ * const vocab = ["<bos>", "<unk>", ...digits, "a", "x", ...Array.from({ length: 17 }, (_, i) => `w${i}`)];
+ * writeFileSync(file, JSON.stringify(wordLevelTokenizer(vocab))); // 32 words, as the model's vocabulary
+ * const tokenizer = readHfJsonTokenizer(file);
+ * const model = inductionModel(); // a stand-in language model: any model with a tokenizer works
+ * const lmSpec = { maxTokens: 4, stopAtNewline: true, batch: 4 };
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) => localSimulator({ cache, model, tokenizer }, lmSpec).simulate(simulateRequest('the token "x"', [["a", "x"]]))),
+ *   ),
+ * );
+ * assert.equal(r.expected[0]!.length, 2); // one value per token
+ * assert.ok(r.expected[0]!.every((v) => v >= 0 && v <= 10));
+ * ```
+ */
 export const localSimulator = (
   lm: LocalLm,
   spec: LocalLmSpec,
@@ -183,6 +313,35 @@ export const localSimulator = (
     ),
 });
 
+/**
+ * An explainer that runs a local model through the engine: greedy generation from the explanation prompt. A NeuronExplainer `{ name, explain }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { readHfJsonTokenizer } from "@patchbay/core/tokenizer";
+ * import { inductionModel, wordLevelTokenizer } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ * import { explainRequest, localExplainer } from "@patchbay/readouts";
+ * const file = join(mkdtempSync(join(tmpdir(), "tok-")), "tokenizer.json");
+ * const digits = Array.from({ length: 11 }, (_, v) => String(v));
+ * const vocab = ["<bos>", "<unk>", ...digits, "a", "x", ...Array.from({ length: 17 }, (_, i) => `w${i}`)];
+ * writeFileSync(file, JSON.stringify(wordLevelTokenizer(vocab))); // 32 words, as the model's vocabulary
+ * const tokenizer = readHfJsonTokenizer(file);
+ * const model = inductionModel(); // a stand-in language model: any model with a tokenizer works
+ * const lmSpec = { maxTokens: 4, stopAtNewline: true, batch: 4 };
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) => localExplainer({ cache, model, tokenizer }, lmSpec).explain(explainRequest([{ tokens: ["a", "x"], activations: [0, 8] }], 8))),
+ *   ),
+ * );
+ * assert.equal(typeof r, "string");
+ * ```
+ */
 export const localExplainer = (
   lm: LocalLm,
   spec: LocalLmSpec,

@@ -41,6 +41,18 @@ export interface NeuronSimulator<E = never> {
   readonly simulate: (req: SimulateRequest) => Effect.Effect<Simulation, E>;
 }
 
+/**
+ * What an explainer is given: `{ records, maxActivation, prompt }` (the prompt built from the records).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { explainRequest } from "@patchbay/readouts";
+ *
+ * const req = explainRequest([{ tokens: ["a", "x"], activations: [0, 8] }], 8);
+ * assert.match(req.prompt.text, /x\t10/);
+ * ```
+ */
 export const explainRequest = (
   records: readonly ActivationRecord[],
   maxActivation: number,
@@ -50,6 +62,18 @@ export const explainRequest = (
   prompt: explanationPrompt(records, maxActivation),
 });
 
+/**
+ * What a simulator is given: `{ explanation, sequences, prompts }`, one prompt per sequence.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { simulateRequest } from "@patchbay/readouts";
+ *
+ * const req = simulateRequest("the token \"x\"", [["a", "x"], ["b"]]);
+ * assert.equal(req.prompts.length, 2);
+ * ```
+ */
 export const simulateRequest = (
   explanation: string,
   sequences: readonly (readonly string[])[],

@@ -38,6 +38,32 @@ export interface ScoreResult {
  *   2. the simulator predicts every token of the scored top records ("rest": those not shown,
  *      or all when none are left) and of every random record;
  *   3. the score is Pearson's r pooled over all those tokens (plus r per set).
+ *
+ * Returns a ScoreResult `{ explanation, explainer, simulator, method, maxActivation, score, … }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Effect } from "effect";
+ * import { explainSimulateScore, ruleBasedExplainer, ruleBasedSimulator } from "@patchbay/readouts";
+ * const rec = (tokens: string[]) => ({ tokens, activations: tokens.map((t) => (t === "x" ? 8 : 0)) });
+ * const record = {
+ *   neuronId: { layerIndex: 0, neuronIndex: 3 },
+ *   randomSample: [rec(["a", "b", "x"]), rec(["c", "a", "b"])],
+ *   randomSampleByQuantile: null,
+ *   quantileBoundaries: null,
+ *   mean: null,
+ *   variance: null,
+ *   skewness: null,
+ *   kurtosis: null,
+ *   mostPositiveActivationRecords: [rec(["a", "x", "b"]), rec(["x", "c", "a"]), rec(["b", "b", "x"])],
+ * };
+ * const r = await Effect.runPromise(
+ *   explainSimulateScore(ruleBasedExplainer(), ruleBasedSimulator(), record, { explainTop: 1, scoreTop: "rest" }),
+ * );
+ * assert.match(r.explanation, /"x"/);
+ * assert.equal(r.simulator, "rule-based");
+ * ```
  */
 export const explainSimulateScore = <E1, E2>(
   explainer: NeuronExplainer<E1> | null,
@@ -102,7 +128,36 @@ export interface NeuronExplanationResult {
   readonly score: ScoreResult;
 }
 
-/** The whole method from data: collect the neuron's records through the engine, then score. */
+/**
+ * The whole method from data: collect the neuron's records through the engine, then score.
+ *
+ * Returns `{ records, score }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect, Schema } from "effect";
+ * import { explainNeuron, NeuronExplanationSpec, ruleBasedExplainer, ruleBasedSimulator } from "@patchbay/readouts";
+ * const model = inductionModel();
+ * const prompts = inductionTask(0, 8, { blockLen: 4 }).clean;
+ * const spec = Schema.decodeUnknownSync(NeuronExplanationSpec)({
+ *   records: { site: "blocks.0.resid_post", index: 3, topK: 4, randomK: 2, window: 6 },
+ *   score: { explainTop: 2 },
+ * });
+ * const models = { explainer: ruleBasedExplainer(), simulator: ruleBasedSimulator() };
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       explainNeuron(cache, model, spec, { prompts }, models),
+ *     ),
+ *   ),
+ * );
+ * assert.equal(r.records.record.mostPositiveActivationRecords.length, 4);
+ * assert.equal(typeof r.score.explanation, "string");
+ * ```
+ */
 export const explainNeuron = <E1, E2>(
   cache: SessionCache,
   model: Model,

@@ -43,6 +43,14 @@ export interface Prompt {
 /**
  * neuron-explainer's normalize_activations: v = min(10, ⌊10·max(0, a)/a_max⌋), all 0 when
  * a_max ≤ 0 (negative values are the resting state of a ReLU/GELU neuron).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { normalizeActivations } from "@patchbay/readouts";
+ *
+ * assert.deepEqual(normalizeActivations([-1, 2, 4], 4), [0, 5, 10]);
+ * ```
  */
 export const normalizeActivations = (activations: readonly number[], max: number): number[] =>
   max <= 0
@@ -63,7 +71,18 @@ export const nonZeroShare = (records: readonly ActivationRecord[], max: number):
   return all === 0 ? 0 : nz / all;
 };
 
-/** `token\tvalue` lines between <start>/<end> (format_activation_records). */
+/**
+ * `token\tvalue` lines between <start>/<end> (format_activation_records).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatRecords } from "@patchbay/readouts";
+ *
+ * const text = formatRecords([{ tokens: ["a", "x"], activations: [0, 8] }], 8);
+ * assert.equal(text, "\n<start>\na\t0\nx\t10\n<end>\n");
+ * ```
+ */
 export const formatRecords = (
   records: readonly ActivationRecord[],
   max: number,
@@ -98,6 +117,18 @@ const joinParts = (parts: readonly PromptPart[]): string => parts.map((p) => p.t
 /**
  * The explanation prompt for records whose activations are normalised by `max` (the neuron's
  * max_activation over its top records).
+ *
+ * Returns a Prompt `{ messages, parts, text }` (chat messages for an API, parts for a local model).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { explanationPrompt } from "@patchbay/readouts";
+ *
+ * const p = explanationPrompt([{ tokens: ["a", "x"], activations: [0, 8] }], 8);
+ * assert.ok(p.messages.length > 0);
+ * assert.match(p.text, /x\t10/);
+ * ```
  */
 export const explanationPrompt = (records: readonly ActivationRecord[], max: number): Prompt => {
   let user = `\n\nNeuron 1\nActivations:${formatRecords(records, max)}`;
@@ -118,6 +149,17 @@ export const explanationPrompt = (records: readonly ActivationRecord[], max: num
 /**
  * The "all at once" simulation prompt for one sequence. The chat form asks for the lines back with
  * the unknowns filled in (parsed by parseSimulationText); `parts` carry the slots for local models.
+ *
+ * Returns a Prompt `{ messages, parts, text }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { simulationPrompt } from "@patchbay/readouts";
+ *
+ * const p = simulationPrompt("the token \"x\"", ["a", "x"]);
+ * assert.ok(p.parts.some((part) => part.slot !== undefined)); // one slot per token for local models
+ * ```
  */
 export const simulationPrompt = (explanation: string, tokens: readonly string[]): Prompt => {
   const head = `\n\nNeuron 1\nExplanation of neuron 1 behavior: ${EXPLANATION_PREFIX} ${explanation.trim()}\nActivations: \n<start>\n`;
@@ -146,6 +188,15 @@ export const simulationPrompt = (explanation: string, tokens: readonly string[])
  * Read n activations from a chat answer: the last `n` lines of the form `…<TAB>number` (lines
  * that are only <start>/<end> or blank are skipped), each number clamped to [0, 10]. Null when
  * fewer than n such lines exist (the caller reports a typed error).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseSimulationText } from "@patchbay/readouts";
+ *
+ * assert.deepEqual(parseSimulationText("<start>\na\t0\nx\t12\n<end>", 2), [0, 10]); // clamped to 10
+ * assert.equal(parseSimulationText("a\t0", 2), null);
+ * ```
  */
 export const parseSimulationText = (text: string, n: number): number[] | null => {
   const values: number[] = [];
@@ -159,7 +210,17 @@ export const parseSimulationText = (text: string, n: number): number[] | null =>
   return values.length >= n ? values.slice(values.length - n) : null;
 };
 
-/** The explanation from a completion: the first line, without a leading prefix or final period. */
+/**
+ * The explanation from a completion: the first line, without a leading prefix or final period.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cleanExplanation } from "@patchbay/readouts";
+ *
+ * assert.equal(cleanExplanation(" the token \"x\".\nmore text"), "the token \"x\"");
+ * ```
+ */
 export const cleanExplanation = (completion: string): string => {
   let s = completion.trim();
   if (s.startsWith(EXPLANATION_PREFIX)) s = s.slice(EXPLANATION_PREFIX.length).trim();

@@ -50,11 +50,32 @@ export interface RecordsResult {
   readonly meta: RecordsMeta;
 }
 
-/** A window of `w` tokens holding position p at offset `before` when the prompt allows it. */
+/**
+ * A window of `w` tokens holding position p at offset `before` when the prompt allows it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { windowStart } from "@patchbay/readouts";
+ *
+ * assert.equal(windowStart(10, 20, 4, 3), 7); // positions 7 … 10: p at offset 3
+ * assert.equal(windowStart(1, 20, 4, 3), 0); // clamped at the start of the prompt
+ * ```
+ */
 export const windowStart = (p: number, len: number, w: number, before: number): number =>
   Math.max(0, Math.min(p - before, len - w));
 
-/** The default offset of the maximum inside a window: w − 1 − ⌊w/4⌋. */
+/**
+ * The default offset of the maximum inside a window: w − 1 − ⌊w/4⌋.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultBefore } from "@patchbay/readouts";
+ *
+ * assert.equal(defaultBefore(16), 11);
+ * ```
+ */
 export const defaultBefore = (w: number): number => w - 1 - Math.floor(w / 4);
 
 /**
@@ -69,6 +90,31 @@ export const defaultBefore = (w: number): number => w - 1 - Math.floor(w / 4);
  *     per-prompt maximum, up to `perQuantile` prompts drawn from each (window around the max);
  *   - mean, variance, skewness, kurtosis over every real token (stats.ts).
  * Deterministic given the spec (seed included).
+ *
+ * Returns `{ record, meta }`: the NeuronRecord (top records, random sample, quantile bins, moments) and how it was collected.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect, Schema } from "effect";
+ * import { neuronRecords, RecordsSpec } from "@patchbay/readouts";
+ * const model = inductionModel();
+ * const prompts = inductionTask(0, 8, { blockLen: 4 }).clean;
+ * // "neuron" 3 of the residual stream after layer 0, over every token of the prompts
+ * const spec = Schema.decodeUnknownSync(RecordsSpec)({ site: "blocks.0.resid_post", index: 3, topK: 4, randomK: 2, window: 6 });
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       neuronRecords(cache, model, spec, { prompts }),
+ *     ),
+ *   ),
+ * );
+ * const top = r.record.mostPositiveActivationRecords;
+ * assert.equal(top.length, 4);
+ * assert.ok(top[0]!.tokens.length <= 6);
+ * ```
  */
 export const neuronRecords = (
   cache: SessionCache,

@@ -20,6 +20,19 @@ export interface RuleBasedOptions {
   readonly maxTokens?: number;
 }
 
+/**
+ * An explainer without a language model: it lists the tokens on which the neuron fires above a threshold, quoted (`the tokens \"x\"`). A NeuronExplainer `{ name, explain }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Effect } from "effect";
+ * import { explainRequest, ruleBasedExplainer } from "@patchbay/readouts";
+ * const req = explainRequest([{ tokens: ["a", "x", "b"], activations: [0, 8, 0] }], 8);
+ * const explanation = await Effect.runPromise(ruleBasedExplainer().explain(req));
+ * assert.match(explanation, /"x"/);
+ * ```
+ */
 export const ruleBasedExplainer = (opts: RuleBasedOptions = {}): NeuronExplainer => ({
   name: "rule-based",
   explain: (req) =>
@@ -45,7 +58,17 @@ export const ruleBasedExplainer = (opts: RuleBasedOptions = {}): NeuronExplainer
     }),
 });
 
-/** The JSON-quoted strings of an explanation ("…" with JSON escapes), in order. */
+/**
+ * The JSON-quoted strings of an explanation ("…" with JSON escapes), in order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { quotedTokens } from "@patchbay/readouts";
+ *
+ * assert.deepEqual(quotedTokens('the tokens "x" and "\\n"'), ["x", "\n"]);
+ * ```
+ */
 export const quotedTokens = (explanation: string): string[] => {
   const text = explanation.startsWith(EXPLANATION_PREFIX)
     ? explanation.slice(EXPLANATION_PREFIX.length)
@@ -61,6 +84,18 @@ export const quotedTokens = (explanation: string): string[] => {
   return out;
 };
 
+/**
+ * The simulator that goes with ruleBasedExplainer: 10 on the quoted tokens, 0 elsewhere. A NeuronSimulator `{ name, simulate }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Effect } from "effect";
+ * import { ruleBasedSimulator, simulateRequest } from "@patchbay/readouts";
+ * const sim = await Effect.runPromise(ruleBasedSimulator().simulate(simulateRequest('the token "x"', [["a", "x"]])));
+ * assert.deepEqual(sim.expected, [[0, 10]]);
+ * ```
+ */
 export const ruleBasedSimulator = (): NeuronSimulator => ({
   name: "rule-based",
   simulate: (req) =>

@@ -13,6 +13,17 @@ export interface Correlation {
  * Undefined (null, with a reason) when n < 2 or either vector is constant: its centred sum of
  * squares is 0, or below n·(1e−12·max(1, max|v|))² so that rounding in the mean of a constant
  * float vector cannot pass for variance. Clamped to [−1, 1] against rounding.
+ *
+ * Returns `{ value, reason, n }`: value null (with the reason) when undefined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pearson } from "@patchbay/readouts";
+ *
+ * assert.equal(pearson([1, 2, 3], [2, 4, 6]).value, 1);
+ * assert.equal(pearson([1, 1, 1], [2, 4, 6]).reason, "constant real activations");
+ * ```
  */
 export const pearson = (x: readonly number[], y: readonly number[]): Correlation => {
   const n = Math.min(x.length, y.length);
@@ -63,6 +74,20 @@ const flat = (rs: readonly (readonly number[])[]): number[] => rs.flatMap((r) =>
  * Score simulated activations against the records' real ones. `simTop[i]` (`simRandom[i]`) holds
  * one simulated value per token of `top[i]` (`random[i]`); lengths must match (checked by the
  * caller, pipeline.ts).
+ *
+ * Returns a SimulationScore `{ pooled, top, random, … }`, each a Correlation `{ value, reason, n }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { scoreSimulation } from "@patchbay/readouts";
+ * const rec = (tokens: string[]) => ({ tokens, activations: tokens.map((t) => (t === "x" ? 8 : 0)) });
+ * const top = [rec(["a", "x"]), rec(["x", "b"])];
+ * const random = [rec(["a", "b", "x"])];
+ * const perfect = (rs: typeof top) => rs.map((r) => r.activations.map((a) => a / 8));
+ * const s = scoreSimulation(top, perfect(top), random, perfect(random));
+ * assert.ok(Math.abs(s.pooled.value! - 1) < 1e-12); // an affine map of the truth scores 1
+ * ```
  */
 export const scoreSimulation = (
   top: readonly ActivationRecord[],

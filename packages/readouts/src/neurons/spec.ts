@@ -43,7 +43,18 @@ const recordsFields = {
 };
 const RECORDS_DEFAULTS = Schema.decodeSync(Schema.Struct(recordsFields))({ site: "", index: 0 });
 
-/** Whether the records' seed draws anything: random records, or records per quantile bin. */
+/**
+ * Whether the records' seed draws anything: random records, or records per quantile bin.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { recordsDraw } from "@patchbay/readouts";
+ *
+ * assert.equal(recordsDraw({ randomK: 0, quantiles: 0, perQuantile: 5 }), false); // top records are ranked, not drawn
+ * assert.equal(recordsDraw({ randomK: 20, quantiles: 0, perQuantile: 5 }), true);
+ * ```
+ */
 export const recordsDraw = (s: {
   readonly randomK: number;
   readonly quantiles: number;
@@ -53,6 +64,18 @@ export const recordsDraw = (s: {
 /**
  * perQuantile without quantile bins; a seed when nothing is drawn; a `before` that puts the
  * maximum outside its window (the window holds positions start … start + window − 1).
+ *
+ * Returns an InputError, or null.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { recordsProblem } from "@patchbay/readouts";
+ *
+ * const s = { randomK: 20, quantiles: 5, perQuantile: 5, seed: 0, window: 16 };
+ * assert.equal(recordsProblem(s), null);
+ * assert.equal(recordsProblem({ ...s, before: 16 })?.field, "before"); // outside its window
+ * ```
  */
 export const recordsProblem = (s: {
   readonly randomK: number;
@@ -110,6 +133,17 @@ const SCORE_DEFAULTS = Schema.decodeSync(Schema.Struct(scoreFields))({});
 /**
  * explainTop decides what the explainer sees and, with scoreTop "rest", what is scored: with a
  * given explanation and scoreTop "all" it decides nothing.
+ *
+ * Returns an InputError, or null.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { scoreProblem } from "@patchbay/readouts";
+ *
+ * assert.equal(scoreProblem({ explainTop: 10, scoreTop: "rest" }), null);
+ * assert.equal(scoreProblem({ explainTop: 3, scoreTop: "all", explanation: "the token \"x\"" })?.field, "explainTop");
+ * ```
  */
 export const scoreProblem = (s: {
   readonly explainTop: number;

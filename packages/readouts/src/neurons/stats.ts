@@ -70,6 +70,14 @@ export class MomentAccumulator {
 /**
  * The q-quantile of sorted values by linear interpolation between order statistics (numpy's
  * default, "linear"): h = (n − 1)q, x_⌊h⌋ + (h − ⌊h⌋)(x_⌊h⌋+1 − x_⌊h⌋).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { quantileSorted } from "@patchbay/readouts";
+ *
+ * assert.equal(quantileSorted([0, 10], 0.25), 2.5);
+ * ```
  */
 export const quantileSorted = (sorted: readonly number[], q: number): number => {
   if (sorted.length === 0) return Number.NaN;
@@ -82,13 +90,33 @@ export const quantileSorted = (sorted: readonly number[], q: number): number => 
 /**
  * k bins of equal mass: the k − 1 interior boundaries b_i = quantile(i/k), i = 1 … k − 1. Bin 0 is
  * x < b_1, bin i is b_i ≤ x < b_{i+1}, the last bin x ≥ b_{k−1}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { quantileBoundaries } from "@patchbay/readouts";
+ *
+ * assert.deepEqual(quantileBoundaries([0, 1, 2, 3, 4], 2), [2]); // two bins split at the median
+ * ```
  */
 export const quantileBoundaries = (values: readonly number[], k: number): number[] => {
   const sorted = [...values].sort((a, b) => a - b);
   return Array.from({ length: Math.max(0, k - 1) }, (_, i) => quantileSorted(sorted, (i + 1) / k));
 };
 
-/** The bin of x under interior boundaries b (see quantileBoundaries). */
+/**
+ * The bin of x under interior boundaries b (see quantileBoundaries).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { binOf } from "@patchbay/readouts";
+ *
+ * assert.equal(binOf(1, [2, 4]), 0);
+ * assert.equal(binOf(2, [2, 4]), 1);
+ * assert.equal(binOf(9, [2, 4]), 2);
+ * ```
+ */
 export const binOf = (x: number, boundaries: readonly number[]): number => {
   let i = 0;
   while (i < boundaries.length && x >= boundaries[i]!) i++;

@@ -6,7 +6,18 @@ const fail = (field: string, expected: string, found: string): never => {
   throw new InputError({ field, expected, found });
 };
 
-/** Check f against the two widths; InputErrors name `mapping.…`. */
+/**
+ * Check f against the two widths; InputErrors name `mapping.…`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkMapping } from "@patchbay/readouts";
+ *
+ * checkMapping({ _tag: "identity" }, 4, 4);
+ * assert.throws(() => checkMapping({ _tag: "identity" }, 4, 8)); // identity needs equal widths
+ * ```
+ */
 export const checkMapping = (f: Mapping, dSrc: number, dTgt: number, field = "mapping"): void => {
   switch (f._tag) {
     case "identity":
@@ -39,7 +50,19 @@ export const checkMapping = (f: Mapping, dSrc: number, dTgt: number, field = "ma
   }
 };
 
-/** f(h) for one vector h [d_src] → [d_tgt], in float64 (f checked by checkMapping). */
+/**
+ * f(h) for one vector h [d_src] → [d_tgt], in float64 (f checked by checkMapping).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { applyMapping } from "@patchbay/readouts";
+ *
+ * assert.deepEqual([...applyMapping({ _tag: "scale", factor: 2 }, [1, 2])], [2, 4]);
+ * const swap = { _tag: "affine" as const, rows: 2, cols: 2, matrix: [0, 1, 1, 0], bias: [0, 10] };
+ * assert.deepEqual([...applyMapping(swap, [1, 2])], [2, 11]);
+ * ```
+ */
 export const applyMapping = (f: Mapping, h: ArrayLike<number>): Float64Array => {
   switch (f._tag) {
     case "identity":
@@ -59,7 +82,18 @@ export const applyMapping = (f: Mapping, h: ArrayLike<number>): Float64Array => 
   }
 };
 
-/** A tuned-lens translator T(h) = h + A h + b as the affine mapping M = I + A, c = b. */
+/**
+ * A tuned-lens translator T(h) = h + A h + b as the affine mapping M = I + A, c = b.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { identityTranslator, translatorMapping } from "@patchbay/readouts";
+ *
+ * const m = translatorMapping(identityTranslator("blocks.0.resid_post", 2));
+ * assert.deepEqual(m, { _tag: "affine", rows: 2, cols: 2, matrix: [1, 0, 0, 1], bias: [0, 0] });
+ * ```
+ */
 export const translatorMapping = (t: Translator): Mapping => {
   const d = t.b.length;
   return {

@@ -77,6 +77,37 @@ const residualLike = (c: ModelConfig, name: string, field: string): string => {
  *    generated so far, with the patch re-applied at i* on every step (there is no KV cache, so the
  *    patched prefix is recomputed; i* stays fixed as tokens are appended after it).
  * Without `target`, the target model is the source model.
+ *
+ * Returns `{ examples: [{ generated, text, top, expected, correct, surprisal }], precisionAt1, meanSurprisal }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ * import { runPatchscope } from "@patchbay/readouts";
+ * const model = inductionModel(); // the compiled 2-layer induction model
+ * const prompts = inductionTask(0, 2, { blockLen: 4 }).clean;
+ * const spec = {
+ *   source: { site: "blocks.1.resid_post", position: -1 },
+ *   target: { site: "blocks.1.resid_post", position: -1 },
+ *   mapping: { _tag: "identity" as const },
+ *   generate: 1,
+ *   readout: -1,
+ * };
+ * // patching the last residual into the same prompt at the same site changes nothing
+ * const examples = prompts.map((p) => ({ source: p, target: p }));
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       runPatchscope(cache, model, spec, { examples }),
+ *     ),
+ *   ),
+ * );
+ * assert.equal(r.examples.length, 2);
+ * assert.equal(r.precisionAt1, null); // no expected tokens given
+ * ```
  */
 export const runPatchscope = (
   cache: SessionCache,

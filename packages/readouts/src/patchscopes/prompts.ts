@@ -53,6 +53,20 @@ export const inspectionPrompts: readonly InspectionPrompt[] = [
   },
 ];
 
+/**
+ * A built-in inspection prompt by name: `{ name, text, marker, occurrence, description }`; an unknown name is an InputError listing them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inspectionPrompt } from "@patchbay/readouts";
+ *
+ * const p = inspectionPrompt("attribute-color");
+ * assert.equal(p.text, "The color of the x was");
+ * assert.equal(p.marker, "x");
+ * assert.throws(() => inspectionPrompt("nope"), /token-identity/);
+ * ```
+ */
 export const inspectionPrompt = (name: string): InspectionPrompt => {
   const p = inspectionPrompts.find((x) => x.name === name);
   if (p === undefined)
@@ -68,6 +82,25 @@ export const inspectionPrompt = (name: string): InspectionPrompt => {
  * Token ids of a prompt and the index of the token to patch: the last token of encode(text up to
  * the end of the marker), provided the whole text tokenises with that prefix (otherwise the marker
  * is not a token boundary, an InputError).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { readHfJsonTokenizer } from "@patchbay/core/tokenizer";
+ * import { wordLevelTokenizer } from "@patchbay/zoo";
+ * import { inspectionPrompt, tokenizePrompt } from "@patchbay/readouts";
+ * const file = join(mkdtempSync(join(tmpdir(), "tok-")), "tokenizer.json");
+ * const words = ["<bos>", "<unk>", "The", "color", "of", "the", "x", "was", "red", "ball"];
+ * writeFileSync(file, JSON.stringify(wordLevelTokenizer(words)));
+ * const tok = readHfJsonTokenizer(file); // a word-level tokenizer: one id per word
+ *
+ * const { ids, position } = tokenizePrompt(tok, inspectionPrompt("attribute-color"));
+ * assert.equal(ids.length, 6);
+ * assert.equal(ids[position], words.indexOf("x")); // the marker receives the patch
+ * ```
  */
 export const tokenizePrompt = (tok: Tokenizer, p: InspectionPrompt): { ids: number[]; position: number } => {
   const at = p.occurrence === "last" ? p.text.lastIndexOf(p.marker) : p.text.indexOf(p.marker);
@@ -87,6 +120,23 @@ export const tokenizePrompt = (tok: Tokenizer, p: InspectionPrompt): { ids: numb
 /**
  * The id of the first token of `continuation` after `text` (e.g. " red" after "… the ball was"):
  * token |encode(text)| of encode(text + continuation), when encode(text) is a prefix of it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { readHfJsonTokenizer } from "@patchbay/core/tokenizer";
+ * import { wordLevelTokenizer } from "@patchbay/zoo";
+ * import { continuationToken } from "@patchbay/readouts";
+ * const file = join(mkdtempSync(join(tmpdir(), "tok-")), "tokenizer.json");
+ * const words = ["<bos>", "<unk>", "The", "color", "of", "the", "x", "was", "red", "ball"];
+ * writeFileSync(file, JSON.stringify(wordLevelTokenizer(words)));
+ * const tok = readHfJsonTokenizer(file); // a word-level tokenizer: one id per word
+ *
+ * assert.equal(continuationToken(tok, "The color of the ball was", " red"), words.indexOf("red"));
+ * ```
  */
 export const continuationToken = (tok: Tokenizer, text: string, continuation: string): number => {
   const a = tok.encode(text);

@@ -60,5 +60,34 @@ export const SweepSpec = Schema.Struct({
 });
 export type SweepSpec = typeof SweepSpec.Type;
 
+/**
+ * Decode a patchscope spec (unknown input) with its defaults: `{ source, target, mapping, generate, readout }`, as an Effect failing with a ParseError.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Effect } from "effect";
+ * import { decodePatchscopeSpec } from "@patchbay/readouts";
+ *
+ * const spec = await Effect.runPromise(
+ *   decodePatchscopeSpec({ source: { site: "blocks.1.resid_pre", position: -1 }, target: { site: "blocks.0.resid_pre", position: -1 } }),
+ * );
+ * assert.deepEqual(spec.mapping, { _tag: "identity" });
+ * assert.equal(spec.generate, 1);
+ * ```
+ */
 export const decodePatchscopeSpec = Schema.decodeUnknown(PatchscopeSpec);
+/**
+ * Decode a patchscope sweep spec with its defaults: `{ sites?, targetSite?, prompt, mapping, generate }`, as an Effect failing with a ParseError.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Effect } from "effect";
+ * import { decodeSweepSpec } from "@patchbay/readouts";
+ *
+ * const spec = await Effect.runPromise(decodeSweepSpec({}));
+ * assert.equal(spec.prompt, "token-identity");
+ * ```
+ */
 export const decodeSweepSpec = Schema.decodeUnknown(SweepSpec);

@@ -40,7 +40,30 @@ export const storyEntities: readonly string[] = [
   "The frog",
 ];
 
-/** The attribute examples, tokenised: position −1 of each text, expected the answer's first token. */
+/**
+ * The attribute examples, tokenised: position −1 of each text, expected the answer's first token.
+ *
+ * Returns `{ ids, position, expected, label }` per example.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { readHfJsonTokenizer } from "@patchbay/core/tokenizer";
+ * import { wordLevelTokenizer } from "@patchbay/zoo";
+ * import { attributeExamples } from "@patchbay/readouts";
+ * const file = join(mkdtempSync(join(tmpdir(), "tok-")), "tokenizer.json");
+ * const words = ["<bos>", "<unk>", "The", "color", "of", "the", "x", "was", "red", "ball"];
+ * writeFileSync(file, JSON.stringify(wordLevelTokenizer(words)));
+ * const tok = readHfJsonTokenizer(file); // a word-level tokenizer: one id per word
+ *
+ * const xs = attributeExamples(tok);
+ * assert.ok(xs.length > 0);
+ * assert.equal(xs[0]!.position, xs[0]!.ids.length - 1);
+ * ```
+ */
 export const attributeExamples = (tok: Tokenizer): SourceExample[] =>
   storyAttributes.map((a) => {
     const ids = tok.encode(a.text);
@@ -52,7 +75,30 @@ export const attributeExamples = (tok: Tokenizer): SourceExample[] =>
     };
   });
 
-/** The entity examples, tokenised: the last token, expected to be decoded as itself. */
+/**
+ * The entity examples, tokenised: the last token, expected to be decoded as itself.
+ *
+ * Returns `{ ids, position, expected, label }` per example.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { readHfJsonTokenizer } from "@patchbay/core/tokenizer";
+ * import { wordLevelTokenizer } from "@patchbay/zoo";
+ * import { entityExamples } from "@patchbay/readouts";
+ * const file = join(mkdtempSync(join(tmpdir(), "tok-")), "tokenizer.json");
+ * const words = ["<bos>", "<unk>", "The", "color", "of", "the", "x", "was", "red", "ball"];
+ * writeFileSync(file, JSON.stringify(wordLevelTokenizer(words)));
+ * const tok = readHfJsonTokenizer(file); // a word-level tokenizer: one id per word
+ *
+ * const xs = entityExamples(tok);
+ * assert.ok(xs.length > 0);
+ * assert.equal(xs[0]!.position, xs[0]!.ids.length - 1);
+ * ```
+ */
 export const entityExamples = (tok: Tokenizer): SourceExample[] =>
   storyEntities.map((text) => {
     const ids = tok.encode(text);

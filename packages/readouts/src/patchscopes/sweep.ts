@@ -46,6 +46,37 @@ export interface SweepResult {
  * A built-in inspection prompt swept over source layers: for each source site ℓ, patch h (site ℓ,
  * the source position) into the prompt's marked token at site ℓ* = ℓ (or the fixed target site)
  * and score precision@1 / surprisal of the expected token at the target's last position.
+ *
+ * Returns `{ model, prompt, sources, modelPrecisionAt1, layers: [{ sourceSite, targetSite, precisionAt1, meanSurprisal, agreement, top }] }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { readHfJsonTokenizer } from "@patchbay/core/tokenizer";
+ * import { wordLevelTokenizer } from "@patchbay/zoo";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ * import { patchscopeSweep } from "@patchbay/readouts";
+ * const file = join(mkdtempSync(join(tmpdir(), "tok-")), "tokenizer.json");
+ * const words = ["<bos>", "<unk>", "cat", "->", "1135", "hello", "?"];
+ * const vocab = [...words, ...Array.from({ length: 32 - words.length }, (_, i) => `w${i}`)];
+ * writeFileSync(file, JSON.stringify(wordLevelTokenizer(vocab)));
+ * const model = { ...inductionModel(), tokenizer: readHfJsonTokenizer(file) }; // 32 tokens, named
+ * const sources = [{ ids: [0, 7, 8, 9], position: 3, expected: 9 }];
+ * const spec = { prompt: "token-identity", mapping: { _tag: "identity" as const }, generate: 1 };
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       patchscopeSweep(cache, model, spec, { sources }),
+ *     ),
+ *   ),
+ * );
+ * assert.deepEqual(r.layers.map((l) => l.sourceSite), ["blocks.0.resid_pre", "blocks.0.resid_post", "blocks.1.resid_post"]);
+ * ```
  */
 export const patchscopeSweep = (
   cache: SessionCache,

@@ -10,6 +10,19 @@ import { mulberry32 } from "@patchbay/core/model";
  * "uniform" draws each type's label uniformly from the label set; "empirical" draws it from the
  * task labels' empirical distribution (Hewitt & Liang's choice, which keeps the class balance).
  * Types are visited in increasing order, so the labelling depends only on (types, labels, seed).
+ *
+ * Returns one control label per row.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { controlLabels } from "@patchbay/readouts";
+ *
+ * const types = [7, 8, 7, 9];
+ * const c = controlLabels(types, [0, 1, 0, 1], 0, "uniform");
+ * assert.equal(c[0], c[2]); // one label per type, fixed for the dataset
+ * assert.ok(c.every((l) => l === 0 || l === 1)); // from the task's label set
+ * ```
  */
 export const controlLabels = (
   types: readonly number[],

@@ -35,7 +35,21 @@ export interface CaptureOptions {
   ) => { readonly interventions: readonly Intervention[]; readonly values: PlanValues };
 }
 
-/** Check prompts/positions/labels agree in shape; InputError naming the first bad field. */
+/**
+ * Check prompts/positions/labels agree in shape; InputError naming the first bad field.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Effect, Exit } from "effect";
+ * import { checkProbeData } from "@patchbay/readouts";
+ *
+ * const ok = { prompts: [[0, 5, 6]], positions: [[1, 2]], labels: [[1, 2]] };
+ * await Effect.runPromise(checkProbeData(ok));
+ * const bad = { ...ok, labels: [[1]] }; // one label for two positions
+ * assert.ok(Exit.isFailure(await Effect.runPromiseExit(checkProbeData(bad))));
+ * ```
+ */
 export const checkProbeData = (data: ProbeData): Effect.Effect<void, InputError> =>
   Effect.gen(function* () {
     const n = data.prompts.length;
@@ -114,7 +128,31 @@ export const probeLayout = (
     return { canonical: r.site.name, headAxis };
   });
 
-/** Capture the probing features of several sites in one pass over the dataset. */
+/**
+ * Capture the probing features of several sites in one pass over the dataset.
+ *
+ * Returns, per site, Features `{ X [rows, dim], dim, group, token }` (one row per listed position).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel } from "@patchbay/zoo";
+ * import { Effect, Schema } from "effect";
+ * import { captureFeatures, prevTokenData } from "@patchbay/readouts";
+ * const model = inductionModel(); // the compiled induction model: a0.h1 writes the previous token
+ * const data = prevTokenData({ seed: 0, prompts: 12, length: 8, vocabSize: 32 });
+ * const f = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       captureFeatures(cache, model, ["blocks.1.resid_pre"], data),
+ *     ),
+ *   ),
+ * ).then((m) => m.get("blocks.1.resid_pre")!);
+ * assert.equal(f.dim, model.config.dModel);
+ * assert.equal(f.X.length, 12 * 6 * f.dim); // 12 prompts × 6 positions
+ * ```
+ */
 export const captureFeatures = (
   cache: SessionCache,
   model: Model,

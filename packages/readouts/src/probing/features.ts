@@ -11,7 +11,19 @@ export interface Standardizer {
   readonly std: Float64Array;
 }
 
-/** μ_k = mean_i X[i, k], σ_k = √(mean_i (X[i, k] − μ_k)²) over the given rows. */
+/**
+ * μ_k = mean_i X[i, k], σ_k = √(mean_i (X[i, k] − μ_k)²) over the given rows.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fitStandardizer } from "@patchbay/readouts";
+ *
+ * const s = fitStandardizer(Float64Array.of(1, 10, 3, 10), 2, [0, 1]); // rows [1, 10], [3, 10]
+ * assert.deepEqual([...s.mean], [2, 10]);
+ * assert.equal(s.std[0], 1);
+ * ```
+ */
 export const fitStandardizer = (X: Float64Array, d: number, rows: readonly number[]): Standardizer => {
   const mean = new Float64Array(d);
   const std = new Float64Array(d);
@@ -29,7 +41,20 @@ export const fitStandardizer = (X: Float64Array, d: number, rows: readonly numbe
   return { mean, std };
 };
 
-/** The rows of X (in the given order), standardised (x − μ)/σ when s is given. */
+/**
+ * The rows of X (in the given order), standardised (x − μ)/σ when s is given.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fitStandardizer, selectRows } from "@patchbay/readouts";
+ *
+ * const X = Float64Array.of(1, 10, 3, 20);
+ * assert.deepEqual([...selectRows(X, 2, [1], null)], [3, 20]);
+ * const s = fitStandardizer(X, 2, [0, 1]);
+ * assert.deepEqual([...selectRows(X, 2, [1], s)], [1, 1]); // (x − μ)/σ
+ * ```
+ */
 export const selectRows = (
   X: Float64Array,
   d: number,
@@ -46,7 +71,19 @@ export const selectRows = (
   return out;
 };
 
-/** A seeded Fisher–Yates permutation of 0 … n − 1. */
+/**
+ * A seeded Fisher–Yates permutation of 0 … n − 1.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { permutation } from "@patchbay/readouts";
+ *
+ * const p = permutation(5, 1);
+ * assert.deepEqual([...p].sort(), [0, 1, 2, 3, 4]);
+ * assert.deepEqual(permutation(5, 1), p); // seeded
+ * ```
+ */
 export const permutation = (n: number, seed: number): number[] => {
   const rand = mulberry32(seed);
   const p = Array.from({ length: n }, (_, i) => i);
@@ -61,6 +98,16 @@ export const permutation = (n: number, seed: number): number[] => {
  * Split groups (prompts) into train and held-out: a seeded permutation, the first
  * round(fraction · n) groups held out (at least one on each side when n ≥ 2). Splitting by prompt,
  * not by row, keeps positions of one prompt from leaking across the split.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { splitGroups } from "@patchbay/readouts";
+ *
+ * const { train, heldOut } = splitGroups(8, 0.25, 0);
+ * assert.equal(heldOut.length, 2);
+ * assert.deepEqual([...train, ...heldOut].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7]);
+ * ```
  */
 export const splitGroups = (
   n: number,
@@ -72,14 +119,36 @@ export const splitGroups = (
   return { heldOut: p.slice(0, k).sort((a, b) => a - b), train: p.slice(k).sort((a, b) => a - b) };
 };
 
-/** Sorted distinct labels and each row's class index into them. */
+/**
+ * Sorted distinct labels and each row's class index into them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { indexClasses } from "@patchbay/readouts";
+ *
+ * const { classes, y } = indexClasses([7, 3, 7]);
+ * assert.deepEqual(classes, [3, 7]);
+ * assert.deepEqual([...y], [1, 0, 1]);
+ * ```
+ */
 export const indexClasses = (labels: readonly number[]): { classes: number[]; y: Int32Array } => {
   const classes = [...new Set(labels)].sort((a, b) => a - b);
   const at = new Map(classes.map((c, i) => [c, i] as const));
   return { classes, y: Int32Array.from(labels, (l) => at.get(l)!) };
 };
 
-/** Accuracy of always predicting the most frequent training class, on the held-out rows. */
+/**
+ * Accuracy of always predicting the most frequent training class, on the held-out rows.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { majorityBaseline } from "@patchbay/readouts";
+ *
+ * assert.equal(majorityBaseline(Int32Array.of(1, 1, 0), Int32Array.of(1, 0), 2), 0.5);
+ * ```
+ */
 export const majorityBaseline = (yTrain: Int32Array, yHeld: Int32Array, C: number): number => {
   const counts = new Int32Array(C);
   for (const c of yTrain) counts[c]!++;

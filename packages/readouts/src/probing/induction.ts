@@ -20,6 +20,19 @@ import { ProbeSpec, type ProbeData, type ProbeResult } from "./spec.ts";
  * label) is decodable wherever TOK is, i.e. in the residual stream everywhere, so selectivity there
  * is ≈ 0 at best: the residual stream keeps the token's identity, which is what a control task
  * detects.
+ *
+ * Returns ProbeData `{ prompts, positions, labels }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { prevTokenData } from "@patchbay/readouts";
+ *
+ * const d = prevTokenData({ seed: 0, prompts: 2, length: 5, vocabSize: 32 });
+ * const [seq] = d.prompts;
+ * assert.deepEqual(d.positions[0], [2, 3, 4]);
+ * assert.equal(d.labels[0]![0], seq![1]); // the label at position 2 is the token at 1
+ * ```
  */
 export const prevTokenData = (opts: {
   readonly seed: number;
@@ -50,7 +63,29 @@ export const PREV_TOKEN_SITES = [
   "blocks.1.resid_post",
 ] as const;
 
-/** Probe every site of PREV_TOKEN_SITES for the previous token on the induction model. */
+/**
+ * Probe every site of PREV_TOKEN_SITES for the previous token on the induction model.
+ *
+ * Returns one ProbeResult per site of PREV_TOKEN_SITES.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ * import { PREV_TOKEN_SITES, prevTokenProbe } from "@patchbay/readouts";
+ * const model = inductionModel();
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       prevTokenProbe(cache, model, { prompts: 12, length: 8 }),
+ *     ),
+ *   ),
+ * );
+ * assert.deepEqual(r.map((p) => p.site), [...PREV_TOKEN_SITES]);
+ * ```
+ */
 export const prevTokenProbe = (
   cache: SessionCache,
   model: Model,

@@ -33,7 +33,20 @@ export interface FitReport {
   readonly gradNorm: number;
 }
 
-/** Loss and gradient at θ = [W (d·C), b (C)]; X [n, d] row-major, y [n] class indices. */
+/**
+ * Loss and gradient at θ = [W (d·C), b (C)]; X [n, d] row-major, y [n] class indices.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { softmaxLoss } from "@patchbay/readouts";
+ * const X = Float64Array.of(0, 0, 0, 1, 1, 0, 1, 1); // 4 rows, d = 2
+ * const y = Int32Array.of(0, 0, 1, 1); // class = the first feature
+ * const theta = new Float64Array(2 * 2 + 2); // W = 0, b = 0: uniform predictions
+ * const grad = new Float64Array(theta.length);
+ * assert.ok(Math.abs(softmaxLoss(X, y, 2, 2, 0, theta, grad) - Math.log(2)) < 1e-12);
+ * ```
+ */
 export const softmaxLoss = (
   X: Float64Array,
   y: Int32Array,
@@ -100,6 +113,18 @@ const maxAbs = (a: Float64Array): number => {
  * Fit W, b by L-BFGS (memory 10) with a backtracking Armijo line search, starting from zero.
  * The two-loop recursion gives the quasi-Newton direction −H∇L from the last m pairs
  * (s_k = θ_{k+1} − θ_k, y_k = ∇_{k+1} − ∇_k), scaled by γ = sᵀy / yᵀy.
+ *
+ * Returns `{ model: { W, b, dim, classes }, loss, iterations, gradNorm }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { accuracy, fitSoftmax, predictSoftmax } from "@patchbay/readouts";
+ * const X = Float64Array.of(0, 0, 0, 1, 1, 0, 1, 1); // 4 rows, d = 2
+ * const y = Int32Array.of(0, 0, 1, 1); // class = the first feature
+ * const fit = fitSoftmax(X, y, 2, 2, { l2: 1e-3, maxIter: 100, tol: 1e-6 });
+ * assert.equal(accuracy(predictSoftmax(fit.model, X), y), 1);
+ * ```
  */
 export const fitSoftmax = (
   X: Float64Array,
@@ -189,7 +214,18 @@ export const fitSoftmax = (
   };
 };
 
-/** argmax_c (x_i·W + b)_c for every row of X [n, d]. */
+/**
+ * argmax_c (x_i·W + b)_c for every row of X [n, d].
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { predictSoftmax } from "@patchbay/readouts";
+ *
+ * const m = { W: Float64Array.of(1, -1), b: Float64Array.of(0, 0), dim: 1, classes: 2 };
+ * assert.deepEqual([...predictSoftmax(m, Float64Array.of(2, -3))], [0, 1]);
+ * ```
+ */
 export const predictSoftmax = (m: SoftmaxModel, X: Float64Array): Int32Array => {
   const { dim: d, classes: C } = m;
   const n = X.length / d;
@@ -209,7 +245,17 @@ export const predictSoftmax = (m: SoftmaxModel, X: Float64Array): Int32Array => 
   return out;
 };
 
-/** The fraction of rows whose prediction equals the label (0 for no rows). */
+/**
+ * The fraction of rows whose prediction equals the label (0 for no rows).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { accuracy } from "@patchbay/readouts";
+ *
+ * assert.equal(accuracy(Int32Array.of(0, 1, 1), Int32Array.of(0, 1, 0)), 2 / 3);
+ * ```
+ */
 export const accuracy = (pred: Int32Array, y: Int32Array): number => {
   if (y.length === 0) return 0;
   let hit = 0;

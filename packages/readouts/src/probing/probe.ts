@@ -38,7 +38,21 @@ export interface ProbeFit {
   readonly heldOutRows: readonly number[];
 }
 
-/** The split of rows by prompt: rows whose prompt is held out, and the rest. */
+/**
+ * The split of rows by prompt: rows whose prompt is held out, and the rest.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { splitRows } from "@patchbay/readouts";
+ *
+ * const group = Int32Array.of(0, 0, 1, 1, 2, 2, 3, 3); // two rows per prompt
+ * const { trainRows, heldOutRows } = splitRows(group, 4, 0.25, 0);
+ * assert.equal(heldOutRows.length, 2); // one prompt's rows
+ * assert.equal(group[heldOutRows[0]!], group[heldOutRows[1]!]);
+ * assert.equal(trainRows.length, 6);
+ * ```
+ */
 export const splitRows = (
   group: Int32Array,
   nPrompts: number,
@@ -86,7 +100,21 @@ const fitOne = (
   };
 };
 
-/** Accuracy of a trained probe on rows of (possibly other) features; unseen labels count as misses. */
+/**
+ * Accuracy of a trained probe on rows of (possibly other) features; unseen labels count as misses.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { probeAccuracy } from "@patchbay/readouts";
+ *
+ * // a one-feature probe: class 0 when x > 0, class 1 when x < 0
+ * const p = { classes: [0, 1], standardizer: null, model: { W: Float64Array.of(1, -1), b: new Float64Array(2), dim: 1, classes: 2 } };
+ * const f = { X: Float64Array.of(2, -3), dim: 1, group: Int32Array.of(0, 1), token: Int32Array.of(0, 0) };
+ * assert.equal(probeAccuracy(p, f, [0, 1], [0, 1]), 1);
+ * assert.equal(probeAccuracy(p, f, [0, 0], [0, 1]), 0.5);
+ * ```
+ */
 export const probeAccuracy = (
   p: TrainedProbe,
   f: Features,
@@ -108,6 +136,15 @@ export const probeAccuracy = (
  *   W_orig[k, c] = W[k, c] / σ_k      (z = ((x − μ)/σ)·W + b = x·W_orig + const)
  * minus the mean column (softmax is invariant to a common shift), so their span has rank ≤ C − 1.
  * Returned as C vectors of length dim.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { probeDirections } from "@patchbay/readouts";
+ *
+ * const p = { classes: [0, 1], standardizer: null, model: { W: Float64Array.of(3, -1), b: new Float64Array(2), dim: 1, classes: 2 } };
+ * assert.deepEqual(probeDirections(p).map((d) => [...d]), [[2], [-2]]); // the columns minus their mean
+ * ```
  */
 export const probeDirections = (p: TrainedProbe): Float64Array[] => {
   const { W, dim: d, classes: C } = p.model;
@@ -124,6 +161,29 @@ export const probeDirections = (p: TrainedProbe): Float64Array[] => {
 /**
  * Probe (and control) on precomputed features: rows of `f` carry labels[i] and types[i]
  * (the control's word types, default the tokens).
+ *
+ * Returns `{ result, task }`: the ProbeResult and the TrainedProbe.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel } from "@patchbay/zoo";
+ * import { Effect, Schema } from "effect";
+ * import { captureFeatures, fitProbe, flatLabels, prevTokenData, ProbeSpec } from "@patchbay/readouts";
+ * const model = inductionModel(); // the compiled induction model: a0.h1 writes the previous token
+ * const data = prevTokenData({ seed: 0, prompts: 12, length: 8, vocabSize: 32 });
+ * const spec = Schema.decodeUnknownSync(ProbeSpec)({ site: "blocks.1.resid_pre", control: false });
+ * const f = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       captureFeatures(cache, model, ["blocks.1.resid_pre"], data),
+ *     ),
+ *   ),
+ * ).then((m) => m.get("blocks.1.resid_pre")!);
+ * const fit = fitProbe(f, flatLabels(data).labels, spec, data.prompts.length);
+ * assert.ok(fit.result.task.heldOutAccuracy > 0.5); // chance is 1/31
+ * ```
  */
 export const fitProbe = (
   f: Features,
@@ -176,13 +236,49 @@ export const fitProbe = (
   };
 };
 
-/** Row labels and types of a dataset, flattened in feature-row order. */
+/**
+ * Row labels and types of a dataset, flattened in feature-row order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { flatLabels } from "@patchbay/readouts";
+ *
+ * const data = { prompts: [[0, 5, 6], [0, 7, 8]], positions: [[1, 2], [2]], labels: [[1, 2], [3]] };
+ * assert.deepEqual(flatLabels(data), { labels: [1, 2, 3], types: undefined });
+ * ```
+ */
 export const flatLabels = (data: ProbeData): { labels: number[]; types: number[] | undefined } => ({
   labels: data.labels.flat(),
   types: data.types?.flat(),
 });
 
-/** The main entry: capture the site through the engine and fit the probe and its control. */
+/**
+ * The main entry: capture the site through the engine and fit the probe and its control.
+ *
+ * Returns a ProbeResult `{ site, dim, classes, nTrain, nHeldOut, chance, task, control, selectivity, … }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel } from "@patchbay/zoo";
+ * import { Effect, Schema } from "effect";
+ * import { prevTokenData, probe, ProbeSpec } from "@patchbay/readouts";
+ * const model = inductionModel(); // the compiled induction model: a0.h1 writes the previous token
+ * const data = prevTokenData({ seed: 0, prompts: 12, length: 8, vocabSize: 32 });
+ * const spec = Schema.decodeUnknownSync(ProbeSpec)({ site: "blocks.1.resid_pre", control: false });
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       probe(cache, model, spec, data),
+ *     ),
+ *   ),
+ * );
+ * assert.ok(r.task.heldOutAccuracy > 0.5); // chance is 1/31: the previous token is readable before layer 1
+ * assert.equal(r.control, null);
+ * ```
+ */
 export const probe = (
   cache: SessionCache,
   model: Model,
@@ -191,7 +287,32 @@ export const probe = (
 ): Effect.Effect<ProbeResult, InputError | RuntimeError> =>
   Effect.map(probeWithFit(cache, model, spec, data), (f) => f.result);
 
-/** As `probe`, also returning the fitted probe and the split (for erasure and reuse). */
+/**
+ * As `probe`, also returning the fitted probe and the split (for erasure and reuse).
+ *
+ * Returns `{ result, task, features, … }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel } from "@patchbay/zoo";
+ * import { Effect, Schema } from "effect";
+ * import { prevTokenData, ProbeSpec, probeWithFit } from "@patchbay/readouts";
+ * const model = inductionModel(); // the compiled induction model: a0.h1 writes the previous token
+ * const data = prevTokenData({ seed: 0, prompts: 12, length: 8, vocabSize: 32 });
+ * const spec = Schema.decodeUnknownSync(ProbeSpec)({ site: "blocks.1.resid_pre", control: false });
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       probeWithFit(cache, model, spec, data),
+ *     ),
+ *   ),
+ * );
+ * assert.equal(r.features.dim, model.config.dModel);
+ * assert.equal(r.task.classes.length, r.result.classes.length);
+ * ```
+ */
 export const probeWithFit = (
   cache: SessionCache,
   model: Model,
@@ -210,7 +331,32 @@ export const probeWithFit = (
     return { ...fit, features: f };
   });
 
-/** One probe per site over the same dataset, from a single capture pass. */
+/**
+ * One probe per site over the same dataset, from a single capture pass.
+ *
+ * Returns one ProbeResult per site.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel } from "@patchbay/zoo";
+ * import { Effect, Schema } from "effect";
+ * import { prevTokenData, probeSites, ProbeSpec } from "@patchbay/readouts";
+ * const model = inductionModel(); // the compiled induction model: a0.h1 writes the previous token
+ * const data = prevTokenData({ seed: 0, prompts: 12, length: 8, vocabSize: 32 });
+ * const { site: _, ...spec } = Schema.decodeUnknownSync(ProbeSpec)({ site: "embed", control: false });
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       probeSites(cache, model, spec, ["blocks.0.resid_pre", "blocks.1.resid_pre"], data),
+ *     ),
+ *   ),
+ * );
+ * // the previous token is not in the embedding of a position, but a0.h1 writes it
+ * assert.ok(r[0]!.task.heldOutAccuracy < r[1]!.task.heldOutAccuracy);
+ * ```
+ */
 export const probeSites = (
   cache: SessionCache,
   model: Model,

@@ -36,7 +36,20 @@ const probeFields = {
 
 const PROBE_DEFAULTS = Schema.decodeSync(Schema.Struct(probeFields))({ site: "" });
 
-/** The control task's sampling without the control task. */
+/**
+ * The control task's sampling without the control task.
+ *
+ * Returns an InputError, or null.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { probeProblem } from "@patchbay/readouts";
+ *
+ * assert.equal(probeProblem({ control: true, controlSampling: "empirical" }), null);
+ * assert.equal(probeProblem({ control: false, controlSampling: "empirical" })?.field, "controlSampling");
+ * ```
+ */
 export const probeProblem = (s: {
   readonly control: boolean;
   readonly controlSampling: string;

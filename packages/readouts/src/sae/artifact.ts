@@ -45,6 +45,19 @@ export class SaeFileError extends Data.TaggedError("SaeFileError")<{
   }
 }
 
+/**
+ * An SAE as its JSON artifact (format patchbay-sae, version 1), plain numbers for every tensor.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSae, SAE_FORMAT, saeToArtifact } from "@patchbay/readouts";
+ * const sae = makeSae({ arch: "standard", site: "blocks.0.resid_post", d: 2, m: 2, encoder: [1, 0, 0, 1], bEnc: [0, 0], decoder: [1, 0, 0, 1], bDec: [0, 0] });
+ * const a = saeToArtifact(sae);
+ * assert.equal(a.format, SAE_FORMAT);
+ * assert.deepEqual([a.d, a.m], [2, 2]);
+ * ```
+ */
 export const saeToArtifact = (s: Sae): SaeArtifact => ({
   format: SAE_FORMAT,
   version: SAE_VERSION,
@@ -64,7 +77,20 @@ export const saeToArtifact = (s: Sae): SaeArtifact => ({
   },
 });
 
-/** Decode and check an artifact (any JSON value): a Sae, or an InputError naming the field. */
+/**
+ * Decode and check an artifact (any JSON value): a Sae, or an InputError naming the field.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Either } from "effect";
+ * import { makeSae, saeFromArtifact, saeToArtifact } from "@patchbay/readouts";
+ * const sae = makeSae({ arch: "standard", site: "blocks.0.resid_post", d: 2, m: 2, encoder: [1, 0, 0, 1], bEnc: [0, 0], decoder: [1, 0, 0, 1], bDec: [0, 0] });
+ * const back = saeFromArtifact(JSON.parse(JSON.stringify(saeToArtifact(sae))));
+ * assert.ok(Either.isRight(back));
+ * assert.ok(Either.isLeft(saeFromArtifact({ format: "patchbay-sae" })));
+ * ```
+ */
 export const saeFromArtifact = (json: unknown): Either.Either<Sae, InputError> => {
   const r = Schema.decodeUnknownEither(SaeArtifact)(json, { errors: "first" });
   if (Either.isLeft(r)) {
@@ -96,6 +122,24 @@ export const saeFromArtifact = (json: unknown): Either.Either<Sae, InputError> =
   });
 };
 
+/**
+ * Write an SAE as a JSON artifact (atomically), as an Effect failing with SaeFileError.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { loadSae, makeSae, saveSae } from "@patchbay/readouts";
+ * const sae = makeSae({ arch: "standard", site: "blocks.0.resid_post", d: 2, m: 2, encoder: [1, 0, 0, 1], bEnc: [0, 0], decoder: [1, 0, 0, 1], bDec: [0, 0] });
+ * const file = join(mkdtempSync(join(tmpdir(), "sae-")), "sae.json");
+ * await Effect.runPromise(saveSae(file, sae));
+ * const back = await Effect.runPromise(loadSae(file));
+ * assert.deepEqual([...back.decoder], [...sae.decoder]);
+ * ```
+ */
 export const saveSae = (path: string, s: Sae): Effect.Effect<void, SaeFileError> =>
   Effect.try({
     try: () => writeFileSync(path, JSON.stringify(saeToArtifact(s))),
@@ -103,6 +147,24 @@ export const saveSae = (path: string, s: Sae): Effect.Effect<void, SaeFileError>
       new SaeFileError({ file: path, field: "(file)", expected: "a writable path", found: String(e) }),
   });
 
+/**
+ * Read and check an SAE artifact, as an Effect failing with SaeFileError naming the file and the field.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { loadSae, makeSae, saveSae } from "@patchbay/readouts";
+ * const sae = makeSae({ arch: "standard", site: "blocks.0.resid_post", d: 2, m: 2, encoder: [1, 0, 0, 1], bEnc: [0, 0], decoder: [1, 0, 0, 1], bDec: [0, 0] });
+ * const file = join(mkdtempSync(join(tmpdir(), "sae-")), "sae.json");
+ * await Effect.runPromise(saveSae(file, sae));
+ * const back = await Effect.runPromise(loadSae(file));
+ * assert.deepEqual([...back.decoder], [...sae.decoder]);
+ * ```
+ */
 export const loadSae = (path: string): Effect.Effect<Sae, SaeFileError> =>
   Effect.gen(function* () {
     const text = yield* Effect.try({

@@ -111,6 +111,37 @@ export const nodeValues = (
   return { fc, fk, epsDiff };
 };
 
+/**
+ * Attribution patching of SAE features: each feature's estimated effect on the metric between the clean and corrupted prompts, checked against exact patching on the top ones. Returns `{ site, metric, metricClean, metricCorrupted, metricSpliced, features, … }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect, Schema } from "effect";
+ * import { captureActivations, featureAttribution, FeatureAttributionSpec, SaeTrainSpec, trainSae } from "@patchbay/readouts";
+ * const model = inductionModel();
+ * const task = inductionTask(0, 4, { blockLen: 4 });
+ * const site = "blocks.1.resid_pre";
+ * const spec = Schema.decodeUnknownSync(SaeTrainSpec)({ dictSize: 8, steps: 20, batchSize: 16 });
+ * const data = { clean: task.clean, corrupted: task.corrupted, metric: { positions: task.positions, answers: task.answers, wrong: task.wrong } };
+ * const fa = Schema.decodeUnknownSync(FeatureAttributionSpec)({ metric: { kind: "logit-diff" }, top: 4, check: 2 });
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       Effect.gen(function* () {
+ *         const acts = yield* captureActivations(cache, model, site, "all", task.clean);
+ *         const sae = trainSae(site, acts.data, acts.n, acts.d, spec).sae;
+ *         return yield* featureAttribution(cache, model, sae, fa, data);
+ *       }),
+ *     ),
+ *   ),
+ * );
+ * assert.ok(r.metricClean > r.metricCorrupted);
+ * assert.ok(r.features.length <= 4);
+ * ```
+ */
 export const featureAttribution = (
   cache: SessionCache,
   model: Model,
@@ -260,7 +291,18 @@ const ranks = (v: readonly number[]): number[] => {
   return r;
 };
 
-/** Spearman's ρ: Pearson correlation of the ranks; null for fewer than 2 values or constant ranks. */
+/**
+ * Spearman's ρ: Pearson correlation of the ranks; null for fewer than 2 values or constant ranks.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { spearman } from "@patchbay/readouts";
+ *
+ * assert.equal(spearman([1, 2, 3], [10, 20, 30]), 1);
+ * assert.equal(spearman([1], [2]), null);
+ * ```
+ */
 export const spearman = (a: readonly number[], b: readonly number[]): number | null => {
   if (a.length !== b.length || a.length < 2) return null;
   const ra = ranks(a);

@@ -23,6 +23,18 @@ export interface Activations {
 /**
  * The canonical name and vector size of a site an SAE can read: [batch, pos, …rest] with no
  * key_pos axis (attention scores and patterns are not per-token vectors). d = Π rest.
+ *
+ * Returns `{ name, d }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inductionModel } from "@patchbay/zoo";
+ * import { saeSite } from "@patchbay/readouts";
+ * const c = inductionModel().config;
+ * assert.deepEqual(saeSite(c, "blocks.1.resid_pre"), { name: "blocks.1.resid_pre", d: c.dModel });
+ * assert.throws(() => saeSite(c, "blocks.0.attn.hook_pattern")); // not a per-token vector
+ * ```
  */
 export const saeSite = (c: ModelConfig, site: string, field = "site"): { name: string; d: number } => {
   const r = lookupSite(c, site);
@@ -54,6 +66,16 @@ export const saeSite = (c: ModelConfig, site: string, field = "site"): { name: s
 /**
  * Positions for every prompt of a dataset: "all" → 0..len−1, one list → the same for each, a list
  * per prompt → its own. Every position is checked against its prompt's length.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { positionsFor } from "@patchbay/readouts";
+ *
+ * assert.deepEqual(positionsFor("all", [3, 2]), [[0, 1, 2], [0, 1]]);
+ * assert.deepEqual(positionsFor([0], [3, 2]), [[0], [0]]);
+ * assert.throws(() => positionsFor([5], [3, 2])); // past a prompt's end
+ * ```
  */
 export const positionsFor = (p: Positions, lengths: readonly number[], field = "positions"): number[][] => {
   if (p === "all") return lengths.map((n) => Array.from({ length: n }, (_, i) => i));
@@ -83,6 +105,28 @@ export const capturePlan = (site: string): Plan => plan({ captures: [site], logi
 /**
  * Capture a site at the given positions over prompts, through the engine in chunks of
  * `chunkSize` prompts (memory: one chunk's capture plus the rows kept).
+ *
+ * Returns Activations `{ site, d, n, data [n·d], example, position }`: one row per captured token.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ * import { captureActivations } from "@patchbay/readouts";
+ * const model = inductionModel(); // the compiled 2-layer induction model
+ * const prompts = inductionTask(0, 2, { blockLen: 4 }).clean;
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       captureActivations(cache, model, "blocks.1.resid_pre", "all", prompts),
+ *     ),
+ *   ),
+ * );
+ * assert.equal(r.n, prompts[0]!.length * 2); // every position of both prompts
+ * assert.equal(r.data.length, r.n * r.d);
+ * ```
  */
 export const captureActivations = (
   cache: SessionCache,

@@ -57,7 +57,17 @@ export interface FeatureCircuitResult {
 
 const ERR_INDEX = (m: number) => m; // node index of ε in the 0..m ordering
 
-/** Circuit sizes as node counts in 0..N: "all" → N, larger sizes clipped; sorted, deduplicated. */
+/**
+ * Circuit sizes as node counts in 0..N: "all" → N, larger sizes clipped; sorted, deduplicated.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { circuitSizes } from "@patchbay/readouts";
+ *
+ * assert.deepEqual(circuitSizes([4, 1, "all", 100], 9), [1, 4, 9]);
+ * ```
+ */
 export const circuitSizes = (sizes: readonly CircuitSize[], N: number): number[] => {
   if (sizes.length === 0)
     throw new InputError({ field: "sizes", expected: "at least one size", found: "[]" });
@@ -70,7 +80,17 @@ export const circuitSizes = (sizes: readonly CircuitSize[], N: number): number[]
   return [...new Set(out)].sort((a, b) => a - b);
 };
 
-/** Trapezoid area of f over n/N with (0, f0) and (1, f1) as end points. */
+/**
+ * Trapezoid area of f over n/N with (0, f0) and (1, f1) as end points.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { curveArea } from "@patchbay/readouts";
+ *
+ * assert.equal(curveArea([0, 10], [1, 1], 10), 1); // f = 1 everywhere
+ * ```
+ */
 export const curveArea = (sizes: readonly number[], f: readonly number[], N: number): number => {
   const pts = new Map<number, number>([
     [0, 0],
@@ -104,6 +124,36 @@ const tile = (b: MetricBinding, k: number): MetricBinding => {
   };
 };
 
+/**
+ * A feature circuit: SAE features (and the error term) ranked by attribution or exact patching, faithfulness at growing circuit sizes, and the selected circuit. Returns `{ site, metric, scores, nodeCount, nodes, … }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect, Schema } from "effect";
+ * import { captureActivations, featureCircuit, FeatureCircuitSpec, SaeTrainSpec, trainSae } from "@patchbay/readouts";
+ * const model = inductionModel();
+ * const task = inductionTask(0, 4, { blockLen: 4 });
+ * const site = "blocks.1.resid_pre";
+ * const spec = Schema.decodeUnknownSync(SaeTrainSpec)({ dictSize: 8, steps: 20, batchSize: 16 });
+ * const data = { clean: task.clean, corrupted: task.corrupted, metric: { positions: task.positions, answers: task.answers, wrong: task.wrong } };
+ * const fc = Schema.decodeUnknownSync(FeatureCircuitSpec)({ metric: { kind: "logit-diff" }, sizes: [1, 4, "all"] });
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       Effect.gen(function* () {
+ *         const acts = yield* captureActivations(cache, model, site, "all", task.clean);
+ *         const sae = trainSae(site, acts.data, acts.n, acts.d, spec).sae;
+ *         return yield* featureCircuit(cache, model, sae, fc, data);
+ *       }),
+ *     ),
+ *   ),
+ * );
+ * assert.equal(r.nodeCount, 9); // 8 features and the error term
+ * ```
+ */
 export const featureCircuit = (
   cache: SessionCache,
   model: Model,

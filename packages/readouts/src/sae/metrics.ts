@@ -22,6 +22,21 @@ export interface SaeEval {
   readonly frequency: number[];
 }
 
+/**
+ * Reconstruction and sparsity of an SAE on tokens x [n, d]: `{ tokens, mse, fvu, l0, l1, dead, deadFraction, … }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { evaluateSae, makeSae } from "@patchbay/readouts";
+ * // the identity dictionary in d = 2: f = ReLU(x), x̂ = f
+ * const sae = makeSae({ arch: "standard", site: "blocks.0.resid_post", d: 2, m: 2, encoder: [1, 0, 0, 1], bEnc: [0, 0], decoder: [1, 0, 0, 1], bDec: [0, 0] });
+ * const e = evaluateSae(sae, [1, 2, 3, 4], 2); // positive tokens: reconstructed exactly
+ * assert.equal(e.tokens, 2);
+ * assert.equal(e.mse, 0);
+ * assert.equal(e.l0, 2); // both features fire on every token
+ * ```
+ */
 export const evaluateSae = (sae: Sae, x: ArrayLike<number>, n: number): SaeEval => {
   const { d, m } = sae;
   if (n === 0) throw new InputError({ field: "activations", expected: "at least one token", found: "none" });

@@ -5,6 +5,18 @@ import { mulberry32, normals } from "@patchbay/core/model";
  * normalised), and n tokens x_t = Σ_k a_tk · v_k where each direction is active independently
  * with probability p and a_tk ~ U[lo, hi] when active.
  *   directions  [K, d]      data  [n, d]      codes  [n, K]
+ *
+ * Returns `{ directions [k·d], data [n·d] (float32), codes [n·k] }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { plantedSparse } from "@patchbay/readouts";
+ *
+ * const p = plantedSparse({ d: 8, k: 4, n: 100, p: 0.2, seed: 0 });
+ * assert.equal(p.data.length, 100 * 8);
+ * assert.equal(p.directions.length, 4 * 8);
+ * ```
  */
 export const plantedSparse = (opts: {
   readonly d: number;
@@ -37,7 +49,19 @@ export const plantedSparse = (opts: {
   return { directions, data, codes };
 };
 
-/** For each of K true directions [K, d], the max cosine to any decoder column of an SAE ([m, d] rows). */
+/**
+ * For each of K true directions [K, d], the max cosine to any decoder column of an SAE ([m, d] rows).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maxCosines } from "@patchbay/readouts";
+ *
+ * const truth = Float64Array.of(1, 0); // one direction in d = 2
+ * const decoder = Float64Array.of(0, 1, 0.6, 0.8); // two unit columns
+ * assert.deepEqual(maxCosines(truth, 1, decoder, 2, 2), [0.6]);
+ * ```
+ */
 export const maxCosines = (
   directions: Float64Array,
   K: number,

@@ -34,7 +34,22 @@ export interface SaeResult {
   readonly sae: SaeArtifact;
 }
 
-/** Decode a spec from JSON (defaults filled); bad input → InputError naming the field. */
+/**
+ * Decode a spec from JSON (defaults filled); bad input → InputError naming the field.
+ *
+ * Returns an Either: the SaeSpec, or an InputError.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Either } from "effect";
+ * import { decodeSaeSpec } from "@patchbay/readouts";
+ *
+ * const r = decodeSaeSpec({ site: "blocks.1.resid_pre", train: { dictSize: 64 } });
+ * assert.ok(Either.isRight(r) && r.right.positions === "all");
+ * assert.ok(Either.isLeft(decodeSaeSpec({ site: "blocks.1.resid_pre" }))); // train.dictSize is required
+ * ```
+ */
 export const decodeSaeSpec = (u: unknown): Either.Either<SaeSpec, InputError> =>
   Either.mapLeft(Schema.decodeUnknownEither(SaeSpec)(u, { errors: "first" }), (e) => {
     const issue = ParseResult.ArrayFormatter.formatErrorSync(e)[0];
@@ -45,7 +60,19 @@ export const decodeSaeSpec = (u: unknown): Either.Either<SaeSpec, InputError> =>
     });
   });
 
-/** Seeded split of prompt indices: a mulberry32 shuffle, the first ⌈frac·N⌉ held out (at least one train). */
+/**
+ * Seeded split of prompt indices: a mulberry32 shuffle, the first ⌈frac·N⌉ held out (at least one train).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { splitPrompts } from "@patchbay/readouts";
+ *
+ * const { train, eval: held } = splitPrompts(8, 0.25, 0);
+ * assert.equal(held.length, 2);
+ * assert.equal(train.length + held.length, 8);
+ * ```
+ */
 export const splitPrompts = (n: number, frac: number, seed: number): { train: number[]; eval: number[] } => {
   const order = Array.from({ length: n }, (_, i) => i);
   const rng = mulberry32(seed ^ 0x0e7a1);
@@ -64,6 +91,29 @@ export const splitPrompts = (n: number, frac: number, seed: number): { train: nu
  * The SAE method end to end: capture the site over the training prompts (engine, in chunks),
  * train on host, evaluate reconstruction and sparsity on held-out prompts, splice into the model
  * and report next-token CE clean / spliced / zero-ablated with CE loss recovered.
+ *
+ * Returns a SaeResult `{ site, arch, d, dictSize, l1, decoderNorm, inputScale, … }` with the training log, held-out metrics and the splice.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect, Either } from "effect";
+ * import { decodeSaeSpec, runSae } from "@patchbay/readouts";
+ * const model = inductionModel();
+ * const prompts = inductionTask(0, 8, { blockLen: 4 }).clean;
+ * const spec = Either.getOrThrow(decodeSaeSpec({ site: "blocks.1.resid_pre", train: { dictSize: 8, steps: 20, batchSize: 16 } }));
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       runSae(cache, model, spec, { prompts }),
+ *     ),
+ *   ),
+ * );
+ * assert.equal(r.dictSize, 8);
+ * assert.equal(r.d, model.config.dModel);
+ * ```
  */
 export const runSae = (
   cache: SessionCache,

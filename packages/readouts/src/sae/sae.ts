@@ -65,7 +65,18 @@ export const decodeInto = (sae: Sae, f: Float64Array, out: Float64Array, outOff 
   for (let j = 0; j < d; j++) out[outOff + j]! /= c;
 };
 
-/** Features of n tokens: x [n, d] → f [n, m]. */
+/**
+ * Features of n tokens: x [n, d] → f [n, m].
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encode, makeSae } from "@patchbay/readouts";
+ * // the identity dictionary in d = 2: f = ReLU(x), x̂ = f
+ * const sae = makeSae({ arch: "standard", site: "blocks.0.resid_post", d: 2, m: 2, encoder: [1, 0, 0, 1], bEnc: [0, 0], decoder: [1, 0, 0, 1], bDec: [0, 0] });
+ * assert.deepEqual([...encode(sae, [-1, 3], 1)], [0, 3]);
+ * ```
+ */
 export const encode = (sae: Sae, x: ArrayLike<number>, n: number): Float64Array => {
   checkRows(sae, x, n, "x");
   const f = new Float64Array(n * sae.m);
@@ -77,7 +88,18 @@ export const encode = (sae: Sae, x: ArrayLike<number>, n: number): Float64Array 
   return f;
 };
 
-/** Reconstructions of n tokens: f [n, m] → x̂ [n, d]. */
+/**
+ * Reconstructions of n tokens: f [n, m] → x̂ [n, d].
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decode, makeSae } from "@patchbay/readouts";
+ * // the identity dictionary in d = 2: f = ReLU(x), x̂ = f
+ * const sae = makeSae({ arch: "standard", site: "blocks.0.resid_post", d: 2, m: 2, encoder: [1, 0, 0, 1], bEnc: [0, 0], decoder: [1, 0, 0, 1], bDec: [0, 0] });
+ * assert.deepEqual([...decode(sae, Float64Array.of(0, 3), 1)], [0, 3]);
+ * ```
+ */
 export const decode = (sae: Sae, f: Float64Array, n: number): Float64Array => {
   const out = new Float64Array(n * sae.d);
   for (let t = 0; t < n; t++) decodeInto(sae, f.subarray(t * sae.m, (t + 1) * sae.m), out, t * sae.d);
@@ -93,7 +115,17 @@ const checkRows = (sae: Sae, x: ArrayLike<number>, n: number, field: string): vo
     });
 };
 
-/** ‖W_dec[:, i]‖ for every feature: [m]. */
+/**
+ * ‖W_dec[:, i]‖ for every feature: [m].
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decoderNorms } from "@patchbay/readouts";
+ *
+ * assert.deepEqual([...decoderNorms({ d: 2, m: 2, decoder: Float64Array.of(3, 4, 0, 1) })], [5, 1]);
+ * ```
+ */
 export const decoderNorms = (sae: Pick<Sae, "d" | "m" | "decoder">): Float64Array => {
   const out = new Float64Array(sae.m);
   for (let i = 0; i < sae.m; i++) {
@@ -120,7 +152,20 @@ export interface SaeParams {
   readonly bDec: ArrayLike<number>;
 }
 
-/** An SAE from given parameters, every size and value checked (InputError naming the tensor). */
+/**
+ * An SAE from given parameters, every size and value checked (InputError naming the tensor).
+ *
+ * Returns a Sae `{ arch, site, d, m, inputScale, decoderNorm, encoder, bEnc, rMag, bMag, decoder, bDec }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSae } from "@patchbay/readouts";
+ * const sae = makeSae({ arch: "standard", site: "blocks.0.resid_post", d: 2, m: 2, encoder: [1, 0, 0, 1], bEnc: [0, 0], decoder: [1, 0, 0, 1], bDec: [0, 0] });
+ * assert.equal(sae.inputScale, 1); // the default
+ * assert.throws(() => makeSae({ arch: "standard", site: "x", d: 2, m: 2, encoder: [1], bEnc: [0, 0], decoder: [1, 0, 0, 1], bDec: [0, 0] }));
+ * ```
+ */
 export const makeSae = (p: SaeParams): Sae => {
   const need = (name: string, t: ArrayLike<number> | undefined, size: number): Float64Array => {
     if (t === undefined) throw new InputError({ field: name, expected: `${size} values`, found: "nothing" });

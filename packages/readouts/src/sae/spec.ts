@@ -57,6 +57,17 @@ const saeTrainFields = {
  * A gated SAE with free decoder norms (its gate's penalty is dodged by shrinking W_dec: L0 grows
  * and the loss diverges; Rajamanoharan et al. keep the columns at unit norm, so do we), and an
  * L1 warmup with no L1 to ramp.
+ *
+ * Returns an InputError, or null.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { saeTrainProblem } from "@patchbay/readouts";
+ *
+ * assert.equal(saeTrainProblem({ arch: "gated", decoderNorm: "unit", l1: 1, l1Warmup: 0 }), null);
+ * assert.equal(saeTrainProblem({ arch: "gated", decoderNorm: "weighted-l1", l1: 1, l1Warmup: 0 })?.field, "decoderNorm");
+ * ```
  */
 export const saeTrainProblem = (s: {
   readonly arch: SaeArch;

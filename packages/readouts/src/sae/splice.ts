@@ -17,7 +17,20 @@ import { decodeInto, encodeInto, type Sae } from "./sae.ts";
  * of the replacement, so pass 2 sees the same x as pass 1 and no downstream value is approximated.
  */
 
-/** x [b, P, …rest] with the rows at positions[b] replaced by the SAE's reconstruction (float32). */
+/**
+ * x [b, P, …rest] with the rows at positions[b] replaced by the SAE's reconstruction (float32).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tensor } from "@patchbay/core/tensor";
+ * import { makeSae, splicedValue } from "@patchbay/readouts";
+ * // an SAE whose reconstruction is always 0 (all features dead, b_dec = 0)
+ * const sae = makeSae({ arch: "standard", site: "x", d: 2, m: 1, encoder: [0, 0], bEnc: [-1], decoder: [1, 0], bDec: [0, 0] });
+ * const x = tensor(Float32Array.of(1, 2, 3, 4), [1, 2, 2]); // [b, P, d]
+ * assert.deepEqual([...splicedValue(sae, x, [[1]]).data], [1, 2, 0, 0]); // position 1 replaced
+ * ```
+ */
 export const splicedValue = (
   sae: Sae,
   x: HostTensor,
@@ -44,7 +57,19 @@ export const splicedValue = (
   return { data: out, shape: [...x.shape] };
 };
 
-/** Next-token CE slots of a batch: positions 0..len−2 predict tokens 1..len−1. */
+/**
+ * Next-token CE slots of a batch: positions 0..len−2 predict tokens 1..len−1.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nextTokenBinding } from "@patchbay/readouts";
+ *
+ * const b = nextTokenBinding([[7, 8, 9]]);
+ * assert.deepEqual(b.positions, [[0, 1]]);
+ * assert.deepEqual(b.answers, [[8, 9]]);
+ * ```
+ */
 export const nextTokenBinding = (seqs: readonly (readonly number[])[], offset = 0): MetricBinding => {
   seqs.forEach((s, b) => {
     if (s.length < 2)
@@ -80,6 +105,33 @@ export interface SpliceResult {
  * CE clean vs spliced vs zero-ablated over prompts, in chunks. Zero ablation is the engine's
  * `scale` with s = 0 at the same site and positions (x′ = 0 there). Each prompt's CE is the mean
  * over its len − 1 predictions; the reported CE weights prompts by len − 1 (a mean over tokens).
+ *
+ * Returns `{ site, prompts, predictions, ceClean, ceSae, ceZero, … }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect, Schema } from "effect";
+ * import { captureActivations, SaeTrainSpec, spliceSae, trainSae } from "@patchbay/readouts";
+ * const model = inductionModel();
+ * const task = inductionTask(0, 4, { blockLen: 4 });
+ * const site = "blocks.1.resid_pre";
+ * const spec = Schema.decodeUnknownSync(SaeTrainSpec)({ dictSize: 8, steps: 20, batchSize: 16 });
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       Effect.gen(function* () {
+ *         const acts = yield* captureActivations(cache, model, site, "all", task.clean);
+ *         const sae = trainSae(site, acts.data, acts.n, acts.d, spec).sae;
+ *         return yield* spliceSae(cache, model, sae, "all", task.clean);
+ *       }),
+ *     ),
+ *   ),
+ * );
+ * assert.ok(r.ceClean < r.ceZero); // zeroing the residual stream hurts
+ * ```
  */
 export const spliceSae = (
   cache: SessionCache,
@@ -161,6 +213,17 @@ export const spliceSae = (
     };
   });
 
-/** (CE_zero − CE_sae) / (CE_zero − CE_clean): 1 = the SAE loses nothing, 0 = as bad as zeroing. */
+/**
+ * (CE_zero − CE_sae) / (CE_zero − CE_clean): 1 = the SAE loses nothing, 0 = as bad as zeroing.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ceLossRecovered } from "@patchbay/readouts";
+ *
+ * assert.equal(ceLossRecovered(2, 2, 6), 1); // the SAE loses nothing
+ * assert.equal(ceLossRecovered(2, 4, 6), 0.5);
+ * ```
+ */
 export const ceLossRecovered = (clean: number, sae: number, zero: number): number | null =>
   zero !== clean ? (zero - sae) / (zero - clean) : null;

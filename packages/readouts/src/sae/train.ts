@@ -49,6 +49,13 @@ export interface LossParts {
  * L and ∂L/∂θ on a batch of normalised tokens xt [B, d] (already multiplied by c).
  * The backward pass touches only active features (z_i > 0, or open gates), so it costs O(B·m·d)
  * for the encoder and O(B·L0·d) for the rest.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lossAndGrads, makeSae } from "@patchbay/readouts";
+ * const sae = makeSae({ arch: "standard", site: "x", d: 1, m: 1, encoder: [1], bEnc: [0], decoder: [1], bDec: [0] });
+ * assert.equal(lossAndGrads(sae, Float64Array.of(2), 1, 0.5).parts.recon, 0); // the identity reconstructs x exactly
+ * ```
  */
 export const lossAndGrads = (
   sae: Sae,
@@ -239,6 +246,14 @@ export const normalisingScale = (x: ArrayLike<number>, n: number, d: number): nu
  * Initial SAE: decoder columns random unit vectors (seeded normals), encoder rows equal to them
  * (W_enc = W_decᵀ, so every feature starts reading its own direction), b_enc = b_gate = b_mag =
  * r_mag = 0, and b_dec the mean of the normalised training tokens.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { initSae, SaeTrainSpec } from "@patchbay/readouts";
+ * import { Schema } from "effect";
+ * const sae = initSae("blocks.0.resid_post", [1, 0, 0, 1], 2, 2, Schema.decodeUnknownSync(SaeTrainSpec)({ dictSize: 4 }));
+ * assert.deepEqual([...sae.encoder], [...sae.decoder]); // W_enc = W_decᵀ: each feature reads its own direction
+ * ```
  */
 export const initSae = (
   site: string,
@@ -309,6 +324,16 @@ const initProblem = (spec: SaeTrainSpec, init: Sae): InputError | null => {
  * Train an SAE on tokens x [n, d] (site units). Each step draws `batchSize` tokens from a seeded
  * shuffle of all n (reshuffled each epoch), takes one Adam step on L, and in "unit" mode
  * renormalises the decoder columns. `init` replaces the seeded initialisation (it is copied).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { plantedSparse, SaeTrainSpec, trainSae } from "@patchbay/readouts";
+ * import { Schema } from "effect";
+ * const spec = Schema.decodeUnknownSync(SaeTrainSpec)({ dictSize: 8, steps: 50, batchSize: 32, l1: 0.1 });
+ * const { history } = trainSae("blocks.0.resid_post", plantedSparse({ d: 8, k: 4, n: 256, p: 0.2, seed: 0 }).data, 256, 8, spec);
+ * assert.ok(history.at(-1)!.loss < history[0]!.loss); // trainSae returns { sae, history }
+ * ```
  */
 export const trainSae = (
   site: string,

@@ -23,6 +23,16 @@ import type { ErasureSpec } from "./spec.ts";
  * Modified Gram–Schmidt, applied twice for stability, in float64: an orthonormal basis of
  * span(vectors), dropping vectors whose residual is below tol·(largest input norm).
  * Returns k vectors of length D.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { orthonormalize } from "@patchbay/readouts";
+ *
+ * const q = orthonormalize([Float64Array.of(3, 0), Float64Array.of(1, 1), Float64Array.of(2, 2)]);
+ * assert.equal(q.length, 2); // the span is the plane; the third vector adds nothing
+ * assert.deepEqual([...q[0]!], [1, 0]);
+ * ```
  */
 export const orthonormalize = (
   vectors: readonly Float64Array[],
@@ -47,7 +57,19 @@ export const orthonormalize = (
   return basis;
 };
 
-/** μ_c − μ̄ [D] for each class c over the given rows (μ̄ the mean of all those rows). */
+/**
+ * μ_c − μ̄ [D] for each class c over the given rows (μ̄ the mean of all those rows).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { classMeanDirections } from "@patchbay/readouts";
+ *
+ * const f = { X: Float64Array.of(1, 0, 3, 0), dim: 2, group: Int32Array.of(0, 1), token: Int32Array.of(0, 0) };
+ * const dirs = classMeanDirections(f, [0, 1], [0, 1]);
+ * assert.deepEqual(dirs.map((d) => [...d]), [[-1, 0], [1, 0]]); // μ_c − μ̄
+ * ```
+ */
 export const classMeanDirections = (
   f: Features,
   labels: readonly number[],
@@ -69,7 +91,19 @@ export const classMeanDirections = (
   return sums.map((s, c) => s.map((x, k) => x / counts[c]! - all[k]! / rows.length));
 };
 
-/** Q [D, k] row-major (float32, as the engine binds it) from k orthonormal vectors of length D. */
+/**
+ * Q [D, k] row-major (float32, as the engine binds it) from k orthonormal vectors of length D.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { basisTensor } from "@patchbay/readouts";
+ *
+ * const t = basisTensor([Float64Array.of(1, 0, 0), Float64Array.of(0, 1, 0)], 3);
+ * assert.deepEqual(t.shape, [3, 2]);
+ * assert.deepEqual([...t.data], [1, 0, 0, 1, 0, 0]);
+ * ```
+ */
 export const basisTensor = (
   basis: readonly Float64Array[],
   D: number,
@@ -104,7 +138,32 @@ const gap = (f: Features, labels: readonly number[], rows: readonly number[]): n
     ...classMeanDirections(f, labels, rows).map((v) => Math.sqrt(v.reduce((a, x) => a + x * x, 0))),
   );
 
-/** Erased features of a dataset: the site captured after x′ = x − (x·Q)Qᵀ at the probed positions. */
+/**
+ * Erased features of a dataset: the site captured after x′ = x − (x·Q)Qᵀ at the probed positions.
+ *
+ * Returns Features `{ X, dim, group, token }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel } from "@patchbay/zoo";
+ * import { Effect, Schema } from "effect";
+ * import { erasedFeatures, prevTokenData } from "@patchbay/readouts";
+ * const model = inductionModel(); // the compiled induction model: a0.h1 writes the previous token
+ * const data = prevTokenData({ seed: 0, prompts: 12, length: 8, vocabSize: 32 });
+ * const e0 = new Float64Array(model.config.dModel);
+ * e0[0] = 1; // erase one coordinate
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       erasedFeatures(cache, model, "blocks.1.resid_pre", undefined, [e0], data),
+ *     ),
+ *   ),
+ * );
+ * assert.ok(r.X.every((x, i) => i % r.dim !== 0 || Math.abs(x) < 1e-6));
+ * ```
+ */
 export const erasedFeatures = (
   cache: SessionCache,
   model: Model,
@@ -144,7 +203,32 @@ export const erasedFeatures = (
     return feats.get(site)!;
   });
 
-/** The main entry: probe, erase through the engine, probe again. */
+/**
+ * The main entry: probe, erase through the engine, probe again.
+ *
+ * Returns `{ site, direction, rank, basis, before, after, oldProbeOnErased, … }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel } from "@patchbay/zoo";
+ * import { Effect, Schema } from "effect";
+ * import { erase, ErasureSpec, prevTokenData } from "@patchbay/readouts";
+ * const model = inductionModel(); // the compiled induction model: a0.h1 writes the previous token
+ * const data = prevTokenData({ seed: 0, prompts: 12, length: 8, vocabSize: 32 });
+ * const spec = Schema.decodeUnknownSync(ErasureSpec)({ probe: { site: "blocks.1.resid_pre", control: false } });
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       erase(cache, model, spec, data),
+ *     ),
+ *   ),
+ * );
+ * assert.ok(r.before.task.heldOutAccuracy > 0.5); // chance is 1/31
+ * assert.ok(r.oldProbeOnErased.heldOutAccuracy < 0.3); // the old probe no longer reads the erased features
+ * ```
+ */
 export const erase = (
   cache: SessionCache,
   model: Model,

@@ -26,6 +26,26 @@ export const HAPPY_TARGETS = [
   "She looked at him and felt",
 ] as const;
 
+/**
+ * The built-in happy/sad contrast for a word-level or BPE tokenizer: SteeringData `{ positive, negative, targets, answers, wrong }` (HAPPY_PROMPTS against their sad versions).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { readHfJsonTokenizer } from "@patchbay/core/tokenizer";
+ * import { wordLevelTokenizer } from "@patchbay/zoo";
+ * import { HAPPY_PROMPTS, happySadData } from "@patchbay/readouts";
+ * const file = join(mkdtempSync(join(tmpdir(), "tok-")), "tokenizer.json");
+ * const words = new Set(["<bos>", "<unk>", "happy", "sad", ...HAPPY_PROMPTS.join(" ").split(/\s+/)]);
+ * writeFileSync(file, JSON.stringify(wordLevelTokenizer([...words])));
+ * const d = happySadData(readHfJsonTokenizer(file));
+ * assert.equal(d.positive.length, d.negative.length);
+ * assert.equal(d.targets.length, d.answers.length);
+ * ```
+ */
 export const happySadData = (tok: Tokenizer): SteeringData => {
   const enc = (s: string) => tok.encode(s);
   const first = (s: string) =>
@@ -46,6 +66,18 @@ export const happySadData = (tok: Tokenizer): SteeringData => {
  * induction head copy a into OUT; the difference of means between prompts that predict `a` and
  * prompts that predict `b` (read at the last position of blocks.1.resid_post) is OUT(a) − OUT(b),
  * and adding it raises logit[a] − logit[b] by α·v·(W_U[:, a] − W_U[:, b]).
+ *
+ * Returns SteeringData `{ positive, negative, targets, answers, wrong }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inductionSteeringData } from "@patchbay/readouts";
+ *
+ * const d = inductionSteeringData(5, 6, [10, 11, 12]);
+ * assert.deepEqual(d.positive[0], [0, 10, 5, 11, 10]); // [BOS, x, a, …, x]: predicts a
+ * assert.deepEqual(d.answers, [[5], [5], [5]]);
+ * ```
  */
 export const inductionSteeringData = (a: number, b: number, others: readonly number[]): SteeringData => {
   const predicting = (t: number) =>

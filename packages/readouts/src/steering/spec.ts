@@ -46,7 +46,21 @@ export const SteeringData = Schema.Struct({
 });
 export type SteeringData = typeof SteeringData.Type;
 
-/** meanPositions where the data lists the averaged positions of both contrasts (it would be unread). */
+/**
+ * meanPositions where the data lists the averaged positions of both contrasts (it would be unread).
+ *
+ * Returns an InputError, or null.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { steeringProblem } from "@patchbay/readouts";
+ *
+ * const data = { positive: [[0, 1]], negative: [[0, 2]], positivePositions: [[1]], negativePositions: [[1]] };
+ * assert.equal(steeringProblem({ meanPositions: "all" }, data), null);
+ * assert.equal(steeringProblem({ meanPositions: "last" }, data)?.field, "meanPositions");
+ * ```
+ */
 export const steeringProblem = (
   s: { readonly meanPositions: string },
   data: Pick<SteeringData, "positivePositions" | "negativePositions">,

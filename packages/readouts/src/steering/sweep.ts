@@ -21,7 +21,23 @@ import { diffOfMeans, resolveMeanPositions } from "./vector.ts";
  * the clean run; greedy continuations (optional) keep adding α·v at every step.
  */
 
-/** The site must be [batch, pos, d]: the steering vector lives on its last axis. */
+/**
+ * The site must be [batch, pos, d]: the steering vector lives on its last axis.
+ *
+ * Returns the canonical site name, as an Effect failing with an InputError.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inductionModel } from "@patchbay/zoo";
+ * import { Effect, Exit } from "effect";
+ * import { checkSteeringSite } from "@patchbay/readouts";
+ *
+ * const c = inductionModel().config;
+ * assert.equal(await Effect.runPromise(checkSteeringSite(c, "blocks.1.resid_post")), "blocks.1.resid_post");
+ * assert.ok(Exit.isFailure(await Effect.runPromiseExit(checkSteeringSite(c, "blocks.1.attn.hook_pattern"))));
+ * ```
+ */
 export const checkSteeringSite = (c: ModelConfig, site: string): Effect.Effect<string, InputError> => {
   const r = lookupSite(c, site);
   if (!r.ok)
@@ -73,7 +89,22 @@ const scaled = (v: Float64Array, alpha: number): Effect.Effect<Float32Array, Inp
   return Effect.succeed(out);
 };
 
-/** The metric binding of the targets: metric positions (default last), answers, wrong ids. */
+/**
+ * The metric binding of the targets: metric positions (default last), answers, wrong ids.
+ *
+ * Returns the MetricBinding `{ positions, answers, wrong? }`, as an Effect failing with an InputError.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Effect } from "effect";
+ * import { inductionSteeringData, targetBinding } from "@patchbay/readouts";
+ *
+ * const data = inductionSteeringData(5, 6, [10, 11, 12, 13]);
+ * const b = await Effect.runPromise(targetBinding(data, true));
+ * assert.deepEqual(b.positions[0], [data.targets[0]!.length - 1]); // the last position by default
+ * ```
+ */
 export const targetBinding = (
   data: SteeringData,
   needsWrong: boolean,
@@ -112,7 +143,34 @@ export const targetBinding = (
   });
 };
 
-/** The metric of every target with α·v added (α = null: no intervention at all, the clean run). */
+/**
+ * The metric of every target with α·v added (α = null: no intervention at all, the clean run).
+ *
+ * Returns the metric per target.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel } from "@patchbay/zoo";
+ * import { Effect, Schema } from "effect";
+ * import { inductionSteeringData, steeredMetric, SteeringSpec, targetBinding } from "@patchbay/readouts";
+ * const model = inductionModel();
+ * const data = inductionSteeringData(5, 6, [10, 11, 12, 13]); // steer toward token 5, away from 6
+ * const spec = Schema.decodeUnknownSync(SteeringSpec)({ site: "blocks.1.resid_post", alphas: [0, 1] });
+ * const v = new Float64Array(model.config.dModel); // a zero vector: steering changes nothing
+ * const [clean, steered] = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       Effect.flatMap(targetBinding(data, true), (b) =>
+ *         Effect.all([null, 2].map((a) => steeredMetric(cache, model, spec, spec.site, v, a, data.targets, b))),
+ *       ),
+ *     ),
+ *   ),
+ * );
+ * assert.deepEqual(steered, clean);
+ * ```
+ */
 export const steeredMetric = (
   cache: SessionCache,
   model: Model,
@@ -155,7 +213,33 @@ export const steeredMetric = (
     return out;
   });
 
-/** Greedy continuation of every target, α·v added at the steered positions at every step. */
+/**
+ * Greedy continuation of every target, α·v added at the steered positions at every step.
+ *
+ * Returns, per target, the generated token ids.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel } from "@patchbay/zoo";
+ * import { Effect, Schema } from "effect";
+ * import { inductionSteeringData, steeredGreedy, SteeringSpec } from "@patchbay/readouts";
+ * const model = inductionModel();
+ * const data = inductionSteeringData(5, 6, [10, 11, 12, 13]); // steer toward token 5, away from 6
+ * const spec = Schema.decodeUnknownSync(SteeringSpec)({ site: "blocks.1.resid_post", alphas: [0, 1] });
+ * const v = new Float64Array(model.config.dModel);
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       steeredGreedy(cache, model, spec, spec.site, v, 1, data.targets, 2),
+ *     ),
+ *   ),
+ * );
+ * assert.equal(r.length, data.targets.length);
+ * assert.equal(r[0]!.length, 2); // two greedy tokens per target
+ * ```
+ */
 export const steeredGreedy = (
   cache: SessionCache,
   model: Model,
@@ -193,6 +277,29 @@ export const steeredGreedy = (
  * The main entry: the difference-of-means vector at `spec.site`, then the sweep over spec.alphas
  * (metric per α, and greedy continuations when spec.generateTokens > 0, decoded when a tokenizer
  * is given).
+ *
+ * Returns a SteeringResult `{ site, metricKind, vector, norm, clean, cleanPerExample, sweep: [{ alpha, metric, perExample, continuations }] }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel } from "@patchbay/zoo";
+ * import { Effect, Schema } from "effect";
+ * import { inductionSteeringData, steer, SteeringSpec } from "@patchbay/readouts";
+ * const model = inductionModel();
+ * const data = inductionSteeringData(5, 6, [10, 11, 12, 13]); // steer toward token 5, away from 6
+ * const spec = Schema.decodeUnknownSync(SteeringSpec)({ site: "blocks.1.resid_post", alphas: [0, 1] });
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       steer(cache, model, spec, data),
+ *     ),
+ *   ),
+ * );
+ * const [zero, one] = r.sweep;
+ * assert.ok(one!.metric > zero!.metric); // adding the vector raises logit[5] − logit[6]
+ * ```
  */
 export const steer = (
   cache: SessionCache,
@@ -223,7 +330,33 @@ export const steer = (
     return yield* sweepVector(cache, model, spec, v, data, binding, tokenizer);
   });
 
-/** The sweep for a given vector v [d] (from diffOfMeans or anywhere else). */
+/**
+ * The sweep for a given vector v [d] (from diffOfMeans or anywhere else).
+ *
+ * Returns a SteeringResult.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel } from "@patchbay/zoo";
+ * import { Effect, Schema } from "effect";
+ * import { inductionSteeringData, SteeringSpec, sweepVector, targetBinding } from "@patchbay/readouts";
+ * const model = inductionModel();
+ * const data = inductionSteeringData(5, 6, [10, 11, 12, 13]);
+ * const spec = Schema.decodeUnknownSync(SteeringSpec)({ site: "blocks.1.resid_post", alphas: [0, 1] });
+ * const v = new Float64Array(model.config.dModel); // any v [d]; the zero vector leaves the model as it is
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       Effect.flatMap(targetBinding(data, true), (b) => sweepVector(cache, model, spec, v, data, b)),
+ *     ),
+ *   ),
+ * );
+ * assert.equal(r.sweep.length, 2);
+ * assert.equal(r.sweep[1]!.metric, r.clean);
+ * ```
+ */
 export const sweepVector = (
   cache: SessionCache,
   model: Model,

@@ -4,7 +4,19 @@ import type { SessionCache } from "@patchbay/core/runtime";
 import { Effect } from "effect";
 import { captureFeatures } from "../probing/dataset.ts";
 
-/** Per prompt, the positions averaged: given lists, or every position, or the last one. */
+/**
+ * Per prompt, the positions averaged: given lists, or every position, or the last one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveMeanPositions } from "@patchbay/readouts";
+ *
+ * const prompts = [[0, 1, 2], [0, 1]];
+ * assert.deepEqual(resolveMeanPositions(prompts, undefined, "last"), [[2], [1]]);
+ * assert.deepEqual(resolveMeanPositions(prompts, undefined, "all"), [[0, 1, 2], [0, 1]]);
+ * ```
+ */
 export const resolveMeanPositions = (
   prompts: readonly (readonly number[])[],
   given: readonly (readonly number[])[] | undefined,
@@ -17,6 +29,25 @@ export const resolveMeanPositions = (
 /**
  * μ [d] = the mean of site[b, p, :] over the listed (b, p), captured through the engine.
  * The site must be [batch, pos, d] (one vector per position), since v is added as a [d] vector.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel, inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ * import { meanActivation } from "@patchbay/readouts";
+ * const model = inductionModel(); // the compiled 2-layer induction model
+ * const prompts = inductionTask(0, 2, { blockLen: 4 }).clean;
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       meanActivation(cache, model, "blocks.0.resid_pre", prompts, prompts.map(() => [0])),
+ *     ),
+ *   ),
+ * );
+ * assert.equal(r.length, model.config.dModel); // μ [d]: here the BOS embedding
+ * ```
  */
 export const meanActivation = (
   cache: SessionCache,
@@ -60,7 +91,31 @@ export const meanActivation = (
     return mu;
   });
 
-/** v = μ(positive) − μ(negative) [d]: the difference-of-means steering vector. */
+/**
+ * v = μ(positive) − μ(negative) [d]: the difference-of-means steering vector.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { inductionModel } from "@patchbay/zoo";
+ * import { Effect, Schema } from "effect";
+ * import { diffOfMeans, inductionSteeringData } from "@patchbay/readouts";
+ * const model = inductionModel();
+ * const data = inductionSteeringData(5, 6, [10, 11, 12, 13]); // steer toward token 5, away from 6
+ * const pos = { prompts: data.positive, positions: data.positive.map((p) => [p.length - 1]) };
+ * const neg = { prompts: data.negative, positions: data.negative.map((p) => [p.length - 1]) };
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       diffOfMeans(cache, model, "blocks.1.resid_post", pos, neg),
+ *     ),
+ *   ),
+ * );
+ * assert.equal(r.length, model.config.dModel);
+ * assert.ok(r.some((x) => x !== 0));
+ * ```
+ */
 export const diffOfMeans = (
   cache: SessionCache,
   model: Model,

@@ -102,6 +102,25 @@ export interface Craft {
   readonly build: () => { readonly config: ModelConfig; readonly weights: Weights };
 }
 
+/**
+ * A RASP program compiled by hand: declare blocks of the residual stream, place primitives in layers, then `build()` the Model `{ config, weights }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { craft } from "@patchbay/zoo";
+ *
+ * const c = craft({ name: "copy", vocabSize: 4, nCtx: 8, nLayers: 1, nHeads: 1 });
+ * const tok = c.categorical("tok", 4);
+ * const out = c.categorical("out", 4);
+ * c.embedTokens(tok);
+ * c.map(0, tok, out, (i) => (i + 1) % 4); // an MLP: token i → category i + 1
+ * c.unembed(out, (i) => i, 10);
+ * const model = c.build();
+ * assert.equal(model.config.vocabSize, 4);
+ * assert.equal(model.config.nLayers, 1);
+ * ```
+ */
 export const craft = (o: CraftOptions): Craft => {
   let width = 0;
   let junk: Block | null = null;

@@ -56,7 +56,17 @@ const repoRoot = (): string | null => {
   }
 };
 
-/** $PATCHBAY_CACHE, else <repo>/.cache/patchbay (git-ignored), else ~/.cache/patchbay. */
+/**
+ * $PATCHBAY_CACHE, else <repo>/.cache/patchbay (git-ignored), else ~/.cache/patchbay.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cacheDir } from "@patchbay/zoo";
+ *
+ * assert.ok(cacheDir().length > 0);
+ * ```
+ */
 export const cacheDir = (): string => {
   const env = process.env.PATCHBAY_CACHE;
   if (env !== undefined && env !== "") return env;
@@ -64,7 +74,19 @@ export const cacheDir = (): string => {
   return root !== null ? join(root, ".cache", "patchbay") : join(homedir(), ".cache", "patchbay");
 };
 
-/** The content key of a resolved spec: sha256 over (name, version, options), 16 hex digits. */
+/**
+ * The content key of a resolved spec: sha256 over (name, version, options), 16 hex digits.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { builtinKey, resolveBuiltin } from "@patchbay/zoo";
+ *
+ * const key = builtinKey(resolveBuiltin("builtin:induction"));
+ * assert.match(key, /^[0-9a-f]{16}$/);
+ * assert.notEqual(builtinKey(resolveBuiltin("builtin:induction?vocabSize=16")), key);
+ * ```
+ */
 export const builtinKey = (spec: BuiltinSpec): string =>
   createHash("sha256")
     .update(JSON.stringify({ name: spec.name, version: String(spec.entry.version), options: spec.options }))
@@ -84,7 +106,20 @@ export interface BuiltinFolder {
 
 const counters = { builds: 0, hits: 0, races: 0 };
 
-/** Builds, cache hits and lost races of this process (for tests and reports). */
+/**
+ * Builds, cache hits and lost races of this process (for tests and reports).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { builtinStats, ensureBuiltin } from "@patchbay/zoo";
+ *
+ * const before = builtinStats();
+ * ensureBuiltin("builtin:induction");
+ * const after = builtinStats();
+ * assert.equal(after.builds + after.hits + after.races, before.builds + before.hits + before.races + 1);
+ * ```
+ */
 export const builtinStats = (): {
   readonly builds: number;
   readonly hits: number;
@@ -162,6 +197,20 @@ const isRaceLoss = (e: unknown): boolean => {
 /**
  * The cache folder of a builtin, building it first when absent (see the concurrency note at the
  * top). Throws UnknownBuiltinError, ConfigError (bad option / builder input), WeightFileError (I/O).
+ *
+ * Returns `{ spec, key, folder, built, outcome }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { existsSync } from "node:fs";
+ * import { join } from "node:path";
+ * import { ensureBuiltin } from "@patchbay/zoo";
+ *
+ * const f = ensureBuiltin("builtin:induction");
+ * assert.ok(existsSync(join(f.folder, "config.json")));
+ * assert.equal(ensureBuiltin("builtin:induction").outcome, "hit"); // built once, then found
+ * ```
  */
 export const ensureBuiltin = (path: string, extra: BuiltinOptions = {}): BuiltinFolder => {
   const spec = resolveBuiltin(path, extra);
@@ -269,7 +318,21 @@ export interface LoadedBuiltin {
   readonly spec: BuiltinSpec;
 }
 
-/** Build (first use) or find a builtin, then read it back from its cache folder. */
+/**
+ * Build (first use) or find a builtin, then read it back from its cache folder.
+ *
+ * Returns `{ config, weights, folder, spec }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadBuiltinSync } from "@patchbay/zoo";
+ *
+ * const m = loadBuiltinSync("builtin:induction", { vocabSize: 16 });
+ * assert.equal(m.config.vocabSize, 16);
+ * assert.equal(m.spec.canonical, "builtin:induction?vocabSize=16");
+ * ```
+ */
 export const loadBuiltinSync = (path: string, extra: BuiltinOptions = {}): LoadedBuiltin => {
   const { folder, spec } = ensureBuiltin(path, extra);
   const config = readConfig(join(folder, "config.json"));
@@ -283,7 +346,21 @@ export interface BuiltinCircuit {
   readonly variants: Record<string, string[]>;
 }
 
-/** circuit.json of a builtin (built on first use). */
+/**
+ * circuit.json of a builtin (built on first use).
+ *
+ * Returns `{ edges, variants }`: the default ground truth (null when there is none) and every variant by name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { builtinCircuit } from "@patchbay/zoo";
+ *
+ * const c = builtinCircuit("builtin:induction");
+ * assert.equal(c.edges?.length, 5);
+ * assert.ok("zero" in c.variants); // the ground truth under zero ablation
+ * ```
+ */
 export const builtinCircuit = (path: string, extra: BuiltinOptions = {}): BuiltinCircuit => {
   const { folder } = ensureBuiltin(path, extra);
   const file = join(folder, "circuit.json");

@@ -80,19 +80,51 @@ const table = new Map<string, BuiltinEntry>();
 
 const NAME = /^[a-z0-9][a-z0-9._-]*$/;
 
-/** Register a builtin. Names are lower-case [a-z0-9._-]; registering a name twice is a bug. */
+/**
+ * Register a builtin. Names are lower-case [a-z0-9._-]; registering a name twice is a bug.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inductionModel, loadBuiltinSync, register } from "@patchbay/zoo";
+ *
+ * register("doc-small-induction", { version: 1, build: () => inductionModel({ vocabSize: 8, nCtx: 8 }) });
+ * assert.equal(loadBuiltinSync("builtin:doc-small-induction").config.vocabSize, 8);
+ * ```
+ */
 export const register = (name: string, entry: BuiltinEntry): void => {
   if (!NAME.test(name)) throw new Error(`zoo registry: invalid builtin name ${JSON.stringify(name)}`);
   if (table.has(name)) throw new Error(`zoo registry: builtin ${name} registered twice`);
   table.set(name, entry);
 };
 
-/** Registered names, sorted. */
+/**
+ * Registered names, sorted.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listBuiltins } from "@patchbay/zoo";
+ *
+ * assert.ok(listBuiltins().includes("induction"));
+ * ```
+ */
 export const listBuiltins = (): string[] => [...table.keys()].sort();
 
 export const PREFIX = "builtin:";
 
-/** Whether a model path names a builtin (`builtin:<name>[?options]`). */
+/**
+ * Whether a model path names a builtin (`builtin:<name>[?options]`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isBuiltinPath } from "@patchbay/zoo";
+ *
+ * assert.equal(isBuiltinPath("builtin:induction?vocabSize=16"), true);
+ * assert.equal(isBuiltinPath("testdata/fixtures/tiny-gpt2"), false);
+ * ```
+ */
 export const isBuiltinPath = (path: string): boolean => path.startsWith(PREFIX);
 
 /** A parsed and resolved builtin spec. */
@@ -119,6 +151,19 @@ const sorted = (o: Readonly<Record<string, OptionValue>>): Record<string, Option
  * Resolve `builtin:name`, `builtin:name?k=v&k2=v2`, or a bare `name`, with extra options merged
  * over the spec's. Throws UnknownBuiltinError (listing what is registered) or ConfigError (a bad
  * option, naming the spec and the option).
+ *
+ * Returns `{ name, entry, options, canonical }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveBuiltin } from "@patchbay/zoo";
+ *
+ * const s = resolveBuiltin("builtin:induction?vocabSize=16");
+ * assert.equal(s.name, "induction");
+ * assert.equal(s.options.vocabSize, 16);
+ * assert.throws(() => resolveBuiltin("builtin:nope"), /induction/); // lists what is registered
+ * ```
  */
 export const resolveBuiltin = (spec: string, extra: BuiltinOptions = {}): BuiltinSpec => {
   const body = isBuiltinPath(spec) ? spec.slice(PREFIX.length) : spec;

@@ -14,7 +14,17 @@ export interface TaskForOptions {
   readonly model?: BuiltinOptions;
 }
 
-/** Builtins that have a task generator. */
+/**
+ * Builtins that have a task generator.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { builtinsWithTasks } from "@patchbay/zoo";
+ *
+ * assert.ok(builtinsWithTasks().includes("induction"));
+ * ```
+ */
 export const builtinsWithTasks = (): string[] =>
   listBuiltins().filter((n) => resolveBuiltin(n).entry.task !== undefined);
 
@@ -23,6 +33,18 @@ export const builtinsWithTasks = (): string[] =>
  * The generator sees the model's options, so the task fits the model. Throws UnknownBuiltinError
  * (also for a builtin without a generator, listing those that have one), ConfigError (a bad model
  * option), InputError (a bad seed / n / generator option).
+ *
+ * Returns a Task `{ clean, corrupted, positions, answers, wrong? }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { taskFor } from "@patchbay/zoo";
+ *
+ * const t = taskFor("builtin:induction?vocabSize=16", { seed: 0, n: 4, options: { blockLen: 5 } });
+ * assert.equal(t.clean.length, 4);
+ * assert.ok(t.clean.flat().every((id) => id < 16)); // the task fits the model's vocabulary
+ * ```
  */
 export const taskFor = (builtin: string, opts: TaskForOptions): Task => {
   const spec = resolveBuiltin(builtin, opts.model);
@@ -42,6 +64,21 @@ export const taskFor = (builtin: string, opts: TaskForOptions): Task => {
 /**
  * CLI-facing: generate a builtin's task and write it as a JSONL task file (ids form) at `path`.
  * Returns the task and the number of lines written.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, readFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { writeBuiltinTask } from "@patchbay/zoo";
+ *
+ * const file = join(mkdtempSync(join(tmpdir(), "task-")), "induction.jsonl");
+ * const { lines } = await Effect.runPromise(writeBuiltinTask("induction", file, { seed: 0, n: 3 }));
+ * assert.equal(lines, 3);
+ * assert.equal(readFileSync(file, "utf8").trim().split("\n").length, 3);
+ * ```
  */
 export const writeBuiltinTask = (
   builtin: string,

@@ -75,7 +75,21 @@ const collect = (file: string, opts: ReadTaskOptions) => {
   };
 };
 
-/** Parse task-file text (`file` names it in errors). Throws TaskFileError. */
+/**
+ * Parse task-file text (`file` names it in errors). Throws TaskFileError.
+ *
+ * Returns a Task `{ clean, corrupted, positions, answers, wrong? }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseTaskFile } from "@patchbay/zoo";
+ * const line = JSON.stringify({ clean_ids: [0, 1, 2], corrupted_ids: [0, 3, 2], positions: [2], answer_ids: [1] });
+ * const task = parseTaskFile(`${line}\n`, "inline.jsonl");
+ * assert.deepEqual(task.clean, [[0, 1, 2]]);
+ * assert.deepEqual(task.answers, [[1]]);
+ * ```
+ */
 export const parseTaskFile = (
   content: string,
   file: string,
@@ -138,7 +152,26 @@ const readBytes = (path: string, maxFile: number): Uint8Array => {
   }
 };
 
-/** Read a task file synchronously: strict UTF-8, bounded size. Throws TaskFileError. */
+/**
+ * Read a task file synchronously: strict UTF-8, bounded size. Throws TaskFileError.
+ *
+ * Returns a Task `{ clean, corrupted, positions, answers, wrong? }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { inductionTask, readTaskFileSync, writeTaskFileSync } from "@patchbay/zoo";
+ * const file = join(mkdtempSync(join(tmpdir(), "task-")), "induction.jsonl");
+ * const task = inductionTask(0, 3);
+ * writeTaskFileSync(file, task);
+ * const back = readTaskFileSync(file);
+ * assert.deepEqual(back.clean, task.clean);
+ * assert.deepEqual(back.wrong, task.wrong);
+ * ```
+ */
 export const readTaskFileSync = (path: string, tokenizer?: Tokenizer, opts: ReadTaskOptions = {}): Task => {
   const bytes = readBytes(path, limit(path, "maxFileBytes", opts.maxFileBytes, MAX_FILE_BYTES));
   const text = decodeUtf8Strict(bytes);
@@ -163,7 +196,27 @@ export const typed = <A>(f: () => A): Effect.Effect<A, TaskFileError> =>
     }
   });
 
-/** Read a task file: `{clean, corrupted, positions, answers, wrong?}` (as inductionTask returns). */
+/**
+ * Read a task file: `{clean, corrupted, positions, answers, wrong?}` (as inductionTask returns).
+ *
+ * Returns a Task `{ clean, corrupted, positions, answers, wrong? }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { inductionTask, readTaskFile, writeTaskFile } from "@patchbay/zoo";
+ * const file = join(mkdtempSync(join(tmpdir(), "task-")), "induction.jsonl");
+ * const task = inductionTask(0, 3);
+ * await Effect.runPromise(writeTaskFile(file, task));
+ * const back = await Effect.runPromise(readTaskFile(file));
+ * assert.deepEqual(back.clean, task.clean);
+ * assert.deepEqual(back.wrong, task.wrong);
+ * ```
+ */
 export const readTaskFile = (
   path: string,
   tokenizer?: Tokenizer,

@@ -12,6 +12,17 @@ import { typed } from "./read.ts";
  * clean_ids, corrupted_ids, positions, answer_ids, wrong_ids; no wrong_ids when the task has no
  * `wrong`). Throws TaskFileError (naming `file` and the example's line) when the task is
  * inconsistent, so the file always reads back.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatTaskFile, inductionTask } from "@patchbay/zoo";
+ *
+ * const text = formatTaskFile(inductionTask(0, 2));
+ * const lines = text.trim().split("\n");
+ * assert.equal(lines.length, 2);
+ * assert.deepEqual(Object.keys(JSON.parse(lines[0]!)), ["clean_ids", "corrupted_ids", "positions", "answer_ids", "wrong_ids"]);
+ * ```
  */
 export const formatTaskFile = (task: Task, file = "(task)"): string => {
   const n = task.clean.length;
@@ -58,7 +69,24 @@ export const formatTaskFile = (task: Task, file = "(task)"): string => {
   return `${out.join("\n")}\n`;
 };
 
-/** Write a task file (atomically: a temp file beside it, then rename). Throws TaskFileError. */
+/**
+ * Write a task file (atomically: a temp file beside it, then rename). Throws TaskFileError.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { inductionTask, readTaskFileSync, writeTaskFileSync } from "@patchbay/zoo";
+ * const file = join(mkdtempSync(join(tmpdir(), "task-")), "induction.jsonl");
+ * const task = inductionTask(0, 3);
+ * writeTaskFileSync(file, task);
+ * const back = readTaskFileSync(file);
+ * assert.deepEqual(back.clean, task.clean);
+ * assert.deepEqual(back.wrong, task.wrong);
+ * ```
+ */
 export const writeTaskFileSync = (path: string, task: Task): void => {
   const text = formatTaskFile(task, path);
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
@@ -77,5 +105,24 @@ export const writeTaskFileSync = (path: string, task: Task): void => {
   }
 };
 
+/**
+ * Write a task file (atomically: a temp file beside it, then rename), as an Effect failing with TaskFileError.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { inductionTask, readTaskFile, writeTaskFile } from "@patchbay/zoo";
+ * const file = join(mkdtempSync(join(tmpdir(), "task-")), "induction.jsonl");
+ * const task = inductionTask(0, 3);
+ * await Effect.runPromise(writeTaskFile(file, task));
+ * const back = await Effect.runPromise(readTaskFile(file));
+ * assert.deepEqual(back.clean, task.clean);
+ * assert.deepEqual(back.wrong, task.wrong);
+ * ```
+ */
 export const writeTaskFile = (path: string, task: Task): Effect.Effect<void, TaskFileError> =>
   typed(() => writeTaskFileSync(path, task));

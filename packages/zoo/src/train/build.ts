@@ -86,6 +86,26 @@ export interface BuildReport {
   readonly edges: readonly string[];
 }
 
+/**
+ * Trains one of the zoo's trained models, writes it as a TransformerLens folder with its ground-truth circuit.json, and reports `{ name, dir, training, groundTruth, circuitSeconds, edges }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { existsSync, mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { buildTrained } from "@patchbay/zoo";
+ *
+ * const dir = join(mkdtempSync(join(tmpdir(), "zoo-")), "induction");
+ * const r = await Effect.runPromise(
+ *   buildTrained("induction", dir, { train: { steps: 3, heldOut: 8, evalEvery: 3, threads: 1 }, patchingExamples: 4 }),
+ * );
+ * assert.equal(r.training.losses.length, 3);
+ * assert.ok(existsSync(join(dir, "circuit.json")));
+ * ```
+ */
 export const buildTrained = (
   name: TrainedName,
   dir: string,

@@ -63,6 +63,29 @@ export interface GroundTruth {
 
 const edgePlan: Plan = plan({ edges: { granularity: "head" } });
 
+/**
+ * The ground-truth circuit of a model on a patching task, by exact edge patching: every edge's effect, then the smallest threshold whose circuit is faithful. Returns `{ layout, scores, inGraph, threshold, full, empty, faithfulness, sweep }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { randomWeights } from "@patchbay/core/model";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { Effect } from "effect";
+ * import { groundTruthCircuit, inductionPatchingTask, trainedInductionConfig } from "@patchbay/zoo";
+ * const config = trainedInductionConfig();
+ * const model = { config, weights: randomWeights(config, 0) };
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       groundTruthCircuit(cache, model, inductionPatchingTask(0, 4)),
+ *     ),
+ *   ),
+ * );
+ * assert.equal(r.scores.length, r.layout.edges.length);
+ * assert.equal(r.inGraph.length, r.layout.edges.length);
+ * ```
+ */
 export const groundTruthCircuit = (
   cache: SessionCache,
   model: Model,
@@ -164,6 +187,28 @@ export const groundTruthCircuit = (
  * (a node is in when it has an in-graph out-edge and, the input excepted, an in-graph in-edge;
  * logits always), edges {"u->v": {score, in_graph}}. Plus a `patchbay` block with the method,
  * threshold and faithfulness. Head granularity, no grouped-query attention (kv names = head names).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { randomWeights } from "@patchbay/core/model";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { Effect } from "effect";
+ * import { circuitJson, groundTruthCircuit, inductionPatchingTask, trainedInductionConfig } from "@patchbay/zoo";
+ * const config = trainedInductionConfig();
+ * const model = { config, weights: randomWeights(config, 0) };
+ * const task = inductionPatchingTask(0, 4);
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       groundTruthCircuit(cache, model, task),
+ *     ),
+ *   ),
+ * );
+ * const json = circuitJson(config, r, task);
+ * assert.equal(json.cfg.n_layers, 2);
+ * assert.equal(Object.keys(json.edges).length, r.layout.edges.length);
+ * ```
  */
 export const circuitJson = (config: ModelConfig, gt: GroundTruth, task: PatchingTask) => {
   const { layout } = gt;

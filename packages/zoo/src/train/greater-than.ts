@@ -28,12 +28,44 @@ const TEMPLATE = "The N lasted from the year 17 YY to the year 17".split(" ");
 const YEARS = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, "0"));
 const WORDS = [...new Set(TEMPLATE.filter((w) => w !== "N" && w !== "YY" && !YEARS.includes(w)))];
 
+/**
+ * The word vocabulary of the trained greater-than model (years 00 … 99 among it).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { greaterThanVocab, yearId } from "@patchbay/zoo";
+ *
+ * assert.equal(greaterThanVocab()[yearId(17)], "17");
+ * ```
+ */
 export const greaterThanVocab = (): string[] => ["<bos>", "<unk>", ...WORDS, ...GT_NOUNS, ...YEARS];
 const VOCAB = greaterThanVocab();
 const id = (w: string): number => VOCAB.indexOf(w);
-/** Token id of the two-digit year y (0 … 99). */
+/**
+ * Token id of the two-digit year y (0 … 99).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { greaterThanVocab, yearId } from "@patchbay/zoo";
+ *
+ * assert.equal(greaterThanVocab()[yearId(5)], "05");
+ * ```
+ */
 export const yearId = (y: number): number => id(YEARS[y]!);
 
+/**
+ * The ModelConfig of the trained greater-than model (2 layers, 2 heads).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { greaterThanVocab, trainedGreaterThanConfig } from "@patchbay/zoo";
+ *
+ * assert.equal(trainedGreaterThanConfig().vocabSize, greaterThanVocab().length);
+ * ```
+ */
 export const trainedGreaterThanConfig = (): ModelConfig =>
   trainedConfig({
     name: "zoo-trained-greater-than",
@@ -52,6 +84,19 @@ const sampleGt = (rand: () => number, minYY: number) => ({
   yy: minYY + Math.floor(rand() * (99 - minYY)),
 });
 
+/**
+ * The training task of the trained greater-than model. Returns a TrainTask `{ name, sample }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mulberry32 } from "@patchbay/core/model";
+ * import { greaterThanTrainTask } from "@patchbay/zoo";
+ *
+ * assert.equal(greaterThanTrainTask().name, "greater-than");
+ * assert.ok(greaterThanTrainTask().sample(mulberry32(0)).seq.length > 0);
+ * ```
+ */
 export const greaterThanTrainTask = (): TrainTask => ({
   name: "greater-than",
   sample: (rand): TrainExample => {
@@ -63,7 +108,19 @@ export const greaterThanTrainTask = (): TrainTask => ({
   },
 });
 
-/** Σ_{ZZ>YY} p(ZZ) − Σ_{ZZ≤YY} p(ZZ) from one row of logits. */
+/**
+ * Σ_{ZZ>YY} p(ZZ) − Σ_{ZZ≤YY} p(ZZ) from one row of logits.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { greaterThanVocab, probabilityDifference, yearId } from "@patchbay/zoo";
+ *
+ * const row = new Float32Array(greaterThanVocab().length).fill(-30);
+ * row[yearId(90)] = 10; // all the mass on a year after 50
+ * assert.ok(probabilityDifference(row, 50) > 0.99);
+ * ```
+ */
 export const probabilityDifference = (row: Float32Array, yy: number): number => {
   let max = Number.NEGATIVE_INFINITY;
   for (const x of row) if (x > max) max = x;
@@ -74,6 +131,18 @@ export const probabilityDifference = (row: Float32Array, yy: number): number => 
   return d;
 };
 
+/**
+ * Greater-than clean/corrupted pairs, with the probability difference as the metric. Returns a PatchingTask `{ name, metricName, clean, corrupted, metric, … }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { greaterThanPatchingTask } from "@patchbay/zoo";
+ *
+ * const t = greaterThanPatchingTask(0, 2);
+ * assert.equal(t.clean.length, 2);
+ * ```
+ */
 export const greaterThanPatchingTask = (seed: number, n: number): PatchingTask =>
   patchingTask(
     {

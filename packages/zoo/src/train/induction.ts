@@ -19,12 +19,37 @@ export const TRAINED_INDUCTION_BOS = 0;
 /** The first id blocks draw from (0 is <bos>, 1 is <unk>). */
 const FIRST = 2;
 
+/**
+ * The word vocabulary of the trained induction model (`<bos>`, `<unk>`, then the tokens).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inductionVocab } from "@patchbay/zoo";
+ *
+ * const v = inductionVocab();
+ * assert.equal(v[0], "<bos>");
+ * assert.equal(v.length, 24);
+ * ```
+ */
 export const inductionVocab = (V: number = TRAINED_INDUCTION.vocabSize): string[] => [
   "<bos>",
   "<unk>",
   ...Array.from({ length: V - FIRST }, (_, i) => `t${i + FIRST}`),
 ];
 
+/**
+ * The ModelConfig of the trained induction model: 2 attention-only layers, 2 heads, d_model 32.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { trainedInductionConfig } from "@patchbay/zoo";
+ *
+ * const c = trainedInductionConfig();
+ * assert.deepEqual([c.nLayers, c.nHeads, c.dModel], [2, 2, 32]);
+ * ```
+ */
 export const trainedInductionConfig = (): ModelConfig =>
   trainedConfig({
     name: "zoo-trained-induction",
@@ -48,6 +73,20 @@ const scored = (L: number) => Array.from({ length: L - 1 }, (_, i) => 1 + L + i)
 const blockLength = (rand: () => number, min: number, max: number) =>
   min + Math.floor(rand() * (max - min + 1));
 
+/**
+ * The training task of the trained induction model: random sequences with a repeated block, next-token targets in the repeat. Returns a TrainTask `{ name, sample }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mulberry32 } from "@patchbay/core/model";
+ * import { inductionTrainTask } from "@patchbay/zoo";
+ *
+ * const t = inductionTrainTask();
+ * assert.equal(t.name, "induction");
+ * assert.ok(t.sample(mulberry32(0)).seq.length > 0);
+ * ```
+ */
 export const inductionTrainTask = (
   V: number = TRAINED_INDUCTION.vocabSize,
   maxLen: number = TRAINED_INDUCTION.blockLen,
@@ -64,6 +103,18 @@ export const inductionTrainTask = (
 /**
  * Clean [BOS, A, A] / corrupted [BOS, B, B] pairs (B disjoint from A); metric: mean logit
  * difference logit[A_{i+1}] − logit[B_{i+1}] over the scored positions.
+ *
+ * Returns a PatchingTask `{ name, metricName, clean, corrupted, metric, … }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inductionPatchingTask } from "@patchbay/zoo";
+ *
+ * const t = inductionPatchingTask(0, 4);
+ * assert.equal(t.clean.length, 4);
+ * assert.equal(t.corrupted[0]!.length, t.clean[0]!.length);
+ * ```
  */
 export const inductionPatchingTask = (
   seed: number,

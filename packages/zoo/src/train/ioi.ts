@@ -24,11 +24,33 @@ export const IOI_TEMPLATES: readonly (readonly string[])[] = [
 ];
 
 const WORDS = [...new Set(IOI_TEMPLATES.flat().filter((w) => w !== "A" && w !== "B" && w !== "S"))];
+/**
+ * The word vocabulary of the trained IOI model.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ioiVocab } from "@patchbay/zoo";
+ *
+ * assert.equal(ioiVocab()[0], "<bos>");
+ * ```
+ */
 export const ioiVocab = (): string[] => ["<bos>", "<unk>", ...IOI_NAMES, ...WORDS];
 const VOCAB = ioiVocab();
 const id = (w: string): number => VOCAB.indexOf(w);
 const NAME_IDS = IOI_NAMES.map(id);
 
+/**
+ * The ModelConfig of the trained IOI model (2 layers, 2 heads).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ioiVocab, trainedIoiConfig } from "@patchbay/zoo";
+ *
+ * assert.equal(trainedIoiConfig().vocabSize, ioiVocab().length);
+ * ```
+ */
 export const trainedIoiConfig = (): ModelConfig =>
   trainedConfig({
     name: "zoo-trained-ioi",
@@ -69,6 +91,19 @@ const sampleIoi = (rand: () => number): IoiExample => {
   return { template, a, b, s, io: s === a ? b : a };
 };
 
+/**
+ * The training task of the trained IOI model. Returns a TrainTask `{ name, sample }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mulberry32 } from "@patchbay/core/model";
+ * import { ioiTrainTask } from "@patchbay/zoo";
+ *
+ * const x = ioiTrainTask().sample(mulberry32(0));
+ * assert.equal(x.positions.length, x.targets.length);
+ * ```
+ */
 export const ioiTrainTask = (): TrainTask => ({
   name: "ioi",
   sample: (rand): TrainExample => {
@@ -78,6 +113,19 @@ export const ioiTrainTask = (): TrainTask => ({
   },
 });
 
+/**
+ * IOI clean/corrupted pairs (corrupted: the names swapped) with the logit difference logit[IO] − logit[S] at the last position as the metric. Returns a PatchingTask `{ name, metricName, clean, corrupted, metric, … }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ioiPatchingTask } from "@patchbay/zoo";
+ *
+ * const t = ioiPatchingTask(0, 2);
+ * assert.equal(t.name, "ioi");
+ * assert.equal(t.clean[0]!.length, t.corrupted[0]!.length);
+ * ```
+ */
 export const ioiPatchingTask = (seed: number, n: number): PatchingTask =>
   patchingTask(
     { name: "ioi", metricName: "logit difference logit[IO] − logit[S] at the last position", seed, n },

@@ -21,7 +21,19 @@ const ACT_FN: Record<ModelConfig["act"], string> = {
 
 const NORM: Record<ModelConfig["norm"], string | null> = { none: null, layernorm: "LN", rmsnorm: "RMS" };
 
-/** HookedTransformerConfig fields for a config (no rotary, no GQA, serial or parallel blocks). */
+/**
+ * HookedTransformerConfig fields for a config (no rotary, no GQA, serial or parallel blocks).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { trainedInductionConfig, transformerLensConfigJson } from "@patchbay/zoo";
+ *
+ * const json = transformerLensConfigJson(trainedInductionConfig());
+ * assert.equal(json.n_layers, 2);
+ * assert.equal(json.attn_only, true);
+ * ```
+ */
 export const transformerLensConfigJson = (c: ModelConfig): Record<string, unknown> => {
   if (c.rotary !== null || c.nKvHeads !== c.nHeads || c.gatedMlp || c.positional !== "learned")
     throw new Error(`transformerLensConfigJson: ${c.name} needs learned positions, no rotary/GQA/gating`);
@@ -52,6 +64,15 @@ export const transformerLensConfigJson = (c: ModelConfig): Record<string, unknow
  * split on whitespace, each looked up whole ("WordPiece" with a prefix no word carries, which is
  * what @huggingface/tokenizers runs; unknown words become <unk>), decoded joined by spaces.
  * The vocabulary must contain "<bos>" and "<unk>".
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inductionVocab, wordLevelTokenizer } from "@patchbay/zoo";
+ *
+ * const tok = wordLevelTokenizer(inductionVocab()) as { model: { vocab: Record<string, number> } };
+ * assert.equal(tok.model.vocab["<bos>"], 0);
+ * ```
  */
 export const wordLevelTokenizer = (vocab: readonly string[]): Record<string, unknown> => {
   for (const t of ["<bos>", "<unk>"])
@@ -85,7 +106,25 @@ export const wordLevelTokenizer = (vocab: readonly string[]): Record<string, unk
   };
 };
 
-/** Write config.json, model.safetensors and tokenizer.json into `dir` (created if needed). */
+/**
+ * Write config.json, model.safetensors and tokenizer.json into `dir` (created if needed).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { loadModelSync } from "@patchbay/core/weights";
+ * import { randomWeights } from "@patchbay/core/model";
+ * import { inductionVocab, saveTransformerLensFolder, trainedInductionConfig } from "@patchbay/zoo";
+ * const config = trainedInductionConfig();
+ * const model = { config, weights: randomWeights(config, 0) };
+ * const dir = join(mkdtempSync(join(tmpdir(), "zoo-")), "induction");
+ * saveTransformerLensFolder(dir, model, inductionVocab());
+ * assert.equal(loadModelSync(dir).config.nLayers, 2);
+ * ```
+ */
 export const saveTransformerLensFolder = (
   dir: string,
   model: { readonly config: ModelConfig; readonly weights: Weights },

@@ -68,10 +68,38 @@ export interface TrainResult {
 /** A stream for the held-out set that shares nothing with mulberry32(seed). */
 const heldOutSeed = (seed: number): number => (Math.imul(seed ^ 0x7f4a7c15, 0x2545f491) + 0x6a09e667) >>> 0;
 
+/**
+ * n training examples drawn from a task with `rand`: `{ seq, positions, targets, accept? }` each.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mulberry32 } from "@patchbay/core/model";
+ * import { inductionTrainTask, sampleExamples } from "@patchbay/zoo";
+ *
+ * const xs = sampleExamples(inductionTrainTask(), mulberry32(0), 4);
+ * assert.equal(xs.length, 4);
+ * assert.equal(xs[0]!.positions.length, xs[0]!.targets.length);
+ * ```
+ */
 export const sampleExamples = (task: TrainTask, rand: () => number, n: number): TrainExample[] =>
   Array.from({ length: n }, () => task.sample(rand));
 
-/** The training plan: cross-entropy with a gradient for every weight, weights as inputs. */
+/**
+ * The training plan: cross-entropy with a gradient for every weight, weights as inputs.
+ *
+ * Returns the engine Plan.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inductionModel, trainPlan } from "@patchbay/zoo";
+ *
+ * const plan = trainPlan(inductionModel().weights);
+ * assert.equal(plan.metric?.kind, "cross-entropy");
+ * assert.equal(plan.weightsAsInputs, true);
+ * ```
+ */
 export const trainPlan = (weights: Weights): Plan =>
   plan({
     metric: { kind: "cross-entropy" },
@@ -96,7 +124,30 @@ const argmaxAt = (logits: HostTensor, b: number, p: number): number => {
   return best;
 };
 
-/** Held-out cross-entropy (mean over examples) and accuracy (over scored positions). */
+/**
+ * Held-out cross-entropy (mean over examples) and accuracy (over scored positions).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mulberry32, randomWeights } from "@patchbay/core/model";
+ * import { makeSessionCache } from "@patchbay/core/runtime";
+ * import { Effect } from "effect";
+ * import { evaluate, inductionTrainTask, sampleExamples, trainedInductionConfig } from "@patchbay/zoo";
+ * const config = trainedInductionConfig();
+ * const model = { config, weights: randomWeights(config, 0) };
+ * const examples = sampleExamples(inductionTrainTask(), mulberry32(0), 8);
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.flatMap(makeSessionCache("doc", { threads: 1 }), (cache) =>
+ *       evaluate(cache, model, examples),
+ *     ),
+ *   ),
+ * );
+ * assert.ok(r.loss > 0);
+ * assert.ok(r.accuracy >= 0 && r.accuracy <= 1);
+ * ```
+ */
 export const evaluate = (
   cache: SessionCache,
   model: Model,
@@ -128,7 +179,26 @@ export const evaluate = (
     return { loss: loss / examples.length, accuracy: right / total };
   });
 
-/** Train `model` (its weights are the initialisation) on `task`; see the comment at the top. */
+/**
+ * Train `model` (its weights are the initialisation) on `task`; see the comment at the top.
+ *
+ * Returns `{ weights, losses, curve, seconds }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { randomWeights } from "@patchbay/core/model";
+ * import { Effect } from "effect";
+ * import { inductionTrainTask, train, trainedInductionConfig } from "@patchbay/zoo";
+ * const config = trainedInductionConfig();
+ * const model = { config, weights: randomWeights(config, 0) };
+ * const r = await Effect.runPromise(
+ *   train(model, inductionTrainTask(), { seed: 0, steps: 5, batchSize: 8, heldOut: 16, evalEvery: 5, threads: 1, lr: 1e-2 }),
+ * );
+ * assert.equal(r.losses.length, 5);
+ * assert.equal(r.curve.at(-1)!.step, 5);
+ * ```
+ */
 export const train = (
   model: Model,
   task: TrainTask,

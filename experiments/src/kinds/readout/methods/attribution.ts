@@ -24,7 +24,20 @@ import { CELL_ERRORS } from "../../../run/cell-errors.ts";
 
 /** Input attribution, direct logit attribution, attention patterns and rollout. */
 
-/** The DLA component with the largest |mean contribution|: heads a{l}.h{h}, mlp{l}, embed, pos_embed. */
+/**
+ * The DLA component with the largest |mean contribution|: heads a{l}.h{h}, mlp{l}, embed, pos_embed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { topDlaComponent } from "@patchbay/experiments";
+ *
+ * const heads = [[0.1, 0, 0, 0], [0, 0, 9.5, 0]]; // [layer][head]
+ * const mean = { logitDiff: 10, total: 10, embed: 0.4, posEmbed: 0, heads, attnBias: [0, 0], mlpBias: [], lnFinalBias: 0, unembedBias: 0 };
+ * const dla = { kind: "dla" as const, norm: "none" as const, examples: [], mean };
+ * assert.deepEqual(topDlaComponent(dla), { name: "a1.h2", value: 9.5 });
+ * ```
+ */
 export const topDlaComponent = (r: DlaResult): { readonly name: string; readonly value: number } | null => {
   const m = r.mean;
   const terms: [string, number][] = [

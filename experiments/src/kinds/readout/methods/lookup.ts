@@ -28,5 +28,28 @@ export const methodOf = (x: { readonly method: string } | { readonly _tag: strin
   return m as unknown as AnyReadoutMethod;
 };
 
-/** A readout cell's key figures, by its method's own `figures` (figures.ts). */
+/**
+ * A readout cell's key figures, by its method's own `figures` (figures.ts).
+ *
+ * Returns `{ headlineLabel, headline, … }`: the figures a table or report shows.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Effect } from "effect";
+ * import { decodeExperiment, readoutFigures, runExperiment } from "@patchbay/experiments";
+ * const dir = mkdtempSync(join(tmpdir(), "exp-"));
+ * // a readout experiment built in code: direct logit attribution on the compiled induction model
+ * const raw = { name: "doc", kind: "readout", model: "builtin:induction", data: { task: { n: 4 } }, method: { _tag: "dla" } };
+ * const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "doc.yaml")));
+ * const summary = await Effect.runPromise(runExperiment(loaded, { results: join(dir, "results") }));
+ * const { result } = summary.cells[0]!;
+ * const figures = readoutFigures(result as Parameters<typeof readoutFigures>[0]);
+ * assert.equal(figures.headlineLabel, "logit difference");
+ * assert.equal(figures.topComponent, "a1.h2"); // the induction head
+ * ```
+ */
 export const readoutFigures = (r: ReadoutCellResult): ReadoutFigures => methodOf(r).figures(r.result);

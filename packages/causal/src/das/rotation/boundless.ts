@@ -23,7 +23,18 @@ const sigmoid = (x: number): number => {
   return e / (1 + e);
 };
 
-/** m [D]. */
+/**
+ * m [D].
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { boundlessMask } from "@patchbay/causal";
+ *
+ * const m = boundlessMask(6, { lo: 1, hi: 3 }, 0.01);
+ * assert.deepEqual([...m].map((x) => Math.round(x * 2) / 2), [0, 0.5, 1, 0.5, 0, 0]);
+ * ```
+ */
 export const boundlessMask = (d: number, bounds: MaskBounds, temperature: number): Float64Array => {
   const m = new Float64Array(d);
   for (let i = 0; i < d; i++)
@@ -37,6 +48,17 @@ export const boundlessMask = (d: number, bounds: MaskBounds, temperature: number
  *   ∂m_i/∂b_lo = −m_i σ(−(i − b_lo)/T) / T,   ∂m_i/∂b_hi = m_i σ(−(b_hi − i)/T) / T
  *
  * (σ(−x) computed directly, not as 1 − σ(x), which cancels to 0 where the gradient is ~e^(−x)).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { boundlessMask, boundlessMaskVjp } from "@patchbay/causal";
+ *
+ * const dm = Float64Array.of(1, 1, 1, 1, 1, 1); // L = Σ m
+ * const { hi } = boundlessMaskVjp(6, { lo: 1, hi: 3 }, 0.5, dm);
+ * const sum = (b: number) => boundlessMask(6, { lo: 1, hi: b }, 0.5).reduce((a, x) => a + x, 0);
+ * assert.ok(Math.abs((sum(3 + 1e-6) - sum(3)) / 1e-6 - hi) < 1e-4);
+ * ```
  */
 export const boundlessMaskVjp = (
   d: number,
@@ -57,7 +79,17 @@ export const boundlessMaskVjp = (
   return { lo, hi };
 };
 
-/** The effective subspace size k = Σ_i m_i of a mask m [D]. */
+/**
+ * The effective subspace size k = Σ_i m_i of a mask m [D].
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { subspaceSize } from "@patchbay/causal";
+ *
+ * assert.equal(subspaceSize(Float64Array.of(1, 0.5, 0.5, 0)), 2);
+ * ```
+ */
 export const subspaceSize = (mask: Float64Array): number => {
   let s = 0;
   for (let i = 0; i < mask.length; i++) s += mask[i]!;
@@ -76,7 +108,18 @@ export interface TemperatureSchedule {
   readonly schedule?: "linear" | "exponential";
 }
 
-/** The annealed temperature at step ∈ [0, steps) (clamped outside). */
+/**
+ * The annealed temperature at step ∈ [0, steps) (clamped outside).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { temperature } from "@patchbay/causal";
+ *
+ * assert.equal(temperature(0, 10), 50); // the default schedule starts at 50 …
+ * assert.ok(temperature(9, 10) < 0.11); // … and anneals to 0.1
+ * ```
+ */
 export const temperature = (step: number, steps: number, opts: TemperatureSchedule = {}): number => {
   const from = opts.from ?? 50;
   const to = opts.to ?? 0.1;

@@ -32,7 +32,22 @@ const solveTop = (theta: Float64Array, d: number, k: number) => {
   return { lu, p: luSolve(lu, ek, k) };
 };
 
-/** R [k, D] = the first k rows of (I − A)⁻¹(I + A), A = skew(θ). */
+/**
+ * R [k, D] = the first k rows of (I − A)⁻¹(I + A), A = skew(θ).
+ *
+ * Returns R as a Float64Array [k·D], row-major.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cayleyRows, orthonormalityError, skewParamCount } from "@patchbay/causal";
+ *
+ * const theta = Float64Array.from({ length: skewParamCount(4) }, (_, i) => 0.1 * (i + 1));
+ * const R = cayleyRows(theta, 4, 2);
+ * assert.ok(orthonormalityError(R, 2, 4) < 1e-9); // R Rᵀ = I
+ * assert.deepEqual([...cayleyRows(new Float64Array(6), 4, 2)], [1, 0, 0, 0, 0, 1, 0, 0]); // θ = 0: Q = I
+ * ```
+ */
 export const cayleyRows = (theta: Float64Array, d: number, k: number): Float64Array => {
   const { p } = solveTop(theta, d, k);
   const r = new Float64Array(k * d);
@@ -53,6 +68,22 @@ export const cayleyRows = (theta: Float64Array, d: number, k: number): Float64Ar
  *   dL/dA = 2 P Wᵀ,   W = (I − A)⁻¹ dRᵀ = (I + A)⁻ᵀ dRᵀ [D, k]
  *
  * — rank k, from the same LU. Then dθ_ij = dA_ij − dA_ji (skew's pullback).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cayleyRows, cayleyVjp } from "@patchbay/causal";
+ *
+ * // check against a finite difference of L = Σ dR ⊙ R(θ)
+ * const theta = Float64Array.of(0.1, -0.2, 0.3);
+ * const dR = Float64Array.of(1, 2, 3);
+ * const g = cayleyVjp(theta, 3, 1, dR);
+ * const L = (t: Float64Array) => cayleyRows(t, 3, 1).reduce((s, r, i) => s + r * dR[i]!, 0);
+ * const h = 1e-6;
+ * const up = Float64Array.from(theta);
+ * up[0]! += h;
+ * assert.ok(Math.abs((L(up) - L(theta)) / h - g[0]!) < 1e-4);
+ * ```
  */
 export const cayleyVjp = (theta: Float64Array, d: number, k: number, dR: Float64Array): Float64Array => {
   const { lu, p } = solveTop(theta, d, k);
@@ -70,6 +101,20 @@ export const cayleyVjp = (theta: Float64Array, d: number, k: number, dR: Float64
   return out;
 };
 
+/**
+ * The cayley parametrization of R [k, D] (see makeRotation): a Rotation `{ kind, size, rank, nParams, init, matrix, vjp, retract }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cayleyRotation, orthonormalityError } from "@patchbay/causal";
+ *
+ * const rot = cayleyRotation(4, 2); // R [2, 4]
+ * const R = rot.matrix(rot.init(0));
+ * assert.equal(R.length, 2 * 4);
+ * assert.ok(orthonormalityError(R, 2, 4) < 1e-9); // R Rᵀ = I
+ * ```
+ */
 export const cayleyRotation = (d: number, k: number, opts: RotationOptions = {}): Rotation => {
   checkShape("cayley", d, k);
   const nParams = skewParamCount(d);

@@ -54,6 +54,21 @@ const squarings = (a: Float64Array, n: number): number => {
 /**
  * exp(A) [n, n] and, given E [n, n], the Fréchet derivative L_exp(A, E) [n, n] =
  * d/dt exp(A + tE)|₀. Any real A (not only skew).
+ *
+ * Returns `{ exp, frechet }` (frechet null without E).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { expm, expmFrechet } from "@patchbay/causal";
+ *
+ * const A = Float64Array.of(0.1, 0.2, -0.3, 0.4);
+ * const E = Float64Array.of(1, 0, 0, 0);
+ * const { exp, frechet } = expmFrechet(A, 2, E);
+ * const h = 1e-6;
+ * const moved = expm(Float64Array.from(A, (a, i) => a + h * E[i]!), 2);
+ * assert.ok(Math.abs((moved[0]! - exp[0]!) / h - frechet![0]!) < 1e-4);
+ * ```
  */
 export const expmFrechet = (
   a: Float64Array,
@@ -144,27 +159,100 @@ export const expmFrechet = (
   return { exp: r, frechet: l };
 };
 
-/** exp(A) [n, n]. */
+/**
+ * exp(A) [n, n].
+ *
+ * Returns a Float64Array [n·n], row-major.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { expm } from "@patchbay/causal";
+ *
+ * const E = expm(Float64Array.of(0, 0, 0, 0), 2);
+ * assert.deepEqual([...E], [1, 0, 0, 1]); // exp(0) = I
+ * const r = expm(Float64Array.of(0, -Math.PI / 2, Math.PI / 2, 0), 2); // a quarter turn
+ * assert.ok(Math.abs(r[1]! + 1) < 1e-12);
+ * ```
+ */
 export const expm = (a: Float64Array, n: number): Float64Array => expmFrechet(a, n).exp;
 
-/** dL/dA [n, n] = L_exp(Aᵀ, G) for L = ⟨G, exp(A)⟩, G [n, n]. */
+/**
+ * dL/dA [n, n] = L_exp(Aᵀ, G) for L = ⟨G, exp(A)⟩, G [n, n].
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { expm, expmVjp } from "@patchbay/causal";
+ *
+ * // L = ⟨G, exp(A)⟩: the gradient's first entry against a finite difference
+ * const A = Float64Array.of(0.1, 0.2, -0.3, 0.4);
+ * const G = Float64Array.of(1, 2, 3, 4);
+ * const L = (a: Float64Array) => expm(a, 2).reduce((s, x, i) => s + x * G[i]!, 0);
+ * const up = Float64Array.from(A);
+ * up[0]! += 1e-6;
+ * assert.ok(Math.abs((L(up) - L(A)) / 1e-6 - expmVjp(A, 2, G)[0]!) < 1e-4);
+ * ```
+ */
 export const expmVjp = (a: Float64Array, n: number, g: Float64Array): Float64Array => {
   const at = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) at[j * n + i] = a[i * n + j]!;
   return expmFrechet(at, n, g).frechet!;
 };
 
-/** R [k, D] = the first k rows of exp(skew(θ)). */
+/**
+ * R [k, D] = the first k rows of exp(skew(θ)).
+ *
+ * Returns R as a Float64Array [k·D], row-major.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { expmRows, orthonormalityError } from "@patchbay/causal";
+ *
+ * const R = expmRows(Float64Array.of(0.3, -0.1, 0.2, 0.5, 0, 0.4), 4, 2); // θ [D(D−1)/2 = 6]
+ * assert.ok(orthonormalityError(R, 2, 4) < 1e-9); // R Rᵀ = I
+ * ```
+ */
 export const expmRows = (theta: Float64Array, d: number, k: number): Float64Array =>
   expm(skewFromParams(theta, d), d).slice(0, k * d);
 
-/** dL/dθ [D(D−1)/2] from dR [k, D]: G = [dR; 0] [D, D], dL/dA = L_exp(Aᵀ, G), then skew's pullback. */
+/**
+ * dL/dθ [D(D−1)/2] from dR [k, D]: G = [dR; 0] [D, D], dL/dA = L_exp(Aᵀ, G), then skew's pullback.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { expmRows, expmRowsVjp } from "@patchbay/causal";
+ *
+ * const theta = Float64Array.of(0.1, -0.2, 0.3);
+ * const dR = Float64Array.of(1, 2, 3);
+ * const L = (t: Float64Array) => expmRows(t, 3, 1).reduce((s, r, i) => s + r * dR[i]!, 0);
+ * const up = Float64Array.from(theta);
+ * up[2]! += 1e-6;
+ * assert.ok(Math.abs((L(up) - L(theta)) / 1e-6 - expmRowsVjp(theta, 3, 1, dR)[2]!) < 1e-4);
+ * ```
+ */
 export const expmRowsVjp = (theta: Float64Array, d: number, k: number, dR: Float64Array): Float64Array => {
   const g = new Float64Array(d * d);
   g.set(dR.subarray(0, k * d));
   return skewParamsGrad(expmVjp(skewFromParams(theta, d), d, g), d);
 };
 
+/**
+ * The expm parametrization of R [k, D] (see makeRotation): a Rotation `{ kind, size, rank, nParams, init, matrix, vjp, retract }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { expmRotation, orthonormalityError } from "@patchbay/causal";
+ *
+ * const rot = expmRotation(4, 2); // R [2, 4]
+ * const R = rot.matrix(rot.init(0));
+ * assert.equal(R.length, 2 * 4);
+ * assert.ok(orthonormalityError(R, 2, 4) < 1e-9); // R Rᵀ = I
+ * ```
+ */
 export const expmRotation = (d: number, k: number, opts: RotationOptions = {}): Rotation => {
   checkShape("expm", d, k);
   const nParams = skewParamCount(d);

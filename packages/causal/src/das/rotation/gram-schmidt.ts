@@ -15,7 +15,19 @@ export class RankDeficient extends Error {
   }
 }
 
-/** Q [k, D] with orthonormal rows spanning the rows of X [k, D], Q_i = (X_i − Σ_{j<i} ⟨X_i, Q_j⟩ Q_j)/‖·‖. */
+/**
+ * Q [k, D] with orthonormal rows spanning the rows of X [k, D], Q_i = (X_i − Σ_{j<i} ⟨X_i, Q_j⟩ Q_j)/‖·‖.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { orthonormalityError, orthonormalizeRows } from "@patchbay/causal";
+ *
+ * const Q = orthonormalizeRows(Float64Array.of(3, 0, 1, 1), 2, 2);
+ * assert.ok(orthonormalityError(Q, 2, 2) < 1e-12);
+ * assert.deepEqual([...Q.slice(0, 2)], [1, 0]); // the first row, normalised
+ * ```
+ */
 export const orthonormalizeRows = (x: Float64Array, k: number, d: number): Float64Array => {
   if (k > d) throw new RankDeficient(k, d, d);
   const q = x.slice(0, k * d);

@@ -37,7 +37,21 @@ const reflectRows = (x: Float64Array, k: number, d: number, v: Float64Array): vo
   }
 };
 
-/** R [k, D] = E_kᵀ H_1 ⋯ H_n for θ = [v_1; …; v_n] [n, D]. */
+/**
+ * R [k, D] = E_kᵀ H_1 ⋯ H_n for θ = [v_1; …; v_n] [n, D].
+ *
+ * Returns R as a Float64Array [k·D], row-major.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { householderRows, orthonormalityError } from "@patchbay/causal";
+ *
+ * const theta = Float64Array.of(1, 0, 0, 0, 0.5, 1, -1, 2); // n = 2 reflections in D = 4
+ * const R = householderRows(theta, 4, 2, 2);
+ * assert.ok(orthonormalityError(R, 2, 4) < 1e-9); // R Rᵀ = I
+ * ```
+ */
 export const householderRows = (theta: Float64Array, d: number, k: number, n: number): Float64Array => {
   const x = new Float64Array(k * d);
   for (let i = 0; i < k; i++) x[i * d + i] = 1;
@@ -54,6 +68,22 @@ export const householderRows = (theta: Float64Array, d: number, k: number, n: nu
  *
  * (the last term from d(1/s) = −2 vᵀdv / s²; the result is ⊥ v, as H(cv) = H(v) demands).
  * X_{i−1} = X_i H_i is recovered by reflecting again (H² = I), so memory is O(k D), not O(n k D).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { householderRows, householderVjp } from "@patchbay/causal";
+ *
+ * // check against a finite difference of L = Σ dR ⊙ R(θ)
+ * const theta = Float64Array.of(1, 0.5, -0.3);
+ * const dR = Float64Array.of(1, 2, 3);
+ * const g = householderVjp(theta, 3, 1, 1, dR);
+ * const L = (t: Float64Array) => householderRows(t, 3, 1, 1).reduce((s, r, i) => s + r * dR[i]!, 0);
+ * const h = 1e-6;
+ * const up = Float64Array.from(theta);
+ * up[1]! += h;
+ * assert.ok(Math.abs((L(up) - L(theta)) / h - g[1]!) < 1e-4);
+ * ```
  */
 export const householderVjp = (
   theta: Float64Array,
@@ -96,6 +126,20 @@ export const householderVjp = (
   return out;
 };
 
+/**
+ * The householder parametrization of R [k, D] (see makeRotation): a Rotation `{ kind, size, rank, nParams, init, matrix, vjp, retract }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { householderRotation, orthonormalityError } from "@patchbay/causal";
+ *
+ * const rot = householderRotation(4, 2); // R [2, 4]
+ * const R = rot.matrix(rot.init(0));
+ * assert.equal(R.length, 2 * 4);
+ * assert.ok(orthonormalityError(R, 2, 4) < 1e-9); // R Rᵀ = I
+ * ```
+ */
 export const householderRotation = (d: number, k: number, opts: RotationOptions = {}): Rotation => {
   checkShape("householder", d, k);
   const n = opts.reflections ?? k;

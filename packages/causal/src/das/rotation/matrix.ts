@@ -75,7 +75,18 @@ export const norm1 = (a: Float64Array, n: number): number => {
   return best;
 };
 
-/** ‖R Rᵀ − I_k‖_F for R [k, D]: 0 exactly when the rows are orthonormal. */
+/**
+ * ‖R Rᵀ − I_k‖_F for R [k, D]: 0 exactly when the rows are orthonormal.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { orthonormalityError } from "@patchbay/causal";
+ *
+ * assert.equal(orthonormalityError(Float64Array.of(1, 0, 0, 1), 2, 2), 0);
+ * assert.equal(orthonormalityError(Float64Array.of(2, 0), 1, 2), 3); // |2² − 1|
+ * ```
+ */
 export const orthonormalityError = (r: Float64Array, k: number, d: number): number => {
   const g = matmulNT(r, r, k, d, k);
   for (let i = 0; i < k; i++) g[i * k + i]! -= 1;

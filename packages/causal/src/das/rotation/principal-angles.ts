@@ -24,6 +24,19 @@ export interface PrincipalAngles {
 /**
  * Principal angles between row spaces. The rows need not be orthonormal (they are
  * orthonormalised first); they must be linearly independent.
+ *
+ * Returns `{ cosines, angles }`, one per principal direction (min(k1, k2)).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { principalAngles } from "@patchbay/causal";
+ *
+ * const a = Float64Array.of(1, 0, 0, 0, 1, 0); // the xy-plane in 3D
+ * const b = Float64Array.of(1, 1, 0); // a line in it
+ * const { cosines } = principalAngles(a, 2, b, 1, 3);
+ * assert.ok(Math.abs(cosines[0]! - 1) < 1e-12);
+ * ```
  */
 export const principalAngles = (
   r1: Float64Array,
@@ -45,6 +58,17 @@ export const principalAngles = (
 /**
  * A single number for "how much of subspace 2 does subspace 1 capture": the mean squared
  * cosine (1/m) Σ cos² θ_j = ‖P₁P₂‖_F² / m, 1 for the same (or nested) subspace, 0 for orthogonal.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { principalAngles, subspaceOverlap } from "@patchbay/causal";
+ *
+ * const xy = Float64Array.of(1, 0, 0, 0, 1, 0);
+ * const z = Float64Array.of(0, 0, 1);
+ * assert.ok(subspaceOverlap(principalAngles(xy, 2, z, 1, 3)) < 1e-12); // orthogonal
+ * assert.ok(Math.abs(subspaceOverlap(principalAngles(xy, 2, xy, 2, 3)) - 1) < 1e-12); // the same
+ * ```
  */
 export const subspaceOverlap = (angles: PrincipalAngles): number => {
   const c = angles.cosines;

@@ -24,6 +24,18 @@ export const uniforms = (seed: number, n: number): Float64Array => {
  * convention makes R a function of Z that commutes with Z ↦ Z Q, so R is invariant too: Haar.
  * (Without the sign correction — e.g. a QR whose R-factor has arbitrary signs — the law of R is
  * biased; Mezzadri 2007.) k = D gives a Haar orthogonal D × D matrix.
+ *
+ * Returns R as a Float64Array [k·D], row-major.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { orthonormalityError, randomRotation } from "@patchbay/causal";
+ *
+ * const R = randomRotation(4, 2, 7);
+ * assert.ok(orthonormalityError(R, 2, 4) < 1e-9); // R Rᵀ = I
+ * assert.deepEqual(randomRotation(4, 2, 7), R); // seeded
+ * ```
  */
 export const randomRotation = (d: number, k: number, seed: number): Float64Array =>
   orthonormalizeRows(gaussian(seed, k * d), k, d);

@@ -22,7 +22,22 @@ export type { Rotation, RotationKind, RotationOptions } from "./types.ts";
 
 export const rotationKinds: readonly RotationKind[] = ["cayley", "householder", "expm", "retraction"];
 
-/** The parametrization called kind, for Q [D, D] and R [k, D]. */
+/**
+ * The parametrization called kind, for Q [D, D] and R [k, D].
+ *
+ * Returns a Rotation `{ kind, size, rank, nParams, init, matrix, vjp, retract }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeRotation, orthonormalityError } from "@patchbay/causal";
+ *
+ * const rot = makeRotation("householder", 4, 2); // R [2, 4]
+ * const R = rot.matrix(rot.init(0));
+ * assert.equal(R.length, 2 * 4);
+ * assert.ok(orthonormalityError(R, 2, 4) < 1e-9); // R Rᵀ = I
+ * ```
+ */
 export const makeRotation = (
   kind: RotationKind,
   d: number,
