@@ -57,9 +57,9 @@ describe("documentation examples run", () => {
         try {
           await import(/* @vite-ignore */ pathToFileURL(file).href);
         } catch (e) {
-          const err = e as Error;
-          err.message = `${name}: ${err.message}`;
-          throw err;
+          // wrap, never edit: some errors' message is a getter (Data.TaggedError, ParseError)
+          const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+          throw new Error(`${name}: ${what}`, { cause: e });
         }
       },
       SECONDS * 1000,
