@@ -16,6 +16,16 @@ import { Effect } from "effect";
  * The reference dataset a mean / mean-positional ablation averages over when a task gives none: the
  * task's own clean and corrupted prompts (what the CLI, the Promise API and experiment files use).
  * Other ablations take no reference: `{}`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { taskReference } from "@patchbay/circuits";
+ *
+ * const task = { clean: [[1, 2, 3]], corrupted: [[1, 4, 3]] };
+ * assert.deepEqual(taskReference(task, "mean"), { reference: [[1, 2, 3], [1, 4, 3]] });
+ * assert.deepEqual(taskReference(task, "resample"), {});
+ * ```
  */
 export const taskReference = (
   task: {
