@@ -10,17 +10,9 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
+import { PACKAGE_DIRS } from "./build.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const PACKAGE_DIRS = [
-  "packages/core",
-  "packages/zoo",
-  "packages/circuits",
-  "packages/causal",
-  "packages/readouts",
-  "experiments",
-  "packages/patchbay",
-];
 const packages = PACKAGE_DIRS.map((dir) => {
   const manifest = JSON.parse(readFileSync(path.join(ROOT, dir, "package.json"), "utf8"));
   return {
