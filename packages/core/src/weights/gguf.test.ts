@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readGgufHeader } from "./gguf.ts";
+import { ggufTable, readGgufHeader } from "./gguf.ts";
 import { loadModelSync } from "./load.ts";
 import { f32Bytes, type GgufTensorSpec, makeGguf, noise, tempDir } from "./test-support.ts";
 
@@ -60,18 +60,38 @@ describe("GGUF tensor data layout", () => {
     expect([e.tensor, e.expected]).toEqual(["c", expect.stringContaining("not overlapping tensor a")]);
   });
 
-  it("quantised tensors (size unknown to us) sharing an offset are refused too", () => {
+  it("quantised tensors of a type we do not decode (size unknown to us) sharing an offset are refused too", () => {
     const q = (name: string, offset: number): GgufTensorSpec => ({
       name,
-      ne: [32],
-      type: 8, // Q8_0
-      bytes: new Uint8Array(34),
+      ne: [256],
+      type: 12, // Q4_K
+      bytes: new Uint8Array(144),
       offset,
     });
     const e = headerError(write(makeGguf(kv, [q("qa", 0), q("qb", 0)])));
     expect(e._tag).toBe("WeightFileError");
     expect(e.tensor).toBe("qb");
-    expect(e.expected).toContain("Q8_0 data starting at 0");
+    expect(e.expected).toContain("Q4_K data starting at 0");
+  });
+
+  it("a Q8_0 tensor is dequantised at load (y = d·q); a row that is not whole blocks is refused", () => {
+    const block = new Uint8Array(34);
+    new DataView(block.buffer).setUint16(0, 0x3800, true); // d = 0.5
+    block.set([0xfe, 3], 2); // q0 = −2, q1 = 3
+    const file = write(makeGguf(kv, [{ name: "q", ne: [32], type: 8, bytes: block, offset: 0 }]));
+    const header = readGgufHeader(file);
+    const t = ggufTable(file, header).read("q");
+    expect([...t.shape]).toEqual([32]);
+    expect([t.data[0], t.data[1], t.data[2]]).toEqual([-1, 1.5, 0]);
+    const ragged = write(
+      makeGguf(kv, [{ name: "r", ne: [16], type: 2, bytes: new Uint8Array(18), offset: 0 }]),
+    );
+    const e = headerError(ragged);
+    expect([e._tag, e.tensor, e.expected]).toEqual([
+      "WeightFileError",
+      "r",
+      "rows of whole Q4_0 blocks (32 weights)",
+    ]);
   });
 
   it("an offset past the end of the file → WeightFileError naming the tensor", () => {

@@ -1,7 +1,7 @@
 import { UnsupportedError, WeightFileError } from "../errors/errors.ts";
 import { type HostTensor, shapeString } from "../tensor/host-tensor.ts";
 import { type ByteSource, withFile } from "./bytes.ts";
-import { decodeBF16, decodeF16, decodeF32 } from "./dtype.ts";
+import { GGML_DECODED, ggmlBytes } from "./ggml-types.ts";
 import { checkFinite } from "./finite.ts";
 import type { TensorTable } from "./table.ts";
 
@@ -70,8 +70,6 @@ const GGML_TYPES: Readonly<Record<number, string>> = {
   29: "IQ1_M",
   30: "BF16",
 };
-/** The types we decode, with bytes per element. */
-const DECODED: Readonly<Record<number, number>> = { 0: 4, 1: 2, 30: 2 };
 
 const typeName = (t: number): string => (Object.hasOwn(GGML_TYPES, t) ? GGML_TYPES[t]! : `ggml type ${t}`);
 
@@ -275,9 +273,10 @@ export const parseGgufHeader = (src: ByteSource): GgufHeader => {
     if (rel % alignment !== 0) fail(`an offset aligned to ${alignment}`, `${rel}`);
     const offset = dataStart + rel;
     const shape = [...ne].reverse();
-    const item = DECODED[type];
-    if (item !== undefined) {
-      const bytes = ne.reduce((a, b) => a * b, item);
+    const bytes = ggmlBytes(type, ne);
+    if (Number.isNaN(bytes))
+      fail(`rows of whole ${typeName(type)} blocks (32 weights)`, `row length ${ne[0]}`);
+    if (bytes !== null) {
       if (!Number.isSafeInteger(bytes) || offset + bytes > src.size) {
         fail(
           `${shapeString(shape)} ${typeName(type)} data (${bytes} bytes at ${offset}) inside the file`,
@@ -294,10 +293,7 @@ export const parseGgufHeader = (src: ByteSource): GgufHeader => {
 };
 
 /** Bytes of a tensor's data, when we know its type's size (the types we decode); else null. */
-const dataBytes = (t: GgufTensorInfo): number | null => {
-  const item = DECODED[t.type];
-  return item === undefined ? null : t.ne.reduce((a, b) => a * b, item);
-};
+const dataBytes = (t: GgufTensorInfo): number | null => ggmlBytes(t.type, t.ne);
 
 /**
  * No two tensors may share bytes (llama.cpp lays them out one after another). Sorted by offset,
@@ -355,19 +351,17 @@ export const readGgufHeader = (path: string): GgufHeader => withFile(path, parse
 export const readGgufMetadata = (path: string): GgufMetadata => readGgufHeader(path).metadata;
 
 export const readGgufTensor = (src: ByteSource, info: GgufTensorInfo): HostTensor => {
-  const item = DECODED[info.type];
-  if (item === undefined) {
+  const type = GGML_DECODED[info.type];
+  const bytes = ggmlBytes(info.type, info.ne);
+  if (type === undefined || bytes === null) {
     throw new UnsupportedError({
       file: src.name,
       what: `type of tensor ${info.name}`,
-      expected: "F32, F16 or BF16 (quantised GGUF is not supported)",
+      expected: "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0 or Q5_1 (k-quants are not supported yet)",
       found: info.typeName,
     });
   }
-  const n = info.ne.reduce((a, b) => a * b, 1);
-  const bytes = src.read(info.offset, n * item);
-  const data = info.type === 0 ? decodeF32(bytes) : info.type === 1 ? decodeF16(bytes) : decodeBF16(bytes);
-  return { data, shape: [...info.shape] };
+  return { data: type.decode(src.read(info.offset, bytes)), shape: [...info.shape] };
 };
 
 /** A lazy table over a GGUF file; entry shapes are row-major (ne reversed); reads must be finite. */

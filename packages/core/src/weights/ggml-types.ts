@@ -1,0 +1,73 @@
+import { decodeBF16, decodeF16, decodeF32, f16BitsToNumber } from "./dtype.ts";
+
+/**
+ * The GGUF tensor types patchbay decodes to float32 (ggml-common.h): the float types, element by
+ * element, and the legacy block quantisations, 32 weights per block with f16 scale d (and min m):
+ *
+ *   Q8_0  d, qs[32] int8                      y = d·q
+ *   Q4_0  d, qs[16] two nibbles per byte      y = d·(q − 8),  q ∈ [0, 16)
+ *   Q4_1  d, m, qs[16]                        y = d·q + m
+ *   Q5_0  d, qh (u32: bit 5 of each q), qs[16] y = d·(q − 16), q ∈ [0, 32)
+ *   Q5_1  d, m, qh, qs[16]                    y = d·q + m
+ *
+ * In a block, byte j of qs holds weight j (low nibble) and weight j + 16 (high nibble); bit j of
+ * qh is bit 5 of weight j, bit j + 16 that of weight j + 16. Rows are whole blocks.
+ */
+export interface GgmlType {
+  /** elements per block (1 for the float types) */
+  readonly blockElems: number;
+  readonly blockBytes: number;
+  /** bytes [nBlocks · blockBytes] → the nBlocks · blockElems weights */
+  readonly decode: (bytes: Uint8Array) => Float32Array;
+}
+
+const floats = (bytes: number, decode: (b: Uint8Array) => Float32Array): GgmlType => ({
+  blockElems: 1,
+  blockBytes: bytes,
+  decode,
+});
+
+/** A 32-weight block type: `at(view, block offset, j)` is weight j of the block. */
+const blocks = (blockBytes: number, at: (v: DataView, o: number, j: number) => number): GgmlType => ({
+  blockElems: 32,
+  blockBytes,
+  decode: (bytes) => {
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const n = bytes.byteLength / blockBytes;
+    const out = new Float32Array(n * 32);
+    for (let b = 0; b < n; b++) for (let j = 0; j < 32; j++) out[b * 32 + j] = at(v, b * blockBytes, j);
+    return out;
+  },
+});
+
+const half = (v: DataView, o: number) => f16BitsToNumber(v.getUint16(o, true));
+/** The 4-bit part of weight j (j < 16: low nibble of qs[j]; else high nibble of qs[j − 16]). */
+const nibble = (v: DataView, qs: number, j: number) => {
+  const byte = v.getUint8(qs + (j & 15));
+  return j < 16 ? byte & 0x0f : byte >> 4;
+};
+/** Weight j's 5-bit value: its nibble, with bit j of the u32 qh as bit 4. */
+const five = (v: DataView, qh: number, qs: number, j: number) =>
+  nibble(v, qs, j) | (((v.getUint32(qh, true) >>> j) & 1) << 4);
+
+export const GGML_DECODED: Readonly<Record<number, GgmlType>> = {
+  0: floats(4, decodeF32),
+  1: floats(2, decodeF16),
+  30: floats(2, decodeBF16),
+  8: blocks(34, (v, o, j) => half(v, o) * v.getInt8(o + 2 + j)),
+  2: blocks(18, (v, o, j) => half(v, o) * (nibble(v, o + 2, j) - 8)),
+  3: blocks(20, (v, o, j) => half(v, o) * nibble(v, o + 4, j) + half(v, o + 2)),
+  6: blocks(22, (v, o, j) => half(v, o) * (five(v, o + 2, o + 6, j) - 16)),
+  7: blocks(24, (v, o, j) => half(v, o) * five(v, o + 4, o + 8, j) + half(v, o + 2)),
+};
+
+/**
+ * Bytes of a tensor of a decoded type with dims `ne` (ne[0] the row length, ggml order); null for
+ * a type we do not decode, NaN when the rows are not whole blocks.
+ */
+export const ggmlBytes = (type: number, ne: readonly number[]): number | null => {
+  const t = GGML_DECODED[type];
+  if (t === undefined) return null;
+  if ((ne[0] ?? 1) % t.blockElems !== 0) return Number.NaN;
+  return (ne.reduce((a, b) => a * b, 1) / t.blockElems) * t.blockBytes;
+};
