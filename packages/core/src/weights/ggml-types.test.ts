@@ -74,13 +74,15 @@ describe("ggml legacy quantisations: hand-made blocks, worked out on paper", () 
     expect([y[1], y[17], y[0]]).toEqual([10, 25.5, 10]);
   });
 
-  it("sizes: blocks of 32 weights; rows that are not whole blocks are NaN, other types null", () => {
+  it("sizes: whole blocks (32 weights; 256 for the k-quants); other rows are NaN, other types null", () => {
     expect(ggmlBytes(Q8_0, [64, 3])).toBe(6 * 34);
     expect(ggmlBytes(Q4_0, [32])).toBe(18);
     expect(ggmlBytes(Q5_1, [96, 2])).toBe(6 * 24);
     expect(ggmlBytes(0, [5, 2])).toBe(40);
     expect(ggmlBytes(Q4_0, [48])).toBeNaN();
-    expect(ggmlBytes(12, [256])).toBeNull(); // Q4_K: not decoded yet
+    expect(ggmlBytes(12, [512])).toBe(2 * 144); // Q4_K: 256-weight super-blocks
+    expect(ggmlBytes(12, [32])).toBeNaN();
+    expect(ggmlBytes(10, [256])).toBeNull(); // Q2_K: not decoded yet
   });
 });
 

@@ -1,4 +1,5 @@
 import { decodeBF16, decodeF16, decodeF32, f16BitsToNumber } from "./dtype.ts";
+import { Q4_K, Q5_K, Q6_K } from "./ggml-kquants.ts";
 
 /**
  * The GGUF tensor types patchbay decodes to float32 (ggml-common.h): the float types, element by
@@ -11,7 +12,9 @@ import { decodeBF16, decodeF16, decodeF32, f16BitsToNumber } from "./dtype.ts";
  *   Q5_1  d, m, qh, qs[16]                    y = d·q + m
  *
  * In a block, byte j of qs holds weight j (low nibble) and weight j + 16 (high nibble); bit j of
- * qh is bit 5 of weight j, bit j + 16 that of weight j + 16. Rows are whole blocks.
+ * qh is bit 5 of weight j, bit j + 16 that of weight j + 16. Rows are whole blocks. The
+ * k-quants Q4_K, Q5_K and Q6_K (256-weight super-blocks) are in ggml-kquants.ts; Q2_K and Q3_K
+ * are not decoded yet.
  */
 export interface GgmlType {
   /** elements per block (1 for the float types) */
@@ -59,6 +62,9 @@ export const GGML_DECODED: Readonly<Record<number, GgmlType>> = {
   3: blocks(20, (v, o, j) => half(v, o) * nibble(v, o + 4, j) + half(v, o + 2)),
   6: blocks(22, (v, o, j) => half(v, o) * (five(v, o + 2, o + 6, j) - 16)),
   7: blocks(24, (v, o, j) => half(v, o) * five(v, o + 4, o + 8, j) + half(v, o + 2)),
+  12: Q4_K,
+  13: Q5_K,
+  14: Q6_K,
 };
 
 /**

@@ -64,14 +64,14 @@ describe("GGUF tensor data layout", () => {
     const q = (name: string, offset: number): GgufTensorSpec => ({
       name,
       ne: [256],
-      type: 12, // Q4_K
-      bytes: new Uint8Array(144),
+      type: 10, // Q2_K
+      bytes: new Uint8Array(84),
       offset,
     });
     const e = headerError(write(makeGguf(kv, [q("qa", 0), q("qb", 0)])));
     expect(e._tag).toBe("WeightFileError");
     expect(e.tensor).toBe("qb");
-    expect(e.expected).toContain("Q4_K data starting at 0");
+    expect(e.expected).toContain("Q2_K data starting at 0");
   });
 
   it("a Q8_0 tensor is dequantised at load (y = d·q); a row that is not whole blocks is refused", () => {

@@ -275,7 +275,10 @@ export const parseGgufHeader = (src: ByteSource): GgufHeader => {
     const shape = [...ne].reverse();
     const bytes = ggmlBytes(type, ne);
     if (Number.isNaN(bytes))
-      fail(`rows of whole ${typeName(type)} blocks (32 weights)`, `row length ${ne[0]}`);
+      fail(
+        `rows of whole ${typeName(type)} blocks (${GGML_DECODED[type]?.blockElems} weights)`,
+        `row length ${ne[0]}`,
+      );
     if (bytes !== null) {
       if (!Number.isSafeInteger(bytes) || offset + bytes > src.size) {
         fail(
@@ -357,7 +360,7 @@ export const readGgufTensor = (src: ByteSource, info: GgufTensorInfo): HostTenso
     throw new UnsupportedError({
       file: src.name,
       what: `type of tensor ${info.name}`,
-      expected: "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0 or Q5_1 (k-quants are not supported yet)",
+      expected: "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K or Q6_K (not yet Q2_K, Q3_K)",
       found: info.typeName,
     });
   }
