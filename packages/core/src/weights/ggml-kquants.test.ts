@@ -46,7 +46,7 @@ const packQ6 = (d: number, sc: number[], q: number[]) => {
         b[at]! |= k < 2 ? x & 15 : (x & 15) << 4;
         b[128 + 32 * n + l]! |= (x >> 4) << (2 * k);
       }
-  sc.forEach((s, i) => v.setInt8(192 + i, s));
+  b.set(new Uint8Array(Int8Array.from(sc).buffer), 192); // int8 scales
   v.setUint16(208, d, true);
   return b;
 };
@@ -92,7 +92,7 @@ describe("ggml k-quantisations: hand-made super-blocks, worked out on paper", ()
     b[128] = 0x0b; // qh[0]: weight 0 high 3, weight 32 high 2
     b[160] = 0x03; // qh[32]: weight 128 high 3
     const sc = [2, 3, -1, 0, 4, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0];
-    sc.forEach((s, i) => new DataView(b.buffer).setInt8(192 + i, s));
+    b.set(new Uint8Array(Int8Array.from(sc).buffer), 192); // int8 scales
     b.set([0x00, 0x38], 208); // d = 0.5
     const y = Q6_K.decode(b);
     // 0.5·2·(49 − 32), 0.5·(−1)·(37 − 32), 0.5·4·(2 − 32), 0.5·1·(0 − 32), 0.5·3·(0 − 32), 0.5·1·(63 − 32)
