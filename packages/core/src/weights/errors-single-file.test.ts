@@ -116,9 +116,9 @@ describe("GGUF: bad input", () => {
         { key: "llama.feed_forward_length", type: "u32", value: 4 },
         { key: "llama.context_length", type: "u32", value: 4 },
       ],
-      [{ name: "token_embd.weight", ne: [8, 5], type: 10, bytes: new Uint8Array(40) }], // Q2_K
+      [{ name: "token_embd.weight", ne: [8, 5], type: 16, bytes: new Uint8Array(40) }], // IQ2_XXS
     );
-    expectLoadError(write(q4), "UnsupportedError", "tensor token_embd.weight", "found Q2_K");
+    expectLoadError(write(q4), "UnsupportedError", "tensor token_embd.weight", "found IQ2_XXS");
     const noBlocks = makeGguf(
       [
         { key: "general.architecture", type: "string", value: "llama" },

@@ -10,6 +10,10 @@ import { f16BitsToNumber } from "./dtype.ts";
  *                 y = d·sc_s·q − dmin·m_s            q ∈ [0, 32)
  *   Q6_K (210 B)  ql[128] (low 4 bits), qh[64] (high 2 bits), scales[16] int8, d
  *                 y = d·sc_s·(q − 32)                q ∈ [0, 64), sub-block s of 16
+ *   Q2_K (84 B)   scales[16] (low nibble scale, high nibble min), qs[64] 2-bit, d, dmin
+ *                 y = d·sc_s·q − dmin·m_s            q ∈ [0, 4), sub-block s of 16
+ *   Q3_K (110 B)  hmask[32] (bit 3), qs[64] (low 2 bits), scales[12] (16 × 6-bit), d
+ *                 y = d·(sc_s − 32)·(q − 4·[hmask bit clear])   q ∈ [0, 4), sub-block s of 16
  *
  * Products are rounded to float32 step by step as ggml computes them in float.
  */
@@ -89,6 +93,54 @@ export const Q6_K = superBlocks(210, (v, o, out, base) => {
         const q = ((k < 2 ? low & 0x0f : low >> 4) | (((h >> (2 * k)) & 3) << 4)) - 32;
         out[base + 128 * n + 32 * k + l] = f(f(d * v.getInt8(sc + (l >> 4) + 2 * k)) * q);
       }
+    }
+  }
+});
+
+/**
+ * Q2_K and Q3_K share their 2-bit layout: two halves of 128 weights; in half n, weight
+ * 128n + 32k + l (k = 0…3, l < 32) has its 2 bits at bits 2k of qs[32n + l] and belongs to
+ * sub-block 8n + 2k + ⌊l/16⌋ (weights in order, 16 per sub-block).
+ */
+const twoBits = (v: DataView, qs: number, i: number): number => {
+  const n = i >> 7;
+  const k = (i >> 5) & 3;
+  return (v.getUint8(qs + 32 * n + (i & 31)) >> (2 * k)) & 3;
+};
+
+/** Q2_K: scales[16] at 0 (scale | min << 4), qs[64] at 16, d at 80, dmin at 82. */
+export const Q2_K = superBlocks(84, (v, o, out, base) => {
+  const d = half(v, o + 80);
+  const dmin = half(v, o + 82);
+  for (let s = 0; s < 16; s++) {
+    const sc = v.getUint8(o + s);
+    const dl = f(d * (sc & 0x0f));
+    const ml = f(dmin * (sc >> 4));
+    for (let i = 16 * s; i < 16 * s + 16; i++) out[base + i] = f(f(dl * twoBits(v, o + 16, i)) - ml);
+  }
+});
+
+/**
+ * Q3_K's sub-block s scale (6 bits, stored + 32) from the 12 bytes at `at`: low 4 bits in byte s
+ * (s < 8, low nibble) or s − 8 (high nibble), high 2 bits at bits 2⌊s/4⌋ of byte 8 + s mod 4.
+ */
+const scale3 = (v: DataView, at: number, s: number): number => {
+  const low = s < 8 ? v.getUint8(at + s) & 0x0f : v.getUint8(at + s - 8) >> 4;
+  const high = (v.getUint8(at + 8 + (s & 3)) >> (2 * (s >> 2))) & 3;
+  return (low | (high << 4)) - 32;
+};
+
+/**
+ * Q3_K: hmask[32] at 0, qs[64] at 32, scales[12] at 96, d at 108. Weight 128n + 32k + l has bit 3
+ * at bit 4n + k of hmask[l]; a clear bit subtracts 4 (q − 4 ∈ [−4, 0)), a set one leaves q.
+ */
+export const Q3_K = superBlocks(110, (v, o, out, base) => {
+  const d = half(v, o + 108);
+  for (let s = 0; s < 16; s++) {
+    const dl = f(d * scale3(v, o + 96, s));
+    for (let i = 16 * s; i < 16 * s + 16; i++) {
+      const bit = (v.getUint8(o + (i & 31)) >> (4 * (i >> 7) + ((i >> 5) & 3))) & 1;
+      out[base + i] = f(dl * (twoBits(v, o + 32, i) - (bit === 1 ? 0 : 4)));
     }
   }
 });

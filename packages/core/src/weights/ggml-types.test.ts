@@ -34,6 +34,31 @@ const decode = (type: number, b: Uint8Array) => Array.from(GGML_DECODED[type]!.d
 // f16 bits of the scales below: 0.25, 0.5, 1, 2, −1, 10
 const H = { quarter: 0x3400, half: 0x3800, one: 0x3c00, two: 0x4000, minusOne: 0xbc00, ten: 0x4900 };
 
+describe("ggml float types: hand-made elements, worked out on paper", () => {
+  const bytes = (u16: number[]) => new Uint8Array(Uint16Array.from(u16).buffer); // little-endian host
+
+  it("F16: sign, 5-bit exponent (bias 15), 10-bit fraction; subnormals and the largest finite", () => {
+    // 0x3c00 = 1, 0xc000 = −2, 0x3555 = (1 + 0x155/1024)·2^−2, 0x7bff = (2 − 2^−10)·2^15, 0x0001 = 2^−24
+    const y = decode(1, bytes([0x3c00, 0xc000, 0x3555, 0x7bff, 0x0001, 0x8000]));
+    expect(y).toEqual([1, -2, (1 + 0x155 / 1024) / 4, 65504, 2 ** -24, -0]);
+    expect(GGML_DECODED[1]!.blockBytes).toBe(2);
+  });
+
+  it("BF16: the high 16 bits of a float32", () => {
+    // 0x3f80 = 1, 0xc040 = −3, 0x3eaa = (1 + 0x2a/128)·2^−2, 0x4780 = 2^16, 0x0080 = 2^−126
+    const y = decode(30, bytes([0x3f80, 0xc040, 0x3eaa, 0x4780, 0x0080]));
+    expect(y).toEqual([1, -3, (1 + 0x2a / 128) / 4, 65536, 2 ** -126]);
+    expect(GGML_DECODED[30]!.blockBytes).toBe(2);
+  });
+
+  it("F32: little-endian IEEE single", () => {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setFloat32(0, -1.5, true);
+    new DataView(b.buffer).setFloat32(4, 1e-40, true); // a float32 subnormal
+    expect(decode(0, b)).toEqual([-1.5, Math.fround(1e-40)]);
+  });
+});
+
 describe("ggml legacy quantisations: hand-made blocks, worked out on paper", () => {
   it("the f16 scales are what the comments say", () => {
     expect(Object.values(H).map(f16BitsToNumber)).toEqual([0.25, 0.5, 1, 2, -1, 10]);
@@ -82,7 +107,9 @@ describe("ggml legacy quantisations: hand-made blocks, worked out on paper", () 
     expect(ggmlBytes(Q4_0, [48])).toBeNaN();
     expect(ggmlBytes(12, [512])).toBe(2 * 144); // Q4_K: 256-weight super-blocks
     expect(ggmlBytes(12, [32])).toBeNaN();
-    expect(ggmlBytes(10, [256])).toBeNull(); // Q2_K: not decoded yet
+    expect(ggmlBytes(10, [256])).toBe(84); // Q2_K
+    expect(ggmlBytes(11, [512, 2])).toBe(4 * 110); // Q3_K
+    expect(ggmlBytes(16, [256])).toBeNull(); // IQ2_XXS: not decoded
   });
 });
 

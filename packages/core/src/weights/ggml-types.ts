@@ -1,5 +1,5 @@
 import { decodeBF16, decodeF16, decodeF32, f16BitsToNumber } from "./dtype.ts";
-import { Q4_K, Q5_K, Q6_K } from "./ggml-kquants.ts";
+import { Q2_K, Q3_K, Q4_K, Q5_K, Q6_K } from "./ggml-kquants.ts";
 
 /**
  * The GGUF tensor types patchbay decodes to float32 (ggml-common.h): the float types, element by
@@ -13,8 +13,7 @@ import { Q4_K, Q5_K, Q6_K } from "./ggml-kquants.ts";
  *
  * In a block, byte j of qs holds weight j (low nibble) and weight j + 16 (high nibble); bit j of
  * qh is bit 5 of weight j, bit j + 16 that of weight j + 16. Rows are whole blocks. The
- * k-quants Q4_K, Q5_K and Q6_K (256-weight super-blocks) are in ggml-kquants.ts; Q2_K and Q3_K
- * are not decoded yet.
+ * k-quants Q2_K … Q6_K (256-weight super-blocks) are in ggml-kquants.ts.
  */
 export interface GgmlType {
   /** elements per block (1 for the float types) */
@@ -62,6 +61,8 @@ export const GGML_DECODED: Readonly<Record<number, GgmlType>> = {
   3: blocks(20, (v, o, j) => half(v, o) * nibble(v, o + 4, j) + half(v, o + 2)),
   6: blocks(22, (v, o, j) => half(v, o) * (five(v, o + 2, o + 6, j) - 16)),
   7: blocks(24, (v, o, j) => half(v, o) * five(v, o + 4, o + 8, j) + half(v, o + 2)),
+  10: Q2_K,
+  11: Q3_K,
   12: Q4_K,
   13: Q5_K,
   14: Q6_K,

@@ -64,14 +64,14 @@ describe("GGUF tensor data layout", () => {
     const q = (name: string, offset: number): GgufTensorSpec => ({
       name,
       ne: [256],
-      type: 10, // Q2_K
-      bytes: new Uint8Array(84),
+      type: 16, // IQ2_XXS
+      bytes: new Uint8Array(66),
       offset,
     });
     const e = headerError(write(makeGguf(kv, [q("qa", 0), q("qb", 0)])));
     expect(e._tag).toBe("WeightFileError");
     expect(e.tensor).toBe("qb");
-    expect(e.expected).toContain("Q2_K data starting at 0");
+    expect(e.expected).toContain("IQ2_XXS data starting at 0");
   });
 
   it("a Q8_0 tensor is dequantised at load (y = d·q); a row that is not whole blocks is refused", () => {
@@ -92,6 +92,60 @@ describe("GGUF tensor data layout", () => {
       "r",
       "rows of whole Q4_0 blocks (32 weights)",
     ]);
+  });
+
+  it("Q2_K and Q3_K tensors are dequantised at load, block after block along the rows", () => {
+    // Q2_K [2, 256]: row 0 has d = 1, dmin = 0.5, sub-block 0 scale 2 / min 4 and weight 0 q = 3;
+    // row 1 has d = 0.25, dmin = 0 and every scale 0 → all zeros
+    const q2 = new Uint8Array(2 * 84);
+    q2[0] = 0x42;
+    q2[16] = 0x03;
+    q2.set([0x00, 0x3c, 0x00, 0x38], 80);
+    q2.set([0x00, 0x34], 84 + 80);
+    // Q3_K [256]: scale bytes 0 → every stored scale 0, i.e. −32; q 0 with its hmask bit clear → −4
+    const q3 = new Uint8Array(110);
+    q3.set([0x00, 0x38], 108); // d = 0.5
+    const file = write(
+      makeGguf(kv, [
+        { name: "q2", ne: [256, 2], type: 10, bytes: q2 },
+        { name: "q3", ne: [256], type: 11, bytes: q3 },
+      ]),
+    );
+    const header = readGgufHeader(file);
+    expect(header.tensors.map((t) => t.typeName)).toEqual(["Q2_K", "Q3_K"]);
+    const table = ggufTable(file, header);
+    const y2 = table.read("q2");
+    expect([...y2.shape]).toEqual([2, 256]);
+    // 1·2·3 − 0.5·4, weight 1: 1·2·0 − 0.5·4, weight 16 (scale 0, min 0): 0, row 1: 0
+    expect([y2.data[0], y2.data[1], y2.data[16], y2.data[256]]).toEqual([4, -2, 0, 0]);
+    const y3 = table.read("q3");
+    expect(new Set(y3.data)).toEqual(new Set([64])); // 0.5·(0 − 32)·(0 − 4)
+  });
+
+  it("a tensor of a type we do not decode → UnsupportedError naming it and the types we do", () => {
+    const file = write(makeGguf(kv, [{ name: "iq", ne: [256], type: 16, bytes: new Uint8Array(66) }]));
+    try {
+      ggufTable(file, readGgufHeader(file)).read("iq");
+      expect.unreachable();
+    } catch (e) {
+      const u = e as { _tag: string; what: string; expected: string; found: string };
+      expect([u._tag, u.what, u.found]).toEqual(["UnsupportedError", "type of tensor iq", "IQ2_XXS"]);
+      for (const t of [
+        "F16",
+        "BF16",
+        "Q8_0",
+        "Q4_0",
+        "Q4_1",
+        "Q5_0",
+        "Q5_1",
+        "Q2_K",
+        "Q3_K",
+        "Q4_K",
+        "Q5_K",
+        "Q6_K",
+      ])
+        expect(u.expected).toContain(t);
+    }
   });
 
   it("an offset past the end of the file → WeightFileError naming the tensor", () => {

@@ -184,6 +184,10 @@ export const readGgufHeader = (path: string): GgufHeader => withFile(path, parse
  */
 export const readGgufMetadata = (path: string): GgufMetadata => readGgufHeader(path).metadata;
 
+const DECODED_NAMES = Object.keys(GGML_DECODED)
+  .map((t) => ggmlTypeName(Number(t)))
+  .join(", ");
+
 export const readGgufTensor = (src: ByteSource, info: GgufTensorInfo): HostTensor => {
   const type = GGML_DECODED[info.type];
   const bytes = ggmlBytes(info.type, info.ne);
@@ -191,7 +195,7 @@ export const readGgufTensor = (src: ByteSource, info: GgufTensorInfo): HostTenso
     throw new UnsupportedError({
       file: src.name,
       what: `type of tensor ${info.name}`,
-      expected: "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K or Q6_K (not yet Q2_K, Q3_K)",
+      expected: `one of the types patchbay decodes (${DECODED_NAMES})`,
       found: info.typeName,
     });
   }
