@@ -1,9 +1,11 @@
+import type { Quantization } from "@patchbay/core/weights";
 import type { ModelInfo } from "./model-info.ts";
 
 /**
  * The head every cell result starts with, in this key order (results are written byte-identically):
  * `kind` (left out for circuit cells, the default, as their specs leave it out), the patchbay
- * version, the cell id, the normalized spec, the model (name, weights hash, shape), the dataset
+ * version, the cell id, the normalized spec, the model (name, weights hash, shape; for GGUF, its
+ * quantization: file type and tensors per type), the dataset
  * (hash, size) and the method. Every kind builds its result as this envelope followed by its own
  * fields.
  *
@@ -30,7 +32,12 @@ export const cellEnvelope = <K extends KindName>(
   kind: K,
   id: CellIdentity,
   spec: unknown,
-  model: { readonly name: string; readonly nLayers: number; readonly nHeads: number },
+  model: {
+    readonly name: string;
+    readonly nLayers: number;
+    readonly nHeads: number;
+    readonly quantization?: Quantization | undefined;
+  },
   method: string,
 ): CellEnvelope & (K extends "circuit" ? unknown : { readonly kind: K }) =>
   ({
@@ -38,10 +45,20 @@ export const cellEnvelope = <K extends KindName>(
     patchbayVersion: id.patchbayVersion,
     cellId: id.cellId,
     spec,
-    model: { name: model.name, weightsHash: id.weightsHash, nLayers: model.nLayers, nHeads: model.nHeads },
+    model: {
+      name: model.name,
+      weightsHash: id.weightsHash,
+      nLayers: model.nLayers,
+      nHeads: model.nHeads,
+      ...(model.quantization === undefined ? {} : { quantization: storedAs(model.quantization) }),
+    },
     dataset: { hash: id.datasetHash, examples: id.examples },
     method,
   }) as CellEnvelope & (K extends "circuit" ? unknown : { readonly kind: K });
+
+/** What results keep of a model's quantization: the file type and the counts (not every tensor). */
+const storedAs = (q: Quantization): Omit<Quantization, "tensors"> =>
+  q.fileType === undefined ? { counts: q.counts } : { fileType: q.fileType, counts: q.counts };
 
 export interface CellEnvelope {
   readonly patchbayVersion: string;

@@ -22,6 +22,7 @@ import {
 import { InputError, attempt } from "@patchbay/core/errors";
 import type { Model } from "@patchbay/core/model";
 import { makeSessionCache, openModel, type SessionCache } from "@patchbay/core/runtime";
+import type { Quantization } from "@patchbay/core/weights";
 import { isBuiltinPath } from "@patchbay/zoo";
 import { Effect, type Scope } from "effect";
 import { type CellIdentity, cellEnvelope } from "../../results/envelope.ts";
@@ -45,7 +46,7 @@ export interface CausalCellInput {
 }
 
 interface Prepared {
-  readonly model: Model & { readonly name: string };
+  readonly model: Model & { readonly name: string; readonly quantization?: Quantization };
   readonly sessions: SessionCache;
   readonly builtin: ReturnType<typeof causalBuiltin>;
   readonly family: string;
@@ -63,7 +64,7 @@ const prepare = (input: CausalCellInput): Effect.Effect<Prepared, CellError, Sco
     const { spec } = input;
     const builtin = yield* attempt(() => causalBuiltin(spec.task.builtin, spec.task.options), ...CELL_ERRORS);
     const { task } = builtin;
-    let model: Model & { readonly name: string };
+    let model: Prepared["model"];
     let sessions: SessionCache;
     if (spec.model === null) {
       model = { ...builtin.network, name: builtin.network.config.name };
@@ -78,6 +79,7 @@ const prepare = (input: CausalCellInput): Effect.Effect<Prepared, CellError, Sco
           found: `${opened.config.name} with ${opened.config.vocabSize}`,
         });
       model = { config: opened.config, weights: opened.weights, name: opened.config.name };
+      if (opened.quantization !== undefined) model = { ...model, quantization: opened.quantization };
       sessions = opened.sessions;
     }
     const family = yield* familyNamed(task, spec.task.family, "task.family");
@@ -309,7 +311,13 @@ export const runCausalCell = (input: CausalCellInput): Effect.Effect<CellRun<Cau
       }
       const familyVars = task.families.find((f) => f.name === p.family)!.variables.flat();
       const result: CausalCellResult = {
-        ...cellEnvelope("causal", identityOf(p), spec, { ...p.model.config, name: p.model.name }, m._tag),
+        ...cellEnvelope(
+          "causal",
+          identityOf(p),
+          spec,
+          { ...p.model.config, name: p.model.name, quantization: p.model.quantization },
+          m._tag,
+        ),
         task: { name: task.name, family: p.family, variables: familyVars },
         iia: iiaOut,
         sweep: sweepOut,

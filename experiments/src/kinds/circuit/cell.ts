@@ -178,7 +178,7 @@ export const runCircuitCell = (input: CircuitInput): Effect.Effect<CellRun<CellR
             ]
           : [];
       const result: CellResult = {
-        ...cellEnvelope("circuit", id, spec, model.config, r.method),
+        ...cellEnvelope("circuit", id, spec, { ...model.config, quantization: model.quantization }, r.method),
         edges: setup.layout.edges.map((e, i) => ({
           name: e.name,
           score: Number.isFinite(r.scores[i]!) ? r.scores[i]! : null,

@@ -251,5 +251,20 @@ describe.skipIf(!hasSharedModels)("readout experiments on stories260K (../shared
     expect(sweep!.result.sources).toBe(2);
     expect(sweep!.result.layers.length).toBeGreaterThan(1);
     for (const l of sweep!.result.layers) expect(l.top.every((t) => typeof t.token === "string")).toBe(true);
+    expect(Object.keys(lens!.model)).not.toContain("quantization"); // a llama2.c .bin: nothing stored quantised
+  });
+
+  it("a GGUF model's result says how its tensors were stored (the model block's quantization)", async () => {
+    const file = write("stories-gguf.yaml", [
+      "kind: readout",
+      `model: ${JSON.stringify(sharedModelPath("stories260K", "stories260K.gguf"))}`,
+      'data: { texts: ["Once upon a time"] }',
+      "method: { _tag: logit-lens, topK: 1 }",
+    ]);
+    const s = await run(file, "store-stories-gguf");
+    const r = s.cells[0]!.result as ReadoutCellResult;
+    // stories260K.gguf: 48 float32 tensors and no general.file_type
+    expect(r.model.quantization).toEqual({ counts: { F32: 48 } });
+    expect(Object.keys(r.model)).toEqual(["name", "weightsHash", "nLayers", "nHeads", "quantization"]);
   });
 });

@@ -102,7 +102,13 @@ export const runReadoutCell = (
       // JSON round trip: what the store writes is what the caller gets (no typed arrays, no -0)
       const result = JSON.parse(
         JSON.stringify({
-          ...cellEnvelope("readout", identityOf(p), spec, p.model.config, method.tag),
+          ...cellEnvelope(
+            "readout",
+            identityOf(p),
+            spec,
+            { ...p.model.config, quantization: p.model.quantization },
+            method.tag,
+          ),
           result: out.result,
         }),
       ) as ReadoutCellResult;

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../testing/shared.ts";
 import { testdataPath } from "../testing/testdata.ts";
-import { syntheticGpt2, syntheticLlama2c, writeFolder } from "../weights/test-support.ts";
+import { syntheticGguf, syntheticGpt2, syntheticLlama2c, writeFolder } from "../weights/test-support.ts";
 
 /** The CLI as a user runs it: a child process, its stdout, its stderr and its exit code. */
 const main = fileURLToPath(new URL("./main.ts", import.meta.url));
@@ -94,6 +94,18 @@ describe("CLI on the tiny fixtures (testdata)", () => {
     expect(rotK.tl).toBe("blocks.1.attn.hook_rot_k");
     expect(rotK.shape).toBe("[batch, pos, kv_head=4, d_head=8]");
     expect(j.sites.some((s) => s.site.includes("resid_mid"))).toBe(false); // parallel residual
+  });
+  it("sites says which types a GGUF's tensors were stored in (an F16 embedding, 19 F32 tensors)", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "pb-cli-")), "mixed.gguf");
+    writeFileSync(
+      file,
+      syntheticGguf(syntheticLlama2c(true).parts, [{ key: "general.file_type", type: "u32", value: 1 }]),
+    );
+    const text = patchbay("sites", "--model", file);
+    expect(text.code, text.err).toBe(0);
+    expect(text.out).toMatch(/; stored as F16: 19 F32, 1 F16\n$/);
+    const json = JSON.parse(patchbay("sites", "--model", file, "--json").out);
+    expect(json.quantization).toEqual({ fileType: "F16", counts: { F32: 19, F16: 1 } });
   });
 });
 

@@ -2,7 +2,7 @@ import { Effect, type Scope } from "effect";
 import { InputError, type PatchbayError } from "../errors/index.ts";
 import type { Model } from "../model/index.ts";
 import { findTokenizer, loadTokenizer, type Tokenizer } from "../tokenizer/index.ts";
-import { loadModel } from "../weights/index.ts";
+import { loadModel, type Quantization } from "../weights/index.ts";
 import { makeSessionCache, type RuntimeOptions, type SessionCache } from "./session.ts";
 
 /** A loaded model with its tokenizer (when one was found) and its live ORT sessions. */
@@ -10,6 +10,8 @@ export interface OpenModel extends Model {
   readonly source: string;
   readonly tokenizer: Tokenizer | null;
   readonly sessions: SessionCache;
+  /** For GGUF files: the ggml type each tensor was stored in (LoadedModel.quantization). */
+  readonly quantization?: Quantization;
 }
 
 export interface OpenOptions extends RuntimeOptions {
@@ -50,7 +52,15 @@ export const openModel = (
         ? yield* loadTokenizer(opts.tokenizer)
         : yield* findTokenizer(loaded.folder ?? path);
     const sessions = yield* makeSessionCache(loaded.config.name, opts);
-    return { config: loaded.config, weights: loaded.weights, source: path, tokenizer, sessions };
+    const quantization = loaded.quantization === undefined ? {} : { quantization: loaded.quantization };
+    return {
+      config: loaded.config,
+      weights: loaded.weights,
+      source: path,
+      tokenizer,
+      sessions,
+      ...quantization,
+    };
   });
 
 /**

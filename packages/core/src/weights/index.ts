@@ -14,6 +14,7 @@ export {
   loadModelSync,
   type ModelFormat,
 } from "./load.ts";
+export type { Quantization } from "./quantization.ts";
 export {
   parseSafetensors,
   readSafetensors,

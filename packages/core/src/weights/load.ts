@@ -14,6 +14,7 @@ import { isOneOf } from "../errors/union.ts";
 import type { Model } from "../model/weights.ts";
 import { withFile } from "./bytes.ts";
 import { readJsonObject } from "./fields.ts";
+import { readGgufHeader } from "./gguf.ts";
 import { mapGgufFile } from "./gguf-llama.ts";
 import { folderTable, INDEX, mapHf } from "./hf.ts";
 import { mapLlama2cFile } from "./llama2c.ts";
@@ -21,6 +22,7 @@ import { safetensorsTable } from "./safetensors.ts";
 import type { Mapped, TensorTable } from "./table.ts";
 import { isTransformerLensConfig, mapTransformerLens } from "./transformerlens.ts";
 import { type ModelFormat, modelSourceFor } from "./sources.ts";
+import { ggufQuantization, type Quantization } from "./quantization.ts";
 import { checkWeights } from "./validate.ts";
 
 export type { ModelFormat } from "./sources.ts";
@@ -32,6 +34,8 @@ export interface LoadedModel extends Model {
   readonly format: ModelFormat;
   /** For models from a source (`builtin:`): the folder it was read from (tokenizer files, circuit.json). */
   readonly folder?: string;
+  /** For GGUF files: the ggml type each tensor is stored in (dequantised to float32 at load). */
+  readonly quantization?: Quantization;
 }
 
 /** What loading a model can fail with, in one list: the union and its guard are both read from it. */
@@ -109,6 +113,12 @@ const loadBareFolder = (folder: string, source: string): LoadedModel => {
   });
 };
 
+/** A GGUF file, with the types its tensors were stored in (from the header table, read again). */
+const loadGguf = (path: string, source: string): LoadedModel => ({
+  ...finish(mapGgufFile(path), source, "gguf"),
+  quantization: ggufQuantization(readGgufHeader(path)),
+});
+
 const startsWithGguf = (path: string): boolean =>
   withFile(path, (src) => src.size >= 4 && String.fromCharCode(...src.read(0, 4)) === "GGUF");
 
@@ -116,7 +126,7 @@ const loadFile = (path: string, source: string): LoadedModel => {
   const name = basename(path);
   if (name === "config.json" || name === INDEX) return loadConfigured(dirname(path), source);
   const ext = extname(path).toLowerCase();
-  if (ext === ".gguf" || startsWithGguf(path)) return finish(mapGgufFile(path), source, "gguf");
+  if (ext === ".gguf" || startsWithGguf(path)) return loadGguf(path, source);
   if (ext === ".bin") return finish(mapLlama2cFile(path), source, "llama2c");
   if (ext === ".safetensors") {
     if (!existsSync(join(dirname(path), "config.json"))) {
@@ -210,7 +220,7 @@ export const loadLlama2cSync = (path: string): LoadedModel => finish(mapLlama2cF
  * assert.throws(() => loadGgufSync(file), { _tag: "WeightFileError", file });
  * ```
  */
-export const loadGgufSync = (path: string): LoadedModel => finish(mapGgufFile(path), path, "gguf");
+export const loadGgufSync = (path: string): LoadedModel => loadGguf(path, path);
 
 /**
  * A folder with config.json: Hugging Face or TransformerLens, decided by the config's fields.
