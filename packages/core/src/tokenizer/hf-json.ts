@@ -8,6 +8,8 @@ import { checkId, checkIds, type EncodeOptions, type Tokenizer } from "./tokeniz
  * @huggingface/tokenizers. Choices made for research use:
  * - encode never lets the post-processor add special tokens; BOS is prepended by us when asked, and
  *   by default exactly when the file's post-processor would have added it (or `add_bos_token` says so).
+ * - BOS and EOS are the tokens tokenizer_config.json names (`bos_token: null` means none, as in
+ *   Qwen2); without a config, the first of the usual names that the file declares special.
  * - decode keeps special tokens and does no "clean up" of spaces before punctuation, so it is the
  *   faithful concatenation of the pieces (lossless for byte-level BPE such as GPT-2).
  */
@@ -71,11 +73,22 @@ export class HfJsonTokenizer implements Tokenizer {
     for (const id of this.hf.get_vocab(true).values()) maxId = Math.max(maxId, id);
     this.vocabSize = maxId + 1;
 
+    // A guessed BOS/EOS name must be one of the file's special tokens: "<s>" is an ordinary piece
+    // of Qwen2's vocabulary, for instance, not its BOS.
+    const specials = new Set(
+      (Array.isArray(json.added_tokens) ? json.added_tokens : [])
+        .filter((t): t is Json => isObject(t) && t.special === true)
+        .map((t) => t.content),
+    );
     const idOf = (configKey: string, names: readonly string[]): number | null => {
-      const named = tokenName(config[configKey]);
-      if (named !== null) return this.hf.token_to_id(named) ?? null;
+      if (Object.hasOwn(config, configKey)) {
+        const value = config[configKey];
+        if (value === null) return null; // the config says there is none (Qwen2's bos_token: null)
+        const named = tokenName(value);
+        if (named !== null) return this.hf.token_to_id(named) ?? null;
+      }
       for (const name of names) {
-        const id = this.hf.token_to_id(name);
+        const id = specials.has(name) ? this.hf.token_to_id(name) : undefined;
         if (id !== undefined) return id;
       }
       return null;
