@@ -69,6 +69,10 @@ describe("loading and locating tokenizers (synthetic files)", () => {
     const found = right(await find(join(m, "model.bin")));
     expect(found?.kind).toBe("llama2c");
     expect(found?.vocabSize).toBe(261);
+    // the folder itself (the weights loader takes its one model file): that model's tokenizer
+    expect(locateTokenizer(m)).toEqual(locateTokenizer(join(m, "model.bin")));
+    writeFileSync(join(m, "other.gguf"), "");
+    expect(locateTokenizer(m)).toBeNull(); // two model files: neither is the folder's
   });
 
   it("reports a tokenizer beside a llama2.c model that does not match its vocab size", async () => {
@@ -170,6 +174,12 @@ describe.skipIf(!hasSharedModels)("loadTokenizer / findTokenizer on the shared m
     });
     const fromGguf = right(await find(sharedModelPath("stories260K", "stories260K.gguf")));
     expect(fromGguf?.kind).toBe("gguf");
+    // a folder holding only a GGUF file (as the weights loader accepts it): its embedded vocabulary
+    mkdirSync(join(dir, "gguf-only"));
+    symlinkSync(sharedModelPath("stories260K", "stories260K.gguf"), join(dir, "gguf-only", "model.gguf"));
+    const fromGgufFolder = right(await find(join(dir, "gguf-only")));
+    expect(fromGgufFolder?.kind).toBe("gguf");
+    expect(fromGgufFolder?.encode("Once upon a time")).toEqual(fromGguf?.encode("Once upon a time"));
     const fromFolder = right(await find(sharedModelPath("gpt2-tokenizer")));
     expect(fromFolder?.kind).toBe("tokenizer.json");
     const besideOnnx = right(await find(join(dir, "gpt2-bpe", "model.onnx")));

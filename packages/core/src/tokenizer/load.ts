@@ -92,13 +92,30 @@ const llama2cSource = (modelPath: string): TokenizerSource | null => {
 };
 
 /**
+ * A folder without tokenizer files that holds one model file, as the weights loader picks it (one
+ * `.gguf` or llama2.c `.bin`, tokenizer `tok*.bin` aside): that file's tokenizer; else null.
+ */
+const bareFolderSource = (dir: string): TokenizerSource | null => {
+  let models: string[];
+  try {
+    models = readdirSync(dir).filter(
+      (f) => f.endsWith(".gguf") || (f.endsWith(".bin") && !f.startsWith("tok")),
+    );
+  } catch {
+    return null;
+  }
+  return models.length === 1 ? locateTokenizer(join(dir, models[0]!)) : null;
+};
+
+/**
  * Find the tokenizer that belongs to a model, without parsing it: a folder (or a file's folder) with
  * tokenizer.json or vocab.json (+ merges.txt); a llama2.c `.bin` model with `tok*.bin` / `tokenizer.bin`
- * beside it; a `.gguf` model (its embedded vocabulary). Null when nothing is there.
+ * beside it; a `.gguf` model (its embedded vocabulary); a folder holding one such model file. Null
+ * when nothing is there.
  */
 export const locateTokenizer = (modelPath: string): TokenizerSource | null => {
   if (!existsSync(modelPath)) return null;
-  if (isDir(modelPath)) return folderSource(modelPath);
+  if (isDir(modelPath)) return folderSource(modelPath) ?? bareFolderSource(modelPath);
   const ext = extname(modelPath).toLowerCase();
   if (ext === ".gguf") return { kind: "gguf", path: modelPath };
   if (ext === ".bin") return llama2cSource(modelPath) ?? folderSource(dirname(modelPath));
