@@ -2,7 +2,15 @@ import { TokenizerError } from "../errors/errors.ts";
 import { readRegularFile } from "../weights/bytes.ts";
 import { byteToChar, charToByte } from "./byte-unicode.ts";
 import { mergePairs } from "./merge.ts";
-import { ByteSink, checkId, checkIds, type EncodeOptions, encodeUtf8, type Tokenizer } from "./tokenizer.ts";
+import {
+  ByteSink,
+  bosPrefix,
+  checkId,
+  checkIds,
+  type EncodeOptions,
+  encodeUtf8,
+  type Tokenizer,
+} from "./tokenizer.ts";
 
 /**
  * GPT-2 byte-level BPE from `vocab.json` + `merges.txt`, written from encoder.py:
@@ -39,7 +47,7 @@ export class Gpt2Bpe implements Tokenizer {
   constructor(
     vocab: ReadonlyMap<string, number>,
     merges: readonly MergePair[],
-    files: { readonly vocab: string; readonly merges: string },
+    private readonly files: { readonly vocab: string; readonly merges: string },
   ) {
     const pieces: string[] = [];
     for (const [piece, id] of vocab) {
@@ -97,8 +105,7 @@ export class Gpt2Bpe implements Tokenizer {
   }
 
   encode(text: string, opts?: EncodeOptions): number[] {
-    const ids: number[] = [];
-    if ((opts?.bos ?? false) && this.bos !== null) ids.push(this.bos);
+    const ids: number[] = bosPrefix(this.bos, opts?.bos, false, this.files.vocab);
     const segments = this.specialSplit === null ? [text] : text.split(this.specialSplit);
     segments.forEach((segment, i) => {
       // split with one capture group: odd segments are the special tokens themselves

@@ -188,6 +188,10 @@ describe("Qwen2.5 tokenizer.json (byte-level BPE, no BOS)", () => {
       "<|im_end|>",
     ]);
     expect(tok.encode("Hello world")).toEqual(tok.encode("Hello world", { bos: false }));
+    // asking for a BOS the vocabulary lacks is a typed error naming the file, not a silent no-op
+    expect(() => tok.encode("Hello world", { bos: true })).toThrow(
+      expect.objectContaining({ _tag: "TokenizerError", field: "bos", file: QWEN2.json }),
+    );
     // without tokenizer_config.json, the guess is a special token of the file, never "<s>"
     expect(readHfJsonTokenizer(QWEN2.json).bos).toBe(151643);
   }, 60_000);

@@ -1,7 +1,7 @@
 import { Tokenizer as HfTokenizer } from "@huggingface/tokenizers";
 import { InputError, TokenizerError } from "../errors/errors.ts";
 import { readRegularFile } from "../weights/bytes.ts";
-import { checkId, checkIds, type EncodeOptions, type Tokenizer } from "./tokenizer.ts";
+import { bosPrefix, checkId, checkIds, type EncodeOptions, type Tokenizer } from "./tokenizer.ts";
 
 /**
  * A Hugging Face `tokenizer.json` (with `tokenizer_config.json` when it sits beside), run by
@@ -118,8 +118,8 @@ export class HfJsonTokenizer implements Tokenizer {
         });
       }
     }
-    if ((opts?.bos ?? this.addBos) && this.bos !== null) return [this.bos, ...ids];
-    return ids;
+    const head = bosPrefix(this.bos, opts?.bos, this.addBos, this.file);
+    return head.length > 0 ? [...head, ...ids] : ids;
   }
 
   decode(ids: readonly number[]): string {

@@ -1,5 +1,6 @@
 import { mergePairs } from "./merge.ts";
 import {
+  bosPrefix,
   ByteSink,
   checkId,
   checkIds,
@@ -79,8 +80,7 @@ export class SentencePieceTokenizer implements Tokenizer {
   }
 
   encode(text: string, opts?: EncodeOptions): number[] {
-    const head: number[] = [];
-    if ((opts?.bos ?? this.v.addBos) && this.bos !== null) head.push(this.bos);
+    const head = bosPrefix(this.bos, opts?.bos, this.v.addBos, `${this.kind} vocabulary`);
     if (text === "") return head;
     const symbols: number[] = [];
     const pushChar = (ch: string): void => {

@@ -1,4 +1,4 @@
-import { InputError } from "../errors/errors.ts";
+import { InputError, TokenizerError } from "../errors/errors.ts";
 
 /** Which vocabulary source a tokenizer was built from. */
 export type TokenizerKind = "tokenizer.json" | "gpt2-bpe" | "llama2c" | "gguf";
@@ -10,7 +10,8 @@ export interface EncodeOptions {
 
 /**
  * The common interface of every tokenizer patchbay can load. Ids are plain numbers in [0, vocabSize).
- * `decode` throws InputError for an id outside the vocabulary; `encode` never fails.
+ * `decode` throws InputError for an id outside the vocabulary; `encode` throws TokenizerError only when
+ * asked for a BOS (`{ bos: true }`) the vocabulary does not have.
  */
 export interface Tokenizer {
   readonly kind: TokenizerKind;
@@ -70,3 +71,25 @@ export class ByteSink {
     this.buf = next;
   }
 }
+
+/**
+ * The ids encode puts before the text: [bos] when asked (`asked`, else `byDefault`), [] otherwise.
+ * Asking explicitly for a BOS the vocabulary lacks (Qwen2 has none) is a TokenizerError naming
+ * `source`, never a silent no-op; the default simply has none.
+ */
+export const bosPrefix = (
+  bos: number | null,
+  asked: boolean | undefined,
+  byDefault: boolean,
+  source: string,
+): number[] => {
+  if (asked === true && bos === null) {
+    throw new TokenizerError({
+      file: source,
+      field: "bos",
+      expected: "a BOS token in the vocabulary (encode was asked for one with { bos: true })",
+      found: "no BOS token",
+    });
+  }
+  return (asked ?? byDefault) && bos !== null ? [bos] : [];
+};
