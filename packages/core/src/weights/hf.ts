@@ -110,7 +110,7 @@ export const folderTable = (folder: string): TensorTable => {
   });
 };
 
-export const HF_MODEL_TYPES = ["gpt2", "llama", "qwen2", "gpt_neox"] as const;
+export const HF_MODEL_TYPES = ["gpt2", "llama", "gpt_neox", "qwen2"] as const;
 
 /**
  * Map a Hugging Face config.json plus weights. The config is parsed (and every field checked)
