@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -18,3 +19,9 @@ export const testdataPath = (...parts: string[]): string => join(testdataDir, ..
  * a family lands, that assertion fails and its name leaves this list.
  */
 export const UNSUPPORTED_FIXTURES: ReadonlySet<string> = new Set(["tiny-gemma2"]);
+
+/** The folders of testdata's tiny fixtures that load (every `tiny-*` but UNSUPPORTED_FIXTURES), by name. */
+export const loadableFixtures = (): string[] =>
+  readdirSync(testdataPath("fixtures"))
+    .filter((n) => n.startsWith("tiny-") && !UNSUPPORTED_FIXTURES.has(n))
+    .sort();
