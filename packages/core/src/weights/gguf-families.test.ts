@@ -79,7 +79,7 @@ describe("GGUF llama with Llama 3.1 rope scaling (rope_freqs) and head_dim ≠ d
     const hf = loadModelSync(fixture("tiny-llama3"));
     const fg = rotaryFrequencies(g.config.rotary!);
     const fh = rotaryFrequencies(hf.config.rotary!);
-    fh.forEach((f, i) => expect(Math.abs(fg[i]! / f - 1), `pair ${i}`).toBeLessThan(1e-6));
+    for (const [i, f] of fh.entries()) expect(Math.abs(fg[i]! / f - 1), `pair ${i}`).toBeLessThan(1e-6);
     const dh = 16;
     for (const [name, t] of hf.weights) {
       const x = g.weights.get(name)!;
