@@ -86,7 +86,7 @@ describe("EAP through the fused graph", () => {
         fc.constantFrom("logit-diff" as const, "logprob" as const, "kl" as const),
         fc.constantFrom("resample" as const, "zero" as const, "mean" as const, "mean-positional" as const),
         fc.nat(500),
-        sameAsMaskGradient,
+        (c, granularity, kind, ablation, seed) => sameAsMaskGradient(c, granularity, kind, ablation, seed),
       ),
       { numRuns: 24, seed: 17 },
     );
