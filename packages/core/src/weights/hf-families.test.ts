@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { testdataPath } from "../testing/testdata.ts";
 import { loadModelSync } from "./load.ts";
+import { checkConfig } from "./validate.ts";
 import { derivedFolder, expectLoadError, noise, renamed, writeFolder } from "./test-support.ts";
 
 /**
@@ -156,5 +157,27 @@ describe("Llama 3 config.json: rope_scaling and head_dim", () => {
       expect(WQ.data[(h * d + i) * dh + j]).toBe(q[(h * dh + j) * d + i]); // W_Q[h, i, j] = q_proj[h·dh + j, i]
       expect(WO.data[(h * dh + j) * d + i]).toBe(o[i * H * dh + h * dh + j]); // W_O[h, j, i] = o_proj[i, h·dh + j]
     }
+  });
+
+  it("checkConfig, the backstop for configs from anywhere, refuses out-of-range scalings naming the canonical field", () => {
+    const { config } = loadModelSync(llama3);
+    const r = config.rotary!;
+    const llama = (over: object) => ({ ...config, rotary: { ...r, scaling: { ...r.scaling!, ...over } } });
+    for (const [over, field] of [
+      [{ factor: 0 }, "rotary.scaling.factor"],
+      [{ lowFreqFactor: -1 }, "rotary.scaling.lowFreqFactor"],
+      [{ highFreqFactor: 1 }, "rotary.scaling.highFreqFactor"],
+      [{ originalContext: 0.5 }, "rotary.scaling.originalContext"],
+    ] as const)
+      expect(() => checkConfig(llama(over), "x.json")).toThrow(field);
+    const divisors = (d: number[]) => ({
+      ...config,
+      rotary: { ...r, scaling: { kind: "divisors" as const, divisors: d } },
+    });
+    expect(() => checkConfig(divisors([1, 2]), "x.json")).toThrow("8 positive numbers");
+    expect(() => checkConfig(divisors([1, 1, 1, 1, 1, 1, 1, 0]), "x.json")).toThrow(
+      "rotary.scaling.divisors",
+    );
+    checkConfig(divisors([1, 1, 1, 1, 2, 2, 8, 8]), "x.json");
   });
 });
