@@ -98,7 +98,7 @@ const ropeScaling = (f: Fields, arch: string, m: Mapper, rotaryDim: number): Rop
   f.unsupportedUnless(
     typeKey,
     (v) => v === "none" || v === "linear",
-    '"none" (RoPE scaling other than Llama 3.1\'s rope_freqs is not implemented)',
+    '"none", or "linear" with factor 1 (RoPE scalings other than Llama 3.1\'s rope_freqs are not implemented)',
   );
   for (const key of [`${arch}.rope.scaling.factor`, `${arch}.rope.scale_linear`]) {
     f.unsupportedUnless(
