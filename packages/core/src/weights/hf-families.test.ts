@@ -180,4 +180,39 @@ describe("Llama 3 config.json: rope_scaling and head_dim", () => {
     );
     checkConfig(divisors([1, 1, 1, 1, 2, 2, 8, 8]), "x.json");
   });
+
+  it("transformers 5's rope_parameters (rope_theta and the scaling in one object) loads as the same config", () => {
+    const v5 = (source: string) =>
+      withConfig(source, (c) => {
+        const { rope_theta, rope_scaling, ...rest } = c;
+        return { ...rest, rope_parameters: { rope_theta, ...(rope_scaling as object | undefined) } };
+      });
+    for (const source of [llama3, qwen2]) {
+      const dir = v5(source);
+      expect(loadModelSync(dir).config).toEqual({
+        ...loadModelSync(source).config,
+        name: loadModelSync(dir).config.name,
+      });
+    }
+    const params = (p: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+      withConfig(llama3, (c) => {
+        const { rope_theta: _t, rope_scaling: _s, ...rest } = c;
+        return { ...rest, ...extra, rope_parameters: p };
+      });
+    const yarn = params({ rope_theta: 1e4, rope_type: "yarn", factor: 4 });
+    expectLoadError(yarn, "UnsupportedError", "rope_parameters.rope_type", '"yarn"');
+    const partial = params({ rope_theta: 1e4, rope_type: "default", partial_rotary_factor: 0.5 });
+    expectLoadError(partial, "UnsupportedError", "rope_parameters.partial_rotary_factor", "0.5");
+    const bad = params({ rope_theta: 1e4, rope_type: "llama3", factor: 0 });
+    expectLoadError(bad, "ConfigError", "rope_parameters.factor", "> 0");
+    const llama3Scaling = {
+      rope_type: "llama3",
+      factor: 8,
+      low_freq_factor: 1,
+      high_freq_factor: 4,
+      original_max_position_embeddings: 256,
+    };
+    const disagree = params({ rope_theta: 1e4, rope_type: "default" }, { rope_scaling: llama3Scaling });
+    expectLoadError(disagree, "ConfigError", "field rope_scaling", "rope_parameters");
+  });
 });

@@ -1,7 +1,7 @@
 import type { ModelConfig } from "../model/config.ts";
 import { activation, type Fields } from "./fields.ts";
 import { contiguousHeads, headBias, headsFromRows, outputFromRows, transpose } from "./layout.ts";
-import { hfRopeScaling } from "./rope-scaling.ts";
+import { hfRope } from "./rope-scaling.ts";
 import { type Mapped, Mapper, type TensorTable } from "./table.ts";
 
 /**
@@ -19,8 +19,8 @@ export interface AttentionBiases {
  *   model.layers.{l}.mlp.gate_proj / up_proj [d_mlp, d], down_proj [d, d_mlp]
  * SwiGLU: W_gate = gate_proj^T, W_in = up_proj^T, W_out = down_proj^T.
  * Rotary in HF's rotate-half convention (the checkpoint's q/k rows are already permuted for it):
- * style "half" over all of d_head, base rope_theta, rescaled per rope_scaling (rope-scaling.ts:
- * "llama3" only). head_dim may differ from hidden_size / num_attention_heads (Llama 3.2, …).
+ * style "half" over all of d_head, base rope_theta, rescaled per rope_scaling (or transformers 5's
+ * rope_parameters; rope-scaling.ts: "llama3" only). head_dim may differ from hidden_size / num_attention_heads (Llama 3.2, …).
  * Absent optional fields take LlamaConfig's defaults (rms_norm_eps 1e-6, rope_theta 10000, silu,
  * num_key_value_heads = num_attention_heads, untied, no biases; attention_bias puts one on
  * q/k/v/o_proj).
@@ -40,7 +40,7 @@ export const llamaConfig = (
   const dHead = f.intOr("head_dim", d / nHeads);
   if (dHead % 2 !== 0)
     f.fail(f.has("head_dim") ? "head_dim" : "num_attention_heads", "an even head size for rotary", dHead);
-  const scaling = hfRopeScaling(f);
+  const { base, scaling } = hfRope(f);
   f.unsupportedUnless("mlp_bias", (v) => v === false, "false (the canonical gated MLP has no biases)");
   const config: ModelConfig = {
     name,
@@ -58,7 +58,7 @@ export const llamaConfig = (
     positional: "none",
     rotary: {
       dim: dHead,
-      base: f.numOr("rope_theta", 10000, Number.MIN_VALUE),
+      base,
       style: "half",
       ...(scaling === null ? {} : { scaling }),
     },

@@ -1,29 +1,53 @@
+import { isDeepStrictEqual } from "node:util";
 import { UnsupportedError } from "../errors/errors.ts";
 import type { RopeScaling } from "../model/config.ts";
 import { describeValue, Fields } from "./fields.ts";
 
 /**
- * config.json `rope_scaling` (Hugging Face): null, absent or rope_type "default" → no scaling;
+ * The rotary base and scaling of a Hugging Face config.json, in either spelling:
+ * - transformers 4: `rope_theta` (default 10000) and `rope_scaling` (null, absent or rope_type
+ *   "default" → no scaling);
+ * - transformers 5: one object `rope_parameters` {rope_theta, rope_type, factor, …} (rope_type
+ *   absent → "default"; rope_theta absent → the top-level one); a `rope_scaling` written beside
+ *   it must say the same.
  * rope_type (legacy key: type) "llama3" → the Llama 3.1 frequency bands, every parameter required
  * as transformers requires it (factor > 0, 0 < low_freq_factor < high_freq_factor,
  * original_max_position_embeddings a positive integer). Any other rope_type (linear, dynamic,
  * yarn, longrope, …) is an UnsupportedError naming the field and the value found; a bad
- * parameter is a ConfigError naming `rope_scaling.<key>`.
+ * parameter is a ConfigError naming `<object>.<key>`.
  */
-export const hfRopeScaling = (f: Fields, field = "rope_scaling"): RopeScaling | null => {
-  if (!f.has(field)) return null;
+export const hfRope = (f: Fields): { base: number; scaling: RopeScaling | null } => {
+  const topBase = (): number => f.numOr("rope_theta", 10000, Number.MIN_VALUE);
+  if (!f.has("rope_parameters")) return { base: topBase(), scaling: ropeScaling(f, "rope_scaling", null) };
+  const field = "rope_parameters";
+  const g = nested(f, field);
+  g.unsupportedUnless(`${field}.partial_rotary_factor`, (v) => v === 1, "1 (rotary over all of head_dim)");
+  const base = g.has(`${field}.rope_theta`) ? g.num(`${field}.rope_theta`, Number.MIN_VALUE) : topBase();
+  const scaling = ropeScaling(f, field, "default");
+  if (f.has("rope_scaling") && !isDeepStrictEqual(ropeScaling(f, "rope_scaling", null), scaling)) {
+    f.fail("rope_scaling", `absent, or the scaling rope_parameters gives`, f.raw("rope_scaling"));
+  }
+  return { base, scaling };
+};
+
+/** The nested object `field` as Fields whose keys read `<field>.<key>`, so every error names the full field. */
+const nested = (f: Fields, field: string): Fields => {
   const raw = f.raw(field);
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     return f.fail(field, "an object {rope_type, factor, …} or null", raw);
   }
-  // The nested keys read as `rope_scaling.<key>`, so every error names the full field.
-  const g = new Fields(
+  return new Fields(
     f.file,
     Object.fromEntries(Object.entries(raw as Record<string, unknown>).map(([k, v]) => [`${field}.${k}`, v])),
   );
+};
+
+const ropeScaling = (f: Fields, field: string, defaultType: string | null): RopeScaling | null => {
+  if (!f.has(field)) return null;
+  const g = nested(f, field);
   const typeField =
     g.has(`${field}.rope_type`) || !g.has(`${field}.type`) ? `${field}.rope_type` : `${field}.type`;
-  const type = g.str(typeField);
+  const type = defaultType !== null && !g.has(typeField) ? defaultType : g.str(typeField);
   if (type === "default") return null;
   if (type !== "llama3") {
     throw new UnsupportedError({
