@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { type ModelConfig, mulberry32, randomWeights, type Weights } from "../model/index.ts";
 import { siteCatalog, siteShape } from "../model/sites.ts";
 import { arbConfig } from "../reference/arbitraries.ts";
+import { testdataPath } from "../testing/testdata.ts";
+import { loadModelSync } from "../weights/index.ts";
 import { gradLabel } from "./run.ts";
 import type { GradTarget } from "./spec.ts";
 import { base, ids, metric, metricOf } from "./test-support.ts";
@@ -39,6 +41,8 @@ describe("weight gradients against float64 finite differences through the naive 
         const names = [
           "embed.W_E",
           "blocks.0.attn.W_Q",
+          "blocks.0.attn.b_Q",
+          "blocks.0.attn.b_K",
           "blocks.0.attn.W_V",
           "blocks.0.attn.W_O",
           "unembed.W_U",
@@ -119,53 +123,66 @@ describe("site gradients and interventions against the float64 naive reference (
     );
   });
 
-  it("∂metric/∂site from the engine = float64 central differences through the reference", async () => {
+  /** ∂metric/∂site from the engine against float64 central differences through the reference, at the largest coordinates and one more. */
+  const siteGradientAgrees = async (c: ModelConfig, w: Weights, site: string, extra: number) => {
     const { referenceForward } = await import("../reference/index.ts");
+    const t: GradTarget = { _tag: "site", site };
+    const grad = (await metricOf(c, w, base({ gradients: [t] }), { metric: metric(c) })).grads.get(
+      gradLabel(t),
+    )!;
+    const m = metric(c);
+    const naive = (i: number, h: number): number => {
+      const { logits } = referenceForward(c, w, ids(c), {
+        hooks: (s, v) => {
+          if (s !== site) return undefined;
+          const out = v.slice();
+          out[i]! += h;
+          return out;
+        },
+      });
+      const V = c.vocabSize;
+      let total = 0;
+      m.positions.forEach((ps, b) => {
+        let sum = 0;
+        ps.forEach((p, j) => {
+          sum +=
+            logits.data[(b * 4 + p) * V + m.answers[b]![j]!]! -
+            logits.data[(b * 4 + p) * V + m.wrong![b]![j]!]!;
+        });
+        total += sum / ps.length;
+      });
+      return total / m.positions.length;
+    };
+    const order = Array.from(grad.data.keys()).sort(
+      (a, b) => Math.abs(grad.data[b]!) - Math.abs(grad.data[a]!),
+    );
+    for (const i of [...order.slice(0, 3), extra % grad.data.length]) {
+      // float64, h = 1e-4: truncation h²·f‴ ≈ 1e-8, rounding 1e-16/h ≈ 1e-12 — the error left is
+      // the float32 graph's own (≈ 1e-6 relative per op).
+      const fd = (naive(i, 1e-4) - naive(i, -1e-4)) / 2e-4;
+      expect(Math.abs(grad.data[i]! - fd), `${site}[${i}]: ${grad.data[i]} vs ${fd}`).toBeLessThanOrEqual(
+        1e-4 + 1e-3 * Math.abs(fd),
+      );
+    }
+  };
+
+  it("∂metric/∂site from the engine = float64 central differences through the reference", async () => {
     await fc.assert(
-      fc.asyncProperty(arbConfig({ maxLayers: 2 }), fc.nat(), fc.nat(1000), async (c, k, seed) => {
-        const w = randomWeights(c, seed);
-        const site = pickHookable(c, k);
-        const t: GradTarget = { _tag: "site", site: site.name };
-        const grad = (await metricOf(c, w, base({ gradients: [t] }), { metric: metric(c) })).grads.get(
-          gradLabel(t),
-        )!;
-        const m = metric(c);
-        const naive = (i: number, h: number): number => {
-          const { logits } = referenceForward(c, w, ids(c), {
-            hooks: (s, v) => {
-              if (s !== site.name) return undefined;
-              const out = v.slice();
-              out[i]! += h;
-              return out;
-            },
-          });
-          const V = c.vocabSize;
-          let total = 0;
-          m.positions.forEach((ps, b) => {
-            let sum = 0;
-            ps.forEach((p, j) => {
-              sum +=
-                logits.data[(b * 4 + p) * V + m.answers[b]![j]!]! -
-                logits.data[(b * 4 + p) * V + m.wrong![b]![j]!]!;
-            });
-            total += sum / ps.length;
-          });
-          return total / m.positions.length;
-        };
-        const order = Array.from(grad.data.keys()).sort(
-          (a, b) => Math.abs(grad.data[b]!) - Math.abs(grad.data[a]!),
-        );
-        for (const i of [...order.slice(0, 3), seed % grad.data.length]) {
-          // float64, h = 1e-4: truncation h²·f‴ ≈ 1e-8, rounding 1e-16/h ≈ 1e-12 — the error left is
-          // the float32 graph's own (≈ 1e-6 relative per op).
-          const fd = (naive(i, 1e-4) - naive(i, -1e-4)) / 2e-4;
-          expect(
-            Math.abs(grad.data[i]! - fd),
-            `${site.name}[${i}]: ${grad.data[i]} vs ${fd}`,
-          ).toBeLessThanOrEqual(1e-4 + 1e-3 * Math.abs(fd));
-        }
-      }),
+      fc.asyncProperty(arbConfig({ maxLayers: 2 }), fc.nat(), fc.nat(1000), (c, k, seed) =>
+        siteGradientAgrees(c, randomWeights(c, seed), pickHookable(c, k).name, seed),
+      ),
       { numRuns: 20, seed: 32 },
     );
+  });
+
+  it("on the fixtures of the new families (Qwen2's q/k/v biases, Llama 3's scaled rotary): every hookable site", async () => {
+    for (const name of ["tiny-qwen2", "tiny-llama3"]) {
+      const { config, weights } = loadModelSync(testdataPath("fixtures", name));
+      const sites = siteCatalog(config).filter((s) =>
+        hookable.some((h) => s.name === h || s.name.endsWith(`.${h}`)),
+      );
+      for (const [k, site] of sites.entries())
+        await siteGradientAgrees(config, weights, site.name, 7 * k + 5);
+    }
   });
 });

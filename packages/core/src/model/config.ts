@@ -27,13 +27,33 @@ export interface RotaryConfig {
   readonly dim: number;
   readonly base: number;
   readonly style: RotaryStyle;
+  /** How the frequencies base^(−2i/r) are rescaled; absent or null: they are not. */
+  readonly scaling?: RopeScaling | null;
 }
+
+/**
+ * Rescaled rotary frequencies (model/rotary.ts computes them). For pair i, f_i = base^(−2i/r):
+ * - "llama3" (Llama 3.1 / 3.2, HF rope_type "llama3"): with wavelength λ_i = 2π / f_i and
+ *   C = originalContext, f_i is kept when λ_i < C / highFreqFactor, divided by `factor` when
+ *   λ_i > C / lowFreqFactor, and in between f_i·((1 − s)/factor + s) with
+ *   s = (C/λ_i − lowFreqFactor) / (highFreqFactor − lowFreqFactor);
+ * - "divisors" (llama.cpp's rope_freqs tensor): f_i / divisors[i], one divisor per pair.
+ */
+export type RopeScaling =
+  | {
+      readonly kind: "llama3";
+      readonly factor: number;
+      readonly lowFreqFactor: number;
+      readonly highFreqFactor: number;
+      readonly originalContext: number;
+    }
+  | { readonly kind: "divisors"; readonly divisors: readonly number[] };
 
 export interface ModelConfig {
   /** Human name, e.g. "tiny-gpt2" or "stories260K". */
   readonly name: string;
   /** The family the checkpoint came from: informational, never branched on by the builder. */
-  readonly family: "gpt2" | "llama" | "neox" | "llama2c" | "transformerlens" | "zoo";
+  readonly family: "gpt2" | "llama" | "qwen2" | "neox" | "llama2c" | "transformerlens" | "zoo";
   readonly dModel: number;
   readonly nLayers: number;
   /** Query heads. */

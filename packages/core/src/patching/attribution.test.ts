@@ -3,8 +3,10 @@ import { Effect } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { runPlan } from "../engine/index.ts";
-import { type ModelConfig, randomWeights } from "../model/index.ts";
+import { type ModelConfig, randomWeights, type Weights } from "../model/index.ts";
 import { arbConfig } from "../reference/arbitraries.ts";
+import { loadableFixtures, testdataPath } from "../testing/testdata.ts";
+import { loadModelSync } from "../weights/index.ts";
 import { makeSessionCache, type SessionCache } from "../runtime/index.ts";
 import { edgeLayout, type Granularity } from "../edges/index.ts";
 import { ablatedSources, compactAblated, edgeAttribution, type EdgeAblation, fullMask } from "./index.ts";
@@ -19,8 +21,9 @@ const sameAsMaskGradient = async (
   kind: "logit-diff" | "logprob" | "kl",
   ablation: EdgeAblation,
   seed: number,
+  weights: Weights = randomWeights(c, seed),
 ) => {
-  const m = { config: c, weights: randomWeights(c, seed) };
+  const m = { config: c, weights };
   const n = Math.min(5, c.nCtx);
   const seq = (k: number) =>
     Array.from({ length: n }, (_, p) => (seed * (k + 3) + p * (2 * k + 5) + k) % c.vocabSize);
@@ -83,7 +86,7 @@ describe("EAP through the fused graph", () => {
         fc.constantFrom("logit-diff" as const, "logprob" as const, "kl" as const),
         fc.constantFrom("resample" as const, "zero" as const, "mean" as const, "mean-positional" as const),
         fc.nat(500),
-        sameAsMaskGradient,
+        (c, granularity, kind, ablation, seed) => sameAsMaskGradient(c, granularity, kind, ablation, seed),
       ),
       { numRuns: 24, seed: 17 },
     );
@@ -100,6 +103,25 @@ describe("EAP through the fused graph", () => {
       ),
       { numRuns: 10, seed: 19 },
     );
+  });
+
+  it("rescaled rotary frequencies (Llama 3.1 bands, llama.cpp divisors)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        arbConfig({ rotary: true, ropeScaling: true }),
+        fc.constantFrom("head" as const, "head-qkv" as const),
+        fc.nat(500),
+        (c, granularity, seed) => sameAsMaskGradient(c, granularity, "logit-diff", "resample", seed),
+      ),
+      { numRuns: 4, seed: 23 },
+    );
+  });
+
+  it("on the fixture of every family that loads (Qwen2's biases, Llama 3's scaled rotary, …)", async () => {
+    for (const name of loadableFixtures()) {
+      const { config, weights } = loadModelSync(testdataPath("fixtures", name));
+      await sameAsMaskGradient(config, "head-qkv", "logit-diff", "resample", 3, weights);
+    }
   });
 });
 

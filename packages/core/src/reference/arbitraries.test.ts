@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { randomWeights } from "../model/index.ts";
+import { rotaryFrequencies } from "../model/rotary.ts";
+import { checkConfig } from "../weights/validate.ts";
 import { arbConfig } from "./arbitraries.ts";
 import { referenceForward } from "./forward.ts";
 
@@ -70,5 +72,25 @@ describe("arbConfig", () => {
       { numRuns: 300, seed: 1 },
     );
     expect(seen.size).toBe(3 + 4 + 2 + 2 + 2 + 3 + 2 + 2);
+  });
+
+  it("ropeScaling: every rotary config carries llama3 bands or divisors, valid, with pairs in all three bands", () => {
+    const seen = new Set<string>();
+    fc.assert(
+      fc.property(arbConfig({ rotary: true, ropeScaling: true }), (c) => {
+        checkConfig(c, "(arbitrary)");
+        const s = c.rotary!.scaling!;
+        seen.add(s.kind);
+        if (s.kind !== "llama3") return;
+        const f = rotaryFrequencies(c.rotary!);
+        const plain = rotaryFrequencies({ ...c.rotary!, scaling: null });
+        f.forEach((x, i) => {
+          const r = x / plain[i]!;
+          seen.add(r === 1 ? "kept" : Math.abs(r * s.factor - 1) < 1e-12 ? "divided" : "smoothed");
+        });
+      }),
+      { numRuns: 200, seed: 2 },
+    );
+    expect([...seen].sort()).toEqual(["divided", "divisors", "kept", "llama3", "smoothed"]);
   });
 });

@@ -1,11 +1,14 @@
 import fc from "fast-check";
-import type { Activation, ModelConfig, NormKind, RotaryConfig } from "../model/config.ts";
+import type { Activation, ModelConfig, NormKind, RopeScaling, RotaryConfig } from "../model/config.ts";
 
 /**
  * fast-check arbitraries for small valid ModelConfigs covering every family's shape: GPT-2
  * (LayerNorm, learned positions, gelu_tanh), LLaMA / llama2.c (RMSNorm, rotary, SwiGLU, GQA),
  * GPT-NeoX (partial rotary, parallel residual, exact gelu), TransformerLens toys (no norm,
- * attention only), and every mixture of those knobs.
+ * attention only), and every mixture of those knobs. d_head is drawn apart from d_model, so
+ * H·d_head ≠ d_model (an explicit head_dim, as Llama 3.2 and Gemma have) is the common case; the
+ * biases of Qwen2 (q/k/v) and GPT-2 come from randomWeights, which fills every optional bias.
+ * `ropeScaling: true` adds Llama 3.1's frequency bands or llama.cpp's per-pair divisors.
  */
 export interface ArbConfigOptions {
   /** Most layers (default 3). */
@@ -20,6 +23,8 @@ export interface ArbConfigOptions {
   readonly parallelResidual?: boolean;
   /** Force learned positions on or off. */
   readonly learnedPositions?: boolean;
+  /** Rescaled rotary frequencies on every rotary config (default: never, so existing seeds draw as before). */
+  readonly ropeScaling?: boolean;
 }
 
 const divisorsOf = (n: number): number[] =>
@@ -32,6 +37,28 @@ const arbRotary = (dHead: number): fc.Arbitrary<RotaryConfig> =>
     base: fc.constantFrom(10, 100, 10000),
     style: fc.constantFrom("half" as const, "interleaved" as const),
   });
+
+/**
+ * Rope scaling for a rotary config. With bases 10 … 10000 the wavelengths 2π·base^(2i/r) run
+ * from 6.3 to ~6300, so original contexts of 4 … 512 put pairs in every band.
+ */
+const arbRopeScaling = (dim: number): fc.Arbitrary<RopeScaling> =>
+  fc.oneof(
+    fc.record({
+      kind: fc.constant("llama3" as const),
+      factor: fc.constantFrom(2, 8, 32),
+      lowFreqFactor: fc.constantFrom(0.5, 1, 2),
+      highFreqFactor: fc.constantFrom(4, 8),
+      originalContext: fc.integer({ min: 4, max: 512 }),
+    }),
+    fc.record({
+      kind: fc.constant("divisors" as const),
+      divisors: fc.array(
+        fc.integer({ min: 1, max: 40 }).map((k) => k / 4),
+        { minLength: dim / 2, maxLength: dim / 2 },
+      ),
+    }),
+  );
 
 export const arbConfig = (opts: ArbConfigOptions = {}): fc.Arbitrary<ModelConfig> =>
   fc
@@ -64,7 +91,11 @@ export const arbConfig = (opts: ArbConfigOptions = {}): fc.Arbitrary<ModelConfig
       fc
         .record({
           nKvHeads: fc.constantFrom(...divisorsOf(k.nHeads)),
-          rotary: k.hasRotary ? arbRotary(k.dHead) : fc.constant(null),
+          rotary: !k.hasRotary
+            ? fc.constant(null)
+            : opts.ropeScaling
+              ? arbRotary(k.dHead).chain((r) => arbRopeScaling(r.dim).map((scaling) => ({ ...r, scaling })))
+              : arbRotary(k.dHead),
         })
         .map(
           ({ nKvHeads, rotary }): ModelConfig => ({

@@ -67,9 +67,28 @@ const projectHeads = (
 };
 
 /**
+ * The angle per position of rotary pair i: base^(−2i/r), rescaled as the config says. Written
+ * here again, on purpose, rather than shared with the builder (model/rotary.ts): the reference is
+ * the independent oracle. Llama 3.1's bands: wavelength λ = 2π/f against C = the original context,
+ * λ < C/high keeps f, λ > C/low divides it by the factor, and between them s = (C/λ − low)/(high − low)
+ * mixes the two: (1 − s)·f/factor + s·f. llama.cpp's divisors divide f_i by d_i.
+ */
+export const pairFrequency = (rot: RotaryConfig, i: number): number => {
+  const f = rot.base ** ((-2 * i) / rot.dim);
+  const s = rot.scaling;
+  if (s === undefined || s === null) return f;
+  if (s.kind === "divisors") return f / s.divisors[i]!;
+  const lambda = (2 * Math.PI) / f;
+  if (lambda < s.originalContext / s.highFreqFactor) return f;
+  if (lambda > s.originalContext / s.lowFreqFactor) return f / s.factor;
+  const smooth = (s.originalContext / lambda - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+  return (1 - smooth) * (f / s.factor) + smooth * f;
+};
+
+/**
  * Rotary position embedding on the first r dimensions of every head, [B, P, n, e] → same.
  * For pair i ∈ [0, r/2): (a, b) = (i, i + r/2) for "half", (2i, 2i+1) for "interleaved";
- *   θ = p · base^(−2i/r),  x'_a = x_a cos θ − x_b sin θ,  x'_b = x_a sin θ + x_b cos θ.
+ *   θ = p · f_i (pairFrequency),  x'_a = x_a cos θ − x_b sin θ,  x'_b = x_a sin θ + x_b cos θ.
  * Dimensions r … e−1 pass through unchanged.
  */
 export const applyRotary = (
@@ -89,7 +108,7 @@ export const applyRotary = (
         for (let i = 0; i < r / 2; i++) {
           const ia = rot.style === "half" ? i : 2 * i;
           const ib = rot.style === "half" ? i + r / 2 : 2 * i + 1;
-          const theta = pos * rot.base ** ((-2 * i) / r);
+          const theta = pos * pairFrequency(rot, i);
           const xa = x[base + ia]!;
           const xb = x[base + ib]!;
           out[base + ia] = xa * Math.cos(theta) - xb * Math.sin(theta);

@@ -1,9 +1,11 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../testing/shared.ts";
 import { testdataPath, UNSUPPORTED_FIXTURES } from "../testing/testdata.ts";
 import { loadModelSync } from "../weights/index.ts";
+import { ggufFromHf } from "../weights/test-gguf-hf.ts";
 import { referenceForward } from "./forward.ts";
 
 /**
@@ -85,4 +87,27 @@ describe("reference = independent PyTorch logits (1e-4)", () => {
       }
     },
   );
+});
+
+describe("GGUF files written from the fixtures as llama.cpp writes them (1e-4)", () => {
+  const gguf = (name: string, arch: "llama" | "qwen2", opts: { ropeFreqs?: boolean } = {}) => {
+    const file = join(mkdtempSync(join(tmpdir(), "patchbay-gguf-")), `${name}.gguf`);
+    writeFileSync(file, ggufFromHf(testdataPath("fixtures", name), arch, opts));
+    return file;
+  };
+  for (const [name, arch] of [
+    ["tiny-qwen2", "qwen2"],
+    ["tiny-llama3", "llama"],
+  ] as const)
+    it(`${name} as GGUF ${arch}`, () => {
+      const worst = worstAgainst(testdataPath("fixtures", name), gguf(name, arch), "expected.json");
+      console.log(`${name}.gguf: max abs diff ${worst.toExponential(2)}`);
+      expect(worst).toBeLessThan(1e-4);
+    });
+
+  it("tiny-llama3 without rope_freqs.weight misses PyTorch's logits (the divisors matter)", () => {
+    const dir = testdataPath("fixtures", "tiny-llama3");
+    const worst = worstAgainst(dir, gguf("tiny-llama3", "llama", { ropeFreqs: false }), "expected.json");
+    expect(worst).toBeGreaterThan(1e-3);
+  });
 });

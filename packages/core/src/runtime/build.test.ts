@@ -47,18 +47,20 @@ const runGraph = (c: ModelConfig, w: Weights, ids: number[][], capture: string[]
     ),
   );
 
-const arbCase = arbConfig().chain((c) =>
-  fc.record({
-    config: fc.constant(c),
-    seed: fc.integer({ min: 0, max: 1_000_000 }),
-    ids: fc
-      .array(fc.array(fc.integer({ min: 0, max: c.vocabSize - 1 }), { minLength: 1, maxLength: 6 }), {
-        minLength: 1,
-        maxLength: 2,
-      })
-      .map((seqs) => seqs.map((s) => [...s, ...Array(6 - s.length).fill(0)].slice(0, 6))),
-  }),
-);
+const arbCaseOf = (configs: fc.Arbitrary<ModelConfig>) =>
+  configs.chain((c) =>
+    fc.record({
+      config: fc.constant(c),
+      seed: fc.integer({ min: 0, max: 1_000_000 }),
+      ids: fc
+        .array(fc.array(fc.integer({ min: 0, max: c.vocabSize - 1 }), { minLength: 1, maxLength: 6 }), {
+          minLength: 1,
+          maxLength: 2,
+        })
+        .map((seqs) => seqs.map((s) => [...s, ...Array(6 - s.length).fill(0)].slice(0, 6))),
+    }),
+  );
+const arbCase = arbCaseOf(arbConfig());
 
 const compareAll = async (c: ModelConfig, seed: number, ids: number[][], general: boolean) => {
   const w = randomWeights(c, seed);
@@ -97,6 +99,16 @@ describe("ONNX graph = naive reference at every site", () => {
         numRuns: 20,
         seed: 11,
       },
+    );
+  });
+
+  it("rescaled rotary frequencies (Llama 3.1 bands, llama.cpp divisors), both paths", async () => {
+    const scaled = arbCaseOf(arbConfig({ rotary: true, ropeScaling: true }));
+    await fc.assert(
+      fc.asyncProperty(scaled, fc.boolean(), ({ config, seed, ids }, general) =>
+        compareAll(config, seed, ids, general),
+      ),
+      { numRuns: 12, seed: 16 },
     );
   });
 

@@ -1,15 +1,19 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../testing/shared.ts";
 import { testdataPath, UNSUPPORTED_FIXTURES } from "../testing/testdata.ts";
 import { loadModelSync } from "../weights/index.ts";
+import { ggufFromHf } from "../weights/test-gguf-hf.ts";
 import { forward, generate, makeSessionCache } from "./index.ts";
 
 /**
  * The ONNX graph on real checkpoints against independent PyTorch references: every fixture and
  * TransformerLens model reproduces its expected.json logits to 1e-4; stories260K (llama2.c .bin and
- * GGUF) reproduces expected_logits.json to 1e-4 and greedy_ids.txt token for token over 256 steps.
+ * GGUF) reproduces expected_logits.json to 1e-4 and greedy_ids.txt token for token over 256 steps;
+ * tiny-qwen2 and tiny-llama3 written as GGUF (qwen2; llama with rope_freqs) reproduce their logits.
  */
 warnIfNoSharedModels(
   "runtime/checkpoints.test.ts: the ONNX graph against PyTorch on tl-induction-2L, tl-sorted-list and stories260K (the tiny fixtures still run)",
@@ -56,9 +60,27 @@ describe("ONNX graph reproduces PyTorch logits to 1e-4", () => {
     it(dir.split("/").slice(-1)[0]!, async () => {
       const e = JSON.parse(readFileSync(`${dir}/expected.json`, "utf8")) as Expected;
       const out = await onnxLogits(dir, e.input_ids);
-      expect(maxDiff(out.logits.data, e.logits)).toBeLessThan(1e-4);
+      const worst = maxDiff(out.logits.data, e.logits);
+      console.log(`${dir.split("/").at(-1)}: max abs diff ${worst.toExponential(2)}`);
+      expect(worst).toBeLessThan(1e-4);
     });
   }
+});
+
+describe("GGUF files written from the fixtures as llama.cpp writes them, through ONNX (1e-4)", () => {
+  for (const [name, arch] of [
+    ["tiny-qwen2", "qwen2"],
+    ["tiny-llama3", "llama"],
+  ] as const)
+    it(`${name} as GGUF ${arch}`, async () => {
+      const dir = testdataPath("fixtures", name);
+      const file = join(mkdtempSync(join(tmpdir(), "patchbay-gguf-")), `${name}.gguf`);
+      writeFileSync(file, ggufFromHf(dir, arch));
+      const e = JSON.parse(readFileSync(`${dir}/expected.json`, "utf8")) as Expected;
+      const worst = maxDiff((await onnxLogits(file, e.input_ids)).logits.data, e.logits);
+      console.log(`${name}.gguf: max abs diff ${worst.toExponential(2)}`);
+      expect(worst).toBeLessThan(1e-4);
+    });
 });
 
 /**

@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -13,13 +14,14 @@ export const testdataDir: string = join(repoRoot, "testdata");
 export const testdataPath = (...parts: string[]): string => join(testdataDir, ...parts);
 
 /**
- * Fixtures in testdata of families patchbay does not load yet (Qwen2's q/k/v biases, Llama 3's
- * rope scaling, Gemma 2). Tests that sweep every fixture leave them out of the logits checks and
+ * Fixtures in testdata of families patchbay does not load yet (Gemma 2). Tests that sweep every fixture leave them out of the logits checks and
  * assert instead that loading them is a typed UnsupportedError (runtime/checkpoints.test.ts); when
  * a family lands, that assertion fails and its name leaves this list.
  */
-export const UNSUPPORTED_FIXTURES: ReadonlySet<string> = new Set([
-  "tiny-qwen2",
-  "tiny-llama3",
-  "tiny-gemma2",
-]);
+export const UNSUPPORTED_FIXTURES: ReadonlySet<string> = new Set(["tiny-gemma2"]);
+
+/** The folders of testdata's tiny fixtures that load (every `tiny-*` but UNSUPPORTED_FIXTURES), by name. */
+export const loadableFixtures = (): string[] =>
+  readdirSync(testdataPath("fixtures"))
+    .filter((n) => n.startsWith("tiny-") && !UNSUPPORTED_FIXTURES.has(n))
+    .sort();

@@ -1,9 +1,11 @@
 import type { GraphBuilder, Value } from "../graph/index.ts";
 import type { RotaryConfig } from "../model/index.ts";
+import { rotaryFrequencies } from "../model/rotary.ts";
 import { tensor } from "../tensor/index.ts";
 
 /**
- * Rotary position embedding. Pair i of the first r dims of a head rotates by θ = p · base^(−2i/r):
+ * Rotary position embedding. Pair i of the first r dims of a head rotates by θ = p · f_i, with
+ * f_i = base^(−2i/r) rescaled per the config's scaling (model/rotary.ts):
  *   (a, b) → (a cos θ − b sin θ, a sin θ + b cos θ)
  * "half" pairs dim i with i + r/2 (GPT-NeoX / HF LLaMA); "interleaved" pairs 2i with 2i+1
  * (llama2.c). Dims r..d_head pass through.
@@ -16,8 +18,7 @@ export interface RotaryTables {
 
 export const rotaryTables = (g: GraphBuilder, r: RotaryConfig, positions: Value): RotaryTables => {
   const half = r.dim / 2;
-  const invFreq = new Float32Array(half);
-  for (let i = 0; i < half; i++) invFreq[i] = r.base ** ((-2 * i) / r.dim);
+  const invFreq = Float32Array.from(rotaryFrequencies(r));
   const freq = g.weight("rotary.inv_freq", tensor(invFreq, [half])); //      [r/2]
   const p = g.unsqueeze(g.cast(positions, "float32"), -1); //                 [batch, pos, 1]
   const angle = g.unsqueeze(g.mul(p, freq), 2); //                            [batch, pos, 1, r/2]

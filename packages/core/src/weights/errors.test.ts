@@ -93,7 +93,14 @@ describe("Hugging Face folders: bad input", () => {
   it("an unsupported architecture → UnsupportedError naming config.json and model_type", () => {
     const { config, tensors } = gpt2();
     const dir = writeFolder({ ...config, model_type: "bert" }, tensors);
-    expectLoadError(dir, "UnsupportedError", cfg(dir), "model_type", "gpt2, llama, gpt_neox", "found bert");
+    expectLoadError(
+      dir,
+      "UnsupportedError",
+      cfg(dir),
+      "model_type",
+      "gpt2, llama, gpt_neox, qwen2",
+      "found bert",
+    );
   });
 
   it("an unsupported activation → UnsupportedError naming the field", () => {
@@ -150,9 +157,10 @@ describe("Hugging Face folders: bad input", () => {
       "divisor of num_attention_heads = 4",
     );
     expectLoadError(
-      writeFolder({ ...base, num_key_value_heads: 2, rope_scaling: { type: "llama3" } }, t),
+      writeFolder({ ...base, num_key_value_heads: 2, rope_scaling: { type: "linear", factor: 2 } }, t),
       "UnsupportedError",
-      "rope_scaling",
+      "rope_scaling.type",
+      '"linear"',
     );
     expectLoadError(
       writeFolder({ ...base, num_key_value_heads: 2 }, t),

@@ -1,92 +1,138 @@
-import { basename, extname } from "node:path";
 import { UnsupportedError } from "../errors/errors.ts";
-import type { ModelConfig } from "../model/config.ts";
-import { Fields } from "./fields.ts";
-import { ggufTable, readGgufHeader } from "./gguf.ts";
+import type { ModelConfig, RopeScaling, RotaryStyle } from "../model/config.ts";
+import { describeValue, type Fields } from "./fields.ts";
 import { contiguousHeads, headBias, headsFromRows, outputFromRows, transpose } from "./layout.ts";
 import { type Mapped, Mapper, type TensorTable } from "./table.ts";
 
 /**
- * GGUF, architecture "llama" (llama.cpp naming; matrices [out, in], ne = [in, out]):
- *   token_embd [vocab, d]; blk.{l}.attn_norm [d]; attn_q [H·dh, d]; attn_k / attn_v [H_kv·dh, d];
- *   attn_output [d, H·dh]; ffn_norm [d]; ffn_gate / ffn_up [d_mlp, d]; ffn_down [d, d_mlp];
- *   output_norm [d]; output [vocab, d] (absent → tied to token_embd).
+ * GGUF architectures in the LLaMA layout (llama.cpp naming; matrices [out, in], ne = [in, out]):
+ *   token_embd [vocab, d]; blk.{l}.attn_norm [d]; attn_q [H·dh, d]; attn_k / attn_v [H_kv·dh, d]
+ *   (+ .bias [n·dh]); attn_output [d, H·dh]; ffn_norm [d]; ffn_gate / ffn_up [d_mlp, d];
+ *   ffn_down [d, d_mlp]; output_norm [d]; output [vocab, d] (absent → tied to token_embd);
+ *   rope_freqs [r/2] (optional: Llama 3.1's rescaled frequencies, below).
+ * Hyperparameters are `<arch>.*` keys (llama.embedding_length, qwen2.embedding_length, …).
  *
- * Rotary: llama.cpp's LLAMA rope is the "normal" mode, rotating adjacent pairs (2i, 2i+1) like
+ * "llama": llama.cpp's LLAMA rope is the "normal" mode, rotating adjacent pairs (2i, 2i+1) like
  * Meta's and llama2.c's code. Its converters keep Meta/llama2.c q/k rows as they are and undo
  * the Hugging Face rotate-half permutation, so q/k rows here are in interleaved order: style
  * "interleaved", no re-permutation. (Checked: stories260K.gguf's attn_q/attn_k bytes equal the
  * llama2.c .bin's wq/wk, and only "interleaved" reproduces its reference logits.)
  *
- * Context: llama.context_length is taken as written, although converters may write a default
+ * "qwen2": llama.cpp rotates QWEN2 in NEOX mode (pairs i, i + r/2) and its converter writes the
+ * Hugging Face q/k rows unpermuted: style "half". q/k/v biases are required, as in Hugging Face.
+ *
+ * Context: <arch>.context_length is taken as written, although converters may write a default
  * (stories260K.gguf says 2048; the model was trained with 512, as its llama2.c header says).
  */
-export const mapGgufFile = (path: string): Mapped => {
-  const header = readGgufHeader(path);
-  const f = new Fields(path, header.metadata);
-  const arch = f.str("general.architecture");
-  if (arch !== "llama") {
-    throw new UnsupportedError({ file: path, what: "GGUF architecture", expected: "llama", found: arch });
-  }
-  f.unsupportedUnless("llama.rope.scaling.type", (v) => v === "none", '"none" (no RoPE scaling)');
-  const t = ggufTable(path, header);
-  const d = f.int("llama.embedding_length");
-  const nHeads = f.int("llama.attention.head_count");
-  const nKvHeads = f.intOr("llama.attention.head_count_kv", nHeads);
+interface LlamaLayout {
+  readonly arch: string;
+  readonly family: ModelConfig["family"];
+  readonly style: RotaryStyle;
+  readonly qkvBias: boolean;
+}
+
+export const ggufLlama = (f: Fields, t: TensorTable, name: string): Mapped =>
+  mapLlamaLayout(f, t, name, { arch: "llama", family: "llama", style: "interleaved", qkvBias: false });
+
+export const ggufQwen2 = (f: Fields, t: TensorTable, name: string): Mapped =>
+  mapLlamaLayout(f, t, name, { arch: "qwen2", family: "qwen2", style: "half", qkvBias: true });
+
+const mapLlamaLayout = (f: Fields, t: TensorTable, name: string, a: LlamaLayout): Mapped => {
+  const k = (key: string) => `${a.arch}.${key}`;
+  const d = f.int(k("embedding_length"));
+  const nHeads = f.int(k("attention.head_count"));
+  const nKvHeads = f.intOr(k("attention.head_count_kv"), nHeads);
   if (nHeads % nKvHeads !== 0) {
-    f.fail("llama.attention.head_count_kv", `a divisor of llama.attention.head_count = ${nHeads}`, nKvHeads);
+    f.fail(k("attention.head_count_kv"), `a divisor of ${k("attention.head_count")} = ${nHeads}`, nKvHeads);
   }
-  if (!f.has("llama.attention.key_length") && d % nHeads !== 0) {
-    f.fail("llama.attention.head_count", `a divisor of llama.embedding_length = ${d}`, nHeads);
+  if (!f.has(k("attention.key_length")) && d % nHeads !== 0) {
+    f.fail(k("attention.head_count"), `a divisor of ${k("embedding_length")} = ${d}`, nHeads);
   }
-  const dHead = f.intOr("llama.attention.key_length", d / nHeads);
-  const rotaryDim = f.intOr("llama.rope.dimension_count", dHead);
+  const dHead = f.intOr(k("attention.key_length"), d / nHeads);
+  const rotaryDim = f.intOr(k("rope.dimension_count"), dHead);
   if (rotaryDim > dHead || rotaryDim % 2 !== 0) {
-    f.fail("llama.rope.dimension_count", `an even number ≤ d_head = ${dHead}`, rotaryDim);
+    f.fail(k("rope.dimension_count"), `an even number ≤ d_head = ${dHead}`, rotaryDim);
   }
+  const m = new Mapper(t);
+  const scaling = ropeScaling(f, a.arch, m, rotaryDim);
   const config: ModelConfig = {
-    name: basename(path, extname(path)),
-    family: "llama",
+    name,
+    family: a.family,
     dModel: d,
-    nLayers: f.int("llama.block_count"),
+    nLayers: f.int(k("block_count")),
     nHeads,
     nKvHeads,
     dHead,
-    dMlp: f.int("llama.feed_forward_length"),
+    dMlp: f.int(k("feed_forward_length")),
     gatedMlp: true,
     act: "silu",
-    vocabSize: vocabSize(f, t),
-    nCtx: f.int("llama.context_length"),
+    vocabSize: vocabSize(f, a.arch, t),
+    nCtx: f.int(k("context_length")),
     positional: "none",
     rotary: {
       dim: rotaryDim,
-      base: f.numOr("llama.rope.freq_base", 10000, Number.MIN_VALUE),
-      style: "interleaved",
+      base: f.numOr(k("rope.freq_base"), 10000, Number.MIN_VALUE),
+      style: a.style,
+      ...(scaling === null ? {} : { scaling }),
     },
     norm: "rmsnorm",
-    normEps: f.numOr("llama.attention.layer_norm_rms_epsilon", 1e-5, 0),
+    normEps: f.numOr(k("attention.layer_norm_rms_epsilon"), 1e-5, 0),
     parallelResidual: false,
     attnScale: 1 / Math.sqrt(dHead),
   };
-  return mapGgufLlama(config, t);
+  return mapLlamaWeights(config, m, a.qkvBias);
 };
 
-/** llama.vocab_size, else the token list's length, else token_embd's rows. */
-const vocabSize = (f: Fields, t: TensorTable): number => {
-  if (f.has("llama.vocab_size")) return f.int("llama.vocab_size");
+/**
+ * RoPE scaling as llama.cpp reads it. Llama 3.1's converter writes no scaling type for
+ * rope_type "llama3": it stores the rescaling as the tensor rope_freqs.weight, one divisor per
+ * pair (1 in the kept band, the factor in the divided band, 1 / ((1 − s)/factor + s) between),
+ * and llama.cpp divides each frequency by it. We do the same (scaling kind "divisors"), so the
+ * file's own numbers decide. What we do not implement is an UnsupportedError naming the key:
+ * <arch>.rope.scaling.type other than "none" (or "linear" with no factor), and a linear
+ * <arch>.rope.scaling.factor (or legacy rope.scale_linear) other than 1, which llama.cpp applies
+ * whatever the type says. <arch>.rope.scaling.original_context_length is informational.
+ */
+const ropeScaling = (f: Fields, arch: string, m: Mapper, rotaryDim: number): RopeScaling | null => {
+  const typeKey = `${arch}.rope.scaling.type`;
+  f.unsupportedUnless(
+    typeKey,
+    (v) => v === "none" || v === "linear",
+    '"none", or "linear" with factor 1 (RoPE scalings other than Llama 3.1\'s rope_freqs are not implemented)',
+  );
+  for (const key of [`${arch}.rope.scaling.factor`, `${arch}.rope.scale_linear`]) {
+    f.unsupportedUnless(
+      key,
+      (v) => v === 0 || v === 1,
+      "1 or absent (linear RoPE scaling is not implemented)",
+    );
+  }
+  const freqs = m.takeOptional("rope_freqs.weight", [rotaryDim / 2]);
+  if (freqs === null) return null;
+  const bad = freqs.data.findIndex((v) => !(v > 0));
+  if (bad >= 0) {
+    throw new UnsupportedError({
+      file: m.t.file,
+      what: "tensor rope_freqs.weight",
+      expected: "positive frequency divisors",
+      found: `${describeValue(freqs.data[bad])} at index ${bad}`,
+    });
+  }
+  return { kind: "divisors", divisors: Array.from(freqs.data) };
+};
+
+/** <arch>.vocab_size, else the token list's length, else token_embd's rows. */
+const vocabSize = (f: Fields, arch: string, t: TensorTable): number => {
+  const key = `${arch}.vocab_size`;
+  if (f.has(key)) return f.int(key);
   const tokens = f.raw("tokenizer.ggml.tokens");
   if (Array.isArray(tokens) && tokens.length > 0) return tokens.length;
   const rows = t.entry("token_embd.weight")?.shape[0];
   if (rows !== undefined && rows > 0) return rows;
-  return f.fail(
-    "llama.vocab_size",
-    "a vocabulary size (or tokenizer.ggml.tokens, or token_embd.weight)",
-    undefined,
-  );
+  return f.fail(key, "a vocabulary size (or tokenizer.ggml.tokens, or token_embd.weight)", undefined);
 };
 
-const mapGgufLlama = (c: ModelConfig, t: TensorTable): Mapped => {
-  const m = new Mapper(t);
+const mapLlamaWeights = (c: ModelConfig, m: Mapper, qkvBias: boolean): Mapped => {
   const d = c.dModel;
   const dh = c.dHead;
   const dMlp = c.dMlp!;
@@ -103,8 +149,9 @@ const mapGgufLlama = (c: ModelConfig, t: TensorTable): Mapped => {
     ] as const) {
       const w = m.take(`${k}.${name}.weight`, [n * dh, d]); // [n·dh, d]
       m.put(`${b}.attn.W_${x}`, `${k}.${name}.weight`, headsFromRows(w, n, dh, heads));
-      const bias = m.takeOptional(`${k}.${name}.bias`, [n * dh]);
-      if (bias !== null) m.put(`${b}.attn.b_${x}`, `${k}.${name}.bias`, headBias(bias, n, dh, heads));
+      const biasName = `${k}.${name}.bias`;
+      const bias = qkvBias ? m.take(biasName, [n * dh]) : m.takeOptional(biasName, [n * dh]);
+      if (bias !== null) m.put(`${b}.attn.b_${x}`, biasName, headBias(bias, n, dh, heads));
     }
     const wo = m.take(`${k}.attn_output.weight`, [d, c.nHeads * dh]); // [d, H·dh]
     m.put(`${b}.attn.W_O`, `${k}.attn_output.weight`, outputFromRows(wo, c.nHeads, dh));

@@ -1,7 +1,17 @@
 import type { ModelConfig } from "../model/config.ts";
 import { activation, type Fields } from "./fields.ts";
 import { contiguousHeads, headBias, headsFromRows, outputFromRows, transpose } from "./layout.ts";
+import { hfRope } from "./rope-scaling.ts";
 import { type Mapped, Mapper, type TensorTable } from "./table.ts";
+
+/**
+ * Which attention biases a checkpoint must hold: `qkv` for q/k/v_proj, `o` for o_proj. A bias not
+ * required is still read when the file has it (checkpoints that carry one use it).
+ */
+export interface AttentionBiases {
+  readonly qkv: boolean;
+  readonly o: boolean;
+}
 
 /**
  * Hugging Face LLaMA. nn.Linear weights are [out, in] (y = W x).
@@ -9,14 +19,16 @@ import { type Mapped, Mapper, type TensorTable } from "./table.ts";
  *   model.layers.{l}.mlp.gate_proj / up_proj [d_mlp, d], down_proj [d, d_mlp]
  * SwiGLU: W_gate = gate_proj^T, W_in = up_proj^T, W_out = down_proj^T.
  * Rotary in HF's rotate-half convention (the checkpoint's q/k rows are already permuted for it):
- * style "half" over all of d_head, base rope_theta.
+ * style "half" over all of d_head, base rope_theta, rescaled per rope_scaling (or transformers 5's
+ * rope_parameters; rope-scaling.ts: "llama3" only). head_dim may differ from hidden_size / num_attention_heads (Llama 3.2, …).
  * Absent optional fields take LlamaConfig's defaults (rms_norm_eps 1e-6, rope_theta 10000, silu,
- * num_key_value_heads = num_attention_heads, untied, no biases).
+ * num_key_value_heads = num_attention_heads, untied, no biases; attention_bias puts one on
+ * q/k/v/o_proj).
  */
 export const llamaConfig = (
   f: Fields,
   name: string,
-): { config: ModelConfig; tied: boolean; bias: boolean } => {
+): { config: ModelConfig; tied: boolean; bias: AttentionBiases } => {
   const d = f.int("hidden_size");
   const nHeads = f.int("num_attention_heads");
   const nKvHeads = f.intOr("num_key_value_heads", nHeads);
@@ -28,7 +40,7 @@ export const llamaConfig = (
   const dHead = f.intOr("head_dim", d / nHeads);
   if (dHead % 2 !== 0)
     f.fail(f.has("head_dim") ? "head_dim" : "num_attention_heads", "an even head size for rotary", dHead);
-  f.unsupportedUnless("rope_scaling", () => false, "null (no RoPE scaling)");
+  const { base, scaling } = hfRope(f);
   f.unsupportedUnless("mlp_bias", (v) => v === false, "false (the canonical gated MLP has no biases)");
   const config: ModelConfig = {
     name,
@@ -44,16 +56,27 @@ export const llamaConfig = (
     vocabSize: f.int("vocab_size"),
     nCtx: f.int("max_position_embeddings"),
     positional: "none",
-    rotary: { dim: dHead, base: f.numOr("rope_theta", 10000, Number.MIN_VALUE), style: "half" },
+    rotary: {
+      dim: dHead,
+      base,
+      style: "half",
+      ...(scaling === null ? {} : { scaling }),
+    },
     norm: "rmsnorm",
     normEps: f.numOr("rms_norm_eps", 1e-6, 0),
     parallelResidual: false,
     attnScale: 1 / Math.sqrt(dHead),
   };
-  return { config, tied: f.boolOr("tie_word_embeddings", false), bias: f.boolOr("attention_bias", false) };
+  const bias = f.boolOr("attention_bias", false);
+  return { config, tied: f.boolOr("tie_word_embeddings", false), bias: { qkv: bias, o: bias } };
 };
 
-export const llamaWeights = (c: ModelConfig, tied: boolean, bias: boolean, t: TensorTable): Mapped => {
+export const llamaWeights = (
+  c: ModelConfig,
+  tied: boolean,
+  bias: AttentionBiases,
+  t: TensorTable,
+): Mapped => {
   const m = new Mapper(t);
   const p = m.has("model.embed_tokens.weight") ? "model." : "";
   const d = c.dModel;
@@ -74,12 +97,12 @@ export const llamaWeights = (c: ModelConfig, tied: boolean, bias: boolean, t: Te
       const name = `${h}.self_attn.${proj}`;
       const w = m.take(`${name}.weight`, [n * dh, d]); // [n·dh, d]
       m.put(`${b}.attn.W_${x}`, `${name}.weight`, headsFromRows(w, n, dh, heads));
-      const bx = bias ? m.take(`${name}.bias`, [n * dh]) : m.takeOptional(`${name}.bias`, [n * dh]);
+      const bx = bias.qkv ? m.take(`${name}.bias`, [n * dh]) : m.takeOptional(`${name}.bias`, [n * dh]);
       if (bx !== null) m.put(`${b}.attn.b_${x}`, `${name}.bias`, headBias(bx, n, dh, heads));
     }
     const wo = m.take(`${h}.self_attn.o_proj.weight`, [d, c.nHeads * dh]); // [d, H·dh]
     m.put(`${b}.attn.W_O`, `${h}.self_attn.o_proj.weight`, outputFromRows(wo, c.nHeads, dh));
-    if (bias) m.copy(`${b}.attn.b_O`, `${h}.self_attn.o_proj.bias`, [d]);
+    if (bias.o) m.copy(`${b}.attn.b_O`, `${h}.self_attn.o_proj.bias`, [d]);
     else m.copyOptional(`${b}.attn.b_O`, `${h}.self_attn.o_proj.bias`, [d]);
     m.copy(`${b}.ln2.w`, `${h}.post_attention_layernorm.weight`, [d]);
     for (const [canonical, proj, shape] of [

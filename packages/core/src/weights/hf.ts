@@ -10,6 +10,7 @@ import {
 import { describeValue, Fields, readJsonObject } from "./fields.ts";
 import { gpt2Config, gpt2Weights } from "./hf-gpt2.ts";
 import { llamaConfig, llamaWeights } from "./hf-llama.ts";
+import { QWEN2_BIASES, qwen2Config } from "./hf-qwen2.ts";
 import { neoxConfig, neoxWeights } from "./hf-neox.ts";
 import { safetensorsTable } from "./safetensors.ts";
 import type { Mapped, TensorEntry, TensorTable } from "./table.ts";
@@ -109,7 +110,7 @@ export const folderTable = (folder: string): TensorTable => {
   });
 };
 
-export const HF_MODEL_TYPES = ["gpt2", "llama", "gpt_neox"] as const;
+export const HF_MODEL_TYPES = ["gpt2", "llama", "gpt_neox", "qwen2"] as const;
 
 /**
  * Map a Hugging Face config.json plus weights. The config is parsed (and every field checked)
@@ -131,6 +132,10 @@ export const mapHf = (
     case "llama": {
       const { config: c, tied, bias } = llamaConfig(f, name);
       return llamaWeights(c, tied, bias, weights());
+    }
+    case "qwen2": {
+      const { config: c, tied } = qwen2Config(f, name);
+      return llamaWeights(c, tied, QWEN2_BIASES, weights());
     }
     case "gpt_neox": {
       const { config: c, tied } = neoxConfig(f, name);

@@ -15,7 +15,7 @@ import type { Model } from "../model/weights.ts";
 import { withFile } from "./bytes.ts";
 import { readJsonObject } from "./fields.ts";
 import { readGgufHeader } from "./gguf.ts";
-import { mapGgufFile } from "./gguf-llama.ts";
+import { mapGgufFile } from "./gguf-model.ts";
 import { folderTable, INDEX, mapHf } from "./hf.ts";
 import { mapLlama2cFile } from "./llama2c.ts";
 import { safetensorsTable } from "./safetensors.ts";

@@ -8,7 +8,8 @@ import { type Mapped, type Origin, WeightSink } from "./table.ts";
 
 /**
  * Backstop checks of the canonical config (source parsers check their own fields first, with
- * the file's field names): sizes positive, heads grouped evenly, rotary dims even and ≤ d_head.
+ * the file's field names): sizes positive, heads grouped evenly, rotary dims even and ≤ d_head,
+ * rotary scaling parameters in range.
  *
  * @example
  * ```ts
@@ -47,6 +48,24 @@ export const checkConfig = (c: ModelConfig, file: string): void => {
       bad("rotary.dim", `an even integer in [2, dHead = ${c.dHead}]`, r.dim);
     }
     if (!(Number.isFinite(r.base) && r.base > 0)) bad("rotary.base", "a positive number", r.base);
+    const s = r.scaling;
+    const positive = (v: number) => Number.isFinite(v) && v > 0;
+    if (s?.kind === "llama3") {
+      if (!positive(s.factor)) bad("rotary.scaling.factor", "a positive number", s.factor);
+      if (!positive(s.lowFreqFactor))
+        bad("rotary.scaling.lowFreqFactor", "a positive number", s.lowFreqFactor);
+      if (!(positive(s.highFreqFactor) && s.highFreqFactor > s.lowFreqFactor))
+        bad(
+          "rotary.scaling.highFreqFactor",
+          `a number > lowFreqFactor = ${s.lowFreqFactor}`,
+          s.highFreqFactor,
+        );
+      if (!(Number.isSafeInteger(s.originalContext) && s.originalContext >= 1))
+        bad("rotary.scaling.originalContext", "a positive integer", s.originalContext);
+    } else if (s?.kind === "divisors") {
+      if (s.divisors.length !== r.dim / 2 || !s.divisors.every(positive))
+        bad("rotary.scaling.divisors", `${r.dim / 2} positive numbers (one per rotary pair)`, s.divisors);
+    }
   }
   if (!(Number.isFinite(c.normEps) && c.normEps >= 0)) bad("normEps", "a finite number ≥ 0", c.normEps);
   if (!(Number.isFinite(c.attnScale) && c.attnScale > 0)) bad("attnScale", "a positive number", c.attnScale);
