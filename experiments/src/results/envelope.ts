@@ -30,7 +30,12 @@ export const cellEnvelope = <K extends KindName>(
   kind: K,
   id: CellIdentity,
   spec: unknown,
-  model: { readonly name: string; readonly nLayers: number; readonly nHeads: number },
+  model: {
+    readonly name: string;
+    readonly nLayers: number;
+    readonly nHeads: number;
+    readonly revision?: ModelInfo["revision"];
+  },
   method: string,
 ): CellEnvelope & (K extends "circuit" ? unknown : { readonly kind: K }) =>
   ({
@@ -38,7 +43,14 @@ export const cellEnvelope = <K extends KindName>(
     patchbayVersion: id.patchbayVersion,
     cellId: id.cellId,
     spec,
-    model: { name: model.name, weightsHash: id.weightsHash, nLayers: model.nLayers, nHeads: model.nHeads },
+    model: {
+      name: model.name,
+      weightsHash: id.weightsHash,
+      nLayers: model.nLayers,
+      nHeads: model.nHeads,
+      // the exact commit of a hf: model, so a result names what ran
+      ...(model.revision === undefined ? {} : { revision: model.revision }),
+    },
     dataset: { hash: id.datasetHash, examples: id.examples },
     method,
   }) as CellEnvelope & (K extends "circuit" ? unknown : { readonly kind: K });

@@ -22,9 +22,10 @@ import {
 import { InputError, attempt } from "@patchbay/core/errors";
 import type { Model } from "@patchbay/core/model";
 import { makeSessionCache, openModel, type SessionCache } from "@patchbay/core/runtime";
-import { isBuiltinPath } from "@patchbay/zoo";
+import { isSourcePath } from "@patchbay/core/weights";
 import { Effect, type Scope } from "effect";
 import { type CellIdentity, cellEnvelope } from "../../results/envelope.ts";
+import { type ModelInfo, withRevision } from "../../results/model-info.ts";
 import type { CellFile, CellRun } from "../kind.ts";
 import type { CausalCellResult } from "./result.ts";
 import type { CausalCellSpec } from "./spec.ts";
@@ -45,7 +46,7 @@ export interface CausalCellInput {
 }
 
 interface Prepared {
-  readonly model: Model & { readonly name: string };
+  readonly model: Model & { readonly name: string; readonly revision?: ModelInfo["revision"] };
   readonly sessions: SessionCache;
   readonly builtin: ReturnType<typeof causalBuiltin>;
   readonly family: string;
@@ -69,7 +70,7 @@ const prepare = (input: CausalCellInput): Effect.Effect<Prepared, CellError, Sco
       model = { ...builtin.network, name: builtin.network.config.name };
       sessions = yield* makeSessionCache(builtin.network.config.name, { threads: spec.runtime.threads });
     } else {
-      const path = isBuiltinPath(spec.model) ? spec.model : resolve(input.baseDir, spec.model);
+      const path = isSourcePath(spec.model) ? spec.model : resolve(input.baseDir, spec.model);
       const opened = yield* openModel(path, { threads: spec.runtime.threads });
       if (opened.config.vocabSize < builtin.network.config.vocabSize)
         return yield* new InputError({
@@ -77,7 +78,12 @@ const prepare = (input: CausalCellInput): Effect.Effect<Prepared, CellError, Sco
           expected: `a model with at least the task's ${builtin.network.config.vocabSize} tokens (${task.name})`,
           found: `${opened.config.name} with ${opened.config.vocabSize}`,
         });
-      model = { config: opened.config, weights: opened.weights, name: opened.config.name };
+      model = {
+        config: opened.config,
+        weights: opened.weights,
+        name: opened.config.name,
+        ...(opened.revision === undefined ? {} : { revision: opened.revision }),
+      };
       sessions = opened.sessions;
     }
     const family = yield* familyNamed(task, spec.task.family, "task.family");
@@ -309,7 +315,13 @@ export const runCausalCell = (input: CausalCellInput): Effect.Effect<CellRun<Cau
       }
       const familyVars = task.families.find((f) => f.name === p.family)!.variables.flat();
       const result: CausalCellResult = {
-        ...cellEnvelope("causal", identityOf(p), spec, { ...p.model.config, name: p.model.name }, m._tag),
+        ...cellEnvelope(
+          "causal",
+          identityOf(p),
+          spec,
+          withRevision({ ...p.model.config, name: p.model.name }, p.model),
+          m._tag,
+        ),
         task: { name: task.name, family: p.family, variables: familyVars },
         iia: iiaOut,
         sweep: sweepOut,

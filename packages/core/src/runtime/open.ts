@@ -1,5 +1,6 @@
 import { Effect, type Scope } from "effect";
 import { InputError, type PatchbayError } from "../errors/index.ts";
+import type { HubRevision } from "../hub/index.ts";
 import type { Model } from "../model/index.ts";
 import { findTokenizer, loadTokenizer, type Tokenizer } from "../tokenizer/index.ts";
 import { loadModel } from "../weights/index.ts";
@@ -8,6 +9,8 @@ import { makeSessionCache, type RuntimeOptions, type SessionCache } from "./sess
 /** A loaded model with its tokenizer (when one was found) and its live ORT sessions. */
 export interface OpenModel extends Model {
   readonly source: string;
+  /** For `hf:` models: the repository, the revision asked for and the exact commit loaded. */
+  readonly revision?: HubRevision;
   readonly tokenizer: Tokenizer | null;
   readonly sessions: SessionCache;
 }
@@ -50,7 +53,8 @@ export const openModel = (
         ? yield* loadTokenizer(opts.tokenizer)
         : yield* findTokenizer(loaded.folder ?? path);
     const sessions = yield* makeSessionCache(loaded.config.name, opts);
-    return { config: loaded.config, weights: loaded.weights, source: path, tokenizer, sessions };
+    const revision = loaded.revision === undefined ? {} : { revision: loaded.revision };
+    return { config: loaded.config, weights: loaded.weights, source: path, ...revision, tokenizer, sessions };
   });
 
 /**
