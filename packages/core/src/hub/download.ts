@@ -48,6 +48,35 @@ export interface DownloadOptions extends TransferOptions {
  * refs/<revision> (or the revision itself when it is a commit sha), and every file a model needs
  * present. Throws HubError (`reason`: "offline" under HF_HUB_OFFLINE, else "not-cached") naming
  * what is missing.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { cachedSnapshotSync, hubSettings } from "@patchbay/core/hub";
+ *
+ * // a cache laid out as huggingface_hub writes it: blobs, a snapshot of links, refs/main
+ * const cache = mkdtempSync(join(tmpdir(), "hf-"));
+ * const repo = join(cache, "models--acme--tiny");
+ * const commit = "0123456789abcdef0123456789abcdef01234567";
+ * mkdirSync(join(repo, "blobs"), { recursive: true });
+ * mkdirSync(join(repo, "refs"));
+ * mkdirSync(join(repo, "snapshots", commit), { recursive: true });
+ * for (const [file, etag] of [["config.json", "aaaa"], ["model.safetensors", "bbbb"]]) {
+ *   writeFileSync(join(repo, "blobs", etag), "{}");
+ *   symlinkSync(`../../blobs/${etag}`, join(repo, "snapshots", commit, file));
+ * }
+ * writeFileSync(join(repo, "refs", "main"), commit);
+ * const snap = cachedSnapshotSync("hf:acme/tiny", hubSettings({ HF_HUB_CACHE: cache }));
+ * assert.equal(snap.commit, commit);
+ * assert.equal(snap.folder, join(repo, "snapshots", commit));
+ * assert.throws(() => cachedSnapshotSync("hf:acme/tiny@v2", hubSettings({ HF_HUB_CACHE: cache })), {
+ *   _tag: "HubError",
+ *   reason: "not-cached",
+ * });
+ * ```
  */
 export const cachedSnapshotSync = (
   path: string,

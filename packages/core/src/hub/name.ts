@@ -17,7 +17,18 @@ export interface HubModelPath {
 /** The scheme prefix of Hub model paths. */
 export const HUB_PREFIX = "hf:";
 
-/** Whether a model path names a Hub model (`hf:owner/name[@revision]`). */
+/**
+ * Whether a model path names a Hub model (`hf:owner/name[@revision]`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Hub } from "@patchbay/core";
+ *
+ * assert.equal(Hub.isHubPath("hf:EleutherAI/pythia-70m@step3000"), true);
+ * assert.equal(Hub.isHubPath("testdata/fixtures/tiny-gpt2"), false);
+ * ```
+ */
 export const isHubPath = (path: string): boolean => path.startsWith(HUB_PREFIX);
 
 /** A part of a repository id: letters, digits, `-`, `_`, `.`; not starting or ending with `-` or `.`, no `--` or `..` (the Hub's own rule). */

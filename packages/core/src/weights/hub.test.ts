@@ -21,7 +21,7 @@ const sharded = (): Map<string, Uint8Array> => {
     weightMap[n] = shardNames[i < half ? 0 : 1]!;
   });
   files.delete("model.safetensors");
-  shardNames.forEach((s, k) => {
+  shardNames.forEach((s) => {
     const part = new Map(names.filter((n) => weightMap[n] === s).map((n) => [n, tensors.get(n)!] as const));
     files.set(s, writeSafetensors(part));
   });
