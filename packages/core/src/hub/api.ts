@@ -47,9 +47,20 @@ const badAnswer = (repo: string, expected: string, found: string): HubError =>
   new HubError({ repo, reason: "protocol", expected, found });
 
 /** The commit a revision points at and the files of the repository there. */
-export const repoInfo = async (settings: HubSettings, repo: string, revision: string): Promise<RepoInfo> => {
+export const repoInfo = async (
+  settings: HubSettings,
+  repo: string,
+  revision: string,
+  timeoutMs?: number,
+): Promise<RepoInfo> => {
   const url = `${settings.endpoint}/api/models/${repo}/revision/${encodeURIComponent(revision)}?blobs=true`;
-  const res = await send(settings, { repo, method: "GET", url, headers: { accept: "application/json" } });
+  const res = await send(settings, {
+    repo,
+    method: "GET",
+    url,
+    headers: { accept: "application/json" },
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  });
   if (res.status !== 200) {
     res.body.resume();
     throw statusError(repo, undefined, res, settings);
@@ -87,10 +98,18 @@ export const fileMetadata = async (
   repo: string,
   commit: string,
   file: string,
+  timeoutMs?: number,
 ): Promise<FileMetadata> => {
   let url = resolveUrl(settings, repo, commit, file);
   for (let hop = 0; ; hop++) {
-    const res = await send(settings, { repo, file, method: "HEAD", url, follow: false });
+    const res = await send(settings, {
+      repo,
+      file,
+      method: "HEAD",
+      url,
+      follow: false,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    });
     res.body.resume();
     const location = header(res.headers, "location");
     const repoCommit = header(res.headers, "x-repo-commit");

@@ -75,6 +75,7 @@ const reset = () => {
   hub.ignoreRange = false;
   hub.corrupt.clear();
   hub.refuseAll = false;
+  hub.stall = false;
 };
 const failure = (path: string, opts: Parameters<typeof downloadModel>[1]) =>
   Effect.runPromise(Effect.flip(downloadModel(path, opts))) as Promise<HubError>;
@@ -284,6 +285,10 @@ describe("downloadModel against a local Hub", () => {
     const refused = await failure("hf:patchbay-test/tiny-gpt2", { settings: closed });
     expect(refused).toMatchObject({ reason: "network" });
     expect(refused.found).toContain("ECONNREFUSED");
+    hub.stall = true;
+    const stalled = await failure("hf:patchbay-test/tiny-gpt2", { settings, timeoutMs: 200 });
+    expect(stalled).toMatchObject({ reason: "network" });
+    expect(stalled.found).toContain("ETIMEDOUT");
   });
 
   it("a full disk while writing a blob is a typed error (through the file-system seam)", async () => {

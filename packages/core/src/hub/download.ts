@@ -137,7 +137,7 @@ export const downloadSnapshot = async (path: string, opts: DownloadOptions = {})
     return { repo, requested: revision, commit: revision, folder: snapshotDir(repoDir, revision) };
   let info: RepoInfo;
   try {
-    info = await repoInfo(settings, repo, revision);
+    info = await repoInfo(settings, repo, revision, opts.timeoutMs);
   } catch (e) {
     // the Hub is unreachable: a complete snapshot of the revision in the cache will do (as huggingface_hub does)
     if (e instanceof HubError && e.reason === "network") {
@@ -153,7 +153,7 @@ export const downloadSnapshot = async (path: string, opts: DownloadOptions = {})
   const transfer: TransferOptions = { ...opts, ...(bar === undefined ? {} : { onProgress: bar }) };
   const fetchFile = async (file: string): Promise<void> => {
     if (snapshotHas(folder, file)) return; // already here (ours or huggingface_hub's)
-    const meta = await fileMetadata(settings, repo, commit, file);
+    const meta = await fileMetadata(settings, repo, commit, file, opts.timeoutMs);
     const listed = info.files.get(file)?.sha256;
     if (listed !== undefined && meta.lfs && listed !== meta.etag)
       throw new HubError({

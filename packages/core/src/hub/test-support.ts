@@ -43,6 +43,8 @@ export interface FakeHub {
   corrupt: Set<string>;
   /** Destroy every connection without an answer. */
   refuseAll: boolean;
+  /** Accept every request and never answer. */
+  stall: boolean;
   close(): Promise<void>;
 }
 
@@ -143,6 +145,7 @@ export const startFakeHub = async (repos: readonly FakeRepo[]): Promise<FakeHub>
       req.socket.destroy();
       return;
     }
+    if (hub.stall) return;
     const parts = url.pathname.split("/").slice(1).map(decodeURIComponent);
     if (parts[0] === "cdn") return serveCdn(req, res, parts[1] ?? "");
     if (parts[0] === "api" && parts[1] === "models" && parts[4] === "revision") {
@@ -201,6 +204,7 @@ export const startFakeHub = async (repos: readonly FakeRepo[]): Promise<FakeHub>
     ignoreRange: false,
     corrupt: new Set(),
     refuseAll: false,
+    stall: false,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Effect } from "effect";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { commitOf, type FakeHub, folderFiles, startFakeHub } from "../hub/test-support.ts";
+import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../testing/shared.ts";
 import { testdataPath } from "../testing/testdata.ts";
 import { forward } from "./forward.ts";
 import { openModel } from "./open.ts";
@@ -12,13 +13,24 @@ const FIXTURES = ["tiny-gpt2", "tiny-llama", "tiny-neox"] as const;
 const commit = (name: string) => commitOf(`runtime ${name}`);
 let hub: FakeHub;
 beforeAll(async () => {
-  hub = await startFakeHub(
-    FIXTURES.map((name) => ({
+  const withTokenizer = folderFiles(testdataPath("fixtures", "tiny-gpt2"));
+  if (hasSharedModels)
+    withTokenizer.set(
+      "tokenizer.json",
+      folderFiles(sharedModelPath("gpt2-tokenizer")).get("tokenizer.json")!,
+    );
+  hub = await startFakeHub([
+    ...FIXTURES.map((name) => ({
       repo: `patchbay-test/${name}`,
       refs: { main: commit(name) },
       commits: { [commit(name)]: folderFiles(testdataPath("fixtures", name)) },
     })),
-  );
+    {
+      repo: "patchbay-test/with-tokenizer",
+      refs: { main: commit("tok") },
+      commits: { [commit("tok")]: withTokenizer },
+    },
+  ]);
   vi.stubEnv("HF_ENDPOINT", hub.endpoint);
   vi.stubEnv("HF_HUB_CACHE", mkdtempSync(join(tmpdir(), "hf-runtime-")));
   vi.stubEnv("HF_HUB_OFFLINE", "");
@@ -52,4 +64,20 @@ describe("openModel(hf:…)", () => {
       expect(fromHub.logits.data).toEqual(local.logits.data);
     });
   }
+
+  it.runIf(hasSharedModels)(
+    "the tokenizer files of the repository are found in the snapshot (through its links)",
+    async () => {
+      const ids = await Effect.runPromise(
+        Effect.scoped(
+          Effect.gen(function* () {
+            const model = yield* openModel("hf:patchbay-test/with-tokenizer", { threads: 1 });
+            return model.tokenizer?.encode("Hello world") ?? null;
+          }),
+        ),
+      );
+      expect(ids).toEqual([15496, 995]); // GPT-2's ids for "Hello", " world"
+    },
+  );
+  if (!hasSharedModels) warnIfNoSharedModels("the hf: tokenizer test (GPT-2's tokenizer.json)");
 });
