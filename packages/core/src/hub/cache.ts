@@ -1,13 +1,4 @@
-import {
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { HubError } from "../errors/errors.ts";
 import { checkRepoFile, isCommitSha } from "./name.ts";
@@ -70,17 +61,21 @@ export const writeRef = (repoDir: string, revision: string, commit: string): voi
   renameSync(tmp, ref);
 };
 
-/** Link snapshots/<commit>/<file> to blobs/<etag> by a relative symlink, replacing what was there. */
+/**
+ * Link snapshots/<commit>/<file> to blobs/<etag> by a relative symlink, replacing what was there
+ * (made under a temporary name and renamed over the pointer: atomic when processes race).
+ */
 export const linkSnapshotFile = (repoDir: string, commit: string, file: string, etag: string): string => {
   const pointer = join(snapshotDir(repoDir, commit), file);
   mkdirSync(dirname(pointer), { recursive: true });
+  const tmp = `${pointer}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  symlinkSync(relative(dirname(pointer), blobPath(repoDir, etag)), tmp);
   try {
-    lstatSync(pointer);
-    rmSync(pointer, { force: true });
-  } catch {
-    // nothing there yet
+    renameSync(tmp, pointer);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
   }
-  symlinkSync(relative(dirname(pointer), blobPath(repoDir, etag)), pointer);
   return pointer;
 };
 

@@ -156,6 +156,20 @@ describe("downloadModel against a local Hub", () => {
     expect(new Uint8Array(readFileSync(join(snap.folder, "model.safetensors")))).toEqual(weights);
   });
 
+  it("two downloads of one model at once: the blob lock makes the second wait, and the weights are fetched once", async () => {
+    reset();
+    const settings = fresh();
+    const [a, b] = await Promise.all([
+      Effect.runPromise(downloadModel("hf:patchbay-test/tiny-gpt2", { settings })),
+      Effect.runPromise(downloadModel("hf:patchbay-test/tiny-gpt2", { settings })),
+    ]);
+    expect(a.folder).toBe(b.folder);
+    expect(cdnGets()).toHaveLength(1);
+    expect(new Uint8Array(readFileSync(join(a.folder, "model.safetensors")))).toEqual(weights);
+    const locks = join(settings.cacheDir, ".locks", "models--patchbay-test--tiny-gpt2");
+    expect(readdirSync(locks)).toEqual([]); // released
+  });
+
   it("a file whose sha256 differs from the Hub's is a typed error and is deleted", async () => {
     reset();
     const settings = fresh();

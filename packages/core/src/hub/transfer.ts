@@ -10,11 +10,12 @@ import {
   statSync,
   writeSync,
 } from "node:fs";
-import { dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { HubError } from "../errors/errors.ts";
 import type { FileMetadata } from "./api.ts";
 import { blobPath, incompletePath } from "./cache.ts";
 import { header, type HubResponse, networkError, send, statusError } from "./http.ts";
+import { acquireBlobLock } from "./lock.ts";
 import type { HubSettings } from "./settings.ts";
 
 /**
@@ -223,6 +224,37 @@ export const downloadBlob = async (
   } catch (e) {
     throw writeError(repo, file, e, dirname(blob));
   }
+  let release: () => void;
+  try {
+    release = await acquireBlobLock(dirname(repoDir), basename(repoDir), meta.etag);
+  } catch (e) {
+    throw writeError(repo, file, e, join(dirname(repoDir), ".locks"));
+  }
+  try {
+    // another process may have finished it while this one waited for the lock
+    if (existsSync(blob)) return blob;
+    await fetchVerified(settings, repo, file, meta, partial, sha256, opts);
+    try {
+      renameSync(partial, blob);
+    } catch (e) {
+      throw writeError(repo, file, e, dirname(blob));
+    }
+    return blob;
+  } finally {
+    release();
+  }
+};
+
+/** Download into the .incomplete file (resuming, retrying after cuts) and check its sha256. */
+const fetchVerified = async (
+  settings: HubSettings,
+  repo: string,
+  file: string,
+  meta: FileMetadata,
+  partial: string,
+  sha256: string | undefined,
+  opts: TransferOptions,
+): Promise<void> => {
   const retries = opts.retries ?? 3;
   for (let attempt = 0; ; attempt++) {
     try {
@@ -246,10 +278,4 @@ export const downloadBlob = async (
       });
     }
   }
-  try {
-    renameSync(partial, blob);
-  } catch (e) {
-    throw writeError(repo, file, e, dirname(blob));
-  }
-  return blob;
 };
