@@ -10,6 +10,8 @@ import {
   writeFileSync,
   mkdirSync,
 } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect } from "effect";
@@ -295,7 +297,12 @@ describe("downloadModel against a local Hub", () => {
     });
     expect(await failure("hf:patchbay-test/evil", { settings })).toMatchObject({ reason: "unsafe-name" });
     expect(await failure("hf:../../etc", { settings })).toMatchObject({ reason: "unsafe-name" });
-    const closed = hubSettings({ HF_ENDPOINT: "http://127.0.0.1:9", HF_HUB_CACHE: settings.cacheDir });
+    // a port that was just free: nothing listens there
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const closed = hubSettings({ HF_ENDPOINT: `http://127.0.0.1:${port}`, HF_HUB_CACHE: settings.cacheDir });
     const refused = await failure("hf:patchbay-test/tiny-gpt2", { settings: closed });
     expect(refused).toMatchObject({ reason: "network" });
     expect(refused.found).toContain("ECONNREFUSED");
