@@ -14,6 +14,7 @@ const CORE = [
   ["tensor", "errors", "text"],
   ["model", "graph"],
   ["sites", "testing"],
+  ["hub"],
   ["weights"],
   ["tokenizer"],
   ["reference", "optim"],

@@ -37,6 +37,7 @@ export const cellEnvelope = <K extends KindName>(
     readonly nLayers: number;
     readonly nHeads: number;
     readonly quantization?: Quantization | undefined;
+    readonly revision?: ModelInfo["revision"];
   },
   method: string,
 ): CellEnvelope & (K extends "circuit" ? unknown : { readonly kind: K }) =>
@@ -51,6 +52,8 @@ export const cellEnvelope = <K extends KindName>(
       nLayers: model.nLayers,
       nHeads: model.nHeads,
       ...(model.quantization === undefined ? {} : { quantization: storedAs(model.quantization) }),
+      // the exact commit of a hf: model, so a result names what ran
+      ...(model.revision === undefined ? {} : { revision: model.revision }),
     },
     dataset: { hash: id.datasetHash, examples: id.examples },
     method,

@@ -14,6 +14,7 @@ const NAMESPACES = [
   "Engine",
   "Errors",
   "Graph",
+  "Hub",
   "Model",
   "Optim",
   "Patching",

@@ -10,6 +10,7 @@ export * as Text from "./text/index.ts";
 export * as Model from "./model/index.ts";
 export * as Sites from "./sites/index.ts";
 export * as Graph from "./graph/index.ts";
+export * as Hub from "./hub/index.ts";
 export * as Weights from "./weights/index.ts";
 export * as Tokenizer from "./tokenizer/index.ts";
 export * as Reference from "./reference/index.ts";

@@ -12,6 +12,7 @@ export {
   Engine,
   Errors,
   Graph,
+  Hub,
   Model,
   Optim,
   Patching,

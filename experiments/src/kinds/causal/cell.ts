@@ -22,10 +22,10 @@ import {
 import { InputError, attempt } from "@patchbay/core/errors";
 import type { Model } from "@patchbay/core/model";
 import { makeSessionCache, openModel, type SessionCache } from "@patchbay/core/runtime";
-import type { Quantization } from "@patchbay/core/weights";
-import { isBuiltinPath } from "@patchbay/zoo";
+import { isSourcePath, type Quantization } from "@patchbay/core/weights";
 import { Effect, type Scope } from "effect";
 import { type CellIdentity, cellEnvelope } from "../../results/envelope.ts";
+import { type ModelInfo, withProvenance } from "../../results/model-info.ts";
 import type { CellFile, CellRun } from "../kind.ts";
 import type { CausalCellResult } from "./result.ts";
 import type { CausalCellSpec } from "./spec.ts";
@@ -46,7 +46,11 @@ export interface CausalCellInput {
 }
 
 interface Prepared {
-  readonly model: Model & { readonly name: string; readonly quantization?: Quantization };
+  readonly model: Model & {
+    readonly name: string;
+    readonly revision?: ModelInfo["revision"];
+    readonly quantization?: Quantization;
+  };
   readonly sessions: SessionCache;
   readonly builtin: ReturnType<typeof causalBuiltin>;
   readonly family: string;
@@ -70,7 +74,7 @@ const prepare = (input: CausalCellInput): Effect.Effect<Prepared, CellError, Sco
       model = { ...builtin.network, name: builtin.network.config.name };
       sessions = yield* makeSessionCache(builtin.network.config.name, { threads: spec.runtime.threads });
     } else {
-      const path = isBuiltinPath(spec.model) ? spec.model : resolve(input.baseDir, spec.model);
+      const path = isSourcePath(spec.model) ? spec.model : resolve(input.baseDir, spec.model);
       const opened = yield* openModel(path, { threads: spec.runtime.threads });
       if (opened.config.vocabSize < builtin.network.config.vocabSize)
         return yield* new InputError({
@@ -78,8 +82,13 @@ const prepare = (input: CausalCellInput): Effect.Effect<Prepared, CellError, Sco
           expected: `a model with at least the task's ${builtin.network.config.vocabSize} tokens (${task.name})`,
           found: `${opened.config.name} with ${opened.config.vocabSize}`,
         });
-      model = { config: opened.config, weights: opened.weights, name: opened.config.name };
-      if (opened.quantization !== undefined) model = { ...model, quantization: opened.quantization };
+      model = {
+        config: opened.config,
+        weights: opened.weights,
+        name: opened.config.name,
+        ...(opened.revision === undefined ? {} : { revision: opened.revision }),
+        ...(opened.quantization === undefined ? {} : { quantization: opened.quantization }),
+      };
       sessions = opened.sessions;
     }
     const family = yield* familyNamed(task, spec.task.family, "task.family");
@@ -315,7 +324,7 @@ export const runCausalCell = (input: CausalCellInput): Effect.Effect<CellRun<Cau
           "causal",
           identityOf(p),
           spec,
-          { ...p.model.config, name: p.model.name, quantization: p.model.quantization },
+          withProvenance({ ...p.model.config, name: p.model.name }, p.model),
           m._tag,
         ),
         task: { name: task.name, family: p.family, variables: familyVars },

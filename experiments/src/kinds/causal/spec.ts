@@ -184,7 +184,8 @@ export const isCausalSpec = <S extends object>(s: S | CausalCellSpec): s is Caus
 const causalCellFields = {
   kind: Schema.Literal("causal"),
   model: Schema.optional(Schema.String).annotations({
-    description: "a model folder or builtin:<name>; default: the causal task's own network",
+    description:
+      "a model folder, builtin:<name> or hf:owner/name[@revision]; default: the causal task's own network",
   }),
   task: CausalTaskSpec,
   method: CausalMethod,

@@ -9,9 +9,11 @@ import {
 } from "@patchbay/circuits";
 import { InputError, attempt } from "@patchbay/core/errors";
 import { type OpenModel, openModel } from "@patchbay/core/runtime";
+import { isSourcePath } from "@patchbay/core/weights";
 import { builtinCircuit, isBuiltinPath, readTaskFile, type Task, taskFor } from "@patchbay/zoo";
 import { Effect } from "effect";
 import { type CellIdentity, cellEnvelope } from "../../results/envelope.ts";
+import { withProvenance } from "../../results/model-info.ts";
 import type { CellResult } from "./result.ts";
 import { cellIdOf, datasetHash, patchbayVersion, weightsHash } from "../../run/hash.ts";
 import type { CellFile, CellRun } from "../kind.ts";
@@ -40,7 +42,7 @@ export type CircuitInput = { readonly spec: CircuitCellSpec; readonly baseDir: s
  * ```
  */
 export const modelPathOf = (input: CircuitInput): string =>
-  isBuiltinPath(input.spec.model) ? input.spec.model : resolve(input.baseDir, input.spec.model);
+  isSourcePath(input.spec.model) ? input.spec.model : resolve(input.baseDir, input.spec.model);
 
 const loadTask = (input: CircuitInput, model: OpenModel): Effect.Effect<Task, CellError> => {
   const t = input.spec.task;
@@ -178,7 +180,7 @@ export const runCircuitCell = (input: CircuitInput): Effect.Effect<CellRun<CellR
             ]
           : [];
       const result: CellResult = {
-        ...cellEnvelope("circuit", id, spec, { ...model.config, quantization: model.quantization }, r.method),
+        ...cellEnvelope("circuit", id, spec, withProvenance(model.config, model), r.method),
         edges: setup.layout.edges.map((e, i) => ({
           name: e.name,
           score: Number.isFinite(r.scores[i]!) ? r.scores[i]! : null,

@@ -68,7 +68,8 @@ const cellFields = {
       "circuit (the default), causal (causal abstraction: see the causal experiment form) or readout (lenses, attribution, probes, steering, neurons, SAEs: see the readout experiment form)",
   }),
   model: Schema.String.annotations({
-    description: "a model folder or file (relative to the experiment file) or builtin:<name>[?options]",
+    description:
+      "a model folder or file (relative to the experiment file), builtin:<name>[?options], or hf:owner/name[@revision] (the Hugging Face Hub)",
   }),
   task: TaskSpec,
   method: Method,

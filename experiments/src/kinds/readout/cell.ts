@@ -1,9 +1,10 @@
 import { resolve } from "node:path";
 import { openModel } from "@patchbay/core/runtime";
 import { attempt } from "@patchbay/core/errors";
-import { isBuiltinPath } from "@patchbay/zoo";
+import { isSourcePath } from "@patchbay/core/weights";
 import { Effect, type Scope } from "effect";
 import { type CellIdentity, cellEnvelope } from "../../results/envelope.ts";
+import { withProvenance } from "../../results/model-info.ts";
 import { canonicalJson, cellIdOf, patchbayVersion, sha256, weightsHash } from "../../run/hash.ts";
 import type { CellRun } from "../kind.ts";
 import { datasetOf } from "./data.ts";
@@ -28,7 +29,7 @@ export interface ReadoutCellInput {
 const prepare = (input: ReadoutCellInput): Effect.Effect<Prepared, CellError, Scope.Scope> =>
   Effect.gen(function* () {
     const { spec } = input;
-    const path = isBuiltinPath(spec.model) ? spec.model : resolve(input.baseDir, spec.model);
+    const path = isSourcePath(spec.model) ? spec.model : resolve(input.baseDir, spec.model);
     const model = yield* openModel(path, { threads: spec.runtime.threads });
     const data = yield* attempt(() => datasetOf(spec, model), ...CELL_ERRORS);
     const w = weightsHash(model.weights);
@@ -106,7 +107,7 @@ export const runReadoutCell = (
             "readout",
             identityOf(p),
             spec,
-            { ...p.model.config, quantization: p.model.quantization },
+            withProvenance(p.model.config, p.model),
             method.tag,
           ),
           result: out.result,

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { isBuiltinPath } from "@patchbay/zoo";
+import { isSourcePath } from "@patchbay/core/weights";
 import { Effect } from "effect";
 
 import { isRecord } from "../../results/values.ts";
@@ -54,7 +54,7 @@ export const readoutKind: ExperimentKind<ReadoutCellSpec, ReadoutCellResult> = {
   // every site the method names exists in its model, before any cell runs
   check: (spec, ctx) =>
     Effect.gen(function* () {
-      const path = isBuiltinPath(spec.model) ? spec.model : resolve(ctx.baseDir, spec.model);
+      const path = isSourcePath(spec.model) ? spec.model : resolve(ctx.baseDir, spec.model);
       const bad = checkSites(spec.method, yield* ctx.configOf(path), ctx.where);
       if (bad !== null) return yield* bad;
     }),

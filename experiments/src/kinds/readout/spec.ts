@@ -33,7 +33,8 @@ export interface ReadoutCellSpec extends ReadoutCell {
 const readoutCellFields = {
   kind: Schema.Literal("readout"),
   model: Schema.String.annotations({
-    description: "a model folder or file (relative to the experiment file) or builtin:<name>[?options]",
+    description:
+      "a model folder or file (relative to the experiment file), builtin:<name>[?options], or hf:owner/name[@revision] (the Hugging Face Hub)",
   }),
   data: ReadoutData,
   method: ReadoutMethod,

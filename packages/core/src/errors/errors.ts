@@ -127,6 +127,40 @@ export class TaskFileError extends Data.TaggedError("TaskFileError")<{
   }
 }
 
+/** Why a Hugging Face Hub download failed (HubError's `reason`). */
+export type HubFailure =
+  | "unauthorized" // 401: a private or missing repository, or no valid HF_TOKEN
+  | "forbidden" // 403: the token lacks access
+  | "gated" // X-Error-Code GatedRepo: the repository's conditions are not accepted
+  | "repo-not-found"
+  | "revision-not-found"
+  | "file-not-found"
+  | "network" // connection refused or reset, a cut transfer, a timeout
+  | "disk-full" // ENOSPC while writing into the cache
+  | "cache-unwritable" // the cache folder cannot be written (permissions, a read-only file system)
+  | "checksum" // the sha256 of a downloaded file differs from the Hub's
+  | "offline" // HF_HUB_OFFLINE is set and the cache lacks what is needed
+  | "not-cached" // a synchronous load (no download) of a model not in the cache
+  | "unsafe-name" // a repository, revision, file or etag that cannot be a cache path
+  | "protocol"; // a response that does not follow the Hub's protocol
+
+/**
+ * A `hf:owner/name[@revision]` model that could not be downloaded or found in the cache. Names the
+ * repository and the file; never contains the token.
+ */
+export class HubError extends Data.TaggedError("HubError")<{
+  readonly repo: string;
+  readonly file?: string;
+  readonly reason: HubFailure;
+  readonly expected: string;
+  readonly found: string;
+}> {
+  override get message(): string {
+    const where = this.file === undefined ? `hf:${this.repo}` : `hf:${this.repo}: ${this.file}`;
+    return `${where}: ${this.reason}: expected ${this.expected}, found ${this.found}`;
+  }
+}
+
 /** Every typed error of core, in one list: the union and its guard are both read from it. */
 export const PATCHBAY_ERRORS = [
   WeightFileError,
@@ -139,6 +173,7 @@ export const PATCHBAY_ERRORS = [
   RuntimeError,
   UnknownBuiltinError,
   TaskFileError,
+  HubError,
 ] as const;
 
 export type PatchbayError = InstanceType<(typeof PATCHBAY_ERRORS)[number]>;

@@ -9,6 +9,8 @@ export {
   RuntimeError,
   UnknownBuiltinError,
   TaskFileError,
+  HubError,
+  type HubFailure,
   PATCHBAY_ERRORS,
   type PatchbayError,
   isPatchbayError,

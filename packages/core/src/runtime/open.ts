@@ -1,5 +1,6 @@
 import { Effect, type Scope } from "effect";
 import { InputError, type PatchbayError } from "../errors/index.ts";
+import type { HubRevision } from "../hub/index.ts";
 import type { Model } from "../model/index.ts";
 import { findTokenizer, loadTokenizer, type Tokenizer } from "../tokenizer/index.ts";
 import { loadModel, type Quantization } from "../weights/index.ts";
@@ -8,6 +9,8 @@ import { makeSessionCache, type RuntimeOptions, type SessionCache } from "./sess
 /** A loaded model with its tokenizer (when one was found) and its live ORT sessions. */
 export interface OpenModel extends Model {
   readonly source: string;
+  /** For `hf:` models: the repository, the revision asked for and the exact commit loaded. */
+  readonly revision?: HubRevision;
   readonly tokenizer: Tokenizer | null;
   readonly sessions: SessionCache;
   /** For GGUF files: the ggml type each tensor was stored in (LoadedModel.quantization). */
@@ -53,6 +56,7 @@ export const openModel = (
         : yield* findTokenizer(loaded.folder ?? path);
     const sessions = yield* makeSessionCache(loaded.config.name, opts);
     const quantization = loaded.quantization === undefined ? {} : { quantization: loaded.quantization };
+    const revision = loaded.revision === undefined ? {} : { revision: loaded.revision };
     return {
       config: loaded.config,
       weights: loaded.weights,
@@ -60,6 +64,7 @@ export const openModel = (
       tokenizer,
       sessions,
       ...quantization,
+      ...revision,
     };
   });
 

@@ -1,8 +1,9 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, extname, join } from "node:path";
-import type { Effect } from "effect";
+import { Effect } from "effect";
 import {
   ConfigError,
+  HubError,
   ModelNotFoundError,
   TensorShapeError,
   UnknownBuiltinError,
@@ -11,6 +12,8 @@ import {
 } from "../errors/errors.ts";
 import { attempt } from "../errors/attempt.ts";
 import { isOneOf } from "../errors/union.ts";
+import { cachedSnapshotSync, downloadModel, type HubRevision, type HubSnapshot } from "../hub/download.ts";
+import { isHubPath } from "../hub/name.ts";
 import type { Model } from "../model/weights.ts";
 import { withFile } from "./bytes.ts";
 import { readJsonObject } from "./fields.ts";
@@ -32,10 +35,12 @@ export interface LoadedModel extends Model {
   /** The path as given. */
   readonly source: string;
   readonly format: ModelFormat;
-  /** For models from a source (`builtin:`): the folder it was read from (tokenizer files, circuit.json). */
+  /** For models from a source (`builtin:`, `hf:`): the folder it was read from (tokenizer files, circuit.json). */
   readonly folder?: string;
   /** For GGUF files: the ggml type each tensor is stored in (dequantised to float32 at load). */
   readonly quantization?: Quantization;
+  /** For `hf:` models: the repository, the revision asked for and the exact commit loaded. */
+  readonly revision?: HubRevision;
 }
 
 /** What loading a model can fail with, in one list: the union and its guard are both read from it. */
@@ -46,6 +51,7 @@ export const LOAD_ERRORS = [
   UnsupportedError,
   ModelNotFoundError,
   UnknownBuiltinError,
+  HubError,
 ] as const;
 
 export type LoadError = InstanceType<(typeof LOAD_ERRORS)[number]>;
@@ -142,6 +148,13 @@ const loadFile = (path: string, source: string): LoadedModel => {
   });
 };
 
+/** A Hub snapshot folder (a Hugging Face folder in the cache), named by its `hf:` path. */
+const fromSnapshot = (path: string, snap: HubSnapshot): LoadedModel => ({
+  ...loadConfigured(snap.folder, path),
+  folder: snap.folder,
+  revision: { repo: snap.repo, requested: snap.requested, commit: snap.commit },
+});
+
 /**
  * Load any supported checkpoint into canonical form (plain, synchronous; throws only LoadError,
  * anything else is a bug). Dispatch:
@@ -150,6 +163,8 @@ const loadFile = (path: string, source: string): LoadedModel => {
  *   *.gguf (or GGUF magic) → GGUF;  *.bin → llama2.c v0;  *.safetensors → with ./config.json
  *   <scheme>:… → the model source registered for the scheme (./sources.ts): `builtin:<name>[?options]`
  *     is the zoo's (import "@patchbay/zoo"), built on first use, then read from its cache
+ *   hf:owner/name[@revision] → the snapshot in the Hugging Face cache, with no request (a HubError
+ *     "not-cached" / "offline" when absent: `loadModel` downloads it)
  *
  * @example
  * ```ts
@@ -163,6 +178,7 @@ const loadFile = (path: string, source: string): LoadedModel => {
  * ```
  */
 export const loadModelSync = (path: string): LoadedModel => {
+  if (isHubPath(path)) return fromSnapshot(path, cachedSnapshotSync(path));
   const source = modelSourceFor(path);
   if (source !== null) {
     const m = source.load(path);
@@ -237,7 +253,8 @@ export const loadGgufSync = (path: string): LoadedModel => loadGguf(path, path);
 export const loadFolderSync = (folder: string): LoadedModel => loadConfigured(folder, folder);
 
 /**
- * Effect boundary: typed load errors fail the effect; anything else (a bug) is a defect.
+ * Effect boundary: typed load errors fail the effect; anything else (a bug) is a defect. A
+ * `hf:owner/name[@revision]` path is downloaded into the Hugging Face cache first (Hub.downloadModel).
  *
  * @example
  * ```ts
@@ -254,4 +271,6 @@ export const loadFolderSync = (folder: string): LoadedModel => loadConfigured(fo
  * ```
  */
 export const loadModel = (path: string): Effect.Effect<LoadedModel, LoadError> =>
-  attempt(() => loadModelSync(path), ...LOAD_ERRORS);
+  isHubPath(path)
+    ? Effect.flatMap(downloadModel(path), (snap) => attempt(() => fromSnapshot(path, snap), ...LOAD_ERRORS))
+    : attempt(() => loadModelSync(path), ...LOAD_ERRORS);

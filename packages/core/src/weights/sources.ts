@@ -54,8 +54,8 @@ const sources = new Map<string, ModelSource>();
  * ```
  */
 export const registerModelSource = (source: ModelSource): void => {
-  if (!/^[a-z][a-z0-9+.-]+$/.test(source.scheme))
-    throw new Error(`model sources: invalid scheme ${JSON.stringify(source.scheme)}`);
+  if (!/^[a-z][a-z0-9+.-]+$/.test(source.scheme) || source.scheme === "hf")
+    throw new Error(`model sources: invalid or reserved (hf) scheme ${JSON.stringify(source.scheme)}`);
   sources.set(source.scheme, source);
 };
 
@@ -87,12 +87,13 @@ const schemeOf = (path: string): string | null => {
  * import { isSourcePath } from "@patchbay/core/weights";
  *
  * assert.equal(isSourcePath("builtin:induction"), true); // known provider, even before import "@patchbay/zoo"
+ * assert.equal(isSourcePath("hf:openai-community/gpt2"), true); // core's own: the Hugging Face Hub
  * assert.equal(isSourcePath("models/gpt2"), false);
  * ```
  */
 export const isSourcePath = (path: string): boolean => {
   const s = schemeOf(path);
-  return s !== null && (sources.has(s) || Object.hasOwn(PROVIDERS, s));
+  return s !== null && (s === "hf" || sources.has(s) || Object.hasOwn(PROVIDERS, s));
 };
 
 /**

@@ -1,6 +1,7 @@
 import "@patchbay/zoo"; // registers builtin:<name> model paths with core
 import { InputError, type PatchbayError } from "@patchbay/core/errors";
 import { loadTokenizer, type Tokenizer } from "@patchbay/core/tokenizer";
+import type { HubRevision } from "@patchbay/core/hub";
 import type { Model, ModelConfig } from "@patchbay/core/model";
 import { makeSessionCache, type OpenModel, type OpenOptions, openModel } from "@patchbay/core/runtime";
 import { Effect, Exit, Scope } from "effect";
@@ -29,6 +30,8 @@ export interface PatchbayModel extends AsyncDisposable {
   readonly tokenizer: Tokenizer | null;
   /** The path it was opened from (a model from memory: its config's name). */
   readonly source: string;
+  /** For `hf:owner/name[@revision]`: the repository, the revision asked for and the exact commit opened. */
+  readonly revision?: HubRevision;
   /** Whether `close()` was called. */
   readonly closed: boolean;
   /**
@@ -135,11 +138,13 @@ class Handle implements PatchbayModel {
   readonly config: ModelConfig;
   readonly tokenizer: Tokenizer | null;
   readonly source: string;
+  readonly revision?: HubRevision;
 
   constructor(state: State) {
     this.config = state.model.config;
     this.tokenizer = state.model.tokenizer;
     this.source = state.model.source;
+    if (state.model.revision !== undefined) this.revision = state.model.revision;
     states.set(this, state);
   }
 
@@ -190,7 +195,8 @@ const openInMemory = (model: Model, opts: OpenOptions) =>
 
 /**
  * Open a model for the Promise API: a Hugging Face folder, a TransformerLens folder, a llama2.c
- * `.bin`, a GGUF or safetensors file, `builtin:<name>` (a zoo model), or a model in memory
+ * `.bin`, a GGUF or safetensors file, `builtin:<name>` (a zoo model), `hf:owner/name[@revision]`
+ * (downloaded from the Hugging Face Hub into its cache), or a model in memory
  * (`{ config, weights }`). Options: `tokenizer` (a path, when it is neither beside the model nor
  * inside it), `threads`, `executionProvider`, `allowLongContext`. Close it with `close()` or
  * `await using`; the same typed errors as `openModel` reject the Promise.
