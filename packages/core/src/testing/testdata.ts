@@ -14,12 +14,8 @@ export const testdataPath = (...parts: string[]): string => join(testdataDir, ..
 
 /**
  * Fixtures in testdata of families patchbay does not load yet (Qwen2's q/k/v biases, Llama 3's
- * rope scaling, Gemma 2). Tests that sweep every fixture leave them out of the logits checks and
+ * rope scaling). Tests that sweep every fixture leave them out of the logits checks and
  * assert instead that loading them is a typed UnsupportedError (runtime/checkpoints.test.ts); when
  * a family lands, that assertion fails and its name leaves this list.
  */
-export const UNSUPPORTED_FIXTURES: ReadonlySet<string> = new Set([
-  "tiny-qwen2",
-  "tiny-llama3",
-  "tiny-gemma2",
-]);
+export const UNSUPPORTED_FIXTURES: ReadonlySet<string> = new Set(["tiny-qwen2", "tiny-llama3"]);

@@ -9,7 +9,8 @@ import {
 } from "../errors/errors.ts";
 import { describeValue, Fields, readJsonObject } from "./fields.ts";
 import { gpt2Config, gpt2Weights } from "./hf-gpt2.ts";
-import { llamaConfig, llamaWeights } from "./hf-llama.ts";
+import { gemmaConfig, gemmaWeights } from "./hf-gemma.ts";
+import { llamaConfig, llamaWeights, mistralConfig } from "./hf-llama.ts";
 import { neoxConfig, neoxWeights } from "./hf-neox.ts";
 import { safetensorsTable } from "./safetensors.ts";
 import type { Mapped, TensorEntry, TensorTable } from "./table.ts";
@@ -109,7 +110,7 @@ export const folderTable = (folder: string): TensorTable => {
   });
 };
 
-export const HF_MODEL_TYPES = ["gpt2", "llama", "gpt_neox"] as const;
+export const HF_MODEL_TYPES = ["gpt2", "llama", "gpt_neox", "mistral", "gemma", "gemma2"] as const;
 
 /**
  * Map a Hugging Face config.json plus weights. The config is parsed (and every field checked)
@@ -131,6 +132,15 @@ export const mapHf = (
     case "llama": {
       const { config: c, tied, bias } = llamaConfig(f, name);
       return llamaWeights(c, tied, bias, weights());
+    }
+    case "mistral": {
+      const { config: c, tied, bias } = mistralConfig(f, name);
+      return llamaWeights(c, tied, bias, weights());
+    }
+    case "gemma":
+    case "gemma2": {
+      const { config: c, tied } = gemmaConfig(f, name, modelType === "gemma2" ? 2 : 1);
+      return gemmaWeights(c, tied, weights());
     }
     case "gpt_neox": {
       const { config: c, tied } = neoxConfig(f, name);
