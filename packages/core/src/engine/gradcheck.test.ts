@@ -11,6 +11,8 @@ describe("gradcheck on real checkpoints: autodiff = finite differences beyond fl
   for (const [name, path, present] of [
     ["models/tl-induction-2L", sharedModelPath("tl-induction-2L"), hasSharedModels],
     ["fixtures/tiny-llama", testdataPath("fixtures", "tiny-llama"), true],
+    // post-norms, soft-caps, a sliding window: their sites and autodiff rules
+    ["fixtures/tiny-gemma2", testdataPath("fixtures", "tiny-gemma2"), true],
   ] as const) {
     it.skipIf(!present)(name, async () => {
       const model = loadModelSync(path);
