@@ -119,10 +119,16 @@ describe("hand-computed Gemma 2 conventions", () => {
       ],
     });
     const get = (n: string) => [...out.sites.get(n)!.data];
-    [6 / s, 0, 0, 2 / s].forEach((v, i) => expect(get("blocks.0.attn.result")[i]).toBeCloseTo(v, 14));
-    [6 / s, 2 / s].forEach((v, i) => expect(get("blocks.0.attn_out")[i]).toBeCloseTo(v, 14));
+    [6 / s, 0, 0, 2 / s].forEach((v, i) => {
+      expect(get("blocks.0.attn.result")[i]).toBeCloseTo(v, 14);
+    });
+    [6 / s, 2 / s].forEach((v, i) => {
+      expect(get("blocks.0.attn_out")[i]).toBeCloseTo(v, 14);
+    });
     expect(get("blocks.0.ln1_post.normalized")).toEqual(get("blocks.0.attn_out"));
     expect(get("blocks.0.ln1_post.scale")[0]).toBeCloseTo(s, 14);
-    [r[0]! / rms, r[1]! / rms].forEach((v, i) => expect(out.logits.data[i]).toBeCloseTo(v, 14));
+    [r[0]! / rms, r[1]! / rms].forEach((v, i) => {
+      expect(out.logits.data[i]).toBeCloseTo(v, 14);
+    });
   });
 });
