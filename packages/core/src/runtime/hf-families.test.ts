@@ -5,7 +5,10 @@ import type { Model } from "../model/index.ts";
 import { referenceForward } from "../reference/index.ts";
 import { testdataPath } from "../testing/testdata.ts";
 import { loadModelSync } from "../weights/index.ts";
-import { derivedFolder, gemma1Folder } from "../weights/test-support.ts";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { gemma1Folder, gemma2Gguf } from "../weights/test-gemma.ts";
+import { derivedFolder, tempDir } from "../weights/test-support.ts";
 import { forward, makeSessionCache } from "./index.ts";
 
 /**
@@ -45,6 +48,21 @@ describe("Gemma (1), derived from tiny-gemma2 (no PyTorch oracle: the naive refe
     const seqs = ids.map((s) => s.map((t) => t % m.config.vocabSize));
     const got = await onnx(m, seqs);
     expect(maxDiff(got, referenceForward(m.config, m.weights, seqs).logits.data)).toBeLessThan(1e-4);
+  });
+});
+
+describe("GGUF gemma2, written from tiny-gemma2's weights as llama.cpp's converter does", () => {
+  it("tiny-gemma2's PyTorch logits to 1e-4, as the safetensors load", async () => {
+    const path = join(tempDir(), "tiny-gemma2.gguf");
+    writeFileSync(path, gemma2Gguf());
+    const g2 = JSON.parse(
+      readFileSync(testdataPath("fixtures", "tiny-gemma2", "expected.json"), "utf8"),
+    ) as Expected;
+    const got = await onnx(loadModelSync(path), g2.input_ids);
+    const want = g2.logits.flat(2);
+    expect(maxDiff(got, want)).toBeLessThan(1e-4);
+    const fromSafetensors = await onnx(loadModelSync(testdataPath("fixtures", "tiny-gemma2")), g2.input_ids);
+    expect(maxDiff(got, fromSafetensors)).toBeLessThan(1e-5);
   });
 });
 

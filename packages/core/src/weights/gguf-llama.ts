@@ -2,6 +2,7 @@ import { basename, extname } from "node:path";
 import { UnsupportedError } from "../errors/errors.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { Fields } from "./fields.ts";
+import { mapGgufGemma2 } from "./gguf-gemma2.ts";
 import { ggufTable, readGgufHeader } from "./gguf.ts";
 import { contiguousHeads, headBias, headsFromRows, outputFromRows, transpose } from "./layout.ts";
 import { type Mapped, Mapper, type TensorTable } from "./table.ts";
@@ -25,8 +26,17 @@ export const mapGgufFile = (path: string): Mapped => {
   const header = readGgufHeader(path);
   const f = new Fields(path, header.metadata);
   const arch = f.str("general.architecture");
+  if (arch === "gemma2") {
+    const t = ggufTable(path, header);
+    return mapGgufGemma2(path, f, t, vocabSize(f, t, arch));
+  }
   if (arch !== "llama") {
-    throw new UnsupportedError({ file: path, what: "GGUF architecture", expected: "llama", found: arch });
+    throw new UnsupportedError({
+      file: path,
+      what: "GGUF architecture",
+      expected: "llama, gemma2",
+      found: arch,
+    });
   }
   f.unsupportedUnless("llama.rope.scaling.type", (v) => v === "none", '"none" (no RoPE scaling)');
   const t = ggufTable(path, header);
@@ -55,7 +65,7 @@ export const mapGgufFile = (path: string): Mapped => {
     dMlp: f.int("llama.feed_forward_length"),
     gatedMlp: true,
     act: "silu",
-    vocabSize: vocabSize(f, t),
+    vocabSize: vocabSize(f, t, arch),
     nCtx: f.int("llama.context_length"),
     positional: "none",
     rotary: {
@@ -71,15 +81,15 @@ export const mapGgufFile = (path: string): Mapped => {
   return mapGgufLlama(config, t);
 };
 
-/** llama.vocab_size, else the token list's length, else token_embd's rows. */
-const vocabSize = (f: Fields, t: TensorTable): number => {
-  if (f.has("llama.vocab_size")) return f.int("llama.vocab_size");
+/** {arch}.vocab_size, else the token list's length, else token_embd's rows. */
+const vocabSize = (f: Fields, t: TensorTable, arch: string): number => {
+  if (f.has(`${arch}.vocab_size`)) return f.int(`${arch}.vocab_size`);
   const tokens = f.raw("tokenizer.ggml.tokens");
   if (Array.isArray(tokens) && tokens.length > 0) return tokens.length;
   const rows = t.entry("token_embd.weight")?.shape[0];
   if (rows !== undefined && rows > 0) return rows;
   return f.fail(
-    "llama.vocab_size",
+    `${arch}.vocab_size`,
     "a vocabulary size (or tokenizer.ggml.tokens, or token_embd.weight)",
     undefined,
   );

@@ -2,13 +2,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { testdataPath } from "../testing/testdata.ts";
 import { loadModelSync } from "./load.ts";
-import {
-  derivedFolder,
-  expectLoadError,
-  gemma1Folder,
-  independentSafetensors,
-  renamed,
-} from "./test-support.ts";
+import { gemma1Folder } from "./test-gemma.ts";
+import { derivedFolder, expectLoadError, independentSafetensors, renamed } from "./test-support.ts";
 
 /**
  * The Gemma, Gemma 2 and Mistral config readers and weight mappers, checked against the raw file

@@ -9,7 +9,6 @@ import { join } from "node:path";
 import { afterAll, expect } from "vitest";
 import { isPatchbayError } from "../errors/errors.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
-import { testdataPath } from "../testing/testdata.ts";
 import { loadModelSync } from "./load.ts";
 import { readSafetensors, writeSafetensors } from "./safetensors.ts";
 import { type GgufKv, type GgufTensorSpec, makeGguf } from "./test-gguf.ts";
@@ -330,33 +329,3 @@ export const expectLoadError = (path: string, tag: string, ...parts: string[]): 
   expect(e._tag, e.message).toBe(tag);
   for (const p of parts) expect(e.message).toContain(p);
 };
-
-/**
- * tiny-gemma2's weights as a Gemma (1) checkpoint: no post-norms, pre_feedforward → post_attention,
- * no Gemma 2 config keys. A derived fixture: there is no PyTorch oracle for it.
- */
-export const gemma1Folder = (config: (c: Record<string, unknown>) => Record<string, unknown> = (c) => c) =>
-  derivedFolder(testdataPath("fixtures", "tiny-gemma2"), {
-    tensors: renamed((n) =>
-      n.endsWith("post_attention_layernorm.weight") || n.endsWith("post_feedforward_layernorm.weight")
-        ? null
-        : n.replace("pre_feedforward_layernorm", "post_attention_layernorm"),
-    ),
-    config: (c) => {
-      const {
-        query_pre_attn_scalar: _q,
-        attn_logit_softcapping: _a,
-        final_logit_softcapping: _f,
-        sliding_window: _s,
-        hidden_activation: _h,
-        ...rest
-      } = c;
-      // Gemma's first configs said exact "gelu" by mistake; transformers runs tanh GELU anyway
-      return config({
-        ...rest,
-        model_type: "gemma",
-        architectures: ["GemmaForCausalLM"],
-        hidden_act: "gelu",
-      });
-    },
-  });
