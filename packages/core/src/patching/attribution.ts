@@ -143,21 +143,13 @@ export const edgeAttributionGraph = (
   };
   stream(compact.input, ablatedInput("input"), 0);
   for (let l = 0; l < L; l++) {
-    if (headResults) {
-      // post-norms: Δ_h = result_h − result′_h directly (compact.ts)
-      const H = c.nHeads;
-      const dr = g.sub(at(compact.attn[l]!), g.input(ablatedInput(`attn.${l}`), "float32", [B, P, H, d]));
-      const heads = g.reshape(g.transpose(dr, [2, 0, 1, 3]), [H, BP, d]); //             [H, b·p, d]
-      rows[blockOf(l)]!.push(g.reshape(heads, [H, K]));
-      byPos.push(g.transpose(heads, [1, 0, 2]));
-    } else if (layout.granularity !== "layer") {
-      const H = c.nHeads;
-      const dz = g.sub(
-        at(compact.attn[l]!),
-        g.input(ablatedInput(`attn.${l}`), "float32", [B, P, H, c.dHead]),
-      );
-      const WO = g.weight(`attr.blocks.${l}.W_O`, w.get(`blocks.${l}.attn.W_O`)!); // [H, dh, d]
-      const heads = g.matmul(g.reshape(g.transpose(dz, [2, 0, 1, 3]), [H, BP, c.dHead]), WO); // [H, b·p, d]
+    if (layout.granularity !== "layer") {
+      // heads: Δ_h = (z_h − z′_h)·W_O[h]; post-norms: result_h − result′_h as they are (compact.ts)
+      const [H, e] = [c.nHeads, headResults ? d : c.dHead];
+      const dz = g.sub(at(compact.attn[l]!), g.input(ablatedInput(`attn.${l}`), "float32", [B, P, H, e]));
+      const perHead = g.reshape(g.transpose(dz, [2, 0, 1, 3]), [H, BP, e]);
+      const WO = () => g.weight(`attr.blocks.${l}.W_O`, w.get(`blocks.${l}.attn.W_O`)!); // [H, dh, d]
+      const heads = headResults ? perHead : g.matmul(perHead, WO()); //                 [H, b·p, d]
       rows[blockOf(l)]!.push(g.reshape(heads, [H, K]));
       byPos.push(g.transpose(heads, [1, 0, 2]));
     } else stream(compact.attn[l]!, ablatedInput(`attn.${l}`), l);
