@@ -105,6 +105,28 @@ describe.each([
         }
         expect(scale).toBeGreaterThan(1e-3);
         expect(worst).toBeLessThanOrEqual(1e-4 * scale + 1e-6);
+        // EAP-IG's road (the token embeddings as an input): the clean embeddings give the same scores
+        const embed = (yield* runPlan(
+          cache,
+          m,
+          plan({ captures: ["embed"], logits: false }),
+          clean,
+        )).sites.get("embed")!;
+        const viaEmbed = yield* edgeAttribution(
+          cache,
+          m,
+          layout,
+          "logit-diff",
+          clean,
+          compact,
+          binding,
+          embed,
+        );
+        let gap = 0;
+        fast.gradient.forEach((x, i) => {
+          gap = Math.max(gap, Math.abs(x - viaEmbed.gradient[i]!));
+        });
+        expect(gap).toBeLessThanOrEqual(1e-5 * scale);
       }),
     );
   });
