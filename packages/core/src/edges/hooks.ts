@@ -25,6 +25,9 @@ import { type EdgeLayout, kvPerQueryHead, kvSlots } from "./layout.ts";
  * attn.result excludes b_O and the constants cancel in z − z′, so resample ablation needs no
  * special case for biases; zero ablation of m{l} (or of a{l} at layer granularity) removes its
  * bias too, as in EAP-IG.
+ * Post-norm models (Gemma 2): a{l}.h{h} is the head's share of ln1_post, z_h·W_O[h] / σ ⊙ w_post
+ * with σ the layer's own normaliser in the same run (transformer/attention.ts), and m{l} is
+ * mlp_out after ln2_post, so the stream is still input + Σ sources and nothing here changes.
  *
  * Cost: sources arrive in pieces (input, a layer's heads, an MLP). Each piece's Δ = z − z′ is
  * computed once, [b, p, k, d], and every destination group (a layer's q/k/v inputs, an MLP, the

@@ -17,6 +17,8 @@ describe("gradcheck on real checkpoints: autodiff = finite differences beyond fl
     // tiny-llama3 is checked against the float64 reference instead (gradients-reference.test.ts):
     // here one random coordinate of blocks.0.attn.z misses by 2.7e-2, float32 FD noise beyond this
     // estimate — there ∂m/∂z = W_O·∂m/∂attn_out to 2e-7, and ∂m/∂attn_out = float64 FD to 1e-6.
+    // post-norms, soft-caps, a sliding window: their sites and autodiff rules
+    ["fixtures/tiny-gemma2", testdataPath("fixtures", "tiny-gemma2"), true],
   ] as const) {
     it.skipIf(!present)(name, async () => {
       const model = loadModelSync(path);

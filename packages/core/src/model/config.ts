@@ -53,7 +53,17 @@ export interface ModelConfig {
   /** Human name, e.g. "tiny-gpt2" or "stories260K". */
   readonly name: string;
   /** The family the checkpoint came from: informational, never branched on by the builder. */
-  readonly family: "gpt2" | "llama" | "qwen2" | "neox" | "llama2c" | "transformerlens" | "zoo";
+  readonly family:
+    | "gpt2"
+    | "llama"
+    | "qwen2"
+    | "neox"
+    | "llama2c"
+    | "transformerlens"
+    | "zoo"
+    | "gemma"
+    | "gemma2"
+    | "mistral";
   readonly dModel: number;
   readonly nLayers: number;
   /** Query heads. */
@@ -84,9 +94,34 @@ export interface ModelConfig {
    * Serial: resid_mid = resid_pre + attn(ln1 resid_pre); resid_post = resid_mid + mlp(ln2 resid_mid).
    */
   readonly parallelResidual: boolean;
-  /** Attention scores are q·k · attnScale; 1/√d_head for every family supported today. */
+  /** Attention scores are q·k · attnScale: 1/√d_head, or query_pre_attn_scalar^−½ (Gemma 2). */
   readonly attnScale: number;
+  /**
+   * Norms after attention and after the MLP as well as before (Gemma 2): the block adds
+   * ln1_post(attn) and ln2_post(mlp) to the residual stream (weights blocks.l.ln1_post.w,
+   * blocks.l.ln2_post.w, same norm kind). Absent = false. Post-norm models have no attention b_O.
+   */
+  readonly postNorms?: boolean;
+  /** Attention scores soft-capped as cap·tanh(s/cap) before the mask (Gemma 2). Absent = none. */
+  readonly attnSoftcap?: number | null;
+  /** Logits soft-capped as cap·tanh(logits/cap) (Gemma 2). Absent = none. */
+  readonly finalSoftcap?: number | null;
+  /** Local attention: key k is visible from query q only when pos_q − pos_k < size. Absent = none. */
+  readonly slidingWindow?: SlidingWindow | null;
 }
+
+/**
+ * Sliding-window attention: a query sees the `size` most recent positions (itself included), on
+ * every layer (Mistral) or on the even layers 0, 2, 4, … (Gemma 2; odd layers are global).
+ */
+export interface SlidingWindow {
+  readonly size: number;
+  readonly layers: "all" | "even";
+}
+
+/** Whether layer l attends through the sliding window. */
+export const slidesAt = (c: ModelConfig, l: number): boolean =>
+  c.slidingWindow != null && (c.slidingWindow.layers === "all" || l % 2 === 0);
 
 /** Query heads per key/value head. */
 export const groupSize = (c: ModelConfig): number => c.nHeads / c.nKvHeads;

@@ -85,7 +85,7 @@ const initFor = (c: ModelConfig, name: string, shape: readonly number[]): { mean
   const leaf = name.slice(name.lastIndexOf(".") + 1);
   if (name === "embed.W_E") return { mean: 0, std: 1 };
   if (name === "pos_embed.W_pos") return { mean: 0, std: 0.5 };
-  if (/(ln1|ln2|ln_final)\.w$/.test(name)) return { mean: 1, std: 0.1 };
+  if (/(ln1|ln2|ln1_post|ln2_post|ln_final)\.w$/.test(name)) return { mean: 1, std: 0.1 };
   if (leaf.startsWith("b")) return { mean: 0, std: 0.1 };
   // writes into the residual stream are scaled down by √(2L), as GPT-2 initialises them
   const residual = leaf === "W_O" || leaf === "W_out" ? 1 / Math.sqrt(2 * c.nLayers) : 1;

@@ -15,7 +15,11 @@ import type { ModelConfig } from "./config.ts";
  * - `attn.q_input` / `k_input` / `v_input` are the residual stream as read by each head
  *   (before ln1), [batch, pos, head|kv_head, d_model]; ln1 is applied per head after them.
  * - `attn.scores` are q·k·attnScale with masked entries (future keys, padding) = −∞.
- * - `attn.result` is z_h·W_O[h] without b_O; attn_out = Σ_h result_h + b_O.
+ * - `attn.result` is z_h·W_O[h] without b_O; attn_out = Σ_h result_h + b_O. With post-norms
+ *   (Gemma 2) result_h = z_h·W_O[h] / σ ⊙ w_post, σ = `ln1_post.scale` of the same run, so
+ *   attn_out = `ln1_post.normalized` = Σ_h result_h; `mlp_out` = `ln2_post.normalized`.
+ * - `attn.scores` of soft-capped models are after the cap (cap·tanh(s/cap)), `logits` after the
+ *   final cap; sliding-window layers mask keys with pos_q − pos_k ≥ W like future ones (−∞).
  * - `attn.k`, `attn.v`, `attn.rot_k` have kv_head heads (grouped-query attention).
  * - `mlp.pre` is x·W_in + b_in, or x·W_gate for gated MLPs, whose x·W_in is `mlp.pre_linear`.
  * - `resid_mid` exists only for serial blocks; `mlp_in` is resid_mid (serial) or resid_pre (parallel).
@@ -82,6 +86,10 @@ export const siteCatalog = (c: ModelConfig): SiteInfo[] => {
     s("attn.pattern", ["batch", "head", "pos", "key_pos"], "attn.hook_pattern");
     s("attn.z", ["batch", "pos", "head", "d_head"], "attn.hook_z");
     s("attn.result", ["batch", "pos", "head", "d_model"], "attn.hook_result");
+    if (hasNorm && c.postNorms === true) {
+      s("ln1_post.scale", ["batch", "pos", "1"], "ln1_post.hook_scale");
+      s("ln1_post.normalized", bpd, "ln1_post.hook_normalized");
+    }
     s("attn_out", bpd, "hook_attn_out");
     if (!c.parallelResidual) s("resid_mid", bpd, "hook_resid_mid");
     if (c.dMlp !== null) {
@@ -93,6 +101,10 @@ export const siteCatalog = (c: ModelConfig): SiteInfo[] => {
       s("mlp.pre", ["batch", "pos", "d_mlp"], "mlp.hook_pre");
       if (c.gatedMlp) s("mlp.pre_linear", ["batch", "pos", "d_mlp"], "mlp.hook_pre_linear");
       s("mlp.post", ["batch", "pos", "d_mlp"], "mlp.hook_post");
+      if (hasNorm && c.postNorms === true) {
+        s("ln2_post.scale", ["batch", "pos", "1"], "ln2_post.hook_scale");
+        s("ln2_post.normalized", bpd, "ln2_post.hook_normalized");
+      }
       s("mlp_out", bpd, "hook_mlp_out");
     }
     s("resid_post", bpd, "hook_resid_post");

@@ -12,11 +12,13 @@ import type { ModelConfig } from "./config.ts";
  *   blocks.{l}.attn.W_Q     [H, d, d_head]         b_Q [H, d_head]        (optional)
  *   blocks.{l}.attn.W_K     [H_kv, d, d_head]      b_K [H_kv, d_head]     (optional)
  *   blocks.{l}.attn.W_V     [H_kv, d, d_head]      b_V [H_kv, d_head]     (optional)
- *   blocks.{l}.attn.W_O     [H, d_head, d]         b_O [d]                (optional)
+ *   blocks.{l}.attn.W_O     [H, d_head, d]         b_O [d]                (optional; none with postNorms)
+ *   blocks.{l}.ln1_post.w   [d]                    postNorms only (.b for layernorm)
  *   blocks.{l}.ln2.w / .b   [d]                    when dMlp !== null
  *   blocks.{l}.mlp.W_in     [d, d_mlp]             b_in [d_mlp]           (optional)
  *   blocks.{l}.mlp.W_gate   [d, d_mlp]             gatedMlp only; no bias
  *   blocks.{l}.mlp.W_out    [d_mlp, d]             b_out [d]              (optional)
+ *   blocks.{l}.ln2_post.w   [d]                    postNorms and dMlp !== null
  *   ln_final.w / .b         [d]
  *   unembed.W_U             [d, vocab]             b_U [vocab]            (optional)
  *
@@ -74,7 +76,8 @@ export const weightSpecs = (c: ModelConfig): WeightSpec[] => {
     add(`${b}.attn.W_V`, [c.nKvHeads, d, c.dHead], true);
     add(`${b}.attn.b_V`, [c.nKvHeads, c.dHead], false);
     add(`${b}.attn.W_O`, [c.nHeads, c.dHead, d], true);
-    add(`${b}.attn.b_O`, [d], false);
+    if (c.postNorms === true) norm(`${b}.ln1_post`);
+    else add(`${b}.attn.b_O`, [d], false);
     if (c.dMlp !== null) {
       norm(`${b}.ln2`);
       add(`${b}.mlp.W_in`, [d, c.dMlp], true);
@@ -82,6 +85,7 @@ export const weightSpecs = (c: ModelConfig): WeightSpec[] => {
       else add(`${b}.mlp.b_in`, [c.dMlp], false);
       add(`${b}.mlp.W_out`, [c.dMlp, d], true);
       add(`${b}.mlp.b_out`, [d], false);
+      if (c.postNorms === true) norm(`${b}.ln2_post`);
     }
   }
   norm("ln_final");

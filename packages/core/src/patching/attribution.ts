@@ -13,6 +13,7 @@ import { feeds } from "../runtime/forward.ts";
 import { makeBatch } from "../runtime/batch.ts";
 import { type HostTensor, sameShape, shapeString } from "../tensor/index.ts";
 import { buildTransformerGraph } from "../transformer/index.ts";
+import { softcap } from "../transformer/softcap.ts";
 import { leafName } from "../transformer/sites.ts";
 import { type CompactSources, compactSites } from "./compact.ts";
 import { type EdgeLayout, kvPerQueryHead, kvSlots } from "../edges/layout.ts";
@@ -80,10 +81,12 @@ export const edgeAttributionGraph = (
   const seen = new Map<string, string>();
   // head-qkv under GQA: k, v (and their leaf gradients) per query head, W_K, W_V repeated to match
   const ungrouped = kvPerQueryHead(c, layout.granularity);
+  const headResults = c.postNorms === true && layout.granularity !== "layer";
   const { builder, final } = buildTransformerGraph(c, w, {
     hooks: {
       kvPerQueryHead: ungrouped,
-      touched: new Set([...leaves, ...(embed ? ["embed"] : [])]),
+      // post-norm heads are read as attn.result (compact.ts), which the fused path then builds
+      touched: new Set([...leaves, ...(embed ? ["embed"] : []), ...(headResults ? compact.attn : [])]),
       at: (site, value, b) => {
         if (embed && site === "embed") return b.input(EDGE_EMBED, "float32", ["batch", "pos", d]);
         if (watched.has(site)) seen.set(site, value.name);
@@ -95,7 +98,8 @@ export const edgeAttributionGraph = (
   });
   // The metric reads the logits at its n slots only: metric.select · (final·W_U + b_U)
   // = (metric.select · final)·W_U + (Σ_pos metric.select)·b_U, so the unembedding (and its
-  // backward) runs on [b, n, d] instead of [b, pos, d].
+  // backward) runs on [b, n, d] instead of [b, pos, d]; the final soft-cap (Gemma 2) is
+  // element-wise, so it applies to the picked logits alone.
   const select = metricSelect(builder);
   let picked = builder.matmul(
     builder.matmul(select, final),
@@ -107,7 +111,7 @@ export const edgeAttributionGraph = (
       picked,
       builder.mul(builder.reduceSum(select, [-1]), builder.weight("unembed.b_U", bU)),
     );
-  const m = buildMetricAt(builder, metric, picked);
+  const m = buildMetricAt(builder, metric, softcap(builder, picked, c.finalSoftcap));
   builder.output(m.perExample);
   builder.output(m.mean);
   // Keep the recorded values alive through build()'s pruning: they are read after the backward.
@@ -140,13 +144,12 @@ export const edgeAttributionGraph = (
   stream(compact.input, ablatedInput("input"), 0);
   for (let l = 0; l < L; l++) {
     if (layout.granularity !== "layer") {
-      const H = c.nHeads;
-      const dz = g.sub(
-        at(compact.attn[l]!),
-        g.input(ablatedInput(`attn.${l}`), "float32", [B, P, H, c.dHead]),
-      );
-      const WO = g.weight(`attr.blocks.${l}.W_O`, w.get(`blocks.${l}.attn.W_O`)!); // [H, dh, d]
-      const heads = g.matmul(g.reshape(g.transpose(dz, [2, 0, 1, 3]), [H, BP, c.dHead]), WO); // [H, b·p, d]
+      // heads: Δ_h = (z_h − z′_h)·W_O[h]; post-norms: result_h − result′_h as they are (compact.ts)
+      const [H, e] = [c.nHeads, headResults ? d : c.dHead];
+      const dz = g.sub(at(compact.attn[l]!), g.input(ablatedInput(`attn.${l}`), "float32", [B, P, H, e]));
+      const perHead = g.reshape(g.transpose(dz, [2, 0, 1, 3]), [H, BP, e]);
+      const WO = () => g.weight(`attr.blocks.${l}.W_O`, w.get(`blocks.${l}.attn.W_O`)!); // [H, dh, d]
+      const heads = headResults ? perHead : g.matmul(perHead, WO()); //                 [H, b·p, d]
       rows[blockOf(l)]!.push(g.reshape(heads, [H, K]));
       byPos.push(g.transpose(heads, [1, 0, 2]));
     } else stream(compact.attn[l]!, ablatedInput(`attn.${l}`), l);
@@ -356,7 +359,9 @@ export const edgeAttribution = (
           bind(
             ablatedInput(`attn.${l}`),
             t,
-            layout.granularity === "layer" ? [c.dModel] : [c.nHeads, c.dHead],
+            layout.granularity === "layer"
+              ? [c.dModel]
+              : [c.nHeads, c.postNorms === true ? c.dModel : c.dHead],
           );
         });
         ablated.mlp.forEach((t, l) => {

@@ -13,9 +13,12 @@ import { ablatedIn, type EdgeAblation, type EdgeAblationData } from "./sources.t
  * z′ in compact form, for the fused attribution graph: a head's output is z_h·W_O[h] and linear in
  * its z, so a layer's heads are carried as attn.z [N, P, H, d_head] (H·d_head numbers a position
  * instead of H·d_model), and the graph multiplies by W_O itself. Every ablation stays exact in z:
- * zero (z′ = 0 ⇒ result′ = 0), mean (mean(z)·W_O = mean(z·W_O)), resample.
+ * zero (z′ = 0 ⇒ result′ = 0), mean (mean(z)·W_O = mean(z·W_O)), resample. Post-norm models
+ * (Gemma 2) are the exception: a head's result is z_h·W_O[h] / σ ⊙ w_post with σ its run's own
+ * post-norm scale, not linear in z, so their heads are carried as attn.result [N, P, H, d_model].
  *   input      blocks.0.resid_pre  [N, P, d]
- *   attn[l]    blocks.l.attn.z     [N, P, H, d_head]   (layer granularity: attn_out [N, P, d])
+ *   attn[l]    blocks.l.attn.z     [N, P, H, d_head]   (layer granularity: attn_out [N, P, d];
+ *                                                      post-norms: attn.result [N, P, H, d])
  *   mlp[l]     blocks.l.mlp_out    [N, P, d]           (null without an MLP)
  */
 export interface CompactSources {
@@ -46,7 +49,11 @@ export const compactSites = (
 ): { input: string; attn: string[]; mlp: (string | null)[] } => ({
   input: "blocks.0.resid_pre",
   attn: Array.from({ length: c.nLayers }, (_, l) =>
-    layout.granularity === "layer" ? `blocks.${l}.attn_out` : `blocks.${l}.attn.z`,
+    layout.granularity === "layer"
+      ? `blocks.${l}.attn_out`
+      : c.postNorms === true
+        ? `blocks.${l}.attn.result`
+        : `blocks.${l}.attn.z`,
   ),
   mlp: Array.from({ length: c.nLayers }, (_, l) => (c.dMlp !== null ? `blocks.${l}.mlp_out` : null)),
 });

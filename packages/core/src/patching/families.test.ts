@@ -10,7 +10,8 @@ import { ablatedSources, fullMask } from "./index.ts";
 
 /**
  * The edge graph on the real fixture of every family that loads (GPT-2, LLaMA, NeoX, Qwen2's
- * q/k/v biases under GQA, Llama 3's rescaled rotary with head_dim 16 over one kv head, …): at
+ * q/k/v biases under GQA, Llama 3's rescaled rotary with head_dim 16 over one kv head, Gemma 2's post-norms, soft-caps
+ * and windows, …): at
  * every granularity an all-ones mask reproduces the clean run and an all-zeros mask the corrupted
  * run (resample ablation).
  */
@@ -21,8 +22,8 @@ const GRANULARITIES: readonly Granularity[] = ["head", "head-qkv", "layer"];
 
 describe("edge-masked execution on every family's fixture", () => {
   const names = loadableFixtures();
-  it("covers Qwen2 and Llama 3", () => {
-    expect(names).toEqual(expect.arrayContaining(["tiny-llama", "tiny-llama3", "tiny-qwen2"]));
+  it("covers Qwen2, Llama 3 and Gemma 2", () => {
+    expect(names).toEqual(expect.arrayContaining(["tiny-llama", "tiny-llama3", "tiny-qwen2", "tiny-gemma2"]));
   });
 
   for (const name of names)

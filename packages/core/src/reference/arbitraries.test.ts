@@ -68,10 +68,32 @@ describe("arbConfig", () => {
         seen.add(`rotary:${c.rotary?.style ?? "none"}`);
         seen.add(`pos:${c.positional}`);
         seen.add(`parallel:${c.parallelResidual}`);
+        seen.add(`postNorms:${c.postNorms === true}`);
+        seen.add(`attnSoftcap:${c.attnSoftcap != null}`);
+        seen.add(`finalSoftcap:${c.finalSoftcap != null}`);
+        seen.add(`window:${c.slidingWindow?.layers ?? "none"}`);
       }),
       { numRuns: 300, seed: 1 },
     );
-    expect(seen.size).toBe(3 + 4 + 2 + 2 + 2 + 3 + 2 + 2);
+    expect(seen.size).toBe(3 + 4 + 2 + 2 + 2 + 3 + 2 + 2 + 2 + 2 + 2 + 3);
+  });
+
+  it("without gemma2Knobs: no post-norms, caps or windows; post-norms only with RMSNorm", () => {
+    fc.assert(
+      fc.property(arbConfig({ gemma2Knobs: false }), (c) => {
+        expect(c.postNorms ?? false).toBe(false);
+        expect(c.attnSoftcap ?? null).toBeNull();
+        expect(c.finalSoftcap ?? null).toBeNull();
+        expect(c.slidingWindow ?? null).toBeNull();
+      }),
+      { numRuns: 100 },
+    );
+    fc.assert(
+      fc.property(arbConfig(), (c) => {
+        if (c.postNorms === true) expect(c.norm).toBe("rmsnorm");
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it("ropeScaling: every rotary config carries llama3 bands or divisors, valid, with pairs in all three bands", () => {

@@ -5,7 +5,8 @@ import type { Activation, ModelConfig, NormKind, RopeScaling, RotaryConfig } fro
  * fast-check arbitraries for small valid ModelConfigs covering every family's shape: GPT-2
  * (LayerNorm, learned positions, gelu_tanh), LLaMA / llama2.c (RMSNorm, rotary, SwiGLU, GQA),
  * GPT-NeoX (partial rotary, parallel residual, exact gelu), TransformerLens toys (no norm,
- * attention only), and every mixture of those knobs. d_head is drawn apart from d_model, so
+ * attention only), Gemma 2 (post-norms with RMSNorm, soft-capped scores and logits, a sliding
+ * window on even layers) and Mistral (a window on every layer), and every mixture of those knobs. d_head is drawn apart from d_model, so
  * H·d_head ≠ d_model (an explicit head_dim, as Llama 3.2 and Gemma have) is the common case; the
  * biases of Qwen2 (q/k/v) and GPT-2 come from randomWeights, which fills every optional bias.
  * `ropeScaling: true` adds Llama 3.1's frequency bands or llama.cpp's per-pair divisors.
@@ -25,6 +26,11 @@ export interface ArbConfigOptions {
   readonly learnedPositions?: boolean;
   /** Rescaled rotary frequencies on every rotary config (default: never, so existing seeds draw as before). */
   readonly ropeScaling?: boolean;
+  /**
+   * Gemma 2's and Mistral's knobs — post-norms, soft-caps, sliding windows — each drawn at random
+   * (default true); false for none of them (properties that need logits linear in the stream).
+   */
+  readonly gemma2Knobs?: boolean;
 }
 
 const divisorsOf = (n: number): number[] =>
@@ -86,6 +92,22 @@ export const arbConfig = (opts: ArbConfigOptions = {}): fc.Arbitrary<ModelConfig
         opts.parallelResidual === undefined ? fc.boolean() : fc.constant(opts.parallelResidual),
       vocabSize: fc.integer({ min: 5, max: 40 }),
       nCtx: fc.integer({ min: 8, max: 16 }),
+      postNorms: opts.gemma2Knobs === false ? fc.constant(false) : fc.boolean(),
+      // small caps bite: scores and logits of random models are O(1)
+      attnSoftcap:
+        opts.gemma2Knobs === false ? fc.constant(null) : fc.option(fc.constantFrom(0.5, 2, 5), { freq: 2 }),
+      finalSoftcap:
+        opts.gemma2Knobs === false ? fc.constant(null) : fc.option(fc.constantFrom(1, 3), { freq: 2 }),
+      slidingWindow:
+        opts.gemma2Knobs === false
+          ? fc.constant(null)
+          : fc.option(
+              fc.record({
+                size: fc.integer({ min: 1, max: 5 }),
+                layers: fc.constantFrom("all" as const, "even" as const),
+              }),
+              { freq: 2 },
+            ),
     })
     .chain((k) =>
       fc
@@ -117,6 +139,11 @@ export const arbConfig = (opts: ArbConfigOptions = {}): fc.Arbitrary<ModelConfig
             normEps: k.normEps,
             parallelResidual: k.parallelResidual,
             attnScale: 1 / Math.sqrt(k.dHead),
+            // post-norms split over heads for RMSNorm only (checkConfig)
+            ...(k.postNorms && k.norm === "rmsnorm" ? { postNorms: true } : {}),
+            ...(k.attnSoftcap !== null ? { attnSoftcap: k.attnSoftcap } : {}),
+            ...(k.finalSoftcap !== null ? { finalSoftcap: k.finalSoftcap } : {}),
+            ...(k.slidingWindow !== null ? { slidingWindow: k.slidingWindow } : {}),
           }),
         ),
     );

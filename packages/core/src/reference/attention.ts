@@ -1,6 +1,6 @@
 import type { ModelConfig, RotaryConfig } from "../model/config.ts";
 import { linear, softmaxRows } from "./math.ts";
-import { normalizeRows } from "./norms.ts";
+import { type Normalized, normalizeRows } from "./norms.ts";
 import type { AttentionParams } from "./params.ts";
 
 /**
@@ -36,8 +36,10 @@ export interface AttentionActivations {
   readonly pattern: Float64Array;
   /** [B, P, H, e] */
   readonly z: Float64Array;
-  /** [B, P, H, d], without b_O */
+  /** [B, P, H, d], without b_O (post-norms: each head's share of ln1_post, see below) */
   readonly result: Float64Array;
+  /** post-norms only: ln1_post of Σ_h z_h·W_O[h] (scale [B·P], normalized [B·P, d]) */
+  readonly ln1Post: Normalized | null;
   /** [B, P, d] */
   readonly attnOut: Float64Array;
 }
@@ -118,12 +120,28 @@ export const applyRotary = (
   return out;
 };
 
+/** cap·tanh(x/cap) (soft-capping), or x without a cap. */
+export const softcapValue = (x: number, cap: number | null | undefined): number =>
+  cap == null ? x : cap * Math.tanh(x / cap);
+
+/**
+ * May query position i see key position j in layer l? Causal (j ≤ i), and on sliding-window
+ * layers (every layer, or the even ones) also i − j < size.
+ */
+export const keyVisible = (c: ModelConfig, l: number, i: number, j: number): boolean => {
+  if (j > i) return false;
+  const w = c.slidingWindow;
+  if (w == null || (w.layers === "even" && l % 2 !== 0)) return true;
+  return i - j < w.size;
+};
+
 export const attention = (
   c: ModelConfig,
   p: AttentionParams,
   inputs: HeadInputs,
   B: number,
   P: number,
+  layer = 0,
 ): AttentionActivations => {
   const { dModel: d, dHead: e, nHeads: H, nKvHeads: K } = c;
   const G = H / K; // query heads per key/value head
@@ -140,7 +158,8 @@ export const attention = (
   const qq = rotQ ?? q;
   const kk = rotK ?? k;
 
-  // scores[b, h, i, j] = Σ_t q[b, i, h, t] · k[b, j, ⌊h/G⌋, t] · attnScale  for j ≤ i, else −∞
+  // scores[b, h, i, j] = cap(Σ_t q[b, i, h, t] · k[b, j, ⌊h/G⌋, t] · attnScale) where key j is
+  // visible from query i (causal, and within the window on sliding layers), else −∞
   const scores = new Float64Array(B * H * P * P);
   for (let b = 0; b < B; b++)
     for (let h = 0; h < H; h++) {
@@ -148,14 +167,14 @@ export const attention = (
       for (let i = 0; i < P; i++)
         for (let j = 0; j < P; j++) {
           const at = ((b * H + h) * P + i) * P + j;
-          if (j > i) {
+          if (!keyVisible(c, layer, i, j)) {
             scores[at] = Number.NEGATIVE_INFINITY;
             continue;
           }
           let dot = 0;
           for (let t = 0; t < e; t++)
             dot += qq[((b * P + i) * H + h) * e + t]! * kk[((b * P + j) * K + kv) * e + t]!;
-          scores[at] = dot * c.attnScale;
+          scores[at] = softcapValue(dot * c.attnScale, c.attnSoftcap);
         }
     }
 
@@ -195,6 +214,15 @@ export const attention = (
       for (let h = 0; h < H; h++) acc += result[(r * H + h) * d + o]!;
       attnOut[r * d + o] = acc + (p.b_O === null ? 0 : p.b_O[o]!);
     }
+  if (p.ln1Post === null) return { q, k, v, rotQ, rotK, scores, pattern, z, result, ln1Post: null, attnOut };
 
-  return { q, k, v, rotQ, rotK, scores, pattern, z, result, attnOut };
+  // Post-norms: attn_out = ln1_post(Σ_h z_h·W_O[h]) with σ[r] = its scale, and each head's result
+  // is its share: result[r, h, :] = (z_h·W_O[h])[r, :] / σ[r] · w_post, so Σ_h result = attn_out.
+  const ln1Post = normalizeRows(p.ln1Post, attnOut, rows, d);
+  const w = p.ln1Post.w!;
+  for (let r = 0; r < rows; r++)
+    for (let h = 0; h < H; h++)
+      for (let o = 0; o < d; o++)
+        result[(r * H + h) * d + o] = (result[(r * H + h) * d + o]! / ln1Post.scale![r]!) * w[o]!;
+  return { q, k, v, rotQ, rotK, scores, pattern, z, result, ln1Post, attnOut: ln1Post.normalized };
 };

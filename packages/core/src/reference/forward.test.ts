@@ -105,7 +105,7 @@ describe("causality", () => {
 });
 
 describe("attention identities", () => {
-  it("pattern rows sum to 1, are exactly 0 above the diagonal, where scores are −∞", () => {
+  it("pattern rows sum to 1, are exactly 0 above the diagonal and outside a window, where scores are −∞", () => {
     fc.assert(
       fc.property(arbCase(), ({ c, seed, ids }) => {
         const out = all(c, randomWeights(c, seed), ids);
@@ -113,25 +113,31 @@ describe("attention identities", () => {
         for (let l = 0; l < c.nLayers; l++) {
           const pat = get(out.sites, `blocks.${l}.attn.pattern`).data;
           const sc = get(out.sites, `blocks.${l}.attn.scores`).data;
+          const win = c.slidingWindow;
+          const slides = win != null && (win.layers === "all" || l % 2 === 0);
           for (let row = 0; row < pat.length / P; row++) {
             const i = row % P;
             let sum = 0;
             for (let j = 0; j < P; j++) {
               sum += pat[row * P + j]!;
-              if (j > i) {
+              if (j > i || (slides && i - j >= win!.size)) {
                 expect(pat[row * P + j]).toBe(0);
                 expect(sc[row * P + j]).toBe(Number.NEGATIVE_INFINITY);
               } else expect(Number.isFinite(sc[row * P + j])).toBe(true);
             }
             expect(Math.abs(sum - 1)).toBeLessThan(1e-12);
           }
+          // soft-capped scores stay inside (−cap, cap)
+          if (c.attnSoftcap != null)
+            for (const x of sc)
+              if (x !== Number.NEGATIVE_INFINITY) expect(Math.abs(x)).toBeLessThan(c.attnSoftcap);
         }
       }),
       RUNS,
     );
   });
 
-  it("attn_out = Σ_h result_h + b_O, and result_h = z_h·W_O[h]", () => {
+  it("attn_out = Σ_h result_h + b_O, and result_h = z_h·W_O[h] (post-norms: / σ ⊙ w_post, no b_O)", () => {
     fc.assert(
       fc.property(arbCase(), fc.boolean(), ({ c, seed, ids }, biases) => {
         const w = randomWeights(c, seed, { biases });
@@ -144,7 +150,11 @@ describe("attention identities", () => {
           const attnOut = get(out.sites, `blocks.${l}.attn_out`).data;
           const W_O = w.get(`blocks.${l}.attn.W_O`)!.data;
           const b_O = w.get(`blocks.${l}.attn.b_O`)?.data;
-          expect(b_O === undefined).toBe(!biases);
+          expect(b_O === undefined).toBe(!biases || c.postNorms === true);
+          // post-norms: each head's share of ln1_post, σ the layer's own scale
+          const post = c.postNorms === true;
+          const sigma = post ? get(out.sites, `blocks.${l}.ln1_post.scale`).data : null;
+          const wPost = post ? w.get(`blocks.${l}.ln1_post.w`)!.data : null;
           for (let r = 0; r < R; r++)
             for (let o = 0; o < d; o++) {
               let total = b_O?.[o] ?? 0;
@@ -152,6 +162,7 @@ describe("attention identities", () => {
                 total += result[(r * H + h) * d + o]!;
                 let zw = 0;
                 for (let t = 0; t < e; t++) zw += z[(r * H + h) * e + t]! * W_O[(h * e + t) * d + o]!;
+                if (post) zw = (zw / sigma![r]!) * wPost![o]!;
                 expect(Math.abs(zw - result[(r * H + h) * d + o]!)).toBeLessThan(1e-12);
               }
               expect(Math.abs(total - attnOut[r * d + o]!)).toBeLessThan(1e-12);

@@ -2,7 +2,7 @@ import { InputError } from "../errors/index.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { lookupSite, siteCatalog, siteShape } from "../model/sites.ts";
 import type { Weights } from "../model/weights.ts";
-import { type HeadInputs, attention } from "./attention.ts";
+import { type HeadInputs, attention, softcapValue } from "./attention.ts";
 import { linear, type RefTensor } from "./math.ts";
 import { mlp } from "./mlp.ts";
 import { normalizeRows } from "./norms.ts";
@@ -202,7 +202,7 @@ export const referenceForward = (
       record(s("ln1.normalized"), () => ln1.normalized); // [B, P, d]
     }
 
-    const a = attention(c, block.attn, inputs, B, P);
+    const a = attention(c, block.attn, inputs, B, P, l);
     record(s("attn.q"), () => a.q);
     record(s("attn.k"), () => a.k);
     record(s("attn.v"), () => a.v);
@@ -212,6 +212,10 @@ export const referenceForward = (
     record(s("attn.pattern"), () => a.pattern);
     record(s("attn.z"), () => a.z);
     record(s("attn.result"), () => a.result);
+    if (a.ln1Post !== null) {
+      record(s("ln1_post.scale"), () => a.ln1Post!.scale!);
+      record(s("ln1_post.normalized"), () => a.ln1Post!.normalized);
+    }
     const attnOut = hook(s("attn_out"), a.attnOut);
     record(s("attn_out"), () => attnOut);
 
@@ -237,6 +241,10 @@ export const referenceForward = (
       record(s("mlp.pre"), () => m.pre);
       if (m.preLinear !== null) record(s("mlp.pre_linear"), () => m.preLinear!);
       record(s("mlp.post"), () => m.post);
+      if (m.ln2Post !== null) {
+        record(s("ln2_post.scale"), () => m.ln2Post!.scale!);
+        record(s("ln2_post.normalized"), () => m.ln2Post!.normalized);
+      }
       mlpOut = hook(s("mlp_out"), m.mlpOut);
       const hookedOut = mlpOut;
       record(s("mlp_out"), () => hookedOut);
@@ -267,8 +275,12 @@ export const referenceForward = (
     record("ln_final.normalized", () => finalStream);
   }
 
-  // logits = x·W_U + b_U   [B, P, V]
-  const logits = hook("logits", linear(finalStream, R, d, params.W_U, c.vocabSize, params.b_U));
+  // logits = cap(x·W_U + b_U)   [B, P, V]   (cap(y) = finalSoftcap·tanh(y/finalSoftcap), or y)
+  const raw = linear(finalStream, R, d, params.W_U, c.vocabSize, params.b_U);
+  const logits = hook(
+    "logits",
+    raw.map((y) => softcapValue(y, c.finalSoftcap)),
+  );
   record("logits", () => logits);
 
   // Return sites under the names asked for, in the order asked (a site asked for twice, under

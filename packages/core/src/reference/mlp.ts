@@ -8,7 +8,7 @@ import type { MlpParams } from "./params.ts";
  *   plain:  pre = x·W_in + b_in,  post = act(pre)
  *   gated:  pre = x·W_gate,  pre_linear = x·W_in,  post = act(pre) ⊙ pre_linear
  *   mlp_out = post·W_out + b_out
- * where x = ln2(mlp_in).
+ * where x = ln2(mlp_in); with post-norms mlp_out = ln2_post(post·W_out + b_out).
  */
 export interface MlpActivations {
   /** ln2 on mlp_in: normalized [R, d], scale [R] (scale null without a norm) */
@@ -19,6 +19,8 @@ export interface MlpActivations {
   readonly preLinear: Float64Array | null;
   /** [R, m] */
   readonly post: Float64Array;
+  /** ln2_post on the MLP's output (post-norms only) */
+  readonly ln2Post: Normalized | null;
   /** [R, d] */
   readonly mlpOut: Float64Array;
 }
@@ -47,6 +49,8 @@ export const mlp = (c: ModelConfig, p: MlpParams, mlpIn: Float64Array, rows: num
   }
 
   // mlp_out = post·W_out + b_out   [R, d]
-  const mlpOut = linear(post, rows, m, p.W_out, d, p.b_out);
-  return { ln2, pre, preLinear, post, mlpOut };
+  const out = linear(post, rows, m, p.W_out, d, p.b_out);
+  // post-norms: mlp_out = ln2_post(post·W_out + b_out)
+  const ln2Post = p.ln2Post === null ? null : normalizeRows(p.ln2Post, out, rows, d);
+  return { ln2, pre, preLinear, post, ln2Post, mlpOut: ln2Post?.normalized ?? out };
 };

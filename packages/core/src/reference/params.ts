@@ -26,6 +26,8 @@ export interface AttentionParams {
   readonly W_O: Float32Array;
   /** [d] */
   readonly b_O: Float32Array | null;
+  /** The norm after attention (postNorms), else null. */
+  readonly ln1Post: NormParams | null;
 }
 
 export interface MlpParams {
@@ -40,6 +42,8 @@ export interface MlpParams {
   readonly W_out: Float32Array;
   /** [d] */
   readonly b_out: Float32Array | null;
+  /** The norm after the MLP (postNorms), else null. */
+  readonly ln2Post: NormParams | null;
 }
 
 export interface BlockParams {
@@ -110,6 +114,7 @@ export const readParams = (c: ModelConfig, weights: Weights): ModelParams => {
         b_V: opt(`${p}.attn.b_V`),
         W_O: get(`${p}.attn.W_O`),
         b_O: opt(`${p}.attn.b_O`),
+        ln1Post: c.postNorms === true ? norm(`${p}.ln1_post`) : null,
       },
       mlp:
         c.dMlp === null
@@ -121,6 +126,7 @@ export const readParams = (c: ModelConfig, weights: Weights): ModelParams => {
               W_gate: c.gatedMlp ? get(`${p}.mlp.W_gate`) : null,
               W_out: get(`${p}.mlp.W_out`),
               b_out: opt(`${p}.mlp.b_out`),
+              ln2Post: c.postNorms === true ? norm(`${p}.ln2_post`) : null,
             },
     });
   }

@@ -14,11 +14,12 @@ export const testdataDir: string = join(repoRoot, "testdata");
 export const testdataPath = (...parts: string[]): string => join(testdataDir, ...parts);
 
 /**
- * Fixtures in testdata of families patchbay does not load yet (Gemma 2). Tests that sweep every fixture leave them out of the logits checks and
- * assert instead that loading them is a typed UnsupportedError (runtime/checkpoints.test.ts); when
- * a family lands, that assertion fails and its name leaves this list.
+ * Fixtures in testdata of families patchbay does not load yet (none today). Tests that sweep every
+ * fixture leave them out of the logits checks and assert instead that loading them is a typed
+ * UnsupportedError (runtime/checkpoints.test.ts); when a family lands, that assertion fails and its
+ * name leaves this list.
  */
-export const UNSUPPORTED_FIXTURES: ReadonlySet<string> = new Set(["tiny-gemma2"]);
+export const UNSUPPORTED_FIXTURES: ReadonlySet<string> = new Set<string>([]);
 
 /** The folders of testdata's tiny fixtures that load (every `tiny-*` but UNSUPPORTED_FIXTURES), by name. */
 export const loadableFixtures = (): string[] =>

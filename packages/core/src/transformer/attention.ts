@@ -4,14 +4,20 @@ import { type HostTensor, tensor } from "../tensor/index.ts";
 import { norm } from "./norm.ts";
 import { applyRotary, type RotaryTables } from "./rotary.ts";
 import type { SiteRecorder } from "./sites.ts";
+import { softcap } from "./softcap.ts";
 
 /**
  * One attention layer. Shapes: x [b, p, d]; q [b, p, H, dh]; k, v [b, p, Hkv, dh];
  * scores, pattern [b, H, p, p]; z [b, p, H, dh]; result [b, p, H, d]; attn_out [b, p, d].
  *
  *   q_h = LN(x)·W_Q[h] + b_Q[h]        (k, v alike with kv head ⌊h/G⌋, G = H/Hkv)
- *   scores_h = rot(q_h)·rot(k_h)ᵀ · scale,  −∞ where masked;   pattern_h = softmax(scores_h)
+ *   scores_h = cap(rot(q_h)·rot(k_h)ᵀ · scale),  −∞ where masked;   pattern_h = softmax(scores_h)
  *   z_h = pattern_h · v_h;   result_h = z_h·W_O[h];   attn_out = Σ_h result_h + b_O
+ * (cap(s) = c·tanh(s/c) with attnSoftcap, else s). With post-norms (Gemma 2) the layer adds
+ * ln1_post(Σ_h z_h·W_O[h]) and a head's result is its share of it: with the layer's own
+ * normaliser σ = ln1_post.scale = √(mean((Σ_h z_h·W_O[h])²) + ε) of this run,
+ *   result_h = (z_h·W_O[h]) / σ ⊙ w_post,   attn_out = ln1_post.normalized = Σ_h result_h
+ * so attn_out = Σ_h result_h holds for every family (the edge graph's sources need no special case).
  *
  * Fast path: one fused [d, (H + 2Hkv)·dh] projection and one [H·dh, d] output projection.
  * General path, built only when a plan captures or changes the per-head inputs or results:
@@ -161,7 +167,7 @@ export const attention = (
   }
   // Interventions see the scores before the causal mask and the mask is applied after them, so no
   // plan can open a future position and −∞ never meets arithmetic; captures see the masked scores.
-  scores = sites.hook(`${pre}.attn.scores`, g.mul(scores, g.scalar(c.attnScale)));
+  scores = sites.hook(`${pre}.attn.scores`, softcap(g, g.mul(scores, g.scalar(c.attnScale)), c.attnSoftcap));
   scores = sites.capture(`${pre}.attn.scores`, g.where(inp.mask, scores, g.scalar(Number.NEGATIVE_INFINITY)));
   const pattern = sites.mark(`${pre}.attn.pattern`, g.softmax(scores, -1));
   let zh: Value; //                                                    [b, H, p, dh]
@@ -170,16 +176,31 @@ export const attention = (
   const z = sites.mark(`${pre}.attn.z`, g.transpose(zh, [0, 2, 1, 3])); // [b, p, H, dh]
 
   const WO = w.get(`${pre}.attn.W_O`)!;
-  let out: Value;
-  if (sites.wants(`${pre}.attn.result`)) {
-    // result_h = z_h · W_O[h]: [b, H, p, dh] · [H, dh, d] → [b, H, p, d] → [b, p, H, d]
-    const zT = g.transpose(z, [0, 2, 1, 3]);
-    const result = g.transpose(g.matmul(zT, g.weight(`${pre}.attn.W_O`, WO)), [0, 2, 1, 3]);
-    out = g.reduceSum(sites.mark(`${pre}.attn.result`, result), [2], false);
-  } else {
-    // Fused: z [b, p, H·dh] · W_O [H·dh, d]; W_O's [H, dh, d] layout is already row h·dh + j.
-    out = g.matmul(g.reshape(z, [B, P, H * dh]), g.weight(`${pre}.attn.W_O`, tensor(WO.data, [H * dh, d])));
+  const perHeadResult = sites.wants(`${pre}.attn.result`);
+  // result_h = z_h · W_O[h]: [b, H, p, dh] · [H, dh, d] → [b, H, p, d] → [b, p, H, d]
+  const heads = () =>
+    g.transpose(g.matmul(g.transpose(z, [0, 2, 1, 3]), g.weight(`${pre}.attn.W_O`, WO)), [0, 2, 1, 3]);
+  // Fused: z [b, p, H·dh] · W_O [H·dh, d]; W_O's [H, dh, d] layout is already row h·dh + j.
+  const fused = () =>
+    g.matmul(g.reshape(z, [B, P, H * dh]), g.weight(`${pre}.attn.W_O`, tensor(WO.data, [H * dh, d])));
+  if (c.postNorms === true) {
+    // σ from the heads' sum; the ln1_post weight applies per head, so Σ_h result_h = ln1_post(Σ_h z_h·W_O[h]).
+    const perHead = perHeadResult ? heads() : null;
+    const sum = perHead !== null ? g.reduceSum(perHead, [2], false) : fused();
+    const post = norm(g, c, w, `${pre}.ln1_post`, sum, (v) => sites.mark(`${pre}.ln1_post.scale`, v))!;
+    let out = post.normalized;
+    if (perHead !== null) {
+      // RMSNorm only (checkConfig): LayerNorm's centring and bias do not split over heads.
+      const weight = g.weight(`${pre}.ln1_post.w`, w.get(`${pre}.ln1_post.w`)!);
+      const result = sites.mark(
+        `${pre}.attn.result`,
+        g.mul(g.div(perHead, g.unsqueeze(post.scale, 2)), weight),
+      );
+      out = g.reduceSum(result, [2], false);
+    }
+    return sites.mark(`${pre}.attn_out`, sites.mark(`${pre}.ln1_post.normalized`, out));
   }
+  let out = perHeadResult ? g.reduceSum(sites.mark(`${pre}.attn.result`, heads()), [2], false) : fused();
   const bO = bias("b_O");
   if (bO !== undefined) out = g.add(out, g.weight(`${pre}.attn.b_O`, bO));
   return sites.mark(`${pre}.attn_out`, out);

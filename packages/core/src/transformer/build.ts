@@ -1,15 +1,18 @@
 import { type Graph, GraphBuilder, type Value } from "../graph/index.ts";
+import { broadcast } from "../graph/shapes.ts";
+import { slidesAt } from "../model/config.ts";
 import type { ModelConfig, Weights } from "../model/index.ts";
 import { attention } from "./attention.ts";
 import { mlp } from "./mlp.ts";
 import { norm } from "./norm.ts";
 import { rotaryTables } from "./rotary.ts";
 import { type SiteHooks, SiteRecorder } from "./sites.ts";
+import { softcap } from "./softcap.ts";
 
 /**
  * Graph inputs of every transformer graph:
  *   input_ids  int64 [batch, pos]
- *   positions  int64 [batch, pos]              (learned positions or rotary only)
+ *   positions  int64 [batch, pos]              (learned positions, rotary or a sliding window only)
  *   attn_mask  bool  [batch, 1, pos, pos]      true where query q may attend to key k
  * Outputs: `logits` [batch, pos, d_vocab] (unless `logits: false`) and one output per captured site.
  */
@@ -50,7 +53,9 @@ export interface TransformerGraph {
  *   resid_0 = W_E[ids] (+ W_pos[positions])
  *   serial:   resid_mid = resid_pre + attn(resid_pre);  resid_post = resid_mid + mlp(resid_mid)
  *   parallel: resid_post = resid_pre + attn(resid_pre) + mlp(resid_pre)
- *   logits = LN_f(resid_L)·W_U + b_U
+ *   logits = LN_f(resid_L)·W_U + b_U   (soft-capped: cap·tanh(logits/cap) when finalSoftcap)
+ * Post-norm blocks (Gemma 2) add ln1_post(attn) and ln2_post(mlp) instead (see attention / mlp).
+ * A sliding window ANDs attn_mask with pos_q − pos_k < W on the layers it applies to.
  *
  * @example
  * ```ts
@@ -83,7 +88,7 @@ export const buildTransformerGraph = (
   const B = "batch";
   const P = "pos";
   const ids = g.input(INPUT_IDS, "int64", [B, P]);
-  const needPositions = c.positional === "learned" || c.rotary !== null;
+  const needPositions = c.positional === "learned" || c.rotary !== null || c.slidingWindow != null;
   const positions = needPositions ? g.input(POSITIONS, "int64", [B, P]) : null;
   const mask = g.input(ATTN_MASK, "bool", [B, 1, P, P]);
 
@@ -96,11 +101,13 @@ export const buildTransformerGraph = (
     resid = g.add(resid, pos);
   }
   const rotary = c.rotary !== null ? rotaryTables(g, c.rotary, positions!) : null;
+  const windowed =
+    c.slidingWindow != null ? slidingWindowMask(g, mask, positions!, c.slidingWindow.size) : null;
 
   for (let l = 0; l < c.nLayers; l++) {
     const pre = `blocks.${l}`;
     resid = sites.mark(`${pre}.resid_pre`, resid);
-    const attnOut = attention(g, c, w, l, sites, { resid, mask, rotary });
+    const attnOut = attention(g, c, w, l, sites, { resid, mask: slidesAt(c, l) ? windowed! : mask, rotary });
     if (c.parallelResidual) {
       const mlpOut = c.dMlp !== null ? mlp(g, c, w, l, sites, resid) : null;
       resid = g.add(resid, attnOut);
@@ -119,8 +126,18 @@ export const buildTransformerGraph = (
   const final = resid;
   let logits = g.matmul(resid, g.weight("unembed.W_U", w.get("unembed.W_U")!));
   if (w.has("unembed.b_U")) logits = g.add(logits, g.weight("unembed.b_U", w.get("unembed.b_U")!));
-  logits = sites.mark("logits", logits);
+  logits = sites.mark("logits", softcap(g, logits, c.finalSoftcap));
   if (opts.logits !== false && !g.has("logits")) g.output(g.named(logits, "logits"));
   else if (opts.logits !== false) g.output(g.get("logits"));
   return { graph: g.build(), builder: g, logits, final, sites: sites.seen };
+};
+
+/**
+ * attn_mask ∧ (pos_q − pos_k < size): [b, 1, p, p] bool, from the positions input, so padding and
+ * every batch layout need nothing more (padded rows keep their open diagonal: 0 < size).
+ */
+const slidingWindowMask = (g: GraphBuilder, mask: Value, positions: Value, size: number): Value => {
+  const diff = g.sub(g.unsqueeze(positions, 2), g.unsqueeze(positions, 1)); //   [b, p, p] int64
+  const inside = g.unsqueeze(g.greater(g.int64s([size], [], "window"), diff), 1); // [b, 1, p, p]
+  return g.node("And", [mask, inside], "bool", broadcast(mask.shape, inside.shape, "And"));
 };

@@ -30,6 +30,7 @@ export const activation = (g: GraphBuilder, act: Activation, x: Value): Value =>
  *   pre = LN(x)·W_in + b_in, post = act(pre)             (standard)
  *   pre = LN(x)·W_gate, pre_linear = LN(x)·W_in, post = act(pre) ⊙ pre_linear   (gated, SwiGLU)
  *   mlp_out = post·W_out + b_out                          [b, p, d]
+ * With post-norms (Gemma 2): mlp_out = ln2_post(post·W_out + b_out), what the block adds.
  */
 export const mlp = (
   g: GraphBuilder,
@@ -60,5 +61,9 @@ export const mlp = (
   let out = g.matmul(post, W("W_out"));
   const b = opt("b_out");
   if (b !== null) out = g.add(out, b);
+  if (c.postNorms === true) {
+    const ln = norm(g, c, w, `${pre}.ln2_post`, out, (v) => sites.mark(`${pre}.ln2_post.scale`, v))!;
+    out = sites.mark(`${pre}.ln2_post.normalized`, ln.normalized);
+  }
   return sites.mark(`${pre}.mlp_out`, out);
 };

@@ -122,7 +122,7 @@ const ropeScaling = (f: Fields, arch: string, m: Mapper, rotaryDim: number): Rop
 };
 
 /** <arch>.vocab_size, else the token list's length, else token_embd's rows. */
-const vocabSize = (f: Fields, arch: string, t: TensorTable): number => {
+export const vocabSize = (f: Fields, arch: string, t: TensorTable): number => {
   const key = `${arch}.vocab_size`;
   if (f.has(key)) return f.int(key);
   const tokens = f.raw("tokenizer.ggml.tokens");

@@ -2,7 +2,8 @@ import { basename, extname } from "node:path";
 import { UnsupportedError } from "../errors/errors.ts";
 import { Fields } from "./fields.ts";
 import { ggufTable, readGgufHeader } from "./gguf.ts";
-import { ggufLlama, ggufQwen2 } from "./gguf-llama.ts";
+import { mapGgufGemma2 } from "./gguf-gemma2.ts";
+import { ggufLlama, ggufQwen2, vocabSize } from "./gguf-llama.ts";
 import type { Mapped, TensorTable } from "./table.ts";
 
 /**
@@ -16,6 +17,7 @@ export type GgufArchitecture = (f: Fields, t: TensorTable, name: string) => Mapp
 const ARCHITECTURES: Readonly<Record<string, GgufArchitecture>> = {
   llama: ggufLlama,
   qwen2: ggufQwen2,
+  gemma2: (f, t) => mapGgufGemma2(t.file, f, t, vocabSize(f, "gemma2", t)),
 };
 
 /** A GGUF file mapped onto the canonical form, by its general.architecture. */

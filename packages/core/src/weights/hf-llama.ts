@@ -1,4 +1,5 @@
 import type { ModelConfig } from "../model/config.ts";
+import type { HostTensor } from "../tensor/host-tensor.ts";
 import { activation, type Fields } from "./fields.ts";
 import { contiguousHeads, headBias, headsFromRows, outputFromRows, transpose } from "./layout.ts";
 import { hfRope } from "./rope-scaling.ts";
@@ -71,11 +72,53 @@ export const llamaConfig = (
   return { config, tied: f.boolOr("tie_word_embeddings", false), bias: { qkv: bias, o: bias } };
 };
 
+/**
+ * Mistral: LLaMA's layout, plus `sliding_window` W on every layer (null: global attention):
+ * key k is visible from query q when q − k < W, as transformers' sliding-window mask has it.
+ * MistralConfig's defaults otherwise match LlamaConfig's (head_dim = hidden_size / heads).
+ */
+export const mistralConfig = (
+  f: Fields,
+  name: string,
+): { config: ModelConfig; tied: boolean; bias: AttentionBiases } => {
+  const { config, tied, bias } = llamaConfig(f, name);
+  const window = f.has("sliding_window") ? f.int("sliding_window") : null;
+  return {
+    config: {
+      ...config,
+      family: "mistral",
+      ...(window !== null ? { slidingWindow: { size: window, layers: "all" as const } } : {}),
+    },
+    tied,
+    bias,
+  };
+};
+
+/**
+ * Where a LLaMA-layout family keeps its block norms (HF names under model.layers.{l}, by canonical
+ * prefix), and the reparametrisations folded into canonical weights at load (see hf-gemma.ts).
+ */
+export interface LlamaLayout {
+  readonly norms: Readonly<Record<"ln1" | "ln2", string>> &
+    Readonly<Partial<Record<"ln1_post" | "ln2_post", string>>>;
+  /** Stored norm weight w → canonical weight (Gemma: 1 + w). */
+  readonly normWeight: (w: HostTensor) => HostTensor;
+  /** Stored embedding E → canonical W_E (Gemma: √d·E); the tied W_U stays Eᵀ. */
+  readonly embed: (e: HostTensor) => HostTensor;
+}
+
+export const LLAMA_LAYOUT: LlamaLayout = {
+  norms: { ln1: "input_layernorm", ln2: "post_attention_layernorm" },
+  normWeight: (w) => w,
+  embed: (e) => e,
+};
+
 export const llamaWeights = (
   c: ModelConfig,
   tied: boolean,
   bias: AttentionBiases,
   t: TensorTable,
+  layout: LlamaLayout = LLAMA_LAYOUT,
 ): Mapped => {
   const m = new Mapper(t);
   const p = m.has("model.embed_tokens.weight") ? "model." : "";
@@ -84,11 +127,15 @@ export const llamaWeights = (
   const dh = c.dHead;
   const heads = contiguousHeads(dh);
 
-  const embed = m.copy("embed.W_E", `${p}embed_tokens.weight`, [c.vocabSize, d]); // [vocab, d]
+  const normFrom = (canonical: string, name: string) =>
+    m.put(canonical, name, layout.normWeight(m.take(name, [d])));
+  const embed = m.take(`${p}embed_tokens.weight`, [c.vocabSize, d]); // [vocab, d]
+  m.put("embed.W_E", `${p}embed_tokens.weight`, layout.embed(embed));
   for (let l = 0; l < c.nLayers; l++) {
     const h = `${p}layers.${l}`;
     const b = `blocks.${l}`;
-    m.copy(`${b}.ln1.w`, `${h}.input_layernorm.weight`, [d]);
+    for (const [canonical, hf] of Object.entries(layout.norms))
+      normFrom(`${b}.${canonical}.w`, `${h}.${hf}.weight`);
     for (const [x, proj, n] of [
       ["Q", "q_proj", c.nHeads],
       ["K", "k_proj", c.nKvHeads],
@@ -104,7 +151,6 @@ export const llamaWeights = (
     m.put(`${b}.attn.W_O`, `${h}.self_attn.o_proj.weight`, outputFromRows(wo, c.nHeads, dh));
     if (bias.o) m.copy(`${b}.attn.b_O`, `${h}.self_attn.o_proj.bias`, [d]);
     else m.copyOptional(`${b}.attn.b_O`, `${h}.self_attn.o_proj.bias`, [d]);
-    m.copy(`${b}.ln2.w`, `${h}.post_attention_layernorm.weight`, [d]);
     for (const [canonical, proj, shape] of [
       ["W_gate", "gate_proj", [dMlp, d]],
       ["W_in", "up_proj", [dMlp, d]],
@@ -114,7 +160,7 @@ export const llamaWeights = (
       m.put(`${b}.mlp.${canonical}`, name, transpose(m.take(name, shape)));
     }
   }
-  m.copy("ln_final.w", `${p}norm.weight`, [d]);
+  normFrom("ln_final.w", `${p}norm.weight`);
   if (tied) m.put("unembed.W_U", `${p}embed_tokens.weight`, transpose(embed));
   else m.put("unembed.W_U", "lm_head.weight", transpose(m.take("lm_head.weight", [c.vocabSize, d])));
   // rotary_emb.inv_freq: a buffer of old checkpoints; lm_head when tied (a copy of the embedding).

@@ -9,7 +9,8 @@ import {
 } from "../errors/errors.ts";
 import { describeValue, Fields, readJsonObject } from "./fields.ts";
 import { gpt2Config, gpt2Weights } from "./hf-gpt2.ts";
-import { llamaConfig, llamaWeights } from "./hf-llama.ts";
+import { gemmaConfig, gemmaWeights } from "./hf-gemma.ts";
+import { llamaConfig, llamaWeights, mistralConfig } from "./hf-llama.ts";
 import { QWEN2_BIASES, qwen2Config } from "./hf-qwen2.ts";
 import { neoxConfig, neoxWeights } from "./hf-neox.ts";
 import { safetensorsTable } from "./safetensors.ts";
@@ -110,7 +111,7 @@ export const folderTable = (folder: string): TensorTable => {
   });
 };
 
-export const HF_MODEL_TYPES = ["gpt2", "llama", "gpt_neox", "qwen2"] as const;
+export const HF_MODEL_TYPES = ["gpt2", "llama", "gpt_neox", "qwen2", "mistral", "gemma", "gemma2"] as const;
 
 /**
  * Map a Hugging Face config.json plus weights. The config is parsed (and every field checked)
@@ -136,6 +137,15 @@ export const mapHf = (
     case "qwen2": {
       const { config: c, tied } = qwen2Config(f, name);
       return llamaWeights(c, tied, QWEN2_BIASES, weights());
+    }
+    case "mistral": {
+      const { config: c, tied, bias } = mistralConfig(f, name);
+      return llamaWeights(c, tied, bias, weights());
+    }
+    case "gemma":
+    case "gemma2": {
+      const { config: c, tied } = gemmaConfig(f, name, modelType === "gemma2" ? 2 : 1);
+      return gemmaWeights(c, tied, weights());
     }
     case "gpt_neox": {
       const { config: c, tied } = neoxConfig(f, name);

@@ -69,6 +69,23 @@ export const checkConfig = (c: ModelConfig, file: string): void => {
   }
   if (!(Number.isFinite(c.normEps) && c.normEps >= 0)) bad("normEps", "a finite number ≥ 0", c.normEps);
   if (!(Number.isFinite(c.attnScale) && c.attnScale > 0)) bad("attnScale", "a positive number", c.attnScale);
+  for (const k of ["attnSoftcap", "finalSoftcap"] as const) {
+    const cap = c[k];
+    if (cap != null && !(Number.isFinite(cap) && cap > 0)) bad(k, "a positive number or null", cap);
+  }
+  if (c.postNorms === true && c.norm !== "rmsnorm")
+    bad(
+      "norm",
+      "rmsnorm with postNorms (a head's share of a post-norm splits over heads only for RMSNorm)",
+      c.norm,
+    );
+  const win = c.slidingWindow;
+  if (win != null) {
+    if (!(Number.isSafeInteger(win.size) && win.size >= 1))
+      bad("slidingWindow.size", "a positive integer", win.size);
+    if (win.layers !== "all" && win.layers !== "even")
+      bad("slidingWindow.layers", `"all" or "even"`, win.layers);
+  }
 };
 
 const label = (o: Origin | undefined, canonical: string): string =>

@@ -61,54 +61,58 @@ describe("DLA on norm-free models", () => {
   it("terms sum exactly to the logit difference; each head = removing its result downstream (reference)", async () => {
     let slots = 0;
     await fc.assert(
-      fc.asyncProperty(arbConfig({ norm: "none", maxLayers: 2 }), fc.nat(1000), async (c, seed) => {
-        const w = randomWeights(c, seed);
-        const data = randomData(c, seed + 7);
-        const r = await run(`dla:${c.name}`, (cache) =>
-          directLogitAttribution(cache, { config: c, weights: w }, all(c), data),
-        );
-        expect(r.norm).toBe("none");
-        data.prompts.forEach((ids, b) => {
-          const ref = referenceForward(c, w, [ids], {
-            sites: Array.from({ length: c.nLayers }, (_, l) => `blocks.${l}.attn.result`),
-          });
-          r.examples[b]!.slots.forEach((s, j) => {
-            const p = data.positions[b]![j]!;
-            const ld = refLogitDiff(c, w, ids, p, s.answer, s.wrong!);
-            const tol = 1e-4 * (1 + Math.abs(ld));
-            expect(s.logitDiff).toBeCloseTo(ld, 4);
-            expect(Math.abs(s.total - s.logitDiff)).toBeLessThan(tol);
-            const recomputed =
-              s.embed +
-              s.posEmbed +
-              sum(s.heads!.flat()) +
-              sum(s.attnBias) +
-              sum(s.mlps ?? []) +
-              s.lnFinalBias +
-              s.unembedBias;
-            expect(recomputed).toBeCloseTo(s.total, 4);
-            // each head: LD − LD(resid_L − result_{l,h} at p), exact because the logits are linear in resid_L
-            const d = c.dModel;
-            for (let l = 0; l < c.nLayers; l++) {
-              const res = ref.sites.get(`blocks.${l}.attn.result`)!.data; // [1, P, H, d]
-              for (let h = 0; h < c.nHeads; h++) {
-                const without = refLogitDiff(c, w, ids, p, s.answer, s.wrong!, (v) => {
-                  const out = v.slice();
-                  for (let i = 0; i < d; i++) out[p * d + i]! -= res[(p * c.nHeads + h) * d + i]!;
-                  return out;
-                });
-                expect(s.heads![l]![h]!, `${c.name} L${l}H${h}`).toBeCloseTo(ld - without, 4);
+      fc.asyncProperty(
+        arbConfig({ norm: "none", maxLayers: 2, gemma2Knobs: false }),
+        fc.nat(1000),
+        async (c, seed) => {
+          const w = randomWeights(c, seed);
+          const data = randomData(c, seed + 7);
+          const r = await run(`dla:${c.name}`, (cache) =>
+            directLogitAttribution(cache, { config: c, weights: w }, all(c), data),
+          );
+          expect(r.norm).toBe("none");
+          data.prompts.forEach((ids, b) => {
+            const ref = referenceForward(c, w, [ids], {
+              sites: Array.from({ length: c.nLayers }, (_, l) => `blocks.${l}.attn.result`),
+            });
+            r.examples[b]!.slots.forEach((s, j) => {
+              const p = data.positions[b]![j]!;
+              const ld = refLogitDiff(c, w, ids, p, s.answer, s.wrong!);
+              const tol = 1e-4 * (1 + Math.abs(ld));
+              expect(s.logitDiff).toBeCloseTo(ld, 4);
+              expect(Math.abs(s.total - s.logitDiff)).toBeLessThan(tol);
+              const recomputed =
+                s.embed +
+                s.posEmbed +
+                sum(s.heads!.flat()) +
+                sum(s.attnBias) +
+                sum(s.mlps ?? []) +
+                s.lnFinalBias +
+                s.unembedBias;
+              expect(recomputed).toBeCloseTo(s.total, 4);
+              // each head: LD − LD(resid_L − result_{l,h} at p), exact because the logits are linear in resid_L
+              const d = c.dModel;
+              for (let l = 0; l < c.nLayers; l++) {
+                const res = ref.sites.get(`blocks.${l}.attn.result`)!.data; // [1, P, H, d]
+                for (let h = 0; h < c.nHeads; h++) {
+                  const without = refLogitDiff(c, w, ids, p, s.answer, s.wrong!, (v) => {
+                    const out = v.slice();
+                    for (let i = 0; i < d; i++) out[p * d + i]! -= res[(p * c.nHeads + h) * d + i]!;
+                    return out;
+                  });
+                  expect(s.heads![l]![h]!, `${c.name} L${l}H${h}`).toBeCloseTo(ld - without, 4);
+                }
+                if (c.dMlp !== null) expect(sum(s.neurons![l]!) + s.mlpBias[l]!).toBeCloseTo(s.mlps![l]!, 4);
               }
-              if (c.dMlp !== null) expect(sum(s.neurons![l]!) + s.mlpBias[l]!).toBeCloseTo(s.mlps![l]!, 4);
-            }
-            slots++;
+              slots++;
+            });
           });
-        });
-        // the mean is over examples of the mean over slots
-        const m = sum(r.examples.map((e) => sum(e.slots.map((s) => s.logitDiff)) / e.slots.length)) / 2;
-        expect(r.mean.logitDiff).toBeCloseTo(m, 5);
-        expect(r.mean.total).toBeCloseTo(m, 3);
-      }),
+          // the mean is over examples of the mean over slots
+          const m = sum(r.examples.map((e) => sum(e.slots.map((s) => s.logitDiff)) / e.slots.length)) / 2;
+          expect(r.mean.logitDiff).toBeCloseTo(m, 5);
+          expect(r.mean.total).toBeCloseTo(m, 3);
+        },
+      ),
       { numRuns: 10, seed: 21 },
     );
     expect(slots).toBe(40);
@@ -140,8 +144,8 @@ describe("DLA on normed models (frozen final scale)", () => {
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(
-          arbConfig({ norm: "layernorm", maxLayers: 2 }),
-          arbConfig({ norm: "rmsnorm", maxLayers: 2 }),
+          arbConfig({ norm: "layernorm", maxLayers: 2, gemma2Knobs: false }),
+          arbConfig({ norm: "rmsnorm", maxLayers: 2, gemma2Knobs: false }),
         ),
         fc.nat(1000),
         async (c, seed) => {
@@ -196,5 +200,31 @@ describe("DLA on normed models (frozen final scale)", () => {
     expect((e1 as InputError).field).toBe("data.positions[0][0]");
     const e2 = await bad({ prompts: [[0, 1, 2]], positions: [[2]], answers: [[99]] });
     expect((e2 as InputError).field).toBe("data.answers[0][0]");
+  });
+
+  it("a final soft-cap, or neurons of a post-norm model, are refused (the terms would not sum)", async () => {
+    const m = inductionModel();
+    const data = { prompts: [[0, 1, 2]], positions: [[2]], answers: [[1]] };
+    const refuse = (config: ModelConfig, neurons: boolean) =>
+      Effect.runPromise(
+        Effect.flip(
+          Effect.scoped(
+            Effect.flatMap(makeSessionCache("dla-refused"), (cache) =>
+              directLogitAttribution(
+                cache,
+                { config, weights: randomWeights(config, 1) },
+                { heads: true, mlps: true, neurons },
+                data,
+              ),
+            ),
+          ),
+        ),
+      );
+    const capped = (await refuse({ ...m.config, finalSoftcap: 30 }, false)) as InputError;
+    expect([capped._tag, capped.field]).toEqual(["InputError", "model"]);
+    expect(capped.found).toContain("soft-capped at 30");
+    const rms: ModelConfig = { ...m.config, norm: "rmsnorm", dMlp: 8, postNorms: true };
+    const post = (await refuse(rms, true)) as InputError;
+    expect([post._tag, post.field]).toEqual(["InputError", "neurons"]);
   });
 });

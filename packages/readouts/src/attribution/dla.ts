@@ -23,6 +23,10 @@ import { type DlaData, type DlaSpec, dlaProblem } from "./spec.ts";
  * depends on every component, which DLA does not attribute). A neuron n of layer l contributes
  * post_{l,n}·DLA(W_out,l[n, :]) (DLA is linear, the centring too); the neurons of a layer plus
  * its b_out term sum to the layer's mlp_out term.
+ * Refused (InputError), because the terms would not sum to the logit difference: a final
+ * soft-cap (Gemma 2: logits are cap·tanh(·/cap), not linear in the stream), and neurons of
+ * post-norm models (mlp_out is the post-normed sum of the neurons' writes). Post-norm heads are
+ * fine: a head's result is its share of the post-norm (attn_out = Σ_h result_h).
  */
 export interface DlaTerms {
   /** The logit difference of the run (from its logits). */
@@ -158,6 +162,19 @@ export const directLogitAttribution = (
     const w = model.weights;
     const refused = dlaProblem(spec, c.dMlp);
     if (refused !== null) return yield* refused;
+    if (c.finalSoftcap != null)
+      return yield* new InputError({
+        field: "model",
+        expected:
+          "logits linear in the final residual stream (DLA's terms sum to the logit difference only then)",
+        found: `${c.name}: final logits soft-capped at ${c.finalSoftcap}`,
+      });
+    if (c.postNorms === true && spec.neurons)
+      return yield* new InputError({
+        field: "neurons",
+        expected: "false for a post-norm model (its mlp_out is the post-normed sum of the neurons' writes)",
+        found: `true (${c.name} has post-norms)`,
+      });
     yield* attempt(() => checkData(model, data), InputError);
     const d = c.dModel;
     const L = c.nLayers;

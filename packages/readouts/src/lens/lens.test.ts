@@ -37,7 +37,8 @@ const residualSites = (c: ModelConfig): string[] =>
 
 /**
  * The naive lens, float64, plain loops: h from the reference forward, then LN_f as the config
- * says (LayerNorm (x − μ)/√(σ² + ε)·w + b, RMSNorm x/√(mean x² + ε)·w, or none) and W_U h + b_U.
+ * says (LayerNorm (x − μ)/√(σ² + ε)·w + b, RMSNorm x/√(mean x² + ε)·w, or none) and W_U h + b_U,
+ * soft-capped as cap·tanh(·/cap) when the model caps its logits (Gemma 2).
  */
 const naiveLens = (c: ModelConfig, w: Weights, h: Float64Array): Float64Array => {
   const d = c.dModel;
@@ -62,7 +63,7 @@ const naiveLens = (c: ModelConfig, w: Weights, h: Float64Array): Float64Array =>
     for (let t = 0; t < V; t++) {
       let s = bU === undefined ? 0 : bU[t]!;
       for (let i = 0; i < d; i++) s += n[i]! * WU[i * V + t]!;
-      out[r * V + t] = s;
+      out[r * V + t] = c.finalSoftcap == null ? s : c.finalSoftcap * Math.tanh(s / c.finalSoftcap);
     }
   }
   return out;
