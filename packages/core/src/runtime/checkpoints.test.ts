@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import { hasSharedModels, sharedModelPath, warnIfNoSharedModels } from "../testing/shared.ts";
-import { testdataPath, UNSUPPORTED_FIXTURES } from "../testing/testdata.ts";
+import { loadableFixtures, testdataPath, UNSUPPORTED_FIXTURES } from "../testing/testdata.ts";
 import { loadModelSync } from "../weights/index.ts";
 import { ggufFromHf } from "../weights/test-gguf-hf.ts";
 import { forward, generate, makeSessionCache } from "./index.ts";
@@ -89,6 +89,20 @@ describe("GGUF files written from the fixtures as llama.cpp writes them, through
  */
 const NOT_YET = UNSUPPORTED_FIXTURES;
 describe("fixtures of families not supported yet are typed errors", () => {
+  it("every tiny fixture either loads or is listed here (six families load today, none is listed)", () => {
+    const all = readdirSync(testdataPath("fixtures")).filter((n) => n.startsWith("tiny-"));
+    expect([...loadableFixtures(), ...NOT_YET].sort()).toEqual([...all].sort());
+    expect(loadableFixtures()).toEqual(
+      expect.arrayContaining([
+        "tiny-gemma2",
+        "tiny-gpt2",
+        "tiny-llama",
+        "tiny-llama3",
+        "tiny-neox",
+        "tiny-qwen2",
+      ]),
+    );
+  });
   for (const name of NOT_YET) {
     const dir = testdataPath("fixtures", name);
     it(name, () => {
