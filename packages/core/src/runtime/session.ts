@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { linkSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Effect, type Scope } from "effect";
 import * as ort from "onnxruntime-node";
 import { RuntimeError } from "../errors/index.ts";
@@ -12,7 +12,8 @@ import { checkThreads } from "./threads.ts";
 /**
  * ORT sessions for one model, cached per graph variant (the key says which plan built it) and
  * released together when the runtime's Scope closes. Graphs whose weights pass protobuf's 2 GB
- * limit are written with external data to a temporary folder, removed on release.
+ * limit, or that use spilled weights (`Weights.spill`), are written with external data to a
+ * temporary folder, removed on release.
  */
 export interface RuntimeOptions extends ContextOptions {
   /** Threads for ORT's intra-op pool (default: ORT's choice, one per core). */
@@ -38,24 +39,43 @@ const sessionOptions = (o: RuntimeOptions): ort.InferenceSession.SessionOptions 
   ...(o.threads !== undefined ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
 });
 
+/** A link to `target` at `path`: a hard link (same file system, as the OS temp folder is), else a symlink. */
+const link = (target: string, path: string): void => {
+  try {
+    linkSync(target, path);
+  } catch {
+    symlinkSync(target, path);
+  }
+};
+
+/**
+ * Lower, then create the session. With external data the model and its files go to a temporary
+ * folder (removed on release): initializers' bytes are written there, spilled weights linked. The
+ * graph (and with it any host copy of weights made while building it) is unreachable once written,
+ * before ORT reads the files.
+ */
 const createSession = async (
-  graph: Graph,
+  graph: () => Graph,
   o: RuntimeOptions,
 ): Promise<{ session: ort.InferenceSession; dir: string | null }> => {
-  const lowered = toOnnx(
-    graph,
-    o.externalDataThreshold !== undefined ? { externalThreshold: o.externalDataThreshold } : {},
-  );
-  if (lowered.external === null)
-    return { session: await ort.InferenceSession.create(lowered.model, sessionOptions(o)), dir: null };
-  const dir = mkdtempSync(join(tmpdir(), "patchbay-onnx-"));
-  const modelPath = join(dir, "model.onnx");
-  writeFileSync(modelPath, lowered.model);
-  // Concatenate chunks by streaming them into the file one at a time (no 2 GB single buffer).
-  const dataPath = join(dir, lowered.external.file);
-  writeFileSync(dataPath, new Uint8Array(0));
-  for (const chunk of lowered.external.chunks) writeFileSync(dataPath, chunk, { flag: "a" });
-  return { session: await ort.InferenceSession.create(modelPath, sessionOptions(o)), dir };
+  const path = ((): string | Uint8Array => {
+    const lowered = toOnnx(
+      graph(),
+      o.externalDataThreshold !== undefined ? { externalThreshold: o.externalDataThreshold } : {},
+    );
+    if (lowered.external === null) return lowered.model;
+    const dir = mkdtempSync(join(tmpdir(), "patchbay-onnx-"));
+    writeFileSync(join(dir, "model.onnx"), lowered.model);
+    for (const f of lowered.external)
+      if ("data" in f) writeFileSync(join(dir, f.path), f.data);
+      else link(f.target, join(dir, f.path));
+    return join(dir, "model.onnx");
+  })();
+  const session =
+    typeof path === "string"
+      ? await ort.InferenceSession.create(path, sessionOptions(o))
+      : await ort.InferenceSession.create(path, sessionOptions(o));
+  return { session, dir: typeof path === "string" ? dirname(path) : null };
 };
 
 /**
@@ -101,7 +121,7 @@ export const makeSessionCache = (
               if (bad !== null) throw bad;
               let entry = live.get(key);
               if (entry === undefined) {
-                entry = createSession(graph(), options);
+                entry = createSession(graph, options);
                 live.set(key, entry);
                 entry.catch(() => live.delete(key));
               }
