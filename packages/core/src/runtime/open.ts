@@ -1,8 +1,9 @@
 import { Effect, type Scope } from "effect";
-import { InputError, type PatchbayError } from "../errors/index.ts";
-import type { Model } from "../model/index.ts";
+import { InputError, type PatchbayError, type WeightFileError } from "../errors/index.ts";
+import type { Model, Weights } from "../model/index.ts";
+import { numel } from "../tensor/index.ts";
 import { findTokenizer, loadTokenizer, type Tokenizer } from "../tokenizer/index.ts";
-import { loadModel } from "../weights/index.ts";
+import { loadModel, spill } from "../weights/index.ts";
 import { makeSessionCache, type RuntimeOptions, type SessionCache } from "./session.ts";
 
 /** A loaded model with its tokenizer (when one was found) and its live ORT sessions. */
@@ -15,7 +16,27 @@ export interface OpenModel extends Model {
 export interface OpenOptions extends RuntimeOptions {
   /** A tokenizer path, when it is neither beside the model nor inside it. */
   readonly tokenizer?: string;
+  /**
+   * Hold the weights in a temporary file (`Weights.spill`) rather than on the JS heap, so that the
+   * ORT sessions' copy is the only one in memory. Default: yes for models past 1.8 GB of float32
+   * weights loaded from a path; no for a model passed in memory (its caller holds it anyway).
+   */
+  readonly spillWeights?: boolean;
 }
+
+/** Float32 bytes past which a model opened from a path is spilled by default (protobuf's 2 GB, less a margin). */
+const SPILL_BYTES = 1.8e9;
+
+/** The weights as opened: spilled when asked (or, with `byDefault`, when large), else as given. */
+const heldWeights = (
+  weights: Weights,
+  spillWeights: boolean | undefined,
+  byDefault: boolean,
+): Effect.Effect<Weights, WeightFileError, Scope.Scope> => {
+  let bytes = 0;
+  for (const t of weights.values()) bytes += numel(t.shape) * 4;
+  return (spillWeights ?? (byDefault && bytes > SPILL_BYTES)) ? spill(weights) : Effect.succeed(weights);
+};
 
 /**
  * Load weights and tokenizer from a path and open a session cache for them; every session is
@@ -49,8 +70,9 @@ export const openModel = (
       opts.tokenizer !== undefined
         ? yield* loadTokenizer(opts.tokenizer)
         : yield* findTokenizer(loaded.folder ?? path);
+    const weights = yield* heldWeights(loaded.weights, opts.spillWeights, true);
     const sessions = yield* makeSessionCache(loaded.config.name, opts);
-    return { config: loaded.config, weights: loaded.weights, source: path, tokenizer, sessions };
+    return { config: loaded.config, weights, source: path, tokenizer, sessions };
   });
 
 /**

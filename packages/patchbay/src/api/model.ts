@@ -1,6 +1,7 @@
 import "@patchbay/zoo"; // registers builtin:<name> model paths with core
 import { InputError, type PatchbayError } from "@patchbay/core/errors";
 import { loadTokenizer, type Tokenizer } from "@patchbay/core/tokenizer";
+import { spill } from "@patchbay/core/weights";
 import type { Model, ModelConfig } from "@patchbay/core/model";
 import { makeSessionCache, type OpenModel, type OpenOptions, openModel } from "@patchbay/core/runtime";
 import { Effect, Exit, Scope } from "effect";
@@ -178,14 +179,16 @@ const OPEN_OPTIONS = [
   "executionProvider",
   "allowLongContext",
   "externalDataThreshold",
+  "spillWeights",
 ];
 
-/** A model already in memory (config and weights, e.g. a zoo network): sessions, no files. */
+/** A model already in memory (config and weights, e.g. a zoo network): sessions, no files (unless spilled). */
 const openInMemory = (model: Model, opts: OpenOptions) =>
   Effect.gen(function* () {
     const tokenizer = opts.tokenizer !== undefined ? yield* loadTokenizer(opts.tokenizer) : null;
+    const weights = opts.spillWeights === true ? yield* spill(model.weights) : model.weights;
     const sessions = yield* makeSessionCache(model.config.name, opts);
-    return { config: model.config, weights: model.weights, source: model.config.name, tokenizer, sessions };
+    return { config: model.config, weights, source: model.config.name, tokenizer, sessions };
   });
 
 /**
