@@ -81,11 +81,18 @@ const { out, weightBytes, peak, ref } = await Effect.runPromise(
       stage(
         `random weights, ${heap ? "on the JS heap" : "spilled to a temporary file"}: ${(params / 1e9).toFixed(3)} B parameters (${((params * 4) / GiB).toFixed(2)} GiB of float32)`,
       );
-      const cache = yield* makeSessionCache(config.name);
-      const first = yield* forward(cache, { config, weights }, ids);
-      const { peak } = stage("build + external-data ONNX + session + first forward (1 × 16)");
-      yield* forward(cache, { config, weights }, ids);
-      stage("second forward (1 × 16)");
+      // the sessions in a scope of their own, released before the reference reads every weight
+      const { first, peak } = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const cache = yield* makeSessionCache(config.name);
+          const first = yield* forward(cache, { config, weights }, ids);
+          const { peak } = stage("build + external-data ONNX + session + first forward (1 × 16)");
+          yield* forward(cache, { config, weights }, ids);
+          stage("second forward (1 × 16)");
+          return { first, peak };
+        }),
+      );
+      stage("sessions released");
       const ref = referenceForward(config, weights, [ids[0]!.slice(0, 1)]);
       stage("naive reference forward at position 0");
       return { out: first, weightBytes: params * 4, peak, ref };
