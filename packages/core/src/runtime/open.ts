@@ -27,15 +27,17 @@ export interface OpenOptions extends RuntimeOptions {
 /** Float32 bytes past which a model opened from a path is spilled by default (protobuf's 2 GB, less a margin). */
 const SPILL_BYTES = 1.8e9;
 
-/** The weights as opened: spilled when asked (or, with `byDefault`, when large), else as given. */
+/**
+ * The weights of a model loaded from a path, as opened: spilled when asked or, by default, when
+ * large. The loaded arrays are consumed as they are spilled (nothing else holds them).
+ */
 const heldWeights = (
   weights: Weights,
   spillWeights: boolean | undefined,
-  byDefault: boolean,
 ): Effect.Effect<Weights, WeightFileError, Scope.Scope> => {
   let bytes = 0;
   for (const t of weights.values()) bytes += numel(t.shape) * 4;
-  return (spillWeights ?? (byDefault && bytes > SPILL_BYTES)) ? spill(weights) : Effect.succeed(weights);
+  return (spillWeights ?? bytes > SPILL_BYTES) ? spill(weights, { consume: true }) : Effect.succeed(weights);
 };
 
 /**
@@ -70,7 +72,7 @@ export const openModel = (
       opts.tokenizer !== undefined
         ? yield* loadTokenizer(opts.tokenizer)
         : yield* findTokenizer(loaded.folder ?? path);
-    const weights = yield* heldWeights(loaded.weights, opts.spillWeights, true);
+    const weights = yield* heldWeights(loaded.weights, opts.spillWeights);
     const sessions = yield* makeSessionCache(loaded.config.name, opts);
     return { config: loaded.config, weights, source: path, tokenizer, sessions };
   });

@@ -7,6 +7,7 @@ import { RuntimeError } from "../errors/index.ts";
 import { type Graph, toOnnx } from "../graph/index.ts";
 import type { ContextOptions } from "./context.ts";
 import type { ExecutionProvider } from "./providers.ts";
+import { collectGarbage } from "./gc.ts";
 import { checkThreads } from "./threads.ts";
 
 /**
@@ -52,7 +53,7 @@ const link = (target: string, path: string): void => {
  * Lower, then create the session. With external data the model and its files go to a temporary
  * folder (removed on release): initializers' bytes are written there, spilled weights linked. The
  * graph (and with it any host copy of weights made while building it) is unreachable once written,
- * before ORT reads the files.
+ * and collected before ORT reads the files.
  */
 const createSession = async (
   graph: () => Graph,
@@ -71,6 +72,7 @@ const createSession = async (
       else link(f.target, join(dir, f.path));
     return join(dir, "model.onnx");
   })();
+  if (typeof path === "string") await collectGarbage();
   const session =
     typeof path === "string"
       ? await ort.InferenceSession.create(path, sessionOptions(o))

@@ -54,4 +54,24 @@ describe("Weights.spill", () => {
       ),
     );
   });
+
+  it("consume empties the source's arrays as it writes them, tied names included, and reads back the same", async () => {
+    const a = Float32Array.from({ length: 300_000 }, (_, i) => Math.sin(i));
+    const b = Float32Array.from({ length: 1000 }, (_, i) => i / 7);
+    const view = new Float32Array(new Float32Array(20).fill(3).buffer, 8, 4); // part of a buffer: kept
+    const copies = [a.slice(), b.slice(), a.slice(), view.slice()];
+    const src = new Map([
+      ["a", { data: a, shape: [300_000] }],
+      ["b", { data: b, shape: [10, 100] }],
+      ["tied", { data: a, shape: [300_000] }],
+      ["view", { data: view, shape: [4] }],
+    ]);
+    const back = await Effect.runPromise(
+      Effect.scoped(
+        Effect.map(spill(src, { consume: true }), (s) => [...s.values()].map((t) => t.data.slice())),
+      ),
+    );
+    expect([a.length, b.length, view.length]).toEqual([0, 0, 4]);
+    expect(back).toEqual(copies);
+  });
 });

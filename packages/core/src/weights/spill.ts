@@ -32,26 +32,48 @@ const spilledTensor = (file: string, offset: number, shape: readonly number[]): 
   return t;
 };
 
-/** Write the tensors one at a time into `file`, 64-byte aligned; return them as spilled tensors. */
+/** Release an ArrayBuffer's memory now that its bytes are on disk: detach it (the clone is garbage). */
+const release = (b: ArrayBuffer): void => {
+  structuredClone(b, { transfer: [b] });
+};
+
+/**
+ * Write the tensors one at a time into `file`, 64-byte aligned; return them as spilled tensors.
+ * With `consume`, each source tensor that owns its whole buffer has it detached once written, so
+ * the memory goes even where a stray reference to the source remains; a later name for the same
+ * array (tied weights) points at the bytes already written.
+ */
 const writeAll = (
   file: string,
   tensors: Iterable<readonly [string, HostTensor]>,
+  consume: boolean,
 ): Map<string, HostTensor> => {
   const out = new Map<string, HostTensor>();
+  const released = new WeakMap<ArrayBufferLike, number>();
   const fd = openSync(file, "w");
   try {
     let offset = 0;
     for (const [name, t] of tensors) {
+      const d = t.data;
+      const at = released.get(d.buffer);
+      if (at !== undefined) {
+        out.set(name, spilledTensor(file, at, [...t.shape]));
+        continue;
+      }
       const pad = (64 - (offset % 64)) % 64;
       if (pad > 0) writeSync(fd, new Uint8Array(pad), 0, pad, offset);
       offset += pad;
-      const d = t.data;
       const bytes = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
       // writeSync writes at most 2 GiB per call
       for (let done = 0; done < bytes.length; )
         done += writeSync(fd, bytes, done, bytes.length - done, offset + done);
       out.set(name, spilledTensor(file, offset, [...t.shape]));
-      offset += bytes.length;
+      const whole = d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.byteLength > 0;
+      if (consume && whole && d.buffer instanceof ArrayBuffer) {
+        released.set(d.buffer, offset);
+        release(d.buffer); // bytes.length is 0 from here on
+      }
+      offset += numel(t.shape) * 4;
     }
   } finally {
     closeSync(fd);
@@ -66,7 +88,9 @@ const writeAll = (
  * float32 weights are held once — by ORT — rather than once by ORT and once by the host. Pass a
  * lazy iterable (a generator) to never hold more than one tensor of the source at a time. The
  * bytes, hence every result, are identical to the source's. Spilled weights are read-only: an edit
- * to an array they hand out is not written back (and a session would not see it).
+ * to an array they hand out is not written back (and a session would not see it). With
+ * `{ consume: true }` the source's arrays are emptied (detached) as they are written, freeing
+ * their memory at once: for weights nothing else will read, such as a model just loaded.
  *
  * @example
  * ```ts
@@ -83,6 +107,7 @@ const writeAll = (
  */
 export const spill = (
   tensors: Iterable<readonly [string, HostTensor]>,
+  opts: { readonly consume?: boolean } = {},
 ): Effect.Effect<Weights, WeightFileError, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.try({
@@ -94,7 +119,7 @@ export const spill = (
   ).pipe(
     Effect.flatMap((dir) =>
       Effect.try({
-        try: () => writeAll(join(dir, "weights.f32"), tensors),
+        try: () => writeAll(join(dir, "weights.f32"), tensors, opts.consume ?? false),
         catch: (e) =>
           e instanceof WeightFileError
             ? e
