@@ -3,7 +3,7 @@ import { InputError, type PatchbayError, type WeightFileError } from "../errors/
 import type { Model, Weights } from "../model/index.ts";
 import { numel } from "../tensor/index.ts";
 import { findTokenizer, loadTokenizer, type Tokenizer } from "../tokenizer/index.ts";
-import { loadModel, spill } from "../weights/index.ts";
+import { isSourcePath, loadModel, spill } from "../weights/index.ts";
 import { makeSessionCache, type RuntimeOptions, type SessionCache } from "./session.ts";
 
 /** A loaded model with its tokenizer (when one was found) and its live ORT sessions. */
@@ -28,16 +28,20 @@ export interface OpenOptions extends RuntimeOptions {
 const SPILL_BYTES = 1.8e9;
 
 /**
- * The weights of a model loaded from a path, as opened: spilled when asked or, by default, when
- * large. The loaded arrays are consumed as they are spilled (nothing else holds them).
+ * The weights of a model loaded from `path`, as opened: spilled when asked or, by default, when
+ * large. Weights read from a file are consumed as they are spilled (nothing else holds them); a
+ * model source's (`builtin:` …) are not, as the source may hand the same arrays out again.
  */
 const heldWeights = (
+  path: string,
   weights: Weights,
   spillWeights: boolean | undefined,
 ): Effect.Effect<Weights, WeightFileError, Scope.Scope> => {
   let bytes = 0;
   for (const t of weights.values()) bytes += numel(t.shape) * 4;
-  return (spillWeights ?? bytes > SPILL_BYTES) ? spill(weights, { consume: true }) : Effect.succeed(weights);
+  return (spillWeights ?? bytes > SPILL_BYTES)
+    ? spill(weights, { consume: !isSourcePath(path) })
+    : Effect.succeed(weights);
 };
 
 /**
@@ -72,7 +76,7 @@ export const openModel = (
       opts.tokenizer !== undefined
         ? yield* loadTokenizer(opts.tokenizer)
         : yield* findTokenizer(loaded.folder ?? path);
-    const weights = yield* heldWeights(loaded.weights, opts.spillWeights);
+    const weights = yield* heldWeights(path, loaded.weights, opts.spillWeights);
     const sessions = yield* makeSessionCache(loaded.config.name, opts);
     return { config: loaded.config, weights, source: path, tokenizer, sessions };
   });
