@@ -195,7 +195,9 @@ const openInMemory = (model: Model, opts: OpenOptions) =>
  * Open a model for the Promise API: a Hugging Face folder, a TransformerLens folder, a llama2.c
  * `.bin`, a GGUF or safetensors file, `builtin:<name>` (a zoo model), or a model in memory
  * (`{ config, weights }`). Options: `tokenizer` (a path, when it is neither beside the model nor
- * inside it), `threads`, `executionProvider`, `allowLongContext`. Close it with `close()` or
+ * inside it), `threads`, `executionProvider`, `allowLongContext`, `spillWeights` (hold the weights in
+ * a temporary file, so ORT's copy is the only one in memory; by default for models past 1.8 GB
+ * opened from a path). Close it with `close()` or
  * `await using`; the same typed errors as `openModel` reject the Promise.
  * @example
  * ```ts
