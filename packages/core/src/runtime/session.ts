@@ -1,6 +1,6 @@
 import { linkSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { Effect, type Scope } from "effect";
 import * as ort from "onnxruntime-node";
 import { RuntimeError } from "../errors/index.ts";
@@ -50,34 +50,48 @@ const link = (target: string, path: string): void => {
 };
 
 /**
- * Lower, then create the session. With external data the model and its files go to a temporary
- * folder (removed on release): initializers' bytes are written there, spilled weights linked. The
- * graph (and with it any host copy of weights made while building it) is unreachable once written,
- * and collected before ORT reads the files.
+ * Lower the graph: the serialised model alone, or — with external data — the model written with its
+ * files into a temporary folder (initializers' bytes written, spilled weights linked). Nothing of the
+ * graph outlives this call, so the host arrays made while building it are garbage once it returns.
+ */
+const lower = (graph: () => Graph, o: RuntimeOptions): Uint8Array | { readonly dir: string } => {
+  const lowered = toOnnx(
+    graph(),
+    o.externalDataThreshold !== undefined ? { externalThreshold: o.externalDataThreshold } : {},
+  );
+  if (lowered.external === null) return lowered.model;
+  const dir = mkdtempSync(join(tmpdir(), "patchbay-onnx-"));
+  try {
+    writeFileSync(join(dir, "model.onnx"), lowered.model);
+    for (const f of lowered.external)
+      if ("data" in f) writeFileSync(join(dir, f.path), f.data);
+      else link(f.target, join(dir, f.path));
+    return { dir };
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+};
+
+/**
+ * Lower, then create the session. From files, a full GC runs first, so that host garbage (a loaded
+ * model's spilled arrays, the graph's) is gone before ORT allocates its own copy of the weights.
  */
 const createSession = async (
   graph: () => Graph,
   o: RuntimeOptions,
 ): Promise<{ session: ort.InferenceSession; dir: string | null }> => {
-  const path = ((): string | Uint8Array => {
-    const lowered = toOnnx(
-      graph(),
-      o.externalDataThreshold !== undefined ? { externalThreshold: o.externalDataThreshold } : {},
-    );
-    if (lowered.external === null) return lowered.model;
-    const dir = mkdtempSync(join(tmpdir(), "patchbay-onnx-"));
-    writeFileSync(join(dir, "model.onnx"), lowered.model);
-    for (const f of lowered.external)
-      if ("data" in f) writeFileSync(join(dir, f.path), f.data);
-      else link(f.target, join(dir, f.path));
-    return join(dir, "model.onnx");
-  })();
-  if (typeof path === "string") await collectGarbage();
-  const session =
-    typeof path === "string"
-      ? await ort.InferenceSession.create(path, sessionOptions(o))
-      : await ort.InferenceSession.create(path, sessionOptions(o));
-  return { session, dir: typeof path === "string" ? dirname(path) : null };
+  const lowered = lower(graph, o);
+  if (lowered instanceof Uint8Array)
+    return { session: await ort.InferenceSession.create(lowered, sessionOptions(o)), dir: null };
+  try {
+    await collectGarbage();
+    const session = await ort.InferenceSession.create(join(lowered.dir, "model.onnx"), sessionOptions(o));
+    return { session, dir: lowered.dir };
+  } catch (e) {
+    rmSync(lowered.dir, { recursive: true, force: true });
+    throw e;
+  }
 };
 
 /**
