@@ -5,6 +5,7 @@ import { type ModelConfig, randomWeights, type Weights } from "../model/index.ts
 import { arbConfig } from "../reference/arbitraries.ts";
 import { makeSessionCache, type SessionCache } from "../runtime/index.ts";
 import { maxAbsDiff } from "../testing/compare.ts";
+import { spill } from "../weights/index.ts";
 import { buildTransformerGraph } from "../transformer/index.ts";
 import type { MetricBinding } from "./bind.ts";
 import { gradLabel, type PlanResult, runPlan } from "./run.ts";
@@ -81,6 +82,35 @@ describe("plan.weightsAsInputs", () => {
         expectSame(r2, await fresh(c, w2, gradientPlan(w2, false)), w2);
       }),
       { numRuns: 8, seed: 5 },
+    );
+  });
+
+  it("spilled weights give bit-identical results, as initializers and as inputs (issue 16 §4)", async () => {
+    await fc.assert(
+      fc.asyncProperty(arbConfig({ maxLayers: 2 }), fc.nat(1000), async (c, seed) => {
+        const w = randomWeights(c, seed);
+        const both = (weights: Weights) =>
+          Effect.gen(function* () {
+            const cache = yield* makeSessionCache("spilled");
+            const asInits = yield* runOn(cache, c, weights, gradientPlan(weights, false));
+            const asInputs = yield* runOn(cache, c, weights, gradientPlan(weights, true));
+            return [asInits, asInputs] as const;
+          });
+        const [heap, spilled] = await Effect.runPromise(
+          Effect.scoped(
+            Effect.gen(function* () {
+              return [yield* both(w), yield* both(yield* spill(w))] as const;
+            }),
+          ),
+        );
+        for (const k of [0, 1] as const) {
+          expect([...spilled[k].logits!.data]).toEqual([...heap[k].logits!.data]);
+          expect(spilled[k].metric!.mean).toBe(heap[k].metric!.mean);
+          for (const [label, g] of heap[k].grads)
+            expect([...spilled[k].grads.get(label)!.data]).toEqual([...g.data]);
+        }
+      }),
+      { numRuns: 4, seed: 7 },
     );
   });
 

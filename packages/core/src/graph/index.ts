@@ -2,4 +2,4 @@
 export type { DType, Dim, Value, Attr, Node, Graph, Initializer, InitData } from "./ir.ts";
 export { GraphBuilder } from "./builder.ts";
 export { ShapeMismatch } from "./shapes.ts";
-export { toOnnx, OPSET, type LoweredModel, type LowerOptions } from "./onnx.ts";
+export { toOnnx, OPSET, type ExternalFile, type LoweredModel, type LowerOptions } from "./onnx.ts";

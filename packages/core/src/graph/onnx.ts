@@ -1,11 +1,14 @@
+import { fileBacking } from "../tensor/file-backed.ts";
+import { numel } from "../tensor/host-tensor.ts";
 import { ProtoWriter } from "./protobuf.ts";
 import type { Attr, DType, Graph, Initializer, Node, Value } from "./ir.ts";
 
 /**
  * Lowering of the IR to an ONNX ModelProto (IR version 8, opset 17). Field numbers are those of
  * onnx.proto. Weights go inline as raw_data, or — for models whose weights exceed protobuf's 2 GB
- * limit, or on request — into one external data file beside the model, as ONNX's
- * external-data convention (location/offset/length entries) describes.
+ * limit, for spilled (file-backed) weights, or on request — into external data files beside the
+ * model, as ONNX's external-data convention (location/offset/length entries) describes: one file
+ * per initializer, except that spilled weights point into their own file (linked, never copied).
  */
 export const OPSET = 17;
 const IR_VERSION = 8;
@@ -49,25 +52,36 @@ const node = (n: Node, i: number): ProtoWriter => {
   return w;
 };
 
-const initBytes = (init: Initializer): { bytes: Uint8Array; dims: readonly number[] } => {
-  const d = init.data;
-  if (d.dtype === "float32") {
-    const t = d.tensor.data;
-    return { bytes: new Uint8Array(t.buffer, t.byteOffset, t.byteLength), dims: d.tensor.shape };
-  }
-  return { bytes: new Uint8Array(d.data.buffer, d.data.byteOffset, d.data.byteLength), dims: d.shape };
+const dims = (init: Initializer): readonly number[] =>
+  init.data.dtype === "float32" ? init.data.tensor.shape : init.data.shape;
+
+/** Size in bytes, from the shape (a spilled tensor's data is not read for it). */
+const byteLength = (init: Initializer): number =>
+  init.data.dtype === "float32" ? numel(init.data.tensor.shape) * 4 : init.data.data.byteLength;
+
+/** A view of the initializer's bytes (not a copy). */
+const initBytes = (init: Initializer): Uint8Array => {
+  const d = init.data.dtype === "float32" ? init.data.tensor.data : init.data.data;
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 };
+
+/**
+ * An external data file the model refers to: either bytes to write (one initializer's, a view of
+ * its host buffer, not a copy) or an existing file on disk (spilled weights) to link under `path`.
+ */
+export type ExternalFile =
+  | { readonly path: string; readonly data: Uint8Array }
+  | { readonly path: string; readonly target: string };
 
 export interface LoweredModel {
   /** The serialized ModelProto. */
   readonly model: Uint8Array;
-  /** With external data: the blob to write beside the model under `externalFile`. */
-  readonly external: { readonly file: string; readonly chunks: readonly Uint8Array[] } | null;
+  /** With external data: the files to place beside the model (written or linked). */
+  readonly external: readonly ExternalFile[] | null;
 }
 
 export interface LowerOptions {
-  /** Put initializers larger than this many bytes into an external file (default: only past 1.8 GB total). */
-  readonly externalFile?: string;
+  /** Put initializers of at least this many bytes into external files (default: only past 1.8 GB total). */
   readonly externalThreshold?: number;
 }
 
@@ -90,38 +104,50 @@ const TWO_GB_MARGIN = 1.8e9;
  * ```
  */
 export const toOnnx = (g: Graph, opts: LowerOptions = {}): LoweredModel => {
-  const total = g.initializers.reduce((s, i) => s + initBytes(i).bytes.length, 0);
-  const file = opts.externalFile ?? "weights.bin";
-  const useExternal = opts.externalThreshold !== undefined || total > TWO_GB_MARGIN;
   const threshold = opts.externalThreshold ?? 1024;
-  const external: Uint8Array[] = [];
-  let offset = 0;
+  // File-backed (spilled) tensors are never read here: the model points at their file.
+  const backed = (i: Initializer) =>
+    i.data.dtype === "float32" && byteLength(i) >= threshold ? fileBacking(i.data.tensor) : undefined;
+  const total = g.initializers.reduce((s, i) => s + byteLength(i), 0);
+  const useExternal =
+    opts.externalThreshold !== undefined || total > TWO_GB_MARGIN || g.initializers.some((i) => backed(i));
+  const external: ExternalFile[] = [];
+  const linked = new Map<string, string>(); // backing file → its name beside the model
 
   const graph = new ProtoWriter();
   g.nodes.forEach((n, i) => {
     graph.message(1, node(n, i));
   });
   graph.string(2, g.name);
+  const entry = (k: string, v: string) => new ProtoWriter().string(1, k).string(2, v);
+  // ONNX external data: the tensor's bytes are [offset, offset + length) of file `location`.
+  const pointTo = (t: ProtoWriter, location: string, offset: number, length: number) =>
+    t
+      .message(13, entry("location", location))
+      .message(13, entry("offset", String(offset)))
+      .message(13, entry("length", String(length)))
+      .int(14, 1);
   for (const init of g.initializers) {
-    const { bytes, dims } = initBytes(init);
     const t = new ProtoWriter()
-      .packedInts(1, dims)
+      .packedInts(1, dims(init))
       .int(2, dtypeCode(init.value.dtype))
       .string(8, init.value.name);
-    if (useExternal && bytes.length >= threshold) {
-      // ONNX external data: the tensor's bytes live at [offset, offset+length) of `location`.
-      // Offsets are kept 64-byte aligned so the runtime may memory-map them.
-      const pad = (64 - (offset % 64)) % 64;
-      if (pad > 0) external.push(new Uint8Array(pad));
-      offset += pad;
-      const entry = (k: string, v: string) => new ProtoWriter().string(1, k).string(2, v);
-      t.message(13, entry("location", file));
-      t.message(13, entry("offset", String(offset)));
-      t.message(13, entry("length", String(bytes.length)));
-      t.int(14, 1);
-      external.push(bytes);
-      offset += bytes.length;
+    const backing = useExternal ? backed(init) : undefined;
+    if (backing !== undefined) {
+      let path = linked.get(backing.file);
+      if (path === undefined) {
+        path = `linked-${linked.size}.bin`;
+        linked.set(backing.file, path);
+        external.push({ path, target: backing.file });
+      }
+      pointTo(t, path, backing.offset, byteLength(init));
+    } else if (useExternal && byteLength(init) >= threshold) {
+      const path = `${external.length}.bin`;
+      const bytes = initBytes(init);
+      pointTo(t, path, 0, bytes.length);
+      external.push({ path, data: bytes });
     } else {
+      const bytes = initBytes(init);
       t.bytes(9, bytes);
     }
     graph.message(5, t);
@@ -136,5 +162,5 @@ export const toOnnx = (g: Graph, opts: LowerOptions = {}): LoweredModel => {
     .string(3, "0.1.0")
     .message(7, graph)
     .message(8, opset);
-  return { model: model.finish(), external: useExternal ? { file, chunks: external } : null };
+  return { model: model.finish(), external: useExternal ? external : null };
 };

@@ -109,22 +109,27 @@ const initFor = (c: ModelConfig, name: string, shape: readonly number[]): { mean
  * assert.deepEqual(Model.randomWeights(config, 1).get("embed.W_E")?.data, w.get("embed.W_E")?.data);
  * ```
  */
-export const randomWeights = (
+export const randomWeights = (config: ModelConfig, seed: number, opts: RandomWeightsOptions = {}): Weights =>
+  new Map(randomWeightEntries(config, seed, opts));
+
+/**
+ * `randomWeights`' tensors one at a time (the same values), for consumers that need not hold
+ * them all: `Weights.spill(randomWeightEntries(...))` never has more than one on the heap.
+ */
+export function* randomWeightEntries(
   config: ModelConfig,
   seed: number,
   opts: RandomWeightsOptions = {},
-): Weights => {
+): Generator<readonly [string, HostTensor]> {
   const biases = opts.biases ?? true;
-  const out = new Map<string, HostTensor>();
   for (const spec of weightSpecs(config)) {
     if (!spec.required && !biases) continue;
     const { mean, std } = initFor(config, spec.name, spec.shape);
     const data = normals((Math.imul(seed >>> 0, 0x9e3779b1) ^ fnv1a(spec.name)) >>> 0, numel(spec.shape));
     for (let i = 0; i < data.length; i++) data[i] = mean + std * data[i]!;
-    out.set(spec.name, { data, shape: [...spec.shape] });
+    yield [spec.name, { data, shape: [...spec.shape] }];
   }
-  return out;
-};
+}
 
 /** GPT-2 small's shape (124M parameters), for benchmarks with random weights. */
 export const gpt2SmallConfig: ModelConfig = {

@@ -1,9 +1,10 @@
 import { Effect, type Scope } from "effect";
-import { InputError, type PatchbayError } from "../errors/index.ts";
-import type { HubRevision } from "../hub/index.ts";
-import type { Model } from "../model/index.ts";
+import { InputError, type PatchbayError, type WeightFileError } from "../errors/index.ts";
+import { type HubRevision, isHubPath } from "../hub/index.ts";
+import type { Model, Weights } from "../model/index.ts";
+import { numel } from "../tensor/index.ts";
 import { findTokenizer, loadTokenizer, type Tokenizer } from "../tokenizer/index.ts";
-import { loadModel, type Quantization } from "../weights/index.ts";
+import { isSourcePath, loadModel, type Quantization, spill } from "../weights/index.ts";
 import { makeSessionCache, type RuntimeOptions, type SessionCache } from "./session.ts";
 
 /** A loaded model with its tokenizer (when one was found) and its live ORT sessions. */
@@ -20,7 +21,34 @@ export interface OpenModel extends Model {
 export interface OpenOptions extends RuntimeOptions {
   /** A tokenizer path, when it is neither beside the model nor inside it. */
   readonly tokenizer?: string;
+  /**
+   * Hold the weights in a temporary file (`Weights.spill`) rather than on the JS heap, so that the
+   * ORT sessions' copy is the only one in memory. Default: yes for models past 1.8 GB of float32
+   * weights loaded from a path; no for a model passed in memory (its caller holds it anyway).
+   */
+  readonly spillWeights?: boolean;
 }
+
+/** Float32 bytes past which a model opened from a path is spilled by default (protobuf's 2 GB, less a margin). */
+const SPILL_BYTES = 1.8e9;
+
+/**
+ * The weights of a model loaded from `path`, as opened: spilled when asked or, by default, when
+ * large. Weights read from a file are consumed as they are spilled (nothing else holds them), and
+ * so are a Hub model's (`hf:` reads its cached files afresh each time); a registered model
+ * source's (`builtin:` …) are not, as the source may hand the same arrays out again.
+ */
+const heldWeights = (
+  path: string,
+  weights: Weights,
+  spillWeights: boolean | undefined,
+): Effect.Effect<Weights, WeightFileError, Scope.Scope> => {
+  let bytes = 0;
+  for (const t of weights.values()) bytes += numel(t.shape) * 4;
+  return (spillWeights ?? bytes > SPILL_BYTES)
+    ? spill(weights, { consume: isHubPath(path) || !isSourcePath(path) })
+    : Effect.succeed(weights);
+};
 
 /**
  * Load weights and tokenizer from a path and open a session cache for them; every session is
@@ -54,12 +82,13 @@ export const openModel = (
       opts.tokenizer !== undefined
         ? yield* loadTokenizer(opts.tokenizer)
         : yield* findTokenizer(loaded.folder ?? path);
+    const weights = yield* heldWeights(path, loaded.weights, opts.spillWeights);
     const sessions = yield* makeSessionCache(loaded.config.name, opts);
     const quantization = loaded.quantization === undefined ? {} : { quantization: loaded.quantization };
     const revision = loaded.revision === undefined ? {} : { revision: loaded.revision };
     return {
       config: loaded.config,
-      weights: loaded.weights,
+      weights,
       source: path,
       tokenizer,
       sessions,

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { linkSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect, type Scope } from "effect";
@@ -7,12 +7,14 @@ import { RuntimeError } from "../errors/index.ts";
 import { type Graph, toOnnx } from "../graph/index.ts";
 import type { ContextOptions } from "./context.ts";
 import type { ExecutionProvider } from "./providers.ts";
+import { collectGarbage } from "./gc.ts";
 import { checkThreads } from "./threads.ts";
 
 /**
  * ORT sessions for one model, cached per graph variant (the key says which plan built it) and
  * released together when the runtime's Scope closes. Graphs whose weights pass protobuf's 2 GB
- * limit are written with external data to a temporary folder, removed on release.
+ * limit, or that use spilled weights (`Weights.spill`), are written with external data to a
+ * temporary folder, removed on release.
  */
 export interface RuntimeOptions extends ContextOptions {
   /** Threads for ORT's intra-op pool (default: ORT's choice, one per core). */
@@ -38,24 +40,58 @@ const sessionOptions = (o: RuntimeOptions): ort.InferenceSession.SessionOptions 
   ...(o.threads !== undefined ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
 });
 
-const createSession = async (
-  graph: Graph,
-  o: RuntimeOptions,
-): Promise<{ session: ort.InferenceSession; dir: string | null }> => {
+/** A link to `target` at `path`: a hard link (same file system, as the OS temp folder is), else a symlink. */
+const link = (target: string, path: string): void => {
+  try {
+    linkSync(target, path);
+  } catch {
+    symlinkSync(target, path);
+  }
+};
+
+/**
+ * Lower the graph: the serialised model alone, or — with external data — the model written with its
+ * files into a temporary folder (initializers' bytes written, spilled weights linked). Nothing of the
+ * graph outlives this call, so the host arrays made while building it are garbage once it returns.
+ */
+const lower = (graph: () => Graph, o: RuntimeOptions): Uint8Array | { readonly dir: string } => {
   const lowered = toOnnx(
-    graph,
+    graph(),
     o.externalDataThreshold !== undefined ? { externalThreshold: o.externalDataThreshold } : {},
   );
-  if (lowered.external === null)
-    return { session: await ort.InferenceSession.create(lowered.model, sessionOptions(o)), dir: null };
+  if (lowered.external === null) return lowered.model;
   const dir = mkdtempSync(join(tmpdir(), "patchbay-onnx-"));
-  const modelPath = join(dir, "model.onnx");
-  writeFileSync(modelPath, lowered.model);
-  // Concatenate chunks by streaming them into the file one at a time (no 2 GB single buffer).
-  const dataPath = join(dir, lowered.external.file);
-  writeFileSync(dataPath, new Uint8Array(0));
-  for (const chunk of lowered.external.chunks) writeFileSync(dataPath, chunk, { flag: "a" });
-  return { session: await ort.InferenceSession.create(modelPath, sessionOptions(o)), dir };
+  try {
+    writeFileSync(join(dir, "model.onnx"), lowered.model);
+    for (const f of lowered.external)
+      if ("data" in f) writeFileSync(join(dir, f.path), f.data);
+      else link(f.target, join(dir, f.path));
+    return { dir };
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+};
+
+/**
+ * Lower, then create the session. From files, a full GC runs first, so that host garbage (a loaded
+ * model's spilled arrays, the graph's) is gone before ORT allocates its own copy of the weights.
+ */
+const createSession = async (
+  graph: () => Graph,
+  o: RuntimeOptions,
+): Promise<{ session: ort.InferenceSession; dir: string | null }> => {
+  const lowered = lower(graph, o);
+  if (lowered instanceof Uint8Array)
+    return { session: await ort.InferenceSession.create(lowered, sessionOptions(o)), dir: null };
+  try {
+    await collectGarbage();
+    const session = await ort.InferenceSession.create(join(lowered.dir, "model.onnx"), sessionOptions(o));
+    return { session, dir: lowered.dir };
+  } catch (e) {
+    rmSync(lowered.dir, { recursive: true, force: true });
+    throw e;
+  }
 };
 
 /**
@@ -101,7 +137,7 @@ export const makeSessionCache = (
               if (bad !== null) throw bad;
               let entry = live.get(key);
               if (entry === undefined) {
-                entry = createSession(graph(), options);
+                entry = createSession(graph, options);
                 live.set(key, entry);
                 entry.catch(() => live.delete(key));
               }

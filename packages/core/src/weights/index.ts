@@ -38,3 +38,4 @@ export {
   type SourcedModel,
 } from "./sources.ts";
 export { readCanonicalWeightsSync } from "./canonical.ts";
+export { spill } from "./spill.ts";

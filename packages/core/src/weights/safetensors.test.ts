@@ -11,6 +11,7 @@ import {
   parseSafetensors,
   parseSafetensorsHeader,
   readSafetensors,
+  readSafetensorsTensor,
   writeSafetensors,
 } from "./safetensors.ts";
 import { rawSafetensors, tempDir } from "./test-support.ts";
@@ -111,6 +112,29 @@ describe("safetensors dtypes", () => {
     expect([...t.get("h")!.data]).toEqual([1, -2, 2 ** -24, Number.POSITIVE_INFINITY]);
     expect(t.get("b")!.shape).toEqual([2, 2]);
     expect([...t.get("b")!.data]).toEqual([1, -2, 3.140625, Number.NEGATIVE_INFINITY]);
+  });
+
+  it("converts F16 and BF16 tensor by tensor: decoding one reads only its own bytes (issue 16 §4)", () => {
+    const data = new Uint8Array(new Uint16Array([0x3c00, 0xc000, 0x3f80, 0xc000, 0x4049, 0xff80]).buffer);
+    const bytes = rawSafetensors(
+      {
+        h: { dtype: "F16", shape: [2], data_offsets: [0, 4] },
+        b: { dtype: "BF16", shape: [4], data_offsets: [4, 12] },
+      },
+      data,
+    );
+    const inner = bytesSource("t.safetensors", bytes);
+    const reads: number[][] = [];
+    const read = (o: number, n: number) => {
+      reads.push([o, n]);
+      return inner.read(o, n);
+    };
+    const src = { ...inner, read };
+    const header = parseSafetensorsHeader(src);
+    reads.length = 0;
+    const b = header.entries.get("b")!;
+    expect([...readSafetensorsTensor(src, b).data]).toEqual([1, -2, 3.140625, Number.NEGATIVE_INFINITY]);
+    expect(reads).toEqual([[b.begin, 8]]); // the 8 bytes of b, not the file and not h
   });
 
   it("refuses other dtypes with UnsupportedError naming tensor and dtype", () => {

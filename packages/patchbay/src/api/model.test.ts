@@ -289,3 +289,20 @@ describe("Promise API on checkpoints: a Hugging Face fixture (tiny-gpt2), storie
     same((await model.run([1, 2, 3])).logits, e.logits);
   });
 });
+
+describe("Promise API: spillWeights", () => {
+  it("an in-memory model opened with spillWeights gives bit-identical logits", async () => {
+    const { loadModelSync } = await import("@patchbay/core/weights");
+    const tiny = loadModelSync(testdataPath("fixtures", "tiny-llama"));
+    const seq = [3, 1, 4, 1, 5, 9, 2, 6];
+    await using heap = await open({ config: tiny.config, weights: tiny.weights }, { threads: 1 });
+    await using spilled = await open(
+      { config: tiny.config, weights: tiny.weights },
+      { threads: 1, spillWeights: true },
+    );
+    same((await spilled.run(seq)).logits, (await heap.run(seq)).logits);
+    const held = (m: PatchbayModel) => withModel(m, "test", (o) => Effect.succeed(o.weights));
+    expect(await held(heap)).toBe(tiny.weights);
+    expect(await held(spilled)).not.toBe(tiny.weights); // the spilled, file-backed copy
+  });
+});

@@ -2,6 +2,7 @@ import "@patchbay/zoo"; // registers builtin:<name> model paths with core
 import { InputError, type PatchbayError } from "@patchbay/core/errors";
 import { loadTokenizer, type Tokenizer } from "@patchbay/core/tokenizer";
 import type { HubRevision } from "@patchbay/core/hub";
+import { spill } from "@patchbay/core/weights";
 import type { Model, ModelConfig } from "@patchbay/core/model";
 import { makeSessionCache, type OpenModel, type OpenOptions, openModel } from "@patchbay/core/runtime";
 import { Effect, Exit, Scope } from "effect";
@@ -183,14 +184,16 @@ const OPEN_OPTIONS = [
   "executionProvider",
   "allowLongContext",
   "externalDataThreshold",
+  "spillWeights",
 ];
 
-/** A model already in memory (config and weights, e.g. a zoo network): sessions, no files. */
+/** A model already in memory (config and weights, e.g. a zoo network): sessions, no files (unless spilled). */
 const openInMemory = (model: Model, opts: OpenOptions) =>
   Effect.gen(function* () {
     const tokenizer = opts.tokenizer !== undefined ? yield* loadTokenizer(opts.tokenizer) : null;
+    const weights = opts.spillWeights === true ? yield* spill(model.weights) : model.weights;
     const sessions = yield* makeSessionCache(model.config.name, opts);
-    return { config: model.config, weights: model.weights, source: model.config.name, tokenizer, sessions };
+    return { config: model.config, weights, source: model.config.name, tokenizer, sessions };
   });
 
 /**
@@ -198,7 +201,9 @@ const openInMemory = (model: Model, opts: OpenOptions) =>
  * `.bin`, a GGUF or safetensors file, `builtin:<name>` (a zoo model), `hf:owner/name[@revision]`
  * (downloaded from the Hugging Face Hub into its cache), or a model in memory
  * (`{ config, weights }`). Options: `tokenizer` (a path, when it is neither beside the model nor
- * inside it), `threads`, `executionProvider`, `allowLongContext`. Close it with `close()` or
+ * inside it), `threads`, `executionProvider`, `allowLongContext`, `spillWeights` (hold the weights in
+ * a temporary file, so ORT's copy is the only one in memory; by default for models past 1.8 GB
+ * opened from a path). Close it with `close()` or
  * `await using`; the same typed errors as `openModel` reject the Promise.
  * @example
  * ```ts
