@@ -1,8 +1,9 @@
 import type { EdgeLayout } from "@patchbay/core/edges";
-import { InputError, type RuntimeError } from "@patchbay/core/errors";
+import { type ConfigError, InputError, type RuntimeError } from "@patchbay/core/errors";
 import { mulberry32 } from "@patchbay/core/model";
 import { Effect } from "effect";
 import { prune } from "../select/index.ts";
+import { type AcdcCheckpoint, checkpointHashes, readCheckpoint, writeCheckpoint } from "./acdc-checkpoint.ts";
 import { evaluateMasks, maskFromEdges } from "./masks.ts";
 import { higherIsBetter, type EdgeSetup } from "./setup.ts";
 
@@ -36,6 +37,14 @@ export interface AcdcOptions {
   readonly absolute?: boolean;
   /** Parents tested per batched run (default 16). 1 is the serial algorithm. */
   readonly speculate?: number;
+  /**
+   * A checkpoint file: written atomically after every finished receiver, and resumed from when it
+   * exists (a run for another model, task or options is refused: ConfigError naming what differs).
+   * The resumed run's result is byte-identical to an uninterrupted one.
+   */
+  readonly checkpoint?: string;
+  /** Interrupt the run after this many receivers' checkpoints are written (tests of resumption). */
+  readonly stopAfterReceivers?: number;
 }
 
 export interface AcdcResult {
@@ -183,14 +192,20 @@ export const incoming = (layout: EdgeLayout): number[][] => {
 export const acdc = (
   setup: EdgeSetup,
   opts: AcdcOptions,
-): Effect.Effect<AcdcResult, InputError | RuntimeError> =>
+): Effect.Effect<AcdcResult, InputError | RuntimeError | ConfigError> =>
   Effect.gen(function* () {
     if (!Number.isFinite(opts.tau))
       return yield* new InputError({ field: "tau", expected: "a finite threshold", found: String(opts.tau) });
     const { layout } = setup;
     const order = opts.order ?? "normal";
     const speculate = Math.max(1, opts.speculate ?? 16);
-    const rand = mulberry32(opts.seed ?? 0);
+    const seed = opts.seed ?? 0;
+    const seeded = mulberry32(seed);
+    let randCalls = 0;
+    const rand = () => {
+      randCalls++;
+      return seeded();
+    };
     const sign = higherIsBetter(setup.task.metric) ? -1 : 1; // m as a loss
     const inGraph = new Uint8Array(layout.edges.length).fill(1);
     const deltas = new Float64Array(layout.edges.length).fill(Number.NaN);
@@ -202,10 +217,54 @@ export const acdc = (
     let baseline: number | null = null; // m(H), valid while H is unchanged
     let removalRate = 0.5; //               running estimate, picks the speculation
     let full = Number.NaN;
+    let start = layout.destinations.length - 1;
+    let receiversDone = 0;
     const damage = (without: number, base: number) =>
       opts.absolute ? Math.abs(without - base) : sign * (without - base);
 
-    for (let v = layout.destinations.length - 1; v >= 0; v--) {
+    const options = { tau: opts.tau, order, seed, absolute: opts.absolute ?? false, speculate };
+    const file = opts.checkpoint;
+    const hashes = file === undefined ? null : checkpointHashes(setup, options);
+    if (file !== undefined && hashes !== null) {
+      const c = yield* readCheckpoint(file, hashes, layout.edges.length);
+      if (c !== null) {
+        for (let e = 0; e < inGraph.length; e++) {
+          inGraph[e] = c.inGraph.charCodeAt(e) === 49 ? 1 : 0;
+          deltas[e] = c.deltas[e] ?? Number.NaN;
+        }
+        for (let i = 0; i < c.randCalls; i++) rand();
+        ({ runs, forwardPasses, serialTests, baseline, removalRate, receiversDone } = c);
+        full = c.full ?? Number.NaN;
+        start = c.next;
+      }
+    }
+    /** Record the state before receiver `next`; interrupt when the test asked to stop here. */
+    const checkpoint = (next: number) =>
+      Effect.gen(function* () {
+        if (file === undefined || hashes === null) return;
+        const state: AcdcCheckpoint = {
+          format: "patchbay-acdc-checkpoint/1",
+          hashes,
+          options,
+          next,
+          receiversDone,
+          inGraph: Array.from(inGraph, (x) => (x ? "1" : "0")).join(""),
+          deltas: Array.from(deltas, (x) => (Number.isNaN(x) ? null : x)),
+          baseline,
+          full: Number.isNaN(full) ? null : full,
+          removalRate,
+          randCalls,
+          runs,
+          forwardPasses,
+          serialTests,
+        };
+        writeCheckpoint(file, state);
+        if (opts.stopAfterReceivers !== undefined && receiversDone >= opts.stopAfterReceivers)
+          return yield* Effect.interrupt;
+      });
+    yield* checkpoint(start);
+
+    for (let v = start; v >= 0; v--) {
       if (!connectedToLogits(layout, inGraph, fed)[v]) continue;
       let parents = byDest[v]!.filter((e) => inGraph[e]);
       if (order === "reverse") parents = parents.reverse();
@@ -256,6 +315,8 @@ export const acdc = (
         }
         i += decided;
       }
+      receiversDone++;
+      yield* checkpoint(v - 1);
     }
     const final = baseline ?? full;
     const tested = Uint8Array.from(deltas, (x) => (Number.isNaN(x) ? 0 : 1));

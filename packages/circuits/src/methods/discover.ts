@@ -1,5 +1,5 @@
 import type { EdgeLayout } from "@patchbay/core/edges";
-import { InputError, type RuntimeError } from "@patchbay/core/errors";
+import { type ConfigError, InputError, type RuntimeError } from "@patchbay/core/errors";
 import { Effect, Schema } from "effect";
 import { rocAuc } from "../evaluate/index.ts";
 import { byThreshold, greedy, prune, topN } from "../select/index.ts";
@@ -167,17 +167,28 @@ const select = (
 export const discover = (
   setup: EdgeSetup,
   spec: Discovery,
-): Effect.Effect<Discovered, InputError | RuntimeError> =>
+  /** Where ACDC keeps its checkpoint (resumed from when it exists); other methods take none. */
+  run: { readonly checkpoint?: string } = {},
+): Effect.Effect<Discovered, InputError | RuntimeError | ConfigError> =>
   Effect.gen(function* () {
     const t0 = performance.now();
     const m = spec.method;
     const problem = discoveryProblem(spec, setup.task.ablation);
     if (problem !== null) return yield* problem;
+    if (run.checkpoint !== undefined && m._tag !== "acdc")
+      return yield* new InputError({
+        field: "checkpoint",
+        expected: "a checkpoint only for method acdc",
+        found: `method ${m._tag}`,
+      });
     let scored: EdgeScores | null = null;
     let inGraph: Uint8Array;
     let runs = 0;
     if (m._tag === "acdc") {
-      const r = yield* acdc(setup, m);
+      const r = yield* acdc(setup, {
+        ...m,
+        ...(run.checkpoint === undefined ? {} : { checkpoint: run.checkpoint }),
+      });
       inGraph = r.inGraph;
       runs = r.runs;
       scored = {
