@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "@patchbay/core/errors";
 import { Effect } from "effect";
@@ -17,6 +18,11 @@ export type { CellIdentity } from "../results/envelope.ts";
 export interface CellInput {
   readonly spec: CellSpec;
   readonly baseDir: string;
+  /**
+   * A folder the cell may keep resumable state in (ACDC's checkpoint), inside the results store;
+   * a rerun of the same cell after a kill continues from it. Removed once the result is stored.
+   */
+  readonly checkpoints?: string;
 }
 
 /**
@@ -29,7 +35,8 @@ export interface CellInput {
  * import assert from "node:assert/strict";
  * import { mkdtempSync } from "node:fs";
  * import { tmpdir } from "node:os";
- * import { join } from "node:path";
+ * import { rmSync } from "node:fs";
+import { join } from "node:path";
  * import { Effect } from "effect";
  * import { cellIdentity, decodeExperiment, expandCells } from "@patchbay/experiments";
  * const dir = mkdtempSync(join(tmpdir(), "exp-"));
@@ -56,7 +63,8 @@ export const cellIdentity = (input: CellInput): Effect.Effect<CellIdentity, Cell
  * import assert from "node:assert/strict";
  * import { mkdtempSync } from "node:fs";
  * import { tmpdir } from "node:os";
- * import { join } from "node:path";
+ * import { rmSync } from "node:fs";
+import { join } from "node:path";
  * import { Effect } from "effect";
  * import { decodeExperiment, expandCells, runCell } from "@patchbay/experiments";
  * const dir = mkdtempSync(join(tmpdir(), "exp-"));
@@ -93,7 +101,8 @@ export interface CellOutcome {
  * import assert from "node:assert/strict";
  * import { mkdtempSync } from "node:fs";
  * import { tmpdir } from "node:os";
- * import { join } from "node:path";
+ * import { rmSync } from "node:fs";
+import { join } from "node:path";
  * import { Effect } from "effect";
  * import { cellIdentity, decodeExperiment, expandCells, runCellToStore } from "@patchbay/experiments";
  * const dir = mkdtempSync(join(tmpdir(), "exp-"));
@@ -117,7 +126,8 @@ export const runCellToStore = (
     const t0 = performance.now();
     if (input.cellId !== undefined && readCellResult(input.results, input.cellId) !== null)
       return { cellId: input.cellId, skipped: true, seconds: 0, path: cellPath(input.results, input.cellId) };
-    const { result, files } = yield* runCell(input);
+    const checkpoints = input.cellId === undefined ? undefined : checkpointsPath(input.results, input.cellId);
+    const { result, files } = yield* runCell(checkpoints === undefined ? input : { ...input, checkpoints });
     if (input.cellId !== undefined && result.cellId !== input.cellId)
       return yield* new InputError({
         field: "cellId",
@@ -128,8 +138,12 @@ export const runCellToStore = (
     // the files a cell produced (rotation artifacts) first: a result on disk implies its files are
     for (const f of files) writeAtomic(join(input.results, f.path), f.content);
     writeAtomic(path, formatCellResult(result));
+    if (checkpoints !== undefined) rmSync(checkpoints, { recursive: true, force: true });
     return { cellId: result.cellId, skipped: false, seconds: (performance.now() - t0) / 1000, path };
   });
+
+/** The folder a cell's resumable state lives in while it runs: `<results>/checkpoints/<cellId>`. */
+const checkpointsPath = (results: string, cellId: string): string => join(results, "checkpoints", cellId);
 
 /**
  * runCellToStore as a Promise (for worker threads: `parentPort.on("message", (m) => runCellJob(m))`).
@@ -139,7 +153,8 @@ export const runCellToStore = (
  * import assert from "node:assert/strict";
  * import { mkdtempSync } from "node:fs";
  * import { tmpdir } from "node:os";
- * import { join } from "node:path";
+ * import { rmSync } from "node:fs";
+import { join } from "node:path";
  * import { Effect } from "effect";
  * import { decodeExperiment, expandCells, runCellJob } from "@patchbay/experiments";
  * const dir = mkdtempSync(join(tmpdir(), "exp-"));

@@ -1,4 +1,4 @@
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import {
   compareToTruth,
   discover,
@@ -21,7 +21,12 @@ import { type CircuitCellSpec, discoveryOf } from "./spec.ts";
 import { CELL_ERRORS, type CellError } from "../../run/cell-errors.ts";
 
 /** A circuit cell's input (the spec narrowed to its circuit form). */
-export type CircuitInput = { readonly spec: CircuitCellSpec; readonly baseDir: string };
+export type CircuitInput = {
+  readonly spec: CircuitCellSpec;
+  readonly baseDir: string;
+  /** where ACDC checkpoints (and resumes from) when the sweep gives a folder */
+  readonly checkpoints?: string;
+};
 
 /**
  * The model path a circuit cell opens: a builtin as written, a file path resolved against the experiment file's folder.
@@ -155,7 +160,14 @@ export const runCircuitCell = (input: CircuitInput): Effect.Effect<CellRun<CellR
         },
         spec.granularity,
       );
-      const r = yield* discover(setup, discoveryOf(spec));
+      const discovery = discoveryOf(spec);
+      const r = yield* discover(
+        setup,
+        discovery,
+        input.checkpoints !== undefined && discovery.method._tag === "acdc"
+          ? { checkpoint: join(input.checkpoints, "acdc.json") }
+          : {},
+      );
       const curve = spec.evaluation.curve ? yield* mibScores(setup, r.scores) : null;
       const truth = yield* truthEdges(spec, modelPath);
       const cmp = truth === null ? null : compareToTruth(setup.layout, r.inGraph, r.scores, truth);
