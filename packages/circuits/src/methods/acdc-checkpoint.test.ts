@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError } from "@patchbay/core/errors";
+import { ConfigError, InputError } from "@patchbay/core/errors";
 import { makeSessionCache } from "@patchbay/core/runtime";
 import { inductionModel, inductionTask } from "@patchbay/zoo";
 import { Cause, Effect, Exit } from "effect";
@@ -118,7 +118,7 @@ describe("ACDC checkpoints", () => {
     writeFileSync(garbled, '{"format":"patchbay-acdc-checkpoint/1","next":');
     const wrongShape = join(dir, "shape.json");
     writeFileSync(wrongShape, '{"format":"patchbay-acdc-checkpoint/1","next":"x"}');
-    const errs = await withSetup((setup) =>
+    const out = await withSetup((setup) =>
       Effect.gen(function* () {
         yield* Effect.exit(acdc(setup, { tau: 0.1, checkpoint: file, stopAfterReceivers: 1 }));
         const options = yield* Effect.flip(acdc(setup, { tau: 0.2, checkpoint: file }));
@@ -129,9 +129,13 @@ describe("ACDC checkpoints", () => {
         const task = yield* Effect.flip(acdc(other, { tau: 0.1, checkpoint: file }));
         const g = yield* Effect.flip(acdc(setup, { tau: 0.1, checkpoint: garbled }));
         const s = yield* Effect.flip(acdc(setup, { tau: 0.1, checkpoint: wrongShape }));
-        return { options, task, g, s };
+        const noFile = yield* Effect.flip(acdc(setup, { tau: 0.1, stopAfterReceivers: 1 }));
+        return { errs: { options, task, g, s }, noFile };
       }),
     );
+    expect(out.noFile).toBeInstanceOf(InputError); // stopAfterReceivers needs a checkpoint to stop at
+    expect((out.noFile as InputError).field).toBe("stopAfterReceivers");
+    const errs = out.errs;
     for (const e of Object.values(errs)) expect(e).toBeInstanceOf(ConfigError);
     const c = errs as unknown as Record<string, ConfigError>;
     expect(c.options!.file).toBe(file);

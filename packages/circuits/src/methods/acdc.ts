@@ -222,6 +222,12 @@ export const acdc = (
     const damage = (without: number, base: number) =>
       opts.absolute ? Math.abs(without - base) : sign * (without - base);
 
+    if (opts.stopAfterReceivers !== undefined && opts.checkpoint === undefined)
+      return yield* new InputError({
+        field: "stopAfterReceivers",
+        expected: "a checkpoint file to stop at (stopAfterReceivers interrupts after writing it)",
+        found: "no checkpoint",
+      });
     const options = { tau: opts.tau, order, seed, absolute: opts.absolute ?? false, speculate };
     const file = opts.checkpoint;
     const hashes = file === undefined ? null : checkpointHashes(setup, options);
