@@ -23,7 +23,10 @@ import { type EdgeSetup, evaluateMasks, exactScores } from "../src/index.ts";
 
 /** FLOPs per token of one attention sublayer, one MLP sublayer and the unembedding. */
 const flopsPerToken = (c: ModelConfig, P: number) => {
-  const attn = 2 * c.dModel * (c.nHeads + 2 * c.nKvHeads) * c.dHead + 2 * c.nHeads * c.dHead * c.dModel + 2 * P * c.nHeads * c.dHead;
+  const attn =
+    2 * c.dModel * (c.nHeads + 2 * c.nKvHeads) * c.dHead +
+    2 * c.nHeads * c.dHead * c.dModel +
+    2 * P * c.nHeads * c.dHead;
   const mlp = c.dMlp === null ? 0 : 2 * c.dModel * c.dMlp * (c.gatedMlp ? 3 : 2);
   return { attn, mlp, unembed: 2 * c.dModel * c.vocabSize };
 };
@@ -63,7 +66,8 @@ export const benchExact = (setup: EdgeSetup, nFast: number, nFull: number, minRo
   Effect.gen(function* () {
     const { layout, model, task } = setup;
     const E = layout.edges.length;
-    const spread = (k: number) => Array.from({ length: Math.min(k, E) }, (_, i) => Math.floor((i * E) / Math.min(k, E)));
+    const spread = (k: number) =>
+      Array.from({ length: Math.min(k, E) }, (_, i) => Math.floor((i * E) / Math.min(k, E)));
     const fast = spread(nFast);
     const full = spread(nFull);
     const D = layout.destinations.length;

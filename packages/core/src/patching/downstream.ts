@@ -31,7 +31,8 @@ export type DownstreamGroup =
 export const groupOf = (v: EdgeDestination): DownstreamGroup =>
   v.kind === "logits" ? { kind: "logits" } : { kind: v.kind === "mlp" ? "mlp" : "attn", layer: v.layer! };
 
-export const groupKey = (g: DownstreamGroup): string => (g.kind === "logits" ? "logits" : `${g.kind}${g.layer}`);
+export const groupKey = (g: DownstreamGroup): string =>
+  g.kind === "logits" ? "logits" : `${g.kind}${g.layer}`;
 
 /** Where a group's rows start the forward: the residual stream its destinations read. */
 export const groupStart = (c: ModelConfig, g: DownstreamGroup): ForwardStart =>

@@ -45,7 +45,9 @@ const fullGraph = (
 ) =>
   Effect.gen(function* () {
     const N = seqs.length;
-    const ablated = yield* ablatedSources(cache, m, layout, "resample", seqs, { corrupted: seqs.map((s) => [...s].reverse()) });
+    const ablated = yield* ablatedSources(cache, m, layout, "resample", seqs, {
+      corrupted: seqs.map((s) => [...s].reverse()),
+    });
     const S = layout.sources.length;
     const D = layout.destinations.length;
     const rows = (edges.length + 1) * N;
@@ -55,7 +57,8 @@ const fullGraph = (
     });
     const per = ablated.data.length / N;
     const tiledAblated = new Float32Array(rows * per);
-    for (let r = 0; r < rows; r++) tiledAblated.set(ablated.data.subarray((r % N) * per, (r % N + 1) * per), r * per);
+    for (let r = 0; r < rows; r++)
+      tiledAblated.set(ablated.data.subarray((r % N) * per, ((r % N) + 1) * per), r * per);
     const pick = <A>(xs: readonly A[]) => Array.from({ length: rows }, (_, r) => xs[r % N]!);
     const r = yield* runPlan(
       cache,
@@ -98,7 +101,17 @@ const compare = (
       wrong: seqs.map((_, b) => [(b * 3 + 4) % V, (b * 11 + 3) % V]),
     };
     const full = yield* fullGraph(cache, m, layout, metric, seqs, binding, edges);
-    const fast = yield* exactEdgePatching(cache, m, layout, metric, seqs, full.ablated, binding, edges, maxRows);
+    const fast = yield* exactEdgePatching(
+      cache,
+      m,
+      layout,
+      metric,
+      seqs,
+      full.ablated,
+      binding,
+      edges,
+      maxRows,
+    );
     return {
       clean: worstMismatch(fast.clean, full.clean, 1e-4, 1e-3),
       patched: worstMismatch(fast.patched, full.patched, 1e-4, 1e-3),
@@ -133,14 +146,22 @@ describe("exact edge patching downstream of the destination = the full edge-mask
   const names = loadableFixtures();
   it("covers GPT-2, LLaMA, NeoX, Qwen2, Llama 3 and Gemma 2", () => {
     expect(names).toEqual(
-      expect.arrayContaining(["tiny-gpt2", "tiny-llama", "tiny-neox", "tiny-qwen2", "tiny-llama3", "tiny-gemma2"]),
+      expect.arrayContaining([
+        "tiny-gpt2",
+        "tiny-llama",
+        "tiny-neox",
+        "tiny-qwen2",
+        "tiny-llama3",
+        "tiny-gemma2",
+      ]),
     );
   });
   for (const name of names)
     it(`${name}: every granularity`, async () => {
       const m = loadModelSync(testdataPath("fixtures", name));
       const V = m.config.vocabSize;
-      const seq = (k: number, len: number) => Array.from({ length: len }, (_, p) => (k * 11 + p * (2 * k + 3) + 1) % V);
+      const seq = (k: number, len: number) =>
+        Array.from({ length: len }, (_, p) => (k * 11 + p * (2 * k + 3) + 1) % V);
       const seqs = [seq(0, 7), seq(1, 5)];
       for (const granularity of GRANULARITIES) {
         const r = await withCache((cache) => compare(cache, m, granularity, "logit-diff", seqs, 80));

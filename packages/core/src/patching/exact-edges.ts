@@ -41,7 +41,8 @@ const MAX_FLOATS = 256 * 1024 * 1024;
 /** Rows per run: a row is a forward from its layer on [pos, d] with per-head inputs at one layer. */
 const rowsPerRun = (m: Model, P: number): number => {
   const c = m.config;
-  const perRow = P * (c.dModel * (3 * (c.nHeads + 2 * c.nKvHeads) + 8) + 2 * (c.dMlp ?? 0) + 2 * c.nHeads * P);
+  const perRow =
+    P * (c.dModel * (3 * (c.nHeads + 2 * c.nKvHeads) + 8) + 2 * (c.dMlp ?? 0) + 2 * c.nHeads * P);
   return Math.max(1, Math.floor(MAX_FLOATS / perRow));
 };
 
@@ -144,7 +145,9 @@ export const exactEdgePatching = (
       const s = groupStart(c, g);
       return `blocks.${s.layer}.${s.site}`;
     };
-    const captures = [...new Set([...[...groups.values()].map((x) => startSite(x.group)), ...sourceSites(layout)])];
+    const captures = [
+      ...new Set([...[...groups.values()].map((x) => startSite(x.group)), ...sourceSites(layout)]),
+    ];
     const cleanRun = yield* runPlan(cache, model, plan({ captures, logits: false }), seqs);
     // Δ_u = z_u − z′_u [N, P, S, d]
     const delta = new Float32Array(ablated.data.length);
@@ -160,6 +163,11 @@ export const exactEdgePatching = (
     });
     const chunk = maxRows ?? rowsPerRun(model, P);
     const n = attnSlots(c, layout);
+    // a destination's slot among its layer's attention destinations (q heads, then k, then v)
+    const slotOf = (v: number): number => {
+      const l = layout.destinations[v]!.layer;
+      return v - layout.destinations.findIndex((x) => x.layer === l && x.kind === "q");
+    };
     const clean = new Float32Array(N);
     const patched = new Float32Array(edges.length * N);
     let runs = 0;
@@ -178,7 +186,12 @@ export const exactEdgePatching = (
         const examples = part.map((r) => r.b);
         const bound = yield* Effect.try({
           try: () => {
-            const batch = makeBatch(c, examples.map((b) => seqs[b]!), "clean", cache.options);
+            const batch = makeBatch(
+              c,
+              examples.map((b) => seqs[b]!),
+              "clean",
+              cache.options,
+            );
             const pos = batch.pos;
             const from = new Float32Array(R * pos * d);
             const dl = new Float32Array(R * pos * d);
@@ -189,12 +202,11 @@ export const exactEdgePatching = (
               if (job < 0) return;
               const e = layout.edges[edges[job]!]!;
               for (let p = 0; p < keep; p++)
-                dl.set(delta.subarray(((b * P + p) * S + e.source) * d, ((b * P + p) * S + e.source + 1) * d), (r * pos + p) * d);
-              const v = layout.destinations[e.destination]!;
-              if (group.kind === "attn" && layout.granularity !== "layer") {
-                const first = layout.destinations.find((x) => x.layer === v.layer && x.kind === "q")!;
-                slot[r * n + v.index - first.index] = 1;
-              }
+                dl.set(
+                  delta.subarray(((b * P + p) * S + e.source) * d, ((b * P + p) * S + e.source + 1) * d),
+                  (r * pos + p) * d,
+                );
+              if (n > 1) slot[r * n + slotOf(e.destination)] = 1;
             });
             const values: Record<string, ort.Tensor> = {
               ...metricFeeds(c, batch, metric, tileBinding(binding, examples)),
@@ -203,8 +215,14 @@ export const exactEdgePatching = (
               [DOWNSTREAM_SLOT]: new ort.Tensor("float32", slot, [R, n]),
             };
             const names = session.inputNames;
-            const base = feeds(batch, names.filter((x) => !(x in values)));
-            return { ...base, ...Object.fromEntries(names.filter((x) => x in values).map((x) => [x, values[x]!])) };
+            const base = feeds(
+              batch,
+              names.filter((x) => !(x in values)),
+            );
+            return {
+              ...base,
+              ...Object.fromEntries(names.filter((x) => x in values).map((x) => [x, values[x]!])),
+            };
           },
           catch: (e) => e as InputError,
         });

@@ -30,4 +30,3 @@ export const metricAtSlots = (
     );
   return buildMetricAt(builder, metric, softcap(builder, picked, c.finalSoftcap));
 };
-

@@ -138,7 +138,11 @@ export const buildTransformerGraph = (
     }
     if (starts === "resid_pre") {
       resid = sites.mark(`${pre}.resid_pre`, resid);
-      const attnOut = attention(g, c, w, l, sites, { resid, mask: slidesAt(c, l) ? windowed! : mask, rotary });
+      const attnOut = attention(g, c, w, l, sites, {
+        resid,
+        mask: slidesAt(c, l) ? windowed! : mask,
+        rotary,
+      });
       if (c.parallelResidual) {
         const mlpOut = c.dMlp !== null ? mlp(g, c, w, l, sites, resid) : null;
         resid = g.add(resid, attnOut);
