@@ -4,9 +4,9 @@ import { type MetricBinding, metricFeeds } from "../engine/bind.ts";
 import { METRIC } from "../engine/metric.ts";
 import { runPlan } from "../engine/run.ts";
 import { type MetricKind, plan } from "../engine/spec.ts";
-import { InputError, RuntimeError } from "../errors/index.ts";
+import { attempt, InputError, RuntimeError } from "../errors/index.ts";
 import type { Model } from "../model/index.ts";
-import { makeBatch } from "../runtime/batch.ts";
+import { type Batch, makeBatch } from "../runtime/batch.ts";
 import { checkMetric } from "../runtime/finite.ts";
 import { feeds } from "../runtime/forward.ts";
 import type { SessionCache } from "../runtime/index.ts";
@@ -17,13 +17,13 @@ import { sourceSites } from "./sources.ts";
 import type { EdgeLayout } from "../edges/layout.ts";
 import {
   attnSlots,
+  blockGraph,
+  blockSlots,
   DOWNSTREAM_DELTA,
   DOWNSTREAM_SLOT,
-  type DownstreamGroup,
-  downstreamGraph,
-  groupKey,
-  groupOf,
-  groupStart,
+  headGraph,
+  plainBlockGraph,
+  startLayer,
 } from "./downstream.ts";
 
 export interface ExactEdgeRun {
@@ -44,6 +44,19 @@ const rowsPerRun = (m: Model, P: number): number => {
   const perRow =
     P * (c.dModel * (3 * (c.nHeads + 2 * c.nKvHeads) + 8) + 2 * (c.dMlp ?? 0) + 2 * c.nHeads * P);
   return Math.max(1, Math.floor(MAX_FLOATS / perRow));
+};
+
+/** Rows [from, to) of a batch (rows are row-major in every array). */
+const rowRange = (batch: Batch, from: number, to: number): Batch => {
+  const P = batch.pos;
+  return {
+    batch: to - from,
+    pos: P,
+    lengths: batch.lengths.slice(from, to),
+    ids: batch.ids.slice(from * P, to * P),
+    positions: batch.positions.slice(from * P, to * P),
+    mask: batch.mask.slice(from * P * P, to * P * P),
+  };
 };
 
 /** Rows `rowsOf` of a binding (examples on the first axis). */
@@ -132,22 +145,21 @@ export const exactEdgePatching = (
           expected: `edge indices in [0, ${layout.edges.length})`,
           found: String(e),
         });
-    // Destination groups in use, and what one clean forward must capture for them.
-    const groups = new Map<string, { group: DownstreamGroup; jobs: number[] }>();
-    groups.set("logits", { group: { kind: "logits" }, jobs: [] }); // the clean metric reads it
-    edges.forEach((e, j) => {
-      const group = groupOf(layout.destinations[layout.edges[e]!.destination]!);
-      const key = groupKey(group);
-      if (!groups.has(key)) groups.set(key, { group, jobs: [] });
-      groups.get(key)!.jobs.push(j);
+    const L = c.nLayers;
+    // Rows (job, example), job −1 the clean run (it starts at the head with Δ = 0), sorted by the
+    // layer they start at, so a chunk's rows running at block k are a prefix of it.
+    const startOf = (job: number) =>
+      job < 0 ? L : startLayer(c, layout.destinations[layout.edges[edges[job]!]!.destination]!);
+    const rows: { job: number; b: number; start: number }[] = [];
+    for (let b = 0; b < N; b++) rows.push({ job: -1, b, start: L });
+    edges.forEach((_, j) => {
+      for (let b = 0; b < N; b++) rows.push({ job: j, b, start: startOf(j) });
     });
-    const startSite = (g: DownstreamGroup) => {
-      const s = groupStart(c, g);
-      return `blocks.${s.layer}.${s.site}`;
-    };
-    const captures = [
-      ...new Set([...[...groups.values()].map((x) => startSite(x.group)), ...sourceSites(layout)]),
-    ];
+    rows.sort((x, y) => x.start - y.start);
+    // One clean forward: the stream entering every start layer, the last resid_post, and z.
+    const starts = [...new Set(rows.map((r) => r.start))];
+    const residSite = (l: number) => (l < L ? `blocks.${l}.resid_pre` : `blocks.${L - 1}.resid_post`);
+    const captures = [...new Set([...starts.map(residSite), ...sourceSites(layout)])];
     const cleanRun = yield* runPlan(cache, model, plan({ captures, logits: false }), seqs);
     // Δ_u = z_u − z′_u [N, P, S, d]
     const delta = new Float32Array(ablated.data.length);
@@ -161,85 +173,150 @@ export const exactEdgePatching = (
         for (let k = 0; k < d; k++) delta[to + k] = z.data[from + k]! - ablated.data[to + k]!;
       }
     });
-    const chunk = maxRows ?? rowsPerRun(model, P);
-    const n = attnSlots(c, layout);
-    // a destination's slot among its layer's attention destinations (q heads, then k, then v)
+    const nAttn = attnSlots(c, layout);
+    // a destination's slot in its block graph: its index among the layer's attention destinations, or the MLP's
     const slotOf = (v: number): number => {
-      const l = layout.destinations[v]!.layer;
-      return v - layout.destinations.findIndex((x) => x.layer === l && x.kind === "q");
+      const dst = layout.destinations[v]!;
+      if (dst.kind === "mlp") return nAttn;
+      if (dst.kind === "logits") return 0;
+      return v - layout.destinations.findIndex((x) => x.layer === dst.layer && x.kind !== "mlp");
     };
+    // per layer: the patching block (rows starting there) and the plain block (rows passing through)
+    const lo = Math.min(...starts);
+    const patching = new Map<number, ort.InferenceSession>();
+    const plain = new Map<number, ort.InferenceSession>();
+    for (let l = lo; l < L; l++) {
+      if (starts.includes(l))
+        patching.set(
+          l,
+          yield* cache.get(`downstream:${layout.granularity}:block${l}`, () =>
+            blockGraph(c, model.weights, layout, l),
+          ),
+        );
+      if (l > lo)
+        plain.set(l, yield* cache.get(`downstream:plain${l}`, () => plainBlockGraph(c, model.weights, l)));
+    }
+    const head = yield* cache.get(`downstream:${metric}:head`, () => headGraph(c, model.weights, metric));
+    const chunk = maxRows ?? rowsPerRun(model, P);
     const clean = new Float32Array(N);
     const patched = new Float32Array(edges.length * N);
-    let runs = 0;
-    for (const [key, { group, jobs }] of groups) {
-      const resid = cleanRun.sites.get(startSite(group))!; //                           [N, P, d]
-      const session = yield* cache.get(`downstream:${layout.granularity}:${metric}:${key}`, () =>
-        downstreamGraph(c, model.weights, layout, metric, group),
+    let runs = 1;
+    const run = (session: ort.InferenceSession, values: Record<string, ort.Tensor>, batch: Batch) =>
+      Effect.tryPromise({
+        try: () => {
+          const names = session.inputNames;
+          const base = feeds(
+            batch,
+            names.filter((x) => !(x in values)),
+          );
+          return session.run({
+            ...base,
+            ...Object.fromEntries(names.filter((x) => x in values).map((x) => [x, values[x]!])),
+          });
+        },
+        catch: (cause) => new RuntimeError({ model: cache.model, operation: "exact edge patching", cause }),
+      });
+    for (let first = 0; first < rows.length; first += chunk) {
+      const part = rows.slice(first, first + chunk);
+      const R = part.length;
+      const examples = part.map((r) => r.b);
+      const batch = yield* attempt(
+        () =>
+          makeBatch(
+            c,
+            examples.map((b) => seqs[b]!),
+            "clean",
+            cache.options,
+          ),
+        InputError,
       );
-      // rows: (job, example); job −1 is the clean run (logits group only, Δ = 0)
-      const rows: { job: number; b: number }[] = [];
-      if (key === "logits") for (let b = 0; b < N; b++) rows.push({ job: -1, b });
-      for (const j of jobs) for (let b = 0; b < N; b++) rows.push({ job: j, b });
-      for (let start = 0; start < rows.length; start += chunk) {
-        const part = rows.slice(start, start + chunk);
-        const R = part.length;
-        const examples = part.map((r) => r.b);
-        const bound = yield* Effect.try({
-          try: () => {
-            const batch = makeBatch(
-              c,
-              examples.map((b) => seqs[b]!),
-              "clean",
-              cache.options,
-            );
-            const pos = batch.pos;
-            const from = new Float32Array(R * pos * d);
-            const dl = new Float32Array(R * pos * d);
-            const slot = new Float32Array(R * n);
-            const keep = Math.min(pos, P);
-            part.forEach(({ job, b }, r) => {
-              from.set(resid.data.subarray(b * P * d, (b * P + keep) * d), r * pos * d);
-              if (job < 0) return;
-              const e = layout.edges[edges[job]!]!;
-              for (let p = 0; p < keep; p++)
-                dl.set(
-                  delta.subarray(((b * P + p) * S + e.source) * d, ((b * P + p) * S + e.source + 1) * d),
-                  (r * pos + p) * d,
-                );
-              if (n > 1) slot[r * n + slotOf(e.destination)] = 1;
-            });
-            const values: Record<string, ort.Tensor> = {
-              ...metricFeeds(c, batch, metric, tileBinding(binding, examples)),
-              [FROM_RESID]: new ort.Tensor("float32", from, [R, pos, d]),
-              [DOWNSTREAM_DELTA]: new ort.Tensor("float32", dl, [R, pos, d]),
-              [DOWNSTREAM_SLOT]: new ort.Tensor("float32", slot, [R, n]),
-            };
-            const names = session.inputNames;
-            const base = feeds(
-              batch,
-              names.filter((x) => !(x in values)),
-            );
-            return {
-              ...base,
-              ...Object.fromEntries(names.filter((x) => x in values).map((x) => [x, values[x]!])),
-            };
-          },
-          catch: (e) => e as InputError,
+      const pos = batch.pos;
+      const keep = Math.min(pos, P);
+      let stream = new Float32Array(R * pos * d); //                         each row's current resid
+      // rows starting at layer l (l = L: the head) take the clean stream, Δ and their slot
+      const enter = (
+        l: number,
+        A: number,
+        into: Float32Array,
+        dl: Float32Array,
+        slot: Float32Array,
+        n: number,
+      ) => {
+        const resid = cleanRun.sites.get(residSite(l))!; //                                [N, P, d]
+        part.slice(0, A).forEach(({ job, b, start }, r) => {
+          if (start !== l) return;
+          into.set(resid.data.subarray(b * P * d, (b * P + keep) * d), r * pos * d);
+          if (job < 0) return;
+          const e = layout.edges[edges[job]!]!;
+          for (let p = 0; p < keep; p++) {
+            const at = ((b * P + p) * S + e.source) * d;
+            dl.set(delta.subarray(at, at + d), (r * pos + p) * d);
+          }
+          slot[r * n + slotOf(e.destination)] = 1;
         });
-        const out = yield* Effect.tryPromise({
-          try: () => session.run(bound),
-          catch: (cause) => new RuntimeError({ model: cache.model, operation: "exact edge patching", cause }),
-        });
-        runs++;
-        const perExample = out[METRIC]!.data as Float32Array;
-        const mean = perExample.reduce((a, x) => a + x, 0) / perExample.length;
-        const bad = checkMetric(cache.model, "exact edge patching", perExample, mean);
-        if (bad !== null) return yield* bad;
-        part.forEach(({ job, b }, r) => {
-          if (job < 0) clean[b] = perExample[r]!;
-          else patched[job * N + b] = perExample[r]!;
-        });
+      };
+      for (let l = part[0]!.start; l < L; l++) {
+        let A0 = 0; //                       rows [0, A0) pass through block l, [A0, A) start there
+        while (A0 < R && part[A0]!.start < l) A0++;
+        let A = A0;
+        while (A < R && part[A]!.start === l) A++;
+        const next = new Float32Array(R * pos * d);
+        if (A0 > 0) {
+          const out = yield* run(
+            plain.get(l)!,
+            { [FROM_RESID]: new ort.Tensor("float32", stream.slice(0, A0 * pos * d), [A0, pos, d]) },
+            rowRange(batch, 0, A0),
+          );
+          next.set(out[`blocks.${l}.resid_post`]!.data as Float32Array);
+          runs++;
+        }
+        if (A > A0) {
+          const n = blockSlots(c, layout);
+          const k = A - A0;
+          const input = new Float32Array(A * pos * d);
+          const dl = new Float32Array(A * pos * d);
+          const slot = new Float32Array(A * n);
+          enter(l, A, input, dl, slot, n);
+          const out = yield* run(
+            patching.get(l)!,
+            {
+              [FROM_RESID]: new ort.Tensor("float32", input.slice(A0 * pos * d), [k, pos, d]),
+              [DOWNSTREAM_DELTA]: new ort.Tensor("float32", dl.slice(A0 * pos * d), [k, pos, d]),
+              [DOWNSTREAM_SLOT]: new ort.Tensor("float32", slot.slice(A0 * n), [k, n]),
+            },
+            rowRange(batch, A0, A),
+          );
+          next.set(out[`blocks.${l}.resid_post`]!.data as Float32Array, A0 * pos * d);
+          runs++;
+        }
+        stream = next;
       }
+      const dl = new Float32Array(R * pos * d);
+      const slot = new Float32Array(R);
+      enter(L, R, stream, dl, slot, 1);
+      const metricValues = yield* attempt(
+        () => metricFeeds(c, batch, metric, tileBinding(binding, examples)),
+        InputError,
+      );
+      const out = yield* run(
+        head,
+        {
+          ...metricValues,
+          [FROM_RESID]: new ort.Tensor("float32", stream, [R, pos, d]),
+          [DOWNSTREAM_DELTA]: new ort.Tensor("float32", dl, [R, pos, d]),
+          [DOWNSTREAM_SLOT]: new ort.Tensor("float32", slot, [R, 1]),
+        },
+        batch,
+      );
+      runs++;
+      const perExample = out[METRIC]!.data as Float32Array;
+      const mean = perExample.reduce((a, x) => a + x, 0) / perExample.length;
+      const bad = checkMetric(cache.model, "exact edge patching", perExample, mean);
+      if (bad !== null) return yield* bad;
+      part.forEach(({ job, b }, r) => {
+        if (job < 0) clean[b] = perExample[r]!;
+        else patched[job * N + b] = perExample[r]!;
+      });
     }
-    return { clean, patched, runs: runs + 1 };
+    return { clean, patched, runs };
   });
