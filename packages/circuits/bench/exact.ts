@@ -1,13 +1,13 @@
 /**
  * Exact edge patching, timed side by side in one run (used by run.ts):
  *   - downstream-only (exactScores: each row runs from its destination's layer, from the cached
- *     clean stream plus one rank-one difference, rows batched per destination group);
+ *     clean stream plus one rank-one difference, block by block, rows sorted by start layer);
  *   - the full edge-masked graph (evaluateMasks with one zero per mask: every row a whole forward
  *     with the [batch, S, D] mask machinery), the path exact patching used before;
  *   - one plain forward on the same examples (metric only), the unit of the cost model.
  * The cost model (FLOPs per edge against a forward): a row into a destination at layer ℓ runs the
- * blocks from ℓ on (an MLP destination in a serial block skips ℓ's attention, the logits run no
- * block) and the unembedding at the metric slots only, so per edge, over the N examples,
+ * blocks from ℓ on (the logits run no block) and the unembedding at the metric slots only, so per
+ * edge, over the N examples,
  *   cost(u→v) / forward = (Σ_{blocks run} F_block + n·F_unembed) / (L·F_block + P·F_unembed)
  * with F per token: attention 2d(H + 2H_kv)d_h + 2H·d_h·d + 2P·H·d_h (causal scores and mix),
  * MLP 2d·d_mlp·(2 or 3 when gated), unembedding 2d·V. Averaged over the layout's edges this is
@@ -41,8 +41,7 @@ export const exactCostModel = (c: ModelConfig, layout: EdgeLayout, P: number, sl
     const v = layout.destinations[layout.edges[e]!.destination]!;
     if (v.kind === "logits") return head / forward;
     const l = v.layer!;
-    const skipAttn = v.kind === "mlp" && !c.parallelResidual ? f.attn : 0;
-    return ((L - l) * (f.attn + f.mlp) - skipAttn + head) / forward;
+    return ((L - l) * (f.attn + f.mlp) + head) / forward;
   };
   const mean = (edges: readonly number[]) => edges.reduce((a, e) => a + fraction(e), 0) / edges.length;
   return { fraction, mean };
