@@ -236,24 +236,27 @@ export const exactEdgePatching = (
       // rows starting at layer l (l = L: the head) take the clean stream, Δ and their slot
       const enter = (
         l: number,
-        A: number,
+        from: number,
+        to: number,
         into: Float32Array,
         dl: Float32Array,
         slot: Float32Array,
         n: number,
       ) => {
         const resid = cleanRun.sites.get(residSite(l))!; //                                [N, P, d]
-        part.slice(0, A).forEach(({ job, b, start }, r) => {
-          if (start !== l) return;
-          into.set(resid.data.subarray(b * P * d, (b * P + keep) * d), r * pos * d);
-          if (job < 0) return;
+        for (let r = from; r < to; r++) {
+          const { job, b, start } = part[r]!;
+          if (start !== l) continue;
+          const i = r - from;
+          into.set(resid.data.subarray(b * P * d, (b * P + keep) * d), i * pos * d);
+          if (job < 0) continue;
           const e = layout.edges[edges[job]!]!;
           for (let p = 0; p < keep; p++) {
             const at = ((b * P + p) * S + e.source) * d;
-            dl.set(delta.subarray(at, at + d), (r * pos + p) * d);
+            dl.set(delta.subarray(at, at + d), (i * pos + p) * d);
           }
-          slot[r * n + slotOf(e.destination)] = 1;
-        });
+          slot[i * n + slotOf(e.destination)] = 1;
+        }
       };
       for (let l = part[0]!.start; l < L; l++) {
         let A0 = 0; //                       rows [0, A0) pass through block l, [A0, A) start there
@@ -273,16 +276,16 @@ export const exactEdgePatching = (
         if (A > A0) {
           const n = blockSlots(c, layout);
           const k = A - A0;
-          const input = new Float32Array(A * pos * d);
-          const dl = new Float32Array(A * pos * d);
-          const slot = new Float32Array(A * n);
-          enter(l, A, input, dl, slot, n);
+          const input = new Float32Array(k * pos * d);
+          const dl = new Float32Array(k * pos * d);
+          const slot = new Float32Array(k * n);
+          enter(l, A0, A, input, dl, slot, n);
           const out = yield* run(
             patching.get(l)!,
             {
-              [FROM_RESID]: new ort.Tensor("float32", input.slice(A0 * pos * d), [k, pos, d]),
-              [DOWNSTREAM_DELTA]: new ort.Tensor("float32", dl.slice(A0 * pos * d), [k, pos, d]),
-              [DOWNSTREAM_SLOT]: new ort.Tensor("float32", slot.slice(A0 * n), [k, n]),
+              [FROM_RESID]: new ort.Tensor("float32", input, [k, pos, d]),
+              [DOWNSTREAM_DELTA]: new ort.Tensor("float32", dl, [k, pos, d]),
+              [DOWNSTREAM_SLOT]: new ort.Tensor("float32", slot, [k, n]),
             },
             rowRange(batch, A0, A),
           );
@@ -293,7 +296,7 @@ export const exactEdgePatching = (
       }
       const dl = new Float32Array(R * pos * d);
       const slot = new Float32Array(R);
-      enter(L, R, stream, dl, slot, 1);
+      enter(L, 0, R, stream, dl, slot, 1);
       const metricValues = yield* attempt(
         () => metricFeeds(c, batch, metric, tileBinding(binding, examples)),
         InputError,
