@@ -4,7 +4,8 @@
  *   - EAP scoring of all edges (the corrupted forward for z′ + one forward-and-backward) against
  *     one plain forward pass (goal ≤ 3.5×), and the forward-and-backward alone;
  *   - EAP-IG over inputs with 5 steps against one forward pass;
- *   - exact edge patching, edges per second with batched masks against one run per edge;
+ *   - exact edge patching, edges per second downstream-only against the full edge-masked graph,
+ *     and against its per-edge cost model (bench/exact.ts);
  *   - ACDC wall time and the number of forward passes it used.
  * Writes bench/out/latest.json and prints a markdown table.
  */
@@ -16,7 +17,8 @@ import { plan, runPlan } from "@patchbay/core/engine";
 import { Effect } from "effect";
 import { hasSharedModels, sharedModelPath } from "../../core/src/testing/shared.ts";
 import { peakRssMb, timeSideBySide } from "../../core/bench/timing.ts";
-import { acdc, eap, eapIgInputs, type EdgeTask, exactScores, prepareEdges } from "../src/index.ts";
+import { acdc, eap, eapIgInputs, type EdgeTask, prepareEdges } from "../src/index.ts";
+import { benchExact } from "./exact.ts";
 
 const rows: { name: string; value: string; note: string }[] = [];
 const record = (name: string, value: string, note = "") => {
@@ -92,19 +94,20 @@ const benchModel = (label: string, c: ModelConfig, w: Weights, opts: { acdc: boo
         `(${sec(t.ig5)})`,
       );
 
-      // Exact patching on a smaller batch (2 examples × 32 tokens): 32 edges with batched masks
-      // (one run, 64 rows) against one run per edge (32 runs of 2 rows).
+      // Exact patching on a smaller batch (2 examples × 32 tokens), side by side: downstream-only
+      // rows (256 edges spread over the layout) against the full edge-masked graph (16 edges), and
+      // one forward on the same examples, the unit of the per-edge cost model (bench/exact.ts).
       const small = yield* prepareEdges(cache, model, taskFor(c, 2, 32));
-      const sample = Array.from({ length: 32 }, (_, i) => Math.floor((i * small.layout.edges.length) / 32));
-      const perEdge = () => run(Effect.forEach(sample, (e) => exactScores(small, [e]), { discard: true }));
-      yield* exactScores(small, sample);
-      const te = yield* Effect.promise(() =>
-        timeSideBySide({ batched: () => run(exactScores(small, sample)), perEdge }, 3, 4),
+      const x = yield* benchExact(small, 256, 16);
+      record(
+        `${label}: exact patching, edges/s (2 examples × 32 tokens), downstream-only`,
+        `${x.downstream.toFixed(1)}`,
+        `full edge-masked graph: ${x.fullGraph.toFixed(1)} edges/s (downstream-only is ${(x.downstream / x.fullGraph).toFixed(2)}× faster); goal ≥ 20`,
       );
       record(
-        `${label}: exact patching, edges/s (2 examples × 32 tokens), batched masks`,
-        `${(sample.length / te.batched).toFixed(1)}`,
-        `one run per edge: ${(sample.length / te.perEdge).toFixed(1)} edges/s (batched is ${(te.perEdge / te.batched).toFixed(2)}× faster)`,
+        `${label}: exact patching cost model, per edge / forward (2 × 32)`,
+        `${x.modelSample.toFixed(3)}`,
+        `all edges: ${x.modelAll.toFixed(3)}; forward ${sec(x.forward)} ⇒ predicted ${x.predicted.toFixed(1)} edges/s, measured ${((100 * x.downstream) / x.predicted).toFixed(0)}% of it`,
       );
 
       if (opts.acdc) {

@@ -1,7 +1,7 @@
-import { InputError, type RuntimeError } from "@patchbay/core/errors";
+import type { InputError, RuntimeError } from "@patchbay/core/errors";
+import { exactEdgePatching } from "@patchbay/core/patching";
 import { Effect } from "effect";
 import type { EdgeScores } from "./attribution.ts";
-import { rowsPerRun, runRows } from "./masks.ts";
 import { type EdgeSetup, higherIsBetter } from "./setup.ts";
 
 /**
@@ -9,9 +9,11 @@ import { type EdgeSetup, higherIsBetter } from "./setup.ts";
  *   s(u→v) = L(full graph with u→v ablated) − L(full graph)
  * with L the metric read as a loss (−metric where higher is better; see attribution.ts), so a
  * positive score means the edge matters.
- * Rows (edge, example) run batched through the one edge-masked graph, each row with a single zero
- * in its mask; row 0 of the first run is the full graph. `edges` picks a sample (edge indices);
- * the other scores are NaN.
+ * Each (edge, example) row runs only from its destination's layer onwards, from the clean run's
+ * residual stream with the one rank-one difference Δ_u added to the destination's input
+ * (@patchbay/core/patching exactEdgePatching): the same scores as the edge-masked graph with a
+ * single zero in the mask, at about half a forward per row. `edges` picks a sample (edge
+ * indices); the other scores are NaN.
  *
  * Returns `{ method, scores, runs, rows }`; edges not asked for score NaN.
  *
@@ -45,39 +47,24 @@ export const exactScores = (
   edges: readonly number[] = setup.layout.edges.map((e) => e.index),
 ): Effect.Effect<EdgeScores, InputError | RuntimeError> =>
   Effect.gen(function* () {
-    const { layout, N } = setup;
-    const D = layout.destinations.length;
-    for (const e of edges)
-      if (!(Number.isInteger(e) && e >= 0 && e < layout.edges.length))
-        return yield* new InputError({
-          field: "edges",
-          expected: `edge indices in [0, ${layout.edges.length})`,
-          found: String(e),
-        });
-    // job j = 0 is the full graph, j ≥ 1 removes edges[j − 1]
-    const jobs = edges.length + 1;
-    const sums = new Float64Array(jobs);
-    const chunk = rowsPerRun(setup);
-    let runs = 0;
-    for (let start = 0; start < jobs * N; start += chunk) {
-      const end = Math.min(jobs * N, start + chunk);
-      const rows = Array.from({ length: end - start }, (_, r) => (start + r) % N);
-      const r = yield* runRows(setup, rows, (i, out) => {
-        const j = Math.floor((start + i) / N);
-        if (j > 0) {
-          const e = layout.edges[edges[j - 1]!]!;
-          out[e.source * D + e.destination] = 0;
-        }
-      });
-      r.metric!.perExample.forEach((v, i) => {
-        sums[Math.floor((start + i) / N)]! += v;
-      });
-      runs++;
-    }
+    const { layout, N, task } = setup;
+    const r = yield* exactEdgePatching(
+      setup.cache,
+      setup.model,
+      layout,
+      task.metric,
+      task.clean,
+      yield* setup.ablated,
+      setup.binding,
+      edges,
+    );
+    const cleanMean = r.clean.reduce((a, x) => a + x, 0) / N;
     const scores = new Float64Array(layout.edges.length).fill(Number.NaN);
-    const sign = higherIsBetter(setup.task.metric) ? -1 : 1;
+    const sign = higherIsBetter(task.metric) ? -1 : 1;
     edges.forEach((e, j) => {
-      scores[e] = (sign * (sums[j + 1]! - sums[0]!)) / N;
+      let sum = 0;
+      for (let b = 0; b < N; b++) sum += r.patched[j * N + b]!;
+      scores[e] = sign * (sum / N - cleanMean);
     });
-    return { method: "exact", scores, runs, rows: jobs * N };
+    return { method: "exact", scores, runs: r.runs, rows: (edges.length + 1) * N };
   });

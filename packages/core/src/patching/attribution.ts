@@ -2,7 +2,8 @@ import { Effect } from "effect";
 import * as ort from "onnxruntime-node";
 import { gradients, gradName } from "../autodiff/index.ts";
 import { metricFeeds, type MetricBinding } from "../engine/bind.ts";
-import { buildMetricAt, METRIC, METRIC_MEAN, metricSelect } from "../engine/metric.ts";
+import { METRIC, METRIC_MEAN } from "../engine/metric.ts";
+import { metricAtSlots } from "./slots.ts";
 import type { MetricKind } from "../engine/spec.ts";
 import { InputError, RuntimeError } from "../errors/index.ts";
 import { type Graph, GraphBuilder, type Value } from "../graph/index.ts";
@@ -13,7 +14,6 @@ import { feeds } from "../runtime/forward.ts";
 import { makeBatch } from "../runtime/batch.ts";
 import { type HostTensor, sameShape, shapeString } from "../tensor/index.ts";
 import { buildTransformerGraph } from "../transformer/index.ts";
-import { softcap } from "../transformer/softcap.ts";
 import { leafName } from "../transformer/sites.ts";
 import { type CompactSources, compactSites } from "./compact.ts";
 import { type EdgeLayout, kvPerQueryHead, kvSlots } from "../edges/layout.ts";
@@ -96,22 +96,7 @@ export const edgeAttributionGraph = (
     leaves,
     logits: false,
   });
-  // The metric reads the logits at its n slots only: metric.select · (final·W_U + b_U)
-  // = (metric.select · final)·W_U + (Σ_pos metric.select)·b_U, so the unembedding (and its
-  // backward) runs on [b, n, d] instead of [b, pos, d]; the final soft-cap (Gemma 2) is
-  // element-wise, so it applies to the picked logits alone.
-  const select = metricSelect(builder);
-  let picked = builder.matmul(
-    builder.matmul(select, final),
-    builder.weight("unembed.W_U", w.get("unembed.W_U")!),
-  ); //                                                                                 [b, n, V]
-  const bU = w.get("unembed.b_U");
-  if (bU !== undefined)
-    picked = builder.add(
-      picked,
-      builder.mul(builder.reduceSum(select, [-1]), builder.weight("unembed.b_U", bU)),
-    );
-  const m = buildMetricAt(builder, metric, softcap(builder, picked, c.finalSoftcap));
+  const m = metricAtSlots(builder, c, w, metric, final);
   builder.output(m.perExample);
   builder.output(m.mean);
   // Keep the recorded values alive through build()'s pruning: they are read after the backward.

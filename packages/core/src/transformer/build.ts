@@ -1,4 +1,5 @@
 import { type Graph, GraphBuilder, type Value } from "../graph/index.ts";
+import { InputError } from "../errors/index.ts";
 import { broadcast } from "../graph/shapes.ts";
 import { slidesAt } from "../model/config.ts";
 import type { ModelConfig, Weights } from "../model/index.ts";
@@ -19,6 +20,18 @@ import { softcap } from "./softcap.ts";
 export const INPUT_IDS = "input_ids";
 export const POSITIONS = "positions";
 export const ATTN_MASK = "attn_mask";
+/** With `from`, the residual stream the forward starts from: float32 [batch, pos, d_model]. */
+export const FROM_RESID = "from_resid";
+
+/**
+ * Where a forward may start: the residual stream entering layer `layer` (`resid_pre`), between
+ * its attention and MLP (`resid_mid`, serial blocks only), or after it (`resid_post`, e.g. the
+ * last layer's, so only ln_final and the unembedding run).
+ */
+export interface ForwardStart {
+  readonly layer: number;
+  readonly site: "resid_pre" | "resid_mid" | "resid_post";
+}
 
 export interface BuildOptions {
   /** Site names to return as outputs (canonical names, see model/sites.ts). */
@@ -35,6 +48,12 @@ export interface BuildOptions {
    * uses the per-head form (no host-side fused W_QKV).
    */
   readonly weightsAsInputs?: boolean;
+  /**
+   * Start the forward at a residual-stream site: the graph input FROM_RESID [batch, pos, d] is
+   * that site's value (it then passes through the site as usual, hooks and captures included),
+   * and nothing upstream is built. Sites keep their names; input_ids is then not an input.
+   */
+  readonly from?: ForwardStart;
 }
 
 export interface TransformerGraph {
@@ -87,38 +106,54 @@ export const buildTransformerGraph = (
   );
   const B = "batch";
   const P = "pos";
-  const ids = g.input(INPUT_IDS, "int64", [B, P]);
-  const needPositions = c.positional === "learned" || c.rotary !== null || c.slidingWindow != null;
+  const from = opts.from;
+  if (from !== undefined) checkStart(c, from);
+  const needPositions =
+    (c.positional === "learned" && from === undefined) || c.rotary !== null || c.slidingWindow != null;
   const positions = needPositions ? g.input(POSITIONS, "int64", [B, P]) : null;
   const mask = g.input(ATTN_MASK, "bool", [B, 1, P, P]);
 
-  let resid = sites.mark("embed", g.gather(g.weight("embed.W_E", w.get("embed.W_E")!), ids, 0));
-  if (c.positional === "learned") {
-    const pos = sites.mark(
-      "pos_embed",
-      g.gather(g.weight("pos_embed.W_pos", w.get("pos_embed.W_pos")!), positions!, 0),
-    );
-    resid = g.add(resid, pos);
-  }
+  let resid: Value;
+  if (from === undefined) {
+    const ids = g.input(INPUT_IDS, "int64", [B, P]);
+    resid = sites.mark("embed", g.gather(g.weight("embed.W_E", w.get("embed.W_E")!), ids, 0));
+    if (c.positional === "learned") {
+      const pos = sites.mark(
+        "pos_embed",
+        g.gather(g.weight("pos_embed.W_pos", w.get("pos_embed.W_pos")!), positions!, 0),
+      );
+      resid = g.add(resid, pos);
+    }
+  } else resid = g.input(FROM_RESID, "float32", [B, P, c.dModel]);
   const rotary = c.rotary !== null ? rotaryTables(g, c.rotary, positions!) : null;
   const windowed =
     c.slidingWindow != null ? slidingWindowMask(g, mask, positions!, c.slidingWindow.size) : null;
 
-  for (let l = 0; l < c.nLayers; l++) {
+  for (let l = from?.layer ?? 0; l < c.nLayers; l++) {
     const pre = `blocks.${l}`;
-    resid = sites.mark(`${pre}.resid_pre`, resid);
-    const attnOut = attention(g, c, w, l, sites, { resid, mask: slidesAt(c, l) ? windowed! : mask, rotary });
-    if (c.parallelResidual) {
-      const mlpOut = c.dMlp !== null ? mlp(g, c, w, l, sites, resid) : null;
-      resid = g.add(resid, attnOut);
-      if (mlpOut !== null) resid = g.add(resid, mlpOut);
-    } else {
-      resid = g.add(resid, attnOut);
-      if (c.dMlp !== null) {
-        resid = sites.mark(`${pre}.resid_mid`, resid);
-        resid = g.add(resid, mlp(g, c, w, l, sites, resid));
-      } else resid = sites.mark(`${pre}.resid_mid`, resid);
+    const starts = from !== undefined && l === from.layer ? from.site : "resid_pre";
+    if (starts === "resid_post") {
+      resid = sites.mark(`${pre}.resid_post`, resid);
+      continue;
     }
+    if (starts === "resid_pre") {
+      resid = sites.mark(`${pre}.resid_pre`, resid);
+      const attnOut = attention(g, c, w, l, sites, {
+        resid,
+        mask: slidesAt(c, l) ? windowed! : mask,
+        rotary,
+      });
+      if (c.parallelResidual) {
+        const mlpOut = c.dMlp !== null ? mlp(g, c, w, l, sites, resid) : null;
+        resid = g.add(resid, attnOut);
+        if (mlpOut !== null) resid = g.add(resid, mlpOut);
+        resid = sites.mark(`${pre}.resid_post`, resid);
+        continue;
+      }
+      resid = g.add(resid, attnOut);
+    }
+    resid = sites.mark(`${pre}.resid_mid`, resid);
+    if (c.dMlp !== null) resid = g.add(resid, mlp(g, c, w, l, sites, resid));
     resid = sites.mark(`${pre}.resid_post`, resid);
   }
   const lnf = norm(g, c, w, "ln_final", resid, (v) => sites.mark("ln_final.scale", v));
@@ -130,6 +165,22 @@ export const buildTransformerGraph = (
   if (opts.logits !== false && !g.has("logits")) g.output(g.named(logits, "logits"));
   else if (opts.logits !== false) g.output(g.get("logits"));
   return { graph: g.build(), builder: g, logits, final, sites: sites.seen };
+};
+
+/** A start the model has: a layer in range, resid_mid only between serial sublayers. */
+const checkStart = (c: ModelConfig, from: ForwardStart): void => {
+  if (!(Number.isInteger(from.layer) && from.layer >= 0 && from.layer < c.nLayers))
+    throw new InputError({
+      field: "from.layer",
+      expected: `a layer in [0, ${c.nLayers})`,
+      found: String(from.layer),
+    });
+  if (from.site === "resid_mid" && c.parallelResidual)
+    throw new InputError({
+      field: "from.site",
+      expected: "resid_pre or resid_post (parallel blocks have no resid_mid)",
+      found: from.site,
+    });
 };
 
 /**

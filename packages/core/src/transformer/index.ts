@@ -6,5 +6,7 @@ export {
   INPUT_IDS,
   POSITIONS,
   ATTN_MASK,
+  FROM_RESID,
+  type ForwardStart,
 } from "./build.ts";
 export type { SiteHooks } from "./sites.ts";
