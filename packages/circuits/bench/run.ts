@@ -93,7 +93,18 @@ const benchModel = (label: string, c: ModelConfig, w: Weights, opts: { acdc: boo
         `${(t.ig5 / t.forward).toFixed(2)}×`,
         `(${sec(t.ig5)})`,
       );
+    }),
+  ).pipe(
+    // the 8 × 128 sessions are released before the exact methods open theirs (one process holding
+    // every method's sessions at GPT-2 scale ran out of the machine's 23 GB)
+    Effect.andThen(benchExactMethods(label, c, w, opts)),
+  );
 
+const benchExactMethods = (label: string, c: ModelConfig, w: Weights, opts: { acdc: boolean }) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const cache: SessionCache = yield* makeSessionCache(`${label}-exact`);
+      const model = { config: c, weights: w };
       // Exact patching on a smaller batch (2 examples × 32 tokens), side by side: downstream-only
       // rows (256 edges spread over the layout) against the full edge-masked graph (16 edges), and
       // one forward on the same examples, the unit of the per-edge cost model (bench/exact.ts).
