@@ -142,7 +142,10 @@ const main = Effect.gen(function* () {
     yield* benchModel("gpt2-small-shaped", gpt2SmallConfig, randomWeights(gpt2SmallConfig, 0), {
       acdc: false,
     });
-  if (only === "gpt2") return;
+  if (only === "gpt2") {
+    record("peak RSS", `${peakRssMb().toFixed(0)} MB`);
+    return;
+  }
   if (hasSharedModels) {
     const stories = yield* loadModel(sharedModelPath("stories260K", "stories260K.bin"));
     yield* benchModel("stories260K", stories.config, stories.weights, { acdc: true });

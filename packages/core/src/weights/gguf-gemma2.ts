@@ -2,7 +2,8 @@ import { basename, extname } from "node:path";
 import type { ModelConfig } from "../model/config.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
 import type { Fields } from "./fields.ts";
-import { contiguousHeads, headsFromRows, outputFromRows, transpose } from "./layout.ts";
+import { contiguousHeads, headsFromRows, outputFromRows } from "./layout.ts";
+import { ggufGatedMlp, ggufHead } from "./gguf-llama.ts";
 import { type Mapped, Mapper, type TensorTable } from "./table.ts";
 
 /**
@@ -77,7 +78,6 @@ const mapWeights = (c: ModelConfig, t: TensorTable): Mapped => {
   const m = new Mapper(t);
   const d = c.dModel;
   const dh = c.dHead;
-  const dMlp = c.dMlp!;
   const heads = contiguousHeads(dh);
   const embed = m.take("token_embd.weight", [c.vocabSize, d]); // [vocab, d]
   m.put("embed.W_E", "token_embd.weight", scaled(embed, d));
@@ -101,17 +101,7 @@ const mapWeights = (c: ModelConfig, t: TensorTable): Mapped => {
     }
     const wo = m.take(`${k}.attn_output.weight`, [d, c.nHeads * dh]); // [d, H·dh]
     m.put(`${b}.attn.W_O`, `${k}.attn_output.weight`, outputFromRows(wo, c.nHeads, dh));
-    for (const [canonical, name, shape] of [
-      ["W_gate", "ffn_gate", [dMlp, d]],
-      ["W_in", "ffn_up", [dMlp, d]],
-      ["W_out", "ffn_down", [d, dMlp]],
-    ] as const) {
-      m.put(`${b}.mlp.${canonical}`, `${k}.${name}.weight`, transpose(m.take(`${k}.${name}.weight`, shape)));
-    }
+    ggufGatedMlp(m, c, l);
   }
-  m.copy("ln_final.w", "output_norm.weight", [d]);
-  if (m.has("output.weight"))
-    m.put("unembed.W_U", "output.weight", transpose(m.take("output.weight", [c.vocabSize, d])));
-  else m.put("unembed.W_U", "token_embd.weight", transpose(embed));
-  return m.done(c);
+  return ggufHead(m, c, embed);
 };

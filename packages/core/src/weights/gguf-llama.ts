@@ -1,5 +1,6 @@
 import { UnsupportedError } from "../errors/errors.ts";
 import type { ModelConfig, RopeScaling, RotaryStyle } from "../model/config.ts";
+import type { HostTensor } from "../tensor/host-tensor.ts";
 import { describeValue, type Fields } from "./fields.ts";
 import { contiguousHeads, headBias, headsFromRows, outputFromRows, transpose } from "./layout.ts";
 import { type Mapped, Mapper, type TensorTable } from "./table.ts";
@@ -135,7 +136,6 @@ export const vocabSize = (f: Fields, arch: string, t: TensorTable): number => {
 const mapLlamaWeights = (c: ModelConfig, m: Mapper, qkvBias: boolean): Mapped => {
   const d = c.dModel;
   const dh = c.dHead;
-  const dMlp = c.dMlp!;
   const heads = contiguousHeads(dh);
   const embed = m.copy("embed.W_E", "token_embd.weight", [c.vocabSize, d]); // [vocab, d]
   for (let l = 0; l < c.nLayers; l++) {
@@ -157,17 +157,30 @@ const mapLlamaWeights = (c: ModelConfig, m: Mapper, qkvBias: boolean): Mapped =>
     m.put(`${b}.attn.W_O`, `${k}.attn_output.weight`, outputFromRows(wo, c.nHeads, dh));
     m.copyOptional(`${b}.attn.b_O`, `${k}.attn_output.bias`, [d]);
     m.copy(`${b}.ln2.w`, `${k}.ffn_norm.weight`, [d]);
-    for (const [canonical, name, shape] of [
-      ["W_gate", "ffn_gate", [dMlp, d]],
-      ["W_in", "ffn_up", [dMlp, d]],
-      ["W_out", "ffn_down", [d, dMlp]],
-    ] as const) {
-      m.put(`${b}.mlp.${canonical}`, `${k}.${name}.weight`, transpose(m.take(`${k}.${name}.weight`, shape)));
-    }
+    ggufGatedMlp(m, c, l);
   }
-  m.copy("ln_final.w", "output_norm.weight", [d]);
+  return ggufHead(m, c, embed);
+};
+
+/** blk.{l}'s gated MLP (llama.cpp: ffn_gate / ffn_up [d_mlp, d], ffn_down [d, d_mlp]) → W_gate, W_in, W_out. */
+export const ggufGatedMlp = (m: Mapper, c: ModelConfig, l: number): void => {
+  const d = c.dModel;
+  const dMlp = c.dMlp!;
+  for (const [canonical, name, shape] of [
+    ["W_gate", "ffn_gate", [dMlp, d]],
+    ["W_in", "ffn_up", [dMlp, d]],
+    ["W_out", "ffn_down", [d, dMlp]],
+  ] as const) {
+    const stored = `blk.${l}.${name}.weight`;
+    m.put(`blocks.${l}.mlp.${canonical}`, stored, transpose(m.take(stored, shape)));
+  }
+};
+
+/** output_norm and the unembedding: `output` [vocab, d], or absent → tied to token_embd (`embed`, as stored). */
+export const ggufHead = (m: Mapper, c: ModelConfig, embed: HostTensor): Mapped => {
+  m.copy("ln_final.w", "output_norm.weight", [c.dModel]);
   if (m.has("output.weight"))
-    m.put("unembed.W_U", "output.weight", transpose(m.take("output.weight", [c.vocabSize, d])));
+    m.put("unembed.W_U", "output.weight", transpose(m.take("output.weight", [c.vocabSize, c.dModel])));
   else m.put("unembed.W_U", "token_embd.weight", transpose(embed));
   return m.done(c);
 };
