@@ -288,6 +288,26 @@ describe("Promise API on checkpoints: a Hugging Face fixture (tiny-gpt2), storie
     const e = await viaEffect(path, (m) => forward(m.sessions, m, [[1, 2, 3]]));
     same((await model.run([1, 2, 3])).logits, e.logits);
   });
+
+  it("a bad model in memory is a typed error naming it, never a crash in the graph builder", async () => {
+    const path = testdataPath("fixtures", "tiny-gpt2");
+    const loaded = await viaEffect(path, (m) => Effect.succeed({ config: m.config, weights: m.weights }));
+    const label = `${loaded.config.name} (in memory)`;
+    // 4 query heads over 3 key/value heads: no grouping exists
+    await expect(open({ ...loaded, config: { ...loaded.config, nKvHeads: 3 } })).rejects.toMatchObject({
+      _tag: "ConfigError",
+      file: label,
+      field: "nKvHeads (canonical)",
+    });
+    const missing = new Map(loaded.weights);
+    missing.delete("unembed.W_U");
+    await expect(open({ ...loaded, weights: missing })).rejects.toMatchObject({ _tag: "TensorShapeError" });
+    const nan = new Map(loaded.weights);
+    const bad = new Float32Array(loaded.weights.get("embed.W_E")!.data);
+    bad[5] = Number.NaN;
+    nan.set("embed.W_E", { data: bad, shape: loaded.weights.get("embed.W_E")!.shape });
+    await expect(open({ ...loaded, weights: nan })).rejects.toMatchObject({ _tag: "WeightFileError" });
+  });
 });
 
 describe("Promise API: spillWeights", () => {

@@ -1,8 +1,15 @@
 import "@patchbay/zoo"; // registers builtin:<name> model paths with core
-import { InputError, type PatchbayError } from "@patchbay/core/errors";
+import {
+  attempt,
+  ConfigError,
+  InputError,
+  type PatchbayError,
+  TensorShapeError,
+  WeightFileError,
+} from "@patchbay/core/errors";
 import { loadTokenizer, type Tokenizer } from "@patchbay/core/tokenizer";
 import type { HubRevision } from "@patchbay/core/hub";
-import { spill } from "@patchbay/core/weights";
+import { spill, validateWeights } from "@patchbay/core/weights";
 import type { Model, ModelConfig } from "@patchbay/core/model";
 import { makeSessionCache, type OpenModel, type OpenOptions, openModel } from "@patchbay/core/runtime";
 import { Effect, Exit, Scope } from "effect";
@@ -187,9 +194,19 @@ const OPEN_OPTIONS = [
   "spillWeights",
 ];
 
-/** A model already in memory (config and weights, e.g. a zoo network): sessions, no files (unless spilled). */
+/**
+ * A model already in memory (config and weights, e.g. a zoo network): sessions, no files (unless
+ * spilled). Its config and weights are checked as a file's are (ConfigError, TensorShapeError,
+ * WeightFileError naming "<name> (in memory)"), so a bad one never reaches the graph builder.
+ */
 const openInMemory = (model: Model, opts: OpenOptions) =>
   Effect.gen(function* () {
+    yield* attempt(
+      () => validateWeights(model.config, model.weights, `${model.config.name} (in memory)`),
+      ConfigError,
+      TensorShapeError,
+      WeightFileError,
+    );
     const tokenizer = opts.tokenizer !== undefined ? yield* loadTokenizer(opts.tokenizer) : null;
     const weights = opts.spillWeights === true ? yield* spill(model.weights) : model.weights;
     const sessions = yield* makeSessionCache(model.config.name, opts);
