@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import type { Weights } from "@patchbay/core/model";
 import type { Task } from "@patchbay/zoo";
 
 /**
@@ -37,29 +36,8 @@ export const canonicalJson = (v: unknown): string =>
  */
 export const sha256 = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex");
 
-/**
- * sha256 over the weight tensors in name order: each name, shape and float32 bytes.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { inductionModel } from "@patchbay/zoo";
- * import { weightsHash } from "@patchbay/experiments";
- *
- * const h = weightsHash(inductionModel().weights);
- * assert.match(h, /^[0-9a-f]{64}$/);
- * assert.notEqual(weightsHash(inductionModel({ vocabSize: 16 }).weights), h);
- * ```
- */
-export const weightsHash = (weights: Weights): string => {
-  const h = createHash("sha256");
-  for (const name of [...weights.keys()].sort()) {
-    const t = weights.get(name)!;
-    h.update(`${name}\0${t.shape.join(",")}\0`);
-    h.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-  }
-  return h.digest("hex");
-};
+/** sha256 over the weight tensors (core's `Weights.weightsHash`, re-exported for the results' callers). */
+export { weightsHash } from "@patchbay/core/weights";
 
 /**
  * sha256 of the task's ids (clean, corrupted, positions, answers, wrong) as canonical JSON.

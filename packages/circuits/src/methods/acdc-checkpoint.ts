@@ -11,6 +11,7 @@ import {
 } from "node:fs";
 import { dirname } from "node:path";
 import { ConfigError } from "@patchbay/core/errors";
+import { weightsHash } from "@patchbay/core/weights";
 import { Effect, Either, ParseResult, Schema } from "effect";
 import type { EdgeSetup } from "./setup.ts";
 
@@ -57,17 +58,9 @@ export const checkpointHashes = (
   setup: EdgeSetup,
   options: AcdcCheckpointOptions,
 ): AcdcCheckpoint["hashes"] => {
-  const w = setup.model.weights;
-  const weightParts = [...w.keys()].sort().flatMap((name) => {
-    const t = w.get(name)!;
-    return [
-      `${name}\0${t.shape.join(",")}\0`,
-      new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
-    ];
-  });
   const t = setup.task;
   return {
-    model: sha(JSON.stringify(setup.model.config), "\0", ...weightParts),
+    model: sha(JSON.stringify(setup.model.config), "\0", weightsHash(setup.model.weights)),
     task: sha(
       JSON.stringify([t.clean, t.corrupted ?? null, t.reference ?? null, t.ablation, t.metric, t.positions]),
       JSON.stringify([t.answers ?? null, t.wrong ?? null, setup.layout.edges.length]),

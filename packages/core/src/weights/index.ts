@@ -38,4 +38,5 @@ export {
   type SourcedModel,
 } from "./sources.ts";
 export { readCanonicalWeightsSync } from "./canonical.ts";
+export { weightsHash } from "./hash.ts";
 export { spill } from "./spill.ts";
