@@ -1,18 +1,6 @@
-import { randomBytes } from "node:crypto";
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { AtomicWriteFailure, writeFileAtomicSync } from "@patchbay/core/text";
 import type { AnyCellResult } from "../kinds/index.ts";
 import { ResultsStoreError, STORE_EXPECTED } from "./errors.ts";
 import { processAlive } from "./process.ts";
@@ -70,19 +58,6 @@ export const cellPath = (results: string, cellId: string): string => join(result
  * ```
  */
 export const runDir = (results: string, runId: string): string => join(results, "runs", runId);
-
-const fsyncDir = (dir: string): void => {
-  try {
-    const fd = openSync(dir, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // some platforms cannot fsync a directory; the rename is still atomic
-  }
-};
 
 /** A node fs error as a ResultsStoreError (anything without an errno code is rethrown: a bug). */
 export const storeError = (path: string, operation: string, e: unknown): ResultsStoreError => {
@@ -172,31 +147,13 @@ export const makeFolder = (dir: string): void => {
  */
 export const writeAtomic = (path: string, data: string | Uint8Array): void => {
   checkPath(path, "writing");
-  const dir = dirname(path);
-  makeFolder(dir);
-  const tmp = join(dir, `.tmp-${basename(path)}-${process.pid}-${randomBytes(6).toString("hex")}`);
-  let step = "writing";
+  makeFolder(dirname(path));
   try {
-    const fd = openSync(tmp, "w");
-    try {
-      const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-      let off = 0;
-      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    step = "renaming into place";
-    renameSync(tmp, path);
+    writeFileAtomicSync(path, data);
   } catch (e) {
-    try {
-      rmSync(tmp, { force: true }); // a failed write leaves nothing (and frees the space it took)
-    } catch {
-      // the folder itself went away or became unwritable: the error below says so
-    }
-    throw storeError(path, step, e);
+    if (e instanceof AtomicWriteFailure) throw storeError(path, e.step, e.cause);
+    throw e;
   }
-  fsyncDir(dir);
 };
 
 /**

@@ -1,7 +1,6 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { readFileSync } from "node:fs";
 import { Effect, ParseResult, Schema } from "effect";
-import { FORBIDDEN_KEYS_EXPECTED, forbiddenKeyPath } from "@patchbay/core/text";
+import { FORBIDDEN_KEYS_EXPECTED, forbiddenKeyPath, writeFileAtomicSync } from "@patchbay/core/text";
 import { VariableAlignment } from "../alignment/schema.ts";
 import { CausalError } from "../model/errors.ts";
 import { makeRotation, orthonormalityError, rotationKinds } from "./rotation/index.ts";
@@ -108,9 +107,7 @@ export const rotationArtifact = (
 export const saveRotation = (file: string, a: RotationArtifact): Effect.Effect<void, CausalError> =>
   Effect.try({
     try: () => {
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(`${file}.tmp`, `${JSON.stringify(a)}\n`);
-      renameSync(`${file}.tmp`, file);
+      writeFileAtomicSync(file, `${JSON.stringify(a)}\n`, { mkdir: true });
     },
     catch: (e) =>
       new CausalError({ where: file, field: "(file)", expected: "a writable path", found: String(e) }),

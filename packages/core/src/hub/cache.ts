@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { HubError } from "../errors/errors.ts";
+import { writeFileAtomicSync } from "../text/atomic.ts";
 import { checkRepoFile, isCommitSha } from "./name.ts";
 
 /**
@@ -55,10 +56,7 @@ export const cachedCommit = (repoDir: string, revision: string): string | null =
 export const writeRef = (repoDir: string, revision: string, commit: string): void => {
   if (revision === commit) return;
   const ref = join(repoDir, "refs", revision);
-  mkdirSync(dirname(ref), { recursive: true });
-  const tmp = `${ref}.${process.pid}.tmp`;
-  writeFileSync(tmp, commit);
-  renameSync(tmp, ref);
+  writeFileAtomicSync(ref, commit, { mkdir: true });
 };
 
 /**

@@ -1,6 +1,6 @@
 /**
- * Reading user files as text, strictly: UTF-8 that is not valid is an error with its line and
- * byte column, JSON objects with a key given twice are found before JSON.parse hides them, and
+ * Writing files atomically (a temp file, fsync, rename), and reading user files as text,
+ * strictly: UTF-8 that is not valid is an error with its line and byte column, JSON objects with a key given twice are found before JSON.parse hides them, and
  * keys that would reach Object.prototype (`__proto__`, `constructor`, `prototype`) are found
  * wherever user data becomes an object or a path.
  */
@@ -13,3 +13,4 @@ export {
   forbiddenSegment,
   isForbiddenKey,
 } from "./keys.ts";
+export { AtomicWriteFailure, writeFileAtomicSync } from "./atomic.ts";

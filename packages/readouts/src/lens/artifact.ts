@@ -1,7 +1,6 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { readFileSync } from "node:fs";
 import { attempt, InputError } from "@patchbay/core/errors";
-import { FORBIDDEN_KEYS_EXPECTED, forbiddenKeyPath } from "@patchbay/core/text";
+import { FORBIDDEN_KEYS_EXPECTED, forbiddenKeyPath, writeFileAtomicSync } from "@patchbay/core/text";
 import type { ModelConfig } from "@patchbay/core/model";
 import { Effect, ParseResult, Schema } from "effect";
 import { finalSite, resolveLensSites } from "./sites.ts";
@@ -83,9 +82,7 @@ export const saveTunedLens = (
 ): Effect.Effect<void, InputError> =>
   Effect.try({
     try: () => {
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(`${file}.tmp`, `${JSON.stringify(tunedLensArtifact(lens, kl))}\n`);
-      renameSync(`${file}.tmp`, file);
+      writeFileAtomicSync(file, `${JSON.stringify(tunedLensArtifact(lens, kl))}\n`, { mkdir: true });
     },
     catch: (e) => new InputError({ field: `${file}`, expected: "a writable path", found: String(e) }),
   });

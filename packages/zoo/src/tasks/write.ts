@@ -1,8 +1,6 @@
-import { randomBytes } from "node:crypto";
-import { renameSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
 import type { Effect } from "effect";
 import { TaskFileError } from "@patchbay/core/errors";
+import { writeFileAtomicSync } from "@patchbay/core/text";
 import type { Task } from "../registry/registry.ts";
 import { parseLine } from "./line.ts";
 import { typed } from "./read.ts";
@@ -89,12 +87,9 @@ export const formatTaskFile = (task: Task, file = "(task)"): string => {
  */
 export const writeTaskFileSync = (path: string, task: Task): void => {
   const text = formatTaskFile(task, path);
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, path);
+    writeFileAtomicSync(path, text);
   } catch (e) {
-    rmSync(tmp, { force: true });
     throw new TaskFileError({
       file: path,
       line: 0,
