@@ -50,7 +50,8 @@ export const startSite = (nLayers: number, layer: number): string =>
  *   ),
  * );
  * assert.deepEqual([...clean.resid.keys()], [0, 1, 2]); // resid_pre of layers 0 and 1, the last resid_post
- * assert.equal(clean.delta.length, 2 * task.clean[0]!.length * 9 * 64); // [N, P, S, d]
+ * const [N, P, d] = clean.resid.get(0)!.shape as [number, number, number];
+ * assert.equal(clean.delta.length, N * P * 9 * d); // Δ [N, P, S, d]: the input and 8 heads
  * ```
  */
 export const cleanStreams = (
