@@ -28,7 +28,8 @@ import { higherIsBetter, type EdgeSetup } from "./setup.ts";
  * nothing v writes reaches the logits in H (then and in every later, smaller H), which is why ACDC
  * skips it; `tested` tells measured Δs from these.
  * `forwardPasses` counts every mask evaluated (what a serial implementation runs, plus the
- * speculative misses); `serialTests` the edge tests the serial algorithm makes.
+ * speculative misses); `serialTests` the edge tests the serial algorithm makes. Each mask runs
+ * only downstream of its receiver's layer, from the cached clean stream (acdc-rows.ts).
  */
 export interface AcdcOptions {
   readonly tau: number;
