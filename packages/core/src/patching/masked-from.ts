@@ -71,6 +71,46 @@ export const maskedRowsPerRun = (
   return Math.max(1, Math.floor(maxFloats / perRow));
 };
 
+/**
+ * Δ_<L [e, S_L, pos, d] and z′_≥L [e, pos, S − S_L, d] of examples [b0, b0 + e): the same for
+ * every run at a layer, so the last one made is kept with the clean streams (ACDC evaluates
+ * batch after batch at one layer; at GPT-2 scale Δ_<L is tens of MB).
+ */
+const lastInputs = new WeakMap<
+  CleanStreams,
+  { key: string; ablated: HostTensor; up: Float32Array; zPrime: Float32Array }
+>();
+const perExampleInputs = (
+  clean: CleanStreams,
+  ablated: HostTensor,
+  layout: EdgeLayout,
+  layer: number,
+  b0: number,
+  e: number,
+  pos: number,
+  P: number,
+  d: number,
+) => {
+  const key = `${layer}:${b0}:${e}:${pos}`;
+  const hit = lastInputs.get(clean);
+  if (hit !== undefined && hit.key === key && hit.ablated === ablated) return hit;
+  const S = layout.sources.length;
+  const SL = sourcesBefore(layout, layer);
+  const keep = Math.min(pos, P);
+  const up = new Float32Array(e * SL * pos * d);
+  const zPrime = new Float32Array(e * pos * (S - SL) * d);
+  for (let i = 0; i < e; i++)
+    for (let p = 0; p < keep; p++) {
+      const at = ((b0 + i) * P + p) * S * d;
+      for (let s = 0; s < SL; s++)
+        up.set(clean.delta.subarray(at + s * d, at + (s + 1) * d), ((i * SL + s) * pos + p) * d);
+      zPrime.set(ablated.data.subarray(at + SL * d, at + S * d), (i * pos + p) * (S - SL) * d);
+    }
+  const made = { key, ablated, up, zPrime };
+  lastInputs.set(clean, made);
+  return made;
+};
+
 export interface MaskedRun {
   /** the metric per mask and example [M·N] (mask-major) */
   readonly perExample: Float32Array;
@@ -211,16 +251,7 @@ export const evaluateMasksFrom = (
           for (let t = 0; t < trials; t++) mask.set(masks[t0 + t]!, (i * trials + t) * S * D);
         });
         const e = examples.length;
-        const up = new Float32Array(e * SL * pos * d); //                       Δ_<L [e, S_L, pos, d]
-        const zPrime = new Float32Array(e * pos * (S - SL) * d); //             z′_≥L [e, pos, S − S_L, d]
-        examples.forEach((b, i) => {
-          for (let p = 0; p < keep; p++) {
-            const at = (b * P + p) * S * d;
-            for (let s = 0; s < SL; s++)
-              up.set(clean.delta.subarray(at + s * d, at + (s + 1) * d), ((i * SL + s) * pos + p) * d);
-            zPrime.set(ablated.data.subarray(at + SL * d, at + S * d), (i * pos + p) * (S - SL) * d);
-          }
-        });
+        const { up, zPrime } = perExampleInputs(clean, ablated, layout, layer, b0, e, pos, P, d);
         const values: Record<string, ort.Tensor> = {
           ...(yield* attempt(() => metricFeeds(c, batch, metric, tileBinding(binding, rowsOf)), InputError)),
           [FROM_RESID]: new ort.Tensor("float32", from, [R, pos, d]),
