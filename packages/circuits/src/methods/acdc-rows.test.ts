@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { type AcdcOptions, type AcdcResult, acdcWith } from "./acdc.ts";
 import { downstreamRows, fullGraphRows } from "./acdc-rows.ts";
 import { exactScores } from "./exact.ts";
+import { maskFromEdges } from "./masks.ts";
 import { type EdgeTask, prepareEdges } from "./setup.ts";
 
 /**
@@ -98,6 +99,41 @@ const expectSame = (r: Awaited<ReturnType<typeof compareOn>>, label: string) => 
     expect([fast.forwardPasses, fast.serialTests], at).toEqual([full.forwardPasses, full.serialTests]);
   }
 };
+
+describe("downstream rows hold one graph at a time", () => {
+  it("the graph from layer L is released when ACDC moves below L, and every session when it ends", async () => {
+    const r = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const cache = yield* makeSessionCache("acdc-rows-sessions", { threads: 1 });
+          const task: EdgeTask = { ...inductionTask(0, 2), ablation: "resample", metric: "logit-diff" };
+          const setup = yield* prepareEdges(cache, inductionModel(), task);
+          const full = [maskFromEdges(setup, new Uint8Array(setup.layout.edges.length).fill(1))];
+          const sizes: number[][] = [];
+          const opened = yield* Effect.scoped(
+            Effect.gen(function* () {
+              const rows = yield* downstreamRows(setup);
+              for (const layer of [2, 2, 1, 0]) {
+                yield* rows.evaluate(layer, full);
+                sizes.push(rows.opened.map((c) => c.size()));
+              }
+              return rows.opened;
+            }),
+          );
+          return { sizes, after: opened.map((c) => c.size()) };
+        }),
+      ),
+    );
+    // the clean run's cache (released at once), then one cache per layer reached, one session live
+    expect(r.sizes).toEqual([
+      [0, 1],
+      [0, 1],
+      [0, 0, 1],
+      [0, 0, 0, 1],
+    ]);
+    expect(r.after).toEqual([0, 0, 0, 0]); //                    nothing left once the scope closes
+  }, 60_000);
+});
 
 describe("ACDC with downstream-only rows = ACDC with the full edge-masked graph", () => {
   it("builtin:induction, every granularity, order and speculation", async () => {

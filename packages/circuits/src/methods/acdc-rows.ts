@@ -33,12 +33,17 @@ export const fullGraphRows = (setup: EdgeSetup): MaskRows => ({
  * ACDC reaches L and released when it moves below L, so one such session (holding the weights of
  * layers L.. once) is alive at a time, and none after the enclosing Scope closes.
  */
-export const downstreamRows = (setup: EdgeSetup): Effect.Effect<MaskRows, never, Scope.Scope> =>
+export const downstreamRows = (
+  setup: EdgeSetup,
+): Effect.Effect<MaskRows & { readonly opened: readonly SessionCache[] }, never, Scope.Scope> =>
   Effect.gen(function* () {
     const { model, layout, task } = setup;
     const L = model.config.nLayers;
-    const opened = (label: string) =>
-      makeSessionCache(`${setup.cache.model} (ACDC ${label})`, setup.cache.options);
+    const opened: SessionCache[] = []; //                   every cache opened, in order (for tests)
+    const open = (label: string) =>
+      Effect.tap(makeSessionCache(`${setup.cache.model} (ACDC ${label})`, setup.cache.options), (c) =>
+        Effect.sync(() => opened.push(c)),
+      );
     let clean: CleanStreams | null = null;
     let live: {
       readonly layer: number;
@@ -57,7 +62,7 @@ export const downstreamRows = (setup: EdgeSetup): Effect.Effect<MaskRows, never,
         if (clean === null) {
           const layers = Array.from({ length: L + 1 }, (_, l) => l);
           clean = yield* Effect.scoped(
-            Effect.flatMap(opened("clean run"), (cache) =>
+            Effect.flatMap(open("clean run"), (cache) =>
               cleanStreams(cache, model, layout, task.clean, ablated, layers),
             ),
           );
@@ -65,7 +70,7 @@ export const downstreamRows = (setup: EdgeSetup): Effect.Effect<MaskRows, never,
         if (live?.layer !== layer) {
           yield* release;
           const scope = yield* Scope.make();
-          live = { layer, scope, cache: yield* Scope.extend(opened(`from layer ${layer}`), scope) };
+          live = { layer, scope, cache: yield* Scope.extend(open(`from layer ${layer}`), scope) };
         }
         const r = yield* evaluateMasksFrom(
           live.cache,
@@ -88,5 +93,5 @@ export const downstreamRows = (setup: EdgeSetup): Effect.Effect<MaskRows, never,
         }
         return { mean, perExample: r.perExample, runs: r.runs, rows: masks.length * N };
       });
-    return { evaluate };
+    return { evaluate, opened };
   });
