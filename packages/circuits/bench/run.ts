@@ -19,6 +19,7 @@ import { hasSharedModels, sharedModelPath } from "../../core/src/testing/shared.
 import { peakRssMb, timeSideBySide } from "../../core/bench/timing.ts";
 import { acdc, eap, eapIgInputs, type EdgeTask, prepareEdges } from "../src/index.ts";
 import { benchExact } from "./exact.ts";
+import { acdcRow, benchAcdc } from "./acdc.ts";
 
 const rows: { name: string; value: string; note: string }[] = [];
 const record = (name: string, value: string, note = "") => {
@@ -137,7 +138,15 @@ const benchExactMethods = (label: string, c: ModelConfig, w: Weights, opts: { ac
   );
 
 const main = Effect.gen(function* () {
-  const only = process.env.BENCH_ONLY; // "gpt2" or "stories" to run one model
+  const only = process.env.BENCH_ONLY; // "gpt2" or "stories" to run one model; "acdc": GPT-2 ACDC alone
+  if (only === "acdc") {
+    const model = { config: gpt2SmallConfig, weights: randomWeights(gpt2SmallConfig, 0) };
+    const r = acdcRow(
+      "gpt2-small-shaped",
+      yield* benchAcdc(model, { ...taskFor(gpt2SmallConfig, 4, 32), metric: "kl" }),
+    );
+    return record(r.name, r.value, r.note);
+  }
   if (only !== "stories")
     yield* benchModel("gpt2-small-shaped", gpt2SmallConfig, randomWeights(gpt2SmallConfig, 0), {
       acdc: false,

@@ -4,7 +4,8 @@ import { mulberry32 } from "@patchbay/core/model";
 import { Effect } from "effect";
 import { prune } from "../select/index.ts";
 import { type AcdcCheckpoint, checkpointHashes, readCheckpoint, writeCheckpoint } from "./acdc-checkpoint.ts";
-import { evaluateMasks, maskFromEdges } from "./masks.ts";
+import { downstreamRows, type MaskRows } from "./acdc-rows.ts";
+import { maskFromEdges } from "./masks.ts";
 import { higherIsBetter, type EdgeSetup } from "./setup.ts";
 
 /**
@@ -27,7 +28,8 @@ import { higherIsBetter, type EdgeSetup } from "./setup.ts";
  * nothing v writes reaches the logits in H (then and in every later, smaller H), which is why ACDC
  * skips it; `tested` tells measured Δs from these.
  * `forwardPasses` counts every mask evaluated (what a serial implementation runs, plus the
- * speculative misses); `serialTests` the edge tests the serial algorithm makes.
+ * speculative misses); `serialTests` the edge tests the serial algorithm makes. Each mask runs
+ * only downstream of its receiver's layer, from the cached clean stream (acdc-rows.ts).
  */
 export interface AcdcOptions {
   readonly tau: number;
@@ -193,6 +195,18 @@ export const acdc = (
   setup: EdgeSetup,
   opts: AcdcOptions,
 ): Effect.Effect<AcdcResult, InputError | RuntimeError | ConfigError> =>
+  Effect.scoped(Effect.flatMap(downstreamRows(setup), (rows) => acdcWith(setup, opts, rows)));
+
+/**
+ * ACDC measuring its masks with `rows`: downstream-only rows (acdc), or the full edge-masked
+ * graph (fullGraphRows, the tests' oracle). Decisions, Δs, counters and checkpoints are the same
+ * algorithm's either way; `runs` counts the session runs of whichever evaluates the masks.
+ */
+export const acdcWith = (
+  setup: EdgeSetup,
+  opts: AcdcOptions,
+  rows: MaskRows,
+): Effect.Effect<AcdcResult, InputError | RuntimeError | ConfigError> =>
   Effect.gen(function* () {
     if (!Number.isFinite(opts.tau))
       return yield* new InputError({ field: "tau", expected: "a finite threshold", found: String(opts.tau) });
@@ -296,7 +310,8 @@ export const acdc = (
           trial[e] = 0;
           masks.push(maskFromEdges(setup, trial));
         }
-        const r = yield* evaluateMasks(setup, masks);
+        // every edge removed so far, and by these trials, goes into v's layer or later
+        const r = yield* rows.evaluate(layout.destinations[v]!.layer ?? setup.model.config.nLayers, masks);
         runs += r.runs;
         forwardPasses += masks.length;
         if (baseline === null) {

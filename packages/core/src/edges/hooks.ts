@@ -33,9 +33,46 @@ import { type EdgeLayout, kvPerQueryHead, kvSlots } from "./layout.ts";
  * computed once, [b, p, k, d], and every destination group (a layer's q/k/v inputs, an MLP, the
  * logits) adds Σ_pieces Δᵀ·(1 − m) by MatMul — no concatenation of all sources, so memory is one
  * Δ per source.
+ *
+ * Downstream of layer L (`edgeHooks(c, layout, L)`, the graph built `from` L's resid_pre, or from
+ * the last resid_post for L = nLayers): when no mask removes an edge into a destination before L,
+ * everything upstream of L is the clean run, so the S_L sources before L have a constant
+ * Δ_u = z_u(clean) − z′_u per example. Rows are then example-major (row = example·T + trial, every
+ * example with the same T trial masks) and the inputs are per example:
+ *   edges.mask      [batch, S, D]              per row, as above
+ *   edges.upstream  [examples, S_L, pos, d]    Δ of the sources before L
+ *   edges.ablated   [examples, pos, S − S_L, d] z′ of the sources computed in the run
+ * Per destination group the upstream part is one GEMM per example, [T·n, S_L]·[S_L, pos·d], so
+ * neither Δ nor z′ is ever copied per trial.
  */
 export const EDGE_MASK = "edges.mask";
 export const EDGE_ABLATED = "edges.ablated";
+export const EDGE_UPSTREAM = "edges.upstream";
+
+/** Sources written before layer `layer` (all of them for layer = nLayers): the prefix [0, S_L). */
+export const sourcesBefore = (layout: EdgeLayout, layer: number): number => {
+  const i = layout.sources.findIndex((s) => s.layer !== null && s.layer >= layer);
+  return i < 0 ? layout.sources.length : i;
+};
+
+/**
+ * Reshape with dims known at run time: each entry a number, −1 (at most one: the rest), or
+ * [value, axis] (that value's run-time dim). `shape` is the symbolic result.
+ */
+const reshapeDims = (
+  g: GraphBuilder,
+  x: Value,
+  dims: readonly (number | readonly [Value, number])[],
+  shape: readonly Dim[],
+): Value => {
+  const parts = dims.map((d) =>
+    typeof d === "number"
+      ? g.int64s([d], [1], "dim")
+      : g.gather(g.shapeOf(d[0]), g.int64s([d[1]], [1], "index"), 0),
+  );
+  const target = g.node("Concat", parts, "int64", [dims.length], { axis: { kind: "int", value: 0 } });
+  return g.node("Reshape", [x, target], x.dtype, shape);
+};
 
 /**
  * The canonical site holding each source's output: [name, head axis or null].
@@ -99,28 +136,48 @@ interface Piece {
   readonly delta: Value; //  Δ [b, k, p·d]: one row per source, so contributions are per-example GEMMs
 }
 
-export const edgeHooks = (c: ModelConfig, layout: EdgeLayout): SiteHooks => {
+export const edgeHooks = (c: ModelConfig, layout: EdgeLayout, from?: number): SiteHooks => {
   const S = layout.sources.length;
   const D = layout.destinations.length;
   const d = c.dModel;
   const last = `blocks.${c.nLayers - 1}.resid_post`;
+  const SL = from === undefined ? 0 : sourcesBefore(layout, from); // sources given as upstream Δ
   const pieces: Piece[] = [];
   let keep: Value | null = null; //                   1 − m   [b, S, D]
-  let ablated: Value | null = null; //                z′      [b, p, S, d]
+  let ablated: Value | null = null; //                z′      [b, p, S, d]  (from L: [e, p, S − S_L, d])
+  let upstream: Value | null = null; //               from L: Δ_<L [e, S_L, p·d]
   const attnContrib = new Map<number, Value>(); //   layer → [b, p, n, d] for its attention destinations
 
-  const inputs = (g: GraphBuilder) => {
-    if (keep === null) {
-      keep = g.sub(g.scalar(1), g.input(EDGE_MASK, "float32", ["batch", S, D]));
-      ablated = g.input(EDGE_ABLATED, "float32", ["batch", "pos", S, d]);
-    }
-    return { keep: keep!, ablated: ablated! };
-  };
+  const maskInput = (g: GraphBuilder): Value =>
+    (keep ??= g.sub(g.scalar(1), g.input(EDGE_MASK, "float32", ["batch", S, D])));
+  const ablatedInput = (g: GraphBuilder): Value =>
+    (ablated ??=
+      from === undefined
+        ? g.input(EDGE_ABLATED, "float32", ["batch", "pos", S, d])
+        : g.input(EDGE_ABLATED, "float32", ["examples", "pos", S - SL, d]));
+  const upstreamInput = (g: GraphBuilder): Value =>
+    (upstream ??= g.reshape(g.input(EDGE_UPSTREAM, "float32", ["examples", SL, "pos", d]), [
+      "examples",
+      SL,
+      "pos·d",
+    ]));
 
   /** Record k sources starting at `start`; z [b, p, k, d]. */
   const record = (g: GraphBuilder, z: Value, start: number) => {
     const k = z.shape[2] as number;
-    const delta = g.sub(z, g.slice(inputs(g).ablated, 2, start, start + k)); // Δ = z − z′ [b, p, k, d]
+    let delta: Value; //                                                    Δ = z − z′ [b, p, k, d]
+    if (from === undefined) delta = g.sub(z, g.slice(ablatedInput(g), 2, start, start + k));
+    else {
+      // z′ per example, broadcast over the example's trials: [e, T, p, k, d] − [e, 1, p, k, d]
+      const zPrime = g.slice(ablatedInput(g), 2, start - SL, start - SL + k);
+      const byExample = reshapeDims(
+        g,
+        z,
+        [[zPrime, 0], -1, [z, 1], k, d],
+        ["examples", "trials", z.shape[1]!, k, d],
+      );
+      delta = g.reshapeLike(g.sub(byExample, g.unsqueeze(zPrime, 1)), z);
+    }
     const rows = g.reshape(g.transpose(delta, [0, 2, 1, 3]), [z.shape[0]!, k, "pos·d"]); // [b, k, p·d]
     pieces.push({ start, size: k, delta: rows });
   };
@@ -132,9 +189,15 @@ export const edgeHooks = (c: ModelConfig, layout: EdgeLayout): SiteHooks => {
    * b·p tiny GEMMs; this is b large ones.)
    */
   const contribution = (g: GraphBuilder, d0: number, n: number, nSources: number, like: Value): Value => {
-    const { keep } = inputs(g);
+    const keep = maskInput(g);
     const cols = g.transpose(g.slice(keep, 2, d0, d0 + n), [0, 2, 1]); //           [b, n, S]
     let sum: Value | null = null;
+    if (SL > 0) {
+      // the upstream sources, per example: [e, T·n, S_L]·[e, S_L, p·d] → [e, T·n, p·d] → [b, n, p·d]
+      const up = upstreamInput(g);
+      const a = reshapeDims(g, g.slice(cols, 2, 0, SL), [[up, 0], -1, SL], ["examples", "trials·n", SL]);
+      sum = reshapeDims(g, g.matmul(a, up), [[keep, 0], n, -1], [keep.shape[0]!, n, "pos·d"]);
+    }
     for (const p of pieces) {
       if (p.start >= nSources) break;
       const part = g.matmul(g.slice(cols, 2, p.start, p.start + p.size), p.delta); // [b, n, p·d]
@@ -154,7 +217,7 @@ export const edgeHooks = (c: ModelConfig, layout: EdgeLayout): SiteHooks => {
 
   const at = (site: string, value: Value, g: GraphBuilder): Value => {
     if (site === "blocks.0.resid_pre") {
-      record(g, g.unsqueeze(value, 2), 0);
+      if (from === undefined) record(g, g.unsqueeze(value, 2), 0);
       return value;
     }
     const m = /^blocks\.(\d+)\.(.+)$/.exec(site);

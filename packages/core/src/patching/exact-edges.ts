@@ -2,8 +2,7 @@ import { Effect } from "effect";
 import * as ort from "onnxruntime-node";
 import { type MetricBinding, metricFeeds } from "../engine/bind.ts";
 import { METRIC } from "../engine/metric.ts";
-import { runPlan } from "../engine/run.ts";
-import { type MetricKind, plan } from "../engine/spec.ts";
+import type { MetricKind } from "../engine/spec.ts";
 import { attempt, InputError, RuntimeError } from "../errors/index.ts";
 import type { Model } from "../model/index.ts";
 import { type Batch, makeBatch } from "../runtime/batch.ts";
@@ -12,8 +11,7 @@ import { feeds } from "../runtime/forward.ts";
 import type { SessionCache } from "../runtime/index.ts";
 import { type HostTensor, sameShape, shapeString } from "../tensor/index.ts";
 import { FROM_RESID } from "../transformer/index.ts";
-import { sourceSite } from "../edges/hooks.ts";
-import { sourceSites } from "./sources.ts";
+import { cleanStreams } from "./clean-streams.ts";
 import type { EdgeLayout } from "../edges/layout.ts";
 import {
   attnSlots,
@@ -47,7 +45,7 @@ const rowsPerRun = (m: Model, P: number): number => {
 };
 
 /** Rows [from, to) of a batch (rows are row-major in every array). */
-const rowRange = (batch: Batch, from: number, to: number): Batch => {
+export const rowRange = (batch: Batch, from: number, to: number): Batch => {
   const P = batch.pos;
   return {
     batch: to - from,
@@ -60,7 +58,7 @@ const rowRange = (batch: Batch, from: number, to: number): Batch => {
 };
 
 /** Rows `rowsOf` of a binding (examples on the first axis). */
-const tileBinding = (m: MetricBinding, rowsOf: readonly number[]): MetricBinding => {
+export const tileBinding = (m: MetricBinding, rowsOf: readonly number[]): MetricBinding => {
   const pick = <A>(xs: readonly A[]) => rowsOf.map((b) => xs[b]!);
   const ref = m.reference;
   return {
@@ -156,23 +154,9 @@ export const exactEdgePatching = (
       for (let b = 0; b < N; b++) rows.push({ job: j, b, start: startOf(j) });
     });
     rows.sort((x, y) => x.start - y.start);
-    // One clean forward: the stream entering every start layer, the last resid_post, and z.
+    // One clean forward: the stream entering every start layer, the last resid_post, and Δ.
     const starts = [...new Set(rows.map((r) => r.start))];
-    const residSite = (l: number) => (l < L ? `blocks.${l}.resid_pre` : `blocks.${L - 1}.resid_post`);
-    const captures = [...new Set([...starts.map(residSite), ...sourceSites(layout)])];
-    const cleanRun = yield* runPlan(cache, model, plan({ captures, logits: false }), seqs);
-    // Δ_u = z_u − z′_u [N, P, S, d]
-    const delta = new Float32Array(ablated.data.length);
-    layout.sources.forEach((_, s) => {
-      const { site, head } = sourceSite(layout, s);
-      const z = cleanRun.sites.get(site)!;
-      const H = head === null ? 1 : z.shape[2]!;
-      for (let i = 0; i < N * P; i++) {
-        const from = (i * H + (head ?? 0)) * d;
-        const to = (i * S + s) * d;
-        for (let k = 0; k < d; k++) delta[to + k] = z.data[from + k]! - ablated.data[to + k]!;
-      }
-    });
+    const { resid: streams, delta } = yield* cleanStreams(cache, model, layout, seqs, ablated, starts);
     const nAttn = attnSlots(c, layout);
     // a destination's slot in its block graph: its index among the layer's attention destinations, or the MLP's
     const slotOf = (v: number): number => {
@@ -243,7 +227,7 @@ export const exactEdgePatching = (
         slot: Float32Array,
         n: number,
       ) => {
-        const resid = cleanRun.sites.get(residSite(l))!; //                                [N, P, d]
+        const resid = streams.get(l)!; //                                                   [N, P, d]
         for (let r = from; r < to; r++) {
           const { job, b, start } = part[r]!;
           if (start !== l) continue;

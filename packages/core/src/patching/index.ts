@@ -7,3 +7,5 @@ export { EdgeAblation, type EdgeAblationData, ablatedSources, fullMask } from ".
 export { edgeAttribution } from "./attribution.ts";
 export { type CompactSources, compactAblated, compactSites, mapCompact, tileCompact } from "./compact.ts";
 export { type ExactEdgeRun, exactEdgePatching } from "./exact-edges.ts";
+export { type CleanStreams, cleanStreams } from "./clean-streams.ts";
+export { evaluateMasksFrom, type MaskedRun } from "./masked-from.ts";

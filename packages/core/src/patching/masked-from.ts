@@ -1,0 +1,289 @@
+import { Effect } from "effect";
+import * as ort from "onnxruntime-node";
+import { EDGE_ABLATED, EDGE_MASK, EDGE_UPSTREAM, edgeHooks, sourcesBefore } from "../edges/hooks.ts";
+import type { EdgeLayout } from "../edges/layout.ts";
+import { type MetricBinding, metricFeeds } from "../engine/bind.ts";
+import { METRIC } from "../engine/metric.ts";
+import type { MetricKind } from "../engine/spec.ts";
+import { attempt, InputError, RuntimeError } from "../errors/index.ts";
+import type { Graph } from "../graph/index.ts";
+import type { Model, ModelConfig, Weights } from "../model/index.ts";
+import { makeBatch } from "../runtime/batch.ts";
+import { checkMetric } from "../runtime/finite.ts";
+import { feeds } from "../runtime/forward.ts";
+import type { SessionCache } from "../runtime/index.ts";
+import { type HostTensor, sameShape, shapeString } from "../tensor/index.ts";
+import { buildTransformerGraph, FROM_RESID } from "../transformer/index.ts";
+import type { CleanStreams } from "./clean-streams.ts";
+import { startLayer } from "./downstream.ts";
+import { tileBinding } from "./exact-edges.ts";
+import { metricAtSlots } from "./slots.ts";
+
+/**
+ * The edge-masked model downstream of layer L (edges/hooks.ts, `edgeHooks(c, layout, L)`): for
+ * masks that remove no edge into a destination before L, the metric of each mask on each example
+ * equals the full edge-masked graph's, but a row runs only layers L.. (L = nLayers: ln_final and
+ * the metric alone), starts from the clean resid_pre of L, and reads the sources before L as one
+ * per-example Δ. The logits are unembedded at the metric slots only (slots.ts).
+ */
+export const maskedGraphFrom = (
+  c: ModelConfig,
+  w: Weights,
+  layout: EdgeLayout,
+  layer: number,
+  metric: MetricKind,
+): Graph => {
+  const from =
+    layer < c.nLayers
+      ? ({ layer, site: "resid_pre" } as const)
+      : ({ layer: c.nLayers - 1, site: "resid_post" } as const);
+  const { builder, final } = buildTransformerGraph(c, w, {
+    from,
+    hooks: edgeHooks(c, layout, layer),
+    logits: false,
+  });
+  builder.output(metricAtSlots(builder, c, w, metric, final).perExample);
+  return builder.build();
+};
+
+/** Floats one run's rows may hold (1 GiB). */
+const MAX_FLOATS = 256 * 1024 * 1024;
+
+/**
+ * Rows per run within `maxFloats`: a row holds the Δ of every source computed in the run
+ * [P, S − S_L, d] (live until the logits read them), one layer's per-destination inputs and norm
+ * intermediates (≈ 6 copies of [P, H + 2H_kv + 1, d]), its attention scores and MLP activations,
+ * and its mask [S, D].
+ */
+export const maskedRowsPerRun = (
+  m: Model,
+  layout: EdgeLayout,
+  P: number,
+  layer: number,
+  maxFloats = MAX_FLOATS,
+): number => {
+  const c = m.config;
+  const S = layout.sources.length;
+  const perRow =
+    P * c.dModel * (S - sourcesBefore(layout, layer) + 6 * (c.nHeads + 2 * c.nKvHeads + 1)) +
+    P * (2 * (c.dMlp ?? 0) + 2 * c.nHeads * P) +
+    S * layout.destinations.length;
+  return Math.max(1, Math.floor(maxFloats / perRow));
+};
+
+/**
+ * Δ_<L [e, S_L, pos, d] and z′_≥L [e, pos, S − S_L, d] of examples [b0, b0 + e): the same for
+ * every run at a layer, so the last one made is kept with the clean streams (ACDC evaluates
+ * batch after batch at one layer; at GPT-2 scale Δ_<L is tens of MB).
+ */
+const lastInputs = new WeakMap<
+  CleanStreams,
+  { key: string; ablated: HostTensor; up: Float32Array; zPrime: Float32Array }
+>();
+const perExampleInputs = (
+  clean: CleanStreams,
+  ablated: HostTensor,
+  layout: EdgeLayout,
+  layer: number,
+  b0: number,
+  e: number,
+  pos: number,
+  P: number,
+  d: number,
+) => {
+  const key = `${layer}:${b0}:${e}:${pos}`;
+  const hit = lastInputs.get(clean);
+  if (hit !== undefined && hit.key === key && hit.ablated === ablated) return hit;
+  const S = layout.sources.length;
+  const SL = sourcesBefore(layout, layer);
+  const keep = Math.min(pos, P);
+  const up = new Float32Array(e * SL * pos * d);
+  const zPrime = new Float32Array(e * pos * (S - SL) * d);
+  for (let i = 0; i < e; i++)
+    for (let p = 0; p < keep; p++) {
+      const at = ((b0 + i) * P + p) * S * d;
+      for (let s = 0; s < SL; s++)
+        up.set(clean.delta.subarray(at + s * d, at + (s + 1) * d), ((i * SL + s) * pos + p) * d);
+      zPrime.set(ablated.data.subarray(at + SL * d, at + S * d), (i * pos + p) * (S - SL) * d);
+    }
+  const made = { key, ablated, up, zPrime };
+  lastInputs.set(clean, made);
+  return made;
+};
+
+export interface MaskedRun {
+  /** the metric per mask and example [M·N] (mask-major) */
+  readonly perExample: Float32Array;
+  /** session runs */
+  readonly runs: number;
+}
+
+/** The first edge a mask removes (m < 1) into a destination before `layer`, or a value out of [0, 1]. */
+const badEntry = (c: ModelConfig, layout: EdgeLayout, mask: Float32Array, layer: number): string | null => {
+  const D = layout.destinations.length;
+  for (const e of layout.edges) {
+    const x = mask[e.source * D + e.destination]!;
+    if (!(x >= 0 && x <= 1)) return `${e.name} = ${x} (outside [0, 1])`;
+    if (x < 1 && startLayer(c, layout.destinations[e.destination]!) < layer) return `${e.name} = ${x}`;
+  }
+  return null;
+};
+
+/**
+ * The metric of M edge masks on N examples, each row run downstream of layer `layer` only
+ * (maskedGraphFrom): exact when no mask removes an edge into a destination before that layer,
+ * which is what ACDC's masks satisfy while it visits receivers at `layer` (a mask that does not is
+ * an InputError naming the edge). `clean` holds the stream entering `layer` and the sources' Δ
+ * (cleanStreams); `ablated` is z′ [N, P, S, d]. Rows are example-major per run, as many trials
+ * per run as fit 1 GiB (maskedRowsPerRun), or `maxRows`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Edges, Patching, Runtime } from "@patchbay/core";
+ * import { inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const task = inductionTask(0, 2);
+ * const r = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const model = yield* Runtime.openModel("builtin:induction");
+ *       const layout = Edges.edgeLayout(model.config);
+ *       const zPrime = yield* Patching.ablatedSources(model.sessions, model, layout, "resample", task.clean, {
+ *         corrupted: task.corrupted,
+ *       });
+ *       const clean = yield* Patching.cleanStreams(model.sessions, model, layout, task.clean, zPrime, [2]);
+ *       const binding = { positions: task.positions, answers: task.answers, wrong: task.wrong };
+ *       const D = layout.destinations.length;
+ *       const full = new Float32Array(layout.sources.length * D).fill(1);
+ *       const cut = Float32Array.from(full); // without the induction head's edge into the logits
+ *       const e = layout.edges.find((x) => x.name === "a1.h2->logits")!;
+ *       cut[e.source * D + e.destination] = 0;
+ *       const layer = model.config.nLayers; // the logits: only ln_final and the metric run
+ *       return yield* Patching.evaluateMasksFrom(model.sessions, model, layout, "logit-diff", task.clean, clean, zPrime, binding, layer, [full, cut]);
+ *     }),
+ *   ),
+ * );
+ * assert.equal(r.perExample.length, 4); // 2 masks × 2 examples
+ * assert.ok(r.perExample[2]! < r.perExample[0]!); // cutting the induction head lowers the logit difference
+ * ```
+ */
+export const evaluateMasksFrom = (
+  cache: SessionCache,
+  model: Model,
+  layout: EdgeLayout,
+  metric: MetricKind,
+  seqs: readonly (readonly number[])[],
+  clean: CleanStreams,
+  ablated: HostTensor,
+  binding: MetricBinding,
+  layer: number,
+  masks: readonly Float32Array[],
+  maxRows?: number,
+): Effect.Effect<MaskedRun, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const c = model.config;
+    const N = seqs.length;
+    const P = Math.max(...seqs.map((s) => s.length));
+    const S = layout.sources.length;
+    const D = layout.destinations.length;
+    const d = c.dModel;
+    const M = masks.length;
+    const want = [N, P, S, d];
+    if (!sameShape(ablated.shape, want))
+      return yield* new InputError({
+        field: "ablated",
+        expected: `shape ${shapeString(want)} [examples, pos, sources, d_model]`,
+        found: shapeString(ablated.shape),
+      });
+    const resid = clean.resid.get(layer);
+    if (!(Number.isInteger(layer) && layer >= 0 && layer <= c.nLayers) || resid === undefined)
+      return yield* new InputError({
+        field: "layer",
+        expected: `a start layer in [0, ${c.nLayers}] whose stream the clean run captured`,
+        found: String(layer),
+      });
+    for (let i = 0; i < M; i++) {
+      const bad =
+        masks[i]!.length === S * D ? badEntry(c, layout, masks[i]!, layer) : `${masks[i]!.length} entries`;
+      if (bad !== null)
+        return yield* new InputError({
+          field: `masks[${i}]`,
+          expected: `S·D = ${S * D} entries in [0, 1], removing no edge into a destination before layer ${layer}`,
+          found: bad,
+        });
+    }
+    const SL = sourcesBefore(layout, layer);
+    const session = yield* cache.get(`masked-from:${layout.granularity}:${metric}:${layer}`, () =>
+      maskedGraphFrom(c, model.weights, layout, layer, metric),
+    );
+    const chunk = Math.max(1, maxRows ?? maskedRowsPerRun(model, layout, P, layer));
+    // a run: trials [t0, t0 + T) × examples [b0, b0 + E), example-major
+    const T = N <= chunk ? Math.min(M, Math.floor(chunk / N)) : 1;
+    const E = Math.min(N, chunk);
+    const perExample = new Float32Array(M * N);
+    let runs = 0;
+    for (let t0 = 0; t0 < M; t0 += T)
+      for (let b0 = 0; b0 < N; b0 += E) {
+        const trials = Math.min(T, M - t0);
+        const examples = Array.from({ length: Math.min(E, N - b0) }, (_, i) => b0 + i);
+        const rowsOf = examples.flatMap((b) => Array.from({ length: trials }, () => b));
+        const R = rowsOf.length;
+        const batch = yield* attempt(
+          () =>
+            makeBatch(
+              c,
+              rowsOf.map((b) => seqs[b]!),
+              "clean",
+              cache.options,
+            ),
+          InputError,
+        );
+        const pos = batch.pos;
+        const keep = Math.min(pos, P);
+        const from = new Float32Array(R * pos * d);
+        rowsOf.forEach((b, r) => {
+          from.set(resid.data.subarray(b * P * d, (b * P + keep) * d), r * pos * d);
+        });
+        const mask = new Float32Array(R * S * D);
+        examples.forEach((_, i) => {
+          for (let t = 0; t < trials; t++) mask.set(masks[t0 + t]!, (i * trials + t) * S * D);
+        });
+        const e = examples.length;
+        const { up, zPrime } = perExampleInputs(clean, ablated, layout, layer, b0, e, pos, P, d);
+        const values: Record<string, ort.Tensor> = {
+          ...(yield* attempt(() => metricFeeds(c, batch, metric, tileBinding(binding, rowsOf)), InputError)),
+          [FROM_RESID]: new ort.Tensor("float32", from, [R, pos, d]),
+          [EDGE_MASK]: new ort.Tensor("float32", mask, [R, S, D]),
+          [EDGE_UPSTREAM]: new ort.Tensor("float32", up, [e, SL, pos, d]),
+          [EDGE_ABLATED]: new ort.Tensor("float32", zPrime, [e, pos, S - SL, d]),
+        };
+        const names = session.inputNames;
+        const out = yield* Effect.tryPromise({
+          try: () =>
+            session.run({
+              ...feeds(
+                batch,
+                names.filter((x) => !(x in values)),
+              ),
+              ...Object.fromEntries(names.filter((x) => x in values).map((x) => [x, values[x]!])),
+            }),
+          catch: (cause) =>
+            new RuntimeError({
+              model: cache.model,
+              operation: `edge masks downstream of layer ${layer}`,
+              cause,
+            }),
+        });
+        runs++;
+        const metricValues = out[METRIC]!.data as Float32Array;
+        const mean = metricValues.reduce((a, x) => a + x, 0) / metricValues.length;
+        const bad = checkMetric(cache.model, "edge masks downstream of a layer", metricValues, mean);
+        if (bad !== null) return yield* bad;
+        examples.forEach((b, i) => {
+          for (let t = 0; t < trials; t++) perExample[(t0 + t) * N + b] = metricValues[i * trials + t]!;
+        });
+      }
+    return { perExample, runs };
+  });
