@@ -9,6 +9,7 @@ export const pageHtml = (token: string, cellId: string | null): string => `<!doc
 <meta name="patchbay-token" content="${token.replace(/[^0-9a-zA-Z_-]/g, "")}">
 <meta name="patchbay-cell" content="${(cellId ?? "").replace(/[^0-9a-f]/g, "")}">
 <title>patchbay explorer</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/app.css">
 </head>
 <body>
