@@ -1,7 +1,10 @@
+import { type MibGraphJson, mibJsonProblem, toMibJson } from "@patchbay/circuits";
 import { Effect } from "effect";
 import { listRuns, readManifest } from "../run/manifest.ts";
 import { readCellResult } from "../run/store.ts";
 import { join } from "node:path";
+import { type EdgeExplanation, explainEdge } from "./explain.ts";
+import { layoutGraph } from "./layout.ts";
 import { evaluateLive, type LiveEvaluation } from "./live.ts";
 import type { makeLiveCells } from "./live.ts";
 import { CELL_ID, liveSource, ServeError } from "./source.ts";
@@ -10,8 +13,14 @@ import { CELL_ID, liveSource, ServeError } from "./source.ts";
  * The explorer's JSON API (every route needs the session token, guard.ts):
  *   GET  /api/runs                    runs of the results folder, each with its cells
  *   GET  /api/cells/<id>              a stored cell result, as written
+ *   GET  /api/cells/<id>/graph        the component graph laid out (layout.ts), and the scores of
+ *                                     every circuit cell of the store over the same edges (the
+ *                                     other methods on the same model and task)
  *   POST /api/cells/<id>/evaluate     {"inGraph": "0110…"} (one character per layout edge) or
  *                                     {"edges": ["a0.h1->a1.h2<k>", …]} → LiveEvaluation
+ *   POST /api/cells/<id>/explain      {"inGraph": "…", "edge": name} → EdgeExplanation
+ *   POST /api/cells/<id>/export       {"inGraph": "…"} → the circuit as MIB / EAP-IG JSON (every
+ *                                     edge with this cell's score and in_graph)
  */
 export type LiveCells = Effect.Effect.Success<typeof makeLiveCells>;
 
@@ -66,6 +75,51 @@ export const runsOf = (results: string): RunSummary[] =>
     };
   });
 
+interface StoredCircuit {
+  readonly cellId: string;
+  readonly method?: string;
+  readonly kind?: string;
+  readonly edges: readonly {
+    readonly name: string;
+    readonly score: number | null;
+    readonly inGraph: boolean;
+  }[];
+  readonly spec?: Record<string, unknown>;
+}
+
+/** What makes two cells' scores comparable: the same model, task, ablation, metric and granularity. */
+const sameQuestion = (a: StoredCircuit, b: StoredCircuit): boolean => {
+  const key = (r: StoredCircuit) =>
+    JSON.stringify(["model", "task", "ablation", "metric", "granularity"].map((k) => r.spec?.[k] ?? null));
+  return key(a) === key(b);
+};
+
+/**
+ * Scores from every circuit cell in the store that asks the same question as `cell` (model, task,
+ * ablation, metric, granularity) over the same edges, one entry per cell (the cell itself
+ * included): what the hover and the explain panel show side by side.
+ */
+export const methodScores = (results: string, cell: StoredCircuit) => {
+  const names = cell.edges.map((e) => e.name);
+  const out: { cellId: string; method: string; scores: (number | null)[] }[] = [];
+  const seen = new Set<string>();
+  for (const run of runsOf(results))
+    for (const c of run.cells) {
+      if (seen.has(c.cellId) || !c.present || c.kind !== "circuit") continue;
+      seen.add(c.cellId);
+      const r = readCellResult(results, c.cellId) as unknown as StoredCircuit | null;
+      if (r === null || !Array.isArray(r.edges) || r.edges.length !== names.length || !sameQuestion(r, cell))
+        continue;
+      if (!r.edges.every((e, i) => e.name === names[i])) continue;
+      out.push({
+        cellId: c.cellId,
+        method: r.method ?? "?",
+        scores: r.edges.map((e) => (typeof e.score === "number" ? e.score : null)),
+      });
+    }
+  return out;
+};
+
 const bad = (field: string, expected: string, found: string) =>
   new ServeError({ status: 400, field, expected, found });
 
@@ -115,7 +169,7 @@ export const handleApi = (
       if (method !== "GET") return { status: 405, body: { error: "GET only" } };
       return { status: 200, body: { results, runs: runsOf(results) } };
     }
-    const m = /^\/api\/cells\/([^/]+)(\/evaluate)?$/.exec(path);
+    const m = /^\/api\/cells\/([^/]+)(\/evaluate|\/explain|\/export|\/graph)?$/.exec(path);
     if (m === null) return { status: 404, body: { error: `no API route ${path}` } };
     const cellId = decodeURIComponent(m[1]!);
     if (m[2] === undefined) {
@@ -125,19 +179,48 @@ export const handleApi = (
         return { status: 404, body: { error: `no cell ${JSON.stringify(cellId)} in ${results}/cells` } };
       return { status: 200, body: r };
     }
+    if (m[2] === "/graph") {
+      if (method !== "GET") return { status: 405, body: { error: "GET only" } };
+      const r = CELL_ID.test(cellId)
+        ? (readCellResult(results, cellId) as unknown as StoredCircuit | null)
+        : null;
+      if (r === null || !Array.isArray(r.edges))
+        return {
+          status: 404,
+          body: { error: `no circuit cell ${JSON.stringify(cellId)} in ${results}/cells` },
+        };
+      const names = r.edges.map((e) => e.name);
+      return { status: 200, body: { layout: layoutGraph(names), methods: methodScores(results, r) } };
+    }
     if (method !== "POST") return { status: 405, body: { error: "POST only" } };
     const source = yield* liveSource(results, cellId);
     const request = yield* body();
-    const r: LiveEvaluation = yield* live.withCell(
+    const explain = m[2] === "/explain";
+    const stored = readCellResult(results, cellId) as unknown as StoredCircuit;
+    const r: LiveEvaluation | EdgeExplanation | MibGraphJson = yield* live.withCell(
       cellId,
       () => Effect.succeed(source),
       (cell) =>
         Effect.gen(function* () {
-          const inGraph = yield* circuitOf(
-            request,
-            cell.setup.layout.edges.map((e) => e.name),
-          );
-          return yield* evaluateLive(cell, inGraph);
+          const names = cell.setup.layout.edges.map((e) => e.name);
+          if (m[2] === "/export") {
+            const { layout, model } = cell.setup;
+            const problem = mibJsonProblem(layout);
+            if (problem !== null) return yield* bad("export", problem.expected, problem.found);
+            const scores = Float64Array.from(stored.edges, (e) =>
+              typeof e.score === "number" ? e.score : Number.NaN,
+            );
+            return toMibJson(
+              layout,
+              { layout, inGraph: yield* circuitOf(request, names), scores },
+              model.config,
+            );
+          }
+          if (!explain) return yield* evaluateLive(cell, yield* circuitOf(request, names));
+          const { edge, ...rest } = (request ?? {}) as Record<string, unknown>;
+          const e = typeof edge === "string" ? names.indexOf(edge) : -1;
+          if (e < 0) return yield* bad("edge", "an edge of this cell's layout", JSON.stringify(edge));
+          return yield* explainEdge(cell, yield* circuitOf(rest, names), e);
         }),
     );
     return { status: 200, body: r };

@@ -89,6 +89,7 @@ describe.skipIf(executablePath === null)("patchbay serve in headless Chromium", 
     await status.filter({ hasText: "ready" }).waitFor();
     const before = await shown.textContent();
     const box = page.locator(`input[data-edge="${EDGE}"]`);
+    const line = page.locator(`#graph line.hit[data-edge="${EDGE}"]`);
     // the edge's state as stored; make sure it is in, then take it out by clicking
     if (!(await box.isChecked())) {
       await box.click();
@@ -98,8 +99,9 @@ describe.skipIf(executablePath === null)("patchbay serve in headless Chromium", 
     const edgesIn = await page
       .locator("input[data-edge]:checked")
       .evaluateAll((xs) => xs.map((x) => x.getAttribute("data-edge")!));
-    await box.click();
+    await line.click(); // in the graph (edges in the circuit lie above the others)
     await status.filter({ hasText: "ready" }).waitFor();
+    expect(await box.isChecked()).toBe(false); // the list follows
     await page
       .locator("#faithfulness")
       .filter({ hasNotText: withEdge ?? "" })
@@ -124,6 +126,19 @@ describe.skipIf(executablePath === null)("patchbay serve in headless Chromium", 
     expect(await box.isChecked()).toBe(true);
     expect(await shown.textContent()).toBe(withEdge);
     expect(before).not.toBeNull();
+    // a node by keyboard: Enter on a1.h2 takes every edge into and out of it out
+    await page.locator('#graph [data-node="a1.h2"]').focus();
+    await page.keyboard.press("Enter");
+    await status.filter({ hasText: "ready" }).waitFor();
+    expect(await box.isChecked()).toBe(false);
+    expect(Number(await shown.textContent())).toBeLessThan(Number(withEdge));
+    await page.screenshot({ path: join(shots, "explorer-node-out.png"), fullPage: true });
+    // the explain panel for the selected edge (selected, and put back, from the list)
+    await box.click();
+    await status.filter({ hasText: "ready" }).waitFor();
+    await page.locator("#explain-run").click();
+    await page.locator("#explain-out").filter({ hasText: "exact (full model)" }).waitFor();
+    await page.screenshot({ path: join(shots, "explorer-explain.png"), fullPage: true });
     await page.close();
   });
 

@@ -22,8 +22,9 @@ describe("explorer page", () => {
 
   it("every text colour is readable on the background (WCAG AA, 4.5:1)", () => {
     for (const [name, colour] of Object.entries(COLOURS)) {
-      if (name === "background") continue;
+      if (name === "background" || name === "selected") continue;
       expect(contrast(colour, COLOURS.background), name).toBeGreaterThanOrEqual(4.5);
+      expect(contrast(colour, COLOURS.selected), `${name} on a selected row`).toBeGreaterThanOrEqual(4.5);
     }
   });
 

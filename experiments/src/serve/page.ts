@@ -23,6 +23,8 @@ export const pageHtml = (token: string, cellId: string | null): string => `<!doc
 export const COLOURS = {
   text: "#1a1a1a",
   background: "#ffffff",
+  /** the selected row's background */
+  selected: "#eef3fa",
   muted: "#595959",
   link: "#0b57a3",
   error: "#a30000",
@@ -30,7 +32,8 @@ export const COLOURS = {
   k: "#00695c",
   v: "#5b2a86",
   mlp: "#1f5f1f",
-  logits: "#0b57a3",
+  logits: "#9c1b6b",
+  attn: "#245a8c",
 } as const;
 
 const APP_CSS = `body { font: 15px/1.45 system-ui, sans-serif; color: ${COLOURS.text}; background: ${COLOURS.background}; margin: 1.5rem; }
@@ -41,7 +44,16 @@ a { color: ${COLOURS.link}; } .muted { color: ${COLOURS.muted}; } .error { color
 #metric dt { font-weight: 600; } #metric dd { margin: 0; font-variant-numeric: tabular-nums; }
 table.edges { border-collapse: collapse; margin-top: 1rem; } table.edges td, table.edges th { padding: .1rem .6rem; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.k-q { color: ${COLOURS.q}; } .k-k { color: ${COLOURS.k}; } .k-v { color: ${COLOURS.v}; } .k-mlp { color: ${COLOURS.mlp}; } .k-logits { color: ${COLOURS.logits}; }
+.panes { display: flex; gap: 1rem; align-items: flex-start; flex-wrap: wrap; }
+.graph-pane { flex: 3 1 520px; border: 1px solid ${COLOURS.muted}; } .side { flex: 1 1 280px; }
+#graph { width: 100%; height: 62vh; display: block; cursor: grab; touch-action: none; }
+#graph .stroke { stroke: currentColor; } #graph .out .stroke { stroke-dasharray: 3 3; opacity: .45; }
+#graph .hit { stroke: transparent; stroke-width: 9; pointer-events: stroke; cursor: pointer; }
+#graph .selected .stroke { stroke-width: 4; opacity: 1; }
+#graph .node rect { fill: ${COLOURS.background}; stroke: ${COLOURS.text}; } #graph .node text { font-size: 9px; fill: ${COLOURS.text}; pointer-events: none; }
+#graph .node { cursor: pointer; } #graph .node:focus-visible rect { stroke: ${COLOURS.link}; stroke-width: 3; }
+tr.selected { background: ${COLOURS.selected}; }
+.k-q { color: ${COLOURS.q}; } .k-k { color: ${COLOURS.k}; } .k-v { color: ${COLOURS.v}; } .k-mlp { color: ${COLOURS.mlp}; } .k-logits { color: ${COLOURS.logits}; } .k-attn { color: ${COLOURS.attn}; }
 `;
 
 /** Static assets (no data, no token needed), served from memory. */
