@@ -59,7 +59,7 @@ describe.skipIf(executablePath === null)("patchbay serve in headless Chromium", 
   });
 
   const open = async (url: string): Promise<Page> => {
-    const page = await browser.newPage();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
     page.on("console", (m) => {
       if (m.type() === "error") errors.push(m.text());
     });
@@ -108,6 +108,7 @@ describe.skipIf(executablePath === null)("patchbay serve in headless Chromium", 
       .waitFor();
     const after = Number(await shown.textContent());
     await page.screenshot({ path: join(shots, "explorer-edge-out.png"), fullPage: true });
+    await page.screenshot({ path: join(shots, "explorer-viewport.png") }); // README's picture
     console.log(`explorer screenshots: ${shots}`);
     const api = (await (
       await fetch(`http://127.0.0.1:${served.port}/api/cells/${cellId}/evaluate`, {
