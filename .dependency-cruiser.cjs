@@ -33,7 +33,7 @@ const TEST_HELPERS = "^packages/core/src/testing/|/test-support\\.ts$";
 /**
  * Inside experiments/src (ARCHITECTURE.md, Layers): base modules < kinds/kind.ts (the interface) <
  * kinds/<kind>/ (each kind, on its own) < kinds/index.ts (the list, and unions over the kinds) <
- * generic dispatch (everything else: spec/load, spec/json-schema, run/, pool/, distributed/,
+ * generic dispatch (everything else: spec/load, spec/json-schema, run/, pool/, distributed/, serve/,
  * report pages and writing, cli/). A lower level may not import a higher one. Tests (and their
  * fixtures) sit above all of them: a kind's test may run its cells through loadExperiment.
  */

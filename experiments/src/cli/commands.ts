@@ -111,6 +111,14 @@ const reportSpec = {
   load: () => import("../report/write.ts").then((m) => m.reportCommand),
 } as const satisfies CommandSpec;
 
+const serveSpec = {
+  flags: { results: "string", port: "string", open: "boolean" },
+  positional: "results",
+  usage:
+    "serve [RESULTS_DIR] [--port N] [--open]   (the live circuit explorer on 127.0.0.1: toggle edges of a circuit cell and see the metric at once; default RESULTS_DIR: results)",
+  load: () => import("../serve/cli.ts").then((m) => m.serveCommand),
+} as const satisfies CommandSpec;
+
 const workerSpec = {
   flags: {
     redis: "string",
@@ -125,12 +133,13 @@ const workerSpec = {
   load: () => import("../distributed/cli.ts").then((m) => m.workerCommand),
 } as const satisfies CommandSpec;
 
-/** The experiment commands (validate, run, ls, report). */
+/** The experiment commands (validate, run, ls, report, serve). */
 export const experimentCommands = {
   validate: validateSpec,
   run: runSpec,
   ls: lsSpec,
   report: reportSpec,
+  serve: serveSpec,
 } as const;
 
 /** `patchbay <command>`: the core commands, circuit discovery, the main job, experiments, the worker. */

@@ -20,6 +20,12 @@ import type { CellFile, CellRun } from "../kind.ts";
 import { type CircuitCellSpec, discoveryOf } from "./spec.ts";
 import { CELL_ERRORS, type CellError } from "../../run/cell-errors.ts";
 
+/** What opening a circuit cell's model, task and edge setup reads from its spec. */
+export type SetupSpec = Pick<
+  CircuitCellSpec,
+  "model" | "task" | "ablation" | "metric" | "granularity" | "runtime"
+>;
+
 /** A circuit cell's input (the spec narrowed to its circuit form). */
 export type CircuitInput = {
   readonly spec: CircuitCellSpec;
@@ -46,10 +52,13 @@ export type CircuitInput = {
  * assert.equal(modelPathOf({ spec: cell!.spec as never, baseDir: dir }), "builtin:induction");
  * ```
  */
-export const modelPathOf = (input: CircuitInput): string =>
+export const modelPathOf = (input: { readonly spec: SetupSpec; readonly baseDir: string }): string =>
   isSourcePath(input.spec.model) ? input.spec.model : resolve(input.baseDir, input.spec.model);
 
-const loadTask = (input: CircuitInput, model: OpenModel): Effect.Effect<Task, CellError> => {
+const loadTask = (
+  input: { readonly spec: SetupSpec; readonly baseDir: string },
+  model: OpenModel,
+): Effect.Effect<Task, CellError> => {
   const t = input.spec.task;
   return t.kind === "file"
     ? readTaskFile(resolve(input.baseDir, t.file), model.tokenizer ?? undefined, {
@@ -122,6 +131,24 @@ const truthEdges = (
   });
 
 /**
+ * A circuit cell's model, task and edge setup, opened in the caller's Scope (sessions are released
+ * when it closes): what discovery runs on, and what the explorer patches live.
+ */
+export const openCircuitSetup = (input: { readonly spec: SetupSpec; readonly baseDir: string }) =>
+  Effect.gen(function* () {
+    const { spec } = input;
+    const model = yield* openModel(modelPathOf(input), { threads: spec.runtime.threads });
+    const task = yield* loadTask(input, model);
+    const setup = yield* prepareEdges(
+      model.sessions,
+      model,
+      { ...task, ablation: spec.ablation, metric: spec.metric, ...taskReference(task, spec.ablation) },
+      spec.granularity,
+    );
+    return { model, task, setup };
+  });
+
+/**
  * Run one circuit cell: open the model (threads from the spec), make the task, prepare the edge setup,
  * discover, evaluate (curve, Spearman, ground truth) and build the CellResult. Sessions are
  * released when it ends. Pure function of its serialisable input; writes nothing.
@@ -146,20 +173,8 @@ export const runCircuitCell = (input: CircuitInput): Effect.Effect<CellRun<CellR
       const t0 = performance.now();
       const { spec } = input;
       const modelPath = modelPathOf(input);
-      const model = yield* openModel(modelPath, { threads: spec.runtime.threads });
-      const task = yield* loadTask(input, model);
+      const { model, task, setup } = yield* openCircuitSetup(input);
       const id = identityOf(input, model, task);
-      const setup = yield* prepareEdges(
-        model.sessions,
-        model,
-        {
-          ...task,
-          ablation: spec.ablation,
-          metric: spec.metric,
-          ...taskReference(task, spec.ablation),
-        },
-        spec.granularity,
-      );
       const discovery = discoveryOf(spec);
       const r = yield* discover(
         setup,
