@@ -4,7 +4,8 @@ import { Effect, Schema } from "effect";
 import { rocAuc } from "../evaluate/index.ts";
 import { byThreshold, greedy, prune, topN } from "../select/index.ts";
 import { acdc } from "./acdc.ts";
-import { eap, eapIgActivations, eapIgInputs, type EdgeScores } from "./attribution.ts";
+import { eap, eapIgActivations, type EdgeScores } from "./attribution.ts";
+import { eapIgInputs } from "./eap-ig-inputs.ts";
 import {
   type AttributionCheck,
   type CircuitEvaluation,

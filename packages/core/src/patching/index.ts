@@ -5,5 +5,6 @@
  */
 export { EdgeAblation, type EdgeAblationData, ablatedSources, fullMask } from "./sources.ts";
 export { edgeAttribution } from "./attribution.ts";
+export { type IgRun, igInputsAttribution } from "./attribution-ig.ts";
 export { type CompactSources, compactAblated, compactSites, mapCompact, tileCompact } from "./compact.ts";
 export { type ExactEdgeRun, exactEdgePatching } from "./exact-edges.ts";
