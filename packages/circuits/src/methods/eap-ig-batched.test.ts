@@ -1,5 +1,5 @@
 import { makeSessionCache, type SessionCache } from "@patchbay/core/runtime";
-import { Effect } from "effect";
+import { Effect, Either, Schema } from "effect";
 import fc from "fast-check";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
@@ -7,7 +7,6 @@ import { IG_CASES, type IgCase } from "./eap-ig-cases.ts";
 import { eapIgInputs, igPacking } from "./eap-ig-inputs.ts";
 import { discover, Method, prepareEdges } from "./index.ts";
 import type { EdgeSetup } from "./setup.ts";
-import { Schema } from "effect";
 
 /**
  * EAP-IG over inputs, batched (issue 17 §4): the steps of several examples in one run of the fused
@@ -69,4 +68,83 @@ describe("EAP-IG over inputs, batched", () => {
       expect(r.out["one row"]!.runs).toBe(1 + c.steps * r.N);
       expect(r.out["all"]!.runs).toBe(2);
     });
+});
+
+describe("EAP-IG over inputs: the budget", () => {
+  it("the scores do not depend on the budget (fast-check over budgets and steps)", async () => {
+    for (const name of ["tiny-gpt2", "tiny-llama"]) {
+      const c = IG_CASES.find((x) => x.name === name)!;
+      await withSetup(c, (setup) =>
+        Effect.promise(() =>
+          fc.assert(
+            fc.asyncProperty(fc.integer({ min: 1, max: 4 }), fc.double({ min: 0, max: 1.2, noNaN: true }), async (K, u) => {
+              const p = igPacking(setup, K);
+              if (p instanceof Error) throw p;
+              const least = p.rowFloats + p.exampleFloats;
+              const most = setup.N * (K * p.rowFloats + p.exampleFloats);
+              const maxFloats = Math.round(least + u * (most - least));
+              const [all, budgeted] = await Effect.runPromise(
+                Effect.all([eapIgInputs(setup, { steps: K }), eapIgInputs(setup, { steps: K, maxFloats })]),
+              );
+              const scale = Math.max(1, ...Array.from(all.scores, Math.abs));
+              expect(worst(budgeted.scores, [...all.scores]), `${name} K=${K} maxFloats=${maxFloats}`).toBeLessThanOrEqual(
+                1e-5 * scale,
+              );
+              expect(budgeted.runs).toBeGreaterThanOrEqual(all.runs);
+            }),
+            { numRuns: 12, seed: 17 },
+          ),
+        ),
+      );
+    }
+  });
+
+  it("a budget below one row, or not a positive integer, is an InputError naming maxFloats", async () => {
+    const c = IG_CASES[1]!;
+    const r = await withSetup(c, (setup) =>
+      Effect.gen(function* () {
+        const p = igPacking(setup, 3);
+        if (p instanceof Error) return yield* Effect.die(p);
+        const least = p.rowFloats + p.exampleFloats;
+        const errors = [];
+        for (const maxFloats of [least - 1, 0, -5, 1.5, Number.NaN])
+          errors.push(yield* Effect.flip(eapIgInputs(setup, { steps: 3, maxFloats })));
+        const ok = yield* eapIgInputs(setup, { steps: 3, maxFloats: least });
+        // through discover, as an experiment file's method gives it
+        const viaDiscover = yield* Effect.flip(
+          discover(setup, {
+            method: { _tag: "eap-ig-inputs", steps: 3, maxFloats: least - 1 },
+            checkSample: 0,
+            checkSeed: 0,
+          }),
+        );
+        return { least, errors, ok, viaDiscover };
+      }),
+    );
+    for (const e of r.errors) {
+      expect(e._tag).toBe("InputError");
+      expect(e.message).toContain("maxFloats");
+      expect(e.message).toContain(String(r.least));
+    }
+    expect(r.ok.scores.length).toBeGreaterThan(0);
+    expect(r.viaDiscover._tag).toBe("InputError");
+    expect(r.viaDiscover.message).toContain("maxFloats");
+  });
+
+  it("the method schema takes maxFloats on eap-ig-inputs only (a positive integer); other methods refuse it", () => {
+    const decode = Schema.decodeUnknownEither(Method, { onExcessProperty: "error" });
+    const ok = decode({ _tag: "eap-ig-inputs", maxFloats: 1_000_000 });
+    expect(Either.isRight(ok) && ok.right._tag === "eap-ig-inputs" && ok.right.maxFloats).toBe(1_000_000);
+    for (const bad of [
+      { _tag: "eap-ig-inputs", maxFloats: 0 },
+      { _tag: "eap-ig-inputs", maxFloats: 2.5 },
+      { _tag: "eap-ig-activations", maxFloats: 1_000_000 },
+      { _tag: "eap", maxFloats: 1_000_000 },
+      { _tag: "exact", maxFloats: 1_000_000 },
+    ])
+      expect(Either.isLeft(decode(bad)), JSON.stringify(bad)).toBe(true);
+    // without it the decoded method has no such key (experiment cell ids are unchanged)
+    const plain = decode({ _tag: "eap-ig-inputs" });
+    expect(Either.isRight(plain) && "maxFloats" in plain.right).toBe(false);
+  });
 });

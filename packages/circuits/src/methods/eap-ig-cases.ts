@@ -1,5 +1,6 @@
 import { mulberry32 } from "@patchbay/core/model";
 import type { Model } from "@patchbay/core/model";
+import type { Granularity } from "@patchbay/core/edges";
 import { loadModelSync } from "@patchbay/core/weights";
 import { inductionModel, inductionTask } from "@patchbay/zoo";
 import { testdataPath } from "../../../core/src/testing/testdata.ts";
@@ -16,6 +17,8 @@ export interface IgCase {
   readonly model: () => Model;
   readonly task: (m: Model) => EdgeTask;
   readonly steps: number;
+  /** default head */
+  readonly granularity?: Granularity;
 }
 
 const FIXTURES = ["tiny-gpt2", "tiny-llama", "tiny-neox", "tiny-qwen2", "tiny-llama3", "tiny-gemma2"];
@@ -52,6 +55,23 @@ export const IG_CASES: readonly IgCase[] = [
       model: () => loadModelSync(testdataPath("fixtures", f)),
       task: (m) => randomTask(m.config.vocabSize, 7 + i, i % 2 === 0 ? "logit-diff" : "kl"),
       steps: i % 2 === 0 ? 3 : 4,
+    }),
+  ),
+  // the other granularities: layer (a stream per attention layer), head-qkv under GQA (<k>/<v> per query head)
+  ...(
+    [
+      ["tiny-gpt2", "layer"],
+      ["tiny-llama", "head-qkv"],
+      ["tiny-gemma2", "head-qkv"],
+      ["tiny-neox", "layer"],
+    ] as const
+  ).map(
+    ([f, granularity], i): IgCase => ({
+      name: `${f}@${granularity}`,
+      model: () => loadModelSync(testdataPath("fixtures", f)),
+      task: (m) => randomTask(m.config.vocabSize, 40 + i, i % 2 === 0 ? "kl" : "logit-diff"),
+      steps: 2 + i,
+      granularity,
     }),
   ),
 ];
