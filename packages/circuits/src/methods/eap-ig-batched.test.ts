@@ -24,7 +24,7 @@ const withSetup = <A, E>(c: IgCase, f: (setup: EdgeSetup) => Effect.Effect<A, E>
     Effect.scoped(
       Effect.gen(function* () {
         const cache: SessionCache = yield* makeSessionCache(`eap-ig-batched:${c.name}`, { threads: 1 });
-        return yield* f(yield* prepareEdges(cache, m, c.task(m)));
+        return yield* f(yield* prepareEdges(cache, m, c.task(m), c.granularity ?? "head"));
       }),
     ),
   );
