@@ -35,7 +35,12 @@ const budgets = (setup: EdgeSetup, K: number) => {
   const p = igPacking(setup, K);
   if (p instanceof Error) throw p;
   const { rowFloats: row, exampleFloats: ex } = p;
-  return { "one row": row + ex, "two steps": 2 * row + ex, "two examples": 2 * (K * row + ex), all: undefined };
+  return {
+    "one row": row + ex,
+    "two steps": 2 * row + ex,
+    "two examples": 2 * (K * row + ex),
+    all: undefined,
+  };
 };
 
 const worst = (a: ArrayLike<number>, b: readonly number[]) => {
@@ -66,7 +71,7 @@ describe("EAP-IG over inputs, batched", () => {
       }
       // the budgets do pack differently: K·N runs of one row, …, one run
       expect(r.out["one row"]!.runs).toBe(1 + c.steps * r.N);
-      expect(r.out["all"]!.runs).toBe(2);
+      expect(r.out.all!.runs).toBe(2);
     });
 });
 
@@ -77,21 +82,26 @@ describe("EAP-IG over inputs: the budget", () => {
       await withSetup(c, (setup) =>
         Effect.promise(() =>
           fc.assert(
-            fc.asyncProperty(fc.integer({ min: 1, max: 4 }), fc.double({ min: 0, max: 1.2, noNaN: true }), async (K, u) => {
-              const p = igPacking(setup, K);
-              if (p instanceof Error) throw p;
-              const least = p.rowFloats + p.exampleFloats;
-              const most = setup.N * (K * p.rowFloats + p.exampleFloats);
-              const maxFloats = Math.round(least + u * (most - least));
-              const [all, budgeted] = await Effect.runPromise(
-                Effect.all([eapIgInputs(setup, { steps: K }), eapIgInputs(setup, { steps: K, maxFloats })]),
-              );
-              const scale = Math.max(1, ...Array.from(all.scores, Math.abs));
-              expect(worst(budgeted.scores, [...all.scores]), `${name} K=${K} maxFloats=${maxFloats}`).toBeLessThanOrEqual(
-                1e-5 * scale,
-              );
-              expect(budgeted.runs).toBeGreaterThanOrEqual(all.runs);
-            }),
+            fc.asyncProperty(
+              fc.integer({ min: 1, max: 4 }),
+              fc.double({ min: 0, max: 1.2, noNaN: true }),
+              async (K, u) => {
+                const p = igPacking(setup, K);
+                if (p instanceof Error) throw p;
+                const least = p.rowFloats + p.exampleFloats;
+                const most = setup.N * (K * p.rowFloats + p.exampleFloats);
+                const maxFloats = Math.round(least + u * (most - least));
+                const [all, budgeted] = await Effect.runPromise(
+                  Effect.all([eapIgInputs(setup, { steps: K }), eapIgInputs(setup, { steps: K, maxFloats })]),
+                );
+                const scale = Math.max(1, ...Array.from(all.scores, Math.abs));
+                expect(
+                  worst(budgeted.scores, [...all.scores]),
+                  `${name} K=${K} maxFloats=${maxFloats}`,
+                ).toBeLessThanOrEqual(1e-5 * scale);
+                expect(budgeted.runs).toBeGreaterThanOrEqual(all.runs);
+              },
+            ),
             { numRuns: 12, seed: 17 },
           ),
         ),

@@ -1,6 +1,11 @@
 import { kvSlots } from "@patchbay/core/edges";
 import { InputError, type RuntimeError } from "@patchbay/core/errors";
-import { type CompactSources, compactAblated, igInputsAttribution, mapCompact } from "@patchbay/core/patching";
+import {
+  type CompactSources,
+  compactAblated,
+  igInputsAttribution,
+  mapCompact,
+} from "@patchbay/core/patching";
 import type { HostTensor } from "@patchbay/core/tensor";
 import { Effect } from "effect";
 import { accumulate, type EdgeScores, type IgOptions } from "./attribution.ts";
@@ -59,7 +64,11 @@ const pickExamples = (z: CompactSources, ex: readonly number[], pos: number): Co
     });
     return { data: out, shape: [ex.length, pos, ...rest] };
   };
-  return { input: pick(z.input), attn: z.attn.map(pick), mlp: z.mlp.map((m) => (m === null ? null : pick(m))) };
+  return {
+    input: pick(z.input),
+    attn: z.attn.map(pick),
+    mlp: z.mlp.map((m) => (m === null ? null : pick(m))),
+  };
 };
 
 /**
@@ -128,7 +137,9 @@ export const eapIgInputs = (
     const packing = igPacking(setup, K, opts.maxFloats);
     if (packing instanceof InputError) return yield* packing;
     // Δ = z(x) − z(x′): the clean run's outputs (resample from the clean inputs themselves) less z′
-    const clean = yield* compactAblated(cache, model, layout, "resample", task.clean, { corrupted: task.clean });
+    const clean = yield* compactAblated(cache, model, layout, "resample", task.clean, {
+      corrupted: task.clean,
+    });
     const delta = mapCompact([clean, setup.compact], ([z, zPrime]) => z! - zPrime!);
     const scores = new Float64Array(layout.edges.length);
     let runs = 1;

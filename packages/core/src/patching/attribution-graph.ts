@@ -93,7 +93,11 @@ export const edgeAttributionGraph = (
     hooks: {
       kvPerQueryHead: ungrouped,
       // post-norm heads are read as attn.result (compact.ts), which the fused path then builds
-      touched: new Set([...leaves, ...(mode === "plain" ? [] : ["embed"]), ...(headResults ? compact.attn : [])]),
+      touched: new Set([
+        ...leaves,
+        ...(mode === "plain" ? [] : ["embed"]),
+        ...(headResults ? compact.attn : []),
+      ]),
       at: (site, value, b) => {
         if (mode === "embed" && site === "embed") return b.input(EDGE_EMBED, "float32", ["batch", "pos", d]);
         if (ig && site === "embed") return interpolatedEmbed(b, w, value);
@@ -195,7 +199,15 @@ export const edgeAttributionGraph = (
   }
   // Σ_d Δ [S, e·p] per example (ig-inputs' α-term)
   const sumD =
-    ig && ln ? g.transpose(g.concat(byPos.map((piece) => g.reduceSum(piece, [-1], false)), 1), [1, 0]) : null;
+    ig && ln
+      ? g.transpose(
+          g.concat(
+            byPos.map((piece) => g.reduceSum(piece, [-1], false)),
+            1,
+          ),
+          [1, 0],
+        )
+      : null;
   const dxColumn = (i: number) => g.reshape(g.slice(Dx!, 0, i, i + 1), [S, BP]); //  [S, b·p]
 
   // q/k/v columns: Ũ = ĝ·W′ with ĝ = (∂m/∂X_h)/σ and W′ = W_X[h]ᵀ ⊙ w, i.e. Ũ = w ⊙ (W_X[h]·∂m/∂X_h)/σ,
@@ -308,4 +320,3 @@ export const edgeAttributionGraph = (
   g.output(g.named(scores, EDGE_ATTRIBUTION));
   return g.build();
 };
-

@@ -35,10 +35,20 @@ export const stepCount = (g: GraphBuilder, perExample: Value): Value => {
 };
 
 /** x [rows·…] (step-major) as [steps, rest, …tail]: `tail` static, rest named `rest`. */
-export const splitSteps = (g: GraphBuilder, steps: Value, x: Value, rest: Dim, tail: readonly number[]): Value => {
-  const shape = g.node("Concat", [steps, g.int64s([-1, ...tail], [1 + tail.length], "split")], "int64", [
-    2 + tail.length,
-  ], { axis: { kind: "int", value: 0 } });
+export const splitSteps = (
+  g: GraphBuilder,
+  steps: Value,
+  x: Value,
+  rest: Dim,
+  tail: readonly number[],
+): Value => {
+  const shape = g.node(
+    "Concat",
+    [steps, g.int64s([-1, ...tail], [1 + tail.length], "split")],
+    "int64",
+    [2 + tail.length],
+    { axis: { kind: "int", value: 0 } },
+  );
   return g.node("Reshape", [x, shape], x.dtype, ["steps", rest, ...tail]);
 };
 

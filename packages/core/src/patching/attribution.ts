@@ -30,7 +30,11 @@ export interface AttributionRun {
 /** A float input checked against its shape, as ORT wants it. */
 export const boundFloat = (name: string, t: HostTensor, want: readonly number[]): ort.Tensor => {
   if (!sameShape(t.shape, want))
-    throw new InputError({ field: name, expected: `shape ${shapeString(want)}`, found: shapeString(t.shape) });
+    throw new InputError({
+      field: name,
+      expected: `shape ${shapeString(want)}`,
+      found: shapeString(t.shape),
+    });
   return new ort.Tensor("float32", t.data, [...want]);
 };
 
@@ -146,9 +150,18 @@ export const edgeAttribution = (
   /** token embeddings to use instead of W_E[ids], [batch, pos, d_model] */
   embed?: HostTensor,
 ): Effect.Effect<AttributionRun, InputError | RuntimeError> =>
-  runAttribution(cache, model, layout, metric, seqs, binding, embed === undefined ? "plain" : "embed", (b) => ({
-    ...bindCompact(model.config, layout, ablated, b.batch, b.pos, ablatedInput),
-    ...(embed === undefined
-      ? {}
-      : { [EDGE_EMBED]: boundFloat(EDGE_EMBED, embed, [b.batch, b.pos, model.config.dModel]) }),
-  }));
+  runAttribution(
+    cache,
+    model,
+    layout,
+    metric,
+    seqs,
+    binding,
+    embed === undefined ? "plain" : "embed",
+    (b) => ({
+      ...bindCompact(model.config, layout, ablated, b.batch, b.pos, ablatedInput),
+      ...(embed === undefined
+        ? {}
+        : { [EDGE_EMBED]: boundFloat(EDGE_EMBED, embed, [b.batch, b.pos, model.config.dModel]) }),
+    }),
+  );
