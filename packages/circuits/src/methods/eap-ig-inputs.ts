@@ -39,11 +39,11 @@ export const igPacking = (
   const perDest = c.nLayers * (c.nHeads + 2 * kvSlots(c, setup.layout.granularity) + 1);
   const rowFloats = setup.P * c.dModel * 4 * perDest;
   const exampleFloats = setup.P * c.dModel * (setup.layout.sources.length + perDest);
-  if (!(Number.isInteger(maxFloats) && maxFloats >= rowFloats + exampleFloats))
+  if (!(Number.isFinite(maxFloats) && maxFloats >= rowFloats + exampleFloats))
     return new InputError({
       field: "maxFloats",
       expected:
-        `an integer budget of at least ${rowFloats + exampleFloats} floats (one step of one example ` +
+        `a budget of at least ${rowFloats + exampleFloats} floats (one step of one example ` +
         `at ${setup.P} tokens: ${rowFloats} for the row, ${exampleFloats} for the example)`,
       found: String(maxFloats),
     });
