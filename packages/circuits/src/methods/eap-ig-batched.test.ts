@@ -3,7 +3,7 @@ import { Effect, Either, Schema } from "effect";
 import fc from "fast-check";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { IG_CASES, type IgCase } from "./eap-ig-cases.ts";
+import { IG_CASES, type IgCase } from "./eap-ig-cases.test-support.ts";
 import { eapIgInputs, igPacking } from "./eap-ig-inputs.ts";
 import { discover, Method, prepareEdges } from "./index.ts";
 import type { EdgeSetup } from "./setup.ts";

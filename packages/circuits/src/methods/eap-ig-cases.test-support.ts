@@ -7,7 +7,7 @@ import { testdataPath } from "../../../core/src/testing/testdata.ts";
 import type { EdgeTask } from "./setup.ts";
 
 /**
- * Test cases for EAP-IG over inputs (eap-ig-batched.test.ts and its golden file): builtin:induction
+ * Test cases for EAP-IG over inputs (eap-ig-batched.test.ts and its golden file, eap-ig-inputs.golden.json): builtin:induction
  * and each tiny fixture, with ragged example lengths (the runs pad to their own longest example)
  * and several metrics. The golden scores were computed by the unbatched implementation (one capture
  * forward of z(e_k) per row and z̃′ fed per row) before the batched one replaced it.
