@@ -9,7 +9,8 @@
  * also pays EAP's contraction with Δ once per row).
  *
  * Run alone (`npx tsx packages/circuits/bench/eap-ig.ts`) it times small models only: a 4-layer
- * cut of the GPT-2-small shape and stories260K (when ../shared/models is there), 8 × 128 tokens.
+ * cut of the GPT-2-small shape and stories260K (when ../shared/models is there), 8 × 128 tokens
+ * (`BENCH_ONLY=stories`: stories260K only).
  */
 import { fileURLToPath } from "node:url";
 import { plan, runPlan } from "@patchbay/core/engine";
@@ -111,7 +112,8 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
   const cut: ModelConfig = { ...gpt2SmallConfig, name: "gpt2-small-shaped-4L", nLayers: 4 };
   await Effect.runPromise(
     Effect.gen(function* () {
-      yield* small("gpt2-small-shaped, 4 layers", cut, randomWeights(cut, 0));
+      if (process.env.BENCH_ONLY !== "stories")
+        yield* small("gpt2-small-shaped, 4 layers", cut, randomWeights(cut, 0));
       if (hasSharedModels) {
         const stories = yield* loadModel(sharedModelPath("stories260K", "stories260K.bin"));
         yield* small("stories260K", stories.config, stories.weights);
