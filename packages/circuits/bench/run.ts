@@ -3,7 +3,8 @@
  * model (random weights) and on stories260K, every ratio measured side by side in one run:
  *   - EAP scoring of all edges (the corrupted forward for z′ + one forward-and-backward) against
  *     one plain forward pass (goal ≤ 3.5×), and the forward-and-backward alone;
- *   - EAP-IG over inputs with 5 steps against one forward pass;
+ *   - EAP-IG over inputs with 5 steps against one forward pass and against 5 × (forward + backward)
+ *     (bench/eap-ig.ts; goal ≤ 1.3×);
  *   - exact edge patching, edges per second downstream-only against the full edge-masked graph,
  *     and against its per-edge cost model (bench/exact.ts);
  *   - ACDC wall time and the number of forward passes it used.
@@ -20,6 +21,7 @@ import { peakRssMb, timeSideBySide } from "../../core/bench/timing.ts";
 import { acdc, eap, eapIgInputs, type EdgeTask, prepareEdges } from "../src/index.ts";
 import { benchExact } from "./exact.ts";
 import { acdcRow, benchAcdc } from "./acdc.ts";
+import { benchEapIg, igRows } from "./eap-ig.ts";
 
 const rows: { name: string; value: string; note: string }[] = [];
 const record = (name: string, value: string, note = "") => {
@@ -72,7 +74,6 @@ const benchModel = (label: string, c: ModelConfig, w: Weights, opts: { acdc: boo
             forward,
             eapTotal: () => run(Effect.flatMap(prepareEdges(cache, model, task), eap)),
             eapBackward: () => run(eap(setup)),
-            ig5: () => run(eapIgInputs(setup, { steps: 5 })),
           },
           3,
           4,
@@ -89,11 +90,7 @@ const benchModel = (label: string, c: ModelConfig, w: Weights, opts: { acdc: boo
         `${(t.eapBackward / t.forward).toFixed(2)}×`,
         `(${sec(t.eapBackward)})`,
       );
-      record(
-        `${label}: EAP-IG inputs, 5 steps / forward`,
-        `${(t.ig5 / t.forward).toFixed(2)}×`,
-        `(${sec(t.ig5)})`,
-      );
+      for (const r of igRows(label, yield* benchEapIg(setup, 5), sec)) record(r.name, r.value, r.note);
     }),
   ).pipe(
     // the 8 × 128 sessions are released before the exact methods open theirs (one process holding

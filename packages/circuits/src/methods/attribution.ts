@@ -1,16 +1,8 @@
-import {
-  type CompactSources,
-  compactSites,
-  edgeAttribution,
-  mapCompact,
-  tileCompact,
-} from "@patchbay/core/patching";
+import { edgeAttribution, tileCompact } from "@patchbay/core/patching";
 import type { HostTensor } from "@patchbay/core/tensor";
 import { InputError, type RuntimeError } from "@patchbay/core/errors";
-import { plan, runPlan } from "@patchbay/core/engine";
 import { Effect } from "effect";
 import { rowsPerRun, runRows, tileRows } from "./masks.ts";
-import { igInputsAblationProblem } from "./options.ts";
 import { type EdgeSetup, higherIsBetter } from "./setup.ts";
 
 /**
@@ -36,7 +28,7 @@ export interface EdgeScores {
 const MASK_GRAD = [{ _tag: "edges", param: "mask" } as const];
 
 /** Accumulate −Σ_rows grad[r] into per-edge scores, weighting rows by `weight(r)`. */
-const accumulate = (
+export const accumulate = (
   setup: EdgeSetup,
   scores: Float64Array,
   grad: HostTensor,
@@ -125,147 +117,6 @@ export interface IgOptions {
   /** Float budget of one run (see rowsPerRun); smaller means more, smaller runs, same scores. */
   readonly maxFloats?: number;
 }
-
-/**
- * EAP-IG over the input embeddings (Hanna et al. 2024):
- *   s(u→v) = (z′_u − z_u)ᵀ (1/K) Σ_{k=0}^{K−1} ∂metric(e′ + (k/K)(e − e′)) / ∂in_v
- * with z, z′ the clean and corrupted source outputs. Only token embeddings are interpolated
- * (positions are equal), so clean and corrupted examples must have the same length. Resample
- * ablation only: the path from e′ to e never passes through zero or mean source outputs, so other
- * ablations are refused (an InputError naming eap-ig-activations, which takes them all).
- * Implementation: rows (k, b) run with embed replaced by e_k, and the mask gradient there is
- * (z_u(e_k) − z̃′_u)ᵀ ∂metric/∂in_v; binding z̃′ = z(e_k) − (z(x) − z(x′)) makes the factor the
- * clean − corrupted difference the formula asks for. One capture run gives z(e_k).
- *
- * Returns `{ method, scores, runs, rows }`, one score per layout edge.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { eapIgInputs, prepareEdges } from "@patchbay/circuits";
- * import { makeSessionCache } from "@patchbay/core/runtime";
- * import { inductionModel, inductionTask } from "@patchbay/zoo";
- * import { Effect } from "effect";
- *
- * const model = inductionModel({ attnLogit: 4 }); // the compiled induction model: 81 edges
- * const task = { ...inductionTask(1, 4, { blockLen: 8 }), ablation: "resample", metric: "logit-diff" } as const;
- * const r = await Effect.runPromise(
- *   Effect.scoped(
- *     Effect.gen(function* () {
- *       const setup = yield* prepareEdges(yield* makeSessionCache("doc", { threads: 1 }), model, task);
- *       return yield* eapIgInputs(setup, { steps: 3 });
- *     }),
- *   ),
- * );
- * assert.equal(r.scores.length, 81);
- * assert.ok(r.scores.every(Number.isFinite));
- * ```
- */
-export const eapIgInputs = (
-  setup: EdgeSetup,
-  opts: IgOptions = {},
-): Effect.Effect<EdgeScores, InputError | RuntimeError> =>
-  Effect.gen(function* () {
-    const K = opts.steps ?? 5;
-    const { task, layout, cache, model } = setup;
-    const refused = igInputsAblationProblem(task.ablation);
-    if (refused !== null) return yield* refused;
-    const corrupted = task.corrupted;
-    if (corrupted === undefined)
-      return yield* new InputError({
-        field: "corrupted",
-        expected: "corrupted inputs (EAP-IG interpolates clean and corrupted embeddings)",
-        found: "nothing",
-      });
-    if (!(Number.isInteger(K) && K >= 1))
-      return yield* new InputError({ field: "steps", expected: "an integer ≥ 1", found: String(K) });
-    for (let b = 0; b < setup.N; b++)
-      if (corrupted[b]!.length !== task.clean[b]!.length)
-        return yield* new InputError({
-          field: `corrupted[${b}]`,
-          expected: `the clean example's length ${task.clean[b]!.length}`,
-          found: `${corrupted[b]!.length} tokens`,
-        });
-    const scores = new Float64Array(layout.edges.length);
-    // rows (step k, example i) in runs within the budget: examples in chunks, steps in chunks
-    const budget = rowsPerRun(setup, opts.maxFloats, 4);
-    const exPerChunk = Math.max(1, Math.floor(budget / K));
-    const sites = compactSites(model.config, layout);
-    const listed = [sites.input, ...sites.attn, ...sites.mlp.filter((x): x is string => x !== null)];
-    /** z in compact form, optionally with the token embeddings replaced. */
-    const compactRun = (seqs: readonly (readonly number[])[], embed?: HostTensor) =>
-      Effect.map(
-        runPlan(
-          cache,
-          model,
-          plan({
-            captures: ["embed", ...listed],
-            interventions: embed === undefined ? [] : [{ _tag: "replace", target: { site: "embed" } }],
-            logits: false,
-          }),
-          seqs,
-          embed === undefined ? {} : { interventions: [{ value: embed }] },
-        ),
-        (r): { z: CompactSources; embed: HostTensor } => ({
-          embed: r.sites.get("embed")!,
-          z: {
-            input: r.sites.get(sites.input)!,
-            attn: sites.attn.map((x) => r.sites.get(x)!),
-            mlp: sites.mlp.map((x) => (x === null ? null : r.sites.get(x)!)),
-          },
-        }),
-      );
-    let runs = 0;
-    for (let start = 0; start < setup.N; start += exPerChunk) {
-      const ex = Array.from({ length: Math.min(exPerChunk, setup.N - start) }, (_, i) => start + i);
-      const n = ex.length;
-      const clean = yield* compactRun(ex.map((b) => task.clean[b]!)); //            e [n, P, d], z(x)
-      const corrupt = yield* compactRun(ex.map((b) => corrupted[b]!)); //           e′, z(x′)
-      const e = clean.embed;
-      const e2 = corrupt.embed;
-      runs += 2;
-      const per = e.data.length / n;
-      const kPerRun = Math.max(1, Math.min(K, Math.floor(budget / n)));
-      for (let k0 = 0; k0 < K; k0 += kPerRun) {
-        const ks = Math.min(kPerRun, K - k0);
-        // rows r = j·n + i: example ex[i] at step k0 + j, embed e′ + (k/K)(e − e′)
-        const rows = Array.from({ length: ks * n }, (_, r) => ex[r % n]!);
-        const local = rows.map((_, r) => r % n); //                                 row → index in the chunk
-        const embed = new Float32Array(ks * n * per);
-        for (let j = 0; j < ks; j++) {
-          const alpha = (k0 + j) / K;
-          for (let q = 0; q < n * per; q++)
-            embed[j * n * per + q] = e2.data[q]! + alpha * (e.data[q]! - e2.data[q]!);
-        }
-        const embedT = { data: embed, shape: [ks * n, ...e.shape.slice(1)] };
-        const zk = (yield* compactRun(
-          rows.map((b) => task.clean[b]!),
-          embedT,
-        )).z;
-        // z̃′ = z(e_k) − (z(x) − z(x′)), so the mask gradient carries the clean − corrupted difference
-        const ablated = mapCompact(
-          [zk, tileCompact(clean.z, local), tileCompact(corrupt.z, local)],
-          ([k, c, x]) => k! - (c! - x!),
-        );
-        const t = tileRows(setup, rows);
-        const r = yield* edgeAttribution(
-          cache,
-          model,
-          layout,
-          task.metric,
-          t.seqs,
-          ablated,
-          t.metric,
-          embedT,
-        );
-        // the run's gradient is of its mean over ks·n rows; the estimate is the mean over K·N
-        const SD = { data: r.gradient, shape: [1, layout.sources.length, layout.destinations.length] };
-        accumulate(setup, scores, SD, () => (ks * n) / (K * setup.N));
-        runs += 2;
-      }
-    }
-    return { method: `eap-ig-inputs(${K})`, scores, runs, rows: setup.N * (K + 4) };
-  });
 
 /**
  * EAP-IG over activations: the inputs of one stage of destinations at a time (a layer's

@@ -4,7 +4,8 @@ import { Effect, Schema } from "effect";
 import { rocAuc } from "../evaluate/index.ts";
 import { byThreshold, greedy, prune, topN } from "../select/index.ts";
 import { acdc } from "./acdc.ts";
-import { eap, eapIgActivations, eapIgInputs, type EdgeScores } from "./attribution.ts";
+import { eap, eapIgActivations, type EdgeScores } from "./attribution.ts";
+import { eapIgInputs } from "./eap-ig-inputs.ts";
 import {
   type AttributionCheck,
   type CircuitEvaluation,
@@ -45,6 +46,13 @@ export const Method = Schema.Union(
   Schema.TaggedStruct("eap", {}),
   Schema.TaggedStruct("eap-ig-inputs", {
     steps: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 5 }),
+    /** floats one run may hold (default 6 GiB worth); any budget gives the same scores */
+    maxFloats: Schema.optional(
+      Schema.Int.pipe(Schema.positive()).annotations({
+        description:
+          "floats one run of (step, example) rows may hold (4 bytes each; default 1610612736, 6 GiB); smaller means more, smaller runs and the same scores; below one row it is refused",
+      }),
+    ),
   }),
   Schema.TaggedStruct("eap-ig-activations", {
     steps: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 5 }),

@@ -1,5 +1,6 @@
 export { acdc, type AcdcOptions, type AcdcResult, connectedToLogits, fedSources, incoming } from "./acdc.ts";
-export { eap, eapIgActivations, eapIgInputs, type EdgeScores, type IgOptions } from "./attribution.ts";
+export { eap, eapIgActivations, type EdgeScores, type IgOptions } from "./attribution.ts";
+export { eapIgInputs } from "./eap-ig-inputs.ts";
 export { exactScores } from "./exact.ts";
 export {
   type AttributionCheck,

@@ -14,7 +14,8 @@ import { InputError } from "@patchbay/core/errors";
  *   acdc × selection                     ACDC decides its circuit itself (by τ).
  *   acdc seed ≠ 0 × order ≠ random        the seed only shuffles the parent order.
  *   checkSeed ≠ 0 × checkSample = 0       the seed only draws the sample checked against exact.
- * Options a method reads by construction live inside its tag (steps, tau, order, absolute), so the
+ * Options a method reads by construction live inside its tag (steps, tau, order, absolute, and
+ * eap-ig-inputs' run budget maxFloats, validated by the method against one row), so the
  * schema already refuses them elsewhere (unknown fields are errors in experiment files).
  */
 

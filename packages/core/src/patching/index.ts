@@ -5,6 +5,7 @@
  */
 export { EdgeAblation, type EdgeAblationData, ablatedSources, fullMask } from "./sources.ts";
 export { edgeAttribution } from "./attribution.ts";
+export { type IgRun, igInputsAttribution } from "./attribution-ig.ts";
 export { type CompactSources, compactAblated, compactSites, mapCompact, tileCompact } from "./compact.ts";
 export { type ExactEdgeRun, exactEdgePatching } from "./exact-edges.ts";
 export { type CleanStreams, cleanStreams } from "./clean-streams.ts";

@@ -75,6 +75,11 @@ describe("circuits: the Promise API gives the Effect API's and the CLI's numbers
     const task = taskFor(INDUCTION, { seed: 3, n: 8 });
     for (const over of ["inputs", "activations"] as const) {
       const r = await circuits.eapIg(model, task, { steps: 3, over, checkSample: 0 });
+      if (over === "inputs") {
+        // a budget of a few rows: more runs, the same scores up to float32 reassociation
+        const small = await circuits.eapIg(model, task, { steps: 3, checkSample: 0, maxFloats: 3_000_000 });
+        for (const [i, x] of r.scores.entries()) expect(Math.abs(small.scores[i]! - x)).toBeLessThan(1e-4);
+      }
       const e = await viaEffect(task, {
         method: { _tag: over === "inputs" ? "eap-ig-inputs" : "eap-ig-activations", steps: 3 },
         selection: { _tag: "faithful", target: 0.9, absolute: true },
@@ -141,6 +146,14 @@ describe("circuits: the Promise API gives the Effect API's and the CLI's numbers
     await expect(circuits.eapIg(model, { n: 4 }, { ablation: "zero" })).rejects.toMatchObject({
       _tag: "InputError",
       field: "ablation",
+    });
+    // EAP-IG's run budget: over inputs only, and at least one row
+    await expect(
+      circuits.eapIg(model, { n: 4 }, { over: "activations", maxFloats: 1e9, checkSample: 0 }),
+    ).rejects.toMatchObject({ _tag: "InputError", field: "circuit options" });
+    await expect(circuits.eapIg(model, { n: 4 }, { maxFloats: 1000, checkSample: 0 })).rejects.toMatchObject({
+      _tag: "InputError",
+      field: "maxFloats",
     });
     await expect(circuits.eap(model, { n: 4, sead: 1 } as never)).rejects.toMatchObject({
       _tag: "InputError",

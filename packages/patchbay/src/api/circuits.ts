@@ -146,6 +146,8 @@ export interface EapIgOptions extends CircuitOptions {
   readonly steps?: number;
   /** inputs (default: the embeddings, resample ablation only) or activations (from the ablated z′). */
   readonly over?: "inputs" | "activations";
+  /** over inputs only: the floats one run may hold (default 6 GiB worth); the scores do not change */
+  readonly maxFloats?: number;
 }
 
 /**
@@ -165,7 +167,7 @@ export const eapIg = async (
   task: TaskInput,
   options: EapIgOptions = {},
 ): Promise<CircuitResult> => {
-  const { common, mine } = split(options, ["steps", "over"], "eapIg options");
+  const { common, mine } = split(options, ["steps", "over", "maxFloats"], "eapIg options");
   if (mine.over !== undefined && mine.over !== "inputs" && mine.over !== "activations")
     throw new InputError({
       field: "eapIg options.over",
@@ -175,7 +177,12 @@ export const eapIg = async (
   const tag = mine.over === "activations" ? "eap-ig-activations" : "eap-ig-inputs";
   return discover(model, task, {
     ...common,
-    method: { _tag: tag, steps: (mine.steps as number | undefined) ?? 5 },
+    // maxFloats with over activations: the method schema refuses it (an InputError naming it)
+    method: {
+      _tag: tag,
+      steps: (mine.steps as number | undefined) ?? 5,
+      ...(mine.maxFloats !== undefined ? { maxFloats: mine.maxFloats as number } : {}),
+    },
   });
 };
 
