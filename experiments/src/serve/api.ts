@@ -5,7 +5,8 @@ import { readCellResult } from "../run/store.ts";
 import { join } from "node:path";
 import { type EdgeExplanation, explainEdge } from "./explain.ts";
 import { layoutGraph } from "./layout.ts";
-import { evaluateLive, type LiveEvaluation } from "./live.ts";
+import { evaluateLive, type LiveCell, type LiveEvaluation } from "./live.ts";
+import { type PromptView, promptView } from "./prompt.ts";
 import type { makeLiveCells } from "./live.ts";
 import { CELL_ID, liveSource, ServeError } from "./source.ts";
 
@@ -19,6 +20,9 @@ import { CELL_ID, liveSource, ServeError } from "./source.ts";
  *   POST /api/cells/<id>/evaluate     {"inGraph": "0110…"} (one character per layout edge) or
  *                                     {"edges": ["a0.h1->a1.h2<k>", …]} → LiveEvaluation
  *   POST /api/cells/<id>/explain      {"inGraph": "…", "edge": name} → EdgeExplanation
+ *   POST /api/cells/<id>/prompt       {"inGraph": "…", "example": b, "head": "a1.h2" | null} →
+ *                                     PromptView (tokens, top next tokens circuit vs full, the
+ *                                     head's attention pattern, the logit lens)
  *   POST /api/cells/<id>/export       {"inGraph": "…"} → the circuit as MIB / EAP-IG JSON (every
  *                                     edge with this cell's score and in_graph)
  */
@@ -120,6 +124,28 @@ export const methodScores = (results: string, cell: StoredCircuit) => {
   return out;
 };
 
+/** {"inGraph"|"edges", "example": b, "head": "a{l}.h{h}" | null} → the prompt view. */
+const promptRequest = (cell: LiveCell, request: unknown, names: readonly string[]) =>
+  Effect.gen(function* () {
+    const { example, head, ...rest } = (request ?? {}) as Record<string, unknown>;
+    const N = cell.setup.N;
+    if (typeof example !== "number" || !Number.isInteger(example) || example < 0 || example >= N)
+      return yield* bad("example", `an example index from 0 to ${N - 1}`, JSON.stringify(example));
+    let picked: { layer: number; head: number } | null = null;
+    if (head !== undefined && head !== null) {
+      const m = typeof head === "string" ? /^a(\d+)\.h(\d+)$/.exec(head) : null;
+      const c = cell.setup.model.config;
+      if (m === null || Number(m[1]) >= c.nLayers || Number(m[2]) >= c.nHeads)
+        return yield* bad(
+          "head",
+          `a head a{layer}.h{head} of this model (${c.nLayers} layers × ${c.nHeads} heads) or null`,
+          JSON.stringify(head),
+        );
+      picked = { layer: Number(m[1]), head: Number(m[2]) };
+    }
+    return yield* promptView(cell, yield* circuitOf(rest, names), example, picked);
+  });
+
 const bad = (field: string, expected: string, found: string) =>
   new ServeError({ status: 400, field, expected, found });
 
@@ -169,7 +195,7 @@ export const handleApi = (
       if (method !== "GET") return { status: 405, body: { error: "GET only" } };
       return { status: 200, body: { results, runs: runsOf(results) } };
     }
-    const m = /^\/api\/cells\/([^/]+)(\/evaluate|\/explain|\/export|\/graph)?$/.exec(path);
+    const m = /^\/api\/cells\/([^/]+)(\/evaluate|\/explain|\/export|\/prompt|\/graph)?$/.exec(path);
     if (m === null) return { status: 404, body: { error: `no API route ${path}` } };
     const cellId = decodeURIComponent(m[1]!);
     if (m[2] === undefined) {
@@ -197,7 +223,7 @@ export const handleApi = (
     const request = yield* body();
     const explain = m[2] === "/explain";
     const stored = readCellResult(results, cellId) as unknown as StoredCircuit;
-    const r: LiveEvaluation | EdgeExplanation | MibGraphJson = yield* live.withCell(
+    const r: LiveEvaluation | EdgeExplanation | MibGraphJson | PromptView = yield* live.withCell(
       cellId,
       () => Effect.succeed(source),
       (cell) =>
@@ -216,6 +242,7 @@ export const handleApi = (
               model.config,
             );
           }
+          if (m[2] === "/prompt") return yield* promptRequest(cell, request, names);
           if (!explain) return yield* evaluateLive(cell, yield* circuitOf(request, names));
           const { edge, ...rest } = (request ?? {}) as Record<string, unknown>;
           const e = typeof edge === "string" ? names.indexOf(edge) : -1;

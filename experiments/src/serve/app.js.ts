@@ -1,4 +1,5 @@
 import { GRAPH_JS } from "./graph.js.ts";
+import { PROMPT_JS } from "./prompt.js.ts";
 
 /**
  * The explorer's browser code, served from memory as /assets/app.js (plain ES2020, no framework,
@@ -7,6 +8,7 @@ import { GRAPH_JS } from "./graph.js.ts";
  */
 export const APP_JS = String.raw`"use strict";
 ${GRAPH_JS}
+${PROMPT_JS}
 const meta = (n) => document.querySelector('meta[name="' + n + '"]').content;
 const token = meta("patchbay-token");
 const cellId = meta("patchbay-cell");
@@ -123,11 +125,14 @@ async function explore() {
       el("ul", {}, ...graph.methods.map((m) => el("li", {}, m.method + (m.cellId === cellId ? " (this cell)" : "") + ": " + fmt(m.scores[i], 4)))),
       btn, out);
   };
+  const heads = graph.layout.nodes.filter((n) => n.kind === "head").map((n) => n.name);
+  const prompt = makePromptView(cellId, cell.dataset.examples, heads, () => inGraph);
   const evaluate = async () => {
     status.textContent = "evaluating…";
     try {
       show(await api("/api/cells/" + cellId + "/evaluate", { inGraph: inGraph.join("") }));
       status.textContent = "ready";
+      prompt.refresh();
       status.dataset.evaluations = String(Number(status.dataset.evaluations || 0) + 1); // tests and the bench wait on it
     } catch (e) {
       status.textContent = "error: " + e.message;
@@ -162,6 +167,7 @@ async function explore() {
     el("div", { class: "controls" }, undoBtn, redoBtn, el("label", { for: "threshold" }, "threshold "), slider, sliderText, el("label", { for: "topn" }, "top n "), topn, apply, el("span", { class: "muted" }, "export:"), mibBtn, svgBtn),
     status,
     el("div", { class: "panes" }, el("div", { class: "graph-pane" }, view.svg), el("div", { class: "side" }, metric, explain)),
+    prompt.section,
     filter,
     el("table", { class: "edges" }, el("thead", {}, el("tr", {}, el("th", {}, "in"), el("th", {}, "edge"), el("th", {}, "score"))), rows));
   sliderShow();

@@ -143,6 +143,25 @@ describe.skipIf(executablePath === null)("patchbay serve in headless Chromium", 
     await page.close();
   });
 
+  it("shows a prompt token by token, the circuit's next tokens beside the model's, a head's pattern and the logit lens", async () => {
+    const page = await open(`http://127.0.0.1:${served.port}/cell/${cellId}?token=${served.token}`);
+    const out = page.locator('#prompt-out[data-example="0"]');
+    await out.waitFor();
+    await page.locator("#example").fill("2");
+    await page.locator("#example").dispatchEvent("change");
+    await page.locator('#prompt-out[data-example="2"]').waitFor();
+    await page.locator("#head").selectOption("a1.h2");
+    await page.locator("svg.pattern").waitFor();
+    const P = await page.locator("#prompt-out p.tokens").first().locator("span.tok").count();
+    expect(P).toBeGreaterThan(4);
+    expect(await page.locator("svg.pattern rect").count()).toBe(P * P);
+    expect(await page.locator("#prompt-out span.tok.at").count()).toBe(2); // the metric's position, clean and corrupted
+    expect(await page.locator("table.lens tbody tr").count()).toBe(2);
+    expect(await page.locator("table.top").count()).toBe(2);
+    await page.locator("#prompt").screenshot({ path: join(shots, "explorer-prompt.png") });
+    await page.close();
+  });
+
   it("logged no console errors and made no request outside its origin", () => {
     expect(errors).toEqual([]);
     expect(foreign).toEqual([]);

@@ -6,6 +6,7 @@ import {
   maskFromEdges,
 } from "@patchbay/circuits";
 import type { InputError, RuntimeError } from "@patchbay/core/errors";
+import type { Tokenizer } from "@patchbay/core/tokenizer";
 import { Effect, Exit, Scope } from "effect";
 import { openCircuitSetup, type SetupSpec } from "../kinds/circuit/cell.ts";
 import type { CellError } from "../run/cell-errors.ts";
@@ -36,6 +37,8 @@ export interface LiveEvaluation {
 export interface LiveCell {
   readonly cellId: string;
   readonly setup: EdgeSetup;
+  /** the model's tokenizer, when it has one (the per-prompt view shows token text) */
+  readonly tokenizer: Tokenizer | null;
   /** [N] the full model's and the empty circuit's metric per example */
   readonly fullPerExample: Float32Array;
   readonly emptyPerExample: Float32Array;
@@ -56,7 +59,7 @@ export const openLiveCell = (
   scope: Scope.Scope,
 ): Effect.Effect<LiveCell, CellError> =>
   Effect.gen(function* () {
-    const { setup } = yield* Scope.extend(openCircuitSetup(input), scope);
+    const { setup, model } = yield* Scope.extend(openCircuitSetup(input), scope);
     const E = setup.layout.edges.length;
     const r = yield* evaluateMasks(setup, [
       maskFromEdges(setup, new Uint8Array(E).fill(1)),
@@ -66,6 +69,7 @@ export const openLiveCell = (
     return {
       cellId,
       setup,
+      tokenizer: model.tokenizer,
       fullPerExample: r.perExample.slice(0, N),
       emptyPerExample: r.perExample.slice(N, 2 * N),
       full: r.mean[0]!,

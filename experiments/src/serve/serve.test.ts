@@ -10,6 +10,7 @@ import { readCellResult } from "../run/store.ts";
 import { decodeExperiment } from "../spec/load.ts";
 import { TOKEN_HEADER } from "./guard.ts";
 import type { LiveEvaluation } from "./live.ts";
+import type { PromptView } from "./prompt.ts";
 import { type Served, serve } from "./server.ts";
 import type { RunSummary } from "./api.ts";
 
@@ -170,6 +171,37 @@ describe("patchbay serve: the API", () => {
       await post(`/api/cells/${cellId}/evaluate`, { inGraph: "1".repeat(names.length) })
     ).json()) as LiveEvaluation;
     expect(all.faithfulness).toBeCloseTo(1, 6);
+  });
+
+  it("the per-prompt view: with every edge in, the circuit's next tokens are the model's; the lens ends at the logits; a pattern is causal", async () => {
+    const cell = (await (await get(`/api/cells/${cellId}`)).json()) as { edges: unknown[] };
+    const E = cell.edges.length;
+    const view = async (inGraph: string, head: string | null) =>
+      (await (await post(`/api/cells/${cellId}/prompt`, { inGraph, example: 3, head })).json()) as PromptView;
+    const all = await view("1".repeat(E), "a1.h2");
+    expect(all.example).toBe(3);
+    expect(all.clean.length).toBeGreaterThan(all.position);
+    expect(all.top.circuit.map((t) => t.id)).toEqual(all.top.full.map((t) => t.id));
+    all.top.circuit.forEach((t, i) => expect(t.p).toBeCloseTo(all.top.full[i]!.p, 4));
+    expect(all.lens).toHaveLength(2);
+    expect(all.lens.at(-1)!.top.id).toBe(all.top.full[0]!.id); // the last resid_post decoded is the model's output
+    expect(all.answer!.id).toBe(all.top.full[0]!.id); // the induction model predicts the answer
+    const P = all.clean.length;
+    expect(all.attention!.pattern).toHaveLength(P);
+    all.attention!.pattern.forEach((row, q) => {
+      expect(row.reduce((a, x) => a + x, 0)).toBeCloseTo(1, 4);
+      row.forEach((x, k) => {
+        if (k > q) expect(x).toBe(0);
+      });
+    });
+    // the empty circuit is the corrupted run: its prediction differs from the model's here
+    const none = await view("0".repeat(E), null);
+    expect(none.attention).toBeNull();
+    expect(none.top.circuit[0]!.id).not.toBe(all.top.full[0]!.id);
+    expect(none.top.full).toEqual(all.top.full);
+    const bad = async (b: unknown) => (await post(`/api/cells/${cellId}/prompt`, b)).status;
+    expect(await bad({ inGraph: "1".repeat(E), example: 99, head: null })).toBe(400);
+    expect(await bad({ inGraph: "1".repeat(E), example: 0, head: "a7.h0" })).toBe(400);
   });
 
   it("bad requests are 400s naming the field; oversized bodies 413", async () => {
