@@ -7,6 +7,7 @@ import { type EdgeExplanation, explainEdge } from "./explain.ts";
 import { layoutGraph } from "./layout.ts";
 import { evaluateLive, type LiveCell, type LiveEvaluation } from "./live.ts";
 import { type PromptView, promptView } from "./prompt.ts";
+import { experimentSnippet } from "./snippet.ts";
 import type { makeLiveCells } from "./live.ts";
 import { CELL_ID, liveSource, ServeError } from "./source.ts";
 
@@ -23,6 +24,7 @@ import { CELL_ID, liveSource, ServeError } from "./source.ts";
  *   POST /api/cells/<id>/prompt       {"inGraph": "…", "example": b, "head": "a1.h2" | null} →
  *                                     PromptView (tokens, top next tokens circuit vs full, the
  *                                     head's attention pattern, the logit lens)
+ *   POST /api/cells/<id>/snippet      {"inGraph": "…"} → {"yaml": an experiment file reproducing it}
  *   POST /api/cells/<id>/export       {"inGraph": "…"} → the circuit as MIB / EAP-IG JSON (every
  *                                     edge with this cell's score and in_graph)
  */
@@ -195,7 +197,7 @@ export const handleApi = (
       if (method !== "GET") return { status: 405, body: { error: "GET only" } };
       return { status: 200, body: { results, runs: runsOf(results) } };
     }
-    const m = /^\/api\/cells\/([^/]+)(\/evaluate|\/explain|\/export|\/prompt|\/graph)?$/.exec(path);
+    const m = /^\/api\/cells\/([^/]+)(\/evaluate|\/explain|\/export|\/snippet|\/prompt|\/graph)?$/.exec(path);
     if (m === null) return { status: 404, body: { error: `no API route ${path}` } };
     const cellId = decodeURIComponent(m[1]!);
     if (m[2] === undefined) {
@@ -223,33 +225,46 @@ export const handleApi = (
     const request = yield* body();
     const explain = m[2] === "/explain";
     const stored = readCellResult(results, cellId) as unknown as StoredCircuit;
-    const r: LiveEvaluation | EdgeExplanation | MibGraphJson | PromptView = yield* live.withCell(
-      cellId,
-      () => Effect.succeed(source),
-      (cell) =>
-        Effect.gen(function* () {
-          const names = cell.setup.layout.edges.map((e) => e.name);
-          if (m[2] === "/export") {
-            const { layout, model } = cell.setup;
-            const problem = mibJsonProblem(layout);
-            if (problem !== null) return yield* bad("export", problem.expected, problem.found);
-            const scores = Float64Array.from(stored.edges, (e) =>
-              typeof e.score === "number" ? e.score : Number.NaN,
-            );
-            return toMibJson(
-              layout,
-              { layout, inGraph: yield* circuitOf(request, names), scores },
-              model.config,
-            );
-          }
-          if (m[2] === "/prompt") return yield* promptRequest(cell, request, names);
-          if (!explain) return yield* evaluateLive(cell, yield* circuitOf(request, names));
-          const { edge, ...rest } = (request ?? {}) as Record<string, unknown>;
-          const e = typeof edge === "string" ? names.indexOf(edge) : -1;
-          if (e < 0) return yield* bad("edge", "an edge of this cell's layout", JSON.stringify(edge));
-          return yield* explainEdge(cell, yield* circuitOf(rest, names), e);
-        }),
-    );
+    const r: LiveEvaluation | EdgeExplanation | MibGraphJson | PromptView | { yaml: string } =
+      yield* live.withCell(
+        cellId,
+        () => Effect.succeed(source),
+        (cell) =>
+          Effect.gen(function* () {
+            const names = cell.setup.layout.edges.map((e) => e.name);
+            if (m[2] === "/export") {
+              const { layout, model } = cell.setup;
+              const problem = mibJsonProblem(layout);
+              if (problem !== null) return yield* bad("export", problem.expected, problem.found);
+              const scores = Float64Array.from(stored.edges, (e) =>
+                typeof e.score === "number" ? e.score : Number.NaN,
+              );
+              return toMibJson(
+                layout,
+                { layout, inGraph: yield* circuitOf(request, names), scores },
+                model.config,
+              );
+            }
+            if (m[2] === "/snippet") {
+              const chosen = yield* circuitOf(request, names);
+              const spec = { ...(stored.spec ?? {}), ...source.spec }; // the setup fields as liveSource decoded them
+              return {
+                yaml: experimentSnippet(
+                  cellId,
+                  spec,
+                  source.baseDir,
+                  names.filter((_, i) => chosen[i] === 1),
+                ),
+              };
+            }
+            if (m[2] === "/prompt") return yield* promptRequest(cell, request, names);
+            if (!explain) return yield* evaluateLive(cell, yield* circuitOf(request, names));
+            const { edge, ...rest } = (request ?? {}) as Record<string, unknown>;
+            const e = typeof edge === "string" ? names.indexOf(edge) : -1;
+            if (e < 0) return yield* bad("edge", "an edge of this cell's layout", JSON.stringify(edge));
+            return yield* explainEdge(cell, yield* circuitOf(rest, names), e);
+          }),
+      );
     return { status: 200, body: r };
   }).pipe(
     Effect.catchAll((e) =>

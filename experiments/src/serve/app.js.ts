@@ -158,13 +158,18 @@ async function explore() {
     try { download("circuit.json", "application/json", JSON.stringify(await api("/api/cells/" + cellId + "/export", { inGraph: inGraph.join("") }), null, 1)); }
     catch (e) { status.textContent = "error: " + e.message; }
   });
+  const yamlBtn = el("button", { id: "export-yaml", type: "button" }, "experiment");
+  yamlBtn.addEventListener("click", async () => {
+    try { download("circuit.yaml", "text/yaml", (await api("/api/cells/" + cellId + "/snippet", { inGraph: inGraph.join("") })).yaml); }
+    catch (e) { status.textContent = "error: " + e.message; }
+  });
   document.addEventListener("keydown", (e) => {
     if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "z") { e.preventDefault(); (e.shiftKey ? redoBtn : undoBtn).click(); }
   });
   main.append(
     el("p", {}, el("a", { href: "/?token=" + token }, "← all runs")),
     el("h1", {}, cell.method + " on " + cell.model.name),
-    el("div", { class: "controls" }, undoBtn, redoBtn, el("label", { for: "threshold" }, "threshold "), slider, sliderText, el("label", { for: "topn" }, "top n "), topn, apply, el("span", { class: "muted" }, "export:"), mibBtn, svgBtn),
+    el("div", { class: "controls" }, undoBtn, redoBtn, el("label", { for: "threshold" }, "threshold "), slider, sliderText, el("label", { for: "topn" }, "top n "), topn, apply, el("span", { class: "muted" }, "export:"), mibBtn, svgBtn, yamlBtn),
     status,
     el("div", { class: "panes" }, el("div", { class: "graph-pane" }, view.svg), el("div", { class: "side" }, metric, explain)),
     prompt.section,

@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { evaluateCircuits } from "@patchbay/circuits";
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openCircuitSetup } from "../kinds/circuit/cell.ts";
 import { runExperiment } from "../run/experiment.ts";
 import { readCellResult } from "../run/store.ts";
-import { decodeExperiment } from "../spec/load.ts";
+import { decodeExperiment, loadExperiment } from "../spec/load.ts";
 import { TOKEN_HEADER } from "./guard.ts";
 import type { LiveEvaluation } from "./live.ts";
 import type { PromptView } from "./prompt.ts";
@@ -202,6 +202,29 @@ describe("patchbay serve: the API", () => {
     const bad = async (b: unknown) => (await post(`/api/cells/${cellId}/prompt`, b)).status;
     expect(await bad({ inGraph: "1".repeat(E), example: 99, head: null })).toBe(400);
     expect(await bad({ inGraph: "1".repeat(E), example: 0, head: "a7.h0" })).toBe(400);
+  });
+
+  it("the experiment snippet reproduces the explored circuit's faithfulness with patchbay run", async () => {
+    const cell = (await (await get(`/api/cells/${cellId}`)).json()) as {
+      edges: { name: string; inGraph: boolean }[];
+    };
+    const names = cell.edges.map((e) => e.name);
+    const inGraph = names.map((n, i) => (cell.edges[i]!.inGraph && n !== GROUND_TRUTH_EDGE ? 1 : 0)).join("");
+    const live = (await (await post(`/api/cells/${cellId}/evaluate`, { inGraph })).json()) as LiveEvaluation;
+    const { yaml } = (await (await post(`/api/cells/${cellId}/snippet`, { inGraph })).json()) as {
+      yaml: string;
+    };
+    expect(yaml).toContain("_tag: edges");
+    const file = join(dir, "snippet.yaml");
+    writeFileSync(file, yaml);
+    const loaded = await Effect.runPromise(loadExperiment(file));
+    const again = await Effect.runPromise(runExperiment(loaded, { results: join(dir, "snippet-results") }));
+    const r = again.cells[0]!.result as unknown as {
+      faithfulness: { mean: number };
+      edges: { inGraph: boolean }[];
+    };
+    expect(r.edges.filter((e) => e.inGraph).length).toBe(live.edges);
+    expect(r.faithfulness.mean).toBeCloseTo(live.faithfulness, 6);
   });
 
   it("bad requests are 400s naming the field; oversized bodies 413", async () => {

@@ -39,6 +39,11 @@ export const Selection = Schema.Union(
     target: Schema.Number,
     absolute: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   }),
+  /**
+   * Exactly these edges, by name, not pruned: a circuit written by hand or exported from the
+   * explorer (`patchbay serve`), evaluated as given while the method still scores every edge.
+   */
+  Schema.TaggedStruct("edges", { edges: Schema.Array(Schema.String) }),
 );
 export type Selection = typeof Selection.Type;
 
@@ -130,10 +135,28 @@ const smallestFaithful = (setup: EdgeSetup, scores: Float64Array, target: number
     return k >= 0 ? circuits[k]! : new Uint8Array(E).fill(1);
   });
 
+/** One byte per layout edge for a list of edge names; a name not in the layout is an InputError. */
+const namedCircuit = (layout: EdgeLayout, names: readonly string[]) =>
+  Effect.gen(function* () {
+    const index = new Map(layout.edges.map((e) => [e.name, e.index]));
+    const inGraph = new Uint8Array(layout.edges.length);
+    for (const [i, n] of names.entries()) {
+      const e = index.get(n);
+      if (e === undefined)
+        return yield* new InputError({
+          field: `selection.edges[${i}]`,
+          expected: `an edge of the model's ${layout.granularity}-granularity layout (e.g. ${layout.edges[0]?.name ?? "none"})`,
+          found: JSON.stringify(n),
+        });
+      inGraph[e] = 1;
+    }
+    return inGraph;
+  });
+
 const select = (
   layout: EdgeLayout,
   scores: Float64Array,
-  s: Exclude<Selection, { _tag: "faithful" }> | undefined,
+  s: Exclude<Selection, { _tag: "faithful" } | { _tag: "edges" }> | undefined,
 ): Uint8Array => {
   const E = layout.edges.length;
   const sel = s ?? { _tag: "top-n" as const, n: Math.max(1, Math.round(0.05 * E)), absolute: true };
@@ -218,7 +241,9 @@ export const discover = (
       inGraph =
         sel?._tag === "faithful"
           ? yield* smallestFaithful(setup, scored.scores, sel.target, sel.absolute)
-          : select(setup.layout, scored.scores, sel);
+          : sel?._tag === "edges"
+            ? yield* namedCircuit(setup.layout, sel.edges)
+            : select(setup.layout, scored.scores, sel);
       runs = scored.runs;
     }
     const check =

@@ -93,7 +93,7 @@ const refused = (field: string, ...mentions: string[]): Expect => ({
 });
 
 /** Selections parameterised from the base run's scores so that each parameter (and `absolute`) matters. */
-const selections = (base: Discovered): Selection[] => {
+const selections = (base: Discovered): Exclude<Selection, { _tag: "edges" }>[] => {
   const s = base.scores;
   const E = s.length;
   const f0 = base.evaluation.faithfulness; //                         of the default circuit
