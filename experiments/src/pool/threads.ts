@@ -3,6 +3,7 @@ import { Effect } from "effect";
 import type { CellOutcome } from "../run/cell.ts";
 import { type CellExecutor, CellFailedError, type CellJob, failureOf } from "./executor.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
+import type { ShardJob } from "../shards/spec.ts";
 
 /**
  * A pool of worker threads, each running cells (runCellToStore) with its own ORT sessions. ORT's
@@ -28,7 +29,8 @@ export interface ThreadPoolOptions {
 export interface ThreadPool {
   readonly size: number;
   /** Run one job on the next free worker; rejects with a CellFailedError. */
-  readonly run: (job: CellJob) => Promise<CellOutcome>;
+  /** a cell, or a shard of one (shards/) */
+  readonly run: (job: CellJob | ShardJob) => Promise<CellOutcome>;
   /** Terminate every worker (jobs still queued or running are rejected). */
   readonly close: () => Promise<void>;
 }
@@ -42,7 +44,7 @@ const ENTRY = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worke
 const BOOT = new URL("./boot.mjs", import.meta.url);
 
 interface Pending {
-  readonly job: CellJob;
+  readonly job: CellJob | ShardJob;
   readonly resolve: (o: CellOutcome) => void;
   readonly reject: (e: CellFailedError) => void;
 }

@@ -23,6 +23,8 @@ export interface CellInput {
    * a rerun of the same cell after a kill continues from it. Removed once the result is stored.
    */
   readonly checkpoints?: string;
+  /** The results store the cell runs into, if any (a sharded method keeps its shards there). */
+  readonly results?: string;
 }
 
 /**

@@ -19,6 +19,8 @@ import { cellIdOf, datasetHash, patchbayVersion, weightsHash } from "../../run/h
 import type { CellFile, CellRun } from "../kind.ts";
 import { type CircuitCellSpec, discoveryOf } from "./spec.ts";
 import { CELL_ERRORS, type CellError } from "../../run/cell-errors.ts";
+import { shardIdOf, shardsOfCell } from "../../shards/spec.ts";
+import { storeShards } from "../../shards/store.ts";
 
 /** A circuit cell's input (the spec narrowed to its circuit form). */
 export type CircuitInput = {
@@ -26,6 +28,8 @@ export type CircuitInput = {
   readonly baseDir: string;
   /** where ACDC checkpoints (and resumes from) when the sweep gives a folder */
   readonly checkpoints?: string;
+  /** the results store, when the cell runs into one: exact patching's shards are kept there */
+  readonly results?: string;
 };
 
 /**
@@ -46,10 +50,17 @@ export type CircuitInput = {
  * assert.equal(modelPathOf({ spec: cell!.spec as never, baseDir: dir }), "builtin:induction");
  * ```
  */
-export const modelPathOf = (input: CircuitInput): string =>
+export const modelPathOf = (input: {
+  readonly spec: { readonly model: string };
+  readonly baseDir: string;
+}): string =>
   isSourcePath(input.spec.model) ? input.spec.model : resolve(input.baseDir, input.spec.model);
 
-const loadTask = (input: CircuitInput, model: OpenModel): Effect.Effect<Task, CellError> => {
+/** A circuit cell's (or shard's) task: the builtin's generator, or the task file. */
+export const loadTask = (
+  input: { readonly spec: Pick<CircuitCellSpec, "task" | "metric">; readonly baseDir: string },
+  model: OpenModel,
+): Effect.Effect<Task, CellError> => {
   const t = input.spec.task;
   return t.kind === "file"
     ? readTaskFile(resolve(input.baseDir, t.file), model.tokenizer ?? undefined, {
@@ -60,7 +71,7 @@ const loadTask = (input: CircuitInput, model: OpenModel): Effect.Effect<Task, Ce
 };
 
 const weightHashes = new WeakMap<object, string>();
-const hashWeights = (model: OpenModel): string => {
+export const hashWeights = (model: OpenModel): string => {
   let h = weightHashes.get(model.weights);
   if (h === undefined) {
     h = weightsHash(model.weights);
@@ -161,13 +172,22 @@ export const runCircuitCell = (input: CircuitInput): Effect.Effect<CellRun<CellR
         spec.granularity,
       );
       const discovery = discoveryOf(spec);
-      const r = yield* discover(
-        setup,
-        discovery,
-        input.checkpoints !== undefined && discovery.method._tag === "acdc"
+      // exact patching in shards keeps each shard in the store (computed there by queue workers, or here)
+      const shards = shardsOfCell(spec);
+      const r = yield* discover(setup, discovery, {
+        ...(input.checkpoints !== undefined && discovery.method._tag === "acdc"
           ? { checkpoint: join(input.checkpoints, "acdc.json") }
-          : {},
-      );
+          : {}),
+        ...(shards.length > 0 && input.results !== undefined
+          ? {
+              shards: storeShards(
+                input.results,
+                shards.map((s) => shardIdOf(s, id.weightsHash, id.datasetHash, id.patchbayVersion)),
+                "exact",
+              ),
+            }
+          : {}),
+      });
       const curve = spec.evaluation.curve ? yield* mibScores(setup, r.scores) : null;
       const truth = yield* truthEdges(spec, modelPath);
       const cmp = truth === null ? null : compareToTruth(setup.layout, r.inGraph, r.scores, truth);

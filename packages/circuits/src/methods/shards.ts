@@ -89,7 +89,7 @@ export const shardRange = (units: number, index: number, of: number): readonly [
  * assert.deepEqual(n, [81, 9]);
  * ```
  */
-export const shardUnits = (setup: EdgeSetup, method: ShardMethod): number =>
+export const shardUnits = (setup: Pick<EdgeSetup, "layout">, method: ShardMethod): number =>
   method._tag === "exact"
     ? setup.layout.edges.length
     : method._tag === "node-patching"
