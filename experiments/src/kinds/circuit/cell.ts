@@ -53,8 +53,7 @@ export type CircuitInput = {
 export const modelPathOf = (input: {
   readonly spec: { readonly model: string };
   readonly baseDir: string;
-}): string =>
-  isSourcePath(input.spec.model) ? input.spec.model : resolve(input.baseDir, input.spec.model);
+}): string => (isSourcePath(input.spec.model) ? input.spec.model : resolve(input.baseDir, input.spec.model));
 
 /** A circuit cell's (or shard's) task: the builtin's generator, or the task file. */
 export const loadTask = (
