@@ -16,6 +16,7 @@ import {
 } from "../pool/executor.ts";
 import { readCellResult } from "../run/store.ts";
 import {
+  type RedisExecutorOptions,
   type CellJobData,
   type CellJobResult,
   connectionOf,
@@ -33,18 +34,7 @@ import {
  * jobs start and finish, and checks each result file is in the (shared) store. A cell that fails
  * for good (a typed error, or retries/stalls exhausted) fails the run with a CellFailedError.
  */
-export interface RedisExecutorOptions {
-  readonly redis: string;
-  readonly queue?: string;
-  /** attempts per job when a worker crashes (default 3); a stalled job is retried by BullMQ itself */
-  readonly attempts?: number;
-  /** give up waiting after this long (default: none); fails naming a cell still pending */
-  readonly timeoutMs?: number;
-  /** how often job states and result files are checked besides queue events (default 1000 ms) */
-  readonly pollMs?: number;
-  /** progress lines that are not cell events (enqueued, waiting for workers, retries) */
-  readonly log?: (line: string) => void;
-}
+export type { RedisExecutorOptions } from "./queue.ts";
 
 type Outcome = { readonly ok: true } | { readonly ok: false; readonly error: ExecutorFailure };
 

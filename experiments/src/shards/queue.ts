@@ -8,13 +8,13 @@ import {
   errorInfo,
   failureOf,
 } from "../pool/executor.ts";
-import type { RedisExecutorOptions } from "../distributed/executor.ts";
 import {
   type CellJobResult,
   connectionOf,
   DEFAULT_QUEUE,
   decodeFailure,
   probe,
+  type RedisExecutorOptions,
   safeUrl,
   within,
 } from "../distributed/queue.ts";

@@ -1,7 +1,7 @@
 import { mergeShards } from "@patchbay/circuits";
 import { attempt, InputError } from "@patchbay/core/errors";
 import { Effect } from "effect";
-import type { RedisExecutorOptions } from "../distributed/executor.ts";
+import type { RedisExecutorOptions } from "../distributed/queue.ts";
 import type { ExecutorFailure } from "../pool/executor.ts";
 import type { CellError } from "../run/cell-errors.ts";
 import { shardJobs } from "./plan.ts";

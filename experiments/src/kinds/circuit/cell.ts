@@ -16,11 +16,10 @@ import { type CellIdentity, cellEnvelope } from "../../results/envelope.ts";
 import { withProvenance } from "../../results/model-info.ts";
 import type { CellResult } from "./result.ts";
 import { cellIdOf, datasetHash, patchbayVersion, weightsHash } from "../../run/hash.ts";
-import type { CellFile, CellRun } from "../kind.ts";
+import type { CellFile, CellRun, ShardKeeper } from "../kind.ts";
 import { type CircuitCellSpec, discoveryOf } from "./spec.ts";
 import { CELL_ERRORS, type CellError } from "../../run/cell-errors.ts";
-import { shardIdOf, shardsOfCell } from "../../shards/spec.ts";
-import { storeShards } from "../../shards/store.ts";
+import { shardIdOf, shardsOfCell } from "./shards.ts";
 
 /** A circuit cell's input (the spec narrowed to its circuit form). */
 export type CircuitInput = {
@@ -28,8 +27,8 @@ export type CircuitInput = {
   readonly baseDir: string;
   /** where ACDC checkpoints (and resumes from) when the sweep gives a folder */
   readonly checkpoints?: string;
-  /** the results store, when the cell runs into one: exact patching's shards are kept there */
-  readonly results?: string;
+  /** when the cell runs into a results store: exact patching's shards are kept there */
+  readonly keepShards?: ShardKeeper;
 };
 
 /**
@@ -177,10 +176,9 @@ export const runCircuitCell = (input: CircuitInput): Effect.Effect<CellRun<CellR
         ...(input.checkpoints !== undefined && discovery.method._tag === "acdc"
           ? { checkpoint: join(input.checkpoints, "acdc.json") }
           : {}),
-        ...(shards.length > 0 && input.results !== undefined
+        ...(shards.length > 0 && input.keepShards !== undefined
           ? {
-              shards: storeShards(
-                input.results,
+              shards: input.keepShards(
                 shards.map((s) => shardIdOf(s, id.weightsHash, id.datasetHash, id.patchbayVersion)),
                 "exact",
               ),
