@@ -11,7 +11,8 @@ import { type ShardedSpec, shardedScores } from "./sharded.ts";
 import { shardsDir } from "./store.ts";
 
 /**
- * A sharded exact cell run locally: its shards are kept in the store as they finish, a rerun
+ * A sharded exact cell run locally (in process, or its shards spread over worker threads): its
+ * shards are kept in the store as they finish, a rerun
  * after losing the cell and one shard computes only that shard and writes the same bytes; the
  * errors a bad shard spec gives are typed and name the field.
  */
@@ -54,6 +55,18 @@ describe("sharded exact patching in a local run", () => {
     for (const f of shards)
       if (f === shards[1]) expect(statSync(join(shardsDir(results), f)).ino).not.toBe(ino.get(f));
       else expect(statSync(join(shardsDir(results), f)).ino, f).toBe(ino.get(f));
+
+    // on 2 worker threads: the shards spread over both, the same bytes as in process
+    const threads = join(dir, "threads");
+    const t = await Effect.runPromise(runExperiment(loaded, { results: threads, workers: 2 }));
+    expect(t.cells[0]!.cellId).toBe(cellId);
+    expect(readFileSync(cellPath(threads, cellId)).equals(bytes)).toBe(true);
+    expect(readdirSync(shardsDir(threads)).sort()).toEqual(shards);
+    for (const f of shards)
+      expect(
+        readFileSync(join(shardsDir(threads), f)).equals(readFileSync(join(shardsDir(results), f))),
+        f,
+      ).toBe(true);
 
     // the unsharded cell is another cell (shards are part of the spec); its scores agree to rounding
     const plain = await Effect.runPromise(
