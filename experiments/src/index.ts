@@ -103,6 +103,13 @@ export { createThreadPool, type ThreadPool, type ThreadPoolOptions, threadPool }
 export { type RedisExecutorOptions, redisExecutor } from "./distributed/executor.ts";
 export { type QueueWorker, type QueueWorkerOptions, startQueueWorker } from "./distributed/worker.ts";
 export { DEFAULT_QUEUE } from "./distributed/queue.ts";
+export type { ShardSpec } from "./shards/spec.ts";
+export {
+  type ShardedOptions,
+  type ShardedScores,
+  type ShardedSpec,
+  shardedScores,
+} from "./shards/sharded.ts";
 export {
   type Cell,
   decodeExperiment,

@@ -1,16 +1,22 @@
 import { type Job, Queue, QueueEvents } from "bullmq";
 import { Effect } from "effect";
+import type { CellError } from "../run/cell-errors.ts";
+import { shardJobsOfCell } from "../shards/plan.ts";
+import { runShardsOnQueue } from "../shards/queue.ts";
+import type { ShardJob } from "../shards/spec.ts";
 import {
   type CellExecutor,
   type CellFailedError,
   type CellJob,
   ExecutorError,
+  type ExecutorHooks,
   type ExecutorFailure,
   errorInfo,
   failureOf,
 } from "../pool/executor.ts";
 import { readCellResult } from "../run/store.ts";
 import {
+  type RedisExecutorOptions,
   type CellJobData,
   type CellJobResult,
   connectionOf,
@@ -28,18 +34,7 @@ import {
  * jobs start and finish, and checks each result file is in the (shared) store. A cell that fails
  * for good (a typed error, or retries/stalls exhausted) fails the run with a CellFailedError.
  */
-export interface RedisExecutorOptions {
-  readonly redis: string;
-  readonly queue?: string;
-  /** attempts per job when a worker crashes (default 3); a stalled job is retried by BullMQ itself */
-  readonly attempts?: number;
-  /** give up waiting after this long (default: none); fails naming a cell still pending */
-  readonly timeoutMs?: number;
-  /** how often job states and result files are checked besides queue events (default 1000 ms) */
-  readonly pollMs?: number;
-  /** progress lines that are not cell events (enqueued, waiting for workers, retries) */
-  readonly log?: (line: string) => void;
-}
+export type { RedisExecutorOptions } from "./queue.ts";
 
 type Outcome = { readonly ok: true } | { readonly ok: false; readonly error: ExecutorFailure };
 
@@ -66,223 +61,260 @@ type Outcome = { readonly ok: true } | { readonly ok: false; readonly error: Exe
  */
 export const redisExecutor =
   (opts: RedisExecutorOptions): CellExecutor =>
-  (jobs, hooks) => {
-    if (jobs.length === 0) return Effect.void;
-    const name = opts.queue ?? DEFAULT_QUEUE;
-    const where = `${safeUrl(opts.redis)} queue ${name}`;
-    const log = opts.log ?? (() => {});
-    const pollMs = opts.pollMs ?? 1000;
-    const execError = (operation: string) => (e: unknown) =>
-      new ExecutorError({ executor: where, operation, cause: errorInfo(e) });
-    return Effect.acquireUseRelease(
-      Effect.tryPromise({
-        try: async () => {
-          await probe(opts.redis);
-          const connection = connectionOf(opts.redis);
-          const queue = new Queue<CellJobData, CellJobResult>(name, { connection });
-          const events = new QueueEvents(name, { connection });
-          queue.on("error", () => {});
-          events.on("error", () => {});
+  (jobs, hooks) =>
+    jobs.length === 0
+      ? Effect.void
+      : Effect.andThen(shardsFirst(opts, jobs, hooks), cellsOnQueue(opts, jobs, hooks));
+
+/**
+ * Exact patching with `shards: k` (shards/): the cells' shards go on the queue first, so every
+ * worker takes part in one cell's edges; once all are in the store the cells are enqueued, and
+ * each merges its shards without computing them again.
+ */
+const shardsFirst = (
+  opts: RedisExecutorOptions,
+  jobs: readonly CellJob[],
+  hooks: ExecutorHooks,
+): Effect.Effect<void, CellError | ExecutorFailure> =>
+  Effect.gen(function* () {
+    const owner = new Map<string, CellJob>();
+    const shards: ShardJob[] = [];
+    for (const j of jobs) {
+      const mine = yield* shardJobsOfCell(j).pipe(
+        Effect.tapError((e) => Effect.sync(() => hooks.failed(j, e))),
+      );
+      for (const s of mine) {
+        owner.set(s.cellId, j);
+        shards.push(s);
+      }
+    }
+    if (shards.length === 0) return;
+    yield* runShardsOnQueue(opts, shards, (s) => owner.get(s.cellId)!).pipe(
+      Effect.tapError((e) =>
+        Effect.sync(() => {
+          const j = e._tag === "CellFailedError" ? jobs.find((x) => x.cellId === e.cellId) : undefined;
+          if (j !== undefined && e._tag === "CellFailedError") hooks.failed(j, e);
+        }),
+      ),
+    );
+  });
+
+const cellsOnQueue = (
+  opts: RedisExecutorOptions,
+  jobs: readonly CellJob[],
+  hooks: ExecutorHooks,
+): Effect.Effect<void, CellError | ExecutorFailure> => {
+  const name = opts.queue ?? DEFAULT_QUEUE;
+  const where = `${safeUrl(opts.redis)} queue ${name}`;
+  const log = opts.log ?? (() => {});
+  const pollMs = opts.pollMs ?? 1000;
+  const execError = (operation: string) => (e: unknown) =>
+    new ExecutorError({ executor: where, operation, cause: errorInfo(e) });
+  return Effect.acquireUseRelease(
+    Effect.tryPromise({
+      try: async () => {
+        await probe(opts.redis);
+        const connection = connectionOf(opts.redis);
+        const queue = new Queue<CellJobData, CellJobResult>(name, { connection });
+        const events = new QueueEvents(name, { connection });
+        queue.on("error", () => {});
+        events.on("error", () => {});
+        try {
+          await within(Promise.all([queue.waitUntilReady(), events.waitUntilReady()]), 10_000, "connecting");
+        } catch (e) {
+          await Promise.allSettled([
+            within(queue.close(), 2000, "close"),
+            within(events.close(), 2000, "close"),
+          ]);
+          throw e;
+        }
+        return { queue, events };
+      },
+      catch: execError("connect"),
+    }),
+    ({ queue, events }) =>
+      Effect.async<void, ExecutorFailure>((resume) => {
+        const pending = new Map<string, CellJob>(jobs.map((j) => [j.cellId, j]));
+        const started = new Set<string>();
+        let finished = false;
+        const timers: ReturnType<typeof setTimeout>[] = [];
+        const finish = (o: Outcome) => {
+          if (finished) return;
+          finished = true;
+          for (const t of timers) clearTimeout(t);
+          resume(o.ok ? Effect.void : Effect.fail(o.error));
+        };
+        const guard = (f: () => void) => {
           try {
-            await within(
-              Promise.all([queue.waitUntilReady(), events.waitUntilReady()]),
-              10_000,
-              "connecting",
-            );
+            f();
           } catch (e) {
-            await Promise.allSettled([
-              within(queue.close(), 2000, "close"),
-              within(events.close(), 2000, "close"),
-            ]);
-            throw e;
-          }
-          return { queue, events };
-        },
-        catch: execError("connect"),
-      }),
-      ({ queue, events }) =>
-        Effect.async<void, ExecutorFailure>((resume) => {
-          const pending = new Map<string, CellJob>(jobs.map((j) => [j.cellId, j]));
-          const started = new Set<string>();
-          let finished = false;
-          const timers: ReturnType<typeof setTimeout>[] = [];
-          const finish = (o: Outcome) => {
-            if (finished) return;
             finished = true;
             for (const t of timers) clearTimeout(t);
-            resume(o.ok ? Effect.void : Effect.fail(o.error));
-          };
-          const guard = (f: () => void) => {
-            try {
-              f();
-            } catch (e) {
-              finished = true;
-              for (const t of timers) clearTimeout(t);
-              resume(Effect.die(e));
-            }
-          };
-          const start = (cellId: string) => {
-            const j = pending.get(cellId);
-            if (j === undefined || started.has(cellId) || finished) return;
-            started.add(cellId);
-            guard(() => hooks.start(j));
-          };
-          const complete = (cellId: string, r: CellJobResult | null) => {
-            const j = pending.get(cellId);
-            if (j === undefined || finished) return;
-            start(cellId);
-            if (readCellResult(j.input.results, cellId) === null) {
-              // the job finished but its result is not in our store: the worker sees another file system
-              return fail(
-                j,
-                failureOf(j, r?.worker ?? "a queue worker", "missing-result", {
-                  _tag: "MissingResult",
-                  message: `the job completed but ${j.input.results}/cells/${cellId}.json is not there (is the results folder shared with the workers?)`,
-                }),
-              );
-            }
-            pending.delete(cellId);
-            guard(() =>
-              hooks.done(j, {
-                cellId,
-                skipped: r?.skipped ?? false,
-                seconds: r?.seconds ?? 0,
-                path: r?.path ?? `${j.input.results}/cells/${cellId}.json`,
+            resume(Effect.die(e));
+          }
+        };
+        const start = (cellId: string) => {
+          const j = pending.get(cellId);
+          if (j === undefined || started.has(cellId) || finished) return;
+          started.add(cellId);
+          guard(() => hooks.start(j));
+        };
+        const complete = (cellId: string, r: CellJobResult | null) => {
+          const j = pending.get(cellId);
+          if (j === undefined || finished) return;
+          start(cellId);
+          if (readCellResult(j.input.results, cellId) === null) {
+            // the job finished but its result is not in our store: the worker sees another file system
+            return fail(
+              j,
+              failureOf(j, r?.worker ?? "a queue worker", "missing-result", {
+                _tag: "MissingResult",
+                message: `the job completed but ${j.input.results}/cells/${cellId}.json is not there (is the results folder shared with the workers?)`,
               }),
             );
-            if (pending.size === 0) finish({ ok: true });
-          };
-          const fail = (j: CellJob, error: CellFailedError) => {
-            if (finished) return;
-            guard(() => hooks.failed(j, error));
-            finish({ ok: false, error });
-          };
-          const failedFor = (j: CellJob, reason: string | undefined) => {
-            const f = decodeFailure(reason);
-            return failureOf(j, f.worker, f.reason, f.cause);
-          };
-          /** Look at one job's state: completed, failed for good, or still on its way. */
-          const inspect = async (cellId: string) => {
-            const j = pending.get(cellId);
-            if (j === undefined) return;
-            const job = (await queue.getJob(cellId)) as Job<CellJobData, CellJobResult> | undefined;
-            const state = job === undefined ? "missing" : await job.getState();
-            if (state === "active") start(cellId);
-            else if (state === "completed")
-              complete(cellId, (job?.returnvalue as CellJobResult | undefined) ?? null);
-            else if (state === "failed") fail(j, failedFor(j, job?.failedReason));
-            else if (state === "missing" && readCellResult(j.input.results, cellId) !== null)
-              complete(cellId, null);
-            else if (state === "missing")
-              fail(
-                j,
-                failureOf(j, "the queue", "crashed", {
-                  _tag: "JobRemoved",
-                  message: `job ${cellId} disappeared from ${where} without a result`,
-                }),
-              );
-          };
-
-          events.on("active", ({ jobId }) => start(jobId));
-          events.on("completed", ({ jobId, returnvalue }) => {
-            const r =
-              typeof returnvalue === "string"
-                ? (JSON.parse(returnvalue) as CellJobResult)
-                : (returnvalue as unknown as CellJobResult);
-            complete(jobId, r ?? null);
-          });
-          events.on("failed", ({ jobId }) => {
-            if (pending.has(jobId)) void inspect(jobId).catch(() => {});
-          });
-          events.on("stalled", ({ jobId }) => {
-            if (pending.has(jobId))
-              log(`cell ${jobId.slice(0, 12)} stalled (its worker stopped); BullMQ retries it`);
-          });
-
-          const enqueue = async () => {
-            let added = 0;
-            for (const j of jobs) {
-              const existing = (await queue.getJob(j.cellId)) as Job<CellJobData, CellJobResult> | undefined;
-              if (existing !== undefined) {
-                const state = await existing.getState();
-                // a finished job from an earlier run whose result is not in the store: run it again
-                if (state === "completed" || state === "failed") await existing.remove();
-                else continue;
-              }
-              await queue.add("cell", j, {
-                jobId: j.cellId,
-                attempts: opts.attempts ?? 3,
-                backoff: { type: "fixed", delay: 500 },
-                removeOnComplete: { age: 24 * 3600 },
-                removeOnFail: { age: 7 * 24 * 3600 },
-              });
-              added++;
-            }
-            const workers = await queue.getWorkersCount().catch(() => -1);
-            log(
-              `enqueued ${added} of ${jobs.length} cells on ${where}${added < jobs.length ? " (the others were already queued)" : ""}; ${workers >= 0 ? `${workers} worker${workers === 1 ? "" : "s"} connected` : ""}`,
-            );
-            if (workers === 0)
-              log("no worker is connected yet: start `patchbay worker --redis URL` on each machine");
-          };
-
-          let lastProgress = Date.now();
-          let lastSize = pending.size;
-          const poll = async () => {
-            if (finished) return;
-            try {
-              for (const id of [...pending.keys()]) await inspect(id);
-              if (pending.size !== lastSize) {
-                lastSize = pending.size;
-                lastProgress = Date.now();
-              } else if (Date.now() - lastProgress > 30_000) {
-                lastProgress = Date.now();
-                const workers = await queue.getWorkersCount().catch(() => -1);
-                log(`still waiting for ${pending.size} cells; ${workers} workers connected`);
-              }
-            } catch (e) {
-              return finish({ ok: false, error: execError("poll job states")(e) });
-            }
-            if (!finished) timers.push(setTimeout(() => void poll(), pollMs));
-          };
-
-          if (opts.timeoutMs !== undefined)
-            timers.push(
-              setTimeout(() => {
-                const j = pending.values().next().value;
-                if (j === undefined) return;
-                void queue
-                  .getJobState(j.cellId)
-                  .catch(() => "unknown")
-                  .then((state) =>
-                    fail(
-                      j,
-                      failureOf(j, where, "timed-out", {
-                        _tag: "Timeout",
-                        message: `${pending.size} of ${jobs.length} cells still pending after ${opts.timeoutMs} ms (this one: ${state})`,
-                      }),
-                    ),
-                  );
-              }, opts.timeoutMs),
-            );
-
-          enqueue().then(
-            () => void poll(),
-            (e: unknown) => finish({ ok: false, error: execError("enqueue")(e) }),
+          }
+          pending.delete(cellId);
+          guard(() =>
+            hooks.done(j, {
+              cellId,
+              skipped: r?.skipped ?? false,
+              seconds: r?.seconds ?? 0,
+              path: r?.path ?? `${j.input.results}/cells/${cellId}.json`,
+            }),
           );
-          return Effect.sync(() => {
-            finished = true;
-            for (const t of timers) clearTimeout(t);
-          });
-        }),
-      ({ queue, events }) =>
-        Effect.promise(async () => {
-          const closed = await Promise.allSettled([
-            within(events.close(), 5000, "close"),
-            within(queue.close(), 5000, "close"),
-          ]);
-          if (closed.some((c) => c.status === "rejected"))
-            await Promise.allSettled([events.disconnect(), queue.disconnect()]);
-        }),
-    );
-  };
+          if (pending.size === 0) finish({ ok: true });
+        };
+        const fail = (j: CellJob, error: CellFailedError) => {
+          if (finished) return;
+          guard(() => hooks.failed(j, error));
+          finish({ ok: false, error });
+        };
+        const failedFor = (j: CellJob, reason: string | undefined) => {
+          const f = decodeFailure(reason);
+          return failureOf(j, f.worker, f.reason, f.cause);
+        };
+        /** Look at one job's state: completed, failed for good, or still on its way. */
+        const inspect = async (cellId: string) => {
+          const j = pending.get(cellId);
+          if (j === undefined) return;
+          const job = (await queue.getJob(cellId)) as Job<CellJobData, CellJobResult> | undefined;
+          const state = job === undefined ? "missing" : await job.getState();
+          if (state === "active") start(cellId);
+          else if (state === "completed")
+            complete(cellId, (job?.returnvalue as CellJobResult | undefined) ?? null);
+          else if (state === "failed") fail(j, failedFor(j, job?.failedReason));
+          else if (state === "missing" && readCellResult(j.input.results, cellId) !== null)
+            complete(cellId, null);
+          else if (state === "missing")
+            fail(
+              j,
+              failureOf(j, "the queue", "crashed", {
+                _tag: "JobRemoved",
+                message: `job ${cellId} disappeared from ${where} without a result`,
+              }),
+            );
+        };
+
+        events.on("active", ({ jobId }) => start(jobId));
+        events.on("completed", ({ jobId, returnvalue }) => {
+          const r =
+            typeof returnvalue === "string"
+              ? (JSON.parse(returnvalue) as CellJobResult)
+              : (returnvalue as unknown as CellJobResult);
+          complete(jobId, r ?? null);
+        });
+        events.on("failed", ({ jobId }) => {
+          if (pending.has(jobId)) void inspect(jobId).catch(() => {});
+        });
+        events.on("stalled", ({ jobId }) => {
+          if (pending.has(jobId))
+            log(`cell ${jobId.slice(0, 12)} stalled (its worker stopped); BullMQ retries it`);
+        });
+
+        const enqueue = async () => {
+          let added = 0;
+          for (const j of jobs) {
+            const existing = (await queue.getJob(j.cellId)) as Job<CellJobData, CellJobResult> | undefined;
+            if (existing !== undefined) {
+              const state = await existing.getState();
+              // a finished job from an earlier run whose result is not in the store: run it again
+              if (state === "completed" || state === "failed") await existing.remove();
+              else continue;
+            }
+            await queue.add("cell", j, {
+              jobId: j.cellId,
+              attempts: opts.attempts ?? 3,
+              backoff: { type: "fixed", delay: 500 },
+              removeOnComplete: { age: 24 * 3600 },
+              removeOnFail: { age: 7 * 24 * 3600 },
+            });
+            added++;
+          }
+          const workers = await queue.getWorkersCount().catch(() => -1);
+          log(
+            `enqueued ${added} of ${jobs.length} cells on ${where}${added < jobs.length ? " (the others were already queued)" : ""}; ${workers >= 0 ? `${workers} worker${workers === 1 ? "" : "s"} connected` : ""}`,
+          );
+          if (workers === 0)
+            log("no worker is connected yet: start `patchbay worker --redis URL` on each machine");
+        };
+
+        let lastProgress = Date.now();
+        let lastSize = pending.size;
+        const poll = async () => {
+          if (finished) return;
+          try {
+            for (const id of [...pending.keys()]) await inspect(id);
+            if (pending.size !== lastSize) {
+              lastSize = pending.size;
+              lastProgress = Date.now();
+            } else if (Date.now() - lastProgress > 30_000) {
+              lastProgress = Date.now();
+              const workers = await queue.getWorkersCount().catch(() => -1);
+              log(`still waiting for ${pending.size} cells; ${workers} workers connected`);
+            }
+          } catch (e) {
+            return finish({ ok: false, error: execError("poll job states")(e) });
+          }
+          if (!finished) timers.push(setTimeout(() => void poll(), pollMs));
+        };
+
+        if (opts.timeoutMs !== undefined)
+          timers.push(
+            setTimeout(() => {
+              const j = pending.values().next().value;
+              if (j === undefined) return;
+              void queue
+                .getJobState(j.cellId)
+                .catch(() => "unknown")
+                .then((state) =>
+                  fail(
+                    j,
+                    failureOf(j, where, "timed-out", {
+                      _tag: "Timeout",
+                      message: `${pending.size} of ${jobs.length} cells still pending after ${opts.timeoutMs} ms (this one: ${state})`,
+                    }),
+                  ),
+                );
+            }, opts.timeoutMs),
+          );
+
+        enqueue().then(
+          () => void poll(),
+          (e: unknown) => finish({ ok: false, error: execError("enqueue")(e) }),
+        );
+        return Effect.sync(() => {
+          finished = true;
+          for (const t of timers) clearTimeout(t);
+        });
+      }),
+    ({ queue, events }) =>
+      Effect.promise(async () => {
+        const closed = await Promise.allSettled([
+          within(events.close(), 5000, "close"),
+          within(queue.close(), 5000, "close"),
+        ]);
+        if (closed.some((c) => c.status === "rejected"))
+          await Promise.allSettled([events.disconnect(), queue.disconnect()]);
+      }),
+  );
+};

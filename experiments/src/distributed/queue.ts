@@ -10,6 +10,20 @@ import type { CellJob, ErrorInfo } from "../pool/executor.ts";
  */
 export const DEFAULT_QUEUE = "patchbay-cells";
 
+/** How to reach the queue and how long to wait (the Redis executor's and the shards' options). */
+export interface RedisExecutorOptions {
+  readonly redis: string;
+  readonly queue?: string;
+  /** attempts per job when a worker crashes (default 3); a stalled job is retried by BullMQ itself */
+  readonly attempts?: number;
+  /** give up waiting after this long (default: none); fails naming a cell still pending */
+  readonly timeoutMs?: number;
+  /** how often job states and result files are checked besides queue events (default 1000 ms) */
+  readonly pollMs?: number;
+  /** progress lines that are not cell events (enqueued, waiting for workers, retries) */
+  readonly log?: (line: string) => void;
+}
+
 /** The job payload (JSON). */
 export type CellJobData = CellJob;
 

@@ -4,6 +4,8 @@ import "@patchbay/zoo"; // registers builtin:<name> model paths with core
 import { CellFailedError, errorInfo } from "../pool/executor.ts";
 import { createThreadPool } from "../pool/threads.ts";
 import { cellPath, readCellResult } from "../run/store.ts";
+import type { ShardJob } from "../shards/spec.ts";
+import { readShard, shardPath } from "../shards/store.ts";
 import {
   type CellJobData,
   type CellJobResult,
@@ -16,7 +18,7 @@ import {
 } from "./queue.ts";
 
 /**
- * A queue worker: pulls cell jobs from the BullMQ queue on Redis and runs each on a worker thread
+ * A queue worker: pulls cell jobs (and shard jobs: shards/) from the BullMQ queue on Redis and runs each on a worker thread
  * of its own pool (so this process's event loop stays free to renew job locks while ORT computes),
  * writing the result into the results folder named in the job.
  *
@@ -44,7 +46,7 @@ export interface QueueWorkerOptions {
 
 export interface QueueWorker {
   readonly name: string;
-  readonly worker: Worker<CellJobData, CellJobResult>;
+  readonly worker: Worker<CellJobData | ShardJob, CellJobResult>;
   /** Stop taking jobs, wait up to `graceMs` for running ones, then stop the threads. */
   readonly close: (graceMs?: number) => Promise<void>;
 }
@@ -71,17 +73,22 @@ export const startQueueWorker = async (opts: QueueWorkerOptions): Promise<QueueW
     eager: true,
     ...(opts.cellTimeoutMs !== undefined ? { timeoutMs: opts.cellTimeoutMs } : {}),
   });
-  const processor = async (job: { data: CellJobData }): Promise<CellJobResult> => {
+  const processor = async (job: { data: CellJobData | ShardJob }): Promise<CellJobResult> => {
     const data = job.data;
     const { results, cellId } = data.input;
-    if (readCellResult(results, cellId) !== null) {
-      log(`skipped ${cellId} (cell ${data.index + 1}; already in the store)`);
-      return { cellId, skipped: true, seconds: 0, path: cellPath(results, cellId), worker: name };
+    // a shard of a cell (shards/): its own file in the store, logged as "… shard <id>"
+    const shard = "shard" in data;
+    const what = shard ? `shard ${cellId}` : cellId;
+    const where = shard ? `shard ${data.index + 1} of ${data.input.spec.shards}` : `cell ${data.index + 1}`;
+    if (shard ? readShard(results, cellId) !== null : readCellResult(results, cellId) !== null) {
+      log(`skipped ${what} (${where}; already in the store)`);
+      const path = shard ? shardPath(results, cellId) : cellPath(results, cellId);
+      return { cellId, skipped: true, seconds: 0, path, worker: name };
     }
-    log(`start ${cellId} (cell ${data.index + 1})`);
+    log(`start ${what} (${where})`);
     try {
       const o = await pool.run(data);
-      log(`${o.skipped ? "skipped" : "done"} ${cellId} in ${o.seconds.toFixed(2)} s`);
+      log(`${o.skipped ? "skipped" : "done"} ${what} in ${o.seconds.toFixed(2)} s`);
       return { ...o, worker: name };
     } catch (e) {
       const f = e instanceof CellFailedError ? e : null;
@@ -93,7 +100,7 @@ export const startQueueWorker = async (opts: QueueWorkerOptions): Promise<QueueW
       throw new Error(failure);
     }
   };
-  const worker = new Worker<CellJobData, CellJobResult>(opts.queue ?? DEFAULT_QUEUE, processor, {
+  const worker = new Worker<CellJobData | ShardJob, CellJobResult>(opts.queue ?? DEFAULT_QUEUE, processor, {
     connection: connectionOf(opts.redis),
     concurrency,
     lockDuration: opts.lockDurationMs ?? 30_000,

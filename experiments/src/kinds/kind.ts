@@ -1,3 +1,4 @@
+import type { ShardStore } from "@patchbay/circuits";
 import type { ModelConfig } from "@patchbay/core/model";
 import type { Effect, Schema } from "effect";
 import type { ComparisonMetric } from "../report/comparison.ts";
@@ -91,7 +92,15 @@ export interface SummaryCell<R> {
 export interface KindInput<S> {
   readonly spec: S;
   readonly baseDir: string;
+  /** when the cell runs into a results store: keeps a sharded method's shards there */
+  readonly keepShards?: ShardKeeper;
 }
+
+/**
+ * Where a sharded method's shards (their ids, in order) are kept: read when there, else computed
+ * and written as each finishes. Made by the process that runs the cell (not data).
+ */
+export type ShardKeeper = (ids: readonly string[], method: string) => ShardStore;
 
 export interface CheckContext {
   readonly baseDir: string;

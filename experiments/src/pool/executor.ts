@@ -113,7 +113,7 @@ export const inProcess: CellExecutor = (jobs, hooks) =>
 
 /** Rebuild a typed failure from what a worker reported. */
 export const failureOf = (
-  job: CellJob,
+  job: Pick<CellJob, "index" | "cellId">,
   worker: string,
   reason: CellFailedError["reason"],
   cause: unknown,

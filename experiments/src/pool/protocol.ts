@@ -1,10 +1,12 @@
 import { parentPort, threadId } from "node:worker_threads";
 import { Cause, Effect, Exit } from "effect";
 import { type CellOutcome, runCellToStore } from "../run/cell.ts";
+import { runShardToStore } from "../shards/run.ts";
+import type { ShardJob } from "../shards/spec.ts";
 import { type CellJob, type ErrorInfo, errorInfo, isTypedError } from "./executor.ts";
 
 /** Messages between the pool (main thread) and a worker thread. */
-export type ToWorker = { readonly type: "job"; readonly job: CellJob };
+export type ToWorker = { readonly type: "job"; readonly job: CellJob | ShardJob };
 export type FromWorker =
   | { readonly type: "done"; readonly cellId: string; readonly outcome: CellOutcome }
   | {
@@ -15,9 +17,14 @@ export type FromWorker =
       readonly error: ErrorInfo;
     };
 
-/** Run one job the way every worker does: runCellToStore, its outcome or its error as plain data. */
-export const handleJob = async (job: CellJob): Promise<FromWorker> => {
-  const exit = await Effect.runPromiseExit(runCellToStore(job.input));
+/**
+ * Run one job the way every worker does: runCellToStore (a shard: runShardToStore), its outcome
+ * or its error as plain data.
+ */
+export const handleJob = async (job: CellJob | ShardJob): Promise<FromWorker> => {
+  const exit = await Effect.runPromiseExit(
+    "shard" in job ? runShardToStore(job.input) : runCellToStore(job.input),
+  );
   if (Exit.isSuccess(exit)) return { type: "done", cellId: job.cellId, outcome: exit.value };
   const failure = Cause.failureOption(exit.cause);
   const err = failure._tag === "Some" ? failure.value : Cause.squash(exit.cause);
@@ -25,7 +32,7 @@ export const handleJob = async (job: CellJob): Promise<FromWorker> => {
 };
 
 /** Serve jobs on this worker thread's parentPort, one at a time, until the pool terminates it. */
-export const serve = (handle: (job: CellJob) => Promise<FromWorker> = handleJob): void => {
+export const serve = (handle: (job: CellJob | ShardJob) => Promise<FromWorker> = handleJob): void => {
   const port = parentPort;
   if (port === null) throw new Error("pool/worker.ts runs in a worker thread (new Worker), not as a script");
   port.on("message", (m: ToWorker) => {

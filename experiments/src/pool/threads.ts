@@ -1,8 +1,18 @@
 import { Worker } from "node:worker_threads";
 import { Effect } from "effect";
 import type { CellOutcome } from "../run/cell.ts";
-import { type CellExecutor, CellFailedError, type CellJob, failureOf } from "./executor.ts";
+import type { CellError } from "../run/cell-errors.ts";
+import { shardJobsOfCell } from "../shards/plan.ts";
+import { readShard } from "../shards/store.ts";
+import {
+  type CellExecutor,
+  CellFailedError,
+  type CellJob,
+  type ExecutorHooks,
+  failureOf,
+} from "./executor.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
+import type { ShardJob } from "../shards/spec.ts";
 
 /**
  * A pool of worker threads, each running cells (runCellToStore) with its own ORT sessions. ORT's
@@ -28,7 +38,8 @@ export interface ThreadPoolOptions {
 export interface ThreadPool {
   readonly size: number;
   /** Run one job on the next free worker; rejects with a CellFailedError. */
-  readonly run: (job: CellJob) => Promise<CellOutcome>;
+  /** a cell, or a shard of one (shards/) */
+  readonly run: (job: CellJob | ShardJob) => Promise<CellOutcome>;
   /** Terminate every worker (jobs still queued or running are rejected). */
   readonly close: () => Promise<void>;
 }
@@ -42,7 +53,7 @@ const ENTRY = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worke
 const BOOT = new URL("./boot.mjs", import.meta.url);
 
 interface Pending {
-  readonly job: CellJob;
+  readonly job: CellJob | ShardJob;
   readonly resolve: (o: CellOutcome) => void;
   readonly reject: (e: CellFailedError) => void;
 }
@@ -195,7 +206,7 @@ export const createThreadPool = (opts: ThreadPoolOptions): ThreadPool => {
 };
 
 export interface ThreadPoolExecutorOptions {
-  /** worker threads (default 2); at most one per cell */
+  /** worker threads (default 2); at most one per cell (per shard while a sweep's shards run) */
   readonly workers: number;
   readonly timeoutMs?: number;
   readonly entry?: URL;
@@ -228,58 +239,106 @@ export const threadPool =
   (jobs, hooks) =>
     jobs.length === 0
       ? Effect.void
-      : Effect.async<void, CellFailedError>((resume) => {
-          const pool = createThreadPool({ ...opts, size: Math.min(Math.max(1, opts.workers), jobs.length) });
-          let next = 0;
-          let running = 0;
-          let failure: CellFailedError | null = null;
-          let defect: unknown = null;
-          let ended = false;
-          const end = () => {
-            if (ended) return;
-            ended = true;
-            void pool
-              .close()
-              .then(() =>
-                resume(
-                  defect !== null
-                    ? Effect.die(defect)
-                    : failure !== null
-                      ? Effect.fail(failure)
-                      : Effect.void,
-                ),
-              );
-          };
-          const guard = (f: () => void) => {
-            try {
-              f();
-            } catch (e) {
-              defect ??= e;
-            }
-          };
-          const launch = () => {
-            while (failure === null && defect === null && next < jobs.length && running < pool.size) {
-              const job = jobs[next++]!;
-              running++;
-              guard(() => hooks.start(job));
-              pool
-                .run(job)
-                .then(
-                  (o) => guard(() => hooks.done(job, o)),
-                  (e: unknown) => {
-                    const err =
-                      e instanceof CellFailedError ? e : failureOf(job, "the thread pool", "crashed", e);
-                    failure ??= err;
-                    guard(() => hooks.failed(job, err));
-                  },
-                )
-                .finally(() => {
-                  running--;
-                  if (running === 0 && (failure !== null || defect !== null || next >= jobs.length)) end();
-                  else launch();
+      : Effect.andThen(shardsOnThreads(opts, jobs, hooks), cellsOnThreads(opts, jobs, hooks));
+
+/**
+ * Exact patching with `shards: k` (shards/): the cells' shards missing from the store run on the
+ * threads first, so one cell's edges use every thread; each cell then merges its stored shards.
+ * A shard that fails fails its cell, named with the shard.
+ */
+const shardsOnThreads = (
+  opts: ThreadPoolExecutorOptions,
+  jobs: readonly CellJob[],
+  hooks: ExecutorHooks,
+): Effect.Effect<void, CellError | CellFailedError> =>
+  Effect.gen(function* () {
+    const pending: { readonly cell: CellJob; readonly shard: ShardJob }[] = [];
+    for (const cell of jobs) {
+      const shards = yield* shardJobsOfCell(cell).pipe(
+        Effect.tapError((e) => Effect.sync(() => hooks.failed(cell, e))),
+      );
+      for (const shard of shards)
+        if (readShard(shard.input.results, shard.cellId) === null) pending.push({ cell, shard });
+    }
+    if (pending.length === 0) return;
+    yield* Effect.acquireUseRelease(
+      Effect.sync(() =>
+        createThreadPool({ ...opts, size: Math.min(Math.max(1, opts.workers), pending.length) }),
+      ),
+      (pool) =>
+        Effect.forEach(
+          pending,
+          ({ cell, shard }) =>
+            Effect.tryPromise({
+              try: () => pool.run(shard),
+              catch: (e) => {
+                const f =
+                  e instanceof CellFailedError ? e : failureOf(shard, "the thread pool", "crashed", e);
+                const which = `shard ${shard.index + 1} of ${shard.input.spec.shards} (${shard.cellId})`;
+                return failureOf(cell, f.worker, f.reason, {
+                  _tag: f.cause._tag,
+                  message: `${which}: ${f.cause.message}`,
                 });
-            }
-          };
-          launch();
-          return Effect.promise(() => pool.close());
-        });
+              },
+            }).pipe(Effect.tapError((e) => Effect.sync(() => hooks.failed(cell, e)))),
+          { concurrency: pool.size, discard: true },
+        ),
+      (pool) => Effect.promise(() => pool.close()),
+    );
+  });
+
+const cellsOnThreads = (
+  opts: ThreadPoolExecutorOptions,
+  jobs: readonly CellJob[],
+  hooks: ExecutorHooks,
+): Effect.Effect<void, CellFailedError> =>
+  Effect.async<void, CellFailedError>((resume) => {
+    const pool = createThreadPool({ ...opts, size: Math.min(Math.max(1, opts.workers), jobs.length) });
+    let next = 0;
+    let running = 0;
+    let failure: CellFailedError | null = null;
+    let defect: unknown = null;
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      void pool
+        .close()
+        .then(() =>
+          resume(
+            defect !== null ? Effect.die(defect) : failure !== null ? Effect.fail(failure) : Effect.void,
+          ),
+        );
+    };
+    const guard = (f: () => void) => {
+      try {
+        f();
+      } catch (e) {
+        defect ??= e;
+      }
+    };
+    const launch = () => {
+      while (failure === null && defect === null && next < jobs.length && running < pool.size) {
+        const job = jobs[next++]!;
+        running++;
+        guard(() => hooks.start(job));
+        pool
+          .run(job)
+          .then(
+            (o) => guard(() => hooks.done(job, o)),
+            (e: unknown) => {
+              const err = e instanceof CellFailedError ? e : failureOf(job, "the thread pool", "crashed", e);
+              failure ??= err;
+              guard(() => hooks.failed(job, err));
+            },
+          )
+          .finally(() => {
+            running--;
+            if (running === 0 && (failure !== null || defect !== null || next >= jobs.length)) end();
+            else launch();
+          });
+      }
+    };
+    launch();
+    return Effect.promise(() => pool.close());
+  });

@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { InputError } from "@patchbay/core/errors";
 import { Effect } from "effect";
 import { type CellSpec, kindOfSpec } from "../kinds/index.ts";
-import type { CellRun } from "../kinds/kind.ts";
+import type { CellRun, ShardKeeper } from "../kinds/kind.ts";
+import { storeShards } from "../shards/store.ts";
 import type { CellIdentity } from "../results/envelope.ts";
 import type { AnyCellResult } from "../kinds/index.ts";
 import { cellPath, formatCellResult, readCellResult, writeAtomic } from "./store.ts";
@@ -23,6 +24,8 @@ export interface CellInput {
    * a rerun of the same cell after a kill continues from it. Removed once the result is stored.
    */
   readonly checkpoints?: string;
+  /** Keeps a sharded method's shards in the results store (runCellToStore makes it; not data). */
+  readonly keepShards?: ShardKeeper;
 }
 
 /**
@@ -127,7 +130,12 @@ export const runCellToStore = (
     if (input.cellId !== undefined && readCellResult(input.results, input.cellId) !== null)
       return { cellId: input.cellId, skipped: true, seconds: 0, path: cellPath(input.results, input.cellId) };
     const checkpoints = input.cellId === undefined ? undefined : checkpointsPath(input.results, input.cellId);
-    const { result, files } = yield* runCell(checkpoints === undefined ? input : { ...input, checkpoints });
+    const keepShards: ShardKeeper = (ids, method) => storeShards(input.results, ids, method);
+    const { result, files } = yield* runCell({
+      ...input,
+      ...(checkpoints === undefined ? {} : { checkpoints }),
+      keepShards,
+    });
     if (input.cellId !== undefined && result.cellId !== input.cellId)
       return yield* new InputError({
         field: "cellId",

@@ -1,3 +1,4 @@
+import { shardsDir } from "../shards/store.ts";
 import { join, resolve } from "node:path";
 import "@patchbay/zoo"; // registers builtin:<name> model paths with core
 import { Cause, Effect, Option } from "effect";
@@ -201,6 +202,7 @@ const runPlanned = (
   };
   return Effect.gen(function* () {
     removeStaleTemps(cellsDir(results));
+    removeStaleTemps(shardsDir(results));
     removeStaleTemps(dir);
     const now = () => new Date().toISOString();
     const previous = readManifest(manifestPath);

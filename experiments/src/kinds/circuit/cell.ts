@@ -16,9 +16,10 @@ import { type CellIdentity, cellEnvelope } from "../../results/envelope.ts";
 import { withProvenance } from "../../results/model-info.ts";
 import type { CellResult } from "./result.ts";
 import { cellIdOf, datasetHash, patchbayVersion, weightsHash } from "../../run/hash.ts";
-import type { CellFile, CellRun } from "../kind.ts";
+import type { CellFile, CellRun, ShardKeeper } from "../kind.ts";
 import { type CircuitCellSpec, discoveryOf } from "./spec.ts";
 import { CELL_ERRORS, type CellError } from "../../run/cell-errors.ts";
+import { shardIdOf, shardsOfCell } from "./shards.ts";
 
 /** What opening a circuit cell's model, task and edge setup reads from its spec. */
 export type SetupSpec = Pick<
@@ -32,6 +33,8 @@ export type CircuitInput = {
   readonly baseDir: string;
   /** where ACDC checkpoints (and resumes from) when the sweep gives a folder */
   readonly checkpoints?: string;
+  /** when the cell runs into a results store: exact patching's shards are kept there */
+  readonly keepShards?: ShardKeeper;
 };
 
 /**
@@ -52,11 +55,14 @@ export type CircuitInput = {
  * assert.equal(modelPathOf({ spec: cell!.spec as never, baseDir: dir }), "builtin:induction");
  * ```
  */
-export const modelPathOf = (input: { readonly spec: SetupSpec; readonly baseDir: string }): string =>
-  isSourcePath(input.spec.model) ? input.spec.model : resolve(input.baseDir, input.spec.model);
+export const modelPathOf = (input: {
+  readonly spec: { readonly model: string };
+  readonly baseDir: string;
+}): string => (isSourcePath(input.spec.model) ? input.spec.model : resolve(input.baseDir, input.spec.model));
 
-const loadTask = (
-  input: { readonly spec: SetupSpec; readonly baseDir: string },
+/** A circuit cell's (or shard's) task: the builtin's generator, or the task file. */
+export const loadTask = (
+  input: { readonly spec: Pick<CircuitCellSpec, "task" | "metric">; readonly baseDir: string },
   model: OpenModel,
 ): Effect.Effect<Task, CellError> => {
   const t = input.spec.task;
@@ -69,7 +75,7 @@ const loadTask = (
 };
 
 const weightHashes = new WeakMap<object, string>();
-const hashWeights = (model: OpenModel): string => {
+export const hashWeights = (model: OpenModel): string => {
   let h = weightHashes.get(model.weights);
   if (h === undefined) {
     h = weightsHash(model.weights);
@@ -176,13 +182,21 @@ export const runCircuitCell = (input: CircuitInput): Effect.Effect<CellRun<CellR
       const { model, task, setup } = yield* openCircuitSetup(input);
       const id = identityOf(input, model, task);
       const discovery = discoveryOf(spec);
-      const r = yield* discover(
-        setup,
-        discovery,
-        input.checkpoints !== undefined && discovery.method._tag === "acdc"
+      // exact patching in shards keeps each shard in the store (computed there by queue workers, or here)
+      const shards = shardsOfCell(spec);
+      const r = yield* discover(setup, discovery, {
+        ...(input.checkpoints !== undefined && discovery.method._tag === "acdc"
           ? { checkpoint: join(input.checkpoints, "acdc.json") }
-          : {},
-      );
+          : {}),
+        ...(shards.length > 0 && input.keepShards !== undefined
+          ? {
+              shards: input.keepShards(
+                shards.map((s) => shardIdOf(s, id.weightsHash, id.datasetHash, id.patchbayVersion)),
+                "exact",
+              ),
+            }
+          : {}),
+      });
       const curve = spec.evaluation.curve ? yield* mibScores(setup, r.scores) : null;
       const truth = yield* truthEdges(spec, modelPath);
       const cmp = truth === null ? null : compareToTruth(setup.layout, r.inGraph, r.scores, truth);

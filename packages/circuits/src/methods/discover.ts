@@ -16,6 +16,7 @@ import { exactScores } from "./exact.ts";
 import { ACDC_ORDERS } from "./names.ts";
 import { acdcSeedProblem, discoveryProblem } from "./options.ts";
 import type { EdgeSetup } from "./setup.ts";
+import { scoreSharded, type ShardStore } from "./shards.ts";
 
 /**
  * One discovery run as data: method and parameters, how a circuit is selected from the scores,
@@ -62,7 +63,13 @@ export const Method = Schema.Union(
   Schema.TaggedStruct("eap-ig-activations", {
     steps: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 5 }),
   }),
-  Schema.TaggedStruct("exact", {}),
+  Schema.TaggedStruct("exact", {
+    /**
+     * Score the edges in this many shards (contiguous edge ranges, shards.ts), each stored as it
+     * finishes; a distributed run computes them on the queue's workers. Absent: one run over all edges.
+     */
+    shards: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  }),
   Schema.TaggedStruct("acdc", {
     tau: Schema.Number,
     order: Schema.optionalWith(Schema.Literal(...ACDC_ORDERS), {
@@ -195,17 +202,27 @@ const select = (
  * assert.ok(r.includes("a1.h2->logits"));
  * ```
  */
-export const discover = (
+export const discover = <E = never>(
   setup: EdgeSetup,
   spec: Discovery,
-  /** Where ACDC keeps its checkpoint (resumed from when it exists); other methods take none. */
-  run: { readonly checkpoint?: string } = {},
-): Effect.Effect<Discovered, InputError | RuntimeError | ConfigError> =>
+  run: {
+    /** Where ACDC keeps its checkpoint (resumed from when it exists); other methods take none. */
+    readonly checkpoint?: string;
+    /** Where exact patching with `shards` keeps its shards (default: computed in turn, kept nowhere). */
+    readonly shards?: ShardStore<E>;
+  } = {},
+): Effect.Effect<Discovered, InputError | RuntimeError | ConfigError | E> =>
   Effect.gen(function* () {
     const t0 = performance.now();
     const m = spec.method;
     const problem = discoveryProblem(spec, setup.task.ablation);
     if (problem !== null) return yield* problem;
+    if (run.shards !== undefined && !(m._tag === "exact" && m.shards !== undefined))
+      return yield* new InputError({
+        field: "shards",
+        expected: "a shard store only for method exact with shards",
+        found: `method ${m._tag}`,
+      });
     if (run.checkpoint !== undefined && m._tag !== "acdc")
       return yield* new InputError({
         field: "checkpoint",
@@ -236,7 +253,9 @@ export const discover = (
             ? yield* eapIgInputs(setup, m)
             : m._tag === "eap-ig-activations"
               ? yield* eapIgActivations(setup, m)
-              : yield* exactScores(setup);
+              : m.shards === undefined
+                ? yield* exactScores(setup)
+                : yield* exactSharded(setup, m.shards, run.shards);
       const sel = spec.selection;
       inGraph =
         sel?._tag === "faithful"
@@ -267,6 +286,18 @@ export const discover = (
       seconds: (performance.now() - t0) / 1000,
     };
   });
+
+/** Exact patching in `of` shards: the same scores record as exactScores gives. */
+const exactSharded = <E>(setup: EdgeSetup, of: number, store: ShardStore<E> | undefined) =>
+  Effect.map(
+    scoreSharded(setup, { _tag: "exact" }, of, store),
+    (r): EdgeScores => ({
+      method: "exact",
+      scores: r.scores,
+      runs: r.runs,
+      rows: (setup.layout.edges.length + of) * setup.N,
+    }),
+  );
 
 /** A circuit against a ground-truth edge set: counts, precision, recall and ROC AUC of |scores|. */
 export interface TruthComparison {

@@ -28,6 +28,17 @@ export {
   discoveryProblem,
   igInputsAblationProblem,
 } from "./options.ts";
+export {
+  mergeShards,
+  SHARDED_METHODS,
+  type ShardMethod,
+  type ShardScores,
+  type ShardStore,
+  scoreShard,
+  scoreSharded,
+  shardRange,
+  shardUnits,
+} from "./shards.ts";
 export { type EdgeSetup, type EdgeTask, higherIsBetter, prepareEdges, taskReference } from "./setup.ts";
 export {
   compareToTruth,

@@ -50,19 +50,28 @@ export interface NodeEffects {
  * ```
  */
 export const nodePatching = (setup: EdgeSetup): Effect.Effect<NodeEffects, InputError | RuntimeError> =>
+  nodePatchingOf(setup, 0, setup.layout.sources.length);
+
+/** Node patching of the sources [from, to) alone (one shard of nodePatching; shards.ts). */
+export const nodePatchingOf = (
+  setup: EdgeSetup,
+  from: number,
+  to: number,
+): Effect.Effect<NodeEffects, InputError | RuntimeError> =>
   Effect.gen(function* () {
     const { layout } = setup;
     const D = layout.destinations.length;
     const SD = layout.sources.length * D;
+    const sources = layout.sources.slice(from, to);
     const masks = [new Float32Array(SD).fill(1)];
-    for (const s of layout.sources) {
+    for (const s of sources) {
       const m = new Float32Array(SD).fill(1);
       m.fill(0, s.index * D, (s.index + 1) * D); // every edge out of s
       masks.push(m);
     }
     const r = yield* evaluateMasks(setup, masks);
-    const effects = Float64Array.from(layout.sources, (_, i) => r.mean[i + 1]! - r.mean[0]!);
-    return { nodes: layout.sources.map((s) => s.name), effects, runs: r.runs };
+    const effects = Float64Array.from(sources, (_, i) => r.mean[i + 1]! - r.mean[0]!);
+    return { nodes: sources.map((s) => s.name), effects, runs: r.runs };
   });
 
 /**

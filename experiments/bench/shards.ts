@@ -1,0 +1,131 @@
+/**
+ * `pnpm bench:shards`: one exact-patching run (every edge of stories260K, the llama2.c checkpoint
+ * in ../shared/models) in shards, computed here one shard after another, then by 2 `patchbay
+ * worker` processes on one local redis-server; prints both wall times side by side, the speed-up
+ * and whether the scores are byte-identical. Needs redis-server on the PATH. Run it alone on the
+ * machine (it keeps 2 cores busy).
+ *
+ * Knobs (environment): BENCH_SHARDS_MODEL (a model path; default stories260K), BENCH_SHARDS_N
+ * (examples, default 16), BENCH_SHARDS_BLOCK (induction block length, default 8: 17 tokens),
+ * BENCH_SHARDS_K (shards, default 4: two per worker; each shard opens the model and builds its sessions), BENCH_SHARDS_GRANULARITY (head | head-qkv | layer; default head).
+ * A quick check that it works: BENCH_SHARDS_N=2 BENCH_SHARDS_K=2 BENCH_SHARDS_GRANULARITY=layer.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Granularity } from "@patchbay/core/edges";
+import { Effect } from "effect";
+import { type ShardedSpec, shardedScores } from "../src/index.ts";
+
+const repo = fileURLToPath(new URL("../../", import.meta.url));
+const main = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
+const model =
+  process.env.BENCH_SHARDS_MODEL ?? join(repo, "..", "shared", "models", "stories260K", "stories260K.bin");
+const n = Number(process.env.BENCH_SHARDS_N ?? 16);
+const block = Number(process.env.BENCH_SHARDS_BLOCK ?? 8);
+const shards = Number(process.env.BENCH_SHARDS_K ?? 4);
+const granularity = (process.env.BENCH_SHARDS_GRANULARITY ?? "head") as Granularity;
+
+const redisBin = spawnSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" }).stdout.trim();
+if (redisBin === "") {
+  console.error("bench:shards needs redis-server on the PATH (apt-get install redis-server)");
+  process.exit(1);
+}
+
+const dir = mkdtempSync(join(tmpdir(), "patchbay-bench-shards-"));
+const children: ChildProcess[] = [];
+const stop = () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGTERM");
+};
+process.on("exit", stop);
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => (typeof a === "object" && a !== null ? resolve(a.port) : reject(new Error("no port"))));
+    });
+  });
+
+/** Start a process; resolve once `ready` appears in its output. */
+const startUntil = (cmd: string, args: readonly string[], ready: RegExp, what: string) =>
+  new Promise<ChildProcess>((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
+    children.push(child);
+    let text = "";
+    const t = setTimeout(() => reject(new Error(`${what} not ready within 60 s:\n${text}`)), 60_000);
+    const on = (d: Buffer) => {
+      text += d.toString();
+      if (ready.test(text)) {
+        clearTimeout(t);
+        resolve(child);
+      }
+    };
+    child.stdout!.on("data", on);
+    child.stderr!.on("data", on);
+    child.once("exit", (code) => reject(new Error(`${what} exited (${code}):\n${text}`)));
+  });
+
+const spec: ShardedSpec = {
+  model,
+  task: { kind: "builtin", builtin: "builtin:induction", n, seed: 0, options: { blockLen: block } },
+  ablation: "resample",
+  metric: "logit-diff",
+  granularity,
+  runtime: { threads: 1 },
+  method: { _tag: "exact" },
+  shards,
+};
+const input = { spec, baseDir: dir };
+
+const port = await freePort();
+const redisDir = join(dir, "redis");
+mkdirSync(redisDir);
+await startUntil(
+  redisBin,
+  ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", redisDir],
+  /Ready to accept connections/,
+  "redis-server",
+);
+const url = `redis://127.0.0.1:${port}`;
+// workers first: their start-up (TypeScript, ORT) is paid once per machine, not per run
+await Promise.all(
+  [0, 1].map((i) =>
+    startUntil(
+      process.execPath,
+      ["--import", "tsx", main, "worker", "--redis", url],
+      /ready on redis:/,
+      `worker ${i}`,
+    ),
+  ),
+);
+
+const t0 = performance.now();
+const local = await Effect.runPromise(shardedScores(input, { results: join(dir, "local") }));
+const tLocal = (performance.now() - t0) / 1000;
+const t1 = performance.now();
+const dist = await Effect.runPromise(
+  shardedScores(input, { results: join(dir, "shared"), redis: { redis: url, pollMs: 100 } }),
+);
+const tDist = (performance.now() - t1) / 1000;
+const same = Buffer.from(local.scores.buffer).equals(Buffer.from(dist.scores.buffer));
+
+console.log(
+  `\nexact patching, ${local.scores.length} edges (${granularity}) of ${model}, ${n} examples × ${1 + 2 * block} tokens, ${shards} shards — ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)}`,
+);
+console.log("                      wall (s)  edges/s");
+console.log(
+  `local (1 process)   ${tLocal.toFixed(2).padStart(9)}  ${(local.scores.length / tLocal).toFixed(1).padStart(7)}`,
+);
+console.log(
+  `2 workers on redis  ${tDist.toFixed(2).padStart(9)}  ${(dist.scores.length / tDist).toFixed(1).padStart(7)}`,
+);
+console.log(`speed-up ${(tLocal / tDist).toFixed(2)}×; scores byte-identical: ${same}`);
+stop();
+rmSync(dir, { recursive: true, force: true });
+if (!same) process.exitCode = 1;
