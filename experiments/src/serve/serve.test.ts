@@ -182,7 +182,9 @@ describe("patchbay serve: the API", () => {
     expect(all.example).toBe(3);
     expect(all.clean.length).toBeGreaterThan(all.position);
     expect(all.top.circuit.map((t) => t.id)).toEqual(all.top.full.map((t) => t.id));
-    all.top.circuit.forEach((t, i) => expect(t.p).toBeCloseTo(all.top.full[i]!.p, 4));
+    all.top.circuit.forEach((t, i) => {
+      expect(t.p).toBeCloseTo(all.top.full[i]!.p, 4);
+    });
     expect(all.lens).toHaveLength(2);
     expect(all.lens.at(-1)!.top.id).toBe(all.top.full[0]!.id); // the last resid_post decoded is the model's output
     expect(all.answer!.id).toBe(all.top.full[0]!.id); // the induction model predicts the answer

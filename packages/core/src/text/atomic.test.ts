@@ -16,7 +16,9 @@ describe("writeFileAtomicSync", () => {
         writeFileSync(file, "old content");
         writeFileAtomicSync(file, data);
         const back = readFileSync(file);
-        expect(back.equals(typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data))).toBe(true);
+        expect(back.equals(typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data))).toBe(
+          true,
+        );
         expect(readdirSync(dir)).toEqual(["f.bin"]);
       }),
       { numRuns: 40 },
