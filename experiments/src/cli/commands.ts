@@ -105,9 +105,10 @@ const lsSpec = {
 } as const satisfies CommandSpec;
 
 const reportSpec = {
-  flags: { run: "string", results: "string" },
+  flags: { run: "string", results: "string", interactive: "boolean" },
   positional: "run",
-  usage: "report RUN_DIR_OR_ID [--results DIR]   (or --run RUN_DIR_OR_ID)",
+  usage:
+    "report RUN_DIR_OR_ID [--results DIR] [--interactive]   (or --run RUN_DIR_OR_ID; --interactive: also a folder that opens from disk and patches circuits live in the page, onnxruntime-web)",
   load: () => import("../report/write.ts").then((m) => m.reportCommand),
 } as const satisfies CommandSpec;
 

@@ -129,4 +129,11 @@ export const reportCommand = (f: Flags) =>
     const paths = yield* writeReport(resultsDir, runId);
     console.log(`wrote ${paths.run}`);
     console.log(`wrote ${paths.cells.length} cell pages under ${join(resultsDir, "cells")}`);
+    if (f.interactive === true) {
+      const { writeInteractive } = yield* Effect.promise(() => import("../serve/static.ts"));
+      const out = yield* writeInteractive(resultsDir, runId);
+      console.log(
+        `wrote ${out.pages.length} live circuit pages: open ${join(out.dir, "index.html")} (no server needed)`,
+      );
+    }
   });

@@ -20,6 +20,7 @@ export {
 } from "./spec.ts";
 export type { InterventionValues, MetricBinding } from "./bind.ts";
 export { runPlan, gradLabel, type PlanValues, type PlanResult } from "./run.ts";
+export { exportPlan, type ExportedFeed, type ExportedPlan } from "./export.ts";
 export {
   siteMean,
   siteMeans,
