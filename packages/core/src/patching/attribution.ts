@@ -43,6 +43,12 @@ export const ablatedInput = (part: string): string => `edges.ablated.${part}`;
 /** With `embed: true`, the token embeddings [batch, pos, d] are this input (EAP-IG's interpolation). */
 export const EDGE_EMBED = "edges.embed";
 
+/**
+ * The key prefix of the fused attribution graph's sessions in a SessionCache (EAP, EAP-IG over
+ * inputs): `cache.evict(EDGE_ATTRIBUTION_SESSIONS)` releases them once the scores are in.
+ */
+export const EDGE_ATTRIBUTION_SESSIONS = "edge-attribution:";
+
 /** A key/value weight [H_kv, …] repeated for the query heads of each group: [H, …], head h ← ⌊h/G⌋. */
 const repeatKvHeads = (t: HostTensor, c: ModelConfig): HostTensor => {
   const per = t.data.length / c.nKvHeads;
@@ -358,8 +364,9 @@ export const edgeAttribution = (
       catch: (e) => e as InputError,
     });
     const withEmbed = embed !== undefined;
-    const session = yield* cache.get(`edge-attribution:${layout.granularity}:${metric}:${withEmbed}`, () =>
-      edgeAttributionGraph(c, model.weights, layout, metric, withEmbed),
+    const session = yield* cache.get(
+      `${EDGE_ATTRIBUTION_SESSIONS}${layout.granularity}:${metric}:${withEmbed}`,
+      () => edgeAttributionGraph(c, model.weights, layout, metric, withEmbed),
     );
     const base = feeds(
       batch,

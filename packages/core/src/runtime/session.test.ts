@@ -75,3 +75,29 @@ describe("sessions over spilled weights", () => {
     expect(Buffer.from(bytesOf(spilled.data)).equals(Buffer.from(bytesOf(heap.data)))).toBe(true);
   });
 });
+
+describe("evicting a method's sessions", () => {
+  it("releases only the sessions under the prefix, and a later run builds them again with the same results", async () => {
+    const r = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const cache = yield* makeSessionCache(model.config.name, { threads: 1 });
+          const plain = yield* forward(cache, model, ids);
+          const captured = yield* forward(cache, model, ids, ["blocks.0.resid_post"]);
+          const before = cache.size();
+          const none = yield* cache.evict("no-such-method:");
+          const evicted = yield* cache.evict("forward:blocks.");
+          const after = cache.size();
+          const again = yield* forward(cache, model, ids, ["blocks.0.resid_post"]);
+          return { plain, captured, again, before, none, evicted, after, last: cache.size() };
+        }),
+      ),
+    );
+    expect([r.before, r.none, r.evicted, r.after, r.last]).toEqual([2, 0, 1, 1, 2]);
+    const site = (x: typeof r.again) => x.sites.get("blocks.0.resid_post")!.data;
+    expect(Buffer.from(bytesOf(site(r.again))).equals(Buffer.from(bytesOf(site(r.captured))))).toBe(true);
+    expect(Buffer.from(bytesOf(r.again.logits.data)).equals(Buffer.from(bytesOf(r.plain.logits.data)))).toBe(
+      true,
+    );
+  });
+});

@@ -32,7 +32,24 @@ export interface SessionCache {
   readonly get: (key: string, graph: () => Graph) => Effect.Effect<ort.InferenceSession, RuntimeError>;
   /** How many sessions are live (for tests of caching). */
   readonly size: () => number;
+  /**
+   * Release now the sessions whose key starts with `prefix` (a method's own, once it is done with
+   * them: its graph's copy of the weights goes back to the machine), returning how many; a later
+   * `get` builds them again. Only for sessions no run is using.
+   */
+  readonly evict: (prefix: string) => Effect.Effect<number>;
 }
+
+type Entry = Promise<{ session: ort.InferenceSession; dir: string | null }>;
+
+/** Release sessions (and remove their external-data folders); one that failed to build has nothing to release. */
+const releaseAll = async (entries: readonly Entry[]): Promise<void> => {
+  for (const e of entries) {
+    const { session, dir } = await e.catch(() => ({ session: null, dir: null }));
+    await session?.release();
+    if (dir !== null) rmSync(dir, { recursive: true, force: true });
+  }
+};
 
 const sessionOptions = (o: RuntimeOptions): ort.InferenceSession.SessionOptions => ({
   executionProviders: [o.executionProvider ?? "cpu"],
@@ -124,7 +141,7 @@ export const makeSessionCache = (
 ): Effect.Effect<SessionCache, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(() => {
-      const live = new Map<string, Promise<{ session: ort.InferenceSession; dir: string | null }>>();
+      const live = new Map<string, Entry>();
       const cache: SessionCache & { release: () => Promise<void> } = {
         model,
         options,
@@ -146,14 +163,18 @@ export const makeSessionCache = (
             catch: (cause) =>
               new RuntimeError({ model, operation: `creating the ORT session for ${key}`, cause }),
           }),
+        evict: (prefix) =>
+          Effect.promise(async () => {
+            const keys = [...live.keys()].filter((k) => k.startsWith(prefix));
+            const entries = keys.map((k) => live.get(k)!);
+            for (const k of keys) live.delete(k);
+            await releaseAll(entries);
+            return keys.length;
+          }),
         release: async () => {
           const entries = [...live.values()];
           live.clear();
-          for (const e of entries) {
-            const { session, dir } = await e.catch(() => ({ session: null, dir: null }));
-            await session?.release();
-            if (dir !== null) rmSync(dir, { recursive: true, force: true });
-          }
+          await releaseAll(entries);
         },
       };
       return cache;
