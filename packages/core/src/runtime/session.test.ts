@@ -1,5 +1,6 @@
 import { statSync } from "node:fs";
 import { Effect } from "effect";
+import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { toOnnx } from "../graph/index.ts";
 import { fileBacking } from "../tensor/file-backed.ts";
@@ -7,6 +8,8 @@ import { numel } from "../tensor/index.ts";
 import { testdataPath } from "../testing/testdata.ts";
 import { buildTransformerGraph } from "../transformer/index.ts";
 import { loadModelSync, spill } from "../weights/index.ts";
+import { makeBatch } from "./batch.ts";
+import { feeds } from "./forward.ts";
 import { forward, makeSessionCache } from "./index.ts";
 
 /**
@@ -99,5 +102,28 @@ describe("evicting a method's sessions", () => {
     expect(Buffer.from(bytesOf(r.again.logits.data)).equals(Buffer.from(bytesOf(r.plain.logits.data)))).toBe(
       true,
     );
+  });
+});
+
+describe("weights handed to ORT as in-memory external data", () => {
+  it("the protobuf carries no weight bytes, and the logits are bit-identical to a model with its weights inline", async () => {
+    const graph = buildTransformerGraph(model.config, model.weights).graph;
+    const WU = bytesOf(model.weights.get("unembed.W_U")!.data);
+    const inline = toOnnx(graph);
+    expect(contains(inline.model, WU)).toBe(true);
+    const lowered = toOnnx(graph, { externalThreshold: 1024 });
+    expect(contains(lowered.model, WU)).toBe(false);
+    const batch = makeBatch(model.config, ids, "ids");
+    const session = await ort.InferenceSession.create(inline.model);
+    const reference = (await session.run(feeds(batch, session.inputNames))).logits!.data as Float32Array;
+    await session.release();
+    const out = await Effect.runPromise(
+      Effect.scoped(
+        Effect.flatMap(makeSessionCache(model.config.name, { threads: 1 }), (cache) =>
+          forward(cache, model, ids),
+        ),
+      ),
+    );
+    expect(Buffer.from(bytesOf(out.logits.data)).equals(Buffer.from(bytesOf(reference)))).toBe(true);
   });
 });

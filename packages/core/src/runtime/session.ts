@@ -57,6 +57,11 @@ const sessionOptions = (o: RuntimeOptions): ort.InferenceSession.SessionOptions 
   ...(o.threads !== undefined ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
 });
 
+/** A lowered graph: the model with its external data in memory, or a folder holding both. */
+type Lowered =
+  | { readonly model: Uint8Array; readonly externalData: readonly { path: string; data: Uint8Array }[] }
+  | { readonly dir: string };
+
 /** A link to `target` at `path`: a hard link (same file system, as the OS temp folder is), else a symlink. */
 const link = (target: string, path: string): void => {
   try {
@@ -67,20 +72,23 @@ const link = (target: string, path: string): void => {
 };
 
 /**
- * Lower the graph: the serialised model alone, or — with external data — the model written with its
- * files into a temporary folder (initializers' bytes written, spilled weights linked). Nothing of the
- * graph outlives this call, so the host arrays made while building it are garbage once it returns.
+ * Lower the graph. Initializers of at least 1 KiB become ONNX external data: by default handed to ORT
+ * in memory (views of the host arrays, so the weights are never copied into the protobuf, which
+ * costs a second copy of them and about a second per GPT-2-sized graph); with spilled weights, or
+ * when `externalDataThreshold` is set, written with the model into a temporary folder (initializers'
+ * bytes written, spilled weights linked). Nothing of the graph outlives the session's creation, so the
+ * host arrays made while building it are garbage once it is created.
  */
-const lower = (graph: () => Graph, o: RuntimeOptions): Uint8Array | { readonly dir: string } => {
-  const lowered = toOnnx(
-    graph(),
-    o.externalDataThreshold !== undefined ? { externalThreshold: o.externalDataThreshold } : {},
-  );
-  if (lowered.external === null) return lowered.model;
+const lower = (graph: () => Graph, o: RuntimeOptions): Lowered => {
+  const lowered = toOnnx(graph(), { externalThreshold: o.externalDataThreshold ?? 1024 });
+  const external = lowered.external ?? [];
+  const inMemory = external.flatMap((f) => ("data" in f ? [{ path: f.path, data: f.data }] : []));
+  if (o.externalDataThreshold === undefined && inMemory.length === external.length)
+    return { model: lowered.model, externalData: inMemory };
   const dir = mkdtempSync(join(tmpdir(), "patchbay-onnx-"));
   try {
     writeFileSync(join(dir, "model.onnx"), lowered.model);
-    for (const f of lowered.external)
+    for (const f of external)
       if ("data" in f) writeFileSync(join(dir, f.path), f.data);
       else link(f.target, join(dir, f.path));
     return { dir };
@@ -99,8 +107,14 @@ const createSession = async (
   o: RuntimeOptions,
 ): Promise<{ session: ort.InferenceSession; dir: string | null }> => {
   const lowered = lower(graph, o);
-  if (lowered instanceof Uint8Array)
-    return { session: await ort.InferenceSession.create(lowered, sessionOptions(o)), dir: null };
+  if ("model" in lowered)
+    return {
+      session: await ort.InferenceSession.create(lowered.model, {
+        ...sessionOptions(o),
+        externalData: lowered.externalData,
+      }),
+      dir: null,
+    };
   try {
     await collectGarbage();
     const session = await ort.InferenceSession.create(join(lowered.dir, "model.onnx"), sessionOptions(o));
