@@ -138,6 +138,11 @@ const exactEntry: Entry = (m, record) =>
       `${x.modelSample.toFixed(3)}`,
       `all edges: ${x.modelAll.toFixed(3)}; forward ${sec(x.forward)} ⇒ predicted ${x.predicted.toFixed(1)} edges/s, measured ${((100 * x.downstream) / x.predicted).toFixed(0)}% of it`,
     );
+    record(
+      `${m.label}: peak RSS, exact patching 2×32 downstream-only`,
+      `${x.peakRssDownstream.toFixed(0)} MB`,
+      "before the full edge-masked graph's and the forward's sessions open for the ratios",
+    );
   });
 
 const acdcEntry: Entry = (m, record) =>
