@@ -127,3 +127,24 @@ describe("weights handed to ORT as in-memory external data", () => {
     expect(Buffer.from(bytesOf(out.logits.data)).equals(Buffer.from(bytesOf(reference)))).toBe(true);
   });
 });
+
+describe("ORT's memory arena", () => {
+  it("gives bit-identical logits with and without it (off by default)", async () => {
+    const logits = (memoryArena: boolean | undefined) =>
+      Effect.runPromise(
+        Effect.scoped(
+          Effect.flatMap(
+            makeSessionCache(model.config.name, {
+              threads: 1,
+              ...(memoryArena === undefined ? {} : { memoryArena }),
+            }),
+            (cache) => Effect.map(forward(cache, model, ids), (r) => r.logits.data),
+          ),
+        ),
+      );
+    const off = await logits(undefined);
+    const on = await logits(true);
+    expect(off.length).toBeGreaterThan(0);
+    expect(Buffer.from(bytesOf(on)).equals(Buffer.from(bytesOf(off)))).toBe(true);
+  });
+});
