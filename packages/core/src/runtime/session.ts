@@ -34,8 +34,16 @@ export interface RuntimeOptions extends ContextOptions {
 export interface SessionCache {
   readonly model: string;
   readonly options: RuntimeOptions;
-  /** The session for a variant, built from `graph()` on first use. */
-  readonly get: (key: string, graph: () => Graph) => Effect.Effect<ort.InferenceSession, RuntimeError>;
+  /**
+   * The session for a variant, built from `graph()` on first use. `optimization` is ORT's graph
+   * optimization level for it (default "all"): "basic" for a graph whose "all" optimization costs
+   * more than it gains (the fused attribution graph).
+   */
+  readonly get: (
+    key: string,
+    graph: () => Graph,
+    options?: SessionBuildOptions,
+  ) => Effect.Effect<ort.InferenceSession, RuntimeError>;
   /** How many sessions are live (for tests of caching). */
   readonly size: () => number;
   /**
@@ -44,6 +52,11 @@ export interface SessionCache {
    * `get` builds them again. Only for sessions no run is using.
    */
   readonly evict: (prefix: string) => Effect.Effect<number>;
+}
+
+/** How one session is built. */
+export interface SessionBuildOptions {
+  readonly optimization?: "basic" | "all";
 }
 
 type Entry = Promise<{ session: ort.InferenceSession; dir: string | null }>;
@@ -57,9 +70,12 @@ const releaseAll = async (entries: readonly Entry[]): Promise<void> => {
   }
 };
 
-const sessionOptions = (o: RuntimeOptions): ort.InferenceSession.SessionOptions => ({
+const sessionOptions = (
+  o: RuntimeOptions,
+  b: SessionBuildOptions = {},
+): ort.InferenceSession.SessionOptions => ({
   executionProviders: [o.executionProvider ?? "cpu"],
-  graphOptimizationLevel: "all",
+  graphOptimizationLevel: b.optimization ?? "all",
   enableCpuMemArena: o.memoryArena ?? false,
   ...(o.threads !== undefined ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
 });
@@ -112,19 +128,20 @@ const lower = (graph: () => Graph, o: RuntimeOptions): Lowered => {
 const createSession = async (
   graph: () => Graph,
   o: RuntimeOptions,
+  b: SessionBuildOptions,
 ): Promise<{ session: ort.InferenceSession; dir: string | null }> => {
   const lowered = lower(graph, o);
   if ("model" in lowered)
     return {
       session: await ort.InferenceSession.create(lowered.model, {
-        ...sessionOptions(o),
+        ...sessionOptions(o, b),
         externalData: lowered.externalData,
       }),
       dir: null,
     };
   try {
     await collectGarbage();
-    const session = await ort.InferenceSession.create(join(lowered.dir, "model.onnx"), sessionOptions(o));
+    const session = await ort.InferenceSession.create(join(lowered.dir, "model.onnx"), sessionOptions(o, b));
     return { session, dir: lowered.dir };
   } catch (e) {
     rmSync(lowered.dir, { recursive: true, force: true });
@@ -167,7 +184,7 @@ export const makeSessionCache = (
         model,
         options,
         size: () => live.size,
-        get: (key, graph) =>
+        get: (key, graph, build = {}) =>
           Effect.tryPromise({
             try: async () => {
               // a backstop: the CLI flag and the experiment field are checked where they are read
@@ -175,7 +192,7 @@ export const makeSessionCache = (
               if (bad !== null) throw bad;
               let entry = live.get(key);
               if (entry === undefined) {
-                entry = createSession(graph, options);
+                entry = createSession(graph, options, build);
                 live.set(key, entry);
                 entry.catch(() => live.delete(key));
               }
