@@ -12,7 +12,7 @@ import type { SessionCache } from "../runtime/index.ts";
 import { checkMetric, checkValues } from "../runtime/finite.ts";
 import { feeds } from "../runtime/forward.ts";
 import { makeBatch } from "../runtime/batch.ts";
-import { type HostTensor, sameShape, shapeString } from "../tensor/index.ts";
+import { type HostTensor, numel, sameShape, shapeString } from "../tensor/index.ts";
 import { buildTransformerGraph } from "../transformer/index.ts";
 import { leafName } from "../transformer/sites.ts";
 import { type CompactSources, compactSites } from "./compact.ts";
@@ -48,6 +48,22 @@ export const EDGE_EMBED = "edges.embed";
  * inputs): `cache.evict(EDGE_ATTRIBUTION_SESSIONS)` releases them once the scores are in.
  */
 export const EDGE_ATTRIBUTION_SESSIONS = "edge-attribution:";
+
+/** Float32 weight bytes from which the fused attribution graph is optimized at ORT's "basic" level. */
+const BASIC_FROM_BYTES = 100 * 1024 * 1024;
+
+/**
+ * ORT's optimization level for the fused attribution graph. On GPT-2 small (≈ 500 MB of weights)
+ * "all" took 4–6× longer than "basic" to create the session (15.5 s against 2.6 s, loaded machine)
+ * for runs no faster (interleaved: 30.4 s against 28.2 s, 19.1 s against 17.0 s); on stories260K
+ * creation costs the same and "all" runs 7–9% faster (its run is overhead-bound, fusions help). The
+ * cut between the two sizes is not tuned.
+ */
+const attributionOptimization = (w: Weights): "basic" | "all" => {
+  let bytes = 0;
+  for (const t of w.values()) bytes += numel(t.shape) * 4;
+  return bytes >= BASIC_FROM_BYTES ? "basic" : "all";
+};
 
 /** A key/value weight [H_kv, …] repeated for the query heads of each group: [H, …], head h ← ⌊h/G⌋. */
 const repeatKvHeads = (t: HostTensor, c: ModelConfig): HostTensor => {
@@ -367,9 +383,7 @@ export const edgeAttribution = (
     const session = yield* cache.get(
       `${EDGE_ATTRIBUTION_SESSIONS}${layout.granularity}:${metric}:${withEmbed}`,
       () => edgeAttributionGraph(c, model.weights, layout, metric, withEmbed),
-      // ORT's "all" level took 4–6× longer than "basic" to create this session (GPT-2 small, loaded
-      // machine: 15.5 s against 2.6 s) for runs no faster (interleaved: 30.4 s against 28.2 s)
-      { optimization: "basic" },
+      { optimization: attributionOptimization(model.weights) },
     );
     const base = feeds(
       batch,
