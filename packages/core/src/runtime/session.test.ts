@@ -129,7 +129,7 @@ describe("weights handed to ORT as in-memory external data", () => {
 });
 
 describe("ORT's memory arena", () => {
-  it("gives bit-identical logits with and without it (off by default)", async () => {
+  it("gives bit-identical logits with and without it", async () => {
     const logits = (memoryArena: boolean | undefined) =>
       Effect.runPromise(
         Effect.scoped(

@@ -5,6 +5,7 @@ import { Effect, type Scope } from "effect";
 import * as ort from "onnxruntime-node";
 import { RuntimeError } from "../errors/index.ts";
 import { type Graph, toOnnx } from "../graph/index.ts";
+import { numel } from "../tensor/index.ts";
 import type { ContextOptions } from "./context.ts";
 import type { ExecutionProvider } from "./providers.ts";
 import { collectGarbage } from "./gc.ts";
@@ -24,9 +25,10 @@ export interface RuntimeOptions extends ContextOptions {
   /** Force external data for initializers of at least this many bytes (tests use this). */
   readonly externalDataThreshold?: number;
   /**
-   * Keep ORT's CPU memory arena (default: off). The arena keeps the blocks a run allocated for the
-   * next run and grows by doubling: a GPT-2-small-shaped EAP at 8 × 128 stayed at 7.4 GB resident
-   * with it against 4.1–4.2 GB without, at the same speed within the noise (BENCHMARKS.md).
+   * ORT's CPU memory arena: by default on for graphs with less than 100 MB of initializers, off past
+   * that. The arena keeps the blocks a run allocated for the next run and grows by doubling: a
+   * GPT-2-small-shaped EAP at 8 × 128 stayed at 7.4 GB resident with it against 4.1–4.2 GB
+   * without, at the same speed within the noise (BENCHMARKS.md); small models keep it as before.
    */
   readonly memoryArena?: boolean;
 }
@@ -70,20 +72,25 @@ const releaseAll = async (entries: readonly Entry[]): Promise<void> => {
   }
 };
 
+/** Initializer bytes from which a session runs without ORT's memory arena (unless `memoryArena` says). */
+const ARENA_UNTIL_BYTES = 100 * 1024 * 1024;
+
 const sessionOptions = (
   o: RuntimeOptions,
-  b: SessionBuildOptions = {},
+  b: SessionBuildOptions,
+  bytes: number,
 ): ort.InferenceSession.SessionOptions => ({
   executionProviders: [o.executionProvider ?? "cpu"],
   graphOptimizationLevel: b.optimization ?? "all",
-  enableCpuMemArena: o.memoryArena ?? false,
+  enableCpuMemArena: o.memoryArena ?? bytes < ARENA_UNTIL_BYTES,
   ...(o.threads !== undefined ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
 });
 
 /** A lowered graph: the model with its external data in memory, or a folder holding both. */
-type Lowered =
+type Lowered = { readonly bytes: number } & (
   | { readonly model: Uint8Array; readonly externalData: readonly { path: string; data: Uint8Array }[] }
-  | { readonly dir: string };
+  | { readonly dir: string }
+);
 
 /** A link to `target` at `path`: a hard link (same file system, as the OS temp folder is), else a symlink. */
 const link = (target: string, path: string): void => {
@@ -103,18 +110,23 @@ const link = (target: string, path: string): void => {
  * host arrays made while building it are garbage once it is created.
  */
 const lower = (graph: () => Graph, o: RuntimeOptions): Lowered => {
-  const lowered = toOnnx(graph(), { externalThreshold: o.externalDataThreshold ?? 1024 });
+  const g = graph();
+  const bytes = g.initializers.reduce(
+    (n, i) => n + (i.data.dtype === "float32" ? numel(i.data.tensor.shape) * 4 : i.data.data.byteLength),
+    0,
+  );
+  const lowered = toOnnx(g, { externalThreshold: o.externalDataThreshold ?? 1024 });
   const external = lowered.external ?? [];
   const inMemory = external.flatMap((f) => ("data" in f ? [{ path: f.path, data: f.data }] : []));
   if (o.externalDataThreshold === undefined && inMemory.length === external.length)
-    return { model: lowered.model, externalData: inMemory };
+    return { bytes, model: lowered.model, externalData: inMemory };
   const dir = mkdtempSync(join(tmpdir(), "patchbay-onnx-"));
   try {
     writeFileSync(join(dir, "model.onnx"), lowered.model);
     for (const f of external)
       if ("data" in f) writeFileSync(join(dir, f.path), f.data);
       else link(f.target, join(dir, f.path));
-    return { dir };
+    return { bytes, dir };
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw e;
@@ -134,14 +146,17 @@ const createSession = async (
   if ("model" in lowered)
     return {
       session: await ort.InferenceSession.create(lowered.model, {
-        ...sessionOptions(o, b),
+        ...sessionOptions(o, b, lowered.bytes),
         externalData: lowered.externalData,
       }),
       dir: null,
     };
   try {
     await collectGarbage();
-    const session = await ort.InferenceSession.create(join(lowered.dir, "model.onnx"), sessionOptions(o, b));
+    const session = await ort.InferenceSession.create(
+      join(lowered.dir, "model.onnx"),
+      sessionOptions(o, b, lowered.bytes),
+    );
     return { session, dir: lowered.dir };
   } catch (e) {
     rmSync(lowered.dir, { recursive: true, force: true });
