@@ -1,5 +1,5 @@
 /**
- * ACDC over every edge of a model (run.ts: `BENCH_ONLY=acdc`, the GPT-2-small-shaped model with
+ * ACDC over every edge of a model (run.ts: `BENCH_ONLY=gpt2 BENCH_ENTRIES=acdc`, the GPT-2-small-shaped model with
  * random weights, 4 examples × 32 tokens, KL, τ = 0.01). Reports wall time, forward passes (masks
  * evaluated), session runs, the serial algorithm's tests, edges kept and peak RSS.
  *

@@ -18,7 +18,7 @@ import { plan, runPlan } from "@patchbay/core/engine";
 import type { EdgeLayout } from "@patchbay/core/edges";
 import type { ModelConfig } from "@patchbay/core/model";
 import { Effect } from "effect";
-import { timeSideBySide } from "../../core/bench/timing.ts";
+import { peakRssMb, timeSideBySide } from "../../core/bench/timing.ts";
 import { type EdgeSetup, evaluateMasks, exactScores } from "../src/index.ts";
 
 /** FLOPs per token of one attention sublayer, one MLP sublayer and the unembedding. */
@@ -58,6 +58,8 @@ export interface ExactBench {
   readonly modelAll: number;
   /** edges/s the cost model predicts for the timed sample: 1 / (modelSample · forward) */
   readonly predicted: number;
+  /** the process's peak RSS (MB) after downstream-only runs, before the other sessions open */
+  readonly peakRssDownstream: number;
 }
 
 /** Both paths and a forward, interleaved: `nFast` spread edges for downstream-only, `nFull` for the full graph. */
@@ -77,6 +79,8 @@ export const benchExact = (setup: EdgeSetup, nFast: number, nFull: number, minRo
     });
     const plain = plan({ metric: { kind: task.metric }, logits: false });
     const run = <A, E2>(x: Effect.Effect<A, E2>) => Effect.runPromise(x);
+    yield* exactScores(setup, fast);
+    const peakRssDownstream = peakRssMb();
     const t = yield* Effect.promise(() =>
       timeSideBySide(
         {
@@ -98,5 +102,6 @@ export const benchExact = (setup: EdgeSetup, nFast: number, nFull: number, minRo
       modelSample,
       modelAll: cost.mean(layout.edges.map((e) => e.index)),
       predicted: 1 / (modelSample * t.forward),
+      peakRssDownstream,
     } satisfies ExactBench;
   });

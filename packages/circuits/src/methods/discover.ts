@@ -1,5 +1,6 @@
 import type { EdgeLayout } from "@patchbay/core/edges";
 import { type ConfigError, InputError, type RuntimeError } from "@patchbay/core/errors";
+import { EDGE_ATTRIBUTION_SESSIONS, EXACT_PATCHING_SESSIONS } from "@patchbay/core/patching";
 import { Effect, Schema } from "effect";
 import { rocAuc } from "../evaluate/index.ts";
 import { byThreshold, greedy, prune, topN } from "../select/index.ts";
@@ -179,6 +180,9 @@ const select = (
 
 /**
  * Runs one discovery method, selects its circuit and evaluates it: `{ method, scores, inGraph, evaluation, full, empty, check, runs, seconds }`.
+ * The scoring method's sessions (the fused attribution graph, exact patching's block graphs) are
+ * released from the setup's cache once they are done with, before the circuit is evaluated on the
+ * edge-masked graph, so the two are never held at once (a later discover builds them again).
  *
  * @example
  * ```ts
@@ -256,6 +260,7 @@ export const discover = <E = never>(
               : m.shards === undefined
                 ? yield* exactScores(setup)
                 : yield* exactSharded(setup, m.shards, run.shards);
+      yield* setup.cache.evict(EDGE_ATTRIBUTION_SESSIONS);
       const sel = spec.selection;
       inGraph =
         sel?._tag === "faithful"
@@ -273,6 +278,7 @@ export const discover = <E = never>(
             ...(m._tag === "exact" ? { exact: scored.scores } : {}),
           })
         : null;
+    yield* setup.cache.evict(EXACT_PATCHING_SESSIONS);
     const ev = yield* evaluateCircuits(setup, [inGraph]);
     return {
       method: scored.method,

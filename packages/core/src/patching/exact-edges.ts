@@ -36,6 +36,13 @@ export interface ExactEdgeRun {
 /** Floats one run's rows may hold (1 GiB). */
 const MAX_FLOATS = 256 * 1024 * 1024;
 
+/**
+ * The key prefix of exact patching's sessions in a SessionCache (each block's patching and plain
+ * graphs, the head): `cache.evict(EXACT_PATCHING_SESSIONS)` releases them once no more exact runs
+ * are due.
+ */
+export const EXACT_PATCHING_SESSIONS = "downstream:";
+
 /** Rows per run: a row is a forward from its layer on [pos, d] with per-head inputs at one layer. */
 const rowsPerRun = (m: Model, P: number): number => {
   const c = m.config;
@@ -173,14 +180,19 @@ export const exactEdgePatching = (
       if (starts.includes(l))
         patching.set(
           l,
-          yield* cache.get(`downstream:${layout.granularity}:block${l}`, () =>
+          yield* cache.get(`${EXACT_PATCHING_SESSIONS}${layout.granularity}:block${l}`, () =>
             blockGraph(c, model.weights, layout, l),
           ),
         );
       if (l > lo)
-        plain.set(l, yield* cache.get(`downstream:plain${l}`, () => plainBlockGraph(c, model.weights, l)));
+        plain.set(
+          l,
+          yield* cache.get(`${EXACT_PATCHING_SESSIONS}plain${l}`, () => plainBlockGraph(c, model.weights, l)),
+        );
     }
-    const head = yield* cache.get(`downstream:${metric}:head`, () => headGraph(c, model.weights, metric));
+    const head = yield* cache.get(`${EXACT_PATCHING_SESSIONS}${metric}:head`, () =>
+      headGraph(c, model.weights, metric),
+    );
     const chunk = maxRows ?? rowsPerRun(model, P);
     const clean = new Float32Array(N);
     const patched = new Float32Array(edges.length * N);

@@ -4,9 +4,9 @@
  * are ../edges.
  */
 export { EdgeAblation, type EdgeAblationData, ablatedSources, fullMask } from "./sources.ts";
-export { edgeAttribution } from "./attribution.ts";
+export { EDGE_ATTRIBUTION_SESSIONS, edgeAttribution } from "./attribution.ts";
 export { type IgRun, igInputsAttribution } from "./attribution-ig.ts";
 export { type CompactSources, compactAblated, compactSites, mapCompact, tileCompact } from "./compact.ts";
-export { type ExactEdgeRun, exactEdgePatching } from "./exact-edges.ts";
+export { EXACT_PATCHING_SESSIONS, type ExactEdgeRun, exactEdgePatching } from "./exact-edges.ts";
 export { type CleanStreams, cleanStreams } from "./clean-streams.ts";
 export { evaluateMasksFrom, type MaskedRun } from "./masked-from.ts";

@@ -2,7 +2,12 @@
  * Running a model: open it (weights, tokenizer, session cache), the plain forward (logits and
  * captures), greedy or sampled generation, and the session cache that every run goes through.
  */
-export { makeSessionCache, type SessionCache, type RuntimeOptions } from "./session.ts";
+export {
+  makeSessionCache,
+  type SessionCache,
+  type SessionBuildOptions,
+  type RuntimeOptions,
+} from "./session.ts";
 export { forward, type ForwardResult } from "./forward.ts";
 export { generate, argmax, sampleTemperature, type GenerateOptions } from "./generate.ts";
 export { openModel, requireTokenizer, type OpenModel, type OpenOptions } from "./open.ts";

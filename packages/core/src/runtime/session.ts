@@ -5,6 +5,7 @@ import { Effect, type Scope } from "effect";
 import * as ort from "onnxruntime-node";
 import { RuntimeError } from "../errors/index.ts";
 import { type Graph, toOnnx } from "../graph/index.ts";
+import { numel } from "../tensor/index.ts";
 import type { ContextOptions } from "./context.ts";
 import type { ExecutionProvider } from "./providers.ts";
 import { collectGarbage } from "./gc.ts";
@@ -23,22 +24,73 @@ export interface RuntimeOptions extends ContextOptions {
   readonly executionProvider?: ExecutionProvider;
   /** Force external data for initializers of at least this many bytes (tests use this). */
   readonly externalDataThreshold?: number;
+  /**
+   * ORT's CPU memory arena: by default on for graphs with less than 100 MB of initializers, off past
+   * that. The arena keeps the blocks a run allocated for the next run and grows by doubling: a
+   * GPT-2-small-shaped EAP at 8 × 128 stayed at 7.4 GB resident with it against 4.1–4.2 GB
+   * without, at the same speed within the noise (BENCHMARKS.md); small models keep it as before.
+   */
+  readonly memoryArena?: boolean;
 }
 
 export interface SessionCache {
   readonly model: string;
   readonly options: RuntimeOptions;
-  /** The session for a variant, built from `graph()` on first use. */
-  readonly get: (key: string, graph: () => Graph) => Effect.Effect<ort.InferenceSession, RuntimeError>;
+  /**
+   * The session for a variant, built from `graph()` on first use. `optimization` is ORT's graph
+   * optimization level for it (default "all"): "basic" for a graph whose "all" optimization costs
+   * more than it gains (the fused attribution graph).
+   */
+  readonly get: (
+    key: string,
+    graph: () => Graph,
+    options?: SessionBuildOptions,
+  ) => Effect.Effect<ort.InferenceSession, RuntimeError>;
   /** How many sessions are live (for tests of caching). */
   readonly size: () => number;
+  /**
+   * Release now the sessions whose key starts with `prefix` (a method's own, once it is done with
+   * them: its graph's copy of the weights goes back to the machine), returning how many; a later
+   * `get` builds them again. Only for sessions no run is using.
+   */
+  readonly evict: (prefix: string) => Effect.Effect<number>;
 }
 
-const sessionOptions = (o: RuntimeOptions): ort.InferenceSession.SessionOptions => ({
+/** How one session is built. */
+export interface SessionBuildOptions {
+  readonly optimization?: "basic" | "all";
+}
+
+type Entry = Promise<{ session: ort.InferenceSession; dir: string | null }>;
+
+/** Release sessions (and remove their external-data folders); one that failed to build has nothing to release. */
+const releaseAll = async (entries: readonly Entry[]): Promise<void> => {
+  for (const e of entries) {
+    const { session, dir } = await e.catch(() => ({ session: null, dir: null }));
+    await session?.release();
+    if (dir !== null) rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+/** Initializer bytes from which a session runs without ORT's memory arena (unless `memoryArena` says). */
+const ARENA_UNTIL_BYTES = 100 * 1024 * 1024;
+
+const sessionOptions = (
+  o: RuntimeOptions,
+  b: SessionBuildOptions,
+  bytes: number,
+): ort.InferenceSession.SessionOptions => ({
   executionProviders: [o.executionProvider ?? "cpu"],
-  graphOptimizationLevel: "all",
+  graphOptimizationLevel: b.optimization ?? "all",
+  enableCpuMemArena: o.memoryArena ?? bytes < ARENA_UNTIL_BYTES,
   ...(o.threads !== undefined ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
 });
+
+/** A lowered graph: the model with its external data in memory, or a folder holding both. */
+type Lowered = { readonly bytes: number } & (
+  | { readonly model: Uint8Array; readonly externalData: readonly { path: string; data: Uint8Array }[] }
+  | { readonly dir: string }
+);
 
 /** A link to `target` at `path`: a hard link (same file system, as the OS temp folder is), else a symlink. */
 const link = (target: string, path: string): void => {
@@ -50,23 +102,31 @@ const link = (target: string, path: string): void => {
 };
 
 /**
- * Lower the graph: the serialised model alone, or — with external data — the model written with its
- * files into a temporary folder (initializers' bytes written, spilled weights linked). Nothing of the
- * graph outlives this call, so the host arrays made while building it are garbage once it returns.
+ * Lower the graph. Initializers of at least 1 KiB become ONNX external data: by default handed to ORT
+ * in memory (views of the host arrays, so the weights are never copied into the protobuf, which
+ * costs a second copy of them and about a second per GPT-2-sized graph); with spilled weights, or
+ * when `externalDataThreshold` is set, written with the model into a temporary folder (initializers'
+ * bytes written, spilled weights linked). Nothing of the graph outlives the session's creation, so the
+ * host arrays made while building it are garbage once it is created.
  */
-const lower = (graph: () => Graph, o: RuntimeOptions): Uint8Array | { readonly dir: string } => {
-  const lowered = toOnnx(
-    graph(),
-    o.externalDataThreshold !== undefined ? { externalThreshold: o.externalDataThreshold } : {},
+const lower = (graph: () => Graph, o: RuntimeOptions): Lowered => {
+  const g = graph();
+  const bytes = g.initializers.reduce(
+    (n, i) => n + (i.data.dtype === "float32" ? numel(i.data.tensor.shape) * 4 : i.data.data.byteLength),
+    0,
   );
-  if (lowered.external === null) return lowered.model;
+  const lowered = toOnnx(g, { externalThreshold: o.externalDataThreshold ?? 1024 });
+  const external = lowered.external ?? [];
+  const inMemory = external.flatMap((f) => ("data" in f ? [{ path: f.path, data: f.data }] : []));
+  if (o.externalDataThreshold === undefined && inMemory.length === external.length)
+    return { bytes, model: lowered.model, externalData: inMemory };
   const dir = mkdtempSync(join(tmpdir(), "patchbay-onnx-"));
   try {
     writeFileSync(join(dir, "model.onnx"), lowered.model);
-    for (const f of lowered.external)
+    for (const f of external)
       if ("data" in f) writeFileSync(join(dir, f.path), f.data);
       else link(f.target, join(dir, f.path));
-    return { dir };
+    return { bytes, dir };
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw e;
@@ -80,13 +140,23 @@ const lower = (graph: () => Graph, o: RuntimeOptions): Uint8Array | { readonly d
 const createSession = async (
   graph: () => Graph,
   o: RuntimeOptions,
+  b: SessionBuildOptions,
 ): Promise<{ session: ort.InferenceSession; dir: string | null }> => {
   const lowered = lower(graph, o);
-  if (lowered instanceof Uint8Array)
-    return { session: await ort.InferenceSession.create(lowered, sessionOptions(o)), dir: null };
+  if ("model" in lowered)
+    return {
+      session: await ort.InferenceSession.create(lowered.model, {
+        ...sessionOptions(o, b, lowered.bytes),
+        externalData: lowered.externalData,
+      }),
+      dir: null,
+    };
   try {
     await collectGarbage();
-    const session = await ort.InferenceSession.create(join(lowered.dir, "model.onnx"), sessionOptions(o));
+    const session = await ort.InferenceSession.create(
+      join(lowered.dir, "model.onnx"),
+      sessionOptions(o, b, lowered.bytes),
+    );
     return { session, dir: lowered.dir };
   } catch (e) {
     rmSync(lowered.dir, { recursive: true, force: true });
@@ -124,12 +194,12 @@ export const makeSessionCache = (
 ): Effect.Effect<SessionCache, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(() => {
-      const live = new Map<string, Promise<{ session: ort.InferenceSession; dir: string | null }>>();
+      const live = new Map<string, Entry>();
       const cache: SessionCache & { release: () => Promise<void> } = {
         model,
         options,
         size: () => live.size,
-        get: (key, graph) =>
+        get: (key, graph, build = {}) =>
           Effect.tryPromise({
             try: async () => {
               // a backstop: the CLI flag and the experiment field are checked where they are read
@@ -137,7 +207,7 @@ export const makeSessionCache = (
               if (bad !== null) throw bad;
               let entry = live.get(key);
               if (entry === undefined) {
-                entry = createSession(graph, options);
+                entry = createSession(graph, options, build);
                 live.set(key, entry);
                 entry.catch(() => live.delete(key));
               }
@@ -146,14 +216,18 @@ export const makeSessionCache = (
             catch: (cause) =>
               new RuntimeError({ model, operation: `creating the ORT session for ${key}`, cause }),
           }),
+        evict: (prefix) =>
+          Effect.promise(async () => {
+            const keys = [...live.keys()].filter((k) => k.startsWith(prefix));
+            const entries = keys.map((k) => live.get(k)!);
+            for (const k of keys) live.delete(k);
+            await releaseAll(entries);
+            return keys.length;
+          }),
         release: async () => {
           const entries = [...live.values()];
           live.clear();
-          for (const e of entries) {
-            const { session, dir } = await e.catch(() => ({ session: null, dir: null }));
-            await session?.release();
-            if (dir !== null) rmSync(dir, { recursive: true, force: true });
-          }
+          await releaseAll(entries);
         },
       };
       return cache;

@@ -191,6 +191,7 @@ const OPEN_OPTIONS = [
   "executionProvider",
   "allowLongContext",
   "externalDataThreshold",
+  "memoryArena",
   "spillWeights",
 ];
 
@@ -220,7 +221,8 @@ const openInMemory = (model: Model, opts: OpenOptions) =>
  * (`{ config, weights }`). Options: `tokenizer` (a path, when it is neither beside the model nor
  * inside it), `threads`, `executionProvider`, `allowLongContext`, `spillWeights` (hold the weights in
  * a temporary file, so ORT's copy is the only one in memory; by default for models past 1.8 GB
- * opened from a path). Close it with `close()` or
+ * opened from a path), `memoryArena` (ORT's CPU memory arena: by default off for graphs past 100 MB of
+ * initializers, where it held gigabytes more). Close it with `close()` or
  * `await using`; the same typed errors as `openModel` reject the Promise.
  * @example
  * ```ts
