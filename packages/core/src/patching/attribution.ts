@@ -3,11 +3,11 @@ import * as ort from "onnxruntime-node";
 import { metricFeeds, type MetricBinding } from "../engine/bind.ts";
 import { METRIC } from "../engine/metric.ts";
 import type { MetricKind } from "../engine/spec.ts";
-import { InputError, RuntimeError } from "../errors/index.ts";
+import { InputError, type RuntimeError } from "../errors/index.ts";
 import type { ModelConfig, Weights } from "../model/index.ts";
 import type { SessionCache } from "../runtime/index.ts";
 import { checkMetric, checkValues } from "../runtime/finite.ts";
-import { feeds } from "../runtime/forward.ts";
+import { runBatch } from "../runtime/forward.ts";
 import { type Batch, makeBatch } from "../runtime/batch.ts";
 import { type HostTensor, numel, sameShape, shapeString } from "../tensor/index.ts";
 import {
@@ -110,14 +110,7 @@ export const runAttribution = (
       () => edgeAttributionGraph(c, model.weights, layout, metric, mode),
       { optimization: attributionOptimization(model.weights) },
     );
-    const base = feeds(
-      batch,
-      session.inputNames.filter((n) => !(n in bound)),
-    );
-    const out = yield* Effect.tryPromise({
-      try: () => session.run({ ...base, ...bound }),
-      catch: (cause) => new RuntimeError({ model: cache.model, operation: "edge attribution", cause }),
-    });
+    const out = yield* runBatch(cache.model, session, batch, bound, "edge attribution");
     const gradient = out[EDGE_ATTRIBUTION]!.data as Float32Array;
     const perExample = out[METRIC]!.data as Float32Array;
     // the same promise as every engine run: a metric or a score that is not finite is an error

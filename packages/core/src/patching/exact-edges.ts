@@ -3,11 +3,11 @@ import * as ort from "onnxruntime-node";
 import { type MetricBinding, metricFeeds } from "../engine/bind.ts";
 import { METRIC } from "../engine/metric.ts";
 import type { MetricKind } from "../engine/spec.ts";
-import { attempt, InputError, RuntimeError } from "../errors/index.ts";
+import { attempt, InputError, type RuntimeError } from "../errors/index.ts";
 import type { Model } from "../model/index.ts";
 import { type Batch, makeBatch } from "../runtime/batch.ts";
 import { checkMetric } from "../runtime/finite.ts";
-import { feeds } from "../runtime/forward.ts";
+import { runBatch } from "../runtime/forward.ts";
 import type { SessionCache } from "../runtime/index.ts";
 import { type HostTensor, sameShape, shapeString } from "../tensor/index.ts";
 import { FROM_RESID } from "../transformer/index.ts";
@@ -198,20 +198,7 @@ export const exactEdgePatching = (
     const patched = new Float32Array(edges.length * N);
     let runs = 1;
     const run = (session: ort.InferenceSession, values: Record<string, ort.Tensor>, batch: Batch) =>
-      Effect.tryPromise({
-        try: () => {
-          const names = session.inputNames;
-          const base = feeds(
-            batch,
-            names.filter((x) => !(x in values)),
-          );
-          return session.run({
-            ...base,
-            ...Object.fromEntries(names.filter((x) => x in values).map((x) => [x, values[x]!])),
-          });
-        },
-        catch: (cause) => new RuntimeError({ model: cache.model, operation: "exact edge patching", cause }),
-      });
+      runBatch(cache.model, session, batch, values, "exact edge patching");
     for (let first = 0; first < rows.length; first += chunk) {
       const part = rows.slice(first, first + chunk);
       const R = part.length;

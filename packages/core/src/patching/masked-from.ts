@@ -5,12 +5,12 @@ import type { EdgeLayout } from "../edges/layout.ts";
 import { type MetricBinding, metricFeeds } from "../engine/bind.ts";
 import { METRIC } from "../engine/metric.ts";
 import type { MetricKind } from "../engine/spec.ts";
-import { attempt, InputError, RuntimeError } from "../errors/index.ts";
+import { attempt, InputError, type RuntimeError } from "../errors/index.ts";
 import type { Graph } from "../graph/index.ts";
 import type { Model, ModelConfig, Weights } from "../model/index.ts";
 import { makeBatch } from "../runtime/batch.ts";
 import { checkMetric } from "../runtime/finite.ts";
-import { feeds } from "../runtime/forward.ts";
+import { runBatch } from "../runtime/forward.ts";
 import type { SessionCache } from "../runtime/index.ts";
 import { type HostTensor, sameShape, shapeString } from "../tensor/index.ts";
 import { buildTransformerGraph, FROM_RESID } from "../transformer/index.ts";
@@ -259,23 +259,13 @@ export const evaluateMasksFrom = (
           [EDGE_UPSTREAM]: new ort.Tensor("float32", up, [e, SL, pos, d]),
           [EDGE_ABLATED]: new ort.Tensor("float32", zPrime, [e, pos, S - SL, d]),
         };
-        const names = session.inputNames;
-        const out = yield* Effect.tryPromise({
-          try: () =>
-            session.run({
-              ...feeds(
-                batch,
-                names.filter((x) => !(x in values)),
-              ),
-              ...Object.fromEntries(names.filter((x) => x in values).map((x) => [x, values[x]!])),
-            }),
-          catch: (cause) =>
-            new RuntimeError({
-              model: cache.model,
-              operation: `edge masks downstream of layer ${layer}`,
-              cause,
-            }),
-        });
+        const out = yield* runBatch(
+          cache.model,
+          session,
+          batch,
+          values,
+          `edge masks downstream of layer ${layer}`,
+        );
         runs++;
         const metricValues = out[METRIC]!.data as Float32Array;
         const mean = metricValues.reduce((a, x) => a + x, 0) / metricValues.length;

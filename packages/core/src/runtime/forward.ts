@@ -41,6 +41,32 @@ export const feeds = (batch: Batch, inputNames: readonly string[]): Record<strin
   return Object.fromEntries(inputNames.map((n) => [n, all[n]!]));
 };
 
+/**
+ * Run a session on a batch: `values` binds the inputs it names that the session declares, and the
+ * batch binds the rest (ids, positions, mask); a failure is a RuntimeError naming the operation.
+ */
+export const runBatch = (
+  model: string,
+  session: ort.InferenceSession,
+  batch: Batch,
+  values: Readonly<Record<string, ort.Tensor>>,
+  operation: string,
+): Effect.Effect<ort.InferenceSession.OnnxValueMapType, RuntimeError> =>
+  Effect.tryPromise({
+    try: () => {
+      const names = session.inputNames;
+      const bound = Object.fromEntries(names.filter((n) => n in values).map((n) => [n, values[n]!]));
+      return session.run({
+        ...feeds(
+          batch,
+          names.filter((n) => !(n in values)),
+        ),
+        ...bound,
+      });
+    },
+    catch: (cause) => new RuntimeError({ model, operation, cause }),
+  });
+
 export const toHost = (t: ort.Tensor): HostTensor => ({
   data: t.data as Float32Array,
   shape: t.dims.map(Number),
