@@ -19,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import type { Granularity } from "@patchbay/core/edges";
 import { Effect } from "effect";
 import { type ShardedSpec, shardedScores } from "../src/index.ts";
+import { freePort } from "../src/distributed/test-support.ts";
 
 const repo = fileURLToPath(new URL("../../", import.meta.url));
 const main = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
@@ -41,16 +42,6 @@ const stop = () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGTERM");
 };
 process.on("exit", stop);
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => (typeof a === "object" && a !== null ? resolve(a.port) : reject(new Error("no port"))));
-    });
-  });
 
 /** Start a process; resolve once `ready` appears in its output. */
 const startUntil = (cmd: string, args: readonly string[], ready: RegExp, what: string) =>

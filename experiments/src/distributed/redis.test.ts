@@ -13,6 +13,7 @@ import { loadExperiment } from "../spec/load.ts";
 import { CellFailedError } from "../pool/executor.ts";
 import { redisExecutor } from "./executor.ts";
 import { type CellJobData, type CellJobResult, connectionOf, DEFAULT_QUEUE } from "./queue.ts";
+import { freePort, waitFor } from "./test-support.ts";
 
 /**
  * Distributed runs on a real redis-server (loopback only, no persistence, in a temp folder):
@@ -49,35 +50,6 @@ writeFileSync(
 
 const children: ChildProcess[] = [];
 let url = "";
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => (typeof a === "object" && a !== null ? resolve(a.port) : reject(new Error("no port"))));
-    });
-  });
-
-/** Resolve when `pattern` appears in the child's output; reject after `ms` or when it exits. */
-const waitFor = (child: ChildProcess, out: () => string, pattern: RegExp, ms: number, what: string) =>
-  new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what}: not seen within ${ms} ms:\n${out()}`)), ms);
-    const check = () => {
-      if (pattern.test(out())) {
-        clearTimeout(t);
-        resolve();
-      }
-    };
-    child.stdout?.on("data", check);
-    child.stderr?.on("data", check);
-    child.once("exit", (code, signal) => {
-      clearTimeout(t);
-      reject(new Error(`${what}: the process exited (${code ?? signal}):\n${out()}`));
-    });
-    check();
-  });
 
 interface Proc {
   readonly child: ChildProcess;

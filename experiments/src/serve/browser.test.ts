@@ -5,8 +5,7 @@ import { Effect, Exit, Scope } from "effect";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHROMIUM_ARGS, findChromium } from "../report/testing/chromium.ts";
-import { runExperiment } from "../run/experiment.ts";
-import { decodeExperiment } from "../spec/load.ts";
+import { GROUND_TRUTH_EDGE, runInductionEap } from "./test-support.ts";
 import { TOKEN_HEADER } from "./guard.ts";
 import type { LiveEvaluation } from "./live.ts";
 import { type Served, serve } from "./server.ts";
@@ -23,12 +22,12 @@ if (executablePath === null)
     "\n*** SKIPPING the explorer browser test: no chromium on PATH (apt-get install -y chromium) ***\n",
   );
 
-const EDGE = "a0.h1->a1.h2<k>";
+const EDGE = GROUND_TRUTH_EDGE;
 
 describe.skipIf(executablePath === null)("patchbay serve in headless Chromium", () => {
   const dir = mkdtempSync(join(tmpdir(), "patchbay-serve-browser-"));
   const shots = join(dir, "screenshots");
-  const results = join(dir, "results");
+  let results: string;
   let browser: Browser;
   let scope: Scope.CloseableScope;
   let served: Served;
@@ -38,17 +37,7 @@ describe.skipIf(executablePath === null)("patchbay serve in headless Chromium", 
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
-    const raw = {
-      name: "explorer",
-      model: "builtin:induction",
-      task: { n: 8 },
-      ablation: "resample",
-      metric: "logit-diff",
-      method: { _tag: "eap" },
-      selection: { _tag: "top-n", n: 12 },
-    };
-    const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "explorer.yaml")));
-    cellId = (await Effect.runPromise(runExperiment(loaded, { results }))).cells[0]!.cellId;
+    ({ results, cellId } = await runInductionEap(dir));
     scope = await Effect.runPromise(Scope.make());
     served = await Effect.runPromise(Scope.extend(serve({ results }), scope));
     browser = await chromium.launch({ executablePath: executablePath!, args: CHROMIUM_ARGS });

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openCircuitSetup } from "../kinds/circuit/cell.ts";
 import { runExperiment } from "../run/experiment.ts";
 import { readCellResult } from "../run/store.ts";
-import { decodeExperiment, loadExperiment } from "../spec/load.ts";
+import { loadExperiment } from "../spec/load.ts";
+import { GROUND_TRUTH_EDGE, INDUCTION_EAP, runInductionEap } from "./test-support.ts";
 import { TOKEN_HEADER } from "./guard.ts";
 import type { LiveEvaluation } from "./live.ts";
 import type { PromptView } from "./prompt.ts";
@@ -19,21 +20,11 @@ import type { RunSummary } from "./api.ts";
  * who may ask (token, Host, Origin), what the API lists, and that a live evaluation equals what
  * circuits' evaluateCircuits computes for the same edge set on a separately opened setup.
  */
-const GROUND_TRUTH_EDGE = "a0.h1->a1.h2<k>";
 const dir = mkdtempSync(join(tmpdir(), "patchbay-serve-"));
-const results = join(dir, "results");
+let results: string;
 let scope: Scope.CloseableScope;
 let served: Served;
 let cellId: string;
-const raw = {
-  name: "serve-test",
-  model: "builtin:induction",
-  task: { n: 8 },
-  ablation: "resample",
-  metric: "logit-diff",
-  method: { _tag: "eap" },
-  selection: { _tag: "top-n", n: 12 },
-};
 
 /** edges in the stored circuit (top 12, pruned to paths from the input to the logits) */
 const inCircuit = () => {
@@ -51,9 +42,7 @@ const post = (path: string, body: unknown, headers: Record<string, string> = {})
   });
 
 beforeAll(async () => {
-  const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "serve.yaml")));
-  const summary = await Effect.runPromise(runExperiment(loaded, { results }));
-  cellId = summary.cells[0]!.cellId;
+  ({ results, cellId } = await runInductionEap(dir));
   scope = await Effect.runPromise(Scope.make());
   served = await Effect.runPromise(Scope.extend(serve({ results }), scope));
 }, 120_000);
@@ -113,7 +102,7 @@ describe("patchbay serve: the API", () => {
   it("lists the run and its circuit cell", async () => {
     const body = (await (await get("/api/runs")).json()) as { runs: RunSummary[] };
     expect(body.runs).toHaveLength(1);
-    expect(body.runs[0]!.name).toBe("serve-test");
+    expect(body.runs[0]!.name).toBe(INDUCTION_EAP.name);
     expect(body.runs[0]!.cells).toEqual([
       expect.objectContaining({ cellId, present: true, kind: "circuit", method: "eap", edges: inCircuit() }),
     ]);
@@ -150,8 +139,8 @@ describe("patchbay serve: the API", () => {
       Effect.scoped(
         Effect.gen(function* () {
           const spec = {
-            model: raw.model,
-            task: { kind: "builtin" as const, builtin: raw.model, n: 8, seed: 0, options: {} },
+            model: INDUCTION_EAP.model,
+            task: { kind: "builtin" as const, builtin: INDUCTION_EAP.model, n: 8, seed: 0, options: {} },
             ablation: "resample" as const,
             metric: "logit-diff" as const,
             granularity: "head" as const,

@@ -8,9 +8,8 @@ import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openCircuitSetup } from "../kinds/circuit/cell.ts";
 import { CHROMIUM_ARGS, findChromium } from "../report/testing/chromium.ts";
-import { runExperiment } from "../run/experiment.ts";
 import { readCellResult } from "../run/store.ts";
-import { decodeExperiment } from "../spec/load.ts";
+import { GROUND_TRUTH_EDGE, runInductionEap } from "./test-support.ts";
 import { liveSource } from "./source.ts";
 import { writeInteractive } from "./static.ts";
 
@@ -26,29 +25,17 @@ if (executablePath === null)
     "\n*** SKIPPING the static explorer browser test: no chromium on PATH (apt-get install -y chromium) ***\n",
   );
 
-const EDGE = "a0.h1->a1.h2<k>";
+const EDGE = GROUND_TRUTH_EDGE;
 
 describe.skipIf(executablePath === null)("the static explorer in headless Chromium", () => {
   const dir = mkdtempSync(join(tmpdir(), "patchbay-static-"));
-  const results = join(dir, "results");
+  let results: string;
   let browser: Browser;
   let cellId: string;
   let runId: string;
 
   beforeAll(async () => {
-    const raw = {
-      name: "static",
-      model: "builtin:induction",
-      task: { n: 8 },
-      ablation: "resample",
-      metric: "logit-diff",
-      method: { _tag: "eap" },
-      selection: { _tag: "top-n", n: 12 },
-    };
-    const loaded = await Effect.runPromise(decodeExperiment(raw, join(dir, "static.yaml")));
-    const s = await Effect.runPromise(runExperiment(loaded, { results }));
-    cellId = s.cells[0]!.cellId;
-    runId = s.runId;
+    ({ results, cellId, runId } = await runInductionEap(dir));
     browser = await chromium.launch({ executablePath: executablePath!, args: CHROMIUM_ARGS });
   }, 120_000);
   afterAll(async () => {

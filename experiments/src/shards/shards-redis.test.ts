@@ -12,6 +12,7 @@ import { testdataPath } from "../../../packages/core/src/testing/testdata.ts";
 import { runExperiment } from "../run/experiment.ts";
 import { loadExperiment } from "../spec/load.ts";
 import { type ShardedSpec, shardedScores } from "./sharded.ts";
+import { freePort, waitFor } from "../distributed/test-support.ts";
 
 /**
  * Sharded exact, node and path patching on a real redis-server (loopback, no persistence, in a
@@ -45,34 +46,6 @@ writeFileSync(
 
 const children: ChildProcess[] = [];
 let url = "";
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => (typeof a === "object" && a !== null ? resolve(a.port) : reject(new Error("no port"))));
-    });
-  });
-
-const waitFor = (child: ChildProcess, out: () => string, pattern: RegExp, ms: number, what: string) =>
-  new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what}: not seen within ${ms} ms:\n${out()}`)), ms);
-    const check = () => {
-      if (pattern.test(out())) {
-        clearTimeout(t);
-        resolve();
-      }
-    };
-    child.stdout?.on("data", check);
-    child.stderr?.on("data", check);
-    child.once("exit", (code, signal) => {
-      clearTimeout(t);
-      reject(new Error(`${what}: the process exited (${code ?? signal}):\n${out()}`));
-    });
-    check();
-  });
 
 const start = (args: readonly string[]) => {
   const child = spawn(process.execPath, ["--import", "tsx", main, ...args], {
