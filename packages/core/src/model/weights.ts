@@ -1,4 +1,4 @@
-import type { HostTensor } from "../tensor/index.ts";
+import { type HostTensor, numel } from "../tensor/index.ts";
 import type { ModelConfig } from "./config.ts";
 
 /**
@@ -30,6 +30,13 @@ export type Weights = ReadonlyMap<string, HostTensor>;
  * A model as every method sees it: its config and its weights. What `openModel` returns carries
  * more (tokenizer, source); functions that only build and run graphs ask for this much.
  */
+/** Bytes of the weights as float32 (what ORT holds of them), for size rules such as the arena's. */
+export const weightBytes = (w: Weights): number => {
+  let bytes = 0;
+  for (const t of w.values()) bytes += numel(t.shape) * 4;
+  return bytes;
+};
+
 export interface Model {
   readonly config: ModelConfig;
   readonly weights: Weights;

@@ -5,6 +5,7 @@ import { METRIC } from "../engine/metric.ts";
 import type { MetricKind } from "../engine/spec.ts";
 import { InputError, type RuntimeError } from "../errors/index.ts";
 import type { ModelConfig, Weights } from "../model/index.ts";
+import { weightBytes } from "../model/weights.ts";
 import type { SessionCache } from "../runtime/index.ts";
 import { checkMetric, checkValues } from "../runtime/finite.ts";
 import { runBatch } from "../runtime/forward.ts";
@@ -36,11 +37,8 @@ const BASIC_FROM_BYTES = 100 * 1024 * 1024;
  * creation costs the same and "all" runs 7–9% faster (its run is overhead-bound, fusions help). The
  * cut between the two sizes is not tuned.
  */
-const attributionOptimization = (w: Weights): "basic" | "all" => {
-  let bytes = 0;
-  for (const t of w.values()) bytes += numel(t.shape) * 4;
-  return bytes >= BASIC_FROM_BYTES ? "basic" : "all";
-};
+const attributionOptimization = (w: Weights): "basic" | "all" =>
+  weightBytes(w) >= BASIC_FROM_BYTES ? "basic" : "all";
 
 export interface AttributionRun {
   /** [S·D] Σ_rows ∂(batch-mean metric)/∂m_uv at m = 1, dense mask order */

@@ -1,3 +1,4 @@
+import { weightBytes } from "../model/weights.ts";
 import { Effect } from "effect";
 import * as ort from "onnxruntime-node";
 import { type MetricBinding, metricFeeds } from "../engine/bind.ts";
@@ -174,24 +175,34 @@ export const exactEdgePatching = (
     };
     // per layer: the patching block (rows starting there) and the plain block (rows passing through)
     const lo = Math.min(...starts);
+    // each block graph is a small piece of the model; its runs hold activations sized for all of it
+    const pieceOf = { arenaBytes: weightBytes(model.weights) };
     const patching = new Map<number, ort.InferenceSession>();
     const plain = new Map<number, ort.InferenceSession>();
     for (let l = lo; l < L; l++) {
       if (starts.includes(l))
         patching.set(
           l,
-          yield* cache.get(`${EXACT_PATCHING_SESSIONS}${layout.granularity}:block${l}`, () =>
-            blockGraph(c, model.weights, layout, l),
+          yield* cache.get(
+            `${EXACT_PATCHING_SESSIONS}${layout.granularity}:block${l}`,
+            () => blockGraph(c, model.weights, layout, l),
+            pieceOf,
           ),
         );
       if (l > lo)
         plain.set(
           l,
-          yield* cache.get(`${EXACT_PATCHING_SESSIONS}plain${l}`, () => plainBlockGraph(c, model.weights, l)),
+          yield* cache.get(
+            `${EXACT_PATCHING_SESSIONS}plain${l}`,
+            () => plainBlockGraph(c, model.weights, l),
+            pieceOf,
+          ),
         );
     }
-    const head = yield* cache.get(`${EXACT_PATCHING_SESSIONS}${metric}:head`, () =>
-      headGraph(c, model.weights, metric),
+    const head = yield* cache.get(
+      `${EXACT_PATCHING_SESSIONS}${metric}:head`,
+      () => headGraph(c, model.weights, metric),
+      pieceOf,
     );
     const chunk = maxRows ?? rowsPerRun(model, P);
     const clean = new Float32Array(N);

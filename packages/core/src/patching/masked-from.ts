@@ -1,3 +1,4 @@
+import { weightBytes } from "../model/weights.ts";
 import { Effect } from "effect";
 import * as ort from "onnxruntime-node";
 import { EDGE_ABLATED, EDGE_MASK, EDGE_UPSTREAM, edgeHooks, sourcesBefore } from "../edges/hooks.ts";
@@ -215,8 +216,10 @@ export const evaluateMasksFrom = (
         });
     }
     const SL = sourcesBefore(layout, layer);
-    const session = yield* cache.get(`masked-from:${layout.granularity}:${metric}:${layer}`, () =>
-      maskedGraphFrom(c, model.weights, layout, layer, metric),
+    const session = yield* cache.get(
+      `masked-from:${layout.granularity}:${metric}:${layer}`,
+      () => maskedGraphFrom(c, model.weights, layout, layer, metric),
+      { arenaBytes: weightBytes(model.weights) }, // the late layers' graphs are small pieces of the model
     );
     const chunk = Math.max(1, maxRows ?? maskedRowsPerRun(model, layout, P, layer));
     // a run: trials [t0, t0 + T) × examples [b0, b0 + E), example-major
