@@ -51,7 +51,7 @@ const gpt2Files = (N: number) => {
   saveTransformerLensFolder(
     join(dir, "gpt2"),
     { config: c, weights: randomWeights(c, 0) },
-    Array.from({ length: c.vocabSize }, (_, i) => `w${i}`),
+    Array.from({ length: c.vocabSize }, (_, i) => (i === 0 ? "<bos>" : i === 1 ? "<unk>" : `w${i}`)),
   );
   const seq = (k: number) => Array.from({ length: 32 }, (_, p) => (k * 131 + p * 17 + 3) % c.vocabSize);
   const clean = Array.from({ length: N }, (_, b) => seq(2 * b));

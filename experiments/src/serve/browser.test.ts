@@ -134,6 +134,7 @@ describe.skipIf(executablePath === null)("patchbay serve in headless Chromium", 
 
   it("shows a prompt token by token, the circuit's next tokens beside the model's, a head's pattern and the logit lens", async () => {
     const page = await open(`http://127.0.0.1:${served.port}/cell/${cellId}?token=${served.token}`);
+    await page.locator("#prompt summary").click(); // open the view
     const out = page.locator('#prompt-out[data-example="0"]');
     await out.waitFor();
     await page.locator("#example").fill("2");

@@ -54,7 +54,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 #graph .node { cursor: pointer; } #graph .node:focus-visible rect { stroke: ${COLOURS.link}; stroke-width: 3; }
 .tokens { line-height: 2; } .tok { border: 1px solid ${COLOURS.muted}; border-radius: 3px; padding: 0 2px; margin-right: 1px; white-space: pre; }
 .tok.at { outline: 2px solid ${COLOURS.link}; } table.top, table.lens { border-collapse: collapse; } table.top td, table.lens td { padding: 0 .5rem; }
-caption { font-weight: 600; text-align: left; } svg.pattern { display: block; margin: .3rem 0; }
+caption { font-weight: 600; text-align: left; } summary h2 { display: inline; } summary { cursor: pointer; } svg.pattern { display: block; margin: .3rem 0; }
 tr.selected { background: ${COLOURS.selected}; }
 .k-q { color: ${COLOURS.q}; } .k-k { color: ${COLOURS.k}; } .k-v { color: ${COLOURS.v}; } .k-mlp { color: ${COLOURS.mlp}; } .k-logits { color: ${COLOURS.logits}; } .k-attn { color: ${COLOURS.attn}; }
 `;

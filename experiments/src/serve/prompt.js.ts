@@ -4,7 +4,7 @@
  * metric's position outlined), the top next tokens under the current circuit beside the full
  * model's, the head's attention pattern on the clean prompt (an SVG grid, darker = more weight,
  * each cell titled with its query, key and weight), and the logit lens along the residual stream.
- * It refreshes after each evaluation of the circuit.
+ * It is closed at first, and while open it refreshes after each evaluation of the circuit.
  */
 export const PROMPT_JS = String.raw`
 function makePromptView(cellId, examples, heads, currentInGraph) {
@@ -12,7 +12,8 @@ function makePromptView(cellId, examples, heads, currentInGraph) {
   const headIn = el("select", { id: "head", "aria-label": "attention head" }, el("option", { value: "" }, "no head"), ...heads.map((h) => el("option", { value: h }, h)));
   if (heads.length > 0) headIn.value = heads[heads.length - 1];
   const out = el("div", { id: "prompt-out" });
-  const section = el("section", { id: "prompt", "aria-label": "per-prompt view" }, el("h2", {}, "Prompt"),
+  // closed until asked for: its runs (the circuit's logits, the model's, the lens) queue behind clicks
+  const section = el("details", { id: "prompt", "aria-label": "per-prompt view" }, el("summary", {}, el("h2", {}, "Prompt")),
     el("div", { class: "controls" }, el("label", { for: "example" }, "example "), exampleIn, el("label", { for: "head" }, " head "), headIn), out);
   const tokens = (label, ts, position) => el("p", { class: "tokens" }, el("span", { class: "muted" }, label + " "),
     ...ts.map((t, i) => el("span", { class: "tok" + (i === position ? " at" : ""), title: "position " + i + " · id " + t.id }, t.text.replace(/ /g, "␣").replace(/\n/g, "⏎"))));
@@ -32,6 +33,7 @@ function makePromptView(cellId, examples, heads, currentInGraph) {
   };
   let pending = 0;
   const refresh = async () => {
+    if (!section.open) return;
     const mine = ++pending;
     try {
       const v = await api("/api/cells/" + cellId + "/prompt", { inGraph: currentInGraph().join(""), example: Number(exampleIn.value), head: headIn.value === "" ? null : headIn.value });
@@ -45,6 +47,7 @@ function makePromptView(cellId, examples, heads, currentInGraph) {
       out.dataset.example = String(v.example);
     } catch (e) { out.textContent = "error: " + e.message; }
   };
+  section.addEventListener("toggle", refresh);
   exampleIn.addEventListener("change", refresh);
   headIn.addEventListener("change", refresh);
   return { section, refresh };
