@@ -1,16 +1,7 @@
 import { createHash } from "node:crypto";
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeSync,
-} from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
 import { ConfigError } from "@patchbay/core/errors";
+import { writeFileAtomicSync } from "@patchbay/core/text";
 import { weightsHash } from "@patchbay/core/weights";
 import { Effect, Either, ParseResult, Schema } from "effect";
 import type { EdgeSetup } from "./setup.ts";
@@ -69,19 +60,9 @@ export const checkpointHashes = (
   };
 };
 
-/** Write the checkpoint atomically: a temporary file beside it (fsynced), then rename. */
-export const writeCheckpoint = (file: string, state: AcdcCheckpoint): void => {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, "w");
-  try {
-    writeSync(fd, `${JSON.stringify(state)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-};
+/** Write the checkpoint atomically (core/text: a temporary file beside it, fsynced, then renamed). */
+export const writeCheckpoint = (file: string, state: AcdcCheckpoint): void =>
+  writeFileAtomicSync(file, `${JSON.stringify(state)}\n`, { mkdir: true });
 
 /**
  * The checkpoint at `file`, or null when there is none. A file that does not parse, or that was
