@@ -10,7 +10,7 @@ import { GRAPH_JS } from "./graph.js.ts";
  * Every asset is a classic script (file:// pages cannot fetch or import modules): the WASM binary
  * and ORT's loader are handed to ORT from memory (env.wasm.wasmBinary, a blob URL for the loader).
  */
-export const STATIC_JS = String.raw`"use strict";
+export const STATIC_JS = `"use strict";
 ${GRAPH_JS}
 const el = (tag, attrs, ...kids) => {
   const e = document.createElement(tag);

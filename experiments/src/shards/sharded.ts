@@ -84,7 +84,7 @@ export const shardedScores = (
         if (!o.skipped) computed++;
       }
     const shards = jobs.map((j) => readShard(opts.results, j.cellId));
-    const missing = shards.findIndex((s) => s === null);
+    const missing = shards.indexOf(null);
     if (missing >= 0)
       return yield* new InputError({
         field: `shards[${missing}]`,
