@@ -19,6 +19,7 @@ import {
   type RedisExecutorOptions,
   type CellJobData,
   type CellJobResult,
+  addOnce,
   connectionOf,
   DEFAULT_QUEUE,
   decodeFailure,
@@ -233,23 +234,7 @@ const cellsOnQueue = (
 
         const enqueue = async () => {
           let added = 0;
-          for (const j of jobs) {
-            const existing = (await queue.getJob(j.cellId)) as Job<CellJobData, CellJobResult> | undefined;
-            if (existing !== undefined) {
-              const state = await existing.getState();
-              // a finished job from an earlier run whose result is not in the store: run it again
-              if (state === "completed" || state === "failed") await existing.remove();
-              else continue;
-            }
-            await queue.add("cell", j, {
-              jobId: j.cellId,
-              attempts: opts.attempts ?? 3,
-              backoff: { type: "fixed", delay: 500 },
-              removeOnComplete: { age: 24 * 3600 },
-              removeOnFail: { age: 7 * 24 * 3600 },
-            });
-            added++;
-          }
+          for (const j of jobs) if (await addOnce(queue, "cell", j.cellId, j, opts.attempts)) added++;
           const workers = await queue.getWorkersCount().catch(() => -1);
           log(
             `enqueued ${added} of ${jobs.length} cells on ${where}${added < jobs.length ? " (the others were already queued)" : ""}; ${workers >= 0 ? `${workers} worker${workers === 1 ? "" : "s"} connected` : ""}`,

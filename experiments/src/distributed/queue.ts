@@ -1,5 +1,5 @@
 import { connect } from "node:net";
-import type { ConnectionOptions } from "bullmq";
+import type { ConnectionOptions, Job, Queue } from "bullmq";
 import type { CellOutcome } from "../run/cell.ts";
 import type { CellJob, ErrorInfo } from "../pool/executor.ts";
 
@@ -127,4 +127,32 @@ export const probe = (url: string, ms = 5000): Promise<void> => {
       reject(new Error(`connecting to ${host}:${port}: ${e.message}`));
     });
   });
+};
+
+/**
+ * Queue a job under its content id unless one is already waiting or running: a finished job of an
+ * earlier run whose result is not in this store is removed and queued again. Returns whether it
+ * was added. Retries (3 by default) are BullMQ's; finished jobs are kept a day, failed ones a week.
+ */
+export const addOnce = async <D>(
+  queue: Queue<D>,
+  name: string,
+  id: string,
+  data: D,
+  attempts = 3,
+): Promise<boolean> => {
+  const existing = (await queue.getJob(id)) as Job<D> | undefined;
+  if (existing !== undefined) {
+    const state = await existing.getState();
+    if (state === "completed" || state === "failed") await existing.remove();
+    else return false;
+  }
+  await (queue as Queue).add(name, data, {
+    jobId: id,
+    attempts,
+    backoff: { type: "fixed", delay: 500 },
+    removeOnComplete: { age: 24 * 3600 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  });
+  return true;
 };

@@ -1,3 +1,4 @@
+import { DOM_JS } from "./dom.js.ts";
 import { GRAPH_JS } from "./graph.js.ts";
 import { PROMPT_JS } from "./prompt.js.ts";
 
@@ -20,13 +21,7 @@ const api = async (path, body) => {
   if (!r.ok) throw new Error(j.error || r.statusText);
   return j;
 };
-const el = (tag, attrs, ...kids) => {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) if (v !== undefined && v !== null) e.setAttribute(k, v);
-  for (const k of kids) e.append(k);
-  return e;
-};
-const fmt = (x, d = 3) => (x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(d));
+${DOM_JS}
 const main = document.getElementById("main");
 
 async function listRuns() {

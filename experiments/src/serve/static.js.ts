@@ -1,3 +1,4 @@
+import { DOM_JS } from "./dom.js.ts";
 import { GRAPH_JS } from "./graph.js.ts";
 
 /**
@@ -12,13 +13,7 @@ import { GRAPH_JS } from "./graph.js.ts";
  */
 export const STATIC_JS = `"use strict";
 ${GRAPH_JS}
-const el = (tag, attrs, ...kids) => {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) if (v !== undefined && v !== null) e.setAttribute(k, v);
-  for (const k of kids) e.append(k);
-  return e;
-};
-const fmt = (x, d = 3) => (x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(d));
+${DOM_JS}
 const b64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 const main = document.getElementById("main");
 

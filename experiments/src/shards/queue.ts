@@ -10,6 +10,7 @@ import {
 } from "../pool/executor.ts";
 import {
   type CellJobResult,
+  addOnce,
   connectionOf,
   DEFAULT_QUEUE,
   decodeFailure,
@@ -65,22 +66,7 @@ export const runShardsOnQueue = (
       Effect.gen(function* () {
         yield* Effect.tryPromise({
           try: async () => {
-            for (const j of pending) {
-              const existing = (await queue.getJob(j.cellId)) as Job<ShardJob, CellJobResult> | undefined;
-              if (existing !== undefined) {
-                const state = await existing.getState();
-                // a finished job of an earlier run whose file is not in this store: run it again
-                if (state === "completed" || state === "failed") await existing.remove();
-                else continue;
-              }
-              await queue.add("shard", j, {
-                jobId: j.cellId,
-                attempts: opts.attempts ?? 3,
-                backoff: { type: "fixed", delay: 500 },
-                removeOnComplete: { age: 24 * 3600 },
-                removeOnFail: { age: 7 * 24 * 3600 },
-              });
-            }
+            for (const j of pending) await addOnce(queue, "shard", j.cellId, j, opts.attempts);
             log(
               `enqueued ${pending.length} of ${jobs.length} shards on ${where} (the others are in the store)`,
             );
