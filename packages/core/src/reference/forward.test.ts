@@ -131,8 +131,7 @@ describe("attention identities", () => {
           // once tanh(x/cap) rounds to ±1 in float64 (|x/cap| ≳ 19), so the bound is closed.
           if (c.attnSoftcap != null)
             for (const x of sc)
-              if (x !== Number.NEGATIVE_INFINITY)
-                expect(Math.abs(x)).toBeLessThanOrEqual(c.attnSoftcap);
+              if (x !== Number.NEGATIVE_INFINITY) expect(Math.abs(x)).toBeLessThanOrEqual(c.attnSoftcap);
         }
       }),
       RUNS,
