@@ -83,7 +83,7 @@ const checkStaticPage = async (
   expect(await page.locator(".error").allTextContents()).toEqual([]);
   const stored = readCellResult(results, cellId) as unknown as Stored;
   expect(Number(await status.getAttribute("data-faithfulness"))).toBeCloseTo(stored.faithfulness.mean, 4);
-  const before = await page.locator("#metric").innerText();
+  const before = await page.locator("#metric").textContent();
   const EDGE = edge(stored);
   await page.locator(`input[data-edge="${EDGE}"]`).click();
   await page.locator('#status[data-evaluations="2"]').waitFor({ timeout: 60_000 });
@@ -108,7 +108,7 @@ const checkStaticPage = async (
   // back to the exact previous text but for the run time and the change since the last click
   const stable = (t: string) =>
     t.replace(/run \(in this page\)\s*\S+ ms/, "").replace(/since last click\s*\S+/, "");
-  expect(stable(await page.locator("#metric").innerText())).toBe(stable(before));
+  expect(stable(await page.locator("#metric").textContent())).toBe(stable(before));
   expect(errors).toEqual([]);
   expect(foreign).toEqual([]);
   await page.close();
