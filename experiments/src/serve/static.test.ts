@@ -106,8 +106,8 @@ const checkStaticPage = async (
   await page.locator('#status[data-evaluations="3"]').waitFor({ timeout: 60_000 });
   expect(Number(await status.getAttribute("data-faithfulness"))).toBeCloseTo(stored.faithfulness.mean, 4);
   // back to the exact previous text but for the run time and the change since the last click
-  const stable = (t: string) =>
-    t.replace(/run \(in this page\)\s*\S+ ms/, "").replace(/since last click\s*\S+/, "");
+  const stable = (t: string | null) =>
+    (t ?? "").replace(/run \(in this page\)\s*\S+ ms/, "").replace(/since last click\s*\S+/, "");
   expect(stable(await page.locator("#metric").textContent())).toBe(stable(before));
   expect(errors).toEqual([]);
   expect(foreign).toEqual([]);
