@@ -11,7 +11,12 @@ import { circuitResiduals, circuitStreamSites } from "./circuit-stream.ts";
 import { type LiveCell, openLiveCell } from "./live.ts";
 import { type PromptView, promptView } from "./prompt.ts";
 import { liveSource } from "./source.ts";
-import { GROUND_TRUTH_EDGE, runInductionEap } from "./test-support.ts";
+import {
+  hasSharedModels,
+  sharedModelPath,
+  warnIfNoSharedModels,
+} from "../../../packages/core/src/testing/shared.ts";
+import { GROUND_TRUTH_EDGE, runInductionEap, runStoriesEap } from "./test-support.ts";
 
 /**
  * The per-prompt view under the circuit (promptView's `circuit`), on builtin:induction's EAP cell,
@@ -187,3 +192,47 @@ describe("the per-prompt view under the circuit (builtin:induction)", () => {
     expect(v.circuit.lens.at(-1)!.top.p).toBeCloseTo(v.top.circuit[0]!.p, 5);
   });
 });
+
+warnIfNoSharedModels(
+  "the per-prompt view under the circuit on stories260K (experiments/src/serve/prompt.test.ts)",
+);
+
+describe.skipIf(!hasSharedModels)(
+  "the per-prompt view under the circuit (stories260K: GQA, prompts of different lengths)",
+  () => {
+    let scope: Scope.CloseableScope;
+    let cell: LiveCell;
+
+    beforeAll(async () => {
+      const dir = mkdtempSync(join(tmpdir(), "patchbay-prompt-stories-"));
+      const { results, cellId } = await runStoriesEap(dir, sharedModelPath("stories260K", "stories260K.bin"));
+      scope = Effect.runSync(Scope.make());
+      cell = await Effect.runPromise(
+        Effect.flatMap(liveSource(results, cellId), (input) => openLiveCell(cellId, input, scope)),
+      );
+    }, 120_000);
+    afterAll(async () => {
+      if (scope !== undefined) await Effect.runPromise(Scope.close(scope, Exit.void));
+    });
+
+    it("the shortest prompt: every edge in gives the full model's pattern and lens; the circuit's lens ends at its output", async () => {
+      const lengths = cell.setup.task.clean.map((s) => s.length);
+      const b = lengths.indexOf(Math.min(...lengths));
+      expect(Math.min(...lengths)).toBeLessThan(Math.max(...lengths)); // a ragged task: z′ is cut to the prompt
+      const E = cell.setup.layout.edges.length;
+      const head = { layer: 2, head: 6 };
+      const all = await Effect.runPromise(promptView(cell, new Uint8Array(E).fill(1), b, head));
+      const full = all.attention!.pattern.flat();
+      const worst = Math.max(...all.circuit.attention!.pattern.flat().map((x, i) => Math.abs(x - full[i]!)));
+      expect(worst).toBeLessThan(1e-6);
+      expect(all.circuit.lens.map((r) => r.top.id)).toEqual(all.lens.map((r) => r.top.id));
+      for (const [l, r] of all.circuit.lens.entries()) expect(r.answer!).toBeCloseTo(all.lens[l]!.answer!, 5);
+      // the empty circuit (every source at its ablated value)
+      const empty = new Uint8Array(E);
+      const v = await Effect.runPromise(promptView(cell, empty, b, head));
+      expect(v.circuit.lens.at(-1)!.top.id).toBe(v.top.circuit[0]!.id);
+      expect(v.circuit.lens.at(-1)!.top.p).toBeCloseTo(v.top.circuit[0]!.p, 5);
+      expect(v.circuit.lens.at(-1)!.answer!).not.toBeCloseTo(v.lens.at(-1)!.answer!, 3);
+    });
+  },
+);

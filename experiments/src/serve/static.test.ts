@@ -1,6 +1,6 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { evaluateCircuits } from "@patchbay/circuits";
 import {
@@ -13,10 +13,8 @@ import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openCircuitSetup } from "../kinds/circuit/cell.ts";
 import { CHROMIUM_ARGS, findChromium } from "../report/testing/chromium.ts";
-import { runExperiment } from "../run/experiment.ts";
 import { readCellResult } from "../run/store.ts";
-import { decodeExperiment } from "../spec/load.ts";
-import { GROUND_TRUTH_EDGE, runInductionEap } from "./test-support.ts";
+import { GROUND_TRUTH_EDGE, runInductionEap, runStoriesEap } from "./test-support.ts";
 import { liveSource } from "./source.ts";
 import { writeInteractive } from "./static.ts";
 
@@ -36,17 +34,6 @@ if (executablePath === null)
   );
 warnIfNoSharedModels("the static explorer on stories260K (experiments/src/serve/static.test.ts)");
 
-/**
- * stories260K's task: which name comes back. " Lily" and " Tim" are one token each in its
- * tokenizer; the corrupted story names Tim instead, so it keeps the length.
- */
-const NAMES = [
-  "Once upon a time, there was a little girl named Lily. One day,",
-  "There was a kind girl named Lily. She had a big dog. Every day,",
-  "Once upon a time, a girl named Lily lived in a small house. One morning,",
-  "Lily was a happy girl. She loved to play in the park with her mom. One day,",
-].map((clean) => ({ clean, corrupted: clean.replace("Lily", "Tim"), answer: " Lily", wrong: " Tim" }));
-
 interface Stored {
   faithfulness: { mean: number };
   edges: { name: string; score: number | null; inGraph: boolean }[];
@@ -62,6 +49,8 @@ const checkStaticPage = async (
   const { results, runId, cellId } = run;
   const out = await Effect.runPromise(writeInteractive(results, runId));
   expect(out.pages).toHaveLength(1);
+  const data = statSync(join(dirname(out.pages[0]!), "data.js")).size;
+  console.log(`static page data (graph + task, base64): ${(data / 2 ** 20).toFixed(2)} MiB`);
   const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
   const errors: string[] = [];
   const foreign: string[] = [];
@@ -135,28 +124,10 @@ describe.skipIf(executablePath === null)("the static explorer in headless Chromi
   it.skipIf(!hasSharedModels)(
     "stories260K: computes the API's faithfulness in the page, before and after a click, from file://",
     async () => {
-      const at = join(dir, "stories");
-      mkdirSync(at, { recursive: true });
-      writeFileSync(join(at, "names.jsonl"), NAMES.map((l) => JSON.stringify(l)).join("\n"));
-      const loaded = await Effect.runPromise(
-        decodeExperiment(
-          {
-            name: "explorer-stories",
-            model: sharedModelPath("stories260K", "stories260K.bin"),
-            task: { file: "names.jsonl" },
-            ablation: "resample",
-            metric: "logit-diff",
-            granularity: "head-qkv", // a grouped-query model: MIB names a <k>/<v> input per query head
-            method: { _tag: "eap" },
-            selection: { _tag: "top-n", n: 40 },
-            evaluation: { spearmanSample: 0 },
-          },
-          join(at, "explorer-stories.yaml"),
-        ),
+      const run = await runStoriesEap(
+        join(dir, "stories"),
+        sharedModelPath("stories260K", "stories260K.bin"),
       );
-      const results = join(at, "results");
-      const s = await Effect.runPromise(runExperiment(loaded, { results }));
-      const run = { results, runId: s.runId, cellId: s.cells[0]!.cellId };
       // the strongest edge of the circuit
       const strongest = (stored: Stored) =>
         stored.edges
