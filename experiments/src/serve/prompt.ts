@@ -101,7 +101,8 @@ export const promptView = (
     const { layout } = setup;
     const P = clean.length;
     const resid = Array.from({ length: c.nLayers }, (_, l) => `blocks.${l}.resid_post`);
-    const pattern = head === null ? [] : [`blocks.${head.layer}.attn.pattern`];
+    // every layer's pattern, whichever head is asked for: one compiled graph per run, not one per layer
+    const patterns = Array.from({ length: c.nLayers }, (_, l) => `blocks.${l}.attn.pattern`);
     // the circuit: one row of the edge-masked graph with the full logits, the head's pattern and
     // the sites its residual stream is made of; z′ of this example at its own positions (the task's
     // batch is right-padded to its longest prompt)
@@ -117,7 +118,7 @@ export const promptView = (
       setup.model,
       plan({
         edges: { granularity: layout.granularity },
-        captures: [...new Set([...circuitStreamSites(layout), ...pattern])],
+        captures: [...new Set([...circuitStreamSites(layout), ...patterns])],
         logits: true,
       }),
       [clean],
@@ -128,8 +129,8 @@ export const promptView = (
         },
       },
     );
-    // the full model: logits, every block's resid_post, and the head's pattern
-    const full = yield* runPlan(setup.cache, setup.model, plan({ captures: [...resid, ...pattern] }), [
+    // the full model: logits, every block's resid_post, and the patterns
+    const full = yield* runPlan(setup.cache, setup.model, plan({ captures: [...resid, ...patterns] }), [
       clean,
     ]);
     const circuitDist = distribution(circuitRun.logits!, position);
@@ -155,7 +156,7 @@ export const promptView = (
     }
     const attentionOf = (sites: ReadonlyMap<string, HostTensor>): PromptView["attention"] => {
       if (head === null) return null;
-      const t = sites.get(pattern[0]!)!; // [1, H, P, P]
+      const t = sites.get(patterns[head.layer]!)!; // [1, H, P, P]
       const at = (q: number, k: number) => t.data[(head.head * P + q) * P + k]!;
       return {
         layer: head.layer,
