@@ -8,6 +8,7 @@ import {
   sharedModelPath,
   warnIfNoSharedModels,
 } from "../../../packages/core/src/testing/shared.ts";
+import { loadModel } from "@patchbay/core/weights";
 import { Effect } from "effect";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -172,5 +173,13 @@ describe.skipIf(executablePath === null)("the static explorer in headless Chromi
     expect(err.message).toContain("builtin:induction");
     expect(err.message).toMatch(/at most 0\.001 MiB/);
     expect(err.message).toMatch(/found \d+\.\d+ MiB \(\d+ bytes\) for model builtin:induction/);
+    // weights under the limit, graph and task over it: refused after the export, the same way
+    const model = await Effect.runPromise(loadModel("builtin:induction"));
+    let weights = 0;
+    for (const t of model.weights.values()) weights += t.data.byteLength;
+    const late = await Effect.runPromise(Effect.flip(writeInteractive(run.results, run.runId, weights)));
+    const found = Number(/\((\d+) bytes\) for model builtin:induction/.exec(late.message)?.[1]);
+    expect(late.message).toContain(`cell ${run.cellId} (model builtin:induction)`);
+    expect(found).toBeGreaterThan(weights);
   }, 120_000);
 });
