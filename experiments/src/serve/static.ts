@@ -23,6 +23,8 @@ import { STATIC_JS } from "./static.js.ts";
  *   <results>/runs/<runId>/interactive/<cellId>/index.html     a cell's explorer (+ data.js)
  *   <results>/runs/<runId>/interactive/assets/                 ORT web (WASM, loader), code, styles
  */
+// Measured near it (2026-12-03, headless Chromium, a 6-layer GPT-2-wide model with an 8,192-token
+// vocabulary: 215 MiB of graph, 286 MiB of data.js): the page is ready in 53 s and a click takes 0.3 s.
 export const STATIC_MAX_BYTES = 256 * 1024 * 1024;
 
 /** The names the edge-masked graph reads its mask from and writes the metric to (core's engine). */
