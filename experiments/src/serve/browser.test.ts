@@ -148,7 +148,22 @@ describe.skipIf(executablePath === null)("patchbay serve in headless Chromium", 
     expect(await page.locator("#prompt-out span.tok.at").count()).toBe(2); // the metric's position, clean and corrupted
     expect(await page.locator("table.lens tbody tr").count()).toBe(2);
     expect(await page.locator("table.top").count()).toBe(2);
+    // the pattern and the lens under the circuit (the default) or the full model, by the toggle;
+    // with the ground-truth edge clicked out of the circuit, a1.h2 loses its key and attends elsewhere
+    await page.locator('#prompt-out[data-of="circuit"] table.lens[data-of="circuit"]').waitFor();
     await page.locator("#prompt").screenshot({ path: join(shots, "explorer-prompt.png") });
+    const weights = () => page.locator("svg.pattern rect title").allTextContents();
+    await page.locator("#view-of").selectOption("full");
+    await page.locator('#prompt-out[data-of="full model"] table.lens[data-of="full model"]').waitFor();
+    const inFull = await weights();
+    expect(inFull).toHaveLength(P * P);
+    await page.locator("#view-of").selectOption("circuit");
+    await page.locator(`input[data-edge="${EDGE}"]`).click();
+    await expect.poll(weights, { timeout: 30_000 }).not.toEqual(inFull);
+    expect(await weights()).toHaveLength(P * P);
+    await page.locator("#prompt").screenshot({ path: join(shots, "explorer-prompt-edge-out.png") });
+    await page.locator("#view-of").selectOption("full");
+    expect(await weights()).toEqual(inFull); // the full model's, whatever the circuit
     await page.close();
   });
 

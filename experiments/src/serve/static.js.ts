@@ -14,7 +14,14 @@ import { GRAPH_JS } from "./graph.js.ts";
 export const STATIC_JS = `"use strict";
 ${GRAPH_JS}
 ${DOM_JS}
-const b64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+// base64 → bytes by a loop into one buffer (Uint8Array.from over the string first makes an array of
+// one-character strings: for a graph of 200 MiB that crashed the page)
+const b64 = (s) => {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+};
 const main = document.getElementById("main");
 
 (async () => {
@@ -25,7 +32,9 @@ const main = document.getElementById("main");
   ort.env.wasm.proxy = false;
   ort.env.wasm.wasmBinary = b64(window.PB_ORT_WASM).buffer;
   ort.env.wasm.wasmPaths = { mjs: URL.createObjectURL(new Blob([window.PB_ORT_LOADER], { type: "text/javascript" })) };
-  const session = await ort.InferenceSession.create(b64(cell.onnx));
+  const onnx = b64(cell.onnx);
+  cell.onnx = null; // the base64 text is not needed again
+  const session = await ort.InferenceSession.create(onnx);
   const fixed = {};
   for (const [name, f] of Object.entries(cell.feeds)) {
     const bytes = b64(f.data);
