@@ -25,7 +25,9 @@ import { metricAtSlots } from "./slots.ts";
  * masks that remove no edge into a destination before L, the metric of each mask on each example
  * equals the full edge-masked graph's, but a row runs only layers L.. (L = nLayers: ln_final and
  * the metric alone), starts from the clean resid_pre of L, and reads the sources before L as one
- * per-example Δ. The logits are unembedded at the metric slots only (slots.ts).
+ * per-example Δ. The logits are unembedded at the metric slots only (slots.ts). With `streams`,
+ * the run also returns its own state (edges/hooks.ts, edgeStreamOutput / edgeDeltaOutput), for a
+ * next run from a later layer (masked-state.ts).
  */
 export const maskedGraphFrom = (
   c: ModelConfig,
@@ -33,6 +35,7 @@ export const maskedGraphFrom = (
   layout: EdgeLayout,
   layer: number,
   metric: MetricKind,
+  streams = false,
 ): Graph => {
   const from =
     layer < c.nLayers
@@ -40,7 +43,7 @@ export const maskedGraphFrom = (
       : ({ layer: c.nLayers - 1, site: "resid_post" } as const);
   const { builder, final } = buildTransformerGraph(c, w, {
     from,
-    hooks: edgeHooks(c, layout, layer),
+    hooks: edgeHooks(c, layout, layer, streams),
     logits: false,
   });
   builder.output(metricAtSlots(builder, c, w, metric, final).perExample);
@@ -119,13 +122,25 @@ export interface MaskedRun {
   readonly runs: number;
 }
 
-/** The first edge a mask removes (m < 1) into a destination before `layer`, or a value out of [0, 1]. */
-const badEntry = (c: ModelConfig, layout: EdgeLayout, mask: Float32Array, layer: number): string | null => {
+/**
+ * The first edge into a destination before `layer` on which a mask differs from `base` (the mask
+ * the upstream streams were computed under; null: every edge kept, the clean run), or a value out
+ * of [0, 1].
+ */
+export const badEntry = (
+  c: ModelConfig,
+  layout: EdgeLayout,
+  mask: Float32Array,
+  layer: number,
+  base: Float32Array | null,
+): string | null => {
   const D = layout.destinations.length;
   for (const e of layout.edges) {
-    const x = mask[e.source * D + e.destination]!;
+    const i = e.source * D + e.destination;
+    const x = mask[i]!;
     if (!(x >= 0 && x <= 1)) return `${e.name} = ${x} (outside [0, 1])`;
-    if (x < 1 && startLayer(c, layout.destinations[e.destination]!) < layer) return `${e.name} = ${x}`;
+    if (x !== (base === null ? 1 : base[i]) && startLayer(c, layout.destinations[e.destination]!) < layer)
+      return `${e.name} = ${x}${base === null ? "" : `, the streams' mask has ${base[i]}`}`;
   }
   return null;
 };
@@ -207,7 +222,9 @@ export const evaluateMasksFrom = (
       });
     for (let i = 0; i < M; i++) {
       const bad =
-        masks[i]!.length === S * D ? badEntry(c, layout, masks[i]!, layer) : `${masks[i]!.length} entries`;
+        masks[i]!.length === S * D
+          ? badEntry(c, layout, masks[i]!, layer, null)
+          : `${masks[i]!.length} entries`;
       if (bad !== null)
         return yield* new InputError({
           field: `masks[${i}]`,
@@ -215,15 +232,66 @@ export const evaluateMasksFrom = (
           found: bad,
         });
     }
+    return yield* runMasksFrom(
+      cache,
+      model,
+      layout,
+      metric,
+      seqs,
+      clean,
+      ablated,
+      binding,
+      layer,
+      masks,
+      maxRows,
+    );
+  });
+
+/** What a run with `streams` returns besides the metric: its outputs, for examples [b0, b0 + e) at `pos` positions. */
+export type StreamsSink = (
+  out: ort.InferenceSession.OnnxValueMapType,
+  b0: number,
+  e: number,
+  pos: number,
+) => void;
+
+/**
+ * evaluateMasksFrom's runs once its inputs are checked (shapes, a captured stream at `layer`, masks
+ * that agree upstream of it). With `streams` (one mask), the graph also returns its state
+ * (maskedGraphFrom), handed to the sink run by run.
+ */
+export const runMasksFrom = (
+  cache: SessionCache,
+  model: Model,
+  layout: EdgeLayout,
+  metric: MetricKind,
+  seqs: readonly (readonly number[])[],
+  clean: CleanStreams,
+  ablated: HostTensor,
+  binding: MetricBinding,
+  layer: number,
+  masks: readonly Float32Array[],
+  maxRows?: number,
+  streams?: StreamsSink,
+): Effect.Effect<MaskedRun, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const c = model.config;
+    const N = seqs.length;
+    const P = Math.max(...seqs.map((s) => s.length));
+    const S = layout.sources.length;
+    const D = layout.destinations.length;
+    const d = c.dModel;
+    const M = masks.length;
+    const resid = clean.resid.get(layer)!;
     const SL = sourcesBefore(layout, layer);
     const session = yield* cache.get(
-      `masked-from:${layout.granularity}:${metric}:${layer}`,
-      () => maskedGraphFrom(c, model.weights, layout, layer, metric),
+      `masked-from${streams === undefined ? "" : "-streams"}:${layout.granularity}:${metric}:${layer}`,
+      () => maskedGraphFrom(c, model.weights, layout, layer, metric, streams !== undefined),
       { arenaBytes: weightBytes(model.weights) }, // the late layers' graphs are small pieces of the model
     );
     const chunk = Math.max(1, maxRows ?? maskedRowsPerRun(model, layout, P, layer));
     // a run: trials [t0, t0 + T) × examples [b0, b0 + E), example-major
-    const T = N <= chunk ? Math.min(M, Math.floor(chunk / N)) : 1;
+    const T = streams !== undefined ? 1 : N <= chunk ? Math.min(M, Math.floor(chunk / N)) : 1;
     const E = Math.min(N, chunk);
     const perExample = new Float32Array(M * N);
     let runs = 0;
@@ -277,6 +345,7 @@ export const evaluateMasksFrom = (
         examples.forEach((b, i) => {
           for (let t = 0; t < trials; t++) perExample[(t0 + t) * N + b] = metricValues[i * trials + t]!;
         });
+        streams?.(out, b0, e, pos);
       }
     return { perExample, runs };
   });
