@@ -107,7 +107,7 @@ const bench = async (label: string, file: string, nLayers: number) => {
     };
     const E = cell.edges.length;
     const strongest = cell.edges
-      .map((e, i) => i)
+      .map((_, i) => i)
       .sort((a, b) => Math.abs(cell.edges[b]!.score ?? 0) - Math.abs(cell.edges[a]!.score ?? 0));
     const depths = [
       { name: "logits", layer: nLayers },
