@@ -35,6 +35,7 @@ const dir = mkdtempSync(join(tmpdir(), "patchbay-bench-serve-"));
 const quantile = (xs: number[], q: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 const rows: string[][] = [];
+const afterClicks: number[] = []; // RSS (MB) right after each model's API and browser clicks, its sessions still open
 
 const experimentFor = (label: string, lines: string[]) => {
   const file = join(dir, `${label}.yaml`);
@@ -208,6 +209,7 @@ const bench = async (label: string, file: string, nLayers: number) => {
       await browser.close();
     }
   } finally {
+    afterClicks.push(process.memoryUsage().rss / 2 ** 20);
     await Effect.runPromise(Scope.close(scope, Exit.void));
   }
 };
@@ -244,4 +246,6 @@ console.log(
 );
 console.log("|---|---|---|---|---|---|---|---|");
 for (const r of rows) console.log(`| ${r.join(" | ")} |`);
-console.log(`\npeak RSS of the server process: ${peakRssMb().toFixed(0)} MB\n`);
+console.log(
+  `\npeak RSS of the server process: ${peakRssMb().toFixed(0)} MB; RSS after the clicks: ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB (${afterClicks.map((x) => x.toFixed(0)).join(", ")} MB right after each model's clicks)\n`,
+);

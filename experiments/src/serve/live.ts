@@ -76,6 +76,9 @@ export const openLiveCell = (
     const E = setup.layout.edges.length;
     const ablated = yield* setup.ablated;
     const clean = yield* cleanState(setup.cache, model, setup.layout, setup.task.clean, ablated);
+    // z′'s and the clean run's sessions (a copy of the weights each) are done; the per-prompt view
+    // and the explain panel compile their own plans when asked
+    yield* setup.cache.evict("plan:");
     const layers = yield* Scope.extend(makeLayerSessions(setup.cache, sessions), scope);
     const full = yield* step(setup, layers, clean, maskFromEdges(setup, new Uint8Array(E).fill(1)));
     const empty = yield* step(setup, layers, clean, maskFromEdges(setup, new Uint8Array(E)));
