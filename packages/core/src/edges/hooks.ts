@@ -40,8 +40,9 @@ import { type EdgeLayout, kvPerQueryHead, kvSlots } from "./layout.ts";
  * Δ_u = z_u(clean) − z′_u per example. Rows are then example-major (row = example·T + trial, every
  * example with the same T trial masks) and the inputs are per example:
  *   edges.mask      [batch, S, D]              per row, as above
- *   edges.upstream  [examples, S_L, pos, d]    Δ of the sources before L
- *   edges.ablated   [examples, pos, S − S_L, d] z′ of the sources computed in the run
+ *   edges.upstream  [examples, pos, S, d]      Δ of the sources, of which the S_L before L are read
+ *   edges.ablated   [examples, pos, S, d]      z′, of which the sources computed in the run are read
+ * (both as the host holds them, so a run copies neither; the graph slices and transposes)
  * Per destination group the upstream part is one GEMM per example, [T·n, S_L]·[S_L, pos·d], so
  * neither Δ nor z′ is ever copied per trial.
  */
@@ -159,16 +160,15 @@ export const edgeHooks = (c: ModelConfig, layout: EdgeLayout, from?: number, str
   const maskInput = (g: GraphBuilder): Value =>
     (keep ??= g.sub(g.scalar(1), g.input(EDGE_MASK, "float32", ["batch", S, D])));
   const ablatedInput = (g: GraphBuilder): Value =>
-    (ablated ??=
-      from === undefined
-        ? g.input(EDGE_ABLATED, "float32", ["batch", "pos", S, d])
-        : g.input(EDGE_ABLATED, "float32", ["examples", "pos", S - SL, d]));
-  const upstreamInput = (g: GraphBuilder): Value =>
-    (upstream ??= g.reshape(g.input(EDGE_UPSTREAM, "float32", ["examples", SL, "pos", d]), [
-      "examples",
-      SL,
-      "pos·d",
-    ]));
+    (ablated ??= g.input(EDGE_ABLATED, "float32", [from === undefined ? "batch" : "examples", "pos", S, d]));
+  const upstreamInput = (g: GraphBuilder): Value => {
+    if (upstream === null) {
+      const all = g.input(EDGE_UPSTREAM, "float32", ["examples", "pos", S, d]); //    [e, p, S, d]
+      const before = g.transpose(g.slice(all, 2, 0, SL), [0, 2, 1, 3]); //              [e, S_L, p, d]
+      upstream = g.reshape(before, ["examples", SL, "pos·d"]);
+    }
+    return upstream;
+  };
 
   /** Record k sources starting at `start`; z [b, p, k, d]. */
   const record = (g: GraphBuilder, z: Value, start: number) => {
@@ -177,7 +177,7 @@ export const edgeHooks = (c: ModelConfig, layout: EdgeLayout, from?: number, str
     if (from === undefined) delta = g.sub(z, g.slice(ablatedInput(g), 2, start, start + k));
     else {
       // z′ per example, broadcast over the example's trials: [e, T, p, k, d] − [e, 1, p, k, d]
-      const zPrime = g.slice(ablatedInput(g), 2, start - SL, start - SL + k);
+      const zPrime = g.slice(ablatedInput(g), 2, start, start + k);
       const byExample = reshapeDims(
         g,
         z,

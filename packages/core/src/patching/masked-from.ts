@@ -76,43 +76,25 @@ export const maskedRowsPerRun = (
 };
 
 /**
- * Δ_<L [e, S_L, pos, d] and z′_≥L [e, pos, S − S_L, d] of examples [b0, b0 + e): the same for
- * every run at a layer, so the last one made is kept with the clean streams (ACDC evaluates
- * batch after batch at one layer; at GPT-2 scale Δ_<L is tens of MB).
+ * Rows [b0, b0 + e) of a per-example tensor [N, P, …] at `pos` positions: a view when the run's
+ * positions are the task's (Δ and z′ go to the graph as the host holds them), else a copy
+ * truncated or zero-padded per example.
  */
-const lastInputs = new WeakMap<
-  CleanStreams,
-  { key: string; ablated: HostTensor; up: Float32Array; zPrime: Float32Array }
->();
-const perExampleInputs = (
-  clean: CleanStreams,
-  ablated: HostTensor,
-  layout: EdgeLayout,
-  layer: number,
+const examplesAt = (
+  t: Float32Array,
+  N: number,
+  P: number,
   b0: number,
   e: number,
   pos: number,
-  P: number,
-  d: number,
-) => {
-  const key = `${layer}:${b0}:${e}:${pos}`;
-  const hit = lastInputs.get(clean);
-  if (hit !== undefined && hit.key === key && hit.ablated === ablated) return hit;
-  const S = layout.sources.length;
-  const SL = sourcesBefore(layout, layer);
+): Float32Array => {
+  const per = t.length / (N * P); //                                                  floats per position
+  if (pos === P) return t.subarray(b0 * P * per, (b0 + e) * P * per);
+  const out = new Float32Array(e * pos * per);
   const keep = Math.min(pos, P);
-  const up = new Float32Array(e * SL * pos * d);
-  const zPrime = new Float32Array(e * pos * (S - SL) * d);
   for (let i = 0; i < e; i++)
-    for (let p = 0; p < keep; p++) {
-      const at = ((b0 + i) * P + p) * S * d;
-      for (let s = 0; s < SL; s++)
-        up.set(clean.delta.subarray(at + s * d, at + (s + 1) * d), ((i * SL + s) * pos + p) * d);
-      zPrime.set(ablated.data.subarray(at + SL * d, at + S * d), (i * pos + p) * (S - SL) * d);
-    }
-  const made = { key, ablated, up, zPrime };
-  lastInputs.set(clean, made);
-  return made;
+    out.set(t.subarray((b0 + i) * P * per, ((b0 + i) * P + keep) * per), i * pos * per);
+  return out;
 };
 
 export interface MaskedRun {
@@ -283,7 +265,6 @@ export const runMasksFrom = (
     const d = c.dModel;
     const M = masks.length;
     const resid = clean.resid.get(layer)!;
-    const SL = sourcesBefore(layout, layer);
     const session = yield* cache.get(
       `masked-from${streams === undefined ? "" : "-streams"}:${layout.granularity}:${metric}:${layer}`,
       () => maskedGraphFrom(c, model.weights, layout, layer, metric, streams !== undefined),
@@ -322,13 +303,14 @@ export const runMasksFrom = (
           for (let t = 0; t < trials; t++) mask.set(masks[t0 + t]!, (i * trials + t) * S * D);
         });
         const e = examples.length;
-        const { up, zPrime } = perExampleInputs(clean, ablated, layout, layer, b0, e, pos, P, d);
+        const up = examplesAt(clean.delta, N, P, b0, e, pos);
+        const zPrime = examplesAt(ablated.data, N, P, b0, e, pos);
         const values: Record<string, ort.Tensor> = {
           ...(yield* attempt(() => metricFeeds(c, batch, metric, tileBinding(binding, rowsOf)), InputError)),
           [FROM_RESID]: new ort.Tensor("float32", from, [R, pos, d]),
           [EDGE_MASK]: new ort.Tensor("float32", mask, [R, S, D]),
-          [EDGE_UPSTREAM]: new ort.Tensor("float32", up, [e, SL, pos, d]),
-          [EDGE_ABLATED]: new ort.Tensor("float32", zPrime, [e, pos, S - SL, d]),
+          [EDGE_UPSTREAM]: new ort.Tensor("float32", up, [e, pos, S, d]),
+          [EDGE_ABLATED]: new ort.Tensor("float32", zPrime, [e, pos, S, d]),
         };
         const out = yield* runBatch(
           cache.model,
