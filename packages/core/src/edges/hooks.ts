@@ -52,11 +52,12 @@ export const EDGE_UPSTREAM = "edges.upstream";
 /**
  * Outputs of an edge graph built `from` L with `streams`: the run's own state for the next run
  * (masked-state.ts) — `edges.stream.<l>` [b, pos, d], the stream entering each layer l > L
- * (l = nLayers: the last resid_post, before the logits' edges act), and `edges.delta.<s>`
- * [b, k, pos·d], the Δ of the k sources from s that one piece (input, a layer's heads, an MLP) wrote.
+ * (l = nLayers: the last resid_post, before the logits' edges act), and `edges.deltas`
+ * [b, pos, S, d], every source's Δ: the upstream input's before L, the run's own from L (one
+ * trial per example).
  */
 export const edgeStreamOutput = (layer: number): string => `edges.stream.${layer}`;
-export const edgeDeltaOutput = (source: number): string => `edges.delta.${source}`;
+export const EDGE_DELTAS = "edges.deltas";
 
 /** Sources written before layer `layer` (all of them for layer = nLayers): the prefix [0, S_L). */
 export const sourcesBefore = (layout: EdgeLayout, layer: number): number => {
@@ -143,6 +144,7 @@ interface Piece {
   readonly start: number; // first source index
   readonly size: number; //  k sources
   readonly delta: Value; //  Δ [b, k, p·d]: one row per source, so contributions are per-example GEMMs
+  readonly raw: Value; //    Δ [b, p, k, d] as computed
 }
 
 export const edgeHooks = (c: ModelConfig, layout: EdgeLayout, from?: number, streams = false): SiteHooks => {
@@ -155,6 +157,7 @@ export const edgeHooks = (c: ModelConfig, layout: EdgeLayout, from?: number, str
   let keep: Value | null = null; //                   1 − m   [b, S, D]
   let ablated: Value | null = null; //                z′      [b, p, S, d]  (from L: [e, p, S − S_L, d])
   let upstream: Value | null = null; //               from L: Δ_<L [e, S_L, p·d]
+  let upstreamAll: Value | null = null; //            from L: Δ [e, p, S, d] (the input)
   const attnContrib = new Map<number, Value>(); //   layer → [b, p, n, d] for its attention destinations
 
   const maskInput = (g: GraphBuilder): Value =>
@@ -163,8 +166,8 @@ export const edgeHooks = (c: ModelConfig, layout: EdgeLayout, from?: number, str
     (ablated ??= g.input(EDGE_ABLATED, "float32", [from === undefined ? "batch" : "examples", "pos", S, d]));
   const upstreamInput = (g: GraphBuilder): Value => {
     if (upstream === null) {
-      const all = g.input(EDGE_UPSTREAM, "float32", ["examples", "pos", S, d]); //    [e, p, S, d]
-      const before = g.transpose(g.slice(all, 2, 0, SL), [0, 2, 1, 3]); //              [e, S_L, p, d]
+      upstreamAll = g.input(EDGE_UPSTREAM, "float32", ["examples", "pos", S, d]); //     [e, p, S, d]
+      const before = g.transpose(g.slice(upstreamAll, 2, 0, SL), [0, 2, 1, 3]); //      [e, S_L, p, d]
       upstream = g.reshape(before, ["examples", SL, "pos·d"]);
     }
     return upstream;
@@ -187,8 +190,7 @@ export const edgeHooks = (c: ModelConfig, layout: EdgeLayout, from?: number, str
       delta = g.reshapeLike(g.sub(byExample, g.unsqueeze(zPrime, 1)), z);
     }
     const rows = g.reshape(g.transpose(delta, [0, 2, 1, 3]), [z.shape[0]!, k, "pos·d"]); // [b, k, p·d]
-    pieces.push({ start, size: k, delta: rows });
-    if (streams) g.output(g.named(rows, edgeDeltaOutput(start)));
+    pieces.push({ start, size: k, delta: rows, raw: delta });
   };
 
   /**
@@ -294,8 +296,12 @@ export const edgeHooks = (c: ModelConfig, layout: EdgeLayout, from?: number, str
       }
     }
     if (site === last) {
-      if (streams && from !== undefined && from < c.nLayers)
+      if (streams && from !== undefined && from < c.nLayers) {
         g.output(g.named(value, edgeStreamOutput(c.nLayers)));
+        upstreamInput(g);
+        const parts = [g.slice(upstreamAll!, 2, 0, SL), ...pieces.map((p) => p.raw)];
+        g.output(g.named(g.concat(parts, 2), EDGE_DELTAS));
+      }
       const v = destIndex("logits");
       const contrib = contribution(g, v, 1, layout.destinations[v]!.nSources, value);
       return g.sub(value, g.reshape(contrib, [B, P, d]));

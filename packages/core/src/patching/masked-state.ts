@@ -1,6 +1,6 @@
 import { Effect } from "effect";
 import type * as ort from "onnxruntime-node";
-import { edgeDeltaOutput, edgeStreamOutput } from "../edges/hooks.ts";
+import { EDGE_DELTAS, edgeStreamOutput } from "../edges/hooks.ts";
 import type { EdgeLayout } from "../edges/layout.ts";
 import type { MetricBinding } from "../engine/bind.ts";
 import type { MetricKind } from "../engine/spec.ts";
@@ -113,19 +113,22 @@ export const maskedStart = (
   return layer;
 };
 
-/** Copy a run's state outputs for examples [b0, b0 + e) (pos positions) into the next state's arrays. */
+/**
+ * A run's state outputs for examples [b0, b0 + e) (pos positions) into the next state: the
+ * streams it computed, and every source's Δ, taken as is when the run held every example at
+ * the task's positions (no copy), else copied row by row.
+ */
 const takeStreams = (
   out: ort.InferenceSession.OnnxValueMapType,
-  layout: EdgeLayout,
   c: ModelConfig,
   layer: number,
-  next: { resid: Map<number, HostTensor>; delta: Float32Array },
+  next: { resid: Map<number, HostTensor>; delta: Float32Array; owned: boolean },
+  N: number,
   P: number,
   b0: number,
   e: number,
   pos: number,
 ) => {
-  const S = layout.sources.length;
   const d = c.dModel;
   const keep = Math.min(pos, P);
   for (let l = layer + 1; l <= c.nLayers; l++) {
@@ -133,21 +136,19 @@ const takeStreams = (
     const to = next.resid.get(l)!.data;
     for (let i = 0; i < e; i++) to.set(z.subarray(i * pos * d, (i * pos + keep) * d), (b0 + i) * P * d);
   }
-  // every piece the run computed: the sources of layers ≥ L (edges/hooks.ts records them in order)
-  const first = layout.sources.findIndex((s) => s.layer !== null && s.layer >= layer);
-  for (let s = first < 0 ? S : first; s < S; ) {
-    const rows = out[edgeDeltaOutput(s)];
-    if (rows === undefined)
-      throw new Error(`the edge graph from layer ${layer} returned no Δ of source ${s}`);
-    const z = rows.data as Float32Array; //                                      [e, k, pos·d]
-    const k = Number(rows.dims[1]);
+  if (layer === c.nLayers) return; //                                        no source computed
+  const deltas = out[EDGE_DELTAS]!.data as Float32Array; //                   [e, pos, S, d]
+  if (e === N && pos === P) {
+    next.delta = deltas;
+    next.owned = true;
+  } else {
+    if (!next.owned) {
+      next.delta = next.delta.slice(); // the previous state's stays as it was
+      next.owned = true;
+    }
+    const per = deltas.length / (e * pos); //                                    S·d
     for (let i = 0; i < e; i++)
-      for (let j = 0; j < k; j++)
-        for (let p = 0; p < keep; p++) {
-          const from = ((i * k + j) * pos + p) * d;
-          next.delta.set(z.subarray(from, from + d), (((b0 + i) * P + p) * S + s + j) * d);
-        }
-    s += k;
+      next.delta.set(deltas.subarray(i * pos * per, (i * pos + keep) * per), (b0 + i) * P * per);
   }
 };
 
@@ -256,7 +257,9 @@ export const stepMaskFrom = (
           return [l, l > layer ? { data: t.data.slice(), shape: t.shape } : t] as const;
         }),
       ),
-      delta: state.streams.delta.slice(),
+      // every source's Δ: the state's until the run returns its own (takeStreams)
+      delta: state.streams.delta,
+      owned: false,
     };
     const r = yield* runMasksFrom(
       cache,
@@ -270,7 +273,10 @@ export const stepMaskFrom = (
       layer,
       [mask],
       maxRows,
-      (out, b0, e, pos) => takeStreams(out, layout, c, layer, next, P, b0, e, pos),
+      (out, b0, e, pos) => takeStreams(out, c, layer, next, N, P, b0, e, pos),
     );
-    return { perExample: r.perExample, state: { mask: mask.slice(), streams: next } };
+    return {
+      perExample: r.perExample,
+      state: { mask: mask.slice(), streams: { resid: next.resid, delta: next.delta } },
+    };
   });
