@@ -221,14 +221,16 @@ export const handleApi = (
       return { status: 200, body: { layout: layoutGraph(names), methods: methodScores(results, r) } };
     }
     if (method !== "POST") return { status: 405, body: { error: "POST only" } };
-    const source = yield* liveSource(results, cellId);
+    // the stored cell (megabytes at GPT-2 scale) is read when the cell opens and by export and
+    // snippet only, not on every click
+    if (!CELL_ID.test(cellId)) yield* liveSource(results, cellId); // the 404 naming the id
     const request = yield* body();
     const explain = m[2] === "/explain";
-    const stored = readCellResult(results, cellId) as unknown as StoredCircuit;
+    const stored = () => readCellResult(results, cellId) as unknown as StoredCircuit;
     const r: LiveEvaluation | EdgeExplanation | MibGraphJson | PromptView | { yaml: string } =
       yield* live.withCell(
         cellId,
-        () => Effect.succeed(source),
+        () => liveSource(results, cellId),
         (cell) =>
           Effect.gen(function* () {
             const names = cell.setup.layout.edges.map((e) => e.name);
@@ -236,7 +238,7 @@ export const handleApi = (
               const { layout, model } = cell.setup;
               const problem = mibJsonProblem(layout);
               if (problem !== null) return yield* bad("export", problem.expected, problem.found);
-              const scores = Float64Array.from(stored.edges, (e) =>
+              const scores = Float64Array.from(stored().edges, (e) =>
                 typeof e.score === "number" ? e.score : Number.NaN,
               );
               return toMibJson(
@@ -247,7 +249,8 @@ export const handleApi = (
             }
             if (m[2] === "/snippet") {
               const chosen = yield* circuitOf(request, names);
-              const spec = { ...(stored.spec ?? {}), ...source.spec }; // the setup fields as liveSource decoded them
+              const source = yield* liveSource(results, cellId);
+              const spec = { ...(stored().spec ?? {}), ...source.spec }; // the setup fields as liveSource decoded them
               return {
                 yaml: experimentSnippet(
                   cellId,

@@ -1,21 +1,21 @@
-import {
-  type EdgeSetup,
-  evaluateMasks,
-  faithfulness,
-  faithfulnessPerExample,
-  maskFromEdges,
-} from "@patchbay/circuits";
+import { type EdgeSetup, faithfulness, faithfulnessPerExample, maskFromEdges } from "@patchbay/circuits";
 import type { InputError, RuntimeError } from "@patchbay/core/errors";
+import { cleanState, type MaskedState, maskedStart, stepMaskFrom } from "@patchbay/core/patching";
 import type { Tokenizer } from "@patchbay/core/tokenizer";
 import { Effect, Exit, Scope } from "effect";
 import { openCircuitSetup, type SetupSpec } from "../kinds/circuit/cell.ts";
 import type { CellError } from "../run/cell-errors.ts";
+import { type LayerSessions, makeLayerSessions } from "./layer-sessions.ts";
 
 /**
- * Live patching of one circuit cell: the cell's model and task opened once (its edge-masked graph
- * compiled once), then any circuit is one batched run of that graph with a different mask — no
- * recompile. The full model's and the empty circuit's metrics per example are measured once when
- * the cell opens; each evaluation runs only the circuit's mask.
+ * Live patching of one circuit cell: the cell's model and task opened once, then a click runs
+ * only what it changes. The cell keeps the edge-masked model's state under the last circuit
+ * evaluated (core's MaskedState: the stream entering every layer, every source's output); a new
+ * circuit differs from it only in edges into destinations at layer L or later (L: the lowest
+ * such destination's layer), so upstream of L nothing changed, and the run starts at L from the
+ * kept state (stepMaskFrom, the graph from L compiled once per layer, layer-sessions.ts) and
+ * leaves the next state. It equals the whole edge-masked graph on the circuit's mask. The full
+ * model's and the empty circuit's metrics per example are measured once when the cell opens.
  *   f(C) = (m(C) − m(∅)) / (m(M) − m(∅))   on the means (MIB), and per example
  * (circuits' faithfulness / faithfulnessPerExample, the numbers `patchbay circuit` reports).
  */
@@ -32,7 +32,12 @@ export interface LiveEvaluation {
   readonly empty: number;
   /** wall time of the run, ms */
   readonly ms: number;
+  /** the layer the run started at (nLayers: the logits' edges alone changed) */
+  readonly fromLayer: number;
 }
+
+/** Sessions of the graph from a start layer kept alive at once (layer-sessions.ts). */
+export const LIVE_LAYER_SESSIONS = 4;
 
 export interface LiveCell {
   readonly cellId: string;
@@ -44,6 +49,10 @@ export interface LiveCell {
   readonly emptyPerExample: Float32Array;
   readonly full: number;
   readonly empty: number;
+  /** the graph from each start layer */
+  readonly sessions: LayerSessions;
+  /** the state under the last circuit evaluated (replaced by each evaluation) */
+  readonly last: { state: MaskedState };
 }
 
 /** What a cell opens from: its spec's model, task, ablation, metric, granularity; relative paths' folder. */
@@ -52,29 +61,59 @@ export interface LiveInput {
   readonly baseDir: string;
 }
 
-/** Open a cell for live patching in `scope` (closing the scope releases its sessions). */
+/**
+ * Open a cell for live patching in `scope` (closing the scope releases its sessions), keeping at
+ * most `sessions` graphs from a start layer alive.
+ */
 export const openLiveCell = (
   cellId: string,
   input: LiveInput,
   scope: Scope.Scope,
+  sessions = LIVE_LAYER_SESSIONS,
 ): Effect.Effect<LiveCell, CellError> =>
   Effect.gen(function* () {
     const { setup, model } = yield* Scope.extend(openCircuitSetup(input), scope);
     const E = setup.layout.edges.length;
-    const r = yield* evaluateMasks(setup, [
-      maskFromEdges(setup, new Uint8Array(E).fill(1)),
-      maskFromEdges(setup, new Uint8Array(E)),
-    ]);
-    const N = setup.N;
+    const ablated = yield* setup.ablated;
+    const clean = yield* cleanState(setup.cache, model, setup.layout, setup.task.clean, ablated);
+    // z′'s and the clean run's sessions (a copy of the weights each) are done; the per-prompt view
+    // and the explain panel compile their own plans when asked
+    yield* setup.cache.evict("plan:");
+    const layers = yield* Scope.extend(makeLayerSessions(setup.cache, sessions), scope);
+    const full = yield* step(setup, layers, clean, maskFromEdges(setup, new Uint8Array(E).fill(1)));
+    const empty = yield* step(setup, layers, clean, maskFromEdges(setup, new Uint8Array(E)));
+    const mean = (xs: Float32Array) => xs.reduce((a, x) => a + x, 0) / xs.length;
     return {
       cellId,
       setup,
       tokenizer: model.tokenizer,
-      fullPerExample: r.perExample.slice(0, N),
-      emptyPerExample: r.perExample.slice(N, 2 * N),
-      full: r.mean[0]!,
-      empty: r.mean[1]!,
+      fullPerExample: full.perExample,
+      emptyPerExample: empty.perExample,
+      full: mean(full.perExample),
+      empty: mean(empty.perExample),
+      sessions: layers,
+      last: { state: empty.state },
     };
+  });
+
+/** The run of `mask` from the lowest layer where it differs from `state`'s. */
+const step = (setup: EdgeSetup, sessions: LayerSessions, state: MaskedState, mask: Float32Array) =>
+  Effect.gen(function* () {
+    const { model, layout, task } = setup;
+    const layer = maskedStart(model.config, layout, state.mask, mask);
+    const r = yield* stepMaskFrom(
+      yield* sessions.get(layer),
+      model,
+      layout,
+      task.metric,
+      task.clean,
+      state,
+      yield* setup.ablated,
+      setup.binding,
+      layer,
+      mask,
+    );
+    return { ...r, layer };
   });
 
 /** The metric and faithfulness of one circuit (one byte per layout edge) on an open cell. */
@@ -84,8 +123,9 @@ export const evaluateLive = (
 ): Effect.Effect<LiveEvaluation, InputError | RuntimeError> =>
   Effect.gen(function* () {
     const t0 = performance.now();
-    const r = yield* evaluateMasks(cell.setup, [maskFromEdges(cell.setup, inGraph)]);
-    const m = r.mean[0]!;
+    const r = yield* step(cell.setup, cell.sessions, cell.last.state, maskFromEdges(cell.setup, inGraph));
+    cell.last.state = r.state;
+    const m = r.perExample.reduce((a, x) => a + x, 0) / r.perExample.length;
     const per = faithfulnessPerExample(r.perExample, cell.emptyPerExample, cell.fullPerExample);
     return {
       edges: inGraph.reduce((a, b) => a + b, 0),
@@ -96,6 +136,7 @@ export const evaluateLive = (
       full: cell.full,
       empty: cell.empty,
       ms: performance.now() - t0,
+      fromLayer: r.layer,
     };
   });
 

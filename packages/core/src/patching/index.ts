@@ -10,3 +10,4 @@ export { type CompactSources, compactAblated, compactSites, mapCompact, tileComp
 export { EXACT_PATCHING_SESSIONS, type ExactEdgeRun, exactEdgePatching } from "./exact-edges.ts";
 export { type CleanStreams, cleanStreams } from "./clean-streams.ts";
 export { evaluateMasksFrom, type MaskedRun } from "./masked-from.ts";
+export { cleanState, type MaskedState, maskedStart, stepMaskFrom } from "./masked-state.ts";

@@ -25,7 +25,9 @@ import { metricAtSlots } from "./slots.ts";
  * masks that remove no edge into a destination before L, the metric of each mask on each example
  * equals the full edge-masked graph's, but a row runs only layers L.. (L = nLayers: ln_final and
  * the metric alone), starts from the clean resid_pre of L, and reads the sources before L as one
- * per-example Δ. The logits are unembedded at the metric slots only (slots.ts).
+ * per-example Δ. The logits are unembedded at the metric slots only (slots.ts). With `streams`,
+ * the run also returns its own state (edges/hooks.ts, edgeStreamOutput / edgeDeltaOutput), for a
+ * next run from a later layer (masked-state.ts).
  */
 export const maskedGraphFrom = (
   c: ModelConfig,
@@ -33,6 +35,7 @@ export const maskedGraphFrom = (
   layout: EdgeLayout,
   layer: number,
   metric: MetricKind,
+  streams = false,
 ): Graph => {
   const from =
     layer < c.nLayers
@@ -40,7 +43,7 @@ export const maskedGraphFrom = (
       : ({ layer: c.nLayers - 1, site: "resid_post" } as const);
   const { builder, final } = buildTransformerGraph(c, w, {
     from,
-    hooks: edgeHooks(c, layout, layer),
+    hooks: edgeHooks(c, layout, layer, streams),
     logits: false,
   });
   builder.output(metricAtSlots(builder, c, w, metric, final).perExample);
@@ -73,43 +76,25 @@ export const maskedRowsPerRun = (
 };
 
 /**
- * Δ_<L [e, S_L, pos, d] and z′_≥L [e, pos, S − S_L, d] of examples [b0, b0 + e): the same for
- * every run at a layer, so the last one made is kept with the clean streams (ACDC evaluates
- * batch after batch at one layer; at GPT-2 scale Δ_<L is tens of MB).
+ * Rows [b0, b0 + e) of a per-example tensor [N, P, …] at `pos` positions: a view when the run's
+ * positions are the task's (Δ and z′ go to the graph as the host holds them), else a copy
+ * truncated or zero-padded per example.
  */
-const lastInputs = new WeakMap<
-  CleanStreams,
-  { key: string; ablated: HostTensor; up: Float32Array; zPrime: Float32Array }
->();
-const perExampleInputs = (
-  clean: CleanStreams,
-  ablated: HostTensor,
-  layout: EdgeLayout,
-  layer: number,
+const examplesAt = (
+  t: Float32Array,
+  N: number,
+  P: number,
   b0: number,
   e: number,
   pos: number,
-  P: number,
-  d: number,
-) => {
-  const key = `${layer}:${b0}:${e}:${pos}`;
-  const hit = lastInputs.get(clean);
-  if (hit !== undefined && hit.key === key && hit.ablated === ablated) return hit;
-  const S = layout.sources.length;
-  const SL = sourcesBefore(layout, layer);
+): Float32Array => {
+  const per = t.length / (N * P); //                                                  floats per position
+  if (pos === P) return t.subarray(b0 * P * per, (b0 + e) * P * per);
+  const out = new Float32Array(e * pos * per);
   const keep = Math.min(pos, P);
-  const up = new Float32Array(e * SL * pos * d);
-  const zPrime = new Float32Array(e * pos * (S - SL) * d);
   for (let i = 0; i < e; i++)
-    for (let p = 0; p < keep; p++) {
-      const at = ((b0 + i) * P + p) * S * d;
-      for (let s = 0; s < SL; s++)
-        up.set(clean.delta.subarray(at + s * d, at + (s + 1) * d), ((i * SL + s) * pos + p) * d);
-      zPrime.set(ablated.data.subarray(at + SL * d, at + S * d), (i * pos + p) * (S - SL) * d);
-    }
-  const made = { key, ablated, up, zPrime };
-  lastInputs.set(clean, made);
-  return made;
+    out.set(t.subarray((b0 + i) * P * per, ((b0 + i) * P + keep) * per), i * pos * per);
+  return out;
 };
 
 export interface MaskedRun {
@@ -119,13 +104,25 @@ export interface MaskedRun {
   readonly runs: number;
 }
 
-/** The first edge a mask removes (m < 1) into a destination before `layer`, or a value out of [0, 1]. */
-const badEntry = (c: ModelConfig, layout: EdgeLayout, mask: Float32Array, layer: number): string | null => {
+/**
+ * The first edge into a destination before `layer` on which a mask differs from `base` (the mask
+ * the upstream streams were computed under; null: every edge kept, the clean run), or a value out
+ * of [0, 1].
+ */
+export const badEntry = (
+  c: ModelConfig,
+  layout: EdgeLayout,
+  mask: Float32Array,
+  layer: number,
+  base: Float32Array | null,
+): string | null => {
   const D = layout.destinations.length;
   for (const e of layout.edges) {
-    const x = mask[e.source * D + e.destination]!;
+    const i = e.source * D + e.destination;
+    const x = mask[i]!;
     if (!(x >= 0 && x <= 1)) return `${e.name} = ${x} (outside [0, 1])`;
-    if (x < 1 && startLayer(c, layout.destinations[e.destination]!) < layer) return `${e.name} = ${x}`;
+    if (x !== (base === null ? 1 : base[i]) && startLayer(c, layout.destinations[e.destination]!) < layer)
+      return `${e.name} = ${x}${base === null ? "" : `, the streams' mask has ${base[i]}`}`;
   }
   return null;
 };
@@ -207,7 +204,9 @@ export const evaluateMasksFrom = (
       });
     for (let i = 0; i < M; i++) {
       const bad =
-        masks[i]!.length === S * D ? badEntry(c, layout, masks[i]!, layer) : `${masks[i]!.length} entries`;
+        masks[i]!.length === S * D
+          ? badEntry(c, layout, masks[i]!, layer, null)
+          : `${masks[i]!.length} entries`;
       if (bad !== null)
         return yield* new InputError({
           field: `masks[${i}]`,
@@ -215,15 +214,65 @@ export const evaluateMasksFrom = (
           found: bad,
         });
     }
-    const SL = sourcesBefore(layout, layer);
+    return yield* runMasksFrom(
+      cache,
+      model,
+      layout,
+      metric,
+      seqs,
+      clean,
+      ablated,
+      binding,
+      layer,
+      masks,
+      maxRows,
+    );
+  });
+
+/** What a run with `streams` returns besides the metric: its outputs, for examples [b0, b0 + e) at `pos` positions. */
+export type StreamsSink = (
+  out: ort.InferenceSession.OnnxValueMapType,
+  b0: number,
+  e: number,
+  pos: number,
+) => void;
+
+/**
+ * evaluateMasksFrom's runs once its inputs are checked (shapes, a captured stream at `layer`, masks
+ * that agree upstream of it). With `streams` (one mask), the graph also returns its state
+ * (maskedGraphFrom), handed to the sink run by run.
+ */
+export const runMasksFrom = (
+  cache: SessionCache,
+  model: Model,
+  layout: EdgeLayout,
+  metric: MetricKind,
+  seqs: readonly (readonly number[])[],
+  clean: CleanStreams,
+  ablated: HostTensor,
+  binding: MetricBinding,
+  layer: number,
+  masks: readonly Float32Array[],
+  maxRows?: number,
+  streams?: StreamsSink,
+): Effect.Effect<MaskedRun, InputError | RuntimeError> =>
+  Effect.gen(function* () {
+    const c = model.config;
+    const N = seqs.length;
+    const P = Math.max(...seqs.map((s) => s.length));
+    const S = layout.sources.length;
+    const D = layout.destinations.length;
+    const d = c.dModel;
+    const M = masks.length;
+    const resid = clean.resid.get(layer)!;
     const session = yield* cache.get(
-      `masked-from:${layout.granularity}:${metric}:${layer}`,
-      () => maskedGraphFrom(c, model.weights, layout, layer, metric),
+      `masked-from${streams === undefined ? "" : "-streams"}:${layout.granularity}:${metric}:${layer}`,
+      () => maskedGraphFrom(c, model.weights, layout, layer, metric, streams !== undefined),
       { arenaBytes: weightBytes(model.weights) }, // the late layers' graphs are small pieces of the model
     );
     const chunk = Math.max(1, maxRows ?? maskedRowsPerRun(model, layout, P, layer));
     // a run: trials [t0, t0 + T) × examples [b0, b0 + E), example-major
-    const T = N <= chunk ? Math.min(M, Math.floor(chunk / N)) : 1;
+    const T = streams !== undefined ? 1 : N <= chunk ? Math.min(M, Math.floor(chunk / N)) : 1;
     const E = Math.min(N, chunk);
     const perExample = new Float32Array(M * N);
     let runs = 0;
@@ -254,13 +303,14 @@ export const evaluateMasksFrom = (
           for (let t = 0; t < trials; t++) mask.set(masks[t0 + t]!, (i * trials + t) * S * D);
         });
         const e = examples.length;
-        const { up, zPrime } = perExampleInputs(clean, ablated, layout, layer, b0, e, pos, P, d);
+        const up = examplesAt(clean.delta, N, P, b0, e, pos);
+        const zPrime = examplesAt(ablated.data, N, P, b0, e, pos);
         const values: Record<string, ort.Tensor> = {
           ...(yield* attempt(() => metricFeeds(c, batch, metric, tileBinding(binding, rowsOf)), InputError)),
           [FROM_RESID]: new ort.Tensor("float32", from, [R, pos, d]),
           [EDGE_MASK]: new ort.Tensor("float32", mask, [R, S, D]),
-          [EDGE_UPSTREAM]: new ort.Tensor("float32", up, [e, SL, pos, d]),
-          [EDGE_ABLATED]: new ort.Tensor("float32", zPrime, [e, pos, S - SL, d]),
+          [EDGE_UPSTREAM]: new ort.Tensor("float32", up, [e, pos, S, d]),
+          [EDGE_ABLATED]: new ort.Tensor("float32", zPrime, [e, pos, S, d]),
         };
         const out = yield* runBatch(
           cache.model,
@@ -277,6 +327,7 @@ export const evaluateMasksFrom = (
         examples.forEach((b, i) => {
           for (let t = 0; t < trials; t++) perExample[(t0 + t) * N + b] = metricValues[i * trials + t]!;
         });
+        streams?.(out, b0, e, pos);
       }
     return { perExample, runs };
   });
