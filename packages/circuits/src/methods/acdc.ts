@@ -3,7 +3,13 @@ import { type ConfigError, InputError, type RuntimeError } from "@patchbay/core/
 import { mulberry32 } from "@patchbay/core/model";
 import { Effect } from "effect";
 import { prune } from "../select/index.ts";
-import { type AcdcCheckpoint, checkpointHashes, readCheckpoint, writeCheckpoint } from "./acdc-checkpoint.ts";
+import {
+  ACDC_CHECKPOINT_FORMAT,
+  type AcdcCheckpoint,
+  checkpointHashes,
+  readCheckpoint,
+  writeCheckpoint,
+} from "./acdc-checkpoint.ts";
 import { downstreamRows, type MaskRows } from "./acdc-rows.ts";
 import { maskFromEdges } from "./masks.ts";
 import { higherIsBetter, type EdgeSetup } from "./setup.ts";
@@ -263,7 +269,7 @@ export const acdcWith = (
       Effect.gen(function* () {
         if (file === undefined || hashes === null) return;
         const state: AcdcCheckpoint = {
-          format: "patchbay-acdc-checkpoint/1",
+          format: ACDC_CHECKPOINT_FORMAT,
           hashes,
           options,
           next,
