@@ -38,10 +38,31 @@ if (redisBin === "") {
 
 const dir = mkdtempSync(join(tmpdir(), "patchbay-bench-shards-"));
 const children: ChildProcess[] = [];
-const stop = () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGTERM");
+const running = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
+process.on("exit", () => {
+  for (const c of children) if (running(c)) c.kill("SIGKILL");
+});
+/** SIGTERM `c` and wait for it to exit; SIGKILL it after `ms`. */
+const terminate = (c: ChildProcess, ms: number) =>
+  new Promise<void>((resolve) => {
+    if (!running(c)) return resolve();
+    const t = setTimeout(() => c.kill("SIGKILL"), ms);
+    c.once("exit", () => {
+      clearTimeout(t);
+      resolve();
+    });
+    c.kill("SIGTERM");
+  });
+/**
+ * The workers first, while Redis still answers (a worker closes its queue connections by talking
+ * to Redis), then Redis. Stopping them all at once left workers reconnecting to a Redis that had
+ * already exited, and this process waiting on them for minutes.
+ */
+const shutdown = async () => {
+  const [redis, ...workers] = children;
+  await Promise.all(workers.map((w) => terminate(w, 15_000)));
+  if (redis !== undefined) await terminate(redis, 5000);
 };
-process.on("exit", stop);
 
 /** Start a process; resolve once `ready` appears in its output. */
 const startUntil = (cmd: string, args: readonly string[], ready: RegExp, what: string) =>
@@ -117,6 +138,8 @@ console.log(
   `2 workers on redis  ${tDist.toFixed(2).padStart(9)}  ${(dist.scores.length / tDist).toFixed(1).padStart(7)}`,
 );
 console.log(`speed-up ${(tLocal / tDist).toFixed(2)}×; scores byte-identical: ${same}`);
-stop();
+const t2 = performance.now();
+await shutdown();
+console.log(`shut down in ${((performance.now() - t2) / 1000).toFixed(2)} s`);
 rmSync(dir, { recursive: true, force: true });
-if (!same) process.exitCode = 1;
+process.exit(same ? 0 : 1);

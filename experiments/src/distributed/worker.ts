@@ -127,9 +127,17 @@ export const startQueueWorker = async (opts: QueueWorkerOptions): Promise<QueueW
     name,
     worker,
     close: async (graceMs = 10_000) => {
-      const closing = worker.close();
-      const t = setTimeout(() => void worker.close(true), graceMs);
-      await closing.finally(() => clearTimeout(t));
+      // BullMQ's close waits for the running jobs, then QUITs its connections; with Redis gone it
+      // waits forever (a second close(true) only returns the first close's promise), so past the
+      // grace the connections are dropped without asking the server
+      const closed = await within(worker.close(), graceMs, "closing the worker").then(
+        () => true,
+        () => false,
+      );
+      if (!closed) {
+        log(`the queue did not close within ${graceMs} ms (Redis gone?): disconnecting`);
+        await within(worker.disconnect(), 2000, "disconnecting").catch(() => {});
+      }
       await pool.close();
     },
   };
