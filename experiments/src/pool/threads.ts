@@ -11,7 +11,7 @@ import {
   type ExecutorHooks,
   failureOf,
 } from "./executor.ts";
-import type { FromWorker, ToWorker } from "./protocol.ts";
+import type { AnyJob, FromWorker, ToWorker } from "./protocol.ts";
 import type { ShardJob } from "../shards/spec.ts";
 
 /**
@@ -39,7 +39,7 @@ export interface ThreadPool {
   readonly size: number;
   /** Run one job on the next free worker; rejects with a CellFailedError. */
   /** a cell, or a shard of one (shards/) */
-  readonly run: (job: CellJob | ShardJob) => Promise<CellOutcome>;
+  readonly run: (job: AnyJob) => Promise<CellOutcome>;
   /** Terminate every worker (jobs still queued or running are rejected). */
   readonly close: () => Promise<void>;
 }
@@ -53,7 +53,7 @@ const ENTRY = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worke
 const BOOT = new URL("./boot.mjs", import.meta.url);
 
 interface Pending {
-  readonly job: CellJob | ShardJob;
+  readonly job: AnyJob;
   readonly resolve: (o: CellOutcome) => void;
   readonly reject: (e: CellFailedError) => void;
 }

@@ -7,6 +7,7 @@ import type { CellRun, ShardKeeper } from "../kinds/kind.ts";
 import { storeShards } from "../shards/store.ts";
 import type { CellIdentity } from "../results/envelope.ts";
 import type { AnyCellResult } from "../kinds/index.ts";
+import type { BatchMetrics } from "../batches/spec.ts";
 import { cellPath, formatCellResult, readCellResult, writeAtomic } from "./store.ts";
 import type { CellError } from "./cell-errors.ts";
 
@@ -90,6 +91,8 @@ export interface CellOutcome {
   readonly skipped: boolean;
   readonly seconds: number;
   readonly path: string;
+  /** an ACDC batch job's per-example metrics (batches/): returned, not stored */
+  readonly metrics?: BatchMetrics;
 }
 
 /**

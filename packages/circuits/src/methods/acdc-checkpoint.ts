@@ -30,6 +30,7 @@ export const AcdcCheckpoint = Schema.Struct({
     seed: Schema.Number,
     absolute: Schema.Boolean,
     speculate: Schema.Number,
+    split: Schema.Number,
   }),
   next: Schema.Number,
   receiversDone: Schema.Number,
