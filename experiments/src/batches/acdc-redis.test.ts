@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,6 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testdataPath } from "../../../packages/core/src/testing/testdata.ts";
 import { freePort, waitFor } from "../distributed/test-support.ts";
 import { openCircuitSetup } from "../kinds/circuit/cell.ts";
+import { runExperiment } from "../run/experiment.ts";
+import { cellPath } from "../run/store.ts";
+import { loadExperiment } from "../spec/load.ts";
 import { type DistributedAcdcSpec, distributedAcdc } from "./acdc.ts";
 import { queueRows } from "./queue.ts";
 
@@ -158,6 +161,41 @@ describe.skipIf(redisBin === "")("ACDC's speculative batches on Redis (BullMQ)",
     },
     180_000,
   );
+
+  it("an experiment file with { _tag: acdc, split: 2 } run with --redis: the loop in the run, the parts on both workers, the cell byte-identical to a local run", async () => {
+    const file = join(dir, "acdc.yaml");
+    writeFileSync(
+      file,
+      [
+        "name: acdc-split",
+        "model: builtin:induction",
+        "task: { n: 4 }",
+        "method: { _tag: acdc, tau: 0.05, split: 2 }",
+        "evaluation: { spearmanSample: 0 }",
+        "",
+      ].join("\n"),
+    );
+    const loaded = await Effect.runPromise(loadExperiment(file));
+    const local = await Effect.runPromise(runExperiment(loaded, { results: join(dir, "cell-local") }));
+    const cellId = local.cells[0]!.cellId;
+    const ws = await workers(2);
+    try {
+      const shared = join(dir, "cell-shared");
+      const run = start(["run", file, "--results", shared, "--redis", url, "--timeout", "80", "--json"]);
+      await new Promise<void>((resolve) => run.child.once("exit", () => resolve()));
+      expect(run.child.exitCode, run.out()).toBe(0);
+      expect(
+        readFileSync(cellPath(shared, cellId)).equals(
+          readFileSync(cellPath(join(dir, "cell-local"), cellId)),
+        ),
+      ).toBe(true);
+    } finally {
+      await stopAll(ws);
+    }
+    for (const w of ws) expect(count(w.out(), /^done batch /gm), w.out()).toBeGreaterThan(0);
+    // the cell itself was not a queue job: the run coordinated it
+    for (const w of ws) expect(w.out()).not.toMatch(new RegExp(`^start ${cellId}`, "m"));
+  }, 180_000);
 
   it("a worker SIGKILLed in the middle of a batch loses nothing: its job is retried, the result is the same bytes", async () => {
     const model = testdataPath("fixtures", "tiny-gpt2");

@@ -7,7 +7,7 @@ import type { ExecutorFailure } from "../pool/executor.ts";
 import type { CellError } from "../run/cell-errors.ts";
 import { datasetHash, patchbayVersion } from "../run/hash.ts";
 import { queueRows } from "./queue.ts";
-import { setupIdOf } from "./run.ts";
+import { setupIdOf } from "./spec.ts";
 
 /** A distributed ACDC run: the edge setup, and ACDC's options (no checkpoint: that is the coordinator's). */
 export interface DistributedAcdcSpec extends SetupSpec {

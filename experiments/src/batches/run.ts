@@ -1,27 +1,9 @@
-import { cellIdOf } from "../run/hash.ts";
 import { attempt, InputError } from "@patchbay/core/errors";
 import { Effect } from "effect";
 import type { CellOutcome } from "../run/cell.ts";
 import type { CellError } from "../run/cell-errors.ts";
 import { openedSetup } from "./opened.ts";
-import { type BatchInput, batchIdOf, unpackMask } from "./spec.ts";
-
-/** The id of an edge setup a distributed ACDC's batches are measured on (its spec, weights, data, version). */
-export const setupIdOf = (spec: BatchInput["spec"], weights: string, dataset: string, version: string) =>
-  cellIdOf(
-    {
-      kind: "acdc-setup",
-      model: spec.model,
-      task: spec.task,
-      ablation: spec.ablation,
-      metric: spec.metric,
-      granularity: spec.granularity,
-      runtime: spec.runtime,
-    },
-    weights,
-    dataset,
-    version,
-  );
+import { type BatchInput, batchIdOf, setupIdOf, unpackMask } from "./spec.ts";
 
 /**
  * Evaluate one part of an ACDC batch (the job a queue worker's thread runs for it): the setup is

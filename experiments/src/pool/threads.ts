@@ -13,6 +13,7 @@ import {
 } from "./executor.ts";
 import type { AnyJob, FromWorker, ToWorker } from "./protocol.ts";
 import type { ShardJob } from "../shards/spec.ts";
+import { isSplitAcdc, splitAcdcHere, threadRowsMaker } from "../batches/cells.ts";
 
 /**
  * A pool of worker threads, each running cells (runCellToStore) with its own ORT sessions. ORT's
@@ -236,10 +237,20 @@ export interface ThreadPoolExecutorOptions {
  */
 export const threadPool =
   (opts: ThreadPoolExecutorOptions): CellExecutor =>
-  (jobs, hooks) =>
-    jobs.length === 0
+  (jobs, hooks) => {
+    // ACDC with split: the loop runs here, its batches' parts on the threads (batches/)
+    const acdc = jobs.filter(isSplitAcdc);
+    const rest = jobs.filter((j) => !isSplitAcdc(j));
+    return jobs.length === 0
       ? Effect.void
-      : Effect.andThen(shardsOnThreads(opts, jobs, hooks), cellsOnThreads(opts, jobs, hooks));
+      : Effect.andThen(
+          shardsOnThreads(opts, jobs, hooks),
+          Effect.andThen(
+            acdc.length === 0 ? Effect.void : splitAcdcHere(acdc, hooks, threadRowsMaker(opts.workers)),
+            rest.length === 0 ? Effect.void : cellsOnThreads(opts, rest, hooks),
+          ),
+        );
+  };
 
 /**
  * Exact patching with `shards: k` (shards/): the cells' shards missing from the store run on the
