@@ -183,6 +183,11 @@ if (process.env.BENCH_SHARDS_ACDC !== "0") {
     `\nACDC (KL, τ = ${tau}, speculate 16), ${an} examples × ${1 + 2 * ablock} tokens, ${granularity} edges of ${model} — load ${loadavg()[0]!.toFixed(2)}`,
   );
   console.log("                              wall (s)  masks  runs  kept  byte-identical to local");
+  // warm-up, not timed: this process's first ACDC (ORT's first runs) and the workers' first
+  // batches (each opens the setup once and keeps it, as a long-lived worker does)
+  const warm = { spec: { ...base, acdc: { tau, split: 2 } }, baseDir: dir };
+  await Effect.runPromise(distributedAcdc(warm, {}));
+  await Effect.runPromise(distributedAcdc(warm, { redis: { redis: url } }));
   for (const split of [1, 2]) {
     const inputA = { spec: { ...base, acdc: { tau, split } }, baseDir: dir };
     const here = await time(() => Effect.runPromise(distributedAcdc(inputA, {})));
