@@ -3,7 +3,7 @@ import { attempt, InputError, RuntimeError } from "@patchbay/core/errors";
 import { Effect } from "effect";
 import type { RedisExecutorOptions } from "../distributed/queue.ts";
 import { type CellFailedError, type CellJob, type ExecutorHooks, errorInfo } from "../pool/executor.ts";
-import { createThreadPool } from "../pool/threads.ts";
+import { createThreadPool } from "../pool/thread-pool.ts";
 import { runCellToStore } from "../run/cell.ts";
 import type { CellError } from "../run/cell-errors.ts";
 import { queueRows } from "./queue.ts";

@@ -1,10 +1,8 @@
 import { createHash } from "node:crypto";
 import { InputError } from "@patchbay/core/errors";
-import type { MaskRows } from "@patchbay/circuits";
-import type { Effect, Scope } from "effect";
-import type { SetupSpec } from "../kinds/circuit/cell.ts";
-import type { CellError } from "../run/cell-errors.ts";
-import { cellIdOf } from "../run/hash.ts";
+import type { SetupSpec } from "../kinds/circuit/batches.ts";
+
+export { type AcdcRowsMaker, setupIdOf } from "../kinds/circuit/batches.ts";
 
 /**
  * A distributed ACDC's batch as data: the edge setup it is measured on (model, task, ablation,
@@ -78,29 +76,3 @@ export const batchIdOf = (input: Pick<BatchInput, "setupId" | "layer" | "entries
   for (const m of input.masks) h.update(`${m}\0`);
   return h.digest("hex");
 };
-
-/**
- * Where an ACDC cell with `split` sends its batches' parts: a queue's workers (`--redis`) or
- * worker threads (`--workers`). Made by the executor that runs the cell (not data); given the
- * setup's part of a batch job and the examples per mask, it opens what it needs in the Scope.
- */
-export type AcdcRowsMaker = (
-  base: Pick<BatchInput, "spec" | "baseDir" | "setupId" | "entries"> & { readonly N: number },
-) => Effect.Effect<MaskRows<CellError>, CellError, Scope.Scope>;
-
-/** The id of an edge setup a distributed ACDC's batches are measured on (its spec, weights, data, version). */
-export const setupIdOf = (spec: BatchInput["spec"], weights: string, dataset: string, version: string) =>
-  cellIdOf(
-    {
-      kind: "acdc-setup",
-      model: spec.model,
-      task: spec.task,
-      ablation: spec.ablation,
-      metric: spec.metric,
-      granularity: spec.granularity,
-      runtime: spec.runtime,
-    },
-    weights,
-    dataset,
-    version,
-  );

@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { UnrecoverableError, Worker } from "bullmq";
 import "@patchbay/zoo"; // registers builtin:<name> model paths with core
 import { CellFailedError, errorInfo } from "../pool/executor.ts";
-import { createThreadPool } from "../pool/threads.ts";
+import { createThreadPool } from "../pool/thread-pool.ts";
 import { cellPath, readCellResult } from "../run/store.ts";
 import type { BatchJob } from "../batches/spec.ts";
 import type { ShardJob } from "../shards/spec.ts";

@@ -1,4 +1,3 @@
-import type { AcdcRowsMaker } from "../batches/spec.ts";
 import type { ShardStore } from "@patchbay/circuits";
 import type { ModelConfig } from "@patchbay/core/model";
 import type { Effect, Schema } from "effect";
@@ -95,8 +94,6 @@ export interface KindInput<S> {
   readonly baseDir: string;
   /** when the cell runs into a results store: keeps a sharded method's shards there */
   readonly keepShards?: ShardKeeper;
-  /** ACDC with `split` run by a distributing executor: where its batches' parts go */
-  readonly acdcRows?: AcdcRowsMaker;
 }
 
 /**

@@ -20,13 +20,9 @@ import type { CellFile, CellRun, ShardKeeper } from "../kind.ts";
 import { type CircuitCellSpec, discoveryOf } from "./spec.ts";
 import { CELL_ERRORS, type CellError } from "../../run/cell-errors.ts";
 import { shardIdOf, shardsOfCell } from "./shards.ts";
-import { type AcdcRowsMaker, setupIdOf } from "../../batches/spec.ts";
+import { type AcdcRowsMaker, type SetupSpec, setupIdOf } from "./batches.ts";
 
-/** What opening a circuit cell's model, task and edge setup reads from its spec. */
-export type SetupSpec = Pick<
-  CircuitCellSpec,
-  "model" | "task" | "ablation" | "metric" | "granularity" | "runtime"
->;
+export type { SetupSpec } from "./batches.ts";
 
 /** A circuit cell's input (the spec narrowed to its circuit form). */
 export type CircuitInput = {
