@@ -11,7 +11,7 @@
  * for its first shard and keeps them for the next), BENCH_SHARDS_GRANULARITY (head | head-qkv | layer; default head).
  * Then ACDC with its speculative batches on the same workers (batches/), local against the queue,
  * unsplit and split in 2: BENCH_SHARDS_ACDC=0 skips it; BENCH_ACDC_N (examples, default 4),
- * BENCH_ACDC_BLOCK (default 16: 33 tokens), BENCH_ACDC_TAU (default 0.01; KL).
+ * BENCH_ACDC_BLOCK (default 15: 31 tokens, the most the induction task allows), BENCH_ACDC_TAU (default 0.01; KL).
  * A quick check that it works: BENCH_SHARDS_N=2 BENCH_SHARDS_K=2 BENCH_SHARDS_GRANULARITY=layer.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -162,7 +162,7 @@ console.log(
 let acdcSame = true;
 if (process.env.BENCH_SHARDS_ACDC !== "0") {
   const an = Number(process.env.BENCH_ACDC_N ?? 4);
-  const ablock = Number(process.env.BENCH_ACDC_BLOCK ?? 16);
+  const ablock = Number(process.env.BENCH_ACDC_BLOCK ?? 15);
   const tau = Number(process.env.BENCH_ACDC_TAU ?? 0.01);
   const base = {
     model,
