@@ -111,6 +111,11 @@ export {
   shardedScores,
 } from "./shards/sharded.ts";
 export {
+  type DistributedAcdcOptions,
+  type DistributedAcdcSpec,
+  distributedAcdc,
+} from "./batches/acdc.ts";
+export {
   type Cell,
   decodeExperiment,
   expandCells,

@@ -40,7 +40,12 @@ export const workerCommand = (f: Flags) =>
     yield* Effect.async<void>((resume) => {
       const stop = (signal: string) => {
         log(`${signal}: stopping after the running cells (at most ${grace} s)`);
-        void w.close(grace * 1000).finally(() => resume(Effect.void));
+        void w.close(grace * 1000).finally(() => {
+          // closed: with Redis gone, BullMQ's blocking connection may still be retrying to
+          // connect; that timer must not keep a stopped worker alive
+          setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
+          resume(Effect.void);
+        });
       };
       process.once("SIGINT", () => stop("SIGINT"));
       process.once("SIGTERM", () => stop("SIGTERM"));

@@ -4,6 +4,7 @@ import type { CellError } from "../run/cell-errors.ts";
 import { shardJobsOfCell } from "../shards/plan.ts";
 import { runShardsOnQueue } from "../shards/queue.ts";
 import type { ShardJob } from "../shards/spec.ts";
+import { isSplitAcdc, queueRowsMaker, splitAcdcHere } from "../batches/cells.ts";
 import {
   type CellExecutor,
   type CellFailedError,
@@ -62,10 +63,20 @@ type Outcome = { readonly ok: true } | { readonly ok: false; readonly error: Exe
  */
 export const redisExecutor =
   (opts: RedisExecutorOptions): CellExecutor =>
-  (jobs, hooks) =>
-    jobs.length === 0
+  (jobs, hooks) => {
+    // ACDC with split: the loop runs here (the coordinator), its batches' parts on the queue (batches/)
+    const acdc = jobs.filter(isSplitAcdc);
+    const rest = jobs.filter((j) => !isSplitAcdc(j));
+    return jobs.length === 0
       ? Effect.void
-      : Effect.andThen(shardsFirst(opts, jobs, hooks), cellsOnQueue(opts, jobs, hooks));
+      : Effect.andThen(
+          shardsFirst(opts, jobs, hooks),
+          Effect.andThen(
+            acdc.length === 0 ? Effect.void : splitAcdcHere(acdc, hooks, queueRowsMaker(opts)),
+            rest.length === 0 ? Effect.void : cellsOnQueue(opts, rest, hooks),
+          ),
+        );
+  };
 
 /**
  * Exact patching with `shards: k` (shards/): the cells' shards go on the queue first, so every

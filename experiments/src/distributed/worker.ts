@@ -2,8 +2,9 @@ import { hostname } from "node:os";
 import { UnrecoverableError, Worker } from "bullmq";
 import "@patchbay/zoo"; // registers builtin:<name> model paths with core
 import { CellFailedError, errorInfo } from "../pool/executor.ts";
-import { createThreadPool } from "../pool/threads.ts";
+import { createThreadPool } from "../pool/thread-pool.ts";
 import { cellPath, readCellResult } from "../run/store.ts";
+import type { BatchJob } from "../batches/spec.ts";
 import type { ShardJob } from "../shards/spec.ts";
 import { readShard, shardPath } from "../shards/store.ts";
 import {
@@ -18,7 +19,7 @@ import {
 } from "./queue.ts";
 
 /**
- * A queue worker: pulls cell jobs (and shard jobs: shards/) from the BullMQ queue on Redis and runs each on a worker thread
+ * A queue worker: pulls cell jobs (and shard jobs: shards/; a distributed ACDC's batches: batches/) from the BullMQ queue on Redis and runs each on a worker thread
  * of its own pool (so this process's event loop stays free to renew job locks while ORT computes),
  * writing the result into the results folder named in the job.
  *
@@ -46,7 +47,7 @@ export interface QueueWorkerOptions {
 
 export interface QueueWorker {
   readonly name: string;
-  readonly worker: Worker<CellJobData | ShardJob, CellJobResult>;
+  readonly worker: Worker<CellJobData | ShardJob | BatchJob, CellJobResult>;
   /** Stop taking jobs, wait up to `graceMs` for running ones, then stop the threads. */
   readonly close: (graceMs?: number) => Promise<void>;
 }
@@ -73,8 +74,9 @@ export const startQueueWorker = async (opts: QueueWorkerOptions): Promise<QueueW
     eager: true,
     ...(opts.cellTimeoutMs !== undefined ? { timeoutMs: opts.cellTimeoutMs } : {}),
   });
-  const processor = async (job: { data: CellJobData | ShardJob }): Promise<CellJobResult> => {
+  const processor = async (job: { data: CellJobData | ShardJob | BatchJob }): Promise<CellJobResult> => {
     const data = job.data;
+    if ("batch" in data) return runBatch(data);
     const { results, cellId } = data.input;
     // a shard of a cell (shards/): its own file in the store, logged as "… shard <id>"
     const shard = "shard" in data;
@@ -100,14 +102,35 @@ export const startQueueWorker = async (opts: QueueWorkerOptions): Promise<QueueW
       throw new Error(failure);
     }
   };
-  const worker = new Worker<CellJobData | ShardJob, CellJobResult>(opts.queue ?? DEFAULT_QUEUE, processor, {
-    connection: connectionOf(opts.redis),
-    concurrency,
-    lockDuration: opts.lockDurationMs ?? 30_000,
-    stalledInterval: opts.stalledIntervalMs ?? 30_000,
-    maxStalledCount: opts.maxStalledCount ?? 3,
-    name,
-  });
+  // an ACDC batch (batches/): nothing in the store, the metrics go back as the job's value
+  const runBatch = async (data: BatchJob): Promise<CellJobResult> => {
+    const what = `batch ${data.cellId} (part ${data.index + 1}, layer ${data.input.layer}, ${data.input.masks.length} masks)`;
+    log(`start ${what}`);
+    try {
+      const o = await pool.run(data);
+      log(`done batch ${data.cellId} in ${o.seconds.toFixed(2)} s`);
+      return { ...o, worker: name };
+    } catch (e) {
+      const f = e instanceof CellFailedError ? e : null;
+      const reason = f?.reason === "failed" || f?.reason === "timed-out" ? f.reason : "crashed";
+      const failure = encodeFailure({ reason, worker: name, cause: f?.cause ?? errorInfo(e) });
+      log(`failed batch ${data.cellId}: ${f?.message ?? String(e)}`);
+      if (reason === "failed") throw new UnrecoverableError(failure);
+      throw new Error(failure);
+    }
+  };
+  const worker = new Worker<CellJobData | ShardJob | BatchJob, CellJobResult>(
+    opts.queue ?? DEFAULT_QUEUE,
+    processor,
+    {
+      connection: connectionOf(opts.redis),
+      concurrency,
+      lockDuration: opts.lockDurationMs ?? 30_000,
+      stalledInterval: opts.stalledIntervalMs ?? 30_000,
+      maxStalledCount: opts.maxStalledCount ?? 3,
+      name,
+    },
+  );
   let lastError = "";
   worker.on("error", (e) => {
     if (e.message !== lastError) log(`queue error: ${e.message}`);
@@ -127,9 +150,17 @@ export const startQueueWorker = async (opts: QueueWorkerOptions): Promise<QueueW
     name,
     worker,
     close: async (graceMs = 10_000) => {
-      const closing = worker.close();
-      const t = setTimeout(() => void worker.close(true), graceMs);
-      await closing.finally(() => clearTimeout(t));
+      // BullMQ's close waits for the running jobs, then QUITs its connections; with Redis gone it
+      // waits forever (a second close(true) only returns the first close's promise), so past the
+      // grace the connections are dropped without asking the server
+      const closed = await within(worker.close(), graceMs, "closing the worker").then(
+        () => true,
+        () => false,
+      );
+      if (!closed) {
+        log(`the queue did not close within ${graceMs} ms (Redis gone?): disconnecting`);
+        await within(worker.disconnect(), 2000, "disconnecting").catch(() => {});
+      }
       await pool.close();
     },
   };

@@ -7,6 +7,7 @@ import type { CellRun, ShardKeeper } from "../kinds/kind.ts";
 import { storeShards } from "../shards/store.ts";
 import type { CellIdentity } from "../results/envelope.ts";
 import type { AnyCellResult } from "../kinds/index.ts";
+import type { AcdcRowsMaker, BatchMetrics } from "../batches/spec.ts";
 import { cellPath, formatCellResult, readCellResult, writeAtomic } from "./store.ts";
 import type { CellError } from "./cell-errors.ts";
 
@@ -26,6 +27,8 @@ export interface CellInput {
   readonly checkpoints?: string;
   /** Keeps a sharded method's shards in the results store (runCellToStore makes it; not data). */
   readonly keepShards?: ShardKeeper;
+  /** Where ACDC with `split` sends its batches' parts (a distributing executor makes it; not data). */
+  readonly acdcRows?: AcdcRowsMaker;
 }
 
 /**
@@ -90,6 +93,8 @@ export interface CellOutcome {
   readonly skipped: boolean;
   readonly seconds: number;
   readonly path: string;
+  /** an ACDC batch job's per-example metrics (batches/): returned, not stored */
+  readonly metrics?: BatchMetrics;
 }
 
 /**

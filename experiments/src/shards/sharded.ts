@@ -7,6 +7,7 @@ import type { CellError } from "../run/cell-errors.ts";
 import { shardJobs } from "./plan.ts";
 import { runShardsOnQueue } from "./queue.ts";
 import { runShardToStore } from "./run.ts";
+import { releaseOpenedSetup } from "../batches/opened.ts";
 import type { ShardSpec } from "./spec.ts";
 import { readShard } from "./store.ts";
 
@@ -79,10 +80,14 @@ export const shardedScores = (
     let computed = 0;
     if (opts.redis !== undefined) yield* runShardsOnQueue(opts.redis, jobs, (j) => j);
     else
-      for (const j of jobs) {
-        const o = yield* runShardToStore(j.input);
-        if (!o.skipped) computed++;
-      }
+      yield* Effect.ensuring(
+        Effect.forEach(jobs, (j) =>
+          Effect.map(runShardToStore(j.input), (o) => {
+            if (!o.skipped) computed++;
+          }),
+        ),
+        releaseOpenedSetup, // the shards shared one opened setup; this process does not keep it
+      );
     const shards = jobs.map((j) => readShard(opts.results, j.cellId));
     const missing = shards.indexOf(null);
     if (missing >= 0)

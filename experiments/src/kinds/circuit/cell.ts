@@ -20,12 +20,9 @@ import type { CellFile, CellRun, ShardKeeper } from "../kind.ts";
 import { type CircuitCellSpec, discoveryOf } from "./spec.ts";
 import { CELL_ERRORS, type CellError } from "../../run/cell-errors.ts";
 import { shardIdOf, shardsOfCell } from "./shards.ts";
+import { type AcdcRowsMaker, type SetupSpec, setupIdOf } from "./batches.ts";
 
-/** What opening a circuit cell's model, task and edge setup reads from its spec. */
-export type SetupSpec = Pick<
-  CircuitCellSpec,
-  "model" | "task" | "ablation" | "metric" | "granularity" | "runtime"
->;
+export type { SetupSpec } from "./batches.ts";
 
 /** A circuit cell's input (the spec narrowed to its circuit form). */
 export type CircuitInput = {
@@ -35,6 +32,8 @@ export type CircuitInput = {
   readonly checkpoints?: string;
   /** when the cell runs into a results store: exact patching's shards are kept there */
   readonly keepShards?: ShardKeeper;
+  /** ACDC with `split` on a distributing executor: where its batches' parts are evaluated */
+  readonly acdcRows?: AcdcRowsMaker;
 };
 
 /**
@@ -184,7 +183,27 @@ export const runCircuitCell = (input: CircuitInput): Effect.Effect<CellRun<CellR
       const discovery = discoveryOf(spec);
       // exact patching in shards keeps each shard in the store (computed there by queue workers, or here)
       const shards = shardsOfCell(spec);
+      // ACDC with split on a distributing executor: its batches' parts go to the workers
+      const m = discovery.method;
+      const acdcRows =
+        m._tag === "acdc" && m.split !== undefined && input.acdcRows !== undefined
+          ? yield* input.acdcRows({
+              spec: {
+                model: spec.model,
+                task: spec.task,
+                ablation: spec.ablation,
+                metric: spec.metric,
+                granularity: spec.granularity,
+                runtime: spec.runtime,
+              },
+              baseDir: input.baseDir,
+              setupId: setupIdOf(spec, id.weightsHash, id.datasetHash, id.patchbayVersion),
+              entries: setup.layout.sources.length * setup.layout.destinations.length,
+              N: setup.N,
+            })
+          : undefined;
       const r = yield* discover(setup, discovery, {
+        ...(acdcRows === undefined ? {} : { acdcRows }),
         ...(input.checkpoints !== undefined && discovery.method._tag === "acdc"
           ? { checkpoint: join(input.checkpoints, "acdc.json") }
           : {}),

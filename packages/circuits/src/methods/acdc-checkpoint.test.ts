@@ -115,9 +115,9 @@ describe("ACDC checkpoints", () => {
     const dir = mkdtempSync(join(tmpdir(), "acdc-bad-"));
     const file = join(dir, "ckpt.json");
     const garbled = join(dir, "garbled.json");
-    writeFileSync(garbled, '{"format":"patchbay-acdc-checkpoint/1","next":');
+    writeFileSync(garbled, '{"format":"patchbay-acdc-checkpoint/2","next":');
     const wrongShape = join(dir, "shape.json");
-    writeFileSync(wrongShape, '{"format":"patchbay-acdc-checkpoint/1","next":"x"}');
+    writeFileSync(wrongShape, '{"format":"patchbay-acdc-checkpoint/2","next":"x"}');
     const out = await withSetup((setup) =>
       Effect.gen(function* () {
         yield* Effect.exit(acdc(setup, { tau: 0.1, checkpoint: file, stopAfterReceivers: 1 }));
@@ -130,7 +130,14 @@ describe("ACDC checkpoints", () => {
         const g = yield* Effect.flip(acdc(setup, { tau: 0.1, checkpoint: garbled }));
         const s = yield* Effect.flip(acdc(setup, { tau: 0.1, checkpoint: wrongShape }));
         const noFile = yield* Effect.flip(acdc(setup, { tau: 0.1, stopAfterReceivers: 1 }));
-        return { errs: { options, task, g, s }, noFile };
+        // a checkpoint of the previous, full-graph ACDC (format /1): same hashes, other Δ bits
+        const old = join(dir, "old.json");
+        writeFileSync(
+          old,
+          readFileSync(file, "utf8").replace("patchbay-acdc-checkpoint/2", "patchbay-acdc-checkpoint/1"),
+        );
+        const oldFormat = yield* Effect.flip(acdc(setup, { tau: 0.1, checkpoint: old }));
+        return { errs: { options, task, g, s, oldFormat }, noFile, old };
       }),
     );
     expect(out.noFile).toBeInstanceOf(InputError); // stopAfterReceivers needs a checkpoint to stop at
@@ -144,5 +151,12 @@ describe("ACDC checkpoints", () => {
     expect(c.g!.file).toBe(garbled);
     expect(c.s!.file).toBe(wrongShape);
     expect(c.s!.message).toContain("next");
+    expect(c.oldFormat).toMatchObject({
+      file: out.old,
+      field: "format",
+      found: "patchbay-acdc-checkpoint/1",
+    });
+    expect(c.oldFormat!.expected).toContain("patchbay-acdc-checkpoint/2");
+    expect(readFileSync(out.old, "utf8")).toContain("patchbay-acdc-checkpoint/1"); // refused, left as it was
   }, 60_000);
 });

@@ -13,8 +13,16 @@ import type { EdgeSetup } from "./setup.ts";
  * and `removalRate` the speculative batching's state; `randCalls` how far the seeded parent
  * shuffle has gone. `hashes` identify the model, task and options the run was started with.
  */
+/**
+ * The checkpoint format this version writes and reads. /2: every trial runs downstream of its
+ * receiver's layer (acdc-rows.ts); a /1 checkpoint (the full edge-masked graph per trial) has the
+ * same hashes but Δs that differ in the last bits, so resuming it would not give the bytes of an
+ * uninterrupted run: it is refused.
+ */
+export const ACDC_CHECKPOINT_FORMAT = "patchbay-acdc-checkpoint/2";
+
 export const AcdcCheckpoint = Schema.Struct({
-  format: Schema.Literal("patchbay-acdc-checkpoint/1"),
+  format: Schema.Literal(ACDC_CHECKPOINT_FORMAT),
   hashes: Schema.Struct({ model: Schema.String, task: Schema.String, options: Schema.String }),
   options: Schema.Struct({
     tau: Schema.Number,
@@ -22,6 +30,7 @@ export const AcdcCheckpoint = Schema.Struct({
     seed: Schema.Number,
     absolute: Schema.Boolean,
     speculate: Schema.Number,
+    split: Schema.Number,
   }),
   next: Schema.Number,
   receiversDone: Schema.Number,
@@ -65,8 +74,9 @@ export const writeCheckpoint = (file: string, state: AcdcCheckpoint): void =>
   writeFileAtomicSync(file, `${JSON.stringify(state)}\n`, { mkdir: true });
 
 /**
- * The checkpoint at `file`, or null when there is none. A file that does not parse, or that was
- * written for another model, task or options, is a ConfigError naming the file and what differs.
+ * The checkpoint at `file`, or null when there is none. A file that does not parse, that was
+ * written in another format (an older patchbay's), or for another model, task or options, is a
+ * ConfigError naming the file and what differs.
  */
 export const readCheckpoint = (
   file: string,
@@ -83,11 +93,18 @@ export const readCheckpoint = (
     } catch (e) {
       return yield* bad("(file)", "an ACDC checkpoint (JSON)", e instanceof Error ? e.message : String(e));
     }
+    const format = (json as { format?: unknown } | null)?.format;
+    if (typeof format === "string" && format !== ACDC_CHECKPOINT_FORMAT)
+      return yield* bad(
+        "format",
+        `${ACDC_CHECKPOINT_FORMAT} (written by this patchbay: its Δs come from downstream-only runs; delete the file to start the ACDC run afresh)`,
+        format,
+      );
     const decoded = Schema.decodeUnknownEither(AcdcCheckpoint)(json);
     if (Either.isLeft(decoded))
       return yield* bad(
         "(file)",
-        "an ACDC checkpoint (patchbay-acdc-checkpoint/1)",
+        `an ACDC checkpoint (${ACDC_CHECKPOINT_FORMAT})`,
         ParseResult.TreeFormatter.formatErrorSync(decoded.left),
       );
     const c = decoded.right;

@@ -3,8 +3,14 @@ import { type ConfigError, InputError, type RuntimeError } from "@patchbay/core/
 import { mulberry32 } from "@patchbay/core/model";
 import { Effect } from "effect";
 import { prune } from "../select/index.ts";
-import { type AcdcCheckpoint, checkpointHashes, readCheckpoint, writeCheckpoint } from "./acdc-checkpoint.ts";
-import { downstreamRows, type MaskRows } from "./acdc-rows.ts";
+import {
+  ACDC_CHECKPOINT_FORMAT,
+  type AcdcCheckpoint,
+  checkpointHashes,
+  readCheckpoint,
+  writeCheckpoint,
+} from "./acdc-checkpoint.ts";
+import { downstreamRows, type MaskRows, rowsInParts } from "./acdc-rows.ts";
 import { maskFromEdges } from "./masks.ts";
 import { higherIsBetter, type EdgeSetup } from "./setup.ts";
 
@@ -45,6 +51,13 @@ export interface AcdcOptions {
    * The resumed run's result is byte-identical to an uninterrupted one.
    */
   readonly checkpoint?: string;
+  /**
+   * Evaluate each speculative batch in this many parts (contiguous groups of masks, each in its
+   * own runs; default 1), so that several workers can share one batch (`acdc`'s `rows`). The row
+   * grouping moves the metric in the last float bit, so the split is part of the run's identity
+   * (checkpoint options), and the same split gives the same bits wherever its parts run.
+   */
+  readonly split?: number;
   /** Interrupt the run after this many receivers' checkpoints are written (tests of resumption). */
   readonly stopAfterReceivers?: number;
 }
@@ -168,6 +181,8 @@ export const incoming = (layout: EdgeLayout): number[][] => {
 
 /**
  * ACDC (Conmy et al. 2023): walk the graph from the logits back, remove every edge whose removal moves the metric by less than τ. Returns `{ inGraph, deltas, tested, runs, … }` per layout edge.
+ * Each speculative batch (in `opts.split` parts) is measured by `rows` when given (a queue's
+ * workers running downstreamRows elsewhere), else here by downstreamRows.
  *
  * @example
  * ```ts
@@ -191,25 +206,38 @@ export const incoming = (layout: EdgeLayout): number[][] => {
  * assert.ok(kept.includes("a1.h2->logits")); // the induction head writes the answer
  * ```
  */
-export const acdc = (
+export const acdc = <E = never>(
   setup: EdgeSetup,
   opts: AcdcOptions,
-): Effect.Effect<AcdcResult, InputError | RuntimeError | ConfigError> =>
-  Effect.scoped(Effect.flatMap(downstreamRows(setup), (rows) => acdcWith(setup, opts, rows)));
+  rows?: MaskRows<E>,
+): Effect.Effect<AcdcResult, InputError | RuntimeError | ConfigError | E> =>
+  rows !== undefined
+    ? acdcWith(setup, opts, rows)
+    : Effect.scoped(Effect.flatMap(downstreamRows(setup), (here) => acdcWith(setup, opts, here)));
 
 /**
- * ACDC measuring its masks with `rows`: downstream-only rows (acdc), or the full edge-masked
- * graph (fullGraphRows, the tests' oracle). Decisions, Δs, counters and checkpoints are the same
- * algorithm's either way; `runs` counts the session runs of whichever evaluates the masks.
+ * ACDC measuring its masks with `rows`: downstream-only rows (acdc), the full edge-masked graph
+ * (fullGraphRows, the tests' oracle), or a queue's workers evaluating the same downstream rows.
+ * Each batch goes to `rows` in `split` parts (rowsInParts). Decisions, Δs, counters and
+ * checkpoints are the same algorithm's either way; `runs` counts the session runs of whichever
+ * evaluates the masks.
  */
-export const acdcWith = (
+export const acdcWith = <E>(
   setup: EdgeSetup,
   opts: AcdcOptions,
-  rows: MaskRows,
-): Effect.Effect<AcdcResult, InputError | RuntimeError | ConfigError> =>
+  evaluator: MaskRows<E>,
+): Effect.Effect<AcdcResult, InputError | RuntimeError | ConfigError | E> =>
   Effect.gen(function* () {
     if (!Number.isFinite(opts.tau))
       return yield* new InputError({ field: "tau", expected: "a finite threshold", found: String(opts.tau) });
+    const split = opts.split ?? 1;
+    if (!Number.isInteger(split) || split < 1)
+      return yield* new InputError({
+        field: "split",
+        expected: "a whole number of parts per speculative batch ≥ 1",
+        found: String(opts.split),
+      });
+    const rows = rowsInParts(evaluator, split, setup.N);
     const { layout } = setup;
     const order = opts.order ?? "normal";
     const speculate = Math.max(1, opts.speculate ?? 16);
@@ -242,7 +270,7 @@ export const acdcWith = (
         expected: "a checkpoint file to stop at (stopAfterReceivers interrupts after writing it)",
         found: "no checkpoint",
       });
-    const options = { tau: opts.tau, order, seed, absolute: opts.absolute ?? false, speculate };
+    const options = { tau: opts.tau, order, seed, absolute: opts.absolute ?? false, speculate, split };
     const file = opts.checkpoint;
     const hashes = file === undefined ? null : checkpointHashes(setup, options);
     if (file !== undefined && hashes !== null) {
@@ -263,7 +291,7 @@ export const acdcWith = (
       Effect.gen(function* () {
         if (file === undefined || hashes === null) return;
         const state: AcdcCheckpoint = {
-          format: "patchbay-acdc-checkpoint/1",
+          format: ACDC_CHECKPOINT_FORMAT,
           hashes,
           options,
           next,

@@ -5,6 +5,7 @@ import { Effect, Schema } from "effect";
 import { rocAuc } from "../evaluate/index.ts";
 import { byThreshold, greedy, prune, topN } from "../select/index.ts";
 import { acdc } from "./acdc.ts";
+import type { MaskRows } from "./acdc-rows.ts";
 import { eap, eapIgActivations, type EdgeScores } from "./attribution.ts";
 import { eapIgInputs } from "./eap-ig-inputs.ts";
 import {
@@ -79,6 +80,11 @@ export const Method = Schema.Union(
     /** shuffles the parents with order random; any other value with another order is refused */
     seed: Schema.optionalWith(Schema.Int, { default: () => 0 }),
     absolute: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+    /**
+     * Evaluate each speculative batch in this many parts (acdc.ts `split`): a distributed run
+     * (`--redis`, `--workers`) sends the parts to different workers at once. Absent: one part.
+     */
+    split: Schema.optional(Schema.Int.pipe(Schema.positive())),
   }).pipe(
     Schema.filter((m) => {
       const p = acdcSeedProblem(m);
@@ -214,6 +220,8 @@ export const discover = <E = never>(
     readonly checkpoint?: string;
     /** Where exact patching with `shards` keeps its shards (default: computed in turn, kept nowhere). */
     readonly shards?: ShardStore<E>;
+    /** Where ACDC with `split` evaluates its batches' parts (a queue's or threads' workers; default: here). */
+    readonly acdcRows?: MaskRows<E>;
   } = {},
 ): Effect.Effect<Discovered, InputError | RuntimeError | ConfigError | E> =>
   Effect.gen(function* () {
@@ -227,6 +235,12 @@ export const discover = <E = never>(
         expected: "a shard store only for method exact with shards",
         found: `method ${m._tag}`,
       });
+    if (run.acdcRows !== undefined && !(m._tag === "acdc" && m.split !== undefined))
+      return yield* new InputError({
+        field: "acdcRows",
+        expected: "workers for ACDC's batches only for method acdc with split",
+        found: `method ${m._tag}`,
+      });
     if (run.checkpoint !== undefined && m._tag !== "acdc")
       return yield* new InputError({
         field: "checkpoint",
@@ -237,14 +251,15 @@ export const discover = <E = never>(
     let inGraph: Uint8Array;
     let runs = 0;
     if (m._tag === "acdc") {
-      const r = yield* acdc(setup, {
-        ...m,
-        ...(run.checkpoint === undefined ? {} : { checkpoint: run.checkpoint }),
-      });
+      const r = yield* acdc(
+        setup,
+        { ...m, ...(run.checkpoint === undefined ? {} : { checkpoint: run.checkpoint }) },
+        run.acdcRows,
+      );
       inGraph = r.inGraph;
       runs = r.runs;
       scored = {
-        method: `acdc(τ=${m.tau}, ${m.order})`,
+        method: `acdc(τ=${m.tau}, ${m.order}${m.split === undefined ? "" : `, split ${m.split}`})`,
         scores: r.deltas,
         runs: r.runs,
         rows: r.forwardPasses,

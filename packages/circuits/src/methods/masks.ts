@@ -149,14 +149,20 @@ export const evaluateMasks = (
       perExample.set(r.metric!.perExample, start);
       runs++;
     }
-    const mean = new Float64Array(M);
-    for (let i = 0; i < M; i++) {
-      let s = 0;
-      for (let b = 0; b < N; b++) s += perExample[i * N + b]!;
-      mean[i] = s / N;
-    }
-    return { mean, perExample, runs, rows: M * N };
+    return { mean: meanPerMask(perExample, N), perExample, runs, rows: M * N };
   });
+
+/** Each mask's mean over its N examples, from the per-example metrics [M·N] (mask-major), in float64. */
+export const meanPerMask = (perExample: Float32Array, N: number): Float64Array => {
+  const M = perExample.length / N;
+  const mean = new Float64Array(M);
+  for (let i = 0; i < M; i++) {
+    let s = 0;
+    for (let b = 0; b < N; b++) s += perExample[i * N + b]!;
+    mean[i] = s / N;
+  }
+  return mean;
+};
 
 /**
  * A mask [S·D] from per-edge membership (layout edge order).
