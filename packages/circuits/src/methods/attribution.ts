@@ -51,9 +51,10 @@ export const accumulate = (
 };
 
 /**
- * EAP (Syed et al. 2023): one corrupted forward (z′, in prepareEdges) and one forward and backward
- * of the fused model (core's edgeAttribution: the same mask gradient as the edge-masked graph,
- * without its per-destination forward).
+ * EAP (Syed et al. 2023): one corrupted forward (z′) and one forward and backward of the fused
+ * model (core's edgeAttribution: the same mask gradient as the edge-masked graph, without its
+ * per-destination forward). With resample ablation the corrupted forward is part of the fused
+ * graph (core's edgeAttributionResample), so one session does all three.
  *
  * Returns `{ method, scores, runs, rows }`, one score per layout edge.
  *
