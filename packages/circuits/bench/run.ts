@@ -4,9 +4,10 @@
  * (bench/child.ts), which records its peak RSS; every ratio is measured side by side inside one
  * child, against a plain forward timed interleaved with it:
  *   - forward: build + compile + first forward, and one forward 8 × 128 (the unit, alone);
- *   - eap: the first edge graph build, compile and EAP (split into the corrupted forward, the fused
- *     session's build + compile and a warm run), then EAP of all edges (the corrupted forward for z′
- *     + one forward-and-backward) against one plain forward (goal ≤ 3.5×);
+ *   - eap: the first edge graph build, compile and EAP (split into the setup, the fused session's
+ *     build + compile and a warm run; with resample ablation the corrupted forward for z′ runs
+ *     inside the fused graph), then EAP of all edges (the corrupted forward + one
+ *     forward-and-backward) against one plain forward (goal ≤ 3.5×);
  *   - eap-ig: EAP-IG over inputs with 5 steps against one forward pass, 5 × (forward + backward)
  *     and 5 × EAP's fused pass (bench/eap-ig.ts; goal ≤ 1.3 × K × (forward + backward));
  *   - exact: exact edge patching, edges per second downstream-only against the full edge-masked
@@ -76,7 +77,7 @@ const eapEntry: Entry = (m, record) =>
     record(
       `${m.label}: edge graph build + compile + first EAP`,
       sec(t2 - t0),
-      `corrupted forward (its session + run) ${sec(t1 - t0)}; fused graph build + compile ≈ ${sec(t2 - t1 - (t3 - t2))} (first fused run − a warm one, ${sec(t3 - t2)})`,
+      `setup ${sec(t1 - t0)} (z′ from the corrupted forward inside the fused graph); fused graph build + compile ≈ ${sec(t2 - t1 - (t3 - t2))} (first fused run − a warm one, ${sec(t3 - t2)})`,
     );
     record(
       `${m.label}: peak RSS, EAP 8×128 alone`,

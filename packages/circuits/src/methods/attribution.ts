@@ -1,4 +1,4 @@
-import { edgeAttribution, tileCompact } from "@patchbay/core/patching";
+import { edgeAttribution, edgeAttributionResample, tileCompact } from "@patchbay/core/patching";
 import type { HostTensor } from "@patchbay/core/tensor";
 import { InputError, type RuntimeError } from "@patchbay/core/errors";
 import { Effect } from "effect";
@@ -51,9 +51,10 @@ export const accumulate = (
 };
 
 /**
- * EAP (Syed et al. 2023): one corrupted forward (z′, in prepareEdges) and one forward and backward
- * of the fused model (core's edgeAttribution: the same mask gradient as the edge-masked graph,
- * without its per-destination forward).
+ * EAP (Syed et al. 2023): one corrupted forward (z′) and one forward and backward of the fused
+ * model (core's edgeAttribution: the same mask gradient as the edge-masked graph, without its
+ * per-destination forward). With resample ablation the corrupted forward is part of the fused
+ * graph (core's edgeAttributionResample), so one session does all three.
  *
  * Returns `{ method, scores, runs, rows }`, one score per layout edge.
  *
@@ -90,15 +91,30 @@ export const eap = (setup: EdgeSetup): Effect.Effect<EdgeScores, InputError | Ru
     for (let start = 0; start < setup.N; start += chunk) {
       const rows = Array.from({ length: Math.min(chunk, setup.N - start) }, (_, r) => start + r);
       const t = tileRows(setup, rows);
-      const r = yield* edgeAttribution(
-        setup.cache,
-        setup.model,
-        layout,
-        setup.task.metric,
-        t.seqs,
-        tileCompact(setup.compact, rows),
-        t.metric,
-      );
+      // resample: z′ from the corrupted examples inside the fused graph (no capture session)
+      const { ablation, corrupted: all } = setup.task;
+      const corrupted = ablation === "resample" && all?.length === setup.N ? all : undefined;
+      const r = yield* corrupted !== undefined
+        ? edgeAttributionResample(
+            setup.cache,
+            setup.model,
+            layout,
+            setup.task.metric,
+            t.seqs,
+            rows.map((b) => corrupted[b]!),
+            t.metric,
+          )
+        : Effect.flatMap(setup.compact, (compact) =>
+            edgeAttribution(
+              setup.cache,
+              setup.model,
+              layout,
+              setup.task.metric,
+              t.seqs,
+              tileCompact(compact, rows),
+              t.metric,
+            ),
+          );
       // batch-summed gradient of the chunk's mean: one "row" [S·D], weighted by the chunk's share
       accumulate(
         setup,

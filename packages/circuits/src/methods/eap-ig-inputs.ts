@@ -140,7 +140,7 @@ export const eapIgInputs = (
     const clean = yield* compactAblated(cache, model, layout, "resample", task.clean, {
       corrupted: task.clean,
     });
-    const delta = mapCompact([clean, setup.compact], ([z, zPrime]) => z! - zPrime!);
+    const delta = mapCompact([clean, yield* setup.compact], ([z, zPrime]) => z! - zPrime!);
     const scores = new Float64Array(layout.edges.length);
     let runs = 1;
     for (let start = 0; start < setup.N; start += packing.examples) {

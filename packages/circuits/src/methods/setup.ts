@@ -60,8 +60,12 @@ export interface EdgeSetup {
   readonly model: Model;
   readonly layout: EdgeLayout;
   readonly task: EdgeTask;
-  /** z′ in compact form (heads as attn.z), for the fused attribution graph. */
-  readonly compact: CompactSources;
+  /**
+   * z′ in compact form (heads as attn.z), for the fused attribution graph. A resample ablation's
+   * is computed on first use (one capture run of the corrupted examples): EAP computes its z′
+   * inside the fused graph instead and never asks.
+   */
+  readonly compact: Effect.Effect<CompactSources, InputError | RuntimeError>;
   /** z′ [N, P, S, d] for the edge-masked graph, computed on first use (one capture run). */
   readonly ablated: Effect.Effect<HostTensor, InputError | RuntimeError>;
   /** The metric's bindings for the N clean examples (KL: the full model's logits as reference). */
@@ -130,7 +134,8 @@ export const prepareEdges = (
       ...(task.corrupted !== undefined ? { corrupted: task.corrupted } : {}),
       ...(task.reference !== undefined ? { reference: task.reference } : {}),
     };
-    const compact = yield* compactAblated(cache, model, layout, task.ablation, task.clean, data);
+    const z = compactAblated(cache, model, layout, task.ablation, task.clean, data);
+    const compact = task.ablation === "resample" ? yield* Effect.cached(z) : Effect.succeed(yield* z);
     const ablated = yield* Effect.cached(
       ablatedSources(cache, model, layout, task.ablation, task.clean, data),
     );

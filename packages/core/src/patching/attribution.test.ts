@@ -9,7 +9,14 @@ import { loadableFixtures, testdataPath } from "../testing/testdata.ts";
 import { loadModelSync } from "../weights/index.ts";
 import { makeSessionCache, type SessionCache } from "../runtime/index.ts";
 import { edgeLayout, type Granularity } from "../edges/index.ts";
-import { ablatedSources, compactAblated, edgeAttribution, type EdgeAblation, fullMask } from "./index.ts";
+import {
+  ablatedSources,
+  compactAblated,
+  edgeAttribution,
+  edgeAttributionResample,
+  type EdgeAblation,
+  fullMask,
+} from "./index.ts";
 
 const withCache = <A, E>(f: (cache: SessionCache) => Effect.Effect<A, E>) =>
   Effect.runPromise(Effect.scoped(Effect.flatMap(makeSessionCache("attribution-test"), f)));
@@ -73,6 +80,19 @@ const sameAsMaskGradient = async (
       // float32, two summation orders: relative 1e-4 of the largest score
       expect(worst, `${c.name} ${granularity} ${kind} ${ablation}`).toBeLessThanOrEqual(1e-4 * scale + 1e-6);
       expect(fast.perExample[0]).toBeCloseTo(masked.metric!.perExample[0]!, 4);
+      if (ablation === "resample") {
+        // z′ from the corrupted forward inside the fused graph: the same gradient as z′ fed in
+        const inGraph = yield* edgeAttributionResample(cache, m, layout, kind, clean, corrupted, binding);
+        expect(inGraph.gradient.length).toBe(fast.gradient.length);
+        let apart = 0;
+        inGraph.gradient.forEach((x, i) => {
+          apart = Math.max(apart, Math.abs(x - fast.gradient[i]!));
+        });
+        expect(apart, `${c.name} ${granularity} ${kind} in-graph z′`).toBeLessThanOrEqual(
+          1e-5 * scale + 1e-7,
+        );
+        expect(inGraph.perExample).toEqual(fast.perExample);
+      }
     }),
   );
 };
@@ -121,6 +141,60 @@ describe("EAP through the fused graph", () => {
     for (const name of loadableFixtures()) {
       const { config, weights } = loadModelSync(testdataPath("fixtures", name));
       await sameAsMaskGradient(config, "head-qkv", "logit-diff", "resample", 3, weights);
+    }
+  });
+});
+
+describe("EAP with z′ from the corrupted forward inside the fused graph", () => {
+  const c: ModelConfig = tinyRotary({ name: "fused-corrupted" });
+  const m = { config: c, weights: randomWeights(c, 5) };
+  const seq = (n: number, k: number) => Array.from({ length: n }, (_, p) => (p * (2 * k + 3) + k) % 19);
+  const binding = { positions: [[4], [2]], answers: [[3], [5]], wrong: [[4], [6]] };
+
+  it("ragged lengths: the same gradient as z′ from a capture run", async () => {
+    const clean = [seq(5, 0), seq(3, 1)];
+    const corrupted = [seq(5, 2), seq(3, 3)];
+    const [inGraph, fed] = await withCache((cache) =>
+      Effect.gen(function* () {
+        const layout = edgeLayout(c, "head-qkv");
+        const compact = yield* compactAblated(cache, m, layout, "resample", clean, { corrupted });
+        return [
+          yield* edgeAttributionResample(cache, m, layout, "logit-diff", clean, corrupted, binding),
+          yield* edgeAttribution(cache, m, layout, "logit-diff", clean, compact, binding),
+        ] as const;
+      }),
+    );
+    const scale = Math.max(...fed.gradient.map(Math.abs));
+    expect(scale).toBeGreaterThan(0);
+    let apart = 0;
+    inGraph.gradient.forEach((x, i) => {
+      apart = Math.max(apart, Math.abs(x - fed.gradient[i]!));
+    });
+    expect(apart).toBeLessThanOrEqual(1e-5 * scale);
+  });
+
+  it("a corrupted example of another length is an InputError naming it", async () => {
+    const r = await Effect.runPromise(
+      Effect.either(
+        Effect.scoped(
+          Effect.flatMap(makeSessionCache("fused-corrupted"), (cache) =>
+            edgeAttributionResample(
+              cache,
+              m,
+              edgeLayout(c, "head"),
+              "logit-diff",
+              [seq(5, 0), seq(3, 1)],
+              [seq(5, 2), seq(4, 3)],
+              binding,
+            ),
+          ),
+        ),
+      ),
+    );
+    expect(r._tag).toBe("Left");
+    if (r._tag === "Left") {
+      expect(r.left._tag).toBe("InputError");
+      expect(r.left.message).toMatch(/corrupted\[1\]/);
     }
   });
 });

@@ -18,7 +18,9 @@ import {
   EDGE_EMBED,
   edgeAttributionGraph,
 } from "./attribution-graph.ts";
+import { CORRUPTED_IDS, withCorruptedForward } from "./attribution-corrupted.ts";
 import type { CompactSources } from "./compact.ts";
+import { checkedCorrupted } from "./sources.ts";
 import type { EdgeLayout } from "../edges/layout.ts";
 
 /**
@@ -91,7 +93,7 @@ export const runAttribution = (
   metric: MetricKind,
   seqs: readonly (readonly number[])[],
   binding: MetricBinding,
-  mode: AttributionMode,
+  mode: AttributionMode | "resample",
   inputs: (batch: Batch) => Record<string, ort.Tensor>,
 ): Effect.Effect<AttributionRun, InputError | RuntimeError> =>
   Effect.gen(function* () {
@@ -105,7 +107,16 @@ export const runAttribution = (
     });
     const session = yield* cache.get(
       `${EDGE_ATTRIBUTION_SESSIONS}${layout.granularity}:${metric}:${mode}`,
-      () => edgeAttributionGraph(c, model.weights, layout, metric, mode),
+      () =>
+        mode === "resample"
+          ? withCorruptedForward(
+              edgeAttributionGraph(c, model.weights, layout, metric, "plain"),
+              c,
+              model.weights,
+              layout,
+              ablatedInput,
+            )
+          : edgeAttributionGraph(c, model.weights, layout, metric, mode),
       { optimization: attributionOptimization(model.weights) },
     );
     const out = yield* runBatch(cache.model, session, batch, bound, "edge attribution");
@@ -178,5 +189,57 @@ export const edgeAttribution = (
       ...(embed === undefined
         ? {}
         : { [EDGE_EMBED]: boundFloat(EDGE_EMBED, embed, [b.batch, b.pos, model.config.dModel]) }),
+    }),
+  );
+
+/**
+ * EAP's run for a resample ablation with z′ computed in the same graph: the corrupted sequences
+ * (one per clean one, of the same length) go in as ids and the fused graph runs their forward
+ * before its own (attribution-corrupted.ts), so no capture session for z′ is built or held. The
+ * same mask gradient as `edgeAttribution` with `compactAblated(…, "resample", …)`, up to the last
+ * float bits (ORT may optimise the corrupted forward differently in the two graphs).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Edges, Patching, Runtime } from "@patchbay/core";
+ * import { inductionTask } from "@patchbay/zoo";
+ * import { Effect } from "effect";
+ *
+ * const task = inductionTask(0, 4);
+ * const binding = { positions: task.positions, answers: task.answers, wrong: task.wrong };
+ * const [fused, separate] = await Effect.runPromise(
+ *   Effect.scoped(
+ *     Effect.gen(function* () {
+ *       const model = yield* Runtime.openModel("builtin:induction");
+ *       const layout = Edges.edgeLayout(model.config);
+ *       const fused = yield* Patching.edgeAttributionResample(
+ *         model.sessions, model, layout, "logit-diff", task.clean, task.corrupted, binding,
+ *       );
+ *       const zPrime = yield* Patching.compactAblated(model.sessions, model, layout, "resample", task.clean, {
+ *         corrupted: task.corrupted,
+ *       });
+ *       const separate = yield* Patching.edgeAttribution(model.sessions, model, layout, "logit-diff", task.clean, zPrime, binding);
+ *       return [fused.gradient, separate.gradient];
+ *     }),
+ *   ),
+ * );
+ * assert.equal(fused.length, separate.length);
+ * fused.forEach((g, i) => assert.ok(Math.abs(g - separate[i]!) <= 1e-5 * (1 + Math.abs(g))));
+ * ```
+ */
+export const edgeAttributionResample = (
+  cache: SessionCache,
+  model: { readonly config: ModelConfig; readonly weights: Weights },
+  layout: EdgeLayout,
+  metric: MetricKind,
+  seqs: readonly (readonly number[])[],
+  corrupted: readonly (readonly number[])[],
+  binding: MetricBinding,
+): Effect.Effect<AttributionRun, InputError | RuntimeError> =>
+  Effect.flatMap(checkedCorrupted(seqs, { corrupted }), (checked) =>
+    runAttribution(cache, model, layout, metric, seqs, binding, "resample", (b) => {
+      const ids = makeBatch(model.config, checked, "corrupted", cache.options).ids;
+      return { [CORRUPTED_IDS]: new ort.Tensor("int64", ids, [b.batch, b.pos]) };
     }),
   );

@@ -4,7 +4,7 @@
  * are ../edges.
  */
 export { EdgeAblation, type EdgeAblationData, ablatedSources, fullMask } from "./sources.ts";
-export { EDGE_ATTRIBUTION_SESSIONS, edgeAttribution } from "./attribution.ts";
+export { EDGE_ATTRIBUTION_SESSIONS, edgeAttribution, edgeAttributionResample } from "./attribution.ts";
 export { type IgRun, igInputsAttribution } from "./attribution-ig.ts";
 export { type CompactSources, compactAblated, compactSites, mapCompact, tileCompact } from "./compact.ts";
 export { EXACT_PATCHING_SESSIONS, type ExactEdgeRun, exactEdgePatching } from "./exact-edges.ts";
