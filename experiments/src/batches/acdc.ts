@@ -2,6 +2,7 @@ import { type AcdcOptions, type AcdcResult, acdc } from "@patchbay/circuits";
 import type { ConfigError, InputError, RuntimeError } from "@patchbay/core/errors";
 import { Effect } from "effect";
 import type { RedisExecutorOptions } from "../distributed/queue.ts";
+import { setupSpecOf } from "../kinds/circuit/batches.ts";
 import { hashWeights, openCircuitSetup, type SetupSpec } from "../kinds/circuit/cell.ts";
 import type { ExecutorFailure } from "../pool/executor.ts";
 import type { CellError } from "../run/cell-errors.ts";
@@ -20,15 +21,6 @@ export interface DistributedAcdcOptions {
   /** ACDC's checkpoint, kept here by the coordinator (resumed from when it exists) */
   readonly checkpoint?: string;
 }
-
-const setupOf = (s: SetupSpec): SetupSpec => ({
-  model: s.model,
-  task: s.task,
-  ablation: s.ablation,
-  metric: s.metric,
-  granularity: s.granularity,
-  runtime: s.runtime,
-});
 
 /**
  * ACDC whose speculative batches are evaluated by a Redis queue's workers: the ACDC loop (its
@@ -72,7 +64,7 @@ export const distributedAcdc = (
       const entries = setup.layout.sources.length * setup.layout.destinations.length;
       const rows = yield* queueRows(
         opts.redis,
-        { spec: setupOf(input.spec), baseDir: input.baseDir, setupId, entries },
+        { spec: setupSpecOf(input.spec), baseDir: input.baseDir, setupId, entries },
         setup.N,
         Math.max(1, input.spec.acdc.split ?? 1),
       );

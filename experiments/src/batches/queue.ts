@@ -1,14 +1,13 @@
 import type { MaskRows } from "@patchbay/circuits";
 import { attempt, InputError } from "@patchbay/core/errors";
-import { type Job, Queue, QueueEvents } from "bullmq";
+import type { Job } from "bullmq";
 import { Effect, type Scope } from "effect";
 import {
   addOnce,
+  connectQueue,
   type CellJobResult,
-  connectionOf,
   DEFAULT_QUEUE,
   decodeFailure,
-  probe,
   type RedisExecutorOptions,
   safeUrl,
   within,
@@ -39,28 +38,7 @@ export const queueRows = (
   return Effect.map(
     Effect.acquireRelease(
       Effect.tryPromise({
-        try: async () => {
-          await probe(opts.redis);
-          const connection = connectionOf(opts.redis);
-          const queue = new Queue<BatchJob, CellJobResult>(name, { connection });
-          const events = new QueueEvents(name, { connection });
-          queue.on("error", () => {});
-          events.on("error", () => {});
-          try {
-            await within(
-              Promise.all([queue.waitUntilReady(), events.waitUntilReady()]),
-              10_000,
-              "connecting",
-            );
-          } catch (e) {
-            await Promise.allSettled([
-              within(queue.close(), 2000, "close"),
-              within(events.close(), 2000, "close"),
-            ]);
-            throw e;
-          }
-          return { queue, events };
-        },
+        try: () => connectQueue<BatchJob, CellJobResult>(opts.redis, name),
         catch: execError("connect"),
       }),
       ({ queue, events }) =>

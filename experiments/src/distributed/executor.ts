@@ -1,4 +1,4 @@
-import { type Job, Queue, QueueEvents } from "bullmq";
+import type { Job } from "bullmq";
 import { Effect } from "effect";
 import type { CellError } from "../run/cell-errors.ts";
 import { shardJobsOfCell } from "../shards/plan.ts";
@@ -21,10 +21,9 @@ import {
   type CellJobData,
   type CellJobResult,
   addOnce,
-  connectionOf,
+  connectQueue,
   DEFAULT_QUEUE,
   decodeFailure,
-  probe,
   safeUrl,
   within,
 } from "./queue.ts";
@@ -124,24 +123,7 @@ const cellsOnQueue = (
     new ExecutorError({ executor: where, operation, cause: errorInfo(e) });
   return Effect.acquireUseRelease(
     Effect.tryPromise({
-      try: async () => {
-        await probe(opts.redis);
-        const connection = connectionOf(opts.redis);
-        const queue = new Queue<CellJobData, CellJobResult>(name, { connection });
-        const events = new QueueEvents(name, { connection });
-        queue.on("error", () => {});
-        events.on("error", () => {});
-        try {
-          await within(Promise.all([queue.waitUntilReady(), events.waitUntilReady()]), 10_000, "connecting");
-        } catch (e) {
-          await Promise.allSettled([
-            within(queue.close(), 2000, "close"),
-            within(events.close(), 2000, "close"),
-          ]);
-          throw e;
-        }
-        return { queue, events };
-      },
+      try: () => connectQueue<CellJobData, CellJobResult>(opts.redis, name),
       catch: execError("connect"),
     }),
     ({ queue, events }) =>

@@ -1,5 +1,5 @@
 import { connect } from "node:net";
-import type { ConnectionOptions, Job, Queue } from "bullmq";
+import { type ConnectionOptions, type Job, Queue, QueueEvents } from "bullmq";
 import type { CellOutcome } from "../run/cell.ts";
 import type { CellJob, ErrorInfo } from "../pool/executor.ts";
 
@@ -155,4 +155,27 @@ export const addOnce = async <D>(
     removeOnFail: { age: 7 * 24 * 3600 },
   });
   return true;
+};
+
+/**
+ * A queue and its events on `url`, both ready (10 s), after `probe` says Redis answers; on failure
+ * both are closed before the error is rethrown, so no connection is left retrying.
+ */
+export const connectQueue = async <D, R>(
+  url: string,
+  name: string,
+): Promise<{ readonly queue: Queue<D, R>; readonly events: QueueEvents }> => {
+  await probe(url);
+  const connection = connectionOf(url);
+  const queue = new Queue<D, R>(name, { connection });
+  const events = new QueueEvents(name, { connection });
+  queue.on("error", () => {});
+  events.on("error", () => {});
+  try {
+    await within(Promise.all([queue.waitUntilReady(), events.waitUntilReady()]), 10_000, "connecting");
+  } catch (e) {
+    await Promise.allSettled([within(queue.close(), 2000, "close"), within(events.close(), 2000, "close")]);
+    throw e;
+  }
+  return { queue, events };
 };

@@ -22,7 +22,7 @@ import { makeSessionCache } from "@patchbay/core/runtime";
 import { plan, runPlan } from "@patchbay/core/engine";
 import { Effect } from "effect";
 import { peakRssMb, timeSideBySide } from "../../core/bench/timing.ts";
-import { acdc, eap, eapIgInputs, prepareEdges } from "../src/index.ts";
+import { eap, eapIgInputs, prepareEdges } from "../src/index.ts";
 import { childArgs, childRecorder, type Record, type Row, runChild } from "./child.ts";
 import { acdcRow, benchAcdc } from "./acdc.ts";
 import { benchEapIg, igRows } from "./eap-ig.ts";

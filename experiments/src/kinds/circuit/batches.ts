@@ -10,6 +10,16 @@ export type SetupSpec = Pick<
   "model" | "task" | "ablation" | "metric" | "granularity" | "runtime"
 >;
 
+/** The setup's part of a circuit cell's spec (what opening its model, task and edges reads). */
+export const setupSpecOf = (s: SetupSpec): SetupSpec => ({
+  model: s.model,
+  task: s.task,
+  ablation: s.ablation,
+  metric: s.metric,
+  granularity: s.granularity,
+  runtime: s.runtime,
+});
+
 /**
  * Where an ACDC cell with `split` sends its batches' parts: a queue's workers (`--redis`) or
  * worker threads (`--workers`). Made by the executor that runs the cell (not data); given the
@@ -28,17 +38,4 @@ export type AcdcRowsMaker = (base: {
 
 /** The id of an edge setup a distributed ACDC's batches are measured on (its spec, weights, data, version). */
 export const setupIdOf = (spec: SetupSpec, weights: string, dataset: string, version: string) =>
-  cellIdOf(
-    {
-      kind: "acdc-setup",
-      model: spec.model,
-      task: spec.task,
-      ablation: spec.ablation,
-      metric: spec.metric,
-      granularity: spec.granularity,
-      runtime: spec.runtime,
-    },
-    weights,
-    dataset,
-    version,
-  );
+  cellIdOf({ kind: "acdc-setup", ...setupSpecOf(spec) }, weights, dataset, version);

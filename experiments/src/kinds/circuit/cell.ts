@@ -20,7 +20,7 @@ import type { CellFile, CellRun, ShardKeeper } from "../kind.ts";
 import { type CircuitCellSpec, discoveryOf } from "./spec.ts";
 import { CELL_ERRORS, type CellError } from "../../run/cell-errors.ts";
 import { shardIdOf, shardsOfCell } from "./shards.ts";
-import { type AcdcRowsMaker, type SetupSpec, setupIdOf } from "./batches.ts";
+import { type AcdcRowsMaker, type SetupSpec, setupIdOf, setupSpecOf } from "./batches.ts";
 
 export type { SetupSpec } from "./batches.ts";
 
@@ -188,14 +188,7 @@ export const runCircuitCell = (input: CircuitInput): Effect.Effect<CellRun<CellR
       const acdcRows =
         m._tag === "acdc" && m.split !== undefined && input.acdcRows !== undefined
           ? yield* input.acdcRows({
-              spec: {
-                model: spec.model,
-                task: spec.task,
-                ablation: spec.ablation,
-                metric: spec.metric,
-                granularity: spec.granularity,
-                runtime: spec.runtime,
-              },
+              spec: setupSpecOf(spec),
               baseDir: input.baseDir,
               setupId: setupIdOf(spec, id.weightsHash, id.datasetHash, id.patchbayVersion),
               entries: setup.layout.sources.length * setup.layout.destinations.length,

@@ -2,6 +2,7 @@ import type { ShardMethod } from "@patchbay/circuits";
 import type { Granularity } from "@patchbay/core/edges";
 import type { MetricKind } from "@patchbay/core/engine";
 import type { EdgeAblation } from "@patchbay/core/patching";
+import { setupSpecOf } from "./batches.ts";
 import { cellIdOf } from "../../run/hash.ts";
 import type { CircuitCellSpec } from "./spec.ts";
 
@@ -37,12 +38,7 @@ export const shardsOfCell = (spec: CircuitCellSpec): readonly ShardSpec[] => {
   const of = m.shards;
   return Array.from({ length: of }, (_, index) => ({
     kind: "shard",
-    model: spec.model,
-    task: spec.task,
-    ablation: spec.ablation,
-    metric: spec.metric,
-    granularity: spec.granularity,
-    runtime: spec.runtime,
+    ...setupSpecOf(spec),
     method: { _tag: "exact" },
     shards: of,
     index,

@@ -10,7 +10,7 @@ import type { SessionCache } from "../runtime/index.ts";
 import { checkMetric, checkValues } from "../runtime/finite.ts";
 import { runBatch } from "../runtime/forward.ts";
 import { type Batch, makeBatch } from "../runtime/batch.ts";
-import { type HostTensor, numel, sameShape, shapeString } from "../tensor/index.ts";
+import { type HostTensor, sameShape, shapeString } from "../tensor/index.ts";
 import {
   type AttributionMode,
   ablatedInput,

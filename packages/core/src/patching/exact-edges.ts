@@ -10,7 +10,7 @@ import { type Batch, makeBatch } from "../runtime/batch.ts";
 import { checkMetric } from "../runtime/finite.ts";
 import { runBatch } from "../runtime/forward.ts";
 import type { SessionCache } from "../runtime/index.ts";
-import { type HostTensor, sameShape, shapeString } from "../tensor/index.ts";
+import type { HostTensor } from "../tensor/index.ts";
 import { FROM_RESID } from "../transformer/index.ts";
 import { cleanStreams } from "./clean-streams.ts";
 import type { EdgeLayout } from "../edges/layout.ts";
@@ -24,6 +24,7 @@ import {
   plainBlockGraph,
   startLayer,
 } from "./downstream.ts";
+import { checkAblated } from "./ablated-shape.ts";
 
 export interface ExactEdgeRun {
   /** the clean metric per example [N] */
@@ -137,13 +138,7 @@ export const exactEdgePatching = (
     const P = Math.max(...seqs.map((s) => s.length));
     const S = layout.sources.length;
     const d = c.dModel;
-    const want = [N, P, S, d];
-    if (!sameShape(ablated.shape, want))
-      return yield* new InputError({
-        field: "ablated",
-        expected: `shape ${shapeString(want)} [examples, pos, sources, d_model]`,
-        found: shapeString(ablated.shape),
-      });
+    yield* checkAblated(ablated, N, P, S, d);
     for (const e of edges)
       if (!(Number.isInteger(e) && e >= 0 && e < layout.edges.length))
         return yield* new InputError({

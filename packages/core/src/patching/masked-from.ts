@@ -13,12 +13,13 @@ import { makeBatch } from "../runtime/batch.ts";
 import { checkMetric } from "../runtime/finite.ts";
 import { runBatch } from "../runtime/forward.ts";
 import type { SessionCache } from "../runtime/index.ts";
-import { type HostTensor, sameShape, shapeString } from "../tensor/index.ts";
+import type { HostTensor } from "../tensor/index.ts";
 import { buildTransformerGraph, FROM_RESID } from "../transformer/index.ts";
 import type { CleanStreams } from "./clean-streams.ts";
 import { startLayer } from "./downstream.ts";
 import { tileBinding } from "./exact-edges.ts";
 import { metricAtSlots } from "./slots.ts";
+import { checkAblated } from "./ablated-shape.ts";
 
 /**
  * The edge-masked model downstream of layer L (edges/hooks.ts, `edgeHooks(c, layout, L)`): for
@@ -188,13 +189,7 @@ export const evaluateMasksFrom = (
     const D = layout.destinations.length;
     const d = c.dModel;
     const M = masks.length;
-    const want = [N, P, S, d];
-    if (!sameShape(ablated.shape, want))
-      return yield* new InputError({
-        field: "ablated",
-        expected: `shape ${shapeString(want)} [examples, pos, sources, d_model]`,
-        found: shapeString(ablated.shape),
-      });
+    yield* checkAblated(ablated, N, P, S, d);
     const resid = clean.resid.get(layer);
     if (!(Number.isInteger(layer) && layer >= 0 && layer <= c.nLayers) || resid === undefined)
       return yield* new InputError({

@@ -11,6 +11,7 @@ import { type HostTensor, sameShape, shapeString } from "../tensor/index.ts";
 import { type CleanStreams, cleanStreams } from "./clean-streams.ts";
 import { startLayer } from "./downstream.ts";
 import { badEntry, runMasksFrom } from "./masked-from.ts";
+import { checkAblated } from "./ablated-shape.ts";
 
 /**
  * The edge-masked model's state under one mask: the stream entering every layer 0..nLayers
@@ -218,13 +219,7 @@ export const stepMaskFrom = (
     const S = layout.sources.length;
     const D = layout.destinations.length;
     const d = c.dModel;
-    const want = [N, P, S, d];
-    if (!sameShape(ablated.shape, want))
-      return yield* new InputError({
-        field: "ablated",
-        expected: `shape ${shapeString(want)} [examples, pos, sources, d_model]`,
-        found: shapeString(ablated.shape),
-      });
+    yield* checkAblated(ablated, N, P, S, d);
     const layers = Array.from({ length: c.nLayers + 1 }, (_, l) => l);
     if (
       state.mask.length !== S * D ||
@@ -233,7 +228,7 @@ export const stepMaskFrom = (
     )
       return yield* new InputError({
         field: "state",
-        expected: `a mask of S·D = ${S * D} entries, the streams entering layers 0..${c.nLayers} [${N}, ${P}, ${d}] and Δ [${shapeString(want)}]`,
+        expected: `a mask of S·D = ${S * D} entries, the streams entering layers 0..${c.nLayers} [${N}, ${P}, ${d}] and Δ [${shapeString([N, P, S, d])}]`,
         found: `a mask of ${state.mask.length}, streams of layers ${[...state.streams.resid.keys()].join(", ")}`,
       });
     if (!(Number.isInteger(layer) && layer >= 0 && layer <= c.nLayers))
