@@ -13,7 +13,8 @@
  * The first request opens the cell (compiles, measures the full model and the empty circuit) and
  * is reported apart, as is each depth's first click (which compiles the graph from that layer
  * when no click went there yet); median and p90 are over the other clicks. Prints a table and the
- * peak RSS; figures go to BENCHMARKS.md by hand.
+ * peak RSS; figures go to BENCHMARKS.md by hand. BENCH_SERVE_THREADS=N serves with `--threads N`
+ * (default: the cells' own `runtime.threads`, 1).
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -99,7 +100,10 @@ const bench = async (label: string, file: string, nLayers: number) => {
   const cellId = child.stdout.toString().trim().split("\n").at(-1)!;
   const scope = await Effect.runPromise(Scope.make());
   try {
-    const s = await Effect.runPromise(Scope.extend(serve({ results }), scope));
+    const threads = process.env.BENCH_SERVE_THREADS;
+    const s = await Effect.runPromise(
+      Scope.extend(serve({ results, ...(threads ? { threads: Number(threads) } : {}) }), scope),
+    );
     const base = `http://127.0.0.1:${s.port}`;
     const cell = (await (
       await fetch(`${base}/api/cells/${cellId}`, { headers: { [TOKEN_HEADER]: s.token } })

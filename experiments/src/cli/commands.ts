@@ -113,10 +113,10 @@ const reportSpec = {
 } as const satisfies CommandSpec;
 
 const serveSpec = {
-  flags: { results: "string", port: "string", open: "boolean" },
+  flags: { results: "string", port: "string", threads: "string", open: "boolean" },
   positional: "results",
   usage:
-    "serve [RESULTS_DIR] [--port N] [--open]   (the live circuit explorer on 127.0.0.1: toggle edges of a circuit cell and see the metric at once; default RESULTS_DIR: results)",
+    "serve [RESULTS_DIR] [--port N] [--threads N] [--open]   (the live circuit explorer on 127.0.0.1: toggle edges of a circuit cell and see the metric at once; default RESULTS_DIR: results; --threads: ORT threads for its runs, default the machine's cores)",
   load: () => import("../serve/cli.ts").then((m) => m.serveCommand),
 } as const satisfies CommandSpec;
 

@@ -28,7 +28,7 @@ import { CELL_ID, liveSource, ServeError } from "./source.ts";
  *   POST /api/cells/<id>/export       {"inGraph": "…"} → the circuit as MIB / EAP-IG JSON (every
  *                                     edge with this cell's score and in_graph)
  */
-export type LiveCells = Effect.Effect.Success<typeof makeLiveCells>;
+export type LiveCells = Effect.Effect.Success<ReturnType<typeof makeLiveCells>>;
 
 export interface ApiResponse {
   readonly status: number;

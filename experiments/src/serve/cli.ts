@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { type Flags, UsageError } from "@patchbay/core/cli";
+import { type Flags, threadsFlag, UsageError } from "@patchbay/core/cli";
 import { Effect } from "effect";
 import { serve } from "./server.ts";
 
@@ -18,7 +18,7 @@ const openInBrowser = (url: string) => {
   child.unref();
 };
 
-/** `patchbay serve [RESULTS] [--port N] [--open]`: the live circuit explorer until Ctrl-C. */
+/** `patchbay serve [RESULTS] [--port N] [--threads N] [--open]`: the live circuit explorer until Ctrl-C. */
 export const serveCommand = (f: Flags) =>
   Effect.scoped(
     Effect.gen(function* () {
@@ -35,7 +35,8 @@ export const serveCommand = (f: Flags) =>
             message: `serve: --port expects an integer from 0 to 65535, found ${JSON.stringify(f.port)}`,
           });
       }
-      const s = yield* serve({ results, port });
+      const threads = threadsFlag(f);
+      const s = yield* serve({ results, port, threads });
       console.log(
         `patchbay explorer for ${results}\n  open ${s.url}\n  (127.0.0.1 only; the token in the URL is this session's key; Ctrl-C stops)`,
       );

@@ -140,36 +140,49 @@ export const evaluateLive = (
     };
   });
 
+export interface LiveCellsOptions {
+  /**
+   * ORT intra-op threads for the cells it opens, in place of each cell's `runtime.threads` (the
+   * explorer's runs are not stored results; on 2 cores, 2 threads take a GPT-2 click into layer 0
+   * from ≈ 1.05 s to ≈ 0.87 s in the browser, BENCHMARKS.md). Absent: each cell's own.
+   */
+  readonly threads?: number;
+}
+
 /**
  * The server's open cells: one at a time (a GPT-2-sized edge graph holds gigabytes), the previous
  * one's sessions released when another opens; requests run one after another.
  */
-export const makeLiveCells = Effect.gen(function* () {
-  const lock = yield* Effect.makeSemaphore(1);
-  let open: { cell: LiveCell; scope: Scope.CloseableScope } | null = null;
-  const closeOpen = Effect.suspend(() => {
-    const o = open;
-    open = null;
-    return o === null ? Effect.void : Scope.close(o.scope, Exit.void);
+export const makeLiveCells = (opts: LiveCellsOptions = {}) =>
+  Effect.gen(function* () {
+    const lock = yield* Effect.makeSemaphore(1);
+    let open: { cell: LiveCell; scope: Scope.CloseableScope } | null = null;
+    const closeOpen = Effect.suspend(() => {
+      const o = open;
+      open = null;
+      return o === null ? Effect.void : Scope.close(o.scope, Exit.void);
+    });
+    yield* Effect.addFinalizer(() => closeOpen);
+    const withCell = <A, E, E2>(
+      cellId: string,
+      input: () => Effect.Effect<LiveInput, E>,
+      f: (cell: LiveCell) => Effect.Effect<A, E2>,
+    ): Effect.Effect<A, E | E2 | CellError> =>
+      lock.withPermits(1)(
+        Effect.gen(function* () {
+          if (open === null || open.cell.cellId !== cellId) {
+            yield* closeOpen;
+            const scope = yield* Scope.make();
+            const given = yield* input();
+            const threads = opts.threads;
+            const spec = threads === undefined ? given.spec : { ...given.spec, runtime: { threads } };
+            const cell = yield* openLiveCell(cellId, { ...given, spec }, scope).pipe(
+              Effect.tapError(() => Scope.close(scope, Exit.void)),
+            );
+            open = { cell, scope };
+          }
+          return yield* f(open.cell);
+        }),
+      );
+    return { withCell };
   });
-  yield* Effect.addFinalizer(() => closeOpen);
-  const withCell = <A, E, E2>(
-    cellId: string,
-    input: () => Effect.Effect<LiveInput, E>,
-    f: (cell: LiveCell) => Effect.Effect<A, E2>,
-  ): Effect.Effect<A, E | E2 | CellError> =>
-    lock.withPermits(1)(
-      Effect.gen(function* () {
-        if (open === null || open.cell.cellId !== cellId) {
-          yield* closeOpen;
-          const scope = yield* Scope.make();
-          const cell = yield* openLiveCell(cellId, yield* input(), scope).pipe(
-            Effect.tapError(() => Scope.close(scope, Exit.void)),
-          );
-          open = { cell, scope };
-        }
-        return yield* f(open.cell);
-      }),
-    );
-  return { withCell };
-});

@@ -162,6 +162,30 @@ describe("patchbay serve: the API", () => {
     expect(all.faithfulness).toBeCloseTo(1, 6);
   });
 
+  it("--threads 1 (default: the machine's cores) evaluates the same circuit to 1e-6", async () => {
+    const names = (
+      (await (await get(`/api/cells/${cellId}`)).json()) as { edges: { name: string }[] }
+    ).edges.map((e) => e.name);
+    const inGraph = names.map((n) => (n === GROUND_TRUTH_EDGE ? "0" : "1")).join("");
+    const one = (await (await post(`/api/cells/${cellId}/evaluate`, { inGraph })).json()) as LiveEvaluation;
+    const scope2 = await Effect.runPromise(Scope.make());
+    try {
+      const two = await Effect.runPromise(Scope.extend(serve({ results, threads: 1 }), scope2));
+      const res = await fetch(`http://127.0.0.1:${two.port}/api/cells/${cellId}/evaluate`, {
+        method: "POST",
+        headers: { [TOKEN_HEADER]: two.token, "content-type": "application/json" },
+        body: JSON.stringify({ inGraph }),
+      });
+      expect(res.status).toBe(200);
+      const live = (await res.json()) as LiveEvaluation;
+      expect(live.faithfulness).toBeLessThan(0.9);
+      expect(Math.abs(live.faithfulness - one.faithfulness)).toBeLessThan(1e-6);
+      live.perExample.forEach((f, i) => expect(Math.abs(f - one.perExample[i]!)).toBeLessThan(1e-6));
+    } finally {
+      await Effect.runPromise(Scope.close(scope2, Exit.void));
+    }
+  });
+
   it("the per-prompt view: with every edge in, the circuit's next tokens are the model's; the lens ends at the logits; a pattern is causal", async () => {
     const cell = (await (await get(`/api/cells/${cellId}`)).json()) as { edges: unknown[] };
     const E = cell.edges.length;

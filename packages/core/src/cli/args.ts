@@ -63,6 +63,14 @@ export const checkChoices = (f: Flags, choices: Readonly<Record<string, Choice>>
   }
 };
 
+/** --threads N, checked against the machine's cap (core's checkThreads); undefined when absent. */
+export const threadsFlag = (f: Flags): number | undefined => {
+  const threads = f.threads === undefined ? undefined : intFlag(f, "threads", 0, 1);
+  const bad = threads === undefined ? null : checkThreads(threads, "--threads");
+  if (bad !== null) throw new UsageError({ message: bad.message });
+  return threads;
+};
+
 /**
  * --tokenizer, --threads, --ep and --allow-long-context (commands that run sequences: logits,
  * generate, patch), shared by every command that opens a model.
@@ -76,9 +84,7 @@ export const openOptions = (
   allowLongContext?: boolean;
 } => {
   const ep = f.ep === undefined ? undefined : choice(f, "ep", EXECUTION_PROVIDERS, "cpu");
-  const threads = f.threads === undefined ? undefined : intFlag(f, "threads", 0, 1);
-  const bad = threads === undefined ? null : checkThreads(threads, "--threads");
-  if (bad !== null) throw new UsageError({ message: bad.message });
+  const threads = threadsFlag(f);
   return {
     ...(typeof f.tokenizer === "string" ? { tokenizer: f.tokenizer } : {}),
     ...(threads !== undefined ? { threads } : {}),

@@ -7,5 +7,6 @@ export {
   openOptions,
   parseFlags,
   required,
+  threadsFlag,
   UsageError,
 } from "./args.ts";

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { MetricKind } from "../engine/spec.ts";
 import { EdgeAblation } from "../patching/sources.ts";
-import { choice, UsageError } from "./args.ts";
+import { choice, threadsFlag, UsageError } from "./args.ts";
 import { coreCommands } from "./core-commands.ts";
 import { errorJson } from "./error-json.ts";
 import { InputError, ModelNotFoundError, TaskFileError, WeightFileError } from "../errors/index.ts";
@@ -156,5 +156,25 @@ describe("--json failures: one object, {error: {tag, message, file?, field?}}", 
     const task = new TaskFileError({ file: "t.jsonl", line: 3, field: "wrong", expected: "x", found: "y" });
     expect(errorJson(task).error).toMatchObject({ tag: "TaskFileError", file: "t.jsonl:3", field: "wrong" });
     expect(Object.keys(errorJson(new UsageError({ message: "m" })).error)).toEqual(["tag", "message"]);
+  });
+});
+
+describe("--threads", () => {
+  it("absent is undefined; an integer within the machine's cap is kept; anything else names the flag and the range", () => {
+    expect(threadsFlag({})).toBeUndefined();
+    expect(threadsFlag({ threads: "1" })).toBe(1);
+    for (const bad of ["0", "1.5", "x", "100000"]) {
+      const thrown = (() => {
+        try {
+          threadsFlag({ threads: bad });
+        } catch (e) {
+          return e;
+        }
+        return null;
+      })();
+      expect(thrown).toBeInstanceOf(UsageError);
+      expect((thrown as UsageError).message).toContain("--threads");
+    }
+    expect(() => threadsFlag({ threads: "100000" })).toThrow(/an integer from 1 to/);
   });
 });
