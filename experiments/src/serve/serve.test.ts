@@ -180,7 +180,8 @@ describe("patchbay serve: the API", () => {
       const live = (await res.json()) as LiveEvaluation;
       expect(live.faithfulness).toBeLessThan(0.9);
       expect(Math.abs(live.faithfulness - one.faithfulness)).toBeLessThan(1e-6);
-      live.perExample.forEach((f, i) => expect(Math.abs(f - one.perExample[i]!)).toBeLessThan(1e-6));
+      for (const [i, f] of live.perExample.entries())
+        expect(Math.abs(f - one.perExample[i]!)).toBeLessThan(1e-6);
     } finally {
       await Effect.runPromise(Scope.close(scope2, Exit.void));
     }
