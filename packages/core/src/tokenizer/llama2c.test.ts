@@ -57,8 +57,12 @@ const fuzzCorruption = (bytes: Uint8Array, numRuns: number): void => {
           expect((e as TokenizerError).message).toContain("fuzz.bin");
           return;
         }
-        // a file that still parses must still encode and decode
-        expect(tok.decode(tok.encode("Hello, wörld 🤗"))).toBe("Hello, wörld 🤗");
+        // a file that still parses must still encode and decode. One exception, as in run.c: when
+        // the corruption took the " " piece, the dummy prefix is byte-encoded (<0x20>), and run.c's
+        // decode strips a leading space after BOS only from a piece, not from a byte token.
+        const ids = tok.encode("Hello, wörld 🤗");
+        const spaceByte = tok.idToToken(ids[1]!) === "<0x20>";
+        expect(tok.decode(ids)).toBe(`${spaceByte ? " " : ""}Hello, wörld 🤗`);
       },
     ),
     { numRuns },
