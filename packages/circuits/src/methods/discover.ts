@@ -51,7 +51,15 @@ export const Selection = Schema.Union(
 export type Selection = typeof Selection.Type;
 
 export const Method = Schema.Union(
-  Schema.TaggedStruct("eap", {}),
+  Schema.TaggedStruct("eap", {
+    /** floats one run may hold (default 1 GiB worth); any budget gives the same scores, bit for bit */
+    maxFloats: Schema.optional(
+      Schema.Int.pipe(Schema.positive()).annotations({
+        description:
+          "floats one EAP run of examples may hold beyond the model (4 bytes each; default 268435456, 1 GiB); smaller means more, smaller runs and the same scores bit for bit; below one example it is refused",
+      }),
+    ),
+  }),
   Schema.TaggedStruct("eap-ig-inputs", {
     steps: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 5 }),
     /** floats one run may hold (default 6 GiB worth); any budget gives the same scores */
@@ -267,7 +275,7 @@ export const discover = <E = never>(
     } else {
       scored =
         m._tag === "eap"
-          ? yield* eap(setup)
+          ? yield* eap(setup, m)
           : m._tag === "eap-ig-inputs"
             ? yield* eapIgInputs(setup, m)
             : m._tag === "eap-ig-activations"

@@ -141,20 +141,25 @@ describe("EAP-IG over inputs: the budget", () => {
     expect(r.viaDiscover.message).toContain("maxFloats");
   });
 
-  it("the method schema takes maxFloats on eap-ig-inputs only (a positive integer); other methods refuse it", () => {
+  it("the method schema takes maxFloats on eap-ig-inputs and eap only (a positive integer); other methods refuse it", () => {
     const decode = Schema.decodeUnknownEither(Method, { onExcessProperty: "error" });
     const ok = decode({ _tag: "eap-ig-inputs", maxFloats: 1_000_000 });
     expect(Either.isRight(ok) && ok.right._tag === "eap-ig-inputs" && ok.right.maxFloats).toBe(1_000_000);
+    const eapOk = decode({ _tag: "eap", maxFloats: 1_000_000 });
+    expect(Either.isRight(eapOk) && eapOk.right._tag === "eap" && eapOk.right.maxFloats).toBe(1_000_000);
     for (const bad of [
       { _tag: "eap-ig-inputs", maxFloats: 0 },
       { _tag: "eap-ig-inputs", maxFloats: 2.5 },
       { _tag: "eap-ig-activations", maxFloats: 1_000_000 },
-      { _tag: "eap", maxFloats: 1_000_000 },
+      { _tag: "eap", maxFloats: 0 },
+      { _tag: "eap", maxFloats: 2.5 },
       { _tag: "exact", maxFloats: 1_000_000 },
     ])
       expect(Either.isLeft(decode(bad)), JSON.stringify(bad)).toBe(true);
     // without it the decoded method has no such key (experiment cell ids are unchanged)
     const plain = decode({ _tag: "eap-ig-inputs" });
     expect(Either.isRight(plain) && "maxFloats" in plain.right).toBe(false);
+    const plainEap = decode({ _tag: "eap" });
+    expect(Either.isRight(plainEap) && "maxFloats" in plainEap.right).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 export { acdc, type AcdcOptions, type AcdcResult, connectedToLogits, fedSources, incoming } from "./acdc.ts";
 export { downstreamRows, type MaskRows } from "./acdc-rows.ts";
-export { eap, eapIgActivations, type EdgeScores, type IgOptions } from "./attribution.ts";
+export { eap, eapIgActivations, type EapOptions, type EdgeScores, type IgOptions } from "./attribution.ts";
 export { eapIgInputs } from "./eap-ig-inputs.ts";
 export { exactScores } from "./exact.ts";
 export {

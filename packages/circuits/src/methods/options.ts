@@ -15,7 +15,7 @@ import { InputError } from "@patchbay/core/errors";
  *   acdc seed ≠ 0 × order ≠ random        the seed only shuffles the parent order.
  *   checkSeed ≠ 0 × checkSample = 0       the seed only draws the sample checked against exact.
  * Options a method reads by construction live inside its tag (steps, tau, order, absolute, and
- * eap-ig-inputs' run budget maxFloats, validated by the method against one row), so the
+ * eap's and eap-ig-inputs' run budgets maxFloats, validated by the method against one row), so the
  * schema already refuses them elsewhere (unknown fields are errors in experiment files).
  */
 

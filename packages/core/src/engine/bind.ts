@@ -180,18 +180,25 @@ const transpose2 = (t: HostTensor): Float32Array => {
   return out;
 };
 
-/** Graph inputs of a metric: one-hot position selections, slot weights, one-hot ids. */
+/**
+ * Graph inputs of a metric: one-hot position selections, slot weights, one-hot ids. With
+ * `slotMultiple` the slots n are padded (weight 0, position 0) to a multiple of it, so every
+ * example's [n, V] block starts at the same alignment in memory whatever its row in the batch:
+ * some CPU kernels (Eigen's vectorised sums) peel an unaligned head first, and V is often odd.
+ */
 export const metricFeeds = (
   c: ModelConfig,
   batch: Batch,
   kind: MetricKind,
   m: MetricBinding,
+  slotMultiple = 1,
 ): Record<string, ort.Tensor> => {
   const B = batch.batch;
   const P = batch.pos;
   const V = c.vocabSize;
   const pos = perExample(m.positions, batch, "metric.positions");
-  const n = Math.max(1, ...pos.map((p) => p.length));
+  const used = Math.max(1, ...pos.map((p) => p.length));
+  const n = Math.ceil(used / slotMultiple) * slotMultiple;
   pos.forEach((p, b) => {
     if (p.length === 0) fail(`metric.positions[${b}]`, "at least one position", "none");
   });
@@ -223,8 +230,13 @@ export const metricFeeds = (
     "metric.weight": f32(weight, [B, n]),
   };
   const reads = metricReads(kind);
-  if (reads.reference)
-    feeds["metric.reference"] = f32(expectShape("metric.reference", m.reference, [B, n, V]).data, [B, n, V]);
+  if (reads.reference) {
+    const ref = expectShape("metric.reference", m.reference, [B, used, V]).data;
+    const padded = n === used ? ref : new Float32Array(B * n * V);
+    if (padded !== ref)
+      for (let b = 0; b < B; b++) padded.set(ref.subarray(b * used * V, (b + 1) * used * V), b * n * V);
+    feeds["metric.reference"] = f32(padded, [B, n, V]);
+  }
   if (reads.answers) feeds["metric.answer"] = f32(oneHot(m.answers, "answers"), [B, n, V]);
   if (reads.wrong) feeds["metric.wrong"] = f32(oneHot(m.wrong, "wrong"), [B, n, V]);
   return feeds;

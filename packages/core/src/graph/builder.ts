@@ -98,6 +98,16 @@ export class GraphBuilder extends GraphDraft {
   matmul(a: Value, b: Value): Value {
     return this.node("MatMul", [a, b], "float32", matmulShape(a.shape, b.shape));
   }
+  /**
+   * A·Bᵀ on the last two axes, batch axes broadcast: [..., n, k] · [..., m, k] → [..., n, m]. ORT's
+   * contrib FusedMatMul (transB), so Bᵀ is never materialised. No gradient rule: use it after
+   * autodiff, in the graph's own tail.
+   */
+  matmulT(a: Value, b: Value): Value {
+    const bt = [...b.shape.slice(0, -2), b.shape[b.shape.length - 1]!, b.shape[b.shape.length - 2]!];
+    const shape = matmulShape(a.shape, bt);
+    return this.contrib("FusedMatMul", [a, b], "float32", shape, { transB: { kind: "int", value: 1 } });
+  }
   softmax(x: Value, axis = -1): Value {
     return this.node("Softmax", [x], x.dtype, x.shape, { axis: { kind: "int", value: axis } });
   }

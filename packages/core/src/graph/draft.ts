@@ -135,6 +135,25 @@ export abstract class GraphDraft {
     return out;
   }
 
+  /** A node of ORT's contrib operator set (com.microsoft), e.g. FusedMatMul. */
+  contrib(
+    op: string,
+    inputs: readonly Value[],
+    dtype: DType,
+    shape: readonly Dim[],
+    attrs: Record<string, Attr>,
+  ): Value {
+    const out = this.define(this.fresh(op), dtype, shape);
+    this.nodes.push({
+      op,
+      domain: "com.microsoft",
+      inputs: inputs.map((v) => v.name),
+      outputs: [out.name],
+      attrs,
+    });
+    return out;
+  }
+
   /** Mark a value as a graph output. */
   output(v: Value): void {
     if (!this.outputs.some((o) => o.name === v.name)) this.outputs.push(v);

@@ -26,6 +26,8 @@ export type Attr =
 
 export interface Node {
   readonly op: string;
+  /** The operator set when not ONNX's own: "com.microsoft" for ORT's contrib ops (FusedMatMul). */
+  readonly domain?: string;
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
   readonly attrs: Readonly<Record<string, Attr>>;

@@ -48,6 +48,7 @@ const node = (n: Node, i: number): ProtoWriter => {
   for (const x of n.inputs) w.string(1, x);
   for (const y of n.outputs) w.string(2, y);
   w.string(3, `${n.op}_${i}`).string(4, n.op);
+  if (n.domain !== undefined) w.string(7, n.domain);
   for (const [k, a] of Object.entries(n.attrs)) w.message(5, attribute(k, a));
   return w;
 };
@@ -162,5 +163,8 @@ export const toOnnx = (g: Graph, opts: LowerOptions = {}): LoweredModel => {
     .string(3, "0.1.0")
     .message(7, graph)
     .message(8, opset);
+  // every other operator set a node names (ORT's contrib ops are version 1)
+  for (const domain of new Set(g.nodes.flatMap((n) => (n.domain === undefined ? [] : [n.domain]))))
+    model.message(8, new ProtoWriter().string(1, domain).int(2, 1));
   return { model: model.finish(), external: useExternal ? external : null };
 };

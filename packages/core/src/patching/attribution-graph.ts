@@ -8,14 +8,7 @@ import type { HostTensor } from "../tensor/index.ts";
 import { buildTransformerGraph } from "../transformer/index.ts";
 import { leafName } from "../transformer/sites.ts";
 import { compactSites } from "./compact.ts";
-import {
-  deltaInput,
-  EXAMPLES,
-  interpolatedEmbed,
-  splitSteps,
-  stepCount,
-  sumSteps,
-} from "./attribution-steps.ts";
+import { deltaInput, EXAMPLES, interpolatedEmbed, splitRows, stepCount } from "./attribution-steps.ts";
 import { type EdgeLayout, kvPerQueryHead, kvSlots } from "../edges/layout.ts";
 
 /**
@@ -113,23 +106,22 @@ export const edgeAttributionGraph = (
   builder.output(m.mean);
   // Keep the recorded values alive through build()'s pruning: they are read after the backward.
   for (const name of seen.values()) builder.output(builder.get(name));
-  const withGrads = gradients(builder.build(), METRIC_MEAN, leaves.map(leafName)).graph;
+  // Seeded with ones on the per-example metric: the gradient of Σ_rows metric, so each example's
+  // G_v is its own ∂metric_e/∂in_v, whatever else is in the batch.
+  const withGrads = gradients(builder.build(), METRIC, leaves.map(leafName)).graph;
 
   const g = GraphBuilder.from(withGrads);
   const keep = new Set([METRIC, METRIC_MEAN]);
   g.dropOutputs((n) => !keep.has(n));
   const grad = (site: string) => g.get(gradName(leafName(site)));
   const at = (site: string) => g.get(seen.get(site)!);
-  const [B, P, BP, K] = ["batch", "pos", "batch·pos", "batch·pos·d"] as const;
-  // per-example tensors: the rows' positions, or (ig-inputs) the examples' (Δ, Ũ and G summed over steps)
-  const [E, EP, EPD] = ig ? [EXAMPLES, "examples·pos", "examples·pos·d"] : [B, BP, K];
+  const [P, PD] = ["pos", "pos·d"] as const;
+  // per-example tensors: the rows, or (ig-inputs) the examples (Δ, Ũ and G summed over the steps)
+  const E = ig ? EXAMPLES : "batch";
   const L = c.nLayers;
-  /** A·Bᵀ for A [m, k], B [n, k] → [m, n] (the contractions run over k = b·p·d or b·p). */
-  const gemmT = (a: Value, b: Value): Value =>
-    g.node("Gemm", [a, b], "float32", [a.shape[0]!, b.shape[0]!], { transB: { kind: "int", value: 1 } });
 
-  // Δ per source group in source order, as rows [k, b·p·d] (grouped by layer block) and by
-  // position [b·p, k, d]; heads: Δ_h = (z_h − z′_h)·W_O[h]. Layers fall in nb blocks: destinations
+  // Δ per source group in source order, as rows [E, k, p·d] (grouped by layer block) and by
+  // position [E, p, k, d]; heads: Δ_h = (z_h − z′_h)·W_O[h]. Layers fall in nb blocks: destinations
   // of block j read sources of blocks i ≤ j only, so the GEMMs of blocks i > j are skipped.
   const nb = Math.min(2, L);
   const blockOf = (l: number) => Math.floor((l * nb) / L);
@@ -139,40 +131,50 @@ export const edgeAttributionGraph = (
   const deltaOf = (site: string, part: string, rest: readonly number[]) =>
     ig
       ? g.input(deltaInput(part), "float32", [E, P, ...rest])
-      : g.sub(at(site), g.input(ablatedInput(part), "float32", [B, P, ...rest]));
+      : g.sub(at(site), g.input(ablatedInput(part), "float32", [E, P, ...rest]));
   const stream = (site: string, part: string, l: number) => {
-    const delta = deltaOf(site, part, [d]); //                                      [b, p, d]
-    rows[blockOf(l)]!.push(g.reshape(delta, [1, EPD]));
-    byPos.push(g.reshape(delta, [EP, 1, d]));
+    const delta = deltaOf(site, part, [d]); //                                      [E, p, d]
+    rows[blockOf(l)]!.push(g.reshape(delta, [E, 1, PD]));
+    byPos.push(g.unsqueeze(delta, 2));
   };
   stream(compact.input, "input", 0);
   for (let l = 0; l < L; l++) {
     if (layout.granularity !== "layer") {
       // heads: Δ_h = (z_h − z′_h)·W_O[h]; post-norms: result_h − result′_h as they are (compact.ts)
       const [H, e] = [c.nHeads, headResults ? d : c.dHead];
-      const dz = deltaOf(compact.attn[l]!, `attn.${l}`, [H, e]);
-      const perHead = g.reshape(g.transpose(dz, [2, 0, 1, 3]), [H, EP, e]);
+      const dz = deltaOf(compact.attn[l]!, `attn.${l}`, [H, e]); //                 [E, p, H, e]
+      const perHead = g.transpose(dz, [0, 2, 1, 3]); //                              [E, H, p, e]
       const WO = () => g.weight(`attr.blocks.${l}.W_O`, w.get(`blocks.${l}.attn.W_O`)!); // [H, dh, d]
-      const heads = headResults ? perHead : g.matmul(perHead, WO()); //                 [H, b·p, d]
-      rows[blockOf(l)]!.push(g.reshape(heads, [H, EPD]));
-      byPos.push(g.transpose(heads, [1, 0, 2]));
+      const heads = headResults ? perHead : g.matmul(perHead, WO()); //              [E, H, p, d]
+      rows[blockOf(l)]!.push(g.reshape(heads, [E, H, PD]));
+      byPos.push(g.transpose(heads, [0, 2, 1, 3]));
     } else stream(compact.attn[l]!, `attn.${l}`, l);
     if (c.dMlp !== null) stream(compact.mlp[l]!, `mlp.${l}`, l);
   }
-  const deltas = rows.map((r) => (r.length === 1 ? r[0]! : g.concat(r, 0))); //       [S_i, b·p·d] per block
-  const nRows = deltas.map((x) => x.shape[0] as number);
+  const deltas = rows.map((r) => (r.length === 1 ? r[0]! : g.concat(r, 1))); //      [E, S_i, p·d] per block
+  const nRows = deltas.map((x) => x.shape[1] as number);
   if (nRows.reduce((a, b) => a + b, 0) !== S) throw new Error(`edge attribution: Δ rows ≠ ${S} sources`);
+  // ig-inputs: steps = rows / examples, read off the Δ inputs declared above
+  const steps = ig ? stepCount(g, g.get(deltaInput("input"))) : null;
+  const examples = ig
+    ? g.gather(g.shapeOf(g.get(deltaInput("input"))), g.int64s([0], [1], "first"), 0)
+    : null;
+  /** ig-inputs: rows [steps·E, …] (step-major) as [steps, E, …] */
+  const byStep = (x: Value): Value => splitRows(g, steps!, examples!, x);
+  /** a per-row tensor [rows, …] per example [E, …]: ig-inputs sums it over the steps */
+  const perExample = (x: Value): Value => (steps === null ? x : g.reduceSum(byStep(x), [0], false));
 
-  // Norm terms. σ_l, x̂_l of layer l's input; Dx[c, s, b·p] = Σ_d Δ_s ⊙ X̂_c with the columns
-  // X̂ = [1 (LayerNorm only), x̂_0 … x̂_{L−1}]: one batched GEMM for all layers.
+  // Norm terms. σ_l, x̂_l of layer l's input (per row); Dx[c, e, s, ·] = Σ_d Δ_s ⊙ X̂_c with the
+  // columns X̂ = [1 (LayerNorm only), x̂_0 … x̂_{L−1}]: one batched MatMul for all layers. Its last
+  // axis is the positions (ig-inputs: steps × positions, as x̂ depends on the step).
   const hasNorm = c.norm !== "none";
   const ln = c.norm === "layernorm";
   // the ones column gives Σ_d Δ per row; ig-inputs takes it per example (sumD) for the α-term
   const ones = ln && !ig;
-  const steps = ig ? stepCount(g, g.get(deltaInput("input"))) : null;
-  const inv: Value[] = []; //                                                        1/σ_l [b, p, 1]
-  const xhat: Value[] = []; //                                                       x̂_l [b, p, d]
-  let Dx: Value | null = null; //                                                    [L′, S, b·p]
+  const SP = ig ? "steps·pos" : P;
+  const inv: Value[] = []; //                                                        1/σ_l [rows, p, 1]
+  const xhat: Value[] = []; //                                                       x̂_l [rows, p, d]
+  let Dx: Value | null = null; //                                                    [L′, E, S, SP]
   if (hasNorm) {
     const eps = g.scalar(c.normEps);
     for (let l = 0; l < L; l++) {
@@ -182,66 +184,69 @@ export const edgeAttributionGraph = (
       inv.push(g.div(g.scalar(1), sigma));
       xhat.push(g.div(centered, sigma));
     }
-    const cols = xhat.map((x) => g.reshape(x, [BP, d, 1]));
-    if (ones) cols.unshift(g.expand(g.reshape(g.scalar(1), [1, 1, 1]), [BP, d, 1], cols[0]!));
-    const X = g.concat(cols, 2); //                                                  [b·p, d, L′]
+    const cols = xhat.map((x) => g.unsqueeze(x, 3)); //                              [rows, p, d, 1]
+    if (ones) cols.unshift(g.expand(g.reshape(g.scalar(1), [1, 1, 1, 1]), [E, P, d, 1], cols[0]!));
+    const X = g.concat(cols, 3); //                                                  [rows, p, d, L′]
     const Lp = cols.length;
     if (steps === null) {
-      const perPiece = byPos.map((piece) => g.matmul(piece, X)); //                  [b·p, k, L′]
-      Dx = g.transpose(perPiece.length === 1 ? perPiece[0]! : g.concat(perPiece, 1), [2, 1, 0]);
+      const all = g.concat(
+        byPos.map((piece) => g.matmul(piece, X)),
+        2,
+      ); //         [E, p, S, L′]
+      Dx = g.transpose(all, [3, 0, 2, 1]);
     } else {
-      // Δ per example [e·p, k, d] against x̂ per row [steps, e·p, d, L′] (broadcast over steps)
-      const Xs = splitSteps(g, steps, X, EP, [d, Lp]);
-      const perPiece = byPos.map((piece) => g.matmul(piece, Xs)); //                 [steps, e·p, k, L′]
-      const all = perPiece.length === 1 ? perPiece[0]! : g.concat(perPiece, 2);
-      Dx = g.reshape(g.transpose(all, [3, 2, 0, 1]), [Lp, S, BP]);
+      // Δ per example [E, p, k, d] against x̂ per row [steps, E, p, d, L′] (broadcast over steps)
+      const Xs = byStep(X);
+      const all = g.concat(
+        byPos.map((piece) => g.matmul(piece, Xs)),
+        3,
+      ); //        [steps, E, p, S, L′]
+      Dx = g.reshape(g.transpose(all, [4, 1, 3, 0, 2]), [Lp, E, S, SP]);
     }
   }
-  // Σ_d Δ [S, e·p] per example (ig-inputs' α-term)
+  /** column i of Dx, [E, S, SP] */
+  const dxColumn = (i: number) => g.gather(Dx!, g.int64s([i], [], "column"), 0);
+  // Σ_d Δ [E, S, p] per example (ig-inputs' α-term)
   const sumD =
     ig && ln
       ? g.transpose(
           g.concat(
             byPos.map((piece) => g.reduceSum(piece, [-1], false)),
-            1,
+            2,
           ),
-          [1, 0],
+          [0, 2, 1],
         )
       : null;
-  const dxColumn = (i: number) => g.reshape(g.slice(Dx!, 0, i, i + 1), [S, BP]); //  [S, b·p]
 
   // q/k/v columns: Ũ = ĝ·W′ with ĝ = (∂m/∂X_h)/σ and W′ = W_X[h]ᵀ ⊙ w, i.e. Ũ = w ⊙ (W_X[h]·∂m/∂X_h)/σ,
-  // and J_normᵀ U = Ũ − mean_d(Ũ) − x̂ ⊙ mean_d(Ũ ⊙ x̂), so, summed with Δ over b, p, d,
-  //   Δᵀ J_normᵀ U = Δᵀ Ũ − Σ_{b,p} (Σ_d Δ) α − Σ_{b,p} (Σ_d Δ ⊙ x̂) β      (RMSNorm: no α term)
+  // and J_normᵀ U = Ũ − mean_d(Ũ) − x̂ ⊙ mean_d(Ũ ⊙ x̂), so, summed with Δ over p and d,
+  //   Δᵀ J_normᵀ U = Δᵀ Ũ − Σ_p (Σ_d Δ) α − Σ_p (Σ_d Δ ⊙ x̂) β      (RMSNorm: no α term)
   //   α = mean_d(Ũ) = ĝ · mean_d(W′),   β = mean_d(Ũ ⊙ x̂) = ĝ · ((w ⊙ x̂)·W_X[h]) / d
   // with (w ⊙ x̂)·W_X[h] = X − X₀ (X the site's value, X₀ = b_ln·W_X + b_X its value at x̂ = 0).
-  // Only Ũ is [n, b·p, d] (one batched MatMul per block); α, β are [n, b·p], and Σ_d Δ and
-  // Σ_d Δ ⊙ x̂ come from Dx.
-  const ghat: Value[][] = Array.from({ length: nb }, () => []); //                   [h, b·p, dh] each
+  // Only Ũ is [E, n, p, d] (one batched MatMul per block); α, β are [E, p, n], and Σ_d Δ and
+  // Σ_d Δ ⊙ x̂ come from Dx. Every contraction is per example (batched over E), never across.
+  const ghat: Value[][] = Array.from({ length: nb }, () => []); //                   [E, h, p, dh] each
   const wprime: Value[][] = Array.from({ length: nb }, () => []); //                 [h, dh, d] each
-  const alpha: Value[] = [];
-  const betaTerms: Value[] = []; //                                                  per layer [S, n]
+  const alpha: Value[] = []; //                                                      [E, h, p, 1] each
+  const betaTerms: Value[] = []; //                                                  per layer [E, S, n]
   for (let l = 0; l < L; l++) {
-    const betas: Value[] = [];
+    const betas: Value[] = []; //                                                    [rows, p, h] each
     for (const s of ["q", "k", "v"] as const) {
       const X = s.toUpperCase();
       const h = s === "q" ? c.nHeads : kvSlots(c, layout.granularity);
       const perQuery = (t: HostTensor) => (s !== "q" && ungrouped ? repeatKvHeads(t, c) : t);
       const WX = g.weight(`attr.blocks.${l}.W_${X}`, perQuery(w.get(`blocks.${l}.attn.W_${X}`)!)); // [h, d, dh]
       let Wp = g.transpose(WX, [0, 2, 1]); //                                         [h, dh, d]
-      let gx = grad(`blocks.${l}.attn.${s}`); //                                      [b, p, h, dh]
+      let gx = grad(`blocks.${l}.attn.${s}`); //                                      [rows, p, h, dh]
       if (hasNorm) {
         Wp = g.mul(Wp, g.weight(`blocks.${l}.ln1.w`, w.get(`blocks.${l}.ln1.w`)!));
         gx = g.mul(gx, g.unsqueeze(inv[l]!, -1));
       }
       // ig-inputs: Ũ and α are linear in ĝ, so ĝ is summed over the steps first
-      const gh =
-        steps === null
-          ? g.reshape(g.transpose(gx, [2, 0, 1, 3]), [h, BP, c.dHead])
-          : g.transpose(sumSteps(g, steps, gx, [EP, h, c.dHead]), [1, 0, 2]);
+      const gh = g.transpose(perExample(gx), [0, 2, 1, 3]); //                        [E, h, p, dh]
       ghat[blockOf(l)]!.push(gh);
       wprime[blockOf(l)]!.push(Wp);
-      if (ln) alpha.push(g.reshape(g.matmul(gh, g.reduceMean(Wp, [-1])), [h, EP]));
+      if (ln) alpha.push(g.matmul(gh, g.reduceMean(Wp, [-1])));
       if (hasNorm) {
         let X0: Value | null = null; //                                               [h, dh]
         const bln = w.get(`blocks.${l}.ln1.b`);
@@ -258,53 +263,65 @@ export const edgeAttributionGraph = (
           X0 = X0 === null ? b : g.add(X0, b);
         }
         const site = g.get(leafName(`blocks.${l}.attn.${s}`));
-        const xw = X0 === null ? site : g.sub(site, X0); //                            [b, p, h, dh]
-        const beta = g.mul(g.reduceSum(g.mul(gx, xw), [-1], false), g.scalar(1 / d)); // [b, p, h]
-        betas.push(g.reshape(g.transpose(beta, [2, 0, 1]), [h, BP]));
+        const xw = X0 === null ? site : g.sub(site, X0); //                            [rows, p, h, dh]
+        betas.push(g.mul(g.reduceSum(g.mul(gx, xw), [-1], false), g.scalar(1 / d)));
       }
     }
-    if (hasNorm) betaTerms.push(gemmT(dxColumn(l + (ones ? 1 : 0)), g.concat(betas, 0)));
+    if (hasNorm) {
+      const beta = g.concat(betas, 2); //                                             [rows, p, n]
+      const n = beta.shape[2] as number;
+      const perRow = steps === null ? beta : g.reshape(g.transpose(byStep(beta), [1, 0, 2, 3]), [E, SP, n]);
+      betaTerms.push(g.matmul(dxColumn(l + (ones ? 1 : 0)), perRow)); //               [E, S, n]
+    }
   }
   const U = ghat.map((gh, j) => {
-    const u = g.matmul(g.concat(gh, 0), g.concat(wprime[j]!, 0)); //                   [N_j, b·p, d]
-    return g.reshape(u, [u.shape[0]!, EPD]);
+    const u = g.matmul(g.concat(gh, 1), g.concat(wprime[j]!, 0)); //                  [E, N_j, p, d]
+    return g.reshape(u, [E, u.shape[1]!, PD]);
   });
-  const nCols = U.map((u) => u.shape[0] as number);
+  const nCols = U.map((u) => u.shape[1] as number);
   const zeros = (i: number, j: number) =>
-    g.weight(`attr.zeros.${i}.${j}`, {
-      data: new Float32Array(nRows[i]! * nCols[j]!),
-      shape: [nRows[i]!, nCols[j]!],
-    });
+    g.expand(
+      g.weight(`attr.zeros.${i}.${j}`, {
+        data: new Float32Array(nRows[i]! * nCols[j]!),
+        shape: [1, nRows[i]!, nCols[j]!],
+      }),
+      [E, nRows[i]!, nCols[j]!],
+      deltas[i]!,
+    );
   let qkv = g.concat(
     deltas.map((di, i) =>
       g.concat(
-        U.map((u, j) => (i <= j ? gemmT(di, u) : zeros(i, j))),
-        1,
+        U.map((u, j) => (i <= j ? g.matmulT(di, u) : zeros(i, j))),
+        2,
       ),
     ),
-    0,
-  ); //                                                                              [S, N]
-  if (ln) qkv = g.sub(qkv, gemmT(sumD ?? dxColumn(0), g.concat(alpha, 0)));
-  if (hasNorm) qkv = g.sub(qkv, g.concat(betaTerms, 1));
+    1,
+  ); //                                                                              [E, S, N]
+  if (ln) {
+    const a = g.concat(alpha, 1); //                                                 [E, N, p, 1]
+    const perPos = g.transpose(g.reshape(a, [E, a.shape[1]!, P]), [0, 2, 1]); //    [E, p, N]
+    qkv = g.sub(qkv, g.matmul(sumD ?? dxColumn(0), perPos));
+  }
+  if (hasNorm) qkv = g.sub(qkv, g.concat(betaTerms, 2));
   if (layout.granularity === "layer") {
     const n = c.nHeads + 2 * c.nKvHeads;
-    qkv = g.reduceSum(g.reshape(qkv, [S, L, n]), [2], false); //                      [S, L]
+    qkv = g.reduceSum(g.reshape(qkv, [E, S, L, n]), [3], false); //                  [E, S, L]
   }
 
   // m{l} and logits: G = ∂m/∂mlp_in, ∂m/∂resid_post (autodiff's, norms included), stacked.
   const plain = [
     ...(c.dMlp !== null ? Array.from({ length: L }, (_, l) => grad(`blocks.${l}.mlp_in`)) : []),
     grad(`blocks.${L - 1}.resid_post`),
-  ].map((x) => (steps === null ? g.reshape(x, [1, K]) : sumSteps(g, steps, x, [1, EPD])));
-  const Gp = g.concat(plain, 0);
+  ].map((x) => g.reshape(perExample(x), [E, 1, PD]));
+  const Gp = g.concat(plain, 1); //                                                  [E, L + 1, p·d]
   const rest = g.concat(
-    deltas.map((di) => gemmT(di, Gp)),
-    0,
-  ); //                                                                              [S, L + 1]
+    deltas.map((di) => g.matmulT(di, Gp)),
+    1,
+  ); //                                                                              [E, S, L + 1]
 
   // Every (source, destination) pair was computed: gather the destinations' columns in layout
   // order and zero the sources downstream of each destination.
-  const nQkv = qkv.shape[1] as number;
+  const nQkv = qkv.shape[2] as number;
   let nextQkv = 0;
   let nextRest = 0;
   const D = layout.destinations.length;
@@ -315,7 +332,7 @@ export const edgeAttributionGraph = (
   layout.destinations.forEach((x, j) => {
     for (let s = 0; s < x.nSources; s++) mask[s * D + j] = 1;
   });
-  const all = g.gather(g.concat([qkv, rest], 1), g.int64s(index, [D], "columns"), 1); // [S, D]
+  const all = g.gather(g.concat([qkv, rest], 2), g.int64s(index, [D], "columns"), 2); // [E, S, D]
   const scores = g.mul(all, g.weight("attr.upstream", { data: mask, shape: [S, D] }));
   g.output(g.named(scores, EDGE_ATTRIBUTION));
   return g.build();

@@ -1,4 +1,4 @@
-import type { Dim, GraphBuilder, Value } from "../graph/index.ts";
+import type { GraphBuilder, Value } from "../graph/index.ts";
 import type { Weights } from "../model/index.ts";
 
 /**
@@ -34,24 +34,15 @@ export const stepCount = (g: GraphBuilder, perExample: Value): Value => {
   return g.node("Div", [first(g.get(IG_ALPHA)), first(perExample)], "int64", [1]);
 };
 
-/** x [rows·…] (step-major) as [steps, rest, …tail]: `tail` static, rest named `rest`. */
-export const splitSteps = (
-  g: GraphBuilder,
-  steps: Value,
-  x: Value,
-  rest: Dim,
-  tail: readonly number[],
-): Value => {
-  const shape = g.node(
-    "Concat",
-    [steps, g.int64s([-1, ...tail], [1 + tail.length], "split")],
-    "int64",
-    [2 + tail.length],
-    { axis: { kind: "int", value: 0 } },
-  );
-  return g.node("Reshape", [x, shape], x.dtype, ["steps", rest, ...tail]);
+/**
+ * x [rows, …] (rows step-major: row j·examples + i) as [steps, examples, …]; `steps` and
+ * `examples` are [1] int64 (stepCount, and the leading dim of a per-example input).
+ */
+export const splitRows = (g: GraphBuilder, steps: Value, examples: Value, x: Value): Value => {
+  const rank = x.shape.length;
+  const rest = g.slice(g.shapeOf(x), 0, 1, rank); //                                 [rank − 1]
+  const shape = g.node("Concat", [steps, examples, rest], "int64", [rank + 1], {
+    axis: { kind: "int", value: 0 },
+  });
+  return g.node("Reshape", [x, shape], x.dtype, ["steps", EXAMPLES, ...x.shape.slice(1)]);
 };
-
-/** x [rows, …] (step-major) summed over the steps, reshaped to `out` (at most one new symbol). */
-export const sumSteps = (g: GraphBuilder, steps: Value, x: Value, out: readonly Dim[]): Value =>
-  g.reshape(g.reduceSum(splitSteps(g, steps, x, "step.rest", []), [0], false), out);

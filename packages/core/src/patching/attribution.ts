@@ -43,8 +43,19 @@ const attributionOptimization = (w: Weights): "basic" | "all" =>
   weightBytes(w) >= BASIC_FROM_BYTES ? "basic" : "all";
 
 export interface AttributionRun {
-  /** [S·D] Σ_rows ∂(batch-mean metric)/∂m_uv at m = 1, dense mask order */
+  /**
+   * [S·D] the mean over the run's rows of ∂metric_r/∂m_uv at m = 1, dense mask order: Σ_e
+   * gradients[e] / rows, summed in float64 in example order
+   */
   readonly gradient: Float32Array;
+  /**
+   * [E·S·D] each example's own ∂metric_e/∂m_uv at m = 1 (ig-inputs: summed over its steps). The
+   * graph never sums across examples, so an example's row has the same bits whichever other
+   * examples share its run (at the same padded length): runs of any size add up to one result.
+   */
+  readonly gradients: Float32Array;
+  /** E, the examples of `gradients` */
+  readonly examples: number;
   /** [rows] the metric of each row */
   readonly perExample: Float32Array;
 }
@@ -60,6 +71,24 @@ export const boundFloat = (name: string, t: HostTensor, want: readonly number[])
   return new ort.Tensor("float32", t.data, [...want]);
 };
 
+/**
+ * t [rows, p, …] zero-padded to [rows, pos, …] (pos ≥ p): z′ or Δ for a batch padded further than
+ * its own longest example (padded positions are never read by a real one).
+ */
+const padPositions = (t: HostTensor, pos: number): HostTensor => {
+  const [rows, p] = t.shape as [number, number];
+  if (p >= pos) return t;
+  const per = t.data.length / (rows * p); //                                          floats per position
+  const out = new Float32Array(rows * pos * per);
+  for (let r = 0; r < rows; r++) out.set(t.data.subarray(r * p * per, (r + 1) * p * per), r * pos * per);
+  return { data: out, shape: [rows, pos, ...t.shape.slice(2)] };
+};
+
+/** Positions of an attribution run: a multiple of 4, so every example's [H, p, p] block is 64-byte aligned. */
+const ALIGN_POSITIONS = 4;
+/** Metric slots of an attribution run: a multiple of 16, so every example's [n, V] block is too. */
+const ALIGN_SLOTS = 16;
+
 /** The compact parts (z′ or Δ) as graph inputs named by `name(part)`, each [rows, pos, …]. */
 export const bindCompact = (
   c: ModelConfig,
@@ -70,14 +99,19 @@ export const bindCompact = (
   name: (part: string) => string,
 ): Record<string, ort.Tensor> => {
   const out: Record<string, ort.Tensor> = {};
-  out[name("input")] = boundFloat(name("input"), parts.input, [rows, pos, c.dModel]);
+  const bind = (part: string, t: HostTensor, rest: readonly number[]) => {
+    out[name(part)] = boundFloat(name(part), padPositions(t, pos), [rows, pos, ...rest]);
+  };
+  bind("input", parts.input, [c.dModel]);
   parts.attn.forEach((t, l) => {
-    const rest =
-      layout.granularity === "layer" ? [c.dModel] : [c.nHeads, c.postNorms === true ? c.dModel : c.dHead];
-    out[name(`attn.${l}`)] = boundFloat(name(`attn.${l}`), t, [rows, pos, ...rest]);
+    bind(
+      `attn.${l}`,
+      t,
+      layout.granularity === "layer" ? [c.dModel] : [c.nHeads, c.postNorms === true ? c.dModel : c.dHead],
+    );
   });
   parts.mlp.forEach((t, l) => {
-    if (t !== null) out[name(`mlp.${l}`)] = boundFloat(name(`mlp.${l}`), t, [rows, pos, c.dModel]);
+    if (t !== null) bind(`mlp.${l}`, t, [c.dModel]);
   });
   return out;
 };
@@ -95,13 +129,21 @@ export const runAttribution = (
   binding: MetricBinding,
   mode: AttributionMode | "resample",
   inputs: (batch: Batch) => Record<string, ort.Tensor>,
+  /** pad every row to this many positions (at least the longest sequence) */
+  pos?: number,
 ): Effect.Effect<AttributionRun, InputError | RuntimeError> =>
   Effect.gen(function* () {
     const c = model.config;
     const { batch, bound } = yield* Effect.try({
       try: () => {
-        const batch = makeBatch(c, seqs, "ids", cache.options);
-        return { batch, bound: { ...metricFeeds(c, batch, metric, binding), ...inputs(batch) } };
+        // Every example's rows at the same memory alignment whatever its row in the batch, so its
+        // gradient has the same bits in a run of any size: positions padded to a multiple of 4
+        // (then [H, p, p] per example is a multiple of 16 floats), metric slots to 16 ([n, V]).
+        const longest = Math.max(pos ?? 0, ...seqs.map((s) => s.length));
+        const aligned = Math.ceil(longest / ALIGN_POSITIONS) * ALIGN_POSITIONS;
+        const batch = makeBatch(c, seqs, "ids", cache.options, aligned);
+        const feeds = metricFeeds(c, batch, metric, binding, ALIGN_SLOTS);
+        return { batch, bound: { ...feeds, ...inputs(batch) } };
       },
       catch: (e) => e as InputError,
     });
@@ -120,15 +162,24 @@ export const runAttribution = (
       { optimization: attributionOptimization(model.weights) },
     );
     const out = yield* runBatch(cache.model, session, batch, bound, "edge attribution");
-    const gradient = out[EDGE_ATTRIBUTION]!.data as Float32Array;
+    const scores = out[EDGE_ATTRIBUTION]!;
+    const gradients = scores.data as Float32Array; //                                [E, S, D]
     const perExample = out[METRIC]!.data as Float32Array;
     // the same promise as every engine run: a metric or a score that is not finite is an error
     const mean = perExample.reduce((a, x) => a + x, 0) / perExample.length;
     const bad = checkMetric(cache.model, "edge attribution", perExample, mean);
     if (bad !== null) return yield* bad;
-    const badScore = checkValues(cache.model, "edge attribution", "edge score gradient", gradient);
+    const badScore = checkValues(cache.model, "edge attribution", "edge score gradient", gradients);
     if (badScore !== null) return yield* badScore;
-    return { gradient, perExample };
+    const examples = Number(scores.dims[0]);
+    const SD = gradients.length / examples;
+    const gradient = new Float32Array(SD);
+    for (let j = 0; j < SD; j++) {
+      let sum = 0;
+      for (let e = 0; e < examples; e++) sum += gradients[e * SD + j]!;
+      gradient[j] = sum / perExample.length;
+    }
+    return { gradient, gradients, examples, perExample };
   });
 
 /**
@@ -188,8 +239,16 @@ export const edgeAttribution = (
       ...bindCompact(model.config, layout, ablated, b.batch, b.pos, ablatedInput),
       ...(embed === undefined
         ? {}
-        : { [EDGE_EMBED]: boundFloat(EDGE_EMBED, embed, [b.batch, b.pos, model.config.dModel]) }),
+        : {
+            [EDGE_EMBED]: boundFloat(EDGE_EMBED, padPositions(embed, b.pos), [
+              b.batch,
+              b.pos,
+              model.config.dModel,
+            ]),
+          }),
     }),
+    // z′'s positions decide the batch's: a dataset's rows padded alike in every run
+    ablated.input.shape[1],
   );
 
 /**
@@ -236,10 +295,22 @@ export const edgeAttributionResample = (
   seqs: readonly (readonly number[])[],
   corrupted: readonly (readonly number[])[],
   binding: MetricBinding,
+  /** pad every row to this many positions: the dataset's longest, so its runs line up */
+  pos?: number,
 ): Effect.Effect<AttributionRun, InputError | RuntimeError> =>
   Effect.flatMap(checkedCorrupted(seqs, { corrupted }), (checked) =>
-    runAttribution(cache, model, layout, metric, seqs, binding, "resample", (b) => {
-      const ids = makeBatch(model.config, checked, "corrupted", cache.options).ids;
-      return { [CORRUPTED_IDS]: new ort.Tensor("int64", ids, [b.batch, b.pos]) };
-    }),
+    runAttribution(
+      cache,
+      model,
+      layout,
+      metric,
+      seqs,
+      binding,
+      "resample",
+      (b) => {
+        const ids = makeBatch(model.config, checked, "corrupted", cache.options, b.pos).ids;
+        return { [CORRUPTED_IDS]: new ort.Tensor("int64", ids, [b.batch, b.pos]) };
+      },
+      pos,
+    ),
   );

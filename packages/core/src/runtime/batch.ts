@@ -7,6 +7,7 @@ import { type ContextOptions, checkContext, MAX_SEQUENCE } from "./context.ts";
  *   ids        [b, p]  int64, padding positions hold 0
  *   positions  [b, p]  int64, 0..len−1 then 0 in the padding
  *   mask       [b, 1, p, p] bool, mask[b, q, k] = (k ≤ q ∧ k < len_b) ∨ k = q
+ * `padTo` pads further, to a dataset's longest sequence, so its rows line up across runs.
  * The diagonal is always open so padded query rows have something to attend to (no 0/0 → NaN);
  * their outputs are never read. Real positions see exactly the causal prefix of their sequence.
  * Every sequence must fit the model's context (runtime/context.ts; `context` opts rotary models in
@@ -26,6 +27,8 @@ export const makeBatch = (
   seqs: readonly (readonly number[])[],
   field = "ids",
   context: ContextOptions = {},
+  /** pad to at least this many positions (a dataset's longest, so runs of its rows line up) */
+  padTo = 0,
 ): Batch => {
   if (seqs.length === 0)
     throw new InputError({ field, expected: "at least one sequence", found: "an empty batch" });
@@ -50,7 +53,7 @@ export const makeBatch = (
     });
   });
   const B = seqs.length;
-  const P = lengths.reduce((a, b) => Math.max(a, b), 0);
+  const P = lengths.reduce((a, b) => Math.max(a, b), padTo);
   if (B * P * P > MAX_SEQUENCE * MAX_SEQUENCE) {
     throw new InputError({
       field,
