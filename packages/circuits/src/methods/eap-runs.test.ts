@@ -5,7 +5,7 @@ import { loadModelSync } from "@patchbay/core/weights";
 import { Effect, Either } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { testdataPath } from "../../../core/src/testing/testdata.ts";
+import { loadableFixtures, testdataPath } from "../../../core/src/testing/testdata.ts";
 import { eap, eapRowFloats } from "./attribution.ts";
 import { prepareEdges } from "./index.ts";
 import type { EdgeTask } from "./setup.ts";
@@ -16,17 +16,10 @@ import type { EdgeTask } from "./setup.ts";
  * examples into runs of any size must give the same scores, bit for bit. That is what lets the
  * default budget keep GPT-2 small's EAP under 4 GB without making results depend on it.
  */
-const FIXTURES = [
-  "tiny-gpt2",
-  "tiny-llama",
-  "tiny-neox",
-  "tiny-qwen2",
-  "tiny-llama3",
-  "tiny-gemma2",
-] as const;
+const FIXTURES = loadableFixtures();
 
 interface Config {
-  readonly fixture: (typeof FIXTURES)[number];
+  readonly fixture: string;
   readonly granularity: Granularity;
   readonly metric: EdgeTask["metric"];
   readonly ablation: EdgeTask["ablation"];

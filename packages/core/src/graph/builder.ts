@@ -99,14 +99,22 @@ export class GraphBuilder extends GraphDraft {
     return this.node("MatMul", [a, b], "float32", matmulShape(a.shape, b.shape));
   }
   /**
-   * A·Bᵀ on the last two axes, batch axes broadcast: [..., n, k] · [..., m, k] → [..., n, m]. ORT's
-   * contrib FusedMatMul (transB), so Bᵀ is never materialised. No gradient rule: use it after
-   * autodiff, in the graph's own tail.
+   * Per-example products with the example second: [m, E, k] · [n, E, k] → [E, m, n], row e =
+   * A[:, e]·B[:, e]ᵀ. ORT's contrib FusedMatMul (transBatchA, transBatchB, transB), which reads both
+   * operands through strides, so neither is transposed in memory. No gradient rule: use it after
+   * autodiff, in a graph's own tail.
    */
-  matmulT(a: Value, b: Value): Value {
-    const bt = [...b.shape.slice(0, -2), b.shape[b.shape.length - 1]!, b.shape[b.shape.length - 2]!];
-    const shape = matmulShape(a.shape, bt);
-    return this.contrib("FusedMatMul", [a, b], "float32", shape, { transB: { kind: "int", value: 1 } });
+  matmulPerExample(a: Value, b: Value): Value {
+    const [m, E, k] = a.shape;
+    const [n, E2, k2] = b.shape;
+    if (a.shape.length !== 3 || b.shape.length !== 3 || E !== E2 || k !== k2)
+      throw new ShapeMismatch(`FusedMatMul: [m, E, k]·[n, E, k] wanted, got [${a.shape}]·[${b.shape}]`);
+    const one = { kind: "int", value: 1 } as const;
+    return this.contrib("FusedMatMul", [a, b], "float32", [E!, m!, n!], {
+      transB: one,
+      transBatchA: one,
+      transBatchB: one,
+    });
   }
   softmax(x: Value, axis = -1): Value {
     return this.node("Softmax", [x], x.dtype, x.shape, { axis: { kind: "int", value: axis } });

@@ -2,7 +2,7 @@ import { gradients, gradName } from "../autodiff/index.ts";
 import { METRIC, METRIC_MEAN } from "../engine/metric.ts";
 import { metricAtSlots } from "./slots.ts";
 import type { MetricKind } from "../engine/spec.ts";
-import { type Graph, GraphBuilder, type Value } from "../graph/index.ts";
+import { type Dim, type Graph, GraphBuilder, type Value } from "../graph/index.ts";
 import type { ModelConfig, Weights } from "../model/index.ts";
 import type { HostTensor } from "../tensor/index.ts";
 import { buildTransformerGraph } from "../transformer/index.ts";
@@ -118,10 +118,27 @@ export const edgeAttributionGraph = (
   const [P, PD] = ["pos", "pos·d"] as const;
   // per-example tensors: the rows, or (ig-inputs) the examples (Δ, Ũ and G summed over the steps)
   const E = ig ? EXAMPLES : "batch";
+  const EP = `${E}·pos`;
   const L = c.nLayers;
+  // E and p at run time, [1] int64 each, read off the first Δ (the input's, declared first below)
+  let first: Value | null = null;
+  let sizes: { E: Value; P: Value } | null = null;
+  const size = (which: "E" | "P"): Value => {
+    if (sizes === null) {
+      const s = g.shapeOf(first!);
+      sizes = { E: g.gather(s, g.int64s([0], [1], "dim"), 0), P: g.gather(s, g.int64s([1], [1], "dim"), 0) };
+    }
+    return sizes[which];
+  };
+  /** x reshaped to `shape`, given as numbers (−1: the one rest) and the run's E and p */
+  const reshapeTo = (x: Value, parts: readonly (number | "E" | "P")[], shape: readonly Dim[]): Value => {
+    const pieces = parts.map((p) => (typeof p === "number" ? g.int64s([p], [1], "dim") : size(p)));
+    const spec = g.node("Concat", pieces, "int64", [parts.length], { axis: { kind: "int", value: 0 } });
+    return g.node("Reshape", [x, spec], x.dtype, shape);
+  };
 
-  // Δ per source group in source order, as rows [E, k, p·d] (grouped by layer block) and by
-  // position [E, p, k, d]; heads: Δ_h = (z_h − z′_h)·W_O[h]. Layers fall in nb blocks: destinations
+  // Δ per source group in source order, as rows [k, E, p·d] (grouped by layer block) and by
+  // position [E, p, k, d]; heads: Δ_h = (z_h − z′_h)·W_O[h], one GEMM per head over all examples. Layers fall in nb blocks: destinations
   // of block j read sources of blocks i ≤ j only, so the GEMMs of blocks i > j are skipped.
   const nb = Math.min(2, L);
   const blockOf = (l: number) => Math.floor((l * nb) / L);
@@ -134,7 +151,8 @@ export const edgeAttributionGraph = (
       : g.sub(at(site), g.input(ablatedInput(part), "float32", [E, P, ...rest]));
   const stream = (site: string, part: string, l: number) => {
     const delta = deltaOf(site, part, [d]); //                                      [E, p, d]
-    rows[blockOf(l)]!.push(g.reshape(delta, [E, 1, PD]));
+    first ??= delta;
+    rows[blockOf(l)]!.push(g.unsqueeze(g.reshape(delta, [E, PD]), 0));
     byPos.push(g.unsqueeze(delta, 2));
   };
   stream(compact.input, "input", 0);
@@ -143,16 +161,16 @@ export const edgeAttributionGraph = (
       // heads: Δ_h = (z_h − z′_h)·W_O[h]; post-norms: result_h − result′_h as they are (compact.ts)
       const [H, e] = [c.nHeads, headResults ? d : c.dHead];
       const dz = deltaOf(compact.attn[l]!, `attn.${l}`, [H, e]); //                 [E, p, H, e]
-      const perHead = g.transpose(dz, [0, 2, 1, 3]); //                              [E, H, p, e]
+      const perHead = g.reshape(g.transpose(dz, [2, 0, 1, 3]), [H, EP, e]); //      [H, E·p, e]
       const WO = () => g.weight(`attr.blocks.${l}.W_O`, w.get(`blocks.${l}.attn.W_O`)!); // [H, dh, d]
-      const heads = headResults ? perHead : g.matmul(perHead, WO()); //              [E, H, p, d]
-      rows[blockOf(l)]!.push(g.reshape(heads, [E, H, PD]));
-      byPos.push(g.transpose(heads, [0, 2, 1, 3]));
+      const heads = headResults ? perHead : g.matmul(perHead, WO()); //              [H, E·p, d]
+      rows[blockOf(l)]!.push(reshapeTo(heads, [H, "E", -1], [H, E, PD]));
+      byPos.push(reshapeTo(g.transpose(heads, [1, 0, 2]), ["E", "P", H, d], [E, P, H, d]));
     } else stream(compact.attn[l]!, `attn.${l}`, l);
     if (c.dMlp !== null) stream(compact.mlp[l]!, `mlp.${l}`, l);
   }
-  const deltas = rows.map((r) => (r.length === 1 ? r[0]! : g.concat(r, 1))); //      [E, S_i, p·d] per block
-  const nRows = deltas.map((x) => x.shape[1] as number);
+  const deltas = rows.map((r) => (r.length === 1 ? r[0]! : g.concat(r, 0))); //      [S_i, E, p·d] per block
+  const nRows = deltas.map((x) => x.shape[0] as number);
   if (nRows.reduce((a, b) => a + b, 0) !== S) throw new Error(`edge attribution: Δ rows ≠ ${S} sources`);
   // ig-inputs: steps = rows / examples, read off the Δ inputs declared above
   const steps = ig ? stepCount(g, g.get(deltaInput("input"))) : null;
@@ -225,9 +243,9 @@ export const edgeAttributionGraph = (
   // with (w ⊙ x̂)·W_X[h] = X − X₀ (X the site's value, X₀ = b_ln·W_X + b_X its value at x̂ = 0).
   // Only Ũ is [E, n, p, d] (one batched MatMul per block); α, β are [E, p, n], and Σ_d Δ and
   // Σ_d Δ ⊙ x̂ come from Dx. Every contraction is per example (batched over E), never across.
-  const ghat: Value[][] = Array.from({ length: nb }, () => []); //                   [E, h, p, dh] each
+  const ghat: Value[][] = Array.from({ length: nb }, () => []); //                   [h, E·p, dh] each
   const wprime: Value[][] = Array.from({ length: nb }, () => []); //                 [h, dh, d] each
-  const alpha: Value[] = []; //                                                      [E, h, p, 1] each
+  const alpha: Value[] = []; //                                                      [h, E·p, 1] each
   const betaTerms: Value[] = []; //                                                  per layer [E, S, n]
   for (let l = 0; l < L; l++) {
     const betas: Value[] = []; //                                                    [rows, p, h] each
@@ -243,7 +261,7 @@ export const edgeAttributionGraph = (
         gx = g.mul(gx, g.unsqueeze(inv[l]!, -1));
       }
       // ig-inputs: Ũ and α are linear in ĝ, so ĝ is summed over the steps first
-      const gh = g.transpose(perExample(gx), [0, 2, 1, 3]); //                        [E, h, p, dh]
+      const gh = g.reshape(g.transpose(perExample(gx), [2, 0, 1, 3]), [h, EP, c.dHead]); // [h, E·p, dh]
       ghat[blockOf(l)]!.push(gh);
       wprime[blockOf(l)]!.push(Wp);
       if (ln) alpha.push(g.matmul(gh, g.reduceMean(Wp, [-1])));
@@ -275,10 +293,10 @@ export const edgeAttributionGraph = (
     }
   }
   const U = ghat.map((gh, j) => {
-    const u = g.matmul(g.concat(gh, 1), g.concat(wprime[j]!, 0)); //                  [E, N_j, p, d]
-    return g.reshape(u, [E, u.shape[1]!, PD]);
+    const u = g.matmul(g.concat(gh, 0), g.concat(wprime[j]!, 0)); //                  [N_j, E·p, d]
+    return reshapeTo(u, [u.shape[0] as number, "E", -1], [u.shape[0]!, E, PD]); //   [N_j, E, p·d]
   });
-  const nCols = U.map((u) => u.shape[1] as number);
+  const nCols = U.map((u) => u.shape[0] as number);
   const zeros = (i: number, j: number) =>
     g.expand(
       g.weight(`attr.zeros.${i}.${j}`, {
@@ -291,15 +309,18 @@ export const edgeAttributionGraph = (
   let qkv = g.concat(
     deltas.map((di, i) =>
       g.concat(
-        U.map((u, j) => (i <= j ? g.matmulT(di, u) : zeros(i, j))),
+        U.map((u, j) => (i <= j ? g.matmulPerExample(di, u) : zeros(i, j))),
         2,
       ),
     ),
     1,
   ); //                                                                              [E, S, N]
   if (ln) {
-    const a = g.concat(alpha, 1); //                                                 [E, N, p, 1]
-    const perPos = g.transpose(g.reshape(a, [E, a.shape[1]!, P]), [0, 2, 1]); //    [E, p, N]
+    const a = g.concat(alpha, 0); //                                                 [N, E·p, 1]
+    const perPos = g.transpose(
+      reshapeTo(a, [a.shape[0] as number, "E", "P"], [a.shape[0]!, E, P]),
+      [1, 2, 0],
+    ); // [E, p, N]
     qkv = g.sub(qkv, g.matmul(sumD ?? dxColumn(0), perPos));
   }
   if (hasNorm) qkv = g.sub(qkv, g.concat(betaTerms, 2));
@@ -312,10 +333,10 @@ export const edgeAttributionGraph = (
   const plain = [
     ...(c.dMlp !== null ? Array.from({ length: L }, (_, l) => grad(`blocks.${l}.mlp_in`)) : []),
     grad(`blocks.${L - 1}.resid_post`),
-  ].map((x) => g.reshape(perExample(x), [E, 1, PD]));
-  const Gp = g.concat(plain, 1); //                                                  [E, L + 1, p·d]
+  ].map((x) => g.unsqueeze(g.reshape(perExample(x), [E, PD]), 0));
+  const Gp = g.concat(plain, 0); //                                                  [L + 1, E, p·d]
   const rest = g.concat(
-    deltas.map((di) => g.matmulT(di, Gp)),
+    deltas.map((di) => g.matmulPerExample(di, Gp)),
     1,
   ); //                                                                              [E, S, L + 1]
 
