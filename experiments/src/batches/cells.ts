@@ -2,8 +2,14 @@ import type { MaskRows, Method } from "@patchbay/circuits";
 import { attempt, InputError, RuntimeError } from "@patchbay/core/errors";
 import { Effect } from "effect";
 import type { RedisExecutorOptions } from "../distributed/queue.ts";
-import { type CellFailedError, type CellJob, type ExecutorHooks, errorInfo } from "../pool/executor.ts";
-import { createThreadPool } from "../pool/thread-pool.ts";
+import {
+  type CellJob,
+  type ExecutorFailure,
+  type ExecutorHooks,
+  errorInfo,
+  failureOf,
+} from "../pool/executor.ts";
+import type { ThreadPool } from "../pool/thread-pool.ts";
 import { runCellToStore } from "../run/cell.ts";
 import type { CellError } from "../run/cell-errors.ts";
 import { queueRows } from "./queue.ts";
@@ -19,6 +25,17 @@ export const isSplitAcdc = (job: CellJob): boolean => {
   );
 };
 
+/**
+ * Where one split ACDC cell's parts go: the rows maker its circuit cell calls, and the executor's
+ * own typed failure (a CellFailedError naming this cell, or an ExecutorError), if one happened:
+ * the cell's channel carries CellErrors only, so the maker hands it a RuntimeError and keeps
+ * the typed failure here for splitAcdcHere to report instead.
+ */
+export type PartsOf = (cell: CellJob) => {
+  readonly rows: AcdcRowsMaker;
+  readonly failure: () => ExecutorFailure | null;
+};
+
 const asCellError =
   (where: string) =>
   (e: unknown): CellError =>
@@ -30,75 +47,101 @@ const asCellError =
           cause: errorInfo(e).message,
         });
 
-/** The parts on a Redis queue's workers (queueRows); a failure is a RuntimeError naming the job. */
-export const queueRowsMaker =
-  (opts: RedisExecutorOptions): AcdcRowsMaker =>
-  ({ N, ...base }) =>
-    Effect.map(
-      // every part of a batch at once: the queue's workers take what they can
-      Effect.mapError(queueRows(opts, base, N, 64), asCellError(opts.redis)),
-      (rows): MaskRows<CellError> => ({
-        concurrency: rows.concurrency ?? 1,
-        evaluate: (layer, masks) => Effect.mapError(rows.evaluate(layer, masks), asCellError(opts.redis)),
-      }),
-    );
+/** The parts on a Redis queue's workers (queueRows); a failure names the cell, the job and the queue. */
+export const queueParts =
+  (opts: RedisExecutorOptions): PartsOf =>
+  (cell) => {
+    let failure: ExecutorFailure | null = null;
+    const keep = (e: InputError | ExecutorFailure): CellError => {
+      if (e._tag !== "InputError") failure ??= e;
+      return asCellError(opts.redis)(e);
+    };
+    return {
+      failure: () => failure,
+      rows: ({ N, ...base }) =>
+        Effect.map(
+          // every part of a batch at once: the queue's workers take what they can
+          Effect.mapError(queueRows(opts, base, N, 64, cell), keep),
+          (rows): MaskRows<CellError> => ({
+            concurrency: rows.concurrency ?? 1,
+            evaluate: (layer, masks) => Effect.mapError(rows.evaluate(layer, masks), keep),
+          }),
+        ),
+    };
+  };
 
 /**
- * The parts on `size` worker threads of this process (pool/threads.ts), each keeping the opened
- * setup across parts (opened.ts); the pool is closed with the Scope.
+ * The parts on the worker threads of `pool` (pool/threads.ts), shared by the cells coordinated at
+ * once; each thread keeps the opened setup across parts (opened.ts).
  */
-export const threadRowsMaker =
-  (size: number): AcdcRowsMaker =>
-  ({ N, ...base }) =>
-    Effect.map(
-      Effect.acquireRelease(
-        Effect.sync(() => createThreadPool({ size })),
-        (pool) => Effect.promise(() => pool.close()),
-      ),
-      (pool): MaskRows<CellError> => {
-        let parts = 0;
-        return {
-          concurrency: pool.size,
-          evaluate: (layer, masks) =>
-            Effect.gen(function* () {
-              const packed = yield* attempt(() => masks.map((m, i) => packMask(m, i)), InputError);
-              const input: BatchInput = { ...base, layer, masks: packed };
-              const job: BatchJob = { batch: true, index: parts++, cellId: batchIdOf(input), input };
-              const o = yield* Effect.tryPromise({
-                try: () => pool.run(job),
-                catch: asCellError(`worker threads (${pool.size})`),
+export const threadParts =
+  (pool: ThreadPool): PartsOf =>
+  () => ({
+    failure: () => null,
+    rows: ({ N, ...base }) => {
+      let parts = 0;
+      return Effect.succeed<MaskRows<CellError>>({
+        concurrency: pool.size,
+        evaluate: (layer, masks) =>
+          Effect.gen(function* () {
+            const packed = yield* attempt(() => masks.map((m, i) => packMask(m, i)), InputError);
+            const input: BatchInput = { ...base, layer, masks: packed };
+            const job: BatchJob = { batch: true, index: parts++, cellId: batchIdOf(input), input };
+            const o = yield* Effect.tryPromise({
+              try: () => pool.run(job),
+              catch: asCellError(`worker threads (${pool.size})`),
+            });
+            if (o.metrics === undefined || o.metrics.perExample.length !== masks.length * N)
+              return yield* new RuntimeError({
+                model: `worker threads (${pool.size})`,
+                operation: "evaluating an ACDC batch's part",
+                cause: `expected ${masks.length * N} metrics, found ${o.metrics?.perExample.length ?? "none"}`,
               });
-              if (o.metrics === undefined || o.metrics.perExample.length !== masks.length * N)
-                return yield* new RuntimeError({
-                  model: `worker threads (${pool.size})`,
-                  operation: "evaluating an ACDC batch's part",
-                  cause: `expected ${masks.length * N} metrics, found ${o.metrics?.perExample.length ?? "none"}`,
-                });
-              return { perExample: Float32Array.from(o.metrics.perExample), runs: o.metrics.runs };
-            }),
-        };
-      },
-    );
+            return { perExample: Float32Array.from(o.metrics.perExample), runs: o.metrics.runs };
+          }),
+      });
+    },
+  });
 
 /**
- * Run the ACDC cells with `split` here, one after another, their batches' parts on `rows`' workers
- * (the ACDC loop and its checkpoint stay with this process, the coordinator). Reported through
- * the hooks as any executor's cells; the first failure fails the run.
+ * Run the ACDC cells with `split` here, `cells` coordinators at once (each cell's ACDC loop and
+ * its checkpoint stay with this process; the batches' parts go where `parts` sends them), so a
+ * sweep of such cells keeps the workers busy while each loop decides. Each cell's bits do not
+ * depend on what runs beside it (its parts are pure functions of their ids). Reported through the
+ * hooks as any executor's cells; after a failure no further cell starts, the running ones finish
+ * (their results and checkpoints are kept), and the run fails with the first failure.
  */
 export const splitAcdcHere = (
   jobs: readonly CellJob[],
   hooks: ExecutorHooks,
-  rows: AcdcRowsMaker,
-): Effect.Effect<void, CellError | CellFailedError> =>
-  Effect.forEach(
-    jobs,
-    (job) =>
-      Effect.gen(function* () {
-        hooks.start(job);
-        const o = yield* runCellToStore({ ...job.input, acdcRows: rows }).pipe(
-          Effect.tapError((e) => Effect.sync(() => hooks.failed(job, e))),
-        );
-        hooks.done(job, o);
-      }),
-    { discard: true },
-  );
+  parts: PartsOf,
+  cells = 1,
+): Effect.Effect<void, CellError | ExecutorFailure> =>
+  Effect.gen(function* () {
+    let first: CellError | ExecutorFailure | null = null;
+    yield* Effect.forEach(
+      jobs,
+      (job) =>
+        Effect.suspend(() => {
+          if (first !== null) return Effect.void;
+          hooks.start(job);
+          const to = parts(job);
+          return runCellToStore({ ...job.input, acdcRows: to.rows }).pipe(
+            Effect.matchEffect({
+              onFailure: (e) =>
+                Effect.sync(() => {
+                  const f = to.failure() ?? e;
+                  first ??= f;
+                  hooks.failed(
+                    job,
+                    f._tag === "ExecutorError" ? failureOf(job, f.executor, "crashed", f) : f,
+                  );
+                }),
+              onSuccess: (o) => Effect.sync(() => hooks.done(job, o)),
+            }),
+          );
+        }),
+      { concurrency: Math.max(1, Math.floor(cells)), discard: true },
+    );
+    if (first !== null) return yield* Effect.fail(first);
+  });

@@ -96,10 +96,12 @@ const executorOf = (f: Flags): CellExecutor | undefined => {
         message: "--workers and --redis exclude each other (queue workers set their own --concurrency)",
       });
     const timeout = f.timeout === undefined ? undefined : numberFlag(f, "timeout", 0, 0);
+    const grace = f["worker-grace"] === undefined ? undefined : numberFlag(f, "worker-grace", 0, 0);
     return redisExecutor({
       redis: f.redis,
       ...(typeof f.queue === "string" ? { queue: f.queue } : {}),
       ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
+      ...(grace !== undefined ? { workerGraceMs: grace * 1000 } : {}),
       ...(f.quiet === true || f.json === true
         ? {}
         : { log: (line: string) => process.stderr.write(`${line}\n`) }),

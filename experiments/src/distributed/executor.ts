@@ -4,7 +4,7 @@ import type { CellError } from "../run/cell-errors.ts";
 import { shardJobsOfCell } from "../shards/plan.ts";
 import { runShardsOnQueue } from "../shards/queue.ts";
 import type { ShardJob } from "../shards/spec.ts";
-import { isSplitAcdc, queueRowsMaker, splitAcdcHere } from "../batches/cells.ts";
+import { isSplitAcdc, queueParts, splitAcdcHere } from "../batches/cells.ts";
 import {
   type CellExecutor,
   type CellFailedError,
@@ -71,7 +71,9 @@ export const redisExecutor =
       : Effect.andThen(
           shardsFirst(opts, jobs, hooks),
           Effect.andThen(
-            acdc.length === 0 ? Effect.void : splitAcdcHere(acdc, hooks, queueRowsMaker(opts)),
+            acdc.length === 0
+              ? Effect.void
+              : splitAcdcHere(acdc, hooks, queueParts(opts), opts.acdcCells ?? 4),
             rest.length === 0 ? Effect.void : cellsOnQueue(opts, rest, hooks),
           ),
         );

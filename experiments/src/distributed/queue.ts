@@ -20,6 +20,13 @@ export interface RedisExecutorOptions {
   readonly timeoutMs?: number;
   /** how often job states and result files are checked besides queue events (default 1000 ms) */
   readonly pollMs?: number;
+  /**
+   * a distributed ACDC's parts: fail (CellFailedError, reason "no-worker") once no worker has
+   * served the queue for this long while parts wait (default 60 000 ms; worker-watch.ts)
+   */
+  readonly workerGraceMs?: number;
+  /** ACDC cells with `split` coordinated at once by the run (default 4; their work is on the workers) */
+  readonly acdcCells?: number;
   /** progress lines that are not cell events (enqueued, waiting for workers, retries) */
   readonly log?: (line: string) => void;
 }

@@ -1,5 +1,5 @@
 import { Effect } from "effect";
-import { isSplitAcdc, splitAcdcHere, threadRowsMaker } from "../batches/cells.ts";
+import { isSplitAcdc, splitAcdcHere, threadParts } from "../batches/cells.ts";
 import type { CellError } from "../run/cell-errors.ts";
 import { shardJobsOfCell } from "../shards/plan.ts";
 import type { ShardJob } from "../shards/spec.ts";
@@ -8,6 +8,7 @@ import {
   type CellExecutor,
   CellFailedError,
   type CellJob,
+  type ExecutorFailure,
   type ExecutorHooks,
   failureOf,
 } from "./executor.ts";
@@ -21,6 +22,8 @@ export interface ThreadPoolExecutorOptions {
   readonly timeoutMs?: number;
   readonly entry?: URL;
   readonly workerOptions?: unknown;
+  /** ACDC cells with `split` coordinated at once, sharing the threads (default 1) */
+  readonly acdcCells?: number;
 }
 
 /**
@@ -55,11 +58,26 @@ export const threadPool =
       : Effect.andThen(
           shardsOnThreads(opts, jobs, hooks),
           Effect.andThen(
-            acdc.length === 0 ? Effect.void : splitAcdcHere(acdc, hooks, threadRowsMaker(opts.workers)),
+            acdc.length === 0 ? Effect.void : splitAcdcOnThreads(opts, acdc, hooks),
             rest.length === 0 ? Effect.void : cellsOnThreads(opts, rest, hooks),
           ),
         );
   };
+
+/**
+ * ACDC cells with `split`: their loops here, `acdcCells` at once (default 1), their batches' parts on
+ * one pool of `workers` threads shared by the loops.
+ */
+const splitAcdcOnThreads = (
+  opts: ThreadPoolExecutorOptions,
+  jobs: readonly CellJob[],
+  hooks: ExecutorHooks,
+): Effect.Effect<void, CellError | ExecutorFailure> =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => createThreadPool({ ...opts, size: Math.max(1, opts.workers) })),
+    (pool) => splitAcdcHere(jobs, hooks, threadParts(pool), opts.acdcCells ?? 1),
+    (pool) => Effect.promise(() => pool.close()),
+  );
 
 /**
  * Exact patching with `shards: k` (shards/): the cells' shards missing from the store run on the
