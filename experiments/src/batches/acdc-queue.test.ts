@@ -30,7 +30,7 @@ const doneBatches = (logs: string) => [...logs.matchAll(/^done batch ([0-9a-f]{6
 
 const specOf = (model: string, n = 4) => acdcSpecOf(model, { tau: 0.01, speculate: 4, split: 2 }, n);
 
-const experiment = (name: string, seeds: readonly number[]) => {
+const experiment = (name: string, grid?: string) => {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(
     file,
@@ -40,7 +40,7 @@ const experiment = (name: string, seeds: readonly number[]) => {
       "task: { n: 4 }",
       "method: { _tag: acdc, tau: 0.05, split: 2 }",
       "evaluation: { spearmanSample: 0 }",
-      ...(seeds.length > 1 ? ["sweep:", `  grid: { task.seed: [${seeds.join(", ")}] }`] : []),
+      ...(grid === undefined ? [] : ["sweep:", `  grid: { ${grid} }`]),
       "",
     ].join("\n"),
   );
@@ -87,7 +87,7 @@ describe.skipIf(redisBin === "")("ACDC coordinators on Redis: no silent wait, no
     );
 
     // from the command line: exit 1 within the grace, naming the cell, the queue and the fix
-    const file = experiment("lonely", [0]);
+    const file = experiment("lonely");
     const plan = await Effect.runPromise(loadExperiment(file));
     const local = await Effect.runPromise(runExperiment(plan, { results: join(dir, "lonely-local") }));
     const cellId = local.cells[0]!.cellId;
@@ -137,11 +137,11 @@ describe.skipIf(redisBin === "")("ACDC coordinators on Redis: no silent wait, no
     }
   }, 60_000);
 
-  it("a sweep of 3 split ACDC cells: coordinated at once on the queue and on shared threads, each cell byte-identical to local; a run killed mid-sweep resumes to the same bytes", async () => {
-    const file = experiment("sweep", [0, 1, 2]);
+  it("a sweep of 4 split ACDC cells (2 taus × 2 seeds): the cells of one setup coordinated at once, setups one after another, on the queue and on shared threads; each cell byte-identical to local; a run killed mid-sweep resumes to the same bytes", async () => {
+    const file = experiment("sweep", "method.tau: [0.02, 0.05], task.seed: [0, 1]");
     const plan = await Effect.runPromise(loadExperiment(file));
     const localDir = join(dir, "sweep-local");
-    await Effect.runPromise(runExperiment(plan, { results: localDir }));
+    const local = await Effect.runPromise(runExperiment(plan, { results: localDir }));
     const order = (events: RunEvent[]) => events.filter((e) => e._tag !== "planned").map((e) => e._tag);
     const ws = await world.workers(2);
     try {
@@ -162,23 +162,31 @@ describe.skipIf(redisBin === "")("ACDC coordinators on Redis: no silent wait, no
       expect(run.child.signalCode, run.out()).toBe("SIGKILL");
       const again = start(["run", file, "--results", killedDir, "--redis", world.url(), "--timeout", "50"]);
       expect(await exited(again.child, 50_000), again.out()).toBe(0);
-      expect(sameCells(localDir, killedDir)).toBe(3);
+      expect(sameCells(localDir, killedDir)).toBe(4);
 
-      // in code, the three loops at once (parts read back from the queue where they are finished)
+      // in code, a setup's two loops at once (parts read back from the queue where they are finished)
       const events: RunEvent[] = [];
       const queued = join(dir, "sweep-queue");
       await Effect.runPromise(
         runExperiment(plan, {
           results: queued,
-          executor: redisExecutor({ redis: world.url(), timeoutMs: 50_000, acdcCells: 3 }),
+          executor: redisExecutor({ redis: world.url(), timeoutMs: 50_000, acdcCells: 2 }),
           onEvent: (e) => events.push(e),
         }),
       );
-      expect(order(events), "all three cells start before the first ends").toEqual([
-        ...["cell-start", "cell-start", "cell-start"],
-        ...["cell-done", "cell-done", "cell-done"],
+      const pair = ["cell-start", "cell-start", "cell-done", "cell-done"];
+      expect(order(events), "a setup's cells start before either ends; then the other setup's").toEqual([
+        ...pair,
+        ...pair,
       ]);
-      expect(sameCells(localDir, queued)).toBe(3);
+      // the cells started together are one seed's (one setup): the first two starts, the last two
+      const seedOf = (index: number) =>
+        (local.cells.find((c) => c.cell.index === index)!.cell.spec as { task: { seed: number } }).task.seed;
+      const starts = events.flatMap((e) => (e._tag === "cell-start" ? [seedOf(e.index)] : []));
+      expect(starts[0]).toBe(starts[1]);
+      expect(starts[2]).toBe(starts[3]);
+      expect(starts[0]).not.toBe(starts[2]);
+      expect(sameCells(localDir, queued)).toBe(4);
     } finally {
       await world.stop(ws);
     }
@@ -188,11 +196,12 @@ describe.skipIf(redisBin === "")("ACDC coordinators on Redis: no silent wait, no
     await Effect.runPromise(
       runExperiment(plan, {
         results: threads,
-        executor: threadPool({ workers: 2, acdcCells: 3 }),
+        executor: threadPool({ workers: 2, acdcCells: 2 }),
         onEvent: (e) => threadEvents.push(e),
       }),
     );
-    expect(order(threadEvents).slice(0, 3)).toEqual(["cell-start", "cell-start", "cell-start"]);
-    expect(sameCells(localDir, threads)).toBe(3);
+    const pair = ["cell-start", "cell-start", "cell-done", "cell-done"];
+    expect(order(threadEvents)).toEqual([...pair, ...pair]);
+    expect(sameCells(localDir, threads)).toBe(4);
   }, 120_000);
 });

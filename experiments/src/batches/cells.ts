@@ -12,7 +12,9 @@ import {
 import type { ThreadPool } from "../pool/thread-pool.ts";
 import { runCellToStore } from "../run/cell.ts";
 import type { CellError } from "../run/cell-errors.ts";
+import { setupKeyOf } from "./opened.ts";
 import { queueRows } from "./queue.ts";
+import type { SetupSpec } from "../kinds/circuit/batches.ts";
 import { type AcdcRowsMaker, type BatchInput, type BatchJob, batchIdOf, packMask } from "./spec.ts";
 
 /** An ACDC circuit cell with `split`: its batches' parts go to a distributing executor's workers. */
@@ -104,12 +106,15 @@ export const threadParts =
   });
 
 /**
- * Run the ACDC cells with `split` here, `cells` coordinators at once (each cell's ACDC loop and
- * its checkpoint stay with this process; the batches' parts go where `parts` sends them), so a
- * sweep of such cells keeps the workers busy while each loop decides. Each cell's bits do not
- * depend on what runs beside it (its parts are pure functions of their ids). Reported through the
- * hooks as any executor's cells; after a failure no further cell starts, the running ones finish
- * (their results and checkpoints are kept), and the run fails with the first failure.
+ * Run the ACDC cells with `split` here (each cell's ACDC loop and its checkpoint stay with this
+ * process; the batches' parts go where `parts` sends them). Cells on the same edge setup
+ * (setupKeyOf: a tau or order sweep) are coordinated up to `cells` at once, so their parts keep
+ * more workers busy; cells on different setups run one group after another, since a worker holds
+ * one setup at a time and interleaved setups make it reopen the model for every part (6× slower
+ * in BENCHMARKS.md). A cell's bits do not depend on what runs beside it (its parts are pure
+ * functions of their ids). Reported through the hooks as any executor's cells; after a failure
+ * no further cell starts, the running ones finish (their results and checkpoints are kept), and
+ * the run fails with the first failure.
  */
 export const splitAcdcHere = (
   jobs: readonly CellJob[],
@@ -119,29 +124,29 @@ export const splitAcdcHere = (
 ): Effect.Effect<void, CellError | ExecutorFailure> =>
   Effect.gen(function* () {
     let first: CellError | ExecutorFailure | null = null;
-    yield* Effect.forEach(
-      jobs,
-      (job) =>
-        Effect.suspend(() => {
-          if (first !== null) return Effect.void;
-          hooks.start(job);
-          const to = parts(job);
-          return runCellToStore({ ...job.input, acdcRows: to.rows }).pipe(
-            Effect.matchEffect({
-              onFailure: (e) =>
-                Effect.sync(() => {
-                  const f = to.failure() ?? e;
-                  first ??= f;
-                  hooks.failed(
-                    job,
-                    f._tag === "ExecutorError" ? failureOf(job, f.executor, "crashed", f) : f,
-                  );
-                }),
-              onSuccess: (o) => Effect.sync(() => hooks.done(job, o)),
-            }),
-          );
-        }),
-      { concurrency: Math.max(1, Math.floor(cells)), discard: true },
-    );
+    const one = (job: CellJob) =>
+      Effect.suspend(() => {
+        if (first !== null) return Effect.void;
+        hooks.start(job);
+        const to = parts(job);
+        return runCellToStore({ ...job.input, acdcRows: to.rows }).pipe(
+          Effect.matchEffect({
+            onFailure: (e) =>
+              Effect.sync(() => {
+                const f = to.failure() ?? e;
+                first ??= f;
+                hooks.failed(job, f._tag === "ExecutorError" ? failureOf(job, f.executor, "crashed", f) : f);
+              }),
+            onSuccess: (o) => Effect.sync(() => hooks.done(job, o)),
+          }),
+        );
+      });
+    const groups = new Map<string, CellJob[]>();
+    for (const j of jobs) {
+      const key = setupKeyOf({ spec: j.input.spec as unknown as SetupSpec, baseDir: j.input.baseDir });
+      groups.set(key, [...(groups.get(key) ?? []), j]);
+    }
+    for (const group of groups.values())
+      yield* Effect.forEach(group, one, { concurrency: Math.max(1, Math.floor(cells)), discard: true });
     if (first !== null) return yield* Effect.fail(first);
   });

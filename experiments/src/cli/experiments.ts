@@ -90,6 +90,7 @@ export const validateCommand = (f: Flags) =>
 /** --workers N (threads in this process) or --redis URL (queue workers); default in process. */
 const executorOf = (f: Flags): CellExecutor | undefined => {
   const workers = intFlag(f, "workers", 1, 1);
+  const acdcCells = f["acdc-cells"] === undefined ? undefined : intFlag(f, "acdc-cells", 1, 1);
   if (typeof f.redis === "string") {
     if (f.workers !== undefined)
       throw new UsageError({
@@ -102,12 +103,13 @@ const executorOf = (f: Flags): CellExecutor | undefined => {
       ...(typeof f.queue === "string" ? { queue: f.queue } : {}),
       ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
       ...(grace !== undefined ? { workerGraceMs: grace * 1000 } : {}),
+      ...(acdcCells !== undefined ? { acdcCells } : {}),
       ...(f.quiet === true || f.json === true
         ? {}
         : { log: (line: string) => process.stderr.write(`${line}\n`) }),
     });
   }
-  return workers > 1 ? threadPool({ workers }) : undefined;
+  return workers > 1 ? threadPool({ workers, ...(acdcCells !== undefined ? { acdcCells } : {}) }) : undefined;
 };
 
 /** Executor failures as the CLI's typed errors (exit 1, naming the cell or the queue). */

@@ -73,7 +73,7 @@ export const redisExecutor =
           Effect.andThen(
             acdc.length === 0
               ? Effect.void
-              : splitAcdcHere(acdc, hooks, queueParts(opts), opts.acdcCells ?? 4),
+              : splitAcdcHere(acdc, hooks, queueParts(opts), opts.acdcCells ?? 1),
             rest.length === 0 ? Effect.void : cellsOnQueue(opts, rest, hooks),
           ),
         );

@@ -25,7 +25,10 @@ export interface RedisExecutorOptions {
    * served the queue for this long while parts wait (default 60 000 ms; worker-watch.ts)
    */
   readonly workerGraceMs?: number;
-  /** ACDC cells with `split` coordinated at once by the run (default 4; their work is on the workers) */
+  /**
+   * ACDC cells with `split` on one edge setup coordinated at once by the run (default 1; worth
+   * more only when the workers idle between a cell's batches: BENCHMARKS.md)
+   */
   readonly acdcCells?: number;
   /** progress lines that are not cell events (enqueued, waiting for workers, retries) */
   readonly log?: (line: string) => void;
