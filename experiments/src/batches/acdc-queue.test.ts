@@ -4,13 +4,13 @@ import { Effect } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testdataPath } from "../../../packages/core/src/testing/testdata.ts";
 import { redisExecutor } from "../distributed/executor.ts";
-import { exited, redisBin, redisWorld } from "../distributed/test-support.ts";
+import { exited, failureOf, noWorkerFailure, redisBin, redisWorld } from "../distributed/test-support.ts";
 import type { CellFailedError } from "../pool/executor.ts";
 import { threadPool } from "../pool/threads.ts";
 import { type RunEvent, runExperiment } from "../run/experiment.ts";
 import { loadExperiment } from "../spec/load.ts";
 import { distributedAcdc } from "./acdc.ts";
-import { acdcJson, acdcSpecOf, failureOf } from "./test-support.ts";
+import { acdcJson, acdcSpecOf } from "./test-support.ts";
 
 /**
  * A distributed ACDC's coordinators on a real redis-server, where they used to hang or lose:
@@ -65,14 +65,7 @@ describe.skipIf(redisBin === "")("ACDC coordinators on Redis: no silent wait, no
       distributedAcdc(input, { redis: { redis: world.url(), queue: "lonely", workerGraceMs: 1500 } }),
     );
     expect(Date.now() - t0).toBeLessThan(15_000);
-    const e = failureOf(lonely) as CellFailedError;
-    expect(e).toMatchObject({
-      _tag: "CellFailedError",
-      reason: "no-worker",
-      cause: { _tag: "NoQueueWorker" },
-    });
-    expect(e.message).toContain(`no worker is serving queue lonely on ${world.url()}`);
-    expect(e.message).toContain(`patchbay worker --redis ${world.url()} --queue lonely`);
+    noWorkerFailure(lonely, world.url(), "lonely");
 
     const timed = failureOf(
       await Effect.runPromiseExit(

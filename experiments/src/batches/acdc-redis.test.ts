@@ -5,13 +5,13 @@ import { edgeLayout } from "@patchbay/core/edges";
 import { Effect } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testdataPath } from "../../../packages/core/src/testing/testdata.ts";
-import { redisBin, redisWorld } from "../distributed/test-support.ts";
+import { failureOf, redisBin, redisWorld } from "../distributed/test-support.ts";
 import { openCircuitSetup } from "../kinds/circuit/cell.ts";
 import { runExperiment } from "../run/experiment.ts";
 import { cellPath } from "../run/store.ts";
 import { loadExperiment } from "../spec/load.ts";
 import { distributedAcdc } from "./acdc.ts";
-import { acdcJson, acdcSpecOf, failureOf } from "./test-support.ts";
+import { acdcJson, acdcSpecOf } from "./test-support.ts";
 import { queueRows } from "./queue.ts";
 
 /**

@@ -1,5 +1,4 @@
 import type { AcdcResult } from "@patchbay/circuits";
-import { Cause, Exit, Option } from "effect";
 import type { DistributedAcdcSpec } from "./acdc.ts";
 
 /** A distributed ACDC on `model` with the induction task (n examples, seed 1), head edges, resample. */
@@ -16,7 +15,3 @@ export const acdcSpecOf = (model: string, acdc: DistributedAcdcSpec["acdc"], n =
 /** An ACDC result as JSON, typed arrays as arrays: equal strings mean the same decisions and Δs. */
 export const acdcJson = (r: AcdcResult) =>
   JSON.stringify(r, (_k, x: unknown) => (ArrayBuffer.isView(x) ? Array.from(x as Float64Array) : x));
-
-/** The typed failure of an exit, or null. */
-export const failureOf = <A, E>(exit: Exit.Exit<A, E>) =>
-  Exit.isFailure(exit) ? Option.getOrNull(Cause.failureOption(exit.cause)) : null;

@@ -94,7 +94,7 @@ const runSpec = {
     ...limitFlags,
   },
   positional: "file",
-  usage: `run FILE [--results DIR] [--workers N | --redis URL [--queue NAME] [--timeout S] [--worker-grace S]] [--acdc-cells N] ${httpAccessUsage} ${limitsUsage} [--json]   (one run or a sweep; resumes: finished cells are skipped; one run of an experiment into a store at a time (a lock); --workers: N worker threads; --redis: cells computed by \`patchbay worker\`s (an ACDC with split fails once no worker has served the queue for --worker-grace seconds, default 60); --acdc-cells: ACDC cells with split on one setup coordinated at once (default 1); --http-*: hosts an HTTP neuron explainer may call and the variable holding its key; --max-*: raise the size limits; --json: the summary on stdout, no progress)`,
+  usage: `run FILE [--results DIR] [--workers N | --redis URL [--queue NAME] [--timeout S] [--worker-grace S]] [--acdc-cells N] ${httpAccessUsage} ${limitsUsage} [--json]   (one run or a sweep; resumes: finished cells are skipped; one run of an experiment into a store at a time (a lock); --workers: N worker threads; --redis: cells computed by \`patchbay worker\`s (the run fails once no worker has served the queue for --worker-grace seconds, default 60; --timeout: for an ACDC with split, per batch part); --acdc-cells: ACDC cells with split on one setup coordinated at once (default 1); --http-*: hosts an HTTP neuron explainer may call and the variable holding its key; --max-*: raise the size limits; --json: the summary on stdout, no progress)`,
   help: fileChoices,
   load: () => import("./experiments.ts").then((m) => m.runCommand),
 } as const satisfies CommandSpec;

@@ -27,13 +27,15 @@ import {
   safeUrl,
   within,
 } from "./queue.ts";
+import { DEFAULT_WORKER_GRACE_MS, noWorkerHint, workerWatch } from "./worker-watch.ts";
 
 /**
  * The Redis executor for runExperiment: enqueues the cells not yet in the store on a BullMQ queue
  * (job id = cell id: a cell already waiting or running — from this run or another — is not
  * enqueued again), waits for `patchbay worker` processes to compute them, reporting progress as
  * jobs start and finish, and checks each result file is in the (shared) store. A cell that fails
- * for good (a typed error, or retries/stalls exhausted) fails the run with a CellFailedError.
+ * for good (a typed error, or retries/stalls exhausted) fails the run with a CellFailedError; so
+ * do cells left waiting while no worker serves the queue for `workerGraceMs` ("no-worker").
  */
 export type { RedisExecutorOptions } from "./queue.ts";
 
@@ -234,16 +236,30 @@ const cellsOnQueue = (
           log(
             `enqueued ${added} of ${jobs.length} cells on ${where}${added < jobs.length ? " (the others were already queued)" : ""}; ${workers >= 0 ? `${workers} worker${workers === 1 ? "" : "s"} connected` : ""}`,
           );
-          if (workers === 0)
-            log("no worker is connected yet: start `patchbay worker --redis URL` on each machine");
         };
 
         let lastProgress = Date.now();
         let lastSize = pending.size;
+        const watch = workerWatch(queue, {
+          redis: opts.redis,
+          queue: name,
+          graceMs: opts.workerGraceMs ?? DEFAULT_WORKER_GRACE_MS,
+          log,
+        });
         const poll = async () => {
           if (finished) return;
           try {
             for (const id of [...pending.keys()]) await inspect(id);
+            const without = pending.size > 0 && !finished ? await watch.check() : null;
+            const j = pending.values().next().value;
+            if (without !== null && j !== undefined)
+              return fail(
+                j,
+                failureOf(j, where, "no-worker", {
+                  _tag: "NoQueueWorker",
+                  message: `${noWorkerHint(opts.redis, name)}; ${pending.size} of ${jobs.length} cells waited ${Math.round(without / 1000)} s with no worker connected`,
+                }),
+              );
             if (pending.size !== lastSize) {
               lastSize = pending.size;
               lastProgress = Date.now();

@@ -21,8 +21,9 @@ export interface RedisExecutorOptions {
   /** how often job states and result files are checked besides queue events (default 1000 ms) */
   readonly pollMs?: number;
   /**
-   * a distributed ACDC's parts: fail (CellFailedError, reason "no-worker") once no worker has
-   * served the queue for this long while parts wait (default 60 000 ms; worker-watch.ts)
+   * fail (CellFailedError, reason "no-worker", naming the queue, the URL and how to start a
+   * worker) once no worker has served the queue for this long while cells, shards or ACDC parts
+   * wait on it (default 60 000 ms; worker-watch.ts)
    */
   readonly workerGraceMs?: number;
   /**

@@ -4,6 +4,9 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Cause, Exit, Option } from "effect";
+import { expect } from "vitest";
+import type { CellFailedError } from "../pool/executor.ts";
 
 /** A TCP port free on 127.0.0.1 right now (for a test's own redis-server). */
 export const freePort = () =>
@@ -156,4 +159,20 @@ export const redisWorld = (prefix: string) => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+};
+
+/** The typed failure of an exit, or null. */
+export const failureOf = <A, E>(exit: Exit.Exit<A, E>) =>
+  Exit.isFailure(exit) ? Option.getOrNull(Cause.failureOption(exit.cause)) : null;
+
+/**
+ * The exit's failure, checked to be a CellFailedError "no-worker" whose message names the queue,
+ * the Redis URL and the command that starts a worker on it.
+ */
+export const noWorkerFailure = <A, E>(exit: Exit.Exit<A, E>, url: string, queue: string): CellFailedError => {
+  const e = failureOf(exit) as CellFailedError;
+  expect(e).toMatchObject({ _tag: "CellFailedError", reason: "no-worker", cause: { _tag: "NoQueueWorker" } });
+  expect(e.message).toContain(`no worker is serving queue ${queue} on ${url}`);
+  expect(e.message).toContain(`patchbay worker --redis ${url} --queue ${queue}`);
+  return e;
 };

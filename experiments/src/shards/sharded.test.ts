@@ -9,6 +9,7 @@ import { loadExperiment } from "../spec/load.ts";
 import { runShardToStore } from "./run.ts";
 import { type ShardedSpec, shardedScores } from "./sharded.ts";
 import { shardsDir } from "./store.ts";
+import { nodePatchingInShards } from "./test-support.ts";
 
 /**
  * A sharded exact cell run locally (in process, or its shards spread over worker threads): its
@@ -91,16 +92,7 @@ describe("sharded exact patching in a local run", () => {
     const exit = await Effect.runPromiseExit(runExperiment(many, { results: join(dir, "many") }));
     expect(failureOf(exit)).toMatchObject({ _tag: "InputError", field: "shards" });
 
-    const spec: ShardedSpec = {
-      model: "builtin:induction",
-      task: { kind: "builtin", builtin: "builtin:induction", n: 2, seed: 0, options: {} },
-      ablation: "resample",
-      metric: "logit-diff",
-      granularity: "head",
-      runtime: { threads: 1 },
-      method: { _tag: "node-patching" },
-      shards: 2,
-    };
+    const spec = nodePatchingInShards;
     const results = join(dir, "bad");
     const run = (s: ShardedSpec) =>
       Effect.runPromiseExit(shardedScores({ spec: s, baseDir: dir }, { results }));

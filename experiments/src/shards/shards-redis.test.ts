@@ -9,6 +9,7 @@ import { runExperiment } from "../run/experiment.ts";
 import { loadExperiment } from "../spec/load.ts";
 import { type ShardedSpec, shardedScores } from "./sharded.ts";
 import { exited, type Proc, redisBin, redisWorld } from "../distributed/test-support.ts";
+import { nodePatchingInShards } from "./test-support.ts";
 
 /**
  * Sharded exact, node and path patching on a real redis-server (loopback, no persistence, in a
@@ -168,16 +169,7 @@ describe.skipIf(redisBin === "")("sharded exact, node and path patching on Redis
   );
 
   it("bad shard specs are typed errors, before anything is queued", async () => {
-    const base: ShardedSpec = {
-      model: "builtin:induction",
-      task: { kind: "builtin", builtin: "builtin:induction", n: 2, seed: 0, options: {} },
-      ablation: "resample",
-      metric: "logit-diff",
-      granularity: "head",
-      runtime: { threads: 1 },
-      method: { _tag: "node-patching" },
-      shards: 2,
-    };
+    const base = nodePatchingInShards;
     const failure = async (spec: ShardedSpec) => {
       const exit = await Effect.runPromiseExit(
         shardedScores(
