@@ -3,6 +3,7 @@ import { attempt, InputError, RuntimeError } from "@patchbay/core/errors";
 import { Effect } from "effect";
 import type { RedisExecutorOptions } from "../distributed/queue.ts";
 import {
+  type CellExecutor,
   type CellJob,
   type ExecutorFailure,
   type ExecutorHooks,
@@ -26,6 +27,32 @@ export const isSplitAcdc = (job: CellJob): boolean => {
     spec.method.split !== undefined
   );
 };
+
+type Stage = (
+  jobs: readonly CellJob[],
+  hooks: ExecutorHooks,
+) => Effect.Effect<void, CellError | ExecutorFailure>;
+
+/**
+ * A distributing executor (threads, queue) in its three stages, one after another: the sweep's
+ * shards (exact patching with `shards`, given every job), the ACDC cells with `split` (their
+ * loops here, their parts on the workers), then the other cells; a stage without jobs is skipped.
+ */
+export const inStages =
+  (stages: { readonly shards: Stage; readonly splitAcdc: Stage; readonly cells: Stage }): CellExecutor =>
+  (jobs, hooks) => {
+    const acdc = jobs.filter(isSplitAcdc);
+    const rest = jobs.filter((j) => !isSplitAcdc(j));
+    return jobs.length === 0
+      ? Effect.void
+      : Effect.andThen(
+          stages.shards(jobs, hooks),
+          Effect.andThen(
+            acdc.length === 0 ? Effect.void : stages.splitAcdc(acdc, hooks),
+            rest.length === 0 ? Effect.void : stages.cells(rest, hooks),
+          ),
+        );
+  };
 
 /**
  * Where one split ACDC cell's parts go: the rows maker its circuit cell calls, and the executor's

@@ -4,7 +4,7 @@ import type { CellError } from "../run/cell-errors.ts";
 import { shardJobsOfCell } from "../shards/plan.ts";
 import { runShardsOnQueue } from "../shards/queue.ts";
 import type { ShardJob } from "../shards/spec.ts";
-import { isSplitAcdc, queueParts, splitAcdcHere } from "../batches/cells.ts";
+import { inStages, queueParts, splitAcdcHere } from "../batches/cells.ts";
 import {
   type CellExecutor,
   type CellFailedError,
@@ -62,24 +62,13 @@ type Outcome = { readonly ok: true } | { readonly ok: false; readonly error: Exe
  * assert.equal(exit._tag, "Failure");
  * ```
  */
-export const redisExecutor =
-  (opts: RedisExecutorOptions): CellExecutor =>
-  (jobs, hooks) => {
-    // ACDC with split: the loop runs here (the coordinator), its batches' parts on the queue (batches/)
-    const acdc = jobs.filter(isSplitAcdc);
-    const rest = jobs.filter((j) => !isSplitAcdc(j));
-    return jobs.length === 0
-      ? Effect.void
-      : Effect.andThen(
-          shardsFirst(opts, jobs, hooks),
-          Effect.andThen(
-            acdc.length === 0
-              ? Effect.void
-              : splitAcdcHere(acdc, hooks, queueParts(opts), opts.acdcCells ?? 1),
-            rest.length === 0 ? Effect.void : cellsOnQueue(opts, rest, hooks),
-          ),
-        );
-  };
+export const redisExecutor = (opts: RedisExecutorOptions): CellExecutor =>
+  // ACDC with split: the loop runs here (the coordinator), its batches' parts on the queue (batches/)
+  inStages({
+    shards: (jobs, hooks) => shardsFirst(opts, jobs, hooks),
+    splitAcdc: (jobs, hooks) => splitAcdcHere(jobs, hooks, queueParts(opts), opts.acdcCells ?? 1),
+    cells: (jobs, hooks) => cellsOnQueue(opts, jobs, hooks),
+  });
 
 /**
  * Exact patching with `shards: k` (shards/): the cells' shards go on the queue first, so every

@@ -1,5 +1,5 @@
 import { Effect } from "effect";
-import { isSplitAcdc, splitAcdcHere, threadParts } from "../batches/cells.ts";
+import { inStages, splitAcdcHere, threadParts } from "../batches/cells.ts";
 import type { CellError } from "../run/cell-errors.ts";
 import { shardJobsOfCell } from "../shards/plan.ts";
 import type { ShardJob } from "../shards/spec.ts";
@@ -47,22 +47,13 @@ export interface ThreadPoolExecutorOptions {
  * assert.equal(summary.cells[0]!.skipped, false);
  * ```
  */
-export const threadPool =
-  (opts: ThreadPoolExecutorOptions): CellExecutor =>
-  (jobs, hooks) => {
-    // ACDC with split: the loop runs here, its batches' parts on the threads (batches/)
-    const acdc = jobs.filter(isSplitAcdc);
-    const rest = jobs.filter((j) => !isSplitAcdc(j));
-    return jobs.length === 0
-      ? Effect.void
-      : Effect.andThen(
-          shardsOnThreads(opts, jobs, hooks),
-          Effect.andThen(
-            acdc.length === 0 ? Effect.void : splitAcdcOnThreads(opts, acdc, hooks),
-            rest.length === 0 ? Effect.void : cellsOnThreads(opts, rest, hooks),
-          ),
-        );
-  };
+export const threadPool = (opts: ThreadPoolExecutorOptions): CellExecutor =>
+  // ACDC with split: the loop runs here, its batches' parts on the threads (batches/)
+  inStages({
+    shards: (jobs, hooks) => shardsOnThreads(opts, jobs, hooks),
+    splitAcdc: (jobs, hooks) => splitAcdcOnThreads(opts, jobs, hooks),
+    cells: (jobs, hooks) => cellsOnThreads(opts, jobs, hooks),
+  });
 
 /**
  * ACDC cells with `split`: their loops here, `acdcCells` at once (default 1), their batches' parts on
