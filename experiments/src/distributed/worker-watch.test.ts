@@ -53,6 +53,19 @@ describe("workerWatch", () => {
     );
   });
 
+  it("a Redis that cannot count its workers (CLIENT LIST refused) is never taken for one without: null, logged once", async () => {
+    const lines: string[] = [];
+    const watch = workerWatch(
+      { getWorkersCount: () => Promise.reject(new Error("ERR unknown command 'CLIENT'")) },
+      { redis: "redis://h:1", queue: "q", graceMs: 0, everyMs: 0, log: (l) => lines.push(l) },
+    );
+    for (let i = 0; i < 3; i++) expect(await watch.check()).toBeNull();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /cannot count the workers of queue q on redis:\/\/h:1 \(ERR unknown command 'CLIENT'\)/,
+    );
+  });
+
   it("asks Redis at most once per everyMs", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(0);

@@ -25,7 +25,8 @@ export interface WorkerWatch {
    * Ask Redis (BullMQ's getWorkersCount: the workers' named connections, at most one question
    * per `everyMs`): null while a worker serves the queue, or while none has for less than the
    * grace; else the milliseconds the queue has been without one. The first time none is seen it
-   * logs the hint once.
+   * logs the hint once. A Redis that refuses to list its clients (CLIENT LIST) is never taken
+   * for one without workers: null, and a line logged once.
    */
   readonly check: () => Promise<number | null>;
 }
@@ -48,12 +49,22 @@ export const workerWatch = (
   let asked: { readonly at: number; readonly count: Promise<number> } | null = null;
   let since: number | null = null;
   let logged = false;
+  let blind = false;
   return {
     check: async () => {
       const now = Date.now();
       if (asked === null || now - asked.at >= (opts.everyMs ?? 500))
         asked = { at: now, count: queue.getWorkersCount() };
-      const n = await asked.count;
+      const n = await asked.count.catch((e: unknown) => {
+        // some hosted Redis refuse CLIENT LIST: the workers cannot be counted, so never blame them
+        if (!blind)
+          opts.log?.(
+            `cannot count the workers of queue ${opts.queue} on ${safeUrl(opts.redis)} (${e instanceof Error ? e.message : String(e)}): no no-worker check, waiting until the timeout`,
+          );
+        blind = true;
+        return -1;
+      });
+      if (n < 0) return null;
       if (n > 0) {
         since = null;
         return null;
