@@ -65,7 +65,8 @@ const splitAcdcOnThreads = (
   hooks: ExecutorHooks,
 ): Effect.Effect<void, CellError | ExecutorFailure> =>
   Effect.acquireUseRelease(
-    Effect.sync(() => createThreadPool({ ...opts, size: Math.max(1, opts.workers) })),
+    // the default thread entry and no per-job limit, as the per-cell pools had (a part is not a cell)
+    Effect.sync(() => createThreadPool({ size: Math.max(1, opts.workers) })),
     (pool) => splitAcdcHere(jobs, hooks, threadParts(pool), opts.acdcCells ?? 1),
     (pool) => Effect.promise(() => pool.close()),
   );
