@@ -53,9 +53,10 @@ describe("sharded exact patching in a local run", () => {
     expect(again.cells[0]!.skipped).toBe(false);
     expect(readFileSync(cellPath(results, cellId)).equals(bytes)).toBe(true);
     expect(readdirSync(shardsDir(results)).sort()).toEqual(shards);
+    // the removed shard is back (listed above: written again; the file system may hand its new
+    // file the freed inode number, so that is not compared); the others were not rewritten
     for (const f of shards)
-      if (f === shards[1]) expect(statSync(join(shardsDir(results), f)).ino).not.toBe(ino.get(f));
-      else expect(statSync(join(shardsDir(results), f)).ino, f).toBe(ino.get(f));
+      if (f !== shards[1]) expect(statSync(join(shardsDir(results), f)).ino, f).toBe(ino.get(f));
 
     // on 2 worker threads: the shards spread over both, the same bytes as in process
     const threads = join(dir, "threads");
