@@ -103,6 +103,7 @@ export { createThreadPool, type ThreadPool, type ThreadPoolOptions, threadPool }
 export { type RedisExecutorOptions, redisExecutor } from "./distributed/executor.ts";
 export { type QueueWorker, type QueueWorkerOptions, startQueueWorker } from "./distributed/worker.ts";
 export { DEFAULT_QUEUE } from "./distributed/queue.ts";
+export { DEFAULT_WORKER_GRACE_MS, noWorkerHint } from "./distributed/worker-watch.ts";
 export type { ShardSpec } from "./shards/spec.ts";
 export {
   type ShardedOptions,

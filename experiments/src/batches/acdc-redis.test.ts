@@ -1,19 +1,17 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { type AcdcResult, acdc } from "@patchbay/circuits";
+import { acdc } from "@patchbay/circuits";
 import { edgeLayout } from "@patchbay/core/edges";
-import { Cause, Effect, Exit, Option } from "effect";
+import { Effect } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testdataPath } from "../../../packages/core/src/testing/testdata.ts";
-import { freePort, waitFor } from "../distributed/test-support.ts";
+import { failureOf, redisBin, redisWorld } from "../distributed/test-support.ts";
 import { openCircuitSetup } from "../kinds/circuit/cell.ts";
 import { runExperiment } from "../run/experiment.ts";
 import { cellPath } from "../run/store.ts";
 import { loadExperiment } from "../spec/load.ts";
-import { type DistributedAcdcSpec, distributedAcdc } from "./acdc.ts";
+import { distributedAcdc } from "./acdc.ts";
+import { acdcJson, acdcSpecOf } from "./test-support.ts";
 import { queueRows } from "./queue.ts";
 
 /**
@@ -24,100 +22,15 @@ import { queueRows } from "./queue.ts";
  * nothing: BullMQ hands its job to the other worker and the result is still the same bytes. Bad
  * input is typed.
  */
-const repo = fileURLToPath(new URL("../../../", import.meta.url));
-const main = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
-const redisBin = spawnSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" }).stdout.trim();
-if (redisBin === "")
-  console.warn(
-    "\n*** redis-server not found: the distributed ACDC (BullMQ) tests are SKIPPED — apt-get install redis-server ***\n",
-  );
-const dir = mkdtempSync(join(tmpdir(), "patchbay-acdc-batches-"));
-const children: ChildProcess[] = [];
-let url = "";
-const start = (args: readonly string[]) => {
-  const child = spawn(process.execPath, ["--import", "tsx", main, ...args], {
-    cwd: repo,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let text = "";
-  const on = (d: Buffer) => {
-    text += d.toString();
-  };
-  child.stdout!.on("data", on);
-  child.stderr!.on("data", on);
-  return { child, out: () => text };
-};
-const exited = (child: ChildProcess, ms: number) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const t = setTimeout(() => {
-      child.kill("SIGKILL");
-      resolve();
-    }, ms);
-    child.once("exit", () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
-const workers = async (n: number, extra: readonly string[] = []) => {
-  const ws = Array.from({ length: n }, () =>
-    start(["worker", "--redis", url, "--concurrency", "1", ...extra]),
-  );
-  await Promise.all(ws.map((w, i) => waitFor(w.child, w.out, /ready on redis:/, 30_000, `worker ${i}`)));
-  return ws;
-};
-const stopAll = async (ws: readonly { child: ChildProcess }[]) => {
-  for (const w of ws) w.child.kill("SIGTERM");
-  await Promise.all(ws.map((w) => exited(w.child, 20_000)));
-};
-const json = (r: AcdcResult) =>
-  JSON.stringify(r, (_k, x: unknown) => (ArrayBuffer.isView(x) ? Array.from(x as Float64Array) : x));
+const world = redisWorld("acdc-batches");
+const { dir, start } = world;
 const bits = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 const count = (text: string, re: RegExp) => [...text.matchAll(re)].length;
-const failureOf = <A, E>(exit: Exit.Exit<A, E>) =>
-  Exit.isFailure(exit) ? Option.getOrNull(Cause.failureOption(exit.cause)) : null;
-
-const specOf = (model: string, acdcOpts: DistributedAcdcSpec["acdc"], n = 4): DistributedAcdcSpec => ({
-  model,
-  task: { kind: "builtin", builtin: "builtin:induction", n, seed: 1, options: {} },
-  ablation: "resample",
-  metric: "logit-diff",
-  granularity: "head",
-  runtime: { threads: 1 },
-  acdc: acdcOpts,
-});
+const specOf = acdcSpecOf;
 
 describe.skipIf(redisBin === "")("ACDC's speculative batches on Redis (BullMQ)", () => {
-  beforeAll(async () => {
-    const port = await freePort();
-    const redisDir = join(dir, "redis");
-    mkdirSync(redisDir);
-    const redis = spawn(
-      redisBin,
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", redisDir],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let text = "";
-    redis.stdout!.on("data", (d: Buffer) => {
-      text += d.toString();
-    });
-    await waitFor(redis, () => text, /Ready to accept connections/, 10_000, "redis-server");
-    children.push(redis);
-    url = `redis://127.0.0.1:${port}`;
-  }, 15_000);
-
-  afterAll(async () => {
-    // the workers first, while Redis still answers; then Redis
-    const [redis, ...rest] = children;
-    for (const c of rest) if (c.exitCode === null && c.signalCode === null) c.kill("SIGTERM");
-    await Promise.all(rest.map((c) => exited(c, 20_000)));
-    if (redis !== undefined) {
-      redis.kill("SIGTERM");
-      await exited(redis, 5000);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
+  beforeAll(world.setup, 15_000);
+  afterAll(world.teardown, 30_000);
 
   const models = [
     ["builtin:induction", "builtin:induction", 0.05],
@@ -127,20 +40,20 @@ describe.skipIf(redisBin === "")("ACDC's speculative batches on Redis (BullMQ)",
   it.each(models)(
     "on %s: distributed == local, byte for byte, split 1 and 2 (and split 1 == circuits' acdc)",
     async (_, model, tau) => {
-      const ws = await workers(2);
+      const ws = await world.workers(2);
       try {
         for (const split of [1, 2]) {
           const input = { spec: specOf(model, { tau, speculate: 4, split }), baseDir: dir };
           const here = await Effect.runPromise(distributedAcdc(input, {}));
           const there = await Effect.runPromise(
-            distributedAcdc(input, { redis: { redis: url, timeoutMs: 60_000 } }),
+            distributedAcdc(input, { redis: { redis: world.url(), timeoutMs: 60_000 } }),
           );
           const kept = here.unpruned.reduce((a, b) => a + b, 0);
           expect(kept, "ACDC keeps some edges and removes others").toBeGreaterThan(0);
           expect(kept).toBeLessThan(here.unpruned.length);
           expect(bits(there.deltas).equals(bits(here.deltas)), `split ${split}`).toBe(true);
           expect(Buffer.from(there.inGraph).equals(Buffer.from(here.inGraph))).toBe(true);
-          expect(json(there), `split ${split}`).toBe(json(here));
+          expect(acdcJson(there), `split ${split}`).toBe(acdcJson(here));
           if (split === 1) {
             // the local path is circuits' acdc on the same setup
             const plain = await Effect.runPromise(
@@ -148,11 +61,11 @@ describe.skipIf(redisBin === "")("ACDC's speculative batches on Redis (BullMQ)",
                 Effect.flatMap(openCircuitSetup(input), ({ setup }) => acdc(setup, input.spec.acdc)),
               ),
             );
-            expect(json(plain)).toBe(json(here));
+            expect(acdcJson(plain)).toBe(acdcJson(here));
           }
         }
       } finally {
-        await stopAll(ws);
+        await world.stop(ws);
       }
       const logs = ws.map((w) => w.out());
       // every batch was evaluated on the workers, and with split 2 both took part
@@ -178,10 +91,20 @@ describe.skipIf(redisBin === "")("ACDC's speculative batches on Redis (BullMQ)",
     const loaded = await Effect.runPromise(loadExperiment(file));
     const local = await Effect.runPromise(runExperiment(loaded, { results: join(dir, "cell-local") }));
     const cellId = local.cells[0]!.cellId;
-    const ws = await workers(2);
+    const ws = await world.workers(2);
     try {
       const shared = join(dir, "cell-shared");
-      const run = start(["run", file, "--results", shared, "--redis", url, "--timeout", "80", "--json"]);
+      const run = start([
+        "run",
+        file,
+        "--results",
+        shared,
+        "--redis",
+        world.url(),
+        "--timeout",
+        "80",
+        "--json",
+      ]);
       await new Promise<void>((resolve) => run.child.once("exit", () => resolve()));
       expect(run.child.exitCode, run.out()).toBe(0);
       expect(
@@ -190,7 +113,7 @@ describe.skipIf(redisBin === "")("ACDC's speculative batches on Redis (BullMQ)",
         ),
       ).toBe(true);
     } finally {
-      await stopAll(ws);
+      await world.stop(ws);
     }
     for (const w of ws) expect(count(w.out(), /^done batch /gm), w.out()).toBeGreaterThan(0);
     // the cell itself was not a queue job: the run coordinated it
@@ -201,7 +124,7 @@ describe.skipIf(redisBin === "")("ACDC's speculative batches on Redis (BullMQ)",
     const model = testdataPath("fixtures", "tiny-gpt2");
     const input = { spec: specOf(model, { tau: 0.01, speculate: 4, split: 2 }, 8), baseDir: dir };
     const local = await Effect.runPromise(distributedAcdc(input, {}));
-    const ws = await workers(2, ["--lock-ms", "1500", "--stalled-ms", "500"]);
+    const ws = await world.workers(2, ["--lock-ms", "1500", "--stalled-ms", "500"]);
     // the first worker to start a batch at a new layer (one it has not compiled yet) after
     // finishing one is killed at once, mid-batch
     let victim: { worker: number; job: string } | null = null;
@@ -219,7 +142,7 @@ describe.skipIf(redisBin === "")("ACDC's speculative batches on Redis (BullMQ)",
     });
     try {
       const there = await Effect.runPromise(
-        distributedAcdc(input, { redis: { redis: url, timeoutMs: 90_000 } }),
+        distributedAcdc(input, { redis: { redis: world.url(), timeoutMs: 90_000 } }),
       );
       expect(victim, "a worker was killed mid-batch").not.toBeNull();
       const v = victim as unknown as { worker: number; job: string };
@@ -227,16 +150,16 @@ describe.skipIf(redisBin === "")("ACDC's speculative batches on Redis (BullMQ)",
       expect(ws[v.worker]!.out()).not.toMatch(new RegExp(`^done batch ${v.job}`, "m"));
       expect(ws[1 - v.worker]!.out()).toMatch(new RegExp(`^done batch ${v.job}`, "m"));
       expect(bits(there.deltas).equals(bits(local.deltas))).toBe(true);
-      expect(json(there)).toBe(json(local));
+      expect(acdcJson(there)).toBe(acdcJson(local));
     } finally {
-      await stopAll(ws);
+      await world.stop(ws);
     }
   }, 180_000);
 
   it("bad input is typed: a bad split before anything is queued; a fractional mask; a batch for another setup fails on the worker, not retried", async () => {
     const input = { spec: specOf("builtin:induction", { tau: 0.1, split: 0 }, 2), baseDir: dir };
     const zero = await Effect.runPromiseExit(
-      distributedAcdc(input, { redis: { redis: url, timeoutMs: 30_000 } }),
+      distributedAcdc(input, { redis: { redis: world.url(), timeoutMs: 30_000 } }),
     );
     expect(failureOf(zero)).toMatchObject({ _tag: "InputError", field: "split" });
     const half = await Effect.runPromiseExit(
@@ -245,14 +168,14 @@ describe.skipIf(redisBin === "")("ACDC's speculative batches on Redis (BullMQ)",
     expect(failureOf(half)).toMatchObject({ _tag: "InputError", field: "split" });
     const layout = edgeLayout((await import("@patchbay/zoo")).inductionModel().config);
     const entries = layout.sources.length * layout.destinations.length;
-    const ws = await workers(1);
+    const ws = await world.workers(1);
     try {
       const evaluate = (setupId: string, mask: Float32Array) =>
         Effect.runPromiseExit(
           Effect.scoped(
             Effect.flatMap(
               queueRows(
-                { redis: url, timeoutMs: 30_000 },
+                { redis: world.url(), timeoutMs: 30_000 },
                 { spec: input.spec, baseDir: dir, setupId, entries },
                 2,
                 1,
@@ -275,7 +198,7 @@ describe.skipIf(redisBin === "")("ACDC's speculative batches on Redis (BullMQ)",
       });
       expect(JSON.stringify(other)).toMatch(/setup id/);
     } finally {
-      await stopAll(ws);
+      await world.stop(ws);
     }
     expect(count(ws[0]!.out(), /^start batch /gm), "not retried").toBe(1);
   }, 90_000);

@@ -15,6 +15,23 @@ export interface OpenedSetup extends Setup {
   readonly rows: () => Effect.Effect<MaskRows>;
 }
 
+/**
+ * Which edge setup a spec opens (model, task, ablation, metric, granularity, threads, base
+ * folder): a worker thread keeps one such setup at a time, so jobs of one key reuse it.
+ */
+export const setupKeyOf = (input: { readonly spec: SetupSpec; readonly baseDir: string }): string => {
+  const s = input.spec;
+  return JSON.stringify([
+    s.model,
+    s.task,
+    s.ablation,
+    s.metric,
+    s.granularity,
+    s.runtime.threads,
+    input.baseDir,
+  ]);
+};
+
 let held: {
   readonly key: string;
   readonly scope: Scope.CloseableScope;
@@ -35,16 +52,7 @@ export const openedSetup = (input: {
   readonly baseDir: string;
 }): Effect.Effect<OpenedSetup, CellError> =>
   Effect.gen(function* () {
-    const s = input.spec;
-    const key = JSON.stringify([
-      s.model,
-      s.task,
-      s.ablation,
-      s.metric,
-      s.granularity,
-      s.runtime.threads,
-      input.baseDir,
-    ]);
+    const key = setupKeyOf(input);
     if (held?.key === key) return held.opened;
     yield* releaseOpenedSetup;
     const scope = yield* Scope.make();

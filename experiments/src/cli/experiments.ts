@@ -90,22 +90,26 @@ export const validateCommand = (f: Flags) =>
 /** --workers N (threads in this process) or --redis URL (queue workers); default in process. */
 const executorOf = (f: Flags): CellExecutor | undefined => {
   const workers = intFlag(f, "workers", 1, 1);
+  const acdcCells = f["acdc-cells"] === undefined ? undefined : intFlag(f, "acdc-cells", 1, 1);
   if (typeof f.redis === "string") {
     if (f.workers !== undefined)
       throw new UsageError({
         message: "--workers and --redis exclude each other (queue workers set their own --concurrency)",
       });
     const timeout = f.timeout === undefined ? undefined : numberFlag(f, "timeout", 0, 0);
+    const grace = f["worker-grace"] === undefined ? undefined : numberFlag(f, "worker-grace", 0, 0);
     return redisExecutor({
       redis: f.redis,
       ...(typeof f.queue === "string" ? { queue: f.queue } : {}),
       ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
+      ...(grace !== undefined ? { workerGraceMs: grace * 1000 } : {}),
+      ...(acdcCells !== undefined ? { acdcCells } : {}),
       ...(f.quiet === true || f.json === true
         ? {}
         : { log: (line: string) => process.stderr.write(`${line}\n`) }),
     });
   }
-  return workers > 1 ? threadPool({ workers }) : undefined;
+  return workers > 1 ? threadPool({ workers, ...(acdcCells !== undefined ? { acdcCells } : {}) }) : undefined;
 };
 
 /** Executor failures as the CLI's typed errors (exit 1, naming the cell or the queue). */

@@ -4,7 +4,7 @@ import type { CellError } from "../run/cell-errors.ts";
 import { shardJobsOfCell } from "../shards/plan.ts";
 import { runShardsOnQueue } from "../shards/queue.ts";
 import type { ShardJob } from "../shards/spec.ts";
-import { isSplitAcdc, queueRowsMaker, splitAcdcHere } from "../batches/cells.ts";
+import { inStages, queueParts, splitAcdcHere } from "../batches/cells.ts";
 import {
   type CellExecutor,
   type CellFailedError,
@@ -27,13 +27,15 @@ import {
   safeUrl,
   within,
 } from "./queue.ts";
+import { DEFAULT_WORKER_GRACE_MS, noWorkerHint, workerWatch } from "./worker-watch.ts";
 
 /**
  * The Redis executor for runExperiment: enqueues the cells not yet in the store on a BullMQ queue
  * (job id = cell id: a cell already waiting or running — from this run or another — is not
  * enqueued again), waits for `patchbay worker` processes to compute them, reporting progress as
  * jobs start and finish, and checks each result file is in the (shared) store. A cell that fails
- * for good (a typed error, or retries/stalls exhausted) fails the run with a CellFailedError.
+ * for good (a typed error, or retries/stalls exhausted) fails the run with a CellFailedError; so
+ * do cells left waiting while no worker serves the queue for `workerGraceMs` ("no-worker").
  */
 export type { RedisExecutorOptions } from "./queue.ts";
 
@@ -60,22 +62,13 @@ type Outcome = { readonly ok: true } | { readonly ok: false; readonly error: Exe
  * assert.equal(exit._tag, "Failure");
  * ```
  */
-export const redisExecutor =
-  (opts: RedisExecutorOptions): CellExecutor =>
-  (jobs, hooks) => {
-    // ACDC with split: the loop runs here (the coordinator), its batches' parts on the queue (batches/)
-    const acdc = jobs.filter(isSplitAcdc);
-    const rest = jobs.filter((j) => !isSplitAcdc(j));
-    return jobs.length === 0
-      ? Effect.void
-      : Effect.andThen(
-          shardsFirst(opts, jobs, hooks),
-          Effect.andThen(
-            acdc.length === 0 ? Effect.void : splitAcdcHere(acdc, hooks, queueRowsMaker(opts)),
-            rest.length === 0 ? Effect.void : cellsOnQueue(opts, rest, hooks),
-          ),
-        );
-  };
+export const redisExecutor = (opts: RedisExecutorOptions): CellExecutor =>
+  // ACDC with split: the loop runs here (the coordinator), its batches' parts on the queue (batches/)
+  inStages({
+    shards: (jobs, hooks) => shardsFirst(opts, jobs, hooks),
+    splitAcdc: (jobs, hooks) => splitAcdcHere(jobs, hooks, queueParts(opts), opts.acdcCells ?? 1),
+    cells: (jobs, hooks) => cellsOnQueue(opts, jobs, hooks),
+  });
 
 /**
  * Exact patching with `shards: k` (shards/): the cells' shards go on the queue first, so every
@@ -232,16 +225,30 @@ const cellsOnQueue = (
           log(
             `enqueued ${added} of ${jobs.length} cells on ${where}${added < jobs.length ? " (the others were already queued)" : ""}; ${workers >= 0 ? `${workers} worker${workers === 1 ? "" : "s"} connected` : ""}`,
           );
-          if (workers === 0)
-            log("no worker is connected yet: start `patchbay worker --redis URL` on each machine");
         };
 
         let lastProgress = Date.now();
         let lastSize = pending.size;
+        const watch = workerWatch(queue, {
+          redis: opts.redis,
+          queue: name,
+          graceMs: opts.workerGraceMs ?? DEFAULT_WORKER_GRACE_MS,
+          log,
+        });
         const poll = async () => {
           if (finished) return;
           try {
             for (const id of [...pending.keys()]) await inspect(id);
+            const without = pending.size > 0 && !finished ? await watch.check() : null;
+            const j = pending.values().next().value;
+            if (without !== null && j !== undefined)
+              return fail(
+                j,
+                failureOf(j, where, "no-worker", {
+                  _tag: "NoQueueWorker",
+                  message: `${noWorkerHint(opts.redis, name)}; ${pending.size} of ${jobs.length} cells waited ${Math.round(without / 1000)} s with no worker connected`,
+                }),
+              );
             if (pending.size !== lastSize) {
               lastSize = pending.size;
               lastProgress = Date.now();

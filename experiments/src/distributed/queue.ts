@@ -20,6 +20,17 @@ export interface RedisExecutorOptions {
   readonly timeoutMs?: number;
   /** how often job states and result files are checked besides queue events (default 1000 ms) */
   readonly pollMs?: number;
+  /**
+   * fail (CellFailedError, reason "no-worker", naming the queue, the URL and how to start a
+   * worker) once no worker has served the queue for this long while cells, shards or ACDC parts
+   * wait on it (default 60 000 ms; worker-watch.ts)
+   */
+  readonly workerGraceMs?: number;
+  /**
+   * ACDC cells with `split` on one edge setup coordinated at once by the run (default 1; worth
+   * more only when the workers idle between a cell's batches: BENCHMARKS.md)
+   */
+  readonly acdcCells?: number;
   /** progress lines that are not cell events (enqueued, waiting for workers, retries) */
   readonly log?: (line: string) => void;
 }

@@ -1,9 +1,5 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Queue, QueueEvents } from "bullmq";
 import { Cause, Effect, Exit, Option } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,7 +9,7 @@ import { loadExperiment } from "../spec/load.ts";
 import { CellFailedError } from "../pool/executor.ts";
 import { redisExecutor } from "./executor.ts";
 import { type CellJobData, type CellJobResult, connectionOf, DEFAULT_QUEUE } from "./queue.ts";
-import { freePort, waitFor } from "./test-support.ts";
+import { exited, redisBin, redisWorld } from "./test-support.ts";
 
 /**
  * Distributed runs on a real redis-server (loopback only, no persistence, in a temp folder):
@@ -21,16 +17,10 @@ import { freePort, waitFor } from "./test-support.ts";
  * SIGKILLed in the middle of a cell. Every cell must end up in the store exactly once, parse, and
  * be byte-identical to a local single-process run; the killed worker's job is retried (stalled).
  */
-const repo = fileURLToPath(new URL("../../../", import.meta.url));
-const main = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
-const redisBin = spawnSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" }).stdout.trim();
-if (redisBin === "")
-  console.warn(
-    "\n*** redis-server not found: the distributed (BullMQ) tests are SKIPPED — apt-get install redis-server ***\n",
-  );
+const world = redisWorld("redis");
 
 const CELLS = 8;
-const dir = mkdtempSync(join(tmpdir(), "patchbay-redis-"));
+const { dir, start } = world;
 const file = join(dir, "dist.yaml");
 writeFileSync(
   file,
@@ -48,70 +38,11 @@ writeFileSync(
   ].join("\n"),
 );
 
-const children: ChildProcess[] = [];
-let url = "";
-
-interface Proc {
-  readonly child: ChildProcess;
-  /** stdout and stderr as they came */
-  readonly out: () => string;
-  readonly stdout: () => string;
-}
-
-const start = (args: readonly string[]): Proc => {
-  const child = spawn(process.execPath, ["--import", "tsx", main, ...args], {
-    cwd: repo,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let text = "";
-  let stdout = "";
-  child.stdout!.on("data", (d: Buffer) => {
-    text += d.toString();
-    stdout += d.toString();
-  });
-  child.stderr!.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  return { child, out: () => text, stdout: () => stdout };
-};
-
-const exited = (child: ChildProcess, ms: number) =>
-  new Promise<number | null>((resolve, reject) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
-    const t = setTimeout(() => reject(new Error(`process ${child.pid} still running after ${ms} ms`)), ms);
-    child.once("exit", (code) => {
-      clearTimeout(t);
-      resolve(code);
-    });
-  });
-
 const cellFiles = (results: string) => readdirSync(join(results, "cells"));
 
 describe.skipIf(redisBin === "")("distributed runs on Redis (BullMQ)", () => {
-  beforeAll(async () => {
-    const port = await freePort();
-    const redisDir = join(dir, "redis");
-    mkdirSync(redisDir);
-    const redis = spawn(
-      redisBin,
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", redisDir],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    children.push(redis);
-    let text = "";
-    redis.stdout!.on("data", (d: Buffer) => {
-      text += d.toString();
-    });
-    await waitFor(redis, () => text, /Ready to accept connections/, 10_000, `redis-server in ${redisDir}`);
-    url = `redis://127.0.0.1:${port}`;
-  }, 15_000);
-
-  afterAll(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-    await Promise.all(children.map((c) => exited(c, 5000).catch(() => null)));
-    rmSync(dir, { recursive: true, force: true });
-  });
+  beforeAll(world.setup, 15_000);
+  afterAll(world.teardown, 30_000);
 
   it("3 workers, one SIGKILLed mid-cell: every cell once, byte-identical to a local run; the summary is complete", async () => {
     // the reference: the same sweep in one process
@@ -119,12 +50,8 @@ describe.skipIf(redisBin === "")("distributed runs on Redis (BullMQ)", () => {
     const local = await Effect.runPromise(runExperiment(loaded, { results: join(dir, "local") }));
     expect(local.cells).toHaveLength(CELLS);
 
-    const workers = [0, 1, 2].map(() =>
-      start(["worker", "--redis", url, "--concurrency", "1", "--lock-ms", "1500", "--stalled-ms", "500"]),
-    );
-    await Promise.all(
-      workers.map((w, i) => waitFor(w.child, w.out, /ready on redis:/, 30_000, `worker ${i}`)),
-    );
+    const url = world.url();
+    const workers = await world.workers(3, ["--lock-ms", "1500", "--stalled-ms", "500"]);
 
     // the first worker to start a cell is killed at once (its cell cannot have finished)
     let victim: { worker: number; cellId: string } | null = null;

@@ -58,7 +58,8 @@ export class CellFailedError extends Data.TaggedError("CellFailedError")<{
   readonly index: number;
   readonly cellId: string;
   readonly worker: string;
-  readonly reason: "failed" | "crashed" | "timed-out" | "missing-result";
+  /** "no-worker": its jobs waited on a queue no worker served (distributed ACDC) */
+  readonly reason: "failed" | "crashed" | "timed-out" | "missing-result" | "no-worker";
   readonly cause: ErrorInfo;
 }> {
   override get message(): string {

@@ -1,5 +1,5 @@
 import { Effect } from "effect";
-import { isSplitAcdc, splitAcdcHere, threadRowsMaker } from "../batches/cells.ts";
+import { inStages, splitAcdcHere, threadParts } from "../batches/cells.ts";
 import type { CellError } from "../run/cell-errors.ts";
 import { shardJobsOfCell } from "../shards/plan.ts";
 import type { ShardJob } from "../shards/spec.ts";
@@ -8,6 +8,7 @@ import {
   type CellExecutor,
   CellFailedError,
   type CellJob,
+  type ExecutorFailure,
   type ExecutorHooks,
   failureOf,
 } from "./executor.ts";
@@ -21,6 +22,8 @@ export interface ThreadPoolExecutorOptions {
   readonly timeoutMs?: number;
   readonly entry?: URL;
   readonly workerOptions?: unknown;
+  /** ACDC cells with `split` coordinated at once, sharing the threads (default 1) */
+  readonly acdcCells?: number;
 }
 
 /**
@@ -44,22 +47,29 @@ export interface ThreadPoolExecutorOptions {
  * assert.equal(summary.cells[0]!.skipped, false);
  * ```
  */
-export const threadPool =
-  (opts: ThreadPoolExecutorOptions): CellExecutor =>
-  (jobs, hooks) => {
-    // ACDC with split: the loop runs here, its batches' parts on the threads (batches/)
-    const acdc = jobs.filter(isSplitAcdc);
-    const rest = jobs.filter((j) => !isSplitAcdc(j));
-    return jobs.length === 0
-      ? Effect.void
-      : Effect.andThen(
-          shardsOnThreads(opts, jobs, hooks),
-          Effect.andThen(
-            acdc.length === 0 ? Effect.void : splitAcdcHere(acdc, hooks, threadRowsMaker(opts.workers)),
-            rest.length === 0 ? Effect.void : cellsOnThreads(opts, rest, hooks),
-          ),
-        );
-  };
+export const threadPool = (opts: ThreadPoolExecutorOptions): CellExecutor =>
+  // ACDC with split: the loop runs here, its batches' parts on the threads (batches/)
+  inStages({
+    shards: (jobs, hooks) => shardsOnThreads(opts, jobs, hooks),
+    splitAcdc: (jobs, hooks) => splitAcdcOnThreads(opts, jobs, hooks),
+    cells: (jobs, hooks) => cellsOnThreads(opts, jobs, hooks),
+  });
+
+/**
+ * ACDC cells with `split`: their loops here, `acdcCells` at once (default 1), their batches' parts on
+ * one pool of `workers` threads shared by the loops.
+ */
+const splitAcdcOnThreads = (
+  opts: ThreadPoolExecutorOptions,
+  jobs: readonly CellJob[],
+  hooks: ExecutorHooks,
+): Effect.Effect<void, CellError | ExecutorFailure> =>
+  Effect.acquireUseRelease(
+    // the default thread entry and no per-job limit, as the per-cell pools had (a part is not a cell)
+    Effect.sync(() => createThreadPool({ size: Math.max(1, opts.workers) })),
+    (pool) => splitAcdcHere(jobs, hooks, threadParts(pool), opts.acdcCells ?? 1),
+    (pool) => Effect.promise(() => pool.close()),
+  );
 
 /**
  * Exact patching with `shards: k` (shards/): the cells' shards missing from the store run on the

@@ -19,6 +19,7 @@ import {
   safeUrl,
   within,
 } from "../distributed/queue.ts";
+import { DEFAULT_WORKER_GRACE_MS, noWorkerHint, workerWatch } from "../distributed/worker-watch.ts";
 import type { ShardJob } from "./spec.ts";
 import { readShard } from "./store.ts";
 
@@ -28,7 +29,8 @@ import { readShard } from "./store.ts";
  * processes, each writing its shard into the shared store. Resolves once every shard's file is
  * there. A killed worker's shard is retried by BullMQ (stalled); finished shards stay in the
  * store and are never computed again (a worker acknowledges a shard whose file exists). A shard
- * that fails for good fails with a CellFailedError naming the cell `of(job)` and the shard.
+ * that fails for good fails with a CellFailedError naming the cell `of(job)` and the shard; so
+ * do shards left waiting while no worker serves the queue for `workerGraceMs` ("no-worker").
  */
 export const runShardsOnQueue = (
   opts: RedisExecutorOptions,
@@ -74,6 +76,12 @@ export const runShardsOnQueue = (
           catch: execError("enqueue shards"),
         });
         const t0 = Date.now();
+        const watch = workerWatch(queue, {
+          redis: opts.redis,
+          queue: name,
+          graceMs: opts.workerGraceMs ?? DEFAULT_WORKER_GRACE_MS,
+          log,
+        });
         let left = pending;
         while (left.length > 0) {
           const next: ShardJob[] = [];
@@ -110,6 +118,15 @@ export const runShardsOnQueue = (
           }
           left = next;
           if (left.length === 0) break;
+          const without = yield* Effect.tryPromise({
+            try: () => watch.check(),
+            catch: execError("count the queue's workers"),
+          });
+          if (without !== null)
+            return yield* shardFailure(left[0]!, where, "no-worker", {
+              _tag: "NoQueueWorker",
+              message: `${noWorkerHint(opts.redis, name)}; ${left.length} shards waited ${Math.round(without / 1000)} s with no worker connected`,
+            });
           if (opts.timeoutMs !== undefined && Date.now() - t0 > opts.timeoutMs)
             return yield* shardFailure(left[0]!, where, "timed-out", {
               _tag: "Timeout",

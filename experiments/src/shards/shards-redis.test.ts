@@ -1,9 +1,5 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { edgeLayout } from "@patchbay/core/edges";
 import { openModel } from "@patchbay/core/runtime";
 import { Cause, Effect, Exit, Option } from "effect";
@@ -12,7 +8,8 @@ import { testdataPath } from "../../../packages/core/src/testing/testdata.ts";
 import { runExperiment } from "../run/experiment.ts";
 import { loadExperiment } from "../spec/load.ts";
 import { type ShardedSpec, shardedScores } from "./sharded.ts";
-import { freePort, waitFor } from "../distributed/test-support.ts";
+import { exited, type Proc, redisBin, redisWorld } from "../distributed/test-support.ts";
+import { nodePatchingInShards } from "./test-support.ts";
 
 /**
  * Sharded exact, node and path patching on a real redis-server (loopback, no persistence, in a
@@ -21,16 +18,10 @@ import { freePort, waitFor } from "../distributed/test-support.ts";
  * another, loses nothing: every shard is computed exactly once (counted from the workers' logs),
  * the killed one by another worker, and the cell merges the stored shards without recomputing any.
  */
-const repo = fileURLToPath(new URL("../../../", import.meta.url));
-const main = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
-const redisBin = spawnSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" }).stdout.trim();
-if (redisBin === "")
-  console.warn(
-    "\n*** redis-server not found: the sharded distributed (BullMQ) tests are SKIPPED — apt-get install redis-server ***\n",
-  );
+const world = redisWorld("shards");
+const { dir, start } = world;
 
 const SHARDS = 6;
-const dir = mkdtempSync(join(tmpdir(), "patchbay-shards-"));
 const file = join(dir, "exact.yaml");
 writeFileSync(
   file,
@@ -44,35 +35,6 @@ writeFileSync(
   ].join("\n"),
 );
 
-const children: ChildProcess[] = [];
-let url = "";
-
-const start = (args: readonly string[]) => {
-  const child = spawn(process.execPath, ["--import", "tsx", main, ...args], {
-    cwd: repo,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let text = "";
-  child.stdout!.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  child.stderr!.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  return { child, out: () => text };
-};
-
-const exited = (child: ChildProcess, ms: number) =>
-  new Promise<number | null>((resolve, reject) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
-    const t = setTimeout(() => reject(new Error(`process ${child.pid} still running after ${ms} ms`)), ms);
-    child.once("exit", (code) => {
-      clearTimeout(t);
-      resolve(code);
-    });
-  });
-
 const json = (folder: string) =>
   readdirSync(folder)
     .filter((f) => f.endsWith(".json"))
@@ -81,29 +43,8 @@ const bits = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLeng
 const count = (text: string, re: RegExp) => [...text.matchAll(re)].length;
 
 describe.skipIf(redisBin === "")("sharded exact, node and path patching on Redis (BullMQ)", () => {
-  beforeAll(async () => {
-    const port = await freePort();
-    const redisDir = join(dir, "redis");
-    mkdirSync(redisDir);
-    const redis = spawn(
-      redisBin,
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", redisDir],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    children.push(redis);
-    let text = "";
-    redis.stdout!.on("data", (d: Buffer) => {
-      text += d.toString();
-    });
-    await waitFor(redis, () => text, /Ready to accept connections/, 10_000, "redis-server");
-    url = `redis://127.0.0.1:${port}`;
-  }, 15_000);
-
-  afterAll(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-    await Promise.all(children.map((c) => exited(c, 5000).catch(() => null)));
-    rmSync(dir, { recursive: true, force: true });
-  });
+  beforeAll(world.setup, 15_000);
+  afterAll(world.teardown, 30_000);
 
   it("an exact cell in 6 shards on 2 workers, one SIGKILLed mid-shard: each shard computed once, the cell byte-identical to the local run", async () => {
     const loaded = await Effect.runPromise(loadExperiment(file));
@@ -111,12 +52,8 @@ describe.skipIf(redisBin === "")("sharded exact, node and path patching on Redis
     const cellId = local.cells[0]!.cellId;
     expect(json(join(dir, "local", "shards"))).toHaveLength(SHARDS);
 
-    const workers = [0, 1].map(() =>
-      start(["worker", "--redis", url, "--concurrency", "1", "--lock-ms", "1500", "--stalled-ms", "500"]),
-    );
-    await Promise.all(
-      workers.map((w, i) => waitFor(w.child, w.out, /ready on redis:/, 30_000, `worker ${i}`)),
-    );
+    const url = world.url();
+    const workers = await world.workers(2, ["--lock-ms", "1500", "--stalled-ms", "500"]);
 
     // the first worker to start its second shard (one finished) is killed at once, mid-shard;
     // when the cell starts, its shards' files are noted (a recomputed shard is a new file)
@@ -166,8 +103,7 @@ describe.skipIf(redisBin === "")("sharded exact, node and path patching on Redis
           true,
         );
     }
-    workers[1 - v.worker]!.child.kill("SIGTERM");
-    await exited(workers[1 - v.worker]!.child, 20_000);
+    await world.stop([workers[1 - v.worker]!]);
   }, 120_000);
 
   const models = [
@@ -200,10 +136,8 @@ describe.skipIf(redisBin === "")("sharded exact, node and path patching on Redis
         },
         { ...base, method: { _tag: "exact" }, shards: 2 },
       ];
-      const workers = [0, 1].map(() => start(["worker", "--redis", url, "--concurrency", "1"]));
-      await Promise.all(
-        workers.map((w, i) => waitFor(w.child, w.out, /ready on redis:/, 30_000, `worker ${i}`)),
-      );
+      const url = world.url();
+      const workers = await world.workers(2);
       const tag = model.startsWith("builtin") ? "induction" : "gpt2";
       try {
         for (const spec of specs) {
@@ -226,8 +160,7 @@ describe.skipIf(redisBin === "")("sharded exact, node and path patching on Redis
           expect(JSON.stringify(Array.from(there.scores))).toBe(JSON.stringify(Array.from(here.scores)));
         }
       } finally {
-        for (const w of workers) w.child.kill("SIGTERM");
-        await Promise.all(workers.map((w) => exited(w.child, 20_000).catch(() => null)));
+        await world.stop(workers);
       }
       // 3 + 3 + 2 shards, each computed once, all by the queue's workers
       expect(count(workers.map((w) => w.out()).join("\n"), /^done shard /gm)).toBe(8);
@@ -236,21 +169,12 @@ describe.skipIf(redisBin === "")("sharded exact, node and path patching on Redis
   );
 
   it("bad shard specs are typed errors, before anything is queued", async () => {
-    const base: ShardedSpec = {
-      model: "builtin:induction",
-      task: { kind: "builtin", builtin: "builtin:induction", n: 2, seed: 0, options: {} },
-      ablation: "resample",
-      metric: "logit-diff",
-      granularity: "head",
-      runtime: { threads: 1 },
-      method: { _tag: "node-patching" },
-      shards: 2,
-    };
+    const base = nodePatchingInShards;
     const failure = async (spec: ShardedSpec) => {
       const exit = await Effect.runPromiseExit(
         shardedScores(
           { spec, baseDir: dir },
-          { results: join(dir, "bad"), redis: { redis: url, timeoutMs: 30_000, pollMs: 200 } },
+          { results: join(dir, "bad"), redis: { redis: world.url(), timeoutMs: 30_000, pollMs: 200 } },
         ),
       );
       expect(Exit.isFailure(exit)).toBe(true);
@@ -265,8 +189,7 @@ describe.skipIf(redisBin === "")("sharded exact, node and path patching on Redis
     // 9 sources: 10 shards would leave one empty
     expect(await failure({ ...base, shards: 10 })).toMatchObject({ _tag: "InputError", field: "shards" });
     // a path that names no source fails on the worker, typed and not retried
-    const w = start(["worker", "--redis", url, "--concurrency", "1"]);
-    await waitFor(w.child, w.out, /ready on redis:/, 30_000, "worker");
+    const [w] = (await world.workers(1)) as [Proc];
     const bad = await failure({
       ...base,
       method: { _tag: "path-patching", paths: [{ sender: "nope", receivers: ["logits"] }] },
@@ -274,8 +197,7 @@ describe.skipIf(redisBin === "")("sharded exact, node and path patching on Redis
     });
     expect(bad).toMatchObject({ _tag: "CellFailedError", reason: "failed", cause: { _tag: "InputError" } });
     expect(count(w.out(), /^start shard /gm), "not retried").toBe(1);
-    w.child.kill("SIGTERM");
-    await exited(w.child, 20_000);
+    await world.stop([w]);
     // sharding a method that does not shard, in an experiment file, is refused when the file loads
     const eap = join(dir, "eap.yaml");
     writeFileSync(
