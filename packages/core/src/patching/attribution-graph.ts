@@ -27,8 +27,9 @@ import { type EdgeLayout, kvPerQueryHead, kvSlots } from "../edges/layout.ts";
  * big tensors. The contraction over batch, positions and d is a few large GEMMs [S_i, b·p·d] ·
  * [b·p·d, N_j] over blocks of layers. The metric reads the logits at its slots only, so the
  * unembedding runs there (forward and backward), not at every position. The graph returns
- * `edges.attribution` [S, D] = Σ_b Δᵀ G (batch-summed gradient of the batch-mean metric w.r.t.
- * the mask) — identical to the mask gradient of the edge-masked graph (a test checks it).
+ * `edges.attribution` [E, S, D] = Δ_eᵀ G_e per example e (its own metric's mask gradient; the
+ * backward is seeded with ones on the per-example metric and no contraction crosses examples), whose
+ * mean over the batch is the mask gradient of the edge-masked graph (a test checks it).
  */
 export const EDGE_ATTRIBUTION = "edges.attribution";
 /** The compact z′ inputs (see compact.ts): edges.ablated.input, edges.ablated.attn.{l}, edges.ablated.mlp.{l}. */
