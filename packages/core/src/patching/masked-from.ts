@@ -183,11 +183,7 @@ export const evaluateMasksFrom = (
 ): Effect.Effect<MaskedRun, InputError | RuntimeError> =>
   Effect.gen(function* () {
     const c = model.config;
-    const N = seqs.length;
-    const P = Math.max(...seqs.map((s) => s.length));
-    const S = layout.sources.length;
-    const D = layout.destinations.length;
-    const d = c.dModel;
+    const { N, P, S, D, d } = runShape(c, layout, seqs);
     const M = masks.length;
     yield* checkAblated(ablated, N, P, S, d);
     const resid = clean.resid.get(layer);
@@ -224,6 +220,15 @@ export const evaluateMasksFrom = (
     );
   });
 
+/** The sizes of a masked run: N examples of up to P tokens, S sources, D destinations, width d. */
+export const runShape = (c: ModelConfig, layout: EdgeLayout, seqs: readonly (readonly number[])[]) => ({
+  N: seqs.length,
+  P: Math.max(...seqs.map((s) => s.length)),
+  S: layout.sources.length,
+  D: layout.destinations.length,
+  d: c.dModel,
+});
+
 /** What a run with `streams` returns besides the metric: its outputs, for examples [b0, b0 + e) at `pos` positions. */
 export type StreamsSink = (
   out: ort.InferenceSession.OnnxValueMapType,
@@ -253,11 +258,7 @@ export const runMasksFrom = (
 ): Effect.Effect<MaskedRun, InputError | RuntimeError> =>
   Effect.gen(function* () {
     const c = model.config;
-    const N = seqs.length;
-    const P = Math.max(...seqs.map((s) => s.length));
-    const S = layout.sources.length;
-    const D = layout.destinations.length;
-    const d = c.dModel;
+    const { N, P, S, D, d } = runShape(c, layout, seqs);
     const M = masks.length;
     const resid = clean.resid.get(layer)!;
     const session = yield* cache.get(

@@ -10,7 +10,7 @@ import type { SessionCache } from "../runtime/index.ts";
 import { type HostTensor, sameShape, shapeString } from "../tensor/index.ts";
 import { type CleanStreams, cleanStreams } from "./clean-streams.ts";
 import { startLayer } from "./downstream.ts";
-import { badEntry, runMasksFrom } from "./masked-from.ts";
+import { badEntry, runMasksFrom, runShape } from "./masked-from.ts";
 import { checkAblated } from "./ablated-shape.ts";
 
 /**
@@ -214,11 +214,7 @@ export const stepMaskFrom = (
 > =>
   Effect.gen(function* () {
     const c = model.config;
-    const N = seqs.length;
-    const P = Math.max(...seqs.map((s) => s.length));
-    const S = layout.sources.length;
-    const D = layout.destinations.length;
-    const d = c.dModel;
+    const { N, P, S, D, d } = runShape(c, layout, seqs);
     yield* checkAblated(ablated, N, P, S, d);
     const layers = Array.from({ length: c.nLayers + 1 }, (_, l) => l);
     if (
