@@ -8,6 +8,7 @@ import { type Graph, toOnnx } from "../graph/index.ts";
 import { numel } from "../tensor/index.ts";
 import type { ContextOptions } from "./context.ts";
 import type { ExecutionProvider } from "./providers.ts";
+import { COMPILE_CACHE_LIMIT_BYTES, cachedSession, compileCacheDir, compiledKey } from "./compile-cache.ts";
 import { collectGarbage } from "./gc.ts";
 import { checkThreads } from "./threads.ts";
 
@@ -31,6 +32,13 @@ export interface RuntimeOptions extends ContextOptions {
    * without, at the same speed within the noise (BENCHMARKS.md); small models keep it as before.
    */
   readonly memoryArena?: boolean;
+  /**
+   * A folder for ORT-optimized graphs kept on disk across processes, keyed by structure
+   * (compile-cache.ts): a later session for the same graph loads in about 1.3 s instead of
+   * optimizing it again (6–11 s for GPT-2's fused attribution graph). Default: the
+   * PATCHBAY_COMPILE_CACHE environment variable, else none; `null` turns it off.
+   */
+  readonly compileCache?: string | null;
 }
 
 export interface SessionCache {
@@ -93,8 +101,11 @@ const sessionOptions = (
   ...(o.threads !== undefined ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
 });
 
-/** A lowered graph: the model with its external data in memory, or a folder holding both. */
-type Lowered = { readonly bytes: number } & (
+/**
+ * A lowered graph: the model with its external data in memory, or a folder holding both; with a
+ * compile cache, the key of its optimized graph there.
+ */
+type Lowered = { readonly bytes: number; readonly key: string | null } & (
   | { readonly model: Uint8Array; readonly externalData: readonly { path: string; data: Uint8Array }[] }
   | { readonly dir: string }
 );
@@ -116,57 +127,68 @@ const link = (target: string, path: string): void => {
  * bytes written, spilled weights linked). Nothing of the graph outlives the session's creation, so the
  * host arrays made while building it are garbage once it is created.
  */
-const lower = (graph: () => Graph, o: RuntimeOptions): Lowered => {
+const lower = (graph: () => Graph, o: RuntimeOptions, b: SessionBuildOptions): Lowered => {
   const g = graph();
   const bytes = g.initializers.reduce(
     (n, i) => n + (i.data.dtype === "float32" ? numel(i.data.tensor.shape) * 4 : i.data.data.byteLength),
     0,
   );
   const lowered = toOnnx(g, { externalThreshold: o.externalDataThreshold ?? 1024 });
+  const key =
+    compileCacheDir(o.compileCache) === null
+      ? null
+      : compiledKey(lowered, {
+          level: b.optimization ?? "all",
+          executionProvider: o.executionProvider ?? "cpu",
+        });
   const external = lowered.external ?? [];
   const inMemory = external.flatMap((f) => ("data" in f ? [{ path: f.path, data: f.data }] : []));
   if (o.externalDataThreshold === undefined && inMemory.length === external.length)
-    return { bytes, model: lowered.model, externalData: inMemory };
+    return { bytes, key, model: lowered.model, externalData: inMemory };
   const dir = mkdtempSync(join(tmpdir(), "patchbay-onnx-"));
   try {
     writeFileSync(join(dir, "model.onnx"), lowered.model);
     for (const f of external)
       if ("data" in f) writeFileSync(join(dir, f.path), f.data);
       else link(f.target, join(dir, f.path));
-    return { bytes, dir };
+    return { bytes, key, dir };
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
 };
 
+/** Create the session from the lowered graph with these options (ORT optimizes it then). */
+const fromLowered = (lowered: Lowered, options: ort.InferenceSession.SessionOptions) =>
+  "model" in lowered
+    ? ort.InferenceSession.create(lowered.model, { ...options, externalData: lowered.externalData })
+    : ort.InferenceSession.create(join(lowered.dir, "model.onnx"), options);
+
 /**
- * Lower, then create the session. From files, a full GC runs first, so that host garbage (a loaded
- * model's spilled arrays, the graph's) is gone before ORT allocates its own copy of the weights.
+ * Lower, then create the session: through the compile cache when there is one (its folder is
+ * only needed until the session exists). From files, a full GC runs first, so that host garbage
+ * (a loaded model's spilled arrays, the graph's) is gone before ORT allocates its own copy of the
+ * weights.
  */
 const createSession = async (
   graph: () => Graph,
   o: RuntimeOptions,
   b: SessionBuildOptions,
 ): Promise<{ session: ort.InferenceSession; dir: string | null }> => {
-  const lowered = lower(graph, o);
-  if ("model" in lowered)
-    return {
-      session: await ort.InferenceSession.create(lowered.model, {
-        ...sessionOptions(o, b, lowered.bytes),
-        externalData: lowered.externalData,
-      }),
-      dir: null,
-    };
+  const lowered = lower(graph, o, b);
+  const options = sessionOptions(o, b, lowered.bytes);
+  const cacheDir = compileCacheDir(o.compileCache);
   try {
-    await collectGarbage();
-    const session = await ort.InferenceSession.create(
-      join(lowered.dir, "model.onnx"),
-      sessionOptions(o, b, lowered.bytes),
-    );
-    return { session, dir: lowered.dir };
+    if ("dir" in lowered) await collectGarbage();
+    const session =
+      cacheDir !== null && lowered.key !== null
+        ? await cachedSession(cacheDir, lowered.key, options, COMPILE_CACHE_LIMIT_BYTES, (opts) =>
+            fromLowered(lowered, opts),
+          )
+        : await fromLowered(lowered, options);
+    return { session, dir: "dir" in lowered ? lowered.dir : null };
   } catch (e) {
-    rmSync(lowered.dir, { recursive: true, force: true });
+    if ("dir" in lowered) rmSync(lowered.dir, { recursive: true, force: true });
     throw e;
   }
 };
