@@ -2,6 +2,7 @@ import { circuitSpec, METHOD_TAGS } from "@patchbay/circuits/cli/table";
 import {
   type CliOptions,
   type CommandSpec,
+  compileCacheFlag,
   coreCommands,
   coreNotes,
   EDGE_ABLATIONS,
@@ -90,11 +91,12 @@ const runSpec = {
     timeout: "string",
     "worker-grace": "string",
     "acdc-cells": "string",
+    ...compileCacheFlag,
     ...httpAccessFlags,
     ...limitFlags,
   },
   positional: "file",
-  usage: `run FILE [--results DIR] [--workers N | --redis URL [--queue NAME] [--timeout S] [--worker-grace S]] [--acdc-cells N] ${httpAccessUsage} ${limitsUsage} [--json]   (one run or a sweep; resumes: finished cells are skipped; one run of an experiment into a store at a time (a lock); --workers: N worker threads; --redis: cells computed by \`patchbay worker\`s (the run fails once no worker has served the queue for --worker-grace seconds, default 60; --timeout: for an ACDC with split, per batch part); --acdc-cells: ACDC cells with split on one setup coordinated at once (default 1); --http-*: hosts an HTTP neuron explainer may call and the variable holding its key; --max-*: raise the size limits; --json: the summary on stdout, no progress)`,
+  usage: `run FILE [--results DIR] [--workers N | --redis URL [--queue NAME] [--timeout S] [--worker-grace S]] [--acdc-cells N] [--compile-cache DIR] ${httpAccessUsage} ${limitsUsage} [--json]   (one run or a sweep; resumes: finished cells are skipped; one run of an experiment into a store at a time (a lock); --workers: N worker threads; --redis: cells computed by \`patchbay worker\`s (the run fails once no worker has served the queue for --worker-grace seconds, default 60; --timeout: for an ACDC with split, per batch part); --acdc-cells: ACDC cells with split on one setup coordinated at once (default 1); --http-*: hosts an HTTP neuron explainer may call and the variable holding its key; --max-*: raise the size limits; --json: the summary on stdout, no progress)`,
   help: fileChoices,
   load: () => import("./experiments.ts").then((m) => m.runCommand),
 } as const satisfies CommandSpec;
@@ -115,10 +117,10 @@ const reportSpec = {
 } as const satisfies CommandSpec;
 
 const serveSpec = {
-  flags: { results: "string", port: "string", threads: "string", open: "boolean" },
+  flags: { results: "string", port: "string", threads: "string", open: "boolean", ...compileCacheFlag },
   positional: "results",
   usage:
-    "serve [RESULTS_DIR] [--port N] [--threads N] [--open]   (the live circuit explorer on 127.0.0.1: toggle edges of a circuit cell and see the metric at once; default RESULTS_DIR: results; --threads: ORT threads for its runs, default the machine's cores)",
+    "serve [RESULTS_DIR] [--port N] [--threads N] [--open] [--compile-cache DIR]   (the live circuit explorer on 127.0.0.1: toggle edges of a circuit cell and see the metric at once; default RESULTS_DIR: results; --threads: ORT threads for its runs, default the machine's cores)",
   load: () => import("../serve/cli.ts").then((m) => m.serveCommand),
 } as const satisfies CommandSpec;
 
@@ -130,9 +132,10 @@ const workerSpec = {
     "lock-ms": "string",
     "stalled-ms": "string",
     grace: "string",
+    ...compileCacheFlag,
     ...httpAccessFlags,
   },
-  usage: `worker --redis URL [--concurrency N] [--queue NAME] [--lock-ms MS] [--stalled-ms MS] ${httpAccessUsage}   (computes queued cells; results go to the folder named in each job)`,
+  usage: `worker --redis URL [--concurrency N] [--queue NAME] [--lock-ms MS] [--stalled-ms MS] [--compile-cache DIR] ${httpAccessUsage}   (computes queued cells; results go to the folder named in each job)`,
   load: () => import("../distributed/cli.ts").then((m) => m.workerCommand),
 } as const satisfies CommandSpec;
 

@@ -4,10 +4,12 @@
  * (bench/child.ts), which records its peak RSS; every ratio is measured side by side inside one
  * child, against a plain forward timed interleaved with it:
  *   - forward: build + compile + first forward, and one forward 8 × 128 (the unit, alone);
- *   - eap: the first edge graph build, compile and EAP (split into the setup, the fused session's
+ *   - eap: the first edge graph build, compile and EAP (no compile cache) (split into the setup, the fused session's
  *     build + compile and a warm run; with resample ablation the corrupted forward for z′ runs
  *     inside the fused graph), then EAP of all edges (the corrupted forward + one
  *     forward-and-backward) against one plain forward (goal ≤ 3.5×);
+ *   - compile-store, compile-load: the same first EAP with the on-disk compile cache, in a
+ *     process that optimizes and stores the graphs and then one that loads them (issue 17 §6);
  *   - eap-ig: EAP-IG over inputs with 5 steps against one forward pass, 5 × (forward + backward)
  *     and 5 × EAP's fused pass (bench/eap-ig.ts; goal ≤ 1.3 × K × (forward + backward));
  *   - exact: exact edge patching, edges per second downstream-only against the full edge-masked
@@ -17,7 +19,9 @@
  * BENCH_ONLY=gpt2 or BENCH_ONLY=stories runs one model, BENCH_ENTRIES=eap,exact only those entries. Writes bench/out/latest.json and prints a
  * markdown table. A child is `run.ts --entry NAME --model NAME`.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { makeSessionCache } from "@patchbay/core/runtime";
 import { plan, runPlan } from "@patchbay/core/engine";
 import { Effect } from "effect";
@@ -28,6 +32,13 @@ import { acdcRow, benchAcdc } from "./acdc.ts";
 import { benchEapIg, igRows } from "./eap-ig.ts";
 import { benchExact } from "./exact.ts";
 import { type BenchModel, type BenchModelName, benchModels, openBenchModel, sec, taskFor } from "./models.ts";
+
+/** Bytes of the files under a folder. */
+const folderBytes = (dir: string): number =>
+  readdirSync(dir, { withFileTypes: true }).reduce(
+    (n, e) => n + (e.isDirectory() ? folderBytes(join(dir, e.name)) : statSync(join(dir, e.name)).size),
+    0,
+  );
 
 type Entry = (m: BenchModel, record: Record) => Effect.Effect<void, unknown, import("effect").Scope.Scope>;
 
@@ -58,9 +69,17 @@ const forwardEntry: Entry = (m, record) =>
     record(`${m.label}: one forward 8×128 (metric only), alone`, sec(t.forward));
   });
 
-const eapEntry: Entry = (m, record) =>
+/**
+ * The first edge graph build, compile and EAP at 8 × 128 in this process, recorded as `what` with
+ * its parts: the setup, and the fused graph's build + compile as the first run minus a warm one.
+ */
+const firstEap = (
+  m: BenchModel,
+  cache: Effect.Effect.Success<ReturnType<typeof makeSessionCache>>,
+  record: Record,
+  what: string,
+) =>
   Effect.gen(function* () {
-    const cache = yield* makeSessionCache(m.label);
     const task = taskFor(m.model.config, 8, 128);
     const t0 = now();
     const setup = yield* prepareEdges(cache, m.model, task);
@@ -70,14 +89,21 @@ const eapEntry: Entry = (m, record) =>
     yield* eap(setup);
     const t3 = now();
     record(
+      `${m.label}: ${what}`,
+      sec(t2 - t0),
+      `setup ${sec(t1 - t0)} (z′ from the corrupted forward inside the fused graph); fused graph build + compile ≈ ${sec(t2 - t1 - (t3 - t2))} (first fused run − a warm one, ${sec(t3 - t2)})`,
+    );
+    return { setup, task };
+  });
+
+const eapEntry: Entry = (m, record) =>
+  Effect.gen(function* () {
+    const cache = yield* makeSessionCache(m.label, { compileCache: null });
+    const { setup, task } = yield* firstEap(m, cache, record, "edge graph build + compile + first EAP");
+    record(
       `${m.label}: edges`,
       `${setup.layout.edges.length}`,
       `${setup.layout.sources.length} sources × ${setup.layout.destinations.length} destinations`,
-    );
-    record(
-      `${m.label}: edge graph build + compile + first EAP`,
-      sec(t2 - t0),
-      `setup ${sec(t1 - t0)} (z′ from the corrupted forward inside the fused graph); fused graph build + compile ≈ ${sec(t2 - t1 - (t3 - t2))} (first fused run − a warm one, ${sec(t3 - t2)})`,
     );
     record(
       `${m.label}: peak RSS, EAP 8×128 alone`,
@@ -153,6 +179,21 @@ const acdcEntry: Entry = (m, record) =>
     record(r.name, r.value, r.note);
   });
 
+/** The compile cache the compile-store and compile-load children share (emptied before the first). */
+const COMPILED = fileURLToPath(new URL("./out/compiled/", import.meta.url));
+
+/**
+ * The first EAP with the on-disk compile cache (runtime/compile-cache.ts), in two fresh processes:
+ * the first optimizes and stores the graphs, the second loads them (issue 17 §6).
+ */
+const compiledEntry =
+  (stage: "stores" | "loads"): Entry =>
+  (m, record) =>
+    Effect.gen(function* () {
+      const cache = yield* makeSessionCache(m.label, { compileCache: COMPILED });
+      yield* firstEap(m, cache, record, `edge graph build + compile + first EAP, compile cache ${stage} it`);
+    });
+
 /** Every entry a child can run, by name. */
 const entries: { readonly [name: string]: Entry } = {
   forward: forwardEntry,
@@ -160,12 +201,14 @@ const entries: { readonly [name: string]: Entry } = {
   "eap-ig": eapIgEntry,
   exact: exactEntry,
   acdc: acdcEntry,
+  "compile-store": compiledEntry("stores"),
+  "compile-load": compiledEntry("loads"),
 };
 
 /** Which entries run on which model (ACDC over all 32,491 GPT-2 edges alone: BENCH_ONLY=gpt2 BENCH_ENTRIES=acdc). */
 const plans: { readonly [m in BenchModelName]: readonly string[] } = {
-  gpt2: ["forward", "eap", "eap-ig", "exact", "acdc"],
-  stories: ["forward", "eap", "eap-ig", "exact", "acdc"],
+  gpt2: ["forward", "eap", "compile-store", "compile-load", "eap-ig", "exact", "acdc"],
+  stories: ["forward", "eap", "compile-store", "compile-load", "eap-ig", "exact", "acdc"],
 };
 
 const child = childArgs(process.argv);
@@ -196,10 +239,15 @@ if (child !== null) {
     }
     for (const entry of plans[name]) {
       if (picked !== undefined && !picked.includes(entry)) continue;
+      if (entry === "compile-store") rmSync(COMPILED, { recursive: true, force: true });
       try {
         const r = await runChild(new URL(import.meta.url), entry, name);
         rows.push(...r.rows);
         record(`${label}: peak RSS, ${entry} (own process)`, `${r.peakRssMb.toFixed(0)} MB`);
+        if (entry === "compile-load") {
+          record(`${label}: compile cache on disk`, `${(folderBytes(COMPILED) / 1e6).toFixed(0)} MB`);
+          rmSync(COMPILED, { recursive: true, force: true });
+        }
       } catch (e) {
         failed = true;
         record(`${label}: ${entry}`, "failed", String(e));

@@ -1,5 +1,6 @@
 import {
   type CommandSpec,
+  compileCacheFlag,
   EDGE_ABLATIONS,
   GRANULARITIES,
   METRIC_KINDS,
@@ -34,11 +35,12 @@ export const circuitFlags = {
   granularity: "string",
   top: "string",
   out: "string",
+  ...compileCacheFlag,
 } as const;
 
 const alts = (xs: readonly string[]) => xs.join("|");
 
-export const circuitUsage = `circuit --model M [--task FILE.jsonl [--tokenizer T] | (builtin task) --n N] [--seed S] [--method ${alts(CIRCUIT_METHODS)}] [--steps K (eap-ig*)] [--tau T --order ${alts(ACDC_ORDERS)} (acdc)] [--metric ${alts(METRIC_KINDS)}] [--ablation ${alts(EDGE_ABLATIONS)}] [--granularity ${alts(GRANULARITIES)}] [--top N (not acdc; default: smallest circuit with faithfulness ≥ 0.9)] [--out DIR] [--json]`;
+export const circuitUsage = `circuit --model M [--task FILE.jsonl [--tokenizer T] | (builtin task) --n N] [--seed S] [--method ${alts(CIRCUIT_METHODS)}] [--steps K (eap-ig*)] [--tau T --order ${alts(ACDC_ORDERS)} (acdc)] [--metric ${alts(METRIC_KINDS)}] [--ablation ${alts(EDGE_ABLATIONS)}] [--granularity ${alts(GRANULARITIES)}] [--top N (not acdc; default: smallest circuit with faithfulness ≥ 0.9)] [--out DIR] [--compile-cache DIR] [--json]`;
 
 export const circuitChoices = {
   ...modelChoices,

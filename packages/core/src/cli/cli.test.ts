@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -298,5 +298,27 @@ describe.skipIf(!hasSharedModels)("CLI: the model's context (stories260K, seq_le
     );
     expect(g.code, g.err).toBe(0);
     expect(g.out).toContain("Once upon a time");
+  });
+});
+
+describe("--compile-cache DIR", () => {
+  it("stores the optimized graph there, a second process loads it with the same logits; an empty folder name is a usage error", () => {
+    const dir = mkdtempSync(join(tmpdir(), "patchbay-cli-compiled-"));
+    const model = testdataPath("fixtures/tiny-llama");
+    const args = ["logits", "--model", model, "--ids", "1,5,9,2", "--json", "--compile-cache", dir];
+    const first = patchbay(...args);
+    expect(first.code, first.err).toBe(0);
+    const entries = () => readdirSync(dir).filter((n) => /^[0-9a-f]{64}$/.test(n));
+    expect(entries()).toHaveLength(1);
+    const second = patchbay(...args);
+    expect(second.code, second.err).toBe(0);
+    expect(second.out).toBe(first.out);
+    expect(entries()).toHaveLength(1);
+    const plain = patchbay("logits", "--model", model, "--ids", "1,5,9,2", "--json");
+    expect(plain.out).toBe(first.out);
+    const bad = patchbay("logits", "--model", model, "--ids", "1,5", "--compile-cache", "");
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("--compile-cache expects a folder");
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -8,12 +8,16 @@ import type { Choice, CommandSpec } from "./command.ts";
  */
 
 /** --model, --tokenizer, --json, --threads, --ep: every command that opens a model. */
+/** --compile-cache DIR: ORT-optimized graphs kept on disk there (runtime/compile-cache.ts). */
+export const compileCacheFlag = { "compile-cache": "string" } as const;
+
 export const modelFlags = {
   model: "string",
   tokenizer: "string",
   json: "boolean",
   threads: "string",
   ep: "string",
+  ...compileCacheFlag,
 } as const;
 
 /** The choices of modelFlags. */
@@ -28,6 +32,7 @@ const longContext = { "allow-long-context": "boolean" } as const;
 export const coreNotes = [
   "--model takes a folder or file path; --threads N sets ORT's intra-op threads; --ep the execution provider;",
   "--allow-long-context lets a rotary model run past its context (n_ctx); learned-position models never can.",
+  "--compile-cache DIR keeps ORT-optimized graphs in DIR, keyed by structure, so a later process loads them instead of optimizing again (also PATCHBAY_COMPILE_CACHE).",
   "--json: the result as JSON on stdout, and a failure as one JSON object on stderr: {error: {tag, message, file?, field?}}.",
 ] as const;
 

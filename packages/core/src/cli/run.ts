@@ -1,8 +1,22 @@
+import { resolve } from "node:path";
 import { Cause, Effect, Exit, Option } from "effect";
 import { isPatchbayError } from "../errors/index.ts";
+import { COMPILE_CACHE_ENV } from "../runtime/compile-cache-dir.ts";
 import { checkChoices, type Flags, parseFlags, UsageError } from "./args.ts";
 import type { CliOptions, CommandSpec } from "./command.ts";
 import { errorJson, printErrorJson, usageJson } from "./error-json.ts";
+
+/**
+ * --compile-cache DIR (commands that open models take it): the folder for the process, its worker
+ * threads and child processes, through the variable every session cache reads.
+ */
+const useCompileCache = (flags: Flags): void => {
+  const dir = flags["compile-cache"];
+  if (dir === undefined) return;
+  if (typeof dir !== "string" || dir === "")
+    throw new UsageError({ message: "--compile-cache expects a folder for ORT-optimized graphs" });
+  process.env[COMPILE_CACHE_ENV] = resolve(dir);
+};
 
 /**
  * One command run: flags parsed and choices checked (before anything is imported), then the
@@ -25,6 +39,7 @@ export const runCommand = async (
   try {
     flags = parseFlags(argv, spec.flags);
     checkChoices(flags, spec.choices ?? {});
+    useCompileCache(flags);
   } catch (e) {
     if (e instanceof UsageError) return usageError(e.message);
     throw e;

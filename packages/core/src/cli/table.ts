@@ -16,7 +16,7 @@ export type {
 } from "./command.ts";
 export { runCli } from "./app.ts";
 export { BOS_CHOICES } from "./choices.ts";
-export { coreCommands, coreNotes, modelChoices, modelFlags } from "./core-commands.ts";
+export { compileCacheFlag, coreCommands, coreNotes, modelChoices, modelFlags } from "./core-commands.ts";
 export { type ErrorJson, errorJson } from "./error-json.ts";
 export { asksHelp, asksJson, cliUsage, commandHelp, notOneOf, oneOf, withPositional } from "./usage.ts";
 /** The choice lists of the core's flags and Schemas, as plain arrays (the Schemas are built from them). */

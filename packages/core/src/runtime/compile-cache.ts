@@ -14,7 +14,7 @@ import {
   utimesSync,
 } from "node:fs";
 import { arch, cpus } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import type { LoweredModel } from "../graph/index.ts";
 
@@ -37,8 +37,6 @@ import type { LoweredModel } from "../graph/index.ts";
  * The folder is the user's: `RuntimeOptions.compileCache`, else the PATCHBAY_COMPILE_CACHE
  * environment variable; none means no cache. Experiment files cannot set it.
  */
-export const COMPILE_CACHE_ENV = "PATCHBAY_COMPILE_CACHE";
-
 /** The most the cache folder holds; the least recently used entries are removed past it. */
 export const COMPILE_CACHE_LIMIT_BYTES = 16 * 1024 ** 3;
 
@@ -48,25 +46,6 @@ const ENTRY = /^[0-9a-f]{64}$/;
 const STALE_BUILD_MS = 60 * 60 * 1000;
 const MODEL_FILE = "model.onnx";
 const WEIGHTS_FILE = "weights.bin";
-
-/**
- * The cache folder in force: the option, else the PATCHBAY_COMPILE_CACHE environment variable,
- * else none; `null` turns it off whatever the environment says.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { Runtime } from "@patchbay/core";
- *
- * assert.equal(Runtime.compileCacheDir("/tmp/compiled"), "/tmp/compiled");
- * assert.equal(Runtime.compileCacheDir(null), null);
- * ```
- */
-export const compileCacheDir = (option: string | null | undefined): string | null => {
-  if (option === null) return null;
-  const dir = option ?? process.env[COMPILE_CACHE_ENV];
-  return dir === undefined || dir === "" ? null : resolve(dir);
-};
 
 /**
  * The CPU the packed weights and `all`-level kernels were chosen for: architecture, model and, on

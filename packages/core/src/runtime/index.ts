@@ -8,7 +8,8 @@ export {
   type SessionBuildOptions,
   type RuntimeOptions,
 } from "./session.ts";
-export { compileCacheDir, COMPILE_CACHE_ENV, COMPILE_CACHE_LIMIT_BYTES } from "./compile-cache.ts";
+export { compileCacheDir, COMPILE_CACHE_ENV } from "./compile-cache-dir.ts";
+export { COMPILE_CACHE_LIMIT_BYTES } from "./compile-cache.ts";
 export { forward, type ForwardResult } from "./forward.ts";
 export { generate, argmax, sampleTemperature, type GenerateOptions } from "./generate.ts";
 export { openModel, requireTokenizer, type OpenModel, type OpenOptions } from "./open.ts";

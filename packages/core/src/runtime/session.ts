@@ -8,7 +8,8 @@ import { type Graph, toOnnx } from "../graph/index.ts";
 import { numel } from "../tensor/index.ts";
 import type { ContextOptions } from "./context.ts";
 import type { ExecutionProvider } from "./providers.ts";
-import { COMPILE_CACHE_LIMIT_BYTES, cachedSession, compileCacheDir, compiledKey } from "./compile-cache.ts";
+import { COMPILE_CACHE_LIMIT_BYTES, cachedSession, compiledKey } from "./compile-cache.ts";
+import { compileCacheDir } from "./compile-cache-dir.ts";
 import { collectGarbage } from "./gc.ts";
 import { checkThreads } from "./threads.ts";
 
