@@ -1,11 +1,12 @@
 import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Effect } from "effect";
+import { Cause, Effect } from "effect";
 import fc from "fast-check";
 import * as ort from "onnxruntime-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { edgeLayout } from "../edges/index.ts";
+import { RuntimeError } from "../errors/index.ts";
 import { toOnnx } from "../graph/index.ts";
 import type { Model } from "../model/index.ts";
 import { edgeAttributionResample } from "../patching/attribution.ts";
@@ -149,6 +150,24 @@ describe("sessions through the compile cache", () => {
     utimesSync(join(dir, entry!), new Date(0), new Date(0));
     expect((await logits(model, { compileCache: dir })).equals(plain)).toBe(true);
     expect(statSync(join(dir, entry!)).mtimeMs).toBeGreaterThan(Date.now() - 60_000); // a load again
+  });
+
+  it("a folder it cannot create is a RuntimeError naming it, not a run without the cache", async () => {
+    const model = loadModelSync(testdataPath("fixtures/tiny-gpt2"));
+    const file = join(freshDir(), "a-file");
+    writeFileSync(file, "");
+    const exit = await Effect.runPromiseExit(
+      Effect.scoped(
+        Effect.flatMap(
+          makeSessionCache(model.config.name, { threads: 1, compileCache: join(file, "compiled") }),
+          (c) => forward(c, model, ids),
+        ),
+      ),
+    );
+    expect(exit._tag).toBe("Failure");
+    const error = exit._tag === "Failure" ? Cause.squash(exit.cause) : null;
+    expect(error).toBeInstanceOf(RuntimeError);
+    expect((error as RuntimeError).message).toContain(join(file, "compiled"));
   });
 
   it("follows PATCHBAY_COMPILE_CACHE when the option is absent, and `null` turns it off", async () => {

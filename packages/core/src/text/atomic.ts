@@ -66,21 +66,24 @@ export const writeFileAtomicSync = (
     }
     throw new AtomicWriteFailure(path, step, e);
   }
-  fsyncFolder(dir);
+  fsyncPath(dir);
 };
 
-/** fsync a folder so a rename in it is durable (a no-op where folders cannot be opened, e.g. Windows). */
-const fsyncFolder = (dir: string): void => {
+/**
+ * fsync a file, or a folder so a rename in it is durable (a no-op where folders cannot be opened,
+ * e.g. Windows).
+ */
+export const fsyncPath = (path: string): void => {
   let fd: number;
   try {
-    fd = openSync(dir, "r");
+    fd = openSync(path, "r");
   } catch {
     return;
   }
   try {
     fsyncSync(fd);
   } catch {
-    // some file systems refuse fsync on a folder; the rename is still atomic
+    // some file systems refuse fsync on a folder; a rename is still atomic
   } finally {
     closeSync(fd);
   }
