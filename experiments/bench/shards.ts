@@ -12,6 +12,8 @@
  * Then ACDC with its speculative batches on the same workers (batches/), local against the queue,
  * unsplit and split in 2: BENCH_SHARDS_ACDC=0 skips it; BENCH_ACDC_N (examples, default 4),
  * BENCH_ACDC_BLOCK (default 15: 31 tokens, the most the induction task allows), BENCH_ACDC_TAU (default 0.01; KL).
+ * BENCH_SHARDS_EXACT=0 skips the exact-patching part, BENCH_ACDC_SPLITS (default 1,2) picks the
+ * splits, BENCH_ACDC_WARM=0 skips ACDC's untimed warm-up (for long runs: GPT-2 at a small τ).
  * A quick check that it works: BENCH_SHARDS_N=2 BENCH_SHARDS_K=2 BENCH_SHARDS_GRANULARITY=layer.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -127,37 +129,40 @@ const workers = await Promise.all(
   ),
 );
 
-const t0 = performance.now();
-const local = await Effect.runPromise(shardedScores(input, { results: join(dir, "local") }));
-const tLocal = (performance.now() - t0) / 1000;
-const t1 = performance.now();
-const dist = await Effect.runPromise(
-  shardedScores(input, { results: join(dir, "shared"), redis: { redis: url, pollMs: 100 } }),
-);
-const tDist = (performance.now() - t1) / 1000;
-const same = Buffer.from(local.scores.buffer).equals(Buffer.from(dist.scores.buffer));
+let same = true;
+if (process.env.BENCH_SHARDS_EXACT !== "0") {
+  const t0 = performance.now();
+  const local = await Effect.runPromise(shardedScores(input, { results: join(dir, "local") }));
+  const tLocal = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
+  const dist = await Effect.runPromise(
+    shardedScores(input, { results: join(dir, "shared"), redis: { redis: url, pollMs: 100 } }),
+  );
+  const tDist = (performance.now() - t1) / 1000;
+  same = Buffer.from(local.scores.buffer).equals(Buffer.from(dist.scores.buffer));
 
-console.log(
-  `\nexact patching, ${local.scores.length} edges (${granularity}) of ${model}, ${n} examples × ${1 + 2 * block} tokens, ${shards} shards — ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)}`,
-);
-console.log("                      wall (s)  edges/s");
-console.log(
-  `local (1 process)   ${tLocal.toFixed(2).padStart(9)}  ${(local.scores.length / tLocal).toFixed(1).padStart(7)}`,
-);
-console.log(
-  `2 workers on redis  ${tDist.toFixed(2).padStart(9)}  ${(dist.scores.length / tDist).toFixed(1).padStart(7)}`,
-);
-console.log(`speed-up ${(tLocal / tDist).toFixed(2)}×; scores byte-identical: ${same}`);
-// each worker keeps the opened setup across the shards of a cell: its first shard opens the model
-// and compiles the sessions, the later ones reuse them
-const shardTimes = workers.map((w) =>
-  [...(outputs.get(w) ?? "").matchAll(/^done shard \S+ in ([\d.]+) s/gm)].map((m) => Number(m[1])),
-);
-console.log(
-  `shard job times per worker (s; the first opens the setup, later ones reuse it): ${shardTimes
-    .map((t, i) => `worker ${i}: ${t.map((x) => x.toFixed(2)).join(", ")}`)
-    .join("; ")}`,
-);
+  console.log(
+    `\nexact patching, ${local.scores.length} edges (${granularity}) of ${model}, ${n} examples × ${1 + 2 * block} tokens, ${shards} shards — ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)}`,
+  );
+  console.log("                      wall (s)  edges/s");
+  console.log(
+    `local (1 process)   ${tLocal.toFixed(2).padStart(9)}  ${(local.scores.length / tLocal).toFixed(1).padStart(7)}`,
+  );
+  console.log(
+    `2 workers on redis  ${tDist.toFixed(2).padStart(9)}  ${(dist.scores.length / tDist).toFixed(1).padStart(7)}`,
+  );
+  console.log(`speed-up ${(tLocal / tDist).toFixed(2)}×; scores byte-identical: ${same}`);
+  // each worker keeps the opened setup across the shards of a cell: its first shard opens the model
+  // and compiles the sessions, the later ones reuse them
+  const shardTimes = workers.map((w) =>
+    [...(outputs.get(w) ?? "").matchAll(/^done shard \S+ in ([\d.]+) s/gm)].map((m) => Number(m[1])),
+  );
+  console.log(
+    `shard job times per worker (s; the first opens the setup, later ones reuse it): ${shardTimes
+      .map((t, i) => `worker ${i}: ${t.map((x) => x.toFixed(2)).join(", ")}`)
+      .join("; ")}`,
+  );
+}
 
 // ACDC with its speculative batches on the same 2 workers (batches/): local against the queue,
 // unsplit (one job per batch) and split in 2 (the two halves on the two workers at once)
@@ -188,9 +193,11 @@ if (process.env.BENCH_SHARDS_ACDC !== "0") {
   // warm-up, not timed: this process's first ACDC (ORT's first runs) and the workers' first
   // batches (each opens the setup once and keeps it, as a long-lived worker does)
   const warm = { spec: { ...base, acdc: { tau, split: 2 } }, baseDir: dir };
-  await Effect.runPromise(distributedAcdc(warm, {}));
-  await Effect.runPromise(distributedAcdc(warm, { redis: { redis: url } }));
-  for (const split of [1, 2]) {
+  if (process.env.BENCH_ACDC_WARM !== "0") {
+    await Effect.runPromise(distributedAcdc(warm, {}));
+    await Effect.runPromise(distributedAcdc(warm, { redis: { redis: url } }));
+  }
+  for (const split of (process.env.BENCH_ACDC_SPLITS ?? "1,2").split(",").map(Number)) {
     const inputA = { spec: { ...base, acdc: { tau, split } }, baseDir: dir };
     // finished parts stay on the queue (batches/await-part.ts) and would be read back: forget them
     const queue = new Queue(DEFAULT_QUEUE, { connection: connectionOf(url) });

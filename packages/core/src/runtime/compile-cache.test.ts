@@ -5,11 +5,9 @@ import { Cause, Effect } from "effect";
 import fc from "fast-check";
 import * as ort from "onnxruntime-node";
 import { afterAll, describe, expect, it } from "vitest";
-import { edgeLayout } from "../edges/index.ts";
 import { RuntimeError } from "../errors/index.ts";
 import { toOnnx } from "../graph/index.ts";
 import type { Model } from "../model/index.ts";
-import { edgeAttributionResample } from "../patching/attribution.ts";
 import { loadableFixtures, testdataPath } from "../testing/testdata.ts";
 import { buildTransformerGraph } from "../transformer/index.ts";
 import { loadModelSync, spill } from "../weights/index.ts";
@@ -81,45 +79,6 @@ describe("sessions through the compile cache", () => {
         expect(stored.equals(plain)).toBe(true);
         expect(loaded.equals(plain)).toBe(true);
       });
-
-  it("the fused attribution graph (contrib FusedMatMul, corrupted forward inside) loads with the same EAP gradients", async () => {
-    const model = loadModelSync(testdataPath("fixtures/tiny-gpt2"));
-    const layout = edgeLayout(model.config);
-    const seqs = [
-      [1, 2, 3, 4, 5],
-      [6, 7, 8, 9],
-    ];
-    const binding = { positions: [[4], [3]], answers: [[3], [5]], wrong: [[7], [2]] };
-    const gradients = (compileCache: string | null) =>
-      Effect.runPromise(
-        Effect.scoped(
-          Effect.gen(function* () {
-            const cache = yield* makeSessionCache(model.config.name, { threads: 1, compileCache });
-            const r = yield* edgeAttributionResample(
-              cache,
-              model,
-              layout,
-              "logit-diff",
-              seqs,
-              [
-                [9, 8, 7, 6, 5],
-                [4, 3, 2, 1],
-              ],
-              binding,
-            );
-            return bytes(r.gradients);
-          }),
-        ),
-      );
-    const dir = freshDir();
-    const plain = await gradients(null);
-    const stored = await gradients(dir);
-    const loaded = await gradients(dir);
-    expect(entries(dir)).toHaveLength(1);
-    expect(plain.length).toBeGreaterThan(0);
-    expect(stored.equals(plain)).toBe(true);
-    expect(loaded.equals(plain)).toBe(true);
-  });
 
   it("spilled weights (external data in a folder) go through it with the same logits", async () => {
     const model = loadModelSync(testdataPath("fixtures/tiny-llama"));
