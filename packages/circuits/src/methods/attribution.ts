@@ -52,6 +52,30 @@ export const accumulate = (
 };
 
 /**
+ * scores −= sign · g_e / divisor for each example e of a run's per-example gradients [E, S·D]
+ * (sign: −1 when a higher metric is better), added one example at a time in example order: how
+ * examples were cut into runs then changes no bit of the scores.
+ */
+export const addExamples = (
+  setup: EdgeSetup,
+  scores: Float64Array,
+  gradients: Float32Array, //                                                      [E, S·D]
+  examples: number,
+  divisor: number,
+): void => {
+  const { layout } = setup;
+  const D = layout.destinations.length;
+  const SD = layout.sources.length * D;
+  const sign = higherIsBetter(setup.task.metric) ? -1 : 1;
+  for (let e = 0; e < examples; e++) {
+    const g = gradients.subarray(e * SD, (e + 1) * SD);
+    layout.edges.forEach((edge, i) => {
+      scores[i]! -= (sign * g[edge.source * D + edge.destination]!) / divisor;
+    });
+  }
+};
+
+/**
  * EAP (Syed et al. 2023): one corrupted forward (z′) and one forward and backward of the fused
  * model (core's edgeAttribution: the same mask gradient as the edge-masked graph, without its
  * per-destination forward). With resample ablation the corrupted forward is part of the fused
@@ -122,14 +146,8 @@ export const eap = (
               t.metric,
             ),
           );
-      // s = −(1/N) Σ_e ∂metric_e/∂m, added one example at a time in example order, so how the
-      // examples were cut into runs changes no bit of the scores
-      for (let e = 0; e < rows.length; e++) {
-        const g = r.gradients.subarray(e * SD, (e + 1) * SD);
-        layout.edges.forEach((edge, i) => {
-          scores[i]! -= (sign * g[edge.source * layout.destinations.length + edge.destination]!) / setup.N;
-        });
-      }
+      // s = −(1/N) Σ_e ∂metric_e/∂m
+      addExamples(setup, scores, r.gradients, rows.length, setup.N);
       runs++;
     }
     return { method: "eap", scores, runs, rows: setup.N };

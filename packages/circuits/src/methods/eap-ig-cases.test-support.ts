@@ -8,7 +8,7 @@ import type { EdgeTask } from "./setup.ts";
 
 /**
  * Test cases for EAP-IG over inputs (eap-ig-batched.test.ts and its golden file, eap-ig-inputs.golden.json): builtin:induction
- * and each tiny fixture, with ragged example lengths (the runs pad to their own longest example)
+ * and each tiny fixture, with ragged example lengths (every run pads to the longest example)
  * and several metrics. The golden scores were computed by the unbatched implementation (one capture
  * forward of z(e_k) per row and z̃′ fed per row) before the batched one replaced it.
  */

@@ -8,7 +8,7 @@ import {
 } from "@patchbay/core/patching";
 import type { HostTensor } from "@patchbay/core/tensor";
 import { Effect } from "effect";
-import { accumulate, type EdgeScores, type IgOptions } from "./attribution.ts";
+import { addExamples, type EdgeScores, type IgOptions } from "./attribution.ts";
 import { DEFAULT_MAX_FLOATS, tileRows } from "./masks.ts";
 import { igInputsAblationProblem } from "./options.ts";
 import type { EdgeSetup } from "./setup.ts";
@@ -53,7 +53,7 @@ export const igPacking = (
     : { examples: 1, steps: Math.floor((maxFloats - exampleFloats) / rowFloats), rowFloats, exampleFloats };
 };
 
-/** The examples `ex` of a compact tensor set [N, P, …], cropped to their own longest length `pos`. */
+/** The examples `ex` of a compact tensor set [N, P, …], their first `pos` positions each. */
 const pickExamples = (z: CompactSources, ex: readonly number[], pos: number): CompactSources => {
   const pick = (t: HostTensor): HostTensor => {
     const [, P, ...rest] = t.shape;
@@ -82,8 +82,10 @@ const pickExamples = (z: CompactSources, ex: readonly number[], pos: number): Co
  * then runs of (step, example) rows packed within `maxFloats` (igPacking) go through the fused
  * attribution graph in its ig-inputs mode (core's igInputsAttribution), which interpolates the
  * embeddings and sums the steps' gradients in the graph, so a run costs its rows' forward and
- * backward plus one contraction with Δ per example. A budget below one row is an InputError
- * naming maxFloats; any budget that fits gives the same scores up to float32 reassociation.
+ * backward plus one contraction with Δ per example. Every run pads to the dataset's longest example
+ * and its gradients come back per example, added in example order, so any budget that holds all K
+ * steps of an example gives the same scores bit for bit; one that must cut an example's steps
+ * differs only by float32 reassociation. A budget below one row is an InputError naming maxFloats.
  *
  * Returns `{ method, scores, runs, rows }`, one score per layout edge.
  *
@@ -146,8 +148,7 @@ export const eapIgInputs = (
     for (let start = 0; start < setup.N; start += packing.examples) {
       const ex = Array.from({ length: Math.min(packing.examples, setup.N - start) }, (_, i) => start + i);
       const t = tileRows(setup, ex);
-      const pos = Math.max(...t.seqs.map((s) => s.length));
-      const d = pickExamples(delta, ex, pos);
+      const d = pickExamples(delta, ex, setup.P);
       for (let k0 = 0; k0 < K; k0 += packing.steps) {
         const alphas = Array.from({ length: Math.min(packing.steps, K - k0) }, (_, j) => (k0 + j) / K);
         const r = yield* igInputsAttribution(cache, model, layout, task.metric, {
@@ -156,10 +157,10 @@ export const eapIgInputs = (
           alphas,
           delta: d,
           binding: t.metric,
+          pos: setup.P,
         });
-        // the run's gradient is of its mean over its rows; the estimate is the mean over K·N rows
-        const SD = { data: r.gradient, shape: [1, layout.sources.length, layout.destinations.length] };
-        accumulate(setup, scores, SD, () => (alphas.length * ex.length) / (K * setup.N));
+        // the mean over K·N rows, each example's steps added in example order (addExamples)
+        addExamples(setup, scores, r.gradients, ex.length, K * setup.N);
         runs++;
       }
     }

@@ -22,6 +22,11 @@ export interface IgRun {
   readonly delta: CompactSources;
   /** the metric's bindings of the n examples */
   readonly binding: MetricBinding;
+  /**
+   * Pad every row to this many positions (at least the longest example; Δ's pos): the dataset's
+   * longest, so an example's gradient has the same bits whichever run it is in.
+   */
+  readonly pos?: number;
 }
 
 /**
@@ -32,7 +37,9 @@ export interface IgRun {
  * (so scores come out as with `edgeAttribution` on the same rows with z′ = z(e_j) − Δ, without its
  * capture forward, its per-row z′ and its per-row contraction).
  *
- * Returns `{ gradient, perExample }` (perExample: the metric per row, step-major).
+ * Returns `{ gradient, gradients, examples, perExample }`: `gradients` [n, S·D] is each example's
+ * Σ_j ∂metric(row j·n + i)/∂m over its steps in this run (not divided by the rows), perExample the
+ * metric per row, step-major.
  *
  * @example
  * ```ts
@@ -78,27 +85,37 @@ export const igInputsAttribution = (
     ...(run.binding.wrong !== undefined ? { wrong: tile(run.binding.wrong) } : {}),
     ...(run.binding.reference !== undefined ? { reference: tileRows(run.binding.reference, ks) } : {}),
   };
-  return runAttribution(cache, model, layout, metric, tile(run.clean), binding, "ig-inputs", (batch) => {
-    const ids = new BigInt64Array(batch.batch * batch.pos);
-    for (let r = 0; r < batch.batch; r++) {
-      const x = run.corrupted[r % n]!;
-      if (x.length !== batch.lengths[r])
-        throw new InputError({
-          field: `corrupted[${r % n}]`,
-          expected: `the clean example's length ${batch.lengths[r]}`,
-          found: `${x.length} tokens`,
+  return runAttribution(
+    cache,
+    model,
+    layout,
+    metric,
+    tile(run.clean),
+    binding,
+    "ig-inputs",
+    (batch) => {
+      const ids = new BigInt64Array(batch.batch * batch.pos);
+      for (let r = 0; r < batch.batch; r++) {
+        const x = run.corrupted[r % n]!;
+        if (x.length !== batch.lengths[r])
+          throw new InputError({
+            field: `corrupted[${r % n}]`,
+            expected: `the clean example's length ${batch.lengths[r]}`,
+            found: `${x.length} tokens`,
+          });
+        x.forEach((t, p) => {
+          ids[r * batch.pos + p] = BigInt(t);
         });
-      x.forEach((t, p) => {
-        ids[r * batch.pos + p] = BigInt(t);
-      });
-    }
-    const alpha = Float32Array.from({ length: batch.batch }, (_, r) => run.alphas[Math.floor(r / n)]!);
-    return {
-      [IG_CORRUPTED_IDS]: new ort.Tensor("int64", ids, [batch.batch, batch.pos]),
-      [IG_ALPHA]: new ort.Tensor("float32", alpha, [batch.batch]),
-      ...bindCompact(model.config, layout, run.delta, n, batch.pos, deltaInput),
-    };
-  });
+      }
+      const alpha = Float32Array.from({ length: batch.batch }, (_, r) => run.alphas[Math.floor(r / n)]!);
+      return {
+        [IG_CORRUPTED_IDS]: new ort.Tensor("int64", ids, [batch.batch, batch.pos]),
+        [IG_ALPHA]: new ort.Tensor("float32", alpha, [batch.batch]),
+        ...bindCompact(model.config, layout, run.delta, n, batch.pos, deltaInput),
+      };
+    },
+    run.pos,
+  );
 };
 
 /** A tensor with the example first, repeated `times` times along it (step-major rows). */
