@@ -19,10 +19,10 @@ import * as ort from "onnxruntime-node";
 import type { LoweredModel } from "../graph/index.ts";
 import { fsyncPath } from "../text/atomic.ts";
 
-/**
+/*
  * The on-disk cache of ORT-optimized graphs. Creating a session spends most of its time in ORT's
- * graph optimizer: on the GPT-2-small-shaped fused attribution graph, 6–11 s at ORT's `basic`
- * level against about 1.3 s to load the graph it produced (BENCHMARKS.md). So the first session
+ * graph optimizer: on the GPT-2-small-shaped fused attribution graph, 9–11 s at ORT's `basic`
+ * level against 2–4.6 s to load the graph it produced in a fresh process (BENCHMARKS.md). So the first session
  * for a graph saves what ORT made of it (`optimizedModelFilePath`, initializers in one external
  * file), and a later one, in any process, loads that with optimization off.
  *
@@ -38,6 +38,7 @@ import { fsyncPath } from "../text/atomic.ts";
  * The folder is the user's: `RuntimeOptions.compileCache`, else the PATCHBAY_COMPILE_CACHE
  * environment variable; none means no cache. Experiment files cannot set it.
  */
+
 /** The most the cache folder holds; the least recently used entries are removed past it. */
 export const COMPILE_CACHE_LIMIT_BYTES = 16 * 1024 ** 3;
 
@@ -49,7 +50,7 @@ const MODEL_FILE = "model.onnx";
 const WEIGHTS_FILE = "weights.bin";
 
 /**
- * The CPU the packed weights and `all`-level kernels were chosen for: architecture, model and, on
+ * The CPU an `all`-level graph's kernels and layouts were chosen for: architecture, model and, on
  * Linux, the instruction-set flags (a virtual machine may hide some of a model's).
  */
 const cpuIdentity = (): string => {
