@@ -42,7 +42,8 @@ const REQUEUES = 3;
  * - a completed job is read, never removed by a coordinator (one still waiting on it may need it);
  *   BullMQ drops completed parts ten minutes after they finish (`removeOnComplete`). Its value
  *   comes with the `completed:<id>` event, so a later removal loses nothing; a part found already
- *   completed (another coordinator's, or an earlier run's) is not computed again;
+ *   completed (another coordinator's, or an earlier run's) is not computed again, its value read
+ *   after its state;
  * - a failed job found on arrival (an earlier run's) is queued again; one that fails while this
  *   coordinator waits is its answer (from the `failed:<id>` event, not read back from the job);
  * - a job that vanishes while waited on is queued again (at most REQUEUES times): the value is a
@@ -97,7 +98,13 @@ export const awaitPart = (p: PartOnQueue, what: string): Effect.Effect<PartOutco
       const job = (await p.queue.getJob(id)) as Job<BatchJob, CellJobResult> | undefined;
       const state = job === undefined ? "missing" : await job.getState();
       if (over) return;
-      if (state === "completed" && job !== undefined) return end({ ok: true, value: job.returnvalue });
+      if (state === "completed") {
+        // read the value after the state: a job read just before it completed has no value yet
+        // (a coordinator once took that null for the result); gone meanwhile, the next look re-queues
+        const value = ((await p.queue.getJob(id)) as Job<BatchJob, CellJobResult> | undefined)?.returnvalue;
+        if (over || value === undefined || value === null) return;
+        return end({ ok: true, value });
+      }
       if (state === "failed" && !first) return end(failure(job?.failedReason));
       if (state === "failed" || state === "missing" || state === "unknown") {
         if (!first && ++requeued > REQUEUES)
