@@ -116,7 +116,11 @@ export const cachedSession = async (
         graphOptimizationLevel: "disabled",
       });
       const now = new Date();
-      utimesSync(entry, now, now); // recently used
+      try {
+        utimesSync(entry, now, now); // recently used
+      } catch {
+        // pruned by another process since: the session is loaded all the same
+      }
       return session;
     } catch {
       rmSync(entry, { recursive: true, force: true }); // damaged or from elsewhere: build it again
