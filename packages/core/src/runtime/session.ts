@@ -128,7 +128,13 @@ const link = (target: string, path: string): void => {
  * bytes written, spilled weights linked). Nothing of the graph outlives the session's creation, so the
  * host arrays made while building it are garbage once it is created.
  */
-const lower = (graph: () => Graph, o: RuntimeOptions, b: SessionBuildOptions): Lowered => {
+const lower = (
+  graph: () => Graph,
+  o: RuntimeOptions,
+  b: SessionBuildOptions,
+  /** the compile cache's folder, or null: only then is the key computed */
+  cacheDir: string | null,
+): Lowered => {
   const g = graph();
   const bytes = g.initializers.reduce(
     (n, i) => n + (i.data.dtype === "float32" ? numel(i.data.tensor.shape) * 4 : i.data.data.byteLength),
@@ -136,7 +142,7 @@ const lower = (graph: () => Graph, o: RuntimeOptions, b: SessionBuildOptions): L
   );
   const lowered = toOnnx(g, { externalThreshold: o.externalDataThreshold ?? 1024 });
   const key =
-    compileCacheDir(o.compileCache) === null
+    cacheDir === null
       ? null
       : compiledKey(lowered, {
           level: b.optimization ?? "all",
@@ -176,9 +182,9 @@ const createSession = async (
   o: RuntimeOptions,
   b: SessionBuildOptions,
 ): Promise<{ session: ort.InferenceSession; dir: string | null }> => {
-  const lowered = lower(graph, o, b);
-  const options = sessionOptions(o, b, lowered.bytes);
   const cacheDir = compileCacheDir(o.compileCache);
+  const lowered = lower(graph, o, b, cacheDir);
+  const options = sessionOptions(o, b, lowered.bytes);
   try {
     if ("dir" in lowered) await collectGarbage();
     const session =
