@@ -7,6 +7,7 @@
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { type HugepagesState, hugepagesState } from "@patchbay/core/runtime";
 import { peakRssMb } from "../../core/bench/timing.ts";
 
 export interface Row {
@@ -27,7 +28,10 @@ export const childRecorder = (): { record: Record; finish: () => void } => {
       rows.push({ name, value, note });
       console.log(`${name}: ${value} ${note}`);
     },
-    finish: () => console.log(`${RESULT}${JSON.stringify({ rows, peakRssMb: peakRssMb() })}`),
+    finish: () =>
+      console.log(
+        `${RESULT}${JSON.stringify({ rows, peakRssMb: peakRssMb(), hugepages: hugepagesState() })}`,
+      ),
   };
 };
 
@@ -35,7 +39,13 @@ export interface ChildResult {
   readonly rows: readonly Row[];
   /** the child's peak RSS (process.resourceUsage().maxRSS), MB */
   readonly peakRssMb: number;
+  /** the child's memory pages at its end (its huge pages change every figure: runtime/hugepages.ts) */
+  readonly hugepages: HugepagesState;
 }
+
+/** A child's huge pages, as a bench row's value. */
+export const hugepagesNote = (h: HugepagesState): string =>
+  `${h.tunable ? "asked (GLIBC_TUNABLES)" : "not asked"}; kernel mode ${h.mode ?? "none"}; ${h.anonHugeMb ?? 0} MB in huge pages at the end`;
 
 /** The command-line arguments a child gets, or null in the parent. */
 export const childArgs = (argv: readonly string[]): { entry: string; model: string } | null => {

@@ -27,7 +27,7 @@ import { plan, runPlan } from "@patchbay/core/engine";
 import { Effect } from "effect";
 import { peakRssMb, timeSideBySide } from "../../core/bench/timing.ts";
 import { eap, eapIgInputs, prepareEdges } from "../src/index.ts";
-import { childArgs, childRecorder, type Record, type Row, runChild } from "./child.ts";
+import { childArgs, childRecorder, hugepagesNote, type Record, type Row, runChild } from "./child.ts";
 import { acdcRow, benchAcdc } from "./acdc.ts";
 import { benchEapIg, igRows } from "./eap-ig.ts";
 import { benchExact } from "./exact.ts";
@@ -244,6 +244,7 @@ if (child !== null) {
         const r = await runChild(new URL(import.meta.url), entry, name);
         rows.push(...r.rows);
         record(`${label}: peak RSS, ${entry} (own process)`, `${r.peakRssMb.toFixed(0)} MB`);
+        record(`${label}: huge pages, ${entry}`, hugepagesNote(r.hugepages));
         if (entry === "compile-load") {
           record(`${label}: compile cache on disk`, `${(folderBytes(COMPILED) / 1e6).toFixed(0)} MB`);
           rmSync(COMPILED, { recursive: true, force: true });

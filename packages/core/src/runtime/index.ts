@@ -15,3 +15,4 @@ export { generate, argmax, sampleTemperature, type GenerateOptions } from "./gen
 export { openModel, requireTokenizer, type OpenModel, type OpenOptions } from "./open.ts";
 export { checkThreads, maxThreads, THREADS_PER_CORE } from "./threads.ts";
 export type { ContextOptions } from "./context.ts";
+export { HUGEPAGES_TUNABLE, hugepagesState, withHugepages, type HugepagesState } from "./hugepages.ts";
