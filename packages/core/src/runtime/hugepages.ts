@@ -19,6 +19,10 @@ import { readFileSync } from "node:fs";
 /** The glibc tunable that makes malloc ask the kernel for transparent huge pages. */
 export const HUGEPAGES_TUNABLE = "glibc.malloc.hugetlb=1";
 
+/** The GLIBC_TUNABLES list of `env` (colon-separated `name=value` entries). */
+const tunablesOf = (env: NodeJS.ProcessEnv): string[] =>
+  (env.GLIBC_TUNABLES ?? "").split(":").filter((t) => t.length > 0);
+
 /**
  * `env` with HUGEPAGES_TUNABLE added to GLIBC_TUNABLES (a colon-separated list; the others are
  * kept). A hugetlb setting already there is the user's and is kept as it is.
@@ -37,7 +41,7 @@ export const HUGEPAGES_TUNABLE = "glibc.malloc.hugetlb=1";
  * ```
  */
 export const withHugepages = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => {
-  const tunables = (env.GLIBC_TUNABLES ?? "").split(":").filter((t) => t.length > 0);
+  const tunables = tunablesOf(env);
   if (tunables.some((t) => t.startsWith("glibc.malloc.hugetlb="))) return env;
   return { ...env, GLIBC_TUNABLES: [...tunables, HUGEPAGES_TUNABLE].join(":") };
 };
@@ -80,7 +84,7 @@ export const hugepagesState = (): HugepagesState => {
   const kb = rollup === null ? null : /^AnonHugePages:\s+(\d+) kB/m.exec(rollup)?.[1];
   return {
     mode: mode === null ? null : (/\[(\w+)\]/.exec(mode)?.[1] ?? null),
-    tunable: (process.env.GLIBC_TUNABLES ?? "").split(":").includes(HUGEPAGES_TUNABLE),
+    tunable: tunablesOf(process.env).includes(HUGEPAGES_TUNABLE),
     anonHugeMb: kb === null || kb === undefined ? null : Number(kb) / 1024,
   };
 };
