@@ -1,6 +1,6 @@
 /** The circuits bench's models and tasks: what every entry (bench/run.ts) opens in its child. */
 import { gpt2SmallConfig, type Model, type ModelConfig, randomWeights } from "@patchbay/core/model";
-import { loadModel } from "@patchbay/core/weights";
+import { loadModel, spill } from "@patchbay/core/weights";
 import { Effect } from "effect";
 import { hasSharedModels, sharedModelPath } from "../../core/src/testing/shared.ts";
 import type { EdgeTask } from "../src/index.ts";
@@ -22,8 +22,14 @@ export type BenchModelName = keyof typeof benchModels;
 export const openBenchModel = (name: BenchModelName) =>
   Effect.gen(function* () {
     const label = benchModels[name].label;
-    if (name === "gpt2")
-      return { label, model: { config: gpt2SmallConfig, weights: randomWeights(gpt2SmallConfig, 0) } };
+    // held as openModel holds a checkpoint of this size from a path (past its SPILL_BYTES): in a
+    // temporary file, removed with the entry's Scope, so ORT's copy is the only one in memory;
+    // BENCH_WEIGHTS=heap keeps them on the JS heap, for comparison
+    if (name === "gpt2") {
+      const weights = randomWeights(gpt2SmallConfig, 0);
+      const held = process.env.BENCH_WEIGHTS === "heap" ? weights : yield* spill(weights, { consume: true });
+      return { label, model: { config: gpt2SmallConfig, weights: held } };
+    }
     const m = yield* loadModel(sharedModelPath("stories260K", "stories260K.bin"));
     return { label, model: { config: m.config, weights: m.weights } } satisfies BenchModel;
   });

@@ -16,8 +16,10 @@
  *     graph, and against its per-edge cost model (bench/exact.ts);
  *   - acdc: ACDC over every edge (4 × 32, KL, τ = 0.01; bench/acdc.ts, resumable): wall time,
  *     masks, runs and peak RSS.
- * BENCH_ONLY=gpt2 or BENCH_ONLY=stories runs one model, BENCH_ENTRIES=eap,exact only those entries. Writes bench/out/latest.json and prints a
- * markdown table. A child is `run.ts --entry NAME --model NAME`.
+ * BENCH_ONLY=gpt2 or BENCH_ONLY=stories runs one model, BENCH_ENTRIES=eap,exact only those entries;
+ * BENCH_WEIGHTS=heap holds GPT-2's weights on the JS heap instead of spilled (bench/models.ts).
+ * Writes bench/out/latest.json and prints a markdown table. A child is
+ * `run.ts --entry NAME --model NAME`.
  */
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -23,14 +23,19 @@ export interface OpenOptions extends RuntimeOptions {
   readonly tokenizer?: string;
   /**
    * Hold the weights in a temporary file (`Weights.spill`) rather than on the JS heap, so that the
-   * ORT sessions' copy is the only one in memory. Default: yes for models past 1.8 GB of float32
+   * ORT sessions' copy is the only one in memory. Default: yes for models past 256 MiB of float32
    * weights loaded from a path; no for a model passed in memory (its caller holds it anyway).
    */
   readonly spillWeights?: boolean;
 }
 
-/** Float32 bytes past which a model opened from a path is spilled by default (protobuf's 2 GB, less a margin). */
-const SPILL_BYTES = 1.8e9;
+/**
+ * Float32 bytes past which a model opened from a path is spilled by default. Past it, a copy on
+ * the JS heap beside ORT's costs more than writing the file once: GPT-2 small (0.5 GB) held on the
+ * heap peaked at 4.18 GB in EAP at 8 × 128, spilled at 2.4–2.6 GB, with the same scores and time
+ * (BENCHMARKS.md). Below it (test and toy models), sessions are made from memory, without files.
+ */
+export const SPILL_BYTES = 256 * 2 ** 20;
 
 /**
  * The weights of a model loaded from `path`, as opened: spilled when asked or, by default, when

@@ -220,7 +220,7 @@ const openInMemory = (model: Model, opts: OpenOptions) =>
  * (downloaded from the Hugging Face Hub into its cache), or a model in memory
  * (`{ config, weights }`). Options: `tokenizer` (a path, when it is neither beside the model nor
  * inside it), `threads`, `executionProvider`, `allowLongContext`, `spillWeights` (hold the weights in
- * a temporary file, so ORT's copy is the only one in memory; by default for models past 1.8 GB
+ * a temporary file, so ORT's copy is the only one in memory; by default for models past 256 MiB
  * opened from a path), `memoryArena` (ORT's CPU memory arena: by default off for graphs past 100 MB of
  * initializers, where it held gigabytes more). Close it with `close()` or
  * `await using`; the same typed errors as `openModel` reject the Promise.
