@@ -31,9 +31,10 @@ export interface OpenOptions extends RuntimeOptions {
 
 /**
  * Float32 bytes past which a model opened from a path is spilled by default. Past it, a copy on
- * the JS heap beside ORT's costs more than writing the file once: GPT-2 small (0.5 GB) held on the
- * heap peaked at 4.18 GB in EAP at 8 × 128, spilled at 2.4–2.6 GB, with the same scores and time
- * (BENCHMARKS.md). Below it (test and toy models), sessions are made from memory, without files.
+ * the JS heap beside ORT's costs more than writing the file once: GPT-2 small's (0.5 GB) EAP at
+ * 8 × 128 peaked at 3.7 GB held on the heap and 2.3–3.0 GB spilled, with the same scores, EAP and
+ * exact patching as fast; ACDC, which makes many sessions (each from files after a full GC), was
+ * slower (BENCHMARKS.md). Below it (test and toy models), sessions are made from memory.
  */
 export const SPILL_BYTES = 256 * 2 ** 20;
 
